@@ -1,0 +1,36 @@
+/*  =========================================================================
+    zflow - a ZeroMQ-native stream framework: the umbrella header
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#ifndef ZFLOW_H_INCLUDED
+#define ZFLOW_H_INCLUDED
+
+#define ZFLOW_VERSION_MAJOR 0
+#define ZFLOW_VERSION_MINOR 1
+#define ZFLOW_VERSION_PATCH 0
+
+#include <czmq.h>
+#include "zflow_error.h"
+#include "zflow_msg.h"
+#include "zflow_stream.h"
+#include "zflow_key.h"
+#include "zflow_meta.h"
+#include "zflow_envelope.h"
+#include "zflow_actor.h"
+
+//  The hub
+
+//  hpfeeds adapter and broker
+
+//  WebSocket feeds
+
+//  Centrifugo
+
+//  Pipelines
+
+#endif

@@ -1,0 +1,784 @@
+/*  =========================================================================
+    zflow_stream - a watermark-bounded stream over one ZeroMQ socket
+
+    Reading: when the read buffer is empty, read() receives straight from the
+    socket into the caller's message, so a plain reading thread pays nothing
+    for the buffer. An attached stream (an actor's zloop) fills the buffer
+    when the socket is readable, up to the high watermark; there it removes
+    its reader from the loop, so messages stay in ZeroMQ's pipe and its HWM
+    pushes back on the sender; reads that bring the buffer to the low
+    watermark put the reader back.
+
+    Writing: write() sends at once when nothing is queued; a message the
+    socket refuses with EAGAIN (its HWM reached) goes into the write buffer,
+    which drain() or the loop's POLLOUT poller flushes in order. Nothing
+    written is ever dropped, except by close().
+
+    Monitor events come from libzmq's socket monitor on an inproc PAIR; they
+    are moved into a bounded backlog that discards the oldest.
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow_stream.h"
+#include "zflow_error.h"
+#include "zflow_msg_internal.h"
+#include "zflow_ring.h"
+#include "zflow_stream_monitor.h"
+#include <errno.h>
+#include <string.h>
+
+struct _zflow_stream_t {
+    zsock_t *sock;                //  the socket; NULL once closed
+    void *handle;                 //  its libzmq handle, cached for the hot path
+    int type;                     //  ZMQ socket type
+    zlistx_t *bindings;           //  bound endpoints (real ports)
+    zlistx_t *connections;        //  connected endpoints
+    zflow_ring_t rbuf;            //  read buffer (filled only when attached)
+    zflow_ring_t wbuf;            //  write buffer (messages the socket refused)
+    size_t read_high;             //  read watermarks, bytes
+    size_t read_low;
+    size_t read_high_msgs;        //  read watermarks, messages (0 = none)
+    size_t read_low_msgs;
+    size_t write_high;            //  write watermarks, bytes
+    size_t write_low;
+    bool write_above;             //  wbuf went above write_high, not yet at low
+    bool read_paused;             //  reader removed from the loop by watermark
+    int rcvtimeo;                 //  ZMQ_RCVTIMEO last set, to avoid resetting it
+    int exception;                //  kept transport error (zflow code), or 0
+    int exception_errno;          //  libzmq errno behind it
+    bool closed;                  //  close() called or the socket died
+    zflow_stream_monitor_t *monitor;  //  socket monitor, NULL until enabled
+    zloop_t *loop;                //  attached loop, or NULL
+    bool polling_out;             //  POLLOUT poller registered on loop
+    zflow_stream_fn *on_readable; //  attach callbacks and their argument
+    zflow_stream_fn *on_drained;
+    void *arg;
+    uint64_t msgs_read;           //  counters
+    uint64_t msgs_written;
+    uint64_t pauses;
+    uint64_t dropped;
+};
+
+static void s_stop_write_polling (zflow_stream_t *self);
+static void s_update_write_polling (zflow_stream_t *self);
+static void s_add_reader (zflow_stream_t *self);
+
+//  ---------------------------------------------------------------------
+//  Construction
+
+static zflow_stream_t *
+s_new (zsock_t *sock)
+{
+    zflow_stream_t *self = (zflow_stream_t *) zmalloc (sizeof (zflow_stream_t));
+    if (!self)
+        return NULL;
+    self->sock = sock;
+    self->handle = zsock_resolve (sock);
+    self->type = zsock_type (sock);
+    self->bindings = zlistx_new ();
+    self->connections = zlistx_new ();
+    if (!self->bindings || !self->connections) {
+        zlistx_destroy (&self->bindings);
+        zlistx_destroy (&self->connections);
+        free (self);
+        return NULL;
+    }
+    zlistx_set_destructor (self->bindings, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_destructor (self->connections, (zlistx_destructor_fn *) zstr_free);
+    zflow__ring_init (&self->rbuf);
+    zflow__ring_init (&self->wbuf);
+    self->read_high = self->write_high = ZFLOW_STREAM_DEFAULT_HIGH;
+    self->read_low = self->write_low = ZFLOW_STREAM_DEFAULT_HIGH / 4;
+    self->rcvtimeo = -1;
+    return self;
+}
+
+zflow_stream_t *
+zflow_stream_new_sock (zsock_t **sock_p)
+{
+    if (!sock_p || !*sock_p || !zsock_is (*sock_p))
+        return NULL;
+    zflow_stream_t *self = s_new (*sock_p);
+    if (self) {
+        zsock_set_rcvtimeo (self->sock, -1);
+        *sock_p = NULL;
+    }
+    return self;
+}
+
+//  Applies each endpoint of a comma-separated list. Returns 0 or the error.
+static int
+s_apply_list (zflow_stream_t *self, const char *list, bool bind)
+{
+    if (!list)
+        return 0;
+    char *copy = strdup (list);
+    if (!copy)
+        return ZFLOW_ENOMEM;
+    int rc = 0;
+    char *saveptr = NULL;
+    for (char *ep = strtok_r (copy, ",", &saveptr); ep && rc == 0;
+         ep = strtok_r (NULL, ",", &saveptr)) {
+        while (*ep == ' ')
+            ep++;
+        rc = bind ? zflow_stream_bind (self, ep) : zflow_stream_connect (self, ep);
+    }
+    free (copy);
+    return rc;
+}
+
+zflow_stream_t *
+zflow_stream_new (int type, const char *bind, const char *connect, int *err_p)
+{
+    int err = 0;
+    zflow_stream_t *self = NULL;
+    //  stable libzmq socket types are PAIR (0) .. STREAM (11)
+    if (type < ZMQ_PAIR || type > ZMQ_STREAM)
+        err = ZFLOW_ESOCKTYPE;
+    else {
+        zsock_t *sock = zsock_new (type);
+        self = sock ? s_new (sock) : NULL;
+        if (!self) {
+            zsock_destroy (&sock);
+            err = ZFLOW_ENOMEM;
+        }
+    }
+    if (self) {
+        err = s_apply_list (self, bind, true);
+        if (!err)
+            err = s_apply_list (self, connect, false);
+        if (err)
+            zflow_stream_destroy (&self);
+    }
+    if (err_p)
+        *err_p = err;
+    return self;
+}
+
+void
+zflow_stream_destroy (zflow_stream_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zflow_stream_t *self = *self_p;
+    zflow_stream_close (self);
+    zflow_stream_monitor_destroy (&self->monitor);
+    zflow__ring_destroy (&self->rbuf);
+    zlistx_destroy (&self->bindings);
+    zlistx_destroy (&self->connections);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+zflow_stream_bind (zflow_stream_t *self, const char *endpoint)
+{
+    if (!endpoint || !*endpoint)
+        return ZFLOW_EINVAL;
+    if (!self->sock)
+        return ZFLOW_ECLOSED;
+    if (zmq_bind (self->handle, endpoint))
+        return ZFLOW_EENDPOINT;
+    //  the real endpoint, with the port the kernel chose for a "*" bind
+    char real[256] = "";
+    size_t size = sizeof (real);
+    if (zmq_getsockopt (self->handle, ZMQ_LAST_ENDPOINT, real, &size) || !*real)
+        snprintf (real, sizeof (real), "%s", endpoint);
+    zlistx_add_end (self->bindings, strdup (real));
+    return 0;
+}
+
+int
+zflow_stream_connect (zflow_stream_t *self, const char *endpoint)
+{
+    if (!endpoint || !*endpoint)
+        return ZFLOW_EINVAL;
+    if (!self->sock)
+        return ZFLOW_ECLOSED;
+    if (zmq_connect (self->handle, endpoint))
+        return ZFLOW_EENDPOINT;
+    zlistx_add_end (self->connections, strdup (endpoint));
+    return 0;
+}
+
+zsock_t *
+zflow_stream_sock (zflow_stream_t *self)
+{
+    return self->sock;
+}
+
+int
+zflow_stream_type (zflow_stream_t *self)
+{
+    return self->type;
+}
+
+zlistx_t *
+zflow_stream_bindings (zflow_stream_t *self)
+{
+    return self->bindings;
+}
+
+zlistx_t *
+zflow_stream_connections (zflow_stream_t *self)
+{
+    return self->connections;
+}
+
+//  ---------------------------------------------------------------------
+//  Watermarks
+
+//  Checks a watermark pair; low 0 means high / 4. Returns 0 or EWATERMARK.
+static int
+s_limits (size_t high, size_t low, size_t *high_p, size_t *low_p)
+{
+    if (high == 0 || high < low)
+        return ZFLOW_EWATERMARK;
+    *high_p = high;
+    *low_p = low ? low : high / 4;
+    return 0;
+}
+
+int
+zflow_stream_set_read_limits (zflow_stream_t *self, size_t high, size_t low)
+{
+    return s_limits (high, low, &self->read_high, &self->read_low);
+}
+
+int
+zflow_stream_set_read_limits_msgs (zflow_stream_t *self, size_t high, size_t low)
+{
+    if (high == 0 && low == 0) {
+        self->read_high_msgs = self->read_low_msgs = 0;
+        return 0;
+    }
+    return s_limits (high, low, &self->read_high_msgs, &self->read_low_msgs);
+}
+
+int
+zflow_stream_set_write_limits (zflow_stream_t *self, size_t high, size_t low)
+{
+    return s_limits (high, low, &self->write_high, &self->write_low);
+}
+
+//  True when the read buffer is at or above a high watermark.
+static bool
+s_read_full (zflow_stream_t *self)
+{
+    return self->rbuf.bytes >= self->read_high
+           || (self->read_high_msgs && self->rbuf.msgs >= self->read_high_msgs);
+}
+
+//  True when the read buffer is at or below every low watermark.
+static bool
+s_read_low (zflow_stream_t *self)
+{
+    return self->rbuf.bytes <= self->read_low
+           && (!self->read_high_msgs || self->rbuf.msgs <= self->read_low_msgs);
+}
+
+//  ---------------------------------------------------------------------
+//  Errors from libzmq
+
+//  Records a failure of the socket: ETERM and ENOTSOCK mean it is gone
+//  (closed underneath); anything else is kept as the stream's exception.
+static int
+s_fail (zflow_stream_t *self, int err)
+{
+    if (err == ETERM || err == ENOTSOCK) {
+        zflow_stream_close (self);
+        return ZFLOW_ECLOSED;
+    }
+    if (!self->exception) {
+        self->exception = ZFLOW_ETRANSPORT;
+        self->exception_errno = err;
+    }
+    return ZFLOW_ETRANSPORT;
+}
+
+int
+zflow_stream_exception (zflow_stream_t *self)
+{
+    return self->exception;
+}
+
+int
+zflow_stream_errno (zflow_stream_t *self)
+{
+    return self->exception_errno;
+}
+
+//  ---------------------------------------------------------------------
+//  Reading
+
+//  Receives the rest of a multipart message whose first part was taken.
+//  libzmq delivers multipart messages atomically, so the parts are there.
+static int
+s_recv_rest (zflow_stream_t *self, zmq_msg_t *first, zflow_msg_t *msg)
+{
+    while (zmq_msg_more (first)) {
+        zmq_msg_t *part = zflow__msg_append (msg);
+        if (!part)
+            return ZFLOW_ENOMEM;
+        zmq_msg_init (part);
+        if (zmq_msg_recv (part, self->handle, 0) < 0) {
+            msg->count--;
+            return s_fail (self, zmq_errno ());
+        }
+        first = part;
+    }
+    return 0;
+}
+
+//  Receives one message from the socket into msg. flags: 0 or ZMQ_DONTWAIT.
+//  Returns 0, ZFLOW_EAGAIN (nothing there, or RCVTIMEO expired) or an error.
+static int
+s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
+{
+    zmq_msg_t *part = zflow__msg_append (msg);
+    if (!part)
+        return ZFLOW_ENOMEM;
+    zmq_msg_init (part);
+    if (zmq_msg_recv (part, self->handle, flags) < 0) {
+        msg->count--;
+        int err = zmq_errno ();
+        return (err == EAGAIN || err == EINTR) ? ZFLOW_EAGAIN : s_fail (self, err);
+    }
+    int rc = s_recv_rest (self, part, msg);
+    if (rc)
+        zflow_msg_reset (msg);
+    return rc;
+}
+
+//  Moves whatever the socket has into the read buffer, without waiting,
+//  until it is empty or the buffer reaches a high watermark.
+static void
+s_fill (zflow_stream_t *self)
+{
+    while (self->sock && !s_read_full (self)) {
+        bool more = true;
+        int flags = ZMQ_DONTWAIT;
+        while (more) {
+            zmq_msg_t *slot = zflow__ring_slot (&self->rbuf);
+            if (!slot)
+                return;
+            if (zmq_msg_recv (slot, self->handle, flags) < 0) {
+                int err = zmq_errno ();
+                zflow__ring_abandon (&self->rbuf);
+                if (err != EAGAIN && err != EINTR)
+                    s_fail (self, err);
+                return;     //  flags is 0 past the first part: never EAGAIN there
+            }
+            more = zmq_msg_more (slot);
+            zflow__ring_commit (&self->rbuf, more);
+            flags = 0;
+        }
+    }
+}
+
+//  Pauses or resumes the loop's reader according to the read watermarks.
+static void
+s_update_read_polling (zflow_stream_t *self)
+{
+    if (!self->loop || !self->sock || !self->on_readable)
+        return;
+    if (!self->read_paused && s_read_full (self)) {
+        zloop_reader_end (self->loop, self->sock);
+        self->read_paused = true;
+        self->pauses++;
+    }
+    else if (self->read_paused && s_read_low (self)) {
+        self->read_paused = false;
+        s_add_reader (self);
+    }
+}
+
+//  Sets ZMQ_RCVTIMEO only when it changes: the setsockopt is not free.
+static void
+s_set_rcvtimeo (zflow_stream_t *self, int timeout_ms)
+{
+    if (self->rcvtimeo != timeout_ms) {
+        zmq_setsockopt (self->handle, ZMQ_RCVTIMEO, &timeout_ms, sizeof (int));
+        self->rcvtimeo = timeout_ms;
+    }
+}
+
+int
+zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
+{
+    if (!msg)
+        return ZFLOW_EINVAL;
+    if (zflow__ring_pop_msg (&self->rbuf, msg) == 0) {
+        self->msgs_read++;
+        s_update_read_polling (self);
+        return 0;
+    }
+    if (self->exception)
+        return self->exception;
+    if (!self->sock || self->read_paused)
+        return self->sock ? ZFLOW_EAGAIN : ZFLOW_ECLOSED;
+    zflow_msg_reset (msg);
+    int rc;
+    if (timeout_ms == 0)
+        rc = s_recv_msg (self, msg, ZMQ_DONTWAIT);
+    else {
+        s_set_rcvtimeo (self, timeout_ms < 0 ? -1 : timeout_ms);
+        rc = s_recv_msg (self, msg, 0);
+        if (rc == ZFLOW_EAGAIN)
+            rc = ZFLOW_ETIMEDOUT;
+    }
+    if (rc == 0)
+        self->msgs_read++;
+    return rc;
+}
+
+zmsg_t *
+zflow_stream_read_zmsg (zflow_stream_t *self, int timeout_ms, int *err_p)
+{
+    zflow_msg_t *msg = zflow_msg_new ();
+    int rc = msg ? zflow_stream_read (self, msg, timeout_ms) : ZFLOW_ENOMEM;
+    zmsg_t *zmsg = NULL;
+    if (rc == 0 && !(zmsg = zflow_msg_to_zmsg (msg)))
+        rc = ZFLOW_ENOMEM;
+    zflow_msg_destroy (&msg);
+    if (err_p)
+        *err_p = rc;
+    return zmsg;
+}
+
+//  ---------------------------------------------------------------------
+//  Writing
+
+//  Sends msg now if the socket takes it. Returns 0 (sent), ZFLOW_EAGAIN (the
+//  socket refused the first part: msg is untouched) or an error.
+static int
+s_send_msg (zflow_stream_t *self, zflow_msg_t *msg)
+{
+    size_t last = msg->count - 1;
+    for (size_t i = 0; i <= last; i++) {
+        int flags = ZMQ_DONTWAIT | (i < last ? ZMQ_SNDMORE : 0);
+        if (zmq_msg_send (&msg->parts[i], self->handle, flags) < 0) {
+            int err = zmq_errno ();
+            if (i == 0 && (err == EAGAIN || err == EINTR))
+                return ZFLOW_EAGAIN;
+            //  libzmq never refuses a later part once it took the first
+            zflow_msg_reset (msg);
+            self->dropped++;
+            return s_fail (self, err);
+        }
+    }
+    msg->count = 0;     //  sent parts are empty zmq_msg_t: nothing to close
+    return 0;
+}
+
+//  Sends queued messages in order until the socket refuses one. Returns 0,
+//  or the error that stopped it.
+static int
+s_flush (zflow_stream_t *self)
+{
+    while (self->sock && self->wbuf.count) {
+        bool more;
+        int flags = ZMQ_DONTWAIT;
+        do {
+            zmq_msg_t *head = zflow__ring_peek (&self->wbuf, &more);
+            size_t size = zmq_msg_size (head);
+            if (zmq_msg_send (head, self->handle, flags | (more ? ZMQ_SNDMORE : 0)) < 0) {
+                int err = zmq_errno ();
+                if (flags && (err == EAGAIN || err == EINTR))
+                    return 0;
+                return s_fail (self, err);
+            }
+            zflow__ring_drop_head (&self->wbuf, more, size);
+            flags = 0;
+        } while (more);
+        self->msgs_written++;
+    }
+    return 0;
+}
+
+//  After the write buffer shrank: tells an attached owner that it drained.
+static void
+s_after_flush (zflow_stream_t *self)
+{
+    if (self->write_above && self->wbuf.bytes <= self->write_low) {
+        self->write_above = false;
+        if (self->loop && self->on_drained)
+            self->on_drained (self, self->arg);
+    }
+    s_update_write_polling (self);
+}
+
+int
+zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
+{
+    if (!msg || msg->count == 0)
+        return ZFLOW_EINVAL;
+    if (!self->sock || self->exception) {
+        zflow_msg_reset (msg);
+        return self->sock ? self->exception : ZFLOW_ECLOSED;
+    }
+    if (self->wbuf.count == 0) {
+        int rc = s_send_msg (self, msg);
+        if (rc == 0) {
+            self->msgs_written++;
+            return 0;
+        }
+        if (rc != ZFLOW_EAGAIN)
+            return rc;
+    }
+    if (zflow__ring_push_msg (&self->wbuf, msg)) {
+        zflow_msg_reset (msg);
+        self->dropped++;
+        return ZFLOW_ENOMEM;
+    }
+    s_update_write_polling (self);
+    if (self->wbuf.bytes > self->write_high) {
+        self->write_above = true;
+        return ZFLOW_DRAIN;
+    }
+    return 0;
+}
+
+int
+zflow_stream_write_zmsg (zflow_stream_t *self, zmsg_t **msg_p)
+{
+    if (!msg_p || !*msg_p)
+        return ZFLOW_EINVAL;
+    zflow_msg_t *msg = zflow_msg_new ();
+    if (!msg) {
+        zmsg_destroy (msg_p);
+        return ZFLOW_ENOMEM;
+    }
+    int rc = zflow_msg_from_zmsg (msg, msg_p);
+    if (rc == 0)
+        rc = zflow_stream_write (self, msg);
+    zflow_msg_destroy (&msg);
+    return rc;
+}
+
+int
+zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
+    while (true) {
+        int rc = s_flush (self);
+        if (rc)
+            return rc;
+        if (self->wbuf.bytes <= self->write_low) {
+            s_after_flush (self);
+            return 0;
+        }
+        if (!self->sock)
+            return ZFLOW_ECLOSED;
+        long wait = deadline < 0 ? -1 : (long) (deadline - zclock_mono ());
+        if (deadline >= 0 && wait <= 0)
+            return ZFLOW_ETIMEDOUT;
+        zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLOUT, 0};
+        if (zmq_poll (&item, 1, wait) < 0 && zmq_errno () != EINTR)
+            return s_fail (self, zmq_errno ());
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Closing and counters
+
+void
+zflow_stream_close (zflow_stream_t *self)
+{
+    if (!self->sock)
+        return;
+    zflow_stream_detach (self);
+    self->dropped += zflow__ring_destroy (&self->wbuf);
+    if (self->monitor)
+        zflow_stream_monitor_stop (self->monitor, self->handle);
+    zsock_destroy (&self->sock);
+    self->handle = NULL;
+    self->closed = true;
+}
+
+bool
+zflow_stream_at_closing (zflow_stream_t *self)
+{
+    return self->closed && self->rbuf.msgs == 0;
+}
+
+size_t
+zflow_stream_read_pending (zflow_stream_t *self)
+{
+    return self->rbuf.msgs;
+}
+
+size_t
+zflow_stream_read_pending_bytes (zflow_stream_t *self)
+{
+    return self->rbuf.bytes;
+}
+
+size_t
+zflow_stream_write_pending (zflow_stream_t *self)
+{
+    return self->wbuf.msgs;
+}
+
+size_t
+zflow_stream_write_pending_bytes (zflow_stream_t *self)
+{
+    return self->wbuf.bytes;
+}
+
+bool
+zflow_stream_read_paused (zflow_stream_t *self)
+{
+    return self->read_paused;
+}
+
+uint64_t
+zflow_stream_msgs_read (zflow_stream_t *self)
+{
+    return self->msgs_read;
+}
+
+uint64_t
+zflow_stream_msgs_written (zflow_stream_t *self)
+{
+    return self->msgs_written;
+}
+
+uint64_t
+zflow_stream_pauses (zflow_stream_t *self)
+{
+    return self->pauses;
+}
+
+uint64_t
+zflow_stream_dropped (zflow_stream_t *self)
+{
+    return self->dropped;
+}
+
+//  ---------------------------------------------------------------------
+//  Monitor
+
+int
+zflow_stream_enable_monitor (zflow_stream_t *self, int events, size_t backlog)
+{
+    if (!self->sock)
+        return ZFLOW_ECLOSED;
+    if (self->monitor)
+        return 0;
+    self->monitor = zflow_stream_monitor_new (self->handle, events ? events : ZMQ_EVENT_ALL,
+                                              backlog ? backlog
+                                                      : ZFLOW_STREAM_DEFAULT_EVENTS_BACKLOG);
+    return self->monitor ? 0 : ZFLOW_ETRANSPORT;
+}
+
+int
+zflow_stream_read_event (zflow_stream_t *self, zflow_event_t *event, int timeout_ms)
+{
+    if (!event)
+        return ZFLOW_EINVAL;
+    if (!self->monitor)
+        return self->closed ? ZFLOW_ECLOSED : ZFLOW_EINVAL;
+    return zflow_stream_monitor_read (self->monitor, event, timeout_ms);
+}
+
+uint64_t
+zflow_stream_events_discarded (zflow_stream_t *self)
+{
+    return self->monitor ? zflow_stream_monitor_discarded (self->monitor) : 0;
+}
+
+//  ---------------------------------------------------------------------
+//  Attaching to a zloop
+
+static int
+s_on_socket_readable (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    (void) loop;
+    (void) sock;
+    zflow_stream_t *self = (zflow_stream_t *) arg;
+    s_fill (self);
+    if (self->rbuf.msgs && self->on_readable)
+        self->on_readable (self, self->arg);
+    s_update_read_polling (self);
+    return 0;
+}
+
+static void
+s_add_reader (zflow_stream_t *self)
+{
+    zloop_reader (self->loop, self->sock, s_on_socket_readable, self);
+    zloop_reader_set_tolerant (self->loop, self->sock);
+}
+
+static int
+s_on_socket_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    (void) item;
+    zflow_stream_t *self = (zflow_stream_t *) arg;
+    s_flush (self);
+    s_after_flush (self);
+    return 0;
+}
+
+//  Keeps a POLLOUT poller on the loop exactly while messages are queued.
+static void
+s_update_write_polling (zflow_stream_t *self)
+{
+    if (!self->loop || !self->sock)
+        return;
+    if (self->wbuf.count && !self->polling_out) {
+        zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLOUT, 0};
+        zloop_poller (self->loop, &item, s_on_socket_writable, self);
+        zloop_poller_set_tolerant (self->loop, &item);
+        self->polling_out = true;
+    }
+    else if (!self->wbuf.count && self->polling_out)
+        s_stop_write_polling (self);
+}
+
+static void
+s_stop_write_polling (zflow_stream_t *self)
+{
+    if (self->polling_out) {
+        zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLOUT, 0};
+        zloop_poller_end (self->loop, &item);
+        self->polling_out = false;
+    }
+}
+
+int
+zflow_stream_attach (zflow_stream_t *self, zloop_t *loop, zflow_stream_fn *on_readable,
+                     zflow_stream_fn *on_drained, void *arg)
+{
+    if (!loop || self->loop)
+        return ZFLOW_EINVAL;
+    if (!self->sock)
+        return ZFLOW_ECLOSED;
+    self->loop = loop;
+    self->on_readable = on_readable;
+    self->on_drained = on_drained;
+    self->arg = arg;
+    self->read_paused = false;
+    if (on_readable)
+        s_add_reader (self);
+    s_update_write_polling (self);
+    return 0;
+}
+
+void
+zflow_stream_detach (zflow_stream_t *self)
+{
+    if (!self->loop)
+        return;
+    if (self->on_readable && !self->read_paused)
+        zloop_reader_end (self->loop, self->sock);
+    s_stop_write_polling (self);
+    self->read_paused = false;
+    self->loop = NULL;
+}
