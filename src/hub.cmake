@@ -9,3 +9,4 @@ target_sources (zflow_objects PRIVATE
     src/zflow_hub_subscriber_actor.c)
 
 zflow_test (test_hub_trie SOURCES tests/test_hub_trie.c LABELS unit TIMEOUT 30)
+zflow_test (test_hub SOURCES tests/test_hub.c LABELS integration TIMEOUT 60)
