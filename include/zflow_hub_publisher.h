@@ -49,8 +49,9 @@ zflow_hub_publisher_t *zflow_hub_publisher_new_remote (const char *endpoint,
                                                        const zflow_hub_curve_t *curve,
                                                        int timeout_ms, int *err_p);
 
-//  Destroys the publisher (unsent messages are discarded: drain first) and
-//  sets *self_p to NULL. Idempotent.
+//  Destroys the publisher and sets *self_p to NULL. Idempotent. Messages
+//  that left the write buffer get up to 1 s (ZMQ_LINGER) to reach the hub;
+//  those still in the buffer are discarded: drain first.
 void zflow_hub_publisher_destroy (zflow_hub_publisher_t **self_p);
 
 //  Publishes one payload frame (a copy of data[0..size)) under prefix + key.

@@ -10,3 +10,10 @@ target_sources (zflow_objects PRIVATE
 
 zflow_test (test_hub_trie SOURCES tests/test_hub_trie.c LABELS unit TIMEOUT 30)
 zflow_test (test_hub SOURCES tests/test_hub.c LABELS integration TIMEOUT 60)
+zflow_test (test_hub_overflow SOURCES tests/test_hub_overflow.c LABELS integration TIMEOUT 60)
+if (ZFLOW_BUILD_TESTS)
+    add_executable (hub_peer tests/hub/hub_peer.c)
+    target_link_libraries (hub_peer PRIVATE zflow-static)
+endif ()
+zflow_test (test_hub_remote SOURCES tests/test_hub_remote.c LABELS integration TIMEOUT 90
+            ARGS $<TARGET_FILE:hub_peer>)

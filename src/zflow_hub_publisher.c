@@ -11,6 +11,8 @@
 #include "zflow_envelope.h"
 #include "zflow_error.h"
 
+//  How long destroy lets queued messages go out, in milliseconds.
+#define S_LINGER 1000
 //  Largest wire form of a key.
 #define S_WIRE_MAX (ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1))
 
@@ -46,6 +48,8 @@ s_new (zflow_hub_t *hub, const char *endpoint, const zflow_key_t *prefix,
     if (!err) {
         int on = 1;
         zmq_setsockopt (zsock_resolve (sock), ZMQ_XPUB_NODROP, &on, sizeof (on));
+        //  messages still queued when the publisher is destroyed get this long
+        zsock_set_linger (sock, S_LINGER);
         if (curve && curve->cert && curve->server_public) {
             zcert_apply (curve->cert, sock);
             zsock_set_curve_serverkey (sock, curve->server_public);
