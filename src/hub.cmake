@@ -17,3 +17,8 @@ if (ZFLOW_BUILD_TESTS)
 endif ()
 zflow_test (test_hub_remote SOURCES tests/test_hub_remote.c LABELS integration TIMEOUT 90
             ARGS $<TARGET_FILE:hub_peer>)
+if (ZFLOW_BUILD_BENCH)
+    zflow_program (zflow_bench_hub bench/zflow_bench_hub.c)
+    set_target_properties (zflow_bench_hub PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                           ${CMAKE_BINARY_DIR}/bench)
+endif ()

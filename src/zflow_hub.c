@@ -354,6 +354,9 @@ s_stream (int type, const char *endpoint)
         int on = 1;
         zmq_setsockopt (zsock_resolve (sock), ZMQ_XPUB_VERBOSER, &on, sizeof (on));
         zmq_setsockopt (zsock_resolve (sock), ZMQ_XPUB_NODROP, &on, sizeof (on));
+        //  (un)subscriptions arrive as messages that libzmq drops at a full
+        //  pipe: take them all (the subscriber side sets no limit either)
+        zsock_set_rcvhwm (sock, 0);
     }
     if (zsock_bind (sock, "%s", endpoint) != 0) {
         zsock_destroy (&sock);
@@ -404,6 +407,12 @@ s_hub_actor (zsock_t *pipe, void *args)
         zflow_actor_ready (self.base, 0);
         zflow_actor_run (self.base);
     }
+    //  unbind now: a closing socket frees its endpoints only later, and the
+    //  name must be free for a new hub once zflow_hub_destroy returns
+    if (self.in)
+        zsock_unbind (zflow_stream_sock (self.in), "%s", self.hub->pub_endpoint);
+    if (self.out)
+        zsock_unbind (zflow_stream_sock (self.out), "%s", self.hub->sub_endpoint);
     zflow_stream_destroy (&self.in);
     zflow_stream_destroy (&self.out);
     zflow_msg_destroy (&self.msg);

@@ -554,6 +554,10 @@ s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
         || s_set_limit (self, ZFLOW_HUB_DEFAULT_QUEUE))
         return -1;
     zhashx_set_destructor (self->items, s_item_destroy);
+    //  subscriptions travel upstream as messages, and libzmq drops those that
+    //  meet a full pipe: no limit on that direction, so none is ever lost
+    //  (their number is the number of subscriptions the user makes)
+    zsock_set_sndhwm (self->sub, 0);
     //  the queue holds at most limit messages plus the two the PAIR pipe takes
     zsock_set_sndhwm (self->queue, 1);
     if (zsock_bind (self->queue, "%s", args->queue_endpoint) != 0)
