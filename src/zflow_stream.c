@@ -521,6 +521,17 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
         zflow_msg_reset (msg);
         return self->sock ? self->exception : ZFLOW_ECLOSED;
     }
+    //  what is queued goes first, so the buffer is used only while the
+    //  socket is really full, and order is kept
+    if (self->wbuf.count) {
+        int rc = s_flush (self);
+        if (rc) {
+            zflow_msg_reset (msg);
+            return rc;
+        }
+        if (self->wbuf.count == 0)
+            s_after_flush (self);
+    }
     if (self->wbuf.count == 0) {
         int rc = s_send_msg (self, msg);
         if (rc == 0) {
