@@ -97,7 +97,7 @@ s_run (size_t subs, size_t matching, bool wildcard)
     for (size_t m = 0; m < messages; m++)
         if (zflow_hub_publisher_publish (pub, key, payload, sizeof (payload)) == ZFLOW_DRAIN)
             zflow_hub_publisher_drain (pub, -1);
-    zflow_hub_publisher_drain (pub, -1);    //  what waits in the write buffer
+    zflow_hub_publisher_flush (pub, -1);    //  what waits in the write buffer
     int64_t deadline = zclock_mono () + 60000;
     while (atomic_load (&s_delivered) < expect && zclock_mono () < deadline)
         ;   //  spin: a sleep would add its own granularity to short cells

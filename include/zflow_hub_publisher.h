@@ -49,9 +49,10 @@ zflow_hub_publisher_t *zflow_hub_publisher_new_remote (const char *endpoint,
                                                        const zflow_hub_curve_t *curve,
                                                        int timeout_ms, int *err_p);
 
-//  Destroys the publisher and sets *self_p to NULL. Idempotent. Messages
-//  that left the write buffer get up to 1 s (ZMQ_LINGER) to reach the hub;
-//  those still in the buffer are discarded: drain first.
+//  Destroys the publisher and sets *self_p to NULL. Idempotent. It first
+//  flushes its write buffer for up to 1 s, and messages on their way then
+//  get up to 1 s more (ZMQ_LINGER) to reach the hub; anything left after
+//  that is discarded (counted in the stream's dropped counter).
 void zflow_hub_publisher_destroy (zflow_hub_publisher_t **self_p);
 
 //  Publishes one payload frame (a copy of data[0..size)) under prefix + key.
@@ -69,6 +70,12 @@ int zflow_hub_publisher_publish_msg (zflow_hub_publisher_t *self, const zflow_ke
 //  Waits until the write buffer is down to its low watermark. Returns 0,
 //  ZFLOW_ETIMEDOUT or ZFLOW_ECLOSED.
 int zflow_hub_publisher_drain (zflow_hub_publisher_t *self, int timeout_ms);
+
+//  Sends the whole write buffer: waits until it is empty. A publisher has
+//  no event loop of its own, so a message that had to wait in the buffer
+//  moves on only with the next publish, drain or flush: call flush when you
+//  stop publishing for a while. Returns 0, ZFLOW_ETIMEDOUT or ZFLOW_ECLOSED.
+int zflow_hub_publisher_flush (zflow_hub_publisher_t *self, int timeout_ms);
 
 //  Returns 1 if some subscription of the hub matches prefix + key, 0 if
 //  none, ZFLOW_EINVAL / ZFLOW_ETOOBIG for a bad key, ZFLOW_ENOTSUP for a

@@ -110,6 +110,8 @@ zflow_hub_publisher_destroy (zflow_hub_publisher_t **self_p)
     if (!self_p || !*self_p)
         return;
     zflow_hub_publisher_t *self = *self_p;
+    if (self->stream)
+        zflow_stream_flush (self->stream, S_LINGER);
     zflow_stream_destroy (&self->stream);
     zflow_msg_destroy (&self->msg);
     free (self);
@@ -163,6 +165,12 @@ int
 zflow_hub_publisher_drain (zflow_hub_publisher_t *self, int timeout_ms)
 {
     return self ? zflow_stream_drain (self->stream, timeout_ms) : ZFLOW_EINVAL;
+}
+
+int
+zflow_hub_publisher_flush (zflow_hub_publisher_t *self, int timeout_ms)
+{
+    return self ? zflow_stream_flush (self->stream, timeout_ms) : ZFLOW_EINVAL;
 }
 
 int

@@ -180,7 +180,7 @@ test_sync_listeners (void)
         snprintf (text, sizeof (text), "%d", i);
         CHECK (pub_text (pub, i % 2 ? "s/n/odd" : "s/n/even", text) >= 0);
     }
-    CHECK (zflow_hub_publisher_drain (pub, 2000) == 0);
+    CHECK (zflow_hub_publisher_flush (pub, 2000) == 0);
     CHECK (wait_sub_stat (sub, "delivered_sync", 1500, 5000) == 1500);
     CHECK (a.count == 1000 && a.in_order && a.last == 999);
     CHECK (b.count == 500 && b.in_order && b.last == 998);  //  the even ones, in order
@@ -261,8 +261,18 @@ test_actor_listener (void)
         CHECK (pub_text (pub, i % 2 ? "feed/a" : "feed/b/c", text) >= 0);
         CHECK (pub_text (pub, "other/a", "x") >= 0);
     }
-    CHECK (zflow_hub_publisher_drain (pub, 2000) == 0);
-    CHECK (wait_sub_stat (sub, "delivered_actor", 2000, 5000) == 2000);
+    CHECK (zflow_hub_publisher_flush (pub, 2000) == 0);
+    if (wait_sub_stat (sub, "delivered_actor", 2000, 5000) != 2000) {
+        zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
+        for (char *v = (char *) zhash_first (stats); v; v = (char *) zhash_next (stats))
+            fprintf (stderr, "sub %s=%s\n", zhash_cursor (stats), v);
+        zhash_destroy (&stats);
+        stats = zflow_hub_stats (hub, 1000);
+        for (char *v = (char *) zhash_first (stats); v; v = (char *) zhash_next (stats))
+            fprintf (stderr, "hub %s=%s\n", zhash_cursor (stats), v);
+        zhash_destroy (&stats);
+        CHECK (false);
+    }
     int count = 0, in_order = 0;
     for (int tries = 0; tries < 200 && count < 2000; tries++) {
         zstr_send (user, "COUNT");

@@ -23,7 +23,7 @@ s_burst (zflow_hub_overflow_t policy, int *got, uint64_t *drops)
         snprintf (text, sizeof (text), "%d", i);
         CHECK (pub_text (pub, "burst/n", text) >= 0);
     }
-    CHECK (zflow_hub_publisher_drain (pub, 5000) == 0);
+    CHECK (zflow_hub_publisher_flush (pub, 5000) == 0);
     CHECK (wait_sub_stat (sub, "msgs_in", BURST, 5000) == BURST);
     zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
     *drops = zflow_stats_get (stats, "drops");
@@ -135,7 +135,7 @@ test_block (void)
             CHECK (zflow_hub_publisher_drain (pub, 10000) == 0);
         }
     }
-    CHECK (zflow_hub_publisher_drain (pub, 10000) == 0);
+    CHECK (zflow_hub_publisher_flush (pub, 10000) == 0);
     pthread_join (thread, NULL);
     CHECK (consumer.received == LOSSLESS && consumer.in_order);
     //  the publisher was held back, and its buffer stayed near its watermark

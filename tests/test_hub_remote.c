@@ -68,7 +68,7 @@ s_remote_subscriber (zflow_hub_t *hub, const char *sub_endpoint, const char *con
         CHECK (pub_text (pub, "other/n", "not for the peer") >= 0);
         CHECK (pub_text (pub, i % 2 ? "remote/a" : "remote/b/c", text) >= 0);
     }
-    CHECK (zflow_hub_publisher_drain (pub, 5000) == 0);
+    CHECK (zflow_hub_publisher_flush (pub, 5000) == 0);
     CHECK (s_reap (pid, 15000) == 0);
     //  the peer is gone: the hub saw its subscription go
     CHECK (s_wait_count (hub, "remote/*", 0, 5000));

@@ -57,7 +57,7 @@ s_pub (const char *endpoint, const char *key_text, int count, zflow_hub_curve_t 
         if (zflow_hub_publisher_publish (pub, key, text, strlen (text)) == ZFLOW_DRAIN)
             zflow_hub_publisher_drain (pub, 10000);
     }
-    int rc = zflow_hub_publisher_drain (pub, 10000) == 0 ? 0 : 2;
+    int rc = zflow_hub_publisher_flush (pub, 10000) == 0 ? 0 : 2;
     zflow_key_destroy (&key);
     zflow_hub_publisher_destroy (&pub);     //  lingers until sent
     return rc;
