@@ -22,3 +22,6 @@ if (ZFLOW_BUILD_BENCH)
     set_target_properties (zflow_bench_hub PROPERTIES RUNTIME_OUTPUT_DIRECTORY
                            ${CMAKE_BINARY_DIR}/bench)
 endif ()
+if (ZFLOW_BUILD_EXAMPLES)
+    zflow_program (hub_pubsub examples/hub_pubsub.c)
+endif ()
