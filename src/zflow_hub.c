@@ -59,6 +59,7 @@ typedef struct {
     zflow_stream_t *out;        //  XPUB side, subscribers connect here
     zflow_msg_t *msg;           //  message being forwarded, reused
     zflow_msg_t *notice;        //  notice being built, reused
+    zflow_msg_t *control;       //  (un)subscription being read, reused
     bool paused;                //  input held back until out drains
     uint64_t notices;           //  notices published
     uint64_t notices_skipped;   //  notices not published (key too long)
@@ -258,15 +259,15 @@ static void
 s_on_output (zflow_stream_t *stream, void *arg)
 {
     s_hub_t *self = (s_hub_t *) arg;
-    zflow_msg_t *msg = zflow_msg_new ();
-    while (msg && zflow_stream_read (stream, msg, 0) == 0) {
+    zflow_msg_t *msg = self->control;
+    while (zflow_stream_read (stream, msg, 0) == 0) {
         if (zflow_msg_size (msg) == 1)
             s_on_subscription (self, (const char *) zflow_msg_data (msg, 0),
                                zflow_msg_part_size (msg, 0));
         else
             self->malformed++;      //  XSUB peers send only subscriptions
     }
-    zflow_msg_destroy (&msg);
+    zflow_msg_reset (msg);
 }
 
 static void
@@ -373,9 +374,10 @@ s_hub_setup (s_hub_t *self)
     zloop_t *loop = zflow_actor_loop (self->base);
     self->msg = zflow_msg_new ();
     self->notice = zflow_msg_new ();
+    self->control = zflow_msg_new ();
     self->in = s_stream (ZMQ_XSUB, self->hub->pub_endpoint);
     self->out = s_stream (ZMQ_XPUB, self->hub->sub_endpoint);
-    if (!self->msg || !self->notice || !self->in || !self->out)
+    if (!self->msg || !self->notice || !self->control || !self->in || !self->out)
         return -1;
     //  XSUB: take everything; the XPUB side filters per subscriber
     zflow_msg_t *all = zflow_msg_new ();
@@ -417,6 +419,7 @@ s_hub_actor (zsock_t *pipe, void *args)
     zflow_stream_destroy (&self.out);
     zflow_msg_destroy (&self.msg);
     zflow_msg_destroy (&self.notice);
+    zflow_msg_destroy (&self.control);
     zflow_actor_destroy (&self.base);
 }
 

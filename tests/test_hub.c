@@ -522,6 +522,10 @@ test_two_hubs (void)
     zflow_hub_subscriber_destroy (&s2);
     zflow_hub_destroy (&h1);
     zflow_hub_destroy (&h2);
+    //  the name is free again at once
+    h1 = zflow_hub_new ("h1", NULL);
+    CHECK (h1);
+    zflow_hub_destroy (&h1);
 }
 
 int

@@ -161,9 +161,44 @@ test_block (void)
     zflow_hub_destroy (&hub);
 }
 
+//  An actor listener whose user actor never reads: under a drop policy the
+//  subscriber drops (and counts) instead of holding the hub back, and keeps
+//  serving its queue.
+static void
+test_actor_listener_drops (void)
+{
+    zflow_hub_t *hub = zflow_hub_new ("actordrop", NULL);
+    zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
+    zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "stuck", NULL);
+    CHECK (zflow_hub_subscriber_set_queue (sub, LIMIT, ZFLOW_HUB_DROP_NEWEST) == 0);
+    zflow_key_t *pattern = K ("stuck/*");
+    CHECK (zflow_hub_subscriber_add_actor_listener (sub, pattern, "inproc://nobody-reads-here")
+           > 0);
+    char payload[PAYLOAD] = {0};
+    for (int i = 0; i < LOSSLESS; i++) {
+        int rc = zflow_hub_publisher_publish (pub, pattern, payload, sizeof (payload));
+        CHECK (rc == 0 || rc == ZFLOW_DRAIN);
+        if (rc == ZFLOW_DRAIN)
+            CHECK (zflow_hub_publisher_drain (pub, 10000) == 0);
+    }
+    CHECK (zflow_hub_publisher_flush (pub, 10000) == 0);
+    CHECK (wait_sub_stat (sub, "msgs_in", LOSSLESS, 10000) == LOSSLESS);
+    zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
+    uint64_t delivered = zflow_stats_get (stats, "delivered_actor");
+    uint64_t drops = zflow_stats_get (stats, "dropped_newest");
+    CHECK (drops > 0 && delivered + drops == LOSSLESS);
+    CHECK (zflow_stats_get (stats, "blocked") == 0);
+    zhash_destroy (&stats);
+    zflow_key_destroy (&pattern);
+    zflow_hub_subscriber_destroy (&sub);
+    zflow_hub_publisher_destroy (&pub);
+    zflow_hub_destroy (&hub);
+}
+
 int
 main (void)
 {
+    test_actor_listener_drops ();
     test_drop_newest ();
     test_drop_oldest ();
     test_block ();
