@@ -30,6 +30,10 @@
 #include <pthread.h>
 #include <time.h>
 
+//  ZMTP heartbeats on the hub's external endpoints, in milliseconds.
+#define S_HEARTBEAT_IVL 1000
+#define S_HEARTBEAT_TIMEOUT 10000
+
 //  One subscription pattern the hub knows.
 typedef struct {
     zflow_key_t *key;       //  the pattern
@@ -351,6 +355,10 @@ s_stream (int type, const char *endpoint)
     zsock_t *sock = zsock_new (type);
     if (!sock)
         return NULL;
+    //  on tcp:// and ipc://, a peer that stops answering pings is dropped
+    //  (its subscriptions go with it) instead of holding a lossless hub back
+    zsock_set_heartbeat_ivl (sock, S_HEARTBEAT_IVL);
+    zsock_set_heartbeat_timeout (sock, S_HEARTBEAT_TIMEOUT);
     if (type == ZMQ_XPUB) {
         int on = 1;
         zmq_setsockopt (zsock_resolve (sock), ZMQ_XPUB_VERBOSER, &on, sizeof (on));
