@@ -23,7 +23,9 @@
 #define S_TOPIC_MAX (ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + 128)
 
 //  One subscription: the queue's (per pattern) or one listener.
+typedef struct _s_sub_t s_sub_t;
 typedef struct {
+    s_sub_t *owner;                 //  the actor state it belongs to
     int kind;                       //  S_QUEUE, S_SYNC or S_ACTOR
     int id;                         //  listener id (0 for the queue)
     zflow_key_t *pattern;           //  the pattern
@@ -35,7 +37,7 @@ typedef struct {
     size_t ntags;                   //  how many (> 1 for a queue pattern subscribed twice)
 } s_item_t;
 
-typedef struct {
+struct _s_sub_t {
     zflow_actor_t *base;            //  actor base: loop, pipe, counters
     const char *uid;                //  unique id (owned by the subscriber object)
     zsock_t *sub;                   //  SUB socket connected to the hub
@@ -58,7 +60,7 @@ typedef struct {
     uint64_t delivered_queue, delivered_sync, delivered_actor;  //  deliveries
     uint64_t dropped_newest, dropped_oldest;                    //  drops by policy
     uint64_t max_depth, unmatched, malformed, blocked;          //  other counters
-} s_sub_t;
+};
 
 static void s_update_reader (s_sub_t *self);
 
@@ -350,14 +352,13 @@ s_update_reader (s_sub_t *self)
 static void
 s_on_actor_drained (zflow_stream_t *stream, void *arg)
 {
-    s_sub_t *self = (s_sub_t *) arg;
-    for (s_item_t *item = (s_item_t *) zhashx_first (self->items); item;
-         item = (s_item_t *) zhashx_next (self->items))
-        if (item->stream == stream && item->above) {
-            item->above = false;
-            self->actors_above--;
-        }
-    s_update_reader (self);
+    (void) stream;
+    s_item_t *item = (s_item_t *) arg;
+    if (item->above) {
+        item->above = false;
+        item->owner->actors_above--;
+    }
+    s_update_reader (item->owner);
 }
 
 //  ---------------------------------------------------------------------
@@ -404,6 +405,7 @@ s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t
     s_item_t *item = (s_item_t *) zhashx_lookup (self->items, name);
     if (!item) {
         item = (s_item_t *) zmalloc (sizeof (s_item_t));
+        item->owner = self;
         item->kind = kind;
         item->id = id;
         item->pattern = *pattern_p;
@@ -415,7 +417,7 @@ s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t
             item->stream = zflow_stream_new (ZMQ_PUSH, NULL, endpoint, NULL);
             if (item->stream)
                 zflow_stream_attach (item->stream, zflow_actor_loop (self->base), NULL,
-                                     s_on_actor_drained, self);
+                                     s_on_actor_drained, item);
         }
         zstr_free (&endpoint);
         if ((kind == S_ACTOR && !item->stream) || zflow__trie_insert (self->trie, item->pattern, item)) {
