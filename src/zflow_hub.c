@@ -34,9 +34,8 @@
 #define S_HEARTBEAT_IVL 1000
 #define S_HEARTBEAT_TIMEOUT 10000
 
-//  One subscription pattern the hub knows.
+//  One subscription pattern the hub knows (its wire form is its hash key).
 typedef struct {
-    zflow_key_t *key;       //  the pattern
     uint64_t count;         //  subscriptions to it now
 } s_pattern_t;
 
@@ -88,12 +87,8 @@ static char s_auth_dir[1024];       //  its CURVE allow directory ("" = any)
 static void
 s_pattern_destroy (void **item_p)
 {
-    s_pattern_t *self = (s_pattern_t *) *item_p;
-    if (self) {
-        zflow_key_destroy (&self->key);
-        free (self);
-        *item_p = NULL;
-    }
+    free (*item_p);
+    *item_p = NULL;
 }
 
 static void
@@ -201,11 +196,11 @@ s_step (zflow_hub_t *hub, const char *wire, bool up, uint64_t *count_p)
 {
     s_pattern_t *pattern = (s_pattern_t *) zhashx_lookup (hub->patterns, wire);
     if (up && !pattern) {
-        pattern = (s_pattern_t *) zmalloc (sizeof (s_pattern_t));
-        pattern->key = zflow_key_decode (wire, strlen (wire), NULL);
-        if (!pattern->key || zflow__trie_insert (hub->trie, pattern->key, pattern)) {
-            void *item = pattern;
-            s_pattern_destroy (&item);
+        zflow_key_t *key = zflow_key_decode (wire, strlen (wire), NULL);   //  validates
+        pattern = key ? (s_pattern_t *) zmalloc (sizeof (s_pattern_t)) : NULL;
+        zflow_key_destroy (&key);
+        if (!pattern || zflow__trie_insert_wire (hub->trie, wire, strlen (wire), pattern)) {
+            free (pattern);
             return ZFLOW_EPROTO;
         }
         zhashx_insert (hub->patterns, wire, pattern);
@@ -214,7 +209,7 @@ s_step (zflow_hub_t *hub, const char *wire, bool up, uint64_t *count_p)
         return ZFLOW_EPROTO;
     *count_p = up ? ++pattern->count : --pattern->count;
     if (*count_p == 0) {
-        zflow__trie_remove (hub->trie, pattern->key, pattern);
+        zflow__trie_remove_wire (hub->trie, wire, strlen (wire), pattern);
         zhashx_delete (hub->patterns, wire);
     }
     return 0;

@@ -28,7 +28,8 @@ typedef struct {
     s_sub_t *owner;                 //  the actor state it belongs to
     int kind;                       //  S_QUEUE, S_SYNC or S_ACTOR
     int id;                         //  listener id (0 for the queue)
-    zflow_key_t *pattern;           //  the pattern
+    char *wire;                     //  the pattern, wire form (NUL-terminated)
+    size_t wire_size;               //  its size
     zflow_hub_listener_fn *fn;      //  sync listener callback
     void *arg;                      //  its argument
     zflow_stream_t *stream;         //  actor listener's PUSH stream
@@ -76,7 +77,7 @@ s_item_destroy (void **item_p)
     s_item_t *item = (s_item_t *) *item_p;
     if (!item)
         return;
-    zflow_key_destroy (&item->pattern);
+    free (item->wire);
     zflow_stream_destroy (&item->stream);
     free (item);
     *item_p = NULL;
@@ -133,11 +134,11 @@ s_zmq_subscribe (s_sub_t *self, s_item_t *item, bool on)
     if (!on && item->subs == 0)
         return;
     char topic[S_TOPIC_MAX];
-    int size = zflow__pattern_prefix (item->pattern, topic, sizeof (topic));
+    int size = zflow__pattern_prefix_wire (item->wire, item->wire_size, topic, sizeof (topic));
     if (size >= 0)
         s_setsub (self, on, topic, (size_t) size);
     item->subs = on ? item->subs + 1 : item->subs - 1;
-    const char *wire = (const char *) zflow_key_wire (item->pattern, NULL);
+    const char *wire = item->wire;
     uint64_t *n = (uint64_t *) zhashx_lookup (self->counts, wire);
     if (!n) {
         n = (uint64_t *) zmalloc (sizeof (uint64_t));
@@ -448,8 +449,9 @@ s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t
         item->owner = self;
         item->kind = kind;
         item->id = id;
-        item->pattern = *pattern_p;
-        *pattern_p = NULL;
+        size_t size;
+        item->wire = strdup ((const char *) zflow_key_wire (*pattern_p, &size));
+        item->wire_size = size;
         item->fn = (zflow_hub_listener_fn *) s_pop_ptr (request);
         item->arg = s_pop_ptr (request);
         char *endpoint = zmsg_popstr (request);
@@ -460,7 +462,8 @@ s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t
                                      s_on_actor_drained, item);
         }
         zstr_free (&endpoint);
-        if ((kind == S_ACTOR && !item->stream) || zflow__trie_insert (self->trie, item->pattern, item)) {
+        if ((kind == S_ACTOR && !item->stream) || !item->wire
+            || zflow__trie_insert_wire (self->trie, item->wire, item->wire_size, item)) {
             void *doomed = item;
             s_item_destroy (&doomed);
             return kind == S_ACTOR ? ZFLOW_EENDPOINT : ZFLOW_ENOMEM;
@@ -481,7 +484,7 @@ s_remove (s_sub_t *self, s_item_t *item, const char *name)
             s_zmq_subscribe (self, item, false);
         if (item->above)
             self->actors_above--;
-        zflow__trie_remove (self->trie, item->pattern, item);
+        zflow__trie_remove_wire (self->trie, item->wire, item->wire_size, item);
         zhashx_delete (self->items, name);
         s_update_reader (self);
     }
