@@ -25,10 +25,11 @@ cache does). Publishing with "version" <= the last version seen in the channel
 gives 113 (conflict) in this fake.
 
 Test controls (no key needed), POST /_control with a JSON object:
-  {"fault": "status"|"close"|"hang"|"malformed"|"close_after"|"internal",
+  {"fault": "status"|"close"|"hang"|"malformed"|"close_after"|"internal"|"internal_some",
    "count": N, "status": 503}   make the next N API requests fail that way
       ("close_after" processes the request, then closes without answering;
-       "internal" answers error 100 to each command)
+       "internal" answers error 100 to each command, "internal_some" to every
+       second command of a batch)
   {"connect": {"channel":..,"user":..,"client":..}}  adds a fake client
   {"reset": true}                forget all state
 GET /_control answers {"connections":..,"requests":..,"publications":{channel:
@@ -377,7 +378,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault == "malformed":
             return self.answer(200, b"<html>this is not JSON</html>", "text/html")
-        internal = fault == "internal"
+        internal = fault in ("internal", "internal_some")
+        self.some = fault == "internal_some"
         transport = self.headers.get("X-Centrifugo-Error-Mode", "").lower() == "transport"
         if path == "/api":
             status, answer = self.legacy(body, internal)
@@ -397,12 +399,12 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(params, dict) or not isinstance(params.get("commands"), list):
                 return 200, {"error": error_object(107)}
             replies = []
-            for command in params["commands"]:
+            for index, command in enumerate(params["commands"]):
                 if not isinstance(command, dict) or len(command) != 1:
                     replies.append({"error": error_object(107)})
                     continue
                 (name, args), = command.items()
-                result, code = run_method(name, args, internal)
+                result, code = run_method(name, args, internal and (not self.some or index % 2))
                 replies.append({name: result} if code is None else {"error": error_object(code)})
             return 200, {"replies": replies}
         result, code = run_method(method, params, internal)
