@@ -30,6 +30,8 @@
 //  WebSocket feeds
 
 //  Centrifugo
+#include "zflow_centrifugo.h"
+#include "zflow_centrifugo_sink.h"
 
 //  Pipelines
 

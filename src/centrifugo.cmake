@@ -29,3 +29,13 @@ foreach (test test_centrifugo test_centrifugo_sink)
         target_link_libraries (${test} PRIVATE PkgConfig::CURL PkgConfig::JANSSON)
     endif ()
 endforeach ()
+
+if (ZFLOW_BUILD_EXAMPLES AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/examples/centrifugo_publish.c)
+    zflow_program (centrifugo_publish examples/centrifugo_publish.c)
+endif ()
+
+if (ZFLOW_BUILD_BENCH)
+    zflow_program (zflow_bench_centrifugo bench/zflow_bench_centrifugo.c)
+    set_target_properties (zflow_bench_centrifugo PROPERTIES
+        RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+endif ()
