@@ -5,8 +5,9 @@
     The sink reads envelopes from a PUSH socket and publishes them to a
     local server. Run A batches (up to 100 commands or 5 ms per request,
     over /api/batch, one kept-alive connection); run B sends one request
-    per message (batch_max 1, still keep-alive). The ratio of the two
-    rates is printed last:
+    per message (batch_max 1, still keep-alive); run C, for reference, one
+    request and one new TCP connection per message. The ratio of A to B
+    (the stricter baseline) is printed last:
 
         RESULT centrifugo_batch ratio=<x>
 
@@ -15,7 +16,7 @@
     command): the Python fake would measure Python, not the sink. Give
     --fake <url> to run against another server instead (e.g. the fake in
     tests/fake/). -n <count> sets the messages of run A (run B sends a
-    fifth of them).
+    fifth of them, run C a twentieth).
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -224,7 +225,7 @@ s_server_stop (s_server_t *self, pthread_t thread)
 //  Publishes count envelopes through a sink with batch_max; returns the
 //  rate in messages per second, or -1 on failure.
 static double
-s_run (const char *address, size_t batch_max, int count, uint64_t *requests_p)
+s_run (const char *address, size_t batch_max, bool keepalive, int count, uint64_t *requests_p)
 {
     static int runs = 0;
     char endpoint [64];
@@ -236,6 +237,7 @@ s_run (const char *address, size_t batch_max, int count, uint64_t *requests_p)
     config.input_bind = endpoint;
     config.batch_max = batch_max;
     config.batch_ms = 5;
+    config.close_connections = !keepalive;
     zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
     if (!sink)
         return -1;
@@ -299,13 +301,15 @@ main (int argc, char *argv [])
         snprintf (url, sizeof (url), "http://127.0.0.1:%d/api", server.port);
         address = url;
     }
-    uint64_t requests_a = 0, requests_b = 0;
-    double batched = s_run (address, 100, count, &requests_a);
-    double single = s_run (address, 1, count / 5, &requests_b);
+    uint64_t requests_a = 0, requests_b = 0, requests_c = 0;
+    double batched = s_run (address, 100, true, count, &requests_a);
+    double single = s_run (address, 1, true, count / 5, &requests_b);
+    double fresh = s_run (address, 1, false, count / 20, &requests_c);
     if (address == url)
         s_server_stop (&server, thread);
-    if (batched <= 0 || single <= 0) {
-        fprintf (stderr, "a run failed (batched %.0f, single %.0f msg/s)\n", batched, single);
+    if (batched <= 0 || single <= 0 || fresh <= 0) {
+        fprintf (stderr, "a run failed (batched %.0f, single %.0f, fresh %.0f msg/s)\n",
+                 batched, single, fresh);
         return 1;
     }
     printf ("server: %s\n", address == url ? "built-in C HTTP/1.1 keep-alive responder"
@@ -314,6 +318,11 @@ main (int argc, char *argv [])
             count, requests_a, batched);
     printf ("one request per message:           %d msgs, %" PRIu64 " requests, %.0f msg/s\n",
             count / 5, requests_b, single);
+    printf ("one request and connection per msg: %d msgs, %" PRIu64 " requests, %.0f msg/s\n",
+            count / 20, requests_c, fresh);
+    printf ("batched / one request per message (both keep-alive): %.1f; "
+            "batched / new connection per message: %.1f\n",
+            batched / single, batched / fresh);
     printf ("RESULT centrifugo_batch ratio=%.1f\n", batched / single);
     return 0;
 }

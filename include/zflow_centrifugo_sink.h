@@ -43,8 +43,9 @@
     PUSH/PULL for end-to-end lossless delivery.)
 
     STATS adds: published, rejected, malformed, unmapped, batches,
-    requests, retries, request_errors, response_errors, outbox, in_flight,
-    connects.
+    requests, retries, request_errors, response_errors, outbox (commands
+    waiting, the standard queue_depth too) and connects (TCP connections
+    opened).
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -94,6 +95,7 @@ typedef struct {
     int retry_max_ms;                  //  longest retry backoff (2000)
     int max_attempts;                  //  attempts per batch, 0 for no limit
     bool parallel;                     //  ask Centrifugo to run batch commands in parallel
+    bool close_connections;            //  a new connection per request (default: keep-alive)
 } zflow_centrifugo_sink_config_t;
 
 //  Starts the sink actor. The configuration is copied; config may be freed

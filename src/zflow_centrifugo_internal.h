@@ -42,6 +42,10 @@ const char *zflow__centrifugo_address (zflow_centrifugo_t *self);
 //  The queue of batch commands, an array owned by the client.
 json_t *zflow__centrifugo_pending (zflow_centrifugo_t *self);
 
+//  As zflow_centrifugo_add, sharing params (a reference is taken; the
+//  caller must not change params until the batch is sent).
+int zflow__centrifugo_add_shared (zflow_centrifugo_t *self, const char *method, json_t *params);
+
 //  Runs the encoder hook on object; returns a new reference or NULL.
 json_t *zflow__centrifugo_encode (zflow_centrifugo_t *self, const void *object);
 

@@ -337,6 +337,15 @@ zflow_centrifugo_add (zflow_centrifugo_t *self, const char *method, const json_t
     return 0;
 }
 
+int
+zflow__centrifugo_add_shared (zflow_centrifugo_t *self, const char *method, json_t *params)
+{
+    json_t *command = json_pack ("{s:s, s:O}", "method", method, "params", params);
+    if (!command || json_array_append_new (zflow__centrifugo_pending (self), command))
+        return ZFLOW_ENOMEM;
+    return 0;
+}
+
 size_t
 zflow_centrifugo_pending (zflow_centrifugo_t *self)
 {

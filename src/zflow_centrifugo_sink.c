@@ -9,6 +9,7 @@
     =========================================================================
 */
 #include "zflow_centrifugo_sink.h"
+#include "zflow_centrifugo_internal.h"
 #include "zflow_actor.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
@@ -244,7 +245,7 @@ s_send_batch (s_sink_t *self)
     size_t n = self->count < self->batch_max ? self->count : self->batch_max;
     zflow_centrifugo_clear (self->client);
     for (size_t index = 0; index < n; index++)
-        zflow_centrifugo_add (self->client, "publish", *s_slot (self, index));
+        zflow__centrifugo_add_shared (self->client, "publish", *s_slot (self, index));
     json_t *replies = NULL;
     int rc = zflow_centrifugo_send (self->client, self->parallel, &replies);
     if (rc) {
@@ -378,7 +379,6 @@ s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "request_errors", self->request_errors);
     zflow_actor_stats_add (reply, "response_errors", self->response_errors);
     zflow_actor_stats_add (reply, "outbox", self->count);
-    zflow_actor_stats_add (reply, "in_flight", 0);   //  calls block: nothing between turns
     zflow_actor_stats_add (reply, "connects", zflow_centrifugo_connects (self->client));
 }
 
@@ -434,6 +434,7 @@ s_configure_client (s_sink_t *self, const zflow_centrifugo_sink_config_t *config
     if (!self->client || zflow_centrifugo_set_format (self->client, config->format))
         return ZFLOW_ECONFIG;
     zflow_centrifugo_set_verify (self->client, !config->insecure);
+    zflow_centrifugo_set_keepalive (self->client, !config->close_connections);
     if (config->timeout_ms > 0)
         zflow_centrifugo_set_timeouts (self->client, ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT,
                                        config->timeout_ms);
