@@ -229,6 +229,13 @@ test_broadcast_and_batch (zflow_centrifugo_format_t format)
     CHECK (zflow_centrifugo_http_status (client) == 502);
     CHECK (zflow_centrifugo_pending (client) == 0);
     CHECK (zflow_centrifugo_add (client, NULL, NULL) == ZFLOW_EINVAL);
+    //  A batch answer with a reply missing is a decode error.
+    CHECK (zflow_centrifugo_add (client, "info", NULL) == 0);
+    CHECK (zflow_centrifugo_add (client, "info", NULL) == 0);
+    CHECK (test_fake_control (&s_fake, "{\"fault\":\"short\",\"count\":1}") == 0);
+    CHECK (zflow_centrifugo_send (client, false, &replies) == ZFLOW_EPROTO);
+    CHECK (zflow_centrifugo_error_kind (client) == ZFLOW_CENTRIFUGO_ERR_DECODE);
+    CHECK (strstr (zflow_centrifugo_error_message (client), "number of replies") != NULL);
     json_decref (data);
     zflow_centrifugo_destroy (&client);
 }

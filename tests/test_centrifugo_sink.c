@@ -190,6 +190,28 @@ test_publish (zflow_centrifugo_format_t format)
     CHECK (sink == NULL);
 }
 
+//  A partial batch goes out after batch_ms, not when it fills.
+static void
+test_time_flush (void)
+{
+    CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
+    char endpoint[64];
+    zflow_centrifugo_sink_config_t config = s_config (endpoint, sizeof (endpoint));
+    config.batch_ms = 20;
+    zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
+    zsock_t *push = zsock_new_push (endpoint);
+    for (int n = 0; n < 3; n++)
+        CHECK (s_send_n (push, "chat/time", n) == 0);
+    CHECK (s_wait_stat (sink, "msgs_in", 3, 2000));
+    int64_t start = zclock_mono ();
+    CHECK (s_wait_stat (sink, "published", 3, 2000));
+    CHECK (zclock_mono () - start < 1000);
+    CHECK (s_stat (sink, "batches") == 1);
+    CHECK (s_check_channel ("chat:time", 3) == 0);
+    zsock_destroy (&push);
+    zflow_centrifugo_sink_destroy (&sink);
+}
+
 //  Faults that the sink must ride out with no duplicate and no loss.
 static void
 test_retry (const char *fault, int count, bool expect_duplicates)
@@ -381,12 +403,14 @@ main (void)
     }
     test_publish (ZFLOW_CENTRIFUGO_MODERN);
     test_publish (ZFLOW_CENTRIFUGO_LEGACY);
+    test_time_flush ();
     test_retry ("close_after", 2, true);   //  applied, answer lost
     test_retry ("status", 3, false);       //  503
     test_retry ("hang", 1, false);         //  timeout
     test_retry ("malformed", 2, false);    //  unreadable answer
     test_retry ("internal", 2, false);     //  error 100 per command
     test_retry ("internal_some", 3, false);//  error 100 for half the commands
+    test_retry ("short", 2, true);         //  a reply missing: applied, sent again
     test_backpressure ();
     test_lossy ();
     test_sub_rule_and_rejects ();

@@ -25,11 +25,11 @@ cache does). Publishing with "version" <= the last version seen in the channel
 gives 113 (conflict) in this fake.
 
 Test controls (no key needed), POST /_control with a JSON object:
-  {"fault": "status"|"close"|"hang"|"malformed"|"close_after"|"internal"|"internal_some",
+  {"fault": "status"|"close"|"hang"|"malformed"|"close_after"|"internal"|"internal_some"|"short",
    "count": N, "status": 503}   make the next N API requests fail that way
       ("close_after" processes the request, then closes without answering;
        "internal" answers error 100 to each command, "internal_some" to every
-       second command of a batch)
+       second command of a batch, "short" leaves the last reply of a batch out)
   {"connect": {"channel":..,"user":..,"client":..}}  adds a fake client
   {"reset": true}                forget all state
 GET /_control answers {"connections":..,"requests":..,"publications":{channel:
@@ -388,6 +388,10 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "close_after":
             self.close_connection = True
             return
+        if fault == "short" and isinstance(answer, dict) and "replies" in answer:
+            answer["replies"] = answer["replies"][:-1]
+        elif fault == "short" and isinstance(answer, bytes):
+            answer = b"\n".join(answer.split(b"\n")[:-1])
         self.answer(status, answer)
 
     def modern(self, method, body, internal, transport):
