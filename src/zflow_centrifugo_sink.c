@@ -85,36 +85,49 @@ s_outbox_drop_front (s_sink_t *self, size_t n)
 //  ---------------------------------------------------------------------
 //  Turning an envelope into a publish command
 
-//  Appends the channel for key to out following the rule. Returns 0, or
-//  -1 when the rule names a component the key lacks.
+//  Appends text (length bytes) to out. Returns 0, or -1 if it does not fit.
+static int
+s_append (char *out, size_t size, size_t *used_p, const char *text, size_t length)
+{
+    if (*used_p + length + 1 > size)
+        return -1;
+    memcpy (out + *used_p, text, length);
+    *used_p += length;
+    out [*used_p] = 0;
+    return 0;
+}
+
+//  Writes the channel for key into out following the rule. Returns 0, or
+//  -1 when the rule names a component the key lacks or the channel does
+//  not fit.
 static int
 s_map_channel (s_sink_t *self, const zflow_key_t *key, char *out, size_t size)
 {
     size_t used = 0;
     const char *rule = self->rule;
-    while (*rule && used + 1 < size) {
+    int rc = 0;
+    out [0] = 0;
+    while (*rule && rc == 0) {
         if (strncmp (rule, "{*}", 3) == 0) {
-            for (size_t index = 0; index < zflow_key_size (key); index++)
-                used += (size_t) snprintf (out + used, size - used, "%s%s", index ? ":" : "",
-                                           zflow_key_at (key, index));
+            for (size_t index = 0; index < zflow_key_size (key) && rc == 0; index++) {
+                const char *part = zflow_key_at (key, index);
+                if (index)
+                    rc = s_append (out, size, &used, ":", 1);
+                rc = rc ? rc : s_append (out, size, &used, part, strlen (part));
+            }
             rule += 3;
         }
         else if (*rule == '{' && isdigit ((unsigned char) rule [1])) {
             char *end;
             long index = strtol (rule + 1, &end, 10);
             const char *part = *end == '}' ? zflow_key_at (key, (size_t) index) : NULL;
-            if (!part)
-                return -1;
-            used += (size_t) snprintf (out + used, size - used, "%s", part);
-            rule = end + 1;
+            rc = part ? s_append (out, size, &used, part, strlen (part)) : -1;
+            rule = *end == '}' ? end + 1 : end;
         }
         else
-            out [used++] = *rule++;
-        if (used >= size)
-            return -1;
+            rc = s_append (out, size, &used, rule++, 1);
     }
-    out [used] = 0;
-    return used ? 0 : -1;
+    return rc == 0 && used ? 0 : -1;
 }
 
 //  Sets data (payload is JSON) or b64data (anything else) in params.

@@ -200,9 +200,19 @@ test_time_flush (void)
     config.batch_ms = 20;
     zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
     zsock_t *push = zsock_new_push (endpoint);
+    //  A key whose channel would not fit (10 x 200 bytes) is unmapped.
+    char long_key[2100] = "";
+    for (int part = 0; part < 10; part++) {
+        if (part)
+            strcat (long_key, "/");
+        memset (long_key + strlen (long_key), 'a' + part, 200);
+        long_key[part * 201 + 200] = 0;
+    }
+    CHECK (s_send_n (push, long_key, 0) == 0);
     for (int n = 0; n < 3; n++)
         CHECK (s_send_n (push, "chat/time", n) == 0);
-    CHECK (s_wait_stat (sink, "msgs_in", 3, 2000));
+    CHECK (s_wait_stat (sink, "msgs_in", 4, 2000));
+    CHECK (s_stat (sink, "unmapped") == 1);
     int64_t start = zclock_mono ();
     CHECK (s_wait_stat (sink, "published", 3, 2000));
     CHECK (zclock_mono () - start < 1000);
