@@ -119,7 +119,8 @@ typedef struct {
 //  verification on, keep-alive on, connect timeout
 //  ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT, total ZFLOW_CENTRIFUGO_TOTAL_TIMEOUT.
 //  Returns the client (the caller owns it; zflow_centrifugo_destroy), or
-//  NULL on a NULL or empty address or when out of memory.
+//  NULL on a NULL or empty address, a key holding CR or LF, or when out of
+//  memory.
 zflow_centrifugo_t *zflow_centrifugo_new (const char *address, const char *api_key);
 
 //  Closes the connection and frees the client; sets *self_p to NULL.

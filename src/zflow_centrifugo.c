@@ -109,7 +109,8 @@ s_on_body (char *data, size_t size, size_t nmemb, void *arg)
 zflow_centrifugo_t *
 zflow_centrifugo_new (const char *address, const char *api_key)
 {
-    if (!address || !*address)
+    //  A key with a line break would inject headers.
+    if (!address || !*address || (api_key && strpbrk (api_key, "\r\n")))
         return NULL;
     pthread_once (&s_curl_once, s_curl_global_init);
     if (s_curl_init_rc != CURLE_OK)
@@ -244,27 +245,42 @@ zflow_centrifugo_connects (zflow_centrifugo_t *self)
     return self->connects;
 }
 
+//  Appends line (NULL counts as a failure) to *list_p. Returns true on
+//  success; on failure *list_p is left as it was.
+static bool
+s_header_add (struct curl_slist **list_p, const char *line)
+{
+    struct curl_slist *longer = line ? curl_slist_append (*list_p, line) : NULL;
+    if (longer)
+        *list_p = longer;
+    return longer != NULL;
+}
+
 //  Builds the header list for the format and options in force.
 static int
 s_build_headers (zflow_centrifugo_t *self)
 {
     curl_slist_free_all (self->headers);
     self->headers = NULL;
-    char line[1024];
-    struct curl_slist *list = curl_slist_append (NULL, "Content-Type: application/json");
+    struct curl_slist *list = NULL;
     //  No "Expect: 100-continue" round trip before large bodies.
-    list = list ? curl_slist_append (list, "Expect:") : NULL;
-    if (list && self->api_key) {
-        if (self->format == ZFLOW_CENTRIFUGO_MODERN)
-            snprintf (line, sizeof (line), "X-API-Key: %s", self->api_key);
-        else
-            snprintf (line, sizeof (line), "Authorization: apikey %s", self->api_key);
-        list = curl_slist_append (list, line);
+    bool ok = s_header_add (&list, "Content-Type: application/json")
+              && s_header_add (&list, "Expect:");
+    if (ok && self->api_key) {
+        char *line = NULL;
+        if (asprintf (&line, self->format == ZFLOW_CENTRIFUGO_MODERN ? "X-API-Key: %s"
+                                                                      : "Authorization: apikey %s",
+                      self->api_key) < 0)
+            line = NULL;
+        ok = s_header_add (&list, line);
+        free (line);
     }
-    if (list && self->transport_errors)
-        list = curl_slist_append (list, "X-Centrifugo-Error-Mode: transport");
-    if (!list)
+    if (ok && self->transport_errors)
+        ok = s_header_add (&list, "X-Centrifugo-Error-Mode: transport");
+    if (!ok) {
+        curl_slist_free_all (list);
         return ZFLOW_ENOMEM;
+    }
     self->headers = list;
     self->headers_dirty = false;
     return 0;

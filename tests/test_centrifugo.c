@@ -376,6 +376,7 @@ test_request_errors (void)
     zflow_centrifugo_destroy (&client);
     CHECK (zflow_centrifugo_new (NULL, KEY) == NULL);
     CHECK (zflow_centrifugo_new ("", KEY) == NULL);
+    CHECK (zflow_centrifugo_new (s_fake.api, "key\r\nX-Evil: 1") == NULL);
 }
 
 static void
