@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  CHECK counts and goes on (unlike zflow_testing.h's, which exits) so the
+//  fake server process is always stopped at the end.
 static int s_failures = 0;
 
 #define CHECK(cond)                                                                     \
