@@ -84,6 +84,10 @@ typedef struct {
     int input_type;                    //  ZMQ_SUB (the default) or ZMQ_PULL
     const char *input_connect;         //  endpoints the input connects to (comma list)
     const char *input_bind;            //  endpoints the input binds to (comma list)
+    size_t input_hwm;                  //  messages buffered on the input side: the
+                                       //  socket's ZMQ_RCVHWM and the stream's read
+                                       //  watermark (default: ZeroMQ's 1000 and the
+                                       //  stream's 64 KiB)
     const char *subscribe;             //  SUB: key prefixes in text form, comma list
                                        //  ("hpfeeds,chat/room1"); NULL or "" for all
     const char *channel_rule;          //  key -> channel template ("{*}")

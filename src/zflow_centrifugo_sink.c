@@ -454,6 +454,32 @@ s_configure_client (s_sink_t *self, const zflow_centrifugo_sink_config_t *config
     return 0;
 }
 
+//  Opens the input socket, with its high-water mark set before any pipe
+//  exists, and wraps it in a stream. Returns 0, ZFLOW_EENDPOINT or
+//  ZFLOW_ENOMEM.
+static int
+s_open_input (s_sink_t *self, int type, const zflow_centrifugo_sink_config_t *config)
+{
+    zsock_t *sock = zsock_new (type);
+    if (!sock)
+        return ZFLOW_ENOMEM;
+    if (config->input_hwm > 0)
+        zsock_set_rcvhwm (sock, (int) config->input_hwm);
+    if ((config->input_bind && zsock_attach (sock, config->input_bind, true))
+        || (config->input_connect && zsock_attach (sock, config->input_connect, false))) {
+        zsock_destroy (&sock);
+        return ZFLOW_EENDPOINT;
+    }
+    self->input = zflow_stream_new_sock (&sock);
+    if (!self->input) {
+        zsock_destroy (&sock);
+        return ZFLOW_ENOMEM;
+    }
+    if (config->input_hwm > 0)
+        zflow_stream_set_read_limits_msgs (self->input, config->input_hwm, 0);
+    return 0;
+}
+
 //  Makes the input stream and its subscriptions. Returns 0, ZFLOW_ECONFIG
 //  or ZFLOW_EENDPOINT.
 static int
@@ -462,10 +488,9 @@ s_configure_input (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
     int type = config->input_type ? config->input_type : ZMQ_SUB;
     if ((type != ZMQ_SUB && type != ZMQ_PULL) || (!config->input_connect && !config->input_bind))
         return ZFLOW_ECONFIG;
-    int rc = 0;
-    self->input = zflow_stream_new (type, config->input_bind, config->input_connect, &rc);
-    if (!self->input)
-        return rc ? rc : ZFLOW_EENDPOINT;
+    int rc = s_open_input (self, type, config);
+    if (rc)
+        return rc;
     self->prefixes = zlist_new ();
     zlist_autofree (self->prefixes);
     if (type == ZMQ_SUB && config->subscribe && *config->subscribe) {
