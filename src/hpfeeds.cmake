@@ -5,7 +5,9 @@ target_sources (zflow_objects PRIVATE
     src/zflow_hpfeeds_proto.c
     src/zflow_hpfeeds_buf.c
     src/zflow_hpfeeds_auth.c
-    src/zflow_hpfeeds_broker.c)
+    src/zflow_hpfeeds_broker.c
+    src/zflow_hpfeeds_client.c
+    src/zflow_hpfeeds.c)
 target_link_libraries (zflow_objects PRIVATE PkgConfig::HPF_JANSSON PkgConfig::HPF_CRYPTO)
 set (ZFLOW_PC_REQUIRES "${ZFLOW_PC_REQUIRES} jansson libcrypto")
 
@@ -29,12 +31,15 @@ if (ZFLOW_BUILD_TESTS AND CMAKE_C_COMPILER_ID MATCHES "Clang")
         ZFLOW_HAVE_LIBFUZZER)
     unset (CMAKE_REQUIRED_FLAGS)
     if (ZFLOW_HAVE_LIBFUZZER)
-        add_executable (fuzz_hpfeeds_parse tests/fuzz/fuzz_hpfeeds_parse.c)
+        #  the codec is compiled in so that libFuzzer instruments it
+        add_executable (fuzz_hpfeeds_parse tests/fuzz/fuzz_hpfeeds_parse.c
+                        src/zflow_hpfeeds_proto.c)
         target_compile_options (fuzz_hpfeeds_parse PRIVATE -fsanitize=fuzzer,address)
         target_link_options (fuzz_hpfeeds_parse PRIVATE -fsanitize=fuzzer,address)
         target_include_directories (fuzz_hpfeeds_parse PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
-        target_link_libraries (fuzz_hpfeeds_parse PRIVATE zflow-static)
+        target_link_libraries (fuzz_hpfeeds_parse PRIVATE zflow-static PkgConfig::HPF_CRYPTO)
     endif ()
 endif ()
 
 zflow_test (test_hpfeeds_broker SOURCES tests/test_hpfeeds_broker.c LABELS integration TIMEOUT 60)
+zflow_test (test_hpfeeds SOURCES tests/test_hpfeeds.c LABELS integration TIMEOUT 90)
