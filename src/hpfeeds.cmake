@@ -43,3 +43,11 @@ endif ()
 
 zflow_test (test_hpfeeds_broker SOURCES tests/test_hpfeeds_broker.c LABELS integration TIMEOUT 60)
 zflow_test (test_hpfeeds SOURCES tests/test_hpfeeds.c LABELS integration TIMEOUT 90)
+
+#  Cross-check with an independent Python implementation (stdlib only).
+find_program (ZFLOW_PYTHON3 python3)
+if (ZFLOW_PYTHON3)
+    zflow_test (test_hpfeeds_interop SOURCES tests/test_hpfeeds_interop.c
+        ARGS ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/hpfeeds/peer.py
+        LABELS integration TIMEOUT 60)
+endif ()
