@@ -51,3 +51,9 @@ if (ZFLOW_PYTHON3)
         ARGS ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/hpfeeds/peer.py
         LABELS integration TIMEOUT 60)
 endif ()
+
+if (ZFLOW_BUILD_BENCH)
+    zflow_program (zflow_bench_hpfeeds bench/zflow_bench_hpfeeds.c)
+    set_target_properties (zflow_bench_hpfeeds PROPERTIES
+        RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+endif ()
