@@ -57,3 +57,9 @@ if (ZFLOW_BUILD_BENCH)
     set_target_properties (zflow_bench_hpfeeds PROPERTIES
         RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
 endif ()
+
+if (ZFLOW_BUILD_EXAMPLES)
+    zflow_program (hpfeeds_pubsub examples/hpfeeds_pubsub.c)
+    zflow_program (hpfeeds_merge examples/hpfeeds_merge.c)
+    target_link_libraries (hpfeeds_merge PRIVATE PkgConfig::HPF_JANSSON)
+endif ()
