@@ -131,6 +131,7 @@ s_json_names (json_t *array, const char **names, size_t max)
 }
 
 #define S_MAX_CHANNELS 1024
+#define S_MAX_ZPL (4 * 1024 * 1024)     //  largest ZPL user file
 
 //  Checks every entry first (all or nothing), then adds them.
 static int
@@ -242,9 +243,21 @@ int
 zflow__hpfeeds_auth_load_zpl (zflow_hpfeeds_auth_t *self, const char *path, char *errbuf,
                               size_t errlen)
 {
-    zconfig_t *root = zconfig_load (path);
+    //  Read the text ourselves: czmq's zconfig_load leaks its zfile when the
+    //  text does not parse.
+    char *text = NULL;
+    FILE *file = fopen (path, "rb");
+    if (file) {
+        text = (char *) calloc (1, S_MAX_ZPL + 1);
+        size_t size = text ? fread (text, 1, S_MAX_ZPL + 1, file) : 0;
+        if (size > S_MAX_ZPL)
+            zstr_free (&text);
+        fclose (file);
+    }
+    zconfig_t *root = text ? zconfig_str_load (text) : NULL;
+    free (text);
     if (!root) {
-        snprintf (errbuf, errlen, "%s: cannot read or parse as ZPL", path);
+        snprintf (errbuf, errlen, "%s: cannot read, too large (4 MiB) or not ZPL", path);
         return ZFLOW_ECONFIG;
     }
     int rc = s_zpl_apply (self, root, false, errbuf, errlen);
