@@ -32,7 +32,11 @@
     broker; in lossy mode messages the inproc output cannot take are
     dropped and counted.
 
-    Events (zflow_hpfeeds_event): CONNECTED (text: host:port),
+    hpfeeds answers nothing to a good auth, so after each auth the client
+    holds its publishes for auth_wait_ms: a refused auth (wrong secret)
+    then costs no publishes, and CONNECTED is reported when that wait ends.
+
+    Events (zflow_hpfeeds_event): CONNECTED (text: host:port (broker name)),
     DISCONNECTED (text: the reason), ERROR (text: the broker's error frame),
     PROTOCOL (text: a malformed or oversized frame from the broker).
 
@@ -83,6 +87,8 @@ typedef struct {
     int backoff_min_ms;          //  first reconnect delay (default 100)
     int backoff_max_ms;          //  longest reconnect delay (default 5000)
     int refused_backoff_ms;      //  delay after a broker error frame (default 5000)
+    int auth_wait_ms;            //  publishes wait this long after the auth, so that a
+                                 //  refused auth loses none (default 50; 0: no wait)
     size_t outbox_bytes;         //  outbox limit in bytes (default 4 MiB, at least 1.1 MiB)
     zflow_hpfeeds_outbox_policy_t outbox_policy;  //  default ZFLOW_HPFEEDS_DROP_OLDEST
     int publish_timeout_ms;      //  BLOCK policy: longest wait in publish (-1 forever, default)

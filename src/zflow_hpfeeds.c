@@ -40,6 +40,7 @@ zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
     config->backoff_min_ms = 100;
     config->backoff_max_ms = 5000;
     config->refused_backoff_ms = 5000;
+    config->auth_wait_ms = 50;
     config->outbox_bytes = 4 * 1024 * 1024;
     config->outbox_policy = ZFLOW_HPFEEDS_DROP_OLDEST;
     config->publish_timeout_ms = -1;
@@ -57,6 +58,7 @@ s_check (const zflow_hpfeeds_config_t *c)
         return ZFLOW_EINVAL;
     if (c->port <= 0 || c->port > 65535 || c->backoff_min_ms <= 0
         || c->backoff_max_ms < c->backoff_min_ms || c->refused_backoff_ms < 0
+        || c->auth_wait_ms < 0
         || c->output_hwm <= 0)
         return ZFLOW_EINVAL;
     if (c->outbox_bytes < ZFLOW_HPFEEDS_MAX_FRAME + ZFLOW_HPFEEDS_MAX_FRAME / 10)

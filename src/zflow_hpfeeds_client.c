@@ -74,7 +74,10 @@ struct _client_t {
     int timer_id;                    //  reconnect timer, or -1
     int backoff_ms;                  //  next reconnect delay before jitter
     bool refused;                    //  the broker sent an error on this connection
-    int64_t connected_at;            //  when the auth went out (ms)
+    bool settling;                   //  auth sent, publishes held for auth_wait_ms
+    int settle_timer;                //  its timer, or -1
+    int64_t connected_at;            //  when publishes began to flow (ms)
+    char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1];  //  name from the info frame
     zflow_meta_t *meta;              //  meta of the last ident seen
     char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
     uint8_t meta_wire[ZFLOW_META_MAX_WIRE];      //  its encoding
@@ -89,6 +92,7 @@ static void s_flush (client_t *self);
 static void s_pump (client_t *self);
 static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_on_input (zloop_t *loop, zsock_t *reader, void *arg);
+static int s_on_settled (zloop_t *loop, int timer_id, void *arg);
 
 static void
 s_event (client_t *self, int type, const char *format, ...)
@@ -132,7 +136,12 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg);
 static void
 s_disconnect (client_t *self, const char *reason)
 {
-    bool was_ready = self->state == S_READY;
+    bool was_ready = self->state == S_READY && !self->settling;
+    if (self->settle_timer >= 0) {
+        zloop_timer_end (self->loop, self->settle_timer);
+        self->settle_timer = -1;
+    }
+    self->settling = false;
     if (self->fd >= 0) {
         s_poll (self, 0);
         close (self->fd);
@@ -213,6 +222,31 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+//  The connection is taken as accepted: publishes may flow.
+static void
+s_established (client_t *self)
+{
+    self->settling = false;
+    self->connects++;
+    self->connected_at = zclock_mono ();
+    s_event (self, ZFLOW_HPFEEDS_EVENT_CONNECTED, "%s:%d (broker %s)", self->host, self->cfg.port,
+             self->broker_name);
+}
+
+static int
+s_on_settled (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    client_t *self = (client_t *) arg;
+    self->settle_timer = -1;
+    if (self->state == S_READY && self->settling) {
+        s_established (self);
+        s_flush (self);
+    }
+    return 0;
+}
+
 //  The info frame: answer with auth, then subscribe every channel.
 static void
 s_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
@@ -224,6 +258,8 @@ s_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
     }
     int size = zflow__hpfeeds_encode_auth (buf, self->ident, hash);
     zflow__hpfeeds_buf_append (&self->ctl, buf, (size_t) size);
+    snprintf (self->broker_name, sizeof (self->broker_name), "%.*s", (int) frame->name_size,
+              (const char *) frame->name);
     for (const char *channel = (const char *) zlistx_first (self->channels); channel;
          channel = (const char *) zlistx_next (self->channels)) {
         size = zflow__hpfeeds_encode_sub (buf, ZFLOW_HPFEEDS_OP_SUBSCRIBE, self->ident, channel,
@@ -231,10 +267,15 @@ s_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
         zflow__hpfeeds_buf_append (&self->ctl, buf, (size_t) size);
     }
     self->state = S_READY;
-    self->connects++;
-    self->connected_at = zclock_mono ();
-    s_event (self, ZFLOW_HPFEEDS_EVENT_CONNECTED, "%s:%d (broker %.*s)", self->host,
-             self->cfg.port, (int) frame->name_size, (const char *) frame->name);
+    //  hpfeeds answers nothing to a good auth: publishes wait a moment so
+    //  that a refused auth (wrong secret) loses none of them.
+    if (self->cfg.auth_wait_ms > 0) {
+        self->settling = true;
+        self->settle_timer = zloop_timer (self->loop, (size_t) self->cfg.auth_wait_ms, 1,
+                                          s_on_settled, self);
+    }
+    else
+        s_established (self);
     s_flush (self);
 }
 
@@ -390,7 +431,8 @@ static int
 s_write (client_t *self)
 {
     for (;;) {
-        zflow_hpfeeds_buf_t *buf = zflow__hpfeeds_buf_size (&self->ctl) && !self->frame_left
+        zflow_hpfeeds_buf_t *buf = (zflow__hpfeeds_buf_size (&self->ctl) && !self->frame_left)
+                                           || self->settling
                                        ? &self->ctl
                                        : &self->out;
         size_t size = zflow__hpfeeds_buf_size (buf);
@@ -418,7 +460,8 @@ s_flush (client_t *self)
             s_disconnect (self, "the connection broke while sending");
             return;
         }
-        bool pending = zflow__hpfeeds_buf_size (&self->ctl) || zflow__hpfeeds_buf_size (&self->out);
+        bool pending = zflow__hpfeeds_buf_size (&self->ctl)
+                       || (!self->settling && zflow__hpfeeds_buf_size (&self->out));
         short events = (short) ((self->tcp_paused ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0));
         s_poll (self, events);
     }
@@ -659,7 +702,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
     else if (streq (command, "PUBLISH FROM"))
         zsock_send (pipe, "i", s_cmd_publish_from (self, request));
     else if (streq (command, "STATUS"))
-        zsock_send (pipe, "i", self->state == S_READY ? 1 : 0);
+        zsock_send (pipe, "i", self->state == S_READY && !self->settling ? 1 : 0);
     else
         zsys_warning ("hpfeeds client: unknown command '%s'", command);
     return 0;
@@ -671,7 +714,7 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     (void) base;
     client_t *self = (client_t *) arg;
     zflow_actor_counters (self->base)->queue_depth = zflow__hpfeeds_buf_size (&self->out);
-    zflow_actor_stats_add (reply, "connected", self->state == S_READY);
+    zflow_actor_stats_add (reply, "connected", self->state == S_READY && !self->settling);
     zflow_actor_stats_add (reply, "connects", self->connects);
     zflow_actor_stats_add (reply, "disconnects", self->disconnects);
     zflow_actor_stats_add (reply, "published", self->published);
@@ -724,6 +767,7 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     self->fd = -1;
     self->timer_id = -1;
     self->pause_timer = -1;
+    self->settle_timer = -1;
     self->backoff_ms = self->cfg.backoff_min_ms;
     self->channels = zlistx_new ();
     self->sources = zlistx_new ();

@@ -218,10 +218,19 @@ test_refusals (zflow_hpfeeds_broker_t *broker, int port)
     uint64_t failures_before = zflow_stats_get (stats, "auth_failures");
     zhash_destroy (&stats);
     zflow_hpfeeds_t *eve = s_client (port, "bob", "wrong", &config);
+    for (int index = 0; index < 10; index++)
+        CHECK (zflow_hpfeeds_publish (eve, "chan1", "kept", 4) == 0);
     text = s_wait_event (eve, ZFLOW_HPFEEDS_EVENT_ERROR, 5000);
     CHECK (text && streq (text, "Authentication failed for bob"));
     zstr_free (&text);
     zclock_sleep (1500);
+    //  the refused auths cost no publishes: all ten still wait
+    stats = zflow_hpfeeds_stats (eve);
+    CHECK (zflow_stats_get (stats, "published") == 10);
+    CHECK (zflow_stats_get (stats, "sent") == 0);
+    CHECK (zflow_stats_get (stats, "outbox_pending") == 10 * (5 + 1 + 3 + 1 + 5 + 4));
+    CHECK (zflow_stats_get (stats, "connected") == 0);
+    zhash_destroy (&stats);
     stats = zflow_hpfeeds_broker_stats (broker);
     uint64_t failures = zflow_stats_get (stats, "auth_failures") - failures_before;
     zhash_destroy (&stats);
