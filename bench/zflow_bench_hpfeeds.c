@@ -36,24 +36,26 @@
 #define S_WINDOW_BYTES (2 * 1024 * 1024)
 
 typedef struct {
-    long count;              //  messages to send
-    size_t size;             //  payload size
-    long window;             //  most messages in flight
-    atomic_long received;    //  messages the reader has counted
-    zflow_hpfeeds_t *client; //  zflow publisher
-    int fd;                  //  raw: publisher socket
+    long count;                 //  messages to send
+    size_t size;                //  payload size
+    long window;                //  most messages in flight
+    atomic_long received;       //  messages the reader has counted
+    zflow_hpfeeds_t *client;    //  zflow publisher
+    int fd;                     //  raw: publisher socket
 } run_t;
 
-static void s_wait_window (run_t *run, long sent)
+static void
+s_wait_window (run_t *run, long sent)
 {
     while (sent - atomic_load (&run->received) > run->window)
         sched_yield ();
 }
 
-static void *s_zflow_publisher (void *arg)
+static void *
+s_zflow_publisher (void *arg)
 {
-    run_t *run = (run_t *)arg;
-    char *payload = (char *)malloc (run->size);
+    run_t *run = (run_t *) arg;
+    char *payload = (char *) malloc (run->size);
     memset (payload, 'x', run->size);
     for (long sent = 0; sent < run->count; sent++) {
         if ((sent & 255) == 0)
@@ -67,7 +69,8 @@ static void *s_zflow_publisher (void *arg)
     return NULL;
 }
 
-static double s_run_zflow (long count, size_t size)
+static double
+s_run_zflow (long count, size_t size)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("bench");
     const char *chans[] = {"bench", NULL};
@@ -87,7 +90,7 @@ static double s_run_zflow (long count, size_t size)
     while (!zflow_hpfeeds_connected (sub) || !zflow_hpfeeds_connected (pub))
         zclock_sleep (10);
     zclock_sleep (100);
-    run_t run = {count, size, S_WINDOW_BYTES / (long)(size + 20), 0, pub, -1};
+    run_t run = {count, size, S_WINDOW_BYTES / (long) (size + 20), 0, pub, -1};
     zflow_msg_t *msg = zflow_msg_new ();
     pthread_t thread;
     int64_t start = zclock_usecs ();
@@ -103,61 +106,65 @@ static double s_run_zflow (long count, size_t size)
     zflow_hpfeeds_destroy (&pub);
     zflow_hpfeeds_destroy (&sub);
     zflow_hpfeeds_broker_destroy (&broker);
-    return (double)received * 1e6 / (double)elapsed;
+    return (double) received * 1e6 / (double) elapsed;
 }
 
 //  -------------------------------------------------------------------------
 //  The raw relay
 
-static int s_listen (int *port_p)
+static int
+s_listen (int *port_p)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address = {0};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    bind (fd, (struct sockaddr *)&address, sizeof (address));
+    bind (fd, (struct sockaddr *) &address, sizeof (address));
     listen (fd, 4);
     socklen_t length = sizeof (address);
-    getsockname (fd, (struct sockaddr *)&address, &length);
+    getsockname (fd, (struct sockaddr *) &address, &length);
     *port_p = ntohs (address.sin_port);
     return fd;
 }
 
-static int s_dial (int port)
+static int
+s_dial (int port)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in address = {0};
     address.sin_family = AF_INET;
-    address.sin_port = htons ((uint16_t)port);
+    address.sin_port = htons ((uint16_t) port);
     address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    connect (fd, (struct sockaddr *)&address, sizeof (address));
+    connect (fd, (struct sockaddr *) &address, sizeof (address));
     setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
     return fd;
 }
 
-static int s_send_all (int fd, const uint8_t *data, size_t size)
+static int
+s_send_all (int fd, const uint8_t *data, size_t size)
 {
     while (size) {
         ssize_t rc = send (fd, data, size, MSG_NOSIGNAL);
         if (rc <= 0)
             return -1;
         data += rc;
-        size -= (size_t)rc;
+        size -= (size_t) rc;
     }
     return 0;
 }
 
 //  Publisher: encodes each frame, writes 64 KiB at a time.
-static void *s_raw_publisher (void *arg)
+static void *
+s_raw_publisher (void *arg)
 {
-    run_t *run = (run_t *)arg;
-    uint8_t *buffer = (uint8_t *)malloc (65536 + ZFLOW_HPFEEDS_MAX_FRAME);
-    char *payload = (char *)malloc (run->size);
+    run_t *run = (run_t *) arg;
+    uint8_t *buffer = (uint8_t *) malloc (65536 + ZFLOW_HPFEEDS_MAX_FRAME);
+    char *payload = (char *) malloc (run->size);
     memset (payload, 'x', run->size);
     size_t used = 0;
     for (long sent = 0; sent < run->count; sent++) {
-        used += (size_t)zflow__hpfeeds_encode_publish (buffer + used, "pub", 3, "bench", 5, payload,
-                                                       run->size);
+        used += (size_t) zflow__hpfeeds_encode_publish (buffer + used, "pub", 3, "bench", 5,
+                                                        payload, run->size);
         if (used >= 65536 || sent + 1 == run->count || sent - run->received > run->window) {
             s_send_all (run->fd, buffer, used);
             used = 0;
@@ -170,21 +177,22 @@ static void *s_raw_publisher (void *arg)
 }
 
 typedef struct {
-    int in, out; //  sockets: from the publisher, to the reader
+    int in, out;    //  sockets: from the publisher, to the reader
 } relay_t;
 
 //  Relay: reads what arrived, forwards the complete frames.
-static void *s_relay (void *arg)
+static void *
+s_relay (void *arg)
 {
-    relay_t *relay = (relay_t *)arg;
+    relay_t *relay = (relay_t *) arg;
     size_t capacity = 256 * 1024 + ZFLOW_HPFEEDS_MAX_FRAME, used = 0;
-    uint8_t *buffer = (uint8_t *)malloc (capacity);
+    uint8_t *buffer = (uint8_t *) malloc (capacity);
     zflow_hpfeeds_frame_t frame;
     for (;;) {
         ssize_t got = recv (relay->in, buffer + used, capacity - used, 0);
         if (got <= 0)
             break;
-        used += (size_t)got;
+        used += (size_t) got;
         size_t offset = 0;
         while (zflow__hpfeeds_parse (buffer + offset, used - offset, &frame, NULL, 0) == 1)
             offset += frame.size;
@@ -197,7 +205,8 @@ static void *s_relay (void *arg)
     return NULL;
 }
 
-static double s_run_raw (long count, size_t size)
+static double
+s_run_raw (long count, size_t size)
 {
     int port, listener = s_listen (&port);
     int pub_fd = s_dial (port), relay_in = accept (listener, NULL, NULL);
@@ -205,11 +214,11 @@ static double s_run_raw (long count, size_t size)
     int one = 1;
     setsockopt (relay_out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
     relay_t relay = {relay_in, relay_out};
-    run_t run = {count, size, S_WINDOW_BYTES / (long)(size + 20), 0, NULL, pub_fd};
+    run_t run = {count, size, S_WINDOW_BYTES / (long) (size + 20), 0, NULL, pub_fd};
     pthread_t relay_thread, pub_thread;
     pthread_create (&relay_thread, NULL, s_relay, &relay);
     size_t capacity = 256 * 1024 + ZFLOW_HPFEEDS_MAX_FRAME, used = 0;
-    uint8_t *buffer = (uint8_t *)malloc (capacity);
+    uint8_t *buffer = (uint8_t *) malloc (capacity);
     zflow_hpfeeds_frame_t frame;
     long received = 0;
     int64_t start = zclock_usecs ();
@@ -218,7 +227,7 @@ static double s_run_raw (long count, size_t size)
         ssize_t got = recv (sub_fd, buffer + used, capacity - used, 0);
         if (got <= 0)
             break;
-        used += (size_t)got;
+        used += (size_t) got;
         size_t offset = 0;
         while (zflow__hpfeeds_parse (buffer + offset, used - offset, &frame, NULL, 0) == 1) {
             offset += frame.size;
@@ -237,10 +246,11 @@ static double s_run_raw (long count, size_t size)
     close (sub_fd);
     close (listener);
     free (buffer);
-    return (double)received * 1e6 / (double)elapsed;
+    return (double) received * 1e6 / (double) elapsed;
 }
 
-int main (int argc, char *argv[])
+int
+main (int argc, char *argv[])
 {
     long count_100 = argc > 1 ? atol (argv[1]) : 2000000;
     long count_1k = argc > 2 ? atol (argv[2]) : 500000;
@@ -256,7 +266,7 @@ int main (int argc, char *argv[])
         printf ("%5zu B x %ld: zflow %.0f msgs/s (%.1f MB/s), raw C relay %.0f msgs/s, "
                 "ratio %.2f\n",
                 runs[index].size, runs[index].count, runs[index].zflow,
-                runs[index].zflow * (double)runs[index].size / 1e6, runs[index].raw,
+                runs[index].zflow * (double) runs[index].size / 1e6, runs[index].raw,
                 runs[index].zflow / runs[index].raw);
     }
     for (int index = 0; index < 2; index++)

@@ -25,7 +25,8 @@
 #include "zflow.h"
 #include <jansson.h>
 
-static zflow_hpfeeds_broker_t *s_broker (int *port_p)
+static zflow_hpfeeds_broker_t *
+s_broker (int *port_p)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (NULL);
     const char *channels[] = {"in-channel", "out-channel", NULL};
@@ -34,7 +35,8 @@ static zflow_hpfeeds_broker_t *s_broker (int *port_p)
     return broker;
 }
 
-static zflow_hpfeeds_t *s_client (int port, bool reader)
+static zflow_hpfeeds_t *
+s_client (int port, bool reader)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -49,10 +51,11 @@ static zflow_hpfeeds_t *s_client (int port, bool reader)
 }
 
 //  The filter: JSON in, JSON out if "hashes" is a non-empty list, else NULL.
-static char *s_keep_with_hashes (const void *payload, size_t size)
+static char *
+s_keep_with_hashes (const void *payload, size_t size)
 {
     json_error_t error;
-    json_t *event = json_loadb ((const char *)payload, size, 0, &error);
+    json_t *event = json_loadb ((const char *) payload, size, 0, &error);
     json_t *hashes = event ? json_object_get (event, "hashes") : NULL;
     char *out = NULL;
     if (json_is_array (hashes) && json_array_size (hashes) > 0)
@@ -61,7 +64,8 @@ static char *s_keep_with_hashes (const void *payload, size_t size)
     return out;
 }
 
-int main (int argc, char *argv[])
+int
+main (int argc, char *argv[])
 {
     int count = argc > 1 ? atoi (argv[1]) : 5;
     int ports[4];
@@ -80,11 +84,9 @@ int main (int argc, char *argv[])
         feeders[index] = s_client (ports[index], false);
     }
     //  Output: whatever is written to the PUSH goes to out-channel.
-    zflow_stream_t *filtered =
-        zflow_stream_new (ZMQ_PUSH, "inproc://hpfeeds-merge-out", NULL, NULL);
+    zflow_stream_t *filtered = zflow_stream_new (ZMQ_PUSH, "inproc://hpfeeds-merge-out", NULL, NULL);
     zflow_hpfeeds_t *output = s_client (ports[3], false);
-    zflow_hpfeeds_publish_from (output, ZMQ_PULL, "inproc://hpfeeds-merge-out", NULL,
-                                "out-channel");
+    zflow_hpfeeds_publish_from (output, ZMQ_PULL, "inproc://hpfeeds-merge-out", NULL, "out-channel");
     zflow_hpfeeds_t *watcher = s_client (ports[3], true);
     zflow_hpfeeds_subscribe (watcher, "out-channel");
     zclock_sleep (200);
@@ -92,10 +94,10 @@ int main (int argc, char *argv[])
     //  The synthetic feeds: every other event has hashes.
     for (int index = 0; index < count * 3; index++) {
         char event[200];
-        int size =
-            snprintf (event, sizeof (event), "{\"broker\": %d, \"n\": %d, \"hashes\": [%s]}",
-                      index % 3, index, index % 2 ? "" : "\"d41d8cd98f00b204e9800998ecf8427e\"");
-        zflow_hpfeeds_publish (feeders[index % 3], "in-channel", event, (size_t)size);
+        int size = snprintf (event, sizeof (event),
+                             "{\"broker\": %d, \"n\": %d, \"hashes\": [%s]}", index % 3, index,
+                             index % 2 ? "" : "\"d41d8cd98f00b204e9800998ecf8427e\"");
+        zflow_hpfeeds_publish (feeders[index % 3], "in-channel", event, (size_t) size);
     }
     //  The pipeline: merged -> filter -> filtered.
     zflow_msg_t *msg = zflow_msg_new ();
@@ -120,7 +122,7 @@ int main (int argc, char *argv[])
         const void *payload;
         size_t size;
         zflow_hpfeeds_unpack (msg, NULL, NULL, &payload, &size);
-        printf ("out-channel: %.*s\n", (int)size, (const char *)payload);
+        printf ("out-channel: %.*s\n", (int) size, (const char *) payload);
     }
     zflow_msg_destroy (&msg);
     zflow_hpfeeds_destroy (&watcher);

@@ -15,7 +15,8 @@
 */
 #include "zflow.h"
 
-int main (int argc, char *argv[])
+int
+main (int argc, char *argv[])
 {
     int count = argc > 1 ? atoi (argv[1]) : 10;
     //  The broker: one ident that may publish and subscribe "demo".
@@ -37,12 +38,12 @@ int main (int argc, char *argv[])
     char *text = zflow_hpfeeds_event (subscriber, &type, 5000);
     printf ("subscriber: event %d: %s\n", type, text ? text : "(none)");
     zstr_free (&text);
-    zclock_sleep (100); //  hpfeeds has no acks: let the subscription land
+    zclock_sleep (100);     //  hpfeeds has no acks: let the subscription land
 
     for (int index = 0; index < count; index++) {
         char payload[64];
         int size = snprintf (payload, sizeof (payload), "{\"n\": %d}", index);
-        zflow_hpfeeds_publish (publisher, "demo", payload, (size_t)size);
+        zflow_hpfeeds_publish (publisher, "demo", payload, (size_t) size);
     }
     //  Every message arrives as a zflow envelope: key ("hpfeeds", channel),
     //  meta with the publisher's ident, the payload.
@@ -54,10 +55,10 @@ int main (int argc, char *argv[])
         const void *payload;
         size_t size;
         zflow_hpfeeds_unpack (msg, channel, ident, &payload, &size);
-        printf ("%s from %s: %.*s\n", channel, ident, (int)size, (const char *)payload);
+        printf ("%s from %s: %.*s\n", channel, ident, (int) size, (const char *) payload);
     }
     zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
-    printf ("broker: %s messages on demo\n", (char *)zhash_lookup (stats, "chan.demo.msgs"));
+    printf ("broker: %s messages on demo\n", (char *) zhash_lookup (stats, "chan.demo.msgs"));
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     zflow_hpfeeds_destroy (&publisher);

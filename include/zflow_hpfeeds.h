@@ -53,10 +53,10 @@
 #ifndef ZFLOW_HPFEEDS_H_INCLUDED
 #define ZFLOW_HPFEEDS_H_INCLUDED
 
-#include "zflow_msg.h"
-#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <czmq.h>
+#include "zflow_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -66,8 +66,8 @@ typedef struct _zflow_hpfeeds_t zflow_hpfeeds_t;
 
 //  What happens to a publish when the outbox is full.
 typedef enum {
-    ZFLOW_HPFEEDS_DROP_OLDEST = 0, //  drop the oldest queued publishes (counted; default)
-    ZFLOW_HPFEEDS_BLOCK = 1        //  the publisher waits (up to publish_timeout_ms)
+    ZFLOW_HPFEEDS_DROP_OLDEST = 0,  //  drop the oldest queued publishes (counted; default)
+    ZFLOW_HPFEEDS_BLOCK = 1         //  the publisher waits (up to publish_timeout_ms)
 } zflow_hpfeeds_outbox_policy_t;
 
 //  Event types.
@@ -80,21 +80,21 @@ typedef enum {
 
 //  Client settings. Fill with zflow_hpfeeds_config_init, then set fields.
 typedef struct {
-    const char *host;       //  broker host (name or address; default "127.0.0.1")
-    int port;               //  broker port (required)
-    const char *ident;      //  ident (required, 1..255 bytes)
-    const char *secret;     //  secret (required)
-    int backoff_min_ms;     //  first reconnect delay (default 100)
-    int backoff_max_ms;     //  longest reconnect delay (default 5000)
-    int refused_backoff_ms; //  delay after a broker error frame (default 5000)
-    int auth_wait_ms;       //  publishes wait this long after the auth, so that a
-                            //  refused auth loses none (default 50; 0: no wait)
-    size_t outbox_bytes;    //  outbox limit in bytes (default 4 MiB, at least 1.1 MiB)
-    zflow_hpfeeds_outbox_policy_t outbox_policy; //  default ZFLOW_HPFEEDS_DROP_OLDEST
-    int publish_timeout_ms; //  BLOCK policy: longest wait in publish (-1 forever, default)
-    bool lossless;          //  pause TCP reads when the output is full (default true)
-    int output_hwm;         //  inproc output high watermark, messages (default 10000)
-    bool reader;            //  create the reader for zflow_hpfeeds_read (default true)
+    const char *host;            //  broker host (name or address; default "127.0.0.1")
+    int port;                    //  broker port (required)
+    const char *ident;           //  ident (required, 1..255 bytes)
+    const char *secret;          //  secret (required)
+    int backoff_min_ms;          //  first reconnect delay (default 100)
+    int backoff_max_ms;          //  longest reconnect delay (default 5000)
+    int refused_backoff_ms;      //  delay after a broker error frame (default 5000)
+    int auth_wait_ms;            //  publishes wait this long after the auth, so that a
+                                 //  refused auth loses none (default 50; 0: no wait)
+    size_t outbox_bytes;         //  outbox limit in bytes (default 4 MiB, at least 1.1 MiB)
+    zflow_hpfeeds_outbox_policy_t outbox_policy;  //  default ZFLOW_HPFEEDS_DROP_OLDEST
+    int publish_timeout_ms;      //  BLOCK policy: longest wait in publish (-1 forever, default)
+    bool lossless;               //  pause TCP reads when the output is full (default true)
+    int output_hwm;              //  inproc output high watermark, messages (default 10000)
+    bool reader;                 //  create the reader for zflow_hpfeeds_read (default true)
 } zflow_hpfeeds_config_t;
 
 //  Fills config with the defaults (host 127.0.0.1, no port, ident, secret).

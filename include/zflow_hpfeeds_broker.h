@@ -35,8 +35,8 @@
 #ifndef ZFLOW_HPFEEDS_BROKER_H_INCLUDED
 #define ZFLOW_HPFEEDS_BROKER_H_INCLUDED
 
-#include <czmq.h>
 #include <stddef.h>
+#include <czmq.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,8 +46,8 @@ typedef struct _zflow_hpfeeds_broker_t zflow_hpfeeds_broker_t;
 
 //  What to do with a subscriber whose output buffer is full.
 typedef enum {
-    ZFLOW_HPFEEDS_SLOW_DISCONNECT = 0, //  close its connection (counted; the default)
-    ZFLOW_HPFEEDS_SLOW_DROP = 1        //  drop the message for it (counted)
+    ZFLOW_HPFEEDS_SLOW_DISCONNECT = 0,  //  close its connection (counted; the default)
+    ZFLOW_HPFEEDS_SLOW_DROP = 1         //  drop the message for it (counted)
 } zflow_hpfeeds_slow_policy_t;
 
 //  Default output buffer per connection, in bytes.

@@ -19,20 +19,21 @@
 #include <unistd.h>
 
 struct _zflow_hpfeeds_t {
-    zactor_t *actor;             //  the client actor
-    zsock_t *push;               //  publishes to the actor (PUSH)
-    zsock_t *events;             //  events from the actor (PULL)
-    zflow_stream_t *reader;      //  SUB on the output, or NULL (reader = false)
-    char *host, *ident, *secret; //  copies of the settings' strings
-    char input[64];              //  endpoint of the actor's PULL
-    char output[64];             //  endpoint of the actor's PUB
-    char events_ep[64];          //  endpoint of the actor's event PUSH
-    int timeout_ms;              //  publish timeout
+    zactor_t *actor;              //  the client actor
+    zsock_t *push;                //  publishes to the actor (PUSH)
+    zsock_t *events;              //  events from the actor (PULL)
+    zflow_stream_t *reader;       //  SUB on the output, or NULL (reader = false)
+    char *host, *ident, *secret;  //  copies of the settings' strings
+    char input[64];               //  endpoint of the actor's PULL
+    char output[64];              //  endpoint of the actor's PUB
+    char events_ep[64];           //  endpoint of the actor's event PUSH
+    int timeout_ms;               //  publish timeout
 };
 
 static atomic_uint s_instances;
 
-void zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
+void
+zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
 {
     memset (config, 0, sizeof (*config));
     config->host = "127.0.0.1";
@@ -48,15 +49,17 @@ void zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
     config->reader = true;
 }
 
-static int s_check (const zflow_hpfeeds_config_t *c)
+static int
+s_check (const zflow_hpfeeds_config_t *c)
 {
     if (!c || !c->host || !*c->host || !c->ident || !*c->ident || !c->secret)
         return ZFLOW_EINVAL;
     if (strlen (c->ident) > ZFLOW_HPFEEDS_MAX_STR || strlen (c->host) > 255)
         return ZFLOW_EINVAL;
-    if (c->port <= 0 || c->port > 65535 || c->backoff_min_ms <= 0 ||
-        c->backoff_max_ms < c->backoff_min_ms || c->refused_backoff_ms < 0 || c->auth_wait_ms < 0 ||
-        c->output_hwm <= 0)
+    if (c->port <= 0 || c->port > 65535 || c->backoff_min_ms <= 0
+        || c->backoff_max_ms < c->backoff_min_ms || c->refused_backoff_ms < 0
+        || c->auth_wait_ms < 0
+        || c->output_hwm <= 0)
         return ZFLOW_EINVAL;
     if (c->outbox_bytes < ZFLOW_HPFEEDS_MAX_FRAME + ZFLOW_HPFEEDS_MAX_FRAME / 10)
         return ZFLOW_EINVAL;
@@ -65,7 +68,8 @@ static int s_check (const zflow_hpfeeds_config_t *c)
     return 0;
 }
 
-static zflow_hpfeeds_t *s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
+static zflow_hpfeeds_t *
+s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
 {
     if (err_p)
         *err_p = code;
@@ -73,12 +77,13 @@ static zflow_hpfeeds_t *s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
     return NULL;
 }
 
-zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
+zflow_hpfeeds_t *
+zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
 {
     int rc = s_check (config);
     if (rc)
         return s_fail (NULL, rc, err_p);
-    zflow_hpfeeds_t *self = (zflow_hpfeeds_t *)zmalloc (sizeof (*self));
+    zflow_hpfeeds_t *self = (zflow_hpfeeds_t *) zmalloc (sizeof (*self));
     if (!self)
         return s_fail (NULL, ZFLOW_ENOMEM, err_p);
     unsigned id = atomic_fetch_add (&s_instances, 1);
@@ -86,14 +91,14 @@ zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config,
     snprintf (self->output, sizeof (self->output), "inproc://zflow-hpfeeds-%d-%u", getpid (), id);
     snprintf (self->events_ep, sizeof (self->events_ep), "inproc://zflow-hpfeeds-%d-%u-events",
               getpid (), id);
-    self->timeout_ms =
-        config->outbox_policy == ZFLOW_HPFEEDS_BLOCK ? config->publish_timeout_ms : -1;
+    self->timeout_ms = config->outbox_policy == ZFLOW_HPFEEDS_BLOCK ? config->publish_timeout_ms
+                                                                     : -1;
     //  Our ends exist before the actor starts, so no early event or
     //  message is lost (inproc allows connect before bind).
     self->push = zsock_new (ZMQ_PUSH);
     self->events = zsock_new (ZMQ_PULL);
-    if (!self->push || !self->events || zsock_bind (self->events, "%s", self->events_ep) ||
-        zsock_connect (self->push, "%s", self->input))
+    if (!self->push || !self->events || zsock_bind (self->events, "%s", self->events_ep)
+        || zsock_connect (self->push, "%s", self->input))
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
     zsock_set_sndhwm (self->push, 10000);
     zsock_set_sndtimeo (self->push, self->timeout_ms);
@@ -113,8 +118,8 @@ zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config,
     return self;
 }
 
-zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *ident,
-                                    const char *secret)
+zflow_hpfeeds_t *
+zflow_hpfeeds_new (const char *host, int port, const char *ident, const char *secret)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -125,7 +130,8 @@ zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *iden
     return zflow_hpfeeds_new_config (&config, NULL);
 }
 
-void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
+void
+zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -138,14 +144,16 @@ void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
     *self_p = NULL;
 }
 
-int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
-                           size_t size)
+int
+zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
+                       size_t size)
 {
     if (!self || !channel || (!payload && size))
         return ZFLOW_EINVAL;
     size_t channel_size = strlen (channel);
     //  the actor checks again with its own ident; this catches the sizes early
-    if (channel_size > ZFLOW_HPFEEDS_MAX_STR || 7 + channel_size + size > ZFLOW_HPFEEDS_MAX_FRAME)
+    if (channel_size > ZFLOW_HPFEEDS_MAX_STR
+        || 7 + channel_size + size > ZFLOW_HPFEEDS_MAX_FRAME)
         return ZFLOW_ETOOBIG;
     void *sock = zsock_resolve (self->push);
     if (zmq_send (sock, channel, channel_size, ZMQ_SNDMORE) < 0)
@@ -155,7 +163,8 @@ int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const voi
     return 0;
 }
 
-static int s_command (zflow_hpfeeds_t *self, const char *command, const char *channel)
+static int
+s_command (zflow_hpfeeds_t *self, const char *command, const char *channel)
 {
     if (!self || !channel || !*channel)
         return ZFLOW_EINVAL;
@@ -167,17 +176,20 @@ static int s_command (zflow_hpfeeds_t *self, const char *command, const char *ch
     return rc;
 }
 
-int zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel)
+int
+zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel)
 {
     return s_command (self, "SUBSCRIBE", channel);
 }
 
-int zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
+int
+zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
 {
     return s_command (self, "UNSUBSCRIBE", channel);
 }
 
-int zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
+int
+zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
 {
     if (!self || !msg)
         return ZFLOW_EINVAL;
@@ -186,19 +198,20 @@ int zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
     return zflow_stream_read (self->reader, msg, timeout_ms);
 }
 
-int zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident,
-                          const void **payload_p, size_t *size_p)
+int
+zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident, const void **payload_p,
+                      size_t *size_p)
 {
     size_t key_size = 0;
-    const char *key = msg ? (const char *)zflow_envelope_key (msg, &key_size) : NULL;
-    if (!key || key_size < 9 || key_size > 8 + ZFLOW_HPFEEDS_MAX_STR ||
-        memcmp (key, "hpfeeds\x1f", 8) || zflow_msg_size (msg) < 3)
+    const char *key = msg ? (const char *) zflow_envelope_key (msg, &key_size) : NULL;
+    if (!key || key_size < 9 || key_size > 8 + ZFLOW_HPFEEDS_MAX_STR
+        || memcmp (key, "hpfeeds\x1f", 8) || zflow_msg_size (msg) < 3)
         return ZFLOW_EPROTO;
     if (ident) {
         zflow_meta_t *meta = zflow_meta_new ();
-        int rc =
-            meta ? zflow_meta_decode (meta, zflow_msg_data (msg, 1), zflow_msg_part_size (msg, 1))
-                 : ZFLOW_ENOMEM;
+        int rc = meta ? zflow_meta_decode (meta, zflow_msg_data (msg, 1),
+                                           zflow_msg_part_size (msg, 1))
+                      : ZFLOW_ENOMEM;
         const char *value = rc == 0 ? zflow_meta_get (meta, "ident") : NULL;
         snprintf (ident, ZFLOW_HPFEEDS_MAX_STR + 1, "%s", value ? value : "");
         zflow_meta_destroy (&meta);
@@ -214,12 +227,14 @@ int zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident,
     return 0;
 }
 
-const char *zflow_hpfeeds_endpoint (zflow_hpfeeds_t *self)
+const char *
+zflow_hpfeeds_endpoint (zflow_hpfeeds_t *self)
 {
     return self ? self->output : NULL;
 }
 
-char *zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms)
+char *
+zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms)
 {
     if (!self)
         return NULL;
@@ -235,8 +250,9 @@ char *zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms)
     return text;
 }
 
-int zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char *endpoint,
-                                const char *subscribe, const char *channel)
+int
+zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char *endpoint,
+                            const char *subscribe, const char *channel)
 {
     if (!self || !endpoint || !channel || !*channel)
         return ZFLOW_EINVAL;
@@ -254,7 +270,8 @@ int zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char 
     return rc;
 }
 
-bool zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
+bool
+zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
 {
     int connected = 0;
     if (!self || zstr_send (self->actor, "STATUS") || zsock_recv (self->actor, "i", &connected))
@@ -262,18 +279,21 @@ bool zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
     return connected != 0;
 }
 
-zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self)
+zhash_t *
+zflow_hpfeeds_stats (zflow_hpfeeds_t *self)
 {
     return self ? zflow_actor_stats (self->actor, 5000) : NULL;
 }
 
-void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self)
+void
+zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self)
 {
     if (self)
         zstr_send (self->actor, "VERBOSE");
 }
 
-zactor_t *zflow_hpfeeds_actor (zflow_hpfeeds_t *self)
+zactor_t *
+zflow_hpfeeds_actor (zflow_hpfeeds_t *self)
 {
     return self ? self->actor : NULL;
 }

@@ -36,85 +36,87 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define S_READ_CHUNK (256 * 1024) //  bytes asked of the kernel per read
-#define S_LINGER_MS 1000          //  longest wait for a refused peer to close
-#define S_ERRLEN 600              //  room for an error text
+#define S_READ_CHUNK (256 * 1024)    //  bytes asked of the kernel per read
+#define S_LINGER_MS 1000             //  longest wait for a refused peer to close
+#define S_ERRLEN 600                 //  room for an error text
 
 typedef struct _broker_t broker_t;
 
 //  A channel someone published to or subscribed to.
 typedef struct {
-    char *name;            //  channel name
-    zlistx_t *subscribers; //  conn_t * subscribed now (not owned)
-    uint64_t msgs;         //  publishes received
-    uint64_t bytes;        //  payload bytes received
-    uint64_t drops;        //  deliveries dropped for slow subscribers
+    char *name;               //  channel name
+    zlistx_t *subscribers;    //  conn_t * subscribed now (not owned)
+    uint64_t msgs;            //  publishes received
+    uint64_t bytes;           //  payload bytes received
+    uint64_t drops;           //  deliveries dropped for slow subscribers
 } channel_t;
 
 //  One client connection.
 typedef struct {
-    broker_t *broker;                      //  the broker
-    int fd;                                //  the TCP socket (non-blocking)
-    uint64_t id;                           //  connection number
-    short events;                          //  poll events registered now
-    bool authed;                           //  auth accepted
-    bool closing;                          //  refused: flushing the error, then close
-    bool dead;                             //  closed: waits for the reaper
-    bool dirty;                            //  on the broker's list of pending writes
-    bool shut;                             //  shutdown (SHUT_WR) done
-    int64_t closing_since;                 //  when closing began (ms)
-    uint8_t nonce[ZFLOW_HPFEEDS_NONCE];    //  the nonce sent in info
-    char ident[ZFLOW_HPFEEDS_MAX_STR + 1]; //  authenticated ident
-    zflow_hpfeeds_user_t *user;            //  its user entry (owned by the table)
-    zflow_hpfeeds_buf_t in;                //  bytes read, not yet parsed
-    zflow_hpfeeds_buf_t out;               //  bytes to send (bounded)
-    zlistx_t *subs;                        //  channel_t * subscribed (not owned)
-    channel_t *last_pub;                   //  cache: last channel published to (allowed)
-    uint64_t msgs_in;                      //  publishes received
-    uint64_t msgs_out;                     //  publishes delivered to it
-    uint64_t drops;                        //  deliveries dropped (slow)
+    broker_t *broker;             //  the broker
+    int fd;                       //  the TCP socket (non-blocking)
+    uint64_t id;                  //  connection number
+    short events;                 //  poll events registered now
+    bool authed;                  //  auth accepted
+    bool closing;                 //  refused: flushing the error, then close
+    bool dead;                    //  closed: waits for the reaper
+    bool dirty;                   //  on the broker's list of pending writes
+    bool shut;                    //  shutdown (SHUT_WR) done
+    int64_t closing_since;        //  when closing began (ms)
+    uint8_t nonce[ZFLOW_HPFEEDS_NONCE];  //  the nonce sent in info
+    char ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  authenticated ident
+    zflow_hpfeeds_user_t *user;   //  its user entry (owned by the table)
+    zflow_hpfeeds_buf_t in;       //  bytes read, not yet parsed
+    zflow_hpfeeds_buf_t out;      //  bytes to send (bounded)
+    zlistx_t *subs;               //  channel_t * subscribed (not owned)
+    channel_t *last_pub;          //  cache: last channel published to (allowed)
+    uint64_t msgs_in;             //  publishes received
+    uint64_t msgs_out;            //  publishes delivered to it
+    uint64_t drops;               //  deliveries dropped (slow)
 } conn_t;
 
 struct _broker_t {
-    zflow_actor_t *base;                //  actor base (pipe, loop, counters)
-    zloop_t *loop;                      //  the loop (owned by base)
-    char *name;                         //  name in the info frame
-    zflow_hpfeeds_auth_t *auth;         //  users
-    int listen_fd;                      //  listening socket, or -1
-    int port;                           //  its port
-    zlistx_t *conns;                    //  conn_t * (owned)
-    zlistx_t *dirty;                    //  conn_t * with output to flush (not owned)
-    zhash_t *channels;                  //  name -> channel_t (owned)
-    zflow_hpfeeds_slow_policy_t policy; //  slow subscriber policy
-    size_t outbuf_limit;                //  output buffer per connection
-    uint64_t next_id;                   //  next connection number
-    uint64_t connections_total;         //  connections accepted
-    uint64_t auth_failures;             //  refused auths
-    uint64_t refusals;                  //  refused publish / subscribe / first message
-    uint64_t slow_drops;                //  deliveries dropped (policy drop)
-    uint64_t slow_disconnects;          //  connections closed (policy disconnect)
-    uint64_t protocol_errors;           //  malformed or oversized frames
+    zflow_actor_t *base;          //  actor base (pipe, loop, counters)
+    zloop_t *loop;                //  the loop (owned by base)
+    char *name;                   //  name in the info frame
+    zflow_hpfeeds_auth_t *auth;   //  users
+    int listen_fd;                //  listening socket, or -1
+    int port;                     //  its port
+    zlistx_t *conns;              //  conn_t * (owned)
+    zlistx_t *dirty;              //  conn_t * with output to flush (not owned)
+    zhash_t *channels;            //  name -> channel_t (owned)
+    zflow_hpfeeds_slow_policy_t policy;  //  slow subscriber policy
+    size_t outbuf_limit;          //  output buffer per connection
+    uint64_t next_id;             //  next connection number
+    uint64_t connections_total;   //  connections accepted
+    uint64_t auth_failures;       //  refused auths
+    uint64_t refusals;            //  refused publish / subscribe / first message
+    uint64_t slow_drops;          //  deliveries dropped (policy drop)
+    uint64_t slow_disconnects;    //  connections closed (policy disconnect)
+    uint64_t protocol_errors;     //  malformed or oversized frames
 };
 
 static void s_conn_flush (conn_t *conn);
 static int s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
 //  The channel table's free function.
-static void s_channel_destroy (void *item)
+static void
+s_channel_destroy (void *item)
 {
-    channel_t *channel = (channel_t *)item;
+    channel_t *channel = (channel_t *) item;
     free (channel->name);
     zlistx_destroy (&channel->subscribers);
     free (channel);
 }
 
 //  Returns the channel, creating it. name is NUL-terminated.
-static channel_t *s_channel (broker_t *self, const char *name)
+static channel_t *
+s_channel (broker_t *self, const char *name)
 {
-    channel_t *channel = (channel_t *)zhash_lookup (self->channels, name);
+    channel_t *channel = (channel_t *) zhash_lookup (self->channels, name);
     if (channel)
         return channel;
-    channel = (channel_t *)zmalloc (sizeof (channel_t));
+    channel = (channel_t *) zmalloc (sizeof (channel_t));
     channel->name = strdup (name);
     channel->subscribers = zlistx_new ();
     zhash_insert (self->channels, name, channel);
@@ -123,7 +125,8 @@ static channel_t *s_channel (broker_t *self, const char *name)
 }
 
 //  Copies a wire string to a C string; false if it holds a NUL byte.
-static bool s_cstr (char *dst, const uint8_t *src, size_t size)
+static bool
+s_cstr (char *dst, const uint8_t *src, size_t size)
 {
     if (size > ZFLOW_HPFEEDS_MAX_STR || memchr (src, 0, size))
         return false;
@@ -133,7 +136,8 @@ static bool s_cstr (char *dst, const uint8_t *src, size_t size)
 }
 
 //  Registers the connection's poller for events (no-op if unchanged).
-static void s_conn_poll (conn_t *conn, short events)
+static void
+s_conn_poll (conn_t *conn, short events)
 {
     if (conn->events == events || conn->dead)
         return;
@@ -149,14 +153,15 @@ static void s_conn_poll (conn_t *conn, short events)
 }
 
 //  Marks the connection dead; the reaper frees it.
-static void s_conn_kill (conn_t *conn)
+static void
+s_conn_kill (conn_t *conn)
 {
     if (conn->dead)
         return;
     s_conn_poll (conn, 0);
     conn->dead = true;
-    for (channel_t *channel = (channel_t *)zlistx_first (conn->subs); channel;
-         channel = (channel_t *)zlistx_next (conn->subs)) {
+    for (channel_t *channel = (channel_t *) zlistx_first (conn->subs); channel;
+         channel = (channel_t *) zlistx_next (conn->subs)) {
         void *handle = zlistx_find (channel->subscribers, conn);
         if (handle)
             zlistx_delete (channel->subscribers, handle);
@@ -166,7 +171,8 @@ static void s_conn_kill (conn_t *conn)
         zsys_debug ("hpfeeds broker: connection %" PRIu64 " (%s) closed", conn->id, conn->ident);
 }
 
-static void s_conn_free (conn_t **conn_p)
+static void
+s_conn_free (conn_t **conn_p)
 {
     conn_t *conn = *conn_p;
     if (conn->fd >= 0)
@@ -179,7 +185,8 @@ static void s_conn_free (conn_t **conn_p)
 }
 
 //  Refuses: sends an error frame with text, then closes once it is out.
-static void s_conn_refuse (conn_t *conn, const char *text)
+static void
+s_conn_refuse (conn_t *conn, const char *text)
 {
     if (zflow_actor_verbose (conn->broker->base))
         zsys_debug ("hpfeeds broker: connection %" PRIu64 ": ERROR: %s", conn->id, text);
@@ -189,15 +196,16 @@ static void s_conn_refuse (conn_t *conn, const char *text)
     uint8_t frame[ZFLOW_HPFEEDS_HEADER + 1024];
     int total = zflow__hpfeeds_encode_error (frame, text, size);
     //  The error goes out even past the limit: it is small and the last.
-    conn->out.limit += (size_t)total;
-    zflow__hpfeeds_buf_append (&conn->out, frame, (size_t)total);
+    conn->out.limit += (size_t) total;
+    zflow__hpfeeds_buf_append (&conn->out, frame, (size_t) total);
     conn->closing = true;
     conn->closing_since = zclock_mono ();
     s_conn_flush (conn);
 }
 
 //  Appends a frame for a subscriber, applying the slow policy.
-static void s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *frame, size_t size)
+static void
+s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *frame, size_t size)
 {
     broker_t *self = conn->broker;
     if (conn->closing || conn->dead)
@@ -223,16 +231,17 @@ static void s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *fra
     }
 }
 
-static void s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
+static void
+s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
 {
     broker_t *self = conn->broker;
     char ident[ZFLOW_HPFEEDS_MAX_STR + 1], text[S_ERRLEN];
     bool named = s_cstr (ident, frame->name, frame->name_size);
     zflow_hpfeeds_user_t *user = named ? zflow__hpfeeds_auth_lookup (self->auth, ident) : NULL;
     uint8_t hash[ZFLOW_HPFEEDS_HASH];
-    if (user && frame->data_size == ZFLOW_HPFEEDS_HASH &&
-        zflow__hpfeeds_hash (conn->nonce, sizeof (conn->nonce), user->secret, hash) == 0 &&
-        CRYPTO_memcmp (hash, frame->data, ZFLOW_HPFEEDS_HASH) == 0) {
+    if (user && frame->data_size == ZFLOW_HPFEEDS_HASH
+        && zflow__hpfeeds_hash (conn->nonce, sizeof (conn->nonce), user->secret, hash) == 0
+        && CRYPTO_memcmp (hash, frame->data, ZFLOW_HPFEEDS_HASH) == 0) {
         conn->authed = true;
         conn->user = user;
         memcpy (conn->ident, ident, sizeof (ident));
@@ -242,31 +251,33 @@ static void s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
         return;
     }
     self->auth_failures++;
-    snprintf (text, sizeof (text), "Authentication failed for %.*s", (int)frame->name_size,
-              (const char *)frame->name);
+    snprintf (text, sizeof (text), "Authentication failed for %.*s", (int) frame->name_size,
+              (const char *) frame->name);
     s_conn_refuse (conn, text);
 }
 
-static void s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t *raw)
+static void
+s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t *raw)
 {
     broker_t *self = conn->broker;
     char name[ZFLOW_HPFEEDS_MAX_STR + 1], text[S_ERRLEN];
-    if (frame->name_size != strlen (conn->ident) ||
-        memcmp (frame->name, conn->ident, frame->name_size)) {
+    if (frame->name_size != strlen (conn->ident)
+        || memcmp (frame->name, conn->ident, frame->name_size)) {
         self->refusals++;
         snprintf (text, sizeof (text), "Invalid authkey in message, ident=%.*s",
-                  (int)frame->name_size, (const char *)frame->name);
+                  (int) frame->name_size, (const char *) frame->name);
         s_conn_refuse (conn, text);
         return;
     }
     channel_t *channel = conn->last_pub;
-    if (!channel || strlen (channel->name) != frame->channel_size ||
-        memcmp (channel->name, frame->channel, frame->channel_size)) {
-        if (!s_cstr (name, frame->channel, frame->channel_size) ||
-            !zhash_lookup (conn->user->pub, name)) {
+    if (!channel || strlen (channel->name) != frame->channel_size
+        || memcmp (channel->name, frame->channel, frame->channel_size)) {
+        if (!s_cstr (name, frame->channel, frame->channel_size)
+            || !zhash_lookup (conn->user->pub, name)) {
             self->refusals++;
-            snprintf (text, sizeof (text), "Authkey not allowed to pub here. ident=%s, chan=%.*s",
-                      conn->ident, (int)frame->channel_size, (const char *)frame->channel);
+            snprintf (text, sizeof (text),
+                      "Authkey not allowed to pub here. ident=%s, chan=%.*s", conn->ident,
+                      (int) frame->channel_size, (const char *) frame->channel);
             s_conn_refuse (conn, text);
             return;
         }
@@ -278,26 +289,27 @@ static void s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, 
     zflow_counters_t *counters = zflow_actor_counters (self->base);
     counters->msgs_in++;
     counters->bytes_in += frame->data_size;
-    for (conn_t *sub = (conn_t *)zlistx_first (channel->subscribers); sub;
-         sub = (conn_t *)zlistx_next (channel->subscribers)) {
+    for (conn_t *sub = (conn_t *) zlistx_first (channel->subscribers); sub;
+         sub = (conn_t *) zlistx_next (channel->subscribers)) {
         s_conn_deliver (sub, channel, raw, frame->size);
         counters->msgs_out++;
         counters->bytes_out += frame->data_size;
     }
 }
 
-static void s_handle_subscribe (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
+static void
+s_handle_subscribe (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
 {
     broker_t *self = conn->broker;
     char name[ZFLOW_HPFEEDS_MAX_STR + 1], text[S_ERRLEN];
     bool subscribe = frame->op == ZFLOW_HPFEEDS_OP_SUBSCRIBE;
-    if (!s_cstr (name, frame->channel, frame->channel_size) ||
-        (subscribe && !zhash_lookup (conn->user->sub, name))) {
+    if (!s_cstr (name, frame->channel, frame->channel_size)
+        || (subscribe && !zhash_lookup (conn->user->sub, name))) {
         if (!subscribe)
-            return; //  never subscribed: nothing to do
+            return;     //  never subscribed: nothing to do
         self->refusals++;
         snprintf (text, sizeof (text), "Authkey not allowed to sub here. ident=%s, chan=%.*s",
-                  conn->ident, (int)frame->channel_size, (const char *)frame->channel);
+                  conn->ident, (int) frame->channel_size, (const char *) frame->channel);
         s_conn_refuse (conn, text);
         return;
     }
@@ -306,14 +318,16 @@ static void s_handle_subscribe (conn_t *conn, const zflow_hpfeeds_frame_t *frame
     if (subscribe && !handle) {
         zlistx_add_end (channel->subscribers, conn);
         zlistx_add_end (conn->subs, channel);
-    } else if (!subscribe && handle) {
+    }
+    else if (!subscribe && handle) {
         zlistx_delete (channel->subscribers, handle);
         zlistx_delete (conn->subs, zlistx_find (conn->subs, channel));
     }
 }
 
 //  Handles one complete frame; raw points at its first byte.
-static void s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t *raw)
+static void
+s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t *raw)
 {
     char text[S_ERRLEN];
     if (!conn->authed) {
@@ -323,7 +337,8 @@ static void s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, co
             conn->broker->refusals++;
             s_conn_refuse (conn, "First message was not AUTH");
         }
-    } else if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH)
+    }
+    else if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH)
         s_handle_publish (conn, frame, raw);
     else if (frame->op == ZFLOW_HPFEEDS_OP_SUBSCRIBE || frame->op == ZFLOW_HPFEEDS_OP_UNSUBSCRIBE)
         s_handle_subscribe (conn, frame);
@@ -336,7 +351,8 @@ static void s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, co
 }
 
 //  Parses and handles every complete frame in the input buffer.
-static void s_conn_parse (conn_t *conn)
+static void
+s_conn_parse (conn_t *conn)
 {
     zflow_hpfeeds_frame_t frame;
     char text[S_ERRLEN];
@@ -357,7 +373,8 @@ static void s_conn_parse (conn_t *conn)
 }
 
 //  Writes pending output; adjusts POLLOUT; closes a drained refused peer.
-static void s_conn_flush (conn_t *conn)
+static void
+s_conn_flush (conn_t *conn)
 {
     if (conn->dead)
         return;
@@ -367,26 +384,28 @@ static void s_conn_flush (conn_t *conn)
     }
     bool pending = zflow__hpfeeds_buf_size (&conn->out) > 0;
     if (conn->closing && !pending && !conn->shut) {
-        shutdown (conn->fd, SHUT_WR); //  the error is out: say we are done
+        shutdown (conn->fd, SHUT_WR);     //  the error is out: say we are done
         conn->shut = true;
     }
-    s_conn_poll (conn, (short)(ZMQ_POLLIN | (pending ? ZMQ_POLLOUT : 0)));
+    s_conn_poll (conn, (short) (ZMQ_POLLIN | (pending ? ZMQ_POLLOUT : 0)));
 }
 
-static void s_flush_dirty (broker_t *self)
+static void
+s_flush_dirty (broker_t *self)
 {
     conn_t *conn;
-    while ((conn = (conn_t *)zlistx_first (self->dirty))) {
+    while ((conn = (conn_t *) zlistx_first (self->dirty))) {
         zlistx_delete (self->dirty, zlistx_cursor (self->dirty));
         conn->dirty = false;
         s_conn_flush (conn);
     }
 }
 
-static int s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static int
+s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    (void)loop;
-    conn_t *conn = (conn_t *)arg;
+    (void) loop;
+    conn_t *conn = (conn_t *) arg;
     if (conn->dead)
         return 0;
     if (item->revents & ZMQ_POLLOUT)
@@ -404,22 +423,23 @@ static int s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
-static void s_accept_one (broker_t *self, int fd)
+static void
+s_accept_one (broker_t *self, int fd)
 {
     int one = 1;
     setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
-    conn_t *conn = (conn_t *)zmalloc (sizeof (conn_t));
+    conn_t *conn = (conn_t *) zmalloc (sizeof (conn_t));
     conn->broker = self;
     conn->fd = fd;
     conn->id = ++self->next_id;
     conn->subs = zlistx_new ();
     zflow__hpfeeds_buf_init (&conn->in, ZFLOW_HPFEEDS_MAX_FRAME + S_READ_CHUNK);
     zflow__hpfeeds_buf_init (&conn->out, self->outbuf_limit);
-    if (getrandom (conn->nonce, sizeof (conn->nonce), 0) != (ssize_t)sizeof (conn->nonce))
+    if (getrandom (conn->nonce, sizeof (conn->nonce), 0) != (ssize_t) sizeof (conn->nonce))
         zsys_warning ("hpfeeds broker: getrandom failed, nonce is weak");
     uint8_t info[ZFLOW_HPFEEDS_MAX_INFO];
     int size = zflow__hpfeeds_encode_info (info, self->name, conn->nonce, sizeof (conn->nonce));
-    zflow__hpfeeds_buf_append (&conn->out, info, (size_t)size);
+    zflow__hpfeeds_buf_append (&conn->out, info, (size_t) size);
     zlistx_add_end (self->conns, conn);
     self->connections_total++;
     if (zflow_actor_verbose (self->base))
@@ -427,28 +447,30 @@ static void s_accept_one (broker_t *self, int fd)
     s_conn_flush (conn);
 }
 
-static int s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static int
+s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    (void)loop;
-    (void)item;
-    broker_t *self = (broker_t *)arg;
+    (void) loop;
+    (void) item;
+    broker_t *self = (broker_t *) arg;
     for (int count = 0; count < 64; count++) {
         int fd = accept4 (self->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
-            break; //  EAGAIN, or a transient error (EMFILE...): try next time
+            break;      //  EAGAIN, or a transient error (EMFILE...): try next time
         s_accept_one (self, fd);
     }
     return 0;
 }
 
 //  Frees dead connections and closes refused ones that linger.
-static int s_on_reap (zloop_t *loop, int timer_id, void *arg)
+static int
+s_on_reap (zloop_t *loop, int timer_id, void *arg)
 {
-    (void)loop;
-    (void)timer_id;
-    broker_t *self = (broker_t *)arg;
+    (void) loop;
+    (void) timer_id;
+    broker_t *self = (broker_t *) arg;
     int64_t now = zclock_mono ();
-    conn_t *conn = (conn_t *)zlistx_first (self->conns);
+    conn_t *conn = (conn_t *) zlistx_first (self->conns);
     while (conn) {
         if (conn->closing && !conn->dead && now - conn->closing_since > S_LINGER_MS)
             s_conn_kill (conn);
@@ -456,17 +478,18 @@ static int s_on_reap (zloop_t *loop, int timer_id, void *arg)
             zlistx_delete (self->conns, zlistx_cursor (self->conns));
             s_conn_free (&conn);
         }
-        conn = (conn_t *)zlistx_next (self->conns);
+        conn = (conn_t *) zlistx_next (self->conns);
     }
     return 0;
 }
 
 //  After users change, connections point at the current entries; an ident
 //  that is gone is refused.
-static void s_refresh_users (broker_t *self)
+static void
+s_refresh_users (broker_t *self)
 {
-    for (conn_t *conn = (conn_t *)zlistx_first (self->conns); conn;
-         conn = (conn_t *)zlistx_next (self->conns)) {
+    for (conn_t *conn = (conn_t *) zlistx_first (self->conns); conn;
+         conn = (conn_t *) zlistx_next (self->conns)) {
         if (!conn->authed || conn->dead)
             continue;
         conn->user = zflow__hpfeeds_auth_lookup (self->auth, conn->ident);
@@ -478,7 +501,8 @@ static void s_refresh_users (broker_t *self)
     }
 }
 
-static int s_bind (broker_t *self, const char *host, const char *port)
+static int
+s_bind (broker_t *self, const char *host, const char *port)
 {
     if (self->listen_fd >= 0)
         return ZFLOW_EINVAL;
@@ -501,9 +525,10 @@ static int s_bind (broker_t *self, const char *host, const char *port)
     freeaddrinfo (result);
     struct sockaddr_storage address;
     socklen_t length = sizeof (address);
-    getsockname (fd, (struct sockaddr *)&address, &length);
-    self->port = ntohs (address.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&address)->sin6_port
-                                                      : ((struct sockaddr_in *)&address)->sin_port);
+    getsockname (fd, (struct sockaddr *) &address, &length);
+    self->port = ntohs (address.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *) &address)->sin6_port
+                            : ((struct sockaddr_in *) &address)->sin_port);
     self->listen_fd = fd;
     zmq_pollitem_t item = {NULL, fd, ZMQ_POLLIN, 0};
     zloop_poller (self->loop, &item, s_on_listen, self);
@@ -512,14 +537,15 @@ static int s_bind (broker_t *self, const char *host, const char *port)
 }
 
 //  ADD USER: ident, secret, owner, npub, pub..., sub...
-static int s_cmd_add_user (broker_t *self, zmsg_t *request)
+static int
+s_cmd_add_user (broker_t *self, zmsg_t *request)
 {
     char *ident = zmsg_popstr (request);
     char *secret = zmsg_popstr (request);
     char *count = zmsg_popstr (request);
-    size_t npub = count ? (size_t)strtoul (count, NULL, 10) : 0;
+    size_t npub = count ? (size_t) strtoul (count, NULL, 10) : 0;
     size_t total = zmsg_size (request);
-    const char **names = (const char **)calloc (total + 1, sizeof (char *));
+    const char **names = (const char **) calloc (total + 1, sizeof (char *));
     for (size_t index = 0; names && index < total; index++)
         names[index] = zmsg_popstr (request);
     int rc = !names ? ZFLOW_ENOMEM
@@ -528,7 +554,7 @@ static int s_cmd_add_user (broker_t *self, zmsg_t *request)
                  : zflow__hpfeeds_auth_add (self->auth, ident, secret ? secret : "", NULL, names,
                                             npub, names + npub, total - npub);
     for (size_t index = 0; names && index < total; index++)
-        free ((char *)names[index]);
+        free ((char *) names[index]);
     free (names);
     zstr_free (&ident);
     zstr_free (&secret);
@@ -538,9 +564,10 @@ static int s_cmd_add_user (broker_t *self, zmsg_t *request)
     return rc;
 }
 
-static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+static int
+s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
-    broker_t *self = (broker_t *)arg;
+    broker_t *self = (broker_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
     char errbuf[512] = "";
     if (streq (command, "ADD USER"))
@@ -555,36 +582,40 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
             s_refresh_users (self);
         zsock_send (pipe, "is", rc, errbuf);
         zstr_free (&path);
-    } else if (streq (command, "POLICY")) {
+    }
+    else if (streq (command, "POLICY")) {
         char *policy = zmsg_popstr (request);
         char *limit = zmsg_popstr (request);
-        self->policy =
-            policy && streq (policy, "1") ? ZFLOW_HPFEEDS_SLOW_DROP : ZFLOW_HPFEEDS_SLOW_DISCONNECT;
-        size_t bytes = limit ? (size_t)strtoull (limit, NULL, 10) : 0;
+        self->policy = policy && streq (policy, "1") ? ZFLOW_HPFEEDS_SLOW_DROP
+                                                      : ZFLOW_HPFEEDS_SLOW_DISCONNECT;
+        size_t bytes = limit ? (size_t) strtoull (limit, NULL, 10) : 0;
         if (bytes)
             self->outbuf_limit = bytes < 65536 ? 65536 : bytes;
         zstr_free (&policy);
         zstr_free (&limit);
         zsock_send (pipe, "i", 0);
-    } else if (streq (command, "BIND")) {
+    }
+    else if (streq (command, "BIND")) {
         char *host = zmsg_popstr (request);
         char *port = zmsg_popstr (request);
         zsock_send (pipe, "i", s_bind (self, host ? host : "", port ? port : "0"));
         zstr_free (&host);
         zstr_free (&port);
-    } else
+    }
+    else
         zsys_warning ("hpfeeds broker: unknown command '%s'", command);
     return 0;
 }
 
-static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+static void
+s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
-    (void)base;
-    broker_t *self = (broker_t *)arg;
+    (void) base;
+    broker_t *self = (broker_t *) arg;
     size_t live = 0;
     char name[ZFLOW_HPFEEDS_MAX_STR + 64];
-    for (conn_t *conn = (conn_t *)zlistx_first (self->conns); conn;
-         conn = (conn_t *)zlistx_next (self->conns)) {
+    for (conn_t *conn = (conn_t *) zlistx_first (self->conns); conn;
+         conn = (conn_t *) zlistx_next (self->conns)) {
         if (conn->dead)
             continue;
         live++;
@@ -598,8 +629,8 @@ static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
         snprintf (name, sizeof (name), "conn.%" PRIu64 ".%s.out_pending", conn->id, ident);
         zflow_actor_stats_add (reply, name, zflow__hpfeeds_buf_size (&conn->out));
     }
-    for (channel_t *channel = (channel_t *)zhash_first (self->channels); channel;
-         channel = (channel_t *)zhash_next (self->channels)) {
+    for (channel_t *channel = (channel_t *) zhash_first (self->channels); channel;
+         channel = (channel_t *) zhash_next (self->channels)) {
         snprintf (name, sizeof (name), "chan.%s.msgs", channel->name);
         zflow_actor_stats_add (reply, name, channel->msgs);
         snprintf (name, sizeof (name), "chan.%s.bytes", channel->name);
@@ -618,11 +649,12 @@ static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
 }
 
-static void s_broker_actor (zsock_t *pipe, void *args)
+static void
+s_broker_actor (zsock_t *pipe, void *args)
 {
     broker_t self = {0};
     self.base = zflow_actor_new (pipe, "hpfeeds broker");
-    self.name = strdup (args ? (const char *)args : "zflow");
+    self.name = strdup (args ? (const char *) args : "zflow");
     self.auth = zflow__hpfeeds_auth_new ();
     self.conns = zlistx_new ();
     self.dirty = zlistx_new ();
@@ -637,10 +669,11 @@ static void s_broker_actor (zsock_t *pipe, void *args)
         zloop_timer (self.loop, 100, 0, s_on_reap, &self);
         zflow_actor_ready (self.base, 0);
         zflow_actor_run (self.base);
-    } else if (self.base)
+    }
+    else if (self.base)
         zflow_actor_ready (self.base, -1);
     conn_t *conn;
-    while (self.conns && (conn = (conn_t *)zlistx_detach (self.conns, NULL)))
+    while (self.conns && (conn = (conn_t *) zlistx_detach (self.conns, NULL)))
         s_conn_free (&conn);
     if (self.listen_fd >= 0)
         close (self.listen_fd);
@@ -656,18 +689,19 @@ static void s_broker_actor (zsock_t *pipe, void *args)
 //  The public wrapper
 
 struct _zflow_hpfeeds_broker_t {
-    zactor_t *actor; //  the broker actor
-    int port;        //  port after bind, or 0
+    zactor_t *actor;    //  the broker actor
+    int port;           //  port after bind, or 0
 };
 
-zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const char *name)
+zflow_hpfeeds_broker_t *
+zflow_hpfeeds_broker_new (const char *name)
 {
     if (name && (strlen (name) > ZFLOW_HPFEEDS_MAX_STR || !*name))
         return NULL;
-    zflow_hpfeeds_broker_t *self = (zflow_hpfeeds_broker_t *)zmalloc (sizeof (*self));
+    zflow_hpfeeds_broker_t *self = (zflow_hpfeeds_broker_t *) zmalloc (sizeof (*self));
     if (!self)
         return NULL;
-    self->actor = zflow_actor_start (s_broker_actor, (void *)(name ? name : "zflow"));
+    self->actor = zflow_actor_start (s_broker_actor, (void *) (name ? name : "zflow"));
     if (!self->actor) {
         free (self);
         return NULL;
@@ -675,7 +709,8 @@ zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const char *name)
     return self;
 }
 
-void zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p)
+void
+zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -684,7 +719,8 @@ void zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p)
     *self_p = NULL;
 }
 
-static int s_wait_int (zflow_hpfeeds_broker_t *self)
+static int
+s_wait_int (zflow_hpfeeds_broker_t *self)
 {
     int rc = ZFLOW_ECLOSED;
     if (zsock_recv (self->actor, "i", &rc))
@@ -692,8 +728,9 @@ static int s_wait_int (zflow_hpfeeds_broker_t *self)
     return rc;
 }
 
-int zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ident,
-                                   const char *secret, const char **pubchans, const char **subchans)
+int
+zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ident,
+                               const char *secret, const char **pubchans, const char **subchans)
 {
     if (!self || !ident || !secret)
         return ZFLOW_EINVAL;
@@ -714,8 +751,9 @@ int zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ide
     return s_wait_int (self);
 }
 
-static int s_load (zflow_hpfeeds_broker_t *self, const char *command, const char *path,
-                   char *errbuf, size_t errlen)
+static int
+s_load (zflow_hpfeeds_broker_t *self, const char *command, const char *path, char *errbuf,
+        size_t errlen)
 {
     if (!self || !path)
         return ZFLOW_EINVAL;
@@ -731,22 +769,26 @@ static int s_load (zflow_hpfeeds_broker_t *self, const char *command, const char
     return rc;
 }
 
-int zflow_hpfeeds_broker_load_json (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
-                                    size_t errlen)
+int
+zflow_hpfeeds_broker_load_json (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
+                                size_t errlen)
 {
     return s_load (self, "LOAD JSON", path, errbuf, errlen);
 }
 
-int zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
-                                   size_t errlen)
+int
+zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
+                               size_t errlen)
 {
     return s_load (self, "LOAD ZPL", path, errbuf, errlen);
 }
 
-int zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
-                                          zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit)
+int
+zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
+                                      zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit)
 {
-    if (!self || (policy != ZFLOW_HPFEEDS_SLOW_DROP && policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT))
+    if (!self
+        || (policy != ZFLOW_HPFEEDS_SLOW_DROP && policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT))
         return ZFLOW_EINVAL;
     char limit[32];
     snprintf (limit, sizeof (limit), "%zu", outbuf_limit);
@@ -756,7 +798,8 @@ int zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
     return s_wait_int (self);
 }
 
-int zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port)
+int
+zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port)
 {
     if (!self || port < 0 || port > 65535)
         return ZFLOW_EINVAL;
@@ -770,23 +813,27 @@ int zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, i
     return rc;
 }
 
-int zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self)
+int
+zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self)
 {
     return self ? self->port : 0;
 }
 
-zhash_t *zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self)
+zhash_t *
+zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self)
 {
     return self ? zflow_actor_stats (self->actor, 5000) : NULL;
 }
 
-void zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self)
+void
+zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self)
 {
     if (self)
         zstr_send (self->actor, "VERBOSE");
 }
 
-zactor_t *zflow_hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self)
+zactor_t *
+zflow_hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self)
 {
     return self ? self->actor : NULL;
 }

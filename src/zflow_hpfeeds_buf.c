@@ -14,20 +14,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-void zflow__hpfeeds_buf_init (zflow_hpfeeds_buf_t *self, size_t limit)
+void
+zflow__hpfeeds_buf_init (zflow_hpfeeds_buf_t *self, size_t limit)
 {
     memset (self, 0, sizeof (*self));
     self->limit = limit;
 }
 
-void zflow__hpfeeds_buf_free (zflow_hpfeeds_buf_t *self)
+void
+zflow__hpfeeds_buf_free (zflow_hpfeeds_buf_t *self)
 {
     free (self->data);
     self->data = NULL;
     self->capacity = self->head = self->tail = 0;
 }
 
-uint8_t *zflow__hpfeeds_buf_reserve (zflow_hpfeeds_buf_t *self, size_t size)
+uint8_t *
+zflow__hpfeeds_buf_reserve (zflow_hpfeeds_buf_t *self, size_t size)
 {
     size_t stored = self->tail - self->head;
     if (size > self->limit || stored > self->limit - size)
@@ -47,7 +50,7 @@ uint8_t *zflow__hpfeeds_buf_reserve (zflow_hpfeeds_buf_t *self, size_t size)
         capacity *= 2;
     if (capacity > self->limit)
         capacity = self->limit;
-    uint8_t *data = (uint8_t *)malloc (capacity);
+    uint8_t *data = (uint8_t *) malloc (capacity);
     if (!data)
         return NULL;
     if (stored)
@@ -60,12 +63,14 @@ uint8_t *zflow__hpfeeds_buf_reserve (zflow_hpfeeds_buf_t *self, size_t size)
     return self->data + self->tail;
 }
 
-void zflow__hpfeeds_buf_commit (zflow_hpfeeds_buf_t *self, size_t size)
+void
+zflow__hpfeeds_buf_commit (zflow_hpfeeds_buf_t *self, size_t size)
 {
     self->tail += size;
 }
 
-int zflow__hpfeeds_buf_append (zflow_hpfeeds_buf_t *self, const void *data, size_t size)
+int
+zflow__hpfeeds_buf_append (zflow_hpfeeds_buf_t *self, const void *data, size_t size)
 {
     uint8_t *dst = zflow__hpfeeds_buf_reserve (self, size);
     if (!dst)
@@ -76,14 +81,16 @@ int zflow__hpfeeds_buf_append (zflow_hpfeeds_buf_t *self, const void *data, size
     return 0;
 }
 
-void zflow__hpfeeds_buf_consume (zflow_hpfeeds_buf_t *self, size_t size)
+void
+zflow__hpfeeds_buf_consume (zflow_hpfeeds_buf_t *self, size_t size)
 {
     self->head += size;
     if (self->head >= self->tail)
         self->head = self->tail = 0;
 }
 
-ssize_t zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t want)
+ssize_t
+zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t want)
 {
     if (want < 4096)
         want = 4096;
@@ -105,11 +112,12 @@ ssize_t zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t wa
         rc = recv (fd, dst, want, 0);
     while (rc < 0 && errno == EINTR);
     if (rc > 0)
-        self->tail += (size_t)rc;
+        self->tail += (size_t) rc;
     return rc;
 }
 
-ssize_t zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd)
+ssize_t
+zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd)
 {
     ssize_t total = 0;
     while (self->tail > self->head) {
@@ -121,7 +129,7 @@ ssize_t zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd)
                 break;
             return -1;
         }
-        zflow__hpfeeds_buf_consume (self, (size_t)rc);
+        zflow__hpfeeds_buf_consume (self, (size_t) rc);
         total += rc;
     }
     return total;

@@ -24,10 +24,10 @@
 
 //  What the wrapper hands the actor (read before the actor signals ready).
 typedef struct {
-    zflow_hpfeeds_config_t config; //  checked settings (strings owned by the wrapper)
-    const char *input;             //  endpoint of the publish PULL socket
-    const char *output;            //  endpoint of the output PUB socket
-    const char *events;            //  endpoint of the event PUSH socket
+    zflow_hpfeeds_config_t config;  //  checked settings (strings owned by the wrapper)
+    const char *input;              //  endpoint of the publish PULL socket
+    const char *output;             //  endpoint of the output PUB socket
+    const char *events;             //  endpoint of the event PUSH socket
 } zflow_hpfeeds_args_t;
 
 //  The actor function (zactor_fn).

@@ -34,32 +34,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZFLOW_HPFEEDS_OP_ERROR 0
-#define ZFLOW_HPFEEDS_OP_INFO 1
-#define ZFLOW_HPFEEDS_OP_AUTH 2
-#define ZFLOW_HPFEEDS_OP_PUBLISH 3
-#define ZFLOW_HPFEEDS_OP_SUBSCRIBE 4
+#define ZFLOW_HPFEEDS_OP_ERROR       0
+#define ZFLOW_HPFEEDS_OP_INFO        1
+#define ZFLOW_HPFEEDS_OP_AUTH        2
+#define ZFLOW_HPFEEDS_OP_PUBLISH     3
+#define ZFLOW_HPFEEDS_OP_SUBSCRIBE   4
 #define ZFLOW_HPFEEDS_OP_UNSUBSCRIBE 5
 
-#define ZFLOW_HPFEEDS_HEADER 5                             //  length + opcode
-#define ZFLOW_HPFEEDS_MAXBUF (1024 * 1024)                 //  largest body
-#define ZFLOW_HPFEEDS_MAX_STR 255                          //  longest str8
-#define ZFLOW_HPFEEDS_HASH 20                              //  SHA-1 digest
-#define ZFLOW_HPFEEDS_NONCE 4                              //  nonce in info
-#define ZFLOW_HPFEEDS_MAX_INFO (5 + 256 + 20)              //  info / auth limit
-#define ZFLOW_HPFEEDS_MAX_FRAME (5 + ZFLOW_HPFEEDS_MAXBUF) //  any frame
+#define ZFLOW_HPFEEDS_HEADER   5                      //  length + opcode
+#define ZFLOW_HPFEEDS_MAXBUF   (1024 * 1024)          //  largest body
+#define ZFLOW_HPFEEDS_MAX_STR  255                    //  longest str8
+#define ZFLOW_HPFEEDS_HASH     20                     //  SHA-1 digest
+#define ZFLOW_HPFEEDS_NONCE    4                      //  nonce in info
+#define ZFLOW_HPFEEDS_MAX_INFO (5 + 256 + 20)         //  info / auth limit
+#define ZFLOW_HPFEEDS_MAX_FRAME (5 + ZFLOW_HPFEEDS_MAXBUF)  //  any frame
 
 //  One decoded frame. Pointers point into the parsed buffer (nothing is
 //  copied) and stay valid as long as those bytes do.
 typedef struct {
-    uint8_t op;             //  opcode
-    uint32_t size;          //  total frame size, header included
-    const uint8_t *name;    //  info: broker name; auth, publish, (un)subscribe: ident
-    size_t name_size;       //  bytes in name
-    const uint8_t *channel; //  publish, (un)subscribe: the channel (else NULL)
-    size_t channel_size;    //  bytes in channel
-    const uint8_t *data;    //  error: text; info: nonce; auth: hash; publish: payload
-    size_t data_size;       //  bytes in data
+    uint8_t op;              //  opcode
+    uint32_t size;           //  total frame size, header included
+    const uint8_t *name;     //  info: broker name; auth, publish, (un)subscribe: ident
+    size_t name_size;        //  bytes in name
+    const uint8_t *channel;  //  publish, (un)subscribe: the channel (else NULL)
+    size_t channel_size;     //  bytes in channel
+    const uint8_t *data;     //  error: text; info: nonce; auth: hash; publish: payload
+    size_t data_size;        //  bytes in data
 } zflow_hpfeeds_frame_t;
 
 //  Returns the largest total frame size the protocol allows for opcode op,

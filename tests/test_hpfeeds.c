@@ -17,18 +17,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                 \
-            abort ();                                                                              \
-        }                                                                                          \
+#define CHECK(x)                                                                    \
+    do {                                                                            \
+        if (!(x)) {                                                                 \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
+            abort ();                                                               \
+        }                                                                           \
     } while (0)
 
 static const char *s_pub[] = {"chan1", "chan2", "out", NULL};
 static const char *s_sub[] = {"chan1", "chan2", "out", NULL};
 
-static zflow_hpfeeds_broker_t *s_broker (int port)
+static zflow_hpfeeds_broker_t *
+s_broker (int port)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow-test");
     CHECK (broker);
@@ -48,8 +49,8 @@ static zflow_hpfeeds_broker_t *s_broker (int port)
     return broker;
 }
 
-static zflow_hpfeeds_t *s_client (int port, const char *ident, const char *secret,
-                                  zflow_hpfeeds_config_t *config)
+static zflow_hpfeeds_t *
+s_client (int port, const char *ident, const char *secret, zflow_hpfeeds_config_t *config)
 {
     zflow_hpfeeds_config_t defaults;
     if (!config) {
@@ -68,12 +69,13 @@ static zflow_hpfeeds_t *s_client (int port, const char *ident, const char *secre
 }
 
 //  Waits for an event of type; returns its text (caller frees).
-static char *s_wait_event (zflow_hpfeeds_t *client, int type, int timeout_ms)
+static char *
+s_wait_event (zflow_hpfeeds_t *client, int type, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     while (zclock_mono () < deadline) {
         int got = 0;
-        char *text = zflow_hpfeeds_event (client, &got, (int)(deadline - zclock_mono ()));
+        char *text = zflow_hpfeeds_event (client, &got, (int) (deadline - zclock_mono ()));
         if (text && got == type)
             return text;
         if (text && getenv ("ZFLOW_VERBOSE"))
@@ -83,7 +85,8 @@ static char *s_wait_event (zflow_hpfeeds_t *client, int type, int timeout_ms)
     return NULL;
 }
 
-static void s_wait_connected (zflow_hpfeeds_t *client)
+static void
+s_wait_connected (zflow_hpfeeds_t *client)
 {
     char *text = s_wait_event (client, ZFLOW_HPFEEDS_EVENT_CONNECTED, 5000);
     CHECK (text);
@@ -91,8 +94,9 @@ static void s_wait_connected (zflow_hpfeeds_t *client)
 }
 
 //  Reads one message and checks it.
-static void s_expect (zflow_hpfeeds_t *client, zflow_msg_t *msg, const char *channel,
-                      const char *ident, const char *payload)
+static void
+s_expect (zflow_hpfeeds_t *client, zflow_msg_t *msg, const char *channel, const char *ident,
+          const char *payload)
 {
     CHECK (zflow_hpfeeds_read (client, msg, 3000) == 0);
     char got_channel[256], got_ident[256];
@@ -104,7 +108,8 @@ static void s_expect (zflow_hpfeeds_t *client, zflow_msg_t *msg, const char *cha
     CHECK (size == strlen (payload) && memcmp (data, payload, size) == 0);
 }
 
-static void test_round_trip (int port)
+static void
+test_round_trip (int port)
 {
     zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", NULL);
     zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", NULL);
@@ -113,13 +118,14 @@ static void test_round_trip (int port)
     s_wait_connected (bob);
     s_wait_connected (alice);
     CHECK (zflow_hpfeeds_connected (alice));
-    zclock_sleep (100); //  no acks in hpfeeds: let the subscribes reach the broker
+    zclock_sleep (100);     //  no acks in hpfeeds: let the subscribes reach the broker
     zflow_msg_t *msg = zflow_msg_new ();
     char payload[64];
     for (int index = 0; index < 1000; index++) {
         snprintf (payload, sizeof (payload), "message %d", index);
         CHECK (zflow_hpfeeds_publish (alice, index % 2 ? "chan2" : "chan1", payload,
-                                      strlen (payload)) == 0);
+                                      strlen (payload))
+               == 0);
     }
     for (int index = 0; index < 1000; index++) {
         snprintf (payload, sizeof (payload), "message %d", index);
@@ -154,7 +160,8 @@ static void test_round_trip (int port)
     zflow_hpfeeds_destroy (&bob);
 }
 
-static void test_many_channels (int port)
+static void
+test_many_channels (int port)
 {
     zflow_hpfeeds_t *carol = s_client (port, "carol", "sc", NULL);
     char channel[32];
@@ -179,7 +186,8 @@ static void test_many_channels (int port)
 
 //  Refusals reach the user as events with the broker's text, and are not
 //  retried in a tight loop.
-static void test_refusals (zflow_hpfeeds_broker_t *broker, int port)
+static void
+test_refusals (zflow_hpfeeds_broker_t *broker, int port)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -235,7 +243,8 @@ static void test_refusals (zflow_hpfeeds_broker_t *broker, int port)
 }
 
 //  Messages from a PULL stream and a SUB on a hub-like PUB are published.
-static void test_publish_from (int port)
+static void
+test_publish_from (int port)
 {
     zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", NULL);
     zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", NULL);
@@ -244,9 +253,10 @@ static void test_publish_from (int port)
     s_wait_connected (alice);
     zclock_sleep (100);
     zsock_t *push = zsock_new_push ("@inproc://test-publish-from");
-    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_PULL, "inproc://test-publish-from", NULL,
-                                       "out") == 0);
-    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_REQ, "inproc://x", NULL, "out") == ZFLOW_EINVAL);
+    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_PULL, "inproc://test-publish-from", NULL, "out")
+           == 0);
+    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_REQ, "inproc://x", NULL, "out")
+           == ZFLOW_EINVAL);
     zstr_send (push, "plain one");
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
@@ -263,7 +273,8 @@ static void test_publish_from (int port)
 }
 
 //  A consumer that does not read: TCP reads pause, nothing is lost.
-static void test_lossless (int port)
+static void
+test_lossless (int port)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -277,7 +288,7 @@ static void test_lossless (int port)
     char payload[64];
     for (int index = 0; index < 20000; index++) {
         int size = snprintf (payload, sizeof (payload), "%d", index);
-        CHECK (zflow_hpfeeds_publish (alice, "chan1", payload, (size_t)size) == 0);
+        CHECK (zflow_hpfeeds_publish (alice, "chan1", payload, (size_t) size) == 0);
     }
     zclock_sleep (500);
     zhash_t *stats = zflow_hpfeeds_stats (bob);
@@ -300,7 +311,8 @@ static void test_lossless (int port)
 }
 
 //  Reads until quiet; marks seen[seq] for payloads "seq".
-static int s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
+static int
+s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     int count = 0;
@@ -312,7 +324,7 @@ static int s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
         memcpy (text, data, size);
         text[size] = 0;
         int seq = atoi (text);
-        CHECK (seq >= 0 && seq < max && !seen[seq]); //  no duplicates
+        CHECK (seq >= 0 && seq < max && !seen[seq]);   //  no duplicates
         seen[seq] = true;
         count++;
     }
@@ -320,7 +332,8 @@ static int s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
     return count;
 }
 
-static int s_count (const bool *seen, int from, int to)
+static int
+s_count (const bool *seen, int from, int to)
 {
     int count = 0;
     for (int index = from; index < to; index++)
@@ -328,17 +341,19 @@ static int s_count (const bool *seen, int from, int to)
     return count;
 }
 
-static void s_publish_range (zflow_hpfeeds_t *client, int from, int to)
+static void
+s_publish_range (zflow_hpfeeds_t *client, int from, int to)
 {
     char payload[32];
     for (int index = from; index < to; index++) {
         int size = snprintf (payload, sizeof (payload), "%d", index);
-        CHECK (zflow_hpfeeds_publish (client, "chan1", payload, (size_t)size) == 0);
+        CHECK (zflow_hpfeeds_publish (client, "chan1", payload, (size_t) size) == 0);
     }
 }
 
 //  The broker dies mid-stream and comes back on the same port.
-static void test_restart (void)
+static void
+test_restart (void)
 {
     zflow_hpfeeds_broker_t *broker = s_broker (0);
     int port = zflow_hpfeeds_broker_port (broker);
@@ -356,7 +371,7 @@ static void test_restart (void)
     s_wait_connected (alice);
     zclock_sleep (100);
     enum { PHASE1 = 20000, PHASE2 = 21000, TOTAL = 22000 };
-    bool *seen = (bool *)calloc (TOTAL, sizeof (bool));
+    bool *seen = (bool *) calloc (TOTAL, sizeof (bool));
     //  phase 1: a stream, and the broker is killed while it flows
     s_publish_range (alice, 0, PHASE1);
     zflow_hpfeeds_broker_destroy (&broker);
@@ -383,11 +398,10 @@ static void test_restart (void)
         }
     zhash_t *stats = zflow_hpfeeds_stats (alice);
     printf ("restart: phase 1 (stream, broker killed) %d of %d arrived, lost %d (#%d..#%d, "
-            "in flight when it died; %" PRIu64
-            " cut in the middle of a frame); phase 2 (while down) %d of %d; "
+            "in flight when it died; %" PRIu64 " cut in the middle of a frame); phase 2 (while down) %d of %d; "
             "phase 3 (after) %d of %d\n",
-            got1, PHASE1, PHASE1 - got1, first_gap, last_gap,
-            zflow_stats_get (stats, "inflight_lost"), got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
+            got1, PHASE1, PHASE1 - got1, first_gap, last_gap, zflow_stats_get (stats, "inflight_lost"),
+            got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
     CHECK (zflow_stats_get (stats, "connects") == 2);
     zhash_destroy (&stats);
     //  what was lost is one run of phase 1: the frames on the wire or in
@@ -404,7 +418,8 @@ static void test_restart (void)
 }
 
 //  No broker: the outbox keeps the newest publishes, drops the oldest.
-static void test_outbox (void)
+static void
+test_outbox (void)
 {
     zflow_hpfeeds_broker_t *broker = s_broker (0);
     int port = zflow_hpfeeds_broker_port (broker);
@@ -431,7 +446,8 @@ static void test_outbox (void)
     }
     uint64_t drops = zflow_stats_get (stats, "outbox_drops");
     uint64_t pending = zflow_stats_get (stats, "outbox_pending");
-    printf ("outbox: %d published while down, %" PRIu64 " oldest dropped, %" PRIu64 " bytes kept\n",
+    printf ("outbox: %d published while down, %" PRIu64 " oldest dropped, %" PRIu64
+            " bytes kept\n",
             COUNT, drops, pending);
     CHECK (zflow_stats_get (stats, "published") == COUNT);
     CHECK (drops > 0 && drops < COUNT);
@@ -451,7 +467,7 @@ static void test_outbox (void)
         const void *data;
         size_t size;
         CHECK (zflow_hpfeeds_unpack (msg, NULL, NULL, &data, &size) == 0 && size == 1000);
-        int seq = atoi ((const char *)data);
+        int seq = atoi ((const char *) data);
         CHECK (seq > last);
         if (first < 0)
             first = seq;
@@ -460,8 +476,8 @@ static void test_outbox (void)
     }
     if (before) {
         printf ("outbox: after reconnect %d delivered, #%d..#%d\n", received, first, last);
-        CHECK (last == COUNT - 1 && (uint64_t)received == COUNT - drops);
-        CHECK (first == (int)drops);
+        CHECK (last == COUNT - 1 && (uint64_t) received == COUNT - drops);
+        CHECK (first == (int) drops);
     }
     zflow_msg_destroy (&msg);
     zflow_hpfeeds_destroy (&alice);
@@ -470,15 +486,16 @@ static void test_outbox (void)
 }
 
 //  A hostile broker: an oversized frame, then a truncated one.
-static int s_accept_info (int listener)
+static int
+s_accept_info (int listener)
 {
     struct pollfd item = {listener, POLLIN, 0};
     CHECK (poll (&item, 1, 5000) == 1);
     int fd = accept (listener, NULL, NULL);
     CHECK (fd >= 0);
     uint8_t info[64];
-    int size = zflow__hpfeeds_encode_info (info, "raw", (const uint8_t *)"abcd", 4);
-    CHECK (send (fd, info, (size_t)size, 0) == size);
+    int size = zflow__hpfeeds_encode_info (info, "raw", (const uint8_t *) "abcd", 4);
+    CHECK (send (fd, info, (size_t) size, 0) == size);
     uint8_t auth[300];
     struct pollfd in = {fd, POLLIN, 0};
     CHECK (poll (&in, 1, 5000) == 1);
@@ -486,16 +503,17 @@ static int s_accept_info (int listener)
     return fd;
 }
 
-static void test_hostile_broker (void)
+static void
+test_hostile_broker (void)
 {
     int listener = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address = {0};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    CHECK (bind (listener, (struct sockaddr *)&address, sizeof (address)) == 0);
+    CHECK (bind (listener, (struct sockaddr *) &address, sizeof (address)) == 0);
     CHECK (listen (listener, 4) == 0);
     socklen_t length = sizeof (address);
-    getsockname (listener, (struct sockaddr *)&address, &length);
+    getsockname (listener, (struct sockaddr *) &address, &length);
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
     config.backoff_min_ms = 30;
@@ -515,14 +533,14 @@ static void test_hostile_broker (void)
     fd = s_accept_info (listener);
     uint8_t frame[100];
     long size = zflow__hpfeeds_encode_publish (frame, "x", 1, "chan1", 5, "0123456789", 10);
-    CHECK (send (fd, frame, (size_t)size - 5, 0) == size - 5);
+    CHECK (send (fd, frame, (size_t) size - 5, 0) == size - 5);
     close (fd);
     text = s_wait_event (client, ZFLOW_HPFEEDS_EVENT_DISCONNECTED, 5000);
     CHECK (text && strstr (text, "closed"));
     zstr_free (&text);
     //  3: it still works
     fd = s_accept_info (listener);
-    CHECK (send (fd, frame, (size_t)size, 0) == size);
+    CHECK (send (fd, frame, (size_t) size, 0) == size);
     zflow_msg_t *msg = zflow_msg_new ();
     s_expect (client, msg, "chan1", "x", "0123456789");
     zhash_t *stats = zflow_hpfeeds_stats (client);
@@ -534,7 +552,8 @@ static void test_hostile_broker (void)
     close (listener);
 }
 
-int main (void)
+int
+main (void)
 {
     setvbuf (stdout, NULL, _IONBF, 0);
     zflow_hpfeeds_broker_t *broker = s_broker (0);

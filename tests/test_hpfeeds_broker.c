@@ -17,12 +17,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                 \
-            abort ();                                                                              \
-        }                                                                                          \
+#define CHECK(x)                                                                    \
+    do {                                                                            \
+        if (!(x)) {                                                                 \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
+            abort ();                                                               \
+        }                                                                           \
     } while (0)
 
 //  A raw peer: a blocking socket and what it has read.
@@ -34,14 +34,16 @@ typedef struct {
     size_t nonce_size;
 } peer_t;
 
-static void s_send (peer_t *peer, const void *data, size_t size)
+static void
+s_send (peer_t *peer, const void *data, size_t size)
 {
-    CHECK (send (peer->fd, data, size, MSG_NOSIGNAL) == (ssize_t)size);
+    CHECK (send (peer->fd, data, size, MSG_NOSIGNAL) == (ssize_t) size);
 }
 
 //  Reads the next frame (waits up to 3 s). Returns the frame, or op 255
 //  at end of stream.
-static zflow_hpfeeds_frame_t s_recv (peer_t *peer)
+static zflow_hpfeeds_frame_t
+s_recv (peer_t *peer)
 {
     zflow_hpfeeds_frame_t frame;
     for (;;) {
@@ -56,26 +58,28 @@ static zflow_hpfeeds_frame_t s_recv (peer_t *peer)
             frame.op = 255;
             return frame;
         }
-        peer->size += (size_t)got;
+        peer->size += (size_t) got;
     }
 }
 
-static void s_pop (peer_t *peer, const zflow_hpfeeds_frame_t *frame)
+static void
+s_pop (peer_t *peer, const zflow_hpfeeds_frame_t *frame)
 {
     memmove (peer->buf, peer->buf + frame->size, peer->size - frame->size);
     peer->size -= frame->size;
 }
 
 //  Connects and reads the info frame.
-static peer_t *s_connect (int port)
+static peer_t *
+s_connect (int port)
 {
-    peer_t *peer = (peer_t *)zmalloc (sizeof (peer_t));
+    peer_t *peer = (peer_t *) zmalloc (sizeof (peer_t));
     peer->fd = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address = {0};
     address.sin_family = AF_INET;
-    address.sin_port = htons ((uint16_t)port);
+    address.sin_port = htons ((uint16_t) port);
     address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    CHECK (connect (peer->fd, (struct sockaddr *)&address, sizeof (address)) == 0);
+    CHECK (connect (peer->fd, (struct sockaddr *) &address, sizeof (address)) == 0);
     zflow_hpfeeds_frame_t info = s_recv (peer);
     CHECK (info.op == ZFLOW_HPFEEDS_OP_INFO);
     CHECK (info.name_size == 4 && memcmp (info.name, "test", 4) == 0);
@@ -86,43 +90,48 @@ static peer_t *s_connect (int port)
     return peer;
 }
 
-static void s_close (peer_t **peer_p)
+static void
+s_close (peer_t **peer_p)
 {
     close ((*peer_p)->fd);
     free (*peer_p);
     *peer_p = NULL;
 }
 
-static void s_auth (peer_t *peer, const char *ident, const char *secret)
+static void
+s_auth (peer_t *peer, const char *ident, const char *secret)
 {
     uint8_t hash[20], frame[300];
     CHECK (zflow__hpfeeds_hash (peer->nonce, peer->nonce_size, secret, hash) == 0);
     int size = zflow__hpfeeds_encode_auth (frame, ident, hash);
-    s_send (peer, frame, (size_t)size);
+    s_send (peer, frame, (size_t) size);
 }
 
-static void s_sub (peer_t *peer, uint8_t op, const char *ident, const char *channel)
+static void
+s_sub (peer_t *peer, uint8_t op, const char *ident, const char *channel)
 {
     uint8_t frame[600];
     int size = zflow__hpfeeds_encode_sub (frame, op, ident, channel, strlen (channel));
-    s_send (peer, frame, (size_t)size);
+    s_send (peer, frame, (size_t) size);
 }
 
-static void s_pub (peer_t *peer, const char *ident, const char *channel, const char *payload)
+static void
+s_pub (peer_t *peer, const char *ident, const char *channel, const char *payload)
 {
     uint8_t frame[2000];
     long size = zflow__hpfeeds_encode_publish (frame, ident, strlen (ident), channel,
                                                strlen (channel), payload, strlen (payload));
-    s_send (peer, frame, (size_t)size);
+    s_send (peer, frame, (size_t) size);
 }
 
 //  Expects an error frame containing text, then the end of the stream.
-static void s_expect_refusal (peer_t *peer, const char *text)
+static void
+s_expect_refusal (peer_t *peer, const char *text)
 {
     zflow_hpfeeds_frame_t frame = s_recv (peer);
     CHECK (frame.op == ZFLOW_HPFEEDS_OP_ERROR);
     char got[600];
-    snprintf (got, sizeof (got), "%.*s", (int)frame.data_size, (const char *)frame.data);
+    snprintf (got, sizeof (got), "%.*s", (int) frame.data_size, (const char *) frame.data);
     if (!strstr (got, text)) {
         fprintf (stderr, "expected '%s' in '%s'\n", text, got);
         CHECK (false);
@@ -132,19 +141,20 @@ static void s_expect_refusal (peer_t *peer, const char *text)
 }
 
 //  Publishes until the subscriber's frames arrive.
-static void s_expect_publish (peer_t *peer, const char *ident, const char *channel,
-                              const char *payload)
+static void
+s_expect_publish (peer_t *peer, const char *ident, const char *channel, const char *payload)
 {
     zflow_hpfeeds_frame_t frame = s_recv (peer);
     CHECK (frame.op == ZFLOW_HPFEEDS_OP_PUBLISH);
     CHECK (frame.name_size == strlen (ident) && !memcmp (frame.name, ident, frame.name_size));
-    CHECK (frame.channel_size == strlen (channel) &&
-           !memcmp (frame.channel, channel, frame.channel_size));
+    CHECK (frame.channel_size == strlen (channel)
+           && !memcmp (frame.channel, channel, frame.channel_size));
     CHECK (frame.data_size == strlen (payload) && !memcmp (frame.data, payload, frame.data_size));
     s_pop (peer, &frame);
 }
 
-static zflow_hpfeeds_broker_t *s_broker (int *port_p)
+static zflow_hpfeeds_broker_t *
+s_broker (int *port_p)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
     CHECK (broker);
@@ -160,14 +170,15 @@ static zflow_hpfeeds_broker_t *s_broker (int *port_p)
     return broker;
 }
 
-static void test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
+static void
+test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
 {
     peer_t *alice = s_connect (port), *bob = s_connect (port);
     s_auth (alice, "alice", "secret-a");
     s_auth (bob, "bob", "secret-b");
     s_sub (bob, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
     s_sub (alice, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "alice", "chan2");
-    zclock_sleep (100); //  the protocol has no acks: let the subscribes land
+    zclock_sleep (100);     //  the protocol has no acks: let the subscribes land
     s_pub (alice, "alice", "chan1", "hello");
     s_pub (alice, "alice", "chan2", "to myself");
     s_expect_publish (bob, "alice", "chan1", "hello");
@@ -192,7 +203,8 @@ static void test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
     s_close (&bob);
 }
 
-static void test_refusals (int port)
+static void
+test_refusals (int port)
 {
     peer_t *peer = s_connect (port);
     s_sub (peer, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
@@ -228,7 +240,8 @@ static void test_refusals (int port)
     s_close (&peer);
 }
 
-static void test_hostile (zflow_hpfeeds_broker_t *broker, int port)
+static void
+test_hostile (zflow_hpfeeds_broker_t *broker, int port)
 {
     //  oversized: refused from the header, before any body is sent
     peer_t *peer = s_connect (port);
@@ -259,7 +272,7 @@ static void test_hostile (zflow_hpfeeds_broker_t *broker, int port)
     s_auth (peer, "alice", "secret-a");
     uint8_t frame[100];
     long size = zflow__hpfeeds_encode_publish (frame, "alice", 5, "chan1", 5, "0123456789", 10);
-    s_send (peer, frame, (size_t)size - 4);
+    s_send (peer, frame, (size_t) size - 4);
     s_close (&peer);
     //  the broker still works
     peer_t *a = s_connect (port), *b = s_connect (port);
@@ -279,7 +292,8 @@ static void test_hostile (zflow_hpfeeds_broker_t *broker, int port)
 }
 
 //  A subscriber that never reads: dropped and counted, or disconnected.
-static void test_slow (zflow_hpfeeds_slow_policy_t policy)
+static void
+test_slow (zflow_hpfeeds_slow_policy_t policy)
 {
     int port;
     zflow_hpfeeds_broker_t *broker = s_broker (&port);
@@ -304,33 +318,35 @@ static void test_slow (zflow_hpfeeds_slow_policy_t policy)
     if (policy == ZFLOW_HPFEEDS_SLOW_DROP) {
         CHECK (zflow_stats_get (stats, "slow_drops") > 10000);
         CHECK (zflow_stats_get (stats, "connections") == 2);
-    } else {
+    }
+    else {
         CHECK (zflow_stats_get (stats, "slow_disconnects") == 1);
         CHECK (zflow_stats_get (stats, "connections") == 1);
     }
     printf ("slow subscriber (%s): %s deliveries dropped\n",
             policy == ZFLOW_HPFEEDS_SLOW_DROP ? "drop" : "disconnect",
-            (char *)zhash_lookup (stats, "drops"));
+            (char *) zhash_lookup (stats, "drops"));
     zhash_destroy (&stats);
     s_close (&a);
     s_close (&b);
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
-static void test_config_files (void)
+static void
+test_config_files (void)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
     char path[] = "/tmp/zflow_hpf_users_XXXXXX";
     int fd = mkstemp (path);
     const char *json = "{\"carol\": {\"owner\": \"c\", \"secret\": \"sc\", \"pubchans\": [\"x\"],"
                        " \"subchans\": [\"x\"]}}";
-    CHECK (write (fd, json, strlen (json)) == (ssize_t)strlen (json));
+    CHECK (write (fd, json, strlen (json)) == (ssize_t) strlen (json));
     close (fd);
     char err[256];
     CHECK (zflow_hpfeeds_broker_load_json (broker, path, err, sizeof (err)) == 1);
     CHECK (zflow_hpfeeds_broker_load_zpl (broker, path, err, sizeof (err)) == ZFLOW_ECONFIG);
-    CHECK (zflow_hpfeeds_broker_load_json (broker, "/nonexistent.json", err, sizeof (err)) ==
-           ZFLOW_ECONFIG);
+    CHECK (zflow_hpfeeds_broker_load_json (broker, "/nonexistent.json", err, sizeof (err))
+           == ZFLOW_ECONFIG);
     CHECK (strlen (err) > 0);
     int port = zflow_hpfeeds_broker_bind (broker, NULL, 0);
     CHECK (port > 0);
@@ -346,7 +362,8 @@ static void test_config_files (void)
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
-int main (void)
+int
+main (void)
 {
     int port;
     zflow_hpfeeds_broker_t *broker = s_broker (&port);

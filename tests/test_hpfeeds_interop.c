@@ -17,20 +17,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                 \
-            abort ();                                                                              \
-        }                                                                                          \
+#define CHECK(x)                                                                    \
+    do {                                                                            \
+        if (!(x)) {                                                                 \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
+            abort ();                                                               \
+        }                                                                           \
     } while (0)
 
-static char *s_wait_event (zflow_hpfeeds_t *client, int type)
+static char *
+s_wait_event (zflow_hpfeeds_t *client, int type)
 {
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline) {
         int got = 0;
-        char *text = zflow_hpfeeds_event (client, &got, (int)(deadline - zclock_mono ()));
+        char *text = zflow_hpfeeds_event (client, &got, (int) (deadline - zclock_mono ()));
         if (text && got == type)
             return text;
         zstr_free (&text);
@@ -39,7 +40,8 @@ static char *s_wait_event (zflow_hpfeeds_t *client, int type)
 }
 
 //  The Python client against the zflow broker.
-static void test_python_client (const char *python, const char *peer)
+static void
+test_python_client (const char *python, const char *peer)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow");
     const char *chans[] = {"chan1", "chan2", NULL};
@@ -55,14 +57,15 @@ static void test_python_client (const char *python, const char *peer)
 }
 
 //  zflow clients against the Python broker.
-static void test_python_broker (const char *python, const char *peer)
+static void
+test_python_broker (const char *python, const char *peer)
 {
     char dir[] = "/tmp/zflow_hpf_interop_XXXXXX";
     CHECK (mkdtemp (dir));
     char port_file[256], command[1024];
     snprintf (port_file, sizeof (port_file), "%s/port", dir);
     snprintf (command, sizeof (command), "'%s' '%s' broker '%s'", python, peer, port_file);
-    FILE *broker = popen (command, "w"); //  it runs until we close its stdin
+    FILE *broker = popen (command, "w");     //  it runs until we close its stdin
     CHECK (broker);
     int port = 0;
     for (int tries = 0; tries < 200 && port == 0; tries++) {
@@ -70,7 +73,8 @@ static void test_python_broker (const char *python, const char *peer)
         if (file) {
             CHECK (fscanf (file, "%d", &port) == 1);
             fclose (file);
-        } else
+        }
+        else
             zclock_sleep (25);
     }
     CHECK (port > 0);
@@ -88,8 +92,8 @@ static void test_python_broker (const char *python, const char *peer)
     uint8_t payload[1200];
     for (int index = 0; index < 1000; index++) {
         for (size_t byte = 0; byte < sizeof (payload); byte++)
-            payload[byte] = (uint8_t)(byte * 7 + (size_t)index);
-        CHECK (zflow_hpfeeds_publish (alice, "chan1", payload, (size_t)index + 1) == 0);
+            payload[byte] = (uint8_t) (byte * 7 + (size_t) index);
+        CHECK (zflow_hpfeeds_publish (alice, "chan1", payload, (size_t) index + 1) == 0);
     }
     zflow_msg_t *msg = zflow_msg_new ();
     for (int index = 0; index < 1000; index++) {
@@ -99,9 +103,9 @@ static void test_python_broker (const char *python, const char *peer)
         size_t size;
         CHECK (zflow_hpfeeds_unpack (msg, channel, ident, &data, &size) == 0);
         CHECK (streq (channel, "chan1") && streq (ident, "alice"));
-        CHECK (size == (size_t)index + 1);
+        CHECK (size == (size_t) index + 1);
         for (size_t byte = 0; byte < size; byte++)
-            CHECK (((const uint8_t *)data)[byte] == (uint8_t)(byte * 7 + (size_t)index));
+            CHECK (((const uint8_t *) data)[byte] == (uint8_t) (byte * 7 + (size_t) index));
     }
     //  the Python broker's refusals reach zflow as events
     zflow_hpfeeds_t *eve = zflow_hpfeeds_new ("127.0.0.1", port, "bob", "wrong");
@@ -122,7 +126,8 @@ static void test_python_broker (const char *python, const char *peer)
     rmdir (dir);
 }
 
-int main (int argc, char *argv[])
+int
+main (int argc, char *argv[])
 {
     if (argc < 3) {
         fprintf (stderr, "usage: test_hpfeeds_interop <python3> <peer.py>\n");

@@ -17,7 +17,8 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static void s_check (const uint8_t *buf, const zflow_hpfeeds_frame_t *frame)
+static void
+s_check (const uint8_t *buf, const zflow_hpfeeds_frame_t *frame)
 {
     const uint8_t *end = buf + frame->size;
     if (frame->name && (frame->name < buf || frame->name + frame->name_size > end))
@@ -29,22 +30,23 @@ static void s_check (const uint8_t *buf, const zflow_hpfeeds_frame_t *frame)
     if (frame->size > zflow__hpfeeds_max_frame (frame->op))
         abort ();
     if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH) {
-        uint8_t *copy = (uint8_t *)malloc (frame->size);
-        long total =
-            zflow__hpfeeds_encode_publish (copy, frame->name, frame->name_size, frame->channel,
-                                           frame->channel_size, frame->data, frame->data_size);
-        if (total != (long)frame->size || memcmp (copy, buf, frame->size))
+        uint8_t *copy = (uint8_t *) malloc (frame->size);
+        long total = zflow__hpfeeds_encode_publish (copy, frame->name, frame->name_size,
+                                                    frame->channel, frame->channel_size,
+                                                    frame->data, frame->data_size);
+        if (total != (long) frame->size || memcmp (copy, buf, frame->size))
             abort ();
         free (copy);
     }
 }
 
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+int
+LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     //  The first byte picks the piece size, the rest is the byte stream.
     if (size == 0)
         return 0;
-    size_t step = (size_t)data[0] + 1;
+    size_t step = (size_t) data[0] + 1;
     data++;
     size--;
     size_t offset = 0, fed = 0;
@@ -54,13 +56,14 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         fed = fed + step > size ? size : fed + step;
         int rc;
         while ((rc = zflow__hpfeeds_parse (data + offset, fed - offset, &frame, errbuf,
-                                           sizeof (errbuf))) == 1) {
+                                           sizeof (errbuf)))
+               == 1) {
             s_check (data + offset, &frame);
             offset += frame.size;
         }
         if (rc < 0) {
             if (strlen (errbuf) == 0)
-                abort (); //  every error explains itself
+                abort ();       //  every error explains itself
             return 0;
         }
         if (fed == size)

@@ -19,7 +19,8 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static int s_run_file (const char *path)
+static int
+s_run_file (const char *path)
 {
     FILE *file = fopen (path, "rb");
     if (!file)
@@ -29,7 +30,7 @@ static int s_run_file (const char *path)
     for (;;) {
         if (size == capacity) {
             capacity = capacity ? capacity * 2 : 65536;
-            uint8_t *grown = (uint8_t *)realloc (data, capacity);
+            uint8_t *grown = (uint8_t *) realloc (data, capacity);
             if (!grown)
                 break;
             data = grown;
@@ -45,7 +46,8 @@ static int s_run_file (const char *path)
     return 0;
 }
 
-int main (int argc, char *argv[])
+int
+main (int argc, char *argv[])
 {
     int files = 0;
     for (int arg = 1; arg < argc; arg++) {
