@@ -30,6 +30,8 @@
 #include "zflow_hub_subscriber.h"
 
 //  hpfeeds adapter and broker
+#include "zflow_hpfeeds.h"
+#include "zflow_hpfeeds_broker.h"
 
 //  WebSocket feeds
 
