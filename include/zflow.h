@@ -28,6 +28,7 @@
 //  hpfeeds adapter and broker
 
 //  WebSocket feeds
+#include "zflow_ws.h"
 
 //  Centrifugo
 

@@ -11,13 +11,20 @@ pkg_check_modules (JANSSON REQUIRED IMPORTED_TARGET jansson)
 target_sources (zflow_objects PRIVATE
     src/zflow_ws_proto.c
     src/zflow_ws_tls.c
-    src/zflow_ws_client.c)
+    src/zflow_ws_client.c
+    src/zflow_ws_config.c
+    src/zflow_ws_fanout.c
+    src/zflow_ws_actor.c
+    src/zflow_ws.c)
 target_include_directories (zflow_objects PRIVATE ${WSLAY_INCLUDE_DIR})
 target_link_libraries (zflow_objects PRIVATE ${WSLAY_LIBRARY} OpenSSL::SSL OpenSSL::Crypto
                        ZLIB::ZLIB PkgConfig::JANSSON)
 
-zflow_test (test_ws_client SOURCES tests/test_ws_client.c LABELS integration TIMEOUT 60)
-if (TARGET test_ws_client)
-    target_compile_definitions (test_ws_client PRIVATE WS_TEST_DIR="${CMAKE_CURRENT_SOURCE_DIR}/tests/ws")
-    target_include_directories (test_ws_client PRIVATE ${WSLAY_INCLUDE_DIR})
-endif ()
+foreach (test test_ws_client test_ws_feed)
+    zflow_test (${test} SOURCES tests/${test}.c LABELS integration TIMEOUT 60)
+    if (TARGET ${test})
+        target_compile_definitions (${test} PRIVATE
+                                    WS_TEST_DIR="${CMAKE_CURRENT_SOURCE_DIR}/tests/ws")
+    endif ()
+endforeach ()
+set (ZFLOW_PC_REQUIRES "${ZFLOW_PC_REQUIRES} jansson")

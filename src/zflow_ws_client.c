@@ -65,6 +65,8 @@ struct _zflow_ws_conn_t {
     bool zlib_ready;                      //  both z_streams initialised
     bool send_plain;                      //  deflate negotiated but we send uncompressed
     zflow_ws_buf_t zbuf;                  //  (de)compression output
+    bool paused;                          //  reading paused by the owner
+    int resume_timer;                     //  one-shot read after resume, -1 when none
     bool failed;                          //  we failed the connection
     bool user_close;                      //  zflow__ws_conn_close started the close
     bool close_sent_first;                //  our close frame went out before the peer's came
@@ -208,6 +210,10 @@ s_ws_recv (wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, voi
 {
     (void) flags;
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
+    if (self->paused) {
+        wslay_event_set_error (ctx, WSLAY_ERR_WOULDBLOCK);
+        return -1;
+    }
     if (self->prefetch < self->response_size) {
         size_t n = self->response_size - self->prefetch;
         if (n > len)
@@ -342,7 +348,7 @@ s_ws_pump (zflow_ws_conn_t *self)
         s_finish (self);
         return;
     }
-    short events = (want_read ? ZMQ_POLLIN : 0)
+    short events = (want_read && !self->paused ? ZMQ_POLLIN : 0)
                    | (want_write || self->io_wants_write ? ZMQ_POLLOUT : 0);
     s_set_events (self, events);
 }
@@ -664,6 +670,7 @@ zflow__ws_conn_new (zloop_t *loop, const zflow_ws_conn_config_t *config,
         self->loop = loop;
         self->fd = -1;
         self->timer = -1;
+        self->resume_timer = -1;
         self->arg = arg;
         if (callbacks)
             self->cb = *callbacks;
@@ -687,6 +694,8 @@ zflow__ws_conn_destroy (zflow_ws_conn_t **self_p)
         return;
     zflow_ws_conn_t *self = *self_p;
     s_stop_timer (self);
+    if (self->resume_timer >= 0)
+        zloop_timer_end (self->loop, self->resume_timer);
     s_set_events (self, 0);
     if (self->fd >= 0)
         close (self->fd);
@@ -769,6 +778,34 @@ zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason)
     s_start_timer (self);
     s_ws_pump (self);
     return 0;
+}
+
+//  After a resume: reads what arrived (TLS may hold data the poller cannot see).
+static int
+s_on_resume (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
+    self->resume_timer = -1;
+    if ((self->state == S_OPEN || self->state == S_CLOSING) && !self->paused)
+        s_ws_readable (self);
+    return 0;
+}
+
+void
+zflow__ws_conn_pause (zflow_ws_conn_t *self, bool paused)
+{
+    if (self->paused == paused)
+        return;
+    self->paused = paused;
+    //  Pausing only sets the flag (we may be inside a wslay callback); the
+    //  poll events are recomputed after the current read.
+    if (paused || (self->state != S_OPEN && self->state != S_CLOSING))
+        return;
+    s_ws_pump (self);
+    if (self->resume_timer < 0)
+        self->resume_timer = zloop_timer (self->loop, 1, 1, s_on_resume, self);
 }
 
 bool

@@ -92,6 +92,11 @@ int zflow__ws_conn_ping (zflow_ws_conn_t *self, const void *data, size_t size);
 //  ZFLOW_ECLOSED.
 int zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason);
 
+//  Pauses (true) or resumes reading: while paused no message is delivered
+//  and the socket is not read, so TCP pushes back on the server. At most
+//  the frames already read in one go are still delivered after a pause.
+void zflow__ws_conn_pause (zflow_ws_conn_t *self, bool paused);
+
 //  True once the handshake succeeded and until a close starts.
 bool zflow__ws_conn_is_open (zflow_ws_conn_t *self);
 

@@ -42,7 +42,7 @@ static int s_checks_failed = 0;
     } while (0)
 
 //  Starts argv (NULL-terminated) and reads the port it prints. Returns 0 or -1.
-static int
+static inline int
 ws_server_start (ws_server_t *server, char *const argv[])
 {
     int fds[2];
@@ -80,7 +80,7 @@ ws_server_start (ws_server_t *server, char *const argv[])
 }
 
 //  Starts tests/ws/server.py with up to four extra arguments (NULL ends).
-static int
+static inline int
 ws_python_start (ws_server_t *server, const char *a1, const char *a2, const char *a3,
                  const char *a4)
 {
@@ -92,7 +92,7 @@ ws_python_start (ws_server_t *server, const char *a1, const char *a2, const char
 }
 
 //  Kills the server (SIGKILL: no close frames) and reaps it.
-static void
+static inline void
 ws_server_kill (ws_server_t *server)
 {
     if (server->pid > 0) {
@@ -103,7 +103,7 @@ ws_server_kill (ws_server_t *server)
 }
 
 //  Writes a URL for the server and path into buf.
-static const char *
+static inline const char *
 ws_url (char *buf, size_t size, const char *scheme, int port, const char *path)
 {
     snprintf (buf, size, "%s://127.0.0.1:%d%s", scheme, port, path);
@@ -112,7 +112,7 @@ ws_url (char *buf, size_t size, const char *scheme, int port, const char *path)
 
 //  Makes a self-signed certificate for 127.0.0.1 and localhost in dir.
 //  Returns 0 or -1 (openssl CLI missing or failed).
-static int
+static inline int
 ws_make_cert (const char *dir)
 {
     char cmd[1024];

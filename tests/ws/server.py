@@ -30,6 +30,7 @@ import websockets
 logging.getLogger("websockets").setLevel(logging.CRITICAL)
 
 SEQ = [0]
+UNSENT = []   # numbers whose send failed: the next sender takes them first
 
 
 async def handler(ws):
@@ -52,9 +53,19 @@ async def handler(ws):
     elif path == "/headers":
         await ws.send(json.dumps({k.lower(): v for k, v in ws.request_headers.raw_items()}))
     elif path == "/count":
+        # Every number is sent exactly once over all connections: a number
+        # whose send fails (closing connection) goes to the next sender.
         while True:
-            SEQ[0] += 1
-            await ws.send(json.dumps({"seq": SEQ[0]}))
+            if UNSENT:
+                n = UNSENT.pop(0)
+            else:
+                SEQ[0] += 1
+                n = SEQ[0]
+            try:
+                await ws.send(json.dumps({"seq": n}))
+            except websockets.ConnectionClosed:
+                UNSENT.append(n)
+                return
             await asyncio.sleep(0.002)
     async for message in ws:
         await ws.send(message)
