@@ -41,7 +41,11 @@ zflow_ws_new (const char *name, zflow_ws_config_t **config_p, int *err_p)
     if (!self)
         goto fail;
     self->args.name = strdup (name);
-    self->args.send_endpoint = zsys_sprintf ("inproc://zflow-ws-send-%p", (void *) self);
+    //  A fresh name each time: libzmq frees inproc names asynchronously, so
+    //  a reused name (an address malloc gave again) could still be taken.
+    static atomic_uint_fast64_t s_instances = 0;
+    self->args.send_endpoint = zsys_sprintf ("inproc://zflow-ws-send-%" PRIu64,
+                                             (uint64_t) atomic_fetch_add (&s_instances, 1));
     self->endpoint = config->endpoint ? strdup (config->endpoint)
                                       : zsys_sprintf ("inproc://zflow-ws-%s", name);
     self->streams = zlist_new ();

@@ -565,8 +565,16 @@ s_self_start (zflow_ws_self_t *self, zflow_ws_args_t *args)
         snprintf (endpoint, sizeof (endpoint), "inproc://zflow-ws-%s", self->name);
     zsock_set_sndhwm (self->sendq, 0);
     zsock_set_rcvhwm (self->sendq, 0);
-    if (zsock_bind (self->pub, "%s", endpoint) < 0
-        || zsock_bind (self->sendq, "%s", args->send_endpoint) < 0) {
+    //  The same feed name just destroyed may hold its inproc name for a
+    //  moment (libzmq releases it asynchronously): retry briefly.
+    int rc = -1;
+    for (int i = 0; i < 50 && rc < 0; i++)
+        if ((rc = zsock_bind (self->pub, "%s", endpoint)) < 0 && zmq_errno () == EADDRINUSE
+            && strncmp (endpoint, "inproc://", 9) == 0)
+            zclock_sleep (10);
+        else
+            break;
+    if (rc < 0 || zsock_bind (self->sendq, "%s", args->send_endpoint) < 0) {
         zsys_error ("zflow_ws %s: cannot bind %s", self->name, endpoint);
         return -1;
     }

@@ -294,7 +294,9 @@ s_ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_a
     }
     if (msg->opcode != WSLAY_TEXT_FRAME && msg->opcode != WSLAY_BINARY_FRAME)
         return;   //  ping: wslay queued the pong
-    if (self->state != S_OPEN)
+    //  Data that arrives after our close frame is still delivered (the
+    //  peer sent it before it saw our close); after a failure it is not.
+    if (self->failed || (self->state != S_OPEN && self->state != S_CLOSING))
         return;
     const uint8_t *data = msg->msg;
     size_t size = msg->msg_length;

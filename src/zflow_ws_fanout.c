@@ -60,9 +60,11 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
     stream->filter = parsed;
     stream->policy = policy;
     stream->held = zlist_new ();
+    //  A name never used before (libzmq frees inproc names asynchronously).
+    static atomic_uint_fast64_t s_streams = 0;
     char endpoint[128];
-    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-ws-%p-%" PRIu64, (void *) self,
-              stream->id);
+    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-ws-stream-%" PRIu64,
+              (uint64_t) atomic_fetch_add (&s_streams, 1));
     //  Both ends are made here, so no message can be sent before the peer
     //  is connected; the caller's end moves to the caller's thread.
     stream->sock = zsock_new (ZMQ_PAIR);

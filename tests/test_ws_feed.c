@@ -30,8 +30,10 @@ s_feed (const char *name, int port, const char *path, zflow_ws_config_t *config)
         config = zflow_ws_config_new (url);
     int rc;
     zflow_ws_t *feed = zflow_ws_new (name, &config, &rc);
-    if (!feed)
+    if (!feed) {
         fprintf (stderr, "zflow_ws_new: %s\n", zflow_strerror (rc));
+        exit (1);   //  every test needs its feed
+    }
     return feed;
 }
 
