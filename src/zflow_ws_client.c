@@ -67,6 +67,9 @@ struct _zflow_ws_conn_t {
     zflow_ws_buf_t zbuf;                  //  (de)compression output
     bool paused;                          //  reading paused by the owner
     int resume_timer;                     //  one-shot read after resume, -1 when none
+    bool io_failed;                       //  the socket failed or hit EOF under wslay
+    bool send_partial;                    //  a frame of ours may be half-written
+    int manual_close;                     //  close code we wrote ourselves, 0 if none
     bool failed;                          //  we failed the connection
     bool user_close;                      //  zflow__ws_conn_close started the close
     bool close_sent_first;                //  our close frame went out before the peer's came
@@ -227,6 +230,8 @@ s_ws_recv (wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, voi
         return n;
     if (n == 0)
         snprintf (self->reason, sizeof (self->reason), "peer closed the TCP connection");
+    if (n != -1)
+        self->io_failed = true;
     wslay_event_set_error (ctx, n == -1 ? WSLAY_ERR_WOULDBLOCK : WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
 }
@@ -235,7 +240,10 @@ static ssize_t
 s_ws_send (wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *arg)
 {
     (void) flags;
-    ssize_t n = s_io_write ((zflow_ws_conn_t *) arg, data, len);
+    zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
+    ssize_t n = s_io_write (self, data, len);
+    //  Conservative: a short or refused write may leave a frame half-sent.
+    self->send_partial = n != (ssize_t) len;
     if (n > 0)
         return n;
     wslay_event_set_error (ctx, n == -1 ? WSLAY_ERR_WOULDBLOCK : WSLAY_ERR_CALLBACK_FAILURE);
@@ -259,6 +267,18 @@ s_close_code_valid (int code)
 {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
            || (code >= 3000 && code <= 4999);
+}
+
+//  A close frame whose payload is one byte is malformed (RFC 6455 5.5.1);
+//  wslay would answer it as "no status", so we fail it before it is read.
+static void
+s_ws_on_frame_start (wslay_event_context_ptr ctx,
+                     const struct wslay_event_on_frame_recv_start_arg *frame, void *arg)
+{
+    (void) ctx;
+    zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
+    if (frame->opcode == WSLAY_CONNECTION_CLOSE && frame->payload_length == 1)
+        s_fail (self, ZFLOW_EPROTO, 1002, "peer sent a one-byte close payload");
 }
 
 //  Handles a received close frame: checks its code and reason.
@@ -355,10 +375,38 @@ s_ws_pump (zflow_ws_conn_t *self)
     s_set_events (self, events);
 }
 
+//  wslay's frame layer refused a frame header (a control frame over 125
+//  bytes or fragmented, a 64-bit length with the top bit set) and gave up
+//  with a callback failure, queueing a close without a status code. RFC
+//  6455 wants 1002 there, so we write that close frame ourselves (masked,
+//  8 bytes) unless a frame of ours is half-written, then end the connection.
+static void
+s_fail_frame (zflow_ws_conn_t *self)
+{
+    self->failed = true;
+    self->error = ZFLOW_EPROTO;
+    snprintf (self->reason, sizeof (self->reason), "protocol error in a frame header from peer");
+    if (!self->send_partial) {
+        uint8_t frame[8] = { 0x88, 0x82, 0, 0, 0, 0, 1002 >> 8, 1002 & 0xff };
+        if (getrandom (frame + 2, 4, 0) == 4) {
+            frame[6] ^= frame[2];
+            frame[7] ^= frame[3];
+            if (s_io_write (self, frame, sizeof (frame)) == (ssize_t) sizeof (frame))
+                self->manual_close = 1002;
+        }
+    }
+    s_finish (self);
+}
+
 static void
 s_ws_readable (zflow_ws_conn_t *self)
 {
-    if (wslay_event_recv (self->ws) < 0) {
+    int rc = wslay_event_recv (self->ws);
+    if (rc < 0 && !self->io_failed && !wslay_event_get_close_received (self->ws)) {
+        s_fail_frame (self);
+        return;
+    }
+    if (rc < 0) {
         //  TCP gone or failed underneath (reason set by s_ws_recv).
         if (!wslay_event_get_close_received (self->ws) && !self->failed) {
             self->failed = true;
@@ -376,8 +424,8 @@ s_ws_readable (zflow_ws_conn_t *self)
 static int
 s_ws_start (zflow_ws_conn_t *self)
 {
-    struct wslay_event_callbacks callbacks = { s_ws_recv, s_ws_send, s_ws_genmask, NULL, NULL,
-                                               NULL, s_ws_on_msg };
+    struct wslay_event_callbacks callbacks = { s_ws_recv, s_ws_send, s_ws_genmask,
+                                               s_ws_on_frame_start, NULL, NULL, s_ws_on_msg };
     if (wslay_event_context_client_init (&self->ws, &callbacks, self) != 0)
         return ZFLOW_ENOMEM;
     wslay_event_config_set_max_recv_msg_length (self->ws, self->max_message);
@@ -577,6 +625,8 @@ s_finish (zflow_ws_conn_t *self)
     if (self->failed && was_open && wslay_event_get_close_sent (self->ws)
         && self->error != ZFLOW_ETRANSPORT)
         code = wslay_event_get_status_code_sent (self->ws);
+    if (self->manual_close)
+        code = self->manual_close;
     if (!self->failed && !(was_open && wslay_event_get_close_received (self->ws)))
         error = ZFLOW_ETRANSPORT;
     if (error && !self->reason[0])
