@@ -27,4 +27,11 @@ foreach (test test_ws_client test_ws_feed test_ws_conformance)
                                     WS_TEST_DIR="${CMAKE_CURRENT_SOURCE_DIR}/tests/ws")
     endif ()
 endforeach ()
+#  The client tests again against Node's ws (skipped when node or the
+#  package is missing: npm install --prefix tests/ws ws).
+if (TARGET test_ws_client)
+    add_test (NAME test_ws_node COMMAND test_ws_client node)
+    set_tests_properties (test_ws_node PROPERTIES TIMEOUT 60 LABELS integration
+                          SKIP_RETURN_CODE 77)
+endif ()
 set (ZFLOW_PC_REQUIRES "${ZFLOW_PC_REQUIRES} jansson")

@@ -359,26 +359,55 @@ s_test_tls (zloop_t *loop)
     CHECK (system (cmd) == 0);
 }
 
+//  Starts Node's ws server (tests/ws/node_server.js). Returns 0, -1 on
+//  failure, or 77 when node or the ws package is missing (ctest SKIP).
+static int
+s_node_start (ws_server_t *server, bool deflate)
+{
+    if (system ("node --version >/dev/null 2>&1") != 0) {
+        printf ("SKIP: node is not installed\n");
+        return 77;
+    }
+    if (access (WS_TEST_DIR "/node_modules/ws/package.json", R_OK) != 0) {
+        printf ("SKIP: Node's ws package is missing; install it with: "
+                "npm install --prefix tests/ws ws\n");
+        return 77;
+    }
+    char *argv[] = { "/usr/bin/env", "node", WS_TEST_DIR "/node_server.js",
+                     deflate ? "--deflate" : NULL, NULL };
+    return ws_server_start (server, argv);
+}
+
 int
-main (void)
+main (int argc, char *argv[])
 {
     zsys_init ();
+    bool node = argc > 1 && streq (argv[1], "node");
     zloop_t *loop = zloop_new ();
     for (int deflate = 0; deflate <= 1; deflate++) {
         ws_server_t server;
-        if (ws_python_start (&server, deflate ? "--deflate" : NULL, NULL, NULL, NULL)) {
-            fprintf (stderr, "cannot start the Python websockets server\n");
+        int rc = node ? s_node_start (&server, deflate)
+                      : ws_python_start (&server, deflate ? "--deflate" : NULL, NULL, NULL, NULL);
+        if (rc == 77) {
+            zloop_destroy (&loop);
+            return 77;
+        }
+        if (rc) {
+            fprintf (stderr, "cannot start the %s server\n", node ? "Node ws" : "Python");
             return 1;
         }
-        printf ("python websockets server, deflate=%d, port %d\n", deflate, server.port);
+        printf ("%s server, deflate=%d, port %d\n", node ? "node ws" : "python websockets",
+                deflate, server.port);
         s_test_echo (loop, server.port, deflate);
         s_test_server_paths (loop, server.port);
-        if (!deflate)
+        if (!deflate && !node)
             s_test_handshake (loop, server.port);
         ws_server_kill (&server);
     }
-    s_test_killed (loop);
-    s_test_tls (loop);
+    if (!node) {
+        s_test_killed (loop);
+        s_test_tls (loop);
+    }
     zloop_destroy (&loop);
     printf ("%s: %d failed checks\n", s_checks_failed ? "FAIL" : "OK", s_checks_failed);
     return s_checks_failed ? 1 : 0;
