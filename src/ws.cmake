@@ -35,3 +35,20 @@ if (TARGET test_ws_client)
                           SKIP_RETURN_CODE 77)
 endif ()
 set (ZFLOW_PC_REQUIRES "${ZFLOW_PC_REQUIRES} jansson")
+
+#  Fuzzing: the corpus replayer runs in every build; the libFuzzer target
+#  needs clang: cmake -DCMAKE_C_COMPILER=clang -DZFLOW_WS_FUZZ=ON.
+option (ZFLOW_WS_FUZZ "Build the libFuzzer target fuzz_ws (clang only)" OFF)
+zflow_test (test_ws_fuzz_replay SOURCES tests/fuzz/replay_ws.c tests/fuzz/fuzz_ws.c
+            LABELS unit TIMEOUT 60
+            ARGS ${CMAKE_CURRENT_SOURCE_DIR}/tests/fuzz/ws_corpus)
+if (ZFLOW_WS_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
+    #  Coverage for the library code the target reaches.
+    target_compile_options (zflow_objects PRIVATE -fsanitize=fuzzer-no-link,address,undefined)
+    target_link_options (zflow_objects INTERFACE -fsanitize=address,undefined)
+    add_executable (fuzz_ws tests/fuzz/fuzz_ws.c)
+    target_compile_options (fuzz_ws PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_options (fuzz_ws PRIVATE -fsanitize=fuzzer,address,undefined)
+    target_link_libraries (fuzz_ws PRIVATE zflow-static)
+    target_include_directories (fuzz_ws PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+endif ()

@@ -832,6 +832,33 @@ zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason)
     return 0;
 }
 
+int
+zflow__ws_conn_feed (zloop_t *loop, const uint8_t *data, size_t size, bool deflate,
+                     size_t max_message)
+{
+    zflow_ws_conn_t *self = (zflow_ws_conn_t *) calloc (1, sizeof (zflow_ws_conn_t));
+    if (!self)
+        return ZFLOW_ENOMEM;
+    self->loop = loop;
+    self->fd = -1;
+    self->timer = self->resume_timer = -1;
+    self->max_message = max_message;
+    self->timeout_ms = 1000;
+    self->accept.deflate = deflate;
+    self->accept.client_max_window_bits = self->accept.server_max_window_bits = 15;
+    self->response = (char *) malloc (size + 1);
+    int rc = ZFLOW_ENOMEM;
+    if (self->response && s_ws_start (self) == 0) {
+        memcpy (self->response, data, size);
+        self->response_size = size;
+        self->state = S_OPEN;
+        s_ws_readable (self);   //  the socket is -1: reads end at the data's end
+        rc = self->failed ? self->error : 0;
+    }
+    zflow__ws_conn_destroy (&self);
+    return rc;
+}
+
 //  After a resume: reads what arrived (TLS may hold data the poller cannot see).
 static int
 s_on_resume (zloop_t *loop, int timer_id, void *arg)

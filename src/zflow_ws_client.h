@@ -111,4 +111,10 @@ bool zflow__ws_conn_deflate (zflow_ws_conn_t *self);
 //  Bytes queued in wslay and not yet written to the socket.
 size_t zflow__ws_conn_queued (zflow_ws_conn_t *self);
 
+//  Fuzzing and tests only: runs data through the receive path of an open
+//  connection (wslay framing, inflate, UTF-8 and close checks) with no
+//  socket. Returns 0, or the zflow error the connection failed with.
+int zflow__ws_conn_feed (zloop_t *loop, const uint8_t *data, size_t size, bool deflate,
+                         size_t max_message);
+
 #endif
