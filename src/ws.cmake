@@ -52,3 +52,11 @@ if (ZFLOW_WS_FUZZ AND CMAKE_C_COMPILER_ID MATCHES "Clang")
     target_link_libraries (fuzz_ws PRIVATE zflow-static)
     target_include_directories (fuzz_ws PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
 endif ()
+
+if (ZFLOW_BUILD_BENCH)
+    zflow_program (zflow_bench_ws bench/zflow_bench_ws.c)
+    set_target_properties (zflow_bench_ws PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                           ${CMAKE_BINARY_DIR}/bench)
+    target_compile_definitions (zflow_bench_ws PRIVATE
+                                WS_TEST_DIR="${CMAKE_CURRENT_SOURCE_DIR}/tests/ws")
+endif ()

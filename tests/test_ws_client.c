@@ -228,6 +228,8 @@ s_test_server_paths (zloop_t *loop, int port)
     s_run (loop, &seen, 1, 3000);
     CHECK (seen.last_size == 70000);
     zflow__ws_conn_destroy (&conn);
+    s_seen_reset (&seen);
+    zlist_destroy (&seen.messages);
 }
 
 //  Handshake: custom headers, subprotocols, redirects and refusals.
