@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "zflow.h"
+#include "zflow_ws_client.h"
 
 #define S_FRAMES_PER_BLOCK 1000
 #define S_MSG_SIZE 64
@@ -84,6 +85,10 @@ s_server_child (int listener, int total)
 {
     int fd = accept (listener, NULL, NULL);
     if (fd < 0 || s_server_handshake (fd))
+        _exit (1);
+    //  Wait for the client's "go" (a small text frame): its streams exist.
+    char go[64];
+    if (read (fd, go, sizeof (go)) <= 0)
         _exit (1);
     size_t frame = 2 + S_MSG_SIZE;
     uint8_t *block = (uint8_t *) malloc (S_FRAMES_PER_BLOCK * frame);
@@ -162,6 +167,8 @@ s_run_zflow (int total, bool filtered)
         items[i] = (zmq_pollitem_t) { zsock_resolve (zflow_stream_sock (streams[i])), 0,
                                       ZMQ_POLLIN, 0 };
     }
+    zflow_ws_wait_connected (feed, 5000);
+    zflow_ws_send (feed, "go", 2, false);
     zflow_msg_t *msg = zflow_msg_new ();
     int count = 0;
     while (count < total) {
@@ -183,6 +190,74 @@ s_run_zflow (int total, bool filtered)
     zflow_ws_destroy (&feed);
     s_server_stop (pid);
     return count == total ? count / secs : 0;
+}
+
+//  The connection alone (zflow__ws_conn in a zloop, counting messages in
+//  its callback, no actor and no fan-out): the framing layer against Node.
+typedef struct {
+    int count;       //  messages received
+    int total;       //  messages expected
+    bool sent_go;    //  "go" sent
+} s_conn_count_t;
+
+static void
+s_conn_open (zflow_ws_conn_t *conn, void *arg)
+{
+    ((s_conn_count_t *) arg)->sent_go = true;
+    zflow__ws_conn_send (conn, false, "go", 2);
+}
+
+static void
+s_conn_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size, void *arg)
+{
+    (void) conn;
+    (void) binary;
+    (void) data;
+    (void) size;
+    ((s_conn_count_t *) arg)->count++;
+}
+
+static int
+s_conn_check (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_conn_count_t *state = (s_conn_count_t *) arg;
+    return state->count >= state->total ? -1 : 0;
+}
+
+static int
+s_conn_give_up (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    (void) arg;
+    return -1;
+}
+
+static double
+s_run_conn (int total)
+{
+    int port;
+    pid_t pid = s_server_start (total, &port);
+    char url[64];
+    snprintf (url, sizeof (url), "ws://127.0.0.1:%d/", port);
+    zloop_t *loop = zloop_new ();
+    s_conn_count_t state = { 0, total, false };
+    zflow_ws_conn_config_t config = { .url = url };
+    zflow_ws_conn_callbacks_t callbacks = { s_conn_open, s_conn_message, NULL, NULL };
+    int64_t start = zclock_usecs ();
+    zflow_ws_conn_t *conn = zflow__ws_conn_new (loop, &config, &callbacks, &state, NULL, NULL, 0);
+    zloop_timer (loop, 1, 0, s_conn_check, &state);
+    zloop_timer (loop, 30000, 1, s_conn_give_up, NULL);
+    zloop_start (loop);
+    double secs = (double) (zclock_usecs () - start) / 1e6;
+    printf ("zflow conn     %d messages in %.3f s: %.0f msg/s (client alone, no fan-out)\n",
+            state.count, secs, state.count / secs);
+    zflow__ws_conn_destroy (&conn);
+    zloop_destroy (&loop);
+    s_server_stop (pid);
+    return state.count == total ? state.count / secs : 0;
 }
 
 //  Node's ws client, counting (or JSON.parse-ing) each message.
@@ -227,10 +302,12 @@ main (int argc, char *argv[])
     else if (!ws)
         printf ("Node's ws package is missing (npm install --prefix tests/ws ws): "
                 "Node figures skipped, ratios are 0\n");
+    double zconn = s_run_conn (total);
     double zplain = s_run_zflow (total, false);
     double nplain = node && ws ? s_run_node (total, false) : 0;
     double zfilt = s_run_zflow (total, true);
     double nparse = node && ws ? s_run_node (total, true) : 0;
+    printf ("conn alone over node plain: %.2f\n", nplain > 0 ? zconn / nplain : 0);
     printf ("RESULT ws_plain ratio=%.2f\n", nplain > 0 ? zplain / nplain : 0);
     printf ("RESULT ws_filtered ratio=%.2f\n", nparse > 0 ? zfilt / nparse : 0);
     return 0;

@@ -389,6 +389,20 @@ s_on_sendq (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+//  A subscription change on the XPUB: byte 1 subscribes, byte 0 leaves
+//  (XPUB passes one per topic, so this counts distinct topics).
+static int
+s_on_subscription (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
+    zframe_t *frame = zframe_recv (reader);
+    if (frame && zframe_size (frame) > 0)
+        self->topics += zframe_data (frame)[0] == 1 ? 1 : zframe_data (frame)[0] == 0 ? -1 : 0;
+    zframe_destroy (&frame);
+    return 0;
+}
+
 //  ---------------------------------------------------------------------
 //  Commands
 
@@ -537,7 +551,7 @@ s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
     self->outq = zlist_new ();
     self->key = zflow_key_new ("ws", args->name, NULL);
     self->meta = zflow_meta_new ();
-    self->pub = zsock_new (ZMQ_PUB);
+    self->pub = zsock_new (ZMQ_XPUB);
     self->sendq = zsock_new (ZMQ_PAIR);
     if (!self->base || !self->dead || !self->streams || !self->outq || !self->key || !self->meta
         || !self->pub || !self->sendq) {
@@ -582,6 +596,7 @@ s_self_start (zflow_ws_self_t *self, zflow_ws_args_t *args)
     zflow_actor_set_command_handler (self->base, s_on_command, self);
     zflow_actor_set_stats_handler (self->base, s_on_stats, self);
     zloop_reader (self->loop, self->sendq, s_on_sendq, self);
+    zloop_reader (self->loop, self->pub, s_on_subscription, self);
     zflow_ws_config_t *config = self->config;
     if (config->rotate_ms > 0)
         self->rotate_timer = zloop_timer (self->loop, (size_t) config->rotate_ms, 0,

@@ -57,7 +57,8 @@ typedef struct {
     zflow_ws_config_t *config;      //  configuration (owned)
     zflow_ws_shared_t *shared;      //  shared with the caller
     zflow_ws_conn_config_t conn_config;   //  derived connection settings
-    zsock_t *pub;                   //  PUB socket
+    zsock_t *pub;                   //  XPUB socket (a PUB that sees subscriptions)
+    int64_t topics;                 //  topics subscribed on it (publish only when > 0)
     void *pub_handle;               //  its libzmq handle
     zsock_t *sendq;                 //  PAIR the caller's sends arrive on
     zflow_ws_conn_t *conn;          //  the serving connection, or NULL

@@ -308,7 +308,8 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     const char *type = parsed ? "application/json"
                        : binary ? "application/octet-stream" : "text/plain";
     if (s_envelope (self, parts, data, size, type) == 0) {
-        s_send_copy (self->pub_handle, parts);
+        if (self->topics > 0)   //  nobody subscribed: ZeroMQ would drop it anyway
+            s_send_copy (self->pub_handle, parts);
         self->stats.published++;
         counters->msgs_out++;
         counters->bytes_out += size;

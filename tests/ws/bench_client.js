@@ -12,6 +12,7 @@ let count = 0;
 let sink = 0;
 const start = process.hrtime.bigint();
 const ws = new WebSocket(url, { perMessageDeflate: false });
+ws.on('open', () => ws.send('go'));
 ws.on('message', (data) => {
   if (parse)
     sink += JSON.parse(data).k;
