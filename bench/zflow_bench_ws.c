@@ -154,6 +154,7 @@ s_run_zflow (int total, bool filtered)
     zflow_ws_config_set_parse (config, filtered ? ZFLOW_WS_PARSE_JSON : ZFLOW_WS_PARSE_RAW);
     zflow_ws_config_set_deflate (config, false);
     zflow_ws_config_set_backoff (config, 60000, 60000);   //  one connection only
+    zflow_ws_config_set_autostart (config, false);        //  streams first
     int64_t start = zclock_usecs ();
     zflow_ws_t *feed = zflow_ws_new (filtered ? "bench_f" : "bench_p", &config, NULL);
     int nstreams = filtered ? 10 : 1;
@@ -167,6 +168,7 @@ s_run_zflow (int total, bool filtered)
         items[i] = (zmq_pollitem_t) { zsock_resolve (zflow_stream_sock (streams[i])), 0,
                                       ZMQ_POLLIN, 0 };
     }
+    zflow_ws_start (feed);
     zflow_ws_wait_connected (feed, 5000);
     zflow_ws_send (feed, "go", 2, false);
     zflow_msg_t *msg = zflow_msg_new ();

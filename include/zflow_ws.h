@@ -155,6 +155,9 @@ int zflow_ws_config_set_app_ping (zflow_ws_config_t *self, int interval_ms,
 int zflow_ws_config_set_send_queue (zflow_ws_config_t *self, size_t messages);
 //  Outgoing rate limit in messages per second (0: none, the default).
 int zflow_ws_config_set_send_rate (zflow_ws_config_t *self, double per_second);
+//  Connect as soon as the feed starts (true, the default), or only on
+//  zflow_ws_start, so streams made in between see every message.
+int zflow_ws_config_set_autostart (zflow_ws_config_t *self, bool autostart);
 //  The PUB endpoint (default "inproc://zflow-ws-<name>").
 int zflow_ws_config_set_endpoint (zflow_ws_config_t *self, const char *endpoint);
 
@@ -196,6 +199,11 @@ uint64_t zflow_ws_connects (zflow_ws_t *self);
 //  rate-limited, up to the send queue size. Returns 0, ZFLOW_EFULL (queue
 //  full), ZFLOW_EINVAL, ZFLOW_EPROTO (text not UTF-8) or ZFLOW_ECLOSED.
 int zflow_ws_send (zflow_ws_t *self, const void *data, size_t size, bool binary);
+
+//  Starts connecting (for a feed configured without autostart; a no-op
+//  otherwise). Streams exist before the first message can arrive.
+//  Returns 0 or ZFLOW_ECLOSED.
+int zflow_ws_start (zflow_ws_t *self);
 
 //  Policy reconnect now: opens a new connection, then closes the old one.
 //  Returns 0 or ZFLOW_ECLOSED.

@@ -60,3 +60,7 @@ if (ZFLOW_BUILD_BENCH)
     target_compile_definitions (zflow_bench_ws PRIVATE
                                 WS_TEST_DIR="${CMAKE_CURRENT_SOURCE_DIR}/tests/ws")
 endif ()
+
+if (ZFLOW_BUILD_EXAMPLES)
+    zflow_program (ws_feed examples/ws_feed.c)
+endif ()

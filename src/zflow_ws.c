@@ -168,6 +168,17 @@ zflow_ws_send (zflow_ws_t *self, const void *data, size_t size, bool binary)
 }
 
 int
+zflow_ws_start (zflow_ws_t *self)
+{
+    if (self->exited)
+        return ZFLOW_ECLOSED;
+    zstr_send (self->actor, "START");
+    int rc = ZFLOW_ECLOSED;
+    zsock_recv (self->actor, "i", &rc);
+    return rc;
+}
+
+int
 zflow_ws_reconnect (zflow_ws_t *self)
 {
     if (self->exited)

@@ -464,6 +464,13 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         }
         zsock_send (self->pipe, "8", drops);
     }
+    else if (streq (command, "START")) {
+        if (!self->started && !self->exiting) {
+            self->started = true;
+            s_connect (self, false);
+        }
+        zsock_send (self->pipe, "i", self->exiting ? ZFLOW_ECLOSED : 0);
+    }
     else if (streq (command, "RECONNECT")) {
         zflow__ws_rotate (self);
         zsock_send (self->pipe, "i", self->exiting ? ZFLOW_ECLOSED : 0);
@@ -626,7 +633,10 @@ zflow__ws_actor (zsock_t *pipe, void *arg)
         return;
     }
     zflow_actor_ready (self->base, 0);
-    s_connect (self, false);
+    if (!self->config->manual_start) {
+        self->started = true;
+        s_connect (self, false);
+    }
     zflow_actor_run (self->base);
     s_self_destroy (&self);
 }

@@ -80,6 +80,7 @@ typedef struct {
     int64_t last_pong;              //  zclock_mono of the last pong (or open)
     bool rotate_pending;            //  the reconnect timer is for a rotation
     bool paused;                    //  reading paused for a backpressured stream
+    bool started;                   //  the first connection was started
     bool exiting;                   //  EXIT received
     bool exited;                    //  EXIT completed
     zflow_key_t *key;               //  ("ws", name)

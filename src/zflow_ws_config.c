@@ -326,3 +326,12 @@ zflow_ws_config_set_endpoint (zflow_ws_config_t *self, const char *endpoint)
         return ZFLOW_EINVAL;
     return s_set_string (&self->endpoint, endpoint);
 }
+
+int
+zflow_ws_config_set_autostart (zflow_ws_config_t *self, bool autostart)
+{
+    if (!self)
+        return ZFLOW_EINVAL;
+    self->manual_start = !autostart;
+    return 0;
+}

@@ -58,6 +58,7 @@ struct _zflow_ws_config_t {
     size_t send_queue;               //  most queued outgoing messages
     double send_rate;                //  outgoing messages per second (0: no limit)
     char *endpoint;                  //  PUB endpoint, or NULL for the default
+    bool manual_start;               //  wait for zflow_ws_start before connecting
 };
 
 //  State shared by the caller's object and the actor thread.

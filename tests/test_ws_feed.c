@@ -270,6 +270,27 @@ s_count_logins (const void *data, size_t size, bool binary, const json_t *parsed
     return 0;
 }
 
+//  Without autostart the feed connects on zflow_ws_start, so a stream made
+//  before sees the very first messages (the server sends 10 at once).
+static void
+s_test_autostart (void)
+{
+    zflow_ws_config_t *config = s_config (s_port, "/stream/10");
+    zflow_ws_config_set_autostart (config, false);
+    zflow_ws_t *feed = s_feed ("autostart", s_port, NULL, config);
+    zclock_sleep (50);
+    CHECK (!zflow_ws_present (feed) && zflow_ws_connects (feed) == 0);
+    zflow_stream_t *b = zflow_ws_stream_filter (feed, "{\"kind\":\"b\"}", 0, ZFLOW_WS_DROP, NULL);
+    CHECK (zflow_ws_start (feed) == 0);
+    zlist_t *payloads = zlist_new ();
+    CHECK (s_drain (b, 500, payloads) == 5);
+    CHECK (zlist_size (payloads) > 0 && streq ((char *) zlist_first (payloads),
+                                                 "{\"i\": 1, \"kind\": \"b\"}"));
+    s_free_list (&payloads);
+    zflow_ws_stream_close (feed, &b);
+    zflow_ws_destroy (&feed);
+}
+
 //  Killed and restarted server: reconnect with the on-connect message.
 static void
 s_test_kill_restart (void)
@@ -455,6 +476,7 @@ main (void)
     s_test_filters ();
     s_test_policies ();
     s_test_exit ();
+    s_test_autostart ();
     s_test_kill_restart ();
     s_test_clean_close ();
     s_test_rotation ();
