@@ -32,5 +32,6 @@
 //  Centrifugo
 
 //  Pipelines
+#include "zflow_pipeline.h"
 
 #endif
