@@ -120,6 +120,13 @@ int zflow_pipeline_set_hwm (zflow_pipeline_t *self, int messages);
 int zflow_pipeline_set_curve (zflow_pipeline_t *self, const char *server_cert,
                               const char *client_cert, const char *server_key);
 
+//  Makes the stages named in names (comma-separated) the current group, so
+//  the next merge, map, filter or sink reads from all of them: for graphs
+//  that are not a chain, such as a config file's explicit links. Returns
+//  0, ZFLOW_ENOTFOUND (no stage of a name) or ZFLOW_EINVAL (a sink named,
+//  or no name).
+int zflow_pipeline_from (zflow_pipeline_t *self, const char *names);
+
 //  Adds a source reading ZeroMQ endpoints: type "pull" or "sub"; bind and
 //  connect are comma-separated endpoint lists (either may be NULL, not
 //  both). A SUB subscribes to everything. Messages that are not zflow

@@ -271,6 +271,34 @@ s_place (zflow_pipeline_t *self, zflow__stage_t *stage)
     return 0;
 }
 
+int
+zflow_pipeline_from (zflow_pipeline_t *self, const char *names)
+{
+    char *copy = names ? strdup (names) : NULL;
+    if (!copy)
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "no stage names to read from");
+    zlistx_purge (self->group);
+    self->after_source = false;
+    char *save = NULL;
+    int rc = 0;
+    for (char *name = strtok_r (copy, ", ", &save); name && rc == 0;
+         name = strtok_r (NULL, ", ", &save)) {
+        zflow__stage_t *found = NULL;
+        for (size_t i = 0; i < self->size && !found; i++)
+            if (streq (self->stages[i]->name, name))
+                found = self->stages[i];
+        if (!found)
+            rc = zflow__pipeline_fail (self, ZFLOW_ENOTFOUND, "no stage named '%s'", name);
+        else if (found->kind == ZFLOW__STAGE_SINK || found->kind == ZFLOW__STAGE_FILE)
+            rc = zflow__pipeline_fail (self, ZFLOW_EINVAL, "'%s' is a sink: nothing to read",
+                                       name);
+        else
+            zlistx_add_end (self->group, found);
+    }
+    free (copy);
+    return rc;
+}
+
 //  Adds a stage on user endpoints (a source or a sink).
 static int
 s_add_endpoint (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind,
