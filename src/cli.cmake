@@ -13,3 +13,17 @@ zflow_program (zflow_cli
 target_link_libraries (zflow_cli PRIVATE PkgConfig::JANSSON)
 set_target_properties (zflow_cli PROPERTIES OUTPUT_NAME zflow)
 install (TARGETS zflow_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+#  Tests that drive the installed-to-be binary from Python (python3 only,
+#  no extra modules).
+if (ZFLOW_BUILD_TESTS)
+    find_program (ZFLOW_PYTHON3 python3 REQUIRED)
+    foreach (name config run curve lossless)
+        add_test (NAME test_cli_${name}
+                  COMMAND ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/test_cli_${name}.py
+                          $<TARGET_FILE:zflow_cli>)
+    endforeach ()
+    set_tests_properties (test_cli_config PROPERTIES TIMEOUT 60 LABELS unit)
+    set_tests_properties (test_cli_run test_cli_curve test_cli_lossless
+                          PROPERTIES TIMEOUT 90 LABELS integration)
+endif ()

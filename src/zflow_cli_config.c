@@ -68,28 +68,59 @@ s_record (zhash_t *lines, char **stack, int depth, int lineno)
         zhash_insert (lines, path, (void *) (intptr_t) lineno);
 }
 
-//  Returns a hash of zconfig path ("in/bind") -> line number.
+//  Checks the ZPL shape of one line (indent, name, quotes) against the
+//  previous depth. Returns NULL, or what is wrong.
+static const char *
+s_syntax (const char *at, const char *end, const char *name, int depth, int previous)
+{
+    if (memchr (at, '\t', (size_t) (name - at)) || *name == '\t')
+        return "a tab in the indentation (ZPL indents with 4 spaces)";
+    if ((name - at) % 4)
+        return "indentation is not a multiple of 4 spaces";
+    if (depth > previous + 1)
+        return "indented more than one level below the line before";
+    if (*name == '=')
+        return "a value with no name";
+    const char *value = memchr (name, '=', (size_t) (end - name));
+    if (value) {
+        value++;
+        while (value < end && *value == ' ')
+            value++;
+        if (value < end && (*value == '"' || *value == '\'')
+            && !memchr (value + 1, *value, (size_t) (end - value - 1)))
+            return "a quoted value with no closing quote";
+    }
+    return NULL;
+}
+
+//  Returns a hash of zconfig path ("in/bind") -> line number. On a syntax
+//  error, sets *error_line and *error (and stops scanning).
 static zhash_t *
-s_scan_lines (const char *text)
+s_scan_lines (const char *text, int *error_line, const char **error)
 {
     zhash_t *lines = zhash_new ();
     char *stack[S_DEPTH] = {0};
-    int lineno = 0;
-    for (const char *at = text; *at;) {
+    int lineno = 0, previous = -1;
+    for (const char *at = text; *at && !*error;) {
         lineno++;
         const char *end = strchr (at, '\n');
         if (!end)
             end = at + strlen (at);
         const char *name = at;
-        while (name < end && *name == ' ')
+        while (name < end && (*name == ' ' || *name == '\t'))
             name++;
         int depth = (int) (name - at) / 4;
         size_t size = strcspn (name, " \t=\r\n#");
-        if (name < end && *name != '#' && size && depth < S_DEPTH) {
-            for (int d = depth; d < S_DEPTH; d++)
-                zstr_free (&stack[d]);
-            stack[depth] = strndup (name, size);
-            s_record (lines, stack, depth, lineno);
+        if (name < end && *name != '#' && *name != '\r') {
+            if ((*error = s_syntax (at, end, name, depth, previous)))
+                *error_line = lineno;
+            else if (size && depth < S_DEPTH) {
+                for (int d = depth; d < S_DEPTH; d++)
+                    zstr_free (&stack[d]);
+                stack[depth] = strndup (name, size);
+                s_record (lines, stack, depth, lineno);
+            }
+            previous = depth;
         }
         at = *end ? end + 1 : end;
     }
@@ -120,14 +151,16 @@ s_names (const char *list, const char *name)
     return found;
 }
 
+//  The checked sections: in file order, and by name.
+typedef struct {
+    zlistx_t *list;    //  s_section_t items, owned, in file order
+    zhash_t *index;    //  name -> the same items (lookups move no list cursor)
+} s_sections_t;
+
 static s_section_t *
-s_find (zlistx_t *sections, const char *name)
+s_find (s_sections_t *sections, const char *name)
 {
-    for (s_section_t *s = (s_section_t *) zlistx_first (sections); s;
-         s = (s_section_t *) zlistx_next (sections))
-        if (streq (s->name, name))
-            return s;
-    return NULL;
+    return (s_section_t *) zhash_lookup (sections->index, name);
 }
 
 //  Checks one section's type and options. Returns the section, or NULL
@@ -169,7 +202,7 @@ s_check_section (zconfig_t *node, const char *file, zhash_t *lines)
 
 //  Checks the links of one section. Returns the number of errors reported.
 static int
-s_check_links (s_section_t *self, zlistx_t *sections, const char *file, zhash_t *lines)
+s_check_links (s_section_t *self, s_sections_t *sections, const char *file, zhash_t *lines)
 {
     bool source = streq (self->adapter->role, "source");
     int line = s_line (lines, self->name, "input");
@@ -207,13 +240,13 @@ s_check_links (s_section_t *self, zlistx_t *sections, const char *file, zhash_t 
 
 //  Adds the sections to the pipeline, each after all of its inputs.
 static int
-s_build (zflow_pipeline_t *pipeline, zlistx_t *sections, const char *file, zhash_t *lines)
+s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const char *file, zhash_t *lines)
 {
-    size_t count = zlistx_size (sections);
+    size_t count = zlistx_size (sections->list);
     s_section_t **all = (s_section_t **) zmalloc (sizeof (s_section_t *) * (count + 1));
     size_t n = 0;
-    for (s_section_t *s = (s_section_t *) zlistx_first (sections); s;
-         s = (s_section_t *) zlistx_next (sections))
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
+         s = (s_section_t *) zlistx_next (sections->list))
         all[n++] = s;
     int rc = 0;
     for (bool progress = true; progress && rc == 0;) {
@@ -259,7 +292,7 @@ s_section_free (void **item_p)
 
 //  Checks every section; returns the number of errors reported.
 static int
-s_check_all (zconfig_t *root, zlistx_t *sections, const char *file, zhash_t *lines,
+s_check_all (zconfig_t *root, s_sections_t *sections, const char *file, zhash_t *lines,
              zflow_cli_global_t *global)
 {
     int errors = 0;
@@ -276,8 +309,10 @@ s_check_all (zconfig_t *root, zlistx_t *sections, const char *file, zhash_t *lin
         if (streq (zconfig_name (node), "zflow"))
             continue;
         s_section_t *section = s_check_section (node, file, lines);
-        if (section && !s_find (sections, section->name))
-            zlistx_add_end (sections, section);
+        if (section && !s_find (sections, section->name)) {
+            zlistx_add_end (sections->list, section);
+            zhash_insert (sections->index, section->name, section);
+        }
         else if (section) {
             void *item = section;
             s_section_free (&item);
@@ -285,15 +320,15 @@ s_check_all (zconfig_t *root, zlistx_t *sections, const char *file, zhash_t *lin
         else
             errors++;
     }
-    if (zlistx_size (sections) == 0 && errors == 0) {
+    if (zlistx_size (sections->list) == 0 && errors == 0) {
         fprintf (stderr, "%s:1: no stage sections (see: zflow help)\n", file);
         errors++;
     }
-    for (s_section_t *s = (s_section_t *) zlistx_first (sections); s;
-         s = (s_section_t *) zlistx_next (sections))
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
+         s = (s_section_t *) zlistx_next (sections->list))
         errors += s_check_links (s, sections, file, lines);
-    for (s_section_t *s = (s_section_t *) zlistx_first (sections); s && errors == 0;
-         s = (s_section_t *) zlistx_next (sections))
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s && errors == 0;
+         s = (s_section_t *) zlistx_next (sections->list))
         if (!s->read && !streq (s->adapter->role, "sink")) {
             fprintf (stderr, "%s:%d: section '%s': nothing reads its output (no section has input = %s)\n",
                      file, s_line (lines, s->name, NULL), s->name, s->name);
@@ -315,18 +350,23 @@ zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_globa
     }
     char *text = zchunk_strdup (chunk);
     zchunk_destroy (&chunk);
-    zconfig_t *root = zconfig_str_load (text);
+    int error_line = 0;
+    const char *error = NULL;
+    zhash_t *lines = s_scan_lines (text, &error_line, &error);
+    zconfig_t *root = error ? NULL : zconfig_str_load (text);
+    free (text);
     if (!root) {
-        fprintf (stderr, "%s: not a valid ZPL file (names, 'name = value' lines, 4-space indents)\n",
-                 file);
-        free (text);
+        if (error)
+            fprintf (stderr, "%s:%d: not valid ZPL: %s\n", file, error_line, error);
+        else
+            fprintf (stderr, "%s: not valid ZPL (names, 'name = value' lines, 4-space indents)\n",
+                     file);
+        zhash_destroy (&lines);
         return -1;
     }
-    zhash_t *lines = s_scan_lines (text);
-    free (text);
-    zlistx_t *sections = zlistx_new ();
-    zlistx_set_destructor (sections, s_section_free);
-    int rc = s_check_all (root, sections, file, lines, global) ? -1 : 0;
+    s_sections_t sections = {zlistx_new (), zhash_new ()};
+    zlistx_set_destructor (sections.list, s_section_free);
+    int rc = s_check_all (root, &sections, file, lines, global) ? -1 : 0;
     zflow_pipeline_t *pipeline = NULL;
     if (rc == 0) {
         pipeline = zflow_pipeline_new ("zflow");
@@ -337,9 +377,10 @@ zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_globa
             rc = -1;
         }
         if (rc == 0)
-            rc = s_build (pipeline, sections, file, lines);
+            rc = s_build (pipeline, &sections, file, lines);
     }
-    zlistx_destroy (&sections);
+    zhash_destroy (&sections.index);
+    zlistx_destroy (&sections.list);
     zhash_destroy (&lines);
     if (rc) {
         zflow_pipeline_destroy (&pipeline);

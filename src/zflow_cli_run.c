@@ -140,14 +140,17 @@ s_control (const char *endpoint, char **path_p, bool quiet)
     char *fallback = NULL;
     if (!endpoint) {
         fallback = zsys_sprintf ("ipc:///tmp/zflow-%d.ctl", (int) getpid ());
-        *path_p = strdup (fallback + 6);
         endpoint = fallback;
     }
+    //  an ipc:// file this run creates is removed when it ends
+    if (strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@')
+        *path_p = strdup (endpoint + 6);
     zsock_t *sock = zsock_new (ZMQ_REP);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         fprintf (stderr, "zflow: cannot bind the control endpoint %s: %s\n", endpoint,
                  zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
+        zstr_free (path_p);
     }
     else if (!quiet)
         fprintf (stderr, "zflow: control endpoint %s (zflow stats --control %s)\n",

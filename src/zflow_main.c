@@ -10,6 +10,29 @@
 #include "zflow_cli.h"
 #include <string.h>
 
+//  zflow keygen PATH: writes a CURVE key pair as czmq zcert files.
+static int
+s_keygen (int argc, char **argv)
+{
+    if (argc != 1 || argv[0][0] == '-') {
+        bool help = argc == 1 && (streq (argv[0], "-h") || streq (argv[0], "--help"));
+        fprintf (help ? stdout : stderr,
+                 "usage: zflow keygen PATH\n\n"
+                 "Writes a new CURVE key pair as czmq zcert files: PATH (public key, give it\n"
+                 "to peers as server_key) and PATH_secret (keep it: server_cert or\n"
+                 "client_cert). Exit codes: 0 ok, 1 cannot write, 2 usage error.\n");
+        return help ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
+    }
+    zcert_t *cert = zcert_new ();
+    int rc = cert ? zcert_save (cert, argv[0]) : -1;
+    if (rc == 0)
+        printf ("%s\n", zcert_public_txt (cert));
+    else
+        fprintf (stderr, "zflow keygen: cannot write %s\n", argv[0]);
+    zcert_destroy (&cert);
+    return rc == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
+}
+
 static const struct {
     const char *name;
     int (*fn) (int argc, char **argv);
@@ -21,6 +44,7 @@ static const struct {
     {"stats", zflow_cli_stats, "show the counters of a running zflow run, live"},
     {"pub", zflow_cli_pub, "send stdin lines to a ZeroMQ endpoint as envelopes"},
     {"sub", zflow_cli_sub, "print what a ZeroMQ endpoint sends, as JSON lines"},
+    {"keygen", s_keygen, "write a CURVE key pair (czmq zcert files)"},
 };
 
 static void
