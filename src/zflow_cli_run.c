@@ -162,7 +162,7 @@ s_control (const char *endpoint, char **path_p, bool quiet)
 //  Runs a built pipeline until it is told to stop. Returns the exit code.
 static int
 s_run (zflow_pipeline_t *pipeline, const char *control, const char *metrics, int64_t duration,
-       bool quiet)
+       int64_t drain_ms, bool quiet)
 {
     s_run_t self = {pipeline, quiet, isatty (2) != 0, false, 0, zclock_mono (), 0, 0, NULL};
     if (duration)
@@ -208,7 +208,7 @@ s_run (zflow_pipeline_t *pipeline, const char *control, const char *metrics, int
         self.why = s_signalled ? "signal" : "loop ended";
     if (self.status_shown)
         fputc ('\n', stderr);
-    int rc = zflow_pipeline_stop (pipeline, 5000) == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
+    int rc = zflow_pipeline_stop (pipeline, (int) drain_ms) == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
     if (!quiet)
         fprintf (stderr, "zflow: stopped (%s)%s\n", self.why,
                  rc ? ", but a stage did not drain in time" : ", everything in flight drained");
@@ -250,6 +250,8 @@ s_usage (FILE *file)
              "  --control ENDPOINT   control endpoint for zflow stats\n"
              "                       (default ipc:///tmp/zflow-<pid>.ctl)\n"
              "  --metrics HOST:PORT  serve Prometheus text on /metrics and /health\n"
+             "  --drain-timeout MS   at stop, wait so long per stage for in-flight messages\n"
+             "                       (default 5000); exit 1 if a stage could not drain\n"
              "  -h, --help           this help\n"
              "\n"
              "Stops on SIGINT/SIGTERM (a second one exits at once), --duration, or when\n"
@@ -261,7 +263,7 @@ int
 zflow_cli_run (int argc, char **argv)
 {
     const char *file = NULL, *control = NULL, *metrics = NULL;
-    int64_t duration = 0, count = 0, rate = 100;
+    int64_t duration = 0, count = 0, rate = 100, drain_ms = 5000;
     bool quiet = false;
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
@@ -269,6 +271,7 @@ zflow_cli_run (int argc, char **argv)
         int64_t *number = streq (arg, "--duration") ? &duration
                           : streq (arg, "--count")  ? &count
                           : streq (arg, "--rate")   ? &rate
+                          : streq (arg, "--drain-timeout") ? &drain_ms
                                                     : NULL;
         if (streq (arg, "-h") || streq (arg, "--help")) {
             s_usage (stdout);
@@ -313,7 +316,9 @@ zflow_cli_run (int argc, char **argv)
             return ZFLOW_EXIT_RUNTIME;
         pipeline = zflow_cli_embedded_pipeline (embedded);
     }
-    int rc = s_run (pipeline, control, metrics, duration, quiet);
+    if (drain_ms > 3600 * 1000)
+        drain_ms = 3600 * 1000;
+    int rc = s_run (pipeline, control, metrics, duration, drain_ms, quiet);
     if (embedded)
         zflow_cli_embedded_destroy (&embedded);
     else

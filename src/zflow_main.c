@@ -64,6 +64,7 @@ main (int argc, char **argv)
     zsys_handler_set (NULL);
     zsys_init ();
     zsys_set_logident ("zflow");
+    zsys_set_logstream (stderr);     //  stdout carries data only
     const char *command = argc > 1 ? argv[1] : "run";
     if (streq (command, "-h") || streq (command, "--help")) {
         s_usage (stdout);

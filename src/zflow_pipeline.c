@@ -451,16 +451,33 @@ zflow_pipeline_start (zflow_pipeline_t *self)
     return 0;
 }
 
-//  Sends a command and waits up to timeout_ms for a one-string reply.
+//  Sends a command and waits up to timeout_ms for its reply (command,
+//  value), skipping late replies to earlier requests that timed out
+//  (STATS replies included). Returns the value (the caller frees it), or
+//  NULL on timeout.
 static char *
 s_ask (zactor_t *actor, const char *command, const char *arg, int timeout_ms)
 {
     if (arg ? zstr_sendx (actor, command, arg, NULL) : zstr_send (actor, command))
         return NULL;
-    zsock_set_rcvtimeo (actor, timeout_ms);
-    char *reply = zstr_recv (actor);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    char *value = NULL;
+    while (!value) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            break;
+        zsock_set_rcvtimeo (actor, (int) left);
+        zmsg_t *reply = zmsg_recv (actor);
+        if (!reply)
+            break;
+        char *name = zmsg_popstr (reply);
+        if (name && streq (name, command) && zmsg_size (reply) == 1)
+            value = zmsg_popstr (reply);
+        zstr_free (&name);
+        zmsg_destroy (&reply);
+    }
     zsock_set_rcvtimeo (actor, -1);
-    return reply;
+    return value;
 }
 
 int

@@ -54,6 +54,7 @@ struct _s_run_t {
     size_t blocked;              //  outputs above their watermark now
     FILE *file;                  //  file sink: where lines go
     bool own_file;               //  file was opened here (not stdout)
+    bool file_waiting;           //  file sink: waiting for the file to take more
     zflow_msg_t *msg;            //  reused message
     zflow_msg_t *copy;           //  reused copy for all outputs but the last
     zflow_meta_t *meta;          //  reused meta for wrapping
@@ -251,6 +252,37 @@ s_on_retry (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static int
+s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    s_run_t *run = (s_run_t *) arg;
+    zloop_poller_end (loop, item);
+    run->file_waiting = false;
+    run->blocked--;
+    s_pump (run);
+    return 0;
+}
+
+//  True when the file sink can write without blocking the actor (a pipe
+//  or terminal with room, or a regular file). Otherwise counts the file as
+//  a blocked output and asks the loop to say when it has room, so the
+//  actor keeps answering its pipe while a reader is slow.
+static bool
+s_file_ready (s_run_t *run)
+{
+    //  POLLOUT on a pipe means PIPE_BUF (4096) bytes of room: enough for the
+    //  stdio buffer flush one more line may cause
+    zmq_pollitem_t item = {NULL, fileno (run->file), ZMQ_POLLOUT, 0};
+    if (zmq_poll (&item, 1, 0) > 0 && (item.revents & ZMQ_POLLOUT))
+        return true;
+    if (!run->file_waiting) {
+        run->file_waiting = true;
+        run->blocked++;
+        zloop_poller (zflow_actor_loop (run->base), &item, s_on_file_writable, run);
+    }
+    return false;
+}
+
 //  Takes in what the input has, a batch at a time, while no output is
 //  above its watermark; asks the loop to come back if more is buffered.
 static void
@@ -263,14 +295,14 @@ s_pump (s_run_t *run)
         s_synth_pump (run);
     else {
         size_t taken = 0;
-        while (!run->blocked && taken < S_BATCH
+        while (!run->blocked && taken < S_BATCH && (!run->file || s_file_ready (run))
                && zflow_stream_read (run->input, run->msg, 0) == 0) {
             s_handle (run, run->msg);
             taken++;
         }
         if (!run->blocked && zflow_stream_read_pending (run->input) && run->retry_timer < 0)
             run->retry_timer = zloop_timer (zflow_actor_loop (run->base), 1, 1, s_on_retry, run);
-        if (run->file)
+        if (run->file && !run->file_waiting && s_file_ready (run))
             fflush (run->file);
     }
     s_update_depth (run);
@@ -340,6 +372,11 @@ s_user_stream (s_run_t *run)
     zsock_set_linger (sock, 1000);     //  let a remote peer get the tail
     if (desc->sock_type == ZMQ_SUB)
         zsock_set_subscribe (sock, "");
+    //  queue only to peers that completed the handshake: a refused peer
+    //  (wrong CURVE key) leaves messages in zflow's buffer, where a stop
+    //  that cannot drain counts them, instead of in a pipe that vanishes
+    if (desc->sock_type == ZMQ_PUSH)
+        zsock_set_immediate (sock, 1);
     if (zflow__stage_curve (desc, sock, desc->bind != NULL)
         || s_endpoints (stream, desc->bind, true, desc->name)
         || s_endpoints (stream, desc->connect, false, desc->name))
@@ -424,8 +461,15 @@ s_run_destroy (s_run_t **run_p)
     if (!run)
         return;
     zflow_stream_destroy (&run->input);
-    for (size_t i = 0; i < run->n_outputs; i++)
+    for (size_t i = 0; i < run->n_outputs; i++) {
+        zflow_stream_t *stream = run->outputs[i].stream;
+        if (stream)
+            zflow_stream_close (stream);
+        if (stream && zflow_stream_dropped (stream))
+            zsys_warning ("%s: %" PRIu64 " unsent messages to '%s' discarded at stop",
+                          run->desc->name, zflow_stream_dropped (stream), run->outputs[i].name);
         zflow_stream_destroy (&run->outputs[i].stream);
+    }
     free (run->outputs);
     if (run->file)
         fflush (run->file);
@@ -496,6 +540,12 @@ s_drain (s_run_t *run, int timeout_ms)
         zloop_timer_end (loop, run->retry_timer);
     run->synth_timer = run->retry_timer = -1;
     run->draining = true;
+    if (run->file_waiting) {
+        zmq_pollitem_t item = {NULL, fileno (run->file), ZMQ_POLLOUT, 0};
+        zloop_poller_end (loop, &item);
+        run->file_waiting = false;
+        run->blocked--;
+    }
     for (size_t i = 0; i < run->n_outputs; i++)
         zflow_stream_detach (run->outputs[i].stream);
     int rc = 0;
@@ -547,19 +597,21 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
     zsock_t *pipe = zflow_actor_pipe (base);
     if (streq (command, "BINDINGS")) {
         char *list = s_bindings (run);
-        zstr_send (pipe, list ? list : "");
+        zstr_sendx (pipe, "BINDINGS", list ? list : "", NULL);
         free (list);
     }
     else if (streq (command, "DONE")) {
         bool done = run->desc->kind == ZFLOW__STAGE_SYNTH && run->desc->count
                     && run->generated >= run->desc->count;
-        zstr_send (pipe, done ? "1" : "0");
+        zstr_sendx (pipe, "DONE", done ? "1" : "0", NULL);
     }
     else if (streq (command, "DRAIN")) {
         char *text = zmsg_popstr (request);
         long timeout = text ? strtol (text, NULL, 10) : 1000;
         zstr_free (&text);
-        zstr_sendf (pipe, "%d", s_drain (run, (int) timeout));
+        char code[16];
+        snprintf (code, sizeof (code), "%d", s_drain (run, (int) timeout));
+        zstr_sendx (pipe, "DRAIN", code, NULL);
     }
     else
         zsys_warning ("%s: unknown command '%s' ignored", run->desc->name, command);

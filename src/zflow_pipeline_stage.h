@@ -6,11 +6,13 @@
     description (it never changes while the actor runs) and keeps its
     running state to itself.
 
-    Commands on the stage's pipe, besides $TERM / VERBOSE / STATS:
-        BINDINGS        replies with the bound endpoints, comma-separated
-        DONE            replies "1" when a synthetic source sent its count
+    Commands on the stage's pipe, besides $TERM / VERBOSE / STATS. Each
+    reply repeats the command in its first frame, so a caller that timed
+    out and asks again can skip a late reply to the earlier request:
+        BINDINGS        replies BINDINGS + the bound endpoints, comma-separated
+        DONE            replies DONE + "1" when a synthetic source sent its count
         DRAIN <ms>      stops a source reading, passes on everything in
-                        flight, flushes the outputs; replies with a zflow
+                        flight, flushes the outputs; replies DRAIN + a zflow
                         code in decimal ("0", "-3" on timeout)
 
     Copyright (c) the zflow contributors.
