@@ -13,6 +13,10 @@ zflow_test (test_pipeline_builtin SOURCES tests/test_pipeline_builtin.c LABELS u
 
 if (ZFLOW_BUILD_EXAMPLES)
     zflow_program (pipeline_basic examples/pipeline_basic.c)
+    if (ZFLOW_BUILD_TESTS)
+        add_test (NAME example_pipeline_basic COMMAND pipeline_basic)
+        set_tests_properties (example_pipeline_basic PROPERTIES TIMEOUT 30 LABELS unit)
+    endif ()
 endif ()
 
 #  libzflow.pc: a static link needs jansson too.

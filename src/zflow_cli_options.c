@@ -142,16 +142,35 @@ zflow_cli_options_print (const zflow_cli_adapter_t *adapter, FILE *file, bool ma
         fprintf (file, "  %-14s %-8s %-9s %-12s %s\n", "OPTION", "TYPE", "REQUIRED", "DEFAULT",
                  "DESCRIPTION");
     }
+    if (markdown && !adapter->options->name)
+        fprintf (file, "| (none) | | | | |\n");
     for (const zflow_cli_option_t *option = adapter->options; option->name; option++) {
-        const char *type = option->type == ZFLOW_CLI_ENUM ? option->choices
-                                                          : s_type_names[option->type];
-        const char *fallback = option->fallback ? option->fallback : "-";
-        if (markdown)
-            fprintf (file, "| `%s` | %s | %s | %s | %s |\n", option->name, type,
-                     option->required ? "yes" : "no", fallback, option->help);
+        const char *type = s_type_names[option->type];
+        const char *fallback = option->fallback;
+        if (markdown) {
+            //  a '|' would split the Markdown cell: list choices with ", "
+            char choices[128] = "";
+            size_t at = 0;
+            for (const char *c = option->choices; c && *c && at < sizeof (choices) - 3; c++) {
+                if (*c == '|') {
+                    choices[at++] = ',';
+                    choices[at++] = ' ';
+                }
+                else
+                    choices[at++] = *c;
+            }
+            choices[at] = 0;
+            fprintf (file, "| `%s` | %s%s%s%s | %s | %s%s%s | %s |\n", option->name, type,
+                     *choices ? " (" : "", choices, *choices ? ")" : "",
+                     option->required ? "yes" : "no", fallback ? "`" : "",
+                     fallback ? (*fallback ? fallback : "\"\"") : "", fallback ? "`" : "",
+                     option->help);
+        }
         else
-            fprintf (file, "  %-14s %-8s %-9s %-12s %s\n", option->name, type,
-                     option->required ? "yes" : "no", fallback, option->help);
+            fprintf (file, "  %-14s %-8s %-9s %-12s %s\n", option->name,
+                     option->type == ZFLOW_CLI_ENUM ? option->choices : type,
+                     option->required ? "yes" : "no",
+                     fallback ? (*fallback ? fallback : "\"\"") : "(none)", option->help);
     }
     fprintf (file, "\n");
 }
