@@ -22,6 +22,7 @@
 #include "zflow_meta.h"
 #include "zflow_envelope.h"
 #include "zflow_actor.h"
+#include "zflow_histogram.h"
 
 //  The hub
 

@@ -224,7 +224,8 @@ static int
 s_buffer_write (void *data, const char *buf, size_t len)
 {
     s_buffer_t *buffer = (s_buffer_t *) data;
-    if (buffer->size + len > buffer->capacity) {
+    //  once one write failed, later small ones must not land after the gap
+    if (buffer->overflow || buffer->size + len > buffer->capacity) {
         buffer->overflow = true;
         return -1;
     }

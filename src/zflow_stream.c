@@ -521,6 +521,17 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
         zflow_msg_reset (msg);
         return self->sock ? self->exception : ZFLOW_ECLOSED;
     }
+    //  what is queued goes first, so the buffer is used only while the
+    //  socket is really full, and order is kept
+    if (self->wbuf.count) {
+        int rc = s_flush (self);
+        if (rc) {
+            zflow_msg_reset (msg);
+            return rc;
+        }
+        if (self->wbuf.count == 0)
+            s_after_flush (self);
+    }
     if (self->wbuf.count == 0) {
         int rc = s_send_msg (self, msg);
         if (rc == 0) {
@@ -560,15 +571,17 @@ zflow_stream_write_zmsg (zflow_stream_t *self, zmsg_t **msg_p)
     return rc;
 }
 
-int
-zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
+//  Flushes and waits until at most target bytes (and, for target 0, no
+//  message) are queued. The shared body of drain and flush.
+static int
+s_wait_written (zflow_stream_t *self, size_t target, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
     while (true) {
         int rc = s_flush (self);
         if (rc)
             return rc;
-        if (self->wbuf.bytes <= self->write_low) {
+        if (self->wbuf.bytes <= target && (target || self->wbuf.count == 0)) {
             s_after_flush (self);
             return 0;
         }
@@ -583,6 +596,18 @@ zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
     }
 }
 
+int
+zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
+{
+    return s_wait_written (self, self->write_low, timeout_ms);
+}
+
+int
+zflow_stream_flush (zflow_stream_t *self, int timeout_ms)
+{
+    return s_wait_written (self, 0, timeout_ms);
+}
+
 //  ---------------------------------------------------------------------
 //  Closing and counters
 
@@ -595,6 +620,11 @@ zflow_stream_close (zflow_stream_t *self)
     self->dropped += zflow__ring_destroy (&self->wbuf);
     if (self->monitor)
         zflow_stream_monitor_stop (self->monitor, self->handle);
+    //  unbind first: libzmq frees endpoints only when its reaper gets to the
+    //  socket, and a caller who closes a stream expects to rebind at once
+    for (const char *ep = (const char *) zlistx_first (self->bindings); ep;
+         ep = (const char *) zlistx_next (self->bindings))
+        zmq_unbind (self->handle, ep);
     zsock_destroy (&self->sock);
     self->handle = NULL;
     self->closed = true;
