@@ -27,6 +27,8 @@
 //  The hub
 
 //  hpfeeds adapter and broker
+#include "zflow_hpfeeds.h"
+#include "zflow_hpfeeds_broker.h"
 
 //  WebSocket feeds
 
