@@ -62,6 +62,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <czmq.h>
+#include "zflow_hpfeeds.h"
 #include "zflow_msg.h"
 
 #ifdef __cplusplus
@@ -141,6 +142,24 @@ int zflow_pipeline_source (zflow_pipeline_t *self, const char *name, const char 
 //  count: stop after so many (0: never). Returns as zflow_pipeline_source.
 int zflow_pipeline_source_synthetic (zflow_pipeline_t *self, const char *name, uint64_t rate,
                                      uint64_t count);
+
+//  Adds a source subscribed to channels (comma-separated) on an hpfeeds
+//  broker, through a zflow_hpfeeds_t client the pipeline creates at start
+//  (from config, copied; lossless follows the pipeline's mode) and
+//  destroys at stop. Envelopes keep the client's key ("hpfeeds",
+//  <channel>) and its "ident" meta. The stage's STATS add the client's
+//  counters as "hpfeeds.<name>" and "reconnects" (its disconnects).
+//  Returns 0, ZFLOW_EINVAL (no channel, bad name) or ZFLOW_ENOMEM; a
+//  config the client refuses makes start fail.
+int zflow_pipeline_source_hpfeeds (zflow_pipeline_t *self, const char *name,
+                                   const zflow_hpfeeds_config_t *config, const char *channels);
+
+//  Adds a sink publishing the first payload frame of each message to an
+//  hpfeeds channel through a client the pipeline owns (as above; lossless
+//  uses the BLOCK outbox policy so the broker's pace pushes back). At stop
+//  it waits until the client has written everything the stage passed it.
+int zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
+                                 const zflow_hpfeeds_config_t *config, const char *channel);
 
 //  Adds a merge stage taking the current group of stages into one stream.
 int zflow_pipeline_merge (zflow_pipeline_t *self, const char *name);

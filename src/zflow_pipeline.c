@@ -65,6 +65,10 @@ s_stage_destroy (zflow__stage_t **stage_p)
     if (!stage)
         return;
     zactor_destroy (&stage->actor);
+    if (stage->resource_started && stage->ops->stop)
+        stage->ops->stop (stage->resource);
+    if (stage->ops && stage->resource)
+        stage->ops->free (stage->resource);
     if (stage->free_fn && stage->arg)
         stage->free_fn (stage->arg);
     zlistx_destroy (&stage->outputs);
@@ -410,15 +414,36 @@ zflow_pipeline_sink_file (zflow_pipeline_t *self, const char *name, const char *
     return s_place (self, stage);
 }
 
+int
+zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_ops_t *ops,
+                              void *state)
+{
+    zflow__stage_t *stage = self->size ? self->stages[self->size - 1] : NULL;
+    if (!stage || stage->ops || !state) {
+        if (state)
+            ops->free (state);
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "no stage for the resource");
+    }
+    stage->ops = ops;
+    stage->resource = state;
+    return 0;
+}
+
 //  ---------------------------------------------------------------------
 //  Running
 
-//  Ends the actors of every stage (no draining).
+//  Ends the actors of every stage (no draining), then stops their resources.
 static void
 s_end_all (zflow_pipeline_t *self)
 {
     for (size_t i = 0; i < self->size; i++)
         zactor_destroy (&self->stages[i]->actor);
+    for (size_t i = 0; i < self->size; i++) {
+        zflow__stage_t *stage = self->stages[i];
+        if (stage->resource_started && stage->ops->stop)
+            stage->ops->stop (stage->resource);
+        stage->resource_started = false;
+    }
 }
 
 int
@@ -438,6 +463,17 @@ zflow_pipeline_start (zflow_pipeline_t *self)
                            stage->name);
         stage->mode = self->mode;
         stage->hwm = self->hwm;
+    }
+    for (size_t i = 0; i < self->size; i++) {
+        zflow__stage_t *stage = self->stages[i];
+        if (stage->ops && stage->ops->start) {
+            if (stage->ops->start (stage->resource, stage)) {
+                s_end_all (self);
+                return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s' failed to start",
+                                             stage->name);
+            }
+            stage->resource_started = true;
+        }
     }
     for (size_t i = self->size; i-- > 0;) {
         zflow__stage_t *stage = self->stages[i];
@@ -496,6 +532,12 @@ zflow_pipeline_stop (zflow_pipeline_t *self, int timeout_ms)
             rc = ZFLOW_ETIMEDOUT;
         }
         zstr_free (&reply);
+        zflow__stage_t *stage = self->stages[i];
+        if (stage->resource_started && stage->ops->drain
+            && stage->ops->drain (stage->resource, stage, zclock_mono () + timeout_ms)) {
+            zsys_warning ("%s: stage '%s' did not drain in time", self->name, stage->name);
+            rc = ZFLOW_ETIMEDOUT;
+        }
     }
     s_end_all (self);
     self->running = false;
@@ -572,7 +614,11 @@ zflow_pipeline_stats (zflow_pipeline_t *self, size_t index, int timeout_ms)
 {
     if (!self->running || index >= self->size)
         return NULL;
-    return zflow_actor_stats (self->stages[index]->actor, timeout_ms);
+    zflow__stage_t *stage = self->stages[index];
+    zhash_t *stats = zflow_actor_stats (stage->actor, timeout_ms);
+    if (stats && stage->resource_started && stage->ops->stats)
+        stage->ops->stats (stage->resource, stats);
+    return stats;
 }
 
 void

@@ -36,6 +36,8 @@ typedef enum {
     ZFLOW__STAGE_FILE        //  writes JSON lines to a file or stdout
 } zflow__stage_kind_t;
 
+typedef struct _zflow__resource_ops_t zflow__resource_ops_t;
+
 //  A stage's description, owned by the pipeline.
 typedef struct {
     char *name;                       //  stage name, unique in the pipeline
@@ -59,6 +61,9 @@ typedef struct {
     zflow_pipeline_mode_t mode;       //  lossless or lossy
     int hwm;                          //  link watermark in messages
     zactor_t *actor;                  //  the running actor, or NULL
+    const zflow__resource_ops_t *ops; //  its external resource, or NULL
+    void *resource;                   //  the resource's state
+    bool resource_started;            //  ops->start succeeded
 } zflow__stage_t;
 
 //  The stage actor; args is the zflow__stage_t (owned by the pipeline).
@@ -70,6 +75,29 @@ void zflow__stage_actor (zsock_t *pipe, void *args);
 //  (is_server) or connects. Returns 0 or ZFLOW_ECONFIG (a key file is
 //  missing or unreadable). Defined in zflow_pipeline_curve.c.
 int zflow__stage_curve (const zflow__stage_t *stage, zsock_t *sock, bool is_server);
+
+//  An external resource a stage depends on (an adapter client): started
+//  before the stages, drained after its stage drained, stopped after the
+//  stages ended. Every function may be NULL but free.
+struct _zflow__resource_ops_t {
+    //  Starts it for stage (may set stage->connect). Returns 0 or a code.
+    int (*start) (void *state, zflow__stage_t *stage);
+    //  Waits (until deadline, monotonic ms) for what its stage passed on
+    //  to leave the process. Returns 0 or ZFLOW_ETIMEDOUT.
+    int (*drain) (void *state, zflow__stage_t *stage, int64_t deadline);
+    //  Stops it (the stages have ended).
+    void (*stop) (void *state);
+    //  Adds its counters to a stage's STATS hash.
+    void (*stats) (void *state, zhash_t *stats);
+    //  Frees state.
+    void (*free) (void *state);
+};
+
+//  Attaches a resource to the stage added last; the pipeline owns state
+//  from then on (freed with ops->free, also when this call fails).
+//  Returns 0, or ZFLOW_EINVAL (no stage) / ZFLOW_ENOMEM.
+int zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_ops_t *ops,
+                                  void *state);
 
 //  Records the pipeline's first builder error (printf-style text) and
 //  returns code. Defined in zflow_pipeline.c.
