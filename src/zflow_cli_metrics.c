@@ -29,6 +29,7 @@ static const struct {
     {"filtered", "counter", "Messages a filter did not keep."},
     {"errors", "counter", "Messages lost to a map error or a dead output."},
     {"pauses", "counter", "Times a stage stopped reading its input (backpressure)."},
+    {"reconnects", "counter", "Times an adapter's connection was lost and made again."},
     {"queue_depth", "gauge", "Messages waiting in a stage's buffers."},
 };
 

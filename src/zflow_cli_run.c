@@ -48,6 +48,7 @@ typedef struct {
     uint64_t last_in;             //  messages in / out at the last status
     uint64_t last_out;
     const char *why;              //  why the run stopped
+    zflow_cli_embedded_t *embedded; //  the embedded default, or NULL
 } s_run_t;
 
 //  Sums counters over the pipeline: in (sources), out (busiest sink), drops,
@@ -107,7 +108,8 @@ s_on_watch (zloop_t *loop, int timer_id, void *arg)
         self->why = "signal";
     else if (self->deadline && zclock_mono () >= self->deadline)
         self->why = "duration reached";
-    else if (zflow_pipeline_sources_done (self->pipeline))
+    else if (self->embedded ? zflow_cli_embedded_done (self->embedded)
+                            : zflow_pipeline_sources_done (self->pipeline))
         self->why = "sources done";
     return self->why ? -1 : 0;
 }
@@ -161,10 +163,11 @@ s_control (const char *endpoint, char **path_p, bool quiet)
 
 //  Runs a built pipeline until it is told to stop. Returns the exit code.
 static int
-s_run (zflow_pipeline_t *pipeline, const char *control, const char *metrics, int64_t duration,
-       int64_t drain_ms, bool quiet)
+s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *control,
+       const char *metrics, int64_t duration, int64_t drain_ms, bool quiet)
 {
-    s_run_t self = {pipeline, quiet, isatty (2) != 0, false, 0, zclock_mono (), 0, 0, NULL};
+    s_run_t self = {pipeline, quiet, isatty (2) != 0, false, 0, zclock_mono (), 0, 0, NULL,
+                    embedded};
     if (duration)
         self.deadline = zclock_mono () + duration * 1000;
     char *path = NULL;
@@ -178,8 +181,14 @@ s_run (zflow_pipeline_t *pipeline, const char *control, const char *metrics, int
         free (path);
         return ZFLOW_EXIT_RUNTIME;
     }
-    if (zflow_pipeline_start (pipeline)) {
+    int started = zflow_pipeline_start (pipeline);
+    if (started == 0 && embedded && zflow_cli_embedded_started (embedded)) {
+        zflow_pipeline_stop (pipeline, 0);
+        started = -1;
+    }
+    else if (started)
         fprintf (stderr, "zflow: %s\n", zflow_pipeline_error_text (pipeline));
+    if (started) {
         zloop_destroy (&loop);
         zsock_destroy (&control_sock);
         zsock_destroy (&metrics_sock);
@@ -190,7 +199,7 @@ s_run (zflow_pipeline_t *pipeline, const char *control, const char *metrics, int
     }
     for (size_t i = 0; !quiet && i < zflow_pipeline_size (pipeline); i++) {
         char *bound = zflow_pipeline_stage_bindings (pipeline, i);
-        if (bound)
+        if (bound && strncmp (bound, "inproc://", 9))
             fprintf (stderr, "zflow: stage '%s' bound %s\n", zflow_pipeline_stage_name (pipeline, i),
                      bound);
         zstr_free (&bound);
@@ -208,6 +217,8 @@ s_run (zflow_pipeline_t *pipeline, const char *control, const char *metrics, int
         self.why = s_signalled ? "signal" : "loop ended";
     if (self.status_shown)
         fputc ('\n', stderr);
+    if (embedded)
+        zflow_cli_embedded_stopping (embedded, (int) drain_ms);
     int rc = zflow_pipeline_stop (pipeline, (int) drain_ms) == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
     if (!quiet)
         fprintf (stderr, "zflow: stopped (%s)%s\n", self.why,
@@ -318,7 +329,7 @@ zflow_cli_run (int argc, char **argv)
     }
     if (drain_ms > 3600 * 1000)
         drain_ms = 3600 * 1000;
-    int rc = s_run (pipeline, control, metrics, duration, drain_ms, quiet);
+    int rc = s_run (pipeline, embedded, control, metrics, duration, drain_ms, quiet);
     if (embedded)
         zflow_cli_embedded_destroy (&embedded);
     else

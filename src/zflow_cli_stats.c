@@ -76,14 +76,14 @@ static void
 s_print (const char *text, bool clear)
 {
     static const char *columns[] = {"msgs_in", "msgs_out", "drops", "filtered", "errors",
-                                    "queue_depth", "pauses"};
+                                    "queue_depth", "pauses", "reconnects"};
     if (clear)
         printf ("\033[H\033[J");
-    printf ("%-16s %-7s %12s %12s %9s %9s %7s %6s %7s\n", "STAGE", "KIND", "IN", "OUT", "DROPS",
-            "FILTERED", "ERRORS", "QUEUE", "PAUSES");
+    printf ("%-16s %-7s %12s %12s %9s %9s %7s %6s %7s %7s\n", "STAGE", "KIND", "IN", "OUT",
+            "DROPS", "FILTERED", "ERRORS", "QUEUE", "PAUSES", "RECONN");
     char *copy = strdup (text);
     char stage[128] = "", kind[16] = "";
-    uint64_t values[7] = {0};
+    uint64_t values[8] = {0};
     bool any = false;
     char *save = NULL;
     for (char *line = strtok_r (copy, "\n", &save);; line = strtok_r (NULL, "\n", &save)) {
@@ -92,9 +92,9 @@ s_print (const char *text, bool clear)
         bool parsed = line && sscanf (line, "%127s %15s %299s %llu", name, k, counter, &value) == 4;
         if (any && (!line || (parsed && !streq (name, stage)))) {
             printf ("%-16s %-7s %12" PRIu64 " %12" PRIu64 " %9" PRIu64 " %9" PRIu64 " %7" PRIu64
-                    " %6" PRIu64 " %7" PRIu64 "\n",
+                    " %6" PRIu64 " %7" PRIu64 " %7" PRIu64 "\n",
                     stage, kind, values[0], values[1], values[2], values[3], values[4], values[5],
-                    values[6]);
+                    values[6], values[7]);
             memset (values, 0, sizeof (values));
         }
         if (!line)
@@ -104,7 +104,7 @@ s_print (const char *text, bool clear)
         snprintf (stage, sizeof (stage), "%s", name);
         snprintf (kind, sizeof (kind), "%s", k);
         any = true;
-        for (int c = 0; c < 7; c++)
+        for (int c = 0; c < 8; c++)
             if (streq (counter, columns[c]))
                 values[c] = value;
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""End to end through the zflow binary: the embedded default runs, prints
-events with hashes, answers zflow stats and /metrics, and exits cleanly
+"""End to end through the zflow binary: the embedded default (an hpfeeds
+broker, a synthetic feed, a bridge) runs, prints events with hashes, answers zflow stats and /metrics, and exits cleanly
 (draining) on SIGTERM, SIGINT, --duration and --count."""
 import json
 import os
@@ -70,14 +70,19 @@ def live(signum):
     for line in s.stdout.splitlines():
         stage, kind, name, value = line.split()
         counters[(stage, name)] = int(value)
-    check(s.returncode == 0 and counters.get(("feed", "msgs_in"), 0) > 0,
-          "zflow stats reads the feed's counters")
+    check(s.returncode == 0 and counters.get(("subscribe", "msgs_in"), 0) > 0,
+          "zflow stats reads the bridge's hpfeeds source counters")
+    check(counters.get(("subscribe", "hpfeeds.connected")) == 1
+          and counters.get(("republish", "hpfeeds.connected")) == 1,
+          "both hpfeeds clients of the bridge are connected")
+    check(counters.get(("subscribe", "reconnects")) == 0, "and never reconnected")
     check(counters.get(("hashes", "filtered"), 0) > 0, "and the filter's")
     table = subprocess.run([ZFLOW, "stats", "--control", control, "--once"],
                            capture_output=True, text=True, timeout=10)
     check("reencode" in table.stdout and "FILTERED" in table.stdout, "zflow stats table")
     body = urllib.request.urlopen(metrics, timeout=5).read().decode()
-    check('zflow_msgs_in_total{stage="feed",kind="source"}' in body, "/metrics serves counters")
+    check('zflow_msgs_in_total{stage="subscribe",kind="source"}' in body, "/metrics serves counters")
+    check('zflow_reconnects_total{stage="subscribe",kind="source"} 0' in body, "and reconnects")
     health = urllib.request.urlopen(metrics.replace("/metrics", "/health"), timeout=5)
     check(health.status == 200 and health.read() == b"ok\n", "/health says ok")
     proc.send_signal(signum)
