@@ -41,5 +41,6 @@
 #include "zflow_centrifugo_sink.h"
 
 //  Pipelines
+#include "zflow_pipeline.h"
 
 #endif
