@@ -151,9 +151,13 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
 static void
 s_slow_reader_run (size_t high_bytes, size_t high_msgs)
 {
+    //  a socket made outside the stream: the stream does not know its
+    //  bindings, so each run takes its own endpoint
+    char endpoint[64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://wm-slow-%zu-%zu", high_bytes, high_msgs);
     zsock_t *sock = zsock_new (ZMQ_PULL);
     zsock_set_rcvhwm (sock, 10);
-    CHECK (zsock_bind (sock, "inproc://wm-slow") == 0);
+    CHECK (zsock_bind (sock, "%s", endpoint) == 0);
     slow_t slow = {zflow_stream_new_sock (&sock), zflow_msg_new (), 0, false, 0, 0, 0};
     CHECK_RC (zflow_stream_set_read_limits (slow.pull, high_bytes, 0), 0);
     if (high_msgs)
@@ -162,7 +166,7 @@ s_slow_reader_run (size_t high_bytes, size_t high_msgs)
     CHECK_RC (zflow_stream_attach (slow.pull, loop, s_on_readable, NULL, &slow), 0);
     CHECK_RC (zflow_stream_attach (slow.pull, loop, s_on_readable, NULL, &slow), ZFLOW_EINVAL);
     zloop_timer (loop, 1, 0, s_on_tick, &slow);
-    zactor_t *writer = zactor_new (s_fast_writer, "inproc://wm-slow");
+    zactor_t *writer = zactor_new (s_fast_writer, endpoint);
     zloop_start (loop);
 
     char *report = zstr_recv (writer);
