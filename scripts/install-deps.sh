@@ -10,5 +10,5 @@ $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config git ca-certificates \
     libzmq3-dev libczmq-dev libmsgpack-dev \
     libjansson-dev libcurl4-openssl-dev libssl-dev libwslay-dev zlib1g-dev \
-    python3 python3-websockets clang \
+    python3 python3-websockets clang libclang-rt-14-dev \
     openssl gnuplot-nox procps
