@@ -9,8 +9,8 @@
 
     The XPUB side runs with ZMQ_XPUB_VERBOSER so the hub sees every
     subscribe and unsubscribe, also those libzmq makes for a subscriber
-    that goes away. Each zflow subscription carries a tag topic (see
-    zflow_hub_internal.h) from which the hub keeps a count per pattern, a
+    that goes away. zflow subscribers announce their patterns upstream (see
+    zflow_hub_internal.h); from that the hub keeps a count per pattern, a
     trie of the patterns for has_subscribers, and publishes its notices.
 
     Copyright (c) the zflow contributors.

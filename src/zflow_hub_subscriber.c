@@ -25,7 +25,7 @@
 struct _zflow_hub_subscriber_t {
     zflow_hub_t *hub;           //  the local hub, or NULL when remote (not owned)
     char *id;                   //  the user's id
-    char *uid;                  //  unique id for tags and fences
+    char *uid;                  //  unique id for presence, announcements, fences
     char *queue_endpoint;       //  inproc endpoint of the actor's queue PAIR
     zactor_t *actor;            //  the subscriber actor
     zsock_t *queue;             //  PAIR connected to the actor's queue

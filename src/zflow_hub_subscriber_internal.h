@@ -31,7 +31,7 @@
 typedef struct {
     const char *endpoint;           //  the hub's XPUB endpoint
     const char *queue_endpoint;     //  inproc endpoint for the queue PAIR
-    const char *uid;                //  unique id, for tags and fences
+    const char *uid;                //  unique id, for presence, announcements, fences
     const char *id;                 //  the user's id, for logs
     const zflow_hub_curve_t *curve; //  CURVE client settings, or NULL
 } zflow_hub_sub_args_t;
