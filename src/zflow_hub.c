@@ -34,6 +34,9 @@
 #define S_HEARTBEAT_IVL 1000
 #define S_HEARTBEAT_TIMEOUT 10000
 
+//  Most bytes waiting on the XPUB side before notices are dropped.
+#define S_NOTICE_BACKLOG (1024 * 1024)
+
 //  One subscription pattern the hub knows (its wire form is its hash key).
 typedef struct {
     uint64_t count;         //  subscriptions to it now
@@ -72,6 +75,7 @@ typedef struct {
     bool paused;                //  input held back until out drains
     uint64_t notices;           //  notices published
     uint64_t notices_skipped;   //  notices not published (key too long)
+    uint64_t notices_dropped;   //  notices dropped: output too far behind
     uint64_t malformed;         //  messages or topics refused
     uint64_t pauses;            //  times publishers were held back
     uint64_t prefixes;          //  plain prefix (un)subscriptions seen
@@ -179,6 +183,13 @@ s_on_drained (zflow_stream_t *stream, void *arg)
 static void
 s_notice (s_hub_t *self, bool added, const char *wire, uint64_t count)
 {
+    //  subscriptions keep coming while a lossless subscriber holds the hub
+    //  back: past this backlog their notices are dropped (and counted)
+    if (zflow_stream_write_pending_bytes (self->out) > S_NOTICE_BACKLOG) {
+        self->notices_dropped++;
+        zflow_actor_counters (self->base)->drops++;
+        return;
+    }
     int rc = zflow__hub_notice_encode (self->notice, added, wire, strlen (wire), count);
     if (rc) {
         self->notices_skipped++;
@@ -372,6 +383,7 @@ s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "subscriptions", subscriptions);
     zflow_actor_stats_add (reply, "notices", self->notices);
     zflow_actor_stats_add (reply, "notices_skipped", self->notices_skipped);
+    zflow_actor_stats_add (reply, "notices_dropped", self->notices_dropped);
     zflow_actor_stats_add (reply, "malformed", self->malformed);
     zflow_actor_stats_add (reply, "paused", self->pauses);
     zflow_actor_stats_add (reply, "prefix_subscriptions", self->prefixes);
