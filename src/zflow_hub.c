@@ -269,8 +269,9 @@ s_peer (s_hub_t *self, const char *uid)
     return peer;
 }
 
-//  A subscriber's presence topic came (it connected, or reconnected: ask it
-//  to announce its subscriptions) or went (it is gone: so are they).
+//  A subscriber's presence topic came (it connected; a remote one may have
+//  reconnected: ask it to announce its subscriptions) or went (it is gone:
+//  so are they).
 static void
 s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
 {
@@ -283,13 +284,15 @@ s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
     uid[size - 2] = 0;
     if (subscribe) {
         s_peer (self, uid);
-        zflow_msg_t *hello = self->notice;
-        zflow_msg_reset (hello);
-        zflow_msg_add (hello, topic, size);
-        zflow_msg_add (hello, "", 0);
-        zflow_msg_add (hello, "hello", 5);
-        self->hellos++;
-        s_send_out (self, hello);
+        if (topic[1] == ZFLOW_HUB_PRESENCE_REMOTE) {
+            zflow_msg_t *hello = self->notice;
+            zflow_msg_reset (hello);
+            zflow_msg_add (hello, topic, size);
+            zflow_msg_add (hello, "\x81\xa1v\x01", 4);      //  {"v": 1}
+            zflow_msg_add (hello, "hello", 5);
+            self->hellos++;
+            s_send_out (self, hello);
+        }
         return;
     }
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->hub->peers, uid);
@@ -341,7 +344,8 @@ static void
 s_on_upstream (s_hub_t *self, const char *data, size_t size)
 {
     if (size >= 1 && (data[0] == 0 || data[0] == 1)) {
-        if (size >= 3 && data[1] == 0 && data[2] == ZFLOW_HUB_PRESENCE)
+        if (size >= 3 && data[1] == 0
+            && (data[2] == ZFLOW_HUB_PRESENCE || data[2] == ZFLOW_HUB_PRESENCE_REMOTE))
             s_on_presence (self, data[0] == 1, data + 1, size - 1);
         else
             self->prefixes++;       //  a literal prefix: ZeroMQ does the filtering

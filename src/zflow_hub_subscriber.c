@@ -53,7 +53,7 @@ s_new (zflow_hub_t *hub, const char *endpoint, const char *id, const zflow_hub_c
                                          : NULL;
         if (self->id && self->queue_endpoint) {
             zflow_hub_sub_args_t args = {endpoint, self->queue_endpoint, self->uid, self->id,
-                                         curve};
+                                         curve, hub == NULL};
             self->actor = zflow_actor_start (zflow__hub_subscriber_actor, &args);
         }
         if (self->actor)

@@ -612,7 +612,7 @@ s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
     if (strlen (self->uid) > ZFLOW_HUB_MAX_UID || zsock_connect (self->sub, "%s", args->endpoint) != 0)
         return -1;
     self->presence[0] = 0;
-    self->presence[1] = ZFLOW_HUB_PRESENCE;
+    self->presence[1] = args->remote ? ZFLOW_HUB_PRESENCE_REMOTE : ZFLOW_HUB_PRESENCE;
     memcpy (self->presence + 2, self->uid, strlen (self->uid));
     self->presence_size = 2 + strlen (self->uid);
     s_setsub (self, true, self->presence, self->presence_size);
