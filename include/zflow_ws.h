@@ -182,7 +182,7 @@ const char *zflow_ws_endpoint (zflow_ws_t *self);
 
 //  The actor, for zflow_actor_stats (counters: published, parse_errors,
 //  decode_errors, handler_errors, connects, reconnects, attempts,
-//  rotations, app_pongs, send_dropped, stream_drops).
+//  rotations, app_pongs, send_dropped, stream_drops, pauses).
 zactor_t *zflow_ws_actor (zflow_ws_t *self);
 
 //  True while a connection is open (handshake done, not closing).
