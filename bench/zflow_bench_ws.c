@@ -11,7 +11,9 @@
                    matching one) against a Node ws client that JSON.parses
                    each message
 
-    Usage: zflow_bench_ws [messages]   (default 1000000)
+    Usage: zflow_bench_ws [messages [zflow|filtered]]   (default 1000000;
+    "zflow" skips Node, "filtered" runs only the zflow filtered case: both
+    for profiling)
     Ends with RESULT ws_plain ratio=<x> and RESULT ws_filtered ratio=<y>
     (zflow rate over Node rate; 0 when Node or ws is missing).
 
@@ -301,7 +303,7 @@ main (int argc, char *argv[])
     if (total <= 0)
         total = 1000000;
     //  A second argument "zflow" skips Node (for profiling).
-    bool node = !(argc > 2 && streq (argv[2], "zflow"))
+    bool node = argc <= 2
                 && system ("node --version >/dev/null 2>&1") == 0;
     bool ws = access (WS_TEST_DIR "/node_modules/ws/package.json", R_OK) == 0;
     if (!node && argc > 2)
@@ -311,8 +313,9 @@ main (int argc, char *argv[])
     else if (!ws)
         printf ("Node's ws package is missing (npm install --prefix tests/ws ws): "
                 "Node figures skipped, ratios are 0\n");
-    double zconn = s_run_conn (total);
-    double zplain = s_run_zflow (total, false);
+    bool only_filtered = argc > 2 && streq (argv[2], "filtered");   //  for profiling
+    double zconn = only_filtered ? 0 : s_run_conn (total);
+    double zplain = only_filtered ? 0 : s_run_zflow (total, false);
     double nplain = node && ws ? s_run_node (total, false) : 0;
     double zfilt = s_run_zflow (total, true);
     double nparse = node && ws ? s_run_node (total, true) : 0;
