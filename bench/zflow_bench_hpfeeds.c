@@ -1,0 +1,276 @@
+/*  =========================================================================
+    zflow_bench_hpfeeds - hpfeeds throughput: client -> broker -> client
+
+    For 100 B and 1 KiB payloads, in the same run:
+    - zflow: a publishing client, the embedded broker and a subscribing
+      client (its messages read as zflow envelopes), over two TCP hops on
+      127.0.0.1;
+    - raw relay: a minimal C relay forwarding the same hpfeeds frames over
+      the same two TCP hops (publisher thread -> relay thread -> reader
+      thread, blocking sockets, 64 KiB writes).
+    Both keep at most ~2 MiB in flight (the publisher waits for the reader),
+    so nothing is dropped and the figures are sustained rates. Prints the
+    ratio zflow / raw and ends with
+        RESULT hpfeeds_100 msgs_per_s=<x> ratio=<y>
+
+        zflow_bench_hpfeeds [messages_100B [messages_1KiB]]
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow.h"
+#include "zflow_hpfeeds_proto.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define S_WINDOW_BYTES (2 * 1024 * 1024)
+
+typedef struct {
+    long count;                 //  messages to send
+    size_t size;                //  payload size
+    long window;                //  most messages in flight
+    atomic_long received;       //  messages the reader has counted
+    zflow_hpfeeds_t *client;    //  zflow publisher
+    int fd;                     //  raw: publisher socket
+} run_t;
+
+static void
+s_wait_window (run_t *run, long sent)
+{
+    while (sent - atomic_load (&run->received) > run->window)
+        sched_yield ();
+}
+
+static void *
+s_zflow_publisher (void *arg)
+{
+    run_t *run = (run_t *) arg;
+    char *payload = (char *) malloc (run->size);
+    memset (payload, 'x', run->size);
+    for (long sent = 0; sent < run->count; sent++) {
+        if ((sent & 255) == 0)
+            s_wait_window (run, sent);
+        if (zflow_hpfeeds_publish (run->client, "bench", payload, run->size)) {
+            fprintf (stderr, "publish failed\n");
+            break;
+        }
+    }
+    free (payload);
+    return NULL;
+}
+
+static double
+s_run_zflow (long count, size_t size)
+{
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("bench");
+    const char *chans[] = {"bench", NULL};
+    zflow_hpfeeds_broker_add_user (broker, "pub", "s", chans, NULL);
+    zflow_hpfeeds_broker_add_user (broker, "sub", "s", NULL, chans);
+    int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.port = port;
+    config.secret = "s";
+    config.ident = "sub";
+    zflow_hpfeeds_t *sub = zflow_hpfeeds_new_config (&config, NULL);
+    config.ident = "pub";
+    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;
+    zflow_hpfeeds_t *pub = zflow_hpfeeds_new_config (&config, NULL);
+    zflow_hpfeeds_subscribe (sub, "bench");
+    while (!zflow_hpfeeds_connected (sub) || !zflow_hpfeeds_connected (pub))
+        zclock_sleep (10);
+    zclock_sleep (100);
+    run_t run = {count, size, S_WINDOW_BYTES / (long) (size + 20), 0, pub, -1};
+    zflow_msg_t *msg = zflow_msg_new ();
+    pthread_t thread;
+    int64_t start = zclock_usecs ();
+    pthread_create (&thread, NULL, s_zflow_publisher, &run);
+    long received = 0;
+    while (received < count && zflow_hpfeeds_read (sub, msg, 5000) == 0)
+        atomic_store (&run.received, ++received);
+    int64_t elapsed = zclock_usecs () - start;
+    pthread_join (thread, NULL);
+    if (received < count)
+        fprintf (stderr, "zflow: only %ld of %ld arrived\n", received, count);
+    zflow_msg_destroy (&msg);
+    zflow_hpfeeds_destroy (&pub);
+    zflow_hpfeeds_destroy (&sub);
+    zflow_hpfeeds_broker_destroy (&broker);
+    return (double) received * 1e6 / (double) elapsed;
+}
+
+//  -------------------------------------------------------------------------
+//  The raw relay
+
+static int
+s_listen (int *port_p)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {0};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    bind (fd, (struct sockaddr *) &address, sizeof (address));
+    listen (fd, 4);
+    socklen_t length = sizeof (address);
+    getsockname (fd, (struct sockaddr *) &address, &length);
+    *port_p = ntohs (address.sin_port);
+    return fd;
+}
+
+static int
+s_dial (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in address = {0};
+    address.sin_family = AF_INET;
+    address.sin_port = htons ((uint16_t) port);
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    connect (fd, (struct sockaddr *) &address, sizeof (address));
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
+    return fd;
+}
+
+static int
+s_send_all (int fd, const uint8_t *data, size_t size)
+{
+    while (size) {
+        ssize_t rc = send (fd, data, size, MSG_NOSIGNAL);
+        if (rc <= 0)
+            return -1;
+        data += rc;
+        size -= (size_t) rc;
+    }
+    return 0;
+}
+
+//  Publisher: encodes each frame, writes 64 KiB at a time.
+static void *
+s_raw_publisher (void *arg)
+{
+    run_t *run = (run_t *) arg;
+    uint8_t *buffer = (uint8_t *) malloc (65536 + ZFLOW_HPFEEDS_MAX_FRAME);
+    char *payload = (char *) malloc (run->size);
+    memset (payload, 'x', run->size);
+    size_t used = 0;
+    for (long sent = 0; sent < run->count; sent++) {
+        used += (size_t) zflow__hpfeeds_encode_publish (buffer + used, "pub", 3, "bench", 5,
+                                                        payload, run->size);
+        if (used >= 65536 || sent + 1 == run->count || sent - run->received > run->window) {
+            s_send_all (run->fd, buffer, used);
+            used = 0;
+            s_wait_window (run, sent);
+        }
+    }
+    free (payload);
+    free (buffer);
+    return NULL;
+}
+
+typedef struct {
+    int in, out;    //  sockets: from the publisher, to the reader
+} relay_t;
+
+//  Relay: reads what arrived, forwards the complete frames.
+static void *
+s_relay (void *arg)
+{
+    relay_t *relay = (relay_t *) arg;
+    size_t capacity = 256 * 1024 + ZFLOW_HPFEEDS_MAX_FRAME, used = 0;
+    uint8_t *buffer = (uint8_t *) malloc (capacity);
+    zflow_hpfeeds_frame_t frame;
+    for (;;) {
+        ssize_t got = recv (relay->in, buffer + used, capacity - used, 0);
+        if (got <= 0)
+            break;
+        used += (size_t) got;
+        size_t offset = 0;
+        while (zflow__hpfeeds_parse (buffer + offset, used - offset, &frame, NULL, 0) == 1)
+            offset += frame.size;
+        if (offset && s_send_all (relay->out, buffer, offset))
+            break;
+        memmove (buffer, buffer + offset, used - offset);
+        used -= offset;
+    }
+    free (buffer);
+    return NULL;
+}
+
+static double
+s_run_raw (long count, size_t size)
+{
+    int port, listener = s_listen (&port);
+    int pub_fd = s_dial (port), relay_in = accept (listener, NULL, NULL);
+    int sub_fd = s_dial (port), relay_out = accept (listener, NULL, NULL);
+    int one = 1;
+    setsockopt (relay_out, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
+    relay_t relay = {relay_in, relay_out};
+    run_t run = {count, size, S_WINDOW_BYTES / (long) (size + 20), 0, NULL, pub_fd};
+    pthread_t relay_thread, pub_thread;
+    pthread_create (&relay_thread, NULL, s_relay, &relay);
+    size_t capacity = 256 * 1024 + ZFLOW_HPFEEDS_MAX_FRAME, used = 0;
+    uint8_t *buffer = (uint8_t *) malloc (capacity);
+    zflow_hpfeeds_frame_t frame;
+    long received = 0;
+    int64_t start = zclock_usecs ();
+    pthread_create (&pub_thread, NULL, s_raw_publisher, &run);
+    while (received < count) {
+        ssize_t got = recv (sub_fd, buffer + used, capacity - used, 0);
+        if (got <= 0)
+            break;
+        used += (size_t) got;
+        size_t offset = 0;
+        while (zflow__hpfeeds_parse (buffer + offset, used - offset, &frame, NULL, 0) == 1) {
+            offset += frame.size;
+            received++;
+        }
+        atomic_store (&run.received, received);
+        memmove (buffer, buffer + offset, used - offset);
+        used -= offset;
+    }
+    int64_t elapsed = zclock_usecs () - start;
+    pthread_join (pub_thread, NULL);
+    close (pub_fd);
+    pthread_join (relay_thread, NULL);
+    close (relay_in);
+    close (relay_out);
+    close (sub_fd);
+    close (listener);
+    free (buffer);
+    return (double) received * 1e6 / (double) elapsed;
+}
+
+int
+main (int argc, char *argv[])
+{
+    long count_100 = argc > 1 ? atol (argv[1]) : 2000000;
+    long count_1k = argc > 2 ? atol (argv[2]) : 500000;
+    struct {
+        const char *name;
+        size_t size;
+        long count;
+        double zflow, raw;
+    } runs[] = {{"hpfeeds_1024", 1024, count_1k, 0, 0}, {"hpfeeds_100", 100, count_100, 0, 0}};
+    for (int index = 0; index < 2; index++) {
+        runs[index].raw = s_run_raw (runs[index].count, runs[index].size);
+        runs[index].zflow = s_run_zflow (runs[index].count, runs[index].size);
+        printf ("%5zu B x %ld: zflow %.0f msgs/s (%.1f MB/s), raw C relay %.0f msgs/s, "
+                "ratio %.2f\n",
+                runs[index].size, runs[index].count, runs[index].zflow,
+                runs[index].zflow * (double) runs[index].size / 1e6, runs[index].raw,
+                runs[index].zflow / runs[index].raw);
+    }
+    for (int index = 0; index < 2; index++)
+        printf ("RESULT %s msgs_per_s=%.0f ratio=%.2f\n", runs[index].name, runs[index].zflow,
+                runs[index].zflow / runs[index].raw);
+    return 0;
+}

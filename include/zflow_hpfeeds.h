@@ -1,0 +1,182 @@
+/*  =========================================================================
+    zflow_hpfeeds - an hpfeeds client adapter actor
+
+    The C counterpart of hpfeeds3's asyncio ClientSession: it keeps one
+    connection to an hpfeeds broker (any broker speaking the reference
+    protocol), publishes, subscribes, and hands every received message to
+    the zflow bus as an envelope:
+
+        frame 1   key ("hpfeeds", <channel>)  (wire form "hpfeeds\x1f<channel>")
+        frame 2   meta: src "hpfeeds://<host>:<port>", extra field "ident" =
+                  the publisher's ident
+        frame 3   the payload, untouched
+
+    on an inproc PUB socket (zflow_hpfeeds_endpoint), which the object's
+    own reader (zflow_hpfeeds_read) or any other zflow stream or hub can
+    subscribe to.
+
+    The connection is kept alive: on loss the actor reconnects with
+    exponential backoff and jitter, authenticates again and subscribes every
+    channel again. Publishes made while disconnected wait in a bounded
+    outbox (policy: drop the oldest, counted, or block the publisher).
+    hpfeeds acknowledges nothing, so frames already written to a connection
+    that then dies are lost; they are counted where the client can know
+    (a frame cut in the middle) and the broker's counters tell the rest.
+    A broker's error frame (wrong secret, refused channel) reaches the user
+    as an event with the broker's text; after a refusal the next attempt
+    waits the refusal backoff (no tight retry loop), and a channel the
+    broker refused to subscribe is removed from the subscription set.
+
+    In lossless mode (the default) a slow consumer of the inproc output
+    stops the actor reading the TCP socket, so TCP pushes back on the
+    broker; in lossy mode messages the inproc output cannot take are
+    dropped and counted.
+
+    hpfeeds answers nothing to a good auth, so after each auth the client
+    holds its publishes for auth_wait_ms: a refused auth (wrong secret)
+    then costs no publishes, and CONNECTED is reported when that wait ends.
+
+    Events (zflow_hpfeeds_event): CONNECTED (text: host:port (broker name)),
+    DISCONNECTED (text: the reason), ERROR (text: the broker's error frame),
+    PROTOCOL (text: a malformed or oversized frame from the broker).
+
+    STATS (zflow_hpfeeds_stats) adds: connected, connects, disconnects,
+    published, sent, received, outbox_pending, outbox_drops, inflight_lost,
+    inproc_drops, tcp_pauses, broker_errors, protocol_errors, events_dropped.
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#ifndef ZFLOW_HPFEEDS_H_INCLUDED
+#define ZFLOW_HPFEEDS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <czmq.h>
+#include "zflow_msg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zflow_hpfeeds_t zflow_hpfeeds_t;
+
+//  What happens to a publish when the outbox is full.
+typedef enum {
+    ZFLOW_HPFEEDS_DROP_OLDEST = 0,  //  drop the oldest queued publishes (counted; default)
+    ZFLOW_HPFEEDS_BLOCK = 1         //  the publisher waits (up to publish_timeout_ms)
+} zflow_hpfeeds_outbox_policy_t;
+
+//  Event types.
+typedef enum {
+    ZFLOW_HPFEEDS_EVENT_CONNECTED = 1,
+    ZFLOW_HPFEEDS_EVENT_DISCONNECTED = 2,
+    ZFLOW_HPFEEDS_EVENT_ERROR = 3,
+    ZFLOW_HPFEEDS_EVENT_PROTOCOL = 4
+} zflow_hpfeeds_event_type_t;
+
+//  Client settings. Fill with zflow_hpfeeds_config_init, then set fields.
+typedef struct {
+    const char *host;            //  broker host (name or address; default "127.0.0.1")
+    int port;                    //  broker port (required)
+    const char *ident;           //  ident (required, 1..255 bytes)
+    const char *secret;          //  secret (required)
+    int backoff_min_ms;          //  first reconnect delay (default 100)
+    int backoff_max_ms;          //  longest reconnect delay (default 5000)
+    int refused_backoff_ms;      //  delay after a broker error frame (default 5000)
+    int auth_wait_ms;            //  publishes wait this long after the auth, so that a
+                                 //  refused auth loses none (default 50; 0: no wait)
+    size_t outbox_bytes;         //  outbox limit in bytes (default 4 MiB, at least 1.1 MiB)
+    zflow_hpfeeds_outbox_policy_t outbox_policy;  //  default ZFLOW_HPFEEDS_DROP_OLDEST
+    int publish_timeout_ms;      //  BLOCK policy: longest wait in publish (-1 forever, default)
+    bool lossless;               //  pause TCP reads when the output is full (default true)
+    int output_hwm;              //  inproc output high watermark, messages (default 10000)
+    bool reader;                 //  create the reader for zflow_hpfeeds_read (default true)
+} zflow_hpfeeds_config_t;
+
+//  Fills config with the defaults (host 127.0.0.1, no port, ident, secret).
+void zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config);
+
+//  Starts a client with config (copied). It connects in the background;
+//  watch the events or STATS "connected". Returns the client (the caller
+//  owns it; zflow_hpfeeds_destroy), or NULL with *err_p set (if err_p is
+//  not NULL): ZFLOW_EINVAL (missing or over-long host, ident, secret, bad
+//  port or bounds) or ZFLOW_ENOMEM.
+zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p);
+
+//  As zflow_hpfeeds_new_config with the defaults and these four settings.
+zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *ident,
+                                    const char *secret);
+
+//  Stops the client, closes the connection (unsent publishes are
+//  discarded) and frees it; sets *self_p to NULL. Idempotent.
+void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p);
+
+//  Queues payload[0..size) for channel. Never blocks with DROP_OLDEST;
+//  with BLOCK, waits while the outbox is full. Returns 0, ZFLOW_EINVAL
+//  (NULL channel), ZFLOW_ETOOBIG (channel over 255 bytes, frame over the
+//  1 MiB limit), ZFLOW_ETIMEDOUT (BLOCK, publish_timeout_ms passed) or
+//  ZFLOW_ECLOSED. Not thread-safe: publish from one thread.
+int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
+                           size_t size);
+
+//  Subscribes to channel (and again after each reconnect). Returns 0,
+//  ZFLOW_EINVAL, ZFLOW_ETOOBIG (over 255 bytes) or ZFLOW_ECLOSED.
+int zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel);
+
+//  Unsubscribes from channel. Returns as subscribe.
+int zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel);
+
+//  Reads the next received message as a zflow envelope into msg (reset
+//  first). timeout_ms: -1 forever, 0 no wait. Returns 0, ZFLOW_EAGAIN,
+//  ZFLOW_ETIMEDOUT, ZFLOW_ENOTSUP (created with reader = false) or
+//  ZFLOW_ECLOSED.
+int zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms);
+
+//  Splits an envelope read from a client into its channel and ident
+//  (copied into channel and ident, each with room for 256 bytes; either may
+//  be NULL) and payload (pointer into msg, *size_p bytes). Returns 0 or
+//  ZFLOW_EPROTO when msg is not an hpfeeds envelope.
+int zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident,
+                          const void **payload_p, size_t *size_p);
+
+//  Returns the inproc endpoint of the output PUB socket (owned by the
+//  client), for any zflow SUB stream or hub to connect to.
+const char *zflow_hpfeeds_endpoint (zflow_hpfeeds_t *self);
+
+//  Reads the next event: returns its text (the caller frees it) and sets
+//  *type_p, or returns NULL on timeout (timeout_ms as for read).
+char *zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms);
+
+//  Publishes every message arriving on a zflow stream into channel: the
+//  actor connects a socket of type socktype (ZMQ_PULL or ZMQ_SUB) to
+//  endpoint; for ZMQ_SUB, subscribe is the prefix to subscribe to (NULL:
+//  everything). A message that is a zflow envelope publishes its first
+//  payload frame; any other message publishes its last frame. Publishing
+//  follows the outbox policy (BLOCK pushes back on the stream). The C
+//  form of publish_async_iterable. Returns 0, ZFLOW_EINVAL, ZFLOW_ETOOBIG,
+//  ZFLOW_EENDPOINT or ZFLOW_ECLOSED.
+int zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char *endpoint,
+                                const char *subscribe, const char *channel);
+
+//  True while the client is connected and has sent its auth.
+bool zflow_hpfeeds_connected (zflow_hpfeeds_t *self);
+
+//  Returns the counters (see above) as a hash of name -> decimal text (the
+//  caller owns it; zhash_destroy), or NULL on timeout.
+zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self);
+
+//  Turns on tracing to stderr.
+void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self);
+
+//  Returns the actor (owned by the client).
+zactor_t *zflow_hpfeeds_actor (zflow_hpfeeds_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

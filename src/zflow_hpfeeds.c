@@ -1,0 +1,310 @@
+/*  =========================================================================
+    zflow_hpfeeds - an hpfeeds client adapter: the public wrapper over the
+    client actor (zflow_hpfeeds_client.c)
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow_hpfeeds.h"
+#include "zflow_actor.h"
+#include "zflow_envelope.h"
+#include "zflow_error.h"
+#include "zflow_hpfeeds_client.h"
+#include "zflow_hpfeeds_proto.h"
+#include "zflow_stream.h"
+#include <stdatomic.h>
+#include <unistd.h>
+
+struct _zflow_hpfeeds_t {
+    zactor_t *actor;              //  the client actor
+    zsock_t *push;                //  publishes to the actor (PUSH)
+    zsock_t *events;              //  events from the actor (PULL)
+    zflow_stream_t *reader;       //  SUB on the output, or NULL (reader = false)
+    char *ident;                  //  our ident (the wrapper encodes publish frames)
+    char input[64];               //  endpoint of the actor's PULL
+    char output[64];              //  endpoint of the actor's PUB
+    char events_ep[64];           //  endpoint of the actor's event PUSH
+    int timeout_ms;               //  publish timeout
+};
+
+static atomic_uint s_instances;
+
+void
+zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
+{
+    memset (config, 0, sizeof (*config));
+    config->host = "127.0.0.1";
+    config->backoff_min_ms = 100;
+    config->backoff_max_ms = 5000;
+    config->refused_backoff_ms = 5000;
+    config->auth_wait_ms = 50;
+    config->outbox_bytes = 4 * 1024 * 1024;
+    config->outbox_policy = ZFLOW_HPFEEDS_DROP_OLDEST;
+    config->publish_timeout_ms = -1;
+    config->lossless = true;
+    config->output_hwm = 10000;
+    config->reader = true;
+}
+
+static int
+s_check (const zflow_hpfeeds_config_t *c)
+{
+    if (!c || !c->host || !*c->host || !c->ident || !*c->ident || !c->secret)
+        return ZFLOW_EINVAL;
+    if (strlen (c->ident) > ZFLOW_HPFEEDS_MAX_STR || strlen (c->host) > 255)
+        return ZFLOW_EINVAL;
+    if (c->port <= 0 || c->port > 65535 || c->backoff_min_ms <= 0
+        || c->backoff_max_ms < c->backoff_min_ms || c->refused_backoff_ms < 0
+        || c->auth_wait_ms < 0
+        || c->output_hwm <= 0)
+        return ZFLOW_EINVAL;
+    if (c->outbox_bytes < ZFLOW_HPFEEDS_MAX_FRAME + ZFLOW_HPFEEDS_MAX_FRAME / 10)
+        return ZFLOW_EINVAL;
+    if (c->outbox_policy != ZFLOW_HPFEEDS_DROP_OLDEST && c->outbox_policy != ZFLOW_HPFEEDS_BLOCK)
+        return ZFLOW_EINVAL;
+    return 0;
+}
+
+static zflow_hpfeeds_t *
+s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
+{
+    if (err_p)
+        *err_p = code;
+    zflow_hpfeeds_destroy (self_p);
+    return NULL;
+}
+
+zflow_hpfeeds_t *
+zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
+{
+    int rc = s_check (config);
+    if (rc)
+        return s_fail (NULL, rc, err_p);
+    zflow_hpfeeds_t *self = (zflow_hpfeeds_t *) zmalloc (sizeof (*self));
+    if (!self)
+        return s_fail (NULL, ZFLOW_ENOMEM, err_p);
+    self->ident = strdup (config->ident);
+    if (!self->ident)
+        return s_fail (&self, ZFLOW_ENOMEM, err_p);
+    unsigned id = atomic_fetch_add (&s_instances, 1);
+    snprintf (self->input, sizeof (self->input), "inproc://zflow-hpfeeds-%d-%u-in", getpid (), id);
+    snprintf (self->output, sizeof (self->output), "inproc://zflow-hpfeeds-%d-%u", getpid (), id);
+    snprintf (self->events_ep, sizeof (self->events_ep), "inproc://zflow-hpfeeds-%d-%u-events",
+              getpid (), id);
+    self->timeout_ms = config->outbox_policy == ZFLOW_HPFEEDS_BLOCK ? config->publish_timeout_ms
+                                                                     : -1;
+    //  Our ends exist before the actor starts, so no early event or
+    //  message is lost (inproc allows connect before bind).
+    self->push = zsock_new (ZMQ_PUSH);
+    self->events = zsock_new (ZMQ_PULL);
+    if (!self->push || !self->events || zsock_bind (self->events, "%s", self->events_ep)
+        || zsock_connect (self->push, "%s", self->input))
+        return s_fail (&self, ZFLOW_ENOMEM, err_p);
+    zsock_set_sndhwm (self->push, 10000);
+    zsock_set_sndtimeo (self->push, self->timeout_ms);
+    if (config->reader) {
+        self->reader = zflow_stream_new (ZMQ_SUB, NULL, NULL, &rc);
+        if (!self->reader)
+            return s_fail (&self, rc, err_p);
+        zsock_set_rcvhwm (zflow_stream_sock (self->reader), config->output_hwm);
+        zsock_set_subscribe (zflow_stream_sock (self->reader), "");
+        if ((rc = zflow_stream_connect (self->reader, self->output)))
+            return s_fail (&self, rc, err_p);
+    }
+    zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep};
+    self->actor = zflow_actor_start (zflow__hpfeeds_client_actor, &args);
+    if (!self->actor)
+        return s_fail (&self, ZFLOW_ENOMEM, err_p);
+    return self;
+}
+
+zflow_hpfeeds_t *
+zflow_hpfeeds_new (const char *host, int port, const char *ident, const char *secret)
+{
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.host = host ? host : "127.0.0.1";
+    config.port = port;
+    config.ident = ident;
+    config.secret = secret;
+    return zflow_hpfeeds_new_config (&config, NULL);
+}
+
+void
+zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zflow_hpfeeds_t *self = *self_p;
+    zflow_stream_destroy (&self->reader);
+    zsock_destroy (&self->push);
+    zsock_destroy (&self->events);
+    zactor_destroy (&self->actor);
+    free (self->ident);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
+                       size_t size)
+{
+    if (!self || !channel || (!payload && size))
+        return ZFLOW_EINVAL;
+    //  The hpfeeds frame is encoded here, in the caller's thread, and moves
+    //  to the actor as one ZeroMQ frame that it appends to the outbox.
+    size_t channel_size = strlen (channel);
+    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
+                                                channel_size, payload, size);
+    if (total < 0)
+        return ZFLOW_ETOOBIG;
+    zmq_msg_t frame;
+    if (zmq_msg_init_size (&frame, (size_t) total))
+        return ZFLOW_ENOMEM;
+    zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
+                                   strlen (self->ident), channel, channel_size, payload, size);
+    if (zmq_msg_send (&frame, zsock_resolve (self->push), 0) < 0) {
+        int error = zmq_errno ();
+        zmq_msg_close (&frame);
+        return error == EAGAIN ? ZFLOW_ETIMEDOUT : ZFLOW_ECLOSED;
+    }
+    return 0;
+}
+
+static int
+s_command (zflow_hpfeeds_t *self, const char *command, const char *channel)
+{
+    if (!self || !channel || !*channel)
+        return ZFLOW_EINVAL;
+    if (strlen (channel) > ZFLOW_HPFEEDS_MAX_STR)
+        return ZFLOW_ETOOBIG;
+    int rc = ZFLOW_ECLOSED;
+    if (zsock_send (self->actor, "ss", command, channel) || zsock_recv (self->actor, "i", &rc))
+        return ZFLOW_ECLOSED;
+    return rc;
+}
+
+int
+zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel)
+{
+    return s_command (self, "SUBSCRIBE", channel);
+}
+
+int
+zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
+{
+    return s_command (self, "UNSUBSCRIBE", channel);
+}
+
+int
+zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
+{
+    if (!self || !msg)
+        return ZFLOW_EINVAL;
+    if (!self->reader)
+        return ZFLOW_ENOTSUP;
+    return zflow_stream_read (self->reader, msg, timeout_ms);
+}
+
+int
+zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident, const void **payload_p,
+                      size_t *size_p)
+{
+    size_t key_size = 0;
+    const char *key = msg ? (const char *) zflow_envelope_key (msg, &key_size) : NULL;
+    if (!key || key_size < 9 || key_size > 8 + ZFLOW_HPFEEDS_MAX_STR
+        || memcmp (key, "hpfeeds\x1f", 8) || zflow_msg_size (msg) < 3)
+        return ZFLOW_EPROTO;
+    if (ident) {
+        zflow_meta_t *meta = zflow_meta_new ();
+        int rc = meta ? zflow_meta_decode (meta, zflow_msg_data (msg, 1),
+                                           zflow_msg_part_size (msg, 1))
+                      : ZFLOW_ENOMEM;
+        const char *value = rc == 0 ? zflow_meta_get (meta, "ident") : NULL;
+        snprintf (ident, ZFLOW_HPFEEDS_MAX_STR + 1, "%s", value ? value : "");
+        zflow_meta_destroy (&meta);
+        if (!value)
+            return ZFLOW_EPROTO;
+    }
+    if (channel) {
+        memcpy (channel, key + 8, key_size - 8);
+        channel[key_size - 8] = 0;
+    }
+    if (payload_p)
+        *payload_p = zflow_envelope_payload (msg, size_p);
+    return 0;
+}
+
+const char *
+zflow_hpfeeds_endpoint (zflow_hpfeeds_t *self)
+{
+    return self ? self->output : NULL;
+}
+
+char *
+zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms)
+{
+    if (!self)
+        return NULL;
+    zsock_set_rcvtimeo (self->events, timeout_ms);
+    char *type = NULL, *text = NULL;
+    if (zsock_recv (self->events, "ss", &type, &text)) {
+        zstr_free (&type);
+        return NULL;
+    }
+    if (type_p)
+        *type_p = type ? atoi (type) : 0;
+    zstr_free (&type);
+    return text;
+}
+
+int
+zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char *endpoint,
+                            const char *subscribe, const char *channel)
+{
+    if (!self || !endpoint || !channel || !*channel)
+        return ZFLOW_EINVAL;
+    if (strlen (channel) > ZFLOW_HPFEEDS_MAX_STR)
+        return ZFLOW_ETOOBIG;
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "PUBLISH FROM");
+    zmsg_addstrf (request, "%d", socktype);
+    zmsg_addstr (request, endpoint);
+    zmsg_addstr (request, subscribe ? subscribe : "");
+    zmsg_addstr (request, channel);
+    int rc = ZFLOW_ECLOSED;
+    if (zmsg_send (&request, self->actor) || zsock_recv (self->actor, "i", &rc))
+        return ZFLOW_ECLOSED;
+    return rc;
+}
+
+bool
+zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
+{
+    int connected = 0;
+    if (!self || zstr_send (self->actor, "STATUS") || zsock_recv (self->actor, "i", &connected))
+        return false;
+    return connected != 0;
+}
+
+zhash_t *
+zflow_hpfeeds_stats (zflow_hpfeeds_t *self)
+{
+    return self ? zflow_actor_stats (self->actor, 5000) : NULL;
+}
+
+void
+zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self)
+{
+    if (self)
+        zstr_send (self->actor, "VERBOSE");
+}
+
+zactor_t *
+zflow_hpfeeds_actor (zflow_hpfeeds_t *self)
+{
+    return self ? self->actor : NULL;
+}

@@ -1,0 +1,383 @@
+/*  =========================================================================
+    test_hpfeeds_broker - the embedded broker over real TCP on 127.0.0.1,
+    driven by a raw blocking socket peer that speaks the protocol by hand
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow.h"
+#include "zflow_hpfeeds_proto.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CHECK(x)                                                                    \
+    do {                                                                            \
+        if (!(x)) {                                                                 \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
+            abort ();                                                               \
+        }                                                                           \
+    } while (0)
+
+//  A raw peer: a blocking socket and what it has read.
+typedef struct {
+    int fd;
+    uint8_t buf[1 << 16];
+    size_t size;
+    uint8_t nonce[64];
+    size_t nonce_size;
+} peer_t;
+
+static void
+s_send (peer_t *peer, const void *data, size_t size)
+{
+    CHECK (send (peer->fd, data, size, MSG_NOSIGNAL) == (ssize_t) size);
+}
+
+//  Reads the next frame (waits up to 3 s). Returns the frame, or op 255
+//  at end of stream.
+static zflow_hpfeeds_frame_t
+s_recv (peer_t *peer)
+{
+    zflow_hpfeeds_frame_t frame;
+    for (;;) {
+        int rc = zflow__hpfeeds_parse (peer->buf, peer->size, &frame, NULL, 0);
+        CHECK (rc >= 0);
+        if (rc == 1)
+            return frame;
+        struct pollfd item = {peer->fd, POLLIN, 0};
+        CHECK (poll (&item, 1, 3000) == 1);
+        ssize_t got = recv (peer->fd, peer->buf + peer->size, sizeof (peer->buf) - peer->size, 0);
+        if (got <= 0) {
+            frame.op = 255;
+            return frame;
+        }
+        peer->size += (size_t) got;
+    }
+}
+
+static void
+s_pop (peer_t *peer, const zflow_hpfeeds_frame_t *frame)
+{
+    memmove (peer->buf, peer->buf + frame->size, peer->size - frame->size);
+    peer->size -= frame->size;
+}
+
+//  Connects and reads the info frame.
+static peer_t *
+s_connect (int port)
+{
+    peer_t *peer = (peer_t *) zmalloc (sizeof (peer_t));
+    peer->fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {0};
+    address.sin_family = AF_INET;
+    address.sin_port = htons ((uint16_t) port);
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    CHECK (connect (peer->fd, (struct sockaddr *) &address, sizeof (address)) == 0);
+    zflow_hpfeeds_frame_t info = s_recv (peer);
+    CHECK (info.op == ZFLOW_HPFEEDS_OP_INFO);
+    CHECK (info.name_size == 4 && memcmp (info.name, "test", 4) == 0);
+    CHECK (info.data_size == ZFLOW_HPFEEDS_NONCE);
+    memcpy (peer->nonce, info.data, info.data_size);
+    peer->nonce_size = info.data_size;
+    s_pop (peer, &info);
+    return peer;
+}
+
+static void
+s_close (peer_t **peer_p)
+{
+    close ((*peer_p)->fd);
+    free (*peer_p);
+    *peer_p = NULL;
+}
+
+static void
+s_auth (peer_t *peer, const char *ident, const char *secret)
+{
+    uint8_t hash[20], frame[300];
+    CHECK (zflow__hpfeeds_hash (peer->nonce, peer->nonce_size, secret, hash) == 0);
+    int size = zflow__hpfeeds_encode_auth (frame, ident, hash);
+    s_send (peer, frame, (size_t) size);
+}
+
+static void
+s_sub (peer_t *peer, uint8_t op, const char *ident, const char *channel)
+{
+    uint8_t frame[600];
+    int size = zflow__hpfeeds_encode_sub (frame, op, ident, channel, strlen (channel));
+    s_send (peer, frame, (size_t) size);
+}
+
+static void
+s_pub (peer_t *peer, const char *ident, const char *channel, const char *payload)
+{
+    uint8_t frame[2000];
+    long size = zflow__hpfeeds_encode_publish (frame, ident, strlen (ident), channel,
+                                               strlen (channel), payload, strlen (payload));
+    s_send (peer, frame, (size_t) size);
+}
+
+//  Expects an error frame containing text, then the end of the stream.
+static void
+s_expect_refusal (peer_t *peer, const char *text)
+{
+    zflow_hpfeeds_frame_t frame = s_recv (peer);
+    CHECK (frame.op == ZFLOW_HPFEEDS_OP_ERROR);
+    char got[600];
+    snprintf (got, sizeof (got), "%.*s", (int) frame.data_size, (const char *) frame.data);
+    if (!strstr (got, text)) {
+        fprintf (stderr, "expected '%s' in '%s'\n", text, got);
+        CHECK (false);
+    }
+    s_pop (peer, &frame);
+    CHECK (s_recv (peer).op == 255);
+}
+
+//  Publishes until the subscriber's frames arrive.
+static void
+s_expect_publish (peer_t *peer, const char *ident, const char *channel, const char *payload)
+{
+    zflow_hpfeeds_frame_t frame = s_recv (peer);
+    CHECK (frame.op == ZFLOW_HPFEEDS_OP_PUBLISH);
+    CHECK (frame.name_size == strlen (ident) && !memcmp (frame.name, ident, frame.name_size));
+    CHECK (frame.channel_size == strlen (channel)
+           && !memcmp (frame.channel, channel, frame.channel_size));
+    CHECK (frame.data_size == strlen (payload) && !memcmp (frame.data, payload, frame.data_size));
+    s_pop (peer, &frame);
+}
+
+static zflow_hpfeeds_broker_t *
+s_broker (int *port_p)
+{
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
+    CHECK (broker);
+    const char *pub[] = {"chan1", "chan2", NULL};
+    const char *sub[] = {"chan1", "chan2", NULL};
+    CHECK (zflow_hpfeeds_broker_add_user (broker, "alice", "secret-a", pub, sub) == 0);
+    CHECK (zflow_hpfeeds_broker_add_user (broker, "bob", "secret-b", NULL, sub) == 0);
+    CHECK (zflow_hpfeeds_broker_add_user (broker, NULL, "x", NULL, NULL) == ZFLOW_EINVAL);
+    int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
+    CHECK (port > 0 && port == zflow_hpfeeds_broker_port (broker));
+    CHECK (zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0) == ZFLOW_EINVAL);
+    *port_p = port;
+    return broker;
+}
+
+static void
+test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
+{
+    peer_t *alice = s_connect (port), *bob = s_connect (port);
+    s_auth (alice, "alice", "secret-a");
+    s_auth (bob, "bob", "secret-b");
+    s_sub (bob, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
+    s_sub (alice, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "alice", "chan2");
+    zclock_sleep (100);     //  the protocol has no acks: let the subscribes land
+    s_pub (alice, "alice", "chan1", "hello");
+    s_pub (alice, "alice", "chan2", "to myself");
+    s_expect_publish (bob, "alice", "chan1", "hello");
+    s_expect_publish (alice, "alice", "chan2", "to myself");
+    //  unsubscribe: nothing more arrives on chan1, chan2 is not bob's
+    s_sub (bob, ZFLOW_HPFEEDS_OP_UNSUBSCRIBE, "bob", "chan1");
+    s_sub (bob, ZFLOW_HPFEEDS_OP_UNSUBSCRIBE, "bob", "never-seen");
+    s_sub (bob, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan2");
+    zclock_sleep (100);
+    s_pub (alice, "alice", "chan1", "lost");
+    s_pub (alice, "alice", "chan2", "second");
+    s_expect_publish (bob, "alice", "chan2", "second");
+    s_expect_publish (alice, "alice", "chan2", "second");
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    CHECK (zflow_stats_get (stats, "chan.chan1.msgs") == 2);
+    CHECK (zflow_stats_get (stats, "chan.chan2.msgs") == 2);
+    CHECK (zflow_stats_get (stats, "chan.chan1.subscribers") == 0);
+    CHECK (zflow_stats_get (stats, "chan.chan2.subscribers") == 2);
+    CHECK (zflow_stats_get (stats, "msgs_in") == 4);
+    CHECK (zflow_stats_get (stats, "connections") == 2);
+    CHECK (zhash_lookup (stats, "chan.never-seen.msgs") == NULL);
+    zhash_destroy (&stats);
+    s_close (&alice);
+    s_close (&bob);
+}
+
+static void
+test_refusals (int port)
+{
+    peer_t *peer = s_connect (port);
+    s_sub (peer, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
+    s_expect_refusal (peer, "First message was not AUTH");
+    s_close (&peer);
+
+    peer = s_connect (port);
+    s_auth (peer, "bob", "wrong");
+    s_expect_refusal (peer, "Authentication failed for bob");
+    s_close (&peer);
+
+    peer = s_connect (port);
+    s_auth (peer, "mallory", "x");
+    s_expect_refusal (peer, "Authentication failed for mallory");
+    s_close (&peer);
+
+    peer = s_connect (port);
+    s_auth (peer, "bob", "secret-b");
+    s_pub (peer, "bob", "chan1", "not allowed");
+    s_expect_refusal (peer, "Authkey not allowed to pub here. ident=bob, chan=chan1");
+    s_close (&peer);
+
+    peer = s_connect (port);
+    s_auth (peer, "alice", "secret-a");
+    s_pub (peer, "bob", "chan1", "spoofed");
+    s_expect_refusal (peer, "Invalid authkey in message, ident=bob");
+    s_close (&peer);
+
+    peer = s_connect (port);
+    s_auth (peer, "bob", "secret-b");
+    s_sub (peer, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "secret-channel");
+    s_expect_refusal (peer, "Authkey not allowed to sub here. ident=bob, chan=secret-channel");
+    s_close (&peer);
+}
+
+static void
+test_hostile (zflow_hpfeeds_broker_t *broker, int port)
+{
+    //  oversized: refused from the header, before any body is sent
+    peer_t *peer = s_connect (port);
+    s_auth (peer, "alice", "secret-a");
+    uint8_t header[5] = {0x00, 0x10, 0x00, 0x06, ZFLOW_HPFEEDS_OP_PUBLISH};
+    s_send (peer, header, 5);
+    s_expect_refusal (peer, "too big");
+    s_close (&peer);
+    //  oversized auth
+    peer = s_connect (port);
+    uint8_t auth[5] = {0, 0, 1, 100, ZFLOW_HPFEEDS_OP_AUTH};
+    s_send (peer, auth, 5);
+    s_expect_refusal (peer, "too big");
+    s_close (&peer);
+    //  unknown opcode, and a length below the header
+    peer = s_connect (port);
+    uint8_t unknown[5] = {0, 0, 0, 5, 42};
+    s_send (peer, unknown, 5);
+    s_expect_refusal (peer, "Unknown opcode: 42");
+    s_close (&peer);
+    peer = s_connect (port);
+    uint8_t tiny[5] = {0, 0, 0, 2, ZFLOW_HPFEEDS_OP_AUTH};
+    s_send (peer, tiny, 5);
+    s_expect_refusal (peer, "below the 5-byte header");
+    s_close (&peer);
+    //  a truncated frame then a hang-up: the broker only loses the peer
+    peer = s_connect (port);
+    s_auth (peer, "alice", "secret-a");
+    uint8_t frame[100];
+    long size = zflow__hpfeeds_encode_publish (frame, "alice", 5, "chan1", 5, "0123456789", 10);
+    s_send (peer, frame, (size_t) size - 4);
+    s_close (&peer);
+    //  the broker still works
+    peer_t *a = s_connect (port), *b = s_connect (port);
+    s_auth (a, "alice", "secret-a");
+    s_auth (b, "bob", "secret-b");
+    s_sub (b, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
+    zclock_sleep (100);
+    s_pub (a, "alice", "chan1", "still here");
+    s_expect_publish (b, "alice", "chan1", "still here");
+    s_close (&a);
+    s_close (&b);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    CHECK (zflow_stats_get (stats, "protocol_errors") == 4);
+    CHECK (zflow_stats_get (stats, "auth_failures") == 2);
+    CHECK (zflow_stats_get (stats, "refusals") == 4);
+    zhash_destroy (&stats);
+}
+
+//  A subscriber that never reads: dropped and counted, or disconnected.
+static void
+test_slow (zflow_hpfeeds_slow_policy_t policy)
+{
+    int port;
+    zflow_hpfeeds_broker_t *broker = s_broker (&port);
+    CHECK (zflow_hpfeeds_broker_set_slow_policy (broker, policy, 65536) == 0);
+    peer_t *a = s_connect (port), *b = s_connect (port);
+    int small = 4096;
+    setsockopt (b->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof (small));
+    s_auth (a, "alice", "secret-a");
+    s_auth (b, "bob", "secret-b");
+    s_sub (b, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
+    zclock_sleep (100);
+    char payload[1001];
+    memset (payload, 'p', 1000);
+    payload[1000] = 0;
+    for (int count = 0; count < 20000; count++)
+        s_pub (a, "alice", "chan1", payload);
+    zclock_sleep (300);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    CHECK (zflow_stats_get (stats, "chan.chan1.msgs") == 20000);
+    CHECK (zflow_stats_get (stats, "drops") > 0);
+    CHECK (zflow_stats_get (stats, "chan.chan1.drops") > 0);
+    if (policy == ZFLOW_HPFEEDS_SLOW_DROP) {
+        CHECK (zflow_stats_get (stats, "slow_drops") > 10000);
+        CHECK (zflow_stats_get (stats, "connections") == 2);
+    }
+    else {
+        CHECK (zflow_stats_get (stats, "slow_disconnects") == 1);
+        CHECK (zflow_stats_get (stats, "connections") == 1);
+    }
+    printf ("slow subscriber (%s): %s deliveries dropped\n",
+            policy == ZFLOW_HPFEEDS_SLOW_DROP ? "drop" : "disconnect",
+            (char *) zhash_lookup (stats, "drops"));
+    zhash_destroy (&stats);
+    s_close (&a);
+    s_close (&b);
+    zflow_hpfeeds_broker_destroy (&broker);
+}
+
+static void
+test_config_files (void)
+{
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
+    char path[] = "/tmp/zflow_hpf_users_XXXXXX";
+    int fd = mkstemp (path);
+    const char *json = "{\"carol\": {\"owner\": \"c\", \"secret\": \"sc\", \"pubchans\": [\"x\"],"
+                       " \"subchans\": [\"x\"]}}";
+    CHECK (write (fd, json, strlen (json)) == (ssize_t) strlen (json));
+    close (fd);
+    char err[256];
+    CHECK (zflow_hpfeeds_broker_load_json (broker, path, err, sizeof (err)) == 1);
+    CHECK (zflow_hpfeeds_broker_load_zpl (broker, path, err, sizeof (err)) == ZFLOW_ECONFIG);
+    CHECK (zflow_hpfeeds_broker_load_json (broker, "/nonexistent.json", err, sizeof (err))
+           == ZFLOW_ECONFIG);
+    CHECK (strlen (err) > 0);
+    int port = zflow_hpfeeds_broker_bind (broker, NULL, 0);
+    CHECK (port > 0);
+    peer_t *peer = s_connect (port);
+    s_auth (peer, "carol", "sc");
+    s_sub (peer, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "carol", "x");
+    zclock_sleep (50);
+    s_pub (peer, "carol", "x", "from json");
+    s_expect_publish (peer, "carol", "x", "from json");
+    s_close (&peer);
+    unlink (path);
+    zflow_hpfeeds_broker_destroy (&broker);
+    zflow_hpfeeds_broker_destroy (&broker);
+}
+
+int
+main (void)
+{
+    int port;
+    zflow_hpfeeds_broker_t *broker = s_broker (&port);
+    if (getenv ("ZFLOW_VERBOSE"))
+        zflow_hpfeeds_broker_set_verbose (broker);
+    test_round_trip (broker, port);
+    test_refusals (port);
+    test_hostile (broker, port);
+    zflow_hpfeeds_broker_destroy (&broker);
+    test_slow (ZFLOW_HPFEEDS_SLOW_DROP);
+    test_slow (ZFLOW_HPFEEDS_SLOW_DISCONNECT);
+    test_config_files ();
+    printf ("test_hpfeeds_broker: OK\n");
+    return 0;
+}
