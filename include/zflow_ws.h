@@ -31,6 +31,12 @@
         zflow_ws_stream_close (feed, &trades);
         zflow_ws_destroy (&feed);
 
+    A zflow_ws_t is not thread-safe: call its methods from one thread at a
+    time. Each stream is a zflow_stream_t and may be read from its own
+    thread. Streams made after the feed connected see messages from then
+    on; configure without autostart and call zflow_ws_start once the
+    streams exist to see every message.
+
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
     License, v. 2.0. If a copy of the MPL was not distributed with this
