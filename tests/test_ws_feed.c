@@ -309,6 +309,9 @@ s_test_kill_restart (void)
     zflow_ws_config_add_handler (config, s_count_logins, NULL);
     zflow_ws_t *feed = s_feed ("restart", server.port, NULL, config);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
+    for (int i = 0; i < 400 && s_logins < 1; i++)
+        zclock_sleep (5);   //  the first login's echo is back before the kill
+    CHECK (s_logins == 1);
     int port = server.port;
     ws_server_kill (&server);
     for (int i = 0; i < 200 && zflow_ws_present (feed); i++)
