@@ -466,6 +466,25 @@ s_test_app_ping_gzip (void)
     zflow_ws_destroy (&feed);
 }
 
+//  Server application pings are answered and swallowed.
+static void
+s_test_app_ping_reply (void)
+{
+    zflow_ws_config_t *config = s_config (s_port, "/apping");
+    CHECK (zflow_ws_config_set_app_ping_reply (config, "ping", "pong") == 0);
+    zflow_ws_config_set_autostart (config, false);
+    zflow_ws_t *feed = s_feed ("appreply", s_port, NULL, config);
+    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_start (feed);
+    zlist_t *payloads = zlist_new ();
+    CHECK (s_drain (all, 1000, payloads) == 1);
+    CHECK (zlist_size (payloads) == 1 && streq ((char *) zlist_first (payloads), "{\"ok\": true}"));
+    s_free_list (&payloads);
+    CHECK (s_stat (feed, "app_pings") == 2);
+    zflow_ws_stream_close (feed, &all);
+    zflow_ws_destroy (&feed);
+}
+
 int
 main (void)
 {
@@ -485,6 +504,7 @@ main (void)
     s_test_rotation ();
     s_test_limits ();
     s_test_app_ping_gzip ();
+    s_test_app_ping_reply ();
     ws_server_kill (&server);
     printf ("%s: %d failed checks\n", s_checks_failed ? "FAIL" : "OK", s_checks_failed);
     return s_checks_failed ? 1 : 0;
