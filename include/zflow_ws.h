@@ -77,7 +77,9 @@ typedef struct _zflow_ws_out_t zflow_ws_out_t;
 
 //  A parser: returns a new JSON value for data (the actor takes the
 //  reference), or NULL when the message cannot be parsed (counted as a
-//  parse error; the message is still published). Runs in the actor thread.
+//  parse error; the message is then published as received). The value is
+//  what filters and handlers see, and what is published (compact JSON):
+//  a parser can transform messages. Runs in the actor thread.
 typedef json_t *(zflow_ws_parse_fn) (const void *data, size_t size, bool binary, void *arg);
 
 //  A handler: runs in the actor thread for every message (parsed is NULL

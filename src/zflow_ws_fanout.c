@@ -336,6 +336,13 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     zmq_msg_t parts[3];
     const char *type = parsed ? "application/json"
                        : binary ? "application/octet-stream" : "text/plain";
+    //  A parser of your own transforms the message: its value is published.
+    char *transformed = NULL;
+    if (self->config->parser && parsed
+        && (transformed = json_dumps (parsed, JSON_COMPACT | JSON_ENCODE_ANY))) {
+        data = (const uint8_t *) transformed;
+        size = strlen (transformed);
+    }
     if (s_envelope (self, parts, data, size, type) == 0) {
         if (self->topics > 0)   //  nobody subscribed: ZeroMQ would drop it anyway
             s_send_copy (self->pub_handle, parts);
@@ -349,6 +356,7 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
         for (int i = 0; i < 3; i++)
             zmq_msg_close (&parts[i]);
     }
+    free (transformed);
     if (self->config->rotate_filter && parsed
         && zflow__ws_filter_match (self->config->rotate_filter, parsed))
         zflow__ws_rotate (self);
