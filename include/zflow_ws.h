@@ -174,6 +174,13 @@ int zflow_ws_config_set_send_rate (zflow_ws_config_t *self, double per_second);
 int zflow_ws_config_set_autostart (zflow_ws_config_t *self, bool autostart);
 //  The PUB endpoint (default "inproc://zflow-ws-<name>").
 int zflow_ws_config_set_endpoint (zflow_ws_config_t *self, const char *endpoint);
+//  Most messages a stream receives as one batch (default 256, at most
+//  65536): the messages of one socket read cross to the reader's thread as
+//  one ZeroMQ message, which zflow_ws_stream_read hands out one envelope at
+//  a time. 1 sends every message as its own envelope (for readers that use
+//  zflow_stream_read directly). The PUB socket always carries one envelope
+//  per message.
+int zflow_ws_config_set_batch (zflow_ws_config_t *self, size_t messages);
 
 //  ---------------------------------------------------------------------
 //  The feed

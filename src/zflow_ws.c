@@ -9,11 +9,136 @@
 */
 #include "zflow_ws_internal.h"
 
+#include <pthread.h>
+
 //  One stream the caller holds, to name it to the actor.
 typedef struct {
     zflow_stream_t *stream;   //  the caller's stream (owned by the caller)
     uint64_t id;              //  the actor's id for it
+    zflow_ws_stream_shared_t *shared;   //  state shared with the actor (ours)
 } s_stream_ref_t;
+
+//  ---------------------------------------------------------------------
+//  Streams of every feed, so that zflow_ws_stream_read (which gets only the
+//  zflow_stream_t) finds its batch and its count of pending messages.
+
+//  One registered stream.
+typedef struct {
+    zflow_stream_t *stream;             //  the caller's stream
+    zflow_ws_stream_shared_t *shared;   //  its state
+} s_registered_t;
+
+static pthread_mutex_t s_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static s_registered_t *s_registry = NULL;    //  registered streams (guarded by the lock)
+static size_t s_registry_size = 0;           //  entries in use
+static size_t s_registry_cap = 0;            //  entries allocated
+static atomic_uint_fast64_t s_registry_gen = 1;   //  bumped on every removal
+
+//  Each reading thread remembers its last lookup while nothing was removed.
+static _Thread_local zflow_stream_t *s_cached_stream = NULL;
+static _Thread_local zflow_ws_stream_shared_t *s_cached_shared = NULL;
+static _Thread_local uint_fast64_t s_cached_gen = 0;
+
+static int
+s_register (zflow_stream_t *stream, zflow_ws_stream_shared_t *shared)
+{
+    int rc = 0;
+    pthread_mutex_lock (&s_registry_lock);
+    if (s_registry_size == s_registry_cap) {
+        size_t cap = s_registry_cap ? s_registry_cap * 2 : 16;
+        s_registered_t *grown = (s_registered_t *) realloc (s_registry, cap * sizeof (*grown));
+        if (grown) {
+            s_registry = grown;
+            s_registry_cap = cap;
+        }
+        else
+            rc = ZFLOW_ENOMEM;
+    }
+    if (rc == 0)
+        s_registry[s_registry_size++] = (s_registered_t) { stream, shared };
+    atomic_fetch_add (&s_registry_gen, 1);   //  a cached miss for this pointer is stale
+    pthread_mutex_unlock (&s_registry_lock);
+    return rc;
+}
+
+static void
+s_unregister (zflow_ws_stream_shared_t *shared)
+{
+    pthread_mutex_lock (&s_registry_lock);
+    for (size_t i = 0; i < s_registry_size; i++)
+        if (s_registry[i].shared == shared) {
+            s_registry[i] = s_registry[--s_registry_size];
+            break;
+        }
+    if (s_registry_size == 0) {
+        free (s_registry);
+        s_registry = NULL;
+        s_registry_cap = 0;
+    }
+    atomic_fetch_add (&s_registry_gen, 1);
+    pthread_mutex_unlock (&s_registry_lock);
+}
+
+static zflow_ws_stream_shared_t *
+s_lookup (zflow_stream_t *stream)
+{
+    uint_fast64_t gen = atomic_load (&s_registry_gen);
+    if (s_cached_stream == stream && s_cached_gen == gen)
+        return s_cached_shared;
+    zflow_ws_stream_shared_t *shared = NULL;
+    pthread_mutex_lock (&s_registry_lock);
+    for (size_t i = 0; i < s_registry_size; i++)
+        if (s_registry[i].stream == stream) {
+            shared = s_registry[i].shared;
+            break;
+        }
+    gen = atomic_load (&s_registry_gen);
+    pthread_mutex_unlock (&s_registry_lock);
+    s_cached_stream = stream;
+    s_cached_shared = shared;
+    s_cached_gen = gen;
+    return shared;
+}
+
+static void
+s_shared_destroy (zflow_ws_stream_shared_t **shared_p)
+{
+    zflow_ws_stream_shared_t *shared = *shared_p;
+    if (!shared)
+        return;
+    zflow_msg_destroy (&shared->batch);
+    zflow_meta_destroy (&shared->meta);
+    free (shared);
+    *shared_p = NULL;
+}
+
+static zflow_ws_stream_shared_t *
+s_shared_new (void)
+{
+    zflow_ws_stream_shared_t *shared =
+        (zflow_ws_stream_shared_t *) calloc (1, sizeof (zflow_ws_stream_shared_t));
+    if (shared) {
+        shared->batch = zflow_msg_new ();
+        shared->meta = zflow_meta_new ();
+        if (!shared->batch || !shared->meta)
+            s_shared_destroy (&shared);
+    }
+    return shared;
+}
+
+//  Forgets the stream of ref and frees its state (the actor no longer has it).
+static void
+s_ref_destroy (s_stream_ref_t **ref_p)
+{
+    s_stream_ref_t *ref = *ref_p;
+    if (!ref)
+        return;
+    if (ref->shared)
+        s_unregister (ref->shared);
+    s_shared_destroy (&ref->shared);
+    free (ref);
+    *ref_p = NULL;
+}
 
 struct _zflow_ws_t {
     zactor_t *actor;            //  the feed actor
@@ -89,7 +214,7 @@ zflow_ws_destroy (zflow_ws_t **self_p)
     }
     s_stream_ref_t *ref;
     while (self->streams && (ref = (s_stream_ref_t *) zlist_pop (self->streams)))
-        free (ref);
+        s_ref_destroy (&ref);
     zlist_destroy (&self->streams);
     zsock_destroy (&self->sendq);
     free (self->args.name);
@@ -198,14 +323,16 @@ zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_json, size_t queue,
     uint64_t id = 0;
     zflow_stream_t *stream = NULL;
     s_stream_ref_t *ref = (s_stream_ref_t *) calloc (1, sizeof (s_stream_ref_t));
-    if (!ref)
+    if (ref)
+        ref->shared = s_shared_new ();
+    if (!ref || !ref->shared)
         rc = ZFLOW_ENOMEM;
     else if (!self->exited) {
         char queue_text[32], policy_text[16];
         snprintf (queue_text, sizeof (queue_text), "%zu", queue);
         snprintf (policy_text, sizeof (policy_text), "%d", policy);
-        zstr_sendx (self->actor, "STREAM", filter_json ? filter_json : "", queue_text,
-                    policy_text, NULL);
+        zsock_send (self->actor, "ssssp", "STREAM", filter_json ? filter_json : "", queue_text,
+                    policy_text, (void *) ref->shared);
         void *pointer = NULL;
         if (zsock_recv (self->actor, "ip8", &rc, &pointer, &id) != 0)
             rc = ZFLOW_ECLOSED;
@@ -213,19 +340,104 @@ zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_json, size_t queue,
     }
     if (rc == 0) {
         stream = zflow_stream_new_sock (&peer);
-        rc = stream ? 0 : ZFLOW_ENOMEM;
+        rc = stream ? s_register (stream, ref->shared) : ZFLOW_ENOMEM;
+        if (rc) {
+            //  The actor has the stream: take it back before freeing its state.
+            char id_text[32];
+            uint64_t drops;
+            snprintf (id_text, sizeof (id_text), "%" PRIu64, id);
+            zstr_sendx (self->actor, "UNSTREAM", id_text, NULL);
+            zsock_recv (self->actor, "8", &drops);
+            zflow_stream_destroy (&stream);
+        }
     }
     if (stream) {
         ref->stream = stream;
         ref->id = id;
         zlist_append (self->streams, ref);
     }
-    else
+    else if (ref) {
+        s_shared_destroy (&ref->shared);
         free (ref);
+    }
     zsock_destroy (&peer);
     if (err_p)
         *err_p = rc;
     return stream;
+}
+
+//  Reads one big-endian number of size bytes.
+static uint64_t
+s_get_be (const uint8_t *bytes, size_t size)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < size; i++)
+        value = (value << 8) | bytes[i];
+    return value;
+}
+
+//  Takes a batch (4 frames, just read into msg) for handing out. Returns 0,
+//  or ZFLOW_EPROTO when it is not a well-formed batch (msg is then reset).
+static int
+s_batch_take (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
+{
+    zflow_msg_move (shared->batch, msg);
+    size_t index_size = zflow_msg_part_size (shared->batch, 2);
+    const uint8_t *index = (const uint8_t *) zflow_msg_data (shared->batch, 2);
+    size_t count = index_size / ZFLOW_WS_BATCH_ENTRY, total = 0;
+    for (size_t i = 0; i < count; i++)
+        total += s_get_be (index + i * ZFLOW_WS_BATCH_ENTRY + 8, 4);
+    zflow_meta_t *meta = shared->meta;
+    if (count == 0 || index_size % ZFLOW_WS_BATCH_ENTRY
+        || total != zflow_msg_part_size (shared->batch, 3)
+        || zflow_meta_decode (meta, zflow_msg_data (shared->batch, 1),
+                              zflow_msg_part_size (shared->batch, 1)) != 0) {
+        zflow_msg_reset (shared->batch);
+        return ZFLOW_EPROTO;
+    }
+    //  The messages carry the batch's source and time, each its seq and type.
+    char source[ZFLOW_META_MAX_TEXT + 1] = "";
+    if (zflow_meta_source (meta))
+        snprintf (source, sizeof (source), "%s", zflow_meta_source (meta));
+    int64_t ts = zflow_meta_timestamp (meta);
+    zflow_meta_reset (meta);
+    zflow_meta_set_source (meta, *source ? source : NULL);
+    zflow_meta_set_timestamp (meta, ts);
+    shared->count = count;
+    shared->next = 0;
+    shared->offset = 0;
+    return 0;
+}
+
+//  Hands out the next message of the batch as an envelope in msg. Returns
+//  0 or ZFLOW_ENOMEM.
+static int
+s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
+{
+    zflow_msg_reset (msg);
+    const uint8_t *entry = (const uint8_t *) zflow_msg_data (shared->batch, 2)
+                           + shared->next * ZFLOW_WS_BATCH_ENTRY;
+    size_t size = (size_t) s_get_be (entry + 8, 4);
+    const uint8_t *data = (const uint8_t *) zflow_msg_data (shared->batch, 3) + shared->offset;
+    zflow_meta_set_seq (shared->meta, s_get_be (entry, 8));
+    zflow_meta_set_content_type (shared->meta, zflow__ws_type_name (entry[12]));
+    uint8_t meta[512];
+    int meta_size = zflow_meta_encode (shared->meta, meta, sizeof (meta));
+    int rc = 0;
+    if (meta_size <= 0
+        || zflow_msg_add (msg, zflow_msg_data (shared->batch, 0),
+                          zflow_msg_part_size (shared->batch, 0))
+        || zflow_msg_add (msg, meta, (size_t) meta_size) || zflow_msg_add (msg, data, size)) {
+        zflow_msg_reset (msg);
+        rc = ZFLOW_ENOMEM;   //  this message is lost, the next ones are not
+    }
+    shared->offset += size;
+    atomic_fetch_sub (&shared->pending, 1);
+    if (++shared->next == shared->count) {
+        shared->count = 0;
+        zflow_msg_reset (shared->batch);
+    }
+    return rc;
 }
 
 int
@@ -233,12 +445,21 @@ zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms)
 {
     if (!stream || !msg)
         return ZFLOW_EINVAL;
+    zflow_ws_stream_shared_t *shared = s_lookup (stream);
+    if (shared && shared->count > 0)
+        return s_batch_next (shared, msg);
     int rc = zflow_stream_read (stream, msg, timeout_ms);
     if (rc == 0 && zflow_msg_size (msg) == 1 && zflow_msg_streq (msg, 0, ZFLOW_WS_END)) {
         zflow_msg_reset (msg);
         zflow_stream_close (stream);
         return ZFLOW_ECLOSED;
     }
+    if (rc == 0 && shared && zflow_msg_size (msg) == 4) {
+        rc = s_batch_take (shared, msg);
+        return rc ? rc : s_batch_next (shared, msg);
+    }
+    if (rc == 0 && shared)
+        atomic_fetch_sub (&shared->pending, 1);   //  a batch of one as a plain envelope
     return rc;
 }
 
@@ -281,7 +502,7 @@ zflow_ws_stream_close (zflow_ws_t *self, zflow_stream_t **stream_p)
         zstr_sendx (self->actor, "UNSTREAM", id, NULL);
         zsock_recv (self->actor, "8", &drops);
     }
-    free (ref);
+    s_ref_destroy (&ref);
     zflow_stream_destroy (stream_p);
 }
 

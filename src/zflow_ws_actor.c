@@ -246,6 +246,14 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
         s_exit_finish (self);
 }
 
+//  The messages of one socket read are gathered per stream: send them.
+static void
+s_on_read_end (zflow_ws_conn_t *conn, void *arg)
+{
+    (void) conn;
+    zflow__ws_streams_flush ((zflow_ws_self_t *) arg);
+}
+
 static const zflow_ws_conn_callbacks_t s_callbacks = { s_on_open, s_on_message, s_on_closed,
                                                        s_on_pong };
 
@@ -265,6 +273,7 @@ s_connect (zflow_ws_self_t *self, bool rotation)
         s_schedule (self, rotation);
         return;
     }
+    zflow__ws_conn_on_read_end (conn, s_on_read_end);
     if (rotation)
         self->next = conn;
     else
@@ -425,12 +434,17 @@ s_cmd_stream (zflow_ws_self_t *self, zmsg_t *request)
     char *filter = zmsg_popstr (request);
     char *queue = zmsg_popstr (request);
     char *policy = zmsg_popstr (request);
+    zframe_t *pointer = zmsg_pop (request);
+    zflow_ws_stream_shared_t *shared = NULL;
+    if (pointer && zframe_size (pointer) == sizeof (shared))
+        memcpy (&shared, zframe_data (pointer), sizeof (shared));
+    zframe_destroy (&pointer);
     zsock_t *peer = NULL;
     int rc = ZFLOW_ECLOSED;
     zflow_ws_stream_t *stream = NULL;
     if (!self->exiting && filter && queue && policy)
         stream = zflow__ws_stream_add (self, filter, strtoul (queue, NULL, 10),
-                                       (int) strtol (policy, NULL, 10), &peer, &rc);
+                                       (int) strtol (policy, NULL, 10), shared, &peer, &rc);
     if (stream)
         zlistx_add_end (self->streams, stream);
     zsock_send (self->pipe, "ip8", rc, (void *) peer, stream ? stream->id : (uint64_t) 0);
@@ -459,11 +473,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         zflow_ws_stream_t *stream = s_find_stream (self, s_pop_id (request));
         uint64_t drops = stream ? stream->drops : 0;
         if (stream && streq (command, "UNSTREAM")) {
-            if (zlist_size (stream->held) > 0) {
-                zloop_poller_end (self->loop, &stream->item);
-                if (--self->held_streams == 0)
-                    zflow__ws_set_paused (self, false);
-            }
+            zflow__ws_stream_unhold (self, stream);
             zlistx_delete (self->streams, zlistx_find (self->streams, stream));
         }
         zsock_send (self->pipe, "8", drops);
@@ -557,7 +567,7 @@ s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
     self->shared = args->shared;
     self->pipe = pipe;
     self->reconnect_timer = self->rotate_timer = self->ping_timer = -1;
-    self->app_ping_timer = self->send_timer = self->reap_timer = -1;
+    self->app_ping_timer = self->send_timer = self->reap_timer = self->held_timer = -1;
     self->base = zflow_actor_new (pipe, "zflow_ws");
     self->dead = zlist_new ();
     self->streams = zlistx_new ();

@@ -16,11 +16,6 @@
 
 #include "zflow_ws_internal.h"
 
-//  One envelope held back for a backpressured stream.
-typedef struct {
-    zmq_msg_t parts[3];   //  key, meta, payload
-} zflow_ws_held_t;
-
 //  One stream, as the actor sees it.
 typedef struct {
     uint64_t id;             //  stream id (the caller names streams by it)
@@ -28,10 +23,16 @@ typedef struct {
     void *handle;            //  its libzmq handle
     json_t *filter;          //  the filter, or NULL for every message
     int policy;              //  ZFLOW_WS_DROP or ZFLOW_WS_BACKPRESSURE
+    size_t queue;            //  most messages sent and not yet handed out by the reader
+    zflow_ws_stream_shared_t *shared;   //  shared with the reader (owned by the caller's side)
     uint64_t drops;          //  messages dropped (DROP policy)
     uint64_t delivered;      //  messages queued to the stream
-    zlist_t *held;           //  BACKPRESSURE: envelopes waiting for room
-    zmq_pollitem_t item;     //  POLLOUT poller while held is not empty
+    zflow_ws_buf_t index;    //  the batch being built: its index entries
+    zflow_ws_buf_t data;     //  and its payloads
+    size_t count;            //  messages in it
+    uint64_t first_seq;      //  seq of its first message
+    int first_type;          //  content type of its first message
+    bool held;               //  BACKPRESSURE: the stream is full and the batch waits
 } zflow_ws_stream_t;
 
 //  Counters of the feed (STATS adds them to the standard ones).
@@ -69,7 +70,8 @@ typedef struct {
     zlist_t *dead;                  //  finished connections to destroy
     zlistx_t *streams;              //  zflow_ws_stream_t items
     uint64_t next_stream_id;        //  id of the next stream
-    size_t held_streams;            //  streams with held envelopes
+    size_t held_streams;            //  streams whose batch waits for room
+    int held_timer;                 //  retries held streams, -1 when none
     zlist_t *outq;                  //  zframe_t: flag byte + message, waiting to be sent
     int reconnect_timer;            //  pending reconnect, -1 when none
     int rotate_timer;               //  periodic policy reconnect, -1 when none
@@ -98,12 +100,19 @@ typedef struct {
 //  Takes one message through the pipeline (zflow_ws_fanout.c).
 void zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_t size);
 
+//  Sends every stream's batch (after each socket read, and at exit).
+void zflow__ws_streams_flush (zflow_ws_self_t *self);
+
 //  Sends the end marker to every stream (at exit).
 void zflow__ws_streams_end (zflow_ws_self_t *self);
 
 //  Creates a stream; returns it (owned by self->streams) or NULL.
 zflow_ws_stream_t *zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue,
-                                         int policy, zsock_t **peer_p, int *err_p);
+                                         int policy, zflow_ws_stream_shared_t *shared,
+                                         zsock_t **peer_p, int *err_p);
+
+//  Forgets a stream's held batch before it is removed.
+void zflow__ws_stream_unhold (zflow_ws_self_t *self, zflow_ws_stream_t *stream);
 
 //  Destroys a stream item (zlistx destructor shape).
 void zflow__ws_stream_destroy (zflow_ws_stream_t **stream_p);

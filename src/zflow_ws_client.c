@@ -337,9 +337,17 @@ s_fail_frame (zflow_ws_conn_t *self)
 }
 
 void
+zflow__ws_conn_on_read_end (zflow_ws_conn_t *self, zflow_ws_read_end_fn *fn)
+{
+    self->on_read_end = fn;
+}
+
+void
 zflow__ws_conn_readable (zflow_ws_conn_t *self)
 {
     int rc = wslay_event_recv (self->ws);
+    if (self->on_read_end)
+        self->on_read_end (self, self->arg);
     if (rc < 0 && !self->io_failed && !wslay_event_get_close_received (self->ws)) {
         s_fail_frame (self);
         return;

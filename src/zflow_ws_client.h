@@ -58,6 +58,10 @@ typedef void (zflow_ws_closed_fn) (zflow_ws_conn_t *conn, int error, int code, c
                                    void *arg);
 //  Called for each pong frame received.
 typedef void (zflow_ws_pong_fn) (zflow_ws_conn_t *conn, void *arg);
+//  Called after each batch of messages read from the socket in one go
+//  (the messages were delivered by on_message before): a place to flush
+//  work gathered per message.
+typedef void (zflow_ws_read_end_fn) (zflow_ws_conn_t *conn, void *arg);
 
 typedef struct {
     zflow_ws_open_fn *on_open;          //  may be NULL
@@ -74,6 +78,10 @@ typedef struct {
 zflow_ws_conn_t *zflow__ws_conn_new (zloop_t *loop, const zflow_ws_conn_config_t *config,
                                      const zflow_ws_conn_callbacks_t *callbacks, void *arg,
                                      int *err_p, char *err, size_t err_size);
+
+//  Sets (or clears, fn NULL) the callback run after each read from the
+//  socket, once the messages it held were delivered; arg as for the others.
+void zflow__ws_conn_on_read_end (zflow_ws_conn_t *self, zflow_ws_read_end_fn *fn);
 
 //  Closes the socket at once (no close handshake), removes it from the
 //  loop, frees everything; sets *self_p to NULL. No callback runs.

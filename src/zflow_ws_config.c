@@ -89,6 +89,7 @@ zflow_ws_config_new (const char *url)
     self->backoff_initial_ms = 100;
     self->backoff_max_ms = 30000;
     self->send_queue = 1000;
+    self->batch = ZFLOW_WS_BATCH_DEFAULT;
     return self;
 }
 
@@ -348,5 +349,14 @@ zflow_ws_config_set_app_ping_reply (zflow_ws_config_t *self, const char *ping, c
         return ZFLOW_EINVAL;
     if (s_set_string (&self->reply_ping, ping) || s_set_string (&self->reply_pong, ping ? pong : NULL))
         return ZFLOW_ENOMEM;
+    return 0;
+}
+
+int
+zflow_ws_config_set_batch (zflow_ws_config_t *self, size_t messages)
+{
+    if (!self || messages == 0 || messages > 65536)
+        return ZFLOW_EINVAL;
+    self->batch = messages;
     return 0;
 }

@@ -27,6 +27,7 @@ typedef enum { S_CONNECT, S_TLS, S_SEND_HS, S_RECV_HS, S_OPEN, S_CLOSING, S_DONE
 struct _zflow_ws_conn_t {
     zloop_t *loop;                        //  the caller's loop
     zflow_ws_conn_callbacks_t cb;         //  the caller's callbacks
+    zflow_ws_read_end_fn *on_read_end;    //  run after each socket read, or NULL
     void *arg;                            //  their argument
     s_state_t state;                      //  where we are
     int fd;                               //  the TCP socket, -1 when closed

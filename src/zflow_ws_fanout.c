@@ -17,21 +17,14 @@
 //  ---------------------------------------------------------------------
 //  Streams
 
-static int s_stream_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg);
-
 void
 zflow__ws_stream_destroy (zflow_ws_stream_t **stream_p)
 {
     if (!stream_p || !*stream_p)
         return;
     zflow_ws_stream_t *stream = *stream_p;
-    zflow_ws_held_t *held;
-    while (stream->held && (held = (zflow_ws_held_t *) zlist_pop (stream->held))) {
-        for (int i = 0; i < 3; i++)
-            zmq_msg_close (&held->parts[i]);
-        free (held);
-    }
-    zlist_destroy (&stream->held);
+    zflow__ws_buf_free (&stream->index);
+    zflow__ws_buf_free (&stream->data);
     json_decref (stream->filter);
     zsock_destroy (&stream->sock);
     free (stream);
@@ -40,11 +33,11 @@ zflow__ws_stream_destroy (zflow_ws_stream_t **stream_p)
 
 zflow_ws_stream_t *
 zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, int policy,
-                      zsock_t **peer_p, int *err_p)
+                      zflow_ws_stream_shared_t *shared, zsock_t **peer_p, int *err_p)
 {
     *err_p = ZFLOW_EINVAL;
     json_t *parsed = NULL;
-    if (filter && *filter && !(parsed = zflow__ws_filter_parse (filter)))
+    if (!shared || (filter && *filter && !(parsed = zflow__ws_filter_parse (filter))))
         return NULL;
     if (policy != ZFLOW_WS_DROP && policy != ZFLOW_WS_BACKPRESSURE) {
         json_decref (parsed);
@@ -59,7 +52,8 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
     stream->id = ++self->next_stream_id;
     stream->filter = parsed;
     stream->policy = policy;
-    stream->held = zlist_new ();
+    stream->queue = queue ? queue : 1000;
+    stream->shared = shared;
     //  A name never used before (libzmq frees inproc names asynchronously).
     static atomic_uint_fast64_t s_streams = 0;
     char endpoint[128];
@@ -69,12 +63,14 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
     //  is connected; the caller's end moves to the caller's thread.
     stream->sock = zsock_new (ZMQ_PAIR);
     zsock_t *peer = zsock_new (ZMQ_PAIR);
-    if (!stream->sock || !peer || !stream->held) {
+    if (!stream->sock || !peer) {
         zsock_destroy (&peer);
         zflow__ws_stream_destroy (&stream);
         return NULL;
     }
-    zsock_set_sndhwm (stream->sock, (int) (queue ? queue : 1000));
+    //  The bound is kept in messages by shared->pending; every batch holds
+    //  at least one message, so the pipe never holds more than that.
+    zsock_set_sndhwm (stream->sock, (int) stream->queue + 2);
     zsock_set_rcvhwm (peer, 1);
     zsock_set_linger (stream->sock, 0);
     if (zsock_bind (stream->sock, "%s", endpoint) != 0 || zsock_connect (peer, "%s", endpoint)) {
@@ -89,91 +85,195 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
     return stream;
 }
 
-//  Sends copies of the three parts to handle without blocking. Returns 0,
-//  or -1 with errno (EAGAIN when full).
+//  Appends size bytes to buf. Returns 0 or -1 (out of memory).
 static int
-s_send_copy (void *handle, zmq_msg_t parts[3])
+s_buf_append (zflow_ws_buf_t *buf, const void *data, size_t size)
 {
-    zmq_msg_t copy;
-    for (int i = 0; i < 3; i++) {
-        zmq_msg_init (&copy);
-        zmq_msg_copy (&copy, &parts[i]);
-        if (zmq_msg_send (&copy, handle, (i < 2 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close (&copy);
-            return -1;   //  only the first part can fail: libzmq takes multipart atomically
-        }
+    if (buf->size + size > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 4096;
+        while (cap < buf->size + size)
+            cap *= 2;
+        uint8_t *grown = (uint8_t *) realloc (buf->data, cap);
+        if (!grown)
+            return -1;
+        buf->data = grown;
+        buf->cap = cap;
     }
+    memcpy (buf->data + buf->size, data, size);
+    buf->size += size;
     return 0;
 }
 
-//  Holds an envelope for a backpressured stream and pauses reading.
 static void
-s_hold (zflow_ws_self_t *self, zflow_ws_stream_t *stream, zmq_msg_t parts[3])
+s_count_drops (zflow_ws_self_t *self, zflow_ws_stream_t *stream, size_t messages)
 {
-    zflow_ws_held_t *held = (zflow_ws_held_t *) malloc (sizeof (zflow_ws_held_t));
-    if (!held) {
-        stream->drops++;
-        self->stats.stream_drops++;
-        return;
-    }
-    for (int i = 0; i < 3; i++) {
-        zmq_msg_init (&held->parts[i]);
-        zmq_msg_copy (&held->parts[i], &parts[i]);
-    }
-    if (zlist_size (stream->held) == 0) {
-        self->held_streams++;
-        stream->item = (zmq_pollitem_t) { stream->handle, 0, ZMQ_POLLOUT, 0 };
-        zloop_poller (self->loop, &stream->item, s_stream_writable, self);
-    }
-    zlist_append (stream->held, held);
-    zflow__ws_set_paused (self, true);
+    stream->drops += messages;
+    self->stats.stream_drops += messages;
+    zflow_actor_counters (self->base)->drops += messages;
 }
 
-//  A backpressured stream has room: sends what it can of its held messages.
-static int
-s_stream_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static void
+s_batch_reset (zflow_ws_stream_t *stream)
 {
+    stream->index.size = stream->data.size = 0;
+    stream->count = 0;
+}
+
+//  Sends one message from the batch as a plain envelope (batches of one).
+static int
+s_send_single (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+{
+    size_t key_size;
+    const void *key = zflow_key_wire (self->key, &key_size);
+    zflow_meta_set_seq (self->meta, stream->first_seq);
+    zflow_meta_set_content_type (self->meta, zflow__ws_type_name (stream->first_type));
+    zflow_meta_stamp (self->meta);
+    uint8_t meta[512];
+    int meta_size = zflow_meta_encode (self->meta, meta, sizeof (meta));
+    if (meta_size <= 0 || zmq_send (stream->handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    zmq_send (stream->handle, meta, (size_t) meta_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (stream->handle, stream->data.data, stream->data.size, ZMQ_DONTWAIT);
+    return 0;
+}
+
+//  Sends the batch in one ZeroMQ message (key, meta, index, data). Returns
+//  0, or -1 when the pipe refused it (EAGAIN) or on error.
+static int
+s_send_batch (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+{
+    if (stream->count == 1 && self->config->batch == 1)
+        return s_send_single (self, stream);
+    size_t key_size;
+    const void *key = zflow_key_wire (self->key, &key_size);
+    zflow_meta_set_seq (self->meta, stream->first_seq);
+    zflow_meta_set_content_type (self->meta, zflow__ws_type_name (stream->first_type));
+    zflow_meta_stamp (self->meta);
+    char count[24];
+    snprintf (count, sizeof (count), "%zu", stream->count);
+    zflow_meta_set (self->meta, "batch", count);
+    uint8_t meta[512];
+    int meta_size = zflow_meta_encode (self->meta, meta, sizeof (meta));
+    zflow_meta_reset (self->meta);   //  no "batch" on the PUB envelopes
+    zflow_meta_set_source (self->meta, self->name);
+    if (meta_size <= 0 || zmq_send (stream->handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    //  libzmq takes a multipart message atomically once the first part went.
+    zmq_send (stream->handle, meta, (size_t) meta_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (stream->handle, stream->index.data, stream->index.size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (stream->handle, stream->data.data, stream->data.size, ZMQ_DONTWAIT);
+    return 0;
+}
+
+static int s_held_retry (zloop_t *loop, int timer_id, void *arg);
+
+//  Marks a BACKPRESSURE stream full: its batch waits, reading pauses, and
+//  a timer looks for room (the reader gives room back by reading).
+static void
+s_hold (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+{
+    if (stream->held)
+        return;
+    stream->held = true;
+    if (self->held_streams++ == 0) {
+        self->held_timer = zloop_timer (self->loop, 1, 0, s_held_retry, self);
+        zflow__ws_set_paused (self, true);
+    }
+}
+
+void
+zflow__ws_stream_unhold (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+{
+    if (!stream->held)
+        return;
+    stream->held = false;
+    if (--self->held_streams == 0) {
+        zloop_timer_end (self->loop, self->held_timer);
+        self->held_timer = -1;
+        zflow__ws_set_paused (self, false);
+    }
+}
+
+//  Sends the stream's batch if it has room (BACKPRESSURE) or at all (DROP).
+static void
+s_flush (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+{
+    if (stream->count == 0)
+        return;
+    size_t pending = atomic_load_explicit (&stream->shared->pending, memory_order_relaxed);
+    if (stream->policy == ZFLOW_WS_BACKPRESSURE && pending >= stream->queue) {
+        s_hold (self, stream);
+        return;
+    }
+    atomic_fetch_add (&stream->shared->pending, stream->count);
+    if (s_send_batch (self, stream) == 0)
+        stream->delivered += stream->count;
+    else {
+        atomic_fetch_sub (&stream->shared->pending, stream->count);
+        if (stream->policy == ZFLOW_WS_BACKPRESSURE) {
+            s_hold (self, stream);
+            return;
+        }
+        s_count_drops (self, stream, stream->count);
+    }
+    s_batch_reset (stream);
+    zflow__ws_stream_unhold (self, stream);
+}
+
+//  While streams are full: sends the batches that now have room.
+static int
+s_held_retry (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
     zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
-    while (stream && stream->handle != item->socket)
-        stream = (zflow_ws_stream_t *) zlistx_next (self->streams);
-    if (!stream)
-        return 0;
-    zflow_ws_held_t *held;
-    while ((held = (zflow_ws_held_t *) zlist_first (stream->held))) {
-        if (s_send_copy (stream->handle, held->parts) != 0)
-            return 0;
-        zlist_pop (stream->held);
-        for (int i = 0; i < 3; i++)
-            zmq_msg_close (&held->parts[i]);
-        free (held);
-        stream->delivered++;
-    }
-    zloop_poller_end (loop, &stream->item);
-    if (--self->held_streams == 0)
-        zflow__ws_set_paused (self, false);
+    for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
+        if (stream->held)
+            s_flush (self, stream);
     return 0;
 }
 
-//  Gives the envelope to one stream by its policy.
-static void
-s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, zmq_msg_t parts[3])
+void
+zflow__ws_streams_flush (zflow_ws_self_t *self)
 {
-    if (zlist_size (stream->held) > 0) {
-        s_hold (self, stream, parts);   //  keep the order behind what waits
+    zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
+    for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
+        if (!stream->held)
+            s_flush (self, stream);
+}
+
+//  Adds one message to a stream's batch, by its policy.
+static void
+s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int type,
+             const uint8_t *data, size_t size)
+{
+    size_t pending = atomic_load_explicit (&stream->shared->pending, memory_order_relaxed);
+    if (stream->policy == ZFLOW_WS_DROP && pending + stream->count >= stream->queue) {
+        s_count_drops (self, stream, 1);
         return;
     }
-    if (s_send_copy (stream->handle, parts) == 0) {
-        stream->delivered++;
+    if (stream->count > 0 && !stream->held
+        && (stream->count >= self->config->batch || stream->data.size >= ZFLOW_WS_BATCH_BYTES))
+        s_flush (self, stream);
+    uint8_t entry[ZFLOW_WS_BATCH_ENTRY] = { 0 };
+    for (int i = 0; i < 8; i++)
+        entry[i] = (uint8_t) (seq >> (56 - 8 * i));
+    for (int i = 0; i < 4; i++)
+        entry[8 + i] = (uint8_t) ((uint32_t) size >> (24 - 8 * i));
+    entry[12] = (uint8_t) type;
+    if (s_buf_append (&stream->index, entry, sizeof (entry))
+        || s_buf_append (&stream->data, data, size)) {
+        stream->index.size = stream->count * ZFLOW_WS_BATCH_ENTRY;
+        s_count_drops (self, stream, 1);   //  out of memory
         return;
     }
-    if (stream->policy == ZFLOW_WS_BACKPRESSURE)
-        s_hold (self, stream, parts);
-    else {
-        stream->drops++;
-        self->stats.stream_drops++;
-        zflow_actor_counters (self->base)->drops++;
+    if (stream->count++ == 0) {
+        stream->first_seq = seq;
+        stream->first_type = type;
     }
+    if (self->config->batch == 1 && !stream->held)
+        s_flush (self, stream);
 }
 
 void
@@ -181,12 +281,20 @@ zflow__ws_streams_end (zflow_ws_self_t *self)
 {
     zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
     for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams)) {
-        if (zlist_size (stream->held) > 0) {
-            zloop_poller_end (self->loop, &stream->item);
-            self->held_streams--;
-        }
-        //  Wait a little for room: a reader blocked in read has emptied it.
+        //  Wait a little for room: a reader blocked in read empties the pipe.
         zsock_set_sndtimeo (stream->sock, 200);
+        zflow__ws_stream_unhold (self, stream);
+        if (stream->count) {
+            //  The last batch goes even to a full stream (one batch over).
+            atomic_fetch_add (&stream->shared->pending, stream->count);
+            if (s_send_batch (self, stream) == 0)
+                stream->delivered += stream->count;
+            else {
+                atomic_fetch_sub (&stream->shared->pending, stream->count);
+                s_count_drops (self, stream, stream->count);
+            }
+            s_batch_reset (stream);
+        }
         if (zstr_send (stream->sock, ZFLOW_WS_END) != 0)
             zsys_warning ("zflow_ws %s: stream %" PRIu64 " is full, end marker lost", self->name,
                           stream->id);
@@ -247,14 +355,38 @@ s_answer_ping (zflow_ws_self_t *self, const uint8_t *data, size_t size, const js
     return true;
 }
 
-//  Builds the envelope parts. Returns 0 or -1.
+const char *
+zflow__ws_type_name (int type)
+{
+    return type == ZFLOW_WS_TYPE_JSON ? "application/json"
+           : type == ZFLOW_WS_TYPE_BINARY ? "application/octet-stream" : "text/plain";
+}
+
+//  Sends copies of the three parts to handle without blocking. Returns 0,
+//  or -1 with errno (EAGAIN when full).
+static int
+s_send_copy (void *handle, zmq_msg_t parts[3])
+{
+    zmq_msg_t copy;
+    for (int i = 0; i < 3; i++) {
+        zmq_msg_init (&copy);
+        zmq_msg_copy (&copy, &parts[i]);
+        if (zmq_msg_send (&copy, handle, (i < 2 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (&copy);
+            return -1;   //  only the first part can fail: libzmq takes multipart atomically
+        }
+    }
+    return 0;
+}
+
+//  Builds the envelope parts of message self->seq. Returns 0 or -1.
 static int
 s_envelope (zflow_ws_self_t *self, zmq_msg_t parts[3], const uint8_t *data, size_t size,
             const char *content_type)
 {
     size_t key_size;
     const void *key = zflow_key_wire (self->key, &key_size);
-    zflow_meta_set_seq (self->meta, ++self->seq);
+    zflow_meta_set_seq (self->meta, self->seq);
     zflow_meta_stamp (self->meta);
     zflow_meta_set_content_type (self->meta, content_type);
     uint8_t meta[512];
@@ -333,9 +465,7 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
         return;
     }
     s_run_handlers (self, data, size, binary, parsed);
-    zmq_msg_t parts[3];
-    const char *type = parsed ? "application/json"
-                       : binary ? "application/octet-stream" : "text/plain";
+    int type = parsed ? ZFLOW_WS_TYPE_JSON : binary ? ZFLOW_WS_TYPE_BINARY : ZFLOW_WS_TYPE_TEXT;
     //  A parser of your own transforms the message: its value is published.
     char *transformed = NULL;
     if (self->config->parser && parsed
@@ -343,19 +473,21 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
         data = (const uint8_t *) transformed;
         size = strlen (transformed);
     }
-    if (s_envelope (self, parts, data, size, type) == 0) {
-        if (self->topics > 0)   //  nobody subscribed: ZeroMQ would drop it anyway
-            s_send_copy (self->pub_handle, parts);
-        self->stats.published++;
-        counters->msgs_out++;
-        counters->bytes_out += size;
-        zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
-        for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
-            if (stream->filter ? zflow__ws_filter_match (stream->filter, parsed) : true)
-                s_to_stream (self, stream, parts);
+    self->seq++;
+    zmq_msg_t parts[3];
+    //  Nobody subscribed: ZeroMQ would drop it anyway.
+    if (self->topics > 0 && s_envelope (self, parts, data, size, zflow__ws_type_name (type)) == 0) {
+        s_send_copy (self->pub_handle, parts);
         for (int i = 0; i < 3; i++)
             zmq_msg_close (&parts[i]);
     }
+    self->stats.published++;
+    counters->msgs_out++;
+    counters->bytes_out += size;
+    zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
+    for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
+        if (stream->filter ? zflow__ws_filter_match (stream->filter, parsed) : true)
+            s_to_stream (self, stream, self->seq, type, data, size);
     free (transformed);
     if (self->config->rotate_filter && parsed
         && zflow__ws_filter_match (self->config->rotate_filter, parsed))

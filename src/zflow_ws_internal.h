@@ -61,6 +61,7 @@ struct _zflow_ws_config_t {
     double send_rate;                //  outgoing messages per second (0: no limit)
     char *endpoint;                  //  PUB endpoint, or NULL for the default
     bool manual_start;               //  wait for zflow_ws_start before connecting
+    size_t batch;                    //  most messages per stream batch (1: no batches)
 };
 
 //  State shared by the caller's object and the actor thread.
@@ -71,6 +72,34 @@ typedef struct {
     atomic_uint_fast64_t connects;   //  connections opened so far
     size_t send_queue;           //  most pending sends (copied from the config)
 } zflow_ws_shared_t;
+
+//  Batches: the actor gathers the messages of one socket read for a stream
+//  and sends them as one ZeroMQ message of four frames: key, meta (seq of
+//  the first message, ts of the read, extra "batch" = count), an index of
+//  ZFLOW_WS_BATCH_ENTRY bytes per message (seq: 8 bytes, size: 4 bytes,
+//  type: 1 byte, all big-endian, 3 bytes zero) and the payloads back to
+//  back. zflow_ws_stream_read hands them out one envelope at a time.
+#define ZFLOW_WS_BATCH_ENTRY 16
+#define ZFLOW_WS_BATCH_DEFAULT 256   //  most messages in one batch by default
+#define ZFLOW_WS_BATCH_BYTES (256 * 1024)   //  a batch is sent once its payloads reach this
+//  Content types in the index (the type byte).
+#define ZFLOW_WS_TYPE_JSON 0         //  application/json
+#define ZFLOW_WS_TYPE_TEXT 1         //  text/plain
+#define ZFLOW_WS_TYPE_BINARY 2       //  application/octet-stream
+
+//  One stream's state shared by the actor (writer) and the reader.
+typedef struct {
+    atomic_size_t pending;       //  messages sent to the stream and not yet handed out
+    //  Reader side only:
+    zflow_msg_t *batch;          //  the batch being handed out (4 frames), or empty
+    size_t count;                //  messages in it
+    size_t next;                 //  the next one to hand out
+    size_t offset;               //  where its payload starts in the data frame
+    zflow_meta_t *meta;          //  meta of the messages handed out (src, ts of the batch)
+} zflow_ws_stream_shared_t;
+
+//  Content type text of a type byte.
+const char *zflow__ws_type_name (int type);
 
 //  What the actor function receives.
 typedef struct {
