@@ -15,6 +15,7 @@ target_sources (zflow_objects PRIVATE
     src/zflow_ws_conn_open.c
     src/zflow_ws_config.c
     src/zflow_ws_fanout.c
+    src/zflow_ws_scan.c
     src/zflow_ws_actor.c
     src/zflow_ws.c)
 target_include_directories (zflow_objects PRIVATE ${WSLAY_INCLUDE_DIR})
@@ -28,6 +29,7 @@ foreach (test test_ws_client test_ws_feed test_ws_conformance)
                                     WS_TEST_DIR="${CMAKE_CURRENT_SOURCE_DIR}/tests/ws")
     endif ()
 endforeach ()
+zflow_test (test_ws_scan SOURCES tests/test_ws_scan.c LABELS unit TIMEOUT 60)
 #  The client tests again against Node's ws (skipped when node or the
 #  package is missing: npm install --prefix tests/ws ws).
 if (TARGET test_ws_client)

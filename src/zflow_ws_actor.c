@@ -583,6 +583,10 @@ s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
     }
     zlistx_set_destructor (self->streams, (zlistx_destructor_fn *) zflow__ws_stream_destroy);
     zflow_meta_set_source (self->meta, args->name);
+    //  Handlers, a parser and ping replies need jansson's value; filters
+    //  alone can work on a scan of the text.
+    self->fast_json = self->config->parse_mode == ZFLOW_WS_PARSE_JSON && !self->config->parser
+                      && self->config->nhandlers == 0 && !self->config->reply_ping;
     self->pub_handle = zsock_resolve (self->pub);
     zflow_ws_config_t *config = self->config;
     self->conn_config = (zflow_ws_conn_config_t) {

@@ -95,6 +95,7 @@ typedef struct {
     bool decoder_ready;             //  decoder initialised
     zflow_ws_buf_t dbuf;            //  decoded payload
     zflow_ws_stats_t stats;         //  counters
+    bool fast_json;                 //  JSON messages only meet filters: scan, no jansson
 } zflow_ws_self_t;
 
 //  Takes one message through the pipeline (zflow_ws_fanout.c).

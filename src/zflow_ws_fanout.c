@@ -319,16 +319,12 @@ s_decode (zflow_ws_self_t *self, const uint8_t *data, size_t size)
                               &self->dbuf) == 0 ? 0 : -1;
 }
 
-//  True when the message is an application pong (then it is swallowed).
+//  True when the message is the exact application pong text.
 static bool
-s_is_app_pong (zflow_ws_self_t *self, const uint8_t *data, size_t size, const json_t *parsed)
+s_is_app_pong (zflow_ws_self_t *self, const uint8_t *data, size_t size)
 {
-    zflow_ws_config_t *config = self->config;
-    if (config->app_pong_text)
-        return size == strlen (config->app_pong_text)
-               && memcmp (data, config->app_pong_text, size) == 0;
-    return config->app_pong_filter && parsed
-           && zflow__ws_filter_match (config->app_pong_filter, parsed);
+    const char *pong = self->config->app_pong_text;
+    return size == strlen (pong) && memcmp (data, pong, size) == 0;
 }
 
 //  Answers a server application ping. Returns true when it was one.
@@ -439,6 +435,32 @@ s_run_handlers (zflow_ws_self_t *self, const uint8_t *data, size_t size, bool bi
     }
 }
 
+//  The message in hand: scanned (the fast path) and/or parsed by jansson.
+typedef struct {
+    const uint8_t *data;     //  the message
+    size_t size;             //  its size
+    bool scanned;            //  scan holds its fields
+    zflow_ws_scan_t scan;    //  top-level fields (when scanned)
+    json_t *parsed;          //  jansson's value, or NULL (made lazily when scanned)
+} s_message_t;
+
+//  True when the message matches filter, on the fast path when it can.
+static bool
+s_matches (const json_t *filter, s_message_t *message)
+{
+    if (!filter)
+        return true;
+    if (message->scanned && !message->parsed) {
+        int match = zflow__ws_scan_match (filter, &message->scan);
+        if (match >= 0)
+            return match == 1;
+        //  Unsure: the scan said jansson parses it, so ask jansson.
+        message->parsed = json_loadb ((const char *) message->data, message->size,
+                                      JSON_DECODE_ANY, NULL);
+    }
+    return zflow__ws_filter_match (filter, message->parsed);
+}
+
 void
 zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_t size)
 {
@@ -453,19 +475,33 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
         else
             self->stats.decode_errors++;   //  published as received
     }
-    json_t *parsed = s_parse (self, data, size, binary);
+    s_message_t message;
+    message.data = data;
+    message.size = size;
+    message.parsed = NULL;
+    //  Nobody needs a jansson value when only filters look at the message.
+    message.scanned = self->fast_json && zflow__ws_scan (data, size, binary, &message.scan) == 0;
+    if (!message.scanned)
+        message.parsed = s_parse (self, data, size, binary);
+    json_t *parsed = message.parsed;
     if (self->config->reply_ping && s_answer_ping (self, data, size, parsed)) {
         self->stats.app_pings++;
         json_decref (parsed);
         return;
     }
-    if (s_is_app_pong (self, data, size, parsed)) {
-        self->stats.app_pongs++;
-        json_decref (parsed);
-        return;
+    if (self->config->app_pong_text || self->config->app_pong_filter) {
+        bool pong = self->config->app_pong_text
+                    ? s_is_app_pong (self, data, size)
+                    : (message.scanned || parsed) && s_matches (self->config->app_pong_filter, &message);
+        if (pong) {
+            self->stats.app_pongs++;
+            json_decref (message.parsed);
+            return;
+        }
     }
     s_run_handlers (self, data, size, binary, parsed);
-    int type = parsed ? ZFLOW_WS_TYPE_JSON : binary ? ZFLOW_WS_TYPE_BINARY : ZFLOW_WS_TYPE_TEXT;
+    int type = message.scanned || parsed ? ZFLOW_WS_TYPE_JSON
+               : binary ? ZFLOW_WS_TYPE_BINARY : ZFLOW_WS_TYPE_TEXT;
     //  A parser of your own transforms the message: its value is published.
     char *transformed = NULL;
     if (self->config->parser && parsed
@@ -484,13 +520,13 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     self->stats.published++;
     counters->msgs_out++;
     counters->bytes_out += size;
+    bool valid = message.scanned || parsed;
     zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
     for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
-        if (stream->filter ? zflow__ws_filter_match (stream->filter, parsed) : true)
+        if (!stream->filter || (valid && s_matches (stream->filter, &message)))
             s_to_stream (self, stream, self->seq, type, data, size);
     free (transformed);
-    if (self->config->rotate_filter && parsed
-        && zflow__ws_filter_match (self->config->rotate_filter, parsed))
+    if (self->config->rotate_filter && valid && s_matches (self->config->rotate_filter, &message))
         zflow__ws_rotate (self);
-    json_decref (parsed);
+    json_decref (message.parsed);
 }

@@ -120,4 +120,47 @@ json_t *zflow__ws_filter_parse (const char *text);
 //  pairs of any one object equal the message's top-level fields.
 bool zflow__ws_filter_match (const json_t *filter, const json_t *message);
 
+//  ---------------------------------------------------------------------
+//  The filter fast path (zflow_ws_scan.c)
+
+//  Kinds of scanned values.
+#define ZFLOW_WS_SCAN_STRING 0          //  a string without escapes
+#define ZFLOW_WS_SCAN_STRING_ESCAPED 1  //  a string with escapes
+#define ZFLOW_WS_SCAN_INTEGER 2
+#define ZFLOW_WS_SCAN_REAL 3
+#define ZFLOW_WS_SCAN_TRUE 4
+#define ZFLOW_WS_SCAN_FALSE 5
+#define ZFLOW_WS_SCAN_NULL 6
+#define ZFLOW_WS_SCAN_OBJECT 7
+#define ZFLOW_WS_SCAN_ARRAY 8
+//  Most top-level fields scanned (more: left to jansson).
+#define ZFLOW_WS_SCAN_FIELDS 32
+
+//  One top-level field: spans in the message text.
+typedef struct {
+    const char *key;       //  the key, without quotes (no escapes)
+    size_t key_size;       //  its length
+    const char *value;     //  the value's text (strings with their quotes)
+    size_t value_size;     //  its length
+    int kind;              //  ZFLOW_WS_SCAN_*
+} zflow_ws_scan_field_t;
+
+//  The top-level fields of a JSON text.
+typedef struct {
+    bool object;           //  the text is an object (else fields is empty)
+    size_t count;          //  fields in use
+    zflow_ws_scan_field_t fields[ZFLOW_WS_SCAN_FIELDS];   //  in text order
+} zflow_ws_scan_t;
+
+//  Scans data as JSON. Returns 0 when it is sure that jansson would parse
+//  it (scan then holds its top-level fields, pointing into data), or -1
+//  when unsure: then parse with jansson. binary: bytes above 0x7F are not
+//  known to be UTF-8 (text messages were checked by the client).
+int zflow__ws_scan (const uint8_t *data, size_t size, bool binary, zflow_ws_scan_t *scan);
+
+//  Matches a scanned message against a filter, by the rule of
+//  zflow__ws_filter_match. Returns 1 (match), 0 (no match) or -1 (unsure:
+//  a value the scan cannot compare; match the jansson value instead).
+int zflow__ws_scan_match (const json_t *filter, const zflow_ws_scan_t *scan);
+
 #endif
