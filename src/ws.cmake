@@ -22,7 +22,7 @@ target_include_directories (zflow_objects PRIVATE ${WSLAY_INCLUDE_DIR})
 target_link_libraries (zflow_objects PRIVATE ${WSLAY_LIBRARY} OpenSSL::SSL OpenSSL::Crypto
                        ZLIB::ZLIB PkgConfig::JANSSON)
 
-foreach (test test_ws_client test_ws_feed test_ws_conformance)
+foreach (test test_ws_client test_ws_feed test_ws_conformance test_ws_batch)
     zflow_test (${test} SOURCES tests/${test}.c LABELS integration TIMEOUT 60)
     if (TARGET ${test})
         target_compile_definitions (${test} PRIVATE
