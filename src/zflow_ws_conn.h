@@ -21,6 +21,8 @@
 //  Connection states, in order.
 typedef enum { S_CONNECT, S_TLS, S_SEND_HS, S_RECV_HS, S_OPEN, S_CLOSING, S_DONE } s_state_t;
 
+//  Bytes read from the socket at once (wslay asks for 4096 at a time).
+#define ZFLOW_WS_READ_AHEAD (64 * 1024)
 //  Size of the handshake response buffer.
 #define S_HS_BUF 16384
 
@@ -58,6 +60,9 @@ struct _zflow_ws_conn_t {
     bool zlib_ready;                      //  both z_streams initialised
     bool send_plain;                      //  deflate negotiated but we send uncompressed
     zflow_ws_buf_t zbuf;                  //  (de)compression output
+    uint8_t *ahead;                       //  bytes read from the socket ahead of wslay, or NULL
+    size_t ahead_pos;                     //  next byte of it to give wslay
+    size_t ahead_len;                     //  bytes in it
     bool paused;                          //  reading paused by the owner
     int resume_timer;                     //  one-shot read after resume, -1 when none
     bool io_failed;                       //  the socket failed or hit EOF under wslay
