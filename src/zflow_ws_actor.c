@@ -544,6 +544,8 @@ s_self_destroy (zflow_ws_self_t **self_p)
     zsock_destroy (&self->sendq);
     zflow_key_destroy (&self->key);
     zflow_meta_destroy (&self->meta);
+    zflow__ws_cfilter_destroy (&self->rotate_cfilter);
+    zflow__ws_cfilter_destroy (&self->pong_cfilter);
     if (self->decoder_ready)
         inflateEnd (&self->decoder);
     zflow__ws_buf_free (&self->dbuf);
@@ -587,6 +589,9 @@ s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
     //  alone can work on a scan of the text.
     self->fast_json = self->config->parse_mode == ZFLOW_WS_PARSE_JSON && !self->config->parser
                       && self->config->nhandlers == 0 && !self->config->reply_ping;
+    //  (NULL when there is no such filter or no memory: jansson matches.)
+    self->rotate_cfilter = zflow__ws_cfilter_new (self->config->rotate_filter);
+    self->pong_cfilter = zflow__ws_cfilter_new (self->config->app_pong_filter);
     self->pub_handle = zsock_resolve (self->pub);
     zflow_ws_config_t *config = self->config;
     self->conn_config = (zflow_ws_conn_config_t) {

@@ -22,6 +22,7 @@ typedef struct {
     zsock_t *sock;           //  actor side of the PAIR pipe
     void *handle;            //  its libzmq handle
     json_t *filter;          //  the filter, or NULL for every message
+    zflow_ws_cfilter_t *cfilter;   //  the filter prepared for scanned messages, or NULL
     int policy;              //  ZFLOW_WS_DROP or ZFLOW_WS_BACKPRESSURE
     size_t queue;            //  most messages sent and not yet handed out by the reader
     zflow_ws_stream_shared_t *shared;   //  shared with the reader (owned by the caller's side)
@@ -96,6 +97,8 @@ typedef struct {
     zflow_ws_buf_t dbuf;            //  decoded payload
     zflow_ws_stats_t stats;         //  counters
     bool fast_json;                 //  JSON messages only meet filters: scan, no jansson
+    zflow_ws_cfilter_t *rotate_cfilter;   //  the rotate filter prepared, or NULL
+    zflow_ws_cfilter_t *pong_cfilter;     //  the application pong filter prepared, or NULL
 } zflow_ws_self_t;
 
 //  Takes one message through the pipeline (zflow_ws_fanout.c).

@@ -236,6 +236,8 @@ s_close_code_valid (int code)
 
 //  A close frame whose payload is one byte is malformed (RFC 6455 5.5.1);
 //  wslay would answer it as "no status", so we fail it before it is read.
+//  Data frames: wslay does not buffer them (no_buffering), we join the
+//  fragments in self->rx, or point at a whole message in wslay's buffer.
 static void
 s_ws_on_frame_start (wslay_event_context_ptr ctx,
                      const struct wslay_event_on_frame_recv_start_arg *frame, void *arg)
@@ -244,6 +246,49 @@ s_ws_on_frame_start (wslay_event_context_ptr ctx,
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
     if (frame->opcode == WSLAY_CONNECTION_CLOSE && frame->payload_length == 1)
         zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1002, "peer sent a one-byte close payload");
+    self->rx_data = frame->opcode == WSLAY_TEXT_FRAME || frame->opcode == WSLAY_BINARY_FRAME
+                    || frame->opcode == WSLAY_CONTINUATION_FRAME;
+    self->rx_whole = frame->fin && frame->opcode != WSLAY_CONTINUATION_FRAME;
+    self->rx_frame_size = frame->payload_length;
+    if (self->rx_data && frame->opcode != WSLAY_CONTINUATION_FRAME) {
+        self->rx.size = 0;   //  a new message
+        self->rx_direct = NULL;
+    }
+}
+
+static void
+s_ws_on_chunk (wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_chunk_arg *chunk,
+               void *arg)
+{
+    (void) ctx;
+    zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
+    if (!self->rx_data || self->failed)
+        return;
+    if (self->rx_whole && self->rx.size == 0 && chunk->data_length == self->rx_frame_size) {
+        //  The usual case: valid until wslay reads on, after on_msg_recv.
+        self->rx_direct = chunk->data;
+        self->rx_direct_size = chunk->data_length;
+        return;
+    }
+    size_t size = self->rx.size + chunk->data_length;
+    if (size > self->max_message) {
+        zflow__ws_conn_fail (self, ZFLOW_ETOOBIG, 1009, "message larger than the maximum");
+        return;
+    }
+    if (size > self->rx.cap) {
+        size_t cap = self->rx.cap ? self->rx.cap : 4096;
+        while (cap < size)
+            cap *= 2;
+        uint8_t *grown = (uint8_t *) realloc (self->rx.data, cap);
+        if (!grown) {
+            zflow__ws_conn_fail (self, ZFLOW_ENOMEM, 1011, "out of memory");
+            return;
+        }
+        self->rx.data = grown;
+        self->rx.cap = cap;
+    }
+    memcpy (self->rx.data + self->rx.size, chunk->data, chunk->data_length);
+    self->rx.size = size;
 }
 
 //  Handles a received close frame: checks its code and reason.
@@ -283,8 +328,10 @@ s_ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_a
     //  peer sent it before it saw our close); after a failure it is not.
     if (self->failed || (self->state != S_OPEN && self->state != S_CLOSING))
         return;
-    const uint8_t *data = msg->msg;
-    size_t size = msg->msg_length;
+    const uint8_t *data = self->rx_direct ? self->rx_direct : self->rx.data;
+    size_t size = self->rx_direct ? self->rx_direct_size : self->rx.size;
+    self->rx_direct = NULL;
+    self->rx.size = 0;
     if (msg->rsv & WSLAY_RSV1_BIT) {
         if (!self->accept.deflate) {
             zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1002, "RSV1 set without permessage-deflate");
@@ -401,9 +448,11 @@ int
 zflow__ws_conn_ws_start (zflow_ws_conn_t *self)
 {
     struct wslay_event_callbacks callbacks = { s_ws_recv, s_ws_send, s_ws_genmask,
-                                               s_ws_on_frame_start, NULL, NULL, s_ws_on_msg };
+                                               s_ws_on_frame_start, s_ws_on_chunk, NULL,
+                                               s_ws_on_msg };
     if (wslay_event_context_client_init (&self->ws, &callbacks, self) != 0)
         return ZFLOW_ENOMEM;
+    wslay_event_config_set_no_buffering (self->ws, 1);
     wslay_event_config_set_max_recv_msg_length (self->ws, self->max_message);
     if (self->accept.deflate) {
         wslay_event_config_set_allowed_rsv_bits (self->ws, WSLAY_RSV1_BIT);
@@ -517,6 +566,7 @@ zflow__ws_conn_destroy (zflow_ws_conn_t **self_p)
     }
     zflow__ws_buf_free (&self->zbuf);
     free (self->ahead);
+    zflow__ws_buf_free (&self->rx);
     free (self->headers);
     free (self->protocols);
     free (self->ca_file);

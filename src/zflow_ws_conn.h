@@ -60,6 +60,12 @@ struct _zflow_ws_conn_t {
     bool zlib_ready;                      //  both z_streams initialised
     bool send_plain;                      //  deflate negotiated but we send uncompressed
     zflow_ws_buf_t zbuf;                  //  (de)compression output
+    zflow_ws_buf_t rx;                    //  the data message being received (fragments joined)
+    const uint8_t *rx_direct;             //  or the whole message in wslay's buffer, or NULL
+    size_t rx_direct_size;                //  its size
+    bool rx_data;                         //  the frame being received is a data frame
+    bool rx_whole;                        //  and a whole message (not fragmented)
+    uint64_t rx_frame_size;               //  its payload length
     uint8_t *ahead;                       //  bytes read from the socket ahead of wslay, or NULL
     size_t ahead_pos;                     //  next byte of it to give wslay
     size_t ahead_len;                     //  bytes in it

@@ -25,6 +25,7 @@ zflow__ws_stream_destroy (zflow_ws_stream_t **stream_p)
     zflow_ws_stream_t *stream = *stream_p;
     zflow__ws_buf_free (&stream->index);
     zflow__ws_buf_free (&stream->data);
+    zflow__ws_cfilter_destroy (&stream->cfilter);
     json_decref (stream->filter);
     zsock_destroy (&stream->sock);
     free (stream);
@@ -51,6 +52,7 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
     }
     stream->id = ++self->next_stream_id;
     stream->filter = parsed;
+    stream->cfilter = parsed ? zflow__ws_cfilter_new (parsed) : NULL;
     stream->policy = policy;
     stream->queue = queue ? queue : 1000;
     stream->shared = shared;
@@ -63,7 +65,7 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
     //  is connected; the caller's end moves to the caller's thread.
     stream->sock = zsock_new (ZMQ_PAIR);
     zsock_t *peer = zsock_new (ZMQ_PAIR);
-    if (!stream->sock || !peer) {
+    if (!stream->sock || !peer || (parsed && !stream->cfilter)) {
         zsock_destroy (&peer);
         zflow__ws_stream_destroy (&stream);
         return NULL;
@@ -446,18 +448,20 @@ typedef struct {
 
 //  True when the message matches filter, on the fast path when it can.
 static bool
-s_matches (const json_t *filter, s_message_t *message)
+s_matches (const json_t *filter, const zflow_ws_cfilter_t *cfilter, s_message_t *message)
 {
     if (!filter)
         return true;
     if (message->scanned && !message->parsed) {
-        int match = zflow__ws_scan_match (filter, &message->scan);
+        int match = cfilter ? zflow__ws_cfilter_match (cfilter, &message->scan) : -1;
         if (match >= 0)
             return match == 1;
         //  Unsure: the scan said jansson parses it, so ask jansson.
         message->parsed = json_loadb ((const char *) message->data, message->size,
                                       JSON_DECODE_ANY, NULL);
     }
+    if (!message->parsed)
+        return false;   //  not even jansson could parse it (out of memory)
     return zflow__ws_filter_match (filter, message->parsed);
 }
 
@@ -492,7 +496,7 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     if (self->config->app_pong_text || self->config->app_pong_filter) {
         bool pong = self->config->app_pong_text
                     ? s_is_app_pong (self, data, size)
-                    : (message.scanned || parsed) && s_matches (self->config->app_pong_filter, &message);
+                    : (message.scanned || parsed) && s_matches (self->config->app_pong_filter, self->pong_cfilter, &message);
         if (pong) {
             self->stats.app_pongs++;
             json_decref (message.parsed);
@@ -523,10 +527,10 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     bool valid = message.scanned || parsed;
     zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
     for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
-        if (!stream->filter || (valid && s_matches (stream->filter, &message)))
+        if (!stream->filter || (valid && s_matches (stream->filter, stream->cfilter, &message)))
             s_to_stream (self, stream, self->seq, type, data, size);
     free (transformed);
-    if (self->config->rotate_filter && valid && s_matches (self->config->rotate_filter, &message))
+    if (self->config->rotate_filter && valid && s_matches (self->config->rotate_filter, self->rotate_cfilter, &message))
         zflow__ws_rotate (self);
     json_decref (message.parsed);
 }

@@ -158,9 +158,19 @@ typedef struct {
 //  known to be UTF-8 (text messages were checked by the client).
 int zflow__ws_scan (const uint8_t *data, size_t size, bool binary, zflow_ws_scan_t *scan);
 
-//  Matches a scanned message against a filter, by the rule of
-//  zflow__ws_filter_match. Returns 1 (match), 0 (no match) or -1 (unsure:
-//  a value the scan cannot compare; match the jansson value instead).
-int zflow__ws_scan_match (const json_t *filter, const zflow_ws_scan_t *scan);
+//  A filter prepared for scanned messages.
+typedef struct _zflow_ws_cfilter_t zflow_ws_cfilter_t;
+
+//  Prepares filter (a list of objects, as zflow__ws_filter_parse makes;
+//  it must outlive the result, which points into it). Returns the
+//  prepared filter (destroy it) or NULL (NULL filter, or out of memory).
+zflow_ws_cfilter_t *zflow__ws_cfilter_new (const json_t *filter);
+void zflow__ws_cfilter_destroy (zflow_ws_cfilter_t **self_p);
+
+//  Matches a scanned message against a prepared filter (NULL: every
+//  message), by the rule of zflow__ws_filter_match. Returns 1 (match), 0
+//  (no match) or -1 (unsure: a value the scan cannot compare; match the
+//  jansson value instead).
+int zflow__ws_cfilter_match (const zflow_ws_cfilter_t *self, const zflow_ws_scan_t *scan);
 
 #endif

@@ -48,6 +48,12 @@ s_string (s_cursor_t *cur, bool *escaped)
     *escaped = false;
     cur->at++;
     while (cur->at < cur->end) {
+        //  Plain bytes first, without the checks below.
+        while (cur->at < cur->end && *cur->at >= 0x20 && *cur->at < 0x80 && *cur->at != '"'
+               && *cur->at != '\\')
+            cur->at++;
+        if (cur->at >= cur->end)
+            return -1;
         uint8_t c = *cur->at++;
         if (c == '"')
             return 0;
@@ -205,67 +211,155 @@ zflow__ws_scan (const uint8_t *data, size_t size, bool binary, zflow_ws_scan_t *
     return 0;
 }
 
-//  Compares one filter value with a scanned value: 1 equal, 0 not, -1 unsure.
-static int
-s_equal (const json_t *want, const zflow_ws_scan_field_t *have)
+//  One pair of a filter object, ready to compare with scanned text.
+typedef struct {
+    const char *key;       //  the key (points into the filter's JSON value)
+    size_t key_size;       //  its length
+    int kind;              //  ZFLOW_WS_SCAN_* of the wanted value, or -1: jansson compares
+    const char *text;      //  strings: the wanted text; integers: its decimal form
+    size_t text_size;      //  its length
+    char number[24];       //  the decimal form of an integer
+} s_pair_t;
+
+struct _zflow_ws_cfilter_t {
+    size_t nobjects;       //  objects in the filter (any one may match)
+    size_t *npairs;        //  pairs of each (all must match)
+    s_pair_t **pairs;      //  the pairs of each object
+};
+
+void
+zflow__ws_cfilter_destroy (zflow_ws_cfilter_t **self_p)
 {
+    zflow_ws_cfilter_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->nobjects; i++)
+        free (self->pairs[i]);
+    free (self->pairs);
+    free (self->npairs);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Prepares one wanted value.
+static void
+s_pair_set (s_pair_t *pair, const char *key, const json_t *want)
+{
+    pair->key = key;
+    pair->key_size = strlen (key);
+    pair->kind = -1;
     switch (json_typeof (want)) {
     case JSON_STRING:
-        if (have->kind == ZFLOW_WS_SCAN_STRING_ESCAPED)
-            return -1;
-        return have->kind == ZFLOW_WS_SCAN_STRING
-               && have->value_size - 2 == json_string_length (want)
-               && memcmp (have->value + 1, json_string_value (want), have->value_size - 2) == 0;
-    case JSON_INTEGER: {
-        if (have->kind != ZFLOW_WS_SCAN_INTEGER)
-            return 0;
-        char text[48];
-        memcpy (text, have->value, have->value_size);
-        text[have->value_size] = 0;
-        return strtoll (text, NULL, 10) == json_integer_value (want);
-    }
+        pair->kind = ZFLOW_WS_SCAN_STRING;
+        pair->text = json_string_value (want);
+        pair->text_size = json_string_length (want);
+        break;
+    case JSON_INTEGER:
+        pair->kind = ZFLOW_WS_SCAN_INTEGER;
+        snprintf (pair->number, sizeof (pair->number), "%" JSON_INTEGER_FORMAT,
+                  json_integer_value (want));
+        pair->text = pair->number;
+        pair->text_size = strlen (pair->number);
+        break;
     case JSON_REAL:
-        //  jansson converts without the locale: let it compare reals.
-        return have->kind == ZFLOW_WS_SCAN_REAL ? -1 : 0;
+        pair->kind = ZFLOW_WS_SCAN_REAL;   //  compared by jansson (no locale)
+        break;
     case JSON_TRUE:
-        return have->kind == ZFLOW_WS_SCAN_TRUE;
+        pair->kind = ZFLOW_WS_SCAN_TRUE;
+        break;
     case JSON_FALSE:
-        return have->kind == ZFLOW_WS_SCAN_FALSE;
+        pair->kind = ZFLOW_WS_SCAN_FALSE;
+        break;
     case JSON_NULL:
-        return have->kind == ZFLOW_WS_SCAN_NULL;
+        pair->kind = ZFLOW_WS_SCAN_NULL;
+        break;
     default:
-        return -1;   //  objects and arrays: jansson compares them
+        break;   //  objects and arrays: jansson compares them
     }
 }
 
-//  The last field named key (jansson keeps the last of duplicates), or NULL.
-static const zflow_ws_scan_field_t *
-s_field (const zflow_ws_scan_t *scan, const char *key)
+zflow_ws_cfilter_t *
+zflow__ws_cfilter_new (const json_t *filter)
 {
-    size_t size = strlen (key);
+    zflow_ws_cfilter_t *self = (zflow_ws_cfilter_t *) calloc (1, sizeof (zflow_ws_cfilter_t));
+    size_t count = json_array_size (filter);
+    if (!self || !json_is_array (filter))
+        goto fail;
+    self->npairs = (size_t *) calloc (count + 1, sizeof (size_t));
+    self->pairs = (s_pair_t **) calloc (count + 1, sizeof (s_pair_t *));
+    if (!self->npairs || !self->pairs)
+        goto fail;
+    for (size_t i = 0; i < count; i++) {
+        json_t *object = json_array_get (filter, i);
+        self->pairs[i] = (s_pair_t *) calloc (json_object_size (object) + 1, sizeof (s_pair_t));
+        self->nobjects = i + 1;
+        if (!json_is_object (object) || !self->pairs[i])
+            goto fail;
+        const char *key;
+        json_t *want;
+        json_object_foreach (object, key, want)
+            s_pair_set (&self->pairs[i][self->npairs[i]++], key, want);
+    }
+    return self;
+fail:
+    zflow__ws_cfilter_destroy (&self);
+    return NULL;
+}
+
+//  Compares one wanted value with a scanned value: 1 equal, 0 not, -1 unsure.
+static int
+s_equal (const s_pair_t *want, const zflow_ws_scan_field_t *have)
+{
+    switch (want->kind) {
+    case ZFLOW_WS_SCAN_STRING:
+        if (have->kind == ZFLOW_WS_SCAN_STRING_ESCAPED)
+            return -1;
+        return have->kind == ZFLOW_WS_SCAN_STRING && have->value_size - 2 == want->text_size
+               && memcmp (have->value + 1, want->text, want->text_size) == 0;
+    case ZFLOW_WS_SCAN_INTEGER:
+        //  The scan took only plain integers (no leading zeros, no
+        //  exponent): equal values have the same text, but for -0.
+        if (have->kind != ZFLOW_WS_SCAN_INTEGER)
+            return 0;
+        if (have->value_size == 2 && memcmp (have->value, "-0", 2) == 0)
+            return want->text_size == 1 && want->text[0] == '0';
+        return have->value_size == want->text_size
+               && memcmp (have->value, want->text, want->text_size) == 0;
+    case ZFLOW_WS_SCAN_REAL:
+        return have->kind == ZFLOW_WS_SCAN_REAL ? -1 : 0;
+    case ZFLOW_WS_SCAN_TRUE:
+    case ZFLOW_WS_SCAN_FALSE:
+    case ZFLOW_WS_SCAN_NULL:
+        return have->kind == want->kind;
+    default:
+        return -1;
+    }
+}
+
+//  The last field named like pair (jansson keeps the last of duplicates).
+static const zflow_ws_scan_field_t *
+s_field (const zflow_ws_scan_t *scan, const s_pair_t *pair)
+{
     for (size_t i = scan->count; i-- > 0;)
-        if (scan->fields[i].key_size == size && memcmp (scan->fields[i].key, key, size) == 0)
+        if (scan->fields[i].key_size == pair->key_size
+            && memcmp (scan->fields[i].key, pair->key, pair->key_size) == 0)
             return &scan->fields[i];
     return NULL;
 }
 
 int
-zflow__ws_scan_match (const json_t *filter, const zflow_ws_scan_t *scan)
+zflow__ws_cfilter_match (const zflow_ws_cfilter_t *self, const zflow_ws_scan_t *scan)
 {
-    if (!filter)
+    if (!self)
         return 1;
     if (!scan->object)
         return 0;
-    size_t index;
-    json_t *item;
     int result = 0;
-    json_array_foreach (filter, index, item) {
-        const char *key;
-        json_t *want;
+    for (size_t i = 0; i < self->nobjects; i++) {
         int all = 1;
-        json_object_foreach ((json_t *) item, key, want) {
-            const zflow_ws_scan_field_t *have = s_field (scan, key);
-            int equal = have ? s_equal (want, have) : 0;
+        for (size_t j = 0; j < self->npairs[i]; j++) {
+            const zflow_ws_scan_field_t *have = s_field (scan, &self->pairs[i][j]);
+            int equal = have ? s_equal (&self->pairs[i][j], have) : 0;
             if (equal < 0)
                 all = -1;   //  unsure: only a definite match elsewhere decides
             else if (equal == 0) {

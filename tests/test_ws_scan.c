@@ -100,7 +100,9 @@ s_check (const uint8_t *data, size_t size, bool binary, json_t **filters, size_t
         return;
     CHECK (scan.object == json_is_object (parsed), "object-ness of '%.*s'", (int) size, data);
     for (size_t i = 0; i < nfilters; i++) {
-        int fast = zflow__ws_scan_match (filters[i], &scan);
+        zflow_ws_cfilter_t *cfilter = zflow__ws_cfilter_new (filters[i]);
+        int fast = zflow__ws_cfilter_match (cfilter, &scan);
+        zflow__ws_cfilter_destroy (&cfilter);
         if (fast < 0)
             continue;
         s_decided++;
@@ -167,14 +169,19 @@ main (void)
     CHECK (zflow__ws_scan ((const uint8_t *) plain, strlen (plain), false, &scan) == 0,
            "a plain message is scanned");
     CHECK (scan.object && scan.count == 3, "three fields");
-    CHECK (zflow__ws_scan_match (filters[0], &scan) == 0, "k is 3, not 1");
+    zflow_ws_cfilter_t *ones = zflow__ws_cfilter_new (filters[0]);
+    CHECK (zflow__ws_cfilter_match (ones, &scan) == 0, "k is 3, not 1");
     json_t *three = zflow__ws_filter_parse ("{\"k\":3}");
-    CHECK (zflow__ws_scan_match (three, &scan) == 1, "k is 3");
+    zflow_ws_cfilter_t *threes = zflow__ws_cfilter_new (three);
+    CHECK (zflow__ws_cfilter_match (threes, &scan) == 1, "k is 3");
+    CHECK (zflow__ws_cfilter_match (NULL, &scan) == 1, "no filter matches");
+    zflow__ws_cfilter_destroy (&threes);
     json_decref (three);
     //  Duplicates: the last one counts, as in jansson.
     const char *dup = "{\"k\":1,\"k\":2}";
     CHECK (zflow__ws_scan ((const uint8_t *) dup, strlen (dup), false, &scan) == 0
-           && zflow__ws_scan_match (filters[0], &scan) == 0, "last duplicate wins");
+           && zflow__ws_cfilter_match (ones, &scan) == 0, "last duplicate wins");
+    zflow__ws_cfilter_destroy (&ones);
     //  Things left to jansson.
     const char *unsure[] = { "{\"e\":\"\\u0041\"}", "{\"x\":1e5}", "{\"k\":01}", "{\"k\":1,}",
                              "{\"k\\n\":1}", "{\"big\":12345678901234567890}" };
