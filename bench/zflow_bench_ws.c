@@ -11,9 +11,9 @@
                    matching one) against a Node ws client that JSON.parses
                    each message
 
-    Usage: zflow_bench_ws [messages [zflow|filtered]]   (default 1000000;
-    "zflow" skips Node, "filtered" runs only the zflow filtered case: both
-    for profiling)
+    Usage: zflow_bench_ws [messages [zflow|filtered|plain|conn]]   (default
+    1000000; "zflow" skips Node, "filtered", "plain" and "conn" run only
+    that zflow case: for profiling)
     Ends with RESULT ws_plain ratio=<x> and RESULT ws_filtered ratio=<y>
     (zflow rate over Node rate; 0 when Node or ws is missing).
 
@@ -313,11 +313,11 @@ main (int argc, char *argv[])
     else if (!ws)
         printf ("Node's ws package is missing (npm install --prefix tests/ws ws): "
                 "Node figures skipped, ratios are 0\n");
-    bool only_filtered = argc > 2 && streq (argv[2], "filtered");   //  for profiling
-    double zconn = only_filtered ? 0 : s_run_conn (total);
-    double zplain = only_filtered ? 0 : s_run_zflow (total, false);
+    const char *only = argc > 2 && !streq (argv[2], "zflow") ? argv[2] : NULL;   //  profiling
+    double zconn = !only || streq (only, "conn") ? s_run_conn (total) : 0;
+    double zplain = !only || streq (only, "plain") ? s_run_zflow (total, false) : 0;
     double nplain = node && ws ? s_run_node (total, false) : 0;
-    double zfilt = s_run_zflow (total, true);
+    double zfilt = !only || streq (only, "filtered") ? s_run_zflow (total, true) : 0;
     double nparse = node && ws ? s_run_node (total, true) : 0;
     printf ("conn alone over node plain: %.2f\n", nplain > 0 ? zconn / nplain : 0);
     printf ("RESULT ws_plain ratio=%.2f\n", nplain > 0 ? zplain / nplain : 0);

@@ -406,6 +406,28 @@ s_batch_take (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
     shared->count = count;
     shared->next = 0;
     shared->offset = 0;
+    memset (shared->tmpl_size, 0, sizeof (shared->tmpl_size));
+    return 0;
+}
+
+//  Makes the meta template of a content type for this batch: the meta
+//  encoded with seq 2^64-1, which msgpack writes as 0xcf and eight 0xff
+//  bytes (nothing else in a meta can hold eight 0xff bytes: texts are
+//  UTF-8, ts is below 2^63), so each message copies it and fills in its
+//  seq there instead of encoding a meta. Returns 0 or -1.
+static int
+s_template (zflow_ws_stream_shared_t *shared, int type)
+{
+    zflow_meta_set_seq (shared->meta, UINT64_MAX);
+    zflow_meta_set_content_type (shared->meta, zflow__ws_type_name (type));
+    int size = zflow_meta_encode (shared->meta, shared->tmpl[type], sizeof (shared->tmpl[type]));
+    static const uint8_t marker[9] = { 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    const uint8_t *at = size > 0 ? (const uint8_t *) memmem (shared->tmpl[type], (size_t) size,
+                                                             marker, sizeof (marker)) : NULL;
+    if (!at)
+        return -1;
+    shared->tmpl_seq[type] = (size_t) (at - shared->tmpl[type]) + 1;
+    shared->tmpl_size[type] = (size_t) size;
     return 0;
 }
 
@@ -419,18 +441,35 @@ s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
                            + shared->next * ZFLOW_WS_BATCH_ENTRY;
     size_t size = (size_t) s_get_be (entry + 8, 4);
     const uint8_t *data = (const uint8_t *) zflow_msg_data (shared->batch, 3) + shared->offset;
-    zflow_meta_set_seq (shared->meta, s_get_be (entry, 8));
-    zflow_meta_set_content_type (shared->meta, zflow__ws_type_name (entry[12]));
-    uint8_t meta[512];
-    int meta_size = zflow_meta_encode (shared->meta, meta, sizeof (meta));
+    int type = entry[12] <= ZFLOW_WS_TYPE_BINARY ? entry[12] : ZFLOW_WS_TYPE_BINARY;
     int rc = 0;
-    if (meta_size <= 0
-        || zflow_msg_add (msg, zflow_msg_data (shared->batch, 0),
-                          zflow_msg_part_size (shared->batch, 0))
-        || zflow_msg_add (msg, meta, (size_t) meta_size) || zflow_msg_add (msg, data, size)) {
-        zflow_msg_reset (msg);
-        rc = ZFLOW_ENOMEM;   //  this message is lost, the next ones are not
+    if (!shared->tmpl_size[type])
+        s_template (shared, type);   //  on failure each meta is encoded in full
+    if (zflow_msg_add (msg, zflow_msg_data (shared->batch, 0),
+                       zflow_msg_part_size (shared->batch, 0))) {
+        rc = ZFLOW_ENOMEM;
     }
+    else if (shared->tmpl_size[type]) {
+        uint8_t *meta = (uint8_t *) zflow_msg_add_empty (msg, shared->tmpl_size[type]);
+        if (meta) {
+            memcpy (meta, shared->tmpl[type], shared->tmpl_size[type]);
+            memcpy (meta + shared->tmpl_seq[type], entry, 8);   //  seq, big-endian as msgpack
+        }
+        else
+            rc = ZFLOW_ENOMEM;
+    }
+    else {
+        uint8_t meta[512];
+        zflow_meta_set_seq (shared->meta, s_get_be (entry, 8));
+        zflow_meta_set_content_type (shared->meta, zflow__ws_type_name (type));
+        int meta_size = zflow_meta_encode (shared->meta, meta, sizeof (meta));
+        if (meta_size <= 0 || zflow_msg_add (msg, meta, (size_t) meta_size))
+            rc = ZFLOW_ENOMEM;
+    }
+    if (rc == 0 && zflow_msg_add (msg, data, size))
+        rc = ZFLOW_ENOMEM;
+    if (rc)
+        zflow_msg_reset (msg);   //  this message is lost, the next ones are not
     shared->offset += size;
     atomic_fetch_sub (&shared->pending, 1);
     if (++shared->next == shared->count) {

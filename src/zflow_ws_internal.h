@@ -96,6 +96,9 @@ typedef struct {
     size_t next;                 //  the next one to hand out
     size_t offset;               //  where its payload starts in the data frame
     zflow_meta_t *meta;          //  meta of the messages handed out (src, ts of the batch)
+    uint8_t tmpl[3][256];        //  per content type: that meta encoded, seq to be filled in
+    size_t tmpl_size[3];         //  its size, 0 until made for this batch
+    size_t tmpl_seq[3];          //  where the 8 bytes of seq go in it
 } zflow_ws_stream_shared_t;
 
 //  Content type text of a type byte.
