@@ -406,6 +406,10 @@ s_batch_take (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
     shared->count = count;
     shared->next = 0;
     shared->offset = 0;
+    shared->key = (const uint8_t *) zflow_msg_data (shared->batch, 0);
+    shared->key_size = zflow_msg_part_size (shared->batch, 0);
+    shared->index = index;
+    shared->data = (const uint8_t *) zflow_msg_data (shared->batch, 3);
     memset (shared->tmpl_size, 0, sizeof (shared->tmpl_size));
     return 0;
 }
@@ -437,18 +441,15 @@ static int
 s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
 {
     zflow_msg_reset (msg);
-    const uint8_t *entry = (const uint8_t *) zflow_msg_data (shared->batch, 2)
-                           + shared->next * ZFLOW_WS_BATCH_ENTRY;
+    const uint8_t *entry = shared->index + shared->next * ZFLOW_WS_BATCH_ENTRY;
     size_t size = (size_t) s_get_be (entry + 8, 4);
-    const uint8_t *data = (const uint8_t *) zflow_msg_data (shared->batch, 3) + shared->offset;
+    const uint8_t *data = shared->data + shared->offset;
     int type = entry[12] <= ZFLOW_WS_TYPE_BINARY ? entry[12] : ZFLOW_WS_TYPE_BINARY;
     int rc = 0;
     if (!shared->tmpl_size[type])
         s_template (shared, type);   //  on failure each meta is encoded in full
-    if (zflow_msg_add (msg, zflow_msg_data (shared->batch, 0),
-                       zflow_msg_part_size (shared->batch, 0))) {
+    if (zflow_msg_add (msg, shared->key, shared->key_size))
         rc = ZFLOW_ENOMEM;
-    }
     else if (shared->tmpl_size[type]) {
         uint8_t *meta = (uint8_t *) zflow_msg_add_empty (msg, shared->tmpl_size[type]);
         if (meta) {

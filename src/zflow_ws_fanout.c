@@ -87,22 +87,20 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
     return stream;
 }
 
-//  Appends size bytes to buf. Returns 0 or -1 (out of memory).
+//  Makes room for size more bytes in buf. Returns 0 or -1 (out of memory).
 static int
-s_buf_append (zflow_ws_buf_t *buf, const void *data, size_t size)
+s_buf_room (zflow_ws_buf_t *buf, size_t size)
 {
-    if (buf->size + size > buf->cap) {
-        size_t cap = buf->cap ? buf->cap : 4096;
-        while (cap < buf->size + size)
-            cap *= 2;
-        uint8_t *grown = (uint8_t *) realloc (buf->data, cap);
-        if (!grown)
-            return -1;
-        buf->data = grown;
-        buf->cap = cap;
-    }
-    memcpy (buf->data + buf->size, data, size);
-    buf->size += size;
+    if (buf->size + size <= buf->cap)
+        return 0;
+    size_t cap = buf->cap ? buf->cap : 4096;
+    while (cap < buf->size + size)
+        cap *= 2;
+    uint8_t *grown = (uint8_t *) realloc (buf->data, cap);
+    if (!grown)
+        return -1;
+    buf->data = grown;
+    buf->cap = cap;
     return 0;
 }
 
@@ -258,18 +256,20 @@ s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int
     if (stream->count > 0 && !stream->held
         && (stream->count >= self->config->batch || stream->data.size >= ZFLOW_WS_BATCH_BYTES))
         s_flush (self, stream);
-    uint8_t entry[ZFLOW_WS_BATCH_ENTRY] = { 0 };
+    if (s_buf_room (&stream->index, ZFLOW_WS_BATCH_ENTRY) || s_buf_room (&stream->data, size)) {
+        s_count_drops (self, stream, 1);   //  out of memory
+        return;
+    }
+    uint8_t *entry = stream->index.data + stream->index.size;
     for (int i = 0; i < 8; i++)
         entry[i] = (uint8_t) (seq >> (56 - 8 * i));
     for (int i = 0; i < 4; i++)
         entry[8 + i] = (uint8_t) ((uint32_t) size >> (24 - 8 * i));
     entry[12] = (uint8_t) type;
-    if (s_buf_append (&stream->index, entry, sizeof (entry))
-        || s_buf_append (&stream->data, data, size)) {
-        stream->index.size = stream->count * ZFLOW_WS_BATCH_ENTRY;
-        s_count_drops (self, stream, 1);   //  out of memory
-        return;
-    }
+    entry[13] = entry[14] = entry[15] = 0;
+    stream->index.size += ZFLOW_WS_BATCH_ENTRY;
+    memcpy (stream->data.data + stream->data.size, data, size);
+    stream->data.size += size;
     if (stream->count++ == 0) {
         stream->first_seq = seq;
         stream->first_type = type;

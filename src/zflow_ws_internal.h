@@ -95,6 +95,10 @@ typedef struct {
     size_t count;                //  messages in it
     size_t next;                 //  the next one to hand out
     size_t offset;               //  where its payload starts in the data frame
+    const uint8_t *key;          //  the batch's frames (they live in batch): key,
+    size_t key_size;             //  its size,
+    const uint8_t *index;        //  index,
+    const uint8_t *data;         //  and payloads
     zflow_meta_t *meta;          //  meta of the messages handed out (src, ts of the batch)
     uint8_t tmpl[3][256];        //  per content type: that meta encoded, seq to be filled in
     size_t tmpl_size[3];         //  its size, 0 until made for this batch
