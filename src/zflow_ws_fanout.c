@@ -71,8 +71,9 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
         return NULL;
     }
     //  The bound is kept in messages by shared->pending; every batch holds
-    //  at least one message, so the pipe never holds more than that.
-    zsock_set_sndhwm (stream->sock, (int) stream->queue + 2);
+    //  at least one message, so the pipe never holds more than that. With
+    //  batches of one the pipe's bound is the only one.
+    zsock_set_sndhwm (stream->sock, (int) stream->queue + (self->config->batch == 1 ? 0 : 2));
     zsock_set_rcvhwm (peer, 1);
     zsock_set_linger (stream->sock, 0);
     if (zsock_bind (stream->sock, "%s", endpoint) != 0 || zsock_connect (peer, "%s", endpoint)) {
@@ -104,6 +105,17 @@ s_buf_room (zflow_ws_buf_t *buf, size_t size)
     return 0;
 }
 
+//  Messages sent to the stream and not yet handed out by its reader. With
+//  batches of one a reader may use zflow_stream_read, which does not count:
+//  then the pipe's own bound (queue envelopes) decides, as sends refused.
+static size_t
+s_pending (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+{
+    if (self->config->batch == 1)
+        return 0;
+    return atomic_load_explicit (&stream->shared->pending, memory_order_relaxed);
+}
+
 static void
 s_count_drops (zflow_ws_self_t *self, zflow_ws_stream_t *stream, size_t messages)
 {
@@ -119,22 +131,55 @@ s_batch_reset (zflow_ws_stream_t *stream)
     stream->count = 0;
 }
 
-//  Sends one message from the batch as a plain envelope (batches of one).
-static int
-s_send_single (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+static uint64_t
+s_get_be (const uint8_t *bytes, size_t size)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < size; i++)
+        value = (value << 8) | bytes[i];
+    return value;
+}
+
+//  Batches of one: sends the gathered messages as plain envelopes, from the
+//  first until the pipe refuses one, and keeps the rest. Returns how many
+//  went.
+static size_t
+s_send_singles (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
     size_t key_size;
     const void *key = zflow_key_wire (self->key, &key_size);
-    zflow_meta_set_seq (self->meta, stream->first_seq);
-    zflow_meta_set_content_type (self->meta, zflow__ws_type_name (stream->first_type));
     zflow_meta_stamp (self->meta);
-    uint8_t meta[512];
-    int meta_size = zflow_meta_encode (self->meta, meta, sizeof (meta));
-    if (meta_size <= 0 || zmq_send (stream->handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return -1;
-    zmq_send (stream->handle, meta, (size_t) meta_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send (stream->handle, stream->data.data, stream->data.size, ZMQ_DONTWAIT);
-    return 0;
+    size_t sent = 0, offset = 0;
+    for (; sent < stream->count; sent++) {
+        const uint8_t *entry = stream->index.data + sent * ZFLOW_WS_BATCH_ENTRY;
+        size_t size = (size_t) s_get_be (entry + 8, 4);
+        zflow_meta_set_seq (self->meta, s_get_be (entry, 8));
+        zflow_meta_set_content_type (self->meta, zflow__ws_type_name (entry[12]));
+        uint8_t meta[512];
+        int meta_size = zflow_meta_encode (self->meta, meta, sizeof (meta));
+        if (meta_size <= 0
+            || zmq_send (stream->handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+            break;
+        zmq_send (stream->handle, meta, (size_t) meta_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        zmq_send (stream->handle, stream->data.data + offset, size, ZMQ_DONTWAIT);
+        offset += size;
+    }
+    if (sent == 0)
+        return 0;
+    size_t left = stream->count - sent;
+    memmove (stream->index.data, stream->index.data + sent * ZFLOW_WS_BATCH_ENTRY,
+             left * ZFLOW_WS_BATCH_ENTRY);
+    stream->index.size = left * ZFLOW_WS_BATCH_ENTRY;
+    memmove (stream->data.data, stream->data.data + offset, stream->data.size - offset);
+    stream->data.size -= offset;
+    stream->count = left;
+    if (left) {
+        stream->first_seq = s_get_be (stream->index.data, 8);
+        stream->first_type = stream->index.data[12];
+    }
+    stream->delivered += sent;
+    atomic_fetch_add (&stream->shared->pending, sent);
+    return sent;
 }
 
 //  Sends the batch in one ZeroMQ message (key, meta, index, data). Returns
@@ -142,8 +187,6 @@ s_send_single (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 static int
 s_send_batch (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
-    if (stream->count == 1 && self->config->batch == 1)
-        return s_send_single (self, stream);
     size_t key_size;
     const void *key = zflow_key_wire (self->key, &key_size);
     zflow_meta_set_seq (self->meta, stream->first_seq);
@@ -200,9 +243,19 @@ s_flush (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
     if (stream->count == 0)
         return;
-    size_t pending = atomic_load_explicit (&stream->shared->pending, memory_order_relaxed);
-    if (stream->policy == ZFLOW_WS_BACKPRESSURE && pending >= stream->queue) {
+    if (stream->policy == ZFLOW_WS_BACKPRESSURE && s_pending (self, stream) >= stream->queue) {
         s_hold (self, stream);
+        return;
+    }
+    if (self->config->batch == 1) {
+        s_send_singles (self, stream);
+        if (stream->count && stream->policy == ZFLOW_WS_BACKPRESSURE) {
+            s_hold (self, stream);
+            return;
+        }
+        s_count_drops (self, stream, stream->count);
+        s_batch_reset (stream);
+        zflow__ws_stream_unhold (self, stream);
         return;
     }
     atomic_fetch_add (&stream->shared->pending, stream->count);
@@ -248,8 +301,7 @@ static void
 s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int type,
              const uint8_t *data, size_t size)
 {
-    size_t pending = atomic_load_explicit (&stream->shared->pending, memory_order_relaxed);
-    if (stream->policy == ZFLOW_WS_DROP && pending + stream->count >= stream->queue) {
+    if (stream->policy == ZFLOW_WS_DROP && s_pending (self, stream) + stream->count >= stream->queue) {
         s_count_drops (self, stream, 1);
         return;
     }
@@ -286,6 +338,11 @@ zflow__ws_streams_end (zflow_ws_self_t *self)
         //  Wait a little for room: a reader blocked in read empties the pipe.
         zsock_set_sndtimeo (stream->sock, 200);
         zflow__ws_stream_unhold (self, stream);
+        if (stream->count && self->config->batch == 1) {
+            s_send_singles (self, stream);
+            s_count_drops (self, stream, stream->count);
+            s_batch_reset (stream);
+        }
         if (stream->count) {
             //  The last batch goes even to a full stream (one batch over).
             atomic_fetch_add (&stream->shared->pending, stream->count);

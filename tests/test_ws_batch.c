@@ -297,6 +297,39 @@ s_test_batch_size (void)
     zflow_ws_config_destroy (&config);
 }
 
+//  Batches of one for readers that use zflow_stream_read (which does not
+//  count what it reads): the pipe bounds DROP streams, BACKPRESSURE loses
+//  nothing.
+static void
+s_test_plain_readers (void)
+{
+    pid_t pid;
+    zflow_ws_t *feed = s_feed ("plainread", 1, &pid);
+    zflow_stream_t *small = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_DROP, NULL);
+    zflow_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 5, ZFLOW_WS_BACKPRESSURE, NULL);
+    s_go (feed);
+    zflow_msg_t *msg = zflow_msg_new ();
+    int count = 0;
+    while (count < S_TOTAL && zflow_stream_read (slow, msg, 2000) == 0) {
+        CHECK (s_is_message (msg, "plainread", count));
+        count++;
+        if (count % 20 == 0)
+            zclock_sleep (10);
+    }
+    CHECK (count == S_TOTAL);
+    int got = 0;
+    while (zflow_stream_read (small, msg, 100) == 0 && zflow_msg_size (msg) == 3)
+        got++;
+    uint64_t drops = zflow_ws_stream_drops (feed, small);
+    CHECK (got >= 10 && got < S_TOTAL && (uint64_t) got + drops == S_TOTAL);
+    CHECK (zflow_ws_stream_drops (feed, slow) == 0);
+    zflow_msg_destroy (&msg);
+    zflow_ws_stream_close (feed, &small);
+    zflow_ws_stream_close (feed, &slow);
+    zflow_ws_destroy (&feed);
+    s_server_stop (pid);
+}
+
 //  DROP counts per message: a queue of 10 unread keeps exactly the first
 //  10 of 500, whatever the batches; BACKPRESSURE loses none, in order.
 static void
@@ -371,6 +404,7 @@ main (void)
     s_test_order ();
     s_test_batch_size ();
     s_test_policies ();
+    s_test_plain_readers ();
     s_test_exit ();
     printf ("%s: %d failed checks\n", s_checks_failed ? "FAIL" : "OK", s_checks_failed);
     return s_checks_failed ? 1 : 0;
