@@ -262,7 +262,7 @@ s_ws_on_chunk (wslay_event_context_ptr ctx, const struct wslay_event_on_frame_re
 {
     (void) ctx;
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
-    if (!self->rx_data || self->failed)
+    if (!self->rx_data || self->failed || chunk->data_length == 0)
         return;
     if (self->rx_whole && self->rx.size == 0 && chunk->data_length == self->rx_frame_size) {
         //  The usual case: valid until wslay reads on, after on_msg_recv.
@@ -328,7 +328,8 @@ s_ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_a
     //  peer sent it before it saw our close); after a failure it is not.
     if (self->failed || (self->state != S_OPEN && self->state != S_CLOSING))
         return;
-    const uint8_t *data = self->rx_direct ? self->rx_direct : self->rx.data;
+    static const uint8_t s_empty[1] = { 0 };
+    const uint8_t *data = self->rx_direct ? self->rx_direct : self->rx.data ? self->rx.data : s_empty;
     size_t size = self->rx_direct ? self->rx_direct_size : self->rx.size;
     self->rx_direct = NULL;
     self->rx.size = 0;

@@ -320,7 +320,8 @@ s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int
     entry[12] = (uint8_t) type;
     entry[13] = entry[14] = entry[15] = 0;
     stream->index.size += ZFLOW_WS_BATCH_ENTRY;
-    memcpy (stream->data.data + stream->data.size, data, size);
+    if (size)
+        memcpy (stream->data.data + stream->data.size, data, size);
     stream->data.size += size;
     if (stream->count++ == 0) {
         stream->first_seq = seq;
