@@ -21,6 +21,7 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include <pthread.h>
 #include "zflow_ws_internal.h"
 
 #define S_MAX_DEPTH 64
@@ -32,6 +33,20 @@ typedef struct {
     bool ascii_only;       //  bytes above 0x7F make the scan unsure (binary input)
     int depth;             //  nesting depth
 } s_cursor_t;
+
+//  Bytes that need no check inside a string: in text (already valid UTF-8)
+//  and in binary data (where bytes above 0x7F are left to jansson).
+static bool s_plain_text[256];
+static bool s_plain_ascii[256];
+
+static void
+s_tables_init (void)
+{
+    for (int c = 0; c < 256; c++) {
+        s_plain_text[c] = c >= 0x20 && c != '"' && c != '\\';
+        s_plain_ascii[c] = s_plain_text[c] && c < 0x80;
+    }
+}
 
 static void
 s_skip_space (s_cursor_t *cur)
@@ -49,8 +64,8 @@ s_string (s_cursor_t *cur, bool *escaped)
     cur->at++;
     while (cur->at < cur->end) {
         //  Plain bytes first, without the checks below.
-        while (cur->at < cur->end && *cur->at >= 0x20 && *cur->at < 0x80 && *cur->at != '"'
-               && *cur->at != '\\')
+        const bool *plain = cur->ascii_only ? s_plain_ascii : s_plain_text;
+        while (cur->at < cur->end && plain[*cur->at])
             cur->at++;
         if (cur->at >= cur->end)
             return -1;
@@ -184,21 +199,19 @@ s_value (s_cursor_t *cur, zflow_ws_scan_t *top)
         return s_container (cur, top) ? -1 : c == '{' ? ZFLOW_WS_SCAN_OBJECT : ZFLOW_WS_SCAN_ARRAY;
     if (c == '-' || (c >= '0' && c <= '9'))
         return s_number (cur);
-    static const char *literals[] = { "true", "false", "null" };
-    static const int kinds[] = { ZFLOW_WS_SCAN_TRUE, ZFLOW_WS_SCAN_FALSE, ZFLOW_WS_SCAN_NULL };
-    for (int i = 0; i < 3; i++) {
-        size_t size = strlen (literals[i]);
-        if ((size_t) (cur->end - cur->at) >= size && memcmp (cur->at, literals[i], size) == 0) {
-            cur->at += size;
-            return kinds[i];
-        }
-    }
-    return -1;
+    const char *literal = c == 't' ? "true" : c == 'f' ? "false" : c == 'n' ? "null" : NULL;
+    size_t size = literal ? strlen (literal) : 0;
+    if (!literal || (size_t) (cur->end - cur->at) < size || memcmp (cur->at, literal, size) != 0)
+        return -1;
+    cur->at += size;
+    return c == 't' ? ZFLOW_WS_SCAN_TRUE : c == 'f' ? ZFLOW_WS_SCAN_FALSE : ZFLOW_WS_SCAN_NULL;
 }
 
 int
 zflow__ws_scan (const uint8_t *data, size_t size, bool binary, zflow_ws_scan_t *scan)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once (&once, s_tables_init);
     s_cursor_t cur = { data, data + size, binary, 0 };
     scan->count = 0;
     s_skip_space (&cur);
@@ -340,10 +353,14 @@ s_equal (const s_pair_t *want, const zflow_ws_scan_field_t *have)
 static const zflow_ws_scan_field_t *
 s_field (const zflow_ws_scan_t *scan, const s_pair_t *pair)
 {
-    for (size_t i = scan->count; i-- > 0;)
-        if (scan->fields[i].key_size == pair->key_size
-            && memcmp (scan->fields[i].key, pair->key, pair->key_size) == 0)
-            return &scan->fields[i];
+    for (size_t i = scan->count; i-- > 0;) {
+        const zflow_ws_scan_field_t *field = &scan->fields[i];
+        if (field->key_size == pair->key_size
+            && (pair->key_size == 0
+                || (field->key[0] == pair->key[0]
+                    && memcmp (field->key, pair->key, pair->key_size) == 0)))
+            return field;
+    }
     return NULL;
 }
 
