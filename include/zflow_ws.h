@@ -15,6 +15,10 @@
     matches when all key/value pairs of any one object equal the message's
     top-level fields; no filter passes every message.
 
+    The messages of one socket read reach each stream as one batch (one
+    ZeroMQ message), which zflow_ws_stream_read hands out one envelope at a
+    time: the hand-over between threads is paid per batch, not per message.
+
     Each stream is a zflow_stream_t with its own bounded queue and policy:
     ZFLOW_WS_DROP (drop and count when full; the others never notice) or
     ZFLOW_WS_BACKPRESSURE (never drop: reading from the WebSocket pauses
@@ -232,17 +236,25 @@ int zflow_ws_reconnect (zflow_ws_t *self);
 
 //  Creates a stream of the messages matching filter_json (NULL or "" for
 //  all) with a queue of queue messages (0: 1000) and a policy
-//  (ZFLOW_WS_DROP or ZFLOW_WS_BACKPRESSURE). Each message read is a zflow
-//  envelope: key ("ws", name), meta, payload. Returns the stream (the
-//  caller owns it: zflow_ws_stream_close), or NULL with *err_p set to
-//  ZFLOW_EINVAL (bad filter or policy), ZFLOW_ECLOSED or ZFLOW_ENOMEM.
+//  (ZFLOW_WS_DROP or ZFLOW_WS_BACKPRESSURE). Each message read with
+//  zflow_ws_stream_read is a zflow envelope: key ("ws", name), meta,
+//  payload. The queue counts messages sent to the stream and not yet read
+//  with zflow_ws_stream_read (a BACKPRESSURE stream may get one batch
+//  more); the messages of one socket read travel as one batch (see
+//  zflow_ws_config_set_batch). Returns the stream (the caller owns it:
+//  zflow_ws_stream_close), or NULL with *err_p set to ZFLOW_EINVAL (bad
+//  filter or policy), ZFLOW_ECLOSED or ZFLOW_ENOMEM.
 zflow_stream_t *zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_json, size_t queue,
                                         int policy, int *err_p);
 
-//  Reads one message from a feed stream, like zflow_stream_read, and
-//  returns ZFLOW_ECLOSED once the feed has exited (a reader waiting at that
-//  moment is woken). Readers that use zflow_stream_read directly see the
-//  end as a one-frame message "$ZFLOW_WS_END".
+//  Reads one message from a feed stream, like zflow_stream_read: hands
+//  out the messages of a batch one envelope at a time, then reads the next
+//  batch (waiting up to timeout_ms). Returns 0, ZFLOW_ECLOSED once the feed
+//  has exited and every message before the end was read (a reader waiting
+//  at that moment is woken), the errors of zflow_stream_read, ZFLOW_EPROTO
+//  (a malformed batch, dropped) or ZFLOW_ENOMEM (that message is lost).
+//  Readers that use zflow_stream_read directly see the batch form (see the
+//  README) and the end as a one-frame message "$ZFLOW_WS_END".
 int zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms);
 
 //  Messages dropped for this stream because its queue was full.
