@@ -9,6 +9,7 @@
 */
 #include "zflow_ws_internal.h"
 
+#include <endian.h>
 #include <pthread.h>
 
 //  One stream the caller holds, to name it to the actor.
@@ -442,7 +443,9 @@ s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
 {
     zflow_msg_reset (msg);
     const uint8_t *entry = shared->index + shared->next * ZFLOW_WS_BATCH_ENTRY;
-    size_t size = (size_t) s_get_be (entry + 8, 4);
+    uint32_t size_be;
+    memcpy (&size_be, entry + 8, 4);
+    size_t size = be32toh (size_be);
     const uint8_t *data = shared->data + shared->offset;
     int type = entry[12] <= ZFLOW_WS_TYPE_BINARY ? entry[12] : ZFLOW_WS_TYPE_BINARY;
     int rc = 0;

@@ -12,6 +12,7 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include <endian.h>
 #include "zflow_ws_actor.h"
 
 //  ---------------------------------------------------------------------
@@ -313,10 +314,10 @@ s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int
         return;
     }
     uint8_t *entry = stream->index.data + stream->index.size;
-    for (int i = 0; i < 8; i++)
-        entry[i] = (uint8_t) (seq >> (56 - 8 * i));
-    for (int i = 0; i < 4; i++)
-        entry[8 + i] = (uint8_t) ((uint32_t) size >> (24 - 8 * i));
+    uint64_t seq_be = htobe64 (seq);
+    uint32_t size_be = htobe32 ((uint32_t) size);
+    memcpy (entry, &seq_be, 8);
+    memcpy (entry + 8, &size_be, 4);
     entry[12] = (uint8_t) type;
     entry[13] = entry[14] = entry[15] = 0;
     stream->index.size += ZFLOW_WS_BATCH_ENTRY;
@@ -587,7 +588,8 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
         if (!stream->filter || (valid && s_matches (stream->filter, stream->cfilter, &message)))
             s_to_stream (self, stream, self->seq, type, data, size);
-    free (transformed);
+    if (transformed)
+        free (transformed);
     if (self->config->rotate_filter && valid && s_matches (self->config->rotate_filter, self->rotate_cfilter, &message))
         zflow__ws_rotate (self);
     json_decref (message.parsed);
