@@ -199,7 +199,9 @@ zflow_ws_t *zflow_ws_new (const char *name, zflow_ws_config_t **config_p, int *e
 //  Exits (if not done), stops the actor and frees everything; sets *self_p
 //  to NULL. Streams still open are closed on the actor's side: destroy
 //  your zflow_stream_t objects yourself (zflow_ws_stream_close before this
-//  call, or zflow_stream_destroy after). Idempotent.
+//  call, or zflow_ws_stream_close (NULL, &stream) or zflow_stream_destroy
+//  after). Their readers may go on reading what was sent until
+//  ZFLOW_ECLOSED. Idempotent.
 void zflow_ws_destroy (zflow_ws_t **self_p);
 
 //  The PUB endpoint (owned by the feed).
@@ -261,6 +263,7 @@ int zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_
 uint64_t zflow_ws_stream_drops (zflow_ws_t *self, zflow_stream_t *stream);
 
 //  Closes a stream on both sides and destroys it; sets *stream_p to NULL.
+//  self may be NULL for a stream whose feed was destroyed.
 void zflow_ws_stream_close (zflow_ws_t *self, zflow_stream_t **stream_p);
 
 //  Closes the connection with 1000 (waiting for the close handshake, at

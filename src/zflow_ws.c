@@ -40,11 +40,20 @@ static _Thread_local zflow_stream_t *s_cached_stream = NULL;
 static _Thread_local zflow_ws_stream_shared_t *s_cached_shared = NULL;
 static _Thread_local uint_fast64_t s_cached_gen = 0;
 
+static void s_shared_destroy (zflow_ws_stream_shared_t **shared_p);
+
 static int
 s_register (zflow_stream_t *stream, zflow_ws_stream_shared_t *shared)
 {
     int rc = 0;
     pthread_mutex_lock (&s_registry_lock);
+    //  An orphan at this address is a stream destroyed after its feed.
+    for (size_t i = 0; i < s_registry_size; i++)
+        if (s_registry[i].stream == stream && atomic_load (&s_registry[i].shared->orphan)) {
+            s_shared_destroy (&s_registry[i].shared);
+            memmove (s_registry + i, s_registry + i + 1, (--s_registry_size - i) * sizeof (*s_registry));
+            i--;
+        }
     if (s_registry_size == s_registry_cap) {
         size_t cap = s_registry_cap ? s_registry_cap * 2 : 16;
         s_registered_t *grown = (s_registered_t *) realloc (s_registry, cap * sizeof (*grown));
@@ -68,7 +77,7 @@ s_unregister (zflow_ws_stream_shared_t *shared)
     pthread_mutex_lock (&s_registry_lock);
     for (size_t i = 0; i < s_registry_size; i++)
         if (s_registry[i].shared == shared) {
-            s_registry[i] = s_registry[--s_registry_size];
+            memmove (s_registry + i, s_registry + i + 1, (--s_registry_size - i) * sizeof (*s_registry));
             break;
         }
     if (s_registry_size == 0) {
@@ -88,7 +97,7 @@ s_lookup (zflow_stream_t *stream)
         return s_cached_shared;
     zflow_ws_stream_shared_t *shared = NULL;
     pthread_mutex_lock (&s_registry_lock);
-    for (size_t i = 0; i < s_registry_size; i++)
+    for (size_t i = s_registry_size; i-- > 0;)   //  the newest first
         if (s_registry[i].stream == stream) {
             shared = s_registry[i].shared;
             break;
@@ -127,18 +136,37 @@ s_shared_new (void)
     return shared;
 }
 
-//  Forgets the stream of ref and frees its state (the actor no longer has it).
+//  Forgets the stream of ref and frees its state (the actor no longer has
+//  it). orphan: the caller may still read the stream (the feed is being
+//  destroyed), so its state stays registered until the reader sees the end,
+//  zflow_ws_stream_close (NULL, ...) or a new stream at the same address.
 static void
-s_ref_destroy (s_stream_ref_t **ref_p)
+s_ref_destroy (s_stream_ref_t **ref_p, bool orphan)
 {
     s_stream_ref_t *ref = *ref_p;
     if (!ref)
         return;
+    if (ref->shared && orphan) {
+        pthread_mutex_lock (&s_registry_lock);
+        atomic_store (&ref->shared->orphan, true);
+        pthread_mutex_unlock (&s_registry_lock);
+        ref->shared = NULL;
+    }
     if (ref->shared)
         s_unregister (ref->shared);
     s_shared_destroy (&ref->shared);
     free (ref);
     *ref_p = NULL;
+}
+
+//  Frees the state of a stream whose feed is gone.
+static void
+s_orphan_free (zflow_ws_stream_shared_t *shared)
+{
+    if (shared && atomic_load (&shared->orphan)) {
+        s_unregister (shared);
+        s_shared_destroy (&shared);
+    }
 }
 
 struct _zflow_ws_t {
@@ -215,7 +243,7 @@ zflow_ws_destroy (zflow_ws_t **self_p)
     }
     s_stream_ref_t *ref;
     while (self->streams && (ref = (s_stream_ref_t *) zlist_pop (self->streams)))
-        s_ref_destroy (&ref);
+        s_ref_destroy (&ref, true);
     zlist_destroy (&self->streams);
     zsock_destroy (&self->sendq);
     free (self->args.name);
@@ -495,6 +523,7 @@ zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms)
     if (rc == 0 && zflow_msg_size (msg) == 1 && zflow_msg_streq (msg, 0, ZFLOW_WS_END)) {
         zflow_msg_reset (msg);
         zflow_stream_close (stream);
+        s_orphan_free (shared);
         return ZFLOW_ECLOSED;
     }
     if (rc == 0 && shared && zflow_msg_size (msg) == 4) {
@@ -545,7 +574,9 @@ zflow_ws_stream_close (zflow_ws_t *self, zflow_stream_t **stream_p)
         zstr_sendx (self->actor, "UNSTREAM", id, NULL);
         zsock_recv (self->actor, "8", &drops);
     }
-    s_ref_destroy (&ref);
+    if (!ref)
+        s_orphan_free (s_lookup (*stream_p));   //  after zflow_ws_destroy
+    s_ref_destroy (&ref, false);
     zflow_stream_destroy (stream_p);
 }
 

@@ -90,6 +90,7 @@ typedef struct {
 //  One stream's state shared by the actor (writer) and the reader.
 typedef struct {
     atomic_size_t pending;       //  messages sent to the stream and not yet handed out
+    atomic_bool orphan;          //  the feed is destroyed: the reader's side frees this
     //  Reader side only:
     zflow_msg_t *batch;          //  the batch being handed out (4 frames), or empty
     size_t count;                //  messages in it

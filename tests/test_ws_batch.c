@@ -16,6 +16,7 @@
     =========================================================================
 */
 #include <netinet/in.h>
+#include <pthread.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <sys/socket.h>
@@ -408,6 +409,43 @@ s_test_exit (void)
     s_server_stop (pid);
 }
 
+static void *
+s_reader (void *arg)
+{
+    zflow_msg_t *msg = zflow_msg_new ();
+    intptr_t count = 0;
+    int rc;
+    while ((rc = zflow_ws_stream_read ((zflow_stream_t *) arg, msg, 2000)) == 0)
+        if (count++ % 10 == 0)
+            zclock_sleep (3);   //  still reading when the feed is destroyed
+    zflow_msg_destroy (&msg);
+    return (void *) (rc == ZFLOW_ECLOSED ? count : -1);
+}
+
+//  The feed destroyed while a reader still works through its batches: it
+//  gets every message, then ECLOSED; streams are freed after the feed.
+static void
+s_test_destroy_while_reading (void)
+{
+    pid_t pid;
+    zflow_ws_t *feed = s_feed ("destroy", 0, &pid);
+    zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_stream_t *unread = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    s_go (feed);
+    s_wait_published (feed);
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_reader, stream);
+    zclock_sleep (2);
+    zflow_ws_destroy (&feed);
+    void *result = NULL;
+    pthread_join (thread, &result);
+    CHECK ((intptr_t) result == S_TOTAL);
+    zflow_stream_destroy (&stream);
+    zflow_ws_stream_close (NULL, &unread);
+    CHECK (unread == NULL);
+    s_server_stop (pid);
+}
+
 int
 main (void)
 {
@@ -417,6 +455,7 @@ main (void)
     s_test_policies ();
     s_test_plain_readers ();
     s_test_exit ();
+    s_test_destroy_while_reading ();
     printf ("%s: %d failed checks\n", s_checks_failed ? "FAIL" : "OK", s_checks_failed);
     return s_checks_failed ? 1 : 0;
 }
