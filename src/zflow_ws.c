@@ -1,6 +1,11 @@
 /*  =========================================================================
     zflow_ws - a WebSocket feed: the caller's side of the actor
 
+    Also the reading side of streams: zflow_ws_stream_read takes a batch
+    from the stream and hands its messages out one envelope at a time,
+    keeping the batch in the stream's shared state (found by the stream's
+    address in a registry, since the reader gets only the zflow_stream_t).
+
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
     License, v. 2.0. If a copy of the MPL was not distributed with this

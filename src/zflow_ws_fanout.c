@@ -2,9 +2,12 @@
     zflow_ws_fanout - one message through decode, parse, handlers, PUB and
     the filtered streams (internal part of the feed actor)
 
-    A message is decoded and parsed once; its envelope (key, meta, payload)
-    is built once and every destination gets a zmq_msg_copy (the payload
-    buffer is shared, not copied, for all but tiny messages).
+    A message is decoded and parsed once (or only scanned, when filters are
+    all that look at it); the PUB socket gets one envelope per message, and
+    each matching stream gets it appended to its batch, which is sent once
+    per socket read (or when full) as one ZeroMQ message: key, meta, index,
+    payloads (zflow_ws_internal.h). A stream's bound counts messages sent
+    and not yet handed out by its reader (shared->pending).
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
