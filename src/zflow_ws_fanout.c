@@ -527,6 +527,31 @@ s_matches (const json_t *filter, const zflow_ws_cfilter_t *cfilter, s_message_t 
     return zflow__ws_filter_match (filter, message->parsed);
 }
 
+//  Publishes the message (data, size: what is published) on the PUB and
+//  adds it to the batch of every stream whose filter it matches.
+static void
+s_distribute (zflow_ws_self_t *self, s_message_t *message, int type, const uint8_t *data,
+              size_t size)
+{
+    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    self->seq++;
+    zmq_msg_t parts[3];
+    //  Nobody subscribed: ZeroMQ would drop it anyway.
+    if (self->topics > 0 && s_envelope (self, parts, data, size, zflow__ws_type_name (type)) == 0) {
+        s_send_copy (self->pub_handle, parts);
+        for (int i = 0; i < 3; i++)
+            zmq_msg_close (&parts[i]);
+    }
+    self->stats.published++;
+    counters->msgs_out++;
+    counters->bytes_out += size;
+    bool valid = message->scanned || message->parsed;
+    zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
+    for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
+        if (!stream->filter || (valid && s_matches (stream->filter, stream->cfilter, message)))
+            s_to_stream (self, stream, self->seq, type, data, size);
+}
+
 void
 zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_t size)
 {
@@ -575,25 +600,11 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
         data = (const uint8_t *) transformed;
         size = strlen (transformed);
     }
-    self->seq++;
-    zmq_msg_t parts[3];
-    //  Nobody subscribed: ZeroMQ would drop it anyway.
-    if (self->topics > 0 && s_envelope (self, parts, data, size, zflow__ws_type_name (type)) == 0) {
-        s_send_copy (self->pub_handle, parts);
-        for (int i = 0; i < 3; i++)
-            zmq_msg_close (&parts[i]);
-    }
-    self->stats.published++;
-    counters->msgs_out++;
-    counters->bytes_out += size;
-    bool valid = message.scanned || parsed;
-    zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
-    for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
-        if (!stream->filter || (valid && s_matches (stream->filter, stream->cfilter, &message)))
-            s_to_stream (self, stream, self->seq, type, data, size);
+    s_distribute (self, &message, type, data, size);
     if (transformed)
         free (transformed);
-    if (self->config->rotate_filter && valid && s_matches (self->config->rotate_filter, self->rotate_cfilter, &message))
+    if (self->config->rotate_filter && (message.scanned || message.parsed)
+        && s_matches (self->config->rotate_filter, self->rotate_cfilter, &message))
         zflow__ws_rotate (self);
     json_decref (message.parsed);
 }
