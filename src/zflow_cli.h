@@ -105,6 +105,17 @@ int zflow_cli_help (int argc, char **argv);
 int zflow_cli_stats (int argc, char **argv);
 int zflow_cli_pub (int argc, char **argv);
 int zflow_cli_sub (int argc, char **argv);
+int zflow_cli_broker (int argc, char **argv);
+
+//  hpfeeds from the terminal (zflow_cli_hpfeeds.c): url is
+//  hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]. Return exit codes.
+int zflow_cli_hpfeeds_pub (const char *url);
+int zflow_cli_hpfeeds_sub (const char *url, int64_t count);
+
+//  Makes SIGINT/SIGTERM set a flag (a second one exits at once), and
+//  reads it. (zflow_cli_run.c)
+void zflow_cli_catch_signals (void);
+bool zflow_cli_signalled (void);
 
 //  The metrics responder (zflow_cli_metrics.c): binds a ZMQ_STREAM socket
 //  on address ("host:port" or "tcp://host:port") and serves /metrics and

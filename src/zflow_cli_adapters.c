@@ -220,6 +220,82 @@ s_build_file (zflow_pipeline_t *pipeline, const char *name, const void *config, 
 }
 
 //  ---------------------------------------------------------------------
+//  hpfeeds_sub (source), hpfeeds_pub (sink)
+
+typedef struct {
+    const char *host;        //  broker host
+    int64_t port;            //  broker port
+    const char *ident;       //  ident
+    const char *secret;      //  secret
+    const char *channels;    //  channels (source) or channel (sink)
+    int64_t backoff_max_ms;  //  longest reconnect delay
+    int64_t outbox_kib;      //  outbox limit, KiB
+} s_hpfeeds_t;
+
+#define S_HPFEEDS_COMMON                                                                     \
+    {"host", ZFLOW_CLI_STRING, false, "127.0.0.1", NULL, "broker host",                      \
+     offsetof (s_hpfeeds_t, host)},                                                          \
+    {"port", ZFLOW_CLI_INT, true, NULL, NULL, "broker port", offsetof (s_hpfeeds_t, port)},  \
+    {"ident", ZFLOW_CLI_STRING, true, NULL, NULL, "ident to authenticate with",              \
+     offsetof (s_hpfeeds_t, ident)},                                                         \
+    {"secret", ZFLOW_CLI_STRING, true, NULL, NULL, "secret of the ident",                    \
+     offsetof (s_hpfeeds_t, secret)},                                                        \
+    {"backoff_max_ms", ZFLOW_CLI_INT, false, "5000", NULL, "longest reconnect delay, ms",    \
+     offsetof (s_hpfeeds_t, backoff_max_ms)},                                                \
+    {"outbox_kib", ZFLOW_CLI_INT, false, "4096", NULL,                                       \
+     "publishes kept while disconnected, KiB (at least 1126)", offsetof (s_hpfeeds_t, outbox_kib)}
+
+static const zflow_cli_option_t s_hpfeeds_sub_options[] = {
+    S_HPFEEDS_COMMON,
+    {"channels", ZFLOW_CLI_STRING, true, NULL, NULL, "channels to subscribe, comma-separated",
+     offsetof (s_hpfeeds_t, channels)},
+    {NULL}};
+
+static const zflow_cli_option_t s_hpfeeds_pub_options[] = {
+    S_HPFEEDS_COMMON,
+    {"channel", ZFLOW_CLI_STRING, true, NULL, NULL, "channel to publish each payload to",
+     offsetof (s_hpfeeds_t, channels)},
+    {NULL}};
+
+static int
+s_build_hpfeeds (zflow_pipeline_t *pipeline, const char *name, const void *config, bool sink,
+                 char *err, size_t errsize)
+{
+    const s_hpfeeds_t *self = (const s_hpfeeds_t *) config;
+    if (self->port < 1 || self->port > 65535 || self->backoff_max_ms > 3600000
+        || self->outbox_kib < 1126 || self->outbox_kib > 1024 * 1024) {
+        snprintf (err, errsize, "port must be 1-65535, backoff_max_ms at most 3600000, "
+                                "outbox_kib 1126-1048576");
+        return -1;
+    }
+    zflow_hpfeeds_config_t hpfeeds;
+    zflow_hpfeeds_config_init (&hpfeeds);
+    hpfeeds.host = self->host;
+    hpfeeds.port = (int) self->port;
+    hpfeeds.ident = self->ident;
+    hpfeeds.secret = self->secret;
+    hpfeeds.backoff_max_ms = (int) self->backoff_max_ms;
+    hpfeeds.outbox_bytes = (size_t) self->outbox_kib * 1024;
+    int rc = sink ? zflow_pipeline_sink_hpfeeds (pipeline, name, &hpfeeds, self->channels)
+                  : zflow_pipeline_source_hpfeeds (pipeline, name, &hpfeeds, self->channels);
+    return s_result (pipeline, rc, err, errsize);
+}
+
+static int
+s_build_hpfeeds_sub (zflow_pipeline_t *pipeline, const char *name, const void *config,
+                     char *err, size_t errsize)
+{
+    return s_build_hpfeeds (pipeline, name, config, false, err, errsize);
+}
+
+static int
+s_build_hpfeeds_pub (zflow_pipeline_t *pipeline, const char *name, const void *config,
+                     char *err, size_t errsize)
+{
+    return s_build_hpfeeds (pipeline, name, config, true, err, errsize);
+}
+
+//  ---------------------------------------------------------------------
 //  The table of types, and the "zflow" section
 
 static const zflow_cli_adapter_t s_adapters[] = {
@@ -227,6 +303,8 @@ static const zflow_cli_adapter_t s_adapters[] = {
      sizeof (s_endpoint_t), s_endpoint_options, s_build_pull},
     {"sub", "source", "reads a ZeroMQ SUB socket subscribed to everything",
      sizeof (s_endpoint_t), s_endpoint_options, s_build_sub},
+    {"hpfeeds_sub", "source", "subscribes to hpfeeds channels (key hpfeeds/<channel>)",
+     sizeof (s_hpfeeds_t), s_hpfeeds_sub_options, s_build_hpfeeds_sub},
     {"synthetic", "source", "generates honeypot-style JSON events, one in three with hashes",
      sizeof (s_synthetic_t), s_synthetic_options, s_build_synthetic},
     {"merge", "stage", "merges its inputs into one stream", 0, s_no_options, s_build_merge},
@@ -242,6 +320,8 @@ static const zflow_cli_adapter_t s_adapters[] = {
      s_endpoint_options, s_build_push},
     {"pub", "sink", "writes envelopes to a ZeroMQ PUB socket", sizeof (s_endpoint_t),
      s_endpoint_options, s_build_pub},
+    {"hpfeeds_pub", "sink", "publishes each payload to an hpfeeds channel", sizeof (s_hpfeeds_t),
+     s_hpfeeds_pub_options, s_build_hpfeeds_pub},
     {"file", "sink", "writes payloads as JSON lines to a file or stdout", sizeof (s_file_t),
      s_file_options, s_build_file},
 };

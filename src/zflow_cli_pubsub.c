@@ -84,9 +84,11 @@ s_open (const s_args_t *args, const char *name, const char *type_a, int sock_a, 
 
 static const char *s_pub_usage =
     "usage: zflow pub ENDPOINT [--type push|pub] [--bind] [--key a/b]\n"
+    "       zflow pub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n"
     "\n"
     "Sends each line of stdin as a zflow envelope (key default zflow/pub) to\n"
-    "ENDPOINT (connects; --bind to bind). Default type push.\n"
+    "ENDPOINT (connects; --bind to bind; default type push), or publishes it to\n"
+    "an hpfeeds channel.\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
 
 int
@@ -96,6 +98,8 @@ zflow_cli_pub (int argc, char **argv)
     int rc = s_parse (argc, argv, &args, "pub", s_pub_usage);
     if (rc)
         return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
+    if (strncmp (args.endpoint, "hpfeeds://", 10) == 0)
+        return zflow_cli_hpfeeds_pub (args.endpoint);
     zflow_key_t *key = zflow_key_parse (args.key, NULL);
     if (!key || (!streq (args.type, "push") && !streq (args.type, "pub"))) {
         fprintf (stderr, "zflow pub: bad key '%s' or type '%s'\n", args.key, args.type);
@@ -135,6 +139,7 @@ zflow_cli_pub (int argc, char **argv)
 
 static const char *s_sub_usage =
     "usage: zflow sub ENDPOINT [--type pull|sub] [--bind] [--count N]\n"
+    "       zflow sub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...] [--count N]\n"
     "\n"
     "Prints what ENDPOINT sends as JSON lines (payloads; msgpack converted) until\n"
     "Ctrl-C or N messages. Connects (--bind to bind). Default type sub.\n"
@@ -147,6 +152,10 @@ zflow_cli_sub (int argc, char **argv)
     int rc = s_parse (argc, argv, &args, "sub", s_sub_usage);
     if (rc)
         return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
+    if (strncmp (args.endpoint, "hpfeeds://", 10) == 0) {
+        zflow_cli_catch_signals ();
+        return zflow_cli_hpfeeds_sub (args.endpoint, args.count);
+    }
     if (!streq (args.type, "pull") && !streq (args.type, "sub")) {
         fprintf (stderr, "zflow sub: bad type '%s'\n", args.type);
         return ZFLOW_EXIT_USAGE;

@@ -37,6 +37,22 @@ s_on_signal (int signum)
     s_signalled = 1;
 }
 
+void
+zflow_cli_catch_signals (void)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof (action));
+    action.sa_handler = s_on_signal;
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+}
+
+bool
+zflow_cli_signalled (void)
+{
+    return s_signalled != 0;
+}
+
 //  The state of one run.
 typedef struct {
     zflow_pipeline_t *pipeline;   //  the running pipeline
@@ -305,11 +321,7 @@ zflow_cli_run (int argc, char **argv)
             return ZFLOW_EXIT_USAGE;
         }
     }
-    struct sigaction action;
-    memset (&action, 0, sizeof (action));
-    action.sa_handler = s_on_signal;
-    sigaction (SIGINT, &action, NULL);
-    sigaction (SIGTERM, &action, NULL);
+    zflow_cli_catch_signals ();
 
     zflow_pipeline_t *pipeline = NULL;
     zflow_cli_embedded_t *embedded = NULL;

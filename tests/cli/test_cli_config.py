@@ -257,7 +257,7 @@ for args, want in [(["run", "--count"], 2), (["run", "--duration", "x"], 2), (["
     if rc != want:
         failures += 1
         print("FAIL usage", args, rc, err)
-for command in ["run", "check", "help", "stats", "pub", "sub"]:
+for command in ["run", "check", "help", "stats", "pub", "sub", "broker", "keygen"]:
     rc, out, err = run([command, "--help"])
     if rc != 0 or "usage: zflow " + command not in out:
         failures += 1
