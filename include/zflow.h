@@ -25,6 +25,9 @@
 #include "zflow_histogram.h"
 
 //  The hub
+#include "zflow_hub.h"
+#include "zflow_hub_publisher.h"
+#include "zflow_hub_subscriber.h"
 
 //  hpfeeds adapter and broker
 #include "zflow_hpfeeds.h"
