@@ -34,6 +34,7 @@
 #include "zflow_hpfeeds_broker.h"
 
 //  WebSocket feeds
+#include "zflow_ws.h"
 
 //  Centrifugo
 
