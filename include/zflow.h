@@ -37,6 +37,8 @@
 #include "zflow_ws.h"
 
 //  Centrifugo
+#include "zflow_centrifugo.h"
+#include "zflow_centrifugo_sink.h"
 
 //  Pipelines
 #include "zflow_pipeline.h"
