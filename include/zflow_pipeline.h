@@ -136,6 +136,13 @@ int zflow_pipeline_from (zflow_pipeline_t *self, const char *names);
 int zflow_pipeline_source (zflow_pipeline_t *self, const char *name, const char *type,
                            const char *bind, const char *connect);
 
+//  Sets the key prefixes the SUB source added last subscribes to: text
+//  forms ("hpfeeds/dionaea.capture"), comma-separated, each matched as a
+//  ZeroMQ prefix of the key's wire form (so a hub's keys can be picked on
+//  its bound sub endpoint). Default: everything. Returns 0, ZFLOW_EINVAL
+//  (the last stage is not a SUB source) or ZFLOW_ECONFIG (a bad key).
+int zflow_pipeline_subscribe (zflow_pipeline_t *self, const char *prefixes);
+
 //  Adds a source generating honeypot-style JSON events (key
 //  "synthetic/events"): about one event in three has a non-empty "hashes"
 //  list. rate: events per second (0: as fast as the links take them);

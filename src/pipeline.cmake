@@ -12,6 +12,7 @@ target_link_libraries (zflow_objects PRIVATE PkgConfig::JANSSON PkgConfig::MSGPA
 zflow_test (test_pipeline SOURCES tests/test_pipeline.c LABELS unit TIMEOUT 60)
 zflow_test (test_pipeline_builtin SOURCES tests/test_pipeline_builtin.c LABELS unit TIMEOUT 30)
 zflow_test (test_pipeline_hpfeeds SOURCES tests/test_pipeline_hpfeeds.c LABELS integration TIMEOUT 60)
+zflow_test (test_pipeline_hub SOURCES tests/test_pipeline_hub.c LABELS unit TIMEOUT 30)
 
 if (ZFLOW_BUILD_EXAMPLES)
     zflow_program (pipeline_basic examples/pipeline_basic.c)

@@ -33,6 +33,7 @@ typedef struct {
     const char *server_cert;   //  CURVE: zcert file when binding
     const char *client_cert;   //  CURVE: zcert file when connecting
     const char *server_key;    //  CURVE: server public key (zcert file or Z85)
+    const char *subscribe;     //  sub: key prefixes
 } s_endpoint_t;
 
 static const zflow_cli_option_t s_endpoint_options[] = {
@@ -41,6 +42,28 @@ static const zflow_cli_option_t s_endpoint_options[] = {
      offsetof (s_endpoint_t, bind)},
     {"connect", ZFLOW_CLI_STRING, false, NULL, NULL, "endpoints to connect, comma-separated",
      offsetof (s_endpoint_t, connect)},
+    {"server_cert", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "CURVE server: czmq zcert file (with its _secret file), binding side",
+     offsetof (s_endpoint_t, server_cert)},
+    {"client_cert", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "CURVE client: zcert file, connecting side (default: a new key)",
+     offsetof (s_endpoint_t, client_cert)},
+    {"server_key", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "CURVE client: server public key, zcert file or 40-char Z85",
+     offsetof (s_endpoint_t, server_key)},
+    {NULL}};
+
+//  sub: the same and the key prefixes it subscribes to.
+static const zflow_cli_option_t s_sub_options[] = {
+    {"bind", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "endpoints to bind, comma-separated (tcp://127.0.0.1:*, ipc://...)",
+     offsetof (s_endpoint_t, bind)},
+    {"connect", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "endpoints to connect, comma-separated (e.g. a hub's bound sub endpoint)",
+     offsetof (s_endpoint_t, connect)},
+    {"subscribe", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "key prefixes a/b, comma-separated (default: everything)",
+     offsetof (s_endpoint_t, subscribe)},
     {"server_cert", ZFLOW_CLI_STRING, false, NULL, NULL,
      "CURVE server: czmq zcert file (with its _secret file), binding side",
      offsetof (s_endpoint_t, server_cert)},
@@ -69,6 +92,8 @@ s_build_endpoint (zflow_pipeline_t *pipeline, const char *name, const char *type
     int rc = source ? zflow_pipeline_source (pipeline, name, type, config->bind, config->connect)
                     : zflow_pipeline_sink (pipeline, name, type, config->bind, config->connect);
     zflow_pipeline_set_curve (pipeline, NULL, NULL, NULL);
+    if (rc == 0 && config->subscribe)
+        rc = zflow_pipeline_subscribe (pipeline, config->subscribe);
     return s_result (pipeline, rc, err, errsize);
 }
 
@@ -301,8 +326,8 @@ s_build_hpfeeds_pub (zflow_pipeline_t *pipeline, const char *name, const void *c
 static const zflow_cli_adapter_t s_adapters[] = {
     {"pull", "source", "reads a ZeroMQ PULL socket (envelopes pass, other messages are wrapped)",
      sizeof (s_endpoint_t), s_endpoint_options, s_build_pull},
-    {"sub", "source", "reads a ZeroMQ SUB socket subscribed to everything",
-     sizeof (s_endpoint_t), s_endpoint_options, s_build_sub},
+    {"sub", "source", "reads a ZeroMQ SUB socket (a PUB, a hub), by key prefix",
+     sizeof (s_endpoint_t), s_sub_options, s_build_sub},
     {"hpfeeds_sub", "source", "subscribes to hpfeeds channels (key hpfeeds/<channel>)",
      sizeof (s_hpfeeds_t), s_hpfeeds_sub_options, s_build_hpfeeds_sub},
     {"synthetic", "source", "generates honeypot-style JSON events, one in three with hashes",

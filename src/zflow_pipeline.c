@@ -17,6 +17,7 @@
 #include "zflow_pipeline_stage.h"
 #include "zflow_actor.h"
 #include "zflow_error.h"
+#include "zflow_key.h"
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -72,6 +73,7 @@ s_stage_destroy (zflow__stage_t **stage_p)
     if (stage->free_fn && stage->arg)
         stage->free_fn (stage->arg);
     zlistx_destroy (&stage->outputs);
+    zlistx_destroy (&stage->subscribe);
     zlistx_destroy (&stage->output_names);
     free (stage->name);
     free (stage->input);
@@ -343,6 +345,33 @@ zflow_pipeline_sink (zflow_pipeline_t *self, const char *name, const char *type,
                      const char *bind, const char *connect)
 {
     return s_add_endpoint (self, name, ZFLOW__STAGE_SINK, type, bind, connect);
+}
+
+int
+zflow_pipeline_subscribe (zflow_pipeline_t *self, const char *prefixes)
+{
+    zflow__stage_t *stage = self->size ? self->stages[self->size - 1] : NULL;
+    if (!stage || stage->kind != ZFLOW__STAGE_SOURCE || stage->sock_type != ZMQ_SUB || !prefixes)
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "subscribe: the last stage is not a sub source");
+    zlistx_destroy (&stage->subscribe);
+    stage->subscribe = zlistx_new ();
+    zlistx_set_destructor (stage->subscribe, (zlistx_destructor_fn *) zframe_destroy);
+    char *copy = strdup (prefixes), *save = NULL;
+    int rc = 0;
+    for (char *text = strtok_r (copy, ", ", &save); text && rc == 0;
+         text = strtok_r (NULL, ", ", &save)) {
+        zflow_key_t *key = zflow_key_parse (text, NULL);
+        size_t size = 0;
+        const void *wire = key ? zflow_key_wire (key, &size) : NULL;
+        if (wire)
+            zlistx_add_end (stage->subscribe, zframe_new (wire, size));
+        else
+            rc = zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s': bad key prefix '%s'",
+                                       stage->name, text);
+        zflow_key_destroy (&key);
+    }
+    free (copy);
+    return rc;
 }
 
 int

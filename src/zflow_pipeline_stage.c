@@ -370,8 +370,12 @@ s_user_stream (s_run_t *run)
     zsock_set_sndhwm (sock, desc->hwm);
     zsock_set_rcvhwm (sock, desc->hwm);
     zsock_set_linger (sock, 1000);     //  let a remote peer get the tail
-    if (desc->sock_type == ZMQ_SUB)
+    if (desc->sock_type == ZMQ_SUB && !desc->subscribe)
         zsock_set_subscribe (sock, "");
+    for (zframe_t *prefix = desc->subscribe ? (zframe_t *) zlistx_first (desc->subscribe) : NULL;
+         prefix; prefix = (zframe_t *) zlistx_next (desc->subscribe))
+        zmq_setsockopt (zsock_resolve (sock), ZMQ_SUBSCRIBE, zframe_data (prefix),
+                        zframe_size (prefix));
     //  queue only to peers that completed the handshake: a refused peer
     //  (wrong CURVE key) leaves messages in zflow's buffer, where a stop
     //  that cannot drain counts them, instead of in a pipe that vanishes

@@ -49,6 +49,7 @@ typedef struct {
     char *bind;                       //  user endpoints to bind, or NULL
     char *connect;                    //  user endpoints to connect, or NULL
     char *path;                       //  file sink path ("-" is stdout)
+    zlistx_t *subscribe;              //  SUB source: key prefixes (zframe_t, wire form)
     zflow_pipeline_map_fn *map;       //  map callback
     zflow_pipeline_filter_fn *filter; //  filter callback
     void *arg;                        //  argument of the callback
