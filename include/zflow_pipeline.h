@@ -62,6 +62,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <czmq.h>
+#include "zflow_centrifugo_sink.h"
 #include "zflow_hpfeeds.h"
 #include "zflow_msg.h"
 
@@ -167,6 +168,25 @@ int zflow_pipeline_source_hpfeeds (zflow_pipeline_t *self, const char *name,
 //  it waits until the client has written everything the stage passed it.
 int zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
                                  const zflow_hpfeeds_config_t *config, const char *channel);
+
+//  Adds a source reading a WebSocket feed (zflow_ws_t) at url (ws:// or
+//  wss://), created at start: its messages matching filter (a JSON list
+//  of objects, NULL or "" for all) arrive as envelopes with key ("ws",
+//  <name>). send (may be NULL) is sent after every connect (a login or
+//  subscribe message). Lossless pipelines pause reading the WebSocket when
+//  the stage is full; lossy ones drop at the feed (counted there). STATS
+//  add the feed's counters as "ws.<name>" and "reconnects".
+int zflow_pipeline_source_ws (zflow_pipeline_t *self, const char *name, const char *url,
+                              const char *filter, const char *send);
+
+//  Adds a sink publishing each envelope into Centrifugo through a
+//  zflow_centrifugo_sink_t created at start from config (copied; its input
+//  fields are set by the pipeline, lossy follows the mode): the key maps to
+//  the channel by config->channel_rule. At stop it waits until the sink has
+//  published (or rejected, or dropped) all it was passed. STATS add the
+//  sink's counters as "centrifugo.<name>".
+int zflow_pipeline_sink_centrifugo (zflow_pipeline_t *self, const char *name,
+                                    const zflow_centrifugo_sink_config_t *config);
 
 //  Adds a merge stage taking the current group of stages into one stream.
 int zflow_pipeline_merge (zflow_pipeline_t *self, const char *name);

@@ -19,12 +19,16 @@ install (TARGETS zflow_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 #  no extra modules).
 if (ZFLOW_BUILD_TESTS)
     find_program (ZFLOW_PYTHON3 python3 REQUIRED)
-    foreach (name config run curve lossless hpfeeds)
+    foreach (name config run curve lossless hpfeeds adapters)
         add_test (NAME test_cli_${name}
                   COMMAND ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/test_cli_${name}.py
                           $<TARGET_FILE:zflow_cli>)
     endforeach ()
+    foreach (name config run curve lossless hpfeeds adapters)
+        set_tests_properties (test_cli_${name} PROPERTIES ENVIRONMENT
+            "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/lsan.supp")
+    endforeach ()
     set_tests_properties (test_cli_config PROPERTIES TIMEOUT 60 LABELS unit)
-    set_tests_properties (test_cli_run test_cli_curve test_cli_lossless test_cli_hpfeeds
+    set_tests_properties (test_cli_run test_cli_curve test_cli_lossless test_cli_hpfeeds test_cli_adapters
                           PROPERTIES TIMEOUT 90 LABELS integration)
 endif ()

@@ -6,7 +6,9 @@ target_sources (zflow_objects PRIVATE
     src/zflow_pipeline_builtin.c
     src/zflow_pipeline_codec.c
     src/zflow_pipeline_curve.c
-    src/zflow_pipeline_hpfeeds.c)
+    src/zflow_pipeline_hpfeeds.c
+    src/zflow_pipeline_ws.c
+    src/zflow_pipeline_centrifugo.c)
 target_link_libraries (zflow_objects PRIVATE PkgConfig::JANSSON PkgConfig::MSGPACK)
 
 zflow_test (test_pipeline SOURCES tests/test_pipeline.c LABELS unit TIMEOUT 60)

@@ -321,6 +321,75 @@ s_build_hpfeeds_pub (zflow_pipeline_t *pipeline, const char *name, const void *c
 }
 
 //  ---------------------------------------------------------------------
+//  ws_sub (source), centrifugo_pub (sink)
+
+typedef struct {
+    const char *url;      //  ws:// or wss:// URL
+    const char *filter;   //  JSON filter
+    const char *send;     //  text sent after every connect
+} s_ws_t;
+
+static const zflow_cli_option_t s_ws_options[] = {
+    {"url", ZFLOW_CLI_STRING, true, NULL, NULL, "WebSocket URL, ws:// or wss://",
+     offsetof (s_ws_t, url)},
+    {"filter", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "JSON list of objects; only matching messages (default: all)", offsetof (s_ws_t, filter)},
+    {"send", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "text sent after every connect (login, subscribe)", offsetof (s_ws_t, send)},
+    {NULL}};
+
+static int
+s_build_ws (zflow_pipeline_t *pipeline, const char *name, const void *config, char *err,
+            size_t errsize)
+{
+    const s_ws_t *self = (const s_ws_t *) config;
+    return s_result (pipeline,
+                     zflow_pipeline_source_ws (pipeline, name, self->url, self->filter, self->send),
+                     err, errsize);
+}
+
+typedef struct {
+    const char *address;        //  API address
+    const char *api_key;        //  API key
+    const char *channel_rule;   //  key -> channel template
+    int format;                 //  0 modern, 1 legacy
+    int64_t batch_max;          //  commands per batch
+} s_cf_t;
+
+static const zflow_cli_option_t s_cf_options[] = {
+    {"address", ZFLOW_CLI_STRING, true, NULL, NULL,
+     "Centrifugo API address, http(s)://host:port/api", offsetof (s_cf_t, address)},
+    {"api_key", ZFLOW_CLI_STRING, false, NULL, NULL, "API key", offsetof (s_cf_t, api_key)},
+    {"channel_rule", ZFLOW_CLI_STRING, false, "{*}", NULL,
+     "key -> channel: {*} all components joined by ':', {N} component N",
+     offsetof (s_cf_t, channel_rule)},
+    {"format", ZFLOW_CLI_ENUM, false, "modern", "modern|legacy",
+     "server API: modern (v5+, /api/batch) or legacy (v3/v4)", offsetof (s_cf_t, format)},
+    {"batch_max", ZFLOW_CLI_INT, false, "100", NULL, "publish commands per HTTP request",
+     offsetof (s_cf_t, batch_max)},
+    {NULL}};
+
+static int
+s_build_centrifugo (zflow_pipeline_t *pipeline, const char *name, const void *config, char *err,
+                    size_t errsize)
+{
+    const s_cf_t *self = (const s_cf_t *) config;
+    if (self->batch_max < 1 || self->batch_max > 10000) {
+        snprintf (err, errsize, "batch_max must be 1-10000");
+        return -1;
+    }
+    zflow_centrifugo_sink_config_t cf;
+    memset (&cf, 0, sizeof (cf));
+    cf.address = self->address;
+    cf.api_key = self->api_key;
+    cf.channel_rule = self->channel_rule;
+    cf.format = self->format ? ZFLOW_CENTRIFUGO_LEGACY : ZFLOW_CENTRIFUGO_MODERN;
+    cf.batch_max = (size_t) self->batch_max;
+    return s_result (pipeline, zflow_pipeline_sink_centrifugo (pipeline, name, &cf), err,
+                     errsize);
+}
+
+//  ---------------------------------------------------------------------
 //  The table of types, and the "zflow" section
 
 static const zflow_cli_adapter_t s_adapters[] = {
@@ -330,6 +399,8 @@ static const zflow_cli_adapter_t s_adapters[] = {
      sizeof (s_endpoint_t), s_sub_options, s_build_sub},
     {"hpfeeds_sub", "source", "subscribes to hpfeeds channels (key hpfeeds/<channel>)",
      sizeof (s_hpfeeds_t), s_hpfeeds_sub_options, s_build_hpfeeds_sub},
+    {"ws_sub", "source", "reads a WebSocket feed (key ws/<section>)", sizeof (s_ws_t),
+     s_ws_options, s_build_ws},
     {"synthetic", "source", "generates honeypot-style JSON events, one in three with hashes",
      sizeof (s_synthetic_t), s_synthetic_options, s_build_synthetic},
     {"merge", "stage", "merges its inputs into one stream", 0, s_no_options, s_build_merge},
@@ -347,6 +418,8 @@ static const zflow_cli_adapter_t s_adapters[] = {
      s_endpoint_options, s_build_pub},
     {"hpfeeds_pub", "sink", "publishes each payload to an hpfeeds channel", sizeof (s_hpfeeds_t),
      s_hpfeeds_pub_options, s_build_hpfeeds_pub},
+    {"centrifugo_pub", "sink", "publishes each envelope into Centrifugo (server HTTP API)",
+     sizeof (s_cf_t), s_cf_options, s_build_centrifugo},
     {"file", "sink", "writes payloads as JSON lines to a file or stdout", sizeof (s_file_t),
      s_file_options, s_build_file},
 };

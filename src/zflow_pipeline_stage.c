@@ -413,7 +413,9 @@ s_open_input (s_run_t *run)
         run->synth_timer = zloop_timer (loop, desc->rate ? 10 : 1, 0, s_on_synth_timer, run);
         return run->synth_timer < 0 ? ZFLOW_ENOMEM : 0;
     }
-    if (desc->kind == ZFLOW__STAGE_SOURCE)
+    if (desc->kind == ZFLOW__STAGE_SOURCE && desc->external)
+        run->input = desc->external;
+    else if (desc->kind == ZFLOW__STAGE_SOURCE)
         run->input = s_user_stream (run);
     else
         run->input = s_link (run, ZMQ_PULL, desc->input, true);
@@ -464,7 +466,10 @@ s_run_destroy (s_run_t **run_p)
     s_run_t *run = *run_p;
     if (!run)
         return;
-    zflow_stream_destroy (&run->input);
+    if (run->input && run->input == run->desc->external)
+        zflow_stream_detach (run->input);     //  its owner destroys it
+    else
+        zflow_stream_destroy (&run->input);
     for (size_t i = 0; i < run->n_outputs; i++) {
         zflow_stream_t *stream = run->outputs[i].stream;
         if (stream)

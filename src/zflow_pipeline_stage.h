@@ -25,6 +25,7 @@
 #define ZFLOW_PIPELINE_STAGE_H_INCLUDED
 
 #include "zflow_pipeline.h"
+#include "zflow_stream.h"
 
 typedef enum {
     ZFLOW__STAGE_SOURCE,     //  reads a user ZeroMQ endpoint
@@ -62,6 +63,8 @@ typedef struct {
     zflow_pipeline_mode_t mode;       //  lossless or lossy
     int hwm;                          //  link watermark in messages
     zactor_t *actor;                  //  the running actor, or NULL
+    zflow_stream_t *external;         //  source: an input stream a resource made
+                                      //  (used by the actor, owned by the resource)
     const zflow__resource_ops_t *ops; //  its external resource, or NULL
     void *resource;                   //  the resource's state
     bool resource_started;            //  ops->start succeeded
