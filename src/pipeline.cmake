@@ -18,9 +18,12 @@ zflow_test (test_pipeline_hub SOURCES tests/test_pipeline_hub.c LABELS unit TIME
 
 if (ZFLOW_BUILD_EXAMPLES)
     zflow_program (pipeline_basic examples/pipeline_basic.c)
+    zflow_program (pipeline_hpfeeds examples/pipeline_hpfeeds.c)
     if (ZFLOW_BUILD_TESTS)
         add_test (NAME example_pipeline_basic COMMAND pipeline_basic)
-        set_tests_properties (example_pipeline_basic PROPERTIES TIMEOUT 30 LABELS unit)
+        add_test (NAME example_pipeline_hpfeeds COMMAND pipeline_hpfeeds)
+        set_tests_properties (example_pipeline_basic example_pipeline_hpfeeds
+                              PROPERTIES TIMEOUT 30 LABELS unit)
     endif ()
 endif ()
 
