@@ -15,6 +15,8 @@ zflow_test (test_pipeline SOURCES tests/test_pipeline.c LABELS unit TIMEOUT 60)
 zflow_test (test_pipeline_builtin SOURCES tests/test_pipeline_builtin.c LABELS unit TIMEOUT 30)
 zflow_test (test_pipeline_hpfeeds SOURCES tests/test_pipeline_hpfeeds.c LABELS integration TIMEOUT 60)
 zflow_test (test_pipeline_hub SOURCES tests/test_pipeline_hub.c LABELS unit TIMEOUT 30)
+#  Bounded in CI (60000 events); ZFLOW_SOAK_COUNT=1000000 for the full size.
+zflow_test (test_pipeline_soak SOURCES tests/test_pipeline_soak.c LABELS soak TIMEOUT 120)
 
 if (ZFLOW_BUILD_EXAMPLES)
     zflow_program (pipeline_basic examples/pipeline_basic.c)
