@@ -11,10 +11,13 @@
     per message) and checking (zflow_envelope_decode) each envelope.
 
     Usage: zflow_bench_stream [-n COUNT] [-r RUNS] [-s SIZE,...] [--no-pin]
-    Prints a table, then RESULT lines (zflow over raw, median of the runs).
+                              [--no-envelope] [--envelope-only]
+    Prints a table, FIGURE lines (bench_figure.h) and RESULT lines (zflow
+    over raw, median of the runs).
     =========================================================================
 */
 #include "bench_util.h"
+#include "bench_figure.h"
 #include "zflow.h"
 
 #define ENVELOPE_PAYLOAD 64
@@ -163,6 +166,10 @@ static void
 s_print_row (const figure_t *f, double *base, double *mine, int runs)
 {
     double base_med = bench_median (base, runs), mine_med = bench_median (mine, runs);
+    bench_figure_print (f->mine == MODE_ENVELOPE ? "envelope" : "stream", f->name, f->size,
+                        f->mine == MODE_ENVELOPE ? "raw libzmq 3-frame send" : "raw libzmq",
+                        (bench_spread_t) {base_med, base[0], base[runs - 1]},
+                        (bench_spread_t) {mine_med, mine[0], mine[runs - 1]});
     printf ("%-14s %6zu B  raw %6.2f M/s [%5.2f..%5.2f]  zflow %6.2f M/s [%5.2f..%5.2f]  "
             "%7.1f MB/s  ratio %.2f\n",
             f->name, f->size, base_med / 1e6, base[0] / 1e6, base[runs - 1] / 1e6,
@@ -174,7 +181,7 @@ int
 main (int argc, char *argv[])
 {
     int count = 1000000, runs = 5;
-    bool pin = true;
+    bool pin = true, envelope = true;
     char sizes[128] = "16,256,4096";
     for (int i = 1; i < argc; i++) {
         if (streq (argv[i], "-n") && i + 1 < argc)
@@ -185,9 +192,13 @@ main (int argc, char *argv[])
             snprintf (sizes, sizeof (sizes), "%s", argv[++i]);
         else if (streq (argv[i], "--no-pin"))
             pin = false;
+        else if (streq (argv[i], "--no-envelope"))
+            envelope = false;
+        else if (streq (argv[i], "--envelope-only"))
+            sizes[0] = 0;
         else {
-            fprintf (stderr, "usage: %s [-n COUNT] [-r RUNS] [-s SIZE,...] [--no-pin]\n",
-                     argv[0]);
+            fprintf (stderr, "usage: %s [-n COUNT] [-r RUNS] [-s SIZE,...] [--no-pin] "
+                             "[--no-envelope] [--envelope-only]\n", argv[0]);
             return streq (argv[i], "-h") || streq (argv[i], "--help") ? 0 : 2;
         }
     }
@@ -207,11 +218,18 @@ main (int argc, char *argv[])
     for (char *tok = strtok_r (sizes, ",", &saveptr); tok && nfig < 15;
          tok = strtok_r (NULL, ",", &saveptr)) {
         static char names[15][32];
+        char *end;
+        long size = strtol (tok, &end, 10);
+        if (*end || size < 0 || size > 16 * 1024 * 1024) {
+            fprintf (stderr, "bench: bad size '%s' (0 .. 16777216 bytes)\n", tok);
+            return 2;
+        }
         snprintf (names[nfig], sizeof (names[nfig]), "stream_%s", tok);
         figures[nfig] = (figure_t) {names[nfig], MODE_RAW, MODE_STREAM, (size_t) atol (tok)};
         nfig++;
     }
-    figures[nfig++] = (figure_t) {"envelope", MODE_RAW3, MODE_ENVELOPE, ENVELOPE_PAYLOAD};
+    if (envelope)
+        figures[nfig++] = (figure_t) {"envelope", MODE_RAW3, MODE_ENVELOPE, ENVELOPE_PAYLOAD};
 
     bench_print_host (pin);
     printf ("messages per run: %d, runs: %d (after one warm-up), inproc PUSH/PULL, HWM 1000\n",

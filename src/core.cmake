@@ -23,11 +23,12 @@ zflow_test (test_histogram SOURCES tests/test_histogram.c)
 target_link_libraries (test_histogram PRIVATE m)
 
 if (ZFLOW_BUILD_BENCH)
-    zflow_program (zflow_bench_stream bench/zflow_bench_stream.c)
-    target_compile_definitions (zflow_bench_stream PRIVATE
-                                ZFLOW_MSGPACK_VERSION="${MSGPACK_VERSION}")
-    set_target_properties (zflow_bench_stream PROPERTIES RUNTIME_OUTPUT_DIRECTORY
-                           ${CMAKE_BINARY_DIR}/bench)
+    foreach (bench zflow_bench_stream zflow_bench_latency)
+        zflow_program (${bench} bench/${bench}.c)
+        target_compile_definitions (${bench} PRIVATE ZFLOW_MSGPACK_VERSION="${MSGPACK_VERSION}")
+        set_target_properties (${bench} PROPERTIES RUNTIME_OUTPUT_DIRECTORY
+                               ${CMAKE_BINARY_DIR}/bench)
+    endforeach ()
 endif ()
 
 if (ZFLOW_BUILD_EXAMPLES)

@@ -23,7 +23,7 @@ struct _zflow_hpfeeds_t {
     zsock_t *push;                //  publishes to the actor (PUSH)
     zsock_t *events;              //  events from the actor (PULL)
     zflow_stream_t *reader;       //  SUB on the output, or NULL (reader = false)
-    char *host, *ident, *secret;  //  copies of the settings' strings
+    char *ident;                  //  our ident (the wrapper encodes publish frames)
     char input[64];               //  endpoint of the actor's PULL
     char output[64];              //  endpoint of the actor's PUB
     char events_ep[64];           //  endpoint of the actor's event PUSH
@@ -86,6 +86,9 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     zflow_hpfeeds_t *self = (zflow_hpfeeds_t *) zmalloc (sizeof (*self));
     if (!self)
         return s_fail (NULL, ZFLOW_ENOMEM, err_p);
+    self->ident = strdup (config->ident);
+    if (!self->ident)
+        return s_fail (&self, ZFLOW_ENOMEM, err_p);
     unsigned id = atomic_fetch_add (&s_instances, 1);
     snprintf (self->input, sizeof (self->input), "inproc://zflow-hpfeeds-%d-%u-in", getpid (), id);
     snprintf (self->output, sizeof (self->output), "inproc://zflow-hpfeeds-%d-%u", getpid (), id);
@@ -140,6 +143,7 @@ zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
     zsock_destroy (&self->push);
     zsock_destroy (&self->events);
     zactor_destroy (&self->actor);
+    free (self->ident);
     free (self);
     *self_p = NULL;
 }
@@ -150,16 +154,23 @@ zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *p
 {
     if (!self || !channel || (!payload && size))
         return ZFLOW_EINVAL;
+    //  The hpfeeds frame is encoded here, in the caller's thread, and moves
+    //  to the actor as one ZeroMQ frame that it appends to the outbox.
     size_t channel_size = strlen (channel);
-    //  the actor checks again with its own ident; this catches the sizes early
-    if (channel_size > ZFLOW_HPFEEDS_MAX_STR
-        || 7 + channel_size + size > ZFLOW_HPFEEDS_MAX_FRAME)
+    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
+                                                channel_size, payload, size);
+    if (total < 0)
         return ZFLOW_ETOOBIG;
-    void *sock = zsock_resolve (self->push);
-    if (zmq_send (sock, channel, channel_size, ZMQ_SNDMORE) < 0)
-        return zmq_errno () == EAGAIN ? ZFLOW_ETIMEDOUT : ZFLOW_ECLOSED;
-    if (zmq_send (sock, payload, size, 0) < 0)
-        return ZFLOW_ECLOSED;
+    zmq_msg_t frame;
+    if (zmq_msg_init_size (&frame, (size_t) total))
+        return ZFLOW_ENOMEM;
+    zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
+                                   strlen (self->ident), channel, channel_size, payload, size);
+    if (zmq_msg_send (&frame, zsock_resolve (self->push), 0) < 0) {
+        int error = zmq_errno ();
+        zmq_msg_close (&frame);
+        return error == EAGAIN ? ZFLOW_ETIMEDOUT : ZFLOW_ECLOSED;
+    }
     return 0;
 }
 

@@ -313,7 +313,12 @@ s_handle_subscribe (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
         s_conn_refuse (conn, text);
         return;
     }
-    channel_t *channel = s_channel (self, name);
+    //  Only a subscribe creates a channel: unsubscribes from random names
+    //  must not grow the table.
+    channel_t *channel = subscribe ? s_channel (self, name)
+                                   : (channel_t *) zhash_lookup (self->channels, name);
+    if (!channel)
+        return;
     void *handle = zlistx_find (channel->subscribers, conn);
     if (subscribe && !handle) {
         zlistx_add_end (channel->subscribers, conn);

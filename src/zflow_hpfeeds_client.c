@@ -529,6 +529,23 @@ s_drop_oldest (client_t *self, size_t need)
     }
 }
 
+//  Returns room for a frame of total bytes at the outbox tail, dropping
+//  old frames by policy, or NULL when it was dropped (counted).
+static uint8_t *
+s_reserve (client_t *self, size_t total)
+{
+    uint8_t *dst = zflow__hpfeeds_buf_reserve (&self->out, total);
+    if (!dst && self->cfg.outbox_policy == ZFLOW_HPFEEDS_DROP_OLDEST) {
+        s_drop_oldest (self, total);
+        dst = zflow__hpfeeds_buf_reserve (&self->out, total);
+    }
+    if (!dst) {
+        self->outbox_drops++;
+        zflow_actor_counters (self->base)->drops++;
+    }
+    return dst;
+}
+
 //  Puts one publish frame in the outbox. Returns 0, or -1 when it was
 //  dropped (no room even after dropping old frames, or invalid).
 static int
@@ -537,25 +554,37 @@ s_enqueue (client_t *self, const void *channel, size_t channel_size, const void 
 {
     long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
                                                 channel_size, payload, size);
-    if (total < 0) {
+    uint8_t *dst = total < 0 ? NULL : s_reserve (self, (size_t) total);
+    if (total < 0)
         self->outbox_drops++;
+    if (!dst)
         return -1;
-    }
-    uint8_t *dst = zflow__hpfeeds_buf_reserve (&self->out, (size_t) total);
-    if (!dst && self->cfg.outbox_policy == ZFLOW_HPFEEDS_DROP_OLDEST) {
-        s_drop_oldest (self, (size_t) total);
-        dst = zflow__hpfeeds_buf_reserve (&self->out, (size_t) total);
-    }
-    if (!dst) {
-        self->outbox_drops++;
-        zflow_actor_counters (self->base)->drops++;
-        return -1;
-    }
     zflow__hpfeeds_encode_publish (dst, self->ident, strlen (self->ident), channel, channel_size,
                                    payload, size);
     zflow__hpfeeds_buf_commit (&self->out, (size_t) total);
     self->published++;
     return 0;
+}
+
+//  Puts a publish frame the wrapper encoded in the outbox, after checking
+//  it is one complete publish frame with our ident.
+static void
+s_enqueue_frame (client_t *self, const uint8_t *data, size_t size)
+{
+    zflow_hpfeeds_frame_t frame;
+    size_t ident_size = strlen (self->ident);
+    if (zflow__hpfeeds_parse (data, size, &frame, NULL, 0) != 1 || frame.size != size
+        || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || frame.name_size != ident_size
+        || memcmp (frame.name, self->ident, ident_size)) {
+        self->outbox_drops++;   //  cannot come from the wrapper
+        return;
+    }
+    uint8_t *dst = s_reserve (self, size);
+    if (dst) {
+        memcpy (dst, data, size);
+        zflow__hpfeeds_buf_commit (&self->out, size);
+        self->published++;
+    }
 }
 
 //  BLOCK: true while the outbox may not have room for the largest frame.
@@ -571,19 +600,14 @@ s_on_input (zloop_t *loop, zsock_t *reader, void *arg)
     (void) loop;
     client_t *self = (client_t *) arg;
     void *sock = zsock_resolve (reader);
-    zmq_msg_t channel, payload;
-    zmq_msg_init (&channel);
-    zmq_msg_init (&payload);
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
     for (int count = 0; count < S_INPUT_BATCH && !s_blocked (self); count++) {
-        if (zmq_msg_recv (&channel, sock, ZMQ_DONTWAIT) < 0)
+        if (zmq_msg_recv (&frame, sock, ZMQ_DONTWAIT) < 0)
             break;
-        if (!zmq_msg_more (&channel) || zmq_msg_recv (&payload, sock, 0) < 0)
-            continue;   //  the wrapper always sends two frames
-        s_enqueue (self, zmq_msg_data (&channel), zmq_msg_size (&channel), zmq_msg_data (&payload),
-                   zmq_msg_size (&payload));
+        s_enqueue_frame (self, (const uint8_t *) zmq_msg_data (&frame), zmq_msg_size (&frame));
     }
-    zmq_msg_close (&channel);
-    zmq_msg_close (&payload);
+    zmq_msg_close (&frame);
     if (s_blocked (self) && !self->input_paused) {
         zloop_reader_end (self->loop, self->input);
         self->input_paused = true;

@@ -5,8 +5,8 @@
     Commands on the pipe (each answered with one "i" status):
         SUBSCRIBE channel, UNSUBSCRIBE channel, STATUS (answers connected),
         PUBLISH FROM socktype endpoint subscribe channel
-    Data: publishes arrive on the PULL socket at args->input as two frames
-    [channel, payload]; received messages leave on the PUB socket at
+    Data: publishes arrive on the PULL socket at args->input, each one
+    frame holding a complete hpfeeds publish frame the wrapper encoded; received messages leave on the PUB socket at
     args->output; events leave on the PUSH socket connected to args->events
     (bound by the wrapper) as two
     frames [type (decimal), text].

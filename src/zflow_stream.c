@@ -47,6 +47,7 @@ struct _zflow_stream_t {
     size_t write_low;
     bool write_above;             //  wbuf went above write_high, not yet at low
     bool read_paused;             //  reader removed from the loop by watermark
+    unsigned flush_skip;          //  writes left before write() retries a refused flush
     int rcvtimeo;                 //  ZMQ_RCVTIMEO last set, to avoid resetting it
     int exception;                //  kept transport error (zflow code), or 0
     int exception_errno;          //  libzmq errno behind it
@@ -315,43 +316,40 @@ zflow_stream_errno (zflow_stream_t *self)
 //  ---------------------------------------------------------------------
 //  Reading
 
-//  Receives the rest of a multipart message whose first part was taken.
-//  libzmq delivers multipart messages atomically, so the parts are there.
-static int
-s_recv_rest (zflow_stream_t *self, zmq_msg_t *first, zflow_msg_t *msg)
-{
-    while (zmq_msg_more (first)) {
-        zmq_msg_t *part = zflow__msg_append (msg);
-        if (!part)
-            return ZFLOW_ENOMEM;
-        zmq_msg_init (part);
-        if (zmq_msg_recv (part, self->handle, 0) < 0) {
-            msg->count--;
-            return s_fail (self, zmq_errno ());
-        }
-        first = part;
-    }
-    return 0;
-}
-
-//  Receives one message from the socket into msg. flags: 0 or ZMQ_DONTWAIT.
-//  Returns 0, ZFLOW_EAGAIN (nothing there, or RCVTIMEO expired) or an error.
+//  Receives one message from the socket into msg, reusing msg's parts:
+//  zmq_msg_recv releases what a part held, so the hot path neither closes
+//  nor re-initialises anything. flags: 0 or ZMQ_DONTWAIT (first part only;
+//  libzmq delivers the rest of a multipart message atomically).
+//  Returns 0, ZFLOW_EAGAIN (nothing there, or RCVTIMEO expired) or an error;
+//  msg is empty after an error.
 static int
 s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
 {
-    zmq_msg_t *part = zflow__msg_append (msg);
-    if (!part)
-        return ZFLOW_ENOMEM;
-    zmq_msg_init (part);
-    if (zmq_msg_recv (part, self->handle, flags) < 0) {
-        msg->count--;
-        int err = zmq_errno ();
-        return (err == EAGAIN || err == EINTR) ? ZFLOW_EAGAIN : s_fail (self, err);
+    size_t index = 0;
+    while (true) {
+        zmq_msg_t *part = &msg->parts[index];
+        if (index == msg->count) {
+            if (!(part = zflow__msg_append (msg))) {
+                zflow_msg_reset (msg);
+                return ZFLOW_ENOMEM;
+            }
+            zmq_msg_init (part);
+        }
+        if (zmq_msg_recv (part, self->handle, index ? 0 : flags) < 0) {
+            int err = zmq_errno ();
+            zflow_msg_reset (msg);
+            if (index == 0 && (err == EAGAIN || err == EINTR))
+                return ZFLOW_EAGAIN;
+            return s_fail (self, err);
+        }
+        index++;
+        if (!zmq_msg_more (part))
+            break;
     }
-    int rc = s_recv_rest (self, part, msg);
-    if (rc)
-        zflow_msg_reset (msg);
-    return rc;
+    //  parts left over from a longer previous message
+    while (msg->count > index)
+        zmq_msg_close (&msg->parts[--msg->count]);
+    return 0;
 }
 
 //  Moves whatever the socket has into the read buffer, without waiting,
@@ -419,9 +417,10 @@ zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
     }
     if (self->exception)
         return self->exception;
-    if (!self->sock || self->read_paused)
+    if (!self->sock || self->read_paused) {
+        zflow_msg_reset (msg);
         return self->sock ? ZFLOW_EAGAIN : ZFLOW_ECLOSED;
-    zflow_msg_reset (msg);
+    }
     int rc;
     if (timeout_ms == 0)
         rc = s_recv_msg (self, msg, ZMQ_DONTWAIT);
@@ -521,9 +520,12 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
         zflow_msg_reset (msg);
         return self->sock ? self->exception : ZFLOW_ECLOSED;
     }
-    //  what is queued goes first, so the buffer is used only while the
-    //  socket is really full, and order is kept
-    if (self->wbuf.count) {
+    //  what is queued goes first, so order is kept and the buffer empties
+    //  as soon as the socket has room. A refused send costs as much as a
+    //  real one, so after a refusal the next writes queue without trying.
+    if (self->wbuf.count && self->flush_skip)
+        self->flush_skip--;
+    else if (self->wbuf.count) {
         int rc = s_flush (self);
         if (rc) {
             zflow_msg_reset (msg);
@@ -531,6 +533,8 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
         }
         if (self->wbuf.count == 0)
             s_after_flush (self);
+        else
+            self->flush_skip = 64;
     }
     if (self->wbuf.count == 0) {
         int rc = s_send_msg (self, msg);

@@ -265,6 +265,21 @@ test_publish_from (int port)
     zmsg_send (&zmsg, push);
     s_expect (bob, msg, "out", "alice", "plain one");
     s_expect (bob, msg, "out", "alice", "enveloped");
+    //  a hub-like PUB: only the subscribed key prefix is published
+    zsock_t *hub = zsock_new_pub ("@inproc://test-publish-from-hub");
+    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_SUB, "inproc://test-publish-from-hub",
+                                       "sensors\x1f", "out")
+           == 0);
+    zclock_sleep (100);     //  let the subscription reach the PUB
+    CHECK (zflow_envelope_encode (msg, "other\x1fx", 7, meta, "not this", 8) == 0);
+    zmsg = zflow_msg_to_zmsg (msg);
+    zmsg_send (&zmsg, hub);
+    CHECK (zflow_envelope_encode (msg, "sensors\x1f" "a", 9, meta, "from the hub", 12) == 0);
+    zmsg = zflow_msg_to_zmsg (msg);
+    zmsg_send (&zmsg, hub);
+    s_expect (bob, msg, "out", "alice", "from the hub");
+    CHECK (zflow_hpfeeds_read (bob, msg, 200) == ZFLOW_ETIMEDOUT);
+    zsock_destroy (&hub);
     zflow_meta_destroy (&meta);
     zflow_msg_destroy (&msg);
     zsock_destroy (&push);

@@ -185,6 +185,7 @@ test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
     s_expect_publish (alice, "alice", "chan2", "to myself");
     //  unsubscribe: nothing more arrives on chan1, chan2 is not bob's
     s_sub (bob, ZFLOW_HPFEEDS_OP_UNSUBSCRIBE, "bob", "chan1");
+    s_sub (bob, ZFLOW_HPFEEDS_OP_UNSUBSCRIBE, "bob", "never-seen");
     s_sub (bob, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan2");
     zclock_sleep (100);
     s_pub (alice, "alice", "chan1", "lost");
@@ -198,6 +199,7 @@ test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
     CHECK (zflow_stats_get (stats, "chan.chan2.subscribers") == 2);
     CHECK (zflow_stats_get (stats, "msgs_in") == 4);
     CHECK (zflow_stats_get (stats, "connections") == 2);
+    CHECK (zhash_lookup (stats, "chan.never-seen.msgs") == NULL);
     zhash_destroy (&stats);
     s_close (&alice);
     s_close (&bob);
