@@ -47,6 +47,7 @@ zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
     config->lossless = true;
     config->output_hwm = 10000;
     config->reader = true;
+    config->tls_verify = true;
 }
 
 static int
@@ -117,7 +118,7 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep};
     self->actor = zflow_actor_start (zflow__hpfeeds_client_actor, &args);
     if (!self->actor)
-        return s_fail (&self, ZFLOW_ENOMEM, err_p);
+        return s_fail (&self, config->tls ? ZFLOW_ECONFIG : ZFLOW_ENOMEM, err_p);
     return self;
 }
 

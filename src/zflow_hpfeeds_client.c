@@ -23,6 +23,7 @@
 #include "zflow_error.h"
 #include "zflow_hpfeeds_buf.h"
 #include "zflow_hpfeeds_proto.h"
+#include "zflow_hpfeeds_tls.h"
 #include "zflow_meta.h"
 #include "zflow_stream.h"
 #include <errno.h>
@@ -38,7 +39,7 @@
 #define S_INPUT_BATCH 4096            //  publishes taken from the PULL per wakeup
 #define S_STABLE_MS 1000              //  a connection this old resets the backoff
 
-typedef enum { S_IDLE, S_CONNECTING, S_WAIT_INFO, S_READY } state_t;
+typedef enum { S_IDLE, S_CONNECTING, S_HANDSHAKE, S_WAIT_INFO, S_READY } state_t;
 
 typedef struct _client_t client_t;
 
@@ -58,6 +59,7 @@ struct _client_t {
     char source_name[300];           //  meta "src"
     state_t state;                   //  connection state
     int fd;                          //  TCP socket, or -1
+    zflow_hpfeeds_tls_t *tls;        //  TLS context and session, or NULL (plain TCP)
     short events;                    //  poll events registered on fd
     zflow_hpfeeds_buf_t in;          //  bytes read, not yet handled
     zflow_hpfeeds_buf_t ctl;         //  auth / subscribe frames to send
@@ -93,6 +95,7 @@ static void s_pump (client_t *self);
 static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_on_input (zloop_t *loop, zsock_t *reader, void *arg);
 static int s_on_settled (zloop_t *loop, int timer_id, void *arg);
+static void s_read (client_t *self);
 
 static void
 s_event (client_t *self, int type, const char *format, ...)
@@ -144,6 +147,7 @@ s_disconnect (client_t *self, const char *reason)
     self->settling = false;
     if (self->fd >= 0) {
         s_poll (self, 0);
+        zflow__hpfeeds_tls_stop (self->tls);
         close (self->fd);
         self->fd = -1;
     }
@@ -402,8 +406,11 @@ s_on_output_retry (zloop_t *loop, int timer_id, void *arg)
     self->resuming = true;
     s_parse (self);
     self->resuming = false;
-    if (self->fd >= 0 && !self->tcp_paused)
+    if (self->fd >= 0 && !self->tcp_paused) {
         s_poll (self, (short) (self->events | ZMQ_POLLIN));
+        if (self->tls && zflow__hpfeeds_tls_pending (self->tls))
+            s_read (self);
+    }
     return 0;
 }
 
@@ -438,7 +445,9 @@ s_write (client_t *self)
         size_t size = zflow__hpfeeds_buf_size (buf);
         if (size == 0)
             return 0;
-        ssize_t rc = send (self->fd, zflow__hpfeeds_buf_head (buf), size, MSG_NOSIGNAL);
+        ssize_t rc = self->tls
+                         ? zflow__hpfeeds_tls_write (self->tls, zflow__hpfeeds_buf_head (buf), size)
+                         : send (self->fd, zflow__hpfeeds_buf_head (buf), size, MSG_NOSIGNAL);
         if (rc < 0 && errno == EINTR)
             continue;
         if (rc < 0)
@@ -468,39 +477,98 @@ s_flush (client_t *self)
     s_pump (self);
 }
 
+//  Reads what the socket (or the TLS session) has, then handles it.
+static void
+s_read (client_t *self)
+{
+    ssize_t rc;
+    do {
+        if (self->tls) {
+            uint8_t *dst = zflow__hpfeeds_buf_reserve (&self->in, 16384);
+            rc = dst ? zflow__hpfeeds_tls_read (self->tls, dst, 16384) : -1;
+            if (rc > 0)
+                zflow__hpfeeds_buf_commit (&self->in, (size_t) rc);
+            else if (!dst)
+                errno = EAGAIN;     //  full: parse first (a frame is never larger)
+        }
+        else
+            rc = zflow__hpfeeds_buf_read_fd (&self->in, self->fd, S_READ_CHUNK);
+    } while (rc > 0 && self->tls && zflow__hpfeeds_tls_pending (self->tls));
+    if (rc == 0)
+        s_disconnect (self, "the broker closed the connection");
+    else if (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        char reason[128];
+        snprintf (reason, sizeof (reason), "read: %s", strerror (errno));
+        s_disconnect (self, reason);
+    }
+    else
+        s_parse (self);
+    //  TLS may hold decrypted bytes that poll does not announce
+    if (self->fd >= 0 && self->tls && !self->tcp_paused && zflow__hpfeeds_tls_pending (self->tls))
+        s_read (self);
+}
+
+//  Advances the TLS handshake; on success waits for the info frame.
+static void
+s_handshake (client_t *self)
+{
+    char reason[512];
+    short events = 0;
+    int rc = zflow__hpfeeds_tls_handshake (self->tls, &events, reason, sizeof (reason));
+    if (rc == 0)
+        s_poll (self, events);
+    else if (rc < 0) {
+        self->refused = true;   //  a bad certificate will not get better soon
+        s_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, "%s", reason);
+        s_disconnect (self, reason);
+    }
+    else {
+        self->state = S_WAIT_INFO;
+        s_poll (self, ZMQ_POLLIN);
+        s_read (self);      //  the info frame may be in the session already
+    }
+}
+
+//  The TCP connect finished (or failed).
+static void
+s_on_connected (client_t *self)
+{
+    int error = 0;
+    socklen_t length = sizeof (error);
+    getsockopt (self->fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    char reason[512];
+    if (error) {
+        snprintf (reason, sizeof (reason), "connect: %s", strerror (error));
+        s_disconnect (self, reason);
+    }
+    else if (self->tls) {
+        if (zflow__hpfeeds_tls_start (self->tls, self->fd, self->host, reason, sizeof (reason)))
+            s_disconnect (self, reason);
+        else {
+            self->state = S_HANDSHAKE;
+            s_handshake (self);
+        }
+    }
+    else {
+        self->state = S_WAIT_INFO;
+        s_poll (self, ZMQ_POLLIN);
+    }
+}
+
 static int
 s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     client_t *self = (client_t *) arg;
-    if (self->state == S_CONNECTING) {
-        int error = 0;
-        socklen_t length = sizeof (error);
-        getsockopt (self->fd, SOL_SOCKET, SO_ERROR, &error, &length);
-        if (error) {
-            char reason[128];
-            snprintf (reason, sizeof (reason), "connect: %s", strerror (error));
-            s_disconnect (self, reason);
-        }
-        else {
-            self->state = S_WAIT_INFO;
-            s_poll (self, ZMQ_POLLIN);
-        }
-        return 0;
-    }
-    if ((item->revents & ZMQ_POLLOUT) && self->state == S_READY)
-        s_flush (self);
-    if (self->fd >= 0 && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !self->tcp_paused) {
-        ssize_t rc = zflow__hpfeeds_buf_read_fd (&self->in, self->fd, S_READ_CHUNK);
-        if (rc == 0)
-            s_disconnect (self, "the broker closed the connection");
-        else if (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            char reason[128];
-            snprintf (reason, sizeof (reason), "read: %s", strerror (errno));
-            s_disconnect (self, reason);
-        }
-        else if (rc > 0)
-            s_parse (self);
+    if (self->state == S_CONNECTING)
+        s_on_connected (self);
+    else if (self->state == S_HANDSHAKE)
+        s_handshake (self);
+    else {
+        if ((item->revents & ZMQ_POLLOUT) && self->state == S_READY)
+            s_flush (self);
+        if (self->fd >= 0 && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !self->tcp_paused)
+            s_read (self);
     }
     return 0;
 }
@@ -800,6 +868,15 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     zflow__hpfeeds_buf_init (&self->ctl, 1024 * 1024);
     zflow__hpfeeds_buf_init (&self->out, self->cfg.outbox_bytes);
     self->input = zsock_new_pull (args->input);
+    if (self->cfg.tls) {
+        char reason[512];
+        self->tls = zflow__hpfeeds_tls_new (args->config.tls_ca_file, self->cfg.tls_verify, reason,
+                                            sizeof (reason));
+        if (!self->tls) {
+            zsys_error ("hpfeeds client: %s", reason);
+            return -1;
+        }
+    }
     self->output = zsock_new (ZMQ_PUB);
     self->events_sock = zsock_new (ZMQ_PUSH);
     if (!self->base || !self->host || !self->ident || !self->secret || !self->channels
@@ -847,6 +924,7 @@ zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
     zlistx_destroy (&self->sources);
     zlistx_destroy (&self->channels);
     zflow_meta_destroy (&self->meta);
+    zflow__hpfeeds_tls_destroy (&self->tls);
     zflow__hpfeeds_buf_free (&self->in);
     zflow__hpfeeds_buf_free (&self->ctl);
     zflow__hpfeeds_buf_free (&self->out);
