@@ -8,6 +8,7 @@ target_sources (zflow_objects PRIVATE
     src/zflow_hpfeeds_auth.c
     src/zflow_hpfeeds_broker.c
     src/zflow_hpfeeds_client.c
+    src/zflow_hpfeeds_outbox.c
     src/zflow_hpfeeds_tls.c
     src/zflow_hpfeeds.c)
 target_link_libraries (zflow_objects PRIVATE PkgConfig::HPF_JANSSON PkgConfig::HPF_SSL

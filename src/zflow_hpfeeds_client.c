@@ -4,7 +4,8 @@
     One zloop holds: the pipe, the publish PULL socket, a poller on the TCP
     socket (POLLIN, plus POLLOUT while bytes wait), the
     reconnect timer, a 1 ms retry timer while TCP reading is paused, and the
-    streams of publish_from.
+    streams of publish_from. The outbox and the inputs are in
+    zflow_hpfeeds_outbox.c.
 
     Output has two byte buffers: ctl (auth, subscribe, unsubscribe) and the
     outbox (publish frames). ctl goes first but only at an outbox frame
@@ -36,64 +37,9 @@
 #include <unistd.h>
 
 #define S_READ_CHUNK (256 * 1024)     //  bytes asked of the kernel per read
-#define S_INPUT_BATCH 4096            //  publishes taken from the PULL per wakeup
 #define S_STABLE_MS 1000              //  a connection this old resets the backoff
 
-typedef enum { S_IDLE, S_CONNECTING, S_HANDSHAKE, S_WAIT_INFO, S_READY } state_t;
-
-typedef struct _client_t client_t;
-
-//  A stream whose messages are published into a channel.
-typedef struct {
-    client_t *client;                       //  the client
-    zflow_stream_t *stream;                 //  the stream (owned)
-    char channel[ZFLOW_HPFEEDS_MAX_STR + 1];  //  target channel
-    zflow_msg_t *msg;                       //  reusable message
-} source_t;
-
-struct _client_t {
-    zflow_actor_t *base;             //  actor base
-    zloop_t *loop;                   //  its loop
-    zflow_hpfeeds_config_t cfg;      //  settings (strings owned below)
-    char *host, *ident, *secret;     //  copies of the strings
-    char source_name[300];           //  meta "src"
-    state_t state;                   //  connection state
-    int fd;                          //  TCP socket, or -1
-    zflow_hpfeeds_tls_t *tls;        //  TLS context and session, or NULL (plain TCP)
-    short events;                    //  poll events registered on fd
-    zflow_hpfeeds_buf_t in;          //  bytes read, not yet handled
-    zflow_hpfeeds_buf_t ctl;         //  auth / subscribe frames to send
-    zflow_hpfeeds_buf_t out;         //  the outbox: publish frames to send
-    size_t frame_left;               //  unsent bytes of the outbox head frame (0: at start)
-    zlistx_t *channels;              //  subscribed channel names (owned strings)
-    zsock_t *input;                  //  PULL: publishes from the wrapper
-    zsock_t *output;                 //  PUB: received envelopes
-    zsock_t *events_sock;            //  PUSH: events
-    bool input_paused;               //  BLOCK: outbox full, input reader ended
-    bool tcp_paused;                 //  lossless: output full, TCP reads stopped
-    bool resuming;                   //  retrying after a pause (not a new pause)
-    int pause_timer;                 //  retry timer while paused, or -1
-    int timer_id;                    //  reconnect timer, or -1
-    int backoff_ms;                  //  next reconnect delay before jitter
-    bool refused;                    //  the broker sent an error on this connection
-    bool settling;                   //  auth sent, publishes held for auth_wait_ms
-    int settle_timer;                //  its timer, or -1
-    int64_t connected_at;            //  when publishes began to flow (ms)
-    char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1];  //  name from the info frame
-    zflow_meta_t *meta;              //  meta of the last ident seen
-    char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
-    uint8_t meta_wire[ZFLOW_META_MAX_WIRE];      //  its encoding
-    int meta_size;                   //  bytes in meta_wire (<= 0: none)
-    zlistx_t *sources;               //  source_t * (owned)
-    uint64_t connects, disconnects, published, sent, received, outbox_drops;
-    uint64_t inflight_lost, inproc_drops, tcp_pauses, broker_errors, protocol_errors;
-    uint64_t events_dropped;         //  (counters; see zflow_hpfeeds.h)
-};
-
-static void s_flush (client_t *self);
-static void s_pump (client_t *self);
 static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg);
-static int s_on_input (zloop_t *loop, zsock_t *reader, void *arg);
 static int s_on_settled (zloop_t *loop, int timer_id, void *arg);
 static void s_read (client_t *self);
 
@@ -246,7 +192,7 @@ s_on_settled (zloop_t *loop, int timer_id, void *arg)
     self->settle_timer = -1;
     if (self->state == S_READY && self->settling) {
         s_established (self);
-        s_flush (self);
+        zflow__hpfeeds_client_flush (self);
     }
     return 0;
 }
@@ -280,7 +226,7 @@ s_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
     }
     else
         s_established (self);
-    s_flush (self);
+    zflow__hpfeeds_client_flush (self);
 }
 
 //  An error frame: tell the user; a refused subscription is forgotten.
@@ -461,8 +407,8 @@ s_write (client_t *self)
     }
 }
 
-static void
-s_flush (client_t *self)
+void
+zflow__hpfeeds_client_flush (client_t *self)
 {
     if (self->state == S_READY) {
         if (s_write (self)) {
@@ -474,7 +420,7 @@ s_flush (client_t *self)
         short events = (short) ((self->tcp_paused ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0));
         s_poll (self, events);
     }
-    s_pump (self);
+    zflow__hpfeeds_client_pump (self);
 }
 
 //  Reads what the socket (or the TLS session) has, then handles it.
@@ -566,260 +512,11 @@ s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         s_handshake (self);
     else {
         if ((item->revents & ZMQ_POLLOUT) && self->state == S_READY)
-            s_flush (self);
+            zflow__hpfeeds_client_flush (self);
         if (self->fd >= 0 && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !self->tcp_paused)
             s_read (self);
     }
     return 0;
-}
-
-//  Bytes the outbox can still take.
-static size_t
-s_room (client_t *self)
-{
-    return self->out.limit - zflow__hpfeeds_buf_size (&self->out);
-}
-
-//  Drops whole frames from the head of the outbox (never the one partly on
-//  the wire) until at least need bytes, and a quarter of the outbox, are
-//  free: dropping in batches keeps the cost of moving the bytes low.
-static void
-s_drop_oldest (client_t *self, size_t need)
-{
-    size_t target = need > self->out.limit / 4 ? need : self->out.limit / 4;
-    while (!self->frame_left && s_room (self) < target && zflow__hpfeeds_buf_size (&self->out)) {
-        const uint8_t *head = zflow__hpfeeds_buf_head (&self->out);
-        size_t size = ((size_t) head[0] << 24) | ((size_t) head[1] << 16)
-                      | ((size_t) head[2] << 8) | head[3];
-        zflow__hpfeeds_buf_consume (&self->out, size);
-        self->outbox_drops++;
-        zflow_actor_counters (self->base)->drops++;
-    }
-}
-
-//  Returns room for a frame of total bytes at the outbox tail, dropping
-//  old frames by policy, or NULL when it was dropped (counted).
-static uint8_t *
-s_reserve (client_t *self, size_t total)
-{
-    uint8_t *dst = zflow__hpfeeds_buf_reserve (&self->out, total);
-    if (!dst && self->cfg.outbox_policy == ZFLOW_HPFEEDS_DROP_OLDEST) {
-        s_drop_oldest (self, total);
-        dst = zflow__hpfeeds_buf_reserve (&self->out, total);
-    }
-    if (!dst) {
-        self->outbox_drops++;
-        zflow_actor_counters (self->base)->drops++;
-    }
-    return dst;
-}
-
-//  Puts one publish frame in the outbox. Returns 0, or -1 when it was
-//  dropped (no room even after dropping old frames, or invalid).
-static int
-s_enqueue (client_t *self, const void *channel, size_t channel_size, const void *payload,
-           size_t size)
-{
-    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
-                                                channel_size, payload, size);
-    uint8_t *dst = total < 0 ? NULL : s_reserve (self, (size_t) total);
-    if (total < 0)
-        self->outbox_drops++;
-    if (!dst)
-        return -1;
-    zflow__hpfeeds_encode_publish (dst, self->ident, strlen (self->ident), channel, channel_size,
-                                   payload, size);
-    zflow__hpfeeds_buf_commit (&self->out, (size_t) total);
-    self->published++;
-    return 0;
-}
-
-//  Puts a publish frame the wrapper encoded in the outbox, after checking
-//  it is one complete publish frame with our ident.
-static void
-s_enqueue_frame (client_t *self, const uint8_t *data, size_t size)
-{
-    zflow_hpfeeds_frame_t frame;
-    size_t ident_size = strlen (self->ident);
-    if (zflow__hpfeeds_parse (data, size, &frame, NULL, 0) != 1 || frame.size != size
-        || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || frame.name_size != ident_size
-        || memcmp (frame.name, self->ident, ident_size)) {
-        self->outbox_drops++;   //  cannot come from the wrapper
-        return;
-    }
-    uint8_t *dst = s_reserve (self, size);
-    if (dst) {
-        memcpy (dst, data, size);
-        zflow__hpfeeds_buf_commit (&self->out, size);
-        self->published++;
-    }
-}
-
-//  BLOCK: true while the outbox may not have room for the largest frame.
-static bool
-s_blocked (client_t *self)
-{
-    return self->cfg.outbox_policy == ZFLOW_HPFEEDS_BLOCK && s_room (self) < ZFLOW_HPFEEDS_MAX_FRAME;
-}
-
-static int
-s_on_input (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    client_t *self = (client_t *) arg;
-    void *sock = zsock_resolve (reader);
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
-    for (int count = 0; count < S_INPUT_BATCH && !s_blocked (self); count++) {
-        if (zmq_msg_recv (&frame, sock, ZMQ_DONTWAIT) < 0)
-            break;
-        s_enqueue_frame (self, (const uint8_t *) zmq_msg_data (&frame), zmq_msg_size (&frame));
-    }
-    zmq_msg_close (&frame);
-    if (s_blocked (self) && !self->input_paused) {
-        zloop_reader_end (self->loop, self->input);
-        self->input_paused = true;
-    }
-    s_flush (self);
-    return 0;
-}
-
-static void
-s_on_source (zflow_stream_t *stream, void *arg)
-{
-    source_t *source = (source_t *) arg;
-    client_t *self = source->client;
-    while (!s_blocked (self) && zflow_stream_read (stream, source->msg, 0) == 0) {
-        size_t parts = zflow_msg_size (source->msg), index = parts - 1;
-        if (parts > ZFLOW_ENVELOPE_PAYLOAD && zflow_envelope_decode (source->msg, NULL) == 0)
-            index = ZFLOW_ENVELOPE_PAYLOAD;
-        zflow_actor_counters (self->base)->msgs_in++;
-        s_enqueue (self, source->channel, strlen (source->channel),
-                   zflow_msg_data (source->msg, index), zflow_msg_part_size (source->msg, index));
-    }
-    if (self->state == S_READY)
-        s_flush (self);
-}
-
-//  After the outbox drained: resume what BLOCK paused.
-static void
-s_pump (client_t *self)
-{
-    if (s_blocked (self))
-        return;
-    if (self->input_paused) {
-        self->input_paused = false;
-        zloop_reader (self->loop, self->input, s_on_input, self);
-    }
-    for (source_t *source = (source_t *) zlistx_first (self->sources); source;
-         source = (source_t *) zlistx_next (self->sources))
-        if (zflow_stream_read_pending (source->stream) && !s_blocked (self))
-            s_on_source (source->stream, source);
-}
-
-static void
-s_source_destroy (source_t **source_p)
-{
-    zflow_stream_destroy (&(*source_p)->stream);
-    zflow_msg_destroy (&(*source_p)->msg);
-    free (*source_p);
-    *source_p = NULL;
-}
-
-static int
-s_cmd_publish_from (client_t *self, zmsg_t *request)
-{
-    char *type = zmsg_popstr (request), *endpoint = zmsg_popstr (request);
-    char *subscribe = zmsg_popstr (request), *channel = zmsg_popstr (request);
-    int rc = ZFLOW_EINVAL, socktype = type ? atoi (type) : -1;
-    if (endpoint && channel && *channel && strlen (channel) <= ZFLOW_HPFEEDS_MAX_STR
-        && (socktype == ZMQ_PULL || socktype == ZMQ_SUB)) {
-        source_t *source = (source_t *) zmalloc (sizeof (source_t));
-        source->client = self;
-        source->msg = zflow_msg_new ();
-        strcpy (source->channel, channel);
-        source->stream = zflow_stream_new (socktype, NULL, endpoint, &rc);
-        if (source->stream && socktype == ZMQ_SUB)
-            zsock_set_subscribe (zflow_stream_sock (source->stream), subscribe ? subscribe : "");
-        if (source->stream)
-            rc = zflow_stream_attach (source->stream, self->loop, s_on_source, NULL, source);
-        if (rc == 0)
-            zlistx_add_end (self->sources, source);
-        else
-            s_source_destroy (&source);
-    }
-    zstr_free (&type);
-    zstr_free (&endpoint);
-    zstr_free (&subscribe);
-    zstr_free (&channel);
-    return rc;
-}
-
-static int
-s_cmd_subscribe (client_t *self, const char *command, const char *channel)
-{
-    if (!channel || !*channel)
-        return ZFLOW_EINVAL;
-    if (strlen (channel) > ZFLOW_HPFEEDS_MAX_STR)
-        return ZFLOW_ETOOBIG;
-    bool subscribe = streq (command, "SUBSCRIBE");
-    void *handle = zlistx_find (self->channels, (void *) channel);
-    if (subscribe == (handle != NULL))
-        return 0;       //  nothing changes
-    if (subscribe)
-        zlistx_add_end (self->channels, (void *) channel);
-    else
-        zlistx_delete (self->channels, handle);
-    if (self->state == S_READY) {
-        uint8_t buf[600];
-        int size = zflow__hpfeeds_encode_sub (
-            buf, subscribe ? ZFLOW_HPFEEDS_OP_SUBSCRIBE : ZFLOW_HPFEEDS_OP_UNSUBSCRIBE, self->ident,
-            channel, strlen (channel));
-        zflow__hpfeeds_buf_append (&self->ctl, buf, (size_t) size);
-        s_flush (self);
-    }
-    return 0;
-}
-
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
-{
-    client_t *self = (client_t *) arg;
-    zsock_t *pipe = zflow_actor_pipe (base);
-    if (streq (command, "SUBSCRIBE") || streq (command, "UNSUBSCRIBE")) {
-        char *channel = zmsg_popstr (request);
-        zsock_send (pipe, "i", s_cmd_subscribe (self, command, channel));
-        zstr_free (&channel);
-    }
-    else if (streq (command, "PUBLISH FROM"))
-        zsock_send (pipe, "i", s_cmd_publish_from (self, request));
-    else if (streq (command, "STATUS"))
-        zsock_send (pipe, "i", self->state == S_READY && !self->settling ? 1 : 0);
-    else
-        zsys_warning ("hpfeeds client: unknown command '%s'", command);
-    return 0;
-}
-
-static void
-s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
-{
-    (void) base;
-    client_t *self = (client_t *) arg;
-    zflow_actor_counters (self->base)->queue_depth = zflow__hpfeeds_buf_size (&self->out);
-    zflow_actor_stats_add (reply, "connected", self->state == S_READY && !self->settling);
-    zflow_actor_stats_add (reply, "connects", self->connects);
-    zflow_actor_stats_add (reply, "disconnects", self->disconnects);
-    zflow_actor_stats_add (reply, "published", self->published);
-    zflow_actor_stats_add (reply, "sent", self->sent);
-    zflow_actor_stats_add (reply, "received", self->received);
-    zflow_actor_stats_add (reply, "outbox_pending", zflow__hpfeeds_buf_size (&self->out));
-    zflow_actor_stats_add (reply, "outbox_drops", self->outbox_drops);
-    zflow_actor_stats_add (reply, "inflight_lost", self->inflight_lost);
-    zflow_actor_stats_add (reply, "inproc_drops", self->inproc_drops);
-    zflow_actor_stats_add (reply, "tcp_pauses", self->tcp_pauses);
-    zflow_actor_stats_add (reply, "broker_errors", self->broker_errors);
-    zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
-    zflow_actor_stats_add (reply, "events_dropped", self->events_dropped);
 }
 
 //  The channel list holds its own string copies.
@@ -894,9 +591,9 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
         || zsock_connect (self->events_sock, "%s", args->events))
         return -1;
     self->loop = zflow_actor_loop (self->base);
-    zloop_reader (self->loop, self->input, s_on_input, self);
-    zflow_actor_set_command_handler (self->base, s_on_command, self);
-    zflow_actor_set_stats_handler (self->base, s_on_stats, self);
+    zloop_reader (self->loop, self->input, zflow__hpfeeds_client_on_input, self);
+    zflow_actor_set_command_handler (self->base, zflow__hpfeeds_client_command, self);
+    zflow_actor_set_stats_handler (self->base, zflow__hpfeeds_client_stats, self);
     return 0;
 }
 
@@ -920,7 +617,7 @@ zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
         close (self->fd);
     source_t *source;
     while (self->sources && (source = (source_t *) zlistx_detach (self->sources, NULL)))
-        s_source_destroy (&source);
+        zflow__hpfeeds_client_source_destroy (&source);
     zlistx_destroy (&self->sources);
     zlistx_destroy (&self->channels);
     zflow_meta_destroy (&self->meta);

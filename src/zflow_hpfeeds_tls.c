@@ -80,7 +80,8 @@ zflow__hpfeeds_tls_start (zflow_hpfeeds_tls_t *self, int fd, const char *host, c
         return -1;
     }
     unsigned char address[16];
-    bool literal = inet_pton (AF_INET, host, address) == 1 || inet_pton (AF_INET6, host, address) == 1;
+    bool literal = inet_pton (AF_INET, host, address) == 1
+                   || inet_pton (AF_INET6, host, address) == 1;
     if (!literal)
         SSL_set_tlsext_host_name (self->ssl, host);     //  SNI takes names only
     if (self->verify) {

@@ -413,9 +413,11 @@ test_restart (void)
         }
     zhash_t *stats = zflow_hpfeeds_stats (alice);
     printf ("restart: phase 1 (stream, broker killed) %d of %d arrived, lost %d (#%d..#%d, "
-            "in flight when it died; %" PRIu64 " cut in the middle of a frame); phase 2 (while down) %d of %d; "
+            "in flight when it died; %" PRIu64 " cut in the middle of a frame); "
+            "phase 2 (while down) %d of %d; "
             "phase 3 (after) %d of %d\n",
-            got1, PHASE1, PHASE1 - got1, first_gap, last_gap, zflow_stats_get (stats, "inflight_lost"),
+            got1, PHASE1, PHASE1 - got1, first_gap, last_gap,
+            zflow_stats_get (stats, "inflight_lost"),
             got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
     CHECK (zflow_stats_get (stats, "connects") == 2);
     zhash_destroy (&stats);
