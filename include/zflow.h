@@ -22,17 +22,25 @@
 #include "zflow_meta.h"
 #include "zflow_envelope.h"
 #include "zflow_actor.h"
+#include "zflow_histogram.h"
 
 //  The hub
+#include "zflow_hub.h"
+#include "zflow_hub_publisher.h"
+#include "zflow_hub_subscriber.h"
 
 //  hpfeeds adapter and broker
 #include "zflow_hpfeeds.h"
 #include "zflow_hpfeeds_broker.h"
 
 //  WebSocket feeds
+#include "zflow_ws.h"
 
 //  Centrifugo
+#include "zflow_centrifugo.h"
+#include "zflow_centrifugo_sink.h"
 
 //  Pipelines
+#include "zflow_pipeline.h"
 
 #endif

@@ -136,6 +136,10 @@ int zflow_stream_write_zmsg (zflow_stream_t *self, zmsg_t **msg_p);
 //  ZFLOW_ECLOSED or the kept transport error.
 int zflow_stream_drain (zflow_stream_t *self, int timeout_ms);
 
+//  Sends the whole write buffer: waits until it is empty (a graceful close
+//  calls this before zflow_stream_close). Returns as zflow_stream_drain.
+int zflow_stream_flush (zflow_stream_t *self, int timeout_ms);
+
 //  Enables the socket monitor for the ZMQ_EVENT_* bits in events (0 means
 //  all events), with a backlog of backlog events (0 means the default, 100);
 //  when more are unread the oldest are discarded and counted. Returns 0,

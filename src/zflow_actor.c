@@ -179,13 +179,17 @@ zflow_actor_start (zactor_fn *actor_fn, void *args)
 zhash_t *
 zflow_actor_stats (zactor_t *actor, int timeout_ms)
 {
-    if (zstr_send (actor, "STATS"))
-        return NULL;
+    //  an actor that has ended no longer reads its pipe: bound both ways
+    zsock_set_sndtimeo (actor, timeout_ms);
     zsock_set_rcvtimeo (actor, timeout_ms);
-    zmsg_t *reply = zmsg_recv (actor);
+    zmsg_t *reply = zstr_send (actor, "STATS") == 0 ? zmsg_recv (actor) : NULL;
+    zsock_set_sndtimeo (actor, -1);
     zsock_set_rcvtimeo (actor, -1);
-    if (!reply)
+    //  a reply of odd size is not STATS (an ended actor's last signal)
+    if (!reply || zmsg_size (reply) % 2) {
+        zmsg_destroy (&reply);
         return NULL;
+    }
     zhash_t *stats = zhash_new ();
     zhash_autofree (stats);
     while (zmsg_size (reply) >= 2) {

@@ -224,7 +224,8 @@ static int
 s_buffer_write (void *data, const char *buf, size_t len)
 {
     s_buffer_t *buffer = (s_buffer_t *) data;
-    if (buffer->size + len > buffer->capacity) {
+    //  once one write failed, later small ones must not land after the gap
+    if (buffer->overflow || buffer->size + len > buffer->capacity) {
         buffer->overflow = true;
         return -1;
     }
@@ -278,11 +279,49 @@ zflow_meta_encode (const zflow_meta_t *self, void *buffer, size_t capacity)
 //  ---------------------------------------------------------------------
 //  Decoding
 
-static bool
-s_key_is (const msgpack_object *key, const char *name)
+//  The standard fields, told apart by length and bytes without strlen: this
+//  runs for every field of every message read.
+typedef enum { FIELD_EXTRA, FIELD_V, FIELD_SRC, FIELD_SEQ, FIELD_TS, FIELD_CT } field_t;
+
+static field_t
+s_field (const msgpack_object *key)
 {
-    size_t size = strlen (name);
-    return key->via.str.size == size && memcmp (key->via.str.ptr, name, size) == 0;
+    const char *name = key->via.str.ptr;
+    switch (key->via.str.size) {
+        case 1:
+            return name[0] == 'v' ? FIELD_V : FIELD_EXTRA;
+        case 2:
+            if (name[0] == 't' && name[1] == 's')
+                return FIELD_TS;
+            return name[0] == 'c' && name[1] == 't' ? FIELD_CT : FIELD_EXTRA;
+        case 3:
+            if (memcmp (name, "src", 3) == 0)
+                return FIELD_SRC;
+            return memcmp (name, "seq", 3) == 0 ? FIELD_SEQ : FIELD_EXTRA;
+        default:
+            return FIELD_EXTRA;
+    }
+}
+
+//  Decodes one text field (source, content type or an extra).
+static int
+s_decode_text (zflow_meta_t *self, field_t field, const msgpack_object *key,
+               const msgpack_object *value)
+{
+    if (value->type != MSGPACK_OBJECT_STR)
+        return ZFLOW_EPROTO;
+    const char *text = value->via.str.ptr;
+    size_t size = value->via.str.size;
+    if (memchr (text, 0, size))
+        return ZFLOW_EPROTO;    //  texts are handed out as C strings
+    if (field == FIELD_SRC)
+        return s_set_text (self->source, &self->has_source, text, size);
+    if (field == FIELD_CT)
+        return s_set_text (self->content_type, &self->has_content_type, text, size);
+    if (memchr (key->via.str.ptr, 0, key->via.str.size))
+        return ZFLOW_EPROTO;
+    int rc = s_set_extra (self, key->via.str.ptr, key->via.str.size, text, size);
+    return rc == ZFLOW_EFULL ? ZFLOW_ETOOBIG : rc;
 }
 
 //  Decodes one map entry into self. Returns 0 or an error code.
@@ -292,41 +331,28 @@ s_decode_field (zflow_meta_t *self, const msgpack_object *key, const msgpack_obj
 {
     if (key->type != MSGPACK_OBJECT_STR)
         return ZFLOW_EPROTO;
-    bool is_str = value->type == MSGPACK_OBJECT_STR;
     bool is_uint = value->type == MSGPACK_OBJECT_POSITIVE_INTEGER;
     bool is_int = is_uint || value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
-    if (s_key_is (key, "v")) {
-        if (!is_uint || value->via.u64 != ZFLOW_META_VERSION)
-            return ZFLOW_EPROTO;
-        *version_seen = true;
-        return 0;
+    field_t field = s_field (key);
+    switch (field) {
+        case FIELD_V:
+            if (!is_uint || value->via.u64 != ZFLOW_META_VERSION)
+                return ZFLOW_EPROTO;
+            *version_seen = true;
+            return 0;
+        case FIELD_SEQ:
+            if (!is_uint)
+                return ZFLOW_EPROTO;
+            self->seq = value->via.u64;
+            return 0;
+        case FIELD_TS:
+            if (!is_int || (is_uint && value->via.u64 > INT64_MAX))
+                return ZFLOW_EPROTO;
+            self->ts = value->via.i64;
+            return 0;
+        default:
+            return s_decode_text (self, field, key, value);
     }
-    if (s_key_is (key, "seq")) {
-        if (!is_uint)
-            return ZFLOW_EPROTO;
-        self->seq = value->via.u64;
-        return 0;
-    }
-    if (s_key_is (key, "ts")) {
-        if (!is_int || (is_uint && value->via.u64 > INT64_MAX))
-            return ZFLOW_EPROTO;
-        self->ts = value->via.i64;
-        return 0;
-    }
-    if (!is_str)
-        return ZFLOW_EPROTO;
-    const char *text = value->via.str.ptr;
-    size_t size = value->via.str.size;
-    if (memchr (text, 0, size))
-        return ZFLOW_EPROTO;    //  texts are handed out as C strings
-    if (s_key_is (key, "src"))
-        return s_set_text (self->source, &self->has_source, text, size);
-    if (s_key_is (key, "ct"))
-        return s_set_text (self->content_type, &self->has_content_type, text, size);
-    if (memchr (key->via.str.ptr, 0, key->via.str.size))
-        return ZFLOW_EPROTO;
-    int rc = s_set_extra (self, key->via.str.ptr, key->via.str.size, text, size);
-    return rc == ZFLOW_EFULL ? ZFLOW_ETOOBIG : rc;
 }
 
 int

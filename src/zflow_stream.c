@@ -47,6 +47,7 @@ struct _zflow_stream_t {
     size_t write_low;
     bool write_above;             //  wbuf went above write_high, not yet at low
     bool read_paused;             //  reader removed from the loop by watermark
+    unsigned flush_skip;          //  writes left before write() retries a refused flush
     int rcvtimeo;                 //  ZMQ_RCVTIMEO last set, to avoid resetting it
     int exception;                //  kept transport error (zflow code), or 0
     int exception_errno;          //  libzmq errno behind it
@@ -315,43 +316,40 @@ zflow_stream_errno (zflow_stream_t *self)
 //  ---------------------------------------------------------------------
 //  Reading
 
-//  Receives the rest of a multipart message whose first part was taken.
-//  libzmq delivers multipart messages atomically, so the parts are there.
-static int
-s_recv_rest (zflow_stream_t *self, zmq_msg_t *first, zflow_msg_t *msg)
-{
-    while (zmq_msg_more (first)) {
-        zmq_msg_t *part = zflow__msg_append (msg);
-        if (!part)
-            return ZFLOW_ENOMEM;
-        zmq_msg_init (part);
-        if (zmq_msg_recv (part, self->handle, 0) < 0) {
-            msg->count--;
-            return s_fail (self, zmq_errno ());
-        }
-        first = part;
-    }
-    return 0;
-}
-
-//  Receives one message from the socket into msg. flags: 0 or ZMQ_DONTWAIT.
-//  Returns 0, ZFLOW_EAGAIN (nothing there, or RCVTIMEO expired) or an error.
+//  Receives one message from the socket into msg, reusing msg's parts:
+//  zmq_msg_recv releases what a part held, so the hot path neither closes
+//  nor re-initialises anything. flags: 0 or ZMQ_DONTWAIT (first part only;
+//  libzmq delivers the rest of a multipart message atomically).
+//  Returns 0, ZFLOW_EAGAIN (nothing there, or RCVTIMEO expired) or an error;
+//  msg is empty after an error.
 static int
 s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
 {
-    zmq_msg_t *part = zflow__msg_append (msg);
-    if (!part)
-        return ZFLOW_ENOMEM;
-    zmq_msg_init (part);
-    if (zmq_msg_recv (part, self->handle, flags) < 0) {
-        msg->count--;
-        int err = zmq_errno ();
-        return (err == EAGAIN || err == EINTR) ? ZFLOW_EAGAIN : s_fail (self, err);
+    size_t index = 0;
+    while (true) {
+        zmq_msg_t *part = &msg->parts[index];
+        if (index == msg->count) {
+            if (!(part = zflow__msg_append (msg))) {
+                zflow_msg_reset (msg);
+                return ZFLOW_ENOMEM;
+            }
+            zmq_msg_init (part);
+        }
+        if (zmq_msg_recv (part, self->handle, index ? 0 : flags) < 0) {
+            int err = zmq_errno ();
+            zflow_msg_reset (msg);
+            if (index == 0 && (err == EAGAIN || err == EINTR))
+                return ZFLOW_EAGAIN;
+            return s_fail (self, err);
+        }
+        index++;
+        if (!zmq_msg_more (part))
+            break;
     }
-    int rc = s_recv_rest (self, part, msg);
-    if (rc)
-        zflow_msg_reset (msg);
-    return rc;
+    //  parts left over from a longer previous message
+    while (msg->count > index)
+        zmq_msg_close (&msg->parts[--msg->count]);
+    return 0;
 }
 
 //  Moves whatever the socket has into the read buffer, without waiting,
@@ -419,9 +417,10 @@ zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
     }
     if (self->exception)
         return self->exception;
-    if (!self->sock || self->read_paused)
+    if (!self->sock || self->read_paused) {
+        zflow_msg_reset (msg);
         return self->sock ? ZFLOW_EAGAIN : ZFLOW_ECLOSED;
-    zflow_msg_reset (msg);
+    }
     int rc;
     if (timeout_ms == 0)
         rc = s_recv_msg (self, msg, ZMQ_DONTWAIT);
@@ -521,6 +520,22 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
         zflow_msg_reset (msg);
         return self->sock ? self->exception : ZFLOW_ECLOSED;
     }
+    //  what is queued goes first, so order is kept and the buffer empties
+    //  as soon as the socket has room. A refused send costs as much as a
+    //  real one, so after a refusal the next writes queue without trying.
+    if (self->wbuf.count && self->flush_skip)
+        self->flush_skip--;
+    else if (self->wbuf.count) {
+        int rc = s_flush (self);
+        if (rc) {
+            zflow_msg_reset (msg);
+            return rc;
+        }
+        if (self->wbuf.count == 0)
+            s_after_flush (self);
+        else
+            self->flush_skip = 64;
+    }
     if (self->wbuf.count == 0) {
         int rc = s_send_msg (self, msg);
         if (rc == 0) {
@@ -560,15 +575,17 @@ zflow_stream_write_zmsg (zflow_stream_t *self, zmsg_t **msg_p)
     return rc;
 }
 
-int
-zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
+//  Flushes and waits until at most target bytes (and, for target 0, no
+//  message) are queued. The shared body of drain and flush.
+static int
+s_wait_written (zflow_stream_t *self, size_t target, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
     while (true) {
         int rc = s_flush (self);
         if (rc)
             return rc;
-        if (self->wbuf.bytes <= self->write_low) {
+        if (self->wbuf.bytes <= target && (target || self->wbuf.count == 0)) {
             s_after_flush (self);
             return 0;
         }
@@ -583,6 +600,18 @@ zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
     }
 }
 
+int
+zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
+{
+    return s_wait_written (self, self->write_low, timeout_ms);
+}
+
+int
+zflow_stream_flush (zflow_stream_t *self, int timeout_ms)
+{
+    return s_wait_written (self, 0, timeout_ms);
+}
+
 //  ---------------------------------------------------------------------
 //  Closing and counters
 
@@ -595,6 +624,11 @@ zflow_stream_close (zflow_stream_t *self)
     self->dropped += zflow__ring_destroy (&self->wbuf);
     if (self->monitor)
         zflow_stream_monitor_stop (self->monitor, self->handle);
+    //  unbind first: libzmq frees endpoints only when its reaper gets to the
+    //  socket, and a caller who closes a stream expects to rebind at once
+    for (const char *ep = (const char *) zlistx_first (self->bindings); ep;
+         ep = (const char *) zlistx_next (self->bindings))
+        zmq_unbind (self->handle, ep);
     zsock_destroy (&self->sock);
     self->handle = NULL;
     self->closed = true;

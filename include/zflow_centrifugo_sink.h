@@ -1,0 +1,133 @@
+/*  =========================================================================
+    zflow_centrifugo_sink - an actor that publishes zflow envelopes into
+    Centrifugo channels
+
+    The sink reads envelopes (frame 1 key, frame 2 meta, frame 3 payload)
+    from its input socket: a SUB connected to a hub's or any publisher's
+    endpoint (filtered by key prefixes), or a PULL fed by PUSH producers.
+    Each envelope becomes one publish command into the channel its key maps
+    to, and commands go out in batches over one kept-alive connection:
+    modern format as /api/batch, legacy format newline-delimited.
+
+    Mapping rule: a template where "{*}" is every key component joined with
+    ':' and "{N}" is component N (0-based); other text is copied. The
+    default "{*}" maps the key ("chat", "room1") to channel "chat:room1".
+    A key without component N is counted in "unmapped" and dropped.
+
+    Payload: a payload that is valid JSON is published as "data"; anything
+    else is published as "b64data" (base64), so no payload is lost. Only
+    the first payload frame is used.
+
+    Batching: a batch goes out when batch_max commands are waiting, or
+    batch_ms after the first of them arrived. One batch is in flight at a
+    time (the HTTP call blocks the actor), so in-flight is bounded by
+    batch_max.
+
+    Retries: each command carries an idempotency_key ("<sink id>-<seq>"),
+    kept across retries, so Centrifugo drops a duplicate when a batch that
+    was applied is sent again because its answer was lost. A request error
+    (refused, timeout, non-200, closed connection) or an unreadable answer
+    retries the whole batch after a backoff that doubles from retry_min_ms
+    to retry_max_ms; a per-command error 100 (internal) retries that
+    command; other per-command errors are permanent and counted in
+    "rejected" and "drops". max_attempts > 0 gives up on a batch after that
+    many failed attempts (counted in drops); 0 retries for ever. Order
+    within a channel is kept, except that a command retried alone after
+    error 100 is published after the commands of its batch that succeeded.
+
+    Backpressure: the outbox holds at most outbox_max commands. When it is
+    full the sink stops reading its input (lossless, the default), so the
+    input stream's watermark and ZeroMQ's HWM push back on PUSH producers;
+    with lossy set it reads on and drops, counted in "drops". (A PUB
+    producer drops at its own HWM, as ZeroMQ PUB/SUB always does: use
+    PUSH/PULL for end-to-end lossless delivery.)
+
+    STATS adds: published, rejected, malformed, unmapped, batches,
+    requests, retries, request_errors, response_errors, outbox (commands
+    waiting, the standard queue_depth too) and connects (TCP connections
+    opened).
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#ifndef ZFLOW_CENTRIFUGO_SINK_H_INCLUDED
+#define ZFLOW_CENTRIFUGO_SINK_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <czmq.h>
+#include "zflow_centrifugo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zflow_centrifugo_sink_t zflow_centrifugo_sink_t;
+
+#define ZFLOW_CENTRIFUGO_SINK_BATCH_MAX 100
+#define ZFLOW_CENTRIFUGO_SINK_BATCH_MS 5
+#define ZFLOW_CENTRIFUGO_SINK_OUTBOX_MAX 10000
+#define ZFLOW_CENTRIFUGO_SINK_RETRY_MIN_MS 10
+#define ZFLOW_CENTRIFUGO_SINK_RETRY_MAX_MS 2000
+
+//  The sink's configuration. Zero-initialise it and set what you need:
+//  zero / NULL / false fields take the defaults named here.
+typedef struct {
+    const char *address;               //  API address (required), as zflow_centrifugo_new
+    const char *api_key;               //  API key, or NULL
+    zflow_centrifugo_format_t format;  //  wire format (default modern)
+    bool insecure;                     //  turn TLS verification off (default: verify)
+    int timeout_ms;                    //  total timeout per HTTP request (5000)
+    int input_type;                    //  ZMQ_SUB (the default) or ZMQ_PULL
+    const char *input_connect;         //  endpoints the input connects to (comma list)
+    const char *input_bind;            //  endpoints the input binds to (comma list)
+    size_t input_hwm;                  //  messages buffered on the input side: the
+                                       //  socket's ZMQ_RCVHWM and the stream's read
+                                       //  watermark (default: ZeroMQ's 1000 and the
+                                       //  stream's 64 KiB)
+    const char *subscribe;             //  SUB: key prefixes in text form, comma list
+                                       //  ("hpfeeds,chat/room1"); NULL or "" for all
+    const char *channel_rule;          //  key -> channel template ("{*}")
+    size_t batch_max;                  //  commands per batch (100)
+    int batch_ms;                      //  longest wait before a partial batch (5)
+    size_t outbox_max;                 //  commands waiting at most (10000)
+    bool lossy;                        //  drop when the outbox is full (default: push back)
+    int retry_min_ms;                  //  first retry backoff (10)
+    int retry_max_ms;                  //  longest retry backoff (2000)
+    int max_attempts;                  //  attempts per batch, 0 for no limit
+    bool parallel;                     //  ask Centrifugo to run batch commands in parallel
+    bool close_connections;            //  a new connection per request (default: keep-alive)
+} zflow_centrifugo_sink_config_t;
+
+//  Starts the sink actor. The configuration is copied; config may be freed
+//  after the call. Returns the sink (the caller owns it;
+//  zflow_centrifugo_sink_destroy), or NULL with *err_p (if err_p is not
+//  NULL) set to ZFLOW_ECONFIG (missing address or input, bad input type,
+//  bad key prefix, batch_max > outbox_max), ZFLOW_EENDPOINT (bind or
+//  connect failed) or ZFLOW_ENOMEM.
+zflow_centrifugo_sink_t *zflow_centrifugo_sink_new (const zflow_centrifugo_sink_config_t *config,
+                                                    int *err_p);
+
+//  Stops the actor and frees the sink; sets *self_p to NULL. Before it
+//  ends, the actor makes one attempt (no retries) to send what its outbox
+//  still holds. Idempotent.
+void zflow_centrifugo_sink_destroy (zflow_centrifugo_sink_t **self_p);
+
+//  Returns the sink's actor (owned by the sink), e.g. to poll it.
+zactor_t *zflow_centrifugo_sink_actor (zflow_centrifugo_sink_t *self);
+
+//  Returns the sink's counters (as zflow_actor_stats: the caller owns the
+//  hash), or NULL on timeout.
+zhash_t *zflow_centrifugo_sink_stats (zflow_centrifugo_sink_t *self, int timeout_ms);
+
+//  Turns on tracing to stderr.
+void zflow_centrifugo_sink_verbose (zflow_centrifugo_sink_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

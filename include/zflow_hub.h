@@ -1,0 +1,130 @@
+/*  =========================================================================
+    zflow_hub - a named publish/subscribe hub with hierarchical keys
+
+    The hub is an actor around an XSUB socket (publishers connect to it) and
+    an XPUB socket (subscribers connect to it), both bound on inproc
+    endpoints derived from the hub's name, so several hubs coexist in one
+    process:
+
+        publishers  --> inproc://zflow.hub.<name>.pub  (XSUB)
+                        the hub actor forwards, counts, publishes notices
+        subscribers <-- inproc://zflow.hub.<name>.sub  (XPUB)
+
+    zflow_hub_bind adds ipc:// or tcp:// endpoints for other processes, with
+    CURVE when zflow_hub_set_curve was called first.
+
+    Keys are zflow_key_t tuples; subscription patterns may hold "*": a "*"
+    matches exactly one component at its position, a trailing "*" matches
+    one or more remaining components (("a","*") matches ("a","b") and
+    ("a","b","c") but not ("a")). Subscribers (zflow_hub_subscriber.h)
+    subscribe ZeroMQ-side to the longest literal prefix of their pattern and
+    match exactly in their own actor with a trie (see the README).
+
+    For each subscription added or removed the hub publishes a notice under
+    ("Hub", "addedSubscriber", <pattern...>) or ("Hub", "removedSubscriber",
+    <pattern...>) whose payload is the msgpack map {"key": [<pattern
+    components>], "currentSubscriberCount": n}; zflow_hub_notice_decode reads
+    it.
+
+    The hub object is used from one thread; zflow_hub_has_subscribers and
+    zflow_hub_subscription_count may be called from any thread.
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#ifndef ZFLOW_HUB_H_INCLUDED
+#define ZFLOW_HUB_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <czmq.h>
+#include "zflow_key.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zflow_hub_t zflow_hub_t;
+
+//  CURVE settings. For a hub: cert is the hub's server certificate (public
+//  and secret key) and allow_dir a directory of client public certificates
+//  that zauth accepts (NULL accepts any client that knows the server key).
+//  For a remote publisher or subscriber: server_public is the hub's public
+//  key (Z85, 40 chars) and cert the client's own certificate.
+typedef struct {
+    zcert_t *cert;              //  own certificate (not taken over)
+    const char *server_public;  //  clients: the hub's public key, Z85
+    const char *allow_dir;      //  hub: allowed client certificates, or NULL
+} zflow_hub_curve_t;
+
+//  Longest hub name.
+#define ZFLOW_HUB_MAX_NAME 200
+
+//  Creates a hub called name (1..ZFLOW_HUB_MAX_NAME bytes of [A-Za-z0-9._-])
+//  and starts its actor, bound on inproc://zflow.hub.<name>.pub and .sub.
+//  Returns the hub (the caller owns it; zflow_hub_destroy), or NULL with
+//  *err_p (if not NULL) set to ZFLOW_EINVAL (bad name), ZFLOW_EENDPOINT (a
+//  hub of that name already exists) or ZFLOW_ENOMEM.
+zflow_hub_t *zflow_hub_new (const char *name, int *err_p);
+
+//  Stops the actor, closes its sockets and frees the hub; sets *self_p to
+//  NULL. Idempotent. Destroy publishers and subscribers of the hub first.
+void zflow_hub_destroy (zflow_hub_t **self_p);
+
+//  Returns the hub's name (owned by the hub).
+const char *zflow_hub_name (zflow_hub_t *self);
+
+//  Returns the inproc endpoint publishers (XSUB side) or subscribers (XPUB
+//  side) connect to. Owned by the hub.
+const char *zflow_hub_pub_endpoint (zflow_hub_t *self);
+const char *zflow_hub_sub_endpoint (zflow_hub_t *self);
+
+//  Turns on CURVE for the endpoints bound after this call (inproc is not
+//  affected). Starts a zauth actor that accepts the clients whose public
+//  certificates are in curve->allow_dir (any client when NULL). Returns 0,
+//  ZFLOW_EINVAL (no cert) or ZFLOW_ECONFIG (zauth failed).
+int zflow_hub_set_curve (zflow_hub_t *self, const zflow_hub_curve_t *curve);
+
+//  Binds the XSUB side to pub_endpoint and the XPUB side to sub_endpoint
+//  (either may be NULL), e.g. "tcp://127.0.0.1:*" or "ipc:///tmp/x.sock".
+//  Returns 0, or ZFLOW_EENDPOINT (nothing new is left bound).
+//  zflow_hub_bound_pub / _sub then return the real endpoints.
+int zflow_hub_bind (zflow_hub_t *self, const char *pub_endpoint, const char *sub_endpoint);
+
+//  The real endpoint of the last zflow_hub_bind per side, or NULL. Owned by
+//  the hub.
+const char *zflow_hub_bound_pub (zflow_hub_t *self);
+const char *zflow_hub_bound_sub (zflow_hub_t *self);
+
+//  True if at least one current subscription pattern matches key (a
+//  concrete key). Subscriptions count once the hub has seen them; a local
+//  subscriber's subscribe call returns only after that. Thread-safe.
+bool zflow_hub_has_subscribers (zflow_hub_t *self, const zflow_key_t *key);
+
+//  Returns how many subscriptions the pattern has now (the
+//  currentSubscriberCount of its last notice). Thread-safe.
+size_t zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *pattern);
+
+//  Asks the actor for its counters (the standard ones plus patterns,
+//  subscriptions, notices, malformed, paused). Returns a hash (the caller
+//  owns it; zhash_destroy) or NULL on timeout. See zflow_stats_get.
+zhash_t *zflow_hub_stats (zflow_hub_t *self, int timeout_ms);
+
+//  Returns the hub's actor (for VERBOSE); owned by the hub.
+zactor_t *zflow_hub_actor (zflow_hub_t *self);
+
+//  Decodes the payload of a notice. Returns 0 with *key_p (the pattern; the
+//  caller owns it) and *count_p set, or ZFLOW_EPROTO (not a notice map),
+//  ZFLOW_ETOOBIG or ZFLOW_EINVAL (NULL argument).
+int zflow_hub_notice_decode (const void *data, size_t size, zflow_key_t **key_p,
+                             uint64_t *count_p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

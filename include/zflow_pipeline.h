@@ -1,0 +1,262 @@
+/*  =========================================================================
+    zflow_pipeline - stage actors joined by zflow streams
+
+    A pipeline is a chain of stages, each one actor with its own thread:
+
+        sources     read a ZeroMQ endpoint (PULL or SUB, bound or connected)
+                    or generate synthetic events, and wrap what they read
+                    into zflow envelopes (messages that already are
+                    envelopes pass unchanged)
+        merge       takes N sources into one stream
+        map         changes each envelope (a C callback or a built-in: key
+                    rewrite, JSON <-> msgpack re-encoding)
+        filter      keeps or drops each envelope (a C callback or a built-in:
+                    JSON field match, non-empty field)
+        sinks       write to a ZeroMQ endpoint (PUSH or PUB, bound or
+                    connected), or to stdout or a file as JSON lines
+
+    Stages are joined by inproc PUSH/PULL links, one per consumer (so two
+    sinks after one stage each get every message), and each link is a
+    watermark-bounded zflow stream. The builder is sequential: each source
+    added after another source joins the same group; a map, filter or
+    merge consumes the current group (all its stages) and becomes the
+    current group; a sink consumes the current group and leaves it as it is,
+    so several sinks in a row all receive the same messages.
+
+        zflow_pipeline_t *p = zflow_pipeline_new ("bridge");
+        zflow_pipeline_source (p, "in", "pull", "tcp://127.0.0.1:*", NULL);
+        zflow_pipeline_filter_nonempty (p, "hashes", "hashes");
+        zflow_pipeline_encode (p, "reencode", ZFLOW_PIPELINE_JSON);
+        zflow_pipeline_sink_file (p, "stdout", "-");
+        if (zflow_pipeline_start (p) == 0) {
+            ...
+            zflow_pipeline_stop (p, 5000);
+        }
+        zflow_pipeline_destroy (&p);
+
+    Builder calls return 0 or an error; the first error is also kept and
+    returned again by zflow_pipeline_start, so a caller may build without
+    checking each call ("fluent" use) and check once at start.
+
+    Delivery. Lossless (the default): a stage whose output link is above its
+    write watermark stops reading its input, its input buffer fills and
+    stops reading its socket, ZeroMQ's HWM pushes back on the stage before,
+    and so on back to the sources, which stop reading their sockets. Nothing
+    is dropped inside zflow. Lossy: a stage drops a message for an output
+    link that is above its watermark and counts it under the link's name
+    ("drops.<consumer>" in the stage's STATS); sources keep reading.
+
+    Stop drains: sources stop reading, then each stage in order takes in
+    and passes on everything in flight before the next one is asked.
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#ifndef ZFLOW_PIPELINE_H_INCLUDED
+#define ZFLOW_PIPELINE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <czmq.h>
+#include "zflow_hpfeeds.h"
+#include "zflow_msg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zflow_pipeline_t zflow_pipeline_t;
+
+//  Delivery modes.
+typedef enum {
+    ZFLOW_PIPELINE_LOSSLESS = 0,  //  backpressure to the sources, no drops
+    ZFLOW_PIPELINE_LOSSY = 1      //  drop (and count) at full links
+} zflow_pipeline_mode_t;
+
+//  Payload encodings for zflow_pipeline_encode.
+typedef enum {
+    ZFLOW_PIPELINE_JSON = 0,     //  application/json
+    ZFLOW_PIPELINE_MSGPACK = 1   //  application/msgpack
+} zflow_pipeline_encoding_t;
+
+//  Changes an envelope in place (key, meta, payload frames). Runs in the
+//  stage's thread. Returns 0 to pass msg on, or a negative zflow code to
+//  drop it (counted as "errors" in the stage's STATS).
+typedef int (zflow_pipeline_map_fn) (zflow_msg_t *msg, void *arg);
+
+//  Decides whether an envelope goes on. Runs in the stage's thread. Returns
+//  true to keep msg, false to drop it (counted as "filtered").
+typedef bool (zflow_pipeline_filter_fn) (const zflow_msg_t *msg, void *arg);
+
+//  Frees a callback's argument when the pipeline is destroyed.
+typedef void (zflow_pipeline_free_fn) (void *arg);
+
+//  Creates an empty pipeline named name (labels stages in traces). Returns
+//  NULL only when out of memory. The caller owns it (zflow_pipeline_destroy).
+zflow_pipeline_t *zflow_pipeline_new (const char *name);
+
+//  Stops the pipeline if it runs (draining for up to 2 s), frees every
+//  stage and callback argument; sets *self_p to NULL. Idempotent.
+void zflow_pipeline_destroy (zflow_pipeline_t **self_p);
+
+//  Sets the delivery mode (before start). Returns 0 or ZFLOW_EINVAL.
+int zflow_pipeline_set_mode (zflow_pipeline_t *self, zflow_pipeline_mode_t mode);
+
+//  Sets the watermark of every link in messages (before start; default
+//  1000): the ZeroMQ HWM of both sockets and each stream's read and write
+//  watermark. Returns 0 or ZFLOW_EINVAL (0).
+int zflow_pipeline_set_hwm (zflow_pipeline_t *self, int messages);
+
+//  Uses CURVE on the ZeroMQ endpoints of the stages added after this call
+//  (until called again). server_cert: a czmq zcert file (secret key) for a
+//  side that binds as CURVE server; client_cert: a zcert file (secret key)
+//  for a side that connects; server_key: the server's public key file
+//  (zcert public file) or Z85 text for the connecting side. Pass NULLs to
+//  turn CURVE off again. The files are read at start. Returns 0 or
+//  ZFLOW_ENOMEM.
+int zflow_pipeline_set_curve (zflow_pipeline_t *self, const char *server_cert,
+                              const char *client_cert, const char *server_key);
+
+//  Makes the stages named in names (comma-separated) the current group, so
+//  the next merge, map, filter or sink reads from all of them: for graphs
+//  that are not a chain, such as a config file's explicit links. Returns
+//  0, ZFLOW_ENOTFOUND (no stage of a name) or ZFLOW_EINVAL (a sink named,
+//  or no name).
+int zflow_pipeline_from (zflow_pipeline_t *self, const char *names);
+
+//  Adds a source reading ZeroMQ endpoints: type "pull" or "sub"; bind and
+//  connect are comma-separated endpoint lists (either may be NULL, not
+//  both). A SUB subscribes to everything. Messages that are not zflow
+//  envelopes are wrapped with the key "zflow/<name>". Returns 0, or
+//  ZFLOW_EINVAL (bad type, no endpoint, duplicate name) or ZFLOW_ENOMEM.
+int zflow_pipeline_source (zflow_pipeline_t *self, const char *name, const char *type,
+                           const char *bind, const char *connect);
+
+//  Adds a source generating honeypot-style JSON events (key
+//  "synthetic/events"): about one event in three has a non-empty "hashes"
+//  list. rate: events per second (0: as fast as the links take them);
+//  count: stop after so many (0: never). Returns as zflow_pipeline_source.
+int zflow_pipeline_source_synthetic (zflow_pipeline_t *self, const char *name, uint64_t rate,
+                                     uint64_t count);
+
+//  Adds a source subscribed to channels (comma-separated) on an hpfeeds
+//  broker, through a zflow_hpfeeds_t client the pipeline creates at start
+//  (from config, copied; lossless follows the pipeline's mode) and
+//  destroys at stop. Envelopes keep the client's key ("hpfeeds",
+//  <channel>) and its "ident" meta. The stage's STATS add the client's
+//  counters as "hpfeeds.<name>" and "reconnects" (its disconnects).
+//  Returns 0, ZFLOW_EINVAL (no channel, bad name) or ZFLOW_ENOMEM; a
+//  config the client refuses makes start fail.
+int zflow_pipeline_source_hpfeeds (zflow_pipeline_t *self, const char *name,
+                                   const zflow_hpfeeds_config_t *config, const char *channels);
+
+//  Adds a sink publishing the first payload frame of each message to an
+//  hpfeeds channel through a client the pipeline owns (as above; lossless
+//  uses the BLOCK outbox policy so the broker's pace pushes back). At stop
+//  it waits until the client has written everything the stage passed it.
+int zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
+                                 const zflow_hpfeeds_config_t *config, const char *channel);
+
+//  Adds a merge stage taking the current group of stages into one stream.
+int zflow_pipeline_merge (zflow_pipeline_t *self, const char *name);
+
+//  Adds a map stage calling fn on every envelope. free_fn (may be NULL)
+//  frees arg when the pipeline is destroyed. Returns 0, ZFLOW_EINVAL
+//  (no fn, nothing before it, duplicate name) or ZFLOW_ENOMEM.
+int zflow_pipeline_map (zflow_pipeline_t *self, const char *name, zflow_pipeline_map_fn *fn,
+                        void *arg, zflow_pipeline_free_fn *free_fn);
+
+//  Adds a filter stage calling fn on every envelope. As zflow_pipeline_map.
+int zflow_pipeline_filter (zflow_pipeline_t *self, const char *name,
+                           zflow_pipeline_filter_fn *fn, void *arg, zflow_pipeline_free_fn *free_fn);
+
+//  Adds a filter keeping JSON (or msgpack) payloads whose top-level fields
+//  match: match is a JSON list of objects (or one object); a message
+//  matches when all key/value pairs of any one object equal its top-level
+//  fields. Returns 0, ZFLOW_ECONFIG (match is not such JSON) or as
+//  zflow_pipeline_map.
+int zflow_pipeline_filter_json (zflow_pipeline_t *self, const char *name, const char *match);
+
+//  Adds a filter keeping JSON (or msgpack) payloads whose top-level field
+//  is present and non-empty (a non-empty string, list or object, or any
+//  number, true). Returns as zflow_pipeline_map.
+int zflow_pipeline_filter_nonempty (zflow_pipeline_t *self, const char *name, const char *field);
+
+//  Adds a map rewriting keys: a key starting with the components of from
+//  (text form "a/b"; "" matches every key) gets them replaced by to (text
+//  form; "" removes them, but a key never becomes empty). Other keys pass
+//  unchanged. Returns 0, ZFLOW_ECONFIG (bad key text) or as
+//  zflow_pipeline_map.
+int zflow_pipeline_rekey (zflow_pipeline_t *self, const char *name, const char *from,
+                          const char *to);
+
+//  Adds a map re-encoding JSON or msgpack payloads into encoding (and
+//  setting the meta content type). A payload that is neither is dropped
+//  and counted as an error. Returns as zflow_pipeline_map.
+int zflow_pipeline_encode (zflow_pipeline_t *self, const char *name,
+                           zflow_pipeline_encoding_t encoding);
+
+//  Adds a sink writing envelopes to ZeroMQ endpoints: type "push" or
+//  "pub"; bind / connect as for zflow_pipeline_source. Another pipeline's
+//  source reads them as they are. Returns as zflow_pipeline_source.
+int zflow_pipeline_sink (zflow_pipeline_t *self, const char *name, const char *type,
+                         const char *bind, const char *connect);
+
+//  Adds a sink writing one JSON line per message to path ("-" is stdout;
+//  a file is appended to). A JSON payload is written as it is, msgpack is
+//  converted, anything else becomes a JSON string. Returns as
+//  zflow_pipeline_source.
+int zflow_pipeline_sink_file (zflow_pipeline_t *self, const char *name, const char *path);
+
+//  Starts every stage, sinks first. Returns 0, the first builder error, or
+//  ZFLOW_ECONFIG (no stage, or a stage failed to start: bad endpoint,
+//  unreadable file, CURVE file missing; nothing is left running).
+int zflow_pipeline_start (zflow_pipeline_t *self);
+
+//  Stops a running pipeline: sources stop reading, then each stage drains
+//  in order (each waits up to timeout_ms for its outputs), then all stages
+//  end. Returns 0, ZFLOW_ETIMEDOUT (a stage did not drain in time; the rest
+//  was still stopped) or ZFLOW_EINVAL (not running).
+int zflow_pipeline_stop (zflow_pipeline_t *self, int timeout_ms);
+
+//  True between a successful start and stop.
+bool zflow_pipeline_running (zflow_pipeline_t *self);
+
+//  True when every synthetic source has sent its count of events (false if
+//  there is none or one has no count).
+bool zflow_pipeline_sources_done (zflow_pipeline_t *self);
+
+//  Returns the first builder error (0 if none) and its text (never NULL).
+int zflow_pipeline_error (zflow_pipeline_t *self);
+const char *zflow_pipeline_error_text (zflow_pipeline_t *self);
+
+//  Returns the number of stages, and the name and kind ("source", "merge",
+//  "map", "filter", "sink") of stage index (NULL past the end; owned by
+//  the pipeline).
+size_t zflow_pipeline_size (zflow_pipeline_t *self);
+const char *zflow_pipeline_stage_name (zflow_pipeline_t *self, size_t index);
+const char *zflow_pipeline_stage_kind (zflow_pipeline_t *self, size_t index);
+
+//  Returns the endpoints a source or sink stage bound, with real ports
+//  (comma-separated; NULL if the stage binds nothing or is not running).
+//  The caller frees the string.
+char *zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index);
+
+//  Asks stage index for STATS (zflow_actor_stats). Returns the hash (the
+//  caller owns it; zhash_destroy), or NULL (not running, no such stage,
+//  timeout). Besides the standard counters: "filtered", "errors",
+//  "pauses", and for each output link "drops.<consumer>".
+zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, size_t index, int timeout_ms);
+
+//  Sends VERBOSE to every running stage.
+void zflow_pipeline_set_verbose (zflow_pipeline_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,29 @@
+#  The zflow command (issue 7): target zflow_cli, installed as bin/zflow.
+zflow_program (zflow_cli
+    src/zflow_main.c
+    src/zflow_cli_run.c
+    src/zflow_cli_embedded.c
+    src/zflow_cli_config.c
+    src/zflow_cli_options.c
+    src/zflow_cli_adapters.c
+    src/zflow_cli_help.c
+    src/zflow_cli_stats.c
+    src/zflow_cli_metrics.c
+    src/zflow_cli_pubsub.c)
+target_link_libraries (zflow_cli PRIVATE PkgConfig::JANSSON)
+set_target_properties (zflow_cli PROPERTIES OUTPUT_NAME zflow)
+install (TARGETS zflow_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+#  Tests that drive the installed-to-be binary from Python (python3 only,
+#  no extra modules).
+if (ZFLOW_BUILD_TESTS)
+    find_program (ZFLOW_PYTHON3 python3 REQUIRED)
+    foreach (name config run curve lossless)
+        add_test (NAME test_cli_${name}
+                  COMMAND ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/test_cli_${name}.py
+                          $<TARGET_FILE:zflow_cli>)
+    endforeach ()
+    set_tests_properties (test_cli_config PROPERTIES TIMEOUT 60 LABELS unit)
+    set_tests_properties (test_cli_run test_cli_curve test_cli_lossless
+                          PROPERTIES TIMEOUT 90 LABELS integration)
+endif ()

@@ -1,0 +1,122 @@
+/*  =========================================================================
+    zflow_cli - the zflow command: shared types and entry points
+
+    Internal to the zflow program. Each stage type (adapter) is one const
+    descriptor: its name, a summary, the size of its configuration struct,
+    its option table and a build function. The option table is the only
+    place an option is declared: the loader parses and checks the config
+    file with it, `zflow help TYPE` prints it, and the README tables are
+    that output. The loader has no per-type code.
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#ifndef ZFLOW_CLI_H_INCLUDED
+#define ZFLOW_CLI_H_INCLUDED
+
+#include "zflow.h"
+#include <stddef.h>
+#include <stdint.h>
+
+//  Exit codes of the zflow command (documented in the README and --help).
+#define ZFLOW_EXIT_OK 0        //  success; run stopped by a signal, --duration or its sources
+#define ZFLOW_EXIT_RUNTIME 1   //  a stage failed to start, drain timed out, no control endpoint
+#define ZFLOW_EXIT_USAGE 2     //  bad command line
+#define ZFLOW_EXIT_CONFIG 3    //  the configuration file is invalid (nothing was started)
+
+//  Option value types.
+typedef enum {
+    ZFLOW_CLI_STRING,   //  const char * (owned by the loaded configuration)
+    ZFLOW_CLI_INT,      //  int64_t, decimal, checked for range and trailing text
+    ZFLOW_CLI_BOOL,     //  bool: true/false, yes/no, on/off, 1/0
+    ZFLOW_CLI_ENUM      //  int: index of the value in choices ("a|b|c")
+} zflow_cli_type_t;
+
+//  One option of a stage type.
+typedef struct {
+    const char *name;       //  option name in the file
+    zflow_cli_type_t type;  //  value type
+    bool required;          //  must be given
+    const char *fallback;   //  default value as text, or NULL (none)
+    const char *choices;    //  ZFLOW_CLI_ENUM: allowed values, '|'-separated
+    const char *help;       //  one line of help
+    size_t offset;          //  offsetof the field in the type's config struct
+} zflow_cli_option_t;
+
+//  Builds the stage name with the parsed config into pipeline. Writes an
+//  error into err (errsize bytes) and returns non-zero when the values
+//  do not go together (e.g. neither bind nor connect).
+typedef int (zflow_cli_build_fn) (zflow_pipeline_t *pipeline, const char *name,
+                                  const void *config, char *err, size_t errsize);
+
+//  A stage type: the descriptor the loader and `zflow help` look up by name.
+typedef struct {
+    const char *name;                    //  type name, "pull", "filter", ...
+    const char *role;                    //  "source", "stage" or "sink"
+    const char *summary;                 //  one line of help
+    size_t config_size;                  //  size of its config struct
+    const zflow_cli_option_t *options;   //  option table, ended by {NULL}
+    zflow_cli_build_fn *build;           //  adds the stage to a pipeline
+} zflow_cli_adapter_t;
+
+//  Returns the descriptor named name, or NULL. (zflow_cli_adapters.c)
+const zflow_cli_adapter_t *zflow_cli_adapter (const char *name);
+
+//  Returns descriptor index (NULL past the end), for listing.
+const zflow_cli_adapter_t *zflow_cli_adapter_at (size_t index);
+
+//  Options of the "zflow" section of a file (mode, hwm, ...).
+extern const zflow_cli_adapter_t zflow_cli_global;
+
+//  Global settings of a run, from the "zflow" section.
+typedef struct {
+    int mode;                //  0 lossless, 1 lossy
+    int64_t hwm;             //  link watermark in messages
+    const char *control;     //  control endpoint, or NULL for the default
+    const char *metrics;     //  metrics address, or NULL
+} zflow_cli_global_t;
+
+//  Fills config (config_size bytes, zeroed first) from the values of a
+//  zconfig section with the option table (defaults applied). Errors go
+//  into err as "FILE:LINE: ..." using lines (zconfig path -> line).
+//  Returns 0 or -1.
+int zflow_cli_options_parse (const zflow_cli_adapter_t *adapter, zconfig_t *section,
+                             const char *file, zhash_t *lines, const char *skip, void *config,
+                             char *err, size_t errsize);
+
+//  Prints the option table of adapter to file, as a text table or as a
+//  Markdown table.
+void zflow_cli_options_print (const zflow_cli_adapter_t *adapter, FILE *file, bool markdown);
+
+//  Loads and checks FILE, then builds its pipeline (not started) into
+//  *pipeline_p and fills *global. On any error writes every message found
+//  to stderr ("FILE:LINE: ...") and returns -1 with nothing built.
+int zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_global_t *global,
+                    zconfig_t **config_p);
+
+//  Subcommands: each takes argc/argv after the subcommand name and
+//  returns an exit code.
+int zflow_cli_run (int argc, char **argv);
+int zflow_cli_check (int argc, char **argv);
+int zflow_cli_help (int argc, char **argv);
+int zflow_cli_stats (int argc, char **argv);
+int zflow_cli_pub (int argc, char **argv);
+int zflow_cli_sub (int argc, char **argv);
+
+//  The metrics responder (zflow_cli_metrics.c): binds a ZMQ_STREAM socket
+//  on address ("host:port" or "tcp://host:port") and serves /metrics and
+//  /health from pipeline, on loop. Returns the socket (the caller destroys
+//  it) or NULL when the bind fails.
+zsock_t *zflow_cli_metrics_new (const char *address, zloop_t *loop, zflow_pipeline_t *pipeline);
+
+//  Writes every stage's counters into a new text (lines "stage kind
+//  counter value"); the caller frees it. Used by the control endpoint.
+char *zflow_cli_stats_text (zflow_pipeline_t *pipeline);
+
+//  True when status output is wanted (no --quiet).
+extern bool zflow_cli_verbose_status;
+
+#endif

@@ -1,0 +1,392 @@
+/*  =========================================================================
+    zflow_cli_config - loading a ZPL file into a pipeline
+
+    A file has one section per stage, named after the stage, with "type"
+    (a stage type, see zflow help), "input" for all but sources (the
+    sections it reads, comma-separated) and the type's own options; and an
+    optional section "zflow" with settings for the whole run:
+
+        zflow
+            mode = lossless
+        in
+            type = pull
+            bind = tcp://127.0.0.1:5555
+        hashes
+            type = nonempty
+            input = in
+            field = hashes
+        out
+            type = file
+            input = hashes
+
+    Everything is checked before anything is built, and every error found
+    is reported as "FILE:LINE: ...". zconfig keeps no line numbers, so the
+    loader scans the text itself for the line of each section and option.
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow_cli.h"
+#include <errno.h>
+#include <string.h>
+
+//  Deepest nesting the line scanner follows.
+#define S_DEPTH 8
+
+//  One section of the file, checked and waiting to be built.
+typedef struct {
+    zconfig_t *section;                   //  its zconfig node
+    const char *name;                     //  section (stage) name
+    const zflow_cli_adapter_t *adapter;   //  its type
+    void *config;                         //  parsed options (adapter's struct)
+    const char *input;                    //  input names, or NULL
+    bool built;                           //  added to the pipeline
+    bool read;                            //  some section reads it
+} s_section_t;
+
+//  Records path -> line; a top-level name seen twice goes in as "!dup/name".
+static void
+s_record (zhash_t *lines, char **stack, int depth, int lineno)
+{
+    char path[512] = "";
+    for (int d = 0; d <= depth; d++) {
+        if (!stack[d])
+            return;
+        if (d)
+            strncat (path, "/", sizeof (path) - strlen (path) - 1);
+        strncat (path, stack[d], sizeof (path) - strlen (path) - 1);
+    }
+    if (zhash_lookup (lines, path) && depth == 0) {
+        char dup[520];
+        snprintf (dup, sizeof (dup), "!dup/%s", path);
+        zhash_insert (lines, dup, (void *) (intptr_t) lineno);
+    }
+    else
+        zhash_insert (lines, path, (void *) (intptr_t) lineno);
+}
+
+//  Checks the ZPL shape of one line (indent, name, quotes) against the
+//  previous depth. Returns NULL, or what is wrong.
+static const char *
+s_syntax (const char *at, const char *end, const char *name, int depth, int previous)
+{
+    if (memchr (at, '\t', (size_t) (name - at)) || *name == '\t')
+        return "a tab in the indentation (ZPL indents with 4 spaces)";
+    if ((name - at) % 4)
+        return "indentation is not a multiple of 4 spaces";
+    if (depth > previous + 1)
+        return "indented more than one level below the line before";
+    if (*name == '=')
+        return "a value with no name";
+    const char *value = memchr (name, '=', (size_t) (end - name));
+    if (value) {
+        value++;
+        while (value < end && *value == ' ')
+            value++;
+        if (value < end && (*value == '"' || *value == '\'')
+            && !memchr (value + 1, *value, (size_t) (end - value - 1)))
+            return "a quoted value with no closing quote";
+    }
+    return NULL;
+}
+
+//  Returns a hash of zconfig path ("in/bind") -> line number. On a syntax
+//  error, sets *error_line and *error (and stops scanning).
+static zhash_t *
+s_scan_lines (const char *text, int *error_line, const char **error)
+{
+    zhash_t *lines = zhash_new ();
+    char *stack[S_DEPTH] = {0};
+    int lineno = 0, previous = -1;
+    for (const char *at = text; *at && !*error;) {
+        lineno++;
+        const char *end = strchr (at, '\n');
+        if (!end)
+            end = at + strlen (at);
+        const char *name = at;
+        while (name < end && (*name == ' ' || *name == '\t'))
+            name++;
+        int depth = (int) (name - at) / 4;
+        size_t size = strcspn (name, " \t=\r\n#");
+        if (name < end && *name != '#' && *name != '\r') {
+            if ((*error = s_syntax (at, end, name, depth, previous)))
+                *error_line = lineno;
+            else if (size && depth < S_DEPTH) {
+                for (int d = depth; d < S_DEPTH; d++)
+                    zstr_free (&stack[d]);
+                stack[depth] = strndup (name, size);
+                s_record (lines, stack, depth, lineno);
+            }
+            previous = depth;
+        }
+        at = *end ? end + 1 : end;
+    }
+    for (int d = 0; d < S_DEPTH; d++)
+        zstr_free (&stack[d]);
+    return lines;
+}
+
+static int
+s_line (zhash_t *lines, const char *section, const char *option)
+{
+    char path[512];
+    snprintf (path, sizeof (path), option ? "%s/%s" : "%s", section, option);
+    return (int) (intptr_t) zhash_lookup (lines, path);
+}
+
+//  True when list (comma-separated) holds name.
+static bool
+s_names (const char *list, const char *name)
+{
+    char *copy = strdup (list);
+    char *save = NULL;
+    bool found = false;
+    for (char *word = strtok_r (copy, ", ", &save); word && !found;
+         word = strtok_r (NULL, ", ", &save))
+        found = streq (word, name);
+    free (copy);
+    return found;
+}
+
+//  The checked sections: in file order, and by name.
+typedef struct {
+    zlistx_t *list;    //  s_section_t items, owned, in file order
+    zhash_t *index;    //  name -> the same items (lookups move no list cursor)
+} s_sections_t;
+
+static s_section_t *
+s_find (s_sections_t *sections, const char *name)
+{
+    return (s_section_t *) zhash_lookup (sections->index, name);
+}
+
+//  Checks one section's type and options. Returns the section, or NULL
+//  after reporting the error.
+static s_section_t *
+s_check_section (zconfig_t *node, const char *file, zhash_t *lines)
+{
+    const char *name = zconfig_name (node);
+    char dup[520], err[768];
+    snprintf (dup, sizeof (dup), "!dup/%s", name);
+    const char *type = zconfig_get (node, "type", NULL);
+    const zflow_cli_adapter_t *adapter = type ? zflow_cli_adapter (type) : NULL;
+    if (zhash_lookup (lines, dup))
+        snprintf (err, sizeof (err), "%s:%d: section '%s' is declared twice", file,
+                  (int) (intptr_t) zhash_lookup (lines, dup), name);
+    else if (!type || !*type)
+        snprintf (err, sizeof (err), "%s:%d: section '%s': missing required option 'type'",
+                  file, s_line (lines, name, NULL), name);
+    else if (!adapter)
+        snprintf (err, sizeof (err), "%s:%d: section '%s': unknown type '%s' (see: zflow help)",
+                  file, s_line (lines, name, "type"), name, type);
+    else {
+        s_section_t *self = (s_section_t *) zmalloc (sizeof (s_section_t));
+        self->section = node;
+        self->name = name;
+        self->adapter = adapter;
+        self->config = zmalloc (adapter->config_size ? adapter->config_size : 1);
+        self->input = zconfig_get (node, "input", NULL);
+        if (zflow_cli_options_parse (adapter, node, file, lines, "type|input", self->config, err,
+                                     sizeof (err))
+            == 0)
+            return self;
+        free (self->config);
+        free (self);
+    }
+    fprintf (stderr, "%s\n", err);
+    return NULL;
+}
+
+//  Checks the links of one section. Returns the number of errors reported.
+static int
+s_check_links (s_section_t *self, s_sections_t *sections, const char *file, zhash_t *lines)
+{
+    bool source = streq (self->adapter->role, "source");
+    int line = s_line (lines, self->name, "input");
+    if (source && self->input) {
+        fprintf (stderr, "%s:%d: section '%s': a source (type '%s') takes no 'input'\n", file,
+                 line, self->name, self->adapter->name);
+        return 1;
+    }
+    if (!source && (!self->input || !*self->input)) {
+        fprintf (stderr, "%s:%d: section '%s': missing required option 'input' (sections it reads)\n",
+                 file, s_line (lines, self->name, NULL), self->name);
+        return 1;
+    }
+    int errors = 0;
+    char *copy = strdup (self->input ? self->input : "");
+    char *save = NULL;
+    for (char *word = strtok_r (copy, ", ", &save); word; word = strtok_r (NULL, ", ", &save)) {
+        s_section_t *from = s_find (sections, word);
+        if (!from) {
+            fprintf (stderr, "%s:%d: section '%s': option 'input': '%s' names no section\n", file,
+                     line, self->name, word);
+            errors++;
+        }
+        else if (streq (from->adapter->role, "sink")) {
+            fprintf (stderr, "%s:%d: section '%s': option 'input': '%s' is a sink (type '%s'), it has no output\n",
+                     file, line, self->name, word, from->adapter->name);
+            errors++;
+        }
+        else
+            from->read = true;
+    }
+    free (copy);
+    return errors;
+}
+
+//  Adds the sections to the pipeline, each after all of its inputs.
+static int
+s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const char *file, zhash_t *lines)
+{
+    size_t count = zlistx_size (sections->list);
+    s_section_t **all = (s_section_t **) zmalloc (sizeof (s_section_t *) * (count + 1));
+    size_t n = 0;
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
+         s = (s_section_t *) zlistx_next (sections->list))
+        all[n++] = s;
+    int rc = 0;
+    for (bool progress = true; progress && rc == 0;) {
+        progress = false;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            s_section_t *s = all[i];
+            bool ready = !s->built;
+            for (size_t j = 0; ready && j < n; j++)
+                if (s->input && !all[j]->built && s_names (s->input, all[j]->name))
+                    ready = false;
+            if (!ready)
+                continue;
+            char err[512] = "";
+            if ((s->input && zflow_pipeline_from (pipeline, s->input))
+                || s->adapter->build (pipeline, s->name, s->config, err, sizeof (err))) {
+                fprintf (stderr, "%s:%d: section '%s': %s\n", file, s_line (lines, s->name, NULL),
+                         s->name, *err ? err : zflow_pipeline_error_text (pipeline));
+                rc = -1;
+            }
+            s->built = progress = true;
+        }
+    }
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (!all[i]->built) {
+            fprintf (stderr, "%s:%d: section '%s': its inputs form a cycle\n", file,
+                     s_line (lines, all[i]->name, "input"), all[i]->name);
+            rc = -1;
+        }
+    free (all);
+    return rc;
+}
+
+static void
+s_section_free (void **item_p)
+{
+    s_section_t *self = (s_section_t *) *item_p;
+    if (self) {
+        free (self->config);
+        free (self);
+        *item_p = NULL;
+    }
+}
+
+//  Checks every section; returns the number of errors reported.
+static int
+s_check_all (zconfig_t *root, s_sections_t *sections, const char *file, zhash_t *lines,
+             zflow_cli_global_t *global)
+{
+    int errors = 0;
+    char err[768];
+    zconfig_t *settings = zconfig_locate (root, "zflow");
+    zconfig_t *empty = settings ? NULL : zconfig_new ("zflow", NULL);
+    if (zflow_cli_options_parse (&zflow_cli_global, settings ? settings : empty, file, lines,
+                                 NULL, global, err, sizeof (err))) {
+        fprintf (stderr, "%s\n", err);
+        errors++;
+    }
+    zconfig_destroy (&empty);
+    for (zconfig_t *node = zconfig_child (root); node; node = zconfig_next (node)) {
+        if (streq (zconfig_name (node), "zflow"))
+            continue;
+        s_section_t *section = s_check_section (node, file, lines);
+        if (section && !s_find (sections, section->name)) {
+            zlistx_add_end (sections->list, section);
+            zhash_insert (sections->index, section->name, section);
+        }
+        else if (section) {
+            void *item = section;
+            s_section_free (&item);
+        }
+        else
+            errors++;
+    }
+    if (zlistx_size (sections->list) == 0 && errors == 0) {
+        fprintf (stderr, "%s:1: no stage sections (see: zflow help)\n", file);
+        errors++;
+    }
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
+         s = (s_section_t *) zlistx_next (sections->list))
+        errors += s_check_links (s, sections, file, lines);
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s && errors == 0;
+         s = (s_section_t *) zlistx_next (sections->list))
+        if (!s->read && !streq (s->adapter->role, "sink")) {
+            fprintf (stderr, "%s:%d: section '%s': nothing reads its output (no section has input = %s)\n",
+                     file, s_line (lines, s->name, NULL), s->name, s->name);
+            errors++;
+        }
+    return errors;
+}
+
+int
+zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_global_t *global,
+                zconfig_t **config_p)
+{
+    *pipeline_p = NULL;
+    *config_p = NULL;
+    zchunk_t *chunk = zchunk_slurp (file, 0);
+    if (!chunk) {
+        fprintf (stderr, "%s: cannot read the file: %s\n", file, strerror (errno ? errno : ENOENT));
+        return -1;
+    }
+    char *text = zchunk_strdup (chunk);
+    zchunk_destroy (&chunk);
+    int error_line = 0;
+    const char *error = NULL;
+    zhash_t *lines = s_scan_lines (text, &error_line, &error);
+    zconfig_t *root = error ? NULL : zconfig_str_load (text);
+    free (text);
+    if (!root) {
+        if (error)
+            fprintf (stderr, "%s:%d: not valid ZPL: %s\n", file, error_line, error);
+        else
+            fprintf (stderr, "%s: not valid ZPL (names, 'name = value' lines, 4-space indents)\n",
+                     file);
+        zhash_destroy (&lines);
+        return -1;
+    }
+    s_sections_t sections = {zlistx_new (), zhash_new ()};
+    zlistx_set_destructor (sections.list, s_section_free);
+    int rc = s_check_all (root, &sections, file, lines, global) ? -1 : 0;
+    zflow_pipeline_t *pipeline = NULL;
+    if (rc == 0) {
+        pipeline = zflow_pipeline_new ("zflow");
+        zflow_pipeline_set_mode (pipeline, (zflow_pipeline_mode_t) global->mode);
+        if (global->hwm < 1 || global->hwm > 1000000 || zflow_pipeline_set_hwm (pipeline, (int) global->hwm)) {
+            fprintf (stderr, "%s:%d: section 'zflow': option 'hwm': must be 1 to 1000000\n", file,
+                     s_line (lines, "zflow", "hwm"));
+            rc = -1;
+        }
+        if (rc == 0)
+            rc = s_build (pipeline, &sections, file, lines);
+    }
+    zhash_destroy (&sections.index);
+    zlistx_destroy (&sections.list);
+    zhash_destroy (&lines);
+    if (rc) {
+        zflow_pipeline_destroy (&pipeline);
+        zconfig_destroy (&root);
+    }
+    *pipeline_p = pipeline;
+    *config_p = root;
+    return rc;
+}

@@ -1,0 +1,662 @@
+/*  =========================================================================
+    zflow_hub - a named publish/subscribe hub with hierarchical keys
+
+    The actor forwards every envelope from its XSUB socket to its XPUB
+    socket through zflow streams: when the XPUB side cannot take more (a
+    lossless subscriber is full; XPUB runs with ZMQ_XPUB_NODROP) the write
+    buffer passes its high watermark, the hub stops reading its XSUB side,
+    and publishers see backpressure (ZFLOW_DRAIN) in turn.
+
+    The XPUB side runs with ZMQ_XPUB_VERBOSER so the hub sees every
+    subscribe and unsubscribe, also those libzmq makes for a subscriber
+    that goes away. Each zflow subscription carries a tag topic (see
+    zflow_hub_internal.h) from which the hub keeps a count per pattern, a
+    trie of the patterns for has_subscribers, and publishes its notices.
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow_hub.h"
+#include "zflow_actor.h"
+#include "zflow_envelope.h"
+#include "zflow_error.h"
+#include "zflow_hub_internal.h"
+#include "zflow_hub_notice.h"
+#include "zflow_hub_trie.h"
+#include "zflow_stream.h"
+#include <pthread.h>
+#include <time.h>
+
+//  One subscription pattern the hub knows.
+typedef struct {
+    zflow_key_t *key;       //  the pattern
+    uint64_t count;         //  subscriptions to it now
+} s_pattern_t;
+
+struct _zflow_hub_t {
+    char *name;                 //  the hub's name
+    char *pub_endpoint;         //  inproc endpoint of the XSUB side
+    char *sub_endpoint;         //  inproc endpoint of the XPUB side
+    char *bound_pub;            //  real endpoint of the last external XSUB bind
+    char *bound_sub;            //  real endpoint of the last external XPUB bind
+    zactor_t *actor;            //  the hub actor
+    pthread_mutex_t lock;       //  guards trie, patterns and fences
+    pthread_cond_t fenced;      //  signalled when a fence arrives
+    zflow_trie_t *trie;         //  pattern index, items are s_pattern_t
+    zhashx_t *patterns;         //  pattern wire form -> s_pattern_t
+    zhashx_t *fences;           //  subscriber uid -> last fence seen (uint64_t)
+    bool curve;                 //  this hub holds a reference on the shared zauth
+};
+
+//  The actor's state.
+typedef struct {
+    zflow_hub_t *hub;           //  shared with the caller (not owned)
+    zflow_actor_t *base;        //  actor base: loop, pipe, counters
+    zflow_stream_t *in;         //  XSUB side, publishers connect here
+    zflow_stream_t *out;        //  XPUB side, subscribers connect here
+    zflow_msg_t *msg;           //  message being forwarded, reused
+    zflow_msg_t *notice;        //  notice being built, reused
+    bool paused;                //  input held back until out drains
+    uint64_t notices;           //  notices published
+    uint64_t notices_skipped;   //  notices not published (key too long)
+    uint64_t malformed;         //  messages or topics refused
+    uint64_t pauses;            //  times publishers were held back
+    uint64_t prefixes;          //  plain prefix (un)subscriptions seen
+    uint64_t unknown_unsubs;    //  removals of a pattern the hub did not count
+} s_hub_t;
+
+//  ZeroMQ's ZAP handler is per context: the hubs of a process share one zauth.
+static pthread_mutex_t s_auth_lock = PTHREAD_MUTEX_INITIALIZER;
+static zactor_t *s_auth;            //  the shared zauth actor
+static size_t s_auth_refs;          //  hubs using it
+static char s_auth_dir[1024];       //  its CURVE allow directory ("" = any)
+
+static void
+s_pattern_destroy (void **item_p)
+{
+    s_pattern_t *self = (s_pattern_t *) *item_p;
+    if (self) {
+        zflow_key_destroy (&self->key);
+        free (self);
+        *item_p = NULL;
+    }
+}
+
+static void
+s_fence_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+//  ---------------------------------------------------------------------
+//  The actor
+
+//  Writes msg to the XPUB side; holds publishers back above its watermark.
+static void
+s_send_out (s_hub_t *self, zflow_msg_t *msg)
+{
+    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    counters->bytes_out += zflow_msg_content_size (msg);
+    int rc = zflow_stream_write (self->out, msg);
+    if (rc < 0)
+        zsys_warning ("hub %s: XPUB write failed: %s", self->hub->name, zflow_strerror (rc));
+    else
+        counters->msgs_out++;
+    if (rc == ZFLOW_DRAIN && !self->paused) {
+        self->paused = true;
+        self->pauses++;
+    }
+    counters->queue_depth = zflow_stream_write_pending (self->out);
+}
+
+//  Forwards what the XSUB side has, until it is empty or out is full.
+static void
+s_pump (s_hub_t *self)
+{
+    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    while (!self->paused) {
+        int rc = zflow_stream_read (self->in, self->msg, 0);
+        if (rc)
+            break;
+        counters->msgs_in++;
+        counters->bytes_in += zflow_msg_content_size (self->msg);
+        if (zflow_envelope_decode (self->msg, NULL)) {
+            self->malformed++;
+            counters->drops++;
+            zflow_msg_reset (self->msg);
+            continue;
+        }
+        s_send_out (self, self->msg);
+    }
+}
+
+static void
+s_on_input (zflow_stream_t *stream, void *arg)
+{
+    (void) stream;
+    s_pump ((s_hub_t *) arg);
+}
+
+static void
+s_on_drained (zflow_stream_t *stream, void *arg)
+{
+    (void) stream;
+    s_hub_t *self = (s_hub_t *) arg;
+    self->paused = false;
+    s_pump (self);
+}
+
+static void
+s_notice (s_hub_t *self, bool added, const char *wire, uint64_t count)
+{
+    int rc = zflow__hub_notice_encode (self->notice, added, wire, strlen (wire), count);
+    if (rc) {
+        self->notices_skipped++;
+        return;
+    }
+    self->notices++;
+    s_send_out (self, self->notice);
+}
+
+//  A subscription tag: wire is the pattern, subscribe says add or remove.
+static void
+s_on_tag (s_hub_t *self, bool subscribe, const char *wire)
+{
+    zflow_hub_t *hub = self->hub;
+    int err = 0;
+    uint64_t count = 0;
+    pthread_mutex_lock (&hub->lock);
+    s_pattern_t *pattern = (s_pattern_t *) zhashx_lookup (hub->patterns, wire);
+    if (subscribe && !pattern) {
+        pattern = (s_pattern_t *) zmalloc (sizeof (s_pattern_t));
+        pattern->key = zflow_key_decode (wire, strlen (wire), &err);
+        if (!pattern->key || zflow__trie_insert (hub->trie, pattern->key, pattern)) {
+            void *item = pattern;
+            s_pattern_destroy (&item);
+            pattern = NULL;
+            err = err ? err : ZFLOW_ENOMEM;
+        }
+        else
+            zhashx_insert (hub->patterns, wire, pattern);
+    }
+    if (pattern) {
+        count = subscribe ? ++pattern->count : --pattern->count;
+        if (count == 0) {
+            zflow__trie_remove (hub->trie, pattern->key, pattern);
+            zhashx_delete (hub->patterns, wire);
+        }
+    }
+    pthread_mutex_unlock (&hub->lock);
+    if (err)
+        self->malformed++;
+    else if (!pattern)
+        self->unknown_unsubs++;
+    else
+        s_notice (self, subscribe, wire, count);
+}
+
+//  A subscriber keeps its latest fence subscribed; when that one goes (the
+//  subscriber closed its socket) the hub forgets the subscriber.
+static void
+s_on_fence (s_hub_t *self, bool subscribe, const char *uid, const char *seq_text)
+{
+    zflow_hub_t *hub = self->hub;
+    uint64_t seq = strtoull (seq_text, NULL, 10);
+    pthread_mutex_lock (&hub->lock);
+    uint64_t *last = (uint64_t *) zhashx_lookup (hub->fences, uid);
+    if (!subscribe) {
+        if (last && *last == seq)
+            zhashx_delete (hub->fences, uid);
+        pthread_mutex_unlock (&hub->lock);
+        return;
+    }
+    if (!last) {
+        last = (uint64_t *) zmalloc (sizeof (uint64_t));
+        zhashx_insert (hub->fences, uid, last);
+    }
+    if (seq > *last)
+        *last = seq;
+    pthread_cond_broadcast (&hub->fenced);
+    pthread_mutex_unlock (&hub->lock);
+}
+
+//  One (un)subscription message from the XPUB side.
+static void
+s_on_subscription (s_hub_t *self, const char *data, size_t size)
+{
+    if (size < 1 || (data[0] != 0 && data[0] != 1)) {
+        self->malformed++;
+        return;
+    }
+    bool subscribe = data[0] == 1;
+    if (size < 3 || data[1] != 0) {
+        self->prefixes++;       //  a literal prefix: ZeroMQ does the filtering
+        return;
+    }
+    //  "\0P" wire "\0" uid, or "\0F" uid "\0" seq: copy to split at the NUL
+    char topic[ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + 256];
+    size_t len = size - 3;
+    const char *sep = (const char *) memchr (data + 3, 0, len);
+    if (len >= sizeof (topic) || !sep || (data[2] != ZFLOW_HUB_TAG && data[2] != ZFLOW_HUB_FENCE)) {
+        self->malformed++;
+        return;
+    }
+    memcpy (topic, data + 3, len);
+    topic[len] = 0;
+    const char *second = topic + (sep - (data + 3)) + 1;
+    if (data[2] == ZFLOW_HUB_TAG)
+        s_on_tag (self, subscribe, topic);
+    else
+        s_on_fence (self, subscribe, topic, second);
+}
+
+static void
+s_on_output (zflow_stream_t *stream, void *arg)
+{
+    s_hub_t *self = (s_hub_t *) arg;
+    zflow_msg_t *msg = zflow_msg_new ();
+    while (msg && zflow_stream_read (stream, msg, 0) == 0) {
+        if (zflow_msg_size (msg) == 1)
+            s_on_subscription (self, (const char *) zflow_msg_data (msg, 0),
+                               zflow_msg_part_size (msg, 0));
+        else
+            self->malformed++;      //  XSUB peers send only subscriptions
+    }
+    zflow_msg_destroy (&msg);
+}
+
+static void
+s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+{
+    (void) base;
+    s_hub_t *self = (s_hub_t *) arg;
+    zflow_hub_t *hub = self->hub;
+    pthread_mutex_lock (&hub->lock);
+    uint64_t patterns = zhashx_size (hub->patterns);
+    uint64_t subscriptions = 0;
+    for (s_pattern_t *p = (s_pattern_t *) zhashx_first (hub->patterns); p;
+         p = (s_pattern_t *) zhashx_next (hub->patterns))
+        subscriptions += p->count;
+    pthread_mutex_unlock (&hub->lock);
+    zflow_actor_stats_add (reply, "patterns", patterns);
+    zflow_actor_stats_add (reply, "subscriptions", subscriptions);
+    zflow_actor_stats_add (reply, "notices", self->notices);
+    zflow_actor_stats_add (reply, "notices_skipped", self->notices_skipped);
+    zflow_actor_stats_add (reply, "malformed", self->malformed);
+    zflow_actor_stats_add (reply, "paused", self->pauses);
+    zflow_actor_stats_add (reply, "prefix_subscriptions", self->prefixes);
+    zflow_actor_stats_add (reply, "unknown_unsubscriptions", self->unknown_unsubs);
+}
+
+//  Binds stream to endpoint (if not empty); *real_p gets the real endpoint.
+static int
+s_bind_one (zflow_stream_t *stream, const char *endpoint, char **real_p)
+{
+    *real_p = NULL;
+    if (!endpoint || !*endpoint)
+        return 0;
+    if (zflow_stream_bind (stream, endpoint))
+        return ZFLOW_EENDPOINT;
+    *real_p = strdup ((const char *) zlistx_last (zflow_stream_bindings (stream)));
+    return 0;
+}
+
+//  BIND pub sub -> rc, real pub, real sub. CURVE cert -> rc.
+static int
+s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+{
+    s_hub_t *self = (s_hub_t *) arg;
+    zsock_t *pipe = zflow_actor_pipe (base);
+    if (streq (command, "BIND")) {
+        char *pub = zmsg_popstr (request);
+        char *sub = zmsg_popstr (request);
+        char *real_pub = NULL, *real_sub = NULL;
+        int rc = s_bind_one (self->in, pub, &real_pub);
+        if (rc == 0)
+            rc = s_bind_one (self->out, sub, &real_sub);
+        if (rc && real_pub)
+            zsock_unbind (zflow_stream_sock (self->in), "%s", real_pub);
+        zsock_send (pipe, "iss", rc, real_pub ? real_pub : "", real_sub ? real_sub : "");
+        zstr_free (&pub);
+        zstr_free (&sub);
+        zstr_free (&real_pub);
+        zstr_free (&real_sub);
+    }
+    else if (streq (command, "CURVE")) {
+        zframe_t *frame = zmsg_pop (request);
+        zcert_t *cert = frame && zframe_size (frame) == sizeof (void *)
+                            ? *(zcert_t **) zframe_data (frame)
+                            : NULL;
+        zframe_destroy (&frame);
+        zsock_t *socks[] = {zflow_stream_sock (self->in), zflow_stream_sock (self->out)};
+        for (int i = 0; cert && i < 2; i++) {
+            zcert_apply (cert, socks[i]);
+            zsock_set_curve_server (socks[i], 1);
+        }
+        zsock_send (pipe, "i", cert ? 0 : ZFLOW_EINVAL);
+    }
+    else
+        zsys_warning ("hub %s: unknown command '%s'", self->hub->name, command);
+    return 0;
+}
+
+static zflow_stream_t *
+s_stream (int type, const char *endpoint)
+{
+    zsock_t *sock = zsock_new (type);
+    if (!sock)
+        return NULL;
+    if (type == ZMQ_XPUB) {
+        int on = 1;
+        zmq_setsockopt (zsock_resolve (sock), ZMQ_XPUB_VERBOSER, &on, sizeof (on));
+        zmq_setsockopt (zsock_resolve (sock), ZMQ_XPUB_NODROP, &on, sizeof (on));
+        //  (un)subscriptions arrive as messages that libzmq drops at a full
+        //  pipe: take them all (the subscriber side sets no limit either)
+        zsock_set_rcvhwm (sock, 0);
+    }
+    if (zsock_bind (sock, "%s", endpoint) != 0) {
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    zflow_stream_t *stream = zflow_stream_new_sock (&sock);
+    zsock_destroy (&sock);
+    return stream;
+}
+
+static int
+s_hub_setup (s_hub_t *self)
+{
+    zloop_t *loop = zflow_actor_loop (self->base);
+    self->msg = zflow_msg_new ();
+    self->notice = zflow_msg_new ();
+    self->in = s_stream (ZMQ_XSUB, self->hub->pub_endpoint);
+    self->out = s_stream (ZMQ_XPUB, self->hub->sub_endpoint);
+    if (!self->msg || !self->notice || !self->in || !self->out)
+        return -1;
+    //  XSUB: take everything; the XPUB side filters per subscriber
+    zflow_msg_t *all = zflow_msg_new ();
+    zflow_msg_add (all, "\x01", 1);
+    int rc = zflow_stream_write (self->in, all);
+    zflow_msg_destroy (&all);
+    if (rc < 0)
+        return -1;
+    zflow_stream_attach (self->in, loop, s_on_input, NULL, self);
+    zflow_stream_attach (self->out, loop, s_on_output, s_on_drained, self);
+    zflow_actor_set_command_handler (self->base, s_on_command, self);
+    zflow_actor_set_stats_handler (self->base, s_stats, self);
+    return 0;
+}
+
+static void
+s_hub_actor (zsock_t *pipe, void *args)
+{
+    s_hub_t self = {0};
+    self.hub = (zflow_hub_t *) args;
+    self.base = zflow_actor_new (pipe, self.hub->name);
+    if (!self.base || s_hub_setup (&self)) {
+        if (self.base)
+            zflow_actor_ready (self.base, -1);
+        else
+            zsock_signal (pipe, 0), zsock_signal (pipe, 1);
+    }
+    else {
+        zflow_actor_ready (self.base, 0);
+        zflow_actor_run (self.base);
+    }
+    //  unbind now: a closing socket frees its endpoints only later, and the
+    //  name must be free for a new hub once zflow_hub_destroy returns
+    if (self.in)
+        zsock_unbind (zflow_stream_sock (self.in), "%s", self.hub->pub_endpoint);
+    if (self.out)
+        zsock_unbind (zflow_stream_sock (self.out), "%s", self.hub->sub_endpoint);
+    zflow_stream_destroy (&self.in);
+    zflow_stream_destroy (&self.out);
+    zflow_msg_destroy (&self.msg);
+    zflow_msg_destroy (&self.notice);
+    zflow_actor_destroy (&self.base);
+}
+
+//  ---------------------------------------------------------------------
+//  The caller's side
+
+static bool
+s_name_ok (const char *name)
+{
+    size_t len = name ? strlen (name) : 0;
+    if (len == 0 || len > ZFLOW_HUB_MAX_NAME)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!isalnum ((unsigned char) name[i]) && !strchr ("._-", name[i]))
+            return false;
+    return true;
+}
+
+zflow_hub_t *
+zflow_hub_new (const char *name, int *err_p)
+{
+    int err = s_name_ok (name) ? 0 : ZFLOW_EINVAL;
+    zflow_hub_t *self = err ? NULL : (zflow_hub_t *) zmalloc (sizeof (zflow_hub_t));
+    if (self) {
+        self->name = strdup (name);
+        self->pub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.pub", name);
+        self->sub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.sub", name);
+        pthread_mutex_init (&self->lock, NULL);
+        pthread_cond_init (&self->fenced, NULL);
+        self->trie = zflow__trie_new ();
+        self->patterns = zhashx_new ();
+        self->fences = zhashx_new ();
+        if (self->patterns)
+            zhashx_set_destructor (self->patterns, s_pattern_destroy);
+        if (self->fences)
+            zhashx_set_destructor (self->fences, s_fence_destroy);
+        if (self->trie && self->patterns && self->fences)
+            self->actor = zflow_actor_start (s_hub_actor, self);
+        if (!self->actor) {
+            err = ZFLOW_EENDPOINT;
+            zflow_hub_destroy (&self);
+        }
+    }
+    if (err_p)
+        *err_p = self ? 0 : err ? err : ZFLOW_ENOMEM;
+    return self;
+}
+
+static void
+s_auth_release (void)
+{
+    pthread_mutex_lock (&s_auth_lock);
+    if (s_auth_refs && --s_auth_refs == 0)
+        zactor_destroy (&s_auth);
+    pthread_mutex_unlock (&s_auth_lock);
+}
+
+void
+zflow_hub_destroy (zflow_hub_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zflow_hub_t *self = *self_p;
+    zactor_destroy (&self->actor);
+    if (self->curve)
+        s_auth_release ();
+    zflow__trie_destroy (&self->trie);
+    zhashx_destroy (&self->patterns);
+    zhashx_destroy (&self->fences);
+    pthread_mutex_destroy (&self->lock);
+    pthread_cond_destroy (&self->fenced);
+    zstr_free (&self->name);
+    zstr_free (&self->pub_endpoint);
+    zstr_free (&self->sub_endpoint);
+    zstr_free (&self->bound_pub);
+    zstr_free (&self->bound_sub);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+zflow_hub_name (zflow_hub_t *self)
+{
+    return self->name;
+}
+
+const char *
+zflow_hub_pub_endpoint (zflow_hub_t *self)
+{
+    return self->pub_endpoint;
+}
+
+const char *
+zflow_hub_sub_endpoint (zflow_hub_t *self)
+{
+    return self->sub_endpoint;
+}
+
+//  Takes a reference on the process's zauth, set for the allow directory.
+static int
+s_auth_acquire (const char *allow_dir)
+{
+    const char *dir = allow_dir ? allow_dir : "";
+    int rc = 0;
+    pthread_mutex_lock (&s_auth_lock);
+    if (s_auth_refs && strcmp (s_auth_dir, dir) != 0)
+        rc = ZFLOW_ECONFIG;     //  zauth's CURVE policy is process-wide
+    else if (!s_auth) {
+        s_auth = zactor_new (zauth, NULL);
+        if (s_auth && strlen (dir) < sizeof (s_auth_dir)) {
+            zstr_sendx (s_auth, "CURVE", *dir ? dir : CURVE_ALLOW_ANY, NULL);
+            zsock_wait (s_auth);
+            snprintf (s_auth_dir, sizeof (s_auth_dir), "%s", dir);
+        }
+        else {
+            zactor_destroy (&s_auth);
+            rc = ZFLOW_ECONFIG;
+        }
+    }
+    if (rc == 0)
+        s_auth_refs++;
+    pthread_mutex_unlock (&s_auth_lock);
+    return rc;
+}
+
+int
+zflow_hub_set_curve (zflow_hub_t *self, const zflow_hub_curve_t *curve)
+{
+    if (!self || !curve || !curve->cert)
+        return ZFLOW_EINVAL;
+    if (!self->curve) {
+        int rc = s_auth_acquire (curve->allow_dir);
+        if (rc)
+            return rc;
+        self->curve = true;
+    }
+    zcert_t *cert = curve->cert;
+    zsock_send (self->actor, "sb", "CURVE", &cert, sizeof (cert));
+    int rc = ZFLOW_ECONFIG;
+    zsock_recv (self->actor, "i", &rc);
+    return rc;
+}
+
+int
+zflow_hub_bind (zflow_hub_t *self, const char *pub_endpoint, const char *sub_endpoint)
+{
+    if (!self || (!pub_endpoint && !sub_endpoint))
+        return ZFLOW_EINVAL;
+    zsock_send (self->actor, "sss", "BIND", pub_endpoint ? pub_endpoint : "",
+                sub_endpoint ? sub_endpoint : "");
+    int rc = ZFLOW_EENDPOINT;
+    char *real_pub = NULL, *real_sub = NULL;
+    if (zsock_recv (self->actor, "iss", &rc, &real_pub, &real_sub) != 0)
+        return ZFLOW_ECLOSED;
+    if (rc == 0 && *real_pub) {
+        zstr_free (&self->bound_pub);
+        self->bound_pub = real_pub;
+        real_pub = NULL;
+    }
+    if (rc == 0 && *real_sub) {
+        zstr_free (&self->bound_sub);
+        self->bound_sub = real_sub;
+        real_sub = NULL;
+    }
+    zstr_free (&real_pub);
+    zstr_free (&real_sub);
+    return rc;
+}
+
+const char *
+zflow_hub_bound_pub (zflow_hub_t *self)
+{
+    return self->bound_pub;
+}
+
+const char *
+zflow_hub_bound_sub (zflow_hub_t *self)
+{
+    return self->bound_sub;
+}
+
+bool
+zflow_hub_has_subscribers (zflow_hub_t *self, const zflow_key_t *key)
+{
+    if (!self || !key)
+        return false;
+    size_t size;
+    const void *wire = zflow_key_wire (key, &size);
+    pthread_mutex_lock (&self->lock);
+    bool any = zflow__trie_any (self->trie, wire, size);
+    pthread_mutex_unlock (&self->lock);
+    return any;
+}
+
+size_t
+zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *pattern)
+{
+    if (!self || !pattern)
+        return 0;
+    size_t size;
+    const char *wire = (const char *) zflow_key_wire (pattern, &size);
+    pthread_mutex_lock (&self->lock);
+    s_pattern_t *p = (s_pattern_t *) zhashx_lookup (self->patterns, wire);
+    size_t count = p ? p->count : 0;
+    pthread_mutex_unlock (&self->lock);
+    return count;
+}
+
+zhash_t *
+zflow_hub_stats (zflow_hub_t *self, int timeout_ms)
+{
+    return self ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
+}
+
+zactor_t *
+zflow_hub_actor (zflow_hub_t *self)
+{
+    return self->actor;
+}
+
+int
+zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime (CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock (&self->lock);
+    while (rc == 0) {
+        uint64_t *last = (uint64_t *) zhashx_lookup (self->fences, uid);
+        if (last && *last >= seq)
+            break;
+        if (pthread_cond_timedwait (&self->fenced, &self->lock, &deadline) == ETIMEDOUT)
+            rc = ZFLOW_ETIMEDOUT;
+    }
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}

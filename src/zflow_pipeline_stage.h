@@ -1,0 +1,109 @@
+/*  =========================================================================
+    zflow_pipeline_stage - one pipeline stage: its description and its actor
+
+    Internal to the pipeline. The pipeline fills a zflow__stage_t while it
+    is built, then starts zflow__stage_actor on it; the actor reads the
+    description (it never changes while the actor runs) and keeps its
+    running state to itself.
+
+    Commands on the stage's pipe, besides $TERM / VERBOSE / STATS. Each
+    reply repeats the command in its first frame, so a caller that timed
+    out and asks again can skip a late reply to the earlier request:
+        BINDINGS        replies BINDINGS + the bound endpoints, comma-separated
+        DONE            replies DONE + "1" when a synthetic source sent its count
+        DRAIN <ms>      stops a source reading, passes on everything in
+                        flight, flushes the outputs; replies DRAIN + a zflow
+                        code in decimal ("0", "-3" on timeout)
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#ifndef ZFLOW_PIPELINE_STAGE_H_INCLUDED
+#define ZFLOW_PIPELINE_STAGE_H_INCLUDED
+
+#include "zflow_pipeline.h"
+
+typedef enum {
+    ZFLOW__STAGE_SOURCE,     //  reads a user ZeroMQ endpoint
+    ZFLOW__STAGE_SYNTH,      //  generates synthetic events
+    ZFLOW__STAGE_MERGE,      //  passes everything on
+    ZFLOW__STAGE_MAP,        //  calls map
+    ZFLOW__STAGE_FILTER,     //  calls filter
+    ZFLOW__STAGE_SINK,       //  writes a user ZeroMQ endpoint
+    ZFLOW__STAGE_FILE        //  writes JSON lines to a file or stdout
+} zflow__stage_kind_t;
+
+typedef struct _zflow__resource_ops_t zflow__resource_ops_t;
+
+//  A stage's description, owned by the pipeline.
+typedef struct {
+    char *name;                       //  stage name, unique in the pipeline
+    zflow__stage_kind_t kind;         //  what the stage does
+    char *input;                      //  inproc endpoint it binds (not sources)
+    zlistx_t *outputs;                //  inproc endpoints of its consumers
+    zlistx_t *output_names;           //  names of those consumers (same order)
+    int sock_type;                    //  ZMQ_PULL/SUB/PUSH/PUB for user endpoints
+    char *bind;                       //  user endpoints to bind, or NULL
+    char *connect;                    //  user endpoints to connect, or NULL
+    char *path;                       //  file sink path ("-" is stdout)
+    zflow_pipeline_map_fn *map;       //  map callback
+    zflow_pipeline_filter_fn *filter; //  filter callback
+    void *arg;                        //  argument of the callback
+    zflow_pipeline_free_fn *free_fn;  //  frees arg, or NULL
+    uint64_t rate;                    //  synthetic: events per second (0: max)
+    uint64_t count;                   //  synthetic: events to send (0: no end)
+    char *server_cert;                //  CURVE: zcert file of a binding side
+    char *client_cert;                //  CURVE: zcert file of a connecting side
+    char *server_key;                 //  CURVE: server public key (file or Z85)
+    zflow_pipeline_mode_t mode;       //  lossless or lossy
+    int hwm;                          //  link watermark in messages
+    zactor_t *actor;                  //  the running actor, or NULL
+    const zflow__resource_ops_t *ops; //  its external resource, or NULL
+    void *resource;                   //  the resource's state
+    bool resource_started;            //  ops->start succeeded
+} zflow__stage_t;
+
+//  The stage actor; args is the zflow__stage_t (owned by the pipeline).
+//  Signals ready with a non-zero status when its sockets or files cannot
+//  be opened.
+void zflow__stage_actor (zsock_t *pipe, void *args);
+
+//  Applies the stage's CURVE settings to a socket before it binds
+//  (is_server) or connects. Returns 0 or ZFLOW_ECONFIG (a key file is
+//  missing or unreadable). Defined in zflow_pipeline_curve.c.
+int zflow__stage_curve (const zflow__stage_t *stage, zsock_t *sock, bool is_server);
+
+//  An external resource a stage depends on (an adapter client): started
+//  before the stages, drained after its stage drained, stopped after the
+//  stages ended. Every function may be NULL but free.
+struct _zflow__resource_ops_t {
+    //  Starts it for stage (may set stage->connect). Returns 0 or a code.
+    int (*start) (void *state, zflow__stage_t *stage);
+    //  Waits (until deadline, monotonic ms) for what its stage passed on
+    //  to leave the process. Returns 0 or ZFLOW_ETIMEDOUT.
+    int (*drain) (void *state, zflow__stage_t *stage, int64_t deadline);
+    //  Stops it (the stages have ended).
+    void (*stop) (void *state);
+    //  Adds its counters to a stage's STATS hash.
+    void (*stats) (void *state, zhash_t *stats);
+    //  Frees state.
+    void (*free) (void *state);
+};
+
+//  Attaches a resource to the stage added last; the pipeline owns state
+//  from then on (freed with ops->free, also when this call fails).
+//  Returns 0, or ZFLOW_EINVAL (no stage) / ZFLOW_ENOMEM.
+int zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_ops_t *ops,
+                                  void *state);
+
+//  Records the pipeline's first builder error (printf-style text) and
+//  returns code. Defined in zflow_pipeline.c.
+int zflow__pipeline_fail (zflow_pipeline_t *self, int code, const char *format, ...);
+
+//  Returns a text name for a stage kind.
+const char *zflow__stage_kind_name (zflow__stage_kind_t kind);
+
+#endif

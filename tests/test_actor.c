@@ -1,0 +1,118 @@
+/*  Tests for zflow_actor: ready/failed start, STATS, VERBOSE, commands, $TERM. */
+#include "zflow_testing.h"
+#include <string.h>
+
+typedef struct {
+    bool bad_config;        //  make the actor refuse to start
+    int echoes;             //  ECHO commands seen (actor thread only)
+} config_t;
+
+static int
+s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+{
+    config_t *config = (config_t *) arg;
+    if (streq (command, "ECHO")) {
+        config->echoes++;
+        char *text = zmsg_popstr (request);
+        zstr_send (zflow_actor_pipe (base), text ? text : "(none)");
+        zstr_free (&text);
+        zflow_actor_counters (base)->msgs_in++;
+        zflow_actor_counters (base)->bytes_in += 4;
+        return 0;
+    }
+    if (streq (command, "VERBOSE?")) {
+        zstr_send (zflow_actor_pipe (base), zflow_actor_verbose (base) ? "yes" : "no");
+        return 0;
+    }
+    return streq (command, "QUIT") ? -1 : 0;
+}
+
+static void
+s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+{
+    (void) base;
+    zflow_actor_stats_add (reply, "echoes", (uint64_t) ((config_t *) arg)->echoes);
+}
+
+static void
+s_test_actor (zsock_t *pipe, void *args)
+{
+    config_t *config = (config_t *) args;
+    zflow_actor_t *base = zflow_actor_new (pipe, "test");
+    CHECK (base);
+    CHECK (streq (zflow_actor_name (base), "test"));
+    CHECK (zflow_actor_loop (base) != NULL);
+    if (config->bad_config) {
+        zflow_actor_ready (base, -1);
+        zflow_actor_destroy (&base);
+        return;
+    }
+    zflow_actor_set_command_handler (base, s_on_command, config);
+    zflow_actor_set_stats_handler (base, s_on_stats, config);
+    zflow_actor_ready (base, 0);
+    zflow_actor_run (base);
+    zflow_actor_destroy (&base);
+}
+
+static void
+test_bad_config (void)
+{
+    config_t config = {true, 0};
+    CHECK (zflow_actor_start (s_test_actor, &config) == NULL);
+}
+
+static void
+test_commands (void)
+{
+    config_t config = {false, 0};
+    zactor_t *actor = zflow_actor_start (s_test_actor, &config);
+    CHECK (actor);
+    zstr_sendx (actor, "ECHO", "hello", NULL);
+    char *reply = zstr_recv (actor);
+    CHECK (reply && streq (reply, "hello"));
+    zstr_free (&reply);
+    zstr_send (actor, "VERBOSE?");
+    reply = zstr_recv (actor);
+    CHECK (streq (reply, "no"));
+    zstr_free (&reply);
+    zstr_send (actor, "VERBOSE");
+    zstr_send (actor, "VERBOSE?");
+    reply = zstr_recv (actor);
+    CHECK (streq (reply, "yes"));
+    zstr_free (&reply);
+    zstr_send (actor, "NO-SUCH-COMMAND");      //  ignored, actor keeps serving
+    zhash_t *stats = zflow_actor_stats (actor, 2000);
+    CHECK (stats);
+    CHECK (zflow_stats_get (stats, "msgs_in") == 1);
+    CHECK (zflow_stats_get (stats, "bytes_in") == 4);
+    CHECK (zflow_stats_get (stats, "echoes") == 1);
+    CHECK (zhash_lookup (stats, "drops") && zflow_stats_get (stats, "drops") == 0);
+    CHECK (zhash_lookup (stats, "queue_depth"));
+    CHECK (zflow_stats_get (stats, "absent") == 0);
+    zhash_destroy (&stats);
+    CHECK (zflow_stats_get (NULL, "msgs_in") == 0);
+    zactor_destroy (&actor);
+    CHECK (actor == NULL);
+}
+
+//  A handler that returns -1 ends the actor; STATS then times out cleanly.
+static void
+test_handler_quits (void)
+{
+    config_t config = {false, 0};
+    zactor_t *actor = zflow_actor_start (s_test_actor, &config);
+    zstr_send (actor, "QUIT");
+    zclock_sleep (50);
+    CHECK (zflow_actor_stats (actor, 200) == NULL);
+    zactor_destroy (&actor);
+}
+
+int
+main (void)
+{
+    printf ("test_actor\n");
+    RUN (test_bad_config);
+    RUN (test_commands);
+    RUN (test_handler_quits);
+    return 0;
+}

@@ -1,0 +1,172 @@
+/*  Tests of the subscriber queue's overflow policies: drop newest, drop
+    oldest (counted), and block (lossless, with a slow consumer, publishers
+    held back and memory bounded). */
+#include "hub/hub_testutil.h"
+#include <pthread.h>
+
+#define LIMIT 10
+#define BURST 1000
+
+//  Publishes BURST numbered messages to a subscriber that does not consume,
+//  waits until it has read them all, then returns what the queue holds.
+static int
+s_burst (zflow_hub_overflow_t policy, int *got, uint64_t *drops)
+{
+    zflow_hub_t *hub = zflow_hub_new ("overflow", NULL);
+    zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
+    zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "slow", NULL);
+    CHECK (zflow_hub_subscriber_set_queue (sub, LIMIT, policy) == 0);
+    zflow_key_t *pattern = K ("burst/*");
+    CHECK (zflow_hub_subscriber_subscribe (sub, pattern) == 0);
+    for (int i = 0; i < BURST; i++) {
+        char text[16];
+        snprintf (text, sizeof (text), "%d", i);
+        CHECK (pub_text (pub, "burst/n", text) >= 0);
+    }
+    CHECK (zflow_hub_publisher_flush (pub, 5000) == 0);
+    CHECK (wait_sub_stat (sub, "msgs_in", BURST, 5000) == BURST);
+    zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
+    *drops = zflow_stats_get (stats, "drops");
+    uint64_t newest = zflow_stats_get (stats, "dropped_newest");
+    uint64_t oldest = zflow_stats_get (stats, "dropped_oldest");
+    CHECK (zflow_stats_get (stats, "max_queue_depth") <= LIMIT);
+    CHECK (policy == ZFLOW_HUB_DROP_NEWEST ? oldest == 0 && newest == *drops
+                                           : newest == 0 && oldest == *drops);
+    zhash_destroy (&stats);
+    int n = 0;
+    char *text = NULL;
+    char *key;
+    while ((key = consume_text (sub, 100, &text))) {
+        got[n++] = atoi (text);
+        free (key);
+        free (text);
+        CHECK (n <= LIMIT + 3);
+    }
+    zflow_key_destroy (&pattern);
+    zflow_hub_subscriber_destroy (&sub);
+    zflow_hub_publisher_destroy (&pub);
+    zflow_hub_destroy (&hub);
+    return n;
+}
+
+static void
+test_drop_newest (void)
+{
+    int got[LIMIT + 3];
+    uint64_t drops = 0;
+    int n = s_burst (ZFLOW_HUB_DROP_NEWEST, got, &drops);
+    //  what was kept is the first messages, in order; the rest counted
+    CHECK (n >= LIMIT && (uint64_t) n + drops == BURST);
+    for (int i = 0; i < n; i++)
+        CHECK (got[i] == i);
+}
+
+static void
+test_drop_oldest (void)
+{
+    int got[LIMIT + 3];
+    uint64_t drops = 0;
+    int n = s_burst (ZFLOW_HUB_DROP_OLDEST, got, &drops);
+    //  what was kept ends with the newest messages, in order
+    CHECK (n >= LIMIT && (uint64_t) n + drops == BURST);
+    for (int i = 1; i < n; i++)
+        CHECK (got[i] > got[i - 1]);
+    for (int i = 0; i < LIMIT; i++)
+        CHECK (got[n - 1 - i] == BURST - 1 - i);
+}
+
+#define LOSSLESS 20000
+#define PAYLOAD 200
+
+typedef struct {
+    zflow_hub_subscriber_t *sub;    //  the slow subscriber
+    int received;                   //  messages consumed
+    bool in_order;                  //  all in publish order
+} s_consumer_t;
+
+static void *
+s_slow_consumer (void *arg)
+{
+    s_consumer_t *self = (s_consumer_t *) arg;
+    zflow_msg_t *env = zflow_msg_new ();
+    self->in_order = true;
+    while (self->received < LOSSLESS
+           && zflow_hub_subscriber_consume (self->sub, env, 5000) == 0) {
+        int seq;
+        memcpy (&seq, zflow_envelope_payload (env, NULL), sizeof (seq));
+        if (seq != self->received)
+            self->in_order = false;
+        self->received++;
+        if (self->received % 100 == 0)
+            zclock_sleep (1);       //  slow: about 100 messages per millisecond
+    }
+    zflow_msg_destroy (&env);
+    return NULL;
+}
+
+static void
+test_block (void)
+{
+    zflow_hub_t *hub = zflow_hub_new ("lossless", NULL);
+    zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
+    zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "slow", NULL);
+    CHECK (zflow_hub_subscriber_set_queue (sub, LIMIT, ZFLOW_HUB_BLOCK) == 0);
+    zflow_key_t *pattern = K ("lossless/*");
+    CHECK (zflow_hub_subscriber_subscribe (sub, pattern) == 0);
+    s_consumer_t consumer = {sub, 0, false};
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_slow_consumer, &consumer);
+    zflow_key_t *key = K ("data");
+    zflow_key_t *prefix_key = K ("lossless/data");
+    (void) key;
+    char payload[PAYLOAD] = {0};
+    int drains = 0;
+    size_t max_pending = 0;
+    zflow_stream_t *stream = zflow_hub_publisher_stream (pub);
+    for (int i = 0; i < LOSSLESS; i++) {
+        memcpy (payload, &i, sizeof (i));
+        int rc = zflow_hub_publisher_publish (pub, prefix_key, payload, sizeof (payload));
+        CHECK (rc == 0 || rc == ZFLOW_DRAIN);
+        size_t pending = zflow_stream_write_pending_bytes (stream);
+        if (pending > max_pending)
+            max_pending = pending;
+        if (rc == ZFLOW_DRAIN) {
+            drains++;
+            CHECK (zflow_hub_publisher_drain (pub, 10000) == 0);
+        }
+    }
+    CHECK (zflow_hub_publisher_flush (pub, 10000) == 0);
+    pthread_join (thread, NULL);
+    CHECK (consumer.received == LOSSLESS && consumer.in_order);
+    //  the publisher was held back, and its buffer stayed near its watermark
+    CHECK (drains > 0);
+    CHECK (max_pending <= ZFLOW_STREAM_DEFAULT_HIGH + PAYLOAD + 64);
+    zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
+    CHECK (zflow_stats_get (stats, "drops") == 0);
+    CHECK (zflow_stats_get (stats, "max_queue_depth") <= LIMIT);
+    CHECK (zflow_stats_get (stats, "blocked") > 0);
+    CHECK (zflow_stats_get (stats, "delivered_queue") == LOSSLESS);
+    zhash_destroy (&stats);
+    stats = zflow_hub_stats (hub, 1000);
+    CHECK (zflow_stats_get (stats, "paused") > 0);
+    CHECK (zflow_stats_get (stats, "drops") == 0);
+    zhash_destroy (&stats);
+    printf ("lossless: %d messages, publisher drained %d times, max buffered %zu bytes\n",
+            LOSSLESS, drains, max_pending);
+    zflow_key_destroy (&key);
+    zflow_key_destroy (&prefix_key);
+    zflow_key_destroy (&pattern);
+    zflow_hub_subscriber_destroy (&sub);
+    zflow_hub_publisher_destroy (&pub);
+    zflow_hub_destroy (&hub);
+}
+
+int
+main (void)
+{
+    test_drop_newest ();
+    test_drop_oldest ();
+    test_block ();
+    printf ("test_hub_overflow: OK\n");
+    return 0;
+}

@@ -1,0 +1,168 @@
+/*  A second process subscribes and publishes over tcp:// and ipc://, with
+    and without CURVE (the helper program hub_peer, fork + exec). */
+#include "hub/hub_testutil.h"
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *s_peer;      //  path of hub_peer
+
+static pid_t
+s_spawn (const char *mode, const char *endpoint, const char *key, const char *count,
+         const char *const *curve)
+{
+    pid_t pid = fork ();
+    CHECK (pid >= 0);
+    if (pid == 0) {
+        if (curve)
+            execl (s_peer, s_peer, mode, endpoint, key, count, curve[0], curve[1], curve[2],
+                   (char *) NULL);
+        else
+            execl (s_peer, s_peer, mode, endpoint, key, count, (char *) NULL);
+        _exit (127);
+    }
+    return pid;
+}
+
+//  Waits for the child to exit; returns its exit status (or -1, killed).
+static int
+s_reap (pid_t pid, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    int status = 0;
+    while (waitpid (pid, &status, WNOHANG) == 0) {
+        if (zclock_mono () > deadline) {
+            kill (pid, SIGKILL);
+            waitpid (pid, &status, 0);
+            return -1;
+        }
+        zclock_sleep (5);
+    }
+    return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+//  Polls until the hub counts `want` subscriptions to pattern.
+static bool
+s_wait_count (zflow_hub_t *hub, const char *pattern_text, size_t want, int timeout_ms)
+{
+    zflow_key_t *pattern = K (pattern_text);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool ok = false;
+    while (!(ok = zflow_hub_subscription_count (hub, pattern) == want)
+           && zclock_mono () < deadline)
+        zclock_sleep (5);
+    zflow_key_destroy (&pattern);
+    return ok;
+}
+
+//  A peer process subscribes on sub_endpoint; we publish; it checks.
+static void
+s_remote_subscriber (zflow_hub_t *hub, const char *sub_endpoint, const char *const *curve)
+{
+    pid_t pid = s_spawn ("sub", sub_endpoint, "remote/*", "500", curve);
+    CHECK (s_wait_count (hub, "remote/*", 1, 10000));
+    zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
+    for (int i = 0; i < 500; i++) {
+        char text[16];
+        snprintf (text, sizeof (text), "%d", i);
+        CHECK (pub_text (pub, "other/n", "not for the peer") >= 0);
+        CHECK (pub_text (pub, i % 2 ? "remote/a" : "remote/b/c", text) >= 0);
+    }
+    CHECK (zflow_hub_publisher_flush (pub, 5000) == 0);
+    CHECK (s_reap (pid, 15000) == 0);
+    //  the peer is gone: the hub saw its subscription go
+    CHECK (s_wait_count (hub, "remote/*", 0, 5000));
+    zflow_hub_publisher_destroy (&pub);
+}
+
+//  A peer process publishes on pub_endpoint; a local subscriber checks.
+static void
+s_remote_publisher (zflow_hub_t *hub, const char *pub_endpoint, const char *const *curve)
+{
+    zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "local", NULL);
+    zflow_key_t *pattern = K ("from/*");
+    CHECK (zflow_hub_subscriber_subscribe (sub, pattern) == 0);
+    pid_t pid = s_spawn ("pub", pub_endpoint, "from/peer", "500", curve);
+    for (int i = 0; i < 500; i++) {
+        char *text = NULL;
+        char *key = consume_text (sub, 10000, &text);
+        CHECK (key && streq (key, "from/peer") && atoi (text) == i);
+        free (key);
+        free (text);
+    }
+    CHECK (s_reap (pid, 15000) == 0);
+    zflow_key_destroy (&pattern);
+    zflow_hub_subscriber_destroy (&sub);
+}
+
+static void
+test_tcp (void)
+{
+    zflow_hub_t *hub = zflow_hub_new ("tcp", NULL);
+    CHECK (zflow_hub_bind (hub, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*") == 0);
+    CHECK (strncmp (zflow_hub_bound_pub (hub), "tcp://127.0.0.1:", 16) == 0);
+    CHECK (!streq (zflow_hub_bound_pub (hub), "tcp://127.0.0.1:*"));
+    CHECK (zflow_hub_bind (hub, "nonsense://x", NULL) == ZFLOW_EENDPOINT);
+    s_remote_subscriber (hub, zflow_hub_bound_sub (hub), NULL);
+    s_remote_publisher (hub, zflow_hub_bound_pub (hub), NULL);
+    zflow_hub_destroy (&hub);
+}
+
+static void
+test_ipc (void)
+{
+    char sub_ep[128], pub_ep[128];
+    snprintf (sub_ep, sizeof (sub_ep), "ipc:///tmp/zflow-test-hub-%d.sub", (int) getpid ());
+    snprintf (pub_ep, sizeof (pub_ep), "ipc:///tmp/zflow-test-hub-%d.pub", (int) getpid ());
+    zflow_hub_t *hub = zflow_hub_new ("ipc", NULL);
+    CHECK (zflow_hub_bind (hub, pub_ep, sub_ep) == 0);
+    s_remote_subscriber (hub, sub_ep, NULL);
+    s_remote_publisher (hub, pub_ep, NULL);
+    zflow_hub_destroy (&hub);
+    unlink (sub_ep + 6);
+    unlink (pub_ep + 6);
+}
+
+static void
+test_curve (void)
+{
+    zcert_t *server = zcert_new ();
+    zcert_t *client = zcert_new ();
+    zflow_hub_t *hub = zflow_hub_new ("curve", NULL);
+    zflow_hub_curve_t curve = {server, NULL, NULL};
+    CHECK (zflow_hub_set_curve (hub, &curve) == 0);
+    CHECK (zflow_hub_bind (hub, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*") == 0);
+    const char *good[] = {zcert_public_txt (server), zcert_public_txt (client),
+                          zcert_secret_txt (client)};
+    s_remote_subscriber (hub, zflow_hub_bound_sub (hub), good);
+    s_remote_publisher (hub, zflow_hub_bound_pub (hub), good);
+    //  a peer that has the wrong server key never gets in
+    zcert_t *other = zcert_new ();
+    const char *bad[] = {zcert_public_txt (other), zcert_public_txt (client),
+                         zcert_secret_txt (client)};
+    pid_t pid = s_spawn ("sub", zflow_hub_bound_sub (hub), "remote/*", "1", bad);
+    CHECK (!s_wait_count (hub, "remote/*", 1, 1000));
+    kill (pid, SIGKILL);
+    s_reap (pid, 5000);
+    //  and a plain (no CURVE) peer neither
+    pid = s_spawn ("sub", zflow_hub_bound_sub (hub), "remote/*", "1", NULL);
+    CHECK (!s_wait_count (hub, "remote/*", 1, 1000));
+    kill (pid, SIGKILL);
+    s_reap (pid, 5000);
+    zflow_hub_destroy (&hub);
+    zcert_destroy (&other);
+    zcert_destroy (&server);
+    zcert_destroy (&client);
+}
+
+int
+main (int argc, char *argv[])
+{
+    CHECK (argc == 2);
+    s_peer = argv[1];
+    test_tcp ();
+    test_ipc ();
+    test_curve ();
+    printf ("test_hub_remote: OK\n");
+    return 0;
+}

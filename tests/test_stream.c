@@ -1,0 +1,181 @@
+/*  Tests for zflow_stream: creation, endpoints, read/write, errors, close. */
+#include "zflow_testing.h"
+#include <string.h>
+
+static void
+test_bad_creation (void)
+{
+    int err = 0;
+    CHECK (zflow_stream_new (99, NULL, NULL, &err) == NULL);
+    CHECK_RC (err, ZFLOW_ESOCKTYPE);
+    CHECK (zflow_stream_new (-1, NULL, NULL, &err) == NULL && err == ZFLOW_ESOCKTYPE);
+    CHECK (zflow_stream_new (ZMQ_PULL, "nonsense://x", NULL, &err) == NULL);
+    CHECK_RC (err, ZFLOW_EENDPOINT);
+    CHECK (zflow_stream_new (ZMQ_PULL, NULL, "tcp://no-port", &err) == NULL);
+    CHECK_RC (err, ZFLOW_EENDPOINT);
+    //  the second bind fails: nothing is left open, the first port is free again
+    zflow_stream_t *s = zflow_stream_new (ZMQ_PULL, "inproc://twice,inproc://twice", NULL, &err);
+    CHECK (s == NULL && err == ZFLOW_EENDPOINT);
+    s = zflow_stream_new (ZMQ_PULL, "inproc://twice", NULL, &err);
+    CHECK (s && err == 0);
+    CHECK_RC (zflow_stream_bind (s, NULL), ZFLOW_EINVAL);
+    CHECK_RC (zflow_stream_connect (s, ""), ZFLOW_EINVAL);
+    CHECK_RC (zflow_stream_set_read_limits (s, 10, 20), ZFLOW_EWATERMARK);
+    CHECK_RC (zflow_stream_set_read_limits (s, 0, 0), ZFLOW_EWATERMARK);
+    CHECK_RC (zflow_stream_set_write_limits (s, 5, 6), ZFLOW_EWATERMARK);
+    CHECK_RC (zflow_stream_set_read_limits_msgs (s, 1, 2), ZFLOW_EWATERMARK);
+    CHECK_RC (zflow_stream_set_read_limits_msgs (s, 0, 0), 0);
+    CHECK_RC (zflow_stream_set_read_limits (s, 100, 0), 0);     //  low = high / 4
+    zflow_msg_t *empty = zflow_msg_new ();
+    CHECK_RC (zflow_stream_write (s, empty), ZFLOW_EINVAL);
+    CHECK_RC (zflow_stream_write (s, NULL), ZFLOW_EINVAL);
+    CHECK_RC (zflow_stream_read (s, NULL, 0), ZFLOW_EINVAL);
+    zflow_msg_destroy (&empty);
+    zflow_stream_destroy (&s);
+    CHECK (s == NULL);
+    zflow_stream_destroy (&s);
+    zsock_t *nothing = NULL;
+    CHECK (zflow_stream_new_sock (&nothing) == NULL);
+    CHECK (zflow_stream_new_sock (NULL) == NULL);
+}
+
+static void
+test_endpoints (void)
+{
+    int err;
+    zflow_stream_t *server
+        = zflow_stream_new (ZMQ_ROUTER, "tcp://127.0.0.1:*, inproc://ep-test", NULL, &err);
+    CHECK (server);
+    CHECK (zflow_stream_type (server) == ZMQ_ROUTER);
+    CHECK (zsock_type (zflow_stream_sock (server)) == ZMQ_ROUTER);
+    zlistx_t *bound = zflow_stream_bindings (server);
+    CHECK (zlistx_size (bound) == 2);
+    const char *tcp = (const char *) zlistx_first (bound);
+    //  the real port, not the "*" we asked for
+    CHECK (strncmp (tcp, "tcp://127.0.0.1:", 16) == 0 && !strchr (tcp, '*'));
+    CHECK (atoi (tcp + 16) > 0);
+    CHECK (streq ((const char *) zlistx_next (bound), "inproc://ep-test"));
+    zflow_stream_t *client = zflow_stream_new (ZMQ_DEALER, NULL, tcp, &err);
+    CHECK (client);
+    CHECK (zlistx_size (zflow_stream_connections (client)) == 1);
+    CHECK (streq ((const char *) zlistx_first (zflow_stream_connections (client)), tcp));
+    CHECK (zlistx_size (zflow_stream_bindings (client)) == 0);
+
+    //  the aiozmq example: dealer asks, router echoes, ten times
+    zflow_msg_t *msg = zflow_msg_new ();
+    for (int i = 0; i < 10; i++) {
+        zflow_msg_reset (msg);
+        zflow_msg_addstr (msg, "data");
+        zflow_msg_addstr (msg, "ask");
+        char number[8];
+        snprintf (number, sizeof (number), "%d", i);
+        zflow_msg_addstr (msg, number);
+        CHECK_RC (zflow_stream_write (client, msg), 0);
+        CHECK (zflow_msg_size (msg) == 0);
+        CHECK_RC (zflow_stream_read (server, msg, 5000), 0);
+        CHECK (zflow_msg_size (msg) == 4);  //  routing id + 3 parts
+        CHECK (zflow_msg_streq (msg, 3, number));
+        CHECK_RC (zflow_stream_write (server, msg), 0);
+        CHECK_RC (zflow_stream_read (client, msg, 5000), 0);
+        CHECK (zflow_msg_size (msg) == 3 && zflow_msg_streq (msg, 0, "data"));
+        CHECK (zflow_msg_streq (msg, 2, number));
+    }
+    CHECK (zflow_stream_msgs_written (client) == 10 && zflow_stream_msgs_read (client) == 10);
+    zflow_msg_destroy (&msg);
+    zflow_stream_destroy (&client);
+    zflow_stream_destroy (&server);
+}
+
+static void
+test_timeouts (void)
+{
+    zflow_stream_t *pull = zflow_stream_new (ZMQ_PULL, "inproc://timeouts", NULL, NULL);
+    zflow_msg_t *msg = zflow_msg_new ();
+    CHECK_RC (zflow_stream_read (pull, msg, 0), ZFLOW_EAGAIN);
+    int64_t start = zclock_mono ();
+    CHECK_RC (zflow_stream_read (pull, msg, 100), ZFLOW_ETIMEDOUT);
+    int64_t waited = zclock_mono () - start;
+    CHECK (waited >= 90 && waited < 3000);
+    //  a message makes the same blocking read return at once
+    zflow_stream_t *push = zflow_stream_new (ZMQ_PUSH, NULL, "inproc://timeouts", NULL);
+    zmsg_t *zmsg = zmsg_new ();
+    zmsg_addstr (zmsg, "hello");
+    CHECK_RC (zflow_stream_write_zmsg (push, &zmsg), 0);
+    CHECK (zmsg == NULL);
+    int err;
+    zmsg = zflow_stream_read_zmsg (pull, -1, &err);
+    CHECK (zmsg && err == 0);
+    char *text = zmsg_popstr (zmsg);
+    CHECK (streq (text, "hello"));
+    zstr_free (&text);
+    zmsg_destroy (&zmsg);
+    CHECK (zflow_stream_read_zmsg (pull, 0, &err) == NULL && err == ZFLOW_EAGAIN);
+    zflow_msg_destroy (&msg);
+    zflow_stream_destroy (&push);
+    zflow_stream_destroy (&pull);
+}
+
+static void
+test_close (void)
+{
+    zsock_t *sock = zsock_new_pull ("inproc://close-test");
+    zflow_stream_t *pull = zflow_stream_new_sock (&sock);
+    CHECK (pull && sock == NULL);
+    zflow_stream_t *push = zflow_stream_new (ZMQ_PUSH, NULL, "inproc://close-test", NULL);
+    zflow_msg_t *msg = zflow_msg_new ();
+    CHECK (!zflow_stream_at_closing (pull));
+    zflow_stream_close (pull);
+    zflow_stream_close (pull);      //  idempotent
+    CHECK (zflow_stream_sock (pull) == NULL);
+    CHECK (zflow_stream_at_closing (pull));
+    CHECK_RC (zflow_stream_read (pull, msg, 100), ZFLOW_ECLOSED);
+    CHECK_RC (zflow_stream_read (pull, msg, -1), ZFLOW_ECLOSED);
+    zflow_msg_addstr (msg, "late");
+    CHECK_RC (zflow_stream_write (pull, msg), ZFLOW_ECLOSED);
+    CHECK (zflow_msg_size (msg) == 0);
+    CHECK_RC (zflow_stream_drain (pull, 0), 0);
+    CHECK_RC (zflow_stream_bind (pull, "inproc://x"), ZFLOW_ECLOSED);
+    zflow_event_t event;
+    CHECK_RC (zflow_stream_read_event (pull, &event, 0), ZFLOW_ECLOSED);
+    CHECK_RC (zflow_stream_enable_monitor (pull, 0, 0), ZFLOW_ECLOSED);
+    zflow_msg_destroy (&msg);
+    zflow_stream_destroy (&push);
+    zflow_stream_destroy (&pull);
+}
+
+//  A REQ socket may not send twice in a row: libzmq says EFSM, which the
+//  stream keeps and returns to the next call.
+static void
+test_exception (void)
+{
+    zflow_stream_t *rep = zflow_stream_new (ZMQ_REP, "inproc://fsm", NULL, NULL);
+    zflow_stream_t *req = zflow_stream_new (ZMQ_REQ, NULL, "inproc://fsm", NULL);
+    zflow_msg_t *msg = zflow_msg_new ();
+    zflow_msg_addstr (msg, "one");
+    CHECK_RC (zflow_stream_write (req, msg), 0);
+    CHECK_RC (zflow_stream_exception (req), 0);
+    zflow_msg_addstr (msg, "two");
+    CHECK_RC (zflow_stream_write (req, msg), ZFLOW_ETRANSPORT);
+    CHECK_RC (zflow_stream_exception (req), ZFLOW_ETRANSPORT);
+    CHECK (zflow_stream_errno (req) == EFSM);
+    CHECK (zflow_stream_dropped (req) == 1);
+    CHECK_RC (zflow_stream_read (req, msg, 0), ZFLOW_ETRANSPORT);
+    zflow_msg_addstr (msg, "three");
+    CHECK_RC (zflow_stream_write (req, msg), ZFLOW_ETRANSPORT);
+    CHECK (zflow_msg_size (msg) == 0);
+    zflow_msg_destroy (&msg);
+    zflow_stream_destroy (&req);
+    zflow_stream_destroy (&rep);
+}
+
+int
+main (void)
+{
+    printf ("test_stream\n");
+    RUN (test_bad_creation);
+    RUN (test_endpoints);
+    RUN (test_timeouts);
+    RUN (test_close);
+    RUN (test_exception);
+    return 0;
+}

@@ -1,0 +1,44 @@
+/*  =========================================================================
+    zflow_testing - the few macros every zflow test program uses
+
+    CHECK fails the program with the file, line and expression; CHECK_RC
+    also prints both codes with their zflow_strerror text.
+    =========================================================================
+*/
+#ifndef ZFLOW_TESTING_H_INCLUDED
+#define ZFLOW_TESTING_H_INCLUDED
+
+#include <stdio.h>
+#include <stdlib.h>
+#include "zflow.h"
+
+#define CHECK(expr)                                                                        \
+    do {                                                                                   \
+        if (!(expr)) {                                                                     \
+            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);      \
+            exit (1);                                                                      \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_RC(expr, expected)                                                           \
+    do {                                                                                   \
+        int check_rc_ = (expr);                                                            \
+        int check_expected_ = (expected);                                                  \
+        if (check_rc_ != check_expected_) {                                                \
+            fprintf (stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__,   \
+                     __LINE__, #expr, check_rc_, zflow_strerror (check_rc_),               \
+                     check_expected_, zflow_strerror (check_expected_));                   \
+            exit (1);                                                                      \
+        }                                                                                  \
+    } while (0)
+
+//  Runs one named test function and says so.
+#define RUN(fn)                                                                            \
+    do {                                                                                   \
+        printf ("  %s ...", #fn);                                                          \
+        fflush (stdout);                                                                   \
+        fn ();                                                                             \
+        printf (" ok\n");                                                                  \
+    } while (0)
+
+#endif
