@@ -110,6 +110,7 @@ s_disconnect (client_t *self, const char *reason)
     }
     self->in.head = self->in.tail = 0;
     self->ctl.head = self->ctl.tail = 0;
+    self->tls_retry = NULL;
     if (was_ready) {
         self->disconnects++;
         if (!self->refused && zclock_mono () - self->connected_at >= S_STABLE_MS)
@@ -388,6 +389,11 @@ s_write (client_t *self)
                                            || self->settling
                                        ? &self->ctl
                                        : &self->out;
+        //  OpenSSL wants a write that could not finish retried with the
+        //  same bytes: stay on that buffer (the outbox keeps them, see
+        //  s_drop_oldest).
+        if (self->tls_retry)
+            buf = self->tls_retry;
         size_t size = zflow__hpfeeds_buf_size (buf);
         if (size == 0)
             return 0;
@@ -396,8 +402,13 @@ s_write (client_t *self)
                          : send (self->fd, zflow__hpfeeds_buf_head (buf), size, MSG_NOSIGNAL);
         if (rc < 0 && errno == EINTR)
             continue;
+        if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            self->tls_retry = self->tls ? buf : NULL;
+            return 0;
+        }
         if (rc < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+            return -1;
+        self->tls_retry = NULL;
         if (buf == &self->ctl)
             zflow__hpfeeds_buf_consume (buf, (size_t) rc);
         else

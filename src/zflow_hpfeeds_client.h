@@ -64,6 +64,7 @@ struct _client_t {
     state_t state;                   //  connection state
     int fd;                          //  TCP socket, or -1
     zflow_hpfeeds_tls_t *tls;        //  TLS context and session, or NULL (plain TCP)
+    zflow_hpfeeds_buf_t *tls_retry;  //  TLS: buffer of a write to retry unchanged, or NULL
     short events;                    //  poll events registered on fd
     zflow_hpfeeds_buf_t in;          //  bytes read, not yet handled
     zflow_hpfeeds_buf_t ctl;         //  auth / subscribe frames to send

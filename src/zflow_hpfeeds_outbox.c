@@ -35,7 +35,8 @@ static void
 s_drop_oldest (client_t *self, size_t need)
 {
     size_t target = need > self->out.limit / 4 ? need : self->out.limit / 4;
-    while (!self->frame_left && s_room (self) < target && zflow__hpfeeds_buf_size (&self->out)) {
+    while (!self->frame_left && self->tls_retry != &self->out && s_room (self) < target
+           && zflow__hpfeeds_buf_size (&self->out)) {
         const uint8_t *head = zflow__hpfeeds_buf_head (&self->out);
         size_t size = ((size_t) head[0] << 24) | ((size_t) head[1] << 16)
                       | ((size_t) head[2] << 8) | head[3];
