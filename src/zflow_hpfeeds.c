@@ -104,7 +104,7 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     if (!self->push || !self->events || zsock_bind (self->events, "%s", self->events_ep)
         || zsock_connect (self->push, "%s", self->input))
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
-    zsock_set_sndhwm (self->push, 10000);
+    zsock_set_sndhwm (self->push, S_INPUT_HWM);
     zsock_set_sndtimeo (self->push, self->timeout_ms);
     if (config->reader) {
         self->reader = zflow_stream_new (ZMQ_SUB, NULL, NULL, &rc);

@@ -597,7 +597,7 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     zsock_set_sndhwm (self->output, self->cfg.output_hwm);
     zmq_setsockopt (zsock_resolve (self->output), ZMQ_XPUB_NODROP, &nodrop, sizeof (nodrop));
     zsock_set_sndhwm (self->events_sock, 1000);
-    zsock_set_rcvhwm (self->input, 10000);
+    zsock_set_rcvhwm (self->input, S_INPUT_HWM);
     if (zsock_bind (self->output, "%s", args->output)
         || zsock_connect (self->events_sock, "%s", args->events))
         return -1;

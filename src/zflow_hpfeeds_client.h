@@ -28,6 +28,11 @@
 #include "zflow_meta.h"
 #include "zflow_stream.h"
 
+//  High watermark of each end of the publish pipe (messages). With BLOCK,
+//  at most about twice this many publishes wait in ZeroMQ beyond the
+//  outbox before publish blocks.
+#define S_INPUT_HWM 1000
+
 //  What the wrapper hands the actor (read before the actor signals ready).
 typedef struct {
     zflow_hpfeeds_config_t config;  //  checked settings (strings owned by the wrapper)
