@@ -36,6 +36,10 @@
     holds its publishes for auth_wait_ms: a refused auth (wrong secret)
     then costs no publishes, and CONNECTED is reported when that wait ends.
 
+    With tls set, the connection is TLS (1.2 or later) and the broker's
+    certificate is verified against tls_ca_file or the system's store, and
+    its name (or IP address) against host, unless tls_verify is false.
+
     Events (zflow_hpfeeds_event): CONNECTED (text: host:port (broker name)),
     DISCONNECTED (text: the reason), ERROR (text: the broker's error frame),
     PROTOCOL (text: a malformed or oversized frame from the broker).
@@ -95,6 +99,9 @@ typedef struct {
     bool lossless;               //  pause TCP reads when the output is full (default true)
     int output_hwm;              //  inproc output high watermark, messages (default 10000)
     bool reader;                 //  create the reader for zflow_hpfeeds_read (default true)
+    bool tls;                    //  TLS to the broker (default false)
+    const char *tls_ca_file;     //  PEM CA certificates to trust (NULL: the system's store)
+    bool tls_verify;             //  verify the certificate and the host name (default true)
 } zflow_hpfeeds_config_t;
 
 //  Fills config with the defaults (host 127.0.0.1, no port, ident, secret).
@@ -104,7 +111,10 @@ void zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config);
 //  watch the events or STATS "connected". Returns the client (the caller
 //  owns it; zflow_hpfeeds_destroy), or NULL with *err_p set (if err_p is
 //  not NULL): ZFLOW_EINVAL (missing or over-long host, ident, secret, bad
-//  port or bounds) or ZFLOW_ENOMEM.
+//  port or bounds), ZFLOW_ECONFIG (TLS context: unreadable CA file) or
+//  ZFLOW_ENOMEM. A certificate that fails verification is reported as an
+//  ERROR event ("TLS: certificate verify failed: ...") and retried after
+//  refused_backoff_ms.
 zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p);
 
 //  As zflow_hpfeeds_new_config with the defaults and these four settings.

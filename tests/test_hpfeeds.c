@@ -335,7 +335,8 @@ s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
         const void *data;
         size_t size;
         char text[32];
-        CHECK (zflow_hpfeeds_unpack (msg, NULL, NULL, &data, &size) == 0 && size < sizeof (text));
+        CHECK (zflow_hpfeeds_unpack (msg, NULL, NULL, &data, &size) == 0);
+        size = size < sizeof (text) - 1 ? size : sizeof (text) - 1;     //  the number leads
         memcpy (text, data, size);
         text[size] = 0;
         int seq = atoi (text);
@@ -413,9 +414,11 @@ test_restart (void)
         }
     zhash_t *stats = zflow_hpfeeds_stats (alice);
     printf ("restart: phase 1 (stream, broker killed) %d of %d arrived, lost %d (#%d..#%d, "
-            "in flight when it died; %" PRIu64 " cut in the middle of a frame); phase 2 (while down) %d of %d; "
+            "in flight when it died; %" PRIu64 " cut in the middle of a frame); "
+            "phase 2 (while down) %d of %d; "
             "phase 3 (after) %d of %d\n",
-            got1, PHASE1, PHASE1 - got1, first_gap, last_gap, zflow_stats_get (stats, "inflight_lost"),
+            got1, PHASE1, PHASE1 - got1, first_gap, last_gap,
+            zflow_stats_get (stats, "inflight_lost"),
             got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
     CHECK (zflow_stats_get (stats, "connects") == 2);
     zhash_destroy (&stats);
@@ -495,6 +498,57 @@ test_outbox (void)
         CHECK (first == (int) drops);
     }
     zflow_msg_destroy (&msg);
+    zflow_hpfeeds_destroy (&alice);
+    zflow_hpfeeds_destroy (&bob);
+    zflow_hpfeeds_broker_destroy (&broker);
+}
+
+//  BLOCK: no broker, the publisher waits (here up to 200 ms) instead of
+//  losing anything, and every accepted publish arrives later.
+static void
+test_block (void)
+{
+    zflow_hpfeeds_broker_t *broker = s_broker (0);
+    int port = zflow_hpfeeds_broker_port (broker);
+    zflow_hpfeeds_broker_destroy (&broker);
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.outbox_bytes = 1200 * 1024;
+    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;
+    config.publish_timeout_ms = 200;
+    config.backoff_min_ms = config.backoff_max_ms = 1000;
+    zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", &config);
+    char payload[1000];
+    memset (payload, ' ', sizeof (payload));
+    int accepted = 0, rc = 0;
+    while (accepted < 100000) {
+        snprintf (payload, sizeof (payload), "%d", accepted);
+        rc = zflow_hpfeeds_publish (alice, "chan1", payload, sizeof (payload));
+        if (rc)
+            break;
+        accepted++;
+    }
+    printf ("block: publish timed out after %d accepted (outbox room for a 1 MiB frame, two "
+            "pipes of 1000)\n",
+            accepted);
+    CHECK (rc == ZFLOW_ETIMEDOUT);
+    CHECK (accepted > 1000 && accepted < 1200 + 2 * 1000 + 100);
+    zhash_t *stats = zflow_hpfeeds_stats (alice);
+    CHECK (zflow_stats_get (stats, "outbox_drops") == 0);
+    zhash_destroy (&stats);
+    broker = s_broker (port);
+    zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", NULL);
+    CHECK (zflow_hpfeeds_subscribe (bob, "chan1") == 0);
+    s_wait_connected (bob);
+    zclock_sleep (50);
+    bool before = !zflow_hpfeeds_connected (alice);
+    bool *seen = (bool *) calloc ((size_t) accepted, sizeof (bool));
+    int received = before ? s_drain (bob, seen, accepted, 1500) : 0;
+    if (before) {
+        printf ("block: %d of %d delivered after the broker came\n", received, accepted);
+        CHECK (received == accepted);
+    }
+    free (seen);
     zflow_hpfeeds_destroy (&alice);
     zflow_hpfeeds_destroy (&bob);
     zflow_hpfeeds_broker_destroy (&broker);
@@ -586,6 +640,7 @@ main (void)
     zflow_hpfeeds_broker_destroy (&broker);
     test_restart ();
     test_outbox ();
+    test_block ();
     test_hostile_broker ();
     printf ("test_hpfeeds: OK\n");
     return 0;
