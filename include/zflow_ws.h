@@ -31,6 +31,12 @@
         zflow_ws_stream_close (feed, &trades);
         zflow_ws_destroy (&feed);
 
+    A zflow_ws_t is not thread-safe: call its methods from one thread at a
+    time. Each stream is a zflow_stream_t and may be read from its own
+    thread. Streams made after the feed connected see messages from then
+    on; configure without autostart and call zflow_ws_start once the
+    streams exist to see every message.
+
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
     License, v. 2.0. If a copy of the MPL was not distributed with this
@@ -182,7 +188,7 @@ const char *zflow_ws_endpoint (zflow_ws_t *self);
 
 //  The actor, for zflow_actor_stats (counters: published, parse_errors,
 //  decode_errors, handler_errors, connects, reconnects, attempts,
-//  rotations, app_pongs, send_dropped, stream_drops).
+//  rotations, app_pongs, send_dropped, stream_drops, pauses).
 zactor_t *zflow_ws_actor (zflow_ws_t *self);
 
 //  True while a connection is open (handshake done, not closing).

@@ -12,6 +12,7 @@ target_sources (zflow_objects PRIVATE
     src/zflow_ws_proto.c
     src/zflow_ws_tls.c
     src/zflow_ws_client.c
+    src/zflow_ws_conn_open.c
     src/zflow_ws_config.c
     src/zflow_ws_fanout.c
     src/zflow_ws_actor.c

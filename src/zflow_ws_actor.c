@@ -42,6 +42,8 @@ zflow_ws_out_send (zflow_ws_out_t *out, const void *data, size_t size, bool bina
 void
 zflow__ws_set_paused (zflow_ws_self_t *self, bool paused)
 {
+    if (paused && !self->paused)
+        self->stats.pauses++;
     self->paused = paused;
     if (self->conn)
         zflow__ws_conn_pause (self->conn, paused);
@@ -502,6 +504,7 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "app_pongs", stats->app_pongs);
     zflow_actor_stats_add (reply, "send_dropped", stats->send_dropped);
     zflow_actor_stats_add (reply, "stream_drops", stats->stream_drops);
+    zflow_actor_stats_add (reply, "pauses", stats->pauses);
 }
 
 //  ---------------------------------------------------------------------

@@ -47,6 +47,7 @@ typedef struct {
     uint64_t app_pongs;       //  application pongs swallowed
     uint64_t send_dropped;    //  queued sends dropped at exit
     uint64_t stream_drops;    //  drops over all streams
+    uint64_t pauses;          //  times reading paused for a backpressured stream
 } zflow_ws_stats_t;
 
 typedef struct {
