@@ -195,9 +195,94 @@ test_actor_listener_drops (void)
     zflow_hub_destroy (&hub);
 }
 
+//  A user actor that starts reading its stream only after "GO", then
+//  answers "COUNT" with how many messages came and whether in order.
+static void
+s_late_reader (zsock_t *pipe, void *args)
+{
+    zflow_stream_t *in = zflow_stream_new (ZMQ_PULL, (const char *) args, NULL, NULL);
+    zsock_signal (pipe, 0);
+    char *command = zstr_recv (pipe);     //  "GO"
+    zstr_free (&command);
+    zflow_msg_t *env = zflow_msg_new ();
+    int count = 0;
+    bool in_order = true;
+    zpoller_t *poller = zpoller_new (pipe, zflow_stream_sock (in), NULL);
+    while (!zsys_interrupted) {
+        if (zflow_stream_read (in, env, 0) == 0) {
+            int seq;
+            memcpy (&seq, zflow_envelope_payload (env, NULL), sizeof (seq));
+            in_order = in_order && seq == count++;
+            continue;
+        }
+        if (zpoller_wait (poller, -1) != pipe)
+            continue;
+        command = zstr_recv (pipe);
+        bool term = !command || streq (command, "$TERM");
+        if (command && streq (command, "COUNT"))
+            zsock_send (pipe, "ii", count, in_order ? 1 : 0);
+        zstr_free (&command);
+        if (term)
+            break;
+    }
+    zpoller_destroy (&poller);
+    zflow_msg_destroy (&env);
+    zflow_stream_destroy (&in);
+}
+
+//  An actor listener under BLOCK: while its user actor does not read, the
+//  publisher is pushed back; once it reads, everything arrives in order.
+static void
+test_actor_listener_block (void)
+{
+    zflow_hub_t *hub = zflow_hub_new ("actorblock", NULL);
+    zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
+    zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "blocking", NULL);
+    zactor_t *user = zactor_new (s_late_reader, "inproc://test-hub-late-reader");
+    zflow_key_t *pattern = K ("late/*");
+    CHECK (zflow_hub_subscriber_add_actor_listener (sub, pattern, "inproc://test-hub-late-reader")
+           > 0);
+    char payload[PAYLOAD] = {0};
+    int sent = 0;
+    bool held_back = false;
+    for (; sent < LOSSLESS && !held_back; sent++) {
+        memcpy (payload, &sent, sizeof (sent));
+        int rc = zflow_hub_publisher_publish (pub, pattern, payload, sizeof (payload));
+        CHECK (rc == 0 || rc == ZFLOW_DRAIN);
+        if (rc == ZFLOW_DRAIN)
+            held_back = zflow_hub_publisher_drain (pub, 200) == ZFLOW_ETIMEDOUT;
+    }
+    CHECK (held_back);      //  nobody reads: the publisher cannot get rid of its messages
+    zstr_send (user, "GO");
+    CHECK (zflow_hub_publisher_drain (pub, 10000) == 0);
+    for (; sent < LOSSLESS; sent++) {
+        memcpy (payload, &sent, sizeof (sent));
+        if (zflow_hub_publisher_publish (pub, pattern, payload, sizeof (payload)) == ZFLOW_DRAIN)
+            CHECK (zflow_hub_publisher_drain (pub, 10000) == 0);
+    }
+    CHECK (zflow_hub_publisher_flush (pub, 10000) == 0);
+    int count = 0, in_order = 0;
+    for (int tries = 0; tries < 500 && count < LOSSLESS; tries++) {
+        zstr_send (user, "COUNT");
+        zsock_recv (user, "ii", &count, &in_order);
+        if (count < LOSSLESS)
+            zclock_sleep (10);
+    }
+    CHECK (count == LOSSLESS && in_order);
+    zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
+    CHECK (zflow_stats_get (stats, "drops") == 0 && zflow_stats_get (stats, "blocked") > 0);
+    zhash_destroy (&stats);
+    zflow_key_destroy (&pattern);
+    zflow_hub_subscriber_destroy (&sub);
+    zactor_destroy (&user);
+    zflow_hub_publisher_destroy (&pub);
+    zflow_hub_destroy (&hub);
+}
+
 int
 main (void)
 {
+    test_actor_listener_block ();
     test_actor_listener_drops ();
     test_drop_newest ();
     test_drop_oldest ();
