@@ -179,6 +179,17 @@ int zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
 int zflow_pipeline_source_ws (zflow_pipeline_t *self, const char *name, const char *url,
                               const char *filter, const char *send);
 
+//  Adds a sink sending the first payload frame of each envelope to a
+//  WebSocket server at url through a zflow_ws_t created at start (text
+//  when it is UTF-8, else binary); send (may be NULL) goes first after
+//  every connect. While the connection is down, messages wait in the
+//  feed's send queue (1000); a full queue holds a lossless stage back for
+//  up to 5 s per message, and drops (counted) in lossy mode. Messages still
+//  queued at stop are discarded by the feed (its send_dropped). STATS add
+//  the feed's counters as "ws.<name>" and "reconnects".
+int zflow_pipeline_sink_ws (zflow_pipeline_t *self, const char *name, const char *url,
+                            const char *send);
+
 //  Adds a sink publishing each envelope into Centrifugo through a
 //  zflow_centrifugo_sink_t created at start from config (copied; its input
 //  fields are set by the pipeline, lossy follows the mode): the key maps to
@@ -232,6 +243,14 @@ int zflow_pipeline_encode (zflow_pipeline_t *self, const char *name,
 //  source reads them as they are. Returns as zflow_pipeline_source.
 int zflow_pipeline_sink (zflow_pipeline_t *self, const char *name, const char *type,
                          const char *bind, const char *connect);
+
+//  Adds a sink calling fn on every envelope (in the stage's thread): fn
+//  writes it wherever it goes and returns 0 (counted in msgs_out),
+//  ZFLOW_EFULL (dropped by the sink's own policy, counted in drops) or
+//  another negative code (counted in errors). As zflow_pipeline_map for
+//  arg and free_fn. Lets any client library be a sink.
+int zflow_pipeline_sink_fn (zflow_pipeline_t *self, const char *name, zflow_pipeline_map_fn *fn,
+                            void *arg, zflow_pipeline_free_fn *free_fn);
 
 //  Adds a sink writing one JSON line per message to path ("-" is stdout;
 //  a file is appended to). A JSON payload is written as it is, msgpack is

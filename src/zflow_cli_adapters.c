@@ -348,6 +348,22 @@ s_build_ws (zflow_pipeline_t *pipeline, const char *name, const void *config, ch
                      err, errsize);
 }
 
+static const zflow_cli_option_t s_ws_pub_options[] = {
+    {"url", ZFLOW_CLI_STRING, true, NULL, NULL, "WebSocket URL, ws:// or wss://",
+     offsetof (s_ws_t, url)},
+    {"send", ZFLOW_CLI_STRING, false, NULL, NULL,
+     "text sent first after every connect (login)", offsetof (s_ws_t, send)},
+    {NULL}};
+
+static int
+s_build_ws_pub (zflow_pipeline_t *pipeline, const char *name, const void *config, char *err,
+                size_t errsize)
+{
+    const s_ws_t *self = (const s_ws_t *) config;
+    return s_result (pipeline, zflow_pipeline_sink_ws (pipeline, name, self->url, self->send),
+                     err, errsize);
+}
+
 typedef struct {
     const char *address;        //  API address
     const char *api_key;        //  API key
@@ -418,6 +434,8 @@ static const zflow_cli_adapter_t s_adapters[] = {
      s_endpoint_options, s_build_pub},
     {"hpfeeds_pub", "sink", "publishes each payload to an hpfeeds channel", sizeof (s_hpfeeds_t),
      s_hpfeeds_pub_options, s_build_hpfeeds_pub},
+    {"ws_pub", "sink", "sends each payload to a WebSocket server", sizeof (s_ws_t),
+     s_ws_pub_options, s_build_ws_pub},
     {"centrifugo_pub", "sink", "publishes each envelope into Centrifugo (server HTTP API)",
      sizeof (s_cf_t), s_cf_options, s_build_centrifugo},
     {"file", "sink", "writes payloads as JSON lines to a file or stdout", sizeof (s_file_t),

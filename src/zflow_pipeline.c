@@ -270,7 +270,7 @@ s_place (zflow_pipeline_t *self, zflow__stage_t *stage)
         return self->error;
     }
     self->after_source = false;
-    if (kind != ZFLOW__STAGE_SINK && kind != ZFLOW__STAGE_FILE) {
+    if (!ZFLOW__STAGE_IS_SINK (kind)) {
         zlistx_purge (self->group);
         zlistx_add_end (self->group, stage);
     }
@@ -295,7 +295,7 @@ zflow_pipeline_from (zflow_pipeline_t *self, const char *names)
                 found = self->stages[i];
         if (!found)
             rc = zflow__pipeline_fail (self, ZFLOW_ENOTFOUND, "no stage named '%s'", name);
-        else if (found->kind == ZFLOW__STAGE_SINK || found->kind == ZFLOW__STAGE_FILE)
+        else if (ZFLOW__STAGE_IS_SINK (found->kind))
             rc = zflow__pipeline_fail (self, ZFLOW_EINVAL, "'%s' is a sink: nothing to read",
                                        name);
         else
@@ -415,6 +415,13 @@ s_add_callback (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t ki
 }
 
 int
+zflow_pipeline_sink_fn (zflow_pipeline_t *self, const char *name, zflow_pipeline_map_fn *fn,
+                        void *arg, zflow_pipeline_free_fn *free_fn)
+{
+    return s_add_callback (self, name, ZFLOW__STAGE_CALL, fn, NULL, arg, free_fn);
+}
+
+int
 zflow_pipeline_map (zflow_pipeline_t *self, const char *name, zflow_pipeline_map_fn *fn,
                     void *arg, zflow_pipeline_free_fn *free_fn)
 {
@@ -486,7 +493,7 @@ zflow_pipeline_start (zflow_pipeline_t *self)
         return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "pipeline '%s' has no stage", self->name);
     for (size_t i = 0; i < self->size; i++) {
         zflow__stage_t *stage = self->stages[i];
-        bool sink = stage->kind == ZFLOW__STAGE_SINK || stage->kind == ZFLOW__STAGE_FILE;
+        bool sink = ZFLOW__STAGE_IS_SINK (stage->kind);
         if (!sink && zlistx_size (stage->outputs) == 0)
             return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s': nothing reads its output",
                            stage->name);

@@ -148,12 +148,16 @@ s_handle (s_run_t *run, zflow_msg_t *msg)
         zflow_msg_reset (msg);
         return;
     }
-    else if (desc->kind == ZFLOW__STAGE_FILE) {
+    else if (desc->kind == ZFLOW__STAGE_FILE || desc->kind == ZFLOW__STAGE_CALL) {
         size_t bytes = zflow_msg_content_size (msg);
-        if (zflow__codec_write_line (run->file, msg) == 0) {
+        rc = desc->kind == ZFLOW__STAGE_FILE ? zflow__codec_write_line (run->file, msg)
+                                             : desc->map (msg, desc->arg);
+        if (rc == 0) {
             run->counters->msgs_out++;
             run->counters->bytes_out += bytes;
         }
+        else if (rc == ZFLOW_EFULL)
+            run->counters->drops++;     //  the sink's own policy dropped it
         else
             run->errors++;
         zflow_msg_reset (msg);
@@ -430,6 +434,8 @@ static int
 s_open_outputs (s_run_t *run)
 {
     zflow__stage_t *desc = run->desc;
+    if (desc->kind == ZFLOW__STAGE_CALL)
+        return 0;       //  the callback is its output
     if (desc->kind == ZFLOW__STAGE_FILE) {
         run->own_file = !streq (desc->path, "-");
         run->file = run->own_file ? fopen (desc->path, "a") : stdout;
@@ -683,6 +689,7 @@ zflow__stage_actor (zsock_t *pipe, void *args)
 const char *
 zflow__stage_kind_name (zflow__stage_kind_t kind)
 {
-    static const char *names[] = {"source", "source", "merge", "map", "filter", "sink", "sink"};
-    return (unsigned) kind < 7 ? names[kind] : "unknown";
+    static const char *names[] = {"source", "source", "merge", "map", "filter",
+                                  "sink",   "sink",   "sink"};
+    return (unsigned) kind < 8 ? names[kind] : "unknown";
 }

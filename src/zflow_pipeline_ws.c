@@ -1,5 +1,5 @@
 /*  =========================================================================
-    zflow_pipeline_ws - WebSocket feed sources for pipelines
+    zflow_pipeline_ws - WebSocket feed sources and sinks for pipelines
 
     The stage owns one zflow_ws_t feed, created when the pipeline starts
     (not autostarted), and one feed stream with the stage's filter: the
@@ -7,6 +7,11 @@
     can arrive. Lossless pipelines use ZFLOW_WS_BACKPRESSURE (a full stage
     pauses reading the WebSocket), lossy ones ZFLOW_WS_DROP (counted by the
     feed).
+
+    A sink stage owns a feed too (autostarted) and sends each payload with
+    zflow_ws_send from the stage's thread; only that thread uses the feed's
+    send socket, while the pipeline's thread asks the feed's actor for
+    STATS.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -16,6 +21,7 @@
 */
 #include "zflow_pipeline_stage.h"
 #include "zflow_actor.h"
+#include "zflow_envelope.h"
 #include "zflow_error.h"
 #include "zflow_ws.h"
 #include <string.h>
@@ -28,6 +34,8 @@ typedef struct {
     char *endpoint;           //  the feed's PUB endpoint (unique per state)
     zflow_ws_t *feed;         //  the running feed, or NULL
     zflow_stream_t *stream;   //  the stage's input stream, or NULL
+    bool sink;                //  a sink (else a source)
+    bool lossless;            //  sink: wait for room instead of dropping
 } s_ws_t;
 
 static void
@@ -64,7 +72,17 @@ s_start (void *arg, zflow__stage_t *stage)
     if (rc == 0)
         self->feed = zflow_ws_new (stage->name, &config, &rc);
     zflow_ws_config_destroy (&config);
-    int policy = stage->mode == ZFLOW_PIPELINE_LOSSLESS ? ZFLOW_WS_BACKPRESSURE : ZFLOW_WS_DROP;
+    self->lossless = stage->mode == ZFLOW_PIPELINE_LOSSLESS;
+    if (self->sink) {
+        if (self->feed)
+            rc = zflow_ws_start (self->feed);
+        if (rc) {
+            zsys_error ("%s: WebSocket sink %s: %s", stage->name, self->url, zflow_strerror (rc));
+            s_stop (self);
+        }
+        return rc;
+    }
+    int policy = self->lossless ? ZFLOW_WS_BACKPRESSURE : ZFLOW_WS_DROP;
     if (self->feed)
         self->stream = zflow_ws_stream_filter (self->feed, self->filter, (size_t) stage->hwm,
                                                policy, &rc);
@@ -98,9 +116,32 @@ s_stats (void *arg, zhash_t *stats)
 
 static const zflow__resource_ops_t s_ops = {s_start, NULL, s_stop, s_stats, s_free};
 
-int
-zflow_pipeline_source_ws (zflow_pipeline_t *self, const char *name, const char *url,
-                          const char *filter, const char *send)
+//  Sink: sends the first payload frame; text if UTF-8, else binary. A
+//  full send queue waits (lossless, up to 5 s) or drops (lossy).
+static int
+s_write (zflow_msg_t *msg, void *arg)
+{
+    s_ws_t *self = (s_ws_t *) arg;
+    size_t size;
+    const void *payload = zflow_envelope_payload (msg, &size);
+    if (!payload || !self->feed)
+        return ZFLOW_EPROTO;
+    bool binary = false;
+    int64_t deadline = zclock_mono () + 5000;
+    while (true) {
+        int rc = zflow_ws_send (self->feed, payload, size, binary);
+        if (rc == ZFLOW_EPROTO && !binary)
+            binary = true;
+        else if (rc == ZFLOW_EFULL && self->lossless && zclock_mono () < deadline)
+            zclock_sleep (1);
+        else
+            return rc;
+    }
+}
+
+static int
+s_add (zflow_pipeline_t *self, const char *name, const char *url, const char *filter,
+       const char *send, bool sink)
 {
     if (!url || (strncmp (url, "ws://", 5) && strncmp (url, "wss://", 6)))
         return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': '%s' is not a ws:// or "
@@ -112,11 +153,28 @@ zflow_pipeline_source_ws (zflow_pipeline_t *self, const char *name, const char *
     state->filter = filter && *filter ? strdup (filter) : NULL;
     state->send = send && *send ? strdup (send) : NULL;
     state->endpoint = zsys_sprintf ("inproc://zflow-pipeline-ws-%p", (void *) state);
-    //  the endpoint is never used: the actor reads the feed stream instead
-    int rc = zflow_pipeline_source (self, name, "pull", NULL, "inproc://unused");
+    state->sink = sink;
+    //  a source's endpoint is never used: the actor reads the feed stream;
+    //  a sink's callback gets the state, which the resource owns
+    int rc = sink ? zflow_pipeline_sink_fn (self, name, s_write, state, NULL)
+                  : zflow_pipeline_source (self, name, "pull", NULL, "inproc://unused");
     if (rc) {
         s_free (state);
         return rc;
     }
     return zflow__pipeline_add_resource (self, &s_ops, state);
+}
+
+int
+zflow_pipeline_source_ws (zflow_pipeline_t *self, const char *name, const char *url,
+                          const char *filter, const char *send)
+{
+    return s_add (self, name, url, filter, send, false);
+}
+
+int
+zflow_pipeline_sink_ws (zflow_pipeline_t *self, const char *name, const char *url,
+                        const char *send)
+{
+    return s_add (self, name, url, NULL, send, true);
 }

@@ -278,6 +278,41 @@ s_test_lossy (void)
     CHECK (received < total);
 }
 
+//  A user sink: takes three, drops (EFULL) the fourth, fails the fifth.
+static int
+s_user_sink (zflow_msg_t *msg, void *arg)
+{
+    int *calls = (int *) arg;
+    CHECK (zflow_envelope_decode (msg, NULL) == 0);
+    int n = ++*calls % 5;
+    return n == 4 ? ZFLOW_EFULL : n == 0 ? ZFLOW_EIO : 0;
+}
+
+static void
+s_test_sink_fn (void)
+{
+    int calls = 0;
+    zflow_pipeline_t *p = zflow_pipeline_new ("sinkfn");
+    zflow_pipeline_source (p, "in", "pull", "inproc://test-sink-fn", NULL);
+    zflow_pipeline_sink_fn (p, "user", s_user_sink, &calls, NULL);
+    CHECK (zflow_pipeline_start (p) == 0);
+    CHECK (streq (zflow_pipeline_stage_kind (p, 1), "sink"));
+    zsock_t *push = zsock_new_push (">inproc://test-sink-fn");
+    for (int i = 0; i < 100; i++)
+        zstr_sendf (push, "{\"n\":%d}", i);
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_stat (p, 1, "msgs_in") < 100 && zclock_mono () < deadline)
+        zclock_sleep (10);
+    CHECK (s_stat (p, 1, "msgs_out") == 60);
+    CHECK (s_stat (p, 1, "drops") == 20);
+    CHECK (s_stat (p, 1, "errors") == 20);
+    CHECK (zflow_pipeline_stop (p, 2000) == 0);
+    CHECK (calls == 100);
+    zflow_pipeline_destroy (&p);
+    zsock_destroy (&push);
+    printf ("user sink: ok\n");
+}
+
 int
 main (void)
 {
@@ -286,5 +321,6 @@ main (void)
     s_test_merge_fanout ();
     s_test_lossless ();
     s_test_lossy ();
+    s_test_sink_fn ();
     return 0;
 }

@@ -3,7 +3,9 @@
 WebSocket server (python3-websockets, tests/ws/server.py) and zflow broker
 with zflow pub feed the bridge; it keeps kind "a" / events with hashes and
 publishes them into the Centrifugo fake (tests/fake/centrifugo_fake.py),
-whose state is then checked: every expected publication, once."""
+whose state is then checked: every expected publication, once. The events
+with hashes also go to the WebSocket server's /echo: the echoes that come
+back prove the server got each one."""
 import json
 import os
 import signal
@@ -83,6 +85,10 @@ to_news
     input = hashes
     from = hpfeeds
     to = news
+to_ws
+    type = ws_pub
+    input = hashes
+    url = ws://127.0.0.1:{ws_port}/echo
 centrifugo
     type = centrifugo_pub
     input = to_feed, to_news
@@ -130,7 +136,11 @@ check(sorted(x["data"]["i"] for x in pubs["chat:feed"]) == list(range(0, 40, 2))
       "the WebSocket messages, each once")
 check(sorted(x["data"]["n"] for x in pubs["news:events"]) == list(range(1, 20, 2)),
       "the hpfeeds events, each once")
+check(wait_for(lambda: counters().get(("to_ws", "ws.published")) == 10),
+      "the WebSocket server echoed the 10 events with hashes the ws_pub sink sent")
 c = counters()
+check(c.get(("to_ws", "msgs_out")) == 10 and c.get(("to_ws", "errors")) == 0,
+      "the ws_pub stage counts them out")
 check(c.get(("feed", "ws.connects"), 0) >= 1 and c.get(("centrifugo", "centrifugo.published")) == 30,
       "stats show the feed's and the sink's own counters")
 run.send_signal(signal.SIGTERM)
