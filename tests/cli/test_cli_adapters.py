@@ -143,6 +143,21 @@ check(c.get(("to_ws", "msgs_out")) == 10 and c.get(("to_ws", "errors")) == 0,
       "the ws_pub stage counts them out")
 check(c.get(("feed", "ws.connects"), 0) >= 1 and c.get(("centrifugo", "centrifugo.published")) == 30,
       "stats show the feed's and the sink's own counters")
+# from the terminal: zflow sub on a WebSocket, zflow pub into Centrifugo
+p = subprocess.run([ZFLOW, "sub", f"ws://127.0.0.1:{ws_port}/stream/4", "--count", "4"],
+                   capture_output=True, text=True, timeout=20)
+check(p.returncode == 0 and [json.loads(x)["i"] for x in p.stdout.splitlines()] == [0, 1, 2, 3],
+      "zflow sub ws:// prints the feed's messages")
+p = subprocess.run([ZFLOW, "pub", f"http://127.0.0.1:{cf_port}/api", "--channel", "chat:cli",
+                    "--api-key", "k1"], input='{"x":1}\n{"x":2}\n', capture_output=True,
+                   text=True, timeout=30)
+check(p.returncode == 0 and [x["data"]["x"] for x in state()["publications"]["chat:cli"]] == [1, 2],
+      "zflow pub http://.../api publishes stdin lines into a Centrifugo channel")
+p = subprocess.run([ZFLOW, "pub", f"http://127.0.0.1:{cf_port}/api", "--channel", "chat:cli",
+                    "--api-key", "wrong"], input='{"x":3}\n', capture_output=True, text=True,
+                   timeout=60)
+check(p.returncode == 1 and "took 0 of 1" in p.stderr, "a wrong API key exits 1 and says so")
+
 run.send_signal(signal.SIGTERM)
 run.wait(timeout=15)
 check(run.returncode == 0, f"zflow run exits 0 on SIGTERM ({run.stderr.read()!r})")
