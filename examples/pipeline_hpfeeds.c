@@ -31,8 +31,7 @@
 
 //  Starts a broker on a free port where ident may publish and subscribe
 //  channel; returns it and its port in *port_p.
-static zflow_hpfeeds_broker_t *
-s_broker (const char *channel, int *port_p)
+static zflow_hpfeeds_broker_t *s_broker (const char *channel, int *port_p)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("example");
     const char *channels[] = {channel, NULL};
@@ -41,8 +40,7 @@ s_broker (const char *channel, int *port_p)
     return broker;
 }
 
-int
-main (void)
+int main (void)
 {
     zflow_hpfeeds_broker_t *brokers[4];
     int ports[4];
@@ -77,7 +75,7 @@ main (void)
         int connected = zflow_hpfeeds_connected (reader);
         for (size_t i = 0; i < 3; i++) {
             zhash_t *stats = zflow_pipeline_stats (p, i, 1000);
-            connected += (int) zflow_stats_get (stats, "hpfeeds.connected");
+            connected += (int)zflow_stats_get (stats, "hpfeeds.connected");
             zhash_destroy (&stats);
         }
         if (connected == 4)
@@ -96,7 +94,7 @@ main (void)
         }
         for (int tries = 0; tries < 500 && !zflow_hpfeeds_connected (feed); tries++)
             zclock_sleep (5);
-        zclock_sleep (100);     //  hpfeeds acknowledges nothing: let it write
+        zclock_sleep (100); //  hpfeeds acknowledges nothing: let it write
         zflow_hpfeeds_destroy (&feed);
     }
     zflow_msg_t *msg = zflow_msg_new ();

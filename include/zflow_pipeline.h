@@ -58,13 +58,13 @@
 #ifndef ZFLOW_PIPELINE_H_INCLUDED
 #define ZFLOW_PIPELINE_H_INCLUDED
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <czmq.h>
 #include "zflow_centrifugo_sink.h"
 #include "zflow_hpfeeds.h"
 #include "zflow_msg.h"
+#include <czmq.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,14 +74,14 @@ typedef struct _zflow_pipeline_t zflow_pipeline_t;
 
 //  Delivery modes.
 typedef enum {
-    ZFLOW_PIPELINE_LOSSLESS = 0,  //  backpressure to the sources, no drops
-    ZFLOW_PIPELINE_LOSSY = 1      //  drop (and count) at full links
+    ZFLOW_PIPELINE_LOSSLESS = 0, //  backpressure to the sources, no drops
+    ZFLOW_PIPELINE_LOSSY = 1     //  drop (and count) at full links
 } zflow_pipeline_mode_t;
 
 //  Payload encodings for zflow_pipeline_encode.
 typedef enum {
-    ZFLOW_PIPELINE_JSON = 0,     //  application/json
-    ZFLOW_PIPELINE_MSGPACK = 1   //  application/msgpack
+    ZFLOW_PIPELINE_JSON = 0,   //  application/json
+    ZFLOW_PIPELINE_MSGPACK = 1 //  application/msgpack
 } zflow_pipeline_encoding_t;
 
 //  Changes an envelope in place (key, meta, payload frames). Runs in the
@@ -209,8 +209,8 @@ int zflow_pipeline_map (zflow_pipeline_t *self, const char *name, zflow_pipeline
                         void *arg, zflow_pipeline_free_fn *free_fn);
 
 //  Adds a filter stage calling fn on every envelope. As zflow_pipeline_map.
-int zflow_pipeline_filter (zflow_pipeline_t *self, const char *name,
-                           zflow_pipeline_filter_fn *fn, void *arg, zflow_pipeline_free_fn *free_fn);
+int zflow_pipeline_filter (zflow_pipeline_t *self, const char *name, zflow_pipeline_filter_fn *fn,
+                           void *arg, zflow_pipeline_free_fn *free_fn);
 
 //  Adds a filter keeping JSON (or msgpack) payloads whose top-level fields
 //  match: match is a JSON list of objects (or one object); a message

@@ -20,17 +20,16 @@
 
 //  A parsed hpfeeds:// address; the strings point into text.
 typedef struct {
-    char text[1024];       //  a copy of the address, cut into pieces
-    const char *ident;     //  ident
-    const char *secret;    //  secret
-    const char *host;      //  host
-    int port;              //  port
-    const char *channels;  //  channel list
+    char text[1024];      //  a copy of the address, cut into pieces
+    const char *ident;    //  ident
+    const char *secret;   //  secret
+    const char *host;     //  host
+    int port;             //  port
+    const char *channels; //  channel list
 } s_address_t;
 
 //  Parses an hpfeeds:// address. Returns 0 or -1 (reported).
-static int
-s_parse_address (const char *url, s_address_t *address)
+static int s_parse_address (const char *url, s_address_t *address)
 {
     memset (address, 0, sizeof (*address));
     if (strncmp (url, "hpfeeds://", 10) || strlen (url) >= sizeof (address->text))
@@ -39,7 +38,7 @@ s_parse_address (const char *url, s_address_t *address)
     char *at = strrchr (address->text, '@');
     char *colon = at ? strchr (address->text, ':') : NULL;
     char *slash = at ? strchr (at, '/') : NULL;
-    char *port = slash ? memchr (at, ':', (size_t) (slash - at)) : NULL;
+    char *port = slash ? memchr (at, ':', (size_t)(slash - at)) : NULL;
     if (!at || !colon || colon > at || !slash || !port || !slash[1]) {
         fprintf (stderr, "zflow: '%s' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n", url);
         return -1;
@@ -54,14 +53,13 @@ s_parse_address (const char *url, s_address_t *address)
     address->ident = address->text;
     address->secret = colon + 1;
     address->host = at + 1;
-    address->port = (int) number;
+    address->port = (int)number;
     address->channels = slash + 1;
     return 0;
 }
 
 //  Starts a client for address. Returns it, or NULL (reported).
-static zflow_hpfeeds_t *
-s_client (const s_address_t *address)
+static zflow_hpfeeds_t *s_client (const s_address_t *address)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -78,12 +76,11 @@ s_client (const s_address_t *address)
 }
 
 //  Waits for the client to connect; reports a refusal. Returns 0 or -1.
-static int
-s_wait_connected (zflow_hpfeeds_t *client, const s_address_t *address)
+static int s_wait_connected (zflow_hpfeeds_t *client, const s_address_t *address)
 {
     int64_t deadline = zclock_mono () + 10000;
-    while (!zflow_hpfeeds_connected (client) && zclock_mono () < deadline
-           && !zflow_cli_signalled ()) {
+    while (!zflow_hpfeeds_connected (client) && zclock_mono () < deadline &&
+           !zflow_cli_signalled ()) {
         int type = 0;
         char *text = zflow_hpfeeds_event (client, &type, 100);
         if (text && type == ZFLOW_HPFEEDS_EVENT_ERROR) {
@@ -101,8 +98,7 @@ s_wait_connected (zflow_hpfeeds_t *client, const s_address_t *address)
     return -1;
 }
 
-int
-zflow_cli_hpfeeds_pub (const char *url)
+int zflow_cli_hpfeeds_pub (const char *url)
 {
     s_address_t address;
     if (s_parse_address (url, &address))
@@ -119,7 +115,7 @@ zflow_cli_hpfeeds_pub (const char *url)
     while (rc == 0 && (size = getline (&line, &capacity, stdin)) >= 0) {
         while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
             size--;
-        if (zflow_hpfeeds_publish (client, address.channels, line, (size_t) size)) {
+        if (zflow_hpfeeds_publish (client, address.channels, line, (size_t)size)) {
             fprintf (stderr, "zflow pub: publish failed\n");
             rc = ZFLOW_EXIT_RUNTIME;
         }
@@ -129,8 +125,8 @@ zflow_cli_hpfeeds_pub (const char *url)
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline) {
         zhash_t *stats = zflow_hpfeeds_stats (client);
-        bool empty = zflow_stats_get (stats, "outbox_pending") == 0
-                     && zflow_stats_get (stats, "sent") >= zflow_stats_get (stats, "published");
+        bool empty = zflow_stats_get (stats, "outbox_pending") == 0 &&
+                     zflow_stats_get (stats, "sent") >= zflow_stats_get (stats, "published");
         zhash_destroy (&stats);
         if (empty)
             break;
@@ -140,8 +136,7 @@ zflow_cli_hpfeeds_pub (const char *url)
     return rc;
 }
 
-int
-zflow_cli_hpfeeds_sub (const char *url, int64_t count)
+int zflow_cli_hpfeeds_sub (const char *url, int64_t count)
 {
     s_address_t address;
     if (s_parse_address (url, &address))
@@ -173,8 +168,7 @@ zflow_cli_hpfeeds_sub (const char *url, int64_t count)
 //  ---------------------------------------------------------------------
 //  zflow broker
 
-static void
-s_broker_usage (FILE *file)
+static void s_broker_usage (FILE *file)
 {
     fprintf (file,
              "usage: zflow broker [--host H] [--port P] [--users FILE] [--user SPEC]... [--quiet]\n"
@@ -189,8 +183,7 @@ s_broker_usage (FILE *file)
 }
 
 //  Adds one --user IDENT:SECRET:PUB,..:SUB,.. Returns 0 or -1.
-static int
-s_add_user (zflow_hpfeeds_broker_t *broker, const char *spec)
+static int s_add_user (zflow_hpfeeds_broker_t *broker, const char *spec)
 {
     char *copy = strdup (spec);
     char *fields[4] = {NULL};
@@ -218,8 +211,7 @@ s_add_user (zflow_hpfeeds_broker_t *broker, const char *spec)
     return rc ? -1 : 0;
 }
 
-int
-zflow_cli_broker (int argc, char **argv)
+int zflow_cli_broker (int argc, char **argv)
 {
     const char *host = "127.0.0.1";
     long port = 10000;
@@ -233,13 +225,12 @@ zflow_cli_broker (int argc, char **argv)
             s_broker_usage (stdout);
             zflow_hpfeeds_broker_destroy (&broker);
             return ZFLOW_EXIT_OK;
-        }
-        else if (streq (argv[i], "-q") || streq (argv[i], "--quiet"))
+        } else if (streq (argv[i], "-q") || streq (argv[i], "--quiet"))
             quiet = true;
         else if (streq (argv[i], "--host") && value)
             host = argv[++i];
-        else if (streq (argv[i], "--port") && value && (port = strtol (value, &end, 10)) >= 0
-                 && port < 65536 && !*end)
+        else if (streq (argv[i], "--port") && value && (port = strtol (value, &end, 10)) >= 0 &&
+                 port < 65536 && !*end)
             i++;
         else if (streq (argv[i], "--user") && value)
             rc = s_add_user (broker, argv[++i]) ? ZFLOW_EXIT_USAGE : 0;
@@ -247,21 +238,21 @@ zflow_cli_broker (int argc, char **argv)
             char err[512] = "";
             const char *path = argv[++i];
             size_t size = strlen (path);
-            bool zpl = size > 4 && (streq (path + size - 4, ".zpl") || streq (path + size - 4, ".cfg"));
+            bool zpl =
+                size > 4 && (streq (path + size - 4, ".zpl") || streq (path + size - 4, ".cfg"));
             int loaded = zpl ? zflow_hpfeeds_broker_load_zpl (broker, path, err, sizeof (err))
                              : zflow_hpfeeds_broker_load_json (broker, path, err, sizeof (err));
             if (loaded < 0) {
                 fprintf (stderr, "zflow broker: %s: %s\n", path, err);
                 rc = ZFLOW_EXIT_CONFIG;
             }
-        }
-        else {
+        } else {
             fprintf (stderr, "zflow broker: bad argument '%s'\n", argv[i]);
             s_broker_usage (stderr);
             rc = ZFLOW_EXIT_USAGE;
         }
     }
-    int bound = rc ? 0 : zflow_hpfeeds_broker_bind (broker, host, (int) port);
+    int bound = rc ? 0 : zflow_hpfeeds_broker_bind (broker, host, (int)port);
     if (rc == 0 && bound <= 0) {
         fprintf (stderr, "zflow broker: cannot listen on %s:%ld: %s\n", host, port,
                  zflow_strerror (bound));
@@ -276,10 +267,12 @@ zflow_cli_broker (int argc, char **argv)
             zclock_sleep (50);
             if (!quiet && zclock_mono () >= next) {
                 zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
-                fprintf (stderr, "zflow broker: %" PRIu64 " connections, %" PRIu64 " msgs in, %"
-                         PRIu64 " msgs out, %" PRIu64 " auth failures, %" PRIu64 " drops\n",
+                fprintf (stderr,
+                         "zflow broker: %" PRIu64 " connections, %" PRIu64 " msgs in, %" PRIu64
+                         " msgs out, %" PRIu64 " auth failures, %" PRIu64 " drops\n",
                          zflow_stats_get (stats, "connections"), zflow_stats_get (stats, "msgs_in"),
-                         zflow_stats_get (stats, "msgs_out"), zflow_stats_get (stats, "auth_failures"),
+                         zflow_stats_get (stats, "msgs_out"),
+                         zflow_stats_get (stats, "auth_failures"),
                          zflow_stats_get (stats, "slow_drops"));
                 zhash_destroy (&stats);
                 next += 1000;

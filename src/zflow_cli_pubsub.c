@@ -15,30 +15,28 @@
 #include "zflow_cli.h"
 #include "zflow_pipeline_codec.h"
 #include <errno.h>
-#include <unistd.h>
 #include <string.h>
+#include <unistd.h>
 
 //  Arguments common to pub and sub.
 typedef struct {
-    const char *endpoint;   //  where to connect (or bind)
-    const char *type;       //  socket type name
-    const char *key;        //  pub: key text
-    bool bind;              //  bind instead of connect
-    int64_t count;          //  sub: stop after so many (0: never)
-    const char *channel;    //  Centrifugo: the channel
-    const char *api_key;    //  Centrifugo: the API key
+    const char *endpoint; //  where to connect (or bind)
+    const char *type;     //  socket type name
+    const char *key;      //  pub: key text
+    bool bind;            //  bind instead of connect
+    int64_t count;        //  sub: stop after so many (0: never)
+    const char *channel;  //  Centrifugo: the channel
+    const char *api_key;  //  Centrifugo: the API key
 } s_args_t;
 
-static int
-s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *usage)
+static int s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *usage)
 {
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (streq (argv[i], "-h") || streq (argv[i], "--help")) {
             printf ("%s", usage);
             return 1;
-        }
-        else if (streq (argv[i], "--bind"))
+        } else if (streq (argv[i], "--bind"))
             args->bind = true;
         else if (streq (argv[i], "--type") && value)
             args->type = argv[++i];
@@ -55,8 +53,7 @@ s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *us
                 fprintf (stderr, "zflow %s: --count needs a non-negative number\n", name);
                 return -1;
             }
-        }
-        else if (argv[i][0] != '-' && !args->endpoint)
+        } else if (argv[i][0] != '-' && !args->endpoint)
             args->endpoint = argv[i];
         else {
             fprintf (stderr, "zflow %s: bad argument '%s'\n%s", name, argv[i], usage);
@@ -71,8 +68,8 @@ s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *us
 }
 
 //  Opens the socket. Returns it, or NULL (reported).
-static zsock_t *
-s_open (const s_args_t *args, const char *name, const char *type_a, int sock_a, int sock_b)
+static zsock_t *s_open (const s_args_t *args, const char *name, const char *type_a, int sock_a,
+                        int sock_b)
 {
     int type = streq (args->type, type_a) ? sock_a : sock_b;
     zsock_t *sock = zsock_new (type);
@@ -91,8 +88,7 @@ s_open (const s_args_t *args, const char *name, const char *type_a, int sock_a, 
 
 //  Publishes stdin lines into a Centrifugo channel through a pipeline
 //  (pull -> Centrifugo sink), whose stop waits until all were handled.
-static int
-s_pub_centrifugo (const s_args_t *args)
+static int s_pub_centrifugo (const s_args_t *args)
 {
     if (!args->channel) {
         fprintf (stderr, "zflow pub: Centrifugo needs --channel CHANNEL\n");
@@ -102,10 +98,10 @@ s_pub_centrifugo (const s_args_t *args)
     memset (&config, 0, sizeof (config));
     config.address = args->endpoint;
     config.api_key = args->api_key;
-    config.channel_rule = args->channel;    //  no {..}: every message goes there
+    config.channel_rule = args->channel; //  no {..}: every message goes there
     config.max_attempts = 5;
     char endpoint[64];
-    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-%d", (int) getpid ());
+    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-%d", (int)getpid ());
     zflow_pipeline_t *p = zflow_pipeline_new ("pub");
     zflow_pipeline_source (p, "stdin", "pull", endpoint, NULL);
     zflow_pipeline_sink_centrifugo (p, "centrifugo", &config);
@@ -123,7 +119,7 @@ s_pub_centrifugo (const s_args_t *args)
     while ((size = getline (&line, &capacity, stdin)) >= 0) {
         while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
             size--;
-        zmq_send (zsock_resolve (push), line, (size_t) size, 0);
+        zmq_send (zsock_resolve (push), line, (size_t)size, 0);
         lines++;
     }
     free (line);
@@ -132,9 +128,9 @@ s_pub_centrifugo (const s_args_t *args)
     for (int64_t deadline = zclock_mono () + 30000; done < lines && zclock_mono () < deadline;) {
         zhash_t *stats = zflow_pipeline_stats (p, 1, 1000);
         published = zflow_stats_get (stats, "centrifugo.published");
-        done = published + zflow_stats_get (stats, "centrifugo.drops")
-               + zflow_stats_get (stats, "centrifugo.unmapped")
-               + zflow_stats_get (stats, "centrifugo.malformed");
+        done = published + zflow_stats_get (stats, "centrifugo.drops") +
+               zflow_stats_get (stats, "centrifugo.unmapped") +
+               zflow_stats_get (stats, "centrifugo.malformed");
         zhash_destroy (&stats);
         if (done < lines)
             zclock_sleep (10);
@@ -143,22 +139,20 @@ s_pub_centrifugo (const s_args_t *args)
     zsock_destroy (&push);
     zflow_pipeline_destroy (&p);
     if (rc)
-        fprintf (stderr, "zflow pub: Centrifugo took %" PRIu64 " of %" PRIu64 " lines\n",
-                 published, lines);
+        fprintf (stderr, "zflow pub: Centrifugo took %" PRIu64 " of %" PRIu64 " lines\n", published,
+                 lines);
     return rc ? ZFLOW_EXIT_RUNTIME : ZFLOW_EXIT_OK;
 }
 
 //  Prints a WebSocket feed's messages as JSON lines.
-static int
-s_sub_ws (const s_args_t *args)
+static int s_sub_ws (const s_args_t *args)
 {
     zflow_ws_config_t *config = zflow_ws_config_new (args->endpoint);
     int rc = config ? zflow_ws_config_set_autostart (config, false) : ZFLOW_EINVAL;
     zflow_ws_t *feed = rc == 0 ? zflow_ws_new ("sub", &config, &rc) : NULL;
     zflow_ws_config_destroy (&config);
-    zflow_stream_t *stream = feed ? zflow_ws_stream_filter (feed, NULL, 1000,
-                                                            ZFLOW_WS_BACKPRESSURE, &rc)
-                                  : NULL;
+    zflow_stream_t *stream =
+        feed ? zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_BACKPRESSURE, &rc) : NULL;
     if (!stream) {
         fprintf (stderr, "zflow sub: %s: %s\n", args->endpoint, zflow_strerror (rc));
         zflow_ws_destroy (&feed);
@@ -194,8 +188,7 @@ static const char *s_pub_usage =
     "unless Centrifugo accepted every line).\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
 
-int
-zflow_cli_pub (int argc, char **argv)
+int zflow_cli_pub (int argc, char **argv)
 {
     s_args_t args = {NULL, "push", "zflow/pub", false, 0, NULL, NULL};
     int rc = s_parse (argc, argv, &args, "pub", s_pub_usage);
@@ -217,7 +210,7 @@ zflow_cli_pub (int argc, char **argv)
         return ZFLOW_EXIT_RUNTIME;
     }
     if (streq (args.type, "pub"))
-        zclock_sleep (300);     //  let subscribers join before the first line
+        zclock_sleep (300); //  let subscribers join before the first line
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
     zflow_meta_set_source (meta, "zflow-pub");
@@ -230,7 +223,7 @@ zflow_cli_pub (int argc, char **argv)
             size--;
         zflow_meta_set_seq (meta, ++seq);
         zflow_meta_stamp (meta);
-        zflow_envelope_encode_key (msg, key, meta, line, (size_t) size);
+        zflow_envelope_encode_key (msg, key, meta, line, (size_t)size);
         zmsg_t *zmsg = zflow_msg_to_zmsg (msg);
         zmsg_send (&zmsg, sock);
     }
@@ -238,7 +231,7 @@ zflow_cli_pub (int argc, char **argv)
     zflow_msg_destroy (&msg);
     zflow_meta_destroy (&meta);
     zflow_key_destroy (&key);
-    zsock_destroy (&sock);      //  lingers up to 2 s to deliver the tail
+    zsock_destroy (&sock); //  lingers up to 2 s to deliver the tail
     return ZFLOW_EXIT_OK;
 }
 
@@ -251,8 +244,7 @@ static const char *s_sub_usage =
     "Ctrl-C or N messages. Connects (--bind to bind). Default type sub.\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
 
-int
-zflow_cli_sub (int argc, char **argv)
+int zflow_cli_sub (int argc, char **argv)
 {
     s_args_t args = {NULL, "sub", NULL, false, 0, NULL, NULL};
     int rc = s_parse (argc, argv, &args, "sub", s_sub_usage);

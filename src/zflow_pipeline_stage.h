@@ -28,18 +28,18 @@
 #include "zflow_stream.h"
 
 typedef enum {
-    ZFLOW__STAGE_SOURCE,     //  reads a user ZeroMQ endpoint
-    ZFLOW__STAGE_SYNTH,      //  generates synthetic events
-    ZFLOW__STAGE_MERGE,      //  passes everything on
-    ZFLOW__STAGE_MAP,        //  calls map
-    ZFLOW__STAGE_FILTER,     //  calls filter
-    ZFLOW__STAGE_SINK,       //  writes a user ZeroMQ endpoint
-    ZFLOW__STAGE_FILE,       //  writes JSON lines to a file or stdout
-    ZFLOW__STAGE_CALL        //  a sink calling map (the write callback)
+    ZFLOW__STAGE_SOURCE, //  reads a user ZeroMQ endpoint
+    ZFLOW__STAGE_SYNTH,  //  generates synthetic events
+    ZFLOW__STAGE_MERGE,  //  passes everything on
+    ZFLOW__STAGE_MAP,    //  calls map
+    ZFLOW__STAGE_FILTER, //  calls filter
+    ZFLOW__STAGE_SINK,   //  writes a user ZeroMQ endpoint
+    ZFLOW__STAGE_FILE,   //  writes JSON lines to a file or stdout
+    ZFLOW__STAGE_CALL    //  a sink calling map (the write callback)
 } zflow__stage_kind_t;
 
 //  True for the kinds that end a chain (nothing reads their output).
-#define ZFLOW__STAGE_IS_SINK(kind)                                                  \
+#define ZFLOW__STAGE_IS_SINK(kind)                                                                 \
     ((kind) == ZFLOW__STAGE_SINK || (kind) == ZFLOW__STAGE_FILE || (kind) == ZFLOW__STAGE_CALL)
 
 typedef struct _zflow__resource_ops_t zflow__resource_ops_t;

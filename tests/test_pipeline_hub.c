@@ -16,16 +16,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-            exit (1);                                                                  \
-        }                                                                              \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
+            exit (1);                                                                              \
+        }                                                                                          \
     } while (0)
 
-int
-main (void)
+int main (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("pipetest", NULL);
     CHECK (hub);
@@ -38,7 +37,7 @@ main (void)
     CHECK (zflow_pipeline_subscribe (p, "events") == 0);
     zflow_pipeline_rekey (p, "rekey", "events", "bridged");
     zflow_pipeline_sink (p, "out", "pub", NULL, zflow_hub_pub_endpoint (hub));
-    CHECK (zflow_pipeline_subscribe (p, "x") == ZFLOW_EINVAL);   //  not a sub source
+    CHECK (zflow_pipeline_subscribe (p, "x") == ZFLOW_EINVAL); //  not a sub source
     zflow_pipeline_destroy (&p);
 
     p = zflow_pipeline_new ("hub");
@@ -59,7 +58,7 @@ main (void)
         zclock_sleep (10);
     }
     CHECK (prefixes > 0);
-    zclock_sleep (100);     //  and the pipeline's PUB has joined the hub
+    zclock_sleep (100); //  and the pipeline's PUB has joined the hub
 
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_key_t *other = zflow_key_new ("other", "a", NULL);
@@ -74,13 +73,16 @@ main (void)
     int got = 0;
     while (got < 100 && zflow_hub_subscriber_consume (sub, msg, 3000) == 0) {
         size_t size;
-        const char *key = (const char *) zflow_envelope_key (msg, &size);
-        CHECK (size == 9 && memcmp (key, "bridged\x1f" "a", 9) == 0);
+        const char *key = (const char *)zflow_envelope_key (msg, &size);
+        CHECK (size == 9 && memcmp (key,
+                                    "bridged\x1f"
+                                    "a",
+                                    9) == 0);
         got++;
     }
     CHECK (got == 100);
     zhash_t *stats = zflow_pipeline_stats (p, 0, 1000);
-    CHECK (zflow_stats_get (stats, "msgs_in") == 100);    //  "other" never reached it
+    CHECK (zflow_stats_get (stats, "msgs_in") == 100); //  "other" never reached it
     zhash_destroy (&stats);
     CHECK (zflow_pipeline_stop (p, 2000) == 0);
     zflow_pipeline_destroy (&p);

@@ -24,16 +24,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-            exit (1);                                                                  \
-        }                                                                              \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
+            exit (1);                                                                              \
+        }                                                                                          \
     } while (0)
 
-static zflow_hpfeeds_broker_t *
-s_broker (int port, int *port_p)
+static zflow_hpfeeds_broker_t *s_broker (int port, int *port_p)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("soak");
     const char *events[] = {"events", NULL};
@@ -52,8 +51,7 @@ s_broker (int port, int *port_p)
     return broker;
 }
 
-static uint64_t
-s_stat (zflow_pipeline_t *p, size_t index, const char *name)
+static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *name)
 {
     zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
     uint64_t value = zflow_stats_get (stats, name);
@@ -61,8 +59,7 @@ s_stat (zflow_pipeline_t *p, size_t index, const char *name)
     return value;
 }
 
-static long
-s_rss_kib (void)
+static long s_rss_kib (void)
 {
     FILE *file = fopen ("/proc/self/status", "r");
     char line[256];
@@ -76,9 +73,8 @@ s_rss_kib (void)
 }
 
 //  Reads what the watcher has, marking seqs; returns how many it read.
-static uint64_t
-s_watch (zflow_hpfeeds_t *watch, zflow_msg_t *msg, byte *seen, uint64_t total,
-         uint64_t *duplicates, int timeout_ms)
+static uint64_t s_watch (zflow_hpfeeds_t *watch, zflow_msg_t *msg, byte *seen, uint64_t total,
+                         uint64_t *duplicates, int timeout_ms)
 {
     uint64_t got = 0;
     while (zflow_hpfeeds_read (watch, msg, timeout_ms) == 0) {
@@ -88,7 +84,7 @@ s_watch (zflow_hpfeeds_t *watch, zflow_msg_t *msg, byte *seen, uint64_t total,
         const char *at = memmem (payload, size, "\"seq\":", 6);
         CHECK (at);
         uint64_t seq = strtoull (at + 6, NULL, 10);
-        CHECK (seq < total && seq % 3 == 0);    //  only events with hashes
+        CHECK (seq < total && seq % 3 == 0); //  only events with hashes
         if (seen[seq])
             (*duplicates)++;
         seen[seq] = 1;
@@ -98,8 +94,7 @@ s_watch (zflow_hpfeeds_t *watch, zflow_msg_t *msg, byte *seen, uint64_t total,
     return got;
 }
 
-int
-main (void)
+int main (void)
 {
     const char *env = getenv ("ZFLOW_SOAK_COUNT");
     uint64_t total = env ? strtoull (env, NULL, 10) : 60000;
@@ -126,8 +121,8 @@ main (void)
     zflow_hpfeeds_t *watch = zflow_hpfeeds_new_config (&watch_config, NULL);
     zflow_hpfeeds_subscribe (watch, "hashes");
     int64_t deadline = zclock_mono () + 5000;
-    while ((s_stat (bridge, 0, "hpfeeds.connected") != 1 || !zflow_hpfeeds_connected (watch))
-           && zclock_mono () < deadline)
+    while ((s_stat (bridge, 0, "hpfeeds.connected") != 1 || !zflow_hpfeeds_connected (watch)) &&
+           zclock_mono () < deadline)
         zclock_sleep (10);
     zclock_sleep (100);
 
@@ -138,7 +133,7 @@ main (void)
     zflow_pipeline_sink_hpfeeds (feed, "publish", &config, "events");
     CHECK (zflow_pipeline_start (feed) == 0);
 
-    byte *seen = (byte *) zmalloc (total);
+    byte *seen = (byte *)zmalloc (total);
     uint64_t received = 0, duplicates = 0, restarts = 0;
     zflow_msg_t *msg = zflow_msg_new ();
     long rss_start = s_rss_kib (), rss_peak = rss_start;
@@ -173,26 +168,26 @@ main (void)
     uint64_t counted = 0;
     const char *names[] = {"hpfeeds.inflight_lost", "hpfeeds.outbox_drops", "hpfeeds.inproc_drops"};
     for (int n = 0; n < 3; n++)
-        counted += zflow_stats_get (feed_stats, names[n]) + zflow_stats_get (in_stats, names[n])
-                   + zflow_stats_get (out_stats, names[n])
-                   + zflow_stats_get (watch_stats, names[n] + 8);
+        counted += zflow_stats_get (feed_stats, names[n]) + zflow_stats_get (in_stats, names[n]) +
+                   zflow_stats_get (out_stats, names[n]) +
+                   zflow_stats_get (watch_stats, names[n] + 8);
     printf ("soak: %" PRIu64 " events, %" PRIu64 " with hashes, %" PRIu64 " arrived, %" PRIu64
             " lost around 5 broker restarts (%" PRIu64 " counted by zflow as lost), "
             "%" PRIu64 " duplicates; reconnects feed %" PRIu64 " bridge %" PRIu64 "+%" PRIu64
             " watch %" PRIu64 "; RSS %ld -> peak %ld KiB\n",
             total, expected, unique, lost, counted, duplicates,
             zflow_stats_get (feed_stats, "reconnects"), zflow_stats_get (in_stats, "reconnects"),
-            zflow_stats_get (out_stats, "reconnects"),
-            zflow_stats_get (watch_stats, "disconnects"), rss_start, rss_peak);
+            zflow_stats_get (out_stats, "reconnects"), zflow_stats_get (watch_stats, "disconnects"),
+            rss_start, rss_peak);
     CHECK (duplicates == 0);
     CHECK (received == unique);
     CHECK (zflow_stats_get (feed_stats, "reconnects") >= 5);
     CHECK (zflow_stats_get (in_stats, "reconnects") >= 5);
     CHECK (zflow_stats_get (out_stats, "reconnects") >= 5);
     CHECK (zflow_stats_get (watch_stats, "disconnects") >= 5);
-    CHECK (counted <= lost);                   //  zflow never claims more than was lost
-    CHECK (unique > expected / 2);             //  the restarts cost a little, not most
-    CHECK (rss_peak - rss_start < 64 * 1024);  //  bounded memory
+    CHECK (counted <= lost);                  //  zflow never claims more than was lost
+    CHECK (unique > expected / 2);            //  the restarts cost a little, not most
+    CHECK (rss_peak - rss_start < 64 * 1024); //  bounded memory
     zhash_destroy (&feed_stats);
     zhash_destroy (&in_stats);
     zhash_destroy (&out_stats);
