@@ -39,3 +39,12 @@ endif ()
 if (NOT ZFLOW_PC_REQUIRES MATCHES "jansson")
     string (APPEND ZFLOW_PC_REQUIRES " jansson")
 endif ()
+
+if (ZFLOW_BUILD_BENCH)
+    zflow_program (zflow_bench_pipeline bench/zflow_bench_pipeline.c)
+    target_include_directories (zflow_bench_pipeline PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/bench)
+    target_compile_definitions (zflow_bench_pipeline PRIVATE
+                                ZFLOW_MSGPACK_VERSION="${MSGPACK_VERSION}")
+    set_target_properties (zflow_bench_pipeline PROPERTIES
+        RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+endif ()
