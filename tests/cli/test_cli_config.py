@@ -265,6 +265,17 @@ for command in ["run", "check", "help", "stats", "pub", "sub", "broker", "keygen
 rc, out, err = run(["help", "pull"])
 assert rc == 0 and "server_key" in out and "REQUIRED" in out
 
+# the example files in examples/ are valid
+examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples")
+for name in sorted(os.listdir(examples)):
+    if name.endswith(".zpl"):
+        rc, out, err = run(["check", os.path.join(examples, name)])
+        if rc != 0:
+            failures += 1
+            print("FAIL example", name, err)
+        else:
+            print("ok   example", name)
+
 for name in os.listdir(TMP):
     os.unlink(os.path.join(TMP, name))
 os.rmdir(TMP)
