@@ -9,8 +9,8 @@
 
     The XPUB side runs with ZMQ_XPUB_VERBOSER so the hub sees every
     subscribe and unsubscribe, also those libzmq makes for a subscriber
-    that goes away. Each zflow subscription carries a tag topic (see
-    zflow_hub_internal.h) from which the hub keeps a count per pattern, a
+    that goes away. zflow subscribers announce their patterns upstream (see
+    zflow_hub_internal.h); from that the hub keeps a count per pattern, a
     trie of the patterns for has_subscribers, and publishes its notices.
 
     Copyright (c) the zflow contributors.
@@ -33,6 +33,9 @@
 //  ZMTP heartbeats on the hub's external endpoints, in milliseconds.
 #define S_HEARTBEAT_IVL 1000
 #define S_HEARTBEAT_TIMEOUT 10000
+
+//  Most bytes waiting on the XPUB side before notices are dropped.
+#define S_NOTICE_BACKLOG (1024 * 1024)
 
 //  One subscription pattern the hub knows (its wire form is its hash key).
 typedef struct {
@@ -72,6 +75,7 @@ typedef struct {
     bool paused;                //  input held back until out drains
     uint64_t notices;           //  notices published
     uint64_t notices_skipped;   //  notices not published (key too long)
+    uint64_t notices_dropped;   //  notices dropped: output too far behind
     uint64_t malformed;         //  messages or topics refused
     uint64_t pauses;            //  times publishers were held back
     uint64_t prefixes;          //  plain prefix (un)subscriptions seen
@@ -179,6 +183,13 @@ s_on_drained (zflow_stream_t *stream, void *arg)
 static void
 s_notice (s_hub_t *self, bool added, const char *wire, uint64_t count)
 {
+    //  subscriptions keep coming while a lossless subscriber holds the hub
+    //  back: past this backlog their notices are dropped (and counted)
+    if (zflow_stream_write_pending_bytes (self->out) > S_NOTICE_BACKLOG) {
+        self->notices_dropped++;
+        zflow_actor_counters (self->base)->drops++;
+        return;
+    }
     int rc = zflow__hub_notice_encode (self->notice, added, wire, strlen (wire), count);
     if (rc) {
         self->notices_skipped++;
@@ -258,8 +269,9 @@ s_peer (s_hub_t *self, const char *uid)
     return peer;
 }
 
-//  A subscriber's presence topic came (it connected, or reconnected: ask it
-//  to announce its subscriptions) or went (it is gone: so are they).
+//  A subscriber's presence topic came (it connected; a remote one may have
+//  reconnected: ask it to announce its subscriptions) or went (it is gone:
+//  so are they).
 static void
 s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
 {
@@ -272,13 +284,15 @@ s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
     uid[size - 2] = 0;
     if (subscribe) {
         s_peer (self, uid);
-        zflow_msg_t *hello = self->notice;
-        zflow_msg_reset (hello);
-        zflow_msg_add (hello, topic, size);
-        zflow_msg_add (hello, "", 0);
-        zflow_msg_add (hello, "hello", 5);
-        self->hellos++;
-        s_send_out (self, hello);
+        if (topic[1] == ZFLOW_HUB_PRESENCE_REMOTE) {
+            zflow_msg_t *hello = self->notice;
+            zflow_msg_reset (hello);
+            zflow_msg_add (hello, topic, size);
+            zflow_msg_add (hello, "\x81\xa1v\x01", 4);      //  {"v": 1}
+            zflow_msg_add (hello, "hello", 5);
+            self->hellos++;
+            s_send_out (self, hello);
+        }
         return;
     }
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->hub->peers, uid);
@@ -330,7 +344,8 @@ static void
 s_on_upstream (s_hub_t *self, const char *data, size_t size)
 {
     if (size >= 1 && (data[0] == 0 || data[0] == 1)) {
-        if (size >= 3 && data[1] == 0 && data[2] == ZFLOW_HUB_PRESENCE)
+        if (size >= 3 && data[1] == 0
+            && (data[2] == ZFLOW_HUB_PRESENCE || data[2] == ZFLOW_HUB_PRESENCE_REMOTE))
             s_on_presence (self, data[0] == 1, data + 1, size - 1);
         else
             self->prefixes++;       //  a literal prefix: ZeroMQ does the filtering
@@ -372,6 +387,7 @@ s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "subscriptions", subscriptions);
     zflow_actor_stats_add (reply, "notices", self->notices);
     zflow_actor_stats_add (reply, "notices_skipped", self->notices_skipped);
+    zflow_actor_stats_add (reply, "notices_dropped", self->notices_dropped);
     zflow_actor_stats_add (reply, "malformed", self->malformed);
     zflow_actor_stats_add (reply, "paused", self->pauses);
     zflow_actor_stats_add (reply, "prefix_subscriptions", self->prefixes);

@@ -8,6 +8,7 @@
     both, in order:
 
         "\x01" "\0p" <uid>                presence: subscribed once at start
+                                           ("\0r" for a remote subscriber)
         "\x01" <literal prefix>             what ZeroMQ filters on
         "A" <uid> "\0" <pattern wire> "\0" <n>
                                            the subscriber now has n (absolute,
@@ -18,9 +19,12 @@
 
     When the subscriber's socket closes (or its peer is lost) libzmq
     unsubscribes its topics, presence included, and the hub drops all its
-    patterns. When the presence topic arrives (connect or reconnect) the
-    hub publishes a "hello" envelope under that topic (only this subscriber
-    matches it) and the subscriber announces all its patterns again. Nothing
+    patterns. When a remote presence topic arrives (connect or reconnect)
+    the hub publishes a "hello" envelope under that topic (of the zflow
+    subscribers only this one matches it; a plain SUB subscribed to
+    everything sees it, with a key that does not decode) and the subscriber
+    announces all its patterns again. inproc does not reconnect: local
+    subscribers need no hello. Nothing
     but the presence and the literal prefixes is stored in libzmq's tries.
 
     Copyright (c) the zflow contributors.
@@ -36,6 +40,7 @@
 #include "zflow_hub.h"
 
 #define ZFLOW_HUB_PRESENCE 'p'
+#define ZFLOW_HUB_PRESENCE_REMOTE 'r'
 //  Longest subscriber uid.
 #define ZFLOW_HUB_MAX_UID 64
 

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    zflow_hub_subscriber_actor - the subscriber's actor: reads its SUB
+    zflow_hub_subscriber_actor - the subscriber's actor: reads its XSUB
     socket, matches keys in its trie, and feeds queue and listeners
 
     Copyright (c) the zflow contributors.
@@ -17,9 +17,10 @@
 #include "zflow_msg_internal.h"
 #include "zflow_stream.h"
 
-//  Messages read from the SUB socket per turn of the loop.
+//  Messages read from the XSUB socket per turn of the loop.
 #define S_BATCH 256
-//  Longest ZeroMQ topic a subscription needs (tag: "\0P" wire "\0" uid ":" n).
+//  Longest prefix, announcement or fence sent upstream (a key's wire form
+//  plus uid and count).
 #define S_TOPIC_MAX (ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + 128)
 
 //  One subscription: the queue's (per pattern) or one listener.
@@ -40,7 +41,7 @@ typedef struct {
 struct _s_sub_t {
     zflow_actor_t *base;            //  actor base: loop, pipe, counters
     const char *uid;                //  unique id (owned by the subscriber object)
-    zsock_t *sub;                   //  SUB socket connected to the hub
+    zsock_t *sub;                   //  XSUB socket connected to the hub
     zsock_t *queue;                 //  PAIR to the subscriber object's consume
     zflow_trie_t *trie;             //  patterns -> s_item_t
     zhashx_t *items;                //  "q<wire>" or "l<id>" -> s_item_t
@@ -50,7 +51,7 @@ struct _s_sub_t {
     size_t count;                   //  messages in ring
     size_t limit;                   //  queue limit (ring capacity)
     int policy;                     //  zflow_hub_overflow_t
-    bool reading;                   //  SUB reader registered
+    bool reading;                   //  XSUB reader registered
     bool polling;                   //  PAIR POLLOUT poller registered
     bool queue_hit;                 //  current message matched a queue pattern
     size_t actors_above;            //  actor listeners above their watermark
@@ -332,7 +333,7 @@ s_dispatch (s_sub_t *self)
         s_enqueue (self, self->msg);
 }
 
-//  Reads one whole message from the SUB socket. Returns 0 or -1 (nothing).
+//  Reads one whole message from the XSUB socket. Returns 0 or -1 (nothing).
 static int
 s_recv (void *handle, zflow_msg_t *msg)
 {
@@ -372,7 +373,7 @@ s_on_sub (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-//  Reads the SUB socket unless a lossless destination is full.
+//  Reads the XSUB socket unless a lossless destination is full.
 static void
 s_update_reader (s_sub_t *self)
 {
@@ -611,7 +612,7 @@ s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
     if (strlen (self->uid) > ZFLOW_HUB_MAX_UID || zsock_connect (self->sub, "%s", args->endpoint) != 0)
         return -1;
     self->presence[0] = 0;
-    self->presence[1] = ZFLOW_HUB_PRESENCE;
+    self->presence[1] = args->remote ? ZFLOW_HUB_PRESENCE_REMOTE : ZFLOW_HUB_PRESENCE;
     memcpy (self->presence + 2, self->uid, strlen (self->uid));
     self->presence_size = 2 + strlen (self->uid);
     s_setsub (self, true, self->presence, self->presence_size);

@@ -279,9 +279,58 @@ test_actor_listener_block (void)
     zflow_hub_destroy (&hub);
 }
 
+static void
+s_nothing (const zflow_msg_t *envelope, void *arg)
+{
+    (void) envelope;
+    (void) arg;
+}
+
+//  A lossless notice watcher that does not consume while 40,000
+//  subscriptions come: the hub keeps serving subscriptions, its notice
+//  backlog stays bounded and the rest are dropped and counted.
+static void
+test_notice_backlog (void)
+{
+    zflow_hub_t *hub = zflow_hub_new ("backlog", NULL);
+    zflow_hub_subscriber_t *watch = zflow_hub_subscriber_new (hub, "watch", NULL);
+    CHECK (zflow_hub_subscriber_set_queue (watch, 1, ZFLOW_HUB_BLOCK) == 0);
+    zflow_key_t *notices = K ("Hub/addedSubscriber/*");
+    CHECK (zflow_hub_subscriber_subscribe (watch, notices) == 0);
+    zflow_hub_subscriber_t *busy = zflow_hub_subscriber_new (hub, "busy", NULL);
+    zflow_hub_subscriber_set_sync (busy, false);
+    enum { N = 40000 };
+    for (int i = 0; i < N; i++) {
+        char part[16];
+        snprintf (part, sizeof (part), "k%d", i);
+        zflow_key_t *pattern = zflow_key_new ("many", part, NULL);
+        CHECK (zflow_hub_subscriber_add_sync_listener (busy, pattern, s_nothing, NULL) > 0);
+        zflow_key_destroy (&pattern);
+    }
+    CHECK (zflow_hub_subscriber_sync (busy, 20000) == 0);   //  the hub saw them all
+    zflow_key_t *last = K ("many/k39999");
+    CHECK (zflow_hub_subscription_count (hub, last) == 1);
+    zhash_t *stats = zflow_hub_stats (hub, 1000);
+    uint64_t sent = zflow_stats_get (stats, "notices");
+    uint64_t dropped = zflow_stats_get (stats, "notices_dropped");
+    CHECK (dropped > 0 && sent + dropped >= N);
+    //  bounded: a notice here is at least 60 bytes, the backlog 1 MiB
+    CHECK (zflow_stats_get (stats, "queue_depth") <= 1024 * 1024 / 60 + 1);
+    zhash_destroy (&stats);
+    char *key = consume_text (watch, 2000, NULL);      //  the watcher still gets notices
+    CHECK (key && strncmp (key, "Hub/addedSubscriber/", 20) == 0);
+    free (key);
+    zflow_key_destroy (&last);
+    zflow_key_destroy (&notices);
+    zflow_hub_subscriber_destroy (&busy);
+    zflow_hub_subscriber_destroy (&watch);
+    zflow_hub_destroy (&hub);
+}
+
 int
 main (void)
 {
+    test_notice_backlog ();
     test_actor_listener_block ();
     test_actor_listener_drops ();
     test_drop_newest ();

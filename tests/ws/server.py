@@ -13,6 +13,7 @@ Paths:  /echo         echo every message (text stays text, binary binary)
         /ping         ping the client, send "pong-ok" when its pong arrives
         /big/N        send one text message of N bytes, then echo
         /headers      send the request headers as a JSON object
+        /apping       application pings {"ping":n} and "ping", then {"ok":bool}
         /sni          send the TLS server name the client sent (None if none)
         /redirect     answer 302 (the client must refuse)
         /forbidden    answer 403
@@ -52,6 +53,14 @@ async def handler(ws):
         await ws.send("pong-ok")
     elif path.startswith("/big/"):
         await ws.send("x" * int(path.split("/")[2]))
+    elif path == "/apping":
+        # Application pings from the server; "ok" once both are answered.
+        await ws.send(json.dumps({"ping": 1700000000123}))
+        answer = await ws.recv()
+        await ws.send("ping")
+        answer2 = await ws.recv()
+        good = json.loads(answer) == {"pong": 1700000000123} and answer2 == "pong"
+        await ws.send(json.dumps({"ok": good}))
     elif path == "/sni":
         await ws.send(str(SNI[0]))
     elif path == "/headers":
