@@ -3,7 +3,8 @@
 #   binds tcp port 7000 as CURVE server (its own file has a pull source with
 #   bind = tcp://0.0.0.0:7000 and server_cert = collector.cert).
 #
-#   zflow keygen collector.cert         (on the collector: keep collector.cert_secret)
+#   zflow keygen collector.cert     (on the collector: prints the public key to
+#                                    put in server_key below; keep collector.cert_secret)
 #   zflow check examples/pipeline_two_hosts.zpl
 
 feed
@@ -16,4 +17,5 @@ to_collector
     type = push
     input = feed
     connect = tcp://collector.example.org:7000
-    server_key = collector.cert
+    #   the collector's public key (Z85), or the path of its public zcert file
+    server_key = "<A3lu:q2J?K=T7ct8.Jyn1<pqBC4a4Qp5nLinY<2"

@@ -84,6 +84,20 @@ static int s_build_endpoint (zflow_pipeline_t *pipeline, const char *name, const
         snprintf (err, errsize, "'server_cert' goes with 'bind', 'server_key' with 'connect'");
         return -1;
     }
+    //  a missing key file is a configuration error, found before anything starts
+    const char *files[] = {
+        config->server_cert, config->client_cert,
+        config->server_key && strlen (config->server_key) != 40 ? config->server_key : NULL};
+    const char *names[] = {"server_cert", "client_cert", "server_key"};
+    for (int i = 0; i < 3; i++) {
+        char secret[1024];
+        snprintf (secret, sizeof (secret), "%s_secret", files[i] ? files[i] : "");
+        if (files[i] && (!zsys_file_exists (files[i]) || (i < 2 && !zsys_file_exists (secret)))) {
+            snprintf (err, errsize, "'%s': no such zcert file '%s'%s", names[i], files[i],
+                      i < 2 ? " (with its _secret file)" : "");
+            return -1;
+        }
+    }
     zflow_pipeline_set_curve (pipeline, config->server_cert, config->client_cert,
                               config->server_key);
     int rc = source ? zflow_pipeline_source (pipeline, name, type, config->bind, config->connect)

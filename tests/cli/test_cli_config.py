@@ -191,6 +191,15 @@ out
     input = a
 """, 3, "FILE:1: section 'a': needs exactly one of 'bind' or 'connect'")
 
+expect("missing_cert", """a
+    type = pull
+    bind = tcp://127.0.0.1:*
+    server_cert = /nonexistent/server.cert
+out
+    type = file
+    input = a
+""", 3, "FILE:1: section 'a': 'server_cert': no such zcert file '/nonexistent/server.cert'")
+
 expect("bad_match_json", """a
     type = synthetic
 f
