@@ -420,7 +420,7 @@ s_list (const char *self_path)
 {
     for (size_t i = 0; i < SUITES; i++) {
         char *program = s_find_program (s_suites[i].program, self_path);
-        printf ("%-11s %-9s %s\n", s_suites[i].name, program ? "built" : "not built",
+        printf ("%-17s %-9s %s\n", s_suites[i].name, program ? "built" : "not built",
                 s_suites[i].about);
         zstr_free (&program);
     }
