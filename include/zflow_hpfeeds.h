@@ -133,8 +133,12 @@ void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p);
 int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
                            size_t size);
 
+//  Most channels one client subscribes to.
+#define ZFLOW_HPFEEDS_MAX_CHANNELS 10000
+
 //  Subscribes to channel (and again after each reconnect). Returns 0,
-//  ZFLOW_EINVAL, ZFLOW_ETOOBIG (over 255 bytes) or ZFLOW_ECLOSED.
+//  ZFLOW_EINVAL, ZFLOW_ETOOBIG (over 255 bytes), ZFLOW_EFULL (already
+//  ZFLOW_HPFEEDS_MAX_CHANNELS channels) or ZFLOW_ECLOSED.
 int zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel);
 
 //  Unsubscribes from channel. Returns as subscribe.

@@ -21,7 +21,7 @@
 
     STATS (zflow_hpfeeds_broker_stats) adds to the standard counters:
     connections, connections_total, auth_failures, refusals, slow_drops,
-    slow_disconnects, protocol_errors, and per channel
+    slow_disconnects, protocol_errors, accept_pauses, and per channel
     "chan.<name>.msgs", "chan.<name>.bytes", "chan.<name>.drops",
     "chan.<name>.subscribers", and per connection "conn.<id>.<ident>.msgs_in",
     ".msgs_out", ".drops", ".out_pending".

@@ -94,6 +94,7 @@ struct _broker_t {
     uint64_t slow_drops;          //  deliveries dropped (policy drop)
     uint64_t slow_disconnects;    //  connections closed (policy disconnect)
     uint64_t protocol_errors;     //  malformed or oversized frames
+    uint64_t accept_pauses;       //  times accepting paused (out of file descriptors)
 };
 
 static void s_conn_flush (conn_t *conn);
@@ -453,6 +454,21 @@ s_accept_one (broker_t *self, int fd)
 }
 
 static int
+s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg);
+
+//  Listens again after a pause for lack of file descriptors.
+static int
+s_on_listen_again (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) timer_id;
+    broker_t *self = (broker_t *) arg;
+    zmq_pollitem_t item = {NULL, self->listen_fd, ZMQ_POLLIN, 0};
+    zloop_poller (loop, &item, s_on_listen, self);
+    zloop_poller_set_tolerant (loop, &item);
+    return 0;
+}
+
+static int
 s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
@@ -460,9 +476,19 @@ s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     broker_t *self = (broker_t *) arg;
     for (int count = 0; count < 64; count++) {
         int fd = accept4 (self->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            break;      //  EAGAIN, or a transient error (EMFILE...): try next time
-        s_accept_one (self, fd);
+        if (fd >= 0)
+            s_accept_one (self, fd);
+        else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            //  The pending connection stays readable: stop listening for a
+            //  moment rather than spin (counted).
+            self->accept_pauses++;
+            zmq_pollitem_t listen_item = {NULL, self->listen_fd, ZMQ_POLLIN, 0};
+            zloop_poller_end (self->loop, &listen_item);
+            zloop_timer (self->loop, 100, 1, s_on_listen_again, self);
+            break;
+        }
+        else
+            break;      //  EAGAIN (all taken) or an aborted connection
     }
     return 0;
 }
@@ -652,6 +678,7 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "slow_drops", self->slow_drops);
     zflow_actor_stats_add (reply, "slow_disconnects", self->slow_disconnects);
     zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
+    zflow_actor_stats_add (reply, "accept_pauses", self->accept_pauses);
 }
 
 static void

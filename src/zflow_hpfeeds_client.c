@@ -573,7 +573,8 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     self->sources = zlistx_new ();
     self->meta = zflow_meta_new ();
     zflow__hpfeeds_buf_init (&self->in, ZFLOW_HPFEEDS_MAX_FRAME + S_READ_CHUNK);
-    zflow__hpfeeds_buf_init (&self->ctl, 1024 * 1024);
+    //  room for auth and every subscription at their longest
+    zflow__hpfeeds_buf_init (&self->ctl, 1024 + ZFLOW_HPFEEDS_MAX_CHANNELS * 520);
     zflow__hpfeeds_buf_init (&self->out, self->cfg.outbox_bytes);
     self->input = zsock_new_pull (args->input);
     if (self->cfg.tls) {

@@ -216,6 +216,8 @@ s_cmd_subscribe (client_t *self, const char *command, const char *channel)
     void *handle = zlistx_find (self->channels, (void *) channel);
     if (subscribe == (handle != NULL))
         return 0;       //  nothing changes
+    if (subscribe && zlistx_size (self->channels) >= ZFLOW_HPFEEDS_MAX_CHANNELS)
+        return ZFLOW_EFULL;
     if (subscribe)
         zlistx_add_end (self->channels, (void *) channel);
     else

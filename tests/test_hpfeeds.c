@@ -632,6 +632,16 @@ main (void)
     zflow_hpfeeds_config_init (&config);
     CHECK (zflow_hpfeeds_new_config (&config, &err) == NULL && err == ZFLOW_EINVAL);
     CHECK (zflow_hpfeeds_new (NULL, 0, "a", "b") == NULL);
+    //  subscriptions are bounded
+    zflow_hpfeeds_t *greedy = zflow_hpfeeds_new ("127.0.0.1", 1, "a", "b");
+    char channel[32];
+    for (int index = 0; index < ZFLOW_HPFEEDS_MAX_CHANNELS; index++) {
+        snprintf (channel, sizeof (channel), "c.%d", index);
+        CHECK (zflow_hpfeeds_subscribe (greedy, channel) == 0);
+    }
+    CHECK (zflow_hpfeeds_subscribe (greedy, "one.more") == ZFLOW_EFULL);
+    CHECK (zflow_hpfeeds_subscribe (greedy, "c.7") == 0);     //  already there
+    zflow_hpfeeds_destroy (&greedy);
     test_round_trip (port);
     test_many_channels (port);
     test_refusals (broker, port);
