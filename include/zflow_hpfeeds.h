@@ -41,8 +41,13 @@
     its name (or IP address) against host, unless tls_verify is false.
 
     Events (zflow_hpfeeds_event): CONNECTED (text: host:port (broker name)),
-    DISCONNECTED (text: the reason), ERROR (text: the broker's error frame),
-    PROTOCOL (text: a malformed or oversized frame from the broker).
+    DISCONNECTED (text: the reason; also after each failed attempt), ERROR
+    (text: the broker's error frame, or a TLS verification failure),
+    PROTOCOL (text: a malformed or oversized frame from the broker). Events
+    the user does not read are kept up to 1000, then counted as dropped.
+
+    A received message whose channel cannot be a key component (empty, or
+    holding 0x1F or NUL) is dropped and counted in inproc_drops.
 
     STATS (zflow_hpfeeds_stats) adds: connected, connects, disconnects,
     published, sent, received, outbox_pending, outbox_drops, inflight_lost,
