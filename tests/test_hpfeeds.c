@@ -378,8 +378,8 @@ test_restart (void)
     fast.backoff_min_ms = 30;
     fast.backoff_max_ms = 100;
     zflow_hpfeeds_config_init (&slow);
-    slow.backoff_min_ms = 500;
-    slow.backoff_max_ms = 800;
+    slow.backoff_min_ms = 1000;     //  bob (fast) is back and subscribed well before
+    slow.backoff_max_ms = 1500;
     zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", &fast);
     zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", &slow);
     CHECK (zflow_hpfeeds_subscribe (bob, "chan1") == 0);
