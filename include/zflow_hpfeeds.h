@@ -25,7 +25,10 @@
     A broker's error frame (wrong secret, refused channel) reaches the user
     as an event with the broker's text; after a refusal the next attempt
     waits the refusal backoff (no tight retry loop), and a channel the
-    broker refused to subscribe is removed from the subscription set.
+    broker refused to subscribe is removed from the subscription set. A
+    publish the broker refuses (channel outside the ident's pubchans)
+    also closes the connection, as in the reference: the frames written
+    after it on that connection are lost, so check the channel lists.
 
     In lossless mode (the default) a slow consumer of the inproc output
     stops the actor reading the TCP socket, so TCP pushes back on the
