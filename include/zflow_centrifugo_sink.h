@@ -3,8 +3,11 @@
     Centrifugo channels
 
     The sink reads envelopes (frame 1 key, frame 2 meta, frame 3 payload)
-    from its input socket: a SUB connected to a hub's or any publisher's
-    endpoint (filtered by key prefixes), or a PULL fed by PUSH producers.
+    from its input socket: a PULL fed by PUSH producers (for hub keys: a
+    hub subscriber's actor listener on a pattern, which the hub counts and
+    which is lossless under its BLOCK policy), or a SUB connected to any
+    publisher's endpoint, a hub's XPUB side included (filtered by key
+    prefixes; the hub does not count plain SUB sockets).
     Each envelope becomes one publish command into the channel its key maps
     to, and commands go out in batches over one kept-alive connection:
     modern format as /api/batch, legacy format newline-delimited.

@@ -64,6 +64,7 @@ typedef struct {
     const char *csv;         //  --csv FILE
     const char *plot;        //  --plot DIR
     const char *config;      //  --config FILE
+    const char *duration;    //  --duration S (with --config)
     bool quiet;              //  no tables
     bool list;               //  --list
     const char *chosen[SUITES];   //  suites named on the command line
@@ -86,7 +87,9 @@ s_usage (FILE *out)
              "      --json FILE   write the report as JSON\n"
              "      --csv FILE    write the figures as CSV\n"
              "      --plot DIR    write SVG charts (throughput.svg, latency.svg) into DIR\n"
-             "      --config FILE measure a pipeline config of your own (needs `zflow run`)\n"
+             "      --config FILE measure a pipeline config of your own: runs `zflow run FILE`\n"
+             "                    and reports each stage's rates (no baseline)\n"
+             "      --duration S  how long to measure --config (default 5 s)\n"
              "      --list        list the suites and whether their program is built\n"
              "  -q, --quiet       no tables (files only); progress still on stderr\n"
              "  -h, --help        this text\n\n"
@@ -153,6 +156,8 @@ s_parse (int argc, char *argv[], options_t *opt)
             target = &opt->plot;
         else if (streq (arg, "--config"))
             target = &opt->config;
+        else if (streq (arg, "--duration"))
+            target = &opt->duration;
         else if (*arg == '-') {
             fprintf (stderr, "zflow bench: unknown option '%s' (see zflow bench --help)\n", arg);
             return 2;
@@ -177,9 +182,12 @@ s_parse (int argc, char *argv[], options_t *opt)
         fprintf (stderr, "zflow bench: --sizes takes numbers separated by commas\n");
         return 2;
     }
-    if (opt->config) {
-        fprintf (stderr, "zflow bench: --config is not available in this build: measuring a "
-                         "pipeline config needs the `zflow run` loader\n");
+    if (opt->duration && !s_number (opt->duration, 1, 3600)) {
+        fprintf (stderr, "zflow bench: --duration must be 1..3600 seconds\n");
+        return 2;
+    }
+    if (opt->config && access (opt->config, R_OK) != 0) {
+        fprintf (stderr, "zflow bench: cannot read config %s\n", opt->config);
         return 2;
     }
     return 0;
@@ -341,6 +349,20 @@ s_print_tables (json_t *report)
                         s_num (figure, sides[s], "max"));
         }
     }
+    json_t *config = json_object_get (report, "config");
+    if (config) {
+        printf ("\npipeline %s: each stage's rates over the measured window\n",
+                json_string_value (json_object_get (config, "file")));
+        printf ("%-20s %-14s %14s %14s %12s %12s\n", "stage", "kind", "msgs in/s", "msgs out/s",
+                "MB out/s", "drops/s");
+        json_array_foreach (json_object_get (config, "stages"), i, figure)
+            printf ("%-20s %-14s %14.0f %14.0f %12.2f %12.1f\n",
+                    json_string_value (json_object_get (figure, "stage")),
+                    json_string_value (json_object_get (figure, "kind")),
+                    s_num (figure, "msgs_in_per_s", NULL), s_num (figure, "msgs_out_per_s", NULL),
+                    s_num (figure, "bytes_out_per_s", NULL) / 1e6,
+                    s_num (figure, "drops_per_s", NULL));
+    }
     json_t *line;
     printf ("\n");
     json_array_foreach (json_object_get (report, "results"), i, line)
@@ -383,6 +405,11 @@ s_write_csv (json_t *report, const char *path)
                      base > 0 ? mine / base : 0);
         }
     }
+    json_array_foreach (json_object_get (json_object_get (report, "config"), "stages"), i, f)
+        fprintf (file, "config,%s,%s,0,\"none\",msgs_out_per_s,0,%.1f,0\n",
+                 json_string_value (json_object_get (f, "kind")),
+                 json_string_value (json_object_get (f, "stage")),
+                 s_num (f, "msgs_out_per_s", NULL));
     return fclose (file) == 0 ? 0 : -1;
 }
 
@@ -408,8 +435,9 @@ zflow__cmd_bench (int argc, char *argv[], const char *self_path)
         s_list (self_path);
         return 0;
     }
-    //  no suite named: every suite whose program is built
-    if (opt.nchosen == 0)
+    //  no suite named: every suite whose program is built (with --config,
+    //  only the user's pipeline)
+    if (opt.nchosen == 0 && !opt.config)
         for (size_t i = 0; i < SUITES; i++) {
             char *program = s_find_program (s_suites[i].program, self_path);
             if (program && !streq (s_suites[i].name, "pipeline"))
@@ -423,6 +451,9 @@ zflow__cmd_bench (int argc, char *argv[], const char *self_path)
         fprintf (stderr, "zflow bench: [%zu/%zu] %s\n", i + 1, opt.nchosen, opt.chosen[i]);
         failed |= s_run_suite (s_suite (opt.chosen[i]), &opt, self_path, report);
     }
+    if (opt.config)
+        failed |= zflow__bench_config (self_path, opt.config,
+                                       opt.duration ? atoi (opt.duration) : 5, report);
     if (!opt.quiet)
         s_print_tables (report);
     if (opt.json && json_dump_file (report, opt.json, JSON_INDENT (2)) != 0) {

@@ -23,4 +23,9 @@ int zflow__cmd_bench (int argc, char *argv[], const char *self_path);
 //  of each kind. Returns 0, or -1 with a message on stderr.
 int zflow__bench_plot (json_t *report, const char *dir);
 
+//  Runs `zflow run FILE` for seconds and adds a "config" section to report
+//  with each stage's rates. Returns 0, or 1 when the pipeline did not start
+//  or stopped answering (said on stderr).
+int zflow__bench_config (const char *self_path, const char *file, int seconds, json_t *report);
+
 #endif

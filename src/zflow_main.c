@@ -8,7 +8,20 @@
     =========================================================================
 */
 #include "zflow_cli.h"
+#include "zflow_cmd_bench.h"
 #include <string.h>
+
+//  The path this program was started as: `zflow bench` finds its suite
+//  programs beside it.
+static const char *s_self_path = "zflow";
+
+//  zflow bench [SUITE...]: see src/zflow_cmd_bench.c. It parses from
+//  argv[0] = "bench", which sits just before the options handed here.
+static int
+s_bench (int argc, char **argv)
+{
+    return zflow__cmd_bench (argc + 1, argv - 1, s_self_path);
+}
 
 //  zflow keygen PATH: writes a CURVE key pair as czmq zcert files.
 static int
@@ -45,6 +58,7 @@ static const struct {
     {"pub", zflow_cli_pub, "send stdin lines to a ZeroMQ endpoint as envelopes"},
     {"sub", zflow_cli_sub, "print what a ZeroMQ endpoint sends, as JSON lines"},
     {"keygen", s_keygen, "write a CURVE key pair (czmq zcert files)"},
+    {"bench", s_bench, "measure throughput and latency against baselines (tables, JSON, plots)"},
 };
 
 static void
@@ -65,6 +79,7 @@ main (int argc, char **argv)
     zsys_init ();
     zsys_set_logident ("zflow");
     zsys_set_logstream (stderr);     //  stdout carries data only
+    s_self_path = argv[0];
     const char *command = argc > 1 ? argv[1] : "run";
     if (streq (command, "-h") || streq (command, "--help")) {
         s_usage (stdout);

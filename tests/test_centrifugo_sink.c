@@ -2,7 +2,7 @@
     test_centrifugo_sink - the sink actor against the fake Centrifugo
 
     Publishing and batching in both formats, the key -> channel rule, SUB
-    prefixes, retries through lost answers, timeouts and per-command
+    prefixes, hub keys, retries through lost answers, timeouts and per-command
     errors with no duplicate and no loss, lossless backpressure and lossy
     drops, bad configurations.
 
@@ -14,6 +14,9 @@
 */
 #include "zflow.h"
 #include "zflow_centrifugo_sink.h"
+#include "zflow_hub.h"
+#include "zflow_hub_publisher.h"
+#include "zflow_hub_subscriber.h"
 #include "test_centrifugo_fake.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,6 +380,69 @@ test_sub_rule_and_rejects (void)
     zflow_centrifugo_sink_destroy (&sink);
 }
 
+//  Hub keys into channels: a hub subscriber's actor listener on a pattern
+//  pushes the matching envelopes into the sink's PULL input (the hub then
+//  counts the subscription); a plain SUB at the hub's XPUB side receives
+//  too, uncounted.
+static void
+test_hub (void)
+{
+    CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
+    zflow_hub_t *hub = zflow_hub_new ("centrifugo-sink-test", NULL);
+    CHECK (hub);
+    char endpoint[64];
+    zflow_centrifugo_sink_config_t config = s_config (endpoint, sizeof (endpoint));
+    config.channel_rule = "chat:{1}";
+    zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
+    CHECK (sink);
+    zflow_hub_subscriber_t *subscriber = zflow_hub_subscriber_new (hub, "centrifugo", NULL);
+    zflow_key_t *pattern = zflow_key_new ("sensors", "*", NULL);
+    CHECK (zflow_hub_subscriber_add_actor_listener (subscriber, pattern, endpoint) > 0);
+    zflow_key_t *key = zflow_key_new ("sensors", "t1", NULL);
+    zflow_key_t *other = zflow_key_new ("other", "t1", NULL);
+    CHECK (zflow_hub_has_subscribers (hub, key));
+    CHECK (!zflow_hub_has_subscribers (hub, other));
+
+    //  The plain SUB variant, on another sink.
+    zflow_centrifugo_sink_config_t sub_config = config;
+    sub_config.input_type = ZMQ_SUB;
+    sub_config.input_bind = NULL;
+    sub_config.input_connect = zflow_hub_sub_endpoint (hub);
+    sub_config.subscribe = "sensors";
+    sub_config.channel_rule = "news:{1}";
+    zflow_centrifugo_sink_t *sub_sink = zflow_centrifugo_sink_new (&sub_config, NULL);
+    CHECK (sub_sink);
+    zclock_sleep (100);     //  a plain SUB has no confirmation: let it join
+
+    zflow_hub_publisher_t *publisher = zflow_hub_publisher_new (hub, NULL, NULL);
+    CHECK (publisher);
+    for (int n = 0; n < 100; n++) {
+        char payload[32];
+        int size = snprintf (payload, sizeof (payload), "{\"n\":%d}", n);
+        int rc = zflow_hub_publisher_publish (publisher, key, payload, (size_t) size);
+        CHECK (rc == 0 || rc == ZFLOW_DRAIN);
+        rc = zflow_hub_publisher_publish (publisher, other, payload, (size_t) size);
+        CHECK (rc == 0 || rc == ZFLOW_DRAIN);
+        if (rc == ZFLOW_DRAIN)
+            CHECK (zflow_hub_publisher_drain (publisher, 2000) == 0);
+    }
+    CHECK (zflow_hub_publisher_flush (publisher, 2000) == 0);
+    CHECK (s_wait_stat (sink, "published", 100, 5000));
+    CHECK (s_wait_stat (sub_sink, "published", 100, 5000));
+    CHECK (s_check_channel ("chat:t1", 100) == 0);
+    CHECK (s_check_channel ("news:t1", 100) == 0);
+    CHECK (s_stat (sink, "msgs_in") == 100);    //  ("other", ...) never reached them
+    CHECK (s_stat (sub_sink, "msgs_in") == 100);
+    zflow_hub_publisher_destroy (&publisher);
+    zflow_hub_subscriber_destroy (&subscriber);
+    zflow_centrifugo_sink_destroy (&sub_sink);
+    zflow_centrifugo_sink_destroy (&sink);
+    zflow_key_destroy (&pattern);
+    zflow_key_destroy (&key);
+    zflow_key_destroy (&other);
+    zflow_hub_destroy (&hub);
+}
+
 static void
 test_bad_config (void)
 {
@@ -427,6 +493,7 @@ main (void)
     test_backpressure ();
     test_lossy ();
     test_sub_rule_and_rejects ();
+    test_hub ();
     test_bad_config ();
     test_fake_stop (&s_fake);
     if (s_failures)

@@ -1,5 +1,6 @@
 /*  Tests for zflow_stream: creation, endpoints, read/write, errors, close. */
 #include "zflow_testing.h"
+#include <pthread.h>
 #include <string.h>
 
 static void
@@ -168,6 +169,39 @@ test_exception (void)
     zflow_stream_destroy (&rep);
 }
 
+//  Blocks in read until the context is shut down underneath.
+static void *
+s_blocked_reader (void *arg)
+{
+    zflow_stream_t *pull = (zflow_stream_t *) arg;
+    zflow_msg_t *msg = zflow_msg_new ();
+    intptr_t rc = zflow_stream_read (pull, msg, -1);
+    zflow_msg_destroy (&msg);
+    return (void *) rc;
+}
+
+//  The context goes away under a blocked reader (libzmq's ETERM): read
+//  returns the closed error, the stream is closed, nothing crashes. This
+//  ends czmq's context, so it runs last.
+static void
+test_closed_underneath (void)
+{
+    zflow_stream_t *pull = zflow_stream_new (ZMQ_PULL, "inproc://underneath", NULL, NULL);
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_blocked_reader, pull) == 0);
+    zclock_sleep (100);
+    zmq_ctx_shutdown (zsys_init ());
+    void *rc;
+    pthread_join (thread, &rc);
+    CHECK_RC ((int) (intptr_t) rc, ZFLOW_ECLOSED);
+    CHECK (zflow_stream_sock (pull) == NULL);
+    CHECK (zflow_stream_at_closing (pull));
+    zflow_msg_t *msg = zflow_msg_new ();
+    CHECK_RC (zflow_stream_read (pull, msg, 0), ZFLOW_ECLOSED);
+    zflow_msg_destroy (&msg);
+    zflow_stream_destroy (&pull);
+}
+
 int
 main (void)
 {
@@ -177,5 +211,6 @@ main (void)
     RUN (test_timeouts);
     RUN (test_close);
     RUN (test_exception);
+    RUN (test_closed_underneath);
     return 0;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests `zflow bench` (the zflow-bench program) on tiny runs: options,
+"""Tests `zflow bench` on tiny runs: options,
 exit codes and the shape of its table, JSON, CSV and SVG output. Speed is
 not checked here; bench/ measures it."""
 import csv
@@ -15,7 +15,8 @@ BENCH = sys.argv[1]
 
 
 def run(*args, env=None):
-    return subprocess.run([BENCH, *args], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run([BENCH, "bench", *args], capture_output=True, text=True, timeout=120,
+                          env=env)
 
 
 def check(condition, what):
@@ -28,7 +29,8 @@ def test_usage_errors():
     for args, text in [(["nosuch"], "unknown suite"), (["--bogus"], "unknown option"),
                        (["-r", "0"], "--runs"), (["-n", "x"], "--count"),
                        (["--sizes", "16;32"], "--sizes"), (["--json"], "needs a value"),
-                       (["--config", "p.cfg"], "--config")]:
+                       (["--config", "/nonexistent/p.zpl"], "cannot read"),
+                       (["--duration", "0"], "--duration")]:
         result = run(*args)
         check(result.returncode == 2, f"{args}: exit 2, got {result.returncode}")
         check(text in result.stderr, f"{args}: stderr names the problem: {result.stderr!r}")
@@ -48,11 +50,12 @@ def test_list():
 def test_missing_suite():
     # a copy of the program far from any bench/ folder finds no suite
     with tempfile.TemporaryDirectory() as tmp:
-        lonely = os.path.join(tmp, "zflow-bench")
+        lonely = os.path.join(tmp, "zflow")
         shutil.copy(BENCH, lonely)
         env = dict(os.environ)
         env.pop("ZFLOW_BENCH_DIR", None)
-        result = subprocess.run([lonely, "stream"], capture_output=True, text=True, env=env)
+        result = subprocess.run([lonely, "bench", "stream"], capture_output=True, text=True,
+                                env=env)
         check(result.returncode == 1, "a suite that is not built fails the run")
         check("is not built" in result.stderr, "and says so")
 
@@ -95,8 +98,36 @@ def test_tiny_run():
             check(any(t and t.startswith("x") for t in texts), f"{name} shows ratios")
 
 
+def test_config():
+    with tempfile.TemporaryDirectory() as tmp:
+        conf = os.path.join(tmp, "mine.zpl")
+        with open(conf, "w") as f:
+            f.write("zflow\n    mode = lossless\nfeed\n    type = synthetic\n    rate = 2000\n"
+                    "keep\n    type = nonempty\n    input = feed\n    field = hashes\n"
+                    "out\n    type = file\n    input = keep\n    path = /dev/null\n")
+        out_json = os.path.join(tmp, "c.json")
+        result = run("--config", conf, "--duration", "2", "--json", out_json)
+        check(result.returncode == 0, f"--config run exits 0: {result.stderr}")
+        check("msgs out/s" in result.stdout, "--config prints the stage table")
+        stages = {s["stage"]: s for s in json.load(open(out_json))["config"]["stages"]}
+        check(set(stages) == {"feed", "keep", "out"}, f"every stage measured: {set(stages)}")
+        # 2000 events/s, one in three carries hashes: the rates show it
+        feed, keep = stages["feed"]["msgs_out_per_s"], stages["keep"]["msgs_out_per_s"]
+        check(1000 < feed < 3000, f"source rate near 2000/s: {feed}")
+        check(0.2 < keep / feed < 0.5, f"filter keeps about 1/3: {keep / feed}")
+        # a config that cannot start: a clear failure, exit 1
+        with open(conf, "w") as f:
+            f.write("feed\n    type = nosuchstage\n")
+        result = run("--config", conf, "--duration", "1")
+        check(result.returncode == 1 and "did not start" in result.stderr,
+              f"bad config fails clearly: {result.returncode} {result.stderr}")
+        result = run("--config", os.path.join(tmp, "absent.zpl"))
+        check(result.returncode == 2 and "cannot read" in result.stderr, "missing config file")
+
+
 test_usage_errors()
 test_list()
 test_missing_suite()
 test_tiny_run()
+test_config()
 print("1 passed, 0 failed")
