@@ -27,8 +27,10 @@
     waits the refusal backoff (no tight retry loop), and a channel the
     broker refused to subscribe is removed from the subscription set. A
     publish the broker refuses (channel outside the ident's pubchans)
-    also closes the connection, as in the reference: the frames written
-    after it on that connection are lost, so check the channel lists.
+    also closes the connection, as in the reference, and the frames written
+    after it on that connection are lost; the client then drops that
+    channel's queued publishes and every later one (counted in
+    refused_drops) so the other channels do not pay again.
 
     In lossless mode (the default) a slow consumer of the inproc output
     stops the actor reading the TCP socket, so TCP pushes back on the
@@ -54,7 +56,8 @@
 
     STATS (zflow_hpfeeds_stats) adds: connected, connects, disconnects,
     published, sent, received, outbox_pending, outbox_drops, inflight_lost,
-    inproc_drops, tcp_pauses, broker_errors, protocol_errors, events_dropped.
+    inproc_drops, tcp_pauses, broker_errors, protocol_errors, events_dropped,
+    refused_drops.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public

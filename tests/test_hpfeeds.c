@@ -211,6 +211,16 @@ test_refusals (zflow_hpfeeds_broker_t *broker, int port)
     text = s_wait_event (bob, ZFLOW_HPFEEDS_EVENT_ERROR, 5000);
     CHECK (text && streq (text, "Authkey not allowed to pub here. ident=bob, chan=chan1"));
     zstr_free (&text);
+    //  the refused channel is not sent again: later publishes are dropped
+    //  here and counted, and no new refusal comes
+    for (int index = 0; index < 10; index++)
+        CHECK (zflow_hpfeeds_publish (bob, "chan1", "again", 5) == 0);
+    text = s_wait_event (bob, ZFLOW_HPFEEDS_EVENT_ERROR, 1000);
+    CHECK (text == NULL);
+    zhash_t *bob_stats = zflow_hpfeeds_stats (bob);
+    CHECK (zflow_stats_get (bob_stats, "refused_drops") == 10);
+    CHECK (zflow_stats_get (bob_stats, "broker_errors") == 2);
+    zhash_destroy (&bob_stats);
     zflow_hpfeeds_destroy (&bob);
 
     //  wrong secret: a clear error, then bounded retries
