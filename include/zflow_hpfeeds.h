@@ -25,7 +25,12 @@
     A broker's error frame (wrong secret, refused channel) reaches the user
     as an event with the broker's text; after a refusal the next attempt
     waits the refusal backoff (no tight retry loop), and a channel the
-    broker refused to subscribe is removed from the subscription set.
+    broker refused to subscribe is removed from the subscription set. A
+    publish the broker refuses (channel outside the ident's pubchans)
+    also closes the connection, as in the reference, and the frames written
+    after it on that connection are lost; the client then drops that
+    channel's queued publishes and every later one (counted in
+    refused_drops) so the other channels do not pay again.
 
     In lossless mode (the default) a slow consumer of the inproc output
     stops the actor reading the TCP socket, so TCP pushes back on the
@@ -41,12 +46,18 @@
     its name (or IP address) against host, unless tls_verify is false.
 
     Events (zflow_hpfeeds_event): CONNECTED (text: host:port (broker name)),
-    DISCONNECTED (text: the reason), ERROR (text: the broker's error frame),
-    PROTOCOL (text: a malformed or oversized frame from the broker).
+    DISCONNECTED (text: the reason; also after each failed attempt), ERROR
+    (text: the broker's error frame, or a TLS verification failure),
+    PROTOCOL (text: a malformed or oversized frame from the broker). Events
+    the user does not read are kept up to 1000, then counted as dropped.
+
+    A received message whose channel cannot be a key component (empty, or
+    holding 0x1F or NUL) is dropped and counted in inproc_drops.
 
     STATS (zflow_hpfeeds_stats) adds: connected, connects, disconnects,
     published, sent, received, outbox_pending, outbox_drops, inflight_lost,
-    inproc_drops, tcp_pauses, broker_errors, protocol_errors, events_dropped.
+    inproc_drops, tcp_pauses, broker_errors, protocol_errors, events_dropped,
+    refused_drops.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -133,8 +144,12 @@ void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p);
 int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
                            size_t size);
 
+//  Most channels one client subscribes to.
+#define ZFLOW_HPFEEDS_MAX_CHANNELS 10000
+
 //  Subscribes to channel (and again after each reconnect). Returns 0,
-//  ZFLOW_EINVAL, ZFLOW_ETOOBIG (over 255 bytes) or ZFLOW_ECLOSED.
+//  ZFLOW_EINVAL, ZFLOW_ETOOBIG (over 255 bytes), ZFLOW_EFULL (already
+//  ZFLOW_HPFEEDS_MAX_CHANNELS channels) or ZFLOW_ECLOSED.
 int zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel);
 
 //  Unsubscribes from channel. Returns as subscribe.

@@ -248,6 +248,10 @@ s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
                 break;
             }
     }
+    //  A refused publish closes the connection and everything after it on
+    //  the wire is lost: stop sending to that channel at all.
+    if (strncmp (text, "Authkey not allowed to pub here", 31) == 0 && chan)
+        zflow__hpfeeds_client_refuse_pub (self, chan + 7);
 }
 
 //  Sends one received publish on as an envelope. Returns 0, or -1 when the
@@ -570,10 +574,12 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     self->settle_timer = -1;
     self->backoff_ms = self->cfg.backoff_min_ms;
     self->channels = zlistx_new ();
+    self->refused_pub = zhash_new ();
     self->sources = zlistx_new ();
     self->meta = zflow_meta_new ();
     zflow__hpfeeds_buf_init (&self->in, ZFLOW_HPFEEDS_MAX_FRAME + S_READ_CHUNK);
-    zflow__hpfeeds_buf_init (&self->ctl, 1024 * 1024);
+    //  room for auth and every subscription at their longest
+    zflow__hpfeeds_buf_init (&self->ctl, 1024 + ZFLOW_HPFEEDS_MAX_CHANNELS * 520);
     zflow__hpfeeds_buf_init (&self->out, self->cfg.outbox_bytes);
     self->input = zsock_new_pull (args->input);
     if (self->cfg.tls) {
@@ -588,6 +594,7 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     self->output = zsock_new (ZMQ_PUB);
     self->events_sock = zsock_new (ZMQ_PUSH);
     if (!self->base || !self->host || !self->ident || !self->secret || !self->channels
+        || !self->refused_pub
         || !self->sources || !self->meta || !self->input || !self->output || !self->events_sock)
         return -1;
     zlistx_set_duplicator (self->channels, s_str_dup);
@@ -631,6 +638,7 @@ zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
         zflow__hpfeeds_client_source_destroy (&source);
     zlistx_destroy (&self->sources);
     zlistx_destroy (&self->channels);
+    zhash_destroy (&self->refused_pub);
     zflow_meta_destroy (&self->meta);
     zflow__hpfeeds_tls_destroy (&self->tls);
     zflow__hpfeeds_buf_free (&self->in);

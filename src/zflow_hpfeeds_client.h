@@ -76,6 +76,7 @@ struct _client_t {
     zflow_hpfeeds_buf_t out;         //  the outbox: publish frames to send
     size_t frame_left;               //  unsent bytes of the outbox head frame (0: at start)
     zlistx_t *channels;              //  subscribed channel names (owned strings)
+    zhash_t *refused_pub;            //  channels the broker refused us to publish to (set)
     zsock_t *input;                  //  PULL: publishes from the wrapper
     zsock_t *output;                 //  PUB: received envelopes
     zsock_t *events_sock;            //  PUSH: events
@@ -107,12 +108,18 @@ struct _client_t {
     uint64_t broker_errors;          //  error frames from the broker
     uint64_t protocol_errors;        //  malformed or unexpected frames from the broker
     uint64_t events_dropped;         //  events the user did not read in time
+    uint64_t refused_drops;          //  publishes to a refused channel, dropped
 };
 
 
 //  Writes what is pending if connected and adjusts the poll events; then
 //  resumes inputs paused by BLOCK (zflow_hpfeeds_client.c).
 void zflow__hpfeeds_client_flush (client_t *self);
+
+//  Forgets channel for publishing: drops its frames from the outbox and
+//  every later publish to it, counted in refused_drops
+//  (zflow_hpfeeds_outbox.c).
+void zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel);
 
 //  Reader of the publish PULL socket (zflow_hpfeeds_outbox.c).
 int zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg);

@@ -63,6 +63,59 @@ s_reserve (client_t *self, size_t total)
     return dst;
 }
 
+//  True when the broker refused us channel (channel_size bytes).
+static bool
+s_refused (client_t *self, const void *channel, size_t channel_size)
+{
+    if (zhash_size (self->refused_pub) == 0)
+        return false;
+    char name[ZFLOW_HPFEEDS_MAX_STR + 1];
+    memcpy (name, channel, channel_size);
+    name[channel_size] = 0;
+    if (!zhash_lookup (self->refused_pub, name))
+        return false;
+    self->refused_drops++;
+    zflow_actor_counters (self->base)->drops++;
+    return true;
+}
+
+void
+zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel)
+{
+    if (strlen (channel) > ZFLOW_HPFEEDS_MAX_STR)
+        return;
+    zhash_update (self->refused_pub, channel, (void *) "");
+    //  Compact the outbox without that channel's frames; the head frame
+    //  stays when part of it is already on the wire.
+    uint8_t *base = zflow__hpfeeds_buf_head (&self->out);
+    size_t size = zflow__hpfeeds_buf_size (&self->out), src = 0, dst = 0;
+    if (self->frame_left || self->tls_retry == &self->out) {
+        size_t keep = self->frame_left;
+        if (!keep && size >= 4)
+            keep = ((size_t) base[0] << 24) | ((size_t) base[1] << 16) | ((size_t) base[2] << 8)
+                   | base[3];
+        src = dst = keep < size ? keep : size;
+    }
+    size_t channel_size = strlen (channel);
+    while (src < size) {
+        zflow_hpfeeds_frame_t frame;
+        if (zflow__hpfeeds_parse (base + src, size - src, &frame, NULL, 0) != 1)
+            break;      //  cannot happen: the outbox holds whole frames
+        bool drop = frame.channel_size == channel_size
+                    && memcmp (frame.channel, channel, channel_size) == 0;
+        if (drop)
+            self->refused_drops++;
+        else {
+            if (dst != src)
+                memmove (base + dst, base + src, frame.size);
+            dst += frame.size;
+        }
+        src += frame.size;
+    }
+    if (src == size)
+        self->out.tail = self->out.head + dst;
+}
+
 //  Puts one publish frame in the outbox. Returns 0, or -1 when it was
 //  dropped (no room even after dropping old frames, or invalid).
 static int
@@ -71,6 +124,8 @@ s_enqueue (client_t *self, const void *channel, size_t channel_size, const void 
 {
     long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
                                                 channel_size, payload, size);
+    if (total >= 0 && s_refused (self, channel, channel_size))
+        return -1;
     uint8_t *dst = total < 0 ? NULL : s_reserve (self, (size_t) total);
     if (total < 0)
         self->outbox_drops++;
@@ -96,6 +151,8 @@ s_enqueue_frame (client_t *self, const uint8_t *data, size_t size)
         self->outbox_drops++;   //  cannot come from the wrapper
         return;
     }
+    if (s_refused (self, frame.channel, frame.channel_size))
+        return;
     uint8_t *dst = s_reserve (self, size);
     if (dst) {
         memcpy (dst, data, size);
@@ -216,6 +273,8 @@ s_cmd_subscribe (client_t *self, const char *command, const char *channel)
     void *handle = zlistx_find (self->channels, (void *) channel);
     if (subscribe == (handle != NULL))
         return 0;       //  nothing changes
+    if (subscribe && zlistx_size (self->channels) >= ZFLOW_HPFEEDS_MAX_CHANNELS)
+        return ZFLOW_EFULL;
     if (subscribe)
         zlistx_add_end (self->channels, (void *) channel);
     else
@@ -271,5 +330,6 @@ zflow__hpfeeds_client_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "broker_errors", self->broker_errors);
     zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
     zflow_actor_stats_add (reply, "events_dropped", self->events_dropped);
+    zflow_actor_stats_add (reply, "refused_drops", self->refused_drops);
 }
 
