@@ -1,0 +1,647 @@
+/*  =========================================================================
+    test_centrifugo_source - the Centrifugo source actor against the fake
+    client-protocol server (tests/fake/centrifugo_ws_fake.py), over real
+    TCP on 127.0.0.1 with ports chosen by the OS
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow_testing.h"
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+//  ---------------------------------------------------------------------
+//  The fake server: a child process driven over its stdin / stdout
+
+typedef struct {
+    pid_t pid;            //  the fake's process
+    FILE *in;             //  its stdin (control commands)
+    FILE *out;            //  its stdout (answers)
+    int port;             //  its port on 127.0.0.1
+    char url[128];        //  ws://127.0.0.1:<port>/connection/websocket
+    char token[512];      //  a token it accepts
+    char expired[512];    //  an expired token it signed
+} fake_t;
+
+#define SECRET "zflow-test-secret"
+
+//  Starts the fake with extra arguments (NULL-terminated; port 0: any).
+static void
+fake_start (fake_t *fake, int port, const char *extra[])
+{
+    int to_child[2], from_child[2];
+    CHECK (pipe (to_child) == 0 && pipe (from_child) == 0);
+    char port_text[16];
+    snprintf (port_text, sizeof (port_text), "%d", port);
+    const char *argv[16] = { ZFLOW_CENTSRC_PYTHON3, ZFLOW_CENTRIFUGO_WS_FAKE, "--secret", SECRET,
+                             "--port", port_text };
+    int argc = 6;
+    for (int i = 0; extra && extra[i] && argc < 15; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
+    fake->pid = fork ();
+    CHECK (fake->pid >= 0);
+    if (fake->pid == 0) {
+        dup2 (to_child[0], 0);
+        dup2 (from_child[1], 1);
+        //  The fake's own messages go to a file when asked (debugging).
+        const char *log = getenv ("CENTSRC_FAKE_LOG");
+        FILE *file = log ? fopen (log, "a") : NULL;
+        if (file)
+            dup2 (fileno (file), 2);
+        close (to_child[1]);
+        close (from_child[0]);
+        execv (argv[0], (char **) argv);
+        _exit (127);
+    }
+    close (to_child[0]);
+    close (from_child[1]);
+    fake->in = fdopen (to_child[1], "w");
+    fake->out = fdopen (from_child[0], "r");
+    char line[2048];
+    CHECK (fake->in && fake->out && fgets (line, sizeof (line), fake->out));
+    CHECK (sscanf (line, "PORT %d TOKEN %511s EXPIRED %511s", &fake->port, fake->token,
+                   fake->expired) == 3);
+    snprintf (fake->url, sizeof (fake->url), "ws://127.0.0.1:%d/connection/websocket",
+              fake->port);
+}
+
+//  Sends a control command; returns the fake's answer (caller owns it).
+static json_t *
+fake_ctl (fake_t *fake, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vfprintf (fake->in, format, args);
+    va_end (args);
+    fputc ('\n', fake->in);
+    fflush (fake->in);
+    char line[65536];
+    CHECK (fgets (line, sizeof (line), fake->out));
+    json_t *answer = json_loads (line, 0, NULL);
+    CHECK (answer);
+    return answer;
+}
+
+//  Sends a control command and checks it succeeded.
+#define FAKE_OK(fake, ...)                                                                 \
+    do {                                                                                   \
+        json_t *answer_ = fake_ctl (fake, __VA_ARGS__);                                    \
+        CHECK (json_is_true (json_object_get (answer_, "ok")));                            \
+        json_decref (answer_);                                                             \
+    } while (0)
+
+static json_int_t
+fake_stat (fake_t *fake, const char *name)
+{
+    json_t *stats = fake_ctl (fake, "{\"op\":\"stats\"}");
+    json_int_t value = json_integer_value (json_object_get (stats, name));
+    json_decref (stats);
+    return value;
+}
+
+//  Stops the fake: SIGKILL (a crash) or a clean quit.
+static void
+fake_stop (fake_t *fake, bool kill_it)
+{
+    if (kill_it)
+        kill (fake->pid, SIGKILL);
+    else {
+        fputs ("{\"op\":\"quit\"}\n", fake->in);
+        fflush (fake->in);
+        char line[256];
+        if (!fgets (line, sizeof (line), fake->out))
+            line[0] = 0;
+    }
+    fclose (fake->in);
+    fclose (fake->out);
+    int status;
+    waitpid (fake->pid, &status, 0);
+}
+
+//  ---------------------------------------------------------------------
+//  What the source publishes, collected from its PUB
+
+typedef struct {
+    zsock_t *sub;      //  SUB on the source's endpoint, all keys
+    json_t *pubs;      //  channel -> [ {"offset","data","epoch","src"} ]
+    json_t *events;    //  [ event objects ]
+    int bad;           //  envelopes that did not decode
+} collect_t;
+
+static void
+collect_init (collect_t *c, zflow_centrifugo_source_t *source)
+{
+    c->sub = zsock_new (ZMQ_SUB);
+    CHECK (c->sub);
+    zsock_set_subscribe (c->sub, "");
+    //  Subscribed before connecting: on inproc nothing published later is missed.
+    CHECK (zsock_connect (c->sub, "%s", zflow_centrifugo_source_endpoint (source)) == 0);
+    c->pubs = json_object ();
+    c->events = json_array ();
+    c->bad = 0;
+}
+
+static void
+collect_destroy (collect_t *c)
+{
+    zsock_destroy (&c->sub);
+    json_decref (c->pubs);
+    json_decref (c->events);
+}
+
+//  Files one envelope.
+static void
+collect_one (collect_t *c, zflow_msg_t *msg, zflow_meta_t *meta)
+{
+    size_t key_size, size;
+    const char *key = (const char *) zflow_envelope_key (msg, &key_size);
+    const char *payload = (const char *) zflow_envelope_payload (msg, &size);
+    int err;
+    zflow_key_t *k = zflow_envelope_decode (msg, meta) == 0 ? zflow_key_decode (key, key_size, &err)
+                                                            : NULL;
+    json_t *data = payload ? json_loadb (payload, size, JSON_DECODE_ANY, NULL) : NULL;
+    if (!k || zflow_key_size (k) != 2 || !data) {
+        c->bad++;
+        json_decref (data);
+        zflow_key_destroy (&k);
+        return;
+    }
+    if (streq (zflow_key_at (k, 0), "centrifugo.event")) {
+        CHECK (streq (zflow_key_at (k, 1),
+                      json_string_value (json_object_get (data, "type"))));
+        json_array_append_new (c->events, data);
+    }
+    else {
+        CHECK (streq (zflow_key_at (k, 0), "centrifugo"));
+        CHECK (streq (zflow_meta_content_type (meta), "application/json"));
+        json_t *list = json_object_get (c->pubs, zflow_key_at (k, 1));
+        if (!list) {
+            list = json_array ();
+            json_object_set_new (c->pubs, zflow_key_at (k, 1), list);
+        }
+        const char *epoch = zflow_meta_get (meta, "epoch");
+        json_array_append_new (list, json_pack ("{s:I,s:o,s:s,s:s}", "offset",
+                                                (json_int_t) zflow_meta_seq (meta), "data", data,
+                                                "epoch", epoch ? epoch : "", "src",
+                                                zflow_meta_source (meta)));
+    }
+    zflow_key_destroy (&k);
+}
+
+//  Reads what arrives for up to ms milliseconds.
+static void
+collect_pump (collect_t *c, int ms)
+{
+    zflow_msg_t *msg = zflow_msg_new ();
+    zflow_meta_t *meta = zflow_meta_new ();
+    zpoller_t *poller = zpoller_new (c->sub, NULL);
+    int64_t end = zclock_mono () + ms;
+    while (zclock_mono () < end) {
+        if (!zpoller_wait (poller, (int) (end - zclock_mono ())))
+            continue;
+        zmsg_t *zmsg = zmsg_recv (c->sub);
+        CHECK (zmsg && zflow_msg_from_zmsg (msg, &zmsg) == 0);
+        collect_one (c, msg, meta);
+        //  Drain what is already there without waiting.
+        while (zsock_events (c->sub) & ZMQ_POLLIN) {
+            zmsg = zmsg_recv (c->sub);
+            CHECK (zmsg && zflow_msg_from_zmsg (msg, &zmsg) == 0);
+            collect_one (c, msg, meta);
+        }
+        break;
+    }
+    zpoller_destroy (&poller);
+    zflow_meta_destroy (&meta);
+    zflow_msg_destroy (&msg);
+}
+
+static size_t
+pubs_of (collect_t *c, const char *channel)
+{
+    return json_array_size (json_object_get (c->pubs, channel));
+}
+
+//  Events of type (and, if not NULL, with field name equal to value).
+static size_t
+events_of (collect_t *c, const char *type, const char *name, json_int_t value)
+{
+    size_t count = 0, index;
+    json_t *event;
+    json_array_foreach (c->events, index, event)
+        if (streq (json_string_value (json_object_get (event, "type")), type)
+            && (!name || json_integer_value (json_object_get (event, name)) == value))
+            count++;
+    return count;
+}
+
+//  Pumps until cond holds or ms pass; evaluates to cond.
+#define WAIT_UNTIL(c, cond, ms)                                                            \
+    ({                                                                                     \
+        int64_t wait_end_ = zclock_mono () + (ms);                                         \
+        while (!(cond) && zclock_mono () < wait_end_)                                      \
+            collect_pump ((c), 20);                                                        \
+        (cond);                                                                            \
+    })
+
+static uint64_t
+stat_of (zflow_centrifugo_source_t *source, const char *name)
+{
+    zhash_t *stats = zflow_centrifugo_source_stats (source, 2000);
+    CHECK (stats);
+    uint64_t value = zflow_stats_get (stats, name);
+    zhash_destroy (&stats);
+    return value;
+}
+
+//  Checks that channel got exactly the publications first..last in order,
+//  each with data {"n": offset - 1 + base_n}.
+static void
+check_sequence (collect_t *c, const char *channel, json_int_t first, json_int_t last,
+                json_int_t base_n)
+{
+    json_t *list = json_object_get (c->pubs, channel);
+    if (json_array_size (list) != (size_t) (last - first + 1))
+        fprintf (stderr, "%s: %zu publications, expected %d\n", channel, json_array_size (list),
+                 (int) (last - first + 1));
+    CHECK (json_array_size (list) == (size_t) (last - first + 1));
+    for (json_int_t i = first; i <= last; i++) {
+        json_t *pub = json_array_get (list, (size_t) (i - first));
+        CHECK (json_integer_value (json_object_get (pub, "offset")) == i);
+        json_t *n = json_object_get (json_object_get (pub, "data"), "n");
+        CHECK (json_integer_value (n) == i - 1 + base_n);
+    }
+}
+
+static zflow_centrifugo_source_t *
+source_new (fake_t *fake, const char *token, const char *channels, const char *name)
+{
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake->url;
+    config.token = token;
+    config.channels = channels;
+    config.name = name;
+    config.manual_start = true;
+    config.backoff_min_ms = 50;
+    config.backoff_max_ms = 400;
+    config.max_failures = 3;
+    int err = -1;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK_RC (err, 0);
+    CHECK (source);
+    return source;
+}
+
+//  ---------------------------------------------------------------------
+//  Tests
+
+static void
+test_config (void)
+{
+    int err = 0;
+    zflow_centrifugo_source_config_t config = { 0 };
+    CHECK (!zflow_centrifugo_source_new (&config, &err));
+    CHECK_RC (err, ZFLOW_ECONFIG);
+    config.url = "http://127.0.0.1:1/";
+    CHECK (!zflow_centrifugo_source_new (&config, &err));
+    CHECK_RC (err, ZFLOW_ECONFIG);
+    config.url = "ws://127.0.0.1:1/connection/websocket";
+    config.channels = "ok,bad\x1f" "channel";
+    CHECK (!zflow_centrifugo_source_new (&config, &err));
+    CHECK_RC (err, ZFLOW_ECONFIG);
+    config.channels = "a,b";
+    config.name = "cfg";
+    config.manual_start = true;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    CHECK (streq (zflow_centrifugo_source_endpoint (source), "inproc://zflow-centrifugo-cfg"));
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "a", 0, NULL), ZFLOW_ENOTSUP);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "", 0, NULL), ZFLOW_EINVAL);
+    CHECK_RC (zflow_centrifugo_source_unsubscribe (source, "zz"), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_unsubscribe (source, "b"), 0);
+    CHECK (stat_of (source, "channels") == 1);
+    uint64_t offset;
+    CHECK_RC (zflow_centrifugo_source_position (source, "a", &offset, NULL, 0), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "c", 7, "ep"), 0);
+    char epoch[16];
+    CHECK_RC (zflow_centrifugo_source_position (source, "c", &offset, epoch, sizeof (epoch)), 0);
+    CHECK (offset == 7 && streq (epoch, "ep"));
+    //  A second source on the same endpoint cannot bind.
+    zflow_centrifugo_source_t *twin = zflow_centrifugo_source_new (&config, &err);
+    CHECK (!twin);
+    CHECK_RC (err, ZFLOW_EENDPOINT);
+    zflow_centrifugo_source_destroy (&source);
+    zflow_centrifugo_source_destroy (&source);
+    CHECK (!source);
+}
+
+//  Publications arrive in order, under the right key, with offsets, on
+//  many channels; a channel without history and a refused one too.
+static void
+test_publications (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token,
+                                                    "news,chat:room1,c3,c4,nohist:x,bad:y", "pubs");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 5, 5000));
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "error", "code", 102) == 1, 2000));
+    CHECK (events_of (&c, "connected", NULL, 0) == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":300,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"chat:room1\",\"count\":100,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"c3\",\"count\":50,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"c4\",\"count\":50,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"nohist:x\",\"data\":\"plain\"}");
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"elsewhere\",\"data\":1}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 300 && pubs_of (&c, "c4") == 50
+                               && pubs_of (&c, "nohist:x") == 1, 5000));
+    collect_pump (&c, 50);
+    check_sequence (&c, "news", 1, 300, 0);
+    check_sequence (&c, "chat:room1", 1, 100, 0);
+    check_sequence (&c, "c3", 1, 50, 0);
+    check_sequence (&c, "c4", 1, 50, 0);
+    CHECK (!json_object_get (c.pubs, "elsewhere") && !json_object_get (c.pubs, "bad:y"));
+    json_t *plain = json_array_get (json_object_get (c.pubs, "nohist:x"), 0);
+    CHECK (streq (json_string_value (json_object_get (plain, "data")), "plain"));
+    CHECK (json_integer_value (json_object_get (plain, "offset")) == 0);
+    json_t *first = json_array_get (json_object_get (c.pubs, "news"), 0);
+    json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    CHECK (streq (json_string_value (json_object_get (first, "epoch")),
+                  json_string_value (json_object_get (stats, "epoch"))));
+    CHECK (streq (json_string_value (json_object_get (first, "src")), "pubs"));
+    json_decref (stats);
+    CHECK (c.bad == 0);
+    uint64_t offset;
+    CHECK_RC (zflow_centrifugo_source_position (source, "news", &offset, NULL, 0), 0);
+    CHECK (offset == 300);
+    CHECK (stat_of (source, "publications") == 501);
+    CHECK (stat_of (source, "subscribed") == 5);
+    CHECK (stat_of (source, "channels") == 6);
+    CHECK (stat_of (source, "errors") == 1);
+    CHECK (stat_of (source, "connects") == 1);
+    CHECK (stat_of (source, "msgs_out") == 501 + stat_of (source, "events"));
+    CHECK (stat_of (source, "duplicates") == 0 && stat_of (source, "gaps") == 0);
+    //  A channel added at run time is subscribed at once.
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "late", 0, NULL), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 6, 2000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"late\",\"count\":5,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "late") == 5, 2000));
+    check_sequence (&c, "late", 1, 5, 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  A wrong token: disconnect 3500 as an event, a few spaced retries, then
+//  "failed"; an expired one: error 109; a good token brings it back.
+static void
+test_wrong_token (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, "not.a.token", "news", "tok");
+    collect_t c;
+    collect_init (&c, source);
+    int64_t start = zclock_mono ();
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
+    int64_t took = zclock_mono () - start;
+    CHECK (events_of (&c, "disconnected", "code", 3500) == 3);
+    //  Reconnects after the first two refusals, not after the third.
+    json_t *event;
+    size_t index;
+    int seen = 0;
+    json_array_foreach (c.events, index, event)
+        if (streq (json_string_value (json_object_get (event, "type")), "disconnected")) {
+            CHECK (streq (json_string_value (json_object_get (event, "reason")), "invalid token"));
+            CHECK (json_is_true (json_object_get (event, "reconnect")) == (++seen < 3));
+        }
+    //  Backoff between attempts: at least 25 + 50 ms of waiting (jitter halves).
+    CHECK (took >= 75);
+    collect_pump (&c, 600);
+    CHECK (stat_of (source, "attempts") == 3);
+    CHECK (stat_of (source, "failures") == 3);
+    CHECK (fake_stat (&fake, "bad_tokens") == 3);
+    //  An expired token: error 109 in the connect reply.
+    CHECK_RC (zflow_centrifugo_source_set_token (source, fake.expired), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "error", "code", 109) >= 1, 3000));
+    json_array_foreach (c.events, index, event)
+        if (json_integer_value (json_object_get (event, "code")) == 109) {
+            CHECK (streq (json_string_value (json_object_get (event, "message")), "token expired"));
+            CHECK (streq (json_string_value (json_object_get (event, "op")), "connect"));
+        }
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 2, 5000));
+    CHECK (fake_stat (&fake, "expired_tokens") == 3);
+    //  A good token: connected and subscribed.
+    CHECK_RC (zflow_centrifugo_source_set_token (source, fake.token), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 3000));
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"news\",\"data\":{\"n\":0}}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 1, 2000));
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  The fake is killed mid-stream and restarted with its history (as with
+//  Redis); what was published while the source was away comes back through
+//  recovery exactly once and in order, on every channel.
+static void
+test_restart_recovery (void)
+{
+    char state[64];
+    snprintf (state, sizeof (state), "/tmp/zflow-centsrc-%d.state", (int) getpid ());
+    unlink (state);
+    fake_t fake;
+    const char *args1[] = { "--state", state, NULL };
+    fake_start (&fake, 0, args1);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news,chat", "restart");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":100,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"chat\",\"count\":20,\"from\":0}");
+    //  Killed while it may still be writing: some of these never reach us.
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":100,\"from\":100}");
+    int port = fake.port;
+    fake_stop (&fake, true);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", NULL, 0) == 1, 3000));
+    //  The new server holds handshakes (503) until the missed ones are in.
+    const char *args2[] = { "--state", state, "--paused", NULL };
+    fake_start (&fake, port, args2);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":50,\"from\":200}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"chat\",\"count\":10,\"from\":20}");
+    collect_pump (&c, 300);
+    FAKE_OK (&fake, "{\"op\":\"resume\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 4, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":50,\"from\":250}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") >= 300 && pubs_of (&c, "chat") >= 30, 5000));
+    collect_pump (&c, 100);
+    check_sequence (&c, "news", 1, 300, 0);
+    check_sequence (&c, "chat", 1, 30, 0);
+    //  Both resubscribes asked for recovery from where the source stood.
+    json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    json_t *subs = json_object_get (stats, "subscribes");
+    CHECK (json_array_size (subs) == 2);
+    json_t *sub;
+    size_t index;
+    json_array_foreach (subs, index, sub) {
+        CHECK (json_is_true (json_object_get (sub, "recover")));
+        CHECK (streq (json_string_value (json_object_get (sub, "epoch")),
+                      json_string_value (json_object_get (stats, "epoch"))));
+        const char *name = json_string_value (json_object_get (sub, "channel"));
+        json_int_t offset = json_integer_value (json_object_get (sub, "offset"));
+        CHECK (streq (name, "chat") ? offset == 20 : offset >= 100 && offset <= 200);
+    }
+    json_decref (stats);
+    CHECK (events_of (&c, "subscribed", NULL, 0) == 4);
+    json_t *event;
+    json_array_foreach (c.events, index, event)
+        if (streq (json_string_value (json_object_get (event, "type")), "subscribed")
+            && json_is_true (json_object_get (event, "was_recovering")))
+            CHECK (json_is_true (json_object_get (event, "recovered")));
+    CHECK (stat_of (source, "recovered") >= 60);
+    CHECK (stat_of (source, "duplicates") == 0);
+    CHECK (stat_of (source, "gaps") == 0);
+    CHECK (stat_of (source, "unrecovered") == 0);
+    CHECK (stat_of (source, "connects") == 2);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+    //  A restart without the history (memory engine): a new epoch, so the
+    //  source reports it could not recover and starts from the new top.
+    fake_start (&fake, 0, NULL);
+    source = source_new (&fake, fake.token, NULL, "unrec");
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "news", 300, "old-epoch"), 0);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    event = json_array_get (c.events, json_array_size (c.events) - 1);
+    CHECK (json_is_true (json_object_get (event, "was_recovering")));
+    CHECK (!json_is_true (json_object_get (event, "recovered")));
+    CHECK (stat_of (source, "unrecovered") == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":3,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 3, 2000));
+    check_sequence (&c, "news", 1, 3, 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+    unlink (state);
+}
+
+//  Server pings are answered; the connection stays.
+static void
+test_ping (void)
+{
+    fake_t fake;
+    const char *args[] = { "--ping-ms", "150", "--pong-timeout-ms", "300", NULL };
+    fake_start (&fake, 0, args);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news", "ping");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    CHECK (WAIT_UNTIL (&c, fake_stat (&fake, "pongs") >= 4, 3000));
+    CHECK (fake_stat (&fake, "no_pong") == 0);
+    CHECK (stat_of (source, "pings") >= 4);
+    CHECK (stat_of (source, "pongs") >= 4);
+    CHECK (stat_of (source, "connects") == 1);
+    CHECK (events_of (&c, "disconnected", NULL, 0) == 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  Broken server messages are counted and reported, not fatal; disconnect
+//  and unsubscribe pushes are followed.
+static void
+test_malformed_and_pushes (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news", "bad");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"not json {\"}");
+    FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"[1,2]\"}");
+    FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"{\\\"what\\\":1}\\n{}\"}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 5, 3000));
+    CHECK (events_of (&c, "malformed", NULL, 0) == 3);
+    CHECK (stat_of (source, "malformed") == 3);
+    CHECK (stat_of (source, "pings") == 1);
+    CHECK (stat_of (source, "connects") == 1);
+    //  A server disconnect (code 3001, shutdown: reconnect) as a push and a
+    //  close frame: the source comes back and recovers.
+    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":3001,\"reason\":\"shutdown\",\"push\":true}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
+    CHECK (events_of (&c, "disconnected", "code", 3001) == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":5}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 10, 3000));
+    //  Unsubscribe push 2500 (insufficient state): subscribe again.
+    FAKE_OK (&fake, "{\"op\":\"unsubscribe\",\"channel\":\"news\",\"code\":2500}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 3, 3000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":10}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 15, 3000));
+    check_sequence (&c, "news", 1, 15, 0);
+    //  Unsubscribe 2000 (server unsubscribe): stays unsubscribed.
+    FAKE_OK (&fake, "{\"op\":\"unsubscribe\",\"channel\":\"news\",\"code\":2000}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "unsubscribed", "code", 2000) == 1, 3000));
+    CHECK (stat_of (source, "subscribed") == 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  Runs fn unless the command line names other tests.
+#define RUN_IF(fn)                                                                         \
+    do {                                                                                   \
+        bool wanted_ = argc < 2;                                                           \
+        for (int i_ = 1; i_ < argc; i_++)                                                  \
+            wanted_ = wanted_ || streq (argv[i_], #fn);                                    \
+        if (wanted_)                                                                       \
+            RUN (fn);                                                                      \
+    } while (0)
+
+static bool s_done = false;
+
+//  A failed CHECK exits with actors still running, and czmq's own exit
+//  handler would then wait for them for ever: leave at once instead.
+static void
+s_at_exit (void)
+{
+    if (!s_done)
+        _exit (1);
+}
+
+int
+main (int argc, char *argv[])
+{
+    signal (SIGPIPE, SIG_IGN);
+    zsys_init ();
+    atexit (s_at_exit);
+    zsys_set_logstream (stderr);
+    printf ("test_centrifugo_source\n");
+    RUN_IF (test_config);
+    RUN_IF (test_publications);
+    RUN_IF (test_wrong_token);
+    RUN_IF (test_restart_recovery);
+    RUN_IF (test_ping);
+    RUN_IF (test_malformed_and_pushes);
+    zsys_shutdown ();
+    s_done = true;
+    return 0;
+}
