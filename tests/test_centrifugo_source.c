@@ -627,6 +627,103 @@ s_at_exit (void)
         _exit (1);
 }
 
+//  A server that goes silent: no ping for the announced interval plus the
+//  grace, then no reply to connect: each time the connection is replaced.
+static void
+test_watchdog (void)
+{
+    fake_t fake;
+    const char *args[] = { "--ping-ms", "1000", "--pong-timeout-ms", "5000", NULL };
+    fake_start (&fake, 0, args);
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "news";
+    config.name = "watch";
+    config.manual_start = true;
+    config.backoff_min_ms = 50;
+    config.backoff_max_ms = 100;
+    config.timeout_ms = 400;
+    config.ping_grace_ms = 200;
+    int err;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":3,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"mute\",\"on\":true}");
+    int64_t muted = zclock_mono ();
+    //  Silence for 1000 + 200 ms: replaced; then connect replies never come.
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", NULL, 0) >= 1, 3000));
+    CHECK (zclock_mono () - muted >= 1000);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", NULL, 0) >= 2, 3000));
+    CHECK (stat_of (source, "connects") == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":3,\"from\":3}");
+    FAKE_OK (&fake, "{\"op\":\"mute\",\"on\":false}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 6, 3000));
+    check_sequence (&c, "news", 1, 6, 0);
+    CHECK (stat_of (source, "connects") == 2);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  A subscriber that does not read: the PUB's watermark bounds what waits,
+//  the rest is dropped and counted, and what got through is in order.
+static void
+test_drops (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "news";
+    config.name = "drops";
+    config.manual_start = true;
+    config.sndhwm = 10;
+    int err;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    zsock_t *stalled = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (stalled, 10);
+    zsock_set_subscribe (stalled, "centrifugo\x1f");
+    CHECK (zsock_connect (stalled, "%s", zflow_centrifugo_source_endpoint (source)) == 0);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    int64_t end = zclock_mono () + 5000;
+    while (stat_of (source, "subscribed") < 1 && zclock_mono () < end)
+        zclock_sleep (20);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":1000,\"from\":0}");
+    end = zclock_mono () + 5000;
+    while (stat_of (source, "publications") + stat_of (source, "drops") < 1000
+           && zclock_mono () < end)
+        zclock_sleep (20);
+    uint64_t published = stat_of (source, "publications");
+    uint64_t drops = stat_of (source, "drops");
+    CHECK (published + drops == 1000);
+    CHECK (drops > 0 && published > 0 && published < 100);
+    zsock_set_rcvtimeo (stalled, 200);
+    uint64_t received = 0, last = 0;
+    zflow_msg_t *msg = zflow_msg_new ();
+    zflow_meta_t *meta = zflow_meta_new ();
+    zmsg_t *zmsg;
+    while ((zmsg = zmsg_recv (stalled))) {
+        CHECK (zflow_msg_from_zmsg (msg, &zmsg) == 0 && zflow_envelope_decode (msg, meta) == 0);
+        CHECK (zflow_meta_seq (meta) > last);
+        last = zflow_meta_seq (meta);
+        received++;
+    }
+    CHECK (received == published);
+    zflow_meta_destroy (&meta);
+    zflow_msg_destroy (&msg);
+    zsock_destroy (&stalled);
+    zflow_centrifugo_source_destroy (&source);
+    fake_stop (&fake, false);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -641,6 +738,8 @@ main (int argc, char *argv[])
     RUN_IF (test_restart_recovery);
     RUN_IF (test_ping);
     RUN_IF (test_malformed_and_pushes);
+    RUN_IF (test_watchdog);
+    RUN_IF (test_drops);
     zsys_shutdown ();
     s_done = true;
     return 0;

@@ -44,6 +44,8 @@ stdout:
       (with push, a {"push":{"disconnect":{..}}} goes first)
   {"op":"unsubscribe","channel":c,"code":2000,"reason":r}  unsubscribe push
   {"op":"pause"} / {"op":"resume"}  refuse (503) / accept new handshakes
+  {"op":"mute","on":bool}            stop / restart pinging and answering
+                                     commands (a server that hangs)
   {"op":"stats"}                     counters and the subscribe commands seen
   {"op":"quit"}
 
@@ -123,6 +125,7 @@ class Server:
         self.streams = {}
         self.clients = set()
         self.paused = args.paused
+        self.muted = False
         self.stats = {"connections": 0, "connects": 0, "bad_tokens": 0, "expired_tokens": 0,
                       "pings_sent": 0, "pongs": 0, "bad_requests": 0, "no_pong": 0,
                       "subscribes": []}
@@ -203,7 +206,7 @@ class Client:
         timeout = (ping_ms + self.server.args.pong_timeout_ms) / 1000.0
         while not self.closing:
             await asyncio.sleep(ping_ms / 1000.0)
-            if not self.connected:
+            if not self.connected or self.server.muted:
                 continue
             if time.monotonic() - self.last_pong > timeout:
                 self.server.stats["no_pong"] += 1
@@ -224,6 +227,8 @@ class Client:
             self.last_pong = time.monotonic()
             return
         cid = command.get("id", 0)
+        if self.server.muted:
+            return
         if "connect" in command:
             self.on_connect(cid, command["connect"] or {})
         elif not self.connected:
@@ -361,6 +366,9 @@ def control(server, request):
                 client.send(json.dumps({"push": {"channel": channel, "unsubscribe": {
                     "code": request.get("code", 2000),
                     "reason": request.get("reason", "server unsubscribe")}}}))
+        return {"ok": True}
+    if op == "mute":
+        server.muted = bool(request.get("on"))
         return {"ok": True}
     if op == "pause":
         server.paused = True
