@@ -37,7 +37,9 @@
     object payload with "type" and details:
         connected      {"client","version"}
         disconnected   {"code","reason","reconnect"}  (code 1006: no close frame)
-        error          {"op","channel","code","message"}  a reply's error object
+        error          {"op","channel","code","message","temporary"}  a reply's
+                       error object; a temporary subscribe error (100, 111 or
+                       marked "temporary") is retried with the backoff
         subscribed     {"channel","recoverable","recovered","was_recovering",
                         "epoch","offset","publications"}
         unsubscribed   {"channel","code","reason"}

@@ -113,24 +113,29 @@ s_on_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  Arms the reconnect timer: doubling backoff with jitter.
+int
+zflow__centsrc_backoff (s_source_t *self, int attempt)
+{
+    int64_t delay = self->backoff_min_ms;
+    for (int i = 1; i < attempt && delay < self->backoff_max_ms; i++)
+        delay *= 2;
+    if (delay > self->backoff_max_ms)
+        delay = self->backoff_max_ms;
+    delay = delay / 2 + randof ((int) (delay / 2) + 1);
+    return delay < 1 ? 1 : (int) delay;
+}
+
+//  Arms the reconnect timer.
 static void
 s_schedule (s_source_t *self)
 {
     if (self->reconnect_timer >= 0)
         return;
-    int64_t delay = self->backoff_min_ms;
-    for (int i = 1; i < self->attempt && delay < self->backoff_max_ms; i++)
-        delay *= 2;
-    if (delay > self->backoff_max_ms)
-        delay = self->backoff_max_ms;
-    delay = delay / 2 + randof ((int) (delay / 2) + 1);
-    if (delay < 1)
-        delay = 1;
+    int delay = zflow__centsrc_backoff (self, self->attempt);
     self->reconnect_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_reconnect_timer,
                                          self);
     if (zflow_actor_verbose (self->base))
-        zsys_debug ("zflow_centrifugo_source %s: reconnect in %d ms", self->name, (int) delay);
+        zsys_debug ("zflow_centrifugo_source %s: reconnect in %d ms", self->name, delay);
 }
 
 void
@@ -174,6 +179,7 @@ s_reset_session (s_source_t *self)
     for (; channel; channel = (s_channel_t *) zhashx_next (self->channels)) {
         channel->state = S_CHAN_IDLE;
         channel->cmd_id = 0;
+        channel->retry_at = 0;
     }
 }
 
@@ -241,7 +247,21 @@ s_connect (s_source_t *self)
     }
 }
 
-//  Replaces a connection that went silent or does not answer.
+//  Subscribes again to channels whose last subscribe failed for a while.
+static void
+s_retry_subscribes (s_source_t *self, int64_t now)
+{
+    s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
+    for (; channel; channel = (s_channel_t *) zhashx_next (self->channels))
+        if (channel->state == S_CHAN_IDLE && channel->retry_at && now >= channel->retry_at) {
+            channel->retry_at = 0;
+            if (zflow__centsrc_send_subscribe (self, channel))
+                break;
+        }
+}
+
+//  Replaces a connection that went silent or does not answer; retries
+//  subscribes that failed for a while.
 static int
 s_on_watch (zloop_t *loop, int timer_id, void *arg)
 {
@@ -251,6 +271,8 @@ s_on_watch (zloop_t *loop, int timer_id, void *arg)
     if (!zflow__ws_conn_is_open (self->conn))
         return 0;
     int64_t now = zclock_mono ();
+    if (self->connected)
+        s_retry_subscribes (self, now);
     if (self->reply_deadline && now > self->reply_deadline) {
         zsys_info ("zflow_centrifugo_source %s: no reply in %d ms, reconnecting", self->name,
                    self->timeout_ms);

@@ -39,6 +39,8 @@ typedef struct {
     s_chan_state_t state;   //  subscription state
     uint32_t cmd_id;        //  id of the pending subscribe command, or 0
     bool recovering;        //  the pending subscribe asked for recovery
+    int retries;            //  temporary subscribe errors in a row
+    int64_t retry_at;       //  when to subscribe again after one (0: not planned)
     bool recoverable;       //  the server keeps history for it (subscribe reply)
     bool positioned;        //  offset and epoch below are known
     uint64_t offset;        //  last offset published (or the start position)
@@ -122,6 +124,10 @@ int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel);
 void zflow__centsrc_event (s_source_t *self, const char *type, json_t *details);
 
 //  Lifecycle side (zflow_centrifugo_source.c).
+
+//  A reconnect / retry delay after attempt failures in a row: doubling from
+//  backoff_min_ms to backoff_max_ms, a random point in its upper half.
+int zflow__centsrc_backoff (s_source_t *self, int attempt);
 
 //  Closes the current connection (close code, reason) and marks it
 //  refused when refused is true (counted as a failure).

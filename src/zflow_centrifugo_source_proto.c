@@ -76,6 +76,11 @@ s_send_command (s_source_t *self, json_t *command)
 {
     char *text = command ? json_dumps (command, JSON_COMPACT) : NULL;
     json_decref (command);
+    //  A failed write may have closed the connection under us.
+    if (!zflow__ws_conn_is_open (self->conn)) {
+        free (text);
+        return -1;
+    }
     int rc = text ? zflow__ws_conn_send (self->conn, false, text, strlen (text)) : ZFLOW_ENOMEM;
     if (rc == 0 && self->reply_deadline == 0)
         self->reply_deadline = zclock_mono () + self->timeout_ms;
@@ -225,6 +230,7 @@ s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t *result)
 {
     channel->state = S_CHAN_SUBSCRIBED;
     channel->cmd_id = 0;
+    channel->retries = 0;
     bool was_recovering = channel->recovering;
     bool recovered = json_is_true (json_object_get (result, "recovered"));
     json_t *epoch = json_object_get (result, "epoch");
@@ -279,6 +285,15 @@ s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
         channel->cmd_id = 0;
         json_object_set_new (event, "op", json_string ("subscribe"));
         json_object_set_new (event, "channel", json_string (channel->name));
+        //  Temporary errors (100 internal, 111 too many requests, or marked
+        //  "temporary") are retried with backoff; others are final.
+        json_int_t value = json_integer_value (code);
+        bool temporary = json_is_true (json_object_get (error, "temporary")) || value == 100
+                         || value == 111;
+        json_object_set_new (event, "temporary", json_boolean (temporary));
+        if (temporary)
+            channel->retry_at = zclock_mono ()
+                                + zflow__centsrc_backoff (self, ++channel->retries);
     }
     zflow__centsrc_event (self, "error", event);
 }
@@ -375,7 +390,8 @@ s_on_object (s_source_t *self, const char *text, size_t size)
     if (json_object_size (object) == 0) {
         //  A ping: answer with a pong when the server asked for pongs.
         self->pings++;
-        if (self->pong && zflow__ws_conn_send (self->conn, false, "{}", 2) == 0)
+        if (self->pong && zflow__ws_conn_is_open (self->conn)
+            && zflow__ws_conn_send (self->conn, false, "{}", 2) == 0)
             self->pongs++;
     }
     else if (json_is_integer (id) && json_integer_value (id) > 0)

@@ -597,10 +597,17 @@ test_malformed_and_pushes (void)
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":10}");
     CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 15, 3000));
     check_sequence (&c, "news", 1, 15, 0);
+    //  Temporary subscribe errors (100) are retried with backoff.
+    FAKE_OK (&fake, "{\"op\":\"fail_subscribes\",\"count\":2}");
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "flaky", 0, NULL), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 4, 3000));
+    CHECK (events_of (&c, "error", "code", 100) == 2);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"flaky\",\"count\":2,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "flaky") == 2, 3000));
     //  Unsubscribe 2000 (server unsubscribe): stays unsubscribed.
     FAKE_OK (&fake, "{\"op\":\"unsubscribe\",\"channel\":\"news\",\"code\":2000}");
     CHECK (WAIT_UNTIL (&c, events_of (&c, "unsubscribed", "code", 2000) == 1, 3000));
-    CHECK (stat_of (source, "subscribed") == 0);
+    CHECK (stat_of (source, "subscribed") == 1);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);

@@ -44,6 +44,8 @@ stdout:
       (with push, a {"push":{"disconnect":{..}}} goes first)
   {"op":"unsubscribe","channel":c,"code":2000,"reason":r}  unsubscribe push
   {"op":"pause"} / {"op":"resume"}  refuse (503) / accept new handshakes
+  {"op":"fail_subscribes","count":n}  the next n subscribes get error 100
+                                     (internal, "temporary":true)
   {"op":"mute","on":bool}            stop / restart pinging and answering
                                      commands (a server that hangs)
   {"op":"stats"}                     counters and the subscribe commands seen
@@ -126,6 +128,7 @@ class Server:
         self.clients = set()
         self.paused = args.paused
         self.muted = False
+        self.fail_subscribes = 0
         self.stats = {"connections": 0, "connects": 0, "bad_tokens": 0, "expired_tokens": 0,
                       "pings_sent": 0, "pongs": 0, "bad_requests": 0, "no_pong": 0,
                       "subscribes": []}
@@ -271,6 +274,11 @@ class Client:
         if not channel:
             self.error(cid, 107, "bad request")
             return
+        if self.server.fail_subscribes > 0:
+            self.server.fail_subscribes -= 1
+            self.send(json.dumps({"id": cid, "error": {
+                "code": 100, "message": "internal server error", "temporary": True}}))
+            return
         if channel.startswith("bad:"):
             self.error(cid, 102, "unknown channel")
             return
@@ -366,6 +374,9 @@ def control(server, request):
                 client.send(json.dumps({"push": {"channel": channel, "unsubscribe": {
                     "code": request.get("code", 2000),
                     "reason": request.get("reason", "server unsubscribe")}}}))
+        return {"ok": True}
+    if op == "fail_subscribes":
+        server.fail_subscribes = request.get("count", 1)
         return {"ok": True}
     if op == "mute":
         server.muted = bool(request.get("on"))
