@@ -11,7 +11,9 @@
                    matching one) against a Node ws client that JSON.parses
                    each message
 
-    Usage: zflow_bench_ws [messages]   (default 1000000)
+    Usage: zflow_bench_ws [messages [zflow|filtered]]   (default 1000000;
+    "zflow" skips Node, "filtered" runs only the zflow filtered case: both
+    for profiling)
     Ends with RESULT ws_plain ratio=<x> and RESULT ws_filtered ratio=<y>
     (zflow rate over Node rate; 0 when Node or ws is missing).
 
@@ -174,18 +176,21 @@ s_run_zflow (int total, bool filtered)
     zflow_msg_t *msg = zflow_msg_new ();
     int count = 0;
     while (count < total) {
-        bool any = false;
-        for (int i = 0; i < nstreams; i++)
-            while (zflow_ws_stream_read (streams[i], msg, 0) == 0) {
-                count++;
-                any = true;
-            }
-        if (!any && zmq_poll (items, nstreams, 5000) <= 0)
+        //  Poll, then read only the streams that have messages.
+        if (zmq_poll (items, nstreams, 5000) <= 0)
             break;
+        for (int i = 0; i < nstreams; i++)
+            if (items[i].revents & ZMQ_POLLIN)
+                while (zflow_ws_stream_read (streams[i], msg, 0) == 0)
+                    count++;
     }
     double secs = (double) (zclock_usecs () - start) / 1e6;
     printf ("zflow %-8s %d messages in %.3f s: %.0f msg/s\n", filtered ? "filtered" : "plain",
             count, secs, count / secs);
+    zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 2000);
+    printf ("      (backpressure pauses: %" PRIu64 ", stream drops: %" PRIu64 ")\n",
+            zflow_stats_get (stats, "pauses"), zflow_stats_get (stats, "stream_drops"));
+    zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     for (int i = 0; i < nstreams; i++)
         zflow_ws_stream_close (feed, &streams[i]);
@@ -297,15 +302,20 @@ main (int argc, char *argv[])
     int total = argc > 1 ? atoi (argv[1]) : 1000000;
     if (total <= 0)
         total = 1000000;
-    bool node = system ("node --version >/dev/null 2>&1") == 0;
+    //  A second argument "zflow" skips Node (for profiling).
+    bool node = argc <= 2
+                && system ("node --version >/dev/null 2>&1") == 0;
     bool ws = access (WS_TEST_DIR "/node_modules/ws/package.json", R_OK) == 0;
-    if (!node)
+    if (!node && argc > 2)
+        printf ("Node skipped on request\n");
+    else if (!node)
         printf ("node is not installed: Node figures skipped, ratios are 0\n");
     else if (!ws)
         printf ("Node's ws package is missing (npm install --prefix tests/ws ws): "
                 "Node figures skipped, ratios are 0\n");
-    double zconn = s_run_conn (total);
-    double zplain = s_run_zflow (total, false);
+    bool only_filtered = argc > 2 && streq (argv[2], "filtered");   //  for profiling
+    double zconn = only_filtered ? 0 : s_run_conn (total);
+    double zplain = only_filtered ? 0 : s_run_zflow (total, false);
     double nplain = node && ws ? s_run_node (total, false) : 0;
     double zfilt = s_run_zflow (total, true);
     double nparse = node && ws ? s_run_node (total, true) : 0;

@@ -1,11 +1,12 @@
 /*  =========================================================================
     zflow_hub_subscriber - subscriptions, listeners and a bounded queue
 
-    A subscriber is an actor with one SUB socket connected to a hub. For each
-    pattern it subscribes ZeroMQ-side to the pattern's longest literal
+    A subscriber is an actor with one XSUB socket connected to a hub. For
+    each pattern it subscribes ZeroMQ-side to the pattern's longest literal
     prefix (ZeroMQ filters on prefixes only: it cannot express a "*" in the
-    middle) and indexes the pattern in its own trie, which decides exactly,
-    at a cost that does not grow with the number of subscriptions.
+    middle), tells the hub about the pattern (for counts and notices), and
+    indexes it in its own trie, which decides exactly, at a cost that does
+    not grow with the number of subscriptions.
 
     What matches goes to:
     - the subscriber's queue (zflow_hub_subscriber_subscribe), read with

@@ -31,6 +31,12 @@
         zflow_ws_stream_close (feed, &trades);
         zflow_ws_destroy (&feed);
 
+    A zflow_ws_t is not thread-safe: call its methods from one thread at a
+    time. Each stream is a zflow_stream_t and may be read from its own
+    thread. Streams made after the feed connected see messages from then
+    on; configure without autostart and call zflow_ws_start once the
+    streams exist to see every message.
+
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
     License, v. 2.0. If a copy of the MPL was not distributed with this
@@ -71,7 +77,9 @@ typedef struct _zflow_ws_out_t zflow_ws_out_t;
 
 //  A parser: returns a new JSON value for data (the actor takes the
 //  reference), or NULL when the message cannot be parsed (counted as a
-//  parse error; the message is still published). Runs in the actor thread.
+//  parse error; the message is then published as received). The value is
+//  what filters and handlers see, and what is published (compact JSON):
+//  a parser can transform messages. Runs in the actor thread.
 typedef json_t *(zflow_ws_parse_fn) (const void *data, size_t size, bool binary, void *arg);
 
 //  A handler: runs in the actor thread for every message (parsed is NULL
@@ -150,6 +158,12 @@ int zflow_ws_config_set_ping (zflow_ws_config_t *self, int interval_ms);
 //  object means a one-object list), else an exact text.
 int zflow_ws_config_set_app_ping (zflow_ws_config_t *self, int interval_ms,
                                   const char *ping_text, const char *pong);
+//  Answers the server's application pings: a text message equal to ping
+//  is answered with the text pong, and a JSON object whose only field is
+//  ping ({"ping":1700000000}) with {"<pong>":<same value>}. Answered pings
+//  are swallowed and counted (app_pings). NULL ping turns it off.
+int zflow_ws_config_set_app_ping_reply (zflow_ws_config_t *self, const char *ping,
+                                        const char *pong);
 //  Outgoing messages queued while disconnected or rate-limited (default
 //  1000); beyond that zflow_ws_send fails with ZFLOW_EFULL.
 int zflow_ws_config_set_send_queue (zflow_ws_config_t *self, size_t messages);
@@ -182,7 +196,7 @@ const char *zflow_ws_endpoint (zflow_ws_t *self);
 
 //  The actor, for zflow_actor_stats (counters: published, parse_errors,
 //  decode_errors, handler_errors, connects, reconnects, attempts,
-//  rotations, app_pongs, send_dropped, stream_drops).
+//  rotations, app_pongs, app_pings, send_dropped, stream_drops, pauses).
 zactor_t *zflow_ws_actor (zflow_ws_t *self);
 
 //  True while a connection is open (handshake done, not closing).

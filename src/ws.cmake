@@ -12,6 +12,7 @@ target_sources (zflow_objects PRIVATE
     src/zflow_ws_proto.c
     src/zflow_ws_tls.c
     src/zflow_ws_client.c
+    src/zflow_ws_conn_open.c
     src/zflow_ws_config.c
     src/zflow_ws_fanout.c
     src/zflow_ws_actor.c
@@ -34,7 +35,11 @@ if (TARGET test_ws_client)
     set_tests_properties (test_ws_node PROPERTIES TIMEOUT 60 LABELS integration
                           SKIP_RETURN_CODE 77)
 endif ()
-set (ZFLOW_PC_REQUIRES "${ZFLOW_PC_REQUIRES} jansson")
+#  zflow_ws.h includes jansson.h; wslay, OpenSSL and zlib stay private.
+if (NOT ZFLOW_PC_REQUIRES MATCHES "jansson")
+    string (APPEND ZFLOW_PC_REQUIRES " jansson")
+endif ()
+string (APPEND ZFLOW_PRIVATE_LIBS " -lwslay -lssl -lcrypto -lz")
 
 #  Fuzzing: the corpus replayer runs in every build; the libFuzzer target
 #  needs clang: cmake -DCMAKE_C_COMPILER=clang -DZFLOW_WS_FUZZ=ON.

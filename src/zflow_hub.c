@@ -9,8 +9,8 @@
 
     The XPUB side runs with ZMQ_XPUB_VERBOSER so the hub sees every
     subscribe and unsubscribe, also those libzmq makes for a subscriber
-    that goes away. Each zflow subscription carries a tag topic (see
-    zflow_hub_internal.h) from which the hub keeps a count per pattern, a
+    that goes away. zflow subscribers announce their patterns upstream (see
+    zflow_hub_internal.h); from that the hub keeps a count per pattern, a
     trie of the patterns for has_subscribers, and publishes its notices.
 
     Copyright (c) the zflow contributors.
@@ -30,11 +30,23 @@
 #include <pthread.h>
 #include <time.h>
 
-//  One subscription pattern the hub knows.
+//  ZMTP heartbeats on the hub's external endpoints, in milliseconds.
+#define S_HEARTBEAT_IVL 1000
+#define S_HEARTBEAT_TIMEOUT 10000
+
+//  Most bytes waiting on the XPUB side before notices are dropped.
+#define S_NOTICE_BACKLOG (1024 * 1024)
+
+//  One subscription pattern the hub knows (its wire form is its hash key).
 typedef struct {
-    zflow_key_t *key;       //  the pattern
     uint64_t count;         //  subscriptions to it now
 } s_pattern_t;
+
+//  One zflow subscriber (local or remote) the hub has heard of.
+typedef struct {
+    zhashx_t *patterns;     //  pattern wire form -> its subscriptions (uint64_t *)
+    uint64_t fence;         //  last fence seen
+} s_peer_t;
 
 struct _zflow_hub_t {
     char *name;                 //  the hub's name
@@ -43,11 +55,11 @@ struct _zflow_hub_t {
     char *bound_pub;            //  real endpoint of the last external XSUB bind
     char *bound_sub;            //  real endpoint of the last external XPUB bind
     zactor_t *actor;            //  the hub actor
-    pthread_mutex_t lock;       //  guards trie, patterns and fences
+    pthread_mutex_t lock;       //  guards trie, patterns and peers
     pthread_cond_t fenced;      //  signalled when a fence arrives
     zflow_trie_t *trie;         //  pattern index, items are s_pattern_t
     zhashx_t *patterns;         //  pattern wire form -> s_pattern_t
-    zhashx_t *fences;           //  subscriber uid -> last fence seen (uint64_t)
+    zhashx_t *peers;            //  subscriber uid -> s_peer_t
     bool curve;                 //  this hub holds a reference on the shared zauth
 };
 
@@ -59,13 +71,15 @@ typedef struct {
     zflow_stream_t *out;        //  XPUB side, subscribers connect here
     zflow_msg_t *msg;           //  message being forwarded, reused
     zflow_msg_t *notice;        //  notice being built, reused
+    zflow_msg_t *control;       //  (un)subscription being read, reused
     bool paused;                //  input held back until out drains
     uint64_t notices;           //  notices published
     uint64_t notices_skipped;   //  notices not published (key too long)
+    uint64_t notices_dropped;   //  notices dropped: output too far behind
     uint64_t malformed;         //  messages or topics refused
     uint64_t pauses;            //  times publishers were held back
     uint64_t prefixes;          //  plain prefix (un)subscriptions seen
-    uint64_t unknown_unsubs;    //  removals of a pattern the hub did not count
+    uint64_t hellos;            //  subscribers asked to announce their subscriptions
 } s_hub_t;
 
 //  ZeroMQ's ZAP handler is per context: the hubs of a process share one zauth.
@@ -77,19 +91,35 @@ static char s_auth_dir[1024];       //  its CURVE allow directory ("" = any)
 static void
 s_pattern_destroy (void **item_p)
 {
-    s_pattern_t *self = (s_pattern_t *) *item_p;
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
+s_count_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+static void
+s_peer_destroy (void **item_p)
+{
+    s_peer_t *self = (s_peer_t *) *item_p;
     if (self) {
-        zflow_key_destroy (&self->key);
+        zhashx_destroy (&self->patterns);
         free (self);
         *item_p = NULL;
     }
 }
 
-static void
-s_fence_destroy (void **item_p)
+static s_peer_t *
+s_peer_new (void)
 {
-    free (*item_p);
-    *item_p = NULL;
+    s_peer_t *self = (s_peer_t *) zmalloc (sizeof (s_peer_t));
+    self->patterns = zhashx_new ();
+    zhashx_set_destructor (self->patterns, s_count_destroy);
+    return self;
 }
 
 //  ---------------------------------------------------------------------
@@ -153,6 +183,13 @@ s_on_drained (zflow_stream_t *stream, void *arg)
 static void
 s_notice (s_hub_t *self, bool added, const char *wire, uint64_t count)
 {
+    //  subscriptions keep coming while a lossless subscriber holds the hub
+    //  back: past this backlog their notices are dropped (and counted)
+    if (zflow_stream_write_pending_bytes (self->out) > S_NOTICE_BACKLOG) {
+        self->notices_dropped++;
+        zflow_actor_counters (self->base)->drops++;
+        return;
+    }
     int rc = zflow__hub_notice_encode (self->notice, added, wire, strlen (wire), count);
     if (rc) {
         self->notices_skipped++;
@@ -162,111 +199,174 @@ s_notice (s_hub_t *self, bool added, const char *wire, uint64_t count)
     s_send_out (self, self->notice);
 }
 
-//  A subscription tag: wire is the pattern, subscribe says add or remove.
-static void
-s_on_tag (s_hub_t *self, bool subscribe, const char *wire)
+//  Moves the count of pattern wire by one (up or down) and publishes the
+//  notice. Call with the lock held; the notice is sent after unlocking by
+//  the caller through *count_p. Returns 0, or ZFLOW_EPROTO (bad pattern).
+static int
+s_step (zflow_hub_t *hub, const char *wire, bool up, uint64_t *count_p)
 {
-    zflow_hub_t *hub = self->hub;
-    int err = 0;
-    uint64_t count = 0;
-    pthread_mutex_lock (&hub->lock);
     s_pattern_t *pattern = (s_pattern_t *) zhashx_lookup (hub->patterns, wire);
-    if (subscribe && !pattern) {
-        pattern = (s_pattern_t *) zmalloc (sizeof (s_pattern_t));
-        pattern->key = zflow_key_decode (wire, strlen (wire), &err);
-        if (!pattern->key || zflow__trie_insert (hub->trie, pattern->key, pattern)) {
-            void *item = pattern;
-            s_pattern_destroy (&item);
-            pattern = NULL;
-            err = err ? err : ZFLOW_ENOMEM;
+    if (up && !pattern) {
+        zflow_key_t *key = zflow_key_decode (wire, strlen (wire), NULL);   //  validates
+        pattern = key ? (s_pattern_t *) zmalloc (sizeof (s_pattern_t)) : NULL;
+        zflow_key_destroy (&key);
+        if (!pattern || zflow__trie_insert_wire (hub->trie, wire, strlen (wire), pattern)) {
+            free (pattern);
+            return ZFLOW_EPROTO;
         }
-        else
-            zhashx_insert (hub->patterns, wire, pattern);
+        zhashx_insert (hub->patterns, wire, pattern);
     }
-    if (pattern) {
-        count = subscribe ? ++pattern->count : --pattern->count;
-        if (count == 0) {
-            zflow__trie_remove (hub->trie, pattern->key, pattern);
-            zhashx_delete (hub->patterns, wire);
-        }
+    if (!pattern)
+        return ZFLOW_EPROTO;
+    *count_p = up ? ++pattern->count : --pattern->count;
+    if (*count_p == 0) {
+        zflow__trie_remove_wire (hub->trie, wire, strlen (wire), pattern);
+        zhashx_delete (hub->patterns, wire);
     }
-    pthread_mutex_unlock (&hub->lock);
-    if (err)
-        self->malformed++;
-    else if (!pattern)
-        self->unknown_unsubs++;
-    else
-        s_notice (self, subscribe, wire, count);
+    return 0;
 }
 
-//  A subscriber keeps its latest fence subscribed; when that one goes (the
-//  subscriber closed its socket) the hub forgets the subscriber.
+//  Sets the subscriptions of peer to pattern wire to n, one notice per step.
 static void
-s_on_fence (s_hub_t *self, bool subscribe, const char *uid, const char *seq_text)
+s_set_count (s_hub_t *self, s_peer_t *peer, const char *wire, uint64_t n)
 {
     zflow_hub_t *hub = self->hub;
-    uint64_t seq = strtoull (seq_text, NULL, 10);
-    pthread_mutex_lock (&hub->lock);
-    uint64_t *last = (uint64_t *) zhashx_lookup (hub->fences, uid);
-    if (!subscribe) {
-        if (last && *last == seq)
-            zhashx_delete (hub->fences, uid);
+    uint64_t *have = (uint64_t *) zhashx_lookup (peer->patterns, wire);
+    uint64_t now = have ? *have : 0;
+    while (now != n) {
+        bool up = n > now;
+        uint64_t count = 0;
+        pthread_mutex_lock (&hub->lock);
+        int rc = s_step (hub, wire, up, &count);
         pthread_mutex_unlock (&hub->lock);
-        return;
+        if (rc) {
+            self->malformed++;
+            return;
+        }
+        now = up ? now + 1 : now - 1;
+        s_notice (self, up, wire, count);
     }
-    if (!last) {
-        last = (uint64_t *) zmalloc (sizeof (uint64_t));
-        zhashx_insert (hub->fences, uid, last);
+    if (n && !have) {
+        have = (uint64_t *) zmalloc (sizeof (uint64_t));
+        zhashx_insert (peer->patterns, wire, have);
     }
-    if (seq > *last)
-        *last = seq;
-    pthread_cond_broadcast (&hub->fenced);
-    pthread_mutex_unlock (&hub->lock);
+    if (n)
+        *have = n;
+    else if (have)
+        zhashx_delete (peer->patterns, wire);
 }
 
-//  One (un)subscription message from the XPUB side.
-static void
-s_on_subscription (s_hub_t *self, const char *data, size_t size)
+static s_peer_t *
+s_peer (s_hub_t *self, const char *uid)
 {
-    if (size < 1 || (data[0] != 0 && data[0] != 1)) {
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->hub->peers, uid);
+    if (!peer) {
+        peer = s_peer_new ();
+        pthread_mutex_lock (&self->hub->lock);
+        zhashx_insert (self->hub->peers, uid, peer);
+        pthread_mutex_unlock (&self->hub->lock);
+    }
+    return peer;
+}
+
+//  A subscriber's presence topic came (it connected; a remote one may have
+//  reconnected: ask it to announce its subscriptions) or went (it is gone:
+//  so are they).
+static void
+s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
+{
+    char uid[ZFLOW_HUB_MAX_UID + 1];
+    if (size - 2 > ZFLOW_HUB_MAX_UID) {
         self->malformed++;
         return;
     }
-    bool subscribe = data[0] == 1;
-    if (size < 3 || data[1] != 0) {
-        self->prefixes++;       //  a literal prefix: ZeroMQ does the filtering
+    memcpy (uid, topic + 2, size - 2);
+    uid[size - 2] = 0;
+    if (subscribe) {
+        s_peer (self, uid);
+        if (topic[1] == ZFLOW_HUB_PRESENCE_REMOTE) {
+            zflow_msg_t *hello = self->notice;
+            zflow_msg_reset (hello);
+            zflow_msg_add (hello, topic, size);
+            zflow_msg_add (hello, "\x81\xa1v\x01", 4);      //  {"v": 1}
+            zflow_msg_add (hello, "hello", 5);
+            self->hellos++;
+            s_send_out (self, hello);
+        }
         return;
     }
-    //  "\0P" wire "\0" uid, or "\0F" uid "\0" seq: copy to split at the NUL
-    char topic[ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + 256];
-    size_t len = size - 3;
-    const char *sep = (const char *) memchr (data + 3, 0, len);
-    if (len >= sizeof (topic) || !sep || (data[2] != ZFLOW_HUB_TAG && data[2] != ZFLOW_HUB_FENCE)) {
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->hub->peers, uid);
+    if (!peer)
+        return;
+    zlistx_t *wires = zhashx_keys (peer->patterns);
+    for (const char *wire = (const char *) zlistx_first (wires); wire;
+         wire = (const char *) zlistx_next (wires))
+        s_set_count (self, peer, wire, 0);
+    zlistx_destroy (&wires);
+    pthread_mutex_lock (&self->hub->lock);
+    zhashx_delete (self->hub->peers, uid);
+    pthread_mutex_unlock (&self->hub->lock);
+}
+
+//  "A" uid "\0" pattern wire "\0" n: the subscriber has n subscriptions to
+//  the pattern now. "F" uid "\0" seq: a fence.
+static void
+s_on_announce (s_hub_t *self, const char *data, size_t size)
+{
+    char text[ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + ZFLOW_HUB_MAX_UID + 64];
+    if (size < 2 || size >= sizeof (text) || memchr (data, 0, size) == NULL) {
         self->malformed++;
         return;
     }
-    memcpy (topic, data + 3, len);
-    topic[len] = 0;
-    const char *second = topic + (sep - (data + 3)) + 1;
-    if (data[2] == ZFLOW_HUB_TAG)
-        s_on_tag (self, subscribe, topic);
+    memcpy (text, data, size);
+    text[size] = 0;
+    const char *uid = text + 1;
+    const char *wire = uid + strlen (uid) + 1;
+    const char *last = wire < text + size ? wire + strlen (wire) + 1 : NULL;
+    if (text[0] == 'F' && wire < text + size) {
+        s_peer_t *peer = s_peer (self, uid);
+        pthread_mutex_lock (&self->hub->lock);
+        uint64_t seq = strtoull (wire, NULL, 10);
+        if (seq > peer->fence)
+            peer->fence = seq;
+        pthread_cond_broadcast (&self->hub->fenced);
+        pthread_mutex_unlock (&self->hub->lock);
+    }
+    else if (text[0] == 'A' && last && last < text + size && *wire)
+        s_set_count (self, s_peer (self, uid), wire, strtoull (last, NULL, 10));
     else
-        s_on_fence (self, subscribe, topic, second);
+        self->malformed++;
+}
+
+//  One message from the XPUB side: an (un)subscription, or an announcement
+//  a zflow subscriber sent upstream.
+static void
+s_on_upstream (s_hub_t *self, const char *data, size_t size)
+{
+    if (size >= 1 && (data[0] == 0 || data[0] == 1)) {
+        if (size >= 3 && data[1] == 0
+            && (data[2] == ZFLOW_HUB_PRESENCE || data[2] == ZFLOW_HUB_PRESENCE_REMOTE))
+            s_on_presence (self, data[0] == 1, data + 1, size - 1);
+        else
+            self->prefixes++;       //  a literal prefix: ZeroMQ does the filtering
+    }
+    else
+        s_on_announce (self, data, size);
 }
 
 static void
 s_on_output (zflow_stream_t *stream, void *arg)
 {
     s_hub_t *self = (s_hub_t *) arg;
-    zflow_msg_t *msg = zflow_msg_new ();
-    while (msg && zflow_stream_read (stream, msg, 0) == 0) {
+    zflow_msg_t *msg = self->control;
+    while (zflow_stream_read (stream, msg, 0) == 0) {
         if (zflow_msg_size (msg) == 1)
-            s_on_subscription (self, (const char *) zflow_msg_data (msg, 0),
-                               zflow_msg_part_size (msg, 0));
+            s_on_upstream (self, (const char *) zflow_msg_data (msg, 0),
+                           zflow_msg_part_size (msg, 0));
         else
-            self->malformed++;      //  XSUB peers send only subscriptions
+            self->malformed++;
     }
-    zflow_msg_destroy (&msg);
+    zflow_msg_reset (msg);
 }
 
 static void
@@ -277,6 +377,7 @@ s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_hub_t *hub = self->hub;
     pthread_mutex_lock (&hub->lock);
     uint64_t patterns = zhashx_size (hub->patterns);
+    uint64_t peers = zhashx_size (hub->peers);
     uint64_t subscriptions = 0;
     for (s_pattern_t *p = (s_pattern_t *) zhashx_first (hub->patterns); p;
          p = (s_pattern_t *) zhashx_next (hub->patterns))
@@ -286,10 +387,12 @@ s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "subscriptions", subscriptions);
     zflow_actor_stats_add (reply, "notices", self->notices);
     zflow_actor_stats_add (reply, "notices_skipped", self->notices_skipped);
+    zflow_actor_stats_add (reply, "notices_dropped", self->notices_dropped);
     zflow_actor_stats_add (reply, "malformed", self->malformed);
     zflow_actor_stats_add (reply, "paused", self->pauses);
     zflow_actor_stats_add (reply, "prefix_subscriptions", self->prefixes);
-    zflow_actor_stats_add (reply, "unknown_unsubscriptions", self->unknown_unsubs);
+    zflow_actor_stats_add (reply, "peers", peers);
+    zflow_actor_stats_add (reply, "hellos", self->hellos);
 }
 
 //  Binds stream to endpoint (if not empty); *real_p gets the real endpoint.
@@ -350,6 +453,10 @@ s_stream (int type, const char *endpoint)
     zsock_t *sock = zsock_new (type);
     if (!sock)
         return NULL;
+    //  on tcp:// and ipc://, a peer that stops answering pings is dropped
+    //  (its subscriptions go with it) instead of holding a lossless hub back
+    zsock_set_heartbeat_ivl (sock, S_HEARTBEAT_IVL);
+    zsock_set_heartbeat_timeout (sock, S_HEARTBEAT_TIMEOUT);
     if (type == ZMQ_XPUB) {
         int on = 1;
         zmq_setsockopt (zsock_resolve (sock), ZMQ_XPUB_VERBOSER, &on, sizeof (on));
@@ -373,9 +480,10 @@ s_hub_setup (s_hub_t *self)
     zloop_t *loop = zflow_actor_loop (self->base);
     self->msg = zflow_msg_new ();
     self->notice = zflow_msg_new ();
+    self->control = zflow_msg_new ();
     self->in = s_stream (ZMQ_XSUB, self->hub->pub_endpoint);
     self->out = s_stream (ZMQ_XPUB, self->hub->sub_endpoint);
-    if (!self->msg || !self->notice || !self->in || !self->out)
+    if (!self->msg || !self->notice || !self->control || !self->in || !self->out)
         return -1;
     //  XSUB: take everything; the XPUB side filters per subscriber
     zflow_msg_t *all = zflow_msg_new ();
@@ -417,6 +525,7 @@ s_hub_actor (zsock_t *pipe, void *args)
     zflow_stream_destroy (&self.out);
     zflow_msg_destroy (&self.msg);
     zflow_msg_destroy (&self.notice);
+    zflow_msg_destroy (&self.control);
     zflow_actor_destroy (&self.base);
 }
 
@@ -448,12 +557,12 @@ zflow_hub_new (const char *name, int *err_p)
         pthread_cond_init (&self->fenced, NULL);
         self->trie = zflow__trie_new ();
         self->patterns = zhashx_new ();
-        self->fences = zhashx_new ();
+        self->peers = zhashx_new ();
         if (self->patterns)
             zhashx_set_destructor (self->patterns, s_pattern_destroy);
-        if (self->fences)
-            zhashx_set_destructor (self->fences, s_fence_destroy);
-        if (self->trie && self->patterns && self->fences)
+        if (self->peers)
+            zhashx_set_destructor (self->peers, s_peer_destroy);
+        if (self->trie && self->patterns && self->peers)
             self->actor = zflow_actor_start (s_hub_actor, self);
         if (!self->actor) {
             err = ZFLOW_EENDPOINT;
@@ -485,7 +594,7 @@ zflow_hub_destroy (zflow_hub_t **self_p)
         s_auth_release ();
     zflow__trie_destroy (&self->trie);
     zhashx_destroy (&self->patterns);
-    zhashx_destroy (&self->fences);
+    zhashx_destroy (&self->peers);
     pthread_mutex_destroy (&self->lock);
     pthread_cond_destroy (&self->fenced);
     zstr_free (&self->name);
@@ -651,8 +760,8 @@ zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int tim
     int rc = 0;
     pthread_mutex_lock (&self->lock);
     while (rc == 0) {
-        uint64_t *last = (uint64_t *) zhashx_lookup (self->fences, uid);
-        if (last && *last >= seq)
+        s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, uid);
+        if (peer && peer->fence >= seq)
             break;
         if (pthread_cond_timedwait (&self->fenced, &self->lock, &deadline) == ETIMEDOUT)
             rc = ZFLOW_ETIMEDOUT;

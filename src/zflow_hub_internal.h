@@ -2,16 +2,30 @@
     zflow_hub_internal - what the hub shares with its publishers and
     subscribers (internal, not installed)
 
-    A local subscriber's subscription travels SUB -> XPUB -> hub actor; to
-    know when the hub has seen it, the subscriber sends a "fence" (a
-    subscription the hub records per subscriber id) and waits for it here.
+    How a zflow subscriber tells the hub about its patterns. Its socket is
+    an XSUB, which sends (un)subscriptions upstream and may send other
+    messages upstream too; the hub's XPUB (ZMQ_XPUB_VERBOSER) hands the hub
+    both, in order:
 
-    ZeroMQ-side topics a zflow subscriber sends besides its literal
-    prefixes (they start with NUL, which no key frame holds, so they never
-    match a message):
+        "\x01" "\0p" <uid>                presence: subscribed once at start
+                                           ("\0r" for a remote subscriber)
+        "\x01" <literal prefix>             what ZeroMQ filters on
+        "A" <uid> "\0" <pattern wire> "\0" <n>
+                                           the subscriber now has n (absolute,
+                                           so repeating it is harmless)
+                                           subscriptions to the pattern
+        "F" <uid> "\0" <seq>                a fence: the hub records seq, and a
+                                           local subscriber waits for it
 
-        "\0P" <pattern wire> "\0" <uid>      one per subscription (tag)
-        "\0F" <uid> "\0" <seq>               a fence
+    When the subscriber's socket closes (or its peer is lost) libzmq
+    unsubscribes its topics, presence included, and the hub drops all its
+    patterns. When a remote presence topic arrives (connect or reconnect)
+    the hub publishes a "hello" envelope under that topic (of the zflow
+    subscribers only this one matches it; a plain SUB subscribed to
+    everything sees it, with a key that does not decode) and the subscriber
+    announces all its patterns again. inproc does not reconnect: local
+    subscribers need no hello. Nothing
+    but the presence and the literal prefixes is stored in libzmq's tries.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -25,8 +39,10 @@
 #include <stdint.h>
 #include "zflow_hub.h"
 
-#define ZFLOW_HUB_TAG 'P'
-#define ZFLOW_HUB_FENCE 'F'
+#define ZFLOW_HUB_PRESENCE 'p'
+#define ZFLOW_HUB_PRESENCE_REMOTE 'r'
+//  Longest subscriber uid.
+#define ZFLOW_HUB_MAX_UID 64
 
 //  Waits until the hub has seen fence seq (or a later one) from the
 //  subscriber uid. Returns 0 or ZFLOW_ETIMEDOUT.

@@ -25,7 +25,7 @@
 struct _zflow_hub_subscriber_t {
     zflow_hub_t *hub;           //  the local hub, or NULL when remote (not owned)
     char *id;                   //  the user's id
-    char *uid;                  //  unique id for tags and fences
+    char *uid;                  //  unique id for presence, announcements, fences
     char *queue_endpoint;       //  inproc endpoint of the actor's queue PAIR
     zactor_t *actor;            //  the subscriber actor
     zsock_t *queue;             //  PAIR connected to the actor's queue
@@ -53,7 +53,7 @@ s_new (zflow_hub_t *hub, const char *endpoint, const char *id, const zflow_hub_c
                                          : NULL;
         if (self->id && self->queue_endpoint) {
             zflow_hub_sub_args_t args = {endpoint, self->queue_endpoint, self->uid, self->id,
-                                         curve};
+                                         curve, hub == NULL};
             self->actor = zflow_actor_start (zflow__hub_subscriber_actor, &args);
         }
         if (self->actor)

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    zflow_hub_subscriber_actor - the subscriber's actor: reads its SUB
+    zflow_hub_subscriber_actor - the subscriber's actor: reads its XSUB
     socket, matches keys in its trie, and feeds queue and listeners
 
     Copyright (c) the zflow contributors.
@@ -17,28 +17,31 @@
 #include "zflow_msg_internal.h"
 #include "zflow_stream.h"
 
-//  Messages read from the SUB socket per turn of the loop.
+//  Messages read from the XSUB socket per turn of the loop.
 #define S_BATCH 256
-//  Longest ZeroMQ topic a subscription needs (tag: "\0P" wire "\0" uid ":" n).
+//  Longest prefix, announcement or fence sent upstream (a key's wire form
+//  plus uid and count).
 #define S_TOPIC_MAX (ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + 128)
 
 //  One subscription: the queue's (per pattern) or one listener.
+typedef struct _s_sub_t s_sub_t;
 typedef struct {
+    s_sub_t *owner;                 //  the actor state it belongs to
     int kind;                       //  S_QUEUE, S_SYNC or S_ACTOR
     int id;                         //  listener id (0 for the queue)
-    zflow_key_t *pattern;           //  the pattern
+    char *wire;                     //  the pattern, wire form (NUL-terminated)
+    size_t wire_size;               //  its size
     zflow_hub_listener_fn *fn;      //  sync listener callback
     void *arg;                      //  its argument
     zflow_stream_t *stream;         //  actor listener's PUSH stream
     bool above;                     //  actor stream above its watermark
-    uint64_t *tags;                 //  tag numbers of the live ZeroMQ subscriptions
-    size_t ntags;                   //  how many (> 1 for a queue pattern subscribed twice)
+    size_t subs;                    //  live subscriptions (> 1: queue pattern subscribed twice)
 } s_item_t;
 
-typedef struct {
+struct _s_sub_t {
     zflow_actor_t *base;            //  actor base: loop, pipe, counters
     const char *uid;                //  unique id (owned by the subscriber object)
-    zsock_t *sub;                   //  SUB socket connected to the hub
+    zsock_t *sub;                   //  XSUB socket connected to the hub
     zsock_t *queue;                 //  PAIR to the subscriber object's consume
     zflow_trie_t *trie;             //  patterns -> s_item_t
     zhashx_t *items;                //  "q<wire>" or "l<id>" -> s_item_t
@@ -48,19 +51,26 @@ typedef struct {
     size_t count;                   //  messages in ring
     size_t limit;                   //  queue limit (ring capacity)
     int policy;                     //  zflow_hub_overflow_t
-    bool reading;                   //  SUB reader registered
+    bool reading;                   //  XSUB reader registered
     bool polling;                   //  PAIR POLLOUT poller registered
     bool queue_hit;                 //  current message matched a queue pattern
     size_t actors_above;            //  actor listeners above their watermark
-    uint64_t next_tag;              //  next tag number
-    char fence[S_TOPIC_MAX];        //  the fence topic subscribed now
-    size_t fence_size;              //  its size (0: none yet)
+    zhashx_t *counts;               //  pattern wire -> subscriptions to it (uint64_t *)
+    char presence[ZFLOW_HUB_MAX_UID + 2];   //  presence topic "\0p" uid
+    size_t presence_size;           //  its size
     uint64_t delivered_queue, delivered_sync, delivered_actor;  //  deliveries
     uint64_t dropped_newest, dropped_oldest;                    //  drops by policy
     uint64_t max_depth, unmatched, malformed, blocked;          //  other counters
-} s_sub_t;
+};
 
 static void s_update_reader (s_sub_t *self);
+
+static void
+s_count_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
 
 static void
 s_item_destroy (void **item_p)
@@ -68,52 +78,77 @@ s_item_destroy (void **item_p)
     s_item_t *item = (s_item_t *) *item_p;
     if (!item)
         return;
-    zflow_key_destroy (&item->pattern);
+    free (item->wire);
     zflow_stream_destroy (&item->stream);
-    free (item->tags);
     free (item);
     *item_p = NULL;
 }
 
 //  ---------------------------------------------------------------------
-//  ZeroMQ-side subscriptions: the literal prefix and one tag per subscription
+//  ZeroMQ-side subscriptions (literal prefixes) and announcements to the hub
+//  (see zflow_hub_internal.h)
+
+//  Sends one frame upstream through the XSUB socket: "\x01" / "\0" + topic
+//  for a subscription, or an announcement as is (head + body).
+static void
+s_upstream (s_sub_t *self, const char *head, size_t head_size, const void *body, size_t size)
+{
+    zmq_msg_t msg;
+    if (zmq_msg_init_size (&msg, head_size + size))
+        return;
+    memcpy (zmq_msg_data (&msg), head, head_size);
+    if (size)
+        memcpy ((char *) zmq_msg_data (&msg) + head_size, body, size);
+    if (zmq_msg_send (&msg, zsock_resolve (self->sub), 0) < 0)
+        zmq_msg_close (&msg);
+}
 
 static void
 s_setsub (s_sub_t *self, bool on, const void *topic, size_t size)
 {
-    zmq_setsockopt (zsock_resolve (self->sub), on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, topic, size);
+    s_upstream (self, on ? "\x01" : "", 1, topic, size);
 }
 
-static size_t
-s_tag (s_sub_t *self, const zflow_key_t *pattern, uint64_t tag, char *topic)
+//  Tells the hub that this subscriber has n subscriptions to wire.
+static void
+s_announce (s_sub_t *self, const char *wire, uint64_t n)
 {
-    size_t size;
-    const void *wire = zflow_key_wire (pattern, &size);
-    topic[0] = 0;
-    topic[1] = ZFLOW_HUB_TAG;
-    memcpy (topic + 2, wire, size);
-    topic[2 + size] = 0;
-    int n = snprintf (topic + 3 + size, S_TOPIC_MAX - 3 - size, "%s:%" PRIu64, self->uid, tag);
-    return 3 + size + (size_t) n;
+    char body[S_TOPIC_MAX];
+    int size = snprintf (body, sizeof (body), "%s%c%s%c%" PRIu64, self->uid, 0, wire, 0, n);
+    if (size > 0 && (size_t) size < sizeof (body))
+        s_upstream (self, "A", 1, body, (size_t) size);
 }
 
+//  Announces every pattern again (the hub asked: it has just (re)met us).
+static void
+s_announce_all (s_sub_t *self)
+{
+    for (uint64_t *n = (uint64_t *) zhashx_first (self->counts); n;
+         n = (uint64_t *) zhashx_next (self->counts))
+        s_announce (self, (const char *) zhashx_cursor (self->counts), *n);
+}
+
+//  Adds or removes one subscription of item: prefix and count.
 static void
 s_zmq_subscribe (s_sub_t *self, s_item_t *item, bool on)
 {
+    if (!on && item->subs == 0)
+        return;
     char topic[S_TOPIC_MAX];
-    int size = zflow__pattern_prefix (item->pattern, topic, sizeof (topic));
+    int size = zflow__pattern_prefix_wire (item->wire, item->wire_size, topic, sizeof (topic));
     if (size >= 0)
         s_setsub (self, on, topic, (size_t) size);
-    if (on) {
-        uint64_t *tags = (uint64_t *) realloc (item->tags, (item->ntags + 1) * sizeof (uint64_t));
-        if (!tags)
-            return;
-        item->tags = tags;
-        item->tags[item->ntags++] = self->next_tag;
-        s_setsub (self, true, topic, s_tag (self, item->pattern, self->next_tag++, topic));
+    item->subs = on ? item->subs + 1 : item->subs - 1;
+    const char *wire = item->wire;
+    uint64_t *n = (uint64_t *) zhashx_lookup (self->counts, wire);
+    if (!n) {
+        n = (uint64_t *) zmalloc (sizeof (uint64_t));
+        zhashx_insert (self->counts, wire, n);
     }
-    else if (item->ntags)
-        s_setsub (self, false, topic, s_tag (self, item->pattern, item->tags[--item->ntags], topic));
+    *n = on ? *n + 1 : *n - 1;
+    s_announce (self, wire, *n);
+    if (*n == 0)
+        zhashx_delete (self->counts, wire);
 }
 
 //  ---------------------------------------------------------------------
@@ -277,6 +312,18 @@ s_dispatch (s_sub_t *self)
         self->malformed++;
         return;
     }
+    const char *key = (const char *) zflow_msg_data (self->msg, 0);
+    if (key[0] == 0) {
+        //  no key starts with NUL: a hub control message ("hello" under a
+        //  presence topic; an empty prefix lets other subscribers' through)
+        if (zflow_msg_part_size (self->msg, 0) == self->presence_size
+            && memcmp (key, self->presence, self->presence_size) == 0)
+            s_announce_all (self);
+        return;
+    }
+    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    counters->msgs_in++;
+    counters->bytes_in += zflow_msg_content_size (self->msg);
     self->queue_hit = false;
     size_t matched = zflow__trie_match (self->trie, zflow_msg_data (self->msg, 0),
                                         zflow_msg_part_size (self->msg, 0), s_on_match, self);
@@ -286,7 +333,7 @@ s_dispatch (s_sub_t *self)
         s_enqueue (self, self->msg);
 }
 
-//  Reads one whole message from the SUB socket. Returns 0 or -1 (nothing).
+//  Reads one whole message from the XSUB socket. Returns 0 or -1 (nothing).
 static int
 s_recv (void *handle, zflow_msg_t *msg)
 {
@@ -312,13 +359,10 @@ s_on_sub (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
     s_sub_t *self = (s_sub_t *) arg;
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
     void *handle = zsock_resolve (sock);
     for (int n = 0; n < S_BATCH && self->reading; n++) {
         if (s_recv (handle, self->msg))
             break;
-        counters->msgs_in++;
-        counters->bytes_in += zflow_msg_content_size (self->msg);
         s_dispatch (self);
         if (self->queue_hit)
             s_flush_queue (self);   //  also stops reading when the queue is full
@@ -329,7 +373,7 @@ s_on_sub (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-//  Reads the SUB socket unless a lossless destination is full.
+//  Reads the XSUB socket unless a lossless destination is full.
 static void
 s_update_reader (s_sub_t *self)
 {
@@ -350,14 +394,13 @@ s_update_reader (s_sub_t *self)
 static void
 s_on_actor_drained (zflow_stream_t *stream, void *arg)
 {
-    s_sub_t *self = (s_sub_t *) arg;
-    for (s_item_t *item = (s_item_t *) zhashx_first (self->items); item;
-         item = (s_item_t *) zhashx_next (self->items))
-        if (item->stream == stream && item->above) {
-            item->above = false;
-            self->actors_above--;
-        }
-    s_update_reader (self);
+    (void) stream;
+    s_item_t *item = (s_item_t *) arg;
+    if (item->above) {
+        item->above = false;
+        item->owner->actors_above--;
+    }
+    s_update_reader (item->owner);
 }
 
 //  ---------------------------------------------------------------------
@@ -404,10 +447,12 @@ s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t
     s_item_t *item = (s_item_t *) zhashx_lookup (self->items, name);
     if (!item) {
         item = (s_item_t *) zmalloc (sizeof (s_item_t));
+        item->owner = self;
         item->kind = kind;
         item->id = id;
-        item->pattern = *pattern_p;
-        *pattern_p = NULL;
+        size_t size;
+        item->wire = strdup ((const char *) zflow_key_wire (*pattern_p, &size));
+        item->wire_size = size;
         item->fn = (zflow_hub_listener_fn *) s_pop_ptr (request);
         item->arg = s_pop_ptr (request);
         char *endpoint = zmsg_popstr (request);
@@ -415,10 +460,11 @@ s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t
             item->stream = zflow_stream_new (ZMQ_PUSH, NULL, endpoint, NULL);
             if (item->stream)
                 zflow_stream_attach (item->stream, zflow_actor_loop (self->base), NULL,
-                                     s_on_actor_drained, self);
+                                     s_on_actor_drained, item);
         }
         zstr_free (&endpoint);
-        if ((kind == S_ACTOR && !item->stream) || zflow__trie_insert (self->trie, item->pattern, item)) {
+        if ((kind == S_ACTOR && !item->stream) || !item->wire
+            || zflow__trie_insert_wire (self->trie, item->wire, item->wire_size, item)) {
             void *doomed = item;
             s_item_destroy (&doomed);
             return kind == S_ACTOR ? ZFLOW_EENDPOINT : ZFLOW_ENOMEM;
@@ -434,12 +480,12 @@ static void
 s_remove (s_sub_t *self, s_item_t *item, const char *name)
 {
     s_zmq_subscribe (self, item, false);
-    if (item->ntags == 0 || item->kind != S_QUEUE) {
-        while (item->ntags)
+    if (item->subs == 0 || item->kind != S_QUEUE) {
+        while (item->subs)
             s_zmq_subscribe (self, item, false);
         if (item->above)
             self->actors_above--;
-        zflow__trie_remove (self->trie, item->pattern, item);
+        zflow__trie_remove_wire (self->trie, item->wire, item->wire_size, item);
         zhashx_delete (self->items, name);
         s_update_reader (self);
     }
@@ -463,15 +509,9 @@ s_remove_listeners (s_sub_t *self)
 static void
 s_fence (s_sub_t *self, const char *seq)
 {
-    char topic[S_TOPIC_MAX];
-    topic[0] = 0;
-    topic[1] = ZFLOW_HUB_FENCE;
-    int n = snprintf (topic + 2, sizeof (topic) - 2, "%s%c%s", self->uid, 0, seq);
-    s_setsub (self, true, topic, 2 + (size_t) n);
-    if (self->fence_size)
-        s_setsub (self, false, self->fence, self->fence_size);
-    memcpy (self->fence, topic, 2 + (size_t) n);
-    self->fence_size = 2 + (size_t) n;
+    char body[S_TOPIC_MAX];
+    int size = snprintf (body, sizeof (body), "%s%c%.32s", self->uid, 0, seq);
+    s_upstream (self, "F", 1, body, (size_t) size);
 }
 
 static int
@@ -548,12 +588,14 @@ s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
     self->trie = zflow__trie_new ();
     self->items = zhashx_new ();
     self->msg = zflow_msg_new ();
-    self->sub = zsock_new (ZMQ_SUB);
+    self->counts = zhashx_new ();
+    self->sub = zsock_new (ZMQ_XSUB);
     self->queue = zsock_new (ZMQ_PAIR);
-    if (!self->trie || !self->items || !self->msg || !self->sub || !self->queue
+    if (!self->trie || !self->items || !self->counts || !self->msg || !self->sub || !self->queue
         || s_set_limit (self, ZFLOW_HUB_DEFAULT_QUEUE))
         return -1;
     zhashx_set_destructor (self->items, s_item_destroy);
+    zhashx_set_destructor (self->counts, s_count_destroy);
     //  subscriptions travel upstream as messages, and libzmq drops those that
     //  meet a full pipe: no limit on that direction, so none is ever lost
     //  (their number is the number of subscriptions the user makes)
@@ -567,8 +609,13 @@ s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
         zcert_apply (curve->cert, self->sub);
         zsock_set_curve_serverkey (self->sub, curve->server_public);
     }
-    if (zsock_connect (self->sub, "%s", args->endpoint) != 0)
+    if (strlen (self->uid) > ZFLOW_HUB_MAX_UID || zsock_connect (self->sub, "%s", args->endpoint) != 0)
         return -1;
+    self->presence[0] = 0;
+    self->presence[1] = args->remote ? ZFLOW_HUB_PRESENCE_REMOTE : ZFLOW_HUB_PRESENCE;
+    memcpy (self->presence + 2, self->uid, strlen (self->uid));
+    self->presence_size = 2 + strlen (self->uid);
+    s_setsub (self, true, self->presence, self->presence_size);
     zflow_actor_set_command_handler (self->base, s_on_command, self);
     zflow_actor_set_stats_handler (self->base, s_stats, self);
     s_update_reader (self);
@@ -592,6 +639,7 @@ zflow__hub_subscriber_actor (zsock_t *pipe, void *args)
     else
         zflow_actor_ready (self.base, -1);
     zhashx_destroy (&self.items);   //  closes actor listener streams
+    zhashx_destroy (&self.counts);
     zflow__trie_destroy (&self.trie);
     zsock_destroy (&self.sub);
     zsock_destroy (&self.queue);

@@ -31,9 +31,10 @@
 typedef struct {
     const char *endpoint;           //  the hub's XPUB endpoint
     const char *queue_endpoint;     //  inproc endpoint for the queue PAIR
-    const char *uid;                //  unique id, for tags and fences
+    const char *uid;                //  unique id, for presence, announcements, fences
     const char *id;                 //  the user's id, for logs
     const zflow_hub_curve_t *curve; //  CURVE client settings, or NULL
+    bool remote;                    //  made with zflow_hub_subscriber_new_remote
 } zflow_hub_sub_args_t;
 
 void zflow__hub_subscriber_actor (zsock_t *pipe, void *args);

@@ -222,70 +222,6 @@ s_is_star (const char *part)
     return part[0] == '*' && part[1] == 0;
 }
 
-int
-zflow__trie_insert (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
-{
-    if (!self || !pattern)
-        return ZFLOW_EINVAL;
-    size_t n = zflow_key_size (pattern);
-    s_node_t *node = &self->root;
-    for (size_t i = 0; i < n; i++) {
-        const char *part = zflow_key_at (pattern, i);
-        if (s_is_star (part) && i + 1 == n)
-            break;      //  trailing "*": the item goes to node->rest
-        if (s_is_star (part)) {
-            if (!node->star) {
-                node->star = (s_node_t *) calloc (1, sizeof (s_node_t));
-                if (!node->star)
-                    return ZFLOW_ENOMEM;
-                self->nodes++;
-            }
-            node = node->star;
-        }
-        else
-            node = s_add_child (self, node, part, strlen (part));
-        if (!node)
-            return ZFLOW_ENOMEM;
-    }
-    bool trailing = s_is_star (zflow_key_at (pattern, n - 1));
-    int rc = s_items_add (trailing ? &node->rest : &node->exact, item);
-    if (rc == 0)
-        self->items++;
-    return rc;
-}
-
-int
-zflow__trie_remove (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
-{
-    if (!self || !pattern)
-        return ZFLOW_EINVAL;
-    size_t n = zflow_key_size (pattern);
-    s_node_t *path[ZFLOW_KEY_MAX_PARTS + 1];
-    size_t depth = 0;
-    path[depth] = &self->root;
-    bool trailing = s_is_star (zflow_key_at (pattern, n - 1));
-    size_t walk = trailing ? n - 1 : n;
-    for (size_t i = 0; i < walk; i++) {
-        const char *part = zflow_key_at (pattern, i);
-        s_node_t *node = path[depth];
-        s_node_t *next = s_is_star (part) ? node->star
-                                          : s_child (node, part, strlen (part),
-                                                     s_hash (part, strlen (part)));
-        if (!next)
-            return ZFLOW_ENOTFOUND;
-        path[++depth] = next;
-    }
-    if (s_items_remove (trailing ? &path[depth]->rest : &path[depth]->exact, item))
-        return ZFLOW_ENOTFOUND;
-    self->items--;
-    //  free the nodes this removal left empty, deepest first
-    while (depth > 0 && s_node_empty (path[depth])) {
-        s_unlink (self, path[depth - 1], path[depth]);
-        depth--;
-    }
-    return 0;
-}
-
 //  Splits the wire form; false if it has too many components.
 static bool
 s_split (const void *wire, size_t size, s_split_t *split)
@@ -306,6 +242,94 @@ s_split (const void *wire, size_t size, s_split_t *split)
             return true;
         at = sep + 1;
     }
+}
+
+static bool
+s_split_star (const s_split_t *split, size_t index)
+{
+    return split->len[index] == 1 && split->part[index][0] == '*';
+}
+
+int
+zflow__trie_insert_wire (zflow_trie_t *self, const void *wire, size_t size, void *item)
+{
+    s_split_t split;
+    if (!self || !wire || !s_split (wire, size, &split) || split.count > ZFLOW_KEY_MAX_PARTS)
+        return ZFLOW_EINVAL;
+    size_t n = split.count;
+    bool trailing = s_split_star (&split, n - 1);
+    s_node_t *node = &self->root;
+    for (size_t i = 0; i < (trailing ? n - 1 : n); i++) {
+        if (s_split_star (&split, i)) {
+            if (!node->star) {
+                node->star = (s_node_t *) calloc (1, sizeof (s_node_t));
+                if (!node->star)
+                    return ZFLOW_ENOMEM;
+                self->nodes++;
+            }
+            node = node->star;
+        }
+        else
+            node = s_add_child (self, node, split.part[i], split.len[i]);
+        if (!node)
+            return ZFLOW_ENOMEM;
+    }
+    //  a trailing "*" puts the item in node->rest
+    int rc = s_items_add (trailing ? &node->rest : &node->exact, item);
+    if (rc == 0)
+        self->items++;
+    return rc;
+}
+
+int
+zflow__trie_insert (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
+{
+    if (!pattern)
+        return ZFLOW_EINVAL;
+    size_t size;
+    const void *wire = zflow_key_wire (pattern, &size);
+    return zflow__trie_insert_wire (self, wire, size, item);
+}
+
+int
+zflow__trie_remove_wire (zflow_trie_t *self, const void *wire, size_t size, void *item)
+{
+    s_split_t split;
+    if (!self || !wire || !s_split (wire, size, &split) || split.count > ZFLOW_KEY_MAX_PARTS)
+        return ZFLOW_ENOTFOUND;
+    size_t n = split.count;
+    bool trailing = s_split_star (&split, n - 1);
+    s_node_t *path[ZFLOW_KEY_MAX_PARTS + 1];
+    size_t depth = 0;
+    path[depth] = &self->root;
+    for (size_t i = 0; i < (trailing ? n - 1 : n); i++) {
+        s_node_t *node = path[depth];
+        s_node_t *next = s_split_star (&split, i)
+                             ? node->star
+                             : s_child (node, split.part[i], split.len[i], split.hash[i]);
+        if (!next)
+            return ZFLOW_ENOTFOUND;
+        path[++depth] = next;
+    }
+    if (s_items_remove (trailing ? &path[depth]->rest : &path[depth]->exact, item))
+        return ZFLOW_ENOTFOUND;
+    self->items--;
+    //  free the nodes this removal left empty, deepest first
+    while (depth > 0 && s_node_empty (path[depth])) {
+        s_unlink (self, path[depth - 1], path[depth]);
+        depth--;
+    }
+    return 0;
+}
+
+int
+zflow__trie_remove (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
+{
+    if (!pattern)
+        return ZFLOW_EINVAL;
+    size_t size;
+    const void *wire = zflow_key_wire (pattern, &size);
+    return zflow__trie_remove_wire (self, wire, size, item);
 }
 
 typedef struct {
@@ -381,21 +405,32 @@ zflow__pattern_has_wildcard (const zflow_key_t *pattern)
 }
 
 int
-zflow__pattern_prefix (const zflow_key_t *pattern, char *buffer, size_t capacity)
+zflow__pattern_prefix_wire (const void *wire, size_t size, char *buffer, size_t capacity)
 {
-    size_t wire_size;
-    const char *wire = (const char *) zflow_key_wire (pattern, &wire_size);
+    //  the components before the first "*", each with its separator
+    const char *at = (const char *) wire;
+    const char *end = at + size;
     size_t len = 0;
-    for (size_t i = 0; i < zflow_key_size (pattern); i++) {
-        const char *part = zflow_key_at (pattern, i);
-        if (s_is_star (part))
+    while (at < end) {
+        const char *sep = (const char *) memchr (at, ZFLOW_KEY_SEP, end - at);
+        size_t part = sep ? (size_t) (sep - at) : (size_t) (end - at);
+        if (part == 1 && at[0] == '*')
             break;
-        len += strlen (part) + 1;       //  the component and its separator
+        len += part + (sep ? 1 : 0);
+        if (!sep)
+            break;
+        at = sep + 1;
     }
-    if (len > wire_size)
-        len = wire_size;                //  no "*": the whole key, no trailing separator
     if (len > capacity)
         return ZFLOW_ETOOBIG;
     memcpy (buffer, wire, len);
     return (int) len;
+}
+
+int
+zflow__pattern_prefix (const zflow_key_t *pattern, char *buffer, size_t capacity)
+{
+    size_t size;
+    const void *wire = zflow_key_wire (pattern, &size);
+    return zflow__pattern_prefix_wire (wire, size, buffer, capacity);
 }

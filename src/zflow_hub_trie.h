@@ -51,6 +51,13 @@ int zflow__trie_insert (zflow_trie_t *self, const zflow_key_t *pattern, void *it
 //  empty. Returns 0, or ZFLOW_ENOTFOUND.
 int zflow__trie_remove (zflow_trie_t *self, const zflow_key_t *pattern, void *item);
 
+//  As insert and remove, with the pattern in wire form (so that callers
+//  need not keep a zflow_key_t per pattern). The wire form must be a valid
+//  key (checked by the caller); insert returns ZFLOW_EINVAL for one with
+//  too many components.
+int zflow__trie_insert_wire (zflow_trie_t *self, const void *wire, size_t size, void *item);
+int zflow__trie_remove_wire (zflow_trie_t *self, const void *wire, size_t size, void *item);
+
 //  Calls fn for every item whose pattern matches the key in wire form
 //  (components joined by 0x1F), in no set order, until fn returns false.
 //  Returns the number of items passed to fn (0 if the key has more than
@@ -73,5 +80,8 @@ bool zflow__pattern_has_wildcard (const zflow_key_t *pattern);
 //  before the first "*", each followed by the separator, or the whole wire
 //  form when there is no "*". Returns its length, or ZFLOW_ETOOBIG.
 int zflow__pattern_prefix (const zflow_key_t *pattern, char *buffer, size_t capacity);
+
+//  As zflow__pattern_prefix, from the pattern's wire form.
+int zflow__pattern_prefix_wire (const void *wire, size_t size, char *buffer, size_t capacity);
 
 #endif

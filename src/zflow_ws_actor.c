@@ -42,6 +42,8 @@ zflow_ws_out_send (zflow_ws_out_t *out, const void *data, size_t size, bool bina
 void
 zflow__ws_set_paused (zflow_ws_self_t *self, bool paused)
 {
+    if (paused && !self->paused)
+        self->stats.pauses++;
     self->paused = paused;
     if (self->conn)
         zflow__ws_conn_pause (self->conn, paused);
@@ -201,8 +203,10 @@ s_on_open (zflow_ws_conn_t *conn, void *arg)
 static void
 s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size, void *arg)
 {
-    (void) conn;
-    zflow__ws_fanout ((zflow_ws_self_t *) arg, binary, data, size);
+    zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
+    self->rx = conn;   //  application pings are answered on the connection they came on
+    zflow__ws_fanout (self, binary, data, size);
+    self->rx = NULL;
 }
 
 static void
@@ -500,8 +504,10 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "attempts", stats->attempts);
     zflow_actor_stats_add (reply, "rotations", stats->rotations);
     zflow_actor_stats_add (reply, "app_pongs", stats->app_pongs);
+    zflow_actor_stats_add (reply, "app_pings", stats->app_pings);
     zflow_actor_stats_add (reply, "send_dropped", stats->send_dropped);
     zflow_actor_stats_add (reply, "stream_drops", stats->stream_drops);
+    zflow_actor_stats_add (reply, "pauses", stats->pauses);
 }
 
 //  ---------------------------------------------------------------------

@@ -45,8 +45,10 @@ typedef struct {
     uint64_t attempts;        //  connection attempts
     uint64_t rotations;       //  policy reconnects completed
     uint64_t app_pongs;       //  application pongs swallowed
+    uint64_t app_pings;       //  server application pings answered
     uint64_t send_dropped;    //  queued sends dropped at exit
     uint64_t stream_drops;    //  drops over all streams
+    uint64_t pauses;          //  times reading paused for a backpressured stream
 } zflow_ws_stats_t;
 
 typedef struct {
@@ -63,6 +65,7 @@ typedef struct {
     zsock_t *sendq;                 //  PAIR the caller's sends arrive on
     zflow_ws_conn_t *conn;          //  the serving connection, or NULL
     zflow_ws_conn_t *next;          //  the replacement being opened, or NULL
+    zflow_ws_conn_t *rx;            //  the connection the message in hand came from
     zlist_t *dead;                  //  finished connections to destroy
     zlistx_t *streams;              //  zflow_ws_stream_t items
     uint64_t next_stream_id;        //  id of the next stream

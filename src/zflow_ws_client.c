@@ -3,7 +3,8 @@
 
     States: CONNECT (TCP in progress) -> TLS (wss only) -> SEND_HS -> RECV_HS
     -> OPEN -> CLOSING -> DONE. wslay owns framing from OPEN on; we own the
-    socket, TLS, the handshake, decompression and UTF-8 checks.
+    socket, TLS, the handshake, decompression and UTF-8 checks. This file
+    runs the open connection; zflow_ws_conn_open.c gets it there.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -12,80 +13,17 @@
     =========================================================================
 */
 #include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <wslay/wslay.h>
-#include "zflow_error.h"
-#include "zflow_ws_client.h"
-#include "zflow_ws_proto.h"
-#include "zflow_ws_tls.h"
-
-typedef enum { S_CONNECT, S_TLS, S_SEND_HS, S_RECV_HS, S_OPEN, S_CLOSING, S_DONE } s_state_t;
-
-//  Size of the handshake response buffer.
-#define S_HS_BUF 16384
-
-struct _zflow_ws_conn_t {
-    zloop_t *loop;                        //  the caller's loop
-    zflow_ws_conn_callbacks_t cb;         //  the caller's callbacks
-    void *arg;                            //  their argument
-    s_state_t state;                      //  where we are
-    int fd;                               //  the TCP socket, -1 when closed
-    zmq_pollitem_t item;                  //  our poller on fd
-    short events;                         //  events registered (0: none)
-    bool io_wants_write;                  //  TLS read needs the socket writable
-    int timer;                            //  connect/handshake/close timer, -1 when none
-    zflow_ws_url_t url;                   //  parsed URL
-    char *headers;                        //  extra request headers (owned) or NULL
-    char *protocols;                      //  offered subprotocols (owned) or NULL
-    bool offer_deflate;                   //  offer permessage-deflate
-    bool tls_no_verify;                   //  skip TLS checks
-    char *ca_file;                        //  CA file (owned) or NULL
-    size_t max_message;                   //  largest message accepted
-    int timeout_ms;                       //  handshake and close timeout
-    SSL_CTX *ssl_ctx;                     //  TLS context (wss) or NULL
-    SSL *ssl;                             //  TLS session (wss) or NULL
-    char key[32];                         //  our Sec-WebSocket-Key
-    char *request;                        //  handshake request (owned) while sending
-    size_t request_sent;                  //  bytes of it written
-    char *response;                       //  handshake response buffer (S_HS_BUF + 1)
-    size_t response_size;                 //  bytes in it
-    size_t prefetch;                      //  offset of frame bytes read with the response
-    zflow_ws_accept_t accept;             //  what the server accepted
-    wslay_event_context_ptr ws;           //  wslay context once open
-    z_stream inflater;                    //  permessage-deflate receive state
-    z_stream deflater;                    //  permessage-deflate send state
-    bool zlib_ready;                      //  both z_streams initialised
-    bool send_plain;                      //  deflate negotiated but we send uncompressed
-    zflow_ws_buf_t zbuf;                  //  (de)compression output
-    bool paused;                          //  reading paused by the owner
-    int resume_timer;                     //  one-shot read after resume, -1 when none
-    bool io_failed;                       //  the socket failed or hit EOF under wslay
-    bool send_partial;                    //  a frame of ours may be half-written
-    int manual_close;                     //  close code we wrote ourselves, 0 if none
-    bool failed;                          //  we failed the connection
-    bool user_close;                      //  zflow__ws_conn_close started the close
-    bool close_sent_first;                //  our close frame went out before the peer's came
-    int error;                            //  zflow code of the failure
-    char reason[256];                     //  failure or close reason text
-};
-
-static void s_finish (zflow_ws_conn_t *self);
-static int s_on_fd (zloop_t *loop, zmq_pollitem_t *item, void *arg);
+#include "zflow_ws_conn.h"
 
 //  ---------------------------------------------------------------------
 //  Plumbing: poller, timers, raw I/O
 
 //  Registers the events we want on fd now (re-registering only on change).
-static void
-s_set_events (zflow_ws_conn_t *self, short events)
+void
+zflow__ws_conn_set_events (zflow_ws_conn_t *self, short events)
 {
     if (self->fd < 0 || events == self->events)
         return;
@@ -94,13 +32,13 @@ s_set_events (zflow_ws_conn_t *self, short events)
     self->events = events;
     if (events) {
         self->item = (zmq_pollitem_t) { NULL, self->fd, events, 0 };
-        zloop_poller (self->loop, &self->item, s_on_fd, self);
+        zloop_poller (self->loop, &self->item, zflow__ws_conn_on_fd, self);
         zloop_poller_set_tolerant (self->loop, &self->item);
     }
 }
 
-static void
-s_stop_timer (zflow_ws_conn_t *self)
+void
+zflow__ws_conn_stop_timer (zflow_ws_conn_t *self)
 {
     if (self->timer >= 0)
         zloop_timer_end (self->loop, self->timer);
@@ -120,21 +58,21 @@ s_on_timeout (zloop_t *loop, int timer_id, void *arg)
         snprintf (self->reason, sizeof (self->reason), "timed out %s",
                   self->state < S_OPEN ? "connecting" : "closing");
     }
-    s_finish (self);
+    zflow__ws_conn_finish (self);
     return 0;
 }
 
-static void
-s_start_timer (zflow_ws_conn_t *self)
+void
+zflow__ws_conn_start_timer (zflow_ws_conn_t *self)
 {
-    s_stop_timer (self);
+    zflow__ws_conn_stop_timer (self);
     self->timer = zloop_timer (self->loop, (size_t) self->timeout_ms, 1, s_on_timeout, self);
 }
 
 //  Reads up to size bytes. Returns > 0, 0 at EOF, -1 for "try later" or
 //  -2 on error (with reason set).
-static ssize_t
-s_io_read (zflow_ws_conn_t *self, void *buf, size_t size)
+ssize_t
+zflow__ws_conn_io_read (zflow_ws_conn_t *self, void *buf, size_t size)
 {
     self->io_wants_write = false;
     if (!self->ssl) {
@@ -163,8 +101,8 @@ s_io_read (zflow_ws_conn_t *self, void *buf, size_t size)
 }
 
 //  Writes up to size bytes. Returns > 0, -1 for "try later" or -2 on error.
-static ssize_t
-s_io_write (zflow_ws_conn_t *self, const void *buf, size_t size)
+ssize_t
+zflow__ws_conn_io_write (zflow_ws_conn_t *self, const void *buf, size_t size)
 {
     if (!self->ssl) {
         ssize_t n = send (self->fd, buf, size, MSG_NOSIGNAL);
@@ -187,8 +125,8 @@ s_io_write (zflow_ws_conn_t *self, const void *buf, size_t size)
 
 //  Fails the connection: before OPEN it ends at once; once open it sends a
 //  close frame with code and lets the close handshake run.
-static void
-s_fail (zflow_ws_conn_t *self, int error, int code, const char *text)
+void
+zflow__ws_conn_fail (zflow_ws_conn_t *self, int error, int code, const char *text)
 {
     if (!self->failed) {
         self->failed = true;
@@ -199,10 +137,10 @@ s_fail (zflow_ws_conn_t *self, int error, int code, const char *text)
         wslay_event_queue_close (self->ws, (uint16_t) code, NULL, 0);
         wslay_event_shutdown_read (self->ws);
         self->state = S_CLOSING;
-        s_start_timer (self);
+        zflow__ws_conn_start_timer (self);
     }
     else if (self->state < S_OPEN)
-        s_finish (self);
+        zflow__ws_conn_finish (self);
 }
 
 //  ---------------------------------------------------------------------
@@ -225,7 +163,7 @@ s_ws_recv (wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, voi
         self->prefetch += n;
         return (ssize_t) n;
     }
-    ssize_t n = s_io_read (self, buf, len);
+    ssize_t n = zflow__ws_conn_io_read (self, buf, len);
     if (n > 0)
         return n;
     if (n == 0)
@@ -241,7 +179,7 @@ s_ws_send (wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int fla
 {
     (void) flags;
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
-    ssize_t n = s_io_write (self, data, len);
+    ssize_t n = zflow__ws_conn_io_write (self, data, len);
     //  Conservative: a short or refused write may leave a frame half-sent.
     self->send_partial = n != (ssize_t) len;
     if (n > 0)
@@ -278,7 +216,7 @@ s_ws_on_frame_start (wslay_event_context_ptr ctx,
     (void) ctx;
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
     if (frame->opcode == WSLAY_CONNECTION_CLOSE && frame->payload_length == 1)
-        s_fail (self, ZFLOW_EPROTO, 1002, "peer sent a one-byte close payload");
+        zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1002, "peer sent a one-byte close payload");
 }
 
 //  Handles a received close frame: checks its code and reason.
@@ -290,9 +228,9 @@ s_on_close_frame (zflow_ws_conn_t *self, const struct wslay_event_on_msg_recv_ar
     size_t reason_len = msg->msg_length > 2 ? msg->msg_length - 2 : 0;
     const uint8_t *reason = msg->msg + 2;
     if (msg->msg_length == 1 || (code && !s_close_code_valid (code)))
-        s_fail (self, ZFLOW_EPROTO, 1002, "peer sent an invalid close code");
+        zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1002, "peer sent an invalid close code");
     else if (!zflow__ws_utf8_valid (reason, reason_len))
-        s_fail (self, ZFLOW_EPROTO, 1007, "peer sent a close reason that is not UTF-8");
+        zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1007, "peer sent a close reason that is not UTF-8");
     else if (!self->failed)
         snprintf (self->reason, sizeof (self->reason), "%.*s", (int) reason_len, reason);
 }
@@ -322,7 +260,7 @@ s_ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_a
     size_t size = msg->msg_length;
     if (msg->rsv & WSLAY_RSV1_BIT) {
         if (!self->accept.deflate) {
-            s_fail (self, ZFLOW_EPROTO, 1002, "RSV1 set without permessage-deflate");
+            zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1002, "RSV1 set without permessage-deflate");
             return;
         }
         int rc = zflow__ws_inflate (&self->inflater, data, size, true, self->max_message,
@@ -330,16 +268,16 @@ s_ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_a
         if (rc == 0 && self->accept.server_no_takeover)
             inflateReset (&self->inflater);
         if (rc == ZFLOW_ETOOBIG)
-            s_fail (self, rc, 1009, "message larger than the maximum (after inflate)");
+            zflow__ws_conn_fail (self, rc, 1009, "message larger than the maximum (after inflate)");
         else if (rc)
-            s_fail (self, ZFLOW_EPROTO, 1007, "corrupt permessage-deflate data");
+            zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1007, "corrupt permessage-deflate data");
         if (rc)
             return;
         data = self->zbuf.data;
         size = self->zbuf.size;
     }
     if (msg->opcode == WSLAY_TEXT_FRAME && !zflow__ws_utf8_valid (data, size)) {
-        s_fail (self, ZFLOW_EPROTO, 1007, "text message is not valid UTF-8");
+        zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1007, "text message is not valid UTF-8");
         return;
     }
     if (self->cb.on_message)
@@ -351,8 +289,8 @@ s_ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_a
 
 //  Sends what wslay has queued and sets the poll events; finishes when the
 //  context wants neither to read nor to write.
-static void
-s_ws_pump (zflow_ws_conn_t *self)
+void
+zflow__ws_conn_pump (zflow_ws_conn_t *self)
 {
     if (self->state != S_OPEN && self->state != S_CLOSING)
         return;
@@ -361,18 +299,18 @@ s_ws_pump (zflow_ws_conn_t *self)
             self->failed = true;
             self->error = ZFLOW_ETRANSPORT;
         }
-        s_finish (self);
+        zflow__ws_conn_finish (self);
         return;
     }
     bool want_read = wslay_event_want_read (self->ws);
     bool want_write = wslay_event_want_write (self->ws);
     if (!want_read && !want_write) {
-        s_finish (self);
+        zflow__ws_conn_finish (self);
         return;
     }
     short events = (want_read && !self->paused ? ZMQ_POLLIN : 0)
                    | (want_write || self->io_wants_write ? ZMQ_POLLOUT : 0);
-    s_set_events (self, events);
+    zflow__ws_conn_set_events (self, events);
 }
 
 //  wslay's frame layer refused a frame header (a control frame over 125
@@ -391,15 +329,15 @@ s_fail_frame (zflow_ws_conn_t *self)
         if (getrandom (frame + 2, 4, 0) == 4) {
             frame[6] ^= frame[2];
             frame[7] ^= frame[3];
-            if (s_io_write (self, frame, sizeof (frame)) == (ssize_t) sizeof (frame))
+            if (zflow__ws_conn_io_write (self, frame, sizeof (frame)) == (ssize_t) sizeof (frame))
                 self->manual_close = 1002;
         }
     }
-    s_finish (self);
+    zflow__ws_conn_finish (self);
 }
 
-static void
-s_ws_readable (zflow_ws_conn_t *self)
+void
+zflow__ws_conn_readable (zflow_ws_conn_t *self)
 {
     int rc = wslay_event_recv (self->ws);
     if (rc < 0 && !self->io_failed && !wslay_event_get_close_received (self->ws)) {
@@ -412,17 +350,17 @@ s_ws_readable (zflow_ws_conn_t *self)
             self->failed = true;
             self->error = ZFLOW_ETRANSPORT;
         }
-        s_finish (self);
+        zflow__ws_conn_finish (self);
         return;
     }
     if (wslay_event_get_close_received (self->ws) && self->state == S_OPEN)
         self->state = S_CLOSING;
-    s_ws_pump (self);
+    zflow__ws_conn_pump (self);
 }
 
 //  Starts framing: the wslay context and, if negotiated, zlib.
-static int
-s_ws_start (zflow_ws_conn_t *self)
+int
+zflow__ws_conn_ws_start (zflow_ws_conn_t *self)
 {
     struct wslay_event_callbacks callbacks = { s_ws_recv, s_ws_send, s_ws_genmask,
                                                s_ws_on_frame_start, NULL, NULL, s_ws_on_msg };
@@ -447,160 +385,39 @@ s_ws_start (zflow_ws_conn_t *self)
     return 0;
 }
 
-//  ---------------------------------------------------------------------
-//  Connecting, TLS, handshake
-
-static void
-s_handshake_send (zflow_ws_conn_t *self)
-{
-    size_t total = strlen (self->request);
-    while (self->request_sent < total) {
-        ssize_t n = s_io_write (self, self->request + self->request_sent,
-                                total - self->request_sent);
-        if (n == -1) {
-            s_set_events (self, ZMQ_POLLOUT);
-            return;
-        }
-        if (n < 0) {
-            s_fail (self, ZFLOW_ETRANSPORT, 1006, self->reason);
-            return;
-        }
-        self->request_sent += (size_t) n;
-    }
-    self->state = S_RECV_HS;
-    s_set_events (self, ZMQ_POLLIN);
-}
-
-static void
-s_handshake_recv (zflow_ws_conn_t *self)
-{
-    while (true) {
-        ssize_t n = s_io_read (self, self->response + self->response_size,
-                               S_HS_BUF - self->response_size);
-        if (n == -1)
-            break;
-        if (n <= 0) {
-            s_fail (self, n == 0 ? ZFLOW_EREFUSED : ZFLOW_ETRANSPORT, 1006,
-                    n == 0 ? "server closed the connection during the handshake" : self->reason);
-            return;
-        }
-        self->response_size += (size_t) n;
-        char err[300];
-        int rc = zflow__ws_response (self->response, self->response_size, self->key,
-                                     self->protocols, self->offer_deflate, &self->accept, err,
-                                     sizeof (err));
-        if (rc == ZFLOW_EAGAIN)
-            continue;
-        if (rc) {
-            s_fail (self, rc, 1006, err);
-            return;
-        }
-        self->prefetch = self->accept.header_size;
-        if (s_ws_start (self)) {
-            s_fail (self, ZFLOW_ENOMEM, 1006, "out of memory");
-            return;
-        }
-        s_stop_timer (self);
-        self->state = S_OPEN;
-        s_set_events (self, ZMQ_POLLIN);
-        if (self->cb.on_open)
-            self->cb.on_open (self, self->arg);
-        if (self->prefetch < self->response_size)
-            s_ws_readable (self);   //  frames came with the response
-        else
-            s_ws_pump (self);
-        return;
-    }
-    s_set_events (self, self->io_wants_write ? ZMQ_POLLOUT : ZMQ_POLLIN);
-}
-
-static void
-s_begin_handshake (zflow_ws_conn_t *self)
-{
-    self->state = S_SEND_HS;
-    s_handshake_send (self);
-}
-
-static void
-s_tls_step (zflow_ws_conn_t *self)
-{
-    int rc = SSL_connect (self->ssl);
-    if (rc == 1) {
-        s_begin_handshake (self);
-        return;
-    }
-    int code = SSL_get_error (self->ssl, rc);
-    if (code == SSL_ERROR_WANT_READ)
-        s_set_events (self, ZMQ_POLLIN);
-    else if (code == SSL_ERROR_WANT_WRITE)
-        s_set_events (self, ZMQ_POLLOUT);
-    else {
-        char text[256];
-        zflow__ws_tls_verify_error (self->ssl, text, sizeof (text));
-        s_fail (self, ZFLOW_EREFUSED, 1015, text);
-    }
-}
-
-static void
-s_connected (zflow_ws_conn_t *self)
-{
-    int so_error = 0;
-    socklen_t len = sizeof (so_error);
-    getsockopt (self->fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
-    if (so_error) {
-        char text[256];
-        snprintf (text, sizeof (text), "connect to %.100s:%s: %s", self->url.host, self->url.port,
-                  strerror (so_error));
-        s_fail (self, so_error == ECONNREFUSED ? ZFLOW_EREFUSED : ZFLOW_ETRANSPORT, 1006, text);
-        return;
-    }
-    if (!self->url.tls) {
-        s_begin_handshake (self);
-        return;
-    }
-    self->ssl = zflow__ws_tls_session (self->ssl_ctx, self->fd, self->url.host,
-                                       !self->tls_no_verify);
-    if (!self->ssl) {
-        s_fail (self, ZFLOW_ENOMEM, 1006, "cannot create the TLS session");
-        return;
-    }
-    self->state = S_TLS;
-    s_tls_step (self);
-}
-
-static int
-s_on_fd (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+int
+zflow__ws_conn_on_fd (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     (void) item;
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
     switch (self->state) {
-        case S_CONNECT: s_connected (self); break;
-        case S_TLS: s_tls_step (self); break;
-        case S_SEND_HS: s_handshake_send (self); break;
-        case S_RECV_HS: s_handshake_recv (self); break;
+        case S_CONNECT: zflow__ws_conn_connected (self); break;
+        case S_TLS: zflow__ws_conn_tls_step (self); break;
+        case S_SEND_HS: zflow__ws_conn_handshake_send (self); break;
+        case S_RECV_HS: zflow__ws_conn_handshake_recv (self); break;
         case S_OPEN:
         case S_CLOSING:
             if ((item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) || self->io_wants_write)
-                s_ws_readable (self);
+                zflow__ws_conn_readable (self);
             else
-                s_ws_pump (self);
+                zflow__ws_conn_pump (self);
             break;
-        case S_DONE: s_set_events (self, 0); break;
+        case S_DONE: zflow__ws_conn_set_events (self, 0); break;
     }
     return 0;
 }
 
 //  Ends the connection: closes the socket and tells the owner, once.
-static void
-s_finish (zflow_ws_conn_t *self)
+void
+zflow__ws_conn_finish (zflow_ws_conn_t *self)
 {
     if (self->state == S_DONE)
         return;
     bool was_open = self->ws != NULL;
     self->state = S_DONE;
-    s_stop_timer (self);
-    s_set_events (self, 0);
+    zflow__ws_conn_stop_timer (self);
+    zflow__ws_conn_set_events (self, 0);
     if (self->ssl)
         SSL_shutdown (self->ssl);   //  best effort close_notify
     if (self->fd >= 0)
@@ -638,117 +455,16 @@ s_finish (zflow_ws_conn_t *self)
 //  ---------------------------------------------------------------------
 //  Public (internal) API
 
-//  Opens the TCP socket and starts a non-blocking connect.
-static int
-s_start_connect (zflow_ws_conn_t *self, char *err, size_t err_size)
-{
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    struct addrinfo *addrs = NULL;
-    int rc = getaddrinfo (self->url.host, self->url.port, &hints, &addrs);
-    if (rc != 0) {
-        snprintf (err, err_size, "cannot resolve %s: %s", self->url.host, gai_strerror (rc));
-        return ZFLOW_EENDPOINT;
-    }
-    self->fd = socket (addrs->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (self->fd < 0) {
-        freeaddrinfo (addrs);
-        snprintf (err, err_size, "socket: %s", strerror (errno));
-        return ZFLOW_EENDPOINT;
-    }
-    int one = 1;
-    setsockopt (self->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
-    rc = connect (self->fd, addrs->ai_addr, addrs->ai_addrlen);
-    freeaddrinfo (addrs);
-    if (rc != 0 && errno != EINPROGRESS) {
-        snprintf (err, err_size, "connect to %s:%s: %s", self->url.host, self->url.port,
-                  strerror (errno));
-        return errno == ECONNREFUSED ? ZFLOW_EREFUSED : ZFLOW_EENDPOINT;
-    }
-    self->state = S_CONNECT;
-    s_set_events (self, ZMQ_POLLOUT);
-    s_start_timer (self);
-    return 0;
-}
-
-//  Copies config into self. Returns 0 or a zflow error with err set.
-static int
-s_configure (zflow_ws_conn_t *self, const zflow_ws_conn_config_t *config, char *err,
-             size_t err_size)
-{
-    if (zflow__ws_url_parse (config->url, &self->url)) {
-        snprintf (err, err_size, "bad WebSocket URL (want ws:// or wss://)");
-        return ZFLOW_EINVAL;
-    }
-    self->headers = config->headers ? strdup (config->headers) : NULL;
-    self->protocols = config->protocols ? strdup (config->protocols) : NULL;
-    self->ca_file = config->ca_file ? strdup (config->ca_file) : NULL;
-    self->response = malloc (S_HS_BUF + 1);
-    if ((config->headers && !self->headers) || (config->protocols && !self->protocols)
-        || (config->ca_file && !self->ca_file) || !self->response)
-        return ZFLOW_ENOMEM;
-    self->offer_deflate = config->deflate;
-    self->tls_no_verify = config->tls_no_verify;
-    self->max_message = config->max_message ? config->max_message : ZFLOW_WS_DEFAULT_MAX_MESSAGE;
-    self->timeout_ms = config->timeout_ms > 0 ? config->timeout_ms : ZFLOW_WS_DEFAULT_TIMEOUT;
-    if (self->url.tls) {
-        self->ssl_ctx = zflow__ws_tls_context (!self->tls_no_verify, self->ca_file, err,
-                                               err_size);
-        if (!self->ssl_ctx)
-            return ZFLOW_ECONFIG;
-    }
-    if (zflow__ws_make_key (self->key))
-        return ZFLOW_EIO;
-    self->request = zflow__ws_request (&self->url, self->key, self->headers, self->protocols,
-                                       self->offer_deflate);
-    return self->request ? 0 : ZFLOW_ENOMEM;
-}
-
-zflow_ws_conn_t *
-zflow__ws_conn_new (zloop_t *loop, const zflow_ws_conn_config_t *config,
-                    const zflow_ws_conn_callbacks_t *callbacks, void *arg, int *err_p, char *err,
-                    size_t err_size)
-{
-    char scratch[16];
-    if (!err) {
-        err = scratch;
-        err_size = sizeof (scratch);
-    }
-    err[0] = 0;
-    int rc = ZFLOW_EINVAL;
-    zflow_ws_conn_t *self = NULL;
-    if (loop && config && config->url)
-        self = (zflow_ws_conn_t *) calloc (1, sizeof (zflow_ws_conn_t));
-    if (self) {
-        self->loop = loop;
-        self->fd = -1;
-        self->timer = -1;
-        self->resume_timer = -1;
-        self->arg = arg;
-        if (callbacks)
-            self->cb = *callbacks;
-        rc = s_configure (self, config, err, err_size);
-        if (rc == 0)
-            rc = s_start_connect (self, err, err_size);
-    }
-    else if (loop && config && config->url)
-        rc = ZFLOW_ENOMEM;
-    if (rc && self)
-        zflow__ws_conn_destroy (&self);
-    if (err_p)
-        *err_p = rc;
-    return self;
-}
-
 void
 zflow__ws_conn_destroy (zflow_ws_conn_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     zflow_ws_conn_t *self = *self_p;
-    s_stop_timer (self);
+    zflow__ws_conn_stop_timer (self);
     if (self->resume_timer >= 0)
         zloop_timer_end (self->loop, self->resume_timer);
-    s_set_events (self, 0);
+    zflow__ws_conn_set_events (self, 0);
     if (self->fd >= 0)
         close (self->fd);
     if (self->ssl)
@@ -792,7 +508,7 @@ zflow__ws_conn_send (zflow_ws_conn_t *self, bool binary, const void *data, size_
     }
     if (wslay_event_queue_msg_ex (self->ws, &msg, rsv) != 0)
         return ZFLOW_ECLOSED;
-    s_ws_pump (self);
+    zflow__ws_conn_pump (self);
     return 0;
 }
 
@@ -806,7 +522,7 @@ zflow__ws_conn_ping (zflow_ws_conn_t *self, const void *data, size_t size)
     struct wslay_event_msg msg = { WSLAY_PING, data, size };
     if (wslay_event_queue_msg (self->ws, &msg) != 0)
         return ZFLOW_ECLOSED;
-    s_ws_pump (self);
+    zflow__ws_conn_pump (self);
     return 0;
 }
 
@@ -819,7 +535,7 @@ zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason)
         snprintf (self->reason, sizeof (self->reason), "closed before the handshake completed");
         self->failed = true;
         self->error = ZFLOW_ECLOSED;
-        s_finish (self);
+        zflow__ws_conn_finish (self);
         return 0;
     }
     size_t len = reason ? strlen (reason) : 0;
@@ -827,8 +543,8 @@ zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason)
     wslay_event_queue_close (self->ws, (uint16_t) code, (const uint8_t *) reason,
                              len > 120 ? 120 : len);
     self->state = S_CLOSING;
-    s_start_timer (self);
-    s_ws_pump (self);
+    zflow__ws_conn_start_timer (self);
+    zflow__ws_conn_pump (self);
     return 0;
 }
 
@@ -848,11 +564,11 @@ zflow__ws_conn_feed (zloop_t *loop, const uint8_t *data, size_t size, bool defla
     self->accept.client_max_window_bits = self->accept.server_max_window_bits = 15;
     self->response = (char *) malloc (size + 1);
     int rc = ZFLOW_ENOMEM;
-    if (self->response && s_ws_start (self) == 0) {
+    if (self->response && zflow__ws_conn_ws_start (self) == 0) {
         memcpy (self->response, data, size);
         self->response_size = size;
         self->state = S_OPEN;
-        s_ws_readable (self);   //  the socket is -1: reads end at the data's end
+        zflow__ws_conn_readable (self);   //  the socket is -1: reads end at the data's end
         rc = self->failed ? self->error : 0;
     }
     zflow__ws_conn_destroy (&self);
@@ -868,7 +584,7 @@ s_on_resume (zloop_t *loop, int timer_id, void *arg)
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
     self->resume_timer = -1;
     if ((self->state == S_OPEN || self->state == S_CLOSING) && !self->paused)
-        s_ws_readable (self);
+        zflow__ws_conn_readable (self);
     return 0;
 }
 
@@ -882,9 +598,9 @@ zflow__ws_conn_pause (zflow_ws_conn_t *self, bool paused)
     //  poll events are recomputed after the current read.
     if (paused || (self->state != S_OPEN && self->state != S_CLOSING))
         return;
-    s_ws_pump (self);
+    zflow__ws_conn_pump (self);
     if (self->resume_timer < 0)
-        self->resume_timer = zloop_timer (self->loop, 1, 1, s_on_resume, self);
+        self->resume_timer = zloop_timer (self->loop, 0, 1, s_on_resume, self);
 }
 
 bool

@@ -104,6 +104,8 @@ zflow_ws_config_destroy (zflow_ws_config_t **self_p)
     free (self->ca_file);
     free (self->app_ping_text);
     free (self->app_pong_text);
+    free (self->reply_ping);
+    free (self->reply_pong);
     free (self->endpoint);
     json_decref (self->rotate_filter);
     json_decref (self->app_pong_filter);
@@ -333,5 +335,18 @@ zflow_ws_config_set_autostart (zflow_ws_config_t *self, bool autostart)
     if (!self)
         return ZFLOW_EINVAL;
     self->manual_start = !autostart;
+    return 0;
+}
+
+int
+zflow_ws_config_set_app_ping_reply (zflow_ws_config_t *self, const char *ping, const char *pong)
+{
+    if (!self || (ping && (!*ping || !pong || !*pong)))
+        return ZFLOW_EINVAL;
+    if (ping && (!zflow__ws_utf8_valid ((const uint8_t *) ping, strlen (ping))
+                 || !zflow__ws_utf8_valid ((const uint8_t *) pong, strlen (pong))))
+        return ZFLOW_EINVAL;
+    if (s_set_string (&self->reply_ping, ping) || s_set_string (&self->reply_pong, ping ? pong : NULL))
+        return ZFLOW_ENOMEM;
     return 0;
 }

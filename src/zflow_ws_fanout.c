@@ -223,6 +223,30 @@ s_is_app_pong (zflow_ws_self_t *self, const uint8_t *data, size_t size, const js
            && zflow__ws_filter_match (config->app_pong_filter, parsed);
 }
 
+//  Answers a server application ping. Returns true when it was one.
+static bool
+s_answer_ping (zflow_ws_self_t *self, const uint8_t *data, size_t size, const json_t *parsed)
+{
+    zflow_ws_config_t *config = self->config;
+    if (!self->rx)
+        return false;
+    if (size == strlen (config->reply_ping) && memcmp (data, config->reply_ping, size) == 0) {
+        zflow__ws_conn_send (self->rx, false, config->reply_pong, strlen (config->reply_pong));
+        return true;
+    }
+    json_t *value = json_is_object (parsed) && json_object_size (parsed) == 1
+                    ? json_object_get (parsed, config->reply_ping) : NULL;
+    if (!value)
+        return false;
+    json_t *answer = json_pack ("{sO}", config->reply_pong, value);
+    char *text = answer ? json_dumps (answer, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    if (text)
+        zflow__ws_conn_send (self->rx, false, text, strlen (text));
+    free (text);
+    json_decref (answer);
+    return true;
+}
+
 //  Builds the envelope parts. Returns 0 or -1.
 static int
 s_envelope (zflow_ws_self_t *self, zmq_msg_t parts[3], const uint8_t *data, size_t size,
@@ -298,6 +322,11 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
             self->stats.decode_errors++;   //  published as received
     }
     json_t *parsed = s_parse (self, data, size, binary);
+    if (self->config->reply_ping && s_answer_ping (self, data, size, parsed)) {
+        self->stats.app_pings++;
+        json_decref (parsed);
+        return;
+    }
     if (s_is_app_pong (self, data, size, parsed)) {
         self->stats.app_pongs++;
         json_decref (parsed);
@@ -307,6 +336,13 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     zmq_msg_t parts[3];
     const char *type = parsed ? "application/json"
                        : binary ? "application/octet-stream" : "text/plain";
+    //  A parser of your own transforms the message: its value is published.
+    char *transformed = NULL;
+    if (self->config->parser && parsed
+        && (transformed = json_dumps (parsed, JSON_COMPACT | JSON_ENCODE_ANY))) {
+        data = (const uint8_t *) transformed;
+        size = strlen (transformed);
+    }
     if (s_envelope (self, parts, data, size, type) == 0) {
         if (self->topics > 0)   //  nobody subscribed: ZeroMQ would drop it anyway
             s_send_copy (self->pub_handle, parts);
@@ -320,6 +356,7 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
         for (int i = 0; i < 3; i++)
             zmq_msg_close (&parts[i]);
     }
+    free (transformed);
     if (self->config->rotate_filter && parsed
         && zflow__ws_filter_match (self->config->rotate_filter, parsed))
         zflow__ws_rotate (self);

@@ -55,6 +55,8 @@ struct _zflow_ws_config_t {
     char *app_ping_text;             //  application ping template
     char *app_pong_text;             //  exact pong text, or NULL
     json_t *app_pong_filter;         //  pong filter, or NULL
+    char *reply_ping;                //  server ping to answer (text / JSON key), or NULL
+    char *reply_pong;                //  the answer (text / JSON key)
     size_t send_queue;               //  most queued outgoing messages
     double send_rate;                //  outgoing messages per second (0: no limit)
     char *endpoint;                  //  PUB endpoint, or NULL for the default

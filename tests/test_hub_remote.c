@@ -155,6 +155,80 @@ test_curve (void)
     zcert_destroy (&client);
 }
 
+//  CURVE with an allow directory: only clients whose public certificate is
+//  there get in, even with the right server key.
+static void
+test_curve_allow_dir (void)
+{
+    char dir[64];
+    snprintf (dir, sizeof (dir), "/tmp/zflow-test-hub-certs-%d", (int) getpid ());
+    CHECK (zsys_dir_create ("%s", dir) == 0);
+    zcert_t *server = zcert_new ();
+    zcert_t *allowed = zcert_new ();
+    zcert_t *stranger = zcert_new ();
+    char path[128];
+    snprintf (path, sizeof (path), "%s/allowed.cert", dir);
+    CHECK (zcert_save_public (allowed, path) == 0);
+    zflow_hub_t *hub = zflow_hub_new ("curvedir", NULL);
+    zflow_hub_curve_t curve = {server, NULL, dir};
+    CHECK (zflow_hub_set_curve (hub, &curve) == 0);
+    CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
+    const char *good[] = {zcert_public_txt (server), zcert_public_txt (allowed),
+                          zcert_secret_txt (allowed)};
+    s_remote_subscriber (hub, zflow_hub_bound_sub (hub), good);
+    const char *bad[] = {zcert_public_txt (server), zcert_public_txt (stranger),
+                         zcert_secret_txt (stranger)};
+    pid_t pid = s_spawn ("sub", zflow_hub_bound_sub (hub), "remote/*", "1", bad);
+    CHECK (!s_wait_count (hub, "remote/*", 1, 1000));
+    kill (pid, SIGKILL);
+    s_reap (pid, 5000);
+    zflow_hub_destroy (&hub);
+    zsys_file_delete (path);
+    zsys_dir_delete ("%s", dir);
+    zcert_destroy (&server);
+    zcert_destroy (&allowed);
+    zcert_destroy (&stranger);
+}
+
+//  The hub goes away and comes back on the same port: the remote subscriber
+//  reconnects, the new hub says hello, and the subscriber announces its
+//  patterns again, so counts and delivery are right on the new hub.
+static void
+test_reconnect (void)
+{
+    zflow_hub_t *hub = zflow_hub_new ("again", NULL);
+    CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
+    char *endpoint = strdup (zflow_hub_bound_sub (hub));
+    zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new_remote (endpoint, "r", NULL, NULL);
+    zflow_key_t *pattern = K ("re/*");
+    CHECK (zflow_hub_subscriber_subscribe (sub, pattern) == 0);
+    CHECK (zflow_hub_subscriber_subscribe (sub, pattern) == 0);
+    CHECK (s_wait_count (hub, "re/*", 2, 5000));
+    zflow_hub_destroy (&hub);
+    hub = zflow_hub_new ("again", NULL);
+    int rc = -1;
+    for (int tries = 0; tries < 100 && rc != 0; tries++) {
+        rc = zflow_hub_bind (hub, NULL, endpoint);
+        if (rc)
+            zclock_sleep (20);      //  the old listener closes asynchronously
+    }
+    CHECK (rc == 0);
+    CHECK (s_wait_count (hub, "re/*", 2, 5000));
+    zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
+    CHECK (pub_text (pub, "re/x", "after reconnect") == 0);
+    char *text = NULL;
+    char *key = consume_text (sub, 5000, &text);
+    CHECK (key && streq (key, "re/x") && streq (text, "after reconnect"));
+    free (key);
+    free (text);
+    zflow_hub_publisher_destroy (&pub);
+    zflow_key_destroy (&pattern);
+    zflow_hub_subscriber_destroy (&sub);
+    CHECK (s_wait_count (hub, "re/*", 0, 5000));
+    zflow_hub_destroy (&hub);
+    free (endpoint);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -163,6 +237,8 @@ main (int argc, char *argv[])
     test_tcp ();
     test_ipc ();
     test_curve ();
+    test_curve_allow_dir ();
+    test_reconnect ();
     printf ("test_hub_remote: OK\n");
     return 0;
 }

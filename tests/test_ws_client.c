@@ -305,13 +305,14 @@ static void
 s_test_tls (zloop_t *loop)
 {
     char dir[] = "/tmp/zflow-ws-tls-XXXXXX";
-    if (!mkdtemp (dir) || ws_make_cert (dir)) {
+    if (!mkdtemp (dir) || ws_make_cert (dir, "good", "IP:127.0.0.1,DNS:localhost")
+        || ws_make_cert (dir, "other", "DNS:other.example")) {
         CHECK (!"openssl req failed");
         return;
     }
     char cert[128], key[128], url[128];
-    snprintf (cert, sizeof (cert), "%s/cert.pem", dir);
-    snprintf (key, sizeof (key), "%s/key.pem", dir);
+    snprintf (cert, sizeof (cert), "%s/good.pem", dir);
+    snprintf (key, sizeof (key), "%s/good-key.pem", dir);
     ws_server_t server;
     if (ws_python_start (&server, "--tls", cert, key, "--deflate")) {
         CHECK (!"tls server start");
@@ -345,12 +346,44 @@ s_test_tls (zloop_t *loop)
     CHECK (seen.opened);
     zflow__ws_conn_destroy (&conn);
 
-    //  Host-name check: the certificate is for 127.0.0.1 and localhost only.
-    char other[128];
-    snprintf (other, sizeof (other), "wss://127.0.0.2:%d/echo", server.port);
-    config = (zflow_ws_conn_config_t) { .url = other, .ca_file = cert };
+    //  By name: "localhost" is in the certificate (and gets SNI).
+    config = (zflow_ws_conn_config_t) { .url = ws_url (url, sizeof (url), "wss", server.port,
+                                                       "/echo"),
+                                        .ca_file = cert };
+    char by_name[128];
+    snprintf (by_name, sizeof (by_name), "wss://localhost:%d/sni", server.port);
+    config.url = by_name;
     conn = s_open (loop, &seen, &config);
-    CHECK (seen.closed && !seen.opened);
+    CHECK (seen.opened);
+    s_run (loop, &seen, 1, 3000);
+    CHECK (zlist_size (seen.messages) == 1 && streq (s_last (&seen), "T:localhost"));
+    zflow__ws_conn_destroy (&conn);
+    config.url = ws_url (url, sizeof (url), "wss", server.port, "/sni");
+    conn = s_open (loop, &seen, &config);   //  an address: no SNI (RFC 6066)
+    s_run (loop, &seen, 1, 3000);
+    CHECK (zlist_size (seen.messages) == 1 && streq (s_last (&seen), "T:None"));
+    zflow__ws_conn_destroy (&conn);
+    ws_server_kill (&server);
+
+    //  Host check: a certificate we trust, but for another name than 127.0.0.1.
+    char other_cert[128], other_key[128];
+    snprintf (other_cert, sizeof (other_cert), "%s/other.pem", dir);
+    snprintf (other_key, sizeof (other_key), "%s/other-key.pem", dir);
+    if (ws_python_start (&server, "--tls", other_cert, other_key, NULL)) {
+        CHECK (!"tls server start");
+        return;
+    }
+    config = (zflow_ws_conn_config_t) { .url = ws_url (url, sizeof (url), "wss", server.port,
+                                                       "/echo"),
+                                        .ca_file = other_cert };
+    conn = s_open (loop, &seen, &config);
+    printf ("wrong host: %s\n", seen.reason);
+    CHECK (seen.closed && !seen.opened && seen.error == ZFLOW_EREFUSED
+           && strstr (seen.reason, "mismatch"));
+    zflow__ws_conn_destroy (&conn);
+    config.tls_no_verify = true;   //  with the checks off it connects
+    conn = s_open (loop, &seen, &config);
+    CHECK (seen.opened);
     zflow__ws_conn_destroy (&conn);
 
     ws_server_kill (&server);

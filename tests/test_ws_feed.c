@@ -309,6 +309,9 @@ s_test_kill_restart (void)
     zflow_ws_config_add_handler (config, s_count_logins, NULL);
     zflow_ws_t *feed = s_feed ("restart", server.port, NULL, config);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
+    for (int i = 0; i < 400 && s_logins < 1; i++)
+        zclock_sleep (5);   //  the first login's echo is back before the kill
+    CHECK (s_logins == 1);
     int port = server.port;
     ws_server_kill (&server);
     for (int i = 0; i < 200 && zflow_ws_present (feed); i++)
@@ -463,6 +466,64 @@ s_test_app_ping_gzip (void)
     zflow_ws_destroy (&feed);
 }
 
+//  A parser of our own: wraps text as {"text":..., "len":n}; filters see
+//  and streams get the transformed value; "bad" is refused.
+static json_t *
+s_wrap (const void *data, size_t size, bool binary, void *arg)
+{
+    (void) binary;
+    (void) arg;
+    if (size == 3 && memcmp (data, "bad", 3) == 0)
+        return NULL;
+    return json_pack ("{s:s%,s:i}", "text", (const char *) data, size, "len", (int) size);
+}
+
+static void
+s_test_parser (void)
+{
+    zflow_ws_config_t *config = s_config (s_port, "/echo");
+    zflow_ws_config_set_parser (config, s_wrap, NULL);
+    zflow_ws_t *feed = s_feed ("parser", s_port, NULL, config);
+    zflow_stream_t *len2 = zflow_ws_stream_filter (feed, "{\"len\":2}", 0, ZFLOW_WS_DROP, NULL);
+    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
+    zflow_ws_send (feed, "ab", 2, false);
+    zflow_ws_send (feed, "abc", 3, false);
+    zflow_ws_send (feed, "bad", 3, false);
+    zlist_t *payloads = zlist_new ();
+    CHECK (s_drain (len2, 500, payloads) == 1);
+    CHECK (zlist_size (payloads) == 1
+           && streq ((char *) zlist_first (payloads), "{\"text\":\"ab\",\"len\":2}"));
+    s_free_list (&payloads);
+    payloads = zlist_new ();
+    CHECK (s_drain (all, 200, payloads) == 3);
+    CHECK (zlist_size (payloads) == 3 && streq ((char *) zlist_last (payloads), "bad"));
+    s_free_list (&payloads);
+    CHECK (s_stat (feed, "parse_errors") == 1);
+    zflow_ws_stream_close (feed, &len2);
+    zflow_ws_stream_close (feed, &all);
+    zflow_ws_destroy (&feed);
+}
+
+//  Server application pings are answered and swallowed.
+static void
+s_test_app_ping_reply (void)
+{
+    zflow_ws_config_t *config = s_config (s_port, "/apping");
+    CHECK (zflow_ws_config_set_app_ping_reply (config, "ping", "pong") == 0);
+    zflow_ws_config_set_autostart (config, false);
+    zflow_ws_t *feed = s_feed ("appreply", s_port, NULL, config);
+    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_start (feed);
+    zlist_t *payloads = zlist_new ();
+    CHECK (s_drain (all, 1000, payloads) == 1);
+    CHECK (zlist_size (payloads) == 1 && streq ((char *) zlist_first (payloads), "{\"ok\": true}"));
+    s_free_list (&payloads);
+    CHECK (s_stat (feed, "app_pings") == 2);
+    zflow_ws_stream_close (feed, &all);
+    zflow_ws_destroy (&feed);
+}
+
 int
 main (void)
 {
@@ -482,6 +543,8 @@ main (void)
     s_test_rotation ();
     s_test_limits ();
     s_test_app_ping_gzip ();
+    s_test_app_ping_reply ();
+    s_test_parser ();
     ws_server_kill (&server);
     printf ("%s: %d failed checks\n", s_checks_failed ? "FAIL" : "OK", s_checks_failed);
     return s_checks_failed ? 1 : 0;

@@ -110,17 +110,17 @@ ws_url (char *buf, size_t size, const char *scheme, int port, const char *path)
     return buf;
 }
 
-//  Makes a self-signed certificate for 127.0.0.1 and localhost in dir.
-//  Returns 0 or -1 (openssl CLI missing or failed).
+//  Makes a self-signed certificate dir/<name>.pem and key dir/<name>-key.pem
+//  for the subjectAltName san ("IP:127.0.0.1,DNS:localhost"). Returns 0 or
+//  -1 (openssl CLI missing or failed).
 static inline int
-ws_make_cert (const char *dir)
+ws_make_cert (const char *dir, const char *name, const char *san)
 {
     char cmd[1024];
     snprintf (cmd, sizeof (cmd),
-              "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
-              "-addext subjectAltName=IP:127.0.0.1,DNS:localhost "
-              "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
-              dir, dir);
+              "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=zflow-test "
+              "-addext subjectAltName=%s -keyout %s/%s-key.pem -out %s/%s.pem >/dev/null 2>&1",
+              san, dir, name, dir, name);
     return system (cmd) == 0 ? 0 : -1;
 }
 

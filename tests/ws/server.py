@@ -13,6 +13,8 @@ Paths:  /echo         echo every message (text stays text, binary binary)
         /ping         ping the client, send "pong-ok" when its pong arrives
         /big/N        send one text message of N bytes, then echo
         /headers      send the request headers as a JSON object
+        /apping       application pings {"ping":n} and "ping", then {"ok":bool}
+        /sni          send the TLS server name the client sent (None if none)
         /redirect     answer 302 (the client must refuse)
         /forbidden    answer 403
         /count        send {"seq":k} every 2 ms forever (for reconnects)
@@ -30,6 +32,7 @@ import websockets
 logging.getLogger("websockets").setLevel(logging.CRITICAL)
 
 SEQ = [0]
+SNI = [None]  # the server name the last TLS client sent (SNI)
 UNSENT = []   # numbers whose send failed: the next sender takes them first
 
 
@@ -50,6 +53,16 @@ async def handler(ws):
         await ws.send("pong-ok")
     elif path.startswith("/big/"):
         await ws.send("x" * int(path.split("/")[2]))
+    elif path == "/apping":
+        # Application pings from the server; "ok" once both are answered.
+        await ws.send(json.dumps({"ping": 1700000000123}))
+        answer = await ws.recv()
+        await ws.send("ping")
+        answer2 = await ws.recv()
+        good = json.loads(answer) == {"pong": 1700000000123} and answer2 == "pong"
+        await ws.send(json.dumps({"ok": good}))
+    elif path == "/sni":
+        await ws.send(str(SNI[0]))
     elif path == "/headers":
         await ws.send(json.dumps({k.lower(): v for k, v in ws.request_headers.raw_items()}))
     elif path == "/count":
@@ -87,6 +100,7 @@ async def main():
         i = args.index("--tls")
         ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ssl_ctx.load_cert_chain(args[i + 1], args[i + 2])
+        ssl_ctx.sni_callback = lambda sock, name, ctx: SNI.__setitem__(0, name)
     port = int(args[args.index("--port") + 1]) if "--port" in args else 0
     async with websockets.serve(handler, "127.0.0.1", port, compression=compression,
                                 ssl=ssl_ctx, subprotocols=["chat", "superchat"],
