@@ -70,9 +70,10 @@ zflow__centsrc_event (s_source_t *self, const char *type, json_t *details)
     free (text);
 }
 
-//  Sends a command (takes the reference). Returns 0 or -1.
+//  Sends a command (takes the reference); a secret one (with the token) is
+//  not traced. Returns 0 or -1.
 static int
-s_send_command (s_source_t *self, json_t *command)
+s_send_command (s_source_t *self, json_t *command, bool secret)
 {
     char *text = command ? json_dumps (command, JSON_COMPACT) : NULL;
     json_decref (command);
@@ -85,7 +86,8 @@ s_send_command (s_source_t *self, json_t *command)
     if (rc == 0 && self->reply_deadline == 0)
         self->reply_deadline = zclock_mono () + self->timeout_ms;
     if (zflow_actor_verbose (self->base) && text)
-        zsys_debug ("zflow_centrifugo_source %s: >> %s", self->name, text);
+        zsys_debug ("zflow_centrifugo_source %s: >> %s", self->name,
+                    secret ? "(connect, token not shown)" : text);
     free (text);
     return rc == 0 ? 0 : -1;
 }
@@ -98,7 +100,8 @@ zflow__centsrc_send_connect (s_source_t *self)
         json_object_set_new (params, "token", json_string (self->token));
     self->connect_id = self->next_id++;
     return s_send_command (self, json_pack ("{s:i,s:o}", "id", (json_int_t) self->connect_id,
-                                            "connect", params));
+                                            "connect", params),
+                           true);
 }
 
 int
@@ -114,7 +117,8 @@ zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
     channel->cmd_id = self->next_id++;
     channel->state = S_CHAN_SUBSCRIBING;
     return s_send_command (self, json_pack ("{s:i,s:o}", "id", (json_int_t) channel->cmd_id,
-                                            "subscribe", params));
+                                            "subscribe", params),
+                           false);
 }
 
 //  ---------------------------------------------------------------------

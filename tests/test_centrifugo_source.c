@@ -70,8 +70,11 @@ fake_start (fake_t *fake, int port, const char *extra[])
     CHECK (fake->in && fake->out && fgets (line, sizeof (line), fake->out));
     CHECK (sscanf (line, "PORT %d TOKEN %511s EXPIRED %511s", &fake->port, fake->token,
                    fake->expired) == 3);
-    snprintf (fake->url, sizeof (fake->url), "ws://127.0.0.1:%d/connection/websocket",
-              fake->port);
+    bool tls = false;
+    for (int i = 0; extra && extra[i]; i++)
+        tls = tls || streq (extra[i], "--tls");
+    snprintf (fake->url, sizeof (fake->url), "%s://127.0.0.1:%d/connection/websocket",
+              tls ? "wss" : "ws", fake->port);
 }
 
 //  Sends a control command; returns the fake's answer (caller owns it).
@@ -573,6 +576,7 @@ test_malformed_and_pushes (void)
     zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news", "bad");
     collect_t c;
     collect_init (&c, source);
+    zflow_centrifugo_source_verbose (source);
     CHECK_RC (zflow_centrifugo_source_start (source), 0);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
     FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"not json {\"}");
@@ -622,6 +626,64 @@ test_malformed_and_pushes (void)
         if (wanted_)                                                                       \
             RUN (fn);                                                                      \
     } while (0)
+
+//  wss: a certificate for 127.0.0.1 made with the openssl CLI; the source
+//  connects when it trusts it, and a source that does not trust it fails
+//  its handshakes (nothing published, no connect).
+static void
+test_tls (void)
+{
+    char dir[64];
+    snprintf (dir, sizeof (dir), "/tmp/zflow-centsrc-tls-%d", (int) getpid ());
+    char command[512];
+    snprintf (command, sizeof (command),
+              "mkdir -p %s && openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+              "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem "
+              "-out %s/cert.pem >/dev/null 2>&1",
+              dir, dir, dir);
+    if (system (command) != 0) {
+        printf (" (skipped: no openssl CLI)");
+        return;
+    }
+    fake_t fake;
+    const char *args[] = { "--tls", dir, NULL };
+    fake_start (&fake, 0, args);
+    char ca[96];
+    snprintf (ca, sizeof (ca), "%s/cert.pem", dir);
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "secure";
+    config.name = "tls";
+    config.manual_start = true;
+    config.ca_file = ca;
+    int err;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"secure\",\"count\":3,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "secure") == 3, 3000));
+    check_sequence (&c, "secure", 1, 3, 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    //  Without the CA the certificate is not trusted: no session.
+    config.ca_file = NULL;
+    config.name = "untrusted";
+    source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    zclock_sleep (300);
+    CHECK (stat_of (source, "attempts") >= 1);
+    CHECK (stat_of (source, "connects") == 0);
+    CHECK (fake_stat (&fake, "connects") == 1);
+    zflow_centrifugo_source_destroy (&source);
+    fake_stop (&fake, false);
+    snprintf (command, sizeof (command), "rm -rf %s", dir);
+    CHECK (system (command) == 0);
+}
 
 static bool s_done = false;
 
@@ -747,6 +809,7 @@ main (int argc, char *argv[])
     RUN_IF (test_malformed_and_pushes);
     RUN_IF (test_watchdog);
     RUN_IF (test_drops);
+    RUN_IF (test_tls);
     zsys_shutdown ();
     s_done = true;
     return 0;

@@ -52,7 +52,8 @@ stdout:
   {"op":"quit"}
 
 Run: centrifugo_ws_fake.py --secret S [--port 0] [--state FILE] [--ping-ms N]
-[--pong-timeout-ms N] [--history-size N] [--paused]; it prints one line
+[--pong-timeout-ms N] [--history-size N] [--paused] [--tls DIR] (wss with
+DIR/cert.pem and DIR/key.pem); it prints one line
 "PORT <n> TOKEN <valid jwt> EXPIRED <expired jwt>" on stdout when ready.
 """
 
@@ -425,6 +426,7 @@ async def main():
     parser.add_argument("--pong-timeout-ms", type=int, default=0)
     parser.add_argument("--history-size", type=int, default=1000)
     parser.add_argument("--paused", action="store_true")
+    parser.add_argument("--tls")
     args = parser.parse_args()
     if not args.pong_timeout_ms:
         args.pong_timeout_ms = max(args.ping_ms, 1)
@@ -437,9 +439,15 @@ async def main():
             return http.HTTPStatus.NOT_FOUND, [], b"not found\n"
         return None
 
+    context = None
+    if args.tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.path.join(args.tls, "cert.pem"),
+                                os.path.join(args.tls, "key.pem"))
     stop = asyncio.get_running_loop().create_future()
     async with websockets.serve(lambda ws, path: serve_client(server, ws, path), "127.0.0.1",
-                                args.port, process_request=process_request,
+                                args.port, process_request=process_request, ssl=context,
                                 ping_interval=None, max_size=16 * 1024 * 1024) as ws_server:
         port = ws_server.sockets[0].getsockname()[1]
         now = int(time.time())
