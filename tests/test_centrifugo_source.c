@@ -401,6 +401,24 @@ test_publications (void)
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"late\",\"count\":5,\"from\":0}");
     CHECK (WAIT_UNTIL (&c, pubs_of (&c, "late") == 5, 2000));
     check_sequence (&c, "late", 1, 5, 0);
+    //  A saved position resumes a new source where the old one stopped.
+    char epoch[64];
+    CHECK_RC (zflow_centrifugo_source_position (source, "news", &offset, epoch, sizeof (epoch)),
+              0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":20,\"from\":300}");
+    source = source_new (&fake, fake.token, NULL, "resumed");
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "news", offset, epoch), 0);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 20, 3000));
+    collect_pump (&c, 50);
+    json_t *list = json_object_get (c.pubs, "news");
+    for (size_t i = 0; i < 20; i++)
+        CHECK (json_integer_value (json_object_get (json_array_get (list, i), "offset"))
+               == (json_int_t) (301 + i));
+    CHECK (stat_of (source, "recovered") == 20);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
