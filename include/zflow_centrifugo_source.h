@@ -46,6 +46,9 @@
         malformed      {"size","error"}  a server message that is not JSON or
                        not a protocol object (counted; the connection goes on)
         gap            {"channel","expected","offset"}
+        token_expiring {"expires_in_ms"}  the connect reply said the token
+                       expires ("expires", "ttl"), three quarters of its time
+                       is gone: call zflow_centrifugo_source_set_token
         failed         {"failures"}  gave up after max_failures refusals
 
     Reconnects: after a close, an error or a refused handshake the source
@@ -56,8 +59,9 @@
     token", which the protocol documents as "do not reconnect") counts as a
     failure; after max_failures of them in a row the source stops and
     reports "failed". Use zflow_centrifugo_source_set_token to give a new
-    token; it is used from the next attempt on (and restarts a source that
-    gave up).
+    token: on a connection whose token expires it is sent at once in a
+    refresh command (no reconnect); it is used for every later connect, and
+    it restarts a source that gave up.
 
     Bounded memory: the PUB has a send watermark (sndhwm); when a subscriber
     is that far behind, the publication is dropped for all and counted in
@@ -66,7 +70,7 @@
     STATS adds: publications, recovered, duplicates, gaps, unrecovered,
     malformed, errors, events, connects, attempts, disconnects, failures,
     pings, pongs, channels, subscribed, unexpected (pushes for a channel
-    that is not subscribed).
+    that is not subscribed), refreshes.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -151,9 +155,9 @@ int zflow_centrifugo_source_subscribe (zflow_centrifugo_source_t *self, const ch
 //  or ZFLOW_ECLOSED.
 int zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const char *channel);
 
-//  Replaces the token for the next connection attempts (the current
-//  connection stays), and restarts a source that gave up. Returns 0 or
-//  ZFLOW_ECLOSED.
+//  Replaces the token: sent at once in a refresh command when the current
+//  connection's token expires, used for every later connect, and restarts
+//  a source that gave up. Returns 0 or ZFLOW_ECLOSED.
 int zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token);
 
 //  The last position published for channel: *offset_p and the epoch copied

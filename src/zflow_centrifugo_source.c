@@ -174,6 +174,8 @@ s_reset_session (s_source_t *self)
     self->connected = false;
     self->connect_id = 0;
     self->reply_deadline = 0;
+    self->refresh_at = self->expire_at = 0;
+    self->refresh_id = 0;
     self->ping_ms = 0;
     s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
     for (; channel; channel = (s_channel_t *) zhashx_next (self->channels)) {
@@ -273,6 +275,12 @@ s_on_watch (zloop_t *loop, int timer_id, void *arg)
     int64_t now = zclock_mono ();
     if (self->connected)
         s_retry_subscribes (self, now);
+    if (self->connected && self->refresh_at && now >= self->refresh_at) {
+        //  The token runs out: ask the user for a new one (set_token).
+        self->refresh_at = 0;
+        zflow__centsrc_event (self, "token_expiring", json_pack (
+            "{s:I}", "expires_in_ms", (json_int_t) (self->expire_at - now)));
+    }
     if (self->reply_deadline && now > self->reply_deadline) {
         zsys_info ("zflow_centrifugo_source %s: no reply in %d ms, reconnecting", self->name,
                    self->timeout_ms);
@@ -339,6 +347,9 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
     else if (streq (command, "TOKEN")) {
         zstr_free (&self->token);
         self->token = first && *first ? strdup (first) : NULL;
+        //  A connection whose token expires takes the new one at once.
+        if (self->connected && self->expire_at && !self->refresh_id)
+            zflow__centsrc_send_refresh (self);
         if (self->failed) {
             self->failed = false;
             self->failures = 0;
@@ -387,6 +398,7 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "channels", zhashx_size (self->channels));
     zflow_actor_stats_add (reply, "subscribed", subscribed);
     zflow_actor_stats_add (reply, "unexpected", self->unexpected);
+    zflow_actor_stats_add (reply, "refreshes", self->refreshes);
 }
 
 //  ---------------------------------------------------------------------

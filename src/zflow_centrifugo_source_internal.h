@@ -86,6 +86,9 @@ typedef struct {
     bool pong;                    //  answer pings
     int64_t last_rx;              //  when a message last arrived (zclock_mono)
     int64_t reply_deadline;       //  when the oldest awaited reply is late (0: none)
+    int64_t refresh_at;           //  when to ask for a new token (0: never)
+    int64_t expire_at;            //  when the connection's token expires (0: never)
+    uint32_t refresh_id;          //  id of the pending refresh, or 0
     int reconnect_timer;          //  timer id or -1
     int reap_timer;               //  timer id or -1
     int watch_timer;              //  timer id or -1 (ping and reply watchdog)
@@ -105,6 +108,7 @@ typedef struct {
     uint64_t pings;               //  server pings received
     uint64_t pongs;               //  pongs sent
     uint64_t unexpected;          //  pushes for channels not subscribed
+    uint64_t refreshes;           //  tokens refreshed on a live connection
 } s_source_t;
 
 //  Protocol side (zflow_centrifugo_source_proto.c).
@@ -118,6 +122,9 @@ int zflow__centsrc_send_connect (s_source_t *self);
 //  Sends a subscribe command for channel (with recovery when known).
 //  Returns 0 or -1.
 int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel);
+
+//  Sends a refresh command with the current token. Returns 0 or -1.
+int zflow__centsrc_send_refresh (s_source_t *self);
 
 //  Publishes an event of type with the fields of details (may be NULL;
 //  the reference is taken).

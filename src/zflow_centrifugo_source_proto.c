@@ -105,6 +105,18 @@ zflow__centsrc_send_connect (s_source_t *self)
 }
 
 int
+zflow__centsrc_send_refresh (s_source_t *self)
+{
+    if (!self->token)
+        return -1;
+    self->refresh_id = self->next_id++;
+    self->refresh_at = 0;
+    return s_send_command (self, json_pack ("{s:i,s:{s:s}}", "id", (json_int_t) self->refresh_id,
+                                            "refresh", "token", self->token),
+                           true);
+}
+
+int
 zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
 {
     json_t *params = json_pack ("{s:s}", "channel", channel->name);
@@ -195,13 +207,26 @@ s_channel_by_id (s_source_t *self, uint32_t id)
 static bool
 s_awaiting (s_source_t *self)
 {
-    if (self->connect_id)
+    if (self->connect_id || self->refresh_id)
         return true;
     s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
     for (; channel; channel = (s_channel_t *) zhashx_next (self->channels))
         if (channel->state == S_CHAN_SUBSCRIBING)
             return true;
     return false;
+}
+
+//  A connect or refresh result: when the token expires, plan to ask for a
+//  new one at three quarters of its time to live.
+static void
+s_set_expiry (s_source_t *self, json_t *result)
+{
+    json_t *ttl = json_object_get (result, "ttl");
+    int64_t ttl_ms = json_is_integer (ttl) ? json_integer_value (ttl) * 1000 : 0;
+    bool expires = json_is_true (json_object_get (result, "expires")) && ttl_ms > 0;
+    int64_t now = zclock_mono ();
+    self->expire_at = expires ? now + ttl_ms : 0;
+    self->refresh_at = expires ? now + ttl_ms * 3 / 4 : 0;
 }
 
 static void
@@ -214,6 +239,7 @@ s_on_connect_reply (s_source_t *self, json_t *result)
     json_t *ping = json_object_get (result, "ping");
     self->ping_ms = json_is_integer (ping) ? json_integer_value (ping) * 1000 : 0;
     self->pong = json_is_true (json_object_get (result, "pong"));
+    s_set_expiry (self, result);
     self->connects++;
     json_t *client = json_object_get (result, "client");
     json_t *version = json_object_get (result, "version");
@@ -283,6 +309,12 @@ s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
         zflow__centsrc_drop (self, 1000, "connect refused", true);
         return;
     }
+    if (id && id == self->refresh_id) {
+        self->refresh_id = 0;
+        json_object_set_new (event, "op", json_string ("refresh"));
+        zflow__centsrc_event (self, "error", event);
+        return;
+    }
     s_channel_t *channel = s_channel_by_id (self, id);
     if (channel) {
         channel->state = S_CHAN_IDLE;
@@ -310,6 +342,11 @@ s_on_reply (s_source_t *self, uint32_t id, json_t *reply)
         s_on_error_reply (self, id, error);
     else if (id == self->connect_id && json_is_object (json_object_get (reply, "connect")))
         s_on_connect_reply (self, json_object_get (reply, "connect"));
+    else if (id == self->refresh_id && json_is_object (json_object_get (reply, "refresh"))) {
+        self->refresh_id = 0;
+        self->refreshes++;
+        s_set_expiry (self, json_object_get (reply, "refresh"));
+    }
     else if (json_is_object (json_object_get (reply, "subscribe"))) {
         s_channel_t *channel = s_channel_by_id (self, id);
         if (channel)

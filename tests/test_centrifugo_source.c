@@ -561,6 +561,56 @@ test_restart_recovery (void)
     unlink (state);
 }
 
+//  A token that expires: the source says so before it runs out, takes a
+//  new one without reconnecting; left alone, the server closes with 3005
+//  and the source reconnects and is refused (error 109) until a new token.
+static void
+test_token_refresh (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    json_t *answer = fake_ctl (&fake, "{\"op\":\"token\",\"ttl\":3}");
+    char *short_token = strdup (json_string_value (json_object_get (answer, "token")));
+    json_decref (answer);
+    zflow_centrifugo_source_t *source = source_new (&fake, short_token, "news", "refresh");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "token_expiring", NULL, 0) == 1, 4000));
+    answer = fake_ctl (&fake, "{\"op\":\"token\",\"ttl\":60}");
+    CHECK_RC (zflow_centrifugo_source_set_token (
+                  source, json_string_value (json_object_get (answer, "token"))),
+              0);
+    json_decref (answer);
+    CHECK (WAIT_UNTIL (&c, stat_of (source, "refreshes") == 1, 2000));
+    CHECK (fake_stat (&fake, "refreshes") == 1);
+    //  Past the first token's expiry: still the same connection.
+    collect_pump (&c, 1500);
+    CHECK (fake_stat (&fake, "expired") == 0);
+    CHECK (stat_of (source, "connects") == 1);
+    CHECK (events_of (&c, "disconnected", NULL, 0) == 0);
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"news\",\"data\":{\"n\":0}}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 1, 2000));
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    free (short_token);
+    //  No new token: closed with 3005 at expiry, then refused (109).
+    answer = fake_ctl (&fake, "{\"op\":\"token\",\"ttl\":2}");
+    source = source_new (&fake, json_string_value (json_object_get (answer, "token")), "news",
+                         "expire");
+    json_decref (answer);
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", "code", 3005) == 1, 5000));
+    CHECK (events_of (&c, "token_expiring", NULL, 0) == 1);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
+    CHECK (events_of (&c, "error", "code", 109) == 3);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
 //  Server pings are answered; the connection stays.
 static void
 test_ping (void)
@@ -823,6 +873,7 @@ main (int argc, char *argv[])
     RUN_IF (test_publications);
     RUN_IF (test_wrong_token);
     RUN_IF (test_restart_recovery);
+    RUN_IF (test_token_refresh);
     RUN_IF (test_ping);
     RUN_IF (test_malformed_and_pushes);
     RUN_IF (test_watchdog);

@@ -27,6 +27,10 @@ one of Centrifugo v4, v5 and v6), with Debian's python3-websockets 10.4:
   (102), "deny:" gives 103, "nohist:" has no history (not recoverable);
   any other channel keeps history. Already subscribed gives 105.
   Publications: {"push":{"channel":..,"pub":{"data":..,"offset":N}}}.
+  Token expiry: a token with "exp" makes the connect reply carry
+  "expires":true and "ttl" (seconds); {"id":N,"refresh":{"token":..}} gives a
+  new one (reply {"refresh":{"expires","ttl",..}}); when exp passes without a
+  refresh the connection is closed with 3005 "expired".
   Pings: with --ping-ms the connect reply says "ping" (seconds, rounded up)
   and "pong":true, the server sends {} every ping-ms and closes with 3012
   "no pong" when no pong came for ping-ms + pong-timeout-ms.
@@ -44,6 +48,7 @@ stdout:
       (with push, a {"push":{"disconnect":{..}}} goes first)
   {"op":"unsubscribe","channel":c,"code":2000,"reason":r}  unsubscribe push
   {"op":"pause"} / {"op":"resume"}  refuse (503) / accept new handshakes
+  {"op":"token","ttl":s}            -> {"ok":true,"token":..} valid for s seconds
   {"op":"fail_subscribes","count":n}  the next n subscribes get error 100
                                      (internal, "temporary":true)
   {"op":"mute","on":bool}            stop / restart pinging and answering
@@ -90,21 +95,21 @@ def make_jwt(secret, sub, exp):
 
 
 def check_jwt(secret, token):
-    """Returns "ok", "expired" or "invalid"."""
+    """Returns ("ok" | "expired" | "invalid", the exp claim or None)."""
     try:
         header, claims, sig = token.split(".")
         signing = (header + "." + claims).encode()
         want = hmac.new(secret.encode(), signing, hashlib.sha256).digest()
         if not hmac.compare_digest(want, b64url_decode(sig)):
-            return "invalid"
+            return "invalid", None
         if json.loads(b64url_decode(header)).get("alg") != "HS256":
-            return "invalid"
+            return "invalid", None
         exp = json.loads(b64url_decode(claims)).get("exp")
         if exp is not None and exp < time.time():
-            return "expired"
-        return "ok"
+            return "expired", exp
+        return "ok", exp
     except (ValueError, AttributeError, TypeError):
-        return "invalid"
+        return "invalid", None
 
 
 class Stream:
@@ -132,6 +137,7 @@ class Server:
         self.fail_subscribes = 0
         self.stats = {"connections": 0, "connects": 0, "bad_tokens": 0, "expired_tokens": 0,
                       "pings_sent": 0, "pongs": 0, "bad_requests": 0, "no_pong": 0,
+                      "refreshes": 0, "expired": 0,
                       "subscribes": []}
         self.epoch = None
         self.state = None
@@ -187,6 +193,7 @@ class Client:
         self.connected = False
         self.last_pong = time.monotonic()
         self.closing = False
+        self.expire_at = None
 
     def send(self, text):
         self.queue.put_nowait(("text", text))
@@ -219,6 +226,15 @@ class Client:
             self.server.stats["pings_sent"] += 1
             self.send("{}")
 
+    async def expirer(self):
+        """Closes with 3005 "expired" once the token's exp passed unrefreshed."""
+        while not self.closing:
+            await asyncio.sleep(0.1)
+            if self.connected and self.expire_at and time.time() > self.expire_at:
+                self.server.stats["expired"] += 1
+                self.close(3005, "expired")
+                return
+
     def reply(self, cid, method, result):
         self.send(json.dumps({"id": cid, method: result}, separators=(",", ":")))
 
@@ -240,6 +256,8 @@ class Client:
             self.close(3501, "bad request")
         elif "subscribe" in command:
             self.on_subscribe(cid, command["subscribe"] or {})
+        elif "refresh" in command:
+            self.on_refresh(cid, command["refresh"] or {})
         elif "unsubscribe" in command:
             self.channels.discard((command["unsubscribe"] or {}).get("channel"))
             self.reply(cid, "unsubscribe", {})
@@ -251,7 +269,7 @@ class Client:
             self.server.stats["bad_requests"] += 1
             self.close(3501, "bad request")
             return
-        verdict = check_jwt(self.server.args.secret, request.get("token", ""))
+        verdict, exp = check_jwt(self.server.args.secret, request.get("token", ""))
         if verdict == "invalid":
             self.server.stats["bad_tokens"] += 1
             self.close(3500, "invalid token")
@@ -267,7 +285,29 @@ class Client:
         if self.server.args.ping_ms:
             result["ping"] = math.ceil(self.server.args.ping_ms / 1000.0)
             result["pong"] = True
+        self.set_expiry(result, exp)
         self.reply(cid, "connect", result)
+
+    def set_expiry(self, result, exp):
+        self.expire_at = exp
+        if exp:
+            result["expires"] = True
+            result["ttl"] = max(1, int(exp - time.time()))
+
+    def on_refresh(self, cid, request):
+        verdict, exp = check_jwt(self.server.args.secret, request.get("token", ""))
+        if verdict == "invalid":
+            self.server.stats["bad_tokens"] += 1
+            self.close(3500, "invalid token")
+            return
+        if verdict == "expired":
+            self.server.stats["expired_tokens"] += 1
+            self.error(cid, 109, "token expired")
+            return
+        self.server.stats["refreshes"] += 1
+        result = {"client": "refreshed", "version": "0.0.0-fake"}
+        self.set_expiry(result, exp)
+        self.reply(cid, "refresh", result)
 
     def on_subscribe(self, cid, request):
         channel = request.get("channel", "")
@@ -317,6 +357,7 @@ async def serve_client(server, ws, path):
     server.stats["connections"] += 1
     writer = asyncio.ensure_future(client.writer())
     pinger = asyncio.ensure_future(client.pinger()) if server.args.ping_ms else None
+    expirer = asyncio.ensure_future(client.expirer())
     try:
         async for message in ws:
             if isinstance(message, bytes):
@@ -342,6 +383,7 @@ async def serve_client(server, ws, path):
     finally:
         server.clients.discard(client)
         writer.cancel()
+        expirer.cancel()
         if pinger:
             pinger.cancel()
 
@@ -376,6 +418,9 @@ def control(server, request):
                     "code": request.get("code", 2000),
                     "reason": request.get("reason", "server unsubscribe")}}}))
         return {"ok": True}
+    if op == "token":
+        return {"ok": True, "token": make_jwt(server.args.secret, "zflow-test",
+                                              int(time.time()) + request.get("ttl", 3600))}
     if op == "fail_subscribes":
         server.fail_subscribes = request.get("count", 1)
         return {"ok": True}
