@@ -8,6 +8,7 @@ target_sources (zflow_objects PRIVATE
 #  The fake server needs Debian's python3-websockets, so /usr/bin/python3.
 find_program (ZFLOW_CENTSRC_PYTHON3 NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
 zflow_test (test_centrifugo_source SOURCES tests/test_centrifugo_source.c
+            tests/test_centrifugo_source_fake.c
             LABELS integration TIMEOUT 60)
 if (TARGET test_centrifugo_source)
     target_compile_definitions (test_centrifugo_source PRIVATE
