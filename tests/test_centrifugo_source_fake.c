@@ -14,10 +14,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
 //  ---------------------------------------------------------------------
 //  The fake server: a child process driven over its stdin / stdout
-
-
 
 //  Starts the fake with extra arguments (NULL-terminated; port 0: any).
 void
@@ -80,7 +79,6 @@ fake_ctl (fake_t *fake, const char *format, ...)
     return answer;
 }
 
-
 json_int_t
 fake_stat (fake_t *fake, const char *name)
 {
@@ -111,7 +109,6 @@ fake_stop (fake_t *fake, bool kill_it)
 
 //  ---------------------------------------------------------------------
 //  What the source publishes, collected from its PUB
-
 
 void
 collect_init (collect_t *c, zflow_centrifugo_source_t *source)
@@ -218,7 +215,6 @@ events_of (collect_t *c, const char *type, const char *name, json_int_t value)
             count++;
     return count;
 }
-
 
 uint64_t
 stat_of (zflow_centrifugo_source_t *source, const char *name)
