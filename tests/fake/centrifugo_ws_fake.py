@@ -30,7 +30,7 @@ one of Centrifugo v4, v5 and v6), with Debian's python3-websockets 10.4:
   Token expiry: a token with "exp" makes the connect reply carry
   "expires":true and "ttl" (seconds); {"id":N,"refresh":{"token":..}} gives a
   new one (reply {"refresh":{"expires","ttl",..}}); when exp passes without a
-  refresh the connection is closed with 3005 "expired".
+  refresh the connection is closed with 3005 "connection expired".
   Pings: with --ping-ms the connect reply says "ping" (seconds, rounded up)
   and "pong":true, the server sends {} every ping-ms and closes with 3012
   "no pong" when no pong came for ping-ms + pong-timeout-ms.
@@ -227,12 +227,12 @@ class Client:
             self.send("{}")
 
     async def expirer(self):
-        """Closes with 3005 "expired" once the token's exp passed unrefreshed."""
+        """Closes with 3005 "connection expired" once the token's exp passed unrefreshed."""
         while not self.closing:
             await asyncio.sleep(0.1)
             if self.connected and self.expire_at and time.time() > self.expire_at:
                 self.server.stats["expired"] += 1
-                self.close(3005, "expired")
+                self.close(3005, "connection expired")
                 return
 
     def reply(self, cid, method, result):
