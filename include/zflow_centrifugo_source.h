@@ -65,7 +65,13 @@
 
     Bounded memory: the PUB has a send watermark (sndhwm); when a subscriber
     is that far behind, the publication is dropped for all and counted in
-    "drops" (the offset still advances, so a drop is not recovered).
+    "drops" (the offset still advances, so a drop is not recovered). With
+    lossless set nothing is dropped: what the PUB refuses waits, in order,
+    while the source stops reading the WebSocket (TCP then pushes back on
+    the server) and retries every 2 ms; queue_depth counts what waits (at
+    most what was read in one go). A server may close a connection that
+    stays paused too long (no pong, slow); the source then reconnects and
+    recovers from where it stood.
 
     STATS adds: publications, recovered, duplicates, gaps, unrecovered,
     malformed, errors, events, connects, attempts, disconnects, failures,
@@ -110,6 +116,7 @@ typedef struct {
     const char *key_prefix; //  first key component ("centrifugo")
     bool no_recover;        //  resubscribe without asking for recovery
     bool manual_start;      //  connect only on zflow_centrifugo_source_start
+    bool lossless;          //  a full subscriber pauses reading (default: drop)
     int backoff_min_ms;     //  first reconnect delay (100)
     int backoff_max_ms;     //  longest reconnect delay (10000)
     int max_failures;       //  refusals in a row before giving up (5; < 0: never)

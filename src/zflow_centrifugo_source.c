@@ -86,6 +86,48 @@ s_channel_add (s_source_t *self, const char *name, uint64_t offset, const char *
 }
 
 //  ---------------------------------------------------------------------
+//  Lossless mode: envelopes the PUB refused wait here, reading paused
+
+static int
+s_on_flush (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    s_source_t *self = (s_source_t *) arg;
+    zmsg_t *msg;
+    while ((msg = (zmsg_t *) zlist_first (self->held))) {
+        zframe_t *key = zmsg_first (msg);
+        zframe_t *meta = zmsg_next (msg);
+        zframe_t *payload = zmsg_next (msg);
+        if (zflow__centsrc_pub_send (self, zframe_data (key), zframe_size (key),
+                                     zframe_data (meta), zframe_size (meta),
+                                     zframe_data (payload), zframe_size (payload)))
+            break;
+        zlist_pop (self->held);
+        zmsg_destroy (&msg);
+    }
+    self->counters->queue_depth = zlist_size (self->held);
+    if (zlist_size (self->held) == 0) {
+        zloop_timer_end (self->loop, self->flush_timer);
+        self->flush_timer = -1;
+        if (self->conn)
+            zflow__ws_conn_pause (self->conn, false);
+    }
+    return 0;
+}
+
+void
+zflow__centsrc_hold (s_source_t *self)
+{
+    self->counters->queue_depth = zlist_size (self->held);
+    if (self->flush_timer >= 0)
+        return;
+    if (self->conn)
+        zflow__ws_conn_pause (self->conn, true);
+    self->flush_timer = zloop_timer (self->loop, 2, 0, s_on_flush, self);
+}
+
+//  ---------------------------------------------------------------------
 //  Connection life cycle
 
 static int
@@ -153,6 +195,8 @@ s_on_open (zflow_ws_conn_t *conn, void *arg)
     s_source_t *self = (s_source_t *) arg;
     self->last_rx = zclock_mono ();
     self->opened = true;
+    if (zlist_size (self->held))
+        zflow__ws_conn_pause (conn, true);   //  lossless: still waiting for the PUB
     if (zflow__centsrc_send_connect (self))
         zflow__ws_conn_close (conn, 1011, "cannot send connect");
 }
@@ -415,6 +459,10 @@ s_source_destroy (s_source_t **self_p)
     while (self->dead && (conn = (zflow_ws_conn_t *) zlist_pop (self->dead)))
         zflow__ws_conn_destroy (&conn);
     zlist_destroy (&self->dead);
+    zmsg_t *msg;
+    while (self->held && (msg = (zmsg_t *) zlist_pop (self->held)))
+        zmsg_destroy (&msg);
+    zlist_destroy (&self->held);
     zhashx_destroy (&self->channels);
     zsock_destroy (&self->pub);
     zflow_meta_destroy (&self->meta);
@@ -456,6 +504,7 @@ s_source_configure (s_source_t *self, const zflow_centrifugo_source_config_t *co
     self->event_prefix = self->key_prefix ? zsys_sprintf ("%s.event", self->key_prefix) : NULL;
     self->endpoint = strdup (endpoint);
     self->recover = !config->no_recover;
+    self->lossless = config->lossless;
     self->backoff_min_ms = s_int_or (config->backoff_min_ms,
                                      ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MIN_MS);
     self->backoff_max_ms = s_int_or (config->backoff_max_ms,
@@ -517,14 +566,16 @@ s_source_new (zsock_t *pipe, s_start_t *start)
         start->err = ZFLOW_ENOMEM;
         return NULL;
     }
-    self->reconnect_timer = self->reap_timer = self->watch_timer = -1;
+    self->reconnect_timer = self->reap_timer = self->watch_timer = self->flush_timer = -1;
     self->next_id = 1;
     self->base = zflow_actor_new (pipe, "zflow_centrifugo_source");
     self->channels = zhashx_new ();
     self->dead = zlist_new ();
+    self->held = zlist_new ();
     self->meta = zflow_meta_new ();
     self->pub = zsock_new (ZMQ_PUB);
-    if (!self->base || !self->channels || !self->dead || !self->meta || !self->pub) {
+    if (!self->base || !self->channels || !self->dead || !self->held || !self->meta
+        || !self->pub) {
         start->err = ZFLOW_ENOMEM;
         s_source_destroy (&self);
         return NULL;

@@ -66,6 +66,9 @@ typedef struct {
     zflow_ws_conn_t *conn;        //  the connection, or NULL
     zlist_t *dead;                //  closed connections waiting to be destroyed
     bool recover;                 //  resubscribe with recovery
+    bool lossless;                //  hold and pause instead of dropping
+    zlist_t *held;                //  envelopes (zmsg_t) waiting for the PUB, in order
+    int flush_timer;              //  timer id or -1 (retries held envelopes)
     bool started;                 //  connecting was asked for
     bool opened;                  //  conn finished its WebSocket handshake
     bool connected;               //  connect reply received on conn
@@ -125,6 +128,15 @@ int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel);
 
 //  Sends a refresh command with the current token. Returns 0 or -1.
 int zflow__centsrc_send_refresh (s_source_t *self);
+
+//  Sends key, meta and payload frames on the PUB without blocking.
+//  Returns 0, or -1 when a subscriber is at its watermark.
+int zflow__centsrc_pub_send (s_source_t *self, const void *key, size_t key_size,
+                             const void *meta, size_t meta_size, const void *payload,
+                             size_t size);
+
+//  Lossless mode: an envelope was held; pause reading and retry soon.
+void zflow__centsrc_hold (s_source_t *self);
 
 //  Publishes an event of type with the fields of details (may be NULL;
 //  the reference is taken).

@@ -22,9 +22,23 @@
 //  ---------------------------------------------------------------------
 //  Out: envelopes, events, commands
 
-//  Sends one envelope on the PUB without blocking. A subscriber at its
-//  watermark makes the PUB refuse (XPUB_NODROP): counted as a drop.
-//  Returns 0 or -1.
+int
+zflow__centsrc_pub_send (s_source_t *self, const void *key, size_t key_size, const void *meta,
+                         size_t meta_size, const void *payload, size_t size)
+{
+    if (zmq_send (self->pub_handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    zmq_send (self->pub_handle, meta, meta_size, ZMQ_SNDMORE);
+    zmq_send (self->pub_handle, payload, size, 0);
+    self->counters->msgs_out++;
+    self->counters->bytes_out += size;
+    return 0;
+}
+
+//  Sends one envelope on the PUB without blocking. When a subscriber is at
+//  its watermark the PUB refuses (XPUB_NODROP): the envelope is dropped and
+//  counted, or in lossless mode held, in order, while reading pauses.
+//  Returns 0 or -1 (dropped).
 static int
 s_send_envelope (s_source_t *self, const void *key, size_t key_size, const char *payload,
                  size_t size)
@@ -35,14 +49,21 @@ s_send_envelope (s_source_t *self, const void *key, size_t key_size, const char 
         self->counters->drops++;
         return -1;
     }
-    if (zmq_send (self->pub_handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+    if (zlist_size (self->held) == 0
+        && zflow__centsrc_pub_send (self, key, key_size, meta_wire, (size_t) meta_size, payload,
+                                    size)
+               == 0)
+        return 0;
+    zmsg_t *held = self->lossless ? zmsg_new () : NULL;
+    if (!held) {
         self->counters->drops++;
         return -1;
     }
-    zmq_send (self->pub_handle, meta_wire, (size_t) meta_size, ZMQ_SNDMORE);
-    zmq_send (self->pub_handle, payload, size, 0);
-    self->counters->msgs_out++;
-    self->counters->bytes_out += size;
+    zmsg_addmem (held, key, key_size);
+    zmsg_addmem (held, meta_wire, (size_t) meta_size);
+    zmsg_addmem (held, payload, size);
+    zlist_append (self->held, held);
+    zflow__centsrc_hold (self);
     return 0;
 }
 

@@ -406,6 +406,58 @@ test_malformed_and_pushes (void)
             RUN (fn);                                                                      \
     } while (0)
 
+//  Lossless: the same stalled subscriber loses nothing; the source holds
+//  what the PUB refuses and stops reading until the subscriber catches up.
+static void
+test_lossless (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "news";
+    config.name = "lossless";
+    config.manual_start = true;
+    config.sndhwm = 10;
+    config.lossless = true;
+    int err;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    zsock_t *slow = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (slow, 10);
+    zsock_set_subscribe (slow, "centrifugo\x1f");
+    CHECK (zsock_connect (slow, "%s", zflow_centrifugo_source_endpoint (source)) == 0);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    int64_t end = zclock_mono () + 5000;
+    while (stat_of (source, "subscribed") < 1 && zclock_mono () < end)
+        zclock_sleep (20);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":1000,\"from\":0}");
+    zclock_sleep (300);
+    //  Stalled: a few wait in the source, the rest in the server / TCP.
+    CHECK (stat_of (source, "drops") == 0);
+    CHECK (stat_of (source, "queue_depth") > 0);
+    CHECK (stat_of (source, "publications") < 1000);
+    zsock_set_rcvtimeo (slow, 3000);
+    zflow_msg_t *msg = zflow_msg_new ();
+    zflow_meta_t *meta = zflow_meta_new ();
+    for (uint64_t expected = 1; expected <= 1000; expected++) {
+        zmsg_t *zmsg = zmsg_recv (slow);
+        CHECK (zmsg && zflow_msg_from_zmsg (msg, &zmsg) == 0);
+        CHECK (zflow_envelope_decode (msg, meta) == 0 && zflow_meta_seq (meta) == expected);
+        if (expected % 100 == 0)
+            zclock_sleep (5);    //  a slow reader
+    }
+    CHECK (stat_of (source, "drops") == 0);
+    CHECK (stat_of (source, "queue_depth") == 0);
+    CHECK (stat_of (source, "publications") == 1000);
+    zflow_meta_destroy (&meta);
+    zflow_msg_destroy (&msg);
+    zsock_destroy (&slow);
+    zflow_centrifugo_source_destroy (&source);
+    fake_stop (&fake, false);
+}
+
 //  wss: a certificate for 127.0.0.1 made with the openssl CLI; the source
 //  connects when it trusts it, and a source that does not trust it fails
 //  its handshakes (nothing published, no connect).
@@ -589,6 +641,7 @@ main (int argc, char *argv[])
     RUN_IF (test_malformed_and_pushes);
     RUN_IF (test_watchdog);
     RUN_IF (test_drops);
+    RUN_IF (test_lossless);
     RUN_IF (test_tls);
     zsys_shutdown ();
     s_done = true;
