@@ -377,7 +377,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
                                      : NULL;
         rc = channel ? 0 : ZFLOW_ENOTFOUND;
         if (channel && channel->state != S_CHAN_IDLE && zflow__ws_conn_is_open (self->conn)) {
-            json_t *cmd = json_pack ("{s:i,s:{s:s}}", "id", (json_int_t) self->next_id++,
+            json_t *cmd = json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->next_id++,
                                      "unsubscribe", "channel", first);
             char *dump = cmd ? json_dumps (cmd, JSON_COMPACT) : NULL;
             if (dump)

@@ -120,7 +120,7 @@ zflow__centsrc_send_connect (s_source_t *self)
     if (params && self->token)
         json_object_set_new (params, "token", json_string (self->token));
     self->connect_id = self->next_id++;
-    return s_send_command (self, json_pack ("{s:i,s:o}", "id", (json_int_t) self->connect_id,
+    return s_send_command (self, json_pack ("{s:I,s:o}", "id", (json_int_t) self->connect_id,
                                             "connect", params),
                            true);
 }
@@ -132,7 +132,7 @@ zflow__centsrc_send_refresh (s_source_t *self)
         return -1;
     self->refresh_id = self->next_id++;
     self->refresh_at = 0;
-    return s_send_command (self, json_pack ("{s:i,s:{s:s}}", "id", (json_int_t) self->refresh_id,
+    return s_send_command (self, json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->refresh_id,
                                             "refresh", "token", self->token),
                            true);
 }
@@ -149,7 +149,7 @@ zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
     }
     channel->cmd_id = self->next_id++;
     channel->state = S_CHAN_SUBSCRIBING;
-    return s_send_command (self, json_pack ("{s:i,s:o}", "id", (json_int_t) channel->cmd_id,
+    return s_send_command (self, json_pack ("{s:I,s:o}", "id", (json_int_t) channel->cmd_id,
                                             "subscribe", params),
                            false);
 }
