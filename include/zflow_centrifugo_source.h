@@ -32,6 +32,12 @@
     fill the hole (epoch changed or history too short): reported as an
     event, counted in "unrecovered".
 
+    Server-side subscriptions (channels the server subscribes the
+    connection to, e.g. from the token's "channels" claim) are bridged the
+    same way: the connect reply's "subs" and subscribe pushes add them, and
+    after a reconnect the connect request's "subs" asks to recover them
+    from their last offset and epoch.
+
     Events: everything a user may want to react to is published on the same
     PUB as an envelope with key (<key_prefix>.event, <type>) and a JSON
     object payload with "type" and details:

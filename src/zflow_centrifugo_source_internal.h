@@ -39,6 +39,7 @@ typedef struct {
     s_chan_state_t state;   //  subscription state
     uint32_t cmd_id;        //  id of the pending subscribe command, or 0
     bool recovering;        //  the pending subscribe asked for recovery
+    bool server_side;       //  a server-side subscription (the server subscribes)
     int retries;            //  temporary subscribe errors in a row
     int64_t retry_at;       //  when to subscribe again after one (0: not planned)
     bool recoverable;       //  the server keeps history for it (subscribe reply)

@@ -113,12 +113,35 @@ s_send_command (s_source_t *self, json_t *command, bool secret)
     return rc == 0 ? 0 : -1;
 }
 
+//  The connect request's "subs": recovery positions of the server-side
+//  subscriptions we had, so the server can fill their holes too.
+static json_t *
+s_connect_subs (s_source_t *self)
+{
+    json_t *subs = json_object ();
+    s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
+    for (; channel && subs; channel = (s_channel_t *) zhashx_next (self->channels)) {
+        channel->recovering = channel->server_side && self->recover && channel->positioned
+                              && channel->epoch;
+        if (channel->recovering)
+            json_object_set_new (subs, channel->name,
+                                 json_pack ("{s:b,s:I,s:s}", "recover", 1, "offset",
+                                            (json_int_t) channel->offset, "epoch",
+                                            channel->epoch));
+    }
+    return subs;
+}
+
 int
 zflow__centsrc_send_connect (s_source_t *self)
 {
     json_t *params = json_pack ("{s:s}", "name", self->name);
     if (params && self->token)
         json_object_set_new (params, "token", json_string (self->token));
+    json_t *subs = s_connect_subs (self);
+    if (params && json_object_size (subs) > 0)
+        json_object_set (params, "subs", subs);
+    json_decref (subs);
     self->connect_id = self->next_id++;
     return s_send_command (self, json_pack ("{s:I,s:o}", "id", (json_int_t) self->connect_id,
                                             "connect", params),
@@ -237,6 +260,26 @@ s_awaiting (s_source_t *self)
     return false;
 }
 
+static void s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t *result);
+
+//  The channel of a server-side subscription, made when new. Returns it,
+//  or NULL when its name cannot be a key component (counted).
+static s_channel_t *
+s_server_channel (s_source_t *self, const char *name)
+{
+    s_channel_t *channel = (s_channel_t *) zhashx_lookup (self->channels, name);
+    if (!channel) {
+        channel = zflow__centsrc_channel_new (self, name);
+        if (!channel) {
+            self->unexpected++;
+            return NULL;
+        }
+        zhashx_insert (self->channels, name, channel);
+    }
+    channel->server_side = true;
+    return channel;
+}
+
 //  A connect or refresh result: when the token expires, plan to ask for a
 //  new one at three quarters of its time to live.
 static void
@@ -268,9 +311,18 @@ s_on_connect_reply (s_source_t *self, json_t *result)
                           json_is_string (client) ? json_string_value (client) : "",
                           "version", json_is_string (version) ? json_string_value (version)
                                                                 : ""));
+    //  Server-side subscriptions come with the reply, as subscribe results.
+    json_t *subs = json_object_get (result, "subs");
+    const char *name;
+    json_t *sub;
+    json_object_foreach (subs, name, sub) {
+        s_channel_t *channel = s_server_channel (self, name);
+        if (channel && json_is_object (sub))
+            s_on_subscribe_reply (self, channel, sub);
+    }
     s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
     for (; channel; channel = (s_channel_t *) zhashx_next (self->channels))
-        if (zflow__centsrc_send_subscribe (self, channel))
+        if (!channel->server_side && zflow__centsrc_send_subscribe (self, channel))
             break;
 }
 
@@ -389,8 +441,9 @@ s_on_unsubscribe_push (s_source_t *self, s_channel_t *channel, json_t *unsub)
     zflow__centsrc_event (self, "unsubscribed", json_pack (
         "{s:s,s:I,s:s}", "channel", channel->name, "code", value, "reason",
         json_is_string (reason) ? json_string_value (reason) : ""));
-    //  Codes from 2500 on ask the client to subscribe again.
-    if (value >= 2500 && self->connected)
+    //  Codes from 2500 on ask the client to subscribe again (its own
+    //  subscriptions; the server renews server-side ones).
+    if (value >= 2500 && self->connected && !channel->server_side)
         zflow__centsrc_send_subscribe (self, channel);
 }
 
@@ -415,7 +468,16 @@ s_on_push (s_source_t *self, json_t *push)
                                : NULL;
     json_t *pub = json_object_get (push, "pub");
     json_t *unsub = json_object_get (push, "unsubscribe");
-    if (json_is_object (pub)) {
+    json_t *sub = json_object_get (push, "subscribe");
+    if (json_is_object (sub) && json_is_string (name)) {
+        //  A server-side subscription made while connected.
+        channel = s_server_channel (self, json_string_value (name));
+        if (channel) {
+            channel->recovering = false;
+            s_on_subscribe_reply (self, channel, sub);
+        }
+    }
+    else if (json_is_object (pub)) {
         if (channel && channel->state == S_CHAN_SUBSCRIBED)
             s_deliver (self, channel, pub, false);
         else
@@ -423,7 +485,7 @@ s_on_push (s_source_t *self, json_t *push)
     }
     else if (json_is_object (unsub) && channel)
         s_on_unsubscribe_push (self, channel, unsub);
-    //  join, leave, message, subscribe, refresh pushes: nothing to bridge.
+    //  join, leave, message, refresh pushes: nothing to bridge.
 }
 
 //  ---------------------------------------------------------------------

@@ -322,6 +322,62 @@ test_token_refresh (void)
     fake_stop (&fake, false);
 }
 
+//  Server-side subscriptions: from the connect reply and from a subscribe
+//  push at run time; after a restart the connect request asks to recover
+//  them, and the missed publications come back in the connect reply.
+static void
+test_server_side (void)
+{
+    char state[64];
+    snprintf (state, sizeof (state), "/tmp/zflow-centsrc-srv-%d.state", (int) getpid ());
+    unlink (state);
+    fake_t fake;
+    const char *args1[] = { "--state", state, "--subs", "srv1", NULL };
+    fake_start (&fake, 0, args1);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "cli1", "server");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv1\",\"count\":10,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"cli1\",\"count\":10,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"server_subscribe\",\"channel\":\"srv2\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 3, 3000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv2\",\"count\":5,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "srv1") == 10 && pubs_of (&c, "cli1") == 10
+                               && pubs_of (&c, "srv2") == 5, 3000));
+    CHECK (stat_of (source, "channels") == 3);
+    int port = fake.port;
+    fake_stop (&fake, true);
+    const char *args2[] = { "--state", state, "--subs", "srv1", "--paused", NULL };
+    fake_start (&fake, port, args2);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv1\",\"count\":10,\"from\":10}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"cli1\",\"count\":10,\"from\":10}");
+    FAKE_OK (&fake, "{\"op\":\"resume\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 5, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv1\",\"count\":5,\"from\":20}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "srv1") == 25 && pubs_of (&c, "cli1") == 20, 3000));
+    collect_pump (&c, 50);
+    check_sequence (&c, "srv1", 1, 25, 0);
+    check_sequence (&c, "cli1", 1, 20, 0);
+    check_sequence (&c, "srv2", 1, 5, 0);
+    json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    json_t *asked = json_object_get (json_array_get (json_object_get (stats, "connect_subs"), 0),
+                                     "srv1");
+    CHECK (json_is_true (json_object_get (asked, "recover")));
+    CHECK (json_integer_value (json_object_get (asked, "offset")) == 10);
+    CHECK (streq (json_string_value (json_object_get (asked, "epoch")),
+                  json_string_value (json_object_get (stats, "epoch"))));
+    CHECK (json_array_size (json_object_get (stats, "subscribes")) == 1);   //  cli1 only
+    json_decref (stats);
+    CHECK (stat_of (source, "recovered") == 20);
+    CHECK (stat_of (source, "duplicates") == 0 && stat_of (source, "gaps") == 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+    unlink (state);
+}
+
 //  Server pings are answered; the connection stays.
 static void
 test_ping (void)
@@ -637,6 +693,7 @@ main (int argc, char *argv[])
     RUN_IF (test_wrong_token);
     RUN_IF (test_restart_recovery);
     RUN_IF (test_token_refresh);
+    RUN_IF (test_server_side);
     RUN_IF (test_ping);
     RUN_IF (test_malformed_and_pushes);
     RUN_IF (test_watchdog);

@@ -27,6 +27,10 @@ one of Centrifugo v4, v5 and v6), with Debian's python3-websockets 10.4:
   (102), "deny:" gives 103, "nohist:" has no history (not recoverable);
   any other channel keeps history. Already subscribed gives 105.
   Publications: {"push":{"channel":..,"pub":{"data":..,"offset":N}}}.
+  Server-side subscriptions (--subs a,b): every connection is subscribed to
+  them; the connect result carries "subs":{channel: SubscribeResult}, and a
+  connect request's "subs":{channel:{"recover","offset","epoch"}} recovers
+  them as a subscribe would.
   Token expiry: a token with "exp" makes the connect reply carry
   "expires":true and "ttl" (seconds); {"id":N,"refresh":{"token":..}} gives a
   new one (reply {"refresh":{"expires","ttl",..}}); when exp passes without a
@@ -48,6 +52,7 @@ stdout:
       (with push, a {"push":{"disconnect":{..}}} goes first)
   {"op":"unsubscribe","channel":c,"code":2000,"reason":r}  unsubscribe push
   {"op":"pause"} / {"op":"resume"}  refuse (503) / accept new handshakes
+  {"op":"server_subscribe","channel":c}  server-side subscribe push
   {"op":"token","ttl":s}            -> {"ok":true,"token":..} valid for s seconds
   {"op":"fail_subscribes","count":n}  the next n subscribes get error 100
                                      (internal, "temporary":true)
@@ -58,7 +63,7 @@ stdout:
 
 Run: centrifugo_ws_fake.py --secret S [--port 0] [--state FILE] [--ping-ms N]
 [--pong-timeout-ms N] [--history-size N] [--paused] [--tls DIR] (wss with
-DIR/cert.pem and DIR/key.pem); it prints one line
+DIR/cert.pem and DIR/key.pem) [--subs a,b] (server-side subscriptions); it prints one line
 "PORT <n> TOKEN <valid jwt> EXPIRED <expired jwt>" on stdout when ready.
 """
 
@@ -137,7 +142,7 @@ class Server:
         self.fail_subscribes = 0
         self.stats = {"connections": 0, "connects": 0, "bad_tokens": 0, "expired_tokens": 0,
                       "pings_sent": 0, "pongs": 0, "bad_requests": 0, "no_pong": 0,
-                      "refreshes": 0, "expired": 0,
+                      "refreshes": 0, "expired": 0, "connect_subs": [],
                       "subscribes": []}
         self.epoch = None
         self.state = None
@@ -286,6 +291,9 @@ class Client:
             result["ping"] = math.ceil(self.server.args.ping_ms / 1000.0)
             result["pong"] = True
         self.set_expiry(result, exp)
+        subs = self.server_subs(request)
+        if subs:
+            result["subs"] = subs
         self.reply(cid, "connect", result)
 
     def set_expiry(self, result, exp):
@@ -309,6 +317,38 @@ class Client:
         self.set_expiry(result, exp)
         self.reply(cid, "refresh", result)
 
+    def subscribe_result(self, channel, request):
+        """A SubscribeResult for channel (recovering when request asks)."""
+        if channel.startswith("nohist:"):
+            return {}
+        stream = self.server.stream(channel)
+        result = {"recoverable": True, "epoch": self.server.epoch, "positioned": True}
+        if stream.top:
+            result["offset"] = stream.top
+        if request.get("recover"):
+            result["was_recovering"] = True
+            since = request.get("offset", 0)
+            first = stream.pubs[0][0] if stream.pubs else stream.top + 1
+            if (request.get("epoch") == self.server.epoch and since <= stream.top
+                    and since >= first - 1):
+                pubs = [{"data": d, "offset": o} for o, d in stream.pubs if o > since]
+                if pubs:
+                    result["publications"] = pubs
+                result["recovered"] = True
+        return result
+
+    def server_subs(self, request):
+        """Server-side subscriptions of a new connection: the connect result's
+        "subs", recovering those the connect request's "subs" ask for."""
+        asked = request.get("subs") or {}
+        if asked:
+            self.server.stats["connect_subs"].append(asked)
+        subs = {}
+        for channel in self.server.args.subs:
+            subs[channel] = self.subscribe_result(channel, asked.get(channel) or {})
+            self.channels.add(channel)
+        return subs
+
     def on_subscribe(self, cid, request):
         channel = request.get("channel", "")
         self.server.stats["subscribes"].append(request)
@@ -329,22 +369,7 @@ class Client:
         if channel in self.channels:
             self.error(cid, 105, "already subscribed")
             return
-        result = {}
-        if not channel.startswith("nohist:"):
-            stream = self.server.stream(channel)
-            result = {"recoverable": True, "epoch": self.server.epoch, "positioned": True}
-            if stream.top:
-                result["offset"] = stream.top
-            if request.get("recover"):
-                result["was_recovering"] = True
-                since = request.get("offset", 0)
-                first = stream.pubs[0][0] if stream.pubs else stream.top + 1
-                if (request.get("epoch") == self.server.epoch and since <= stream.top
-                        and since >= first - 1):
-                    pubs = [{"data": d, "offset": o} for o, d in stream.pubs if o > since]
-                    if pubs:
-                        result["publications"] = pubs
-                    result["recovered"] = True
+        result = self.subscribe_result(channel, request)
         #  Joined before the reply is queued: nothing published in between is lost,
         #  and the writer queue keeps the reply ahead of later pushes.
         self.channels.add(channel)
@@ -418,6 +443,14 @@ def control(server, request):
                     "code": request.get("code", 2000),
                     "reason": request.get("reason", "server unsubscribe")}}}))
         return {"ok": True}
+    if op == "server_subscribe":
+        channel = request["channel"]
+        for client in list(server.clients):
+            if client.connected and channel not in client.channels:
+                result = client.subscribe_result(channel, {})
+                client.channels.add(channel)
+                client.send(json.dumps({"push": {"channel": channel, "subscribe": result}}))
+        return {"ok": True}
     if op == "token":
         return {"ok": True, "token": make_jwt(server.args.secret, "zflow-test",
                                               int(time.time()) + request.get("ttl", 3600))}
@@ -472,7 +505,9 @@ async def main():
     parser.add_argument("--history-size", type=int, default=1000)
     parser.add_argument("--paused", action="store_true")
     parser.add_argument("--tls")
+    parser.add_argument("--subs", default="")
     args = parser.parse_args()
+    args.subs = [c for c in args.subs.split(",") if c]
     if not args.pong_timeout_ms:
         args.pong_timeout_ms = max(args.ping_ms, 1)
     server = Server(args)
