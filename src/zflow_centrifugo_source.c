@@ -352,6 +352,45 @@ s_cmd_position (s_source_t *self, const char *name)
                        channel->epoch);
 }
 
+//  Unsubscribes (when subscribed) and forgets the channel. Returns 0 or
+//  ZFLOW_ENOTFOUND.
+static int
+s_cmd_unsubscribe (s_source_t *self, const char *name)
+{
+    s_channel_t *channel = name ? (s_channel_t *) zhashx_lookup (self->channels, name) : NULL;
+    if (!channel)
+        return ZFLOW_ENOTFOUND;
+    if (channel->state != S_CHAN_IDLE && zflow__ws_conn_is_open (self->conn)) {
+        json_t *cmd = json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->next_id++,
+                                 "unsubscribe", "channel", name);
+        char *dump = cmd ? json_dumps (cmd, JSON_COMPACT) : NULL;
+        if (dump)
+            zflow__ws_conn_send (self->conn, false, dump, strlen (dump));
+        free (dump);
+        json_decref (cmd);
+    }
+    zhashx_delete (self->channels, name);
+    return 0;
+}
+
+//  Takes a new token: refreshes a connection whose token expires, and
+//  restarts a source that gave up.
+static void
+s_cmd_token (s_source_t *self, const char *token)
+{
+    zstr_free (&self->token);
+    self->token = token && *token ? strdup (token) : NULL;
+    if (self->connected && self->expire_at && !self->refresh_id)
+        zflow__centsrc_send_refresh (self);
+    if (self->failed) {
+        self->failed = false;
+        self->failures = 0;
+        self->attempt = 0;
+        if (self->started && !self->conn)
+            s_connect (self);
+    }
+}
+
 static int
 s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
@@ -372,36 +411,10 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         zstr_free (&offset);
         zstr_free (&epoch);
     }
-    else if (streq (command, "UNSUBSCRIBE")) {
-        s_channel_t *channel = first ? (s_channel_t *) zhashx_lookup (self->channels, first)
-                                     : NULL;
-        rc = channel ? 0 : ZFLOW_ENOTFOUND;
-        if (channel && channel->state != S_CHAN_IDLE && zflow__ws_conn_is_open (self->conn)) {
-            json_t *cmd = json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->next_id++,
-                                     "unsubscribe", "channel", first);
-            char *dump = cmd ? json_dumps (cmd, JSON_COMPACT) : NULL;
-            if (dump)
-                zflow__ws_conn_send (self->conn, false, dump, strlen (dump));
-            free (dump);
-            json_decref (cmd);
-        }
-        if (channel)
-            zhashx_delete (self->channels, first);
-    }
-    else if (streq (command, "TOKEN")) {
-        zstr_free (&self->token);
-        self->token = first && *first ? strdup (first) : NULL;
-        //  A connection whose token expires takes the new one at once.
-        if (self->connected && self->expire_at && !self->refresh_id)
-            zflow__centsrc_send_refresh (self);
-        if (self->failed) {
-            self->failed = false;
-            self->failures = 0;
-            self->attempt = 0;
-            if (self->started && !self->conn)
-                s_connect (self);
-        }
-    }
+    else if (streq (command, "UNSUBSCRIBE"))
+        rc = s_cmd_unsubscribe (self, first);
+    else if (streq (command, "TOKEN"))
+        s_cmd_token (self, first);
     else if (streq (command, "POSITION")) {
         s_cmd_position (self, first);
         zstr_free (&first);

@@ -251,15 +251,23 @@ test_restart_recovery (void)
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
-    //  A restart without the history (memory engine): a new epoch, so the
-    //  source reports it could not recover and starts from the new top.
+    unlink (state);
+}
+
+//  A restart without the history (memory engine): a new epoch, so the
+//  source reports it could not recover and starts from the new top.
+static void
+test_unrecovered (void)
+{
+    fake_t fake;
     fake_start (&fake, 0, NULL);
-    source = source_new (&fake, fake.token, NULL, "unrec");
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, NULL, "unrec");
+    collect_t c;
     collect_init (&c, source);
     CHECK_RC (zflow_centrifugo_source_subscribe (source, "news", 300, "old-epoch"), 0);
     CHECK_RC (zflow_centrifugo_source_start (source), 0);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
-    event = json_array_get (c.events, json_array_size (c.events) - 1);
+    json_t *event = json_array_get (c.events, json_array_size (c.events) - 1);
     CHECK (json_is_true (json_object_get (event, "was_recovering")));
     CHECK (!json_is_true (json_object_get (event, "recovered")));
     CHECK (stat_of (source, "unrecovered") == 1);
@@ -269,7 +277,6 @@ test_restart_recovery (void)
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
-    unlink (state);
 }
 
 //  A token that expires: the source says so before it runs out, takes a
@@ -692,6 +699,7 @@ main (int argc, char *argv[])
     RUN_IF (test_publications);
     RUN_IF (test_wrong_token);
     RUN_IF (test_restart_recovery);
+    RUN_IF (test_unrecovered);
     RUN_IF (test_token_refresh);
     RUN_IF (test_server_side);
     RUN_IF (test_ping);
