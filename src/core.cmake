@@ -4,6 +4,7 @@ target_sources (zflow_objects PRIVATE
     src/zflow_msg.c
     src/zflow_ring.c
     src/zflow_stream.c
+    src/zflow_stream_loop.c
     src/zflow_stream_monitor.c
     src/zflow_key.c
     src/zflow_meta.c
