@@ -588,7 +588,11 @@ zflow_hub_new (const char *name, int *err_p)
         self->pub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.pub", name);
         self->sub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.sub", name);
         pthread_mutex_init (&self->lock, NULL);
-        pthread_cond_init (&self->fenced, NULL);
+        pthread_condattr_t attributes;
+        pthread_condattr_init (&attributes);
+        pthread_condattr_setclock (&attributes, CLOCK_MONOTONIC);
+        pthread_cond_init (&self->fenced, &attributes);
+        pthread_condattr_destroy (&attributes);
         self->trie = zflow__trie_new ();
         self->patterns = zhashx_new ();
         self->peers = zhashx_new ();
@@ -783,13 +787,17 @@ zflow_hub_actor (zflow_hub_t *self)
 int
 zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int timeout_ms)
 {
+    //  the condition variable runs on the monotonic clock (see the hub's
+    //  construction), so a wall-clock step cannot stretch or cut the wait
     struct timespec deadline;
-    clock_gettime (CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
+    clock_gettime (CLOCK_MONOTONIC, &deadline);
+    if (timeout_ms >= 0) {
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
     }
     int rc = 0;
     pthread_mutex_lock (&self->lock);
@@ -797,8 +805,14 @@ zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int tim
         s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, uid);
         if (peer && peer->fence >= seq)
             break;
-        if (pthread_cond_timedwait (&self->fenced, &self->lock, &deadline) == ETIMEDOUT)
+        //  a negative timeout waits as long as it takes
+        int wait = timeout_ms < 0 ? pthread_cond_wait (&self->fenced, &self->lock)
+                                  : pthread_cond_timedwait (&self->fenced, &self->lock,
+                                                            &deadline);
+        if (wait == ETIMEDOUT)
             rc = ZFLOW_ETIMEDOUT;
+        else if (wait != 0)
+            rc = ZFLOW_EINVAL;      //  never spin on an error while holding the lock
     }
     pthread_mutex_unlock (&self->lock);
     return rc;

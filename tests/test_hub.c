@@ -610,6 +610,26 @@ test_concurrent_publishers (void)
     zflow_hub_destroy (&hub);
 }
 
+//  zflow_hub_subscriber_sync with no time limit waits for the hub, and
+//  returns success, every time.
+static void
+test_sync_forever (void)
+{
+    zflow_hub_t *hub = zflow_hub_new ("syncforever", NULL);
+    for (int i = 0; i < 20; i++) {
+        zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "s", NULL);
+        zflow_hub_subscriber_set_sync (sub, false);
+        zflow_key_t *key = K ("a/b");
+        CHECK (zflow_hub_subscriber_subscribe (sub, key) == 0);
+        CHECK (zflow_hub_subscriber_sync (sub, -1) == 0);
+        //  at least this one (the last round's may still be on its way out)
+        CHECK (zflow_hub_subscription_count (hub, key) >= 1);
+        zflow_key_destroy (&key);
+        zflow_hub_subscriber_destroy (&sub);
+    }
+    zflow_hub_destroy (&hub);
+}
+
 int
 main (void)
 {
@@ -625,6 +645,7 @@ main (void)
     test_bad_frames ();
     test_two_hubs ();
     test_concurrent_publishers ();
+    test_sync_forever ();
     printf ("test_hub: OK\n");
     return 0;
 }
