@@ -25,6 +25,7 @@
     =========================================================================
 */
 #include "zflow.h"
+#include "bench_figure.h"
 #include "zflow_centrifugo_sink.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -327,6 +328,9 @@ main (int argc, char *argv [])
     printf ("batched / one request per message (both keep-alive): %.1f; "
             "batched / new connection per message: %.1f\n",
             batched / single, batched / fresh);
+    bench_figure_print ("centrifugo", "centrifugo_sink", 0, "one request per message",
+                        (bench_spread_t) {single, single, single},
+                        (bench_spread_t) {batched, batched, batched});
     printf ("RESULT centrifugo_batch ratio=%.1f\n", batched / single);
     return 0;
 }

@@ -76,6 +76,9 @@ s_run_zflow (long count, size_t size)
     const char *chans[] = {"bench", NULL};
     zflow_hpfeeds_broker_add_user (broker, "pub", "s", chans, NULL);
     zflow_hpfeeds_broker_add_user (broker, "sub", "s", NULL, chans);
+    //  lossless end to end: the broker stalls the publisher for a slow
+    //  subscriber, the clients block or pause instead of dropping
+    zflow_hpfeeds_broker_set_slow_policy (broker, ZFLOW_HPFEEDS_SLOW_BLOCK, 0);
     int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);

@@ -84,9 +84,10 @@ main (int argc, char *argv[])
         feeders[index] = s_client (ports[index], false);
     }
     //  Output: whatever is written to the PUSH goes to out-channel.
-    zflow_stream_t *filtered = zflow_stream_new (ZMQ_PUSH, "inproc://hpfeeds-merge-out", NULL, NULL);
+    const char *out = "inproc://hpfeeds-merge-out";
+    zflow_stream_t *filtered = zflow_stream_new (ZMQ_PUSH, out, NULL, NULL);
     zflow_hpfeeds_t *output = s_client (ports[3], false);
-    zflow_hpfeeds_publish_from (output, ZMQ_PULL, "inproc://hpfeeds-merge-out", NULL, "out-channel");
+    zflow_hpfeeds_publish_from (output, ZMQ_PULL, out, NULL, "out-channel");
     zflow_hpfeeds_t *watcher = s_client (ports[3], true);
     zflow_hpfeeds_subscribe (watcher, "out-channel");
     zclock_sleep (200);

@@ -25,18 +25,16 @@
 
 //  A user map: counts what it sees and drops (counted as an error) an
 //  envelope without a key. Runs in the stage's own thread.
-static int
-s_tag (zflow_msg_t *msg, void *arg)
+static int s_tag (zflow_msg_t *msg, void *arg)
 {
-    int *seen = (int *) arg;
+    int *seen = (int *)arg;
     (*seen)++;
     size_t size;
-    const char *key = (const char *) zflow_envelope_key (msg, &size);
-    return key && size > 0 ? 0 : ZFLOW_EPROTO;     //  drop (and count) a keyless one
+    const char *key = (const char *)zflow_envelope_key (msg, &size);
+    return key && size > 0 ? 0 : ZFLOW_EPROTO; //  drop (and count) a keyless one
 }
 
-int
-main (void)
+int main (void)
 {
     int seen = 0;
     zflow_pipeline_t *p = zflow_pipeline_new ("aiostream");
@@ -87,7 +85,7 @@ main (void)
                  zflow_stats_get (stats, "filtered"));
         zhash_destroy (&stats);
     }
-    zflow_pipeline_stop (p, 2000);     //  drains what is in flight
+    zflow_pipeline_stop (p, 2000); //  drains what is in flight
     fprintf (stderr, "other channel received %d, the C callback saw %d\n", received, seen);
     zflow_pipeline_destroy (&p);
     zsock_destroy (&out);

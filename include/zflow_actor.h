@@ -9,7 +9,9 @@
         VERBOSE   turns on tracing to stderr (zsys_debug)
         STATS     replies with one message of name/value frame pairs, values
                   in decimal text: msgs_in, bytes_in, msgs_out, bytes_out,
-                  drops, queue_depth, then the actor's own counters
+                  drops, queue_depth, then the actor's own counters. A
+                  request "STATS" TAG gets ("tag", TAG) as its first pair,
+                  so a caller can tell its reply from a late one
 
     Other commands go to the actor's command handler. A typical actor:
 
@@ -114,9 +116,10 @@ int zflow_actor_run (zflow_actor_t *self);
 //  when the actor signalled a non-zero status (its thread has then ended).
 zactor_t *zflow_actor_start (zactor_fn *actor_fn, void *args);
 
-//  Caller side: sends STATS and waits up to timeout_ms for the reply.
-//  Returns a hash of counter name -> decimal text (the caller owns it;
-//  zhash_destroy), or NULL on timeout.
+//  Caller side: sends a tagged STATS and waits up to timeout_ms for its
+//  reply (skipping late replies to earlier calls). Returns a hash of
+//  counter name -> decimal text (the caller owns it; zhash_destroy), or
+//  NULL on timeout.
 zhash_t *zflow_actor_stats (zactor_t *actor, int timeout_ms);
 
 //  Returns counter name from a STATS hash as a number (0 if absent).

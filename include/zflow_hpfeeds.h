@@ -25,7 +25,12 @@
     A broker's error frame (wrong secret, refused channel) reaches the user
     as an event with the broker's text; after a refusal the next attempt
     waits the refusal backoff (no tight retry loop), and a channel the
-    broker refused to subscribe is removed from the subscription set.
+    broker refused to subscribe is removed from the subscription set. A
+    publish the broker refuses (channel outside the ident's pubchans)
+    also closes the connection, as in the reference, and the frames written
+    after it on that connection are lost; the client then drops that
+    channel's queued publishes and every later one (counted in
+    refused_drops) so the other channels do not pay again.
 
     In lossless mode (the default) a slow consumer of the inproc output
     stops the actor reading the TCP socket, so TCP pushes back on the
@@ -36,13 +41,23 @@
     holds its publishes for auth_wait_ms: a refused auth (wrong secret)
     then costs no publishes, and CONNECTED is reported when that wait ends.
 
+    With tls set, the connection is TLS (1.2 or later) and the broker's
+    certificate is verified against tls_ca_file or the system's store, and
+    its name (or IP address) against host, unless tls_verify is false.
+
     Events (zflow_hpfeeds_event): CONNECTED (text: host:port (broker name)),
-    DISCONNECTED (text: the reason), ERROR (text: the broker's error frame),
-    PROTOCOL (text: a malformed or oversized frame from the broker).
+    DISCONNECTED (text: the reason; also after each failed attempt), ERROR
+    (text: the broker's error frame, or a TLS verification failure),
+    PROTOCOL (text: a malformed or oversized frame from the broker). Events
+    the user does not read are kept up to 1000, then counted as dropped.
+
+    A received message whose channel cannot be a key component (empty, or
+    holding 0x1F or NUL) is dropped and counted in inproc_drops.
 
     STATS (zflow_hpfeeds_stats) adds: connected, connects, disconnects,
     published, sent, received, outbox_pending, outbox_drops, inflight_lost,
-    inproc_drops, tcp_pauses, broker_errors, protocol_errors, events_dropped.
+    inproc_drops, tcp_pauses, broker_errors, protocol_errors, events_dropped,
+    refused_drops.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -95,6 +110,9 @@ typedef struct {
     bool lossless;               //  pause TCP reads when the output is full (default true)
     int output_hwm;              //  inproc output high watermark, messages (default 10000)
     bool reader;                 //  create the reader for zflow_hpfeeds_read (default true)
+    bool tls;                    //  TLS to the broker (default false)
+    const char *tls_ca_file;     //  PEM CA certificates to trust (NULL: the system's store)
+    bool tls_verify;             //  verify the certificate and the host name (default true)
 } zflow_hpfeeds_config_t;
 
 //  Fills config with the defaults (host 127.0.0.1, no port, ident, secret).
@@ -104,7 +122,10 @@ void zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config);
 //  watch the events or STATS "connected". Returns the client (the caller
 //  owns it; zflow_hpfeeds_destroy), or NULL with *err_p set (if err_p is
 //  not NULL): ZFLOW_EINVAL (missing or over-long host, ident, secret, bad
-//  port or bounds) or ZFLOW_ENOMEM.
+//  port or bounds), ZFLOW_ECONFIG (TLS context: unreadable CA file) or
+//  ZFLOW_ENOMEM. A certificate that fails verification is reported as an
+//  ERROR event ("TLS: certificate verify failed: ...") and retried after
+//  refused_backoff_ms.
 zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p);
 
 //  As zflow_hpfeeds_new_config with the defaults and these four settings.
@@ -123,8 +144,12 @@ void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p);
 int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
                            size_t size);
 
+//  Most channels one client subscribes to.
+#define ZFLOW_HPFEEDS_MAX_CHANNELS 10000
+
 //  Subscribes to channel (and again after each reconnect). Returns 0,
-//  ZFLOW_EINVAL, ZFLOW_ETOOBIG (over 255 bytes) or ZFLOW_ECLOSED.
+//  ZFLOW_EINVAL, ZFLOW_ETOOBIG (over 255 bytes), ZFLOW_EFULL (already
+//  ZFLOW_HPFEEDS_MAX_CHANNELS channels) or ZFLOW_ECLOSED.
 int zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel);
 
 //  Unsubscribes from channel. Returns as subscribe.

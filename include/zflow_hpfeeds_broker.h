@@ -21,7 +21,9 @@
 
     STATS (zflow_hpfeeds_broker_stats) adds to the standard counters:
     connections, connections_total, auth_failures, refusals, slow_drops,
-    slow_disconnects, protocol_errors, and per channel
+    slow_disconnects, protocol_errors, accept_pauses, stalls (times a
+    publisher waited for a slow subscriber, BLOCK), congested (subscribers
+    near their limit now), and per channel
     "chan.<name>.msgs", "chan.<name>.bytes", "chan.<name>.drops",
     "chan.<name>.subscribers", and per connection "conn.<id>.<ident>.msgs_in",
     ".msgs_out", ".drops", ".out_pending".
@@ -47,7 +49,9 @@ typedef struct _zflow_hpfeeds_broker_t zflow_hpfeeds_broker_t;
 //  What to do with a subscriber whose output buffer is full.
 typedef enum {
     ZFLOW_HPFEEDS_SLOW_DISCONNECT = 0,  //  close its connection (counted; the default)
-    ZFLOW_HPFEEDS_SLOW_DROP = 1         //  drop the message for it (counted)
+    ZFLOW_HPFEEDS_SLOW_DROP = 1,        //  drop the message for it (counted)
+    ZFLOW_HPFEEDS_SLOW_BLOCK = 2        //  lossless: stop reading publishers until it catches
+                                        //  up (one stuck subscriber stalls every publisher)
 } zflow_hpfeeds_slow_policy_t;
 
 //  Default output buffer per connection, in bytes.
@@ -84,7 +88,8 @@ int zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *pat
                                    size_t errlen);
 
 //  Sets the slow-subscriber policy and the output buffer limit per
-//  connection in bytes (0 keeps the current one; at least 64 KiB is used).
+//  connection in bytes (0 keeps the current one; at least 64 KiB is used,
+//  at least 4 MiB with ZFLOW_HPFEEDS_SLOW_BLOCK).
 //  Applies to connections accepted afterwards. Returns 0 or ZFLOW_EINVAL.
 int zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
                                           zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit);

@@ -58,12 +58,13 @@
 #ifndef ZFLOW_PIPELINE_H_INCLUDED
 #define ZFLOW_PIPELINE_H_INCLUDED
 
+#include "zflow_centrifugo_sink.h"
+#include "zflow_hpfeeds.h"
+#include "zflow_msg.h"
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <czmq.h>
-#include "zflow_hpfeeds.h"
-#include "zflow_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,14 +74,14 @@ typedef struct _zflow_pipeline_t zflow_pipeline_t;
 
 //  Delivery modes.
 typedef enum {
-    ZFLOW_PIPELINE_LOSSLESS = 0,  //  backpressure to the sources, no drops
-    ZFLOW_PIPELINE_LOSSY = 1      //  drop (and count) at full links
+    ZFLOW_PIPELINE_LOSSLESS = 0, //  backpressure to the sources, no drops
+    ZFLOW_PIPELINE_LOSSY = 1     //  drop (and count) at full links
 } zflow_pipeline_mode_t;
 
 //  Payload encodings for zflow_pipeline_encode.
 typedef enum {
-    ZFLOW_PIPELINE_JSON = 0,     //  application/json
-    ZFLOW_PIPELINE_MSGPACK = 1   //  application/msgpack
+    ZFLOW_PIPELINE_JSON = 0,   //  application/json
+    ZFLOW_PIPELINE_MSGPACK = 1 //  application/msgpack
 } zflow_pipeline_encoding_t;
 
 //  Changes an envelope in place (key, meta, payload frames). Runs in the
@@ -136,6 +137,13 @@ int zflow_pipeline_from (zflow_pipeline_t *self, const char *names);
 int zflow_pipeline_source (zflow_pipeline_t *self, const char *name, const char *type,
                            const char *bind, const char *connect);
 
+//  Sets the key prefixes the SUB source added last subscribes to: text
+//  forms ("hpfeeds/dionaea.capture"), comma-separated, each matched as a
+//  ZeroMQ prefix of the key's wire form (so a hub's keys can be picked on
+//  its bound sub endpoint). Default: everything. Returns 0, ZFLOW_EINVAL
+//  (the last stage is not a SUB source) or ZFLOW_ECONFIG (a bad key).
+int zflow_pipeline_subscribe (zflow_pipeline_t *self, const char *prefixes);
+
 //  Adds a source generating honeypot-style JSON events (key
 //  "synthetic/events"): about one event in three has a non-empty "hashes"
 //  list. rate: events per second (0: as fast as the links take them);
@@ -161,6 +169,36 @@ int zflow_pipeline_source_hpfeeds (zflow_pipeline_t *self, const char *name,
 int zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
                                  const zflow_hpfeeds_config_t *config, const char *channel);
 
+//  Adds a source reading a WebSocket feed (zflow_ws_t) at url (ws:// or
+//  wss://), created at start: its messages matching filter (a JSON list
+//  of objects, NULL or "" for all) arrive as envelopes with key ("ws",
+//  <name>). send (may be NULL) is sent after every connect (a login or
+//  subscribe message). Lossless pipelines pause reading the WebSocket when
+//  the stage is full; lossy ones drop at the feed (counted there). STATS
+//  add the feed's counters as "ws.<name>" and "reconnects".
+int zflow_pipeline_source_ws (zflow_pipeline_t *self, const char *name, const char *url,
+                              const char *filter, const char *send);
+
+//  Adds a sink sending the first payload frame of each envelope to a
+//  WebSocket server at url through a zflow_ws_t created at start (text
+//  when it is UTF-8, else binary); send (may be NULL) goes first after
+//  every connect. While the connection is down, messages wait in the
+//  feed's send queue (1000); a full queue holds a lossless stage back for
+//  up to 5 s per message, and drops (counted) in lossy mode. Messages still
+//  queued at stop are discarded by the feed (its send_dropped). STATS add
+//  the feed's counters as "ws.<name>" and "reconnects".
+int zflow_pipeline_sink_ws (zflow_pipeline_t *self, const char *name, const char *url,
+                            const char *send);
+
+//  Adds a sink publishing each envelope into Centrifugo through a
+//  zflow_centrifugo_sink_t created at start from config (copied; its input
+//  fields are set by the pipeline, lossy follows the mode): the key maps to
+//  the channel by config->channel_rule. At stop it waits until the sink has
+//  published (or rejected, or dropped) all it was passed. STATS add the
+//  sink's counters as "centrifugo.<name>".
+int zflow_pipeline_sink_centrifugo (zflow_pipeline_t *self, const char *name,
+                                    const zflow_centrifugo_sink_config_t *config);
+
 //  Adds a merge stage taking the current group of stages into one stream.
 int zflow_pipeline_merge (zflow_pipeline_t *self, const char *name);
 
@@ -171,8 +209,8 @@ int zflow_pipeline_map (zflow_pipeline_t *self, const char *name, zflow_pipeline
                         void *arg, zflow_pipeline_free_fn *free_fn);
 
 //  Adds a filter stage calling fn on every envelope. As zflow_pipeline_map.
-int zflow_pipeline_filter (zflow_pipeline_t *self, const char *name,
-                           zflow_pipeline_filter_fn *fn, void *arg, zflow_pipeline_free_fn *free_fn);
+int zflow_pipeline_filter (zflow_pipeline_t *self, const char *name, zflow_pipeline_filter_fn *fn,
+                           void *arg, zflow_pipeline_free_fn *free_fn);
 
 //  Adds a filter keeping JSON (or msgpack) payloads whose top-level fields
 //  match: match is a JSON list of objects (or one object); a message
@@ -205,6 +243,14 @@ int zflow_pipeline_encode (zflow_pipeline_t *self, const char *name,
 //  source reads them as they are. Returns as zflow_pipeline_source.
 int zflow_pipeline_sink (zflow_pipeline_t *self, const char *name, const char *type,
                          const char *bind, const char *connect);
+
+//  Adds a sink calling fn on every envelope (in the stage's thread): fn
+//  writes it wherever it goes and returns 0 (counted in msgs_out),
+//  ZFLOW_EFULL (dropped by the sink's own policy, counted in drops) or
+//  another negative code (counted in errors). As zflow_pipeline_map for
+//  arg and free_fn. Lets any client library be a sink.
+int zflow_pipeline_sink_fn (zflow_pipeline_t *self, const char *name, zflow_pipeline_map_fn *fn,
+                            void *arg, zflow_pipeline_free_fn *free_fn);
 
 //  Adds a sink writing one JSON line per message to path ("-" is stdout;
 //  a file is appended to). A JSON payload is written as it is, msgpack is

@@ -1,15 +1,20 @@
 #  hpfeeds: the wire codec, the embedded broker and the client adapter.
 pkg_check_modules (HPF_JANSSON REQUIRED IMPORTED_TARGET jansson)
 pkg_check_modules (HPF_CRYPTO REQUIRED IMPORTED_TARGET libcrypto)
+pkg_check_modules (HPF_SSL REQUIRED IMPORTED_TARGET libssl)
 target_sources (zflow_objects PRIVATE
     src/zflow_hpfeeds_proto.c
     src/zflow_hpfeeds_buf.c
     src/zflow_hpfeeds_auth.c
     src/zflow_hpfeeds_broker.c
+    src/zflow_hpfeeds_broker_api.c
     src/zflow_hpfeeds_client.c
+    src/zflow_hpfeeds_outbox.c
+    src/zflow_hpfeeds_tls.c
     src/zflow_hpfeeds.c)
-target_link_libraries (zflow_objects PRIVATE PkgConfig::HPF_JANSSON PkgConfig::HPF_CRYPTO)
-set (ZFLOW_PC_REQUIRES "${ZFLOW_PC_REQUIRES} jansson libcrypto")
+target_link_libraries (zflow_objects PRIVATE PkgConfig::HPF_JANSSON PkgConfig::HPF_SSL
+                       PkgConfig::HPF_CRYPTO)
+set (ZFLOW_PC_REQUIRES "${ZFLOW_PC_REQUIRES} jansson libssl libcrypto")
 
 zflow_test (test_hpfeeds_proto SOURCES tests/test_hpfeeds_proto.c LABELS unit TIMEOUT 30)
 

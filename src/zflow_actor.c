@@ -9,6 +9,7 @@
 */
 #include "zflow_actor.h"
 #include <inttypes.h>
+#include <stdatomic.h>
 
 struct _zflow_actor_t {
     zsock_t *pipe;                       //  the actor's pipe (owned by czmq)
@@ -18,16 +19,23 @@ struct _zflow_actor_t {
     bool terminated;                     //  $TERM received
     zflow_counters_t counters;           //  the standard counters
     zflow_actor_command_fn *on_command;  //  handler for other commands
-    void *command_arg;
+    void *command_arg;                   //  its argument
     zflow_actor_stats_fn *on_stats;      //  adds the actor's own counters
-    void *stats_arg;
+    void *stats_arg;                     //  its argument
 };
 
-//  Answers STATS: standard counters first, then the actor's own.
+//  Answers STATS: the request's tag first (when it has one), then the
+//  standard counters, then the actor's own.
 static void
-s_reply_stats (zflow_actor_t *self)
+s_reply_stats (zflow_actor_t *self, zmsg_t *request)
 {
     zmsg_t *reply = zmsg_new ();
+    char *tag = zmsg_popstr (request);
+    if (tag) {
+        zmsg_addstr (reply, "tag");
+        zmsg_addstr (reply, tag);
+        zstr_free (&tag);
+    }
     zflow_counters_t *c = &self->counters;
     zflow_actor_stats_add (reply, "msgs_in", c->msgs_in);
     zflow_actor_stats_add (reply, "bytes_in", c->bytes_in);
@@ -59,7 +67,7 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     else if (streq (command, "VERBOSE"))
         self->verbose = true;
     else if (streq (command, "STATS"))
-        s_reply_stats (self);
+        s_reply_stats (self, request);
     else if (self->on_command)
         rc = self->on_command (self, command, request, self->command_arg);
     else
@@ -176,20 +184,52 @@ zflow_actor_start (zactor_fn *actor_fn, void *args)
     return actor;
 }
 
+//  Each STATS request carries a new tag, so that a reply that came too late
+//  for an earlier call (after its timeout) is recognised and skipped.
+static atomic_uint s_stats_tag;
+
+//  Reads replies until the one tagged tag arrives or the time is up.
+//  Returns it (the caller destroys it) or NULL.
+static zmsg_t *
+s_await_reply (zactor_t *actor, const char *tag, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (true) {
+        int64_t left = timeout_ms < 0 ? -1 : deadline - zclock_mono ();
+        if (timeout_ms >= 0 && left <= 0)
+            return NULL;
+        zsock_set_rcvtimeo (actor, (int) left);
+        zmsg_t *reply = zmsg_recv (actor);
+        if (!reply)
+            return NULL;
+        //  a reply of odd size is not STATS (an ended actor's last signal)
+        if (zmsg_size (reply) % 2 == 0 && zmsg_size (reply) >= 2) {
+            char *name = zmsg_popstr (reply);
+            char *value = zmsg_popstr (reply);
+            bool mine = name && value && streq (name, "tag") && streq (value, tag);
+            zstr_free (&name);
+            zstr_free (&value);
+            if (mine)
+                return reply;
+        }
+        zmsg_destroy (&reply);
+    }
+}
+
 zhash_t *
 zflow_actor_stats (zactor_t *actor, int timeout_ms)
 {
+    char tag[16];
+    snprintf (tag, sizeof (tag), "%u", atomic_fetch_add (&s_stats_tag, 1));
     //  an actor that has ended no longer reads its pipe: bound both ways
     zsock_set_sndtimeo (actor, timeout_ms);
-    zsock_set_rcvtimeo (actor, timeout_ms);
-    zmsg_t *reply = zstr_send (actor, "STATS") == 0 ? zmsg_recv (actor) : NULL;
+    zmsg_t *reply = zstr_sendx (actor, "STATS", tag, NULL) == 0
+                        ? s_await_reply (actor, tag, timeout_ms)
+                        : NULL;
     zsock_set_sndtimeo (actor, -1);
     zsock_set_rcvtimeo (actor, -1);
-    //  a reply of odd size is not STATS (an ended actor's last signal)
-    if (!reply || zmsg_size (reply) % 2) {
-        zmsg_destroy (&reply);
+    if (!reply)
         return NULL;
-    }
     zhash_t *stats = zhash_new ();
     zhash_autofree (stats);
     while (zmsg_size (reply) >= 2) {

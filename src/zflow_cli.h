@@ -22,44 +22,44 @@
 #include <stdint.h>
 
 //  Exit codes of the zflow command (documented in the README and --help).
-#define ZFLOW_EXIT_OK 0        //  success; run stopped by a signal, --duration or its sources
-#define ZFLOW_EXIT_RUNTIME 1   //  a stage failed to start, drain timed out, no control endpoint
-#define ZFLOW_EXIT_USAGE 2     //  bad command line
-#define ZFLOW_EXIT_CONFIG 3    //  the configuration file is invalid (nothing was started)
+#define ZFLOW_EXIT_OK 0      //  success; run stopped by a signal, --duration or its sources
+#define ZFLOW_EXIT_RUNTIME 1 //  a stage failed to start, drain timed out, no control endpoint
+#define ZFLOW_EXIT_USAGE 2   //  bad command line
+#define ZFLOW_EXIT_CONFIG 3  //  the configuration file is invalid (nothing was started)
 
 //  Option value types.
 typedef enum {
-    ZFLOW_CLI_STRING,   //  const char * (owned by the loaded configuration)
-    ZFLOW_CLI_INT,      //  int64_t, decimal, checked for range and trailing text
-    ZFLOW_CLI_BOOL,     //  bool: true/false, yes/no, on/off, 1/0
-    ZFLOW_CLI_ENUM      //  int: index of the value in choices ("a|b|c")
+    ZFLOW_CLI_STRING, //  const char * (owned by the loaded configuration)
+    ZFLOW_CLI_INT,    //  int64_t, decimal, checked for range and trailing text
+    ZFLOW_CLI_BOOL,   //  bool: true/false, yes/no, on/off, 1/0
+    ZFLOW_CLI_ENUM    //  int: index of the value in choices ("a|b|c")
 } zflow_cli_type_t;
 
 //  One option of a stage type.
 typedef struct {
-    const char *name;       //  option name in the file
-    zflow_cli_type_t type;  //  value type
-    bool required;          //  must be given
-    const char *fallback;   //  default value as text, or NULL (none)
-    const char *choices;    //  ZFLOW_CLI_ENUM: allowed values, '|'-separated
-    const char *help;       //  one line of help
-    size_t offset;          //  offsetof the field in the type's config struct
+    const char *name;      //  option name in the file
+    zflow_cli_type_t type; //  value type
+    bool required;         //  must be given
+    const char *fallback;  //  default value as text, or NULL (none)
+    const char *choices;   //  ZFLOW_CLI_ENUM: allowed values, '|'-separated
+    const char *help;      //  one line of help
+    size_t offset;         //  offsetof the field in the type's config struct
 } zflow_cli_option_t;
 
 //  Builds the stage name with the parsed config into pipeline. Writes an
 //  error into err (errsize bytes) and returns non-zero when the values
 //  do not go together (e.g. neither bind nor connect).
-typedef int (zflow_cli_build_fn) (zflow_pipeline_t *pipeline, const char *name,
-                                  const void *config, char *err, size_t errsize);
+typedef int (zflow_cli_build_fn) (zflow_pipeline_t *pipeline, const char *name, const void *config,
+                                  char *err, size_t errsize);
 
 //  A stage type: the descriptor the loader and `zflow help` look up by name.
 typedef struct {
-    const char *name;                    //  type name, "pull", "filter", ...
-    const char *role;                    //  "source", "stage" or "sink"
-    const char *summary;                 //  one line of help
-    size_t config_size;                  //  size of its config struct
-    const zflow_cli_option_t *options;   //  option table, ended by {NULL}
-    zflow_cli_build_fn *build;           //  adds the stage to a pipeline
+    const char *name;                  //  type name, "pull", "filter", ...
+    const char *role;                  //  "source", "stage" or "sink"
+    const char *summary;               //  one line of help
+    size_t config_size;                //  size of its config struct
+    const zflow_cli_option_t *options; //  option table, ended by {NULL}
+    zflow_cli_build_fn *build;         //  adds the stage to a pipeline
 } zflow_cli_adapter_t;
 
 //  Returns the descriptor named name, or NULL. (zflow_cli_adapters.c)
@@ -73,10 +73,10 @@ extern const zflow_cli_adapter_t zflow_cli_global;
 
 //  Global settings of a run, from the "zflow" section.
 typedef struct {
-    int mode;                //  0 lossless, 1 lossy
-    int64_t hwm;             //  link watermark in messages
-    const char *control;     //  control endpoint, or NULL for the default
-    const char *metrics;     //  metrics address, or NULL
+    int mode;            //  0 lossless, 1 lossy
+    int64_t hwm;         //  link watermark in messages
+    const char *control; //  control endpoint, or NULL for the default
+    const char *metrics; //  metrics address, or NULL
 } zflow_cli_global_t;
 
 //  Fills config (config_size bytes, zeroed first) from the values of a
@@ -105,6 +105,17 @@ int zflow_cli_help (int argc, char **argv);
 int zflow_cli_stats (int argc, char **argv);
 int zflow_cli_pub (int argc, char **argv);
 int zflow_cli_sub (int argc, char **argv);
+int zflow_cli_broker (int argc, char **argv);
+
+//  hpfeeds from the terminal (zflow_cli_hpfeeds.c): url is
+//  hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]. Return exit codes.
+int zflow_cli_hpfeeds_pub (const char *url);
+int zflow_cli_hpfeeds_sub (const char *url, int64_t count);
+
+//  Makes SIGINT/SIGTERM set a flag (a second one exits at once), and
+//  reads it. (zflow_cli_run.c)
+void zflow_cli_catch_signals (void);
+bool zflow_cli_signalled (void);
 
 //  The metrics responder (zflow_cli_metrics.c): binds a ZMQ_STREAM socket
 //  on address ("host:port" or "tcp://host:port") and serves /metrics and

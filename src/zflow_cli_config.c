@@ -38,18 +38,17 @@
 
 //  One section of the file, checked and waiting to be built.
 typedef struct {
-    zconfig_t *section;                   //  its zconfig node
-    const char *name;                     //  section (stage) name
-    const zflow_cli_adapter_t *adapter;   //  its type
-    void *config;                         //  parsed options (adapter's struct)
-    const char *input;                    //  input names, or NULL
-    bool built;                           //  added to the pipeline
-    bool read;                            //  some section reads it
+    zconfig_t *section;                 //  its zconfig node
+    const char *name;                   //  section (stage) name
+    const zflow_cli_adapter_t *adapter; //  its type
+    void *config;                       //  parsed options (adapter's struct)
+    const char *input;                  //  input names, or NULL
+    bool built;                         //  added to the pipeline
+    bool read;                          //  some section reads it
 } s_section_t;
 
 //  Records path -> line; a top-level name seen twice goes in as "!dup/name".
-static void
-s_record (zhash_t *lines, char **stack, int depth, int lineno)
+static void s_record (zhash_t *lines, char **stack, int depth, int lineno)
 {
     char path[512] = "";
     for (int d = 0; d <= depth; d++) {
@@ -62,18 +61,17 @@ s_record (zhash_t *lines, char **stack, int depth, int lineno)
     if (zhash_lookup (lines, path) && depth == 0) {
         char dup[520];
         snprintf (dup, sizeof (dup), "!dup/%s", path);
-        zhash_insert (lines, dup, (void *) (intptr_t) lineno);
-    }
-    else
-        zhash_insert (lines, path, (void *) (intptr_t) lineno);
+        zhash_insert (lines, dup, (void *)(intptr_t)lineno);
+    } else
+        zhash_insert (lines, path, (void *)(intptr_t)lineno);
 }
 
 //  Checks the ZPL shape of one line (indent, name, quotes) against the
 //  previous depth. Returns NULL, or what is wrong.
-static const char *
-s_syntax (const char *at, const char *end, const char *name, int depth, int previous)
+static const char *s_syntax (const char *at, const char *end, const char *name, int depth,
+                             int previous)
 {
-    if (memchr (at, '\t', (size_t) (name - at)) || *name == '\t')
+    if (memchr (at, '\t', (size_t)(name - at)) || *name == '\t')
         return "a tab in the indentation (ZPL indents with 4 spaces)";
     if ((name - at) % 4)
         return "indentation is not a multiple of 4 spaces";
@@ -81,13 +79,13 @@ s_syntax (const char *at, const char *end, const char *name, int depth, int prev
         return "indented more than one level below the line before";
     if (*name == '=')
         return "a value with no name";
-    const char *value = memchr (name, '=', (size_t) (end - name));
+    const char *value = memchr (name, '=', (size_t)(end - name));
     if (value) {
         value++;
         while (value < end && *value == ' ')
             value++;
-        if (value < end && (*value == '"' || *value == '\'')
-            && !memchr (value + 1, *value, (size_t) (end - value - 1)))
+        if (value < end && (*value == '"' || *value == '\'') &&
+            !memchr (value + 1, *value, (size_t)(end - value - 1)))
             return "a quoted value with no closing quote";
     }
     return NULL;
@@ -95,8 +93,7 @@ s_syntax (const char *at, const char *end, const char *name, int depth, int prev
 
 //  Returns a hash of zconfig path ("in/bind") -> line number. On a syntax
 //  error, sets *error_line and *error (and stops scanning).
-static zhash_t *
-s_scan_lines (const char *text, int *error_line, const char **error)
+static zhash_t *s_scan_lines (const char *text, int *error_line, const char **error)
 {
     zhash_t *lines = zhash_new ();
     char *stack[S_DEPTH] = {0};
@@ -109,7 +106,7 @@ s_scan_lines (const char *text, int *error_line, const char **error)
         const char *name = at;
         while (name < end && (*name == ' ' || *name == '\t'))
             name++;
-        int depth = (int) (name - at) / 4;
+        int depth = (int)(name - at) / 4;
         size_t size = strcspn (name, " \t=\r\n#");
         if (name < end && *name != '#' && *name != '\r') {
             if ((*error = s_syntax (at, end, name, depth, previous)))
@@ -129,17 +126,15 @@ s_scan_lines (const char *text, int *error_line, const char **error)
     return lines;
 }
 
-static int
-s_line (zhash_t *lines, const char *section, const char *option)
+static int s_line (zhash_t *lines, const char *section, const char *option)
 {
     char path[512];
     snprintf (path, sizeof (path), option ? "%s/%s" : "%s", section, option);
-    return (int) (intptr_t) zhash_lookup (lines, path);
+    return (int)(intptr_t)zhash_lookup (lines, path);
 }
 
 //  True when list (comma-separated) holds name.
-static bool
-s_names (const char *list, const char *name)
+static bool s_names (const char *list, const char *name)
 {
     char *copy = strdup (list);
     char *save = NULL;
@@ -153,20 +148,18 @@ s_names (const char *list, const char *name)
 
 //  The checked sections: in file order, and by name.
 typedef struct {
-    zlistx_t *list;    //  s_section_t items, owned, in file order
-    zhash_t *index;    //  name -> the same items (lookups move no list cursor)
+    zlistx_t *list; //  s_section_t items, owned, in file order
+    zhash_t *index; //  name -> the same items (lookups move no list cursor)
 } s_sections_t;
 
-static s_section_t *
-s_find (s_sections_t *sections, const char *name)
+static s_section_t *s_find (s_sections_t *sections, const char *name)
 {
-    return (s_section_t *) zhash_lookup (sections->index, name);
+    return (s_section_t *)zhash_lookup (sections->index, name);
 }
 
 //  Checks one section's type and options. Returns the section, or NULL
 //  after reporting the error.
-static s_section_t *
-s_check_section (zconfig_t *node, const char *file, zhash_t *lines)
+static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t *lines)
 {
     const char *name = zconfig_name (node);
     char dup[520], err[768];
@@ -175,23 +168,22 @@ s_check_section (zconfig_t *node, const char *file, zhash_t *lines)
     const zflow_cli_adapter_t *adapter = type ? zflow_cli_adapter (type) : NULL;
     if (zhash_lookup (lines, dup))
         snprintf (err, sizeof (err), "%s:%d: section '%s' is declared twice", file,
-                  (int) (intptr_t) zhash_lookup (lines, dup), name);
+                  (int)(intptr_t)zhash_lookup (lines, dup), name);
     else if (!type || !*type)
-        snprintf (err, sizeof (err), "%s:%d: section '%s': missing required option 'type'",
-                  file, s_line (lines, name, NULL), name);
+        snprintf (err, sizeof (err), "%s:%d: section '%s': missing required option 'type'", file,
+                  s_line (lines, name, NULL), name);
     else if (!adapter)
         snprintf (err, sizeof (err), "%s:%d: section '%s': unknown type '%s' (see: zflow help)",
                   file, s_line (lines, name, "type"), name, type);
     else {
-        s_section_t *self = (s_section_t *) zmalloc (sizeof (s_section_t));
+        s_section_t *self = (s_section_t *)zmalloc (sizeof (s_section_t));
         self->section = node;
         self->name = name;
         self->adapter = adapter;
         self->config = zmalloc (adapter->config_size ? adapter->config_size : 1);
         self->input = zconfig_get (node, "input", NULL);
         if (zflow_cli_options_parse (adapter, node, file, lines, "type|input", self->config, err,
-                                     sizeof (err))
-            == 0)
+                                     sizeof (err)) == 0)
             return self;
         free (self->config);
         free (self);
@@ -201,19 +193,20 @@ s_check_section (zconfig_t *node, const char *file, zhash_t *lines)
 }
 
 //  Checks the links of one section. Returns the number of errors reported.
-static int
-s_check_links (s_section_t *self, s_sections_t *sections, const char *file, zhash_t *lines)
+static int s_check_links (s_section_t *self, s_sections_t *sections, const char *file,
+                          zhash_t *lines)
 {
     bool source = streq (self->adapter->role, "source");
     int line = s_line (lines, self->name, "input");
     if (source && self->input) {
-        fprintf (stderr, "%s:%d: section '%s': a source (type '%s') takes no 'input'\n", file,
-                 line, self->name, self->adapter->name);
+        fprintf (stderr, "%s:%d: section '%s': a source (type '%s') takes no 'input'\n", file, line,
+                 self->name, self->adapter->name);
         return 1;
     }
     if (!source && (!self->input || !*self->input)) {
-        fprintf (stderr, "%s:%d: section '%s': missing required option 'input' (sections it reads)\n",
-                 file, s_line (lines, self->name, NULL), self->name);
+        fprintf (stderr,
+                 "%s:%d: section '%s': missing required option 'input' (sections it reads)\n", file,
+                 s_line (lines, self->name, NULL), self->name);
         return 1;
     }
     int errors = 0;
@@ -225,13 +218,13 @@ s_check_links (s_section_t *self, s_sections_t *sections, const char *file, zhas
             fprintf (stderr, "%s:%d: section '%s': option 'input': '%s' names no section\n", file,
                      line, self->name, word);
             errors++;
-        }
-        else if (streq (from->adapter->role, "sink")) {
-            fprintf (stderr, "%s:%d: section '%s': option 'input': '%s' is a sink (type '%s'), it has no output\n",
+        } else if (streq (from->adapter->role, "sink")) {
+            fprintf (stderr,
+                     "%s:%d: section '%s': option 'input': '%s' is a sink (type '%s'), it has no "
+                     "output\n",
                      file, line, self->name, word, from->adapter->name);
             errors++;
-        }
-        else
+        } else
             from->read = true;
     }
     free (copy);
@@ -239,14 +232,14 @@ s_check_links (s_section_t *self, s_sections_t *sections, const char *file, zhas
 }
 
 //  Adds the sections to the pipeline, each after all of its inputs.
-static int
-s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const char *file, zhash_t *lines)
+static int s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const char *file,
+                    zhash_t *lines)
 {
     size_t count = zlistx_size (sections->list);
-    s_section_t **all = (s_section_t **) zmalloc (sizeof (s_section_t *) * (count + 1));
+    s_section_t **all = (s_section_t **)zmalloc (sizeof (s_section_t *) * (count + 1));
     size_t n = 0;
-    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
-         s = (s_section_t *) zlistx_next (sections->list))
+    for (s_section_t *s = (s_section_t *)zlistx_first (sections->list); s;
+         s = (s_section_t *)zlistx_next (sections->list))
         all[n++] = s;
     int rc = 0;
     for (bool progress = true; progress && rc == 0;) {
@@ -260,8 +253,8 @@ s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const char *file, z
             if (!ready)
                 continue;
             char err[512] = "";
-            if ((s->input && zflow_pipeline_from (pipeline, s->input))
-                || s->adapter->build (pipeline, s->name, s->config, err, sizeof (err))) {
+            if ((s->input && zflow_pipeline_from (pipeline, s->input)) ||
+                s->adapter->build (pipeline, s->name, s->config, err, sizeof (err))) {
                 fprintf (stderr, "%s:%d: section '%s': %s\n", file, s_line (lines, s->name, NULL),
                          s->name, *err ? err : zflow_pipeline_error_text (pipeline));
                 rc = -1;
@@ -279,10 +272,9 @@ s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const char *file, z
     return rc;
 }
 
-static void
-s_section_free (void **item_p)
+static void s_section_free (void **item_p)
 {
-    s_section_t *self = (s_section_t *) *item_p;
+    s_section_t *self = (s_section_t *)*item_p;
     if (self) {
         free (self->config);
         free (self);
@@ -291,16 +283,15 @@ s_section_free (void **item_p)
 }
 
 //  Checks every section; returns the number of errors reported.
-static int
-s_check_all (zconfig_t *root, s_sections_t *sections, const char *file, zhash_t *lines,
-             zflow_cli_global_t *global)
+static int s_check_all (zconfig_t *root, s_sections_t *sections, const char *file, zhash_t *lines,
+                        zflow_cli_global_t *global)
 {
     int errors = 0;
     char err[768];
     zconfig_t *settings = zconfig_locate (root, "zflow");
     zconfig_t *empty = settings ? NULL : zconfig_new ("zflow", NULL);
-    if (zflow_cli_options_parse (&zflow_cli_global, settings ? settings : empty, file, lines,
-                                 NULL, global, err, sizeof (err))) {
+    if (zflow_cli_options_parse (&zflow_cli_global, settings ? settings : empty, file, lines, NULL,
+                                 global, err, sizeof (err))) {
         fprintf (stderr, "%s\n", err);
         errors++;
     }
@@ -312,34 +303,32 @@ s_check_all (zconfig_t *root, s_sections_t *sections, const char *file, zhash_t 
         if (section && !s_find (sections, section->name)) {
             zlistx_add_end (sections->list, section);
             zhash_insert (sections->index, section->name, section);
-        }
-        else if (section) {
+        } else if (section) {
             void *item = section;
             s_section_free (&item);
-        }
-        else
+        } else
             errors++;
     }
     if (zlistx_size (sections->list) == 0 && errors == 0) {
         fprintf (stderr, "%s:1: no stage sections (see: zflow help)\n", file);
         errors++;
     }
-    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
-         s = (s_section_t *) zlistx_next (sections->list))
+    for (s_section_t *s = (s_section_t *)zlistx_first (sections->list); s;
+         s = (s_section_t *)zlistx_next (sections->list))
         errors += s_check_links (s, sections, file, lines);
-    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s && errors == 0;
-         s = (s_section_t *) zlistx_next (sections->list))
+    for (s_section_t *s = (s_section_t *)zlistx_first (sections->list); s && errors == 0;
+         s = (s_section_t *)zlistx_next (sections->list))
         if (!s->read && !streq (s->adapter->role, "sink")) {
-            fprintf (stderr, "%s:%d: section '%s': nothing reads its output (no section has input = %s)\n",
+            fprintf (stderr,
+                     "%s:%d: section '%s': nothing reads its output (no section has input = %s)\n",
                      file, s_line (lines, s->name, NULL), s->name, s->name);
             errors++;
         }
     return errors;
 }
 
-int
-zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_global_t *global,
-                zconfig_t **config_p)
+int zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_global_t *global,
+                    zconfig_t **config_p)
 {
     *pipeline_p = NULL;
     *config_p = NULL;
@@ -370,8 +359,9 @@ zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_globa
     zflow_pipeline_t *pipeline = NULL;
     if (rc == 0) {
         pipeline = zflow_pipeline_new ("zflow");
-        zflow_pipeline_set_mode (pipeline, (zflow_pipeline_mode_t) global->mode);
-        if (global->hwm < 1 || global->hwm > 1000000 || zflow_pipeline_set_hwm (pipeline, (int) global->hwm)) {
+        zflow_pipeline_set_mode (pipeline, (zflow_pipeline_mode_t)global->mode);
+        if (global->hwm < 1 || global->hwm > 1000000 ||
+            zflow_pipeline_set_hwm (pipeline, (int)global->hwm)) {
             fprintf (stderr, "%s:%d: section 'zflow': option 'hwm': must be 1 to 1000000\n", file,
                      s_line (lines, "zflow", "hwm"));
             rc = -1;

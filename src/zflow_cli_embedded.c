@@ -25,18 +25,17 @@
 #include "zflow_hpfeeds_broker.h"
 
 struct _zflow_cli_embedded_t {
-    zflow_hpfeeds_broker_t *broker;   //  the embedded broker
-    int port;                         //  its port
-    zflow_pipeline_t *feed;           //  synthetic -> hpfeeds "events"
-    zflow_pipeline_t *bridge;         //  hpfeeds "events" -> ... -> "hashes", stdout
-    uint64_t count;                   //  events the feed sends (0: no end)
-    int64_t feed_done_at;             //  when the feed was seen done, or 0
-    bool quiet;                       //  no progress on stderr
+    zflow_hpfeeds_broker_t *broker; //  the embedded broker
+    int port;                       //  its port
+    zflow_pipeline_t *feed;         //  synthetic -> hpfeeds "events"
+    zflow_pipeline_t *bridge;       //  hpfeeds "events" -> ... -> "hashes", stdout
+    uint64_t count;                 //  events the feed sends (0: no end)
+    int64_t feed_done_at;           //  when the feed was seen done, or 0
+    bool quiet;                     //  no progress on stderr
 };
 
 //  Builds the two pipelines. Returns 0 or -1 (reported).
-static int
-s_build (zflow_cli_embedded_t *self, uint64_t rate)
+static int s_build (zflow_cli_embedded_t *self, uint64_t rate)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -60,10 +59,9 @@ s_build (zflow_cli_embedded_t *self, uint64_t rate)
     return failed ? -1 : 0;
 }
 
-zflow_cli_embedded_t *
-zflow_cli_embedded_new (uint64_t rate, uint64_t count, bool quiet)
+zflow_cli_embedded_t *zflow_cli_embedded_new (uint64_t rate, uint64_t count, bool quiet)
 {
-    zflow_cli_embedded_t *self = (zflow_cli_embedded_t *) zmalloc (sizeof (*self));
+    zflow_cli_embedded_t *self = (zflow_cli_embedded_t *)zmalloc (sizeof (*self));
     if (!self)
         return NULL;
     self->count = count;
@@ -98,14 +96,12 @@ zflow_cli_embedded_new (uint64_t rate, uint64_t count, bool quiet)
     return self;
 }
 
-zflow_pipeline_t *
-zflow_cli_embedded_pipeline (zflow_cli_embedded_t *self)
+zflow_pipeline_t *zflow_cli_embedded_pipeline (zflow_cli_embedded_t *self)
 {
     return self->bridge;
 }
 
-int
-zflow_cli_embedded_started (zflow_cli_embedded_t *self)
+int zflow_cli_embedded_started (zflow_cli_embedded_t *self)
 {
     int64_t deadline = zclock_mono () + 5000;
     bool connected = false;
@@ -128,8 +124,7 @@ zflow_cli_embedded_started (zflow_cli_embedded_t *self)
     return 0;
 }
 
-bool
-zflow_cli_embedded_done (zflow_cli_embedded_t *self)
+bool zflow_cli_embedded_done (zflow_cli_embedded_t *self)
 {
     if (!self->feed_done_at) {
         if (!zflow_pipeline_sources_done (self->feed))
@@ -142,15 +137,13 @@ zflow_cli_embedded_done (zflow_cli_embedded_t *self)
     return all || zclock_mono () - self->feed_done_at > 3000;
 }
 
-void
-zflow_cli_embedded_stopping (zflow_cli_embedded_t *self, int timeout_ms)
+void zflow_cli_embedded_stopping (zflow_cli_embedded_t *self, int timeout_ms)
 {
     if (zflow_pipeline_running (self->feed))
         zflow_pipeline_stop (self->feed, timeout_ms);
 }
 
-void
-zflow_cli_embedded_destroy (zflow_cli_embedded_t **self_p)
+void zflow_cli_embedded_destroy (zflow_cli_embedded_t **self_p)
 {
     if (!self_p || !*self_p)
         return;

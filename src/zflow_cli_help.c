@@ -10,8 +10,7 @@
 #include "zflow_cli.h"
 #include <string.h>
 
-static void
-s_help_usage (FILE *file)
+static void s_help_usage (FILE *file)
 {
     fprintf (file,
              "usage: zflow help [TYPE | --all] [--markdown]\n"
@@ -21,8 +20,7 @@ s_help_usage (FILE *file)
              "'type' and, for all but sources, 'input' (sections it reads, comma-separated).\n");
 }
 
-int
-zflow_cli_help (int argc, char **argv)
+int zflow_cli_help (int argc, char **argv)
 {
     bool markdown = false, all = false;
     const char *type = NULL;
@@ -30,8 +28,7 @@ zflow_cli_help (int argc, char **argv)
         if (streq (argv[i], "-h") || streq (argv[i], "--help")) {
             s_help_usage (stdout);
             return ZFLOW_EXIT_OK;
-        }
-        else if (streq (argv[i], "--markdown"))
+        } else if (streq (argv[i], "--markdown"))
             markdown = true;
         else if (streq (argv[i], "--all"))
             all = true;
@@ -43,8 +40,8 @@ zflow_cli_help (int argc, char **argv)
         }
     }
     if (type) {
-        const zflow_cli_adapter_t *adapter = streq (type, "zflow") ? &zflow_cli_global
-                                                                   : zflow_cli_adapter (type);
+        const zflow_cli_adapter_t *adapter =
+            streq (type, "zflow") ? &zflow_cli_global : zflow_cli_adapter (type);
         if (!adapter) {
             fprintf (stderr, "zflow help: unknown type '%s' (see: zflow help)\n", type);
             return ZFLOW_EXIT_USAGE;
@@ -66,8 +63,7 @@ zflow_cli_help (int argc, char **argv)
     return ZFLOW_EXIT_OK;
 }
 
-int
-zflow_cli_check (int argc, char **argv)
+int zflow_cli_check (int argc, char **argv)
 {
     const char *file = NULL;
     bool quiet = false;
@@ -78,8 +74,7 @@ zflow_cli_check (int argc, char **argv)
                     "error as FILE:LINE: ... on stderr. Exit codes: 0 valid, 2 usage error,\n"
                     "3 invalid.\n");
             return ZFLOW_EXIT_OK;
-        }
-        else if (streq (argv[i], "-q") || streq (argv[i], "--quiet"))
+        } else if (streq (argv[i], "-q") || streq (argv[i], "--quiet"))
             quiet = true;
         else if (argv[i][0] != '-' && !file)
             file = argv[i];

@@ -34,11 +34,10 @@ static const struct {
 };
 
 //  Writes the metrics of every stage into a new text (the caller frees it).
-static char *
-s_metrics_text (zflow_pipeline_t *pipeline)
+static char *s_metrics_text (zflow_pipeline_t *pipeline)
 {
     size_t count = zflow_pipeline_size (pipeline);
-    zhash_t **stats = (zhash_t **) zmalloc (sizeof (zhash_t *) * (count + 1));
+    zhash_t **stats = (zhash_t **)zmalloc (sizeof (zhash_t *) * (count + 1));
     for (size_t i = 0; i < count; i++)
         stats[i] = zflow_pipeline_stats (pipeline, i, 1000);
     char *text = NULL;
@@ -46,8 +45,8 @@ s_metrics_text (zflow_pipeline_t *pipeline)
     FILE *file = open_memstream (&text, &size);
     for (size_t m = 0; file && m < sizeof (s_metrics) / sizeof (s_metrics[0]); m++) {
         const char *suffix = streq (s_metrics[m].type, "counter") ? "_total" : "";
-        fprintf (file, "# HELP zflow_%s%s %s\n# TYPE zflow_%s%s %s\n", s_metrics[m].counter,
-                 suffix, s_metrics[m].help, s_metrics[m].counter, suffix, s_metrics[m].type);
+        fprintf (file, "# HELP zflow_%s%s %s\n# TYPE zflow_%s%s %s\n", s_metrics[m].counter, suffix,
+                 s_metrics[m].help, s_metrics[m].counter, suffix, s_metrics[m].type);
         for (size_t i = 0; i < count; i++)
             fprintf (file, "zflow_%s%s{stage=\"%s\",kind=\"%s\"} %" PRIu64 "\n",
                      s_metrics[m].counter, suffix, zflow_pipeline_stage_name (pipeline, i),
@@ -58,12 +57,12 @@ s_metrics_text (zflow_pipeline_t *pipeline)
         fprintf (file, "# HELP zflow_link_drops_total Messages dropped at one output link.\n"
                        "# TYPE zflow_link_drops_total counter\n");
         for (size_t i = 0; i < count; i++)
-            for (const char *value = stats[i] ? (const char *) zhash_first (stats[i]) : NULL;
-                 value; value = (const char *) zhash_next (stats[i]))
+            for (const char *value = stats[i] ? (const char *)zhash_first (stats[i]) : NULL; value;
+                 value = (const char *)zhash_next (stats[i]))
                 if (strncmp (zhash_cursor (stats[i]), "drops.", 6) == 0)
                     fprintf (file, "zflow_link_drops_total{stage=\"%s\",link=\"%s\"} %s\n",
-                             zflow_pipeline_stage_name (pipeline, i),
-                             zhash_cursor (stats[i]) + 6, value);
+                             zflow_pipeline_stage_name (pipeline, i), zhash_cursor (stats[i]) + 6,
+                             value);
         fclose (file);
     }
     for (size_t i = 0; i < count; i++)
@@ -73,9 +72,8 @@ s_metrics_text (zflow_pipeline_t *pipeline)
 }
 
 //  Sends one HTTP response on the connection id and closes it.
-static void
-s_respond (zsock_t *sock, zframe_t *id, int status, const char *reason, const char *type,
-           const char *body)
+static void s_respond (zsock_t *sock, zframe_t *id, int status, const char *reason,
+                       const char *type, const char *body)
 {
     char *response = zsys_sprintf ("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                                    "Connection: close\r\n\r\n%s",
@@ -83,22 +81,21 @@ s_respond (zsock_t *sock, zframe_t *id, int status, const char *reason, const ch
     zframe_send (&id, sock, ZFRAME_MORE + ZFRAME_REUSE);
     zmq_send (zsock_resolve (sock), response, strlen (response), 0);
     zframe_send (&id, sock, ZFRAME_MORE + ZFRAME_REUSE);
-    zmq_send (zsock_resolve (sock), "", 0, 0);     //  an empty frame closes it
+    zmq_send (zsock_resolve (sock), "", 0, 0); //  an empty frame closes it
     zstr_free (&response);
 }
 
-static int
-s_on_request (zloop_t *loop, zsock_t *sock, void *arg)
+static int s_on_request (zloop_t *loop, zsock_t *sock, void *arg)
 {
-    (void) loop;
-    zflow_pipeline_t *pipeline = (zflow_pipeline_t *) arg;
+    (void)loop;
+    zflow_pipeline_t *pipeline = (zflow_pipeline_t *)arg;
     zframe_t *id = zframe_recv (sock);
     zframe_t *data = id && zsock_rcvmore (sock) ? zframe_recv (sock) : NULL;
     //  an empty data frame only says a peer connected or went away
     if (id && data && zframe_size (data) > 0) {
         char line[256] = "";
-        size_t size = zframe_size (data) < sizeof (line) - 1 ? zframe_size (data)
-                                                              : sizeof (line) - 1;
+        size_t size =
+            zframe_size (data) < sizeof (line) - 1 ? zframe_size (data) : sizeof (line) - 1;
         memcpy (line, zframe_data (data), size);
         line[strcspn (line, "\r\n")] = 0;
         char method[16] = "", path[200] = "";
@@ -109,8 +106,7 @@ s_on_request (zloop_t *loop, zsock_t *sock, void *arg)
             char *text = s_metrics_text (pipeline);
             s_respond (sock, id, 200, "OK", "text/plain; version=0.0.4", text ? text : "");
             free (text);
-        }
-        else if (streq (path, "/health"))
+        } else if (streq (path, "/health"))
             s_respond (sock, id, zflow_pipeline_running (pipeline) ? 200 : 503,
                        zflow_pipeline_running (pipeline) ? "OK" : "Service Unavailable",
                        "text/plain", zflow_pipeline_running (pipeline) ? "ok\n" : "stopped\n");
@@ -122,15 +118,14 @@ s_on_request (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-zsock_t *
-zflow_cli_metrics_new (const char *address, zloop_t *loop, zflow_pipeline_t *pipeline)
+zsock_t *zflow_cli_metrics_new (const char *address, zloop_t *loop, zflow_pipeline_t *pipeline)
 {
     zsock_t *sock = zsock_new (ZMQ_STREAM);
     const char *scheme = strstr (address, "://") ? "" : "tcp://";
     //  port 0 means any free port, which libzmq spells "*"
     size_t size = strlen (address);
     int port_zero = size > 2 && streq (address + size - 2, ":0");
-    if (!sock || zsock_bind (sock, "%s%.*s%s", scheme, (int) (size - port_zero), address,
+    if (!sock || zsock_bind (sock, "%s%.*s%s", scheme, (int)(size - port_zero), address,
                              port_zero ? "*" : "") < 0) {
         fprintf (stderr, "zflow: cannot serve metrics on %s: %s\n", address,
                  zmq_strerror (zmq_errno ()));

@@ -15,26 +15,24 @@
 static const char *s_type_names[] = {"string", "integer", "boolean", "choice"};
 
 //  Returns the line of a zconfig path, or 0 if unknown.
-static int
-s_line (zhash_t *lines, const char *section, const char *option)
+static int s_line (zhash_t *lines, const char *section, const char *option)
 {
     char path[512];
     if (option)
         snprintf (path, sizeof (path), "%s/%s", section, option);
     else
         snprintf (path, sizeof (path), "%s", section);
-    return lines ? (int) (intptr_t) zhash_lookup (lines, path) : 0;
+    return lines ? (int)(intptr_t)zhash_lookup (lines, path) : 0;
 }
 
 //  True if name is one of the '|'-separated words of list; sets *index.
-static bool
-s_in_list (const char *list, const char *name, int *index)
+static bool s_in_list (const char *list, const char *name, int *index)
 {
     size_t size = strlen (name);
     int at = 0;
     for (const char *word = list; word; at++) {
         const char *end = strchr (word, '|');
-        size_t length = end ? (size_t) (end - word) : strlen (word);
+        size_t length = end ? (size_t)(end - word) : strlen (word);
         if (length == size && strncmp (word, name, size) == 0) {
             if (index)
                 *index = at;
@@ -45,8 +43,7 @@ s_in_list (const char *list, const char *name, int *index)
     return false;
 }
 
-static const zflow_cli_option_t *
-s_find (const zflow_cli_adapter_t *adapter, const char *name)
+static const zflow_cli_option_t *s_find (const zflow_cli_adapter_t *adapter, const char *name)
 {
     for (const zflow_cli_option_t *option = adapter->options; option->name; option++)
         if (streq (option->name, name))
@@ -56,44 +53,42 @@ s_find (const zflow_cli_adapter_t *adapter, const char *name)
 
 //  Converts value into the field for option. Returns NULL, or a static
 //  description of what is wrong.
-static const char *
-s_set (const zflow_cli_option_t *option, const char *value, void *field)
+static const char *s_set (const zflow_cli_option_t *option, const char *value, void *field)
 {
     switch (option->type) {
-        case ZFLOW_CLI_STRING:
-            *(const char **) field = value;
-            return NULL;
-        case ZFLOW_CLI_INT: {
-            char *end = NULL;
-            errno = 0;
-            long long number = strtoll (value, &end, 10);
-            if (!*value || *end || errno)
-                return "is not an integer";
-            if (number < 0)
-                return "must not be negative";
-            *(int64_t *) field = number;
-            return NULL;
-        }
-        case ZFLOW_CLI_BOOL:
-            if (s_in_list ("true|yes|on|1", value, NULL))
-                *(bool *) field = true;
-            else if (s_in_list ("false|no|off|0", value, NULL))
-                *(bool *) field = false;
-            else
-                return "is not a boolean (true or false)";
-            return NULL;
-        case ZFLOW_CLI_ENUM:
-            if (!s_in_list (option->choices, value, (int *) field))
-                return "is not one of the choices";
-            return NULL;
+    case ZFLOW_CLI_STRING:
+        *(const char **)field = value;
+        return NULL;
+    case ZFLOW_CLI_INT: {
+        char *end = NULL;
+        errno = 0;
+        long long number = strtoll (value, &end, 10);
+        if (!*value || *end || errno)
+            return "is not an integer";
+        if (number < 0)
+            return "must not be negative";
+        *(int64_t *)field = number;
+        return NULL;
+    }
+    case ZFLOW_CLI_BOOL:
+        if (s_in_list ("true|yes|on|1", value, NULL))
+            *(bool *)field = true;
+        else if (s_in_list ("false|no|off|0", value, NULL))
+            *(bool *)field = false;
+        else
+            return "is not a boolean (true or false)";
+        return NULL;
+    case ZFLOW_CLI_ENUM:
+        if (!s_in_list (option->choices, value, (int *)field))
+            return "is not one of the choices";
+        return NULL;
     }
     return "has an unknown type";
 }
 
-int
-zflow_cli_options_parse (const zflow_cli_adapter_t *adapter, zconfig_t *section,
-                         const char *file, zhash_t *lines, const char *skip, void *config,
-                         char *err, size_t errsize)
+int zflow_cli_options_parse (const zflow_cli_adapter_t *adapter, zconfig_t *section,
+                             const char *file, zhash_t *lines, const char *skip, void *config,
+                             char *err, size_t errsize)
 {
     memset (config, 0, adapter->config_size);
     const char *name = zconfig_name (section);
@@ -101,7 +96,8 @@ zflow_cli_options_parse (const zflow_cli_adapter_t *adapter, zconfig_t *section,
         const char *option = zconfig_name (child);
         if ((skip && s_in_list (skip, option, NULL)) || s_find (adapter, option))
             continue;
-        snprintf (err, errsize, "%s:%d: section '%s': unknown option '%s' for type '%s' (see: zflow help %s)",
+        snprintf (err, errsize,
+                  "%s:%d: section '%s': unknown option '%s' for type '%s' (see: zflow help %s)",
                   file, s_line (lines, name, option), name, option, adapter->name, adapter->name);
         return -1;
     }
@@ -111,14 +107,13 @@ zflow_cli_options_parse (const zflow_cli_adapter_t *adapter, zconfig_t *section,
         if (value && !*value && option->type != ZFLOW_CLI_STRING)
             value = NULL;
         if (!value && option->required) {
-            snprintf (err, errsize, "%s:%d: section '%s': missing required option '%s' (%s)",
-                      file, s_line (lines, name, NULL), name, option->name, option->help);
+            snprintf (err, errsize, "%s:%d: section '%s': missing required option '%s' (%s)", file,
+                      s_line (lines, name, NULL), name, option->name, option->help);
             return -1;
         }
         if (!value)
             value = option->fallback;
-        const char *problem = value ? s_set (option, value, (char *) config + option->offset)
-                                    : NULL;
+        const char *problem = value ? s_set (option, value, (char *)config + option->offset) : NULL;
         if (problem) {
             snprintf (err, errsize, "%s:%d: section '%s': option '%s': '%s' %s%s%s", file,
                       s_line (lines, name, option->name), name, option->name, value, problem,
@@ -129,15 +124,13 @@ zflow_cli_options_parse (const zflow_cli_adapter_t *adapter, zconfig_t *section,
     return 0;
 }
 
-void
-zflow_cli_options_print (const zflow_cli_adapter_t *adapter, FILE *file, bool markdown)
+void zflow_cli_options_print (const zflow_cli_adapter_t *adapter, FILE *file, bool markdown)
 {
     if (markdown) {
         fprintf (file, "`%s` (%s): %s\n\n", adapter->name, adapter->role, adapter->summary);
         fprintf (file, "| option | type | required | default | description |\n");
         fprintf (file, "|---|---|---|---|---|\n");
-    }
-    else {
+    } else {
         fprintf (file, "%s (%s): %s\n\n", adapter->name, adapter->role, adapter->summary);
         fprintf (file, "  %-14s %-8s %-9s %-12s %s\n", "OPTION", "TYPE", "REQUIRED", "DEFAULT",
                  "DESCRIPTION");
@@ -155,8 +148,7 @@ zflow_cli_options_print (const zflow_cli_adapter_t *adapter, FILE *file, bool ma
                 if (*c == '|') {
                     choices[at++] = ',';
                     choices[at++] = ' ';
-                }
-                else
+                } else
                     choices[at++] = *c;
             }
             choices[at] = 0;
@@ -165,8 +157,7 @@ zflow_cli_options_print (const zflow_cli_adapter_t *adapter, FILE *file, bool ma
                      option->required ? "yes" : "no", fallback ? "`" : "",
                      fallback ? (*fallback ? fallback : "\"\"") : "", fallback ? "`" : "",
                      option->help);
-        }
-        else
+        } else
             fprintf (file, "  %-14s %-8s %-9s %-12s %s\n", option->name,
                      option->type == ZFLOW_CLI_ENUM ? option->choices : type,
                      option->required ? "yes" : "no",

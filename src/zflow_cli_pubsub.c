@@ -16,31 +16,36 @@
 #include "zflow_pipeline_codec.h"
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 //  Arguments common to pub and sub.
 typedef struct {
-    const char *endpoint;   //  where to connect (or bind)
-    const char *type;       //  socket type name
-    const char *key;        //  pub: key text
-    bool bind;              //  bind instead of connect
-    int64_t count;          //  sub: stop after so many (0: never)
+    const char *endpoint; //  where to connect (or bind)
+    const char *type;     //  socket type name
+    const char *key;      //  pub: key text
+    bool bind;            //  bind instead of connect
+    int64_t count;        //  sub: stop after so many (0: never)
+    const char *channel;  //  Centrifugo: the channel
+    const char *api_key;  //  Centrifugo: the API key
 } s_args_t;
 
-static int
-s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *usage)
+static int s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *usage)
 {
     for (int i = 0; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (streq (argv[i], "-h") || streq (argv[i], "--help")) {
             printf ("%s", usage);
             return 1;
-        }
-        else if (streq (argv[i], "--bind"))
+        } else if (streq (argv[i], "--bind"))
             args->bind = true;
         else if (streq (argv[i], "--type") && value)
             args->type = argv[++i];
         else if (streq (argv[i], "--key") && value)
             args->key = argv[++i];
+        else if (streq (argv[i], "--channel") && value)
+            args->channel = argv[++i];
+        else if (streq (argv[i], "--api-key") && value)
+            args->api_key = argv[++i];
         else if (streq (argv[i], "--count") && value) {
             char *end = NULL;
             args->count = strtoll (argv[++i], &end, 10);
@@ -48,8 +53,7 @@ s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *us
                 fprintf (stderr, "zflow %s: --count needs a non-negative number\n", name);
                 return -1;
             }
-        }
-        else if (argv[i][0] != '-' && !args->endpoint)
+        } else if (argv[i][0] != '-' && !args->endpoint)
             args->endpoint = argv[i];
         else {
             fprintf (stderr, "zflow %s: bad argument '%s'\n%s", name, argv[i], usage);
@@ -64,8 +68,8 @@ s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *us
 }
 
 //  Opens the socket. Returns it, or NULL (reported).
-static zsock_t *
-s_open (const s_args_t *args, const char *name, const char *type_a, int sock_a, int sock_b)
+static zsock_t *s_open (const s_args_t *args, const char *name, const char *type_a, int sock_a,
+                        int sock_b)
 {
     int type = streq (args->type, type_a) ? sock_a : sock_b;
     zsock_t *sock = zsock_new (type);
@@ -82,20 +86,118 @@ s_open (const s_args_t *args, const char *name, const char *type_a, int sock_a, 
     return sock;
 }
 
+//  Publishes stdin lines into a Centrifugo channel through a pipeline
+//  (pull -> Centrifugo sink), whose stop waits until all were handled.
+static int s_pub_centrifugo (const s_args_t *args)
+{
+    if (!args->channel) {
+        fprintf (stderr, "zflow pub: Centrifugo needs --channel CHANNEL\n");
+        return ZFLOW_EXIT_USAGE;
+    }
+    zflow_centrifugo_sink_config_t config;
+    memset (&config, 0, sizeof (config));
+    config.address = args->endpoint;
+    config.api_key = args->api_key;
+    config.channel_rule = args->channel; //  no {..}: every message goes there
+    config.max_attempts = 5;
+    char endpoint[64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-%d", (int)getpid ());
+    zflow_pipeline_t *p = zflow_pipeline_new ("pub");
+    zflow_pipeline_source (p, "stdin", "pull", endpoint, NULL);
+    zflow_pipeline_sink_centrifugo (p, "centrifugo", &config);
+    if (zflow_pipeline_start (p)) {
+        fprintf (stderr, "zflow pub: %s\n", zflow_pipeline_error_text (p));
+        zflow_pipeline_destroy (&p);
+        return ZFLOW_EXIT_RUNTIME;
+    }
+    zsock_t *push = zsock_new (ZMQ_PUSH);
+    zsock_connect (push, "%s", endpoint);
+    char *line = NULL;
+    size_t capacity = 0;
+    ssize_t size;
+    uint64_t lines = 0;
+    while ((size = getline (&line, &capacity, stdin)) >= 0) {
+        while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
+            size--;
+        zmq_send (zsock_resolve (push), line, (size_t)size, 0);
+        lines++;
+    }
+    free (line);
+    //  wait until Centrifugo has answered for every line
+    uint64_t published = 0, done = 0;
+    for (int64_t deadline = zclock_mono () + 30000; done < lines && zclock_mono () < deadline;) {
+        zhash_t *stats = zflow_pipeline_stats (p, 1, 1000);
+        published = zflow_stats_get (stats, "centrifugo.published");
+        done = published + zflow_stats_get (stats, "centrifugo.drops") +
+               zflow_stats_get (stats, "centrifugo.unmapped") +
+               zflow_stats_get (stats, "centrifugo.malformed");
+        zhash_destroy (&stats);
+        if (done < lines)
+            zclock_sleep (10);
+    }
+    int rc = zflow_pipeline_stop (p, 5000) || published < lines;
+    zsock_destroy (&push);
+    zflow_pipeline_destroy (&p);
+    if (rc)
+        fprintf (stderr, "zflow pub: Centrifugo took %" PRIu64 " of %" PRIu64 " lines\n", published,
+                 lines);
+    return rc ? ZFLOW_EXIT_RUNTIME : ZFLOW_EXIT_OK;
+}
+
+//  Prints a WebSocket feed's messages as JSON lines.
+static int s_sub_ws (const s_args_t *args)
+{
+    zflow_ws_config_t *config = zflow_ws_config_new (args->endpoint);
+    int rc = config ? zflow_ws_config_set_autostart (config, false) : ZFLOW_EINVAL;
+    zflow_ws_t *feed = rc == 0 ? zflow_ws_new ("sub", &config, &rc) : NULL;
+    zflow_ws_config_destroy (&config);
+    zflow_stream_t *stream =
+        feed ? zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_BACKPRESSURE, &rc) : NULL;
+    if (!stream) {
+        fprintf (stderr, "zflow sub: %s: %s\n", args->endpoint, zflow_strerror (rc));
+        zflow_ws_destroy (&feed);
+        return rc == ZFLOW_EINVAL ? ZFLOW_EXIT_USAGE : ZFLOW_EXIT_RUNTIME;
+    }
+    zflow_ws_start (feed);
+    zflow_msg_t *msg = zflow_msg_new ();
+    int64_t got = 0;
+    while (!zflow_cli_signalled () && (!args->count || got < args->count)) {
+        rc = zflow_ws_stream_read (stream, msg, 200);
+        if (rc == ZFLOW_ECLOSED)
+            break;
+        if (rc)
+            continue;
+        zflow__codec_write_line (stdout, msg);
+        fflush (stdout);
+        got++;
+    }
+    zflow_msg_destroy (&msg);
+    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_destroy (&feed);
+    return ZFLOW_EXIT_OK;
+}
+
 static const char *s_pub_usage =
     "usage: zflow pub ENDPOINT [--type push|pub] [--bind] [--key a/b]\n"
+    "       zflow pub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n"
+    "       zflow pub http[s]://HOST:PORT/api --channel CHANNEL [--api-key KEY]\n"
     "\n"
     "Sends each line of stdin as a zflow envelope (key default zflow/pub) to\n"
-    "ENDPOINT (connects; --bind to bind). Default type push.\n"
+    "ENDPOINT (connects; --bind to bind; default type push), publishes it to\n"
+    "an hpfeeds channel, or into a Centrifugo channel (server HTTP API; exit 1\n"
+    "unless Centrifugo accepted every line).\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
 
-int
-zflow_cli_pub (int argc, char **argv)
+int zflow_cli_pub (int argc, char **argv)
 {
-    s_args_t args = {NULL, "push", "zflow/pub", false, 0};
+    s_args_t args = {NULL, "push", "zflow/pub", false, 0, NULL, NULL};
     int rc = s_parse (argc, argv, &args, "pub", s_pub_usage);
     if (rc)
         return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
+    if (strncmp (args.endpoint, "hpfeeds://", 10) == 0)
+        return zflow_cli_hpfeeds_pub (args.endpoint);
+    if (strncmp (args.endpoint, "http://", 7) == 0 || strncmp (args.endpoint, "https://", 8) == 0)
+        return s_pub_centrifugo (&args);
     zflow_key_t *key = zflow_key_parse (args.key, NULL);
     if (!key || (!streq (args.type, "push") && !streq (args.type, "pub"))) {
         fprintf (stderr, "zflow pub: bad key '%s' or type '%s'\n", args.key, args.type);
@@ -108,7 +210,7 @@ zflow_cli_pub (int argc, char **argv)
         return ZFLOW_EXIT_RUNTIME;
     }
     if (streq (args.type, "pub"))
-        zclock_sleep (300);     //  let subscribers join before the first line
+        zclock_sleep (300); //  let subscribers join before the first line
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
     zflow_meta_set_source (meta, "zflow-pub");
@@ -121,7 +223,7 @@ zflow_cli_pub (int argc, char **argv)
             size--;
         zflow_meta_set_seq (meta, ++seq);
         zflow_meta_stamp (meta);
-        zflow_envelope_encode_key (msg, key, meta, line, (size_t) size);
+        zflow_envelope_encode_key (msg, key, meta, line, (size_t)size);
         zmsg_t *zmsg = zflow_msg_to_zmsg (msg);
         zmsg_send (&zmsg, sock);
     }
@@ -129,24 +231,33 @@ zflow_cli_pub (int argc, char **argv)
     zflow_msg_destroy (&msg);
     zflow_meta_destroy (&meta);
     zflow_key_destroy (&key);
-    zsock_destroy (&sock);      //  lingers up to 2 s to deliver the tail
+    zsock_destroy (&sock); //  lingers up to 2 s to deliver the tail
     return ZFLOW_EXIT_OK;
 }
 
 static const char *s_sub_usage =
     "usage: zflow sub ENDPOINT [--type pull|sub] [--bind] [--count N]\n"
+    "       zflow sub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...] [--count N]\n"
+    "       zflow sub ws[s]://HOST[:PORT]/PATH [--count N]\n"
     "\n"
     "Prints what ENDPOINT sends as JSON lines (payloads; msgpack converted) until\n"
     "Ctrl-C or N messages. Connects (--bind to bind). Default type sub.\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
 
-int
-zflow_cli_sub (int argc, char **argv)
+int zflow_cli_sub (int argc, char **argv)
 {
-    s_args_t args = {NULL, "sub", NULL, false, 0};
+    s_args_t args = {NULL, "sub", NULL, false, 0, NULL, NULL};
     int rc = s_parse (argc, argv, &args, "sub", s_sub_usage);
     if (rc)
         return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
+    if (strncmp (args.endpoint, "hpfeeds://", 10) == 0) {
+        zflow_cli_catch_signals ();
+        return zflow_cli_hpfeeds_sub (args.endpoint, args.count);
+    }
+    if (strncmp (args.endpoint, "ws://", 5) == 0 || strncmp (args.endpoint, "wss://", 6) == 0) {
+        zflow_cli_catch_signals ();
+        return s_sub_ws (&args);
+    }
     if (!streq (args.type, "pull") && !streq (args.type, "sub")) {
         fprintf (stderr, "zflow sub: bad type '%s'\n", args.type);
         return ZFLOW_EXIT_USAGE;

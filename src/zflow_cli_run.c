@@ -23,38 +23,50 @@
 //  Set by SIGINT / SIGTERM.
 static volatile sig_atomic_t s_signalled;
 
-static void
-s_on_signal (int signum)
+static void s_on_signal (int signum)
 {
-    (void) signum;
+    (void)signum;
     if (s_signalled) {
         //  a second signal while draining: give up at once
         static const char text[] = "zflow: interrupted again, exiting without draining\n";
         ssize_t rc = write (2, text, sizeof (text) - 1);
-        (void) rc;
+        (void)rc;
         _exit (ZFLOW_EXIT_RUNTIME);
     }
     s_signalled = 1;
 }
 
+void zflow_cli_catch_signals (void)
+{
+    struct sigaction action;
+    memset (&action, 0, sizeof (action));
+    action.sa_handler = s_on_signal;
+    sigaction (SIGINT, &action, NULL);
+    sigaction (SIGTERM, &action, NULL);
+}
+
+bool zflow_cli_signalled (void)
+{
+    return s_signalled != 0;
+}
+
 //  The state of one run.
 typedef struct {
-    zflow_pipeline_t *pipeline;   //  the running pipeline
-    bool quiet;                   //  no status on stderr
-    bool tty;                     //  stderr is a terminal: one live line
-    bool status_shown;            //  a live line is on screen
-    int64_t deadline;             //  --duration end (monotonic ms), or 0
-    int64_t last_time;            //  last status time
-    uint64_t last_in;             //  messages in / out at the last status
+    zflow_pipeline_t *pipeline; //  the running pipeline
+    bool quiet;                 //  no status on stderr
+    bool tty;                   //  stderr is a terminal: one live line
+    bool status_shown;          //  a live line is on screen
+    int64_t deadline;           //  --duration end (monotonic ms), or 0
+    int64_t last_time;          //  last status time
+    uint64_t last_in;           //  messages in / out at the last status
     uint64_t last_out;
-    const char *why;              //  why the run stopped
+    const char *why;                //  why the run stopped
     zflow_cli_embedded_t *embedded; //  the embedded default, or NULL
 } s_run_t;
 
 //  Sums counters over the pipeline: in (sources), out (busiest sink), drops,
 //  errors, reconnects.
-static void
-s_totals (zflow_pipeline_t *pipeline, uint64_t totals[5])
+static void s_totals (zflow_pipeline_t *pipeline, uint64_t totals[5])
 {
     memset (totals, 0, 5 * sizeof (uint64_t));
     for (size_t i = 0; i < zflow_pipeline_size (pipeline); i++) {
@@ -72,23 +84,22 @@ s_totals (zflow_pipeline_t *pipeline, uint64_t totals[5])
     }
 }
 
-static int
-s_on_status (zloop_t *loop, int timer_id, void *arg)
+static int s_on_status (zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
-    (void) timer_id;
-    s_run_t *self = (s_run_t *) arg;
+    (void)loop;
+    (void)timer_id;
+    s_run_t *self = (s_run_t *)arg;
     uint64_t totals[5];
     s_totals (self->pipeline, totals);
     int64_t now = zclock_mono ();
-    double seconds = (double) (now - self->last_time) / 1000.0;
+    double seconds = (double)(now - self->last_time) / 1000.0;
     if (seconds <= 0)
         seconds = 1;
     fprintf (stderr,
              "%szflow: in %.0f msg/s, out %.0f msg/s | total in %" PRIu64 ", out %" PRIu64
              ", drops %" PRIu64 ", errors %" PRIu64 ", reconnects %" PRIu64 "%s",
-             self->tty ? "\r" : "", (double) (totals[0] - self->last_in) / seconds,
-             (double) (totals[1] - self->last_out) / seconds, totals[0], totals[1], totals[2],
+             self->tty ? "\r" : "", (double)(totals[0] - self->last_in) / seconds,
+             (double)(totals[1] - self->last_out) / seconds, totals[0], totals[1], totals[2],
              totals[3], totals[4], self->tty ? "\033[K" : "\n");
     fflush (stderr);
     self->status_shown = self->tty;
@@ -98,12 +109,11 @@ s_on_status (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_on_watch (zloop_t *loop, int timer_id, void *arg)
+static int s_on_watch (zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
-    (void) timer_id;
-    s_run_t *self = (s_run_t *) arg;
+    (void)loop;
+    (void)timer_id;
+    s_run_t *self = (s_run_t *)arg;
     if (s_signalled)
         self->why = "signal";
     else if (self->deadline && zclock_mono () >= self->deadline)
@@ -114,11 +124,10 @@ s_on_watch (zloop_t *loop, int timer_id, void *arg)
     return self->why ? -1 : 0;
 }
 
-static int
-s_on_control (zloop_t *loop, zsock_t *sock, void *arg)
+static int s_on_control (zloop_t *loop, zsock_t *sock, void *arg)
 {
-    (void) loop;
-    s_run_t *self = (s_run_t *) arg;
+    (void)loop;
+    s_run_t *self = (s_run_t *)arg;
     char *command = zstr_recv (sock);
     if (!command)
         return 0;
@@ -126,8 +135,7 @@ s_on_control (zloop_t *loop, zsock_t *sock, void *arg)
         char *text = zflow_cli_stats_text (self->pipeline);
         zstr_send (sock, text ? text : "");
         free (text);
-    }
-    else if (streq (command, "PING"))
+    } else if (streq (command, "PING"))
         zstr_send (sock, "PONG");
     else
         zstr_send (sock, "ERROR unknown command");
@@ -136,12 +144,11 @@ s_on_control (zloop_t *loop, zsock_t *sock, void *arg)
 }
 
 //  Binds the control endpoint. Returns the socket, or NULL (reported).
-static zsock_t *
-s_control (const char *endpoint, char **path_p, bool quiet)
+static zsock_t *s_control (const char *endpoint, char **path_p, bool quiet)
 {
     char *fallback = NULL;
     if (!endpoint) {
-        fallback = zsys_sprintf ("ipc:///tmp/zflow-%d.ctl", (int) getpid ());
+        fallback = zsys_sprintf ("ipc:///tmp/zflow-%d.ctl", (int)getpid ());
         endpoint = fallback;
     }
     //  an ipc:// file this run creates is removed when it ends
@@ -153,8 +160,7 @@ s_control (const char *endpoint, char **path_p, bool quiet)
                  zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
         zstr_free (path_p);
-    }
-    else if (!quiet)
+    } else if (!quiet)
         fprintf (stderr, "zflow: control endpoint %s (zflow stats --control %s)\n",
                  zsock_endpoint (sock), zsock_endpoint (sock));
     free (fallback);
@@ -162,12 +168,11 @@ s_control (const char *endpoint, char **path_p, bool quiet)
 }
 
 //  Runs a built pipeline until it is told to stop. Returns the exit code.
-static int
-s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *control,
-       const char *metrics, int64_t duration, int64_t drain_ms, bool quiet)
+static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *control,
+                  const char *metrics, int64_t duration, int64_t drain_ms, bool quiet)
 {
-    s_run_t self = {pipeline, quiet, isatty (2) != 0, false, 0, zclock_mono (), 0, 0, NULL,
-                    embedded};
+    s_run_t self = {pipeline, quiet, isatty (2) != 0, false, 0, zclock_mono (), 0,
+                    0,        NULL,  embedded};
     if (duration)
         self.deadline = zclock_mono () + duration * 1000;
     char *path = NULL;
@@ -185,8 +190,7 @@ s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *c
     if (started == 0 && embedded && zflow_cli_embedded_started (embedded)) {
         zflow_pipeline_stop (pipeline, 0);
         started = -1;
-    }
-    else if (started)
+    } else if (started)
         fprintf (stderr, "zflow: %s\n", zflow_pipeline_error_text (pipeline));
     if (started) {
         zloop_destroy (&loop);
@@ -200,8 +204,8 @@ s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *c
     for (size_t i = 0; !quiet && i < zflow_pipeline_size (pipeline); i++) {
         char *bound = zflow_pipeline_stage_bindings (pipeline, i);
         if (bound && strncmp (bound, "inproc://", 9))
-            fprintf (stderr, "zflow: stage '%s' bound %s\n", zflow_pipeline_stage_name (pipeline, i),
-                     bound);
+            fprintf (stderr, "zflow: stage '%s' bound %s\n",
+                     zflow_pipeline_stage_name (pipeline, i), bound);
         zstr_free (&bound);
     }
     if (metrics_sock && !quiet)
@@ -218,8 +222,9 @@ s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *c
     if (self.status_shown)
         fputc ('\n', stderr);
     if (embedded)
-        zflow_cli_embedded_stopping (embedded, (int) drain_ms);
-    int rc = zflow_pipeline_stop (pipeline, (int) drain_ms) == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
+        zflow_cli_embedded_stopping (embedded, (int)drain_ms);
+    int rc =
+        zflow_pipeline_stop (pipeline, (int)drain_ms) == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
     if (!quiet)
         fprintf (stderr, "zflow: stopped (%s)%s\n", self.why,
                  rc ? ", but a stage did not drain in time" : ", everything in flight drained");
@@ -233,8 +238,7 @@ s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *c
 }
 
 //  Reads a non-negative decimal option value. Returns -1 when bad.
-static int64_t
-s_number (const char *text)
+static int64_t s_number (const char *text)
 {
     char *end = NULL;
     errno = 0;
@@ -242,8 +246,7 @@ s_number (const char *text)
     return (!text || !*text || *end || errno || value < 0) ? -1 : value;
 }
 
-static void
-s_usage (FILE *file)
+static void s_usage (FILE *file)
 {
     fprintf (file,
              "usage: zflow run [FILE] [options]\n"
@@ -270,8 +273,7 @@ s_usage (FILE *file)
              "1 runtime error, 2 usage error, 3 invalid configuration.\n");
 }
 
-int
-zflow_cli_run (int argc, char **argv)
+int zflow_cli_run (int argc, char **argv)
 {
     const char *file = NULL, *control = NULL, *metrics = NULL;
     int64_t duration = 0, count = 0, rate = 100, drain_ms = 5000;
@@ -279,24 +281,22 @@ zflow_cli_run (int argc, char **argv)
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        int64_t *number = streq (arg, "--duration") ? &duration
-                          : streq (arg, "--count")  ? &count
-                          : streq (arg, "--rate")   ? &rate
+        int64_t *number = streq (arg, "--duration")        ? &duration
+                          : streq (arg, "--count")         ? &count
+                          : streq (arg, "--rate")          ? &rate
                           : streq (arg, "--drain-timeout") ? &drain_ms
-                                                    : NULL;
+                                                           : NULL;
         if (streq (arg, "-h") || streq (arg, "--help")) {
             s_usage (stdout);
             return ZFLOW_EXIT_OK;
-        }
-        else if (streq (arg, "-q") || streq (arg, "--quiet"))
+        } else if (streq (arg, "-q") || streq (arg, "--quiet"))
             quiet = true;
         else if (number && (*number = s_number (value)) >= 0)
             i++;
         else if ((streq (arg, "--control") || streq (arg, "--metrics")) && value) {
             *(streq (arg, "--control") ? &control : &metrics) = value;
             i++;
-        }
-        else if (arg[0] != '-' && !file)
+        } else if (arg[0] != '-' && !file)
             file = arg;
         else {
             fprintf (stderr, "zflow run: bad argument '%s'%s\n", arg,
@@ -305,11 +305,7 @@ zflow_cli_run (int argc, char **argv)
             return ZFLOW_EXIT_USAGE;
         }
     }
-    struct sigaction action;
-    memset (&action, 0, sizeof (action));
-    action.sa_handler = s_on_signal;
-    sigaction (SIGINT, &action, NULL);
-    sigaction (SIGTERM, &action, NULL);
+    zflow_cli_catch_signals ();
 
     zflow_pipeline_t *pipeline = NULL;
     zflow_cli_embedded_t *embedded = NULL;
@@ -320,9 +316,8 @@ zflow_cli_run (int argc, char **argv)
             return ZFLOW_EXIT_CONFIG;
         control = control ? control : global.control;
         metrics = metrics ? metrics : global.metrics;
-    }
-    else {
-        embedded = zflow_cli_embedded_new ((uint64_t) rate, (uint64_t) count, quiet);
+    } else {
+        embedded = zflow_cli_embedded_new ((uint64_t)rate, (uint64_t)count, quiet);
         if (!embedded)
             return ZFLOW_EXIT_RUNTIME;
         pipeline = zflow_cli_embedded_pipeline (embedded);

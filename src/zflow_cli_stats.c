@@ -17,8 +17,7 @@
 #include <signal.h>
 #include <string.h>
 
-char *
-zflow_cli_stats_text (zflow_pipeline_t *pipeline)
+char *zflow_cli_stats_text (zflow_pipeline_t *pipeline)
 {
     char *text = NULL;
     size_t size = 0;
@@ -29,12 +28,12 @@ zflow_cli_stats_text (zflow_pipeline_t *pipeline)
         zhash_t *stats = zflow_pipeline_stats (pipeline, i, 1000);
         zlist_t *keys = stats ? zhash_keys (stats) : NULL;
         if (keys)
-            zlist_sort (keys, (zlist_compare_fn *) strcmp);
-        for (const char *key = keys ? (const char *) zlist_first (keys) : NULL; key;
-             key = (const char *) zlist_next (keys))
+            zlist_sort (keys, (zlist_compare_fn *)strcmp);
+        for (const char *key = keys ? (const char *)zlist_first (keys) : NULL; key;
+             key = (const char *)zlist_next (keys))
             fprintf (file, "%s %s %s %s\n", zflow_pipeline_stage_name (pipeline, i),
                      zflow_pipeline_stage_kind (pipeline, i), key,
-                     (const char *) zhash_lookup (stats, key));
+                     (const char *)zhash_lookup (stats, key));
         zlist_destroy (&keys);
         zhash_destroy (&stats);
     }
@@ -44,8 +43,7 @@ zflow_cli_stats_text (zflow_pipeline_t *pipeline)
 
 //  Finds the one ipc:///tmp/zflow-<pid>.ctl endpoint. Returns it (the
 //  caller frees it), or NULL after saying why.
-static char *
-s_find_control (void)
+static char *s_find_control (void)
 {
     DIR *dir = opendir ("/tmp");
     char *found = NULL;
@@ -54,8 +52,8 @@ s_find_control (void)
     while (dir && (entry = readdir (dir))) {
         int pid;
         char tail[8];
-        if (sscanf (entry->d_name, "zflow-%d.ct%1s", &pid, tail) == 2 && streq (tail, "l")
-            && kill (pid, 0) == 0) {
+        if (sscanf (entry->d_name, "zflow-%d.ct%1s", &pid, tail) == 2 && streq (tail, "l") &&
+            kill (pid, 0) == 0) {
             count++;
             free (found);
             found = zsys_sprintf ("ipc:///tmp/%s", entry->d_name);
@@ -72,15 +70,14 @@ s_find_control (void)
 }
 
 //  Prints one STATS reply as a table.
-static void
-s_print (const char *text, bool clear)
+static void s_print (const char *text, bool clear)
 {
-    static const char *columns[] = {"msgs_in", "msgs_out", "drops", "filtered", "errors",
-                                    "queue_depth", "pauses", "reconnects"};
+    static const char *columns[] = {"msgs_in", "msgs_out",    "drops",  "filtered",
+                                    "errors",  "queue_depth", "pauses", "reconnects"};
     if (clear)
         printf ("\033[H\033[J");
-    printf ("%-16s %-7s %12s %12s %9s %9s %7s %6s %7s %7s\n", "STAGE", "KIND", "IN", "OUT",
-            "DROPS", "FILTERED", "ERRORS", "QUEUE", "PAUSES", "RECONN");
+    printf ("%-16s %-7s %12s %12s %9s %9s %7s %6s %7s %7s\n", "STAGE", "KIND", "IN", "OUT", "DROPS",
+            "FILTERED", "ERRORS", "QUEUE", "PAUSES", "RECONN");
     char *copy = strdup (text);
     char stage[128] = "", kind[16] = "";
     uint64_t values[8] = {0};
@@ -112,22 +109,19 @@ s_print (const char *text, bool clear)
     fflush (stdout);
 }
 
-static void
-s_usage (FILE *file)
+static void s_usage (FILE *file)
 {
-    fprintf (file,
-             "usage: zflow stats [--control ENDPOINT] [--once] [--interval S] [--raw]\n"
-             "\n"
-             "Attaches to a running zflow run through its control endpoint and shows each\n"
-             "stage's counters, refreshed every S seconds (default 1) until Ctrl-C.\n"
-             "Without --control it uses the one ipc:///tmp/zflow-<pid>.ctl it finds.\n"
-             "  --once      print once and exit\n"
-             "  --raw       print the raw lines \"stage kind counter value\"\n"
-             "Exit codes: 0 ok, 1 no answer from the control endpoint, 2 usage error.\n");
+    fprintf (file, "usage: zflow stats [--control ENDPOINT] [--once] [--interval S] [--raw]\n"
+                   "\n"
+                   "Attaches to a running zflow run through its control endpoint and shows each\n"
+                   "stage's counters, refreshed every S seconds (default 1) until Ctrl-C.\n"
+                   "Without --control it uses the one ipc:///tmp/zflow-<pid>.ctl it finds.\n"
+                   "  --once      print once and exit\n"
+                   "  --raw       print the raw lines \"stage kind counter value\"\n"
+                   "Exit codes: 0 ok, 1 no answer from the control endpoint, 2 usage error.\n");
 }
 
-int
-zflow_cli_stats (int argc, char **argv)
+int zflow_cli_stats (int argc, char **argv)
 {
     const char *control = NULL;
     bool once = false, raw = false;
@@ -136,15 +130,14 @@ zflow_cli_stats (int argc, char **argv)
         if (streq (argv[i], "-h") || streq (argv[i], "--help")) {
             s_usage (stdout);
             return ZFLOW_EXIT_OK;
-        }
-        else if (streq (argv[i], "--once"))
+        } else if (streq (argv[i], "--once"))
             once = true;
         else if (streq (argv[i], "--raw"))
             raw = true;
         else if (streq (argv[i], "--control") && i + 1 < argc)
             control = argv[++i];
-        else if (streq (argv[i], "--interval") && i + 1 < argc
-                 && (interval = strtol (argv[++i], NULL, 10)) > 0)
+        else if (streq (argv[i], "--interval") && i + 1 < argc &&
+                 (interval = strtol (argv[++i], NULL, 10)) > 0)
             ;
         else {
             fprintf (stderr, "zflow stats: bad argument '%s'\n", argv[i]);
@@ -175,7 +168,7 @@ zflow_cli_stats (int argc, char **argv)
         zstr_free (&reply);
         if (once)
             break;
-        zclock_sleep ((int) interval * 1000);
+        zclock_sleep ((int)interval * 1000);
     }
     free (found);
     return rc;

@@ -47,6 +47,7 @@ zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
     config->lossless = true;
     config->output_hwm = 10000;
     config->reader = true;
+    config->tls_verify = true;
 }
 
 static int
@@ -103,7 +104,7 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     if (!self->push || !self->events || zsock_bind (self->events, "%s", self->events_ep)
         || zsock_connect (self->push, "%s", self->input))
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
-    zsock_set_sndhwm (self->push, 10000);
+    zsock_set_sndhwm (self->push, S_INPUT_HWM);
     zsock_set_sndtimeo (self->push, self->timeout_ms);
     if (config->reader) {
         self->reader = zflow_stream_new (ZMQ_SUB, NULL, NULL, &rc);
@@ -117,7 +118,7 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep};
     self->actor = zflow_actor_start (zflow__hpfeeds_client_actor, &args);
     if (!self->actor)
-        return s_fail (&self, ZFLOW_ENOMEM, err_p);
+        return s_fail (&self, config->tls ? ZFLOW_ECONFIG : ZFLOW_ENOMEM, err_p);
     return self;
 }
 

@@ -227,8 +227,8 @@ s_zpl_apply (zflow_hpfeeds_auth_t *self, zconfig_t *root, bool apply, char *errb
         size_t npub = s_zpl_names (user, "pubchan", pub, S_MAX_CHANNELS);
         size_t nsub = s_zpl_names (user, "subchan", sub, S_MAX_CHANNELS);
         if (apply) {
-            int rc = zflow__hpfeeds_auth_add (self, ident, secret, zconfig_get (user, "owner", NULL),
-                                              pub, npub, sub, nsub);
+            const char *owner = zconfig_get (user, "owner", NULL);
+            int rc = zflow__hpfeeds_auth_add (self, ident, secret, owner, pub, npub, sub, nsub);
             if (rc) {
                 snprintf (errbuf, errlen, "user '%s': %s", ident, zflow_strerror (rc));
                 return ZFLOW_ECONFIG;

@@ -8,6 +8,8 @@
     appended to each subscriber's bounded output buffer, and written at the
     end of the read batch so many frames share one send().
 
+    The public wrapper is in zflow_hpfeeds_broker_api.c.
+
     Connections are never freed inside a poll round: a closed connection is
     marked dead, its poller ended, and it is freed by a timer, because zloop
     may still hold it for another ready item of the same round.
@@ -19,6 +21,7 @@
     =========================================================================
 */
 #include "zflow_hpfeeds_broker.h"
+#include "zflow_hpfeeds_broker_actor.h"
 #include "zflow_actor.h"
 #include "zflow_error.h"
 #include "zflow_hpfeeds_auth.h"
@@ -62,6 +65,8 @@ typedef struct {
     bool dead;                    //  closed: waits for the reaper
     bool dirty;                   //  on the broker's list of pending writes
     bool shut;                    //  shutdown (SHUT_WR) done
+    bool congested;               //  BLOCK: output near its limit
+    bool stalled;                 //  BLOCK: input paused until no one is congested
     int64_t closing_since;        //  when closing began (ms)
     uint8_t nonce[ZFLOW_HPFEEDS_NONCE];  //  the nonce sent in info
     char ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  authenticated ident
@@ -84,6 +89,10 @@ struct _broker_t {
     int port;                     //  its port
     zlistx_t *conns;              //  conn_t * (owned)
     zlistx_t *dirty;              //  conn_t * with output to flush (not owned)
+    zlistx_t *stalled;            //  conn_t * whose input waits (BLOCK; not owned)
+    int congested;                //  connections with congested set
+    bool resume;                  //  congestion ended: resume the stalled
+    uint64_t stalls;              //  times a publisher was stalled
     zhash_t *channels;            //  name -> channel_t (owned)
     zflow_hpfeeds_slow_policy_t policy;  //  slow subscriber policy
     size_t outbuf_limit;          //  output buffer per connection
@@ -94,6 +103,7 @@ struct _broker_t {
     uint64_t slow_drops;          //  deliveries dropped (policy drop)
     uint64_t slow_disconnects;    //  connections closed (policy disconnect)
     uint64_t protocol_errors;     //  malformed or oversized frames
+    uint64_t accept_pauses;       //  times accepting paused (out of file descriptors)
 };
 
 static void s_conn_flush (conn_t *conn);
@@ -160,6 +170,15 @@ s_conn_kill (conn_t *conn)
         return;
     s_conn_poll (conn, 0);
     conn->dead = true;
+    if (conn->congested) {
+        conn->congested = false;
+        if (--conn->broker->congested == 0)
+            conn->broker->resume = true;
+    }
+    if (conn->stalled) {
+        conn->stalled = false;
+        zlistx_delete (conn->broker->stalled, zlistx_find (conn->broker->stalled, conn));
+    }
     for (channel_t *channel = (channel_t *) zlistx_first (conn->subs); channel;
          channel = (channel_t *) zlistx_next (conn->subs)) {
         void *handle = zlistx_find (channel->subscribers, conn);
@@ -212,6 +231,11 @@ s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *frame, size_t s
         return;
     if (zflow__hpfeeds_buf_append (&conn->out, frame, size) == 0) {
         conn->msgs_out++;
+        if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK && !conn->congested
+            && zflow__hpfeeds_buf_size (&conn->out) > conn->out.limit - ZFLOW_HPFEEDS_MAX_FRAME) {
+            conn->congested = true;
+            self->congested++;
+        }
         if (!conn->dirty) {
             conn->dirty = true;
             zlistx_add_end (self->dirty, conn);
@@ -361,7 +385,19 @@ s_conn_parse (conn_t *conn)
 {
     zflow_hpfeeds_frame_t frame;
     char text[S_ERRLEN];
+    broker_t *self = conn->broker;
     while (!conn->closing && !conn->dead) {
+        //  BLOCK: no frame is handled while a subscriber is near its limit,
+        //  so every delivery has room for the largest frame.
+        if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK && self->congested > 0) {
+            if (zflow__hpfeeds_buf_size (&conn->in) && !conn->stalled) {
+                conn->stalled = true;
+                self->stalls++;
+                zlistx_add_end (self->stalled, conn);
+                s_conn_poll (conn, (short) (conn->events & ~ZMQ_POLLIN));
+            }
+            break;
+        }
         const uint8_t *raw = zflow__hpfeeds_buf_head (&conn->in);
         int rc = zflow__hpfeeds_parse (raw, zflow__hpfeeds_buf_size (&conn->in), &frame, text,
                                        sizeof (text));
@@ -392,7 +428,12 @@ s_conn_flush (conn_t *conn)
         shutdown (conn->fd, SHUT_WR);     //  the error is out: say we are done
         conn->shut = true;
     }
-    s_conn_poll (conn, (short) (ZMQ_POLLIN | (pending ? ZMQ_POLLOUT : 0)));
+    if (conn->congested && zflow__hpfeeds_buf_size (&conn->out) <= conn->out.limit / 2) {
+        conn->congested = false;
+        if (--conn->broker->congested == 0)
+            conn->broker->resume = true;
+    }
+    s_conn_poll (conn, (short) ((conn->stalled ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0)));
 }
 
 static void
@@ -406,6 +447,29 @@ s_flush_dirty (broker_t *self)
     }
 }
 
+//  BLOCK: once no subscriber is congested, the stalled publishers go on
+//  with the input they hold (each may stall again).
+static void
+s_resume (broker_t *self)
+{
+    while (self->resume && self->congested == 0 && zlistx_size (self->stalled)) {
+        self->resume = false;
+        zlistx_t *waiting = self->stalled;
+        self->stalled = zlistx_new ();
+        conn_t *conn;
+        while ((conn = (conn_t *) zlistx_detach (waiting, NULL))) {
+            conn->stalled = false;
+            if (conn->dead)
+                continue;
+            s_conn_flush (conn);        //  POLLIN again
+            s_conn_parse (conn);
+        }
+        zlistx_destroy (&waiting);
+        s_flush_dirty (self);
+    }
+    self->resume = false;
+}
+
 static int
 s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
@@ -417,14 +481,19 @@ s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         s_conn_flush (conn);
     if (!conn->dead && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR))) {
         ssize_t rc = zflow__hpfeeds_buf_read_fd (&conn->in, conn->fd, S_READ_CHUNK);
-        if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+        if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            if (zflow_actor_verbose (conn->broker->base))
+                zsys_debug ("hpfeeds broker: connection %" PRIu64 ": read: %s", conn->id,
+                            rc == 0 ? "end of stream" : strerror (errno));
             s_conn_kill (conn);
+        }
         else if (conn->closing)
             zflow__hpfeeds_buf_consume (&conn->in, zflow__hpfeeds_buf_size (&conn->in));
         else if (rc > 0)
             s_conn_parse (conn);
     }
     s_flush_dirty (conn->broker);
+    s_resume (conn->broker);
     return 0;
 }
 
@@ -453,6 +522,21 @@ s_accept_one (broker_t *self, int fd)
 }
 
 static int
+s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg);
+
+//  Listens again after a pause for lack of file descriptors.
+static int
+s_on_listen_again (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) timer_id;
+    broker_t *self = (broker_t *) arg;
+    zmq_pollitem_t item = {NULL, self->listen_fd, ZMQ_POLLIN, 0};
+    zloop_poller (loop, &item, s_on_listen, self);
+    zloop_poller_set_tolerant (loop, &item);
+    return 0;
+}
+
+static int
 s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
@@ -460,9 +544,19 @@ s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     broker_t *self = (broker_t *) arg;
     for (int count = 0; count < 64; count++) {
         int fd = accept4 (self->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0)
-            break;      //  EAGAIN, or a transient error (EMFILE...): try next time
-        s_accept_one (self, fd);
+        if (fd >= 0)
+            s_accept_one (self, fd);
+        else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            //  The pending connection stays readable: stop listening for a
+            //  moment rather than spin (counted).
+            self->accept_pauses++;
+            zmq_pollitem_t listen_item = {NULL, self->listen_fd, ZMQ_POLLIN, 0};
+            zloop_poller_end (self->loop, &listen_item);
+            zloop_timer (self->loop, 100, 1, s_on_listen_again, self);
+            break;
+        }
+        else
+            break;      //  EAGAIN (all taken) or an aborted connection
     }
     return 0;
 }
@@ -591,11 +685,14 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
     else if (streq (command, "POLICY")) {
         char *policy = zmsg_popstr (request);
         char *limit = zmsg_popstr (request);
-        self->policy = policy && streq (policy, "1") ? ZFLOW_HPFEEDS_SLOW_DROP
-                                                      : ZFLOW_HPFEEDS_SLOW_DISCONNECT;
+        self->policy = policy && streq (policy, "1")   ? ZFLOW_HPFEEDS_SLOW_DROP
+                       : policy && streq (policy, "2") ? ZFLOW_HPFEEDS_SLOW_BLOCK
+                                                       : ZFLOW_HPFEEDS_SLOW_DISCONNECT;
         size_t bytes = limit ? (size_t) strtoull (limit, NULL, 10) : 0;
         if (bytes)
             self->outbuf_limit = bytes < 65536 ? 65536 : bytes;
+        if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK && self->outbuf_limit < 4 * 1024 * 1024)
+            self->outbuf_limit = 4 * 1024 * 1024;
         zstr_free (&policy);
         zstr_free (&limit);
         zsock_send (pipe, "i", 0);
@@ -652,10 +749,13 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "slow_drops", self->slow_drops);
     zflow_actor_stats_add (reply, "slow_disconnects", self->slow_disconnects);
     zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
+    zflow_actor_stats_add (reply, "accept_pauses", self->accept_pauses);
+    zflow_actor_stats_add (reply, "stalls", self->stalls);
+    zflow_actor_stats_add (reply, "congested", (uint64_t) self->congested);
 }
 
-static void
-s_broker_actor (zsock_t *pipe, void *args)
+void
+zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
 {
     broker_t self = {0};
     self.base = zflow_actor_new (pipe, "hpfeeds broker");
@@ -663,10 +763,12 @@ s_broker_actor (zsock_t *pipe, void *args)
     self.auth = zflow__hpfeeds_auth_new ();
     self.conns = zlistx_new ();
     self.dirty = zlistx_new ();
+    self.stalled = zlistx_new ();
     self.channels = zhash_new ();
     self.listen_fd = -1;
     self.outbuf_limit = ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
-    bool ok = self.base && self.name && self.auth && self.conns && self.dirty && self.channels;
+    bool ok = self.base && self.name && self.auth && self.conns && self.dirty && self.stalled
+              && self.channels;
     if (ok) {
         self.loop = zflow_actor_loop (self.base);
         zflow_actor_set_command_handler (self.base, s_on_command, &self);
@@ -684,161 +786,9 @@ s_broker_actor (zsock_t *pipe, void *args)
         close (self.listen_fd);
     zlistx_destroy (&self.conns);
     zlistx_destroy (&self.dirty);
+    zlistx_destroy (&self.stalled);
     zhash_destroy (&self.channels);
     zflow__hpfeeds_auth_destroy (&self.auth);
     free (self.name);
     zflow_actor_destroy (&self.base);
-}
-
-//  -------------------------------------------------------------------------
-//  The public wrapper
-
-struct _zflow_hpfeeds_broker_t {
-    zactor_t *actor;    //  the broker actor
-    int port;           //  port after bind, or 0
-};
-
-zflow_hpfeeds_broker_t *
-zflow_hpfeeds_broker_new (const char *name)
-{
-    if (name && (strlen (name) > ZFLOW_HPFEEDS_MAX_STR || !*name))
-        return NULL;
-    zflow_hpfeeds_broker_t *self = (zflow_hpfeeds_broker_t *) zmalloc (sizeof (*self));
-    if (!self)
-        return NULL;
-    self->actor = zflow_actor_start (s_broker_actor, (void *) (name ? name : "zflow"));
-    if (!self->actor) {
-        free (self);
-        return NULL;
-    }
-    return self;
-}
-
-void
-zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    zactor_destroy (&(*self_p)->actor);
-    free (*self_p);
-    *self_p = NULL;
-}
-
-static int
-s_wait_int (zflow_hpfeeds_broker_t *self)
-{
-    int rc = ZFLOW_ECLOSED;
-    if (zsock_recv (self->actor, "i", &rc))
-        return ZFLOW_ECLOSED;
-    return rc;
-}
-
-int
-zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ident,
-                               const char *secret, const char **pubchans, const char **subchans)
-{
-    if (!self || !ident || !secret)
-        return ZFLOW_EINVAL;
-    zmsg_t *request = zmsg_new ();
-    zmsg_addstr (request, "ADD USER");
-    zmsg_addstr (request, ident);
-    zmsg_addstr (request, secret);
-    size_t npub = 0;
-    while (pubchans && pubchans[npub])
-        npub++;
-    zmsg_addstrf (request, "%zu", npub);
-    for (size_t index = 0; index < npub; index++)
-        zmsg_addstr (request, pubchans[index]);
-    for (size_t index = 0; subchans && subchans[index]; index++)
-        zmsg_addstr (request, subchans[index]);
-    if (zmsg_send (&request, self->actor))
-        return ZFLOW_ECLOSED;
-    return s_wait_int (self);
-}
-
-static int
-s_load (zflow_hpfeeds_broker_t *self, const char *command, const char *path, char *errbuf,
-        size_t errlen)
-{
-    if (!self || !path)
-        return ZFLOW_EINVAL;
-    if (zsock_send (self->actor, "ss", command, path))
-        return ZFLOW_ECLOSED;
-    int rc = ZFLOW_ECLOSED;
-    char *text = NULL;
-    if (zsock_recv (self->actor, "is", &rc, &text))
-        return ZFLOW_ECLOSED;
-    if (errbuf && errlen)
-        snprintf (errbuf, errlen, "%s", text ? text : "");
-    zstr_free (&text);
-    return rc;
-}
-
-int
-zflow_hpfeeds_broker_load_json (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
-                                size_t errlen)
-{
-    return s_load (self, "LOAD JSON", path, errbuf, errlen);
-}
-
-int
-zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
-                               size_t errlen)
-{
-    return s_load (self, "LOAD ZPL", path, errbuf, errlen);
-}
-
-int
-zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
-                                      zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit)
-{
-    if (!self
-        || (policy != ZFLOW_HPFEEDS_SLOW_DROP && policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT))
-        return ZFLOW_EINVAL;
-    char limit[32];
-    snprintf (limit, sizeof (limit), "%zu", outbuf_limit);
-    if (zsock_send (self->actor, "sss", "POLICY", policy == ZFLOW_HPFEEDS_SLOW_DROP ? "1" : "0",
-                    limit))
-        return ZFLOW_ECLOSED;
-    return s_wait_int (self);
-}
-
-int
-zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port)
-{
-    if (!self || port < 0 || port > 65535)
-        return ZFLOW_EINVAL;
-    char service[16];
-    snprintf (service, sizeof (service), "%d", port);
-    if (zsock_send (self->actor, "sss", "BIND", host ? host : "127.0.0.1", service))
-        return ZFLOW_ECLOSED;
-    int rc = s_wait_int (self);
-    if (rc > 0)
-        self->port = rc;
-    return rc;
-}
-
-int
-zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self)
-{
-    return self ? self->port : 0;
-}
-
-zhash_t *
-zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self)
-{
-    return self ? zflow_actor_stats (self->actor, 5000) : NULL;
-}
-
-void
-zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self)
-{
-    if (self)
-        zstr_send (self->actor, "VERBOSE");
-}
-
-zactor_t *
-zflow_hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self)
-{
-    return self ? self->actor : NULL;
 }

@@ -4,7 +4,8 @@
     One zloop holds: the pipe, the publish PULL socket, a poller on the TCP
     socket (POLLIN, plus POLLOUT while bytes wait), the
     reconnect timer, a 1 ms retry timer while TCP reading is paused, and the
-    streams of publish_from.
+    streams of publish_from. The outbox and the inputs are in
+    zflow_hpfeeds_outbox.c.
 
     Output has two byte buffers: ctl (auth, subscribe, unsubscribe) and the
     outbox (publish frames). ctl goes first but only at an outbox frame
@@ -23,6 +24,7 @@
 #include "zflow_error.h"
 #include "zflow_hpfeeds_buf.h"
 #include "zflow_hpfeeds_proto.h"
+#include "zflow_hpfeeds_tls.h"
 #include "zflow_meta.h"
 #include "zflow_stream.h"
 #include <errno.h>
@@ -35,64 +37,11 @@
 #include <unistd.h>
 
 #define S_READ_CHUNK (256 * 1024)     //  bytes asked of the kernel per read
-#define S_INPUT_BATCH 4096            //  publishes taken from the PULL per wakeup
 #define S_STABLE_MS 1000              //  a connection this old resets the backoff
 
-typedef enum { S_IDLE, S_CONNECTING, S_WAIT_INFO, S_READY } state_t;
-
-typedef struct _client_t client_t;
-
-//  A stream whose messages are published into a channel.
-typedef struct {
-    client_t *client;                       //  the client
-    zflow_stream_t *stream;                 //  the stream (owned)
-    char channel[ZFLOW_HPFEEDS_MAX_STR + 1];  //  target channel
-    zflow_msg_t *msg;                       //  reusable message
-} source_t;
-
-struct _client_t {
-    zflow_actor_t *base;             //  actor base
-    zloop_t *loop;                   //  its loop
-    zflow_hpfeeds_config_t cfg;      //  settings (strings owned below)
-    char *host, *ident, *secret;     //  copies of the strings
-    char source_name[300];           //  meta "src"
-    state_t state;                   //  connection state
-    int fd;                          //  TCP socket, or -1
-    short events;                    //  poll events registered on fd
-    zflow_hpfeeds_buf_t in;          //  bytes read, not yet handled
-    zflow_hpfeeds_buf_t ctl;         //  auth / subscribe frames to send
-    zflow_hpfeeds_buf_t out;         //  the outbox: publish frames to send
-    size_t frame_left;               //  unsent bytes of the outbox head frame (0: at start)
-    zlistx_t *channels;              //  subscribed channel names (owned strings)
-    zsock_t *input;                  //  PULL: publishes from the wrapper
-    zsock_t *output;                 //  PUB: received envelopes
-    zsock_t *events_sock;            //  PUSH: events
-    bool input_paused;               //  BLOCK: outbox full, input reader ended
-    bool tcp_paused;                 //  lossless: output full, TCP reads stopped
-    bool resuming;                   //  retrying after a pause (not a new pause)
-    int pause_timer;                 //  retry timer while paused, or -1
-    int timer_id;                    //  reconnect timer, or -1
-    int backoff_ms;                  //  next reconnect delay before jitter
-    bool refused;                    //  the broker sent an error on this connection
-    bool settling;                   //  auth sent, publishes held for auth_wait_ms
-    int settle_timer;                //  its timer, or -1
-    int64_t connected_at;            //  when publishes began to flow (ms)
-    char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1];  //  name from the info frame
-    zflow_meta_t *meta;              //  meta of the last ident seen
-    char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
-    uint8_t meta_wire[ZFLOW_META_MAX_WIRE];      //  its encoding
-    int meta_size;                   //  bytes in meta_wire (<= 0: none)
-    zlistx_t *sources;               //  source_t * (owned)
-    uint64_t connects, disconnects, published, sent, received, outbox_drops;
-    uint64_t inflight_lost, inproc_drops, tcp_pauses, broker_errors, protocol_errors;
-    uint64_t events_dropped;         //  (counters; see zflow_hpfeeds.h)
-};
-
-static void s_flush (client_t *self);
-static void s_pump (client_t *self);
 static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg);
-static int s_on_input (zloop_t *loop, zsock_t *reader, void *arg);
 static int s_on_settled (zloop_t *loop, int timer_id, void *arg);
+static void s_read (client_t *self);
 
 static void
 s_event (client_t *self, int type, const char *format, ...)
@@ -144,6 +93,7 @@ s_disconnect (client_t *self, const char *reason)
     self->settling = false;
     if (self->fd >= 0) {
         s_poll (self, 0);
+        zflow__hpfeeds_tls_stop (self->tls);
         close (self->fd);
         self->fd = -1;
     }
@@ -160,6 +110,7 @@ s_disconnect (client_t *self, const char *reason)
     }
     self->in.head = self->in.tail = 0;
     self->ctl.head = self->ctl.tail = 0;
+    self->tls_retry = NULL;
     if (was_ready) {
         self->disconnects++;
         if (!self->refused && zclock_mono () - self->connected_at >= S_STABLE_MS)
@@ -242,7 +193,7 @@ s_on_settled (zloop_t *loop, int timer_id, void *arg)
     self->settle_timer = -1;
     if (self->state == S_READY && self->settling) {
         s_established (self);
-        s_flush (self);
+        zflow__hpfeeds_client_flush (self);
     }
     return 0;
 }
@@ -276,7 +227,7 @@ s_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
     }
     else
         s_established (self);
-    s_flush (self);
+    zflow__hpfeeds_client_flush (self);
 }
 
 //  An error frame: tell the user; a refused subscription is forgotten.
@@ -297,6 +248,10 @@ s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
                 break;
             }
     }
+    //  A refused publish closes the connection and everything after it on
+    //  the wire is lost: stop sending to that channel at all.
+    if (strncmp (text, "Authkey not allowed to pub here", 31) == 0 && chan)
+        zflow__hpfeeds_client_refuse_pub (self, chan + 7);
 }
 
 //  Sends one received publish on as an envelope. Returns 0, or -1 when the
@@ -402,8 +357,11 @@ s_on_output_retry (zloop_t *loop, int timer_id, void *arg)
     self->resuming = true;
     s_parse (self);
     self->resuming = false;
-    if (self->fd >= 0 && !self->tcp_paused)
+    if (self->fd >= 0 && !self->tcp_paused) {
         s_poll (self, (short) (self->events | ZMQ_POLLIN));
+        if (self->tls && zflow__hpfeeds_tls_pending (self->tls))
+            s_read (self);
+    }
     return 0;
 }
 
@@ -435,14 +393,26 @@ s_write (client_t *self)
                                            || self->settling
                                        ? &self->ctl
                                        : &self->out;
+        //  OpenSSL wants a write that could not finish retried with the
+        //  same bytes: stay on that buffer (the outbox keeps them, see
+        //  s_drop_oldest).
+        if (self->tls_retry)
+            buf = self->tls_retry;
         size_t size = zflow__hpfeeds_buf_size (buf);
         if (size == 0)
             return 0;
-        ssize_t rc = send (self->fd, zflow__hpfeeds_buf_head (buf), size, MSG_NOSIGNAL);
+        ssize_t rc = self->tls
+                         ? zflow__hpfeeds_tls_write (self->tls, zflow__hpfeeds_buf_head (buf), size)
+                         : send (self->fd, zflow__hpfeeds_buf_head (buf), size, MSG_NOSIGNAL);
         if (rc < 0 && errno == EINTR)
             continue;
+        if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            self->tls_retry = self->tls ? buf : NULL;
+            return 0;
+        }
         if (rc < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+            return -1;
+        self->tls_retry = NULL;
         if (buf == &self->ctl)
             zflow__hpfeeds_buf_consume (buf, (size_t) rc);
         else
@@ -452,8 +422,8 @@ s_write (client_t *self)
     }
 }
 
-static void
-s_flush (client_t *self)
+void
+zflow__hpfeeds_client_flush (client_t *self)
 {
     if (self->state == S_READY) {
         if (s_write (self)) {
@@ -465,7 +435,85 @@ s_flush (client_t *self)
         short events = (short) ((self->tcp_paused ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0));
         s_poll (self, events);
     }
-    s_pump (self);
+    zflow__hpfeeds_client_pump (self);
+}
+
+//  Reads what the socket (or the TLS session) has, then handles it.
+static void
+s_read (client_t *self)
+{
+    ssize_t rc;
+    do {
+        if (self->tls) {
+            uint8_t *dst = zflow__hpfeeds_buf_reserve (&self->in, 16384);
+            rc = dst ? zflow__hpfeeds_tls_read (self->tls, dst, 16384) : -1;
+            if (rc > 0)
+                zflow__hpfeeds_buf_commit (&self->in, (size_t) rc);
+            else if (!dst)
+                errno = EAGAIN;     //  full: parse first (a frame is never larger)
+        }
+        else
+            rc = zflow__hpfeeds_buf_read_fd (&self->in, self->fd, S_READ_CHUNK);
+    } while (rc > 0 && self->tls && zflow__hpfeeds_tls_pending (self->tls));
+    if (rc == 0)
+        s_disconnect (self, "the broker closed the connection");
+    else if (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+        char reason[128];
+        snprintf (reason, sizeof (reason), "read: %s", strerror (errno));
+        s_disconnect (self, reason);
+    }
+    else
+        s_parse (self);
+    //  TLS may hold decrypted bytes that poll does not announce
+    if (self->fd >= 0 && self->tls && !self->tcp_paused && zflow__hpfeeds_tls_pending (self->tls))
+        s_read (self);
+}
+
+//  Advances the TLS handshake; on success waits for the info frame.
+static void
+s_handshake (client_t *self)
+{
+    char reason[512];
+    short events = 0;
+    int rc = zflow__hpfeeds_tls_handshake (self->tls, &events, reason, sizeof (reason));
+    if (rc == 0)
+        s_poll (self, events);
+    else if (rc < 0) {
+        self->refused = true;   //  a bad certificate will not get better soon
+        s_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, "%s", reason);
+        s_disconnect (self, reason);
+    }
+    else {
+        self->state = S_WAIT_INFO;
+        s_poll (self, ZMQ_POLLIN);
+        s_read (self);      //  the info frame may be in the session already
+    }
+}
+
+//  The TCP connect finished (or failed).
+static void
+s_on_connected (client_t *self)
+{
+    int error = 0;
+    socklen_t length = sizeof (error);
+    getsockopt (self->fd, SOL_SOCKET, SO_ERROR, &error, &length);
+    char reason[512];
+    if (error) {
+        snprintf (reason, sizeof (reason), "connect: %s", strerror (error));
+        s_disconnect (self, reason);
+    }
+    else if (self->tls) {
+        if (zflow__hpfeeds_tls_start (self->tls, self->fd, self->host, reason, sizeof (reason)))
+            s_disconnect (self, reason);
+        else {
+            self->state = S_HANDSHAKE;
+            s_handshake (self);
+        }
+    }
+    else {
+        self->state = S_WAIT_INFO;
+        s_poll (self, ZMQ_POLLIN);
+    }
 }
 
 static int
@@ -473,285 +521,17 @@ s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     client_t *self = (client_t *) arg;
-    if (self->state == S_CONNECTING) {
-        int error = 0;
-        socklen_t length = sizeof (error);
-        getsockopt (self->fd, SOL_SOCKET, SO_ERROR, &error, &length);
-        if (error) {
-            char reason[128];
-            snprintf (reason, sizeof (reason), "connect: %s", strerror (error));
-            s_disconnect (self, reason);
-        }
-        else {
-            self->state = S_WAIT_INFO;
-            s_poll (self, ZMQ_POLLIN);
-        }
-        return 0;
-    }
-    if ((item->revents & ZMQ_POLLOUT) && self->state == S_READY)
-        s_flush (self);
-    if (self->fd >= 0 && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !self->tcp_paused) {
-        ssize_t rc = zflow__hpfeeds_buf_read_fd (&self->in, self->fd, S_READ_CHUNK);
-        if (rc == 0)
-            s_disconnect (self, "the broker closed the connection");
-        else if (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            char reason[128];
-            snprintf (reason, sizeof (reason), "read: %s", strerror (errno));
-            s_disconnect (self, reason);
-        }
-        else if (rc > 0)
-            s_parse (self);
+    if (self->state == S_CONNECTING)
+        s_on_connected (self);
+    else if (self->state == S_HANDSHAKE)
+        s_handshake (self);
+    else {
+        if ((item->revents & ZMQ_POLLOUT) && self->state == S_READY)
+            zflow__hpfeeds_client_flush (self);
+        if (self->fd >= 0 && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !self->tcp_paused)
+            s_read (self);
     }
     return 0;
-}
-
-//  Bytes the outbox can still take.
-static size_t
-s_room (client_t *self)
-{
-    return self->out.limit - zflow__hpfeeds_buf_size (&self->out);
-}
-
-//  Drops whole frames from the head of the outbox (never the one partly on
-//  the wire) until at least need bytes, and a quarter of the outbox, are
-//  free: dropping in batches keeps the cost of moving the bytes low.
-static void
-s_drop_oldest (client_t *self, size_t need)
-{
-    size_t target = need > self->out.limit / 4 ? need : self->out.limit / 4;
-    while (!self->frame_left && s_room (self) < target && zflow__hpfeeds_buf_size (&self->out)) {
-        const uint8_t *head = zflow__hpfeeds_buf_head (&self->out);
-        size_t size = ((size_t) head[0] << 24) | ((size_t) head[1] << 16)
-                      | ((size_t) head[2] << 8) | head[3];
-        zflow__hpfeeds_buf_consume (&self->out, size);
-        self->outbox_drops++;
-        zflow_actor_counters (self->base)->drops++;
-    }
-}
-
-//  Returns room for a frame of total bytes at the outbox tail, dropping
-//  old frames by policy, or NULL when it was dropped (counted).
-static uint8_t *
-s_reserve (client_t *self, size_t total)
-{
-    uint8_t *dst = zflow__hpfeeds_buf_reserve (&self->out, total);
-    if (!dst && self->cfg.outbox_policy == ZFLOW_HPFEEDS_DROP_OLDEST) {
-        s_drop_oldest (self, total);
-        dst = zflow__hpfeeds_buf_reserve (&self->out, total);
-    }
-    if (!dst) {
-        self->outbox_drops++;
-        zflow_actor_counters (self->base)->drops++;
-    }
-    return dst;
-}
-
-//  Puts one publish frame in the outbox. Returns 0, or -1 when it was
-//  dropped (no room even after dropping old frames, or invalid).
-static int
-s_enqueue (client_t *self, const void *channel, size_t channel_size, const void *payload,
-           size_t size)
-{
-    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
-                                                channel_size, payload, size);
-    uint8_t *dst = total < 0 ? NULL : s_reserve (self, (size_t) total);
-    if (total < 0)
-        self->outbox_drops++;
-    if (!dst)
-        return -1;
-    zflow__hpfeeds_encode_publish (dst, self->ident, strlen (self->ident), channel, channel_size,
-                                   payload, size);
-    zflow__hpfeeds_buf_commit (&self->out, (size_t) total);
-    self->published++;
-    return 0;
-}
-
-//  Puts a publish frame the wrapper encoded in the outbox, after checking
-//  it is one complete publish frame with our ident.
-static void
-s_enqueue_frame (client_t *self, const uint8_t *data, size_t size)
-{
-    zflow_hpfeeds_frame_t frame;
-    size_t ident_size = strlen (self->ident);
-    if (zflow__hpfeeds_parse (data, size, &frame, NULL, 0) != 1 || frame.size != size
-        || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || frame.name_size != ident_size
-        || memcmp (frame.name, self->ident, ident_size)) {
-        self->outbox_drops++;   //  cannot come from the wrapper
-        return;
-    }
-    uint8_t *dst = s_reserve (self, size);
-    if (dst) {
-        memcpy (dst, data, size);
-        zflow__hpfeeds_buf_commit (&self->out, size);
-        self->published++;
-    }
-}
-
-//  BLOCK: true while the outbox may not have room for the largest frame.
-static bool
-s_blocked (client_t *self)
-{
-    return self->cfg.outbox_policy == ZFLOW_HPFEEDS_BLOCK && s_room (self) < ZFLOW_HPFEEDS_MAX_FRAME;
-}
-
-static int
-s_on_input (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    client_t *self = (client_t *) arg;
-    void *sock = zsock_resolve (reader);
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
-    for (int count = 0; count < S_INPUT_BATCH && !s_blocked (self); count++) {
-        if (zmq_msg_recv (&frame, sock, ZMQ_DONTWAIT) < 0)
-            break;
-        s_enqueue_frame (self, (const uint8_t *) zmq_msg_data (&frame), zmq_msg_size (&frame));
-    }
-    zmq_msg_close (&frame);
-    if (s_blocked (self) && !self->input_paused) {
-        zloop_reader_end (self->loop, self->input);
-        self->input_paused = true;
-    }
-    s_flush (self);
-    return 0;
-}
-
-static void
-s_on_source (zflow_stream_t *stream, void *arg)
-{
-    source_t *source = (source_t *) arg;
-    client_t *self = source->client;
-    while (!s_blocked (self) && zflow_stream_read (stream, source->msg, 0) == 0) {
-        size_t parts = zflow_msg_size (source->msg), index = parts - 1;
-        if (parts > ZFLOW_ENVELOPE_PAYLOAD && zflow_envelope_decode (source->msg, NULL) == 0)
-            index = ZFLOW_ENVELOPE_PAYLOAD;
-        zflow_actor_counters (self->base)->msgs_in++;
-        s_enqueue (self, source->channel, strlen (source->channel),
-                   zflow_msg_data (source->msg, index), zflow_msg_part_size (source->msg, index));
-    }
-    if (self->state == S_READY)
-        s_flush (self);
-}
-
-//  After the outbox drained: resume what BLOCK paused.
-static void
-s_pump (client_t *self)
-{
-    if (s_blocked (self))
-        return;
-    if (self->input_paused) {
-        self->input_paused = false;
-        zloop_reader (self->loop, self->input, s_on_input, self);
-    }
-    for (source_t *source = (source_t *) zlistx_first (self->sources); source;
-         source = (source_t *) zlistx_next (self->sources))
-        if (zflow_stream_read_pending (source->stream) && !s_blocked (self))
-            s_on_source (source->stream, source);
-}
-
-static void
-s_source_destroy (source_t **source_p)
-{
-    zflow_stream_destroy (&(*source_p)->stream);
-    zflow_msg_destroy (&(*source_p)->msg);
-    free (*source_p);
-    *source_p = NULL;
-}
-
-static int
-s_cmd_publish_from (client_t *self, zmsg_t *request)
-{
-    char *type = zmsg_popstr (request), *endpoint = zmsg_popstr (request);
-    char *subscribe = zmsg_popstr (request), *channel = zmsg_popstr (request);
-    int rc = ZFLOW_EINVAL, socktype = type ? atoi (type) : -1;
-    if (endpoint && channel && *channel && strlen (channel) <= ZFLOW_HPFEEDS_MAX_STR
-        && (socktype == ZMQ_PULL || socktype == ZMQ_SUB)) {
-        source_t *source = (source_t *) zmalloc (sizeof (source_t));
-        source->client = self;
-        source->msg = zflow_msg_new ();
-        strcpy (source->channel, channel);
-        source->stream = zflow_stream_new (socktype, NULL, endpoint, &rc);
-        if (source->stream && socktype == ZMQ_SUB)
-            zsock_set_subscribe (zflow_stream_sock (source->stream), subscribe ? subscribe : "");
-        if (source->stream)
-            rc = zflow_stream_attach (source->stream, self->loop, s_on_source, NULL, source);
-        if (rc == 0)
-            zlistx_add_end (self->sources, source);
-        else
-            s_source_destroy (&source);
-    }
-    zstr_free (&type);
-    zstr_free (&endpoint);
-    zstr_free (&subscribe);
-    zstr_free (&channel);
-    return rc;
-}
-
-static int
-s_cmd_subscribe (client_t *self, const char *command, const char *channel)
-{
-    if (!channel || !*channel)
-        return ZFLOW_EINVAL;
-    if (strlen (channel) > ZFLOW_HPFEEDS_MAX_STR)
-        return ZFLOW_ETOOBIG;
-    bool subscribe = streq (command, "SUBSCRIBE");
-    void *handle = zlistx_find (self->channels, (void *) channel);
-    if (subscribe == (handle != NULL))
-        return 0;       //  nothing changes
-    if (subscribe)
-        zlistx_add_end (self->channels, (void *) channel);
-    else
-        zlistx_delete (self->channels, handle);
-    if (self->state == S_READY) {
-        uint8_t buf[600];
-        int size = zflow__hpfeeds_encode_sub (
-            buf, subscribe ? ZFLOW_HPFEEDS_OP_SUBSCRIBE : ZFLOW_HPFEEDS_OP_UNSUBSCRIBE, self->ident,
-            channel, strlen (channel));
-        zflow__hpfeeds_buf_append (&self->ctl, buf, (size_t) size);
-        s_flush (self);
-    }
-    return 0;
-}
-
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
-{
-    client_t *self = (client_t *) arg;
-    zsock_t *pipe = zflow_actor_pipe (base);
-    if (streq (command, "SUBSCRIBE") || streq (command, "UNSUBSCRIBE")) {
-        char *channel = zmsg_popstr (request);
-        zsock_send (pipe, "i", s_cmd_subscribe (self, command, channel));
-        zstr_free (&channel);
-    }
-    else if (streq (command, "PUBLISH FROM"))
-        zsock_send (pipe, "i", s_cmd_publish_from (self, request));
-    else if (streq (command, "STATUS"))
-        zsock_send (pipe, "i", self->state == S_READY && !self->settling ? 1 : 0);
-    else
-        zsys_warning ("hpfeeds client: unknown command '%s'", command);
-    return 0;
-}
-
-static void
-s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
-{
-    (void) base;
-    client_t *self = (client_t *) arg;
-    zflow_actor_counters (self->base)->queue_depth = zflow__hpfeeds_buf_size (&self->out);
-    zflow_actor_stats_add (reply, "connected", self->state == S_READY && !self->settling);
-    zflow_actor_stats_add (reply, "connects", self->connects);
-    zflow_actor_stats_add (reply, "disconnects", self->disconnects);
-    zflow_actor_stats_add (reply, "published", self->published);
-    zflow_actor_stats_add (reply, "sent", self->sent);
-    zflow_actor_stats_add (reply, "received", self->received);
-    zflow_actor_stats_add (reply, "outbox_pending", zflow__hpfeeds_buf_size (&self->out));
-    zflow_actor_stats_add (reply, "outbox_drops", self->outbox_drops);
-    zflow_actor_stats_add (reply, "inflight_lost", self->inflight_lost);
-    zflow_actor_stats_add (reply, "inproc_drops", self->inproc_drops);
-    zflow_actor_stats_add (reply, "tcp_pauses", self->tcp_pauses);
-    zflow_actor_stats_add (reply, "broker_errors", self->broker_errors);
-    zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
-    zflow_actor_stats_add (reply, "events_dropped", self->events_dropped);
 }
 
 //  The channel list holds its own string copies.
@@ -794,15 +574,27 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     self->settle_timer = -1;
     self->backoff_ms = self->cfg.backoff_min_ms;
     self->channels = zlistx_new ();
+    self->refused_pub = zhash_new ();
     self->sources = zlistx_new ();
     self->meta = zflow_meta_new ();
     zflow__hpfeeds_buf_init (&self->in, ZFLOW_HPFEEDS_MAX_FRAME + S_READ_CHUNK);
-    zflow__hpfeeds_buf_init (&self->ctl, 1024 * 1024);
+    //  room for auth and every subscription at their longest
+    zflow__hpfeeds_buf_init (&self->ctl, 1024 + ZFLOW_HPFEEDS_MAX_CHANNELS * 520);
     zflow__hpfeeds_buf_init (&self->out, self->cfg.outbox_bytes);
     self->input = zsock_new_pull (args->input);
+    if (self->cfg.tls) {
+        char reason[512];
+        self->tls = zflow__hpfeeds_tls_new (args->config.tls_ca_file, self->cfg.tls_verify, reason,
+                                            sizeof (reason));
+        if (!self->tls) {
+            zsys_error ("hpfeeds client: %s", reason);
+            return -1;
+        }
+    }
     self->output = zsock_new (ZMQ_PUB);
     self->events_sock = zsock_new (ZMQ_PUSH);
     if (!self->base || !self->host || !self->ident || !self->secret || !self->channels
+        || !self->refused_pub
         || !self->sources || !self->meta || !self->input || !self->output || !self->events_sock)
         return -1;
     zlistx_set_duplicator (self->channels, s_str_dup);
@@ -812,14 +604,14 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     zsock_set_sndhwm (self->output, self->cfg.output_hwm);
     zmq_setsockopt (zsock_resolve (self->output), ZMQ_XPUB_NODROP, &nodrop, sizeof (nodrop));
     zsock_set_sndhwm (self->events_sock, 1000);
-    zsock_set_rcvhwm (self->input, 10000);
+    zsock_set_rcvhwm (self->input, S_INPUT_HWM);
     if (zsock_bind (self->output, "%s", args->output)
         || zsock_connect (self->events_sock, "%s", args->events))
         return -1;
     self->loop = zflow_actor_loop (self->base);
-    zloop_reader (self->loop, self->input, s_on_input, self);
-    zflow_actor_set_command_handler (self->base, s_on_command, self);
-    zflow_actor_set_stats_handler (self->base, s_on_stats, self);
+    zloop_reader (self->loop, self->input, zflow__hpfeeds_client_on_input, self);
+    zflow_actor_set_command_handler (self->base, zflow__hpfeeds_client_command, self);
+    zflow_actor_set_stats_handler (self->base, zflow__hpfeeds_client_stats, self);
     return 0;
 }
 
@@ -843,10 +635,12 @@ zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
         close (self->fd);
     source_t *source;
     while (self->sources && (source = (source_t *) zlistx_detach (self->sources, NULL)))
-        s_source_destroy (&source);
+        zflow__hpfeeds_client_source_destroy (&source);
     zlistx_destroy (&self->sources);
     zlistx_destroy (&self->channels);
+    zhash_destroy (&self->refused_pub);
     zflow_meta_destroy (&self->meta);
+    zflow__hpfeeds_tls_destroy (&self->tls);
     zflow__hpfeeds_buf_free (&self->in);
     zflow__hpfeeds_buf_free (&self->ctl);
     zflow__hpfeeds_buf_free (&self->out);

@@ -6,10 +6,10 @@
         SUBSCRIBE channel, UNSUBSCRIBE channel, STATUS (answers connected),
         PUBLISH FROM socktype endpoint subscribe channel
     Data: publishes arrive on the PULL socket at args->input, each one
-    frame holding a complete hpfeeds publish frame the wrapper encoded; received messages leave on the PUB socket at
-    args->output; events leave on the PUSH socket connected to args->events
-    (bound by the wrapper) as two
-    frames [type (decimal), text].
+    frame holding a complete hpfeeds publish frame the wrapper encoded;
+    received messages leave on the PUB socket at args->output; events
+    leave on the PUSH socket connected to args->events (bound by the
+    wrapper) as two frames [type (decimal), text].
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -20,7 +20,18 @@
 #ifndef ZFLOW_HPFEEDS_CLIENT_H_INCLUDED
 #define ZFLOW_HPFEEDS_CLIENT_H_INCLUDED
 
+#include "zflow_actor.h"
 #include "zflow_hpfeeds.h"
+#include "zflow_hpfeeds_buf.h"
+#include "zflow_hpfeeds_proto.h"
+#include "zflow_hpfeeds_tls.h"
+#include "zflow_meta.h"
+#include "zflow_stream.h"
+
+//  High watermark of each end of the publish pipe (messages). With BLOCK,
+//  at most about twice this many publishes wait in ZeroMQ beyond the
+//  outbox before publish blocks.
+#define S_INPUT_HWM 1000
 
 //  What the wrapper hands the actor (read before the actor signals ready).
 typedef struct {
@@ -32,5 +43,96 @@ typedef struct {
 
 //  The actor function (zactor_fn).
 void zflow__hpfeeds_client_actor (zsock_t *pipe, void *args);
+
+//  The actor's state, shared by zflow_hpfeeds_client.c (connection, TCP,
+//  TLS, received frames) and zflow_hpfeeds_outbox.c (outbox, inputs,
+//  commands, STATS).
+//  Connection states.
+typedef enum { S_IDLE, S_CONNECTING, S_HANDSHAKE, S_WAIT_INFO, S_READY } state_t;
+
+typedef struct _client_t client_t;
+
+//  A stream whose messages are published into a channel.
+typedef struct {
+    client_t *client;                       //  the client
+    zflow_stream_t *stream;                 //  the stream (owned)
+    char channel[ZFLOW_HPFEEDS_MAX_STR + 1];  //  target channel
+    zflow_msg_t *msg;                       //  reusable message
+} source_t;
+
+struct _client_t {
+    zflow_actor_t *base;             //  actor base
+    zloop_t *loop;                   //  its loop
+    zflow_hpfeeds_config_t cfg;      //  settings (strings owned below)
+    char *host, *ident, *secret;     //  copies of the strings
+    char source_name[300];           //  meta "src"
+    state_t state;                   //  connection state
+    int fd;                          //  TCP socket, or -1
+    zflow_hpfeeds_tls_t *tls;        //  TLS context and session, or NULL (plain TCP)
+    zflow_hpfeeds_buf_t *tls_retry;  //  TLS: buffer of a write to retry unchanged, or NULL
+    short events;                    //  poll events registered on fd
+    zflow_hpfeeds_buf_t in;          //  bytes read, not yet handled
+    zflow_hpfeeds_buf_t ctl;         //  auth / subscribe frames to send
+    zflow_hpfeeds_buf_t out;         //  the outbox: publish frames to send
+    size_t frame_left;               //  unsent bytes of the outbox head frame (0: at start)
+    zlistx_t *channels;              //  subscribed channel names (owned strings)
+    zhash_t *refused_pub;            //  channels the broker refused us to publish to (set)
+    zsock_t *input;                  //  PULL: publishes from the wrapper
+    zsock_t *output;                 //  PUB: received envelopes
+    zsock_t *events_sock;            //  PUSH: events
+    bool input_paused;               //  BLOCK: outbox full, input reader ended
+    bool tcp_paused;                 //  lossless: output full, TCP reads stopped
+    bool resuming;                   //  retrying after a pause (not a new pause)
+    int pause_timer;                 //  retry timer while paused, or -1
+    int timer_id;                    //  reconnect timer, or -1
+    int backoff_ms;                  //  next reconnect delay before jitter
+    bool refused;                    //  the broker sent an error on this connection
+    bool settling;                   //  auth sent, publishes held for auth_wait_ms
+    int settle_timer;                //  its timer, or -1
+    int64_t connected_at;            //  when publishes began to flow (ms)
+    char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1];  //  name from the info frame
+    zflow_meta_t *meta;              //  meta of the last ident seen
+    char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
+    uint8_t meta_wire[ZFLOW_META_MAX_WIRE];      //  its encoding
+    int meta_size;                   //  bytes in meta_wire (<= 0: none)
+    zlistx_t *sources;               //  source_t * (owned)
+    uint64_t connects;               //  connections that reached the established state
+    uint64_t disconnects;            //  established connections lost
+    uint64_t published;              //  publishes put in the outbox
+    uint64_t sent;                   //  publish frames fully written to TCP
+    uint64_t received;               //  publish frames received
+    uint64_t outbox_drops;           //  publishes dropped by the outbox policy
+    uint64_t inflight_lost;          //  frames cut in the middle by a lost connection
+    uint64_t inproc_drops;           //  received messages the output could not take
+    uint64_t tcp_pauses;             //  times TCP reading paused (lossless)
+    uint64_t broker_errors;          //  error frames from the broker
+    uint64_t protocol_errors;        //  malformed or unexpected frames from the broker
+    uint64_t events_dropped;         //  events the user did not read in time
+    uint64_t refused_drops;          //  publishes to a refused channel, dropped
+};
+
+
+//  Writes what is pending if connected and adjusts the poll events; then
+//  resumes inputs paused by BLOCK (zflow_hpfeeds_client.c).
+void zflow__hpfeeds_client_flush (client_t *self);
+
+//  Forgets channel for publishing: drops its frames from the outbox and
+//  every later publish to it, counted in refused_drops
+//  (zflow_hpfeeds_outbox.c).
+void zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel);
+
+//  Reader of the publish PULL socket (zflow_hpfeeds_outbox.c).
+int zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  Resumes the inputs BLOCK paused once the outbox has room.
+void zflow__hpfeeds_client_pump (client_t *self);
+
+//  Destroys a publish_from source.
+void zflow__hpfeeds_client_source_destroy (source_t **source_p);
+
+//  The actor's command and STATS handlers.
+int zflow__hpfeeds_client_command (zflow_actor_t *base, const char *command, zmsg_t *request,
+                                   void *arg);
+void zflow__hpfeeds_client_stats (zflow_actor_t *base, zmsg_t *reply, void *arg);
 
 #endif

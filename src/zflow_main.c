@@ -55,8 +55,9 @@ static const struct {
     {"check", zflow_cli_check, "check a pipeline file without running it"},
     {"help", zflow_cli_help, "list stage types, or the options of one"},
     {"stats", zflow_cli_stats, "show the counters of a running zflow run, live"},
-    {"pub", zflow_cli_pub, "send stdin lines to a ZeroMQ endpoint as envelopes"},
-    {"sub", zflow_cli_sub, "print what a ZeroMQ endpoint sends, as JSON lines"},
+    {"broker", zflow_cli_broker, "run an hpfeeds broker"},
+    {"pub", zflow_cli_pub, "send stdin lines to a ZeroMQ endpoint or an hpfeeds channel"},
+    {"sub", zflow_cli_sub, "print what a ZeroMQ endpoint or hpfeeds channel sends, as JSON lines"},
     {"keygen", s_keygen, "write a CURVE key pair (czmq zcert files)"},
     {"bench", s_bench, "measure throughput and latency against baselines (tables, JSON, plots)"},
 };

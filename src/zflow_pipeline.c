@@ -14,9 +14,10 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_pipeline_stage.h"
 #include "zflow_actor.h"
 #include "zflow_error.h"
+#include "zflow_key.h"
+#include "zflow_pipeline_stage.h"
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -25,28 +26,27 @@
 #define S_NAME_MAX 64
 
 struct _zflow_pipeline_t {
-    char *name;                   //  pipeline name
-    unsigned id;                  //  process-unique id for inproc endpoints
-    zflow__stage_t **stages;      //  stages in the order added (owned)
-    size_t size;                  //  number of stages
-    size_t capacity;              //  room in stages
-    zlistx_t *group;              //  current group (stage pointers, not owned)
-    bool after_source;            //  the last stage added was a source
-    zflow_pipeline_mode_t mode;   //  delivery mode for every stage
-    int hwm;                      //  link watermark in messages
-    char *server_cert;            //  CURVE settings for stages added next
+    char *name;                 //  pipeline name
+    unsigned id;                //  process-unique id for inproc endpoints
+    zflow__stage_t **stages;    //  stages in the order added (owned)
+    size_t size;                //  number of stages
+    size_t capacity;            //  room in stages
+    zlistx_t *group;            //  current group (stage pointers, not owned)
+    bool after_source;          //  the last stage added was a source
+    zflow_pipeline_mode_t mode; //  delivery mode for every stage
+    int hwm;                    //  link watermark in messages
+    char *server_cert;          //  CURVE settings for stages added next
     char *client_cert;
     char *server_key;
-    int error;                    //  first builder error, or 0
-    char error_text[256];         //  its description
-    bool running;                 //  started and not stopped
+    int error;            //  first builder error, or 0
+    char error_text[256]; //  its description
+    bool running;         //  started and not stopped
 };
 
 //  Source of pipeline ids (inproc endpoint names must be unique per process).
 static atomic_uint s_next_id;
 
-int
-zflow__pipeline_fail (zflow_pipeline_t *self, int code, const char *format, ...)
+int zflow__pipeline_fail (zflow_pipeline_t *self, int code, const char *format, ...)
 {
     if (!self->error) {
         self->error = code;
@@ -58,8 +58,7 @@ zflow__pipeline_fail (zflow_pipeline_t *self, int code, const char *format, ...)
     return code;
 }
 
-static void
-s_stage_destroy (zflow__stage_t **stage_p)
+static void s_stage_destroy (zflow__stage_t **stage_p)
 {
     zflow__stage_t *stage = *stage_p;
     if (!stage)
@@ -72,6 +71,7 @@ s_stage_destroy (zflow__stage_t **stage_p)
     if (stage->free_fn && stage->arg)
         stage->free_fn (stage->arg);
     zlistx_destroy (&stage->outputs);
+    zlistx_destroy (&stage->subscribe);
     zlistx_destroy (&stage->output_names);
     free (stage->name);
     free (stage->input);
@@ -85,10 +85,9 @@ s_stage_destroy (zflow__stage_t **stage_p)
     *stage_p = NULL;
 }
 
-zflow_pipeline_t *
-zflow_pipeline_new (const char *name)
+zflow_pipeline_t *zflow_pipeline_new (const char *name)
 {
-    zflow_pipeline_t *self = (zflow_pipeline_t *) zmalloc (sizeof (zflow_pipeline_t));
+    zflow_pipeline_t *self = (zflow_pipeline_t *)zmalloc (sizeof (zflow_pipeline_t));
     if (!self)
         return NULL;
     self->name = strdup (name ? name : "pipeline");
@@ -102,8 +101,7 @@ zflow_pipeline_new (const char *name)
     return self;
 }
 
-void
-zflow_pipeline_destroy (zflow_pipeline_t **self_p)
+void zflow_pipeline_destroy (zflow_pipeline_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -122,8 +120,7 @@ zflow_pipeline_destroy (zflow_pipeline_t **self_p)
     *self_p = NULL;
 }
 
-int
-zflow_pipeline_set_mode (zflow_pipeline_t *self, zflow_pipeline_mode_t mode)
+int zflow_pipeline_set_mode (zflow_pipeline_t *self, zflow_pipeline_mode_t mode)
 {
     if (self->running || (mode != ZFLOW_PIPELINE_LOSSLESS && mode != ZFLOW_PIPELINE_LOSSY))
         return ZFLOW_EINVAL;
@@ -131,8 +128,7 @@ zflow_pipeline_set_mode (zflow_pipeline_t *self, zflow_pipeline_mode_t mode)
     return 0;
 }
 
-int
-zflow_pipeline_set_hwm (zflow_pipeline_t *self, int messages)
+int zflow_pipeline_set_hwm (zflow_pipeline_t *self, int messages)
 {
     if (self->running || messages <= 0)
         return ZFLOW_EINVAL;
@@ -141,20 +137,18 @@ zflow_pipeline_set_hwm (zflow_pipeline_t *self, int messages)
 }
 
 //  Replaces *field by a copy of value (NULL clears). Returns 0 or ENOMEM.
-static int
-s_set_text (char **field, const char *value)
+static int s_set_text (char **field, const char *value)
 {
     free (*field);
     *field = value ? strdup (value) : NULL;
     return (value && !*field) ? ZFLOW_ENOMEM : 0;
 }
 
-int
-zflow_pipeline_set_curve (zflow_pipeline_t *self, const char *server_cert,
-                          const char *client_cert, const char *server_key)
+int zflow_pipeline_set_curve (zflow_pipeline_t *self, const char *server_cert,
+                              const char *client_cert, const char *server_key)
 {
-    if (s_set_text (&self->server_cert, server_cert) || s_set_text (&self->client_cert, client_cert)
-        || s_set_text (&self->server_key, server_key))
+    if (s_set_text (&self->server_cert, server_cert) ||
+        s_set_text (&self->client_cert, client_cert) || s_set_text (&self->server_key, server_key))
         return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
     return 0;
 }
@@ -163,28 +157,27 @@ zflow_pipeline_set_curve (zflow_pipeline_t *self, const char *server_cert,
 //  Adding stages
 
 //  True if name is a usable stage name: 1..64 of [A-Za-z0-9_.-].
-static bool
-s_valid_name (const char *name)
+static bool s_valid_name (const char *name)
 {
     size_t size = name ? strlen (name) : 0;
     if (size == 0 || size > S_NAME_MAX)
         return false;
-    return strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
-           == size;
+    return strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+           size;
 }
 
 //  Creates a stage of kind named name at the end of the list. Returns it,
 //  or NULL with the pipeline's error set.
-static zflow__stage_t *
-s_add (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind)
+static zflow__stage_t *s_add (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind)
 {
     if (self->running) {
-        zflow__pipeline_fail (self, ZFLOW_EINVAL, "pipeline is running: cannot add '%s'", name ? name : "");
+        zflow__pipeline_fail (self, ZFLOW_EINVAL, "pipeline is running: cannot add '%s'",
+                              name ? name : "");
         return NULL;
     }
     if (!s_valid_name (name)) {
         zflow__pipeline_fail (self, ZFLOW_EINVAL, "bad stage name '%s' (1-64 of A-Z a-z 0-9 _ . -)",
-                name ? name : "(null)");
+                              name ? name : "(null)");
         return NULL;
     }
     for (size_t i = 0; i < self->size; i++)
@@ -199,10 +192,10 @@ s_add (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind)
             zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
             return NULL;
         }
-        self->stages = (zflow__stage_t **) more;
+        self->stages = (zflow__stage_t **)more;
         self->capacity = capacity;
     }
-    zflow__stage_t *stage = (zflow__stage_t *) zmalloc (sizeof (zflow__stage_t));
+    zflow__stage_t *stage = (zflow__stage_t *)zmalloc (sizeof (zflow__stage_t));
     if (stage) {
         stage->name = strdup (name);
         stage->kind = kind;
@@ -211,15 +204,15 @@ s_add (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind)
         stage->output_names = zlistx_new ();
     }
     if (stage && stage->outputs && stage->output_names) {
-        zlistx_set_destructor (stage->outputs, (zlistx_destructor_fn *) zstr_free);
-        zlistx_set_duplicator (stage->outputs, (zlistx_duplicator_fn *) strdup);
-        zlistx_set_destructor (stage->output_names, (zlistx_destructor_fn *) zstr_free);
-        zlistx_set_duplicator (stage->output_names, (zlistx_duplicator_fn *) strdup);
+        zlistx_set_destructor (stage->outputs, (zlistx_destructor_fn *)zstr_free);
+        zlistx_set_duplicator (stage->outputs, (zlistx_duplicator_fn *)strdup);
+        zlistx_set_destructor (stage->output_names, (zlistx_destructor_fn *)zstr_free);
+        zlistx_set_duplicator (stage->output_names, (zlistx_duplicator_fn *)strdup);
     }
-    if (!stage || !stage->name || !stage->input || !stage->outputs || !stage->output_names
-        || s_set_text (&stage->server_cert, self->server_cert)
-        || s_set_text (&stage->client_cert, self->client_cert)
-        || s_set_text (&stage->server_key, self->server_key)) {
+    if (!stage || !stage->name || !stage->input || !stage->outputs || !stage->output_names ||
+        s_set_text (&stage->server_cert, self->server_cert) ||
+        s_set_text (&stage->client_cert, self->client_cert) ||
+        s_set_text (&stage->server_key, self->server_key)) {
         s_stage_destroy (&stage);
         zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
         return NULL;
@@ -229,22 +222,20 @@ s_add (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind)
 }
 
 //  Removes the stage just added (after a later check failed).
-static void
-s_unadd (zflow_pipeline_t *self)
+static void s_unadd (zflow_pipeline_t *self)
 {
     s_stage_destroy (&self->stages[--self->size]);
 }
 
 //  Links every stage of the current group to stage. Returns 0, or
 //  ZFLOW_EINVAL when the group is empty.
-static int
-s_consume (zflow_pipeline_t *self, zflow__stage_t *stage)
+static int s_consume (zflow_pipeline_t *self, zflow__stage_t *stage)
 {
     if (zlistx_size (self->group) == 0)
-        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': nothing before it to read from",
-                       stage->name);
-    for (zflow__stage_t *from = (zflow__stage_t *) zlistx_first (self->group); from;
-         from = (zflow__stage_t *) zlistx_next (self->group)) {
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL,
+                                     "stage '%s': nothing before it to read from", stage->name);
+    for (zflow__stage_t *from = (zflow__stage_t *)zlistx_first (self->group); from;
+         from = (zflow__stage_t *)zlistx_next (self->group)) {
         zlistx_add_end (from->outputs, stage->input);
         zlistx_add_end (from->output_names, stage->name);
     }
@@ -252,8 +243,7 @@ s_consume (zflow_pipeline_t *self, zflow__stage_t *stage)
 }
 
 //  Places a new stage in the graph according to its kind.
-static int
-s_place (zflow_pipeline_t *self, zflow__stage_t *stage)
+static int s_place (zflow_pipeline_t *self, zflow__stage_t *stage)
 {
     zflow__stage_kind_t kind = stage->kind;
     if (kind == ZFLOW__STAGE_SOURCE || kind == ZFLOW__STAGE_SYNTH) {
@@ -268,15 +258,14 @@ s_place (zflow_pipeline_t *self, zflow__stage_t *stage)
         return self->error;
     }
     self->after_source = false;
-    if (kind != ZFLOW__STAGE_SINK && kind != ZFLOW__STAGE_FILE) {
+    if (!ZFLOW__STAGE_IS_SINK (kind)) {
         zlistx_purge (self->group);
         zlistx_add_end (self->group, stage);
     }
     return 0;
 }
 
-int
-zflow_pipeline_from (zflow_pipeline_t *self, const char *names)
+int zflow_pipeline_from (zflow_pipeline_t *self, const char *names)
 {
     char *copy = names ? strdup (names) : NULL;
     if (!copy)
@@ -293,9 +282,8 @@ zflow_pipeline_from (zflow_pipeline_t *self, const char *names)
                 found = self->stages[i];
         if (!found)
             rc = zflow__pipeline_fail (self, ZFLOW_ENOTFOUND, "no stage named '%s'", name);
-        else if (found->kind == ZFLOW__STAGE_SINK || found->kind == ZFLOW__STAGE_FILE)
-            rc = zflow__pipeline_fail (self, ZFLOW_EINVAL, "'%s' is a sink: nothing to read",
-                                       name);
+        else if (ZFLOW__STAGE_IS_SINK (found->kind))
+            rc = zflow__pipeline_fail (self, ZFLOW_EINVAL, "'%s' is a sink: nothing to read", name);
         else
             zlistx_add_end (self->group, found);
     }
@@ -304,22 +292,21 @@ zflow_pipeline_from (zflow_pipeline_t *self, const char *names)
 }
 
 //  Adds a stage on user endpoints (a source or a sink).
-static int
-s_add_endpoint (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind,
-                const char *type, const char *bind, const char *connect)
+static int s_add_endpoint (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind,
+                           const char *type, const char *bind, const char *connect)
 {
     bool source = kind == ZFLOW__STAGE_SOURCE;
-    int sock_type = !type ? -1
+    int sock_type = !type                                    ? -1
                     : streq (type, source ? "pull" : "push") ? (source ? ZMQ_PULL : ZMQ_PUSH)
                     : streq (type, source ? "sub" : "pub")   ? (source ? ZMQ_SUB : ZMQ_PUB)
                                                              : -1;
     if (sock_type < 0)
         return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': socket type '%s' is not %s",
-                       name ? name : "", type ? type : "(null)",
-                       source ? "pull or sub" : "push or pub");
+                                     name ? name : "", type ? type : "(null)",
+                                     source ? "pull or sub" : "push or pub");
     if (!bind && !connect)
-        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': no endpoint to bind or connect",
-                       name ? name : "");
+        return zflow__pipeline_fail (
+            self, ZFLOW_EINVAL, "stage '%s': no endpoint to bind or connect", name ? name : "");
     zflow__stage_t *stage = s_add (self, name, kind);
     if (!stage)
         return self->error;
@@ -331,23 +318,47 @@ s_add_endpoint (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t ki
     return s_place (self, stage);
 }
 
-int
-zflow_pipeline_source (zflow_pipeline_t *self, const char *name, const char *type,
-                       const char *bind, const char *connect)
+int zflow_pipeline_source (zflow_pipeline_t *self, const char *name, const char *type,
+                           const char *bind, const char *connect)
 {
     return s_add_endpoint (self, name, ZFLOW__STAGE_SOURCE, type, bind, connect);
 }
 
-int
-zflow_pipeline_sink (zflow_pipeline_t *self, const char *name, const char *type,
-                     const char *bind, const char *connect)
+int zflow_pipeline_sink (zflow_pipeline_t *self, const char *name, const char *type,
+                         const char *bind, const char *connect)
 {
     return s_add_endpoint (self, name, ZFLOW__STAGE_SINK, type, bind, connect);
 }
 
-int
-zflow_pipeline_source_synthetic (zflow_pipeline_t *self, const char *name, uint64_t rate,
-                                 uint64_t count)
+int zflow_pipeline_subscribe (zflow_pipeline_t *self, const char *prefixes)
+{
+    zflow__stage_t *stage = self->size ? self->stages[self->size - 1] : NULL;
+    if (!stage || stage->kind != ZFLOW__STAGE_SOURCE || stage->sock_type != ZMQ_SUB || !prefixes)
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL,
+                                     "subscribe: the last stage is not a sub source");
+    zlistx_destroy (&stage->subscribe);
+    stage->subscribe = zlistx_new ();
+    zlistx_set_destructor (stage->subscribe, (zlistx_destructor_fn *)zframe_destroy);
+    char *copy = strdup (prefixes), *save = NULL;
+    int rc = 0;
+    for (char *text = strtok_r (copy, ", ", &save); text && rc == 0;
+         text = strtok_r (NULL, ", ", &save)) {
+        zflow_key_t *key = zflow_key_parse (text, NULL);
+        size_t size = 0;
+        const void *wire = key ? zflow_key_wire (key, &size) : NULL;
+        if (wire)
+            zlistx_add_end (stage->subscribe, zframe_new (wire, size));
+        else
+            rc = zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s': bad key prefix '%s'",
+                                       stage->name, text);
+        zflow_key_destroy (&key);
+    }
+    free (copy);
+    return rc;
+}
+
+int zflow_pipeline_source_synthetic (zflow_pipeline_t *self, const char *name, uint64_t rate,
+                                     uint64_t count)
 {
     zflow__stage_t *stage = s_add (self, name, ZFLOW__STAGE_SYNTH);
     if (!stage)
@@ -357,26 +368,24 @@ zflow_pipeline_source_synthetic (zflow_pipeline_t *self, const char *name, uint6
     return s_place (self, stage);
 }
 
-int
-zflow_pipeline_merge (zflow_pipeline_t *self, const char *name)
+int zflow_pipeline_merge (zflow_pipeline_t *self, const char *name)
 {
     zflow__stage_t *stage = s_add (self, name, ZFLOW__STAGE_MERGE);
     return stage ? s_place (self, stage) : self->error;
 }
 
 //  Adds a map or filter stage; on failure frees arg with free_fn.
-static int
-s_add_callback (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind,
-                zflow_pipeline_map_fn *map, zflow_pipeline_filter_fn *filter, void *arg,
-                zflow_pipeline_free_fn *free_fn)
+static int s_add_callback (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t kind,
+                           zflow_pipeline_map_fn *map, zflow_pipeline_filter_fn *filter, void *arg,
+                           zflow_pipeline_free_fn *free_fn)
 {
     zflow__stage_t *stage = (map || filter) ? s_add (self, name, kind) : NULL;
     if (!stage) {
         if (free_fn && arg)
             free_fn (arg);
         return (map || filter) ? self->error
-                               : zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': no callback",
-                                         name ? name : "");
+                               : zflow__pipeline_fail (self, ZFLOW_EINVAL,
+                                                       "stage '%s': no callback", name ? name : "");
     }
     stage->map = map;
     stage->filter = filter;
@@ -385,25 +394,29 @@ s_add_callback (zflow_pipeline_t *self, const char *name, zflow__stage_kind_t ki
     return s_place (self, stage);
 }
 
-int
-zflow_pipeline_map (zflow_pipeline_t *self, const char *name, zflow_pipeline_map_fn *fn,
-                    void *arg, zflow_pipeline_free_fn *free_fn)
+int zflow_pipeline_sink_fn (zflow_pipeline_t *self, const char *name, zflow_pipeline_map_fn *fn,
+                            void *arg, zflow_pipeline_free_fn *free_fn)
+{
+    return s_add_callback (self, name, ZFLOW__STAGE_CALL, fn, NULL, arg, free_fn);
+}
+
+int zflow_pipeline_map (zflow_pipeline_t *self, const char *name, zflow_pipeline_map_fn *fn,
+                        void *arg, zflow_pipeline_free_fn *free_fn)
 {
     return s_add_callback (self, name, ZFLOW__STAGE_MAP, fn, NULL, arg, free_fn);
 }
 
-int
-zflow_pipeline_filter (zflow_pipeline_t *self, const char *name, zflow_pipeline_filter_fn *fn,
-                       void *arg, zflow_pipeline_free_fn *free_fn)
+int zflow_pipeline_filter (zflow_pipeline_t *self, const char *name, zflow_pipeline_filter_fn *fn,
+                           void *arg, zflow_pipeline_free_fn *free_fn)
 {
     return s_add_callback (self, name, ZFLOW__STAGE_FILTER, NULL, fn, arg, free_fn);
 }
 
-int
-zflow_pipeline_sink_file (zflow_pipeline_t *self, const char *name, const char *path)
+int zflow_pipeline_sink_file (zflow_pipeline_t *self, const char *name, const char *path)
 {
     if (!path || !*path)
-        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': no file path", name ? name : "");
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': no file path",
+                                     name ? name : "");
     zflow__stage_t *stage = s_add (self, name, ZFLOW__STAGE_FILE);
     if (!stage)
         return self->error;
@@ -414,9 +427,8 @@ zflow_pipeline_sink_file (zflow_pipeline_t *self, const char *name, const char *
     return s_place (self, stage);
 }
 
-int
-zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_ops_t *ops,
-                              void *state)
+int zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_ops_t *ops,
+                                  void *state)
 {
     zflow__stage_t *stage = self->size ? self->stages[self->size - 1] : NULL;
     if (!stage || stage->ops || !state) {
@@ -433,8 +445,7 @@ zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_ops_
 //  Running
 
 //  Ends the actors of every stage (no draining), then stops their resources.
-static void
-s_end_all (zflow_pipeline_t *self)
+static void s_end_all (zflow_pipeline_t *self)
 {
     for (size_t i = 0; i < self->size; i++)
         zactor_destroy (&self->stages[i]->actor);
@@ -446,8 +457,7 @@ s_end_all (zflow_pipeline_t *self)
     }
 }
 
-int
-zflow_pipeline_start (zflow_pipeline_t *self)
+int zflow_pipeline_start (zflow_pipeline_t *self)
 {
     if (self->error)
         return self->error;
@@ -457,10 +467,10 @@ zflow_pipeline_start (zflow_pipeline_t *self)
         return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "pipeline '%s' has no stage", self->name);
     for (size_t i = 0; i < self->size; i++) {
         zflow__stage_t *stage = self->stages[i];
-        bool sink = stage->kind == ZFLOW__STAGE_SINK || stage->kind == ZFLOW__STAGE_FILE;
+        bool sink = ZFLOW__STAGE_IS_SINK (stage->kind);
         if (!sink && zlistx_size (stage->outputs) == 0)
-            return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s': nothing reads its output",
-                           stage->name);
+            return zflow__pipeline_fail (self, ZFLOW_ECONFIG,
+                                         "stage '%s': nothing reads its output", stage->name);
         stage->mode = self->mode;
         stage->hwm = self->hwm;
     }
@@ -480,7 +490,8 @@ zflow_pipeline_start (zflow_pipeline_t *self)
         stage->actor = zflow_actor_start (zflow__stage_actor, stage);
         if (!stage->actor) {
             s_end_all (self);
-            return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s' failed to start", stage->name);
+            return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s' failed to start",
+                                         stage->name);
         }
     }
     self->running = true;
@@ -491,8 +502,7 @@ zflow_pipeline_start (zflow_pipeline_t *self)
 //  value), skipping late replies to earlier requests that timed out
 //  (STATS replies included). Returns the value (the caller frees it), or
 //  NULL on timeout.
-static char *
-s_ask (zactor_t *actor, const char *command, const char *arg, int timeout_ms)
+static char *s_ask (zactor_t *actor, const char *command, const char *arg, int timeout_ms)
 {
     if (arg ? zstr_sendx (actor, command, arg, NULL) : zstr_send (actor, command))
         return NULL;
@@ -502,7 +512,7 @@ s_ask (zactor_t *actor, const char *command, const char *arg, int timeout_ms)
         int64_t left = deadline - zclock_mono ();
         if (left <= 0)
             break;
-        zsock_set_rcvtimeo (actor, (int) left);
+        zsock_set_rcvtimeo (actor, (int)left);
         zmsg_t *reply = zmsg_recv (actor);
         if (!reply)
             break;
@@ -516,8 +526,7 @@ s_ask (zactor_t *actor, const char *command, const char *arg, int timeout_ms)
     return value;
 }
 
-int
-zflow_pipeline_stop (zflow_pipeline_t *self, int timeout_ms)
+int zflow_pipeline_stop (zflow_pipeline_t *self, int timeout_ms)
 {
     if (!self->running)
         return ZFLOW_EINVAL;
@@ -533,8 +542,8 @@ zflow_pipeline_stop (zflow_pipeline_t *self, int timeout_ms)
         }
         zstr_free (&reply);
         zflow__stage_t *stage = self->stages[i];
-        if (stage->resource_started && stage->ops->drain
-            && stage->ops->drain (stage->resource, stage, zclock_mono () + timeout_ms)) {
+        if (stage->resource_started && stage->ops->drain &&
+            stage->ops->drain (stage->resource, stage, zclock_mono () + timeout_ms)) {
             zsys_warning ("%s: stage '%s' did not drain in time", self->name, stage->name);
             rc = ZFLOW_ETIMEDOUT;
         }
@@ -544,14 +553,12 @@ zflow_pipeline_stop (zflow_pipeline_t *self, int timeout_ms)
     return rc;
 }
 
-bool
-zflow_pipeline_running (zflow_pipeline_t *self)
+bool zflow_pipeline_running (zflow_pipeline_t *self)
 {
     return self->running;
 }
 
-bool
-zflow_pipeline_sources_done (zflow_pipeline_t *self)
+bool zflow_pipeline_sources_done (zflow_pipeline_t *self)
 {
     bool any = false;
     for (size_t i = 0; self->running && i < self->size; i++) {
@@ -568,38 +575,32 @@ zflow_pipeline_sources_done (zflow_pipeline_t *self)
     return any;
 }
 
-int
-zflow_pipeline_error (zflow_pipeline_t *self)
+int zflow_pipeline_error (zflow_pipeline_t *self)
 {
     return self->error;
 }
 
-const char *
-zflow_pipeline_error_text (zflow_pipeline_t *self)
+const char *zflow_pipeline_error_text (zflow_pipeline_t *self)
 {
     return self->error ? self->error_text : "no error";
 }
 
-size_t
-zflow_pipeline_size (zflow_pipeline_t *self)
+size_t zflow_pipeline_size (zflow_pipeline_t *self)
 {
     return self->size;
 }
 
-const char *
-zflow_pipeline_stage_name (zflow_pipeline_t *self, size_t index)
+const char *zflow_pipeline_stage_name (zflow_pipeline_t *self, size_t index)
 {
     return index < self->size ? self->stages[index]->name : NULL;
 }
 
-const char *
-zflow_pipeline_stage_kind (zflow_pipeline_t *self, size_t index)
+const char *zflow_pipeline_stage_kind (zflow_pipeline_t *self, size_t index)
 {
     return index < self->size ? zflow__stage_kind_name (self->stages[index]->kind) : NULL;
 }
 
-char *
-zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index)
+char *zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index)
 {
     if (!self->running || index >= self->size)
         return NULL;
@@ -609,8 +610,7 @@ zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index)
     return reply;
 }
 
-zhash_t *
-zflow_pipeline_stats (zflow_pipeline_t *self, size_t index, int timeout_ms)
+zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, size_t index, int timeout_ms)
 {
     if (!self->running || index >= self->size)
         return NULL;
@@ -621,8 +621,7 @@ zflow_pipeline_stats (zflow_pipeline_t *self, size_t index, int timeout_ms)
     return stats;
 }
 
-void
-zflow_pipeline_set_verbose (zflow_pipeline_t *self)
+void zflow_pipeline_set_verbose (zflow_pipeline_t *self)
 {
     for (size_t i = 0; self->running && i < self->size; i++)
         zstr_send (self->stages[i]->actor, "VERBOSE");

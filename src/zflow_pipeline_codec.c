@@ -22,8 +22,7 @@
 
 static json_t *s_from_msgpack (const msgpack_object *obj);
 
-static json_t *
-s_from_msgpack_map (const msgpack_object_map *map)
+static json_t *s_from_msgpack_map (const msgpack_object_map *map)
 {
     json_t *object = json_object ();
     for (uint32_t i = 0; object && i < map->size; i++) {
@@ -47,75 +46,71 @@ s_from_msgpack_map (const msgpack_object_map *map)
     return object;
 }
 
-static json_t *
-s_from_msgpack (const msgpack_object *obj)
+static json_t *s_from_msgpack (const msgpack_object *obj)
 {
     switch (obj->type) {
-        case MSGPACK_OBJECT_NIL:
-            return json_null ();
-        case MSGPACK_OBJECT_BOOLEAN:
-            return json_boolean (obj->via.boolean);
-        case MSGPACK_OBJECT_POSITIVE_INTEGER:
-            if (obj->via.u64 > (uint64_t) INT64_MAX)
-                return json_real ((double) obj->via.u64);
-            return json_integer ((json_int_t) obj->via.u64);
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-            return json_integer ((json_int_t) obj->via.i64);
-        case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64:
-            return json_real (obj->via.f64);
-        case MSGPACK_OBJECT_STR:
-            return json_stringn (obj->via.str.ptr, obj->via.str.size);
-        case MSGPACK_OBJECT_BIN:
-            return json_stringn (obj->via.bin.ptr, obj->via.bin.size);
-        case MSGPACK_OBJECT_ARRAY: {
-            json_t *array = json_array ();
-            for (uint32_t i = 0; array && i < obj->via.array.size; i++) {
-                json_t *item = s_from_msgpack (&obj->via.array.ptr[i]);
-                if (!item || json_array_append_new (array, item)) {
-                    json_decref (array);
-                    array = NULL;
-                }
+    case MSGPACK_OBJECT_NIL:
+        return json_null ();
+    case MSGPACK_OBJECT_BOOLEAN:
+        return json_boolean (obj->via.boolean);
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (obj->via.u64 > (uint64_t)INT64_MAX)
+            return json_real ((double)obj->via.u64);
+        return json_integer ((json_int_t)obj->via.u64);
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        return json_integer ((json_int_t)obj->via.i64);
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        return json_real (obj->via.f64);
+    case MSGPACK_OBJECT_STR:
+        return json_stringn (obj->via.str.ptr, obj->via.str.size);
+    case MSGPACK_OBJECT_BIN:
+        return json_stringn (obj->via.bin.ptr, obj->via.bin.size);
+    case MSGPACK_OBJECT_ARRAY: {
+        json_t *array = json_array ();
+        for (uint32_t i = 0; array && i < obj->via.array.size; i++) {
+            json_t *item = s_from_msgpack (&obj->via.array.ptr[i]);
+            if (!item || json_array_append_new (array, item)) {
+                json_decref (array);
+                array = NULL;
             }
-            return array;
         }
-        case MSGPACK_OBJECT_MAP:
-            return s_from_msgpack_map (&obj->via.map);
-        default:
-            return NULL;
+        return array;
+    }
+    case MSGPACK_OBJECT_MAP:
+        return s_from_msgpack_map (&obj->via.map);
+    default:
+        return NULL;
     }
 }
 
-static json_t *
-s_decode_msgpack (const void *data, size_t size)
+static json_t *s_decode_msgpack (const void *data, size_t size)
 {
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
     size_t offset = 0;
     json_t *json = NULL;
-    msgpack_unpack_return rc = msgpack_unpack_next (&result, (const char *) data, size, &offset);
-    if (rc == MSGPACK_UNPACK_SUCCESS && offset == size
-        && (result.data.type == MSGPACK_OBJECT_MAP || result.data.type == MSGPACK_OBJECT_ARRAY))
+    msgpack_unpack_return rc = msgpack_unpack_next (&result, (const char *)data, size, &offset);
+    if (rc == MSGPACK_UNPACK_SUCCESS && offset == size &&
+        (result.data.type == MSGPACK_OBJECT_MAP || result.data.type == MSGPACK_OBJECT_ARRAY))
         json = s_from_msgpack (&result.data);
     msgpack_unpacked_destroy (&result);
     return json;
 }
 
-json_t *
-zflow__codec_decode (const void *data, size_t size)
+json_t *zflow__codec_decode (const void *data, size_t size)
 {
-    const char *text = (const char *) data;
+    const char *text = (const char *)data;
     size_t at = 0;
-    while (at < size && (text[at] == ' ' || text[at] == '\t' || text[at] == '\r'
-                         || text[at] == '\n'))
+    while (at < size &&
+           (text[at] == ' ' || text[at] == '\t' || text[at] == '\r' || text[at] == '\n'))
         at++;
     if (at < size && (text[at] == '{' || text[at] == '[' || text[at] == '"'))
         return json_loadb (text, size, JSON_DECODE_ANY, NULL);
     return size ? s_decode_msgpack (data, size) : NULL;
 }
 
-json_t *
-zflow__codec_payload (const zflow_msg_t *msg)
+json_t *zflow__codec_payload (const zflow_msg_t *msg)
 {
     size_t size;
     const void *data = zflow_envelope_payload (msg, &size);
@@ -125,51 +120,49 @@ zflow__codec_payload (const zflow_msg_t *msg)
 //  ---------------------------------------------------------------------
 //  JSON -> msgpack
 
-static int
-s_pack (msgpack_packer *pk, const json_t *json)
+static int s_pack (msgpack_packer *pk, const json_t *json)
 {
     switch (json_typeof (json)) {
-        case JSON_NULL:
-            return msgpack_pack_nil (pk);
-        case JSON_TRUE:
-            return msgpack_pack_true (pk);
-        case JSON_FALSE:
-            return msgpack_pack_false (pk);
-        case JSON_INTEGER:
-            return msgpack_pack_int64 (pk, json_integer_value (json));
-        case JSON_REAL:
-            return msgpack_pack_double (pk, json_real_value (json));
-        case JSON_STRING: {
-            size_t size = json_string_length (json);
-            return msgpack_pack_str (pk, size) || msgpack_pack_str_body (pk,
-                                                      json_string_value (json), size);
+    case JSON_NULL:
+        return msgpack_pack_nil (pk);
+    case JSON_TRUE:
+        return msgpack_pack_true (pk);
+    case JSON_FALSE:
+        return msgpack_pack_false (pk);
+    case JSON_INTEGER:
+        return msgpack_pack_int64 (pk, json_integer_value (json));
+    case JSON_REAL:
+        return msgpack_pack_double (pk, json_real_value (json));
+    case JSON_STRING: {
+        size_t size = json_string_length (json);
+        return msgpack_pack_str (pk, size) ||
+               msgpack_pack_str_body (pk, json_string_value (json), size);
+    }
+    case JSON_ARRAY: {
+        size_t index;
+        json_t *item;
+        int rc = msgpack_pack_array (pk, json_array_size (json));
+        json_array_foreach (json, index, item) rc = rc ? rc : s_pack (pk, item);
+        return rc;
+    }
+    case JSON_OBJECT: {
+        const char *name;
+        json_t *value;
+        int rc = msgpack_pack_map (pk, json_object_size (json));
+        json_object_foreach ((json_t *)json, name, value)
+        {
+            size_t size = strlen (name);
+            rc = rc ? rc : msgpack_pack_str (pk, size);
+            rc = rc ? rc : msgpack_pack_str_body (pk, name, size);
+            rc = rc ? rc : s_pack (pk, value);
         }
-        case JSON_ARRAY: {
-            size_t index;
-            json_t *item;
-            int rc = msgpack_pack_array (pk, json_array_size (json));
-            json_array_foreach (json, index, item)
-                rc = rc ? rc : s_pack (pk, item);
-            return rc;
-        }
-        case JSON_OBJECT: {
-            const char *name;
-            json_t *value;
-            int rc = msgpack_pack_map (pk, json_object_size (json));
-            json_object_foreach ((json_t *) json, name, value) {
-                size_t size = strlen (name);
-                rc = rc ? rc : msgpack_pack_str (pk, size);
-                rc = rc ? rc : msgpack_pack_str_body (pk, name, size);
-                rc = rc ? rc : s_pack (pk, value);
-            }
-            return rc;
-        }
+        return rc;
+    }
     }
     return -1;
 }
 
-char *
-zflow__codec_encode (const json_t *json, zflow_pipeline_encoding_t encoding, size_t *size_p)
+char *zflow__codec_encode (const json_t *json, zflow_pipeline_encoding_t encoding, size_t *size_p)
 {
     if (encoding == ZFLOW_PIPELINE_JSON) {
         char *text = json_dumps (json, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -193,13 +186,12 @@ zflow__codec_encode (const json_t *json, zflow_pipeline_encoding_t encoding, siz
 //  JSON lines
 
 //  Writes bytes that are neither JSON nor msgpack as a JSON string.
-static int
-s_write_string (FILE *file, const char *data, size_t size)
+static int s_write_string (FILE *file, const char *data, size_t size)
 {
     json_t *string = json_stringn (data, size);
     if (!string) {
         //  not UTF-8: keep ASCII, replace every other byte by '?'
-        char *ascii = (char *) malloc (size + 1);
+        char *ascii = (char *)malloc (size + 1);
         if (!ascii)
             return ZFLOW_EIO;
         for (size_t i = 0; i < size; i++)
@@ -212,11 +204,10 @@ s_write_string (FILE *file, const char *data, size_t size)
     return rc;
 }
 
-int
-zflow__codec_write_line (FILE *file, const zflow_msg_t *msg)
+int zflow__codec_write_line (FILE *file, const zflow_msg_t *msg)
 {
     size_t size;
-    const char *data = (const char *) zflow_envelope_payload (msg, &size);
+    const char *data = (const char *)zflow_envelope_payload (msg, &size);
     if (!data)
         return ZFLOW_EINVAL;
     int rc = 0;
@@ -225,8 +216,7 @@ zflow__codec_write_line (FILE *file, const zflow_msg_t *msg)
         while (size && (data[size - 1] == ' ' || data[size - 1] == '\r'))
             size--;
         rc = fwrite (data, 1, size, file) == size ? 0 : -1;
-    }
-    else if (json)
+    } else if (json)
         rc = json_dumpf (json, file, JSON_COMPACT | JSON_ENCODE_ANY);
     else
         rc = s_write_string (file, data, size);

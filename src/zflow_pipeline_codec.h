@@ -13,9 +13,9 @@
 #ifndef ZFLOW_PIPELINE_CODEC_H_INCLUDED
 #define ZFLOW_PIPELINE_CODEC_H_INCLUDED
 
-#include <stdio.h>
-#include <jansson.h>
 #include "zflow_pipeline.h"
+#include <jansson.h>
+#include <stdio.h>
 
 //  Content types set by the re-encoding map.
 #define ZFLOW__CT_JSON "application/json"
@@ -32,8 +32,7 @@ json_t *zflow__codec_payload (const zflow_msg_t *msg);
 //  Encodes json as compact JSON or as msgpack. Returns a buffer the caller
 //  frees (free) and its size in *size_p, or NULL when out of memory or the
 //  value cannot be encoded.
-char *zflow__codec_encode (const json_t *json, zflow_pipeline_encoding_t encoding,
-                           size_t *size_p);
+char *zflow__codec_encode (const json_t *json, zflow_pipeline_encoding_t encoding, size_t *size_p);
 
 //  Writes the first payload frame of msg as one JSON line to file: JSON as
 //  it is (re-dumped compact if it spans lines), msgpack converted, anything

@@ -14,13 +14,12 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_pipeline_stage.h"
 #include "zflow_error.h"
+#include "zflow_pipeline_stage.h"
 #include <string.h>
 
 //  Loads a certificate, logging which file failed.
-static zcert_t *
-s_load (const char *stage, const char *path)
+static zcert_t *s_load (const char *stage, const char *path)
 {
     zcert_t *cert = zcert_load (path);
     if (!cert)
@@ -29,8 +28,7 @@ s_load (const char *stage, const char *path)
 }
 
 //  Returns the server key as Z85 text (a copy the caller frees), or NULL.
-static char *
-s_server_key (const char *stage, const char *key)
+static char *s_server_key (const char *stage, const char *key)
 {
     if (strlen (key) == 40 && !zsys_file_exists (key))
         return strdup (key);
@@ -40,8 +38,7 @@ s_server_key (const char *stage, const char *key)
     return text;
 }
 
-int
-zflow__stage_curve (const zflow__stage_t *stage, zsock_t *sock, bool is_server)
+int zflow__stage_curve (const zflow__stage_t *stage, zsock_t *sock, bool is_server)
 {
     if (is_server && stage->server_cert) {
         zcert_t *cert = s_load (stage->name, stage->server_cert);
@@ -53,8 +50,8 @@ zflow__stage_curve (const zflow__stage_t *stage, zsock_t *sock, bool is_server)
         return 0;
     }
     if (!is_server && stage->server_key) {
-        zcert_t *cert = stage->client_cert ? s_load (stage->name, stage->client_cert)
-                                           : zcert_new ();
+        zcert_t *cert =
+            stage->client_cert ? s_load (stage->name, stage->client_cert) : zcert_new ();
         char *server_key = s_server_key (stage->name, stage->server_key);
         int rc = ZFLOW_ECONFIG;
         if (cert && server_key) {

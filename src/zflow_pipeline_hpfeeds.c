@@ -13,27 +13,26 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_pipeline_stage.h"
 #include "zflow_actor.h"
 #include "zflow_error.h"
+#include "zflow_pipeline_stage.h"
 #include <string.h>
 
 //  One stage's client and what it needs to start it.
 typedef struct {
-    zflow_hpfeeds_config_t config;   //  settings (strings below are ours)
-    char *host;                      //  copies behind config's strings
+    zflow_hpfeeds_config_t config; //  settings (strings below are ours)
+    char *host;                    //  copies behind config's strings
     char *ident;
     char *secret;
-    char *channels;                  //  source: channels; sink: the channel
-    char *endpoint;                  //  sink: the inproc endpoint it reads
-    bool sink;                       //  a sink (else a source)
-    zflow_hpfeeds_t *client;         //  the running client, or NULL
+    char *channels;          //  source: channels; sink: the channel
+    char *endpoint;          //  sink: the inproc endpoint it reads
+    bool sink;               //  a sink (else a source)
+    zflow_hpfeeds_t *client; //  the running client, or NULL
 } s_hpfeeds_t;
 
-static void
-s_free (void *arg)
+static void s_free (void *arg)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
+    s_hpfeeds_t *self = (s_hpfeeds_t *)arg;
     zflow_hpfeeds_destroy (&self->client);
     free (self->host);
     free (self->ident);
@@ -43,10 +42,9 @@ s_free (void *arg)
     free (self);
 }
 
-static int
-s_start (void *arg, zflow__stage_t *stage)
+static int s_start (void *arg, zflow__stage_t *stage)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
+    s_hpfeeds_t *self = (s_hpfeeds_t *)arg;
     zflow_hpfeeds_config_t config = self->config;
     bool lossless = stage->mode == ZFLOW_PIPELINE_LOSSLESS;
     config.lossless = lossless;
@@ -80,10 +78,9 @@ s_start (void *arg, zflow__stage_t *stage)
 }
 
 //  Sink: waits until the client has written what the stage passed it.
-static int
-s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
+static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
+    s_hpfeeds_t *self = (s_hpfeeds_t *)arg;
     if (!self->sink || !self->client)
         return 0;
     zhash_t *stats = zflow_actor_stats (stage->actor, 1000);
@@ -101,36 +98,33 @@ s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
     }
 }
 
-static void
-s_stop (void *arg)
+static void s_stop (void *arg)
 {
-    zflow_hpfeeds_destroy (&((s_hpfeeds_t *) arg)->client);
+    zflow_hpfeeds_destroy (&((s_hpfeeds_t *)arg)->client);
 }
 
-static void
-s_stats (void *arg, zhash_t *stats)
+static void s_stats (void *arg, zhash_t *stats)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
+    s_hpfeeds_t *self = (s_hpfeeds_t *)arg;
     zhash_t *client = self->client ? zflow_hpfeeds_stats (self->client) : NULL;
-    for (const char *value = client ? (const char *) zhash_first (client) : NULL; value;
-         value = (const char *) zhash_next (client)) {
+    for (const char *value = client ? (const char *)zhash_first (client) : NULL; value;
+         value = (const char *)zhash_next (client)) {
         char name[300];
         snprintf (name, sizeof (name), "hpfeeds.%s", zhash_cursor (client));
-        zhash_update (stats, name, (void *) value);
+        zhash_update (stats, name, (void *)value);
     }
-    const char *disconnects = client ? (const char *) zhash_lookup (client, "disconnects") : NULL;
+    const char *disconnects = client ? (const char *)zhash_lookup (client, "disconnects") : NULL;
     if (disconnects)
-        zhash_update (stats, "reconnects", (void *) disconnects);
+        zhash_update (stats, "reconnects", (void *)disconnects);
     zhash_destroy (&client);
 }
 
 static const zflow__resource_ops_t s_ops = {s_start, s_drain, s_stop, s_stats, s_free};
 
 //  Copies config and the channel(s) into a new state, or returns NULL.
-static s_hpfeeds_t *
-s_new (const zflow_hpfeeds_config_t *config, const char *channels, bool sink)
+static s_hpfeeds_t *s_new (const zflow_hpfeeds_config_t *config, const char *channels, bool sink)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *) zmalloc (sizeof (s_hpfeeds_t));
+    s_hpfeeds_t *self = (s_hpfeeds_t *)zmalloc (sizeof (s_hpfeeds_t));
     if (!self)
         return NULL;
     self->config = *config;
@@ -145,16 +139,15 @@ s_new (const zflow_hpfeeds_config_t *config, const char *channels, bool sink)
     return self;
 }
 
-static int
-s_add (zflow_pipeline_t *pipeline, const char *name, const zflow_hpfeeds_config_t *config,
-       const char *channels, bool sink)
+static int s_add (zflow_pipeline_t *pipeline, const char *name,
+                  const zflow_hpfeeds_config_t *config, const char *channels, bool sink)
 {
     if (!config || !channels || !*channels)
         return zflow__pipeline_fail (pipeline, ZFLOW_EINVAL, "stage '%s': no hpfeeds channel",
                                      name ? name : "");
     s_hpfeeds_t *self = s_new (config, channels, sink);
     if (self && sink)
-        self->endpoint = zsys_sprintf ("inproc://zflow-hpfeeds-%p-%s", (void *) self, name);
+        self->endpoint = zsys_sprintf ("inproc://zflow-hpfeeds-%p-%s", (void *)self, name);
     if (!self || (sink && !self->endpoint)) {
         if (self)
             s_free (self);
@@ -170,16 +163,14 @@ s_add (zflow_pipeline_t *pipeline, const char *name, const zflow_hpfeeds_config_
     return zflow__pipeline_add_resource (pipeline, &s_ops, self);
 }
 
-int
-zflow_pipeline_source_hpfeeds (zflow_pipeline_t *self, const char *name,
-                               const zflow_hpfeeds_config_t *config, const char *channels)
+int zflow_pipeline_source_hpfeeds (zflow_pipeline_t *self, const char *name,
+                                   const zflow_hpfeeds_config_t *config, const char *channels)
 {
     return s_add (self, name, config, channels, false);
 }
 
-int
-zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
-                             const zflow_hpfeeds_config_t *config, const char *channel)
+int zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
+                                 const zflow_hpfeeds_config_t *config, const char *channel)
 {
     return s_add (self, name, config, channel, true);
 }

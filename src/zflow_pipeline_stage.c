@@ -19,10 +19,10 @@
     =========================================================================
 */
 #include "zflow_pipeline_stage.h"
-#include "zflow_pipeline_codec.h"
 #include "zflow_actor.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
+#include "zflow_pipeline_codec.h"
 #include "zflow_stream.h"
 #include <inttypes.h>
 #include <pthread.h>
@@ -36,39 +36,39 @@ typedef struct _s_run_t s_run_t;
 
 //  One output of the stage.
 typedef struct {
-    s_run_t *run;             //  the stage it belongs to
-    zflow_stream_t *stream;   //  the link (or the sink's user endpoint)
-    const char *name;         //  consumer name, for its drop counter
-    bool above;               //  lossless: write buffer above its watermark
-    uint64_t drops;           //  lossy: messages dropped at this output
+    s_run_t *run;           //  the stage it belongs to
+    zflow_stream_t *stream; //  the link (or the sink's user endpoint)
+    const char *name;       //  consumer name, for its drop counter
+    bool above;             //  lossless: write buffer above its watermark
+    uint64_t drops;         //  lossy: messages dropped at this output
 } s_output_t;
 
 //  The running state of a stage, owned by its actor.
 struct _s_run_t {
-    zflow__stage_t *desc;        //  the description (owned by the pipeline)
-    zflow_actor_t *base;         //  the actor base
-    zflow_counters_t *counters;  //  the base's standard counters
-    zflow_stream_t *input;       //  input link or user endpoint (not synth)
-    s_output_t *outputs;         //  outputs, n_outputs of them
+    zflow__stage_t *desc;       //  the description (owned by the pipeline)
+    zflow_actor_t *base;        //  the actor base
+    zflow_counters_t *counters; //  the base's standard counters
+    zflow_stream_t *input;      //  input link or user endpoint (not synth)
+    s_output_t *outputs;        //  outputs, n_outputs of them
     size_t n_outputs;
-    size_t blocked;              //  outputs above their watermark now
-    FILE *file;                  //  file sink: where lines go
-    bool own_file;               //  file was opened here (not stdout)
-    bool file_waiting;           //  file sink: waiting for the file to take more
-    zflow_msg_t *msg;            //  reused message
-    zflow_msg_t *copy;           //  reused copy for all outputs but the last
-    zflow_meta_t *meta;          //  reused meta for wrapping
-    zflow_key_t *key;            //  key for wrapping (sources, synthetic)
-    uint64_t seq;                //  sequence number of wrapped messages
-    uint64_t filtered;           //  messages a filter dropped
-    uint64_t errors;             //  messages lost to a map error or a dead output
-    bool stopped;                //  drained: takes nothing more in
-    bool draining;               //  inside DRAIN: never drop, wait instead
-    bool pumping;                //  inside s_pump (callbacks may re-enter)
-    int retry_timer;             //  timer id of a pending re-pump, or -1
-    uint64_t generated;          //  synthetic: events made
-    int synth_timer;             //  synthetic: generator timer id, or -1
-    int64_t started;             //  synthetic: start time (monotonic ms)
+    size_t blocked;     //  outputs above their watermark now
+    FILE *file;         //  file sink: where lines go
+    bool own_file;      //  file was opened here (not stdout)
+    bool file_waiting;  //  file sink: waiting for the file to take more
+    zflow_msg_t *msg;   //  reused message
+    zflow_msg_t *copy;  //  reused copy for all outputs but the last
+    zflow_meta_t *meta; //  reused meta for wrapping
+    zflow_key_t *key;   //  key for wrapping (sources, synthetic)
+    uint64_t seq;       //  sequence number of wrapped messages
+    uint64_t filtered;  //  messages a filter dropped
+    uint64_t errors;    //  messages lost to a map error or a dead output
+    bool stopped;       //  drained: takes nothing more in
+    bool draining;      //  inside DRAIN: never drop, wait instead
+    bool pumping;       //  inside s_pump (callbacks may re-enter)
+    int retry_timer;    //  timer id of a pending re-pump, or -1
+    uint64_t generated; //  synthetic: events made
+    int synth_timer;    //  synthetic: generator timer id, or -1
+    int64_t started;    //  synthetic: start time (monotonic ms)
 };
 
 static void s_pump (s_run_t *run);
@@ -77,15 +77,14 @@ static void s_pump (s_run_t *run);
 //  Passing messages on
 
 //  Writes msg to every output (copies for all but the last) and empties it.
-static void
-s_emit (s_run_t *run, zflow_msg_t *msg)
+static void s_emit (s_run_t *run, zflow_msg_t *msg)
 {
     size_t bytes = zflow_msg_content_size (msg);
     bool sent = false;
     for (size_t i = 0; i < run->n_outputs; i++) {
         s_output_t *out = &run->outputs[i];
-        if (run->desc->mode == ZFLOW_PIPELINE_LOSSY && !run->draining
-            && zflow_stream_write_pending_bytes (out->stream) >= ZFLOW_STREAM_DEFAULT_HIGH) {
+        if (run->desc->mode == ZFLOW_PIPELINE_LOSSY && !run->draining &&
+            zflow_stream_write_pending_bytes (out->stream) >= ZFLOW_STREAM_DEFAULT_HIGH) {
             out->drops++;
             run->counters->drops++;
             continue;
@@ -117,8 +116,7 @@ s_emit (s_run_t *run, zflow_msg_t *msg)
 }
 
 //  Wraps what a source read into an envelope unless it already is one.
-static int
-s_wrap (s_run_t *run, zflow_msg_t *msg)
+static int s_wrap (s_run_t *run, zflow_msg_t *msg)
 {
     if (zflow_envelope_decode (msg, NULL) == 0)
         return 0;
@@ -132,8 +130,7 @@ s_wrap (s_run_t *run, zflow_msg_t *msg)
 }
 
 //  Applies the stage's step to one message taken in, then passes it on.
-static void
-s_handle (s_run_t *run, zflow_msg_t *msg)
+static void s_handle (s_run_t *run, zflow_msg_t *msg)
 {
     zflow__stage_t *desc = run->desc;
     run->counters->msgs_in++;
@@ -147,13 +144,15 @@ s_handle (s_run_t *run, zflow_msg_t *msg)
         run->filtered++;
         zflow_msg_reset (msg);
         return;
-    }
-    else if (desc->kind == ZFLOW__STAGE_FILE) {
+    } else if (desc->kind == ZFLOW__STAGE_FILE || desc->kind == ZFLOW__STAGE_CALL) {
         size_t bytes = zflow_msg_content_size (msg);
-        if (zflow__codec_write_line (run->file, msg) == 0) {
+        rc = desc->kind == ZFLOW__STAGE_FILE ? zflow__codec_write_line (run->file, msg)
+                                             : desc->map (msg, desc->arg);
+        if (rc == 0) {
             run->counters->msgs_out++;
             run->counters->bytes_out += bytes;
-        }
+        } else if (rc == ZFLOW_EFULL)
+            run->counters->drops++; //  the sink's own policy dropped it
         else
             run->errors++;
         zflow_msg_reset (msg);
@@ -171,43 +170,40 @@ s_handle (s_run_t *run, zflow_msg_t *msg)
 //  Synthetic events
 
 static const char *s_eventids[] = {"dionaea.connection", "cowrie.login.failed",
-                                   "dionaea.capture", "cowrie.session.file_download",
-                                   "glastopf.request", "conpot.modbus"};
+                                   "dionaea.capture",    "cowrie.session.file_download",
+                                   "glastopf.request",   "conpot.modbus"};
 
 //  Makes one honeypot-style JSON event into msg; one in three has hashes.
-static void
-s_synth_one (s_run_t *run, zflow_msg_t *msg)
+static void s_synth_one (s_run_t *run, zflow_msg_t *msg)
 {
     uint64_t n = run->generated++;
     char hashes[80] = "";
     if (n % 3 == 0)
         snprintf (hashes, sizeof (hashes), "\"%016" PRIx64 "%016" PRIx64 "\"",
-                  (uint64_t) (n * 0x9E3779B97F4A7C15ULL), (uint64_t) (~n * 0xC2B2AE3D27D4EB4FULL));
+                  (uint64_t)(n * 0x9E3779B97F4A7C15ULL), (uint64_t)(~n * 0xC2B2AE3D27D4EB4FULL));
     char event[512];
     int size = snprintf (event, sizeof (event),
                          "{\"eventid\":\"%s\",\"seq\":%" PRIu64 ",\"src_ip\":\"10.%u.%u.%u\","
                          "\"src_port\":%u,\"dst_port\":%u,\"timestamp\":%" PRId64 ","
                          "\"hashes\":[%s]}",
-                         s_eventids[n % 6], n, (unsigned) (n >> 16) & 255,
-                         (unsigned) (n >> 8) & 255, (unsigned) n & 255,
-                         (unsigned) (1024 + n % 60000), (n % 2) ? 445u : 22u,
+                         s_eventids[n % 6], n, (unsigned)(n >> 16) & 255, (unsigned)(n >> 8) & 255,
+                         (unsigned)n & 255, (unsigned)(1024 + n % 60000), (n % 2) ? 445u : 22u,
                          zclock_time (), hashes);
     zflow_meta_reset (run->meta);
     zflow_meta_set_source (run->meta, run->desc->name);
     zflow_meta_set_seq (run->meta, n + 1);
     zflow_meta_stamp (run->meta);
     zflow_meta_set_content_type (run->meta, ZFLOW__CT_JSON);
-    zflow_envelope_encode_key (msg, run->key, run->meta, event, (size_t) size);
+    zflow_envelope_encode_key (msg, run->key, run->meta, event, (size_t)size);
 }
 
 //  Makes the events due now, while the outputs take them.
-static void
-s_synth_pump (s_run_t *run)
+static void s_synth_pump (s_run_t *run)
 {
     zflow__stage_t *desc = run->desc;
     uint64_t target = run->generated + S_BATCH;
     if (desc->rate) {
-        uint64_t due = (uint64_t) (zclock_mono () - run->started) * desc->rate / 1000 + 1;
+        uint64_t due = (uint64_t)(zclock_mono () - run->started) * desc->rate / 1000 + 1;
         target = due < target ? due : target;
     }
     if (desc->count && target > desc->count)
@@ -220,20 +216,18 @@ s_synth_pump (s_run_t *run)
     }
 }
 
-static int
-s_on_synth_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_synth_timer (zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
-    (void) timer_id;
-    s_pump ((s_run_t *) arg);
+    (void)loop;
+    (void)timer_id;
+    s_pump ((s_run_t *)arg);
     return 0;
 }
 
 //  ---------------------------------------------------------------------
 //  The loop's callbacks
 
-static void
-s_update_depth (s_run_t *run)
+static void s_update_depth (s_run_t *run)
 {
     uint64_t depth = run->input ? zflow_stream_read_pending (run->input) : 0;
     for (size_t i = 0; i < run->n_outputs; i++)
@@ -241,21 +235,19 @@ s_update_depth (s_run_t *run)
     run->counters->queue_depth = depth;
 }
 
-static int
-s_on_retry (zloop_t *loop, int timer_id, void *arg)
+static int s_on_retry (zloop_t *loop, int timer_id, void *arg)
 {
-    (void) loop;
-    (void) timer_id;
-    s_run_t *run = (s_run_t *) arg;
+    (void)loop;
+    (void)timer_id;
+    s_run_t *run = (s_run_t *)arg;
     run->retry_timer = -1;
     s_pump (run);
     return 0;
 }
 
-static int
-s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static int s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    s_run_t *run = (s_run_t *) arg;
+    s_run_t *run = (s_run_t *)arg;
     zloop_poller_end (loop, item);
     run->file_waiting = false;
     run->blocked--;
@@ -267,8 +259,7 @@ s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 //  or terminal with room, or a regular file). Otherwise counts the file as
 //  a blocked output and asks the loop to say when it has room, so the
 //  actor keeps answering its pipe while a reader is slow.
-static bool
-s_file_ready (s_run_t *run)
+static bool s_file_ready (s_run_t *run)
 {
     //  POLLOUT on a pipe means PIPE_BUF (4096) bytes of room: enough for the
     //  stdio buffer flush one more line may cause
@@ -285,8 +276,7 @@ s_file_ready (s_run_t *run)
 
 //  Takes in what the input has, a batch at a time, while no output is
 //  above its watermark; asks the loop to come back if more is buffered.
-static void
-s_pump (s_run_t *run)
+static void s_pump (s_run_t *run)
 {
     if (run->pumping || run->stopped)
         return;
@@ -295,8 +285,8 @@ s_pump (s_run_t *run)
         s_synth_pump (run);
     else {
         size_t taken = 0;
-        while (!run->blocked && taken < S_BATCH && (!run->file || s_file_ready (run))
-               && zflow_stream_read (run->input, run->msg, 0) == 0) {
+        while (!run->blocked && taken < S_BATCH && (!run->file || s_file_ready (run)) &&
+               zflow_stream_read (run->input, run->msg, 0) == 0) {
             s_handle (run, run->msg);
             taken++;
         }
@@ -309,18 +299,16 @@ s_pump (s_run_t *run)
     run->pumping = false;
 }
 
-static void
-s_on_input (zflow_stream_t *stream, void *arg)
+static void s_on_input (zflow_stream_t *stream, void *arg)
 {
-    (void) stream;
-    s_pump ((s_run_t *) arg);
+    (void)stream;
+    s_pump ((s_run_t *)arg);
 }
 
-static void
-s_on_drained (zflow_stream_t *stream, void *arg)
+static void s_on_drained (zflow_stream_t *stream, void *arg)
 {
-    (void) stream;
-    s_output_t *out = (s_output_t *) arg;
+    (void)stream;
+    s_output_t *out = (s_output_t *)arg;
     if (out->above) {
         out->above = false;
         out->run->blocked--;
@@ -329,14 +317,12 @@ s_on_drained (zflow_stream_t *stream, void *arg)
         s_pump (out->run);
 }
 
-
 //  ---------------------------------------------------------------------
 //  Opening the sockets and the file
 
 //  Binds or connects stream to each endpoint of a comma-separated list.
 //  Returns 0 or ZFLOW_EENDPOINT (logged with the stage and the endpoint).
-static int
-s_endpoints (zflow_stream_t *stream, const char *list, bool bind, const char *stage)
+static int s_endpoints (zflow_stream_t *stream, const char *list, bool bind, const char *stage)
 {
     if (!list)
         return 0;
@@ -359,8 +345,7 @@ s_endpoints (zflow_stream_t *stream, const char *list, bool bind, const char *st
 
 //  Creates the stream of a user endpoint (a source's input, a sink's
 //  output) with HWM, linger and CURVE set before it binds or connects.
-static zflow_stream_t *
-s_user_stream (s_run_t *run)
+static zflow_stream_t *s_user_stream (s_run_t *run)
 {
     zflow__stage_t *desc = run->desc;
     zflow_stream_t *stream = zflow_stream_new (desc->sock_type, NULL, NULL, NULL);
@@ -369,24 +354,27 @@ s_user_stream (s_run_t *run)
     zsock_t *sock = zflow_stream_sock (stream);
     zsock_set_sndhwm (sock, desc->hwm);
     zsock_set_rcvhwm (sock, desc->hwm);
-    zsock_set_linger (sock, 1000);     //  let a remote peer get the tail
-    if (desc->sock_type == ZMQ_SUB)
+    zsock_set_linger (sock, 1000); //  let a remote peer get the tail
+    if (desc->sock_type == ZMQ_SUB && !desc->subscribe)
         zsock_set_subscribe (sock, "");
+    for (zframe_t *prefix = desc->subscribe ? (zframe_t *)zlistx_first (desc->subscribe) : NULL;
+         prefix; prefix = (zframe_t *)zlistx_next (desc->subscribe))
+        zmq_setsockopt (zsock_resolve (sock), ZMQ_SUBSCRIBE, zframe_data (prefix),
+                        zframe_size (prefix));
     //  queue only to peers that completed the handshake: a refused peer
     //  (wrong CURVE key) leaves messages in zflow's buffer, where a stop
     //  that cannot drain counts them, instead of in a pipe that vanishes
     if (desc->sock_type == ZMQ_PUSH)
         zsock_set_immediate (sock, 1);
-    if (zflow__stage_curve (desc, sock, desc->bind != NULL)
-        || s_endpoints (stream, desc->bind, true, desc->name)
-        || s_endpoints (stream, desc->connect, false, desc->name))
+    if (zflow__stage_curve (desc, sock, desc->bind != NULL) ||
+        s_endpoints (stream, desc->bind, true, desc->name) ||
+        s_endpoints (stream, desc->connect, false, desc->name))
         zflow_stream_destroy (&stream);
     return stream;
 }
 
 //  Creates one inproc link end.
-static zflow_stream_t *
-s_link (s_run_t *run, int type, const char *endpoint, bool bind)
+static zflow_stream_t *s_link (s_run_t *run, int type, const char *endpoint, bool bind)
 {
     zflow_stream_t *stream = zflow_stream_new (type, NULL, NULL, NULL);
     if (!stream)
@@ -399,8 +387,7 @@ s_link (s_run_t *run, int type, const char *endpoint, bool bind)
     return stream;
 }
 
-static int
-s_open_input (s_run_t *run)
+static int s_open_input (s_run_t *run)
 {
     zflow__stage_t *desc = run->desc;
     zloop_t *loop = zflow_actor_loop (run->base);
@@ -409,21 +396,24 @@ s_open_input (s_run_t *run)
         run->synth_timer = zloop_timer (loop, desc->rate ? 10 : 1, 0, s_on_synth_timer, run);
         return run->synth_timer < 0 ? ZFLOW_ENOMEM : 0;
     }
-    if (desc->kind == ZFLOW__STAGE_SOURCE)
+    if (desc->kind == ZFLOW__STAGE_SOURCE && desc->external)
+        run->input = desc->external;
+    else if (desc->kind == ZFLOW__STAGE_SOURCE)
         run->input = s_user_stream (run);
     else
         run->input = s_link (run, ZMQ_PULL, desc->input, true);
     if (!run->input)
         return ZFLOW_ECONFIG;
-    size_t hwm = (size_t) desc->hwm;
+    size_t hwm = (size_t)desc->hwm;
     zflow_stream_set_read_limits_msgs (run->input, hwm, hwm / 4);
     return zflow_stream_attach (run->input, loop, s_on_input, NULL, run);
 }
 
-static int
-s_open_outputs (s_run_t *run)
+static int s_open_outputs (s_run_t *run)
 {
     zflow__stage_t *desc = run->desc;
+    if (desc->kind == ZFLOW__STAGE_CALL)
+        return 0; //  the callback is its output
     if (desc->kind == ZFLOW__STAGE_FILE) {
         run->own_file = !streq (desc->path, "-");
         run->file = run->own_file ? fopen (desc->path, "a") : stdout;
@@ -432,11 +422,11 @@ s_open_outputs (s_run_t *run)
         return run->file ? 0 : ZFLOW_ECONFIG;
     }
     size_t count = desc->kind == ZFLOW__STAGE_SINK ? 1 : zlistx_size (desc->outputs);
-    run->outputs = (s_output_t *) zmalloc (sizeof (s_output_t) * (count ? count : 1));
+    run->outputs = (s_output_t *)zmalloc (sizeof (s_output_t) * (count ? count : 1));
     if (!run->outputs)
         return ZFLOW_ENOMEM;
-    const char *endpoint = (const char *) zlistx_first (desc->outputs);
-    const char *name = (const char *) zlistx_first (desc->output_names);
+    const char *endpoint = (const char *)zlistx_first (desc->outputs);
+    const char *name = (const char *)zlistx_first (desc->output_names);
     for (size_t i = 0; i < count; i++) {
         s_output_t *out = &run->outputs[i];
         out->run = run;
@@ -448,19 +438,21 @@ s_open_outputs (s_run_t *run)
         run->n_outputs++;
         zflow_stream_set_write_limits (out->stream, ZFLOW_STREAM_DEFAULT_HIGH, 0);
         zflow_stream_attach (out->stream, zflow_actor_loop (run->base), NULL, s_on_drained, out);
-        endpoint = (const char *) zlistx_next (desc->outputs);
-        name = (const char *) zlistx_next (desc->output_names);
+        endpoint = (const char *)zlistx_next (desc->outputs);
+        name = (const char *)zlistx_next (desc->output_names);
     }
     return 0;
 }
 
-static void
-s_run_destroy (s_run_t **run_p)
+static void s_run_destroy (s_run_t **run_p)
 {
     s_run_t *run = *run_p;
     if (!run)
         return;
-    zflow_stream_destroy (&run->input);
+    if (run->input && run->input == run->desc->external)
+        zflow_stream_detach (run->input); //  its owner destroys it
+    else
+        zflow_stream_destroy (&run->input);
     for (size_t i = 0; i < run->n_outputs; i++) {
         zflow_stream_t *stream = run->outputs[i].stream;
         if (stream)
@@ -483,10 +475,9 @@ s_run_destroy (s_run_t **run_p)
     *run_p = NULL;
 }
 
-static s_run_t *
-s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
+static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
 {
-    s_run_t *run = (s_run_t *) zmalloc (sizeof (s_run_t));
+    s_run_t *run = (s_run_t *)zmalloc (sizeof (s_run_t));
     if (!run)
         return NULL;
     run->desc = desc;
@@ -498,8 +489,8 @@ s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
     run->meta = zflow_meta_new ();
     run->key = desc->kind == ZFLOW__STAGE_SYNTH ? zflow_key_new ("synthetic", "events", NULL)
                                                 : zflow_key_new ("zflow", desc->name, NULL);
-    if (!run->msg || !run->copy || !run->meta || !run->key || s_open_outputs (run)
-        || s_open_input (run))
+    if (!run->msg || !run->copy || !run->meta || !run->key || s_open_outputs (run) ||
+        s_open_input (run))
         s_run_destroy (&run);
     return run;
 }
@@ -508,15 +499,14 @@ s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
 //  Commands
 
 //  Waits until each output is at its low watermark (all: empty).
-static int
-s_flush_outputs (s_run_t *run, int64_t deadline, bool all)
+static int s_flush_outputs (s_run_t *run, int64_t deadline, bool all)
 {
     for (size_t i = 0; i < run->n_outputs; i++) {
         s_output_t *out = &run->outputs[i];
         if (all)
             zflow_stream_set_write_limits (out->stream, 1, 1);
         int64_t left = deadline - zclock_mono ();
-        int rc = zflow_stream_drain (out->stream, left > 0 ? (int) left : 0);
+        int rc = zflow_stream_drain (out->stream, left > 0 ? (int)left : 0);
         if (rc)
             return rc;
         if (out->above) {
@@ -529,8 +519,7 @@ s_flush_outputs (s_run_t *run, int64_t deadline, bool all)
 
 //  Stops taking input (a source: stops reading its socket), passes on
 //  what is in flight and empties the outputs. Returns 0 or a zflow code.
-static int
-s_drain (s_run_t *run, int timeout_ms)
+static int s_drain (s_run_t *run, int timeout_ms)
 {
     zloop_t *loop = zflow_actor_loop (run->base);
     int64_t deadline = zclock_mono () + timeout_ms;
@@ -554,8 +543,8 @@ s_drain (s_run_t *run, int timeout_ms)
         //  sent it, so it is in flight too. The deadline bounds a peer
         //  that never stops sending.
         zflow_stream_detach (run->input);
-        while (rc == 0 && zclock_mono () < deadline
-               && zflow_stream_read (run->input, run->msg, 0) == 0) {
+        while (rc == 0 && zclock_mono () < deadline &&
+               zflow_stream_read (run->input, run->msg, 0) == 0) {
             s_handle (run, run->msg);
             if (run->blocked)
                 rc = s_flush_outputs (run, deadline, false);
@@ -571,8 +560,7 @@ s_drain (s_run_t *run, int timeout_ms)
 }
 
 //  Returns the bound endpoints of the user stream, comma-separated, or NULL.
-static char *
-s_bindings (s_run_t *run)
+static char *s_bindings (s_run_t *run)
 {
     zflow_stream_t *stream = run->desc->kind == ZFLOW__STAGE_SOURCE ? run->input
                              : run->desc->kind == ZFLOW__STAGE_SINK && run->n_outputs
@@ -581,8 +569,8 @@ s_bindings (s_run_t *run)
     if (!stream)
         return NULL;
     char *list = NULL;
-    for (const char *ep = (const char *) zlistx_first (zflow_stream_bindings (stream)); ep;
-         ep = (const char *) zlistx_next (zflow_stream_bindings (stream))) {
+    for (const char *ep = (const char *)zlistx_first (zflow_stream_bindings (stream)); ep;
+         ep = (const char *)zlistx_next (zflow_stream_bindings (stream))) {
         char *more = list ? zsys_sprintf ("%s,%s", list, ep) : strdup (ep);
         free (list);
         list = more;
@@ -590,39 +578,34 @@ s_bindings (s_run_t *run)
     return list;
 }
 
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
-    s_run_t *run = (s_run_t *) arg;
+    s_run_t *run = (s_run_t *)arg;
     zsock_t *pipe = zflow_actor_pipe (base);
     if (streq (command, "BINDINGS")) {
         char *list = s_bindings (run);
         zstr_sendx (pipe, "BINDINGS", list ? list : "", NULL);
         free (list);
-    }
-    else if (streq (command, "DONE")) {
-        bool done = run->desc->kind == ZFLOW__STAGE_SYNTH && run->desc->count
-                    && run->generated >= run->desc->count;
+    } else if (streq (command, "DONE")) {
+        bool done = run->desc->kind == ZFLOW__STAGE_SYNTH && run->desc->count &&
+                    run->generated >= run->desc->count;
         zstr_sendx (pipe, "DONE", done ? "1" : "0", NULL);
-    }
-    else if (streq (command, "DRAIN")) {
+    } else if (streq (command, "DRAIN")) {
         char *text = zmsg_popstr (request);
         long timeout = text ? strtol (text, NULL, 10) : 1000;
         zstr_free (&text);
         char code[16];
-        snprintf (code, sizeof (code), "%d", s_drain (run, (int) timeout));
+        snprintf (code, sizeof (code), "%d", s_drain (run, (int)timeout));
         zstr_sendx (pipe, "DRAIN", code, NULL);
-    }
-    else
+    } else
         zsys_warning ("%s: unknown command '%s' ignored", run->desc->name, command);
     return 0;
 }
 
-static void
-s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
-    (void) base;
-    s_run_t *run = (s_run_t *) arg;
+    (void)base;
+    s_run_t *run = (s_run_t *)arg;
     zflow_actor_stats_add (reply, "filtered", run->filtered);
     zflow_actor_stats_add (reply, "errors", run->errors);
     zflow_actor_stats_add (reply, "pauses", run->input ? zflow_stream_pauses (run->input) : 0);
@@ -638,8 +621,7 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 //  ---------------------------------------------------------------------
 //  The actor
 
-void
-zflow__stage_actor (zsock_t *pipe, void *args)
+void zflow__stage_actor (zsock_t *pipe, void *args)
 {
     //  Signals go to the thread that owns the pipeline, which drains the
     //  stages in order; a stage must not stop by itself on Ctrl-C.
@@ -649,7 +631,7 @@ zflow__stage_actor (zsock_t *pipe, void *args)
     sigaddset (&signals, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
 
-    zflow__stage_t *desc = (zflow__stage_t *) args;
+    zflow__stage_t *desc = (zflow__stage_t *)args;
     zflow_actor_t *base = zflow_actor_new (pipe, desc->name);
     if (!base) {
         zsock_signal (pipe, 0);
@@ -671,9 +653,9 @@ zflow__stage_actor (zsock_t *pipe, void *args)
     zflow_actor_destroy (&base);
 }
 
-const char *
-zflow__stage_kind_name (zflow__stage_kind_t kind)
+const char *zflow__stage_kind_name (zflow__stage_kind_t kind)
 {
-    static const char *names[] = {"source", "source", "merge", "map", "filter", "sink", "sink"};
-    return (unsigned) kind < 7 ? names[kind] : "unknown";
+    static const char *names[] = {"source", "source", "merge", "map",
+                                  "filter", "sink",   "sink",  "sink"};
+    return (unsigned)kind < 8 ? names[kind] : "unknown";
 }

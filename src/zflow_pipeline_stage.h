@@ -25,16 +25,22 @@
 #define ZFLOW_PIPELINE_STAGE_H_INCLUDED
 
 #include "zflow_pipeline.h"
+#include "zflow_stream.h"
 
 typedef enum {
-    ZFLOW__STAGE_SOURCE,     //  reads a user ZeroMQ endpoint
-    ZFLOW__STAGE_SYNTH,      //  generates synthetic events
-    ZFLOW__STAGE_MERGE,      //  passes everything on
-    ZFLOW__STAGE_MAP,        //  calls map
-    ZFLOW__STAGE_FILTER,     //  calls filter
-    ZFLOW__STAGE_SINK,       //  writes a user ZeroMQ endpoint
-    ZFLOW__STAGE_FILE        //  writes JSON lines to a file or stdout
+    ZFLOW__STAGE_SOURCE, //  reads a user ZeroMQ endpoint
+    ZFLOW__STAGE_SYNTH,  //  generates synthetic events
+    ZFLOW__STAGE_MERGE,  //  passes everything on
+    ZFLOW__STAGE_MAP,    //  calls map
+    ZFLOW__STAGE_FILTER, //  calls filter
+    ZFLOW__STAGE_SINK,   //  writes a user ZeroMQ endpoint
+    ZFLOW__STAGE_FILE,   //  writes JSON lines to a file or stdout
+    ZFLOW__STAGE_CALL    //  a sink calling map (the write callback)
 } zflow__stage_kind_t;
+
+//  True for the kinds that end a chain (nothing reads their output).
+#define ZFLOW__STAGE_IS_SINK(kind)                                                                 \
+    ((kind) == ZFLOW__STAGE_SINK || (kind) == ZFLOW__STAGE_FILE || (kind) == ZFLOW__STAGE_CALL)
 
 typedef struct _zflow__resource_ops_t zflow__resource_ops_t;
 
@@ -49,6 +55,7 @@ typedef struct {
     char *bind;                       //  user endpoints to bind, or NULL
     char *connect;                    //  user endpoints to connect, or NULL
     char *path;                       //  file sink path ("-" is stdout)
+    zlistx_t *subscribe;              //  SUB source: key prefixes (zframe_t, wire form)
     zflow_pipeline_map_fn *map;       //  map callback
     zflow_pipeline_filter_fn *filter; //  filter callback
     void *arg;                        //  argument of the callback
@@ -61,6 +68,8 @@ typedef struct {
     zflow_pipeline_mode_t mode;       //  lossless or lossy
     int hwm;                          //  link watermark in messages
     zactor_t *actor;                  //  the running actor, or NULL
+    zflow_stream_t *external;         //  source: an input stream a resource made
+                                      //  (used by the actor, owned by the resource)
     const zflow__resource_ops_t *ops; //  its external resource, or NULL
     void *resource;                   //  the resource's state
     bool resource_started;            //  ops->start succeeded

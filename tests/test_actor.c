@@ -20,6 +20,14 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         zflow_actor_counters (base)->bytes_in += 4;
         return 0;
     }
+    if (streq (command, "SLEEP")) {
+        zclock_sleep (300);
+        return 0;
+    }
+    if (streq (command, "BUMP")) {
+        zflow_actor_counters (base)->msgs_in++;
+        return 0;
+    }
     if (streq (command, "VERBOSE?")) {
         zstr_send (zflow_actor_pipe (base), zflow_actor_verbose (base) ? "yes" : "no");
         return 0;
@@ -107,6 +115,25 @@ test_handler_quits (void)
     zactor_destroy (&actor);
 }
 
+//  A STATS call that timed out leaves its reply behind; the next call must
+//  skip it and return its own, fresh one.
+static void
+test_late_reply (void)
+{
+    config_t config = {false, 0};
+    zactor_t *actor = zflow_actor_start (s_test_actor, &config);
+    zstr_send (actor, "SLEEP");
+    CHECK (zflow_actor_stats (actor, 100) == NULL);    //  busy: times out
+    zstr_send (actor, "BUMP");
+    zhash_t *stats = zflow_actor_stats (actor, 3000);
+    CHECK (stats);
+    //  the late reply said 0; the answer to this call comes after BUMP
+    CHECK (zflow_stats_get (stats, "msgs_in") == 1);
+    CHECK (zhash_lookup (stats, "tag") == NULL);
+    zhash_destroy (&stats);
+    zactor_destroy (&actor);
+}
+
 int
 main (void)
 {
@@ -114,5 +141,6 @@ main (void)
     RUN (test_bad_config);
     RUN (test_commands);
     RUN (test_handler_quits);
+    RUN (test_late_reply);
     return 0;
 }

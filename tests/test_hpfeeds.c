@@ -211,6 +211,16 @@ test_refusals (zflow_hpfeeds_broker_t *broker, int port)
     text = s_wait_event (bob, ZFLOW_HPFEEDS_EVENT_ERROR, 5000);
     CHECK (text && streq (text, "Authkey not allowed to pub here. ident=bob, chan=chan1"));
     zstr_free (&text);
+    //  the refused channel is not sent again: later publishes are dropped
+    //  here and counted, and no new refusal comes
+    for (int index = 0; index < 10; index++)
+        CHECK (zflow_hpfeeds_publish (bob, "chan1", "again", 5) == 0);
+    text = s_wait_event (bob, ZFLOW_HPFEEDS_EVENT_ERROR, 1000);
+    CHECK (text == NULL);
+    zhash_t *bob_stats = zflow_hpfeeds_stats (bob);
+    CHECK (zflow_stats_get (bob_stats, "refused_drops") == 10);
+    CHECK (zflow_stats_get (bob_stats, "broker_errors") == 2);
+    zhash_destroy (&bob_stats);
     zflow_hpfeeds_destroy (&bob);
 
     //  wrong secret: a clear error, then bounded retries
@@ -335,7 +345,8 @@ s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
         const void *data;
         size_t size;
         char text[32];
-        CHECK (zflow_hpfeeds_unpack (msg, NULL, NULL, &data, &size) == 0 && size < sizeof (text));
+        CHECK (zflow_hpfeeds_unpack (msg, NULL, NULL, &data, &size) == 0);
+        size = size < sizeof (text) - 1 ? size : sizeof (text) - 1;     //  the number leads
         memcpy (text, data, size);
         text[size] = 0;
         int seq = atoi (text);
@@ -377,8 +388,8 @@ test_restart (void)
     fast.backoff_min_ms = 30;
     fast.backoff_max_ms = 100;
     zflow_hpfeeds_config_init (&slow);
-    slow.backoff_min_ms = 500;
-    slow.backoff_max_ms = 800;
+    slow.backoff_min_ms = 1000;     //  bob (fast) is back and subscribed well before
+    slow.backoff_max_ms = 1500;
     zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", &fast);
     zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", &slow);
     CHECK (zflow_hpfeeds_subscribe (bob, "chan1") == 0);
@@ -413,9 +424,11 @@ test_restart (void)
         }
     zhash_t *stats = zflow_hpfeeds_stats (alice);
     printf ("restart: phase 1 (stream, broker killed) %d of %d arrived, lost %d (#%d..#%d, "
-            "in flight when it died; %" PRIu64 " cut in the middle of a frame); phase 2 (while down) %d of %d; "
+            "in flight when it died; %" PRIu64 " cut in the middle of a frame); "
+            "phase 2 (while down) %d of %d; "
             "phase 3 (after) %d of %d\n",
-            got1, PHASE1, PHASE1 - got1, first_gap, last_gap, zflow_stats_get (stats, "inflight_lost"),
+            got1, PHASE1, PHASE1 - got1, first_gap, last_gap,
+            zflow_stats_get (stats, "inflight_lost"),
             got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
     CHECK (zflow_stats_get (stats, "connects") == 2);
     zhash_destroy (&stats);
@@ -500,6 +513,57 @@ test_outbox (void)
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
+//  BLOCK: no broker, the publisher waits (here up to 200 ms) instead of
+//  losing anything, and every accepted publish arrives later.
+static void
+test_block (void)
+{
+    zflow_hpfeeds_broker_t *broker = s_broker (0);
+    int port = zflow_hpfeeds_broker_port (broker);
+    zflow_hpfeeds_broker_destroy (&broker);
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.outbox_bytes = 1200 * 1024;
+    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;
+    config.publish_timeout_ms = 200;
+    config.backoff_min_ms = config.backoff_max_ms = 1000;
+    zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", &config);
+    char payload[1000];
+    memset (payload, ' ', sizeof (payload));
+    int accepted = 0, rc = 0;
+    while (accepted < 100000) {
+        snprintf (payload, sizeof (payload), "%d", accepted);
+        rc = zflow_hpfeeds_publish (alice, "chan1", payload, sizeof (payload));
+        if (rc)
+            break;
+        accepted++;
+    }
+    printf ("block: publish timed out after %d accepted (outbox room for a 1 MiB frame, two "
+            "pipes of 1000)\n",
+            accepted);
+    CHECK (rc == ZFLOW_ETIMEDOUT);
+    CHECK (accepted > 1000 && accepted < 1200 + 2 * 1000 + 100);
+    zhash_t *stats = zflow_hpfeeds_stats (alice);
+    CHECK (zflow_stats_get (stats, "outbox_drops") == 0);
+    zhash_destroy (&stats);
+    broker = s_broker (port);
+    zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", NULL);
+    CHECK (zflow_hpfeeds_subscribe (bob, "chan1") == 0);
+    s_wait_connected (bob);
+    zclock_sleep (50);
+    bool before = !zflow_hpfeeds_connected (alice);
+    bool *seen = (bool *) calloc ((size_t) accepted, sizeof (bool));
+    int received = before ? s_drain (bob, seen, accepted, 1500) : 0;
+    if (before) {
+        printf ("block: %d of %d delivered after the broker came\n", received, accepted);
+        CHECK (received == accepted);
+    }
+    free (seen);
+    zflow_hpfeeds_destroy (&alice);
+    zflow_hpfeeds_destroy (&bob);
+    zflow_hpfeeds_broker_destroy (&broker);
+}
+
 //  A hostile broker: an oversized frame, then a truncated one.
 static int
 s_accept_info (int listener)
@@ -567,6 +631,83 @@ test_hostile_broker (void)
     close (listener);
 }
 
+//  A refused publish: the client drops that channel's frames still in its
+//  outbox, and sends the rest on the next connection.
+static void
+test_refused_publish_purge (void)
+{
+    int listener = socket (AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt (listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof (small));
+    struct sockaddr_in address = {0};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    CHECK (bind (listener, (struct sockaddr *) &address, sizeof (address)) == 0);
+    CHECK (listen (listener, 4) == 0);
+    socklen_t length = sizeof (address);
+    getsockname (listener, (struct sockaddr *) &address, &length);
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.backoff_min_ms = 30;
+    config.refused_backoff_ms = 30;
+    config.outbox_bytes = 32 * 1024 * 1024;
+    zflow_hpfeeds_t *client = s_client (ntohs (address.sin_port), "alice", "sa", &config);
+    enum { COUNT = 20000 };
+    char payload[1000];
+    memset (payload, 'p', sizeof (payload));
+    for (int index = 0; index < COUNT; index++)
+        CHECK (zflow_hpfeeds_publish (client, index % 10 ? "chan1" : "forbidden", payload,
+                                      sizeof (payload))
+               == 0);
+    //  first connection: take the auth, read nothing, refuse
+    int fd = s_accept_info (listener);
+    zclock_sleep (300);     //  the client fills the socket buffers; the rest waits
+    const char *refusal = "Authkey not allowed to pub here. ident=alice, chan=forbidden";
+    uint8_t frame[200];
+    int size = zflow__hpfeeds_encode_error (frame, refusal, strlen (refusal));
+    CHECK (send (fd, frame, (size_t) size, 0) == size);
+    zclock_sleep (100);
+    close (fd);
+    char *text = s_wait_event (client, ZFLOW_HPFEEDS_EVENT_ERROR, 5000);
+    CHECK (text && streq (text, refusal));
+    zstr_free (&text);
+    //  second connection: count what comes
+    fd = s_accept_info (listener);
+    size_t capacity = 4 * 1024 * 1024, used = 0;
+    uint8_t *buffer = (uint8_t *) malloc (capacity);
+    int chan1 = 0, forbidden = 0;
+    struct pollfd item = {fd, POLLIN, 0};
+    while (poll (&item, 1, 1000) == 1) {
+        ssize_t got = recv (fd, buffer + used, capacity - used, 0);
+        if (got <= 0)
+            break;
+        used += (size_t) got;
+        size_t offset = 0;
+        zflow_hpfeeds_frame_t parsed;
+        while (zflow__hpfeeds_parse (buffer + offset, used - offset, &parsed, NULL, 0) == 1) {
+            if (parsed.channel_size == 9)
+                forbidden++;
+            else
+                chan1++;
+            offset += parsed.size;
+        }
+        memmove (buffer, buffer + offset, used - offset);
+        used -= offset;
+    }
+    zhash_t *stats = zflow_hpfeeds_stats (client);
+    printf ("refused publish: %" PRIu64 " queued frames of the refused channel dropped, then "
+            "%d frames of chan1 and %d of it sent\n",
+            zflow_stats_get (stats, "refused_drops"), chan1, forbidden);
+    CHECK (zflow_stats_get (stats, "refused_drops") > 0);
+    CHECK (forbidden == 0 && chan1 > 0);
+    CHECK (zflow_stats_get (stats, "outbox_pending") == 0);
+    zhash_destroy (&stats);
+    free (buffer);
+    close (fd);
+    zflow_hpfeeds_destroy (&client);
+    close (listener);
+}
+
 int
 main (void)
 {
@@ -578,6 +719,16 @@ main (void)
     zflow_hpfeeds_config_init (&config);
     CHECK (zflow_hpfeeds_new_config (&config, &err) == NULL && err == ZFLOW_EINVAL);
     CHECK (zflow_hpfeeds_new (NULL, 0, "a", "b") == NULL);
+    //  subscriptions are bounded
+    zflow_hpfeeds_t *greedy = zflow_hpfeeds_new ("127.0.0.1", 1, "a", "b");
+    char channel[32];
+    for (int index = 0; index < ZFLOW_HPFEEDS_MAX_CHANNELS; index++) {
+        snprintf (channel, sizeof (channel), "c.%d", index);
+        CHECK (zflow_hpfeeds_subscribe (greedy, channel) == 0);
+    }
+    CHECK (zflow_hpfeeds_subscribe (greedy, "one.more") == ZFLOW_EFULL);
+    CHECK (zflow_hpfeeds_subscribe (greedy, "c.7") == 0);     //  already there
+    zflow_hpfeeds_destroy (&greedy);
     test_round_trip (port);
     test_many_channels (port);
     test_refusals (broker, port);
@@ -586,7 +737,9 @@ main (void)
     zflow_hpfeeds_broker_destroy (&broker);
     test_restart ();
     test_outbox ();
+    test_block ();
     test_hostile_broker ();
+    test_refused_publish_purge ();
     printf ("test_hpfeeds: OK\n");
     return 0;
 }

@@ -12,7 +12,9 @@
 #include "zflow_hpfeeds_proto.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,7 +39,16 @@ typedef struct {
 static void
 s_send (peer_t *peer, const void *data, size_t size)
 {
-    CHECK (send (peer->fd, data, size, MSG_NOSIGNAL) == (ssize_t) size);
+    //  a blocking send may still return early (a signal): send the rest
+    const uint8_t *cursor = (const uint8_t *) data;
+    while (size) {
+        ssize_t rc = send (peer->fd, cursor, size, MSG_NOSIGNAL);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        CHECK (rc > 0);
+        cursor += rc;
+        size -= (size_t) rc;
+    }
 }
 
 //  Reads the next frame (waits up to 3 s). Returns the frame, or op 255
@@ -334,6 +345,65 @@ test_slow (zflow_hpfeeds_slow_policy_t policy)
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
+//  BLOCK: a slow reader makes the broker stop reading the publisher (TCP
+//  pushes back); nothing is dropped.
+typedef struct {
+    peer_t *peer;
+    int count;
+} slow_reader_t;
+
+static void *
+s_slow_reader (void *arg)
+{
+    slow_reader_t *reader = (slow_reader_t *) arg;
+    for (; reader->count < 20000; reader->count++) {
+        zflow_hpfeeds_frame_t frame = s_recv (reader->peer);
+        if (frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || frame.data_size != 1000) {
+            fprintf (stderr, "slow reader: frame op %d of %zu bytes at %d\n", frame.op,
+                     frame.data_size, reader->count);
+            break;
+        }
+        s_pop (reader->peer, &frame);
+        if (reader->count % 10 == 0)
+            zclock_sleep (1);
+    }
+    return NULL;
+}
+
+static void
+test_slow_block (void)
+{
+    int port;
+    zflow_hpfeeds_broker_t *broker = s_broker (&port);
+    //  the smallest buffer BLOCK allows; the reader takes about 10 MB/s
+    CHECK (zflow_hpfeeds_broker_set_slow_policy (broker, ZFLOW_HPFEEDS_SLOW_BLOCK, 65536) == 0);
+    peer_t *a = s_connect (port), *b = s_connect (port);
+    s_auth (a, "alice", "secret-a");
+    s_auth (b, "bob", "secret-b");
+    s_sub (b, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
+    zclock_sleep (100);
+    slow_reader_t reader = {b, 0};
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_slow_reader, &reader);
+    char payload[1001];
+    memset (payload, 'p', 1000);
+    payload[1000] = 0;
+    for (int count = 0; count < 20000; count++)
+        s_pub (a, "alice", "chan1", payload);
+    pthread_join (thread, NULL);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    printf ("slow subscriber (block): %d of 20000 delivered, publisher stalled %s times\n",
+            reader.count, (char *) zhash_lookup (stats, "stalls"));
+    CHECK (reader.count == 20000);
+    CHECK (zflow_stats_get (stats, "drops") == 0);
+    CHECK (zflow_stats_get (stats, "stalls") > 0);
+    CHECK (zflow_stats_get (stats, "congested") == 0);
+    zhash_destroy (&stats);
+    s_close (&a);
+    s_close (&b);
+    zflow_hpfeeds_broker_destroy (&broker);
+}
+
 static void
 test_config_files (void)
 {
@@ -367,6 +437,7 @@ test_config_files (void)
 int
 main (void)
 {
+    setvbuf (stdout, NULL, _IONBF, 0);
     int port;
     zflow_hpfeeds_broker_t *broker = s_broker (&port);
     if (getenv ("ZFLOW_VERBOSE"))
@@ -377,6 +448,7 @@ main (void)
     zflow_hpfeeds_broker_destroy (&broker);
     test_slow (ZFLOW_HPFEEDS_SLOW_DROP);
     test_slow (ZFLOW_HPFEEDS_SLOW_DISCONNECT);
+    test_slow_block ();
     test_config_files ();
     printf ("test_hpfeeds_broker: OK\n");
     return 0;

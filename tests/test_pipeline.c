@@ -11,17 +11,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-            exit (1);                                                                  \
-        }                                                                              \
-    } while (0)
+#include "zflow_testing.h"
 
 //  Sums one counter over every stage.
-static uint64_t
-s_sum (zflow_pipeline_t *p, const char *counter)
+static uint64_t s_sum (zflow_pipeline_t *p, const char *counter)
 {
     uint64_t sum = 0;
     for (size_t i = 0; i < zflow_pipeline_size (p); i++) {
@@ -34,8 +27,7 @@ s_sum (zflow_pipeline_t *p, const char *counter)
 }
 
 //  Returns counter of stage index.
-static uint64_t
-s_stat (zflow_pipeline_t *p, size_t index, const char *counter)
+static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *counter)
 {
     zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
     CHECK (stats);
@@ -46,8 +38,7 @@ s_stat (zflow_pipeline_t *p, size_t index, const char *counter)
 
 //  Reads every message a PULL gets until it is quiet for quiet_ms; returns
 //  how many, checking each is an envelope with a JSON payload.
-static size_t
-s_drain_pull (zsock_t *pull, int quiet_ms)
+static size_t s_drain_pull (zsock_t *pull, int quiet_ms)
 {
     size_t count = 0;
     zsock_set_rcvtimeo (pull, quiet_ms);
@@ -61,8 +52,7 @@ s_drain_pull (zsock_t *pull, int quiet_ms)
 }
 
 //  Builder errors: bad names, nothing before a filter, bad types.
-static void
-s_test_builder_errors (void)
+static void s_test_builder_errors (void)
 {
     zflow_pipeline_t *p = zflow_pipeline_new ("errors");
     CHECK (zflow_pipeline_filter_nonempty (p, "f", "hashes") == ZFLOW_EINVAL);
@@ -105,8 +95,7 @@ s_test_builder_errors (void)
 }
 
 //  A source reading raw JSON, a filter on "hashes", a sink to a PULL peer.
-static void
-s_test_filter_bridge (void)
+static void s_test_filter_bridge (void)
 {
     zflow_pipeline_t *p = zflow_pipeline_new ("bridge");
     zflow_pipeline_source (p, "in", "pull", "tcp://127.0.0.1:*", NULL);
@@ -154,8 +143,7 @@ s_test_filter_bridge (void)
 }
 
 //  Two sources merged, then two sinks that each get every message.
-static void
-s_test_merge_fanout (void)
+static void s_test_merge_fanout (void)
 {
     zflow_pipeline_t *p = zflow_pipeline_new ("fan");
     zflow_pipeline_source (p, "a", "pull", "inproc://test-merge-a", NULL);
@@ -178,7 +166,10 @@ s_test_merge_fanout (void)
     zmsg_t *first = zmsg_recv (out1);
     CHECK (first);
     char *key = zmsg_popstr (first);
-    CHECK (streq (key, "bridged\x1f" "a") || streq (key, "bridged\x1f" "b"));
+    CHECK (streq (key, "bridged\x1f"
+                       "a") ||
+           streq (key, "bridged\x1f"
+                       "b"));
     zstr_free (&key);
     zmsg_destroy (&first);
     CHECK (1 + s_drain_pull (out1, 500) == 1000);
@@ -196,8 +187,7 @@ s_test_merge_fanout (void)
 
 //  Lossless: a sink nobody reads holds the synthetic source back; once
 //  read, every event arrives, in order, none lost.
-static void
-s_test_lossless (void)
+static void s_test_lossless (void)
 {
     const uint64_t total = 20000;
     zflow_pipeline_t *p = zflow_pipeline_new ("lossless");
@@ -211,9 +201,9 @@ s_test_lossless (void)
     zsock_connect (pull, "inproc://test-lossless");
     zclock_sleep (300);
     uint64_t generated = s_stat (p, 0, "generated");
-    CHECK (generated > 0 && generated < total);   //  held back
+    CHECK (generated > 0 && generated < total); //  held back
     zclock_sleep (200);
-    CHECK (s_stat (p, 0, "generated") == generated);  //  and stays held
+    CHECK (s_stat (p, 0, "generated") == generated); //  and stays held
     CHECK (!zflow_pipeline_sources_done (p));
     //  now read everything, slowly at first
     zsock_set_rcvtimeo (pull, 5000);
@@ -244,8 +234,7 @@ s_test_lossless (void)
 
 //  Lossy: the same slow sink; the source runs to the end, drops are
 //  counted, and received + dropped == generated.
-static void
-s_test_lossy (void)
+static void s_test_lossy (void)
 {
     const uint64_t total = 20000;
     zflow_pipeline_t *p = zflow_pipeline_new ("lossy");
@@ -262,10 +251,10 @@ s_test_lossy (void)
     while (!zflow_pipeline_sources_done (p) && zclock_mono () < deadline)
         zclock_sleep (20);
     CHECK (zflow_pipeline_sources_done (p));
-    zclock_sleep (300);     //  every stage has dealt with its input by now
+    zclock_sleep (300); //  every stage has dealt with its input by now
     uint64_t drops = s_sum (p, "drops");
-    uint64_t named = s_stat (p, 0, "drops.pass") + s_stat (p, 1, "drops.out")
-                     + s_stat (p, 2, "drops.out");
+    uint64_t named =
+        s_stat (p, 0, "drops.pass") + s_stat (p, 1, "drops.out") + s_stat (p, 2, "drops.out");
     CHECK (drops == named);
     size_t received = s_drain_pull (pull, 300);
     CHECK (zflow_pipeline_stop (p, 2000) == 0);
@@ -278,13 +267,46 @@ s_test_lossy (void)
     CHECK (received < total);
 }
 
-int
-main (void)
+//  A user sink: takes three, drops (EFULL) the fourth, fails the fifth.
+static int s_user_sink (zflow_msg_t *msg, void *arg)
+{
+    int *calls = (int *)arg;
+    CHECK (zflow_envelope_decode (msg, NULL) == 0);
+    int n = ++*calls % 5;
+    return n == 4 ? ZFLOW_EFULL : n == 0 ? ZFLOW_EIO : 0;
+}
+
+static void s_test_sink_fn (void)
+{
+    int calls = 0;
+    zflow_pipeline_t *p = zflow_pipeline_new ("sinkfn");
+    zflow_pipeline_source (p, "in", "pull", "inproc://test-sink-fn", NULL);
+    zflow_pipeline_sink_fn (p, "user", s_user_sink, &calls, NULL);
+    CHECK (zflow_pipeline_start (p) == 0);
+    CHECK (streq (zflow_pipeline_stage_kind (p, 1), "sink"));
+    zsock_t *push = zsock_new_push (">inproc://test-sink-fn");
+    for (int i = 0; i < 100; i++)
+        zstr_sendf (push, "{\"n\":%d}", i);
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_stat (p, 1, "msgs_in") < 100 && zclock_mono () < deadline)
+        zclock_sleep (10);
+    CHECK (s_stat (p, 1, "msgs_out") == 60);
+    CHECK (s_stat (p, 1, "drops") == 20);
+    CHECK (s_stat (p, 1, "errors") == 20);
+    CHECK (zflow_pipeline_stop (p, 2000) == 0);
+    CHECK (calls == 100);
+    zflow_pipeline_destroy (&p);
+    zsock_destroy (&push);
+    printf ("user sink: ok\n");
+}
+
+int main (void)
 {
     s_test_builder_errors ();
     s_test_filter_bridge ();
     s_test_merge_fanout ();
     s_test_lossless ();
     s_test_lossy ();
+    s_test_sink_fn ();
     return 0;
 }

@@ -14,19 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-            exit (1);                                                                  \
-        }                                                                              \
-    } while (0)
+#include "zflow_testing.h"
 
 static char s_dir[256];
 
 //  Makes an envelope with the given payload bytes.
-static zflow_msg_t *
-s_envelope (const void *data, size_t size)
+static zflow_msg_t *s_envelope (const void *data, size_t size)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     CHECK (zflow_envelope_encode (msg, "k", 1, NULL, data, size) == 0);
@@ -34,8 +27,7 @@ s_envelope (const void *data, size_t size)
 }
 
 //  Writes msg as a line to a memory file and returns the text (free it).
-static char *
-s_line (const zflow_msg_t *msg)
+static char *s_line (const zflow_msg_t *msg)
 {
     char *text = NULL;
     size_t size = 0;
@@ -45,15 +37,14 @@ s_line (const zflow_msg_t *msg)
     return text;
 }
 
-static void
-s_test_codec (void)
+static void s_test_codec (void)
 {
     const char *json_text = "{\"a\":1,\"b\":[true,null,2.5,\"x\"],\"c\":{\"d\":-7}}";
     json_t *json = zflow__codec_decode (json_text, strlen (json_text));
     CHECK (json);
     size_t size;
     char *packed = zflow__codec_encode (json, ZFLOW_PIPELINE_MSGPACK, &size);
-    CHECK (packed && (byte) packed[0] == 0x83);     //  a fixmap of 3
+    CHECK (packed && (byte)packed[0] == 0x83); //  a fixmap of 3
     json_t *back = zflow__codec_decode (packed, size);
     CHECK (back && json_equal (json, back));
     //  lines: msgpack comes out as JSON
@@ -61,7 +52,7 @@ s_test_codec (void)
     char *line = s_line (msg);
     json_t *again = json_loads (line, 0, NULL);
     CHECK (again && json_equal (again, json));
-    CHECK (line[strlen (line) - 1] == '\n' && !strchr (line, '\n') [1]);
+    CHECK (line[strlen (line) - 1] == '\n' && !strchr (line, '\n')[1]);
     json_decref (again);
     free (line);
     zflow_msg_destroy (&msg);
@@ -88,30 +79,30 @@ s_test_codec (void)
 
     //  not decodable: garbage, a truncated map, a map with an int key
     CHECK (!zflow__codec_decode ("{\"a\":", 5));
-    CHECK (!zflow__codec_decode ("\x83\xa1" "a", 3));
+    CHECK (!zflow__codec_decode ("\x83\xa1"
+                                 "a",
+                                 3));
     CHECK (!zflow__codec_decode ("\x81\x01\x02", 3));
     CHECK (!zflow__codec_decode ("", 0));
     printf ("codec: ok\n");
 }
 
 //  Counts an envelope whose key is "zflow/in" and fails every fifth.
-static int
-s_user_map (zflow_msg_t *msg, void *arg)
+static int s_user_map (zflow_msg_t *msg, void *arg)
 {
-    int *calls = (int *) arg;
+    int *calls = (int *)arg;
     size_t size;
-    const char *key = (const char *) zflow_envelope_key (msg, &size);
+    const char *key = (const char *)zflow_envelope_key (msg, &size);
     if (size != 8 || memcmp (key, "zflow\x1fin", 8))
         return ZFLOW_EPROTO;
     return ++*calls % 5 == 0 ? ZFLOW_EPROTO : 0;
 }
 
 //  Reads all lines of path into a list of strings.
-static zlistx_t *
-s_lines (const char *path)
+static zlistx_t *s_lines (const char *path)
 {
     zlistx_t *lines = zlistx_new ();
-    zlistx_set_destructor (lines, (zlistx_destructor_fn *) zstr_free);
+    zlistx_set_destructor (lines, (zlistx_destructor_fn *)zstr_free);
     FILE *file = fopen (path, "r");
     char buffer[1024];
     while (file && fgets (buffer, sizeof (buffer), file)) {
@@ -125,8 +116,8 @@ s_lines (const char *path)
 
 //  Feeds lines into an inproc source of a pipeline whose last stage is a
 //  file sink, stops it (draining) and returns the lines of the file.
-static zlistx_t *
-s_run (zflow_pipeline_t *p, const char *endpoint, const char *path, const char **input, size_t n)
+static zlistx_t *s_run (zflow_pipeline_t *p, const char *endpoint, const char *path,
+                        const char **input, size_t n)
 {
     CHECK (zflow_pipeline_start (p) == 0);
     zsock_t *push = zsock_new (ZMQ_PUSH);
@@ -139,8 +130,7 @@ s_run (zflow_pipeline_t *p, const char *endpoint, const char *path, const char *
     return s_lines (path);
 }
 
-static void
-s_test_filters (void)
+static void s_test_filters (void)
 {
     char path[300];
     snprintf (path, sizeof (path), "%s/out.jsonl", s_dir);
@@ -148,22 +138,22 @@ s_test_filters (void)
     zflow_pipeline_source (p, "in", "pull", "inproc://test-filters", NULL);
     int calls = 0;
     zflow_pipeline_map (p, "user", s_user_map, &calls, NULL);
-    CHECK (zflow_pipeline_filter_json (p, "match", "[{\"type\":\"a\",\"n\":1},{\"type\":\"b\"}]")
-           == 0);
+    CHECK (zflow_pipeline_filter_json (p, "match", "[{\"type\":\"a\",\"n\":1},{\"type\":\"b\"}]") ==
+           0);
     zflow_pipeline_encode (p, "pack", ZFLOW_PIPELINE_MSGPACK);
     zflow_pipeline_sink_file (p, "file", path);
-    const char *input[] = {"{\"type\":\"a\",\"n\":1,\"x\":1}",   //  1 kept
-                           "{\"type\":\"a\",\"n\":2}",           //  2 no
-                           "{\"type\":\"b\",\"n\":2}",           //  3 kept
-                           "{\"n\":1}",                          //  4 no
-                           "{\"type\":\"b\"}",                   //  5 map error
-                           "[1,2]",                              //  6 not an object
-                           "{\"type\":\"b\",\"z\":null}"};       //  7 kept
+    const char *input[] = {"{\"type\":\"a\",\"n\":1,\"x\":1}", //  1 kept
+                           "{\"type\":\"a\",\"n\":2}",         //  2 no
+                           "{\"type\":\"b\",\"n\":2}",         //  3 kept
+                           "{\"n\":1}",                        //  4 no
+                           "{\"type\":\"b\"}",                 //  5 map error
+                           "[1,2]",                            //  6 not an object
+                           "{\"type\":\"b\",\"z\":null}"};     //  7 kept
     zlistx_t *lines = s_run (p, "inproc://test-filters", path, input, 7);
     CHECK (zlistx_size (lines) == 3);
-    CHECK (streq ((char *) zlistx_first (lines), "{\"type\":\"a\",\"n\":1,\"x\":1}"));
-    CHECK (streq ((char *) zlistx_next (lines), "{\"type\":\"b\",\"n\":2}"));
-    CHECK (streq ((char *) zlistx_next (lines), "{\"type\":\"b\",\"z\":null}"));
+    CHECK (streq ((char *)zlistx_first (lines), "{\"type\":\"a\",\"n\":1,\"x\":1}"));
+    CHECK (streq ((char *)zlistx_next (lines), "{\"type\":\"b\",\"n\":2}"));
+    CHECK (streq ((char *)zlistx_next (lines), "{\"type\":\"b\",\"z\":null}"));
     zlistx_destroy (&lines);
     CHECK (calls == 7);
     zflow_pipeline_destroy (&p);
@@ -174,7 +164,10 @@ s_test_filters (void)
     zflow_pipeline_source (p, "in", "pull", "inproc://test-bad", NULL);
     CHECK (zflow_pipeline_filter_json (p, "match", "[1]") == ZFLOW_ECONFIG);
     CHECK (zflow_pipeline_filter_json (p, "match2", "{") == ZFLOW_ECONFIG);
-    CHECK (zflow_pipeline_rekey (p, "rekey", "a\x1f" "b", "c") == ZFLOW_ECONFIG);
+    CHECK (zflow_pipeline_rekey (p, "rekey",
+                                 "a\x1f"
+                                 "b",
+                                 "c") == ZFLOW_ECONFIG);
     CHECK (zflow_pipeline_start (p) == ZFLOW_ECONFIG);
     CHECK (strstr (zflow_pipeline_error_text (p), "'match'"));
     zflow_pipeline_destroy (&p);
@@ -183,8 +176,7 @@ s_test_filters (void)
 
 //  A CURVE link between two pipelines: the right server key gets every
 //  message through; a wrong one gets nothing.
-static void
-s_test_curve (void)
+static void s_test_curve (void)
 {
     char server[300], client[300];
     snprintf (server, sizeof (server), "%s/server.cert", s_dir);
@@ -208,7 +200,7 @@ s_test_curve (void)
     char path[300];
     snprintf (path, sizeof (path), "%s/curve.jsonl", s_dir);
     zflow_pipeline_t *wrong = zflow_pipeline_new ("wrong");
-    zflow_pipeline_set_curve (wrong, NULL, client, client);   //  not the server's key
+    zflow_pipeline_set_curve (wrong, NULL, client, client); //  not the server's key
     zflow_pipeline_source (wrong, "in", "pull", NULL, endpoint);
     zflow_pipeline_sink_file (wrong, "file", path);
     CHECK (zflow_pipeline_start (wrong) == 0);
@@ -249,8 +241,7 @@ s_test_curve (void)
     printf ("curve: ok\n");
 }
 
-int
-main (void)
+int main (void)
 {
     snprintf (s_dir, sizeof (s_dir), "/tmp/zflow-test-builtin-XXXXXX");
     CHECK (mkdtemp (s_dir));

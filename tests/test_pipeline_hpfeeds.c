@@ -19,16 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);  \
-            exit (1);                                                                  \
-        }                                                                              \
-    } while (0)
+#include "zflow_testing.h"
 
-static uint64_t
-s_stat (zflow_pipeline_t *p, size_t index, const char *name)
+static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *name)
 {
     zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
     uint64_t value = zflow_stats_get (stats, name);
@@ -36,8 +29,7 @@ s_stat (zflow_pipeline_t *p, size_t index, const char *name)
     return value;
 }
 
-int
-main (void)
+int main (void)
 {
     const uint64_t total = 600;
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
@@ -74,8 +66,8 @@ main (void)
 
     //  wait until both subscribers are connected (and so subscribed)
     int64_t deadline = zclock_mono () + 5000;
-    while ((s_stat (bridge, 0, "hpfeeds.connected") != 1 || !zflow_hpfeeds_connected (watch))
-           && zclock_mono () < deadline)
+    while ((s_stat (bridge, 0, "hpfeeds.connected") != 1 || !zflow_hpfeeds_connected (watch)) &&
+           zclock_mono () < deadline)
         zclock_sleep (20);
     CHECK (s_stat (bridge, 0, "hpfeeds.connected") == 1);
     zclock_sleep (100);

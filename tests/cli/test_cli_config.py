@@ -191,6 +191,15 @@ out
     input = a
 """, 3, "FILE:1: section 'a': needs exactly one of 'bind' or 'connect'")
 
+expect("missing_cert", """a
+    type = pull
+    bind = tcp://127.0.0.1:*
+    server_cert = /nonexistent/server.cert
+out
+    type = file
+    input = a
+""", 3, "FILE:1: section 'a': 'server_cert': no such zcert file '/nonexistent/server.cert'")
+
 expect("bad_match_json", """a
     type = synthetic
 f
@@ -257,13 +266,24 @@ for args, want in [(["run", "--count"], 2), (["run", "--duration", "x"], 2), (["
     if rc != want:
         failures += 1
         print("FAIL usage", args, rc, err)
-for command in ["run", "check", "help", "stats", "pub", "sub"]:
+for command in ["run", "check", "help", "stats", "pub", "sub", "broker", "keygen"]:
     rc, out, err = run([command, "--help"])
     if rc != 0 or "usage: zflow " + command not in out:
         failures += 1
         print("FAIL --help", command, rc, out)
 rc, out, err = run(["help", "pull"])
 assert rc == 0 and "server_key" in out and "REQUIRED" in out
+
+# the example files in examples/ are valid
+examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples")
+for name in sorted(os.listdir(examples)):
+    if name.endswith(".zpl"):
+        rc, out, err = run(["check", os.path.join(examples, name)])
+        if rc != 0:
+            failures += 1
+            print("FAIL example", name, err)
+        else:
+            print("ok   example", name)
 
 for name in os.listdir(TMP):
     os.unlink(os.path.join(TMP, name))

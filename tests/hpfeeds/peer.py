@@ -2,9 +2,11 @@
 """An independent hpfeeds peer, written from the protocol description only
 (standard library only), to cross-check zflow's codec, client and broker.
 
-    peer.py broker PORTFILE        run a broker on 127.0.0.1, port 0; writes
+    peer.py broker PORTFILE [CERT KEY]
+                                   run a broker on 127.0.0.1, port 0; writes
                                    the port to PORTFILE and serves until its
-                                   stdin closes.
+                                   stdin closes. With CERT and KEY (PEM) it
+                                   speaks TLS.
                                    Users: alice/sa (pub+sub chan1, chan2),
                                    bob/sb (sub chan1, chan2).
     peer.py client PORT            run client checks against a broker that has
@@ -18,6 +20,7 @@ byte. auth carries SHA-1 over the broker's nonce followed by the secret.
 import hashlib
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -75,11 +78,18 @@ class Conn:
 # ---------------------------------------------------------------- broker
 
 class Broker:
-    def __init__(self):
+    def __init__(self, tls=None):
         self.lock = threading.Lock()
         self.subscribers = {}        # channel -> set of Conn
+        self.tls = tls
 
     def serve(self, sock):
+        if self.tls:
+            try:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError):
+                sock.close()         # the client refused our certificate
+                return
         conn = Conn(sock)
         conn.wlock = threading.Lock()
         nonce = os.urandom(4)
@@ -152,14 +162,18 @@ class Broker:
                 return self.refuse(conn, 'unexpected opcode %d' % opcode)
 
 
-def run_broker(port_file):
+def run_broker(port_file, cert=None, key=None):
     listener = socket.socket()
     listener.bind(('127.0.0.1', 0))
     listener.listen(16)
     with open(port_file + '.tmp', 'w') as f:
         f.write('%d\n' % listener.getsockname()[1])
     os.rename(port_file + '.tmp', port_file)
-    broker = Broker()
+    tls = None
+    if cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(cert, key)
+    broker = Broker(tls)
 
     def accept():
         while True:
@@ -234,7 +248,7 @@ def run_client(port):
 
 if __name__ == '__main__':
     if len(sys.argv) >= 3 and sys.argv[1] == 'broker':
-        sys.exit(run_broker(sys.argv[2]))
+        sys.exit(run_broker(*sys.argv[2:5]))
     if len(sys.argv) >= 3 and sys.argv[1] == 'client':
         sys.exit(run_client(int(sys.argv[2])))
     print(__doc__)

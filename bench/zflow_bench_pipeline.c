@@ -1,0 +1,177 @@
+/*  =========================================================================
+    zflow_bench_pipeline - pipeline throughput against a raw relay chain,
+    measured in the same run.
+
+    zflow: a producer thread PUSHes N JSON events into a pipeline of three
+    stages (pull source -> merge -> push sink: three actor threads, four
+    inproc hops) and the main thread PULLs them out. Each stage wraps or
+    checks the envelope, counts, and moves the message through its
+    watermark-bounded streams (lossless).
+
+    baseline: the same producer and consumer with three raw libzmq relay
+    threads between them (PULL -> PUSH, zmq_msg_recv / zmq_msg_send): the
+    least any three-hop ZeroMQ chain does.
+
+    Runs alternate baseline and zflow. Usage: zflow_bench_pipeline
+    [-n COUNT] [-r RUNS]. Prints a table, FIGURE lines and
+        RESULT pipeline_3stages msgs_per_s=<zflow median> ratio=<zflow/raw>
+    =========================================================================
+*/
+#include "bench_util.h"
+#include "bench_figure.h"
+#include "zflow.h"
+
+#define S_EVENT                                                                         \
+    "{\"eventid\":\"dionaea.capture\",\"src_ip\":\"10.1.2.3\",\"src_port\":4444,"    \
+    "\"dst_port\":445,\"hashes\":[\"d41d8cd98f00b204e9800998ecf8427e\"],\"n\":%08d}"
+
+typedef struct {
+    char in[64];    //  endpoint it reads (binds); producer: unused
+    char out[64];   //  endpoint it writes (connects)
+    int count;      //  messages to pass
+} hop_t;
+
+static void *
+s_producer (void *arg)
+{
+    hop_t *hop = (hop_t *) arg;
+    zsock_t *out = zsock_new (ZMQ_PUSH);
+    zsock_connect (out, "%s", hop->out);
+    char event[256];
+    for (int i = 0; i < hop->count; i++) {
+        int size = snprintf (event, sizeof (event), S_EVENT, i);
+        zmq_send (zsock_resolve (out), event, (size_t) size, 0);
+    }
+    zsock_set_linger (out, -1);
+    zsock_destroy (&out);
+    return NULL;
+}
+
+static void *
+s_relay (void *arg)
+{
+    hop_t *hop = (hop_t *) arg;
+    zsock_t *in = zsock_new (ZMQ_PULL);
+    zsock_t *out = zsock_new (ZMQ_PUSH);
+    zsock_bind (in, "%s", hop->in);
+    zsock_connect (out, "%s", hop->out);
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    for (int i = 0; i < hop->count; i++) {
+        zmq_msg_recv (&msg, zsock_resolve (in), 0);
+        zmq_msg_send (&msg, zsock_resolve (out), 0);
+    }
+    zmq_msg_close (&msg);
+    zsock_set_linger (out, -1);
+    zsock_destroy (&out);
+    zsock_destroy (&in);
+    return NULL;
+}
+
+//  Receives count messages (each possibly multipart) on consumer.
+static void
+s_consume (zsock_t *consumer, int count)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    for (int i = 0; i < count; i++) {
+        do
+            zmq_msg_recv (&msg, zsock_resolve (consumer), 0);
+        while (zmq_msg_more (&msg));
+    }
+    zmq_msg_close (&msg);
+}
+
+static double
+s_run_raw (int count, int run)
+{
+    hop_t hops[4];
+    zsock_t *consumer = zsock_new (ZMQ_PULL);
+    zsock_bind (consumer, "inproc://bench-raw-%d-3", run);
+    pthread_t threads[4];
+    for (int k = 3; k >= 0; k--) {
+        snprintf (hops[k].in, sizeof (hops[k].in), "inproc://bench-raw-%d-%d", run, k - 1);
+        snprintf (hops[k].out, sizeof (hops[k].out), "inproc://bench-raw-%d-%d", run, k);
+        hops[k].count = count;
+    }
+    for (int k = 3; k >= 1; k--)
+        pthread_create (&threads[k], NULL, s_relay, &hops[k]);
+    zclock_sleep (20);
+    int64_t start = bench_now_ns ();
+    pthread_create (&threads[0], NULL, s_producer, &hops[0]);
+    s_consume (consumer, count);
+    double rate = count / ((double) (bench_now_ns () - start) / 1e9);
+    for (int k = 0; k < 4; k++)
+        pthread_join (threads[k], NULL);
+    zsock_destroy (&consumer);
+    return rate;
+}
+
+static double
+s_run_zflow (int count, int run)
+{
+    char in[64], out[64];
+    snprintf (in, sizeof (in), "inproc://bench-zf-in-%d", run);
+    snprintf (out, sizeof (out), "inproc://bench-zf-out-%d", run);
+    zsock_t *consumer = zsock_new (ZMQ_PULL);
+    zsock_bind (consumer, "%s", out);
+    zflow_pipeline_t *p = zflow_pipeline_new ("bench");
+    zflow_pipeline_source (p, "in", "pull", in, NULL);
+    zflow_pipeline_merge (p, "pass");
+    zflow_pipeline_sink (p, "out", "push", NULL, out);
+    if (zflow_pipeline_start (p)) {
+        fprintf (stderr, "bench: %s\n", zflow_pipeline_error_text (p));
+        exit (1);
+    }
+    hop_t producer = {"", "", count};
+    snprintf (producer.out, sizeof (producer.out), "%s", in);
+    pthread_t thread;
+    int64_t start = bench_now_ns ();
+    pthread_create (&thread, NULL, s_producer, &producer);
+    s_consume (consumer, count);
+    double rate = count / ((double) (bench_now_ns () - start) / 1e9);
+    pthread_join (thread, NULL);
+    zflow_pipeline_stop (p, 2000);
+    zflow_pipeline_destroy (&p);
+    zsock_destroy (&consumer);
+    return rate;
+}
+
+int
+main (int argc, char **argv)
+{
+    int count = 200000, runs = 5;
+    for (int i = 1; i + 1 < argc; i++) {
+        if (streq (argv[i], "-n"))
+            count = atoi (argv[++i]);
+        else if (streq (argv[i], "-r"))
+            runs = atoi (argv[++i]);
+    }
+    if (count < 1 || runs < 1 || runs > 100) {
+        fprintf (stderr, "usage: zflow_bench_pipeline [-n COUNT] [-r RUNS]\n");
+        return 2;
+    }
+    bench_print_host (false);
+    double raw[100], mine[100];
+    for (int r = 0; r < runs; r++) {
+        raw[r] = s_run_raw (count, r);
+        mine[r] = s_run_zflow (count, r);
+        bench_progress ("pipeline 3 stages", r + 1, runs);
+    }
+    bench_spread_t base = {0, 1e18, 0}, zf = {0, 1e18, 0};
+    for (int r = 0; r < runs; r++) {
+        base.min = raw[r] < base.min ? raw[r] : base.min;
+        base.max = raw[r] > base.max ? raw[r] : base.max;
+        zf.min = mine[r] < zf.min ? mine[r] : zf.min;
+        zf.max = mine[r] > zf.max ? mine[r] : zf.max;
+    }
+    base.median = bench_median (raw, runs);
+    zf.median = bench_median (mine, runs);
+    printf ("%-22s %14s %14s %8s\n", "figure", "raw msgs/s", "zflow msgs/s", "ratio");
+    printf ("%-22s %14.0f %14.0f %8.2f\n", "pipeline_3stages", base.median, zf.median,
+            zf.median / base.median);
+    bench_figure_print ("pipeline", "pipeline_3stages", 160, "raw_relay_3threads", base, zf);
+    printf ("RESULT pipeline_3stages msgs_per_s=%.0f ratio=%.2f\n", zf.median,
+            zf.median / base.median);
+    return 0;
+}

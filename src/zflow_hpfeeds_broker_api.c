@@ -1,0 +1,169 @@
+/*  =========================================================================
+    zflow_hpfeeds_broker_api - the public wrapper over the hpfeeds broker
+    actor (zflow_hpfeeds_broker.c): each method sends one command on the
+    actor's pipe and waits for its answer
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow_hpfeeds_broker.h"
+#include "zflow_actor.h"
+#include "zflow_error.h"
+#include "zflow_hpfeeds_broker_actor.h"
+#include "zflow_hpfeeds_proto.h"
+
+struct _zflow_hpfeeds_broker_t {
+    zactor_t *actor;    //  the broker actor
+    int port;           //  port after bind, or 0
+};
+
+zflow_hpfeeds_broker_t *
+zflow_hpfeeds_broker_new (const char *name)
+{
+    if (name && (strlen (name) > ZFLOW_HPFEEDS_MAX_STR || !*name))
+        return NULL;
+    zflow_hpfeeds_broker_t *self = (zflow_hpfeeds_broker_t *) zmalloc (sizeof (*self));
+    if (!self)
+        return NULL;
+    self->actor = zflow_actor_start (zflow__hpfeeds_broker_actor, (void *) (name ? name : "zflow"));
+    if (!self->actor) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zactor_destroy (&(*self_p)->actor);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+static int
+s_wait_int (zflow_hpfeeds_broker_t *self)
+{
+    int rc = ZFLOW_ECLOSED;
+    if (zsock_recv (self->actor, "i", &rc))
+        return ZFLOW_ECLOSED;
+    return rc;
+}
+
+int
+zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ident,
+                               const char *secret, const char **pubchans, const char **subchans)
+{
+    if (!self || !ident || !secret)
+        return ZFLOW_EINVAL;
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "ADD USER");
+    zmsg_addstr (request, ident);
+    zmsg_addstr (request, secret);
+    size_t npub = 0;
+    while (pubchans && pubchans[npub])
+        npub++;
+    zmsg_addstrf (request, "%zu", npub);
+    for (size_t index = 0; index < npub; index++)
+        zmsg_addstr (request, pubchans[index]);
+    for (size_t index = 0; subchans && subchans[index]; index++)
+        zmsg_addstr (request, subchans[index]);
+    if (zmsg_send (&request, self->actor))
+        return ZFLOW_ECLOSED;
+    return s_wait_int (self);
+}
+
+static int
+s_load (zflow_hpfeeds_broker_t *self, const char *command, const char *path, char *errbuf,
+        size_t errlen)
+{
+    if (!self || !path)
+        return ZFLOW_EINVAL;
+    if (zsock_send (self->actor, "ss", command, path))
+        return ZFLOW_ECLOSED;
+    int rc = ZFLOW_ECLOSED;
+    char *text = NULL;
+    if (zsock_recv (self->actor, "is", &rc, &text))
+        return ZFLOW_ECLOSED;
+    if (errbuf && errlen)
+        snprintf (errbuf, errlen, "%s", text ? text : "");
+    zstr_free (&text);
+    return rc;
+}
+
+int
+zflow_hpfeeds_broker_load_json (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
+                                size_t errlen)
+{
+    return s_load (self, "LOAD JSON", path, errbuf, errlen);
+}
+
+int
+zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
+                               size_t errlen)
+{
+    return s_load (self, "LOAD ZPL", path, errbuf, errlen);
+}
+
+int
+zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
+                                      zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit)
+{
+    if (!self
+        || (policy != ZFLOW_HPFEEDS_SLOW_DROP && policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT
+            && policy != ZFLOW_HPFEEDS_SLOW_BLOCK))
+        return ZFLOW_EINVAL;
+    char limit[32];
+    snprintf (limit, sizeof (limit), "%zu", outbuf_limit);
+    const char *code = policy == ZFLOW_HPFEEDS_SLOW_DROP    ? "1"
+                       : policy == ZFLOW_HPFEEDS_SLOW_BLOCK ? "2"
+                                                            : "0";
+    if (zsock_send (self->actor, "sss", "POLICY", code, limit))
+        return ZFLOW_ECLOSED;
+    return s_wait_int (self);
+}
+
+int
+zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port)
+{
+    if (!self || port < 0 || port > 65535)
+        return ZFLOW_EINVAL;
+    char service[16];
+    snprintf (service, sizeof (service), "%d", port);
+    if (zsock_send (self->actor, "sss", "BIND", host ? host : "127.0.0.1", service))
+        return ZFLOW_ECLOSED;
+    int rc = s_wait_int (self);
+    if (rc > 0)
+        self->port = rc;
+    return rc;
+}
+
+int
+zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self)
+{
+    return self ? self->port : 0;
+}
+
+zhash_t *
+zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self)
+{
+    return self ? zflow_actor_stats (self->actor, 5000) : NULL;
+}
+
+void
+zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self)
+{
+    if (self)
+        zstr_send (self->actor, "VERBOSE");
+}
+
+zactor_t *
+zflow_hpfeedzflow__hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self)
+{
+    return self ? self->actor : NULL;
+}
