@@ -170,10 +170,12 @@ s_run_zflow (int total, bool filtered)
         items[i] = (zmq_pollitem_t) { zsock_resolve (zflow_stream_sock (streams[i])), 0,
                                       ZMQ_POLLIN, 0 };
     }
+    zflow_msg_t *msg = zflow_msg_new ();
+    for (int i = 0; i < nstreams; i++)
+        zflow_ws_stream_read (streams[i], msg, 0);   //  a batch reader from the first message
     zflow_ws_start (feed);
     zflow_ws_wait_connected (feed, 5000);
     zflow_ws_send (feed, "go", 2, false);
-    zflow_msg_t *msg = zflow_msg_new ();
     int count = 0;
     while (count < total) {
         //  Poll, then read only the streams that have messages.

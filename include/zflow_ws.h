@@ -15,9 +15,10 @@
     matches when all key/value pairs of any one object equal the message's
     top-level fields; no filter passes every message.
 
-    The messages of one socket read reach each stream as one batch (one
-    ZeroMQ message), which zflow_ws_stream_read hands out one envelope at a
-    time: the hand-over between threads is paid per batch, not per message.
+    The messages of one socket read reach each stream read with
+    zflow_ws_stream_read as one batch (one ZeroMQ message), which it hands
+    out one envelope at a time: the hand-over between threads is paid per
+    batch, not per message.
 
     Each stream is a zflow_stream_t with its own bounded queue and policy:
     ZFLOW_WS_DROP (drop and count when full; the others never notice) or
@@ -181,9 +182,11 @@ int zflow_ws_config_set_endpoint (zflow_ws_config_t *self, const char *endpoint)
 //  Most messages a stream receives as one batch (default 256, at most
 //  65536): the messages of one socket read cross to the reader's thread as
 //  one ZeroMQ message, which zflow_ws_stream_read hands out one envelope at
-//  a time. 1 sends every message as its own envelope (for readers that use
-//  zflow_stream_read directly). The PUB socket always carries one envelope
-//  per message.
+//  a time. A stream gets batches once its reader has called
+//  zflow_ws_stream_read (call it once with timeout 0 before starting the
+//  feed to have them from the first message); a reader that only uses
+//  zflow_stream_read gets one envelope per message, as before. 1 turns
+//  batches off. The PUB socket always carries one envelope per message.
 int zflow_ws_config_set_batch (zflow_ws_config_t *self, size_t messages);
 
 //  ---------------------------------------------------------------------
@@ -240,10 +243,11 @@ int zflow_ws_reconnect (zflow_ws_t *self);
 //  all) with a queue of queue messages (0: 1000) and a policy
 //  (ZFLOW_WS_DROP or ZFLOW_WS_BACKPRESSURE). Each message read with
 //  zflow_ws_stream_read is a zflow envelope: key ("ws", name), meta,
-//  payload. The queue counts messages sent to the stream and not yet read
-//  with zflow_ws_stream_read (a BACKPRESSURE stream may get one batch
-//  more); the messages of one socket read travel as one batch (see
-//  zflow_ws_config_set_batch). Returns the stream (the caller owns it:
+//  payload. Once its reader uses zflow_ws_stream_read, the messages of one
+//  socket read travel as one batch (see zflow_ws_config_set_batch) and the
+//  queue counts messages sent and not yet read with zflow_ws_stream_read (a
+//  BACKPRESSURE stream may get one batch more); before, it counts
+//  envelopes in the pipe. Returns the stream (the caller owns it:
 //  zflow_ws_stream_close), or NULL with *err_p set to ZFLOW_EINVAL (bad
 //  filter or policy), ZFLOW_ECLOSED or ZFLOW_ENOMEM.
 zflow_stream_t *zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_json, size_t queue,
@@ -255,8 +259,9 @@ zflow_stream_t *zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_jso
 //  has exited and every message before the end was read (a reader waiting
 //  at that moment is woken), the errors of zflow_stream_read, ZFLOW_EPROTO
 //  (a malformed batch, dropped) or ZFLOW_ENOMEM (that message is lost).
-//  Readers that use zflow_stream_read directly see the batch form (see the
-//  README) and the end as a one-frame message "$ZFLOW_WS_END".
+//  The first call makes the stream a batch stream (see
+//  zflow_ws_config_set_batch). Readers that only use zflow_stream_read get
+//  plain envelopes and see the end as a one-frame message "$ZFLOW_WS_END".
 int zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms);
 
 //  Messages dropped for this stream because its queue was full.

@@ -524,6 +524,8 @@ zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms)
     zflow_ws_stream_shared_t *shared = s_lookup (stream);
     if (shared && shared->count > 0)
         return s_batch_next (shared, msg);
+    if (shared && !atomic_load_explicit (&shared->batch_reader, memory_order_relaxed))
+        atomic_store (&shared->batch_reader, true);   //  batches from now on
     int rc = zflow_stream_read (stream, msg, timeout_ms);
     if (rc == 0 && zflow_msg_size (msg) == 1 && zflow_msg_streq (msg, 0, ZFLOW_WS_END)) {
         zflow_msg_reset (msg);

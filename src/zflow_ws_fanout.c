@@ -74,10 +74,10 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
         zflow__ws_stream_destroy (&stream);
         return NULL;
     }
-    //  The bound is kept in messages by shared->pending; every batch holds
-    //  at least one message, so the pipe never holds more than that. With
-    //  batches of one the pipe's bound is the only one.
-    zsock_set_sndhwm (stream->sock, (int) stream->queue + (self->config->batch == 1 ? 0 : 2));
+    //  With batches the bound is kept in messages by shared->pending, and
+    //  every batch holds at least one message, so the pipe never holds more
+    //  batches than that; with plain envelopes the pipe's bound is the one.
+    zsock_set_sndhwm (stream->sock, (int) stream->queue);
     zsock_set_rcvhwm (peer, 1);
     zsock_set_linger (stream->sock, 0);
     if (zsock_bind (stream->sock, "%s", endpoint) != 0 || zsock_connect (peer, "%s", endpoint)) {
@@ -109,13 +109,23 @@ s_buf_room (zflow_ws_buf_t *buf, size_t size)
     return 0;
 }
 
-//  Messages sent to the stream and not yet handed out by its reader. With
-//  batches of one a reader may use zflow_stream_read, which does not count:
-//  then the pipe's own bound (queue envelopes) decides, as sends refused.
+//  True when the stream gets batches: batches of more than one are on and
+//  its reader uses zflow_ws_stream_read (it says so at its first read). A
+//  reader that uses zflow_stream_read gets plain envelopes, as before.
+static bool
+s_batching (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+{
+    return self->config->batch > 1
+           && atomic_load_explicit (&stream->shared->batch_reader, memory_order_relaxed);
+}
+
+//  Messages sent to the stream and not yet handed out by its reader. Only
+//  zflow_ws_stream_read counts them: without batches the pipe's own bound
+//  (queue envelopes) decides, as sends refused.
 static size_t
 s_pending (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
-    if (self->config->batch == 1)
+    if (!s_batching (self, stream))
         return 0;
     return atomic_load_explicit (&stream->shared->pending, memory_order_relaxed);
 }
@@ -251,7 +261,7 @@ s_flush (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
         s_hold (self, stream);
         return;
     }
-    if (self->config->batch == 1) {
+    if (!s_batching (self, stream)) {
         s_send_singles (self, stream);
         if (stream->count && stream->policy == ZFLOW_WS_BACKPRESSURE) {
             s_hold (self, stream);
@@ -331,7 +341,7 @@ s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int
         stream->first_seq = seq;
         stream->first_type = type;
     }
-    if (self->config->batch == 1 && !stream->held)
+    if (!stream->held && !s_batching (self, stream))
         s_flush (self, stream);
 }
 
@@ -343,7 +353,7 @@ zflow__ws_streams_end (zflow_ws_self_t *self)
         //  Wait a little for room: a reader blocked in read empties the pipe.
         zsock_set_sndtimeo (stream->sock, 200);
         zflow__ws_stream_unhold (self, stream);
-        if (stream->count && self->config->batch == 1) {
+        if (stream->count && !s_batching (self, stream)) {
             s_send_singles (self, stream);
             s_count_drops (self, stream, stream->count);
             s_batch_reset (stream);

@@ -91,6 +91,7 @@ typedef struct {
 typedef struct {
     atomic_size_t pending;       //  messages sent to the stream and not yet handed out
     atomic_bool orphan;          //  the feed is destroyed: the reader's side frees this
+    atomic_bool batch_reader;    //  the reader uses zflow_ws_stream_read: batches welcome
     //  Reader side only:
     zflow_msg_t *batch;          //  the batch being handed out (4 frames), or empty
     size_t count;                //  messages in it

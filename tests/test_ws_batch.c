@@ -222,8 +222,10 @@ s_test_order (void)
     zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_stream_t *ones = zflow_ws_stream_filter (feed, "{\"k\":1}", 10000, ZFLOW_WS_DROP, NULL);
     zflow_stream_t *raw = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
-    s_go (feed);
     zflow_msg_t *msg = zflow_msg_new ();
+    //  A reader gets batches once it has called zflow_ws_stream_read.
+    CHECK (zflow_ws_stream_read (raw, msg, 0) == ZFLOW_EAGAIN);
+    s_go (feed);
     int count = 0;
     while (count < S_TOTAL && zflow_ws_stream_read (all, msg, 2000) == 0) {
         CHECK (s_is_message (msg, "order", count));
@@ -280,9 +282,10 @@ s_test_batch_size (void)
         pid_t pid;
         zflow_ws_t *feed = s_feed ("size", limit, &pid);
         zflow_stream_t *raw = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+        zflow_msg_t *msg = zflow_msg_new ();
+        CHECK (zflow_ws_stream_read (raw, msg, 0) == ZFLOW_EAGAIN);
         s_go (feed);
         s_wait_published (feed);
-        zflow_msg_t *msg = zflow_msg_new ();
         size_t messages = 0;
         bool within = true;
         while (zflow_stream_read (raw, msg, 200) == 0 && zflow_msg_size (msg) >= 3) {
@@ -309,14 +312,14 @@ s_test_batch_size (void)
     zflow_ws_config_destroy (&config);
 }
 
-//  Batches of one for readers that use zflow_stream_read (which does not
-//  count what it reads): the pipe bounds DROP streams, BACKPRESSURE loses
-//  nothing.
+//  Readers that use only zflow_stream_read get plain envelopes, as before
+//  batches existed (by default, and with batches of one): the pipe bounds
+//  DROP streams, BACKPRESSURE loses nothing.
 static void
-s_test_plain_readers (void)
+s_test_plain_readers (size_t batch)
 {
     pid_t pid;
-    zflow_ws_t *feed = s_feed ("plainread", 1, &pid);
+    zflow_ws_t *feed = s_feed ("plainread", batch, &pid);
     zflow_stream_t *small = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_DROP, NULL);
     zflow_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 5, ZFLOW_WS_BACKPRESSURE, NULL);
     s_go (feed);
@@ -351,8 +354,12 @@ s_test_policies (void)
     zflow_ws_t *feed = s_feed ("policies", 0, &pid);
     zflow_stream_t *small = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_DROP, NULL);
     zflow_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_BACKPRESSURE, NULL);
-    s_go (feed);
     zflow_msg_t *msg = zflow_msg_new ();
+    //  Both readers use zflow_ws_stream_read from the start: batches, bounds
+    //  counted per message.
+    CHECK (zflow_ws_stream_read (small, msg, 0) == ZFLOW_EAGAIN);
+    CHECK (zflow_ws_stream_read (slow, msg, 0) == ZFLOW_EAGAIN);
+    s_go (feed);
     //  The slow stream holds the feed back: read it slowly, in order.
     int count = 0;
     while (count < S_TOTAL && zflow_ws_stream_read (slow, msg, 2000) == 0) {
@@ -388,9 +395,11 @@ s_test_exit (void)
     zflow_ws_t *feed = s_feed ("exit", 0, &pid);
     zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_stream_t *other = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_msg_t *msg = zflow_msg_new ();
+    CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_EAGAIN);   //  batches, please
+    CHECK (zflow_ws_stream_read (other, msg, 0) == ZFLOW_EAGAIN);
     s_go (feed);
     s_wait_published (feed);
-    zflow_msg_t *msg = zflow_msg_new ();
     CHECK (zflow_ws_stream_read (stream, msg, 1000) == 0 && s_is_message (msg, "exit", 0));
     CHECK (zflow_ws_stream_read (other, msg, 1000) == 0 && s_is_message (msg, "exit", 0));
     zflow_ws_stream_close (feed, &other);
@@ -431,6 +440,10 @@ s_test_destroy_while_reading (void)
     zflow_ws_t *feed = s_feed ("destroy", 0, &pid);
     zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_stream_t *unread = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_msg_t *msg = zflow_msg_new ();
+    CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_EAGAIN);   //  batches, please
+    CHECK (zflow_ws_stream_read (unread, msg, 0) == ZFLOW_EAGAIN);
+    zflow_msg_destroy (&msg);
     s_go (feed);
     s_wait_published (feed);
     pthread_t thread;
@@ -453,7 +466,8 @@ main (void)
     s_test_order ();
     s_test_batch_size ();
     s_test_policies ();
-    s_test_plain_readers ();
+    s_test_plain_readers (0);
+    s_test_plain_readers (1);
     s_test_exit ();
     s_test_destroy_while_reading ();
     printf ("%s: %d failed checks\n", s_checks_failed ? "FAIL" : "OK", s_checks_failed);
