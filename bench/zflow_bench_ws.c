@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include "zflow.h"
 #include "zflow_ws_client.h"
+#include "bench_figure.h"
 
 #define S_FRAMES_PER_BLOCK 1000
 #define S_MSG_SIZE 64
@@ -322,6 +323,13 @@ main (int argc, char *argv[])
     double zfilt = !only || streq (only, "filtered") ? s_run_zflow (total, true) : 0;
     double nparse = node && ws ? s_run_node (total, true) : 0;
     printf ("conn alone over node plain: %.2f\n", nplain > 0 ? zconn / nplain : 0);
+    //  for zflow bench: each figure beside the Node client of the same run
+    bench_figure_print ("websocket", "ws_plain", 64, "Node ws client",
+                        (bench_spread_t) {nplain, nplain, nplain},
+                        (bench_spread_t) {zplain, zplain, zplain});
+    bench_figure_print ("websocket", "ws_filtered_10", 64, "Node ws + JSON.parse",
+                        (bench_spread_t) {nparse, nparse, nparse},
+                        (bench_spread_t) {zfilt, zfilt, zfilt});
     printf ("RESULT ws_plain ratio=%.2f\n", nplain > 0 ? zplain / nplain : 0);
     printf ("RESULT ws_filtered ratio=%.2f\n", nparse > 0 ? zfilt / nparse : 0);
     return 0;
