@@ -11,9 +11,13 @@
                   the publisher's ident
         frame 3   the payload, untouched
 
-    on an inproc PUB socket (zflow_hpfeeds_endpoint), which the object's
-    own reader (zflow_hpfeeds_read) or any other zflow stream or hub can
-    subscribe to.
+    on an inproc PUB (XPUB) socket (zflow_hpfeeds_endpoint), which any
+    zflow stream or hub can subscribe to, one envelope per message; while
+    nobody subscribes there the envelopes are not built. The object's own
+    reader (zflow_hpfeeds_read) gets the same messages over a private
+    socket in batches (one ZeroMQ frame per run of up to 256 received
+    frames, up to 64 KiB past one frame) and hands them out one by one as
+    the same envelopes, in order.
 
     The connection is kept alive: on loss the actor reconnects with
     exponential backoff and jitter, authenticates again and subscribes every
@@ -35,7 +39,8 @@
     In lossless mode (the default) a slow consumer of the inproc output
     stops the actor reading the TCP socket, so TCP pushes back on the
     broker; in lossy mode messages the inproc output cannot take are
-    dropped and counted.
+    dropped and counted (inproc_drops counts each message one of the two
+    outputs, the reader's or the endpoint's, could not take).
 
     hpfeeds answers nothing to a good auth, so after each auth the client
     holds its publishes for auth_wait_ms: a refused auth (wrong secret)
@@ -108,7 +113,8 @@ typedef struct {
     zflow_hpfeeds_outbox_policy_t outbox_policy;  //  default ZFLOW_HPFEEDS_DROP_OLDEST
     int publish_timeout_ms;      //  BLOCK policy: longest wait in publish (-1 forever, default)
     bool lossless;               //  pause TCP reads when the output is full (default true)
-    int output_hwm;              //  inproc output high watermark, messages (default 10000)
+    int output_hwm;              //  inproc output high watermark, messages (default 10000;
+                                 //  the reader's hand-off: in batches of up to 256)
     bool reader;                 //  create the reader for zflow_hpfeeds_read (default true)
     bool tls;                    //  TLS to the broker (default false)
     const char *tls_ca_file;     //  PEM CA certificates to trust (NULL: the system's store)

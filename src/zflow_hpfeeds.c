@@ -14,7 +14,9 @@
 #include "zflow_error.h"
 #include "zflow_hpfeeds_client.h"
 #include "zflow_hpfeeds_proto.h"
+#include "zflow_meta.h"
 #include "zflow_stream.h"
+#include <errno.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -22,11 +24,20 @@ struct _zflow_hpfeeds_t {
     zactor_t *actor;              //  the client actor
     zsock_t *push;                //  publishes to the actor (PUSH)
     zsock_t *events;              //  events from the actor (PULL)
-    zflow_stream_t *reader;       //  SUB on the output, or NULL (reader = false)
+    zsock_t *reader;              //  PULL of the actor's batches, or NULL (reader = false)
+    zmq_msg_t batch;              //  the batch being handed out (whole publish frames)
+    size_t batch_offset;          //  bytes of it already handed out
+    int reader_timeout;           //  receive timeout set on reader
+    zflow_meta_t *meta;           //  meta of the last ident read
+    char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
+    uint8_t meta_wire[ZFLOW_META_MAX_WIRE];      //  its encoding
+    int meta_size;                //  bytes in meta_wire (<= 0: none)
+    char source_name[300];        //  meta "src" (as the actor's)
     char *ident;                  //  our ident (the wrapper encodes publish frames)
     char input[64];               //  endpoint of the actor's PULL
-    char output[64];              //  endpoint of the actor's PUB
+    char output[64];              //  endpoint of the actor's XPUB
     char events_ep[64];           //  endpoint of the actor's event PUSH
+    char batch_ep[64];            //  endpoint of the actor's batch PUSH
     int timeout_ms;               //  publish timeout
 };
 
@@ -106,16 +117,25 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
     zsock_set_sndhwm (self->push, S_INPUT_HWM);
     zsock_set_sndtimeo (self->push, self->timeout_ms);
+    zmq_msg_init (&self->batch);
     if (config->reader) {
-        self->reader = zflow_stream_new (ZMQ_SUB, NULL, NULL, &rc);
-        if (!self->reader)
-            return s_fail (&self, rc, err_p);
-        zsock_set_rcvhwm (zflow_stream_sock (self->reader), config->output_hwm);
-        zsock_set_subscribe (zflow_stream_sock (self->reader), "");
-        if ((rc = zflow_stream_connect (self->reader, self->output)))
-            return s_fail (&self, rc, err_p);
+        //  The actor hands the reader batches of received frames; about
+        //  output_hwm messages wait on each end.
+        snprintf (self->batch_ep, sizeof (self->batch_ep), "inproc://zflow-hpfeeds-%d-%u-batch",
+                  getpid (), id);
+        snprintf (self->source_name, sizeof (self->source_name), "hpfeeds://%.200s:%d",
+                  config->host, config->port);
+        self->reader = zsock_new (ZMQ_PULL);
+        self->meta = zflow_meta_new ();
+        if (!self->reader || !self->meta)
+            return s_fail (&self, ZFLOW_ENOMEM, err_p);
+        zsock_set_rcvhwm (self->reader, (config->output_hwm + S_BATCH_MSGS - 1) / S_BATCH_MSGS);
+        self->reader_timeout = -1;
+        if (zsock_connect (self->reader, "%s", self->batch_ep))
+            return s_fail (&self, ZFLOW_ENOMEM, err_p);
     }
-    zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep};
+    zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep,
+                                 self->reader ? self->batch_ep : NULL};
     self->actor = zflow_actor_start (zflow__hpfeeds_client_actor, &args);
     if (!self->actor)
         return s_fail (&self, config->tls ? ZFLOW_ECONFIG : ZFLOW_ENOMEM, err_p);
@@ -140,7 +160,9 @@ zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
     if (!self_p || !*self_p)
         return;
     zflow_hpfeeds_t *self = *self_p;
-    zflow_stream_destroy (&self->reader);
+    zsock_destroy (&self->reader);
+    zmq_msg_close (&self->batch);
+    zflow_meta_destroy (&self->meta);
     zsock_destroy (&self->push);
     zsock_destroy (&self->events);
     zactor_destroy (&self->actor);
@@ -200,6 +222,33 @@ zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
     return s_command (self, "UNSUBSCRIBE", channel);
 }
 
+//  Builds the envelope of a received publish frame in msg.
+static int
+s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg_t *msg)
+{
+    if (self->meta_size <= 0 || strlen (self->meta_ident) != frame->name_size
+        || memcmp (self->meta_ident, frame->name, frame->name_size)) {
+        memcpy (self->meta_ident, frame->name, frame->name_size);
+        self->meta_ident[frame->name_size] = 0;
+        zflow_meta_reset (self->meta);
+        zflow_meta_set_source (self->meta, self->source_name);
+        zflow_meta_set (self->meta, "ident", self->meta_ident);
+        self->meta_size = zflow_meta_encode (self->meta, self->meta_wire, sizeof (self->meta_wire));
+        if (self->meta_size <= 0)
+            return ZFLOW_ENOMEM;
+    }
+    zflow_msg_reset (msg);
+    uint8_t *key = (uint8_t *) zflow_msg_add_empty (msg, 8 + frame->channel_size);
+    if (!key || zflow_msg_add (msg, self->meta_wire, (size_t) self->meta_size)
+        || zflow_msg_add (msg, frame->data, frame->data_size)) {
+        zflow_msg_reset (msg);
+        return ZFLOW_ENOMEM;
+    }
+    memcpy (key, "hpfeeds\x1f", 8);
+    memcpy (key + 8, frame->channel, frame->channel_size);
+    return 0;
+}
+
 int
 zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
 {
@@ -207,7 +256,38 @@ zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
         return ZFLOW_EINVAL;
     if (!self->reader)
         return ZFLOW_ENOTSUP;
-    return zflow_stream_read (self->reader, msg, timeout_ms);
+    void *sock = zsock_resolve (self->reader);
+    for (;;) {
+        //  The next frame of the current batch (the actor sends whole
+        //  publish frames with valid channels only)
+        size_t size = zmq_msg_size (&self->batch);
+        if (self->batch_offset < size) {
+            zflow_hpfeeds_frame_t frame;
+            const uint8_t *data = (const uint8_t *) zmq_msg_data (&self->batch);
+            if (zflow__hpfeeds_parse (data + self->batch_offset, size - self->batch_offset, &frame,
+                                      NULL, 0) != 1) {
+                self->batch_offset = size;      //  cannot happen
+                continue;
+            }
+            self->batch_offset += frame.size;
+            return s_envelope (self, &frame, msg);
+        }
+        if (timeout_ms != self->reader_timeout) {
+            zsock_set_rcvtimeo (self->reader, timeout_ms);
+            self->reader_timeout = timeout_ms;
+        }
+        self->batch_offset = 0;
+        if (zmq_msg_recv (&self->batch, sock, 0) >= 0)
+            continue;
+        int error = zmq_errno ();
+        zmq_msg_close (&self->batch);
+        zmq_msg_init (&self->batch);
+        if (error == EINTR)
+            continue;
+        if (error == EAGAIN)
+            return timeout_ms == 0 ? ZFLOW_EAGAIN : ZFLOW_ETIMEDOUT;
+        return ZFLOW_ECLOSED;
+    }
 }
 
 int

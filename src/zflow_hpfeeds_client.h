@@ -7,7 +7,11 @@
         PUBLISH FROM socktype endpoint subscribe channel
     Data: publishes arrive on the PULL socket at args->input, each one
     frame holding a complete hpfeeds publish frame the wrapper encoded;
-    received messages leave on the PUB socket at args->output; events
+    received messages leave as envelopes on the XPUB socket at args->output
+    (only while someone subscribes there) and, for the wrapper's reader, as
+    batches on the PUSH socket at args->batch: one frame holding up to
+    S_BATCH_MSGS whole publish frames with valid channels, byte for byte as
+    the broker sent them (the wrapper unpacks them into envelopes); events
     leave on the PUSH socket connected to args->events (bound by the
     wrapper) as two frames [type (decimal), text].
 
@@ -39,7 +43,13 @@ typedef struct {
     const char *input;              //  endpoint of the publish PULL socket
     const char *output;             //  endpoint of the output PUB socket
     const char *events;             //  endpoint of the event PUSH socket
+    const char *batch;              //  endpoint of the reader's batch PUSH socket, or NULL
 } zflow_hpfeeds_args_t;
+
+//  The reader's hand-off: one ZeroMQ frame holds up to this many whole
+//  hpfeeds publish frames (or bytes, past one frame) exactly as received.
+#define S_BATCH_MSGS 256
+#define S_BATCH_BYTES (64 * 1024)
 
 //  The actor function (zactor_fn).
 void zflow__hpfeeds_client_actor (zsock_t *pipe, void *args);
@@ -78,7 +88,14 @@ struct _client_t {
     zlistx_t *channels;              //  subscribed channel names (owned strings)
     zhash_t *refused_pub;            //  channels the broker refused us to publish to (set)
     zsock_t *input;                  //  PULL: publishes from the wrapper
-    zsock_t *output;                 //  PUB: received envelopes
+    zsock_t *output;                 //  XPUB: received envelopes
+    int output_topics;               //  topics subscribed on output (0: nobody listens)
+    zsock_t *batch;                  //  PUSH: batches for the wrapper's reader, or NULL
+    size_t run_bytes;                //  publish frames at the head of in, being delivered
+    size_t run_frames;               //  how many frames those are
+    size_t run_data;                 //  their payload bytes
+    size_t run_pub_offset;           //  bytes of the run already sent on output
+    bool run_batched;                //  the run went to the batch socket
     zsock_t *events_sock;            //  PUSH: events
     bool input_paused;               //  BLOCK: outbox full, input reader ended
     bool tcp_paused;                 //  lossless: output full, TCP reads stopped
