@@ -17,12 +17,14 @@
 #include "zflow_meta.h"
 #include "zflow_stream.h"
 #include <errno.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
 struct _zflow_hpfeeds_t {
     zactor_t *actor;              //  the client actor
-    zsock_t *push;                //  publishes to the actor (PUSH)
+    zsock_t *push;                //  rings and large publishes to the actor (PUSH)
+    zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off buffer (shared with the actor)
     zsock_t *events;              //  events from the actor (PULL)
     zsock_t *reader;              //  PULL of the actor's batches, or NULL (reader = false)
     zmq_msg_t batch;              //  the batch being handed out (whole publish frames)
@@ -59,6 +61,37 @@ zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
     config->output_hwm = 10000;
     config->reader = true;
     config->tls_verify = true;
+}
+
+//  Creates the publish hand-off; returns 0 or -1.
+static int
+s_handoff_new (zflow_hpfeeds_handoff_t **handoff_p)
+{
+    zflow_hpfeeds_handoff_t *handoff = (zflow_hpfeeds_handoff_t *) zmalloc (sizeof (*handoff));
+    if (!handoff)
+        return -1;
+    *handoff_p = handoff;
+    pthread_condattr_t attr;
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init (&handoff->lock, NULL);
+    pthread_cond_init (&handoff->taken, &attr);
+    pthread_condattr_destroy (&attr);
+    handoff->data = (uint8_t *) malloc (S_PUB_BATCH);
+    return handoff->data ? 0 : -1;
+}
+
+static void
+s_handoff_destroy (zflow_hpfeeds_handoff_t **handoff_p)
+{
+    zflow_hpfeeds_handoff_t *handoff = *handoff_p;
+    if (!handoff)
+        return;
+    pthread_mutex_destroy (&handoff->lock);
+    pthread_cond_destroy (&handoff->taken);
+    free (handoff->data);
+    free (handoff);
+    *handoff_p = NULL;
 }
 
 static int
@@ -108,6 +141,8 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
               getpid (), id);
     self->timeout_ms = config->outbox_policy == ZFLOW_HPFEEDS_BLOCK ? config->publish_timeout_ms
                                                                      : -1;
+    if (s_handoff_new (&self->handoff))
+        return s_fail (&self, ZFLOW_ENOMEM, err_p);
     //  Our ends exist before the actor starts, so no early event or
     //  message is lost (inproc allows connect before bind).
     self->push = zsock_new (ZMQ_PUSH);
@@ -119,8 +154,8 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     zsock_set_sndtimeo (self->push, self->timeout_ms);
     zmq_msg_init (&self->batch);
     if (config->reader) {
-        //  The actor hands the reader batches of received frames; about
-        //  output_hwm messages wait on each end.
+        //  The actor hands the reader batches of received frames; at most
+        //  2 * output_hwm messages wait (handoff->unread).
         snprintf (self->batch_ep, sizeof (self->batch_ep), "inproc://zflow-hpfeeds-%d-%u-batch",
                   getpid (), id);
         snprintf (self->source_name, sizeof (self->source_name), "hpfeeds://%.200s:%d",
@@ -129,13 +164,13 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
         self->meta = zflow_meta_new ();
         if (!self->reader || !self->meta)
             return s_fail (&self, ZFLOW_ENOMEM, err_p);
-        zsock_set_rcvhwm (self->reader, (config->output_hwm + S_BATCH_MSGS - 1) / S_BATCH_MSGS);
+        zsock_set_rcvhwm (self->reader, config->output_hwm);
         self->reader_timeout = -1;
         if (zsock_connect (self->reader, "%s", self->batch_ep))
             return s_fail (&self, ZFLOW_ENOMEM, err_p);
     }
     zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep,
-                                 self->reader ? self->batch_ep : NULL};
+                                 self->reader ? self->batch_ep : NULL, self->handoff};
     self->actor = zflow_actor_start (zflow__hpfeeds_client_actor, &args);
     if (!self->actor)
         return s_fail (&self, config->tls ? ZFLOW_ECONFIG : ZFLOW_ENOMEM, err_p);
@@ -166,9 +201,68 @@ zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
     zsock_destroy (&self->push);
     zsock_destroy (&self->events);
     zactor_destroy (&self->actor);
+    s_handoff_destroy (&self->handoff);
     free (self->ident);
     free (self);
     *self_p = NULL;
+}
+
+//  With the hand-off locked: waits until it has room for need more bytes
+//  (S_PUB_BATCH: until it is empty), up to the publish timeout. Returns 0
+//  or ZFLOW_ETIMEDOUT.
+static int
+s_wait_room (zflow_hpfeeds_t *self, size_t need)
+{
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    struct timespec deadline;
+    if (self->timeout_ms >= 0) {
+        clock_gettime (CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += self->timeout_ms / 1000;
+        deadline.tv_nsec += (long) (self->timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    int rc = 0;
+    while (handoff->size + need > S_PUB_BATCH && rc == 0) {
+        handoff->waiting = true;
+        rc = self->timeout_ms < 0
+                 ? pthread_cond_wait (&handoff->taken, &handoff->lock)
+                 : pthread_cond_timedwait (&handoff->taken, &handoff->lock, &deadline);
+    }
+    handoff->waiting = false;
+    return handoff->size + need > S_PUB_BATCH ? ZFLOW_ETIMEDOUT : 0;
+}
+
+//  Sends one ZeroMQ frame (a ring when size is 0) to the actor.
+static int
+s_send (zflow_hpfeeds_t *self, zmq_msg_t *frame)
+{
+    if (zmq_msg_send (frame, zsock_resolve (self->push), 0) < 0) {
+        int error = zmq_errno ();
+        zmq_msg_close (frame);
+        return error == EAGAIN ? ZFLOW_ETIMEDOUT : ZFLOW_ECLOSED;
+    }
+    return 0;
+}
+
+//  A large frame travels alone once the hand-off is empty (order kept).
+static int
+s_publish_large (zflow_hpfeeds_t *self, const char *channel, size_t channel_size,
+                 const void *payload, size_t size, size_t total)
+{
+    pthread_mutex_lock (&self->handoff->lock);
+    int rc = s_wait_room (self, S_PUB_BATCH);
+    pthread_mutex_unlock (&self->handoff->lock);
+    if (rc)
+        return rc;
+    zmq_msg_t frame;
+    if (zmq_msg_init_size (&frame, total))
+        return ZFLOW_ENOMEM;
+    zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
+                                   strlen (self->ident), channel, channel_size, payload, size);
+    return s_send (self, &frame);
 }
 
 int
@@ -177,24 +271,44 @@ zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *p
 {
     if (!self || !channel || (!payload && size))
         return ZFLOW_EINVAL;
-    //  The hpfeeds frame is encoded here, in the caller's thread, and moves
-    //  to the actor as one ZeroMQ frame that it appends to the outbox.
-    size_t channel_size = strlen (channel);
-    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
+    //  The hpfeeds frame is encoded here, in the caller's thread, into the
+    //  hand-off buffer the actor takes whole (see zflow_hpfeeds_client.h).
+    size_t channel_size = strlen (channel), ident_size = strlen (self->ident);
+    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, ident_size, channel,
                                                 channel_size, payload, size);
     if (total < 0)
         return ZFLOW_ETOOBIG;
-    zmq_msg_t frame;
-    if (zmq_msg_init_size (&frame, (size_t) total))
-        return ZFLOW_ENOMEM;
-    zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
-                                   strlen (self->ident), channel, channel_size, payload, size);
-    if (zmq_msg_send (&frame, zsock_resolve (self->push), 0) < 0) {
-        int error = zmq_errno ();
-        zmq_msg_close (&frame);
-        return error == EAGAIN ? ZFLOW_ETIMEDOUT : ZFLOW_ECLOSED;
+    if ((size_t) total >= S_PUB_BATCH)
+        return s_publish_large (self, channel, channel_size, payload, size, (size_t) total);
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    pthread_mutex_lock (&handoff->lock);
+    int rc = s_wait_room (self, (size_t) total);
+    if (rc) {
+        pthread_mutex_unlock (&handoff->lock);
+        return rc;
     }
-    return 0;
+    zflow__hpfeeds_encode_publish (handoff->data + handoff->size, self->ident, ident_size, channel,
+                                   channel_size, payload, size);
+    handoff->size += (size_t) total;
+    handoff->count++;
+    bool ring = !handoff->rung;
+    handoff->rung = true;
+    pthread_mutex_unlock (&handoff->lock);
+    if (!ring)
+        return 0;
+    //  The actor takes nothing before the ring, so a ring that cannot be
+    //  sent takes this frame back (it is the only one: the buffer was
+    //  empty when no ring was on its way).
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    if ((rc = s_send (self, &frame))) {
+        pthread_mutex_lock (&handoff->lock);
+        handoff->size -= (size_t) total;
+        handoff->count--;
+        handoff->rung = false;
+        pthread_mutex_unlock (&handoff->lock);
+    }
+    return rc;
 }
 
 static int
@@ -270,6 +384,7 @@ zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
                 continue;
             }
             self->batch_offset += frame.size;
+            atomic_fetch_sub (&self->handoff->unread, 1);
             return s_envelope (self, &frame, msg);
         }
         if (timeout_ms != self->reader_timeout) {

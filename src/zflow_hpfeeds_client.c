@@ -367,9 +367,15 @@ s_deliver_run (client_t *self)
 {
     const uint8_t *head = zflow__hpfeeds_buf_head (&self->in);
     if (self->batch && !self->run_batched) {
-        if (zmq_send (zsock_resolve (self->batch), head, self->run_bytes, ZMQ_DONTWAIT) < 0
-            && s_output_full (self, self->run_frames))
-            return -1;
+        //  counted first: the reader may take the batch before send returns
+        atomic_size_t *unread = &self->handoff->unread;
+        size_t before = atomic_fetch_add (unread, self->run_frames);
+        if ((before && before + self->run_frames > 2 * (size_t) self->cfg.output_hwm)
+            || zmq_send (zsock_resolve (self->batch), head, self->run_bytes, ZMQ_DONTWAIT) < 0) {
+            atomic_fetch_sub (unread, self->run_frames);
+            if (s_output_full (self, self->run_frames))
+                return -1;
+        }
         self->run_batched = true;
     }
     if (s_output_listened (self))
@@ -673,6 +679,10 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     zflow__hpfeeds_buf_init (&self->ctl, 1024 + ZFLOW_HPFEEDS_MAX_CHANNELS * 520);
     zflow__hpfeeds_buf_init (&self->out, self->cfg.outbox_bytes);
     self->input = zsock_new_pull (args->input);
+    self->handoff = args->handoff;
+    self->spare = (uint8_t *) malloc (S_PUB_BATCH);
+    if (!self->spare)
+        return -1;
     if (self->cfg.tls) {
         char reason[512];
         self->tls = zflow__hpfeeds_tls_new (args->config.tls_ca_file, self->cfg.tls_verify, reason,
@@ -685,9 +695,8 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     self->output = zsock_new (ZMQ_XPUB);
     if (args->batch) {
         self->batch = zsock_new (ZMQ_PUSH);
-        //  about output_hwm messages in batches on each end
-        int batches = (self->cfg.output_hwm + S_BATCH_MSGS - 1) / S_BATCH_MSGS;
-        if (!self->batch || (zsock_set_sndhwm (self->batch, batches), 0)
+        //  handoff->unread bounds the messages; a batch holds at least one
+        if (!self->batch || (zsock_set_sndhwm (self->batch, self->cfg.output_hwm), 0)
             || zsock_bind (self->batch, "%s", args->batch))
             return -1;
     }
@@ -745,6 +754,7 @@ zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
     zflow__hpfeeds_buf_free (&self->ctl);
     zflow__hpfeeds_buf_free (&self->out);
     zsock_destroy (&self->input);
+    free (self->spare);
     zsock_destroy (&self->output);
     zsock_destroy (&self->batch);
     zsock_destroy (&self->events_sock);

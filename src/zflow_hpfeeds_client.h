@@ -5,8 +5,9 @@
     Commands on the pipe (each answered with one "i" status):
         SUBSCRIBE channel, UNSUBSCRIBE channel, STATUS (answers connected),
         PUBLISH FROM socktype endpoint subscribe channel
-    Data: publishes arrive on the PULL socket at args->input, each one
-    frame holding a complete hpfeeds publish frame the wrapper encoded;
+    Data: publishes arrive in the hand-off buffer (see below), large ones
+    on the PULL socket at args->input, each one frame holding a complete
+    hpfeeds publish frame the wrapper encoded;
     received messages leave as envelopes on the XPUB socket at args->output
     (only while someone subscribes there) and, for the wrapper's reader, as
     batches on the PUSH socket at args->batch: one frame holding up to
@@ -31,6 +32,8 @@
 #include "zflow_hpfeeds_tls.h"
 #include "zflow_meta.h"
 #include "zflow_stream.h"
+#include <pthread.h>
+#include <stdatomic.h>
 
 //  High watermark of each end of the publish pipe (messages). With BLOCK,
 //  at most about twice this many publishes wait in ZeroMQ beyond the
@@ -44,10 +47,34 @@ typedef struct {
     const char *output;             //  endpoint of the output PUB socket
     const char *events;             //  endpoint of the event PUSH socket
     const char *batch;              //  endpoint of the reader's batch PUSH socket, or NULL
+    struct _zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off (owned by the wrapper)
 } zflow_hpfeeds_args_t;
 
+//  Publish frames smaller than this go through the hand-off buffer.
+#define S_PUB_BATCH (64 * 1024)
+
+//  The publish hand-off: the wrapper encodes publish frames into data and
+//  rings the actor (an empty frame on the publish PULL socket) when data
+//  stops being empty; on the ring the actor swaps data for its own empty
+//  buffer, so one hand-off carries every frame published since. Frames of
+//  S_PUB_BATCH or more travel alone on the PULL socket, sent only while
+//  data is empty and no ring is on its way, so the order is kept. At most
+//  one ring is on its way (rung).
+typedef struct _zflow_hpfeeds_handoff_t {
+    pthread_mutex_t lock;        //  guards the fields below
+    pthread_cond_t taken;        //  signalled when the actor takes data (if waiting)
+    uint8_t *data;               //  whole publish frames (S_PUB_BATCH bytes of room)
+    size_t size;                 //  bytes in data
+    size_t count;                //  frames in data
+    bool rung;                   //  a ring is on its way to the actor
+    bool waiting;                //  the publisher waits on taken
+    atomic_size_t unread;        //  messages batched to the reader, not read yet (at most
+                                 //  2 * output_hwm, as a PUB and a SUB of output_hwm each)
+} zflow_hpfeeds_handoff_t;
+
 //  The reader's hand-off: one ZeroMQ frame holds up to this many whole
-//  hpfeeds publish frames (or bytes, past one frame) exactly as received.
+//  hpfeeds publish frames (or bytes, past one frame) exactly as received;
+//  the messages not yet read are counted (handoff->unread) and bounded.
 #define S_BATCH_MSGS 256
 #define S_BATCH_BYTES (64 * 1024)
 
@@ -87,7 +114,9 @@ struct _client_t {
     size_t frame_left;               //  unsent bytes of the outbox head frame (0: at start)
     zlistx_t *channels;              //  subscribed channel names (owned strings)
     zhash_t *refused_pub;            //  channels the broker refused us to publish to (set)
-    zsock_t *input;                  //  PULL: publishes from the wrapper
+    zsock_t *input;                  //  PULL: rings and large publishes from the wrapper
+    zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off (owned by the wrapper)
+    uint8_t *spare;                  //  the hand-off buffer the actor holds (owned)
     zsock_t *output;                 //  XPUB: received envelopes
     int output_topics;               //  topics subscribed on output (0: nobody listens)
     zsock_t *batch;                  //  PUSH: batches for the wrapper's reader, or NULL

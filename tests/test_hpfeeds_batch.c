@@ -3,7 +3,8 @@
     reach zflow_hpfeeds_read in batches (one ZeroMQ frame per run of
     publish frames) and the output endpoint as single envelopes; the
     checks: order and content across batch boundaries (by count and by
-    bytes), both outputs complete, a frame with a bad channel in the
+    bytes) and across publishes too large for the publish hand-off buffer,
+    both outputs complete, a frame with a bad channel in the
     middle of a run, exact drop accounting in lossy mode, read timeouts.
 
     Copyright (c) the zflow contributors.
@@ -65,12 +66,16 @@ s_stat (zflow_hpfeeds_t *client, const char *name)
 }
 
 //  Payload of message index: its number, then filler; every 97th message
-//  is large (20 KB..60 KB) so that batches also end on the byte limit.
+//  is large (20 KB..60 KB) so that batches also end on the byte limit, and
+//  every 1000th is over 64 KiB, so it travels alone past the publish
+//  hand-off buffer (order kept).
 static size_t
 s_payload (int index, char *buffer)
 {
     size_t size = (size_t) snprintf (buffer, 32, "%d:", index);
     size_t total = index % 97 == 0 ? 20000 + (size_t) (index % 5) * 10000 : 1 + (size_t) (index % 300);
+    if (index % 1000 == 500)
+        total = 90000;
     if (total < size)
         total = size;
     for (size_t at = size; at < total; at++)
@@ -113,7 +118,7 @@ test_order (int port)
     s_wait_connected (bob);
     s_wait_connected (alice);
     zclock_sleep (100);
-    char *payload = (char *) malloc (70000), *expected = (char *) malloc (70000);
+    char *payload = (char *) malloc (100000), *expected = (char *) malloc (100000);
     const int count = 6000;
     for (int index = 0; index < count; index++) {
         size_t size = s_payload (index, payload);
