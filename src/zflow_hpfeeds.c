@@ -32,8 +32,8 @@ struct _zflow_hpfeeds_t {
     int reader_timeout;           //  receive timeout set on reader
     zflow_meta_t *meta;           //  meta of the last ident read
     char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
-    uint8_t meta_wire[ZFLOW_META_MAX_WIRE];      //  its encoding
-    int meta_size;                //  bytes in meta_wire (<= 0: none)
+    zmq_msg_t meta_msg;           //  its encoding (shared by the envelopes, refcounted)
+    bool meta_valid;              //  meta_msg holds the encoding of meta_ident
     char source_name[300];        //  meta "src" (as the actor's)
     char *ident;                  //  our ident (the wrapper encodes publish frames)
     char input[64];               //  endpoint of the actor's PULL
@@ -131,6 +131,8 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     zflow_hpfeeds_t *self = (zflow_hpfeeds_t *) zmalloc (sizeof (*self));
     if (!self)
         return s_fail (NULL, ZFLOW_ENOMEM, err_p);
+    zmq_msg_init (&self->batch);
+    zmq_msg_init (&self->meta_msg);
     self->ident = strdup (config->ident);
     if (!self->ident)
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
@@ -152,7 +154,6 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
     zsock_set_sndhwm (self->push, S_INPUT_HWM);
     zsock_set_sndtimeo (self->push, self->timeout_ms);
-    zmq_msg_init (&self->batch);
     if (config->reader) {
         //  The actor hands the reader batches of received frames; at most
         //  2 * output_hwm messages wait (handoff->unread).
@@ -197,6 +198,7 @@ zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
     zflow_hpfeeds_t *self = *self_p;
     zsock_destroy (&self->reader);
     zmq_msg_close (&self->batch);
+    zmq_msg_close (&self->meta_msg);
     zflow_meta_destroy (&self->meta);
     zsock_destroy (&self->push);
     zsock_destroy (&self->events);
@@ -336,25 +338,36 @@ zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
     return s_command (self, "UNSUBSCRIBE", channel);
 }
 
-//  Builds the envelope of a received publish frame in msg.
+//  Builds the envelope of a received publish frame in msg. The meta part
+//  shares one buffer per ident (zmq_msg_copy), so it costs no allocation.
 static int
 s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg_t *msg)
 {
-    if (self->meta_size <= 0 || strlen (self->meta_ident) != frame->name_size
+    if (!self->meta_valid || strlen (self->meta_ident) != frame->name_size
         || memcmp (self->meta_ident, frame->name, frame->name_size)) {
+        uint8_t wire[ZFLOW_META_MAX_WIRE];
         memcpy (self->meta_ident, frame->name, frame->name_size);
         self->meta_ident[frame->name_size] = 0;
         zflow_meta_reset (self->meta);
         zflow_meta_set_source (self->meta, self->source_name);
         zflow_meta_set (self->meta, "ident", self->meta_ident);
-        self->meta_size = zflow_meta_encode (self->meta, self->meta_wire, sizeof (self->meta_wire));
-        if (self->meta_size <= 0)
+        int size = zflow_meta_encode (self->meta, wire, sizeof (wire));
+        zmq_msg_close (&self->meta_msg);
+        self->meta_valid = size > 0 && zmq_msg_init_size (&self->meta_msg, (size_t) size) == 0;
+        if (!self->meta_valid) {
+            zmq_msg_init (&self->meta_msg);
             return ZFLOW_ENOMEM;
+        }
+        memcpy (zmq_msg_data (&self->meta_msg), wire, (size_t) size);
     }
     zflow_msg_reset (msg);
+    zmq_msg_t meta;
+    zmq_msg_init (&meta);
+    zmq_msg_copy (&meta, &self->meta_msg);
     uint8_t *key = (uint8_t *) zflow_msg_add_empty (msg, 8 + frame->channel_size);
-    if (!key || zflow_msg_add (msg, self->meta_wire, (size_t) self->meta_size)
-        || zflow_msg_add (msg, frame->data, frame->data_size)) {
+    int rc = key ? zflow_msg_add_zmq (msg, &meta) : ZFLOW_ENOMEM;
+    zmq_msg_close (&meta);
+    if (rc || zflow_msg_add (msg, frame->data, frame->data_size)) {
         zflow_msg_reset (msg);
         return ZFLOW_ENOMEM;
     }
