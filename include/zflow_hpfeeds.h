@@ -167,6 +167,24 @@ int zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel);
 //  ZFLOW_ECLOSED.
 int zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms);
 
+//  One received message as views into the client's receive buffer (the
+//  strings are not NUL-terminated).
+typedef struct {
+    const char *channel;         //  the channel (channel_size bytes, 1..255)
+    size_t channel_size;         //  its length
+    const char *ident;           //  the publisher's ident (ident_size bytes)
+    size_t ident_size;           //  its length
+    const void *payload;         //  the payload (size bytes)
+    size_t size;                 //  its length
+} zflow_hpfeeds_message_t;
+
+//  Reads the next received message without building an envelope (no
+//  allocation, no copy): fills *message with pointers into the client's
+//  receive buffer, valid until the next zflow_hpfeeds_read,
+//  zflow_hpfeeds_recv or zflow_hpfeeds_destroy. Reads the same sequence as
+//  zflow_hpfeeds_read (the two may be mixed). Returns as zflow_hpfeeds_read.
+int zflow_hpfeeds_recv (zflow_hpfeeds_t *self, zflow_hpfeeds_message_t *message, int timeout_ms);
+
 //  Splits an envelope read from a client into its channel and ident
 //  (copied into channel and ident, each with room for 256 bytes; either may
 //  be NULL) and payload (pointer into msg, *size_p bytes). Returns 0 or

@@ -376,29 +376,26 @@ s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg
     return 0;
 }
 
-int
-zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
+//  Takes the next frame of the current batch, or waits for the next batch
+//  (the actor sends whole publish frames with valid channels only).
+static int
+s_next_frame (zflow_hpfeeds_t *self, zflow_hpfeeds_frame_t *frame, int timeout_ms)
 {
-    if (!self || !msg)
-        return ZFLOW_EINVAL;
     if (!self->reader)
         return ZFLOW_ENOTSUP;
     void *sock = zsock_resolve (self->reader);
     for (;;) {
-        //  The next frame of the current batch (the actor sends whole
-        //  publish frames with valid channels only)
         size_t size = zmq_msg_size (&self->batch);
         if (self->batch_offset < size) {
-            zflow_hpfeeds_frame_t frame;
             const uint8_t *data = (const uint8_t *) zmq_msg_data (&self->batch);
-            if (zflow__hpfeeds_parse (data + self->batch_offset, size - self->batch_offset, &frame,
+            if (zflow__hpfeeds_parse (data + self->batch_offset, size - self->batch_offset, frame,
                                       NULL, 0) != 1) {
                 self->batch_offset = size;      //  cannot happen
                 continue;
             }
-            self->batch_offset += frame.size;
+            self->batch_offset += frame->size;
             atomic_fetch_sub (&self->handoff->unread, 1);
-            return s_envelope (self, &frame, msg);
+            return 0;
         }
         if (timeout_ms != self->reader_timeout) {
             zsock_set_rcvtimeo (self->reader, timeout_ms);
@@ -416,6 +413,34 @@ zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
             return timeout_ms == 0 ? ZFLOW_EAGAIN : ZFLOW_ETIMEDOUT;
         return ZFLOW_ECLOSED;
     }
+}
+
+int
+zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
+{
+    if (!self || !msg)
+        return ZFLOW_EINVAL;
+    zflow_hpfeeds_frame_t frame;
+    int rc = s_next_frame (self, &frame, timeout_ms);
+    return rc ? rc : s_envelope (self, &frame, msg);
+}
+
+int
+zflow_hpfeeds_recv (zflow_hpfeeds_t *self, zflow_hpfeeds_message_t *message, int timeout_ms)
+{
+    if (!self || !message)
+        return ZFLOW_EINVAL;
+    zflow_hpfeeds_frame_t frame;
+    int rc = s_next_frame (self, &frame, timeout_ms);
+    if (rc == 0) {
+        message->channel = (const char *) frame.channel;
+        message->channel_size = frame.channel_size;
+        message->ident = (const char *) frame.name;
+        message->ident_size = frame.name_size;
+        message->payload = frame.data;
+        message->size = frame.data_size;
+    }
+    return rc;
 }
 
 int

@@ -109,6 +109,9 @@ s_disconnect (client_t *self, const char *reason)
         self->inflight_lost++;
     }
     self->in.head = self->in.tail = 0;
+    //  a run paused half-way was received (the reader has it)
+    if (self->run_batched || self->run_pub_offset)
+        self->received += self->run_frames;
     self->run_bytes = self->run_frames = self->run_data = self->run_pub_offset = 0;
     self->run_batched = false;
     self->ctl.head = self->ctl.tail = 0;

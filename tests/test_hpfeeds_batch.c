@@ -4,6 +4,7 @@
     publish frames) and the output endpoint as single envelopes; the
     checks: order and content across batch boundaries (by count and by
     bytes) and across publishes too large for the publish hand-off buffer,
+    envelopes (zflow_hpfeeds_read) and views (zflow_hpfeeds_recv) mixed,
     both outputs complete, a frame with a bad channel in the
     middle of a run, exact drop accounting in lossy mode, read timeouts.
 
@@ -125,11 +126,24 @@ test_order (int port)
         CHECK (zflow_hpfeeds_publish (alice, index % 2 ? "chan2" : "chan1", payload, size) == 0);
     }
     zflow_msg_t *msg = zflow_msg_new ();
+    //  envelopes and views (zflow_hpfeeds_recv), mixed, take one sequence
     for (int index = 0; index < count; index++) {
+        if (index % 3 == 2) {
+            zflow_hpfeeds_message_t message;
+            CHECK (zflow_hpfeeds_recv (bob, &message, 5000) == 0);
+            const char *channel = index % 2 ? "chan2" : "chan1";
+            CHECK (message.channel_size == 5 && memcmp (message.channel, channel, 5) == 0);
+            CHECK (message.ident_size == 5 && memcmp (message.ident, "alice", 5) == 0);
+            size_t want = s_payload (index, expected);
+            CHECK (message.size == want && memcmp (message.payload, expected, want) == 0);
+            continue;
+        }
         CHECK (zflow_hpfeeds_read (bob, msg, 5000) == 0);
         s_check (msg, index, expected);
     }
     CHECK (zflow_hpfeeds_read (bob, msg, 0) == ZFLOW_EAGAIN);
+    zflow_hpfeeds_message_t none;
+    CHECK (zflow_hpfeeds_recv (bob, &none, 0) == ZFLOW_EAGAIN);
     for (int index = 0; index < count; index++) {
         CHECK (zflow_stream_read (watch, msg, 5000) == 0);
         CHECK (zflow_msg_size (msg) == 3);
