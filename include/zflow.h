@@ -39,6 +39,7 @@
 //  Centrifugo
 #include "zflow_centrifugo.h"
 #include "zflow_centrifugo_sink.h"
+#include "zflow_centrifugo_source.h"
 
 //  Pipelines
 #include "zflow_pipeline.h"

@@ -13,6 +13,14 @@
     zflow_hub_bind adds ipc:// or tcp:// endpoints for other processes, with
     CURVE when zflow_hub_set_curve was called first.
 
+    Trust: the hub counts subscriptions from what its peers announce, and
+    ZeroMQ does not tell it which connection sent an announcement. It
+    bounds what any peer can claim (counts, patterns, peers, message size
+    ZFLOW_HUB_MAX_MESSAGE) and ignores announcements from subscribers it
+    has not seen arrive, but a peer that can reach an endpoint can still
+    misstate another's subscriptions: bind network endpoints only where the
+    peers are trusted, or with CURVE and an allow directory.
+
     Keys are zflow_key_t tuples; subscription patterns may hold "*": a "*"
     matches exactly one component at its position, a trailing "*" matches
     one or more remaining components (("a","*") matches ("a","b") and
@@ -82,6 +90,9 @@ const char *zflow_hub_name (zflow_hub_t *self);
 //  side) connect to. Owned by the hub.
 const char *zflow_hub_pub_endpoint (zflow_hub_t *self);
 const char *zflow_hub_sub_endpoint (zflow_hub_t *self);
+
+//  Largest message accepted from a tcp:// or ipc:// peer (64 MiB).
+#define ZFLOW_HUB_MAX_MESSAGE (64 * 1024 * 1024)
 
 //  Turns on CURVE for the endpoints bound after this call (inproc is not
 //  affected). Starts a zauth actor that accepts the clients whose public

@@ -102,8 +102,8 @@ int zflow_hub_subscriber_set_queue (zflow_hub_subscriber_t *self, size_t limit,
 void zflow_hub_subscriber_set_sync (zflow_hub_subscriber_t *self, bool sync);
 
 //  Waits until the hub has seen every subscription made so far (local hub),
-//  or until the actor has applied them (remote hub). Returns 0 or
-//  ZFLOW_ETIMEDOUT.
+//  or until the actor has applied them (remote hub); timeout_ms < 0 waits
+//  as long as it takes. Returns 0 or ZFLOW_ETIMEDOUT.
 int zflow_hub_subscriber_sync (zflow_hub_subscriber_t *self, int timeout_ms);
 
 //  Subscribes the queue to pattern (a key; "*" components are wildcards).

@@ -83,12 +83,14 @@ void *zflow_msg_zmq (zflow_msg_t *self, size_t index);
 zmsg_t *zflow_msg_to_zmsg (zflow_msg_t *self);
 
 //  Replaces the contents of self with the frames of *zmsg_p, destroys the
-//  zmsg and sets *zmsg_p to NULL. Returns 0, or ZFLOW_ENOMEM (self is then
-//  empty and *zmsg_p destroyed all the same).
+//  zmsg and sets *zmsg_p to NULL. Returns 0, ZFLOW_EINVAL (zmsg_p or
+//  *zmsg_p NULL; self is then empty) or ZFLOW_ENOMEM (self is then empty
+//  and *zmsg_p destroyed all the same).
 int zflow_msg_from_zmsg (zflow_msg_t *self, zmsg_t **zmsg_p);
 
 //  Moves all parts of src to dest (dest is reset first); src is left empty.
-void zflow_msg_move (zflow_msg_t *dest, zflow_msg_t *src);
+//  Returns 0, or ZFLOW_ENOMEM: then dest is empty and src unchanged.
+int zflow_msg_move (zflow_msg_t *dest, zflow_msg_t *src);
 
 //  Makes dest a copy of src (dest is reset first). Returns 0, or ZFLOW_ENOMEM.
 int zflow_msg_copy (zflow_msg_t *dest, const zflow_msg_t *src);

@@ -178,8 +178,10 @@ size_t zflow_stream_write_pending_bytes (zflow_stream_t *self);
 bool zflow_stream_read_paused (zflow_stream_t *self);
 
 //  Counters since creation: messages read and written, times reading was
-//  paused, monitor events discarded from the backlog, and messages dropped
-//  (only unsent messages discarded by close).
+//  paused, monitor events discarded from the backlog, and messages dropped:
+//  unsent messages discarded by close, messages the socket failed to send
+//  (the kept exception says why), messages written to a failed stream, and
+//  messages lost to out-of-memory. Nothing is dropped for being slow.
 uint64_t zflow_stream_msgs_read (zflow_stream_t *self);
 uint64_t zflow_stream_msgs_written (zflow_stream_t *self);
 uint64_t zflow_stream_pauses (zflow_stream_t *self);

@@ -4,6 +4,7 @@ target_sources (zflow_objects PRIVATE
     src/zflow_msg.c
     src/zflow_ring.c
     src/zflow_stream.c
+    src/zflow_stream_loop.c
     src/zflow_stream_monitor.c
     src/zflow_key.c
     src/zflow_meta.c
@@ -35,4 +36,11 @@ endif ()
 
 if (ZFLOW_BUILD_EXAMPLES)
     zflow_program (stream_pipeline examples/stream_pipeline.c)
+endif ()
+
+#  The install rules, checked by building a program against an installed copy.
+if (ZFLOW_BUILD_TESTS AND NOT ZFLOW_SANITIZE)
+    add_test (NAME test_install COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/install/test_install.sh
+              ${CMAKE_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+    set_tests_properties (test_install PROPERTIES TIMEOUT 120 LABELS integration)
 endif ()

@@ -19,9 +19,9 @@ struct _zflow_actor_t {
     bool terminated;                     //  $TERM received
     zflow_counters_t counters;           //  the standard counters
     zflow_actor_command_fn *on_command;  //  handler for other commands
-    void *command_arg;
+    void *command_arg;                   //  its argument
     zflow_actor_stats_fn *on_stats;      //  adds the actor's own counters
-    void *stats_arg;
+    void *stats_arg;                     //  its argument
 };
 
 //  Answers STATS: the request's tag first (when it has one), then the

@@ -311,8 +311,9 @@ s_flush (s_sink_t *self, bool force)
             }
         }
         force = force && self->count > 0;
-        //  Let the loop see the pipe now and then on a long backlog.
-        if (++rounds == 16)
+        //  One request per loop turn: between two, the loop answers the
+        //  pipe (STATS, $TERM) and takes input; a 0 ms timer brings the next.
+        if (++rounds == 1)
             break;
     }
     s_pull_input (self);
@@ -548,14 +549,19 @@ s_sink_new (zflow_actor_t *base, const zflow_centrifugo_sink_config_t *config, i
     return self;
 }
 
-//  One attempt, without retries, to send what is left at the end.
+//  One attempt, without retries, to send what is left at the end: a batch
+//  that failed or needs a retry ends it (a server answering error 100 for
+//  ever must not hold the destroy). What is left is counted as dropped.
 static void
 s_final_flush (s_sink_t *self)
 {
     while (self->count)
-        if (s_send_batch (self) < 0)
+        if (s_send_batch (self) != 0)
             break;
     self->counters->drops += self->count;
+    //  and what was read from the input but never taken into the outbox
+    if (self->input)
+        self->counters->drops += zflow_stream_read_pending (self->input);
 }
 
 static void
@@ -567,6 +573,12 @@ s_sink_actor (zsock_t *pipe, void *args)
     if (!self) {
         if (base)
             zflow_actor_ready (base, -1);
+        else {
+            //  no base to signal through: the same two signals by hand, so
+            //  zflow_actor_start returns instead of waiting for ever
+            zsock_signal (pipe, 0);
+            zsock_signal (pipe, 1);
+        }
         zflow_actor_destroy (&base);
         return;
     }

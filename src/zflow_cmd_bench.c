@@ -271,6 +271,13 @@ s_run_suite (const suite_t *suite, const options_t *opt, const char *self_path, 
                  suite->name, suite->program);
         return 1;
     }
+    //  the path goes into a shell command between single quotes
+    if (strchr (program, '\'')) {
+        fprintf (stderr, "zflow bench: suite %s: refusing a program path with a quote: %s\n",
+                 suite->name, program);
+        zstr_free (&program);
+        return 1;
+    }
     char command[PATH_MAX + 512];
     snprintf (command, sizeof (command), "'%s' %s", program, suite->fixed);
     s_add_flag (command, sizeof (command), suite->count_flag, opt->count);

@@ -73,9 +73,28 @@ zflow_envelope_wrap (zflow_msg_t *msg, const void *key_wire, size_t key_size,
     for (size_t i = 0; rc == 0 && i < msg->count; i++)
         rc = zflow_msg_add_zmq (head, &msg->parts[i]);
     if (rc == 0)
-        zflow_msg_move (msg, head);
+        rc = zflow_msg_move (msg, head);
     zflow_msg_destroy (&head);
     return rc;
+}
+
+//  True when data is a key's wire form: no NUL, at most ZFLOW_KEY_MAX_PARTS
+//  components of at most ZFLOW_KEY_MAX_PART bytes. One pass, no allocation.
+static bool
+s_key_valid (const char *data, size_t size)
+{
+    size_t parts = 1, length = 0;
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] == 0)
+            return false;
+        if (data[i] == ZFLOW_KEY_SEP) {
+            parts++;
+            length = 0;
+        }
+        else if (++length > ZFLOW_KEY_MAX_PART)
+            return false;
+    }
+    return parts <= ZFLOW_KEY_MAX_PARTS;
 }
 
 int
@@ -83,10 +102,7 @@ zflow_envelope_decode (const zflow_msg_t *msg, zflow_meta_t *meta)
 {
     if (!msg || msg->count < 3 || zflow_msg_part_size (msg, 0) == 0)
         return ZFLOW_EPROTO;
-    //  the key frame must be a valid key: no NUL, components within limits
-    const char *key = (const char *) zflow_msg_data (msg, 0);
-    size_t key_size = zflow_msg_part_size (msg, 0);
-    if (memchr (key, 0, key_size))
+    if (!s_key_valid ((const char *) zflow_msg_data (msg, 0), zflow_msg_part_size (msg, 0)))
         return ZFLOW_EPROTO;
     if (!meta)
         return 0;

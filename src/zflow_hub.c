@@ -36,6 +36,12 @@
 
 //  Most bytes waiting on the XPUB side before notices are dropped.
 #define S_NOTICE_BACKLOG (1024 * 1024)
+//  Limits on what peers may claim, so that no message from the network can
+//  make the hub loop or grow without bound: subscribers it tracks, patterns
+//  per subscriber, and subscriptions to one pattern by one subscriber.
+#define S_MAX_PEERS 100000
+#define S_MAX_PATTERNS_PER_PEER 1000000
+#define S_MAX_SAME_PATTERN 10000
 
 //  One subscription pattern the hub knows (its wire form is its hash key).
 typedef struct {
@@ -46,6 +52,7 @@ typedef struct {
 typedef struct {
     zhashx_t *patterns;     //  pattern wire form -> its subscriptions (uint64_t *)
     uint64_t fence;         //  last fence seen
+    uint64_t presence;      //  its presence topic's subscriptions now (gone at 0)
 } s_peer_t;
 
 struct _zflow_hub_t {
@@ -233,6 +240,11 @@ s_set_count (s_hub_t *self, s_peer_t *peer, const char *wire, uint64_t n)
     zflow_hub_t *hub = self->hub;
     uint64_t *have = (uint64_t *) zhashx_lookup (peer->patterns, wire);
     uint64_t now = have ? *have : 0;
+    if (n > S_MAX_SAME_PATTERN
+        || (!have && n && zhashx_size (peer->patterns) >= S_MAX_PATTERNS_PER_PEER)) {
+        self->malformed++;      //  more than any real subscriber holds
+        return;
+    }
     while (now != n) {
         bool up = n > now;
         uint64_t count = 0;
@@ -260,7 +272,7 @@ static s_peer_t *
 s_peer (s_hub_t *self, const char *uid)
 {
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->hub->peers, uid);
-    if (!peer) {
+    if (!peer && zhashx_size (self->hub->peers) < S_MAX_PEERS) {
         peer = s_peer_new ();
         pthread_mutex_lock (&self->hub->lock);
         zhashx_insert (self->hub->peers, uid, peer);
@@ -283,7 +295,12 @@ s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
     memcpy (uid, topic + 2, size - 2);
     uid[size - 2] = 0;
     if (subscribe) {
-        s_peer (self, uid);
+        s_peer_t *peer = s_peer (self, uid);
+        if (!peer) {
+            self->malformed++;
+            return;
+        }
+        peer->presence++;
         if (topic[1] == ZFLOW_HUB_PRESENCE_REMOTE) {
             zflow_msg_t *hello = self->notice;
             zflow_msg_reset (hello);
@@ -296,7 +313,9 @@ s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
         return;
     }
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->hub->peers, uid);
-    if (!peer)
+    //  gone only when every subscription of its presence topic went: an
+    //  unsubscribe that someone else sent for it does not remove it
+    if (!peer || (peer->presence && --peer->presence > 0))
         return;
     zlistx_t *wires = zhashx_keys (peer->patterns);
     for (const char *wire = (const char *) zlistx_first (wires); wire;
@@ -306,6 +325,14 @@ s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
     pthread_mutex_lock (&self->hub->lock);
     zhashx_delete (self->hub->peers, uid);
     pthread_mutex_unlock (&self->hub->lock);
+}
+
+//  True when text is a plain decimal number of at most 19 digits.
+static bool
+s_whole (const char *text)
+{
+    size_t digits = strspn (text, "0123456789");
+    return digits > 0 && digits <= 19 && text[digits] == 0;
 }
 
 //  "A" uid "\0" pattern wire "\0" n: the subscriber has n subscriptions to
@@ -323,8 +350,12 @@ s_on_announce (s_hub_t *self, const char *data, size_t size)
     const char *uid = text + 1;
     const char *wire = uid + strlen (uid) + 1;
     const char *last = wire < text + size ? wire + strlen (wire) + 1 : NULL;
-    if (text[0] == 'F' && wire < text + size) {
-        s_peer_t *peer = s_peer (self, uid);
+    //  announcements count only from subscribers whose presence the hub has
+    //  seen: no message creates a peer, so none can grow the table
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->hub->peers, uid);
+    if (!peer)
+        self->malformed++;
+    else if (text[0] == 'F' && wire < text + size) {
         pthread_mutex_lock (&self->hub->lock);
         uint64_t seq = strtoull (wire, NULL, 10);
         if (seq > peer->fence)
@@ -332,8 +363,8 @@ s_on_announce (s_hub_t *self, const char *data, size_t size)
         pthread_cond_broadcast (&self->hub->fenced);
         pthread_mutex_unlock (&self->hub->lock);
     }
-    else if (text[0] == 'A' && last && last < text + size && *wire)
-        s_set_count (self, s_peer (self, uid), wire, strtoull (last, NULL, 10));
+    else if (text[0] == 'A' && last && last < text + size && *wire && s_whole (last))
+        s_set_count (self, peer, wire, strtoull (last, NULL, 10));
     else
         self->malformed++;
 }
@@ -402,6 +433,9 @@ s_bind_one (zflow_stream_t *stream, const char *endpoint, char **real_p)
     *real_p = NULL;
     if (!endpoint || !*endpoint)
         return 0;
+    //  peers on the network may not make the hub take any size of message
+    //  (inproc messages are not decoded, so this bounds only tcp/ipc peers)
+    zsock_set_maxmsgsize (zflow_stream_sock (stream), ZFLOW_HUB_MAX_MESSAGE);
     if (zflow_stream_bind (stream, endpoint))
         return ZFLOW_EENDPOINT;
     *real_p = strdup ((const char *) zlistx_last (zflow_stream_bindings (stream)));
@@ -554,7 +588,11 @@ zflow_hub_new (const char *name, int *err_p)
         self->pub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.pub", name);
         self->sub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.sub", name);
         pthread_mutex_init (&self->lock, NULL);
-        pthread_cond_init (&self->fenced, NULL);
+        pthread_condattr_t attributes;
+        pthread_condattr_init (&attributes);
+        pthread_condattr_setclock (&attributes, CLOCK_MONOTONIC);
+        pthread_cond_init (&self->fenced, &attributes);
+        pthread_condattr_destroy (&attributes);
         self->trie = zflow__trie_new ();
         self->patterns = zhashx_new ();
         self->peers = zhashx_new ();
@@ -749,13 +787,17 @@ zflow_hub_actor (zflow_hub_t *self)
 int
 zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int timeout_ms)
 {
+    //  the condition variable runs on the monotonic clock (see the hub's
+    //  construction), so a wall-clock step cannot stretch or cut the wait
     struct timespec deadline;
-    clock_gettime (CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
+    clock_gettime (CLOCK_MONOTONIC, &deadline);
+    if (timeout_ms >= 0) {
+        deadline.tv_sec += timeout_ms / 1000;
+        deadline.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
     }
     int rc = 0;
     pthread_mutex_lock (&self->lock);
@@ -763,8 +805,14 @@ zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int tim
         s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, uid);
         if (peer && peer->fence >= seq)
             break;
-        if (pthread_cond_timedwait (&self->fenced, &self->lock, &deadline) == ETIMEDOUT)
+        //  a negative timeout waits as long as it takes
+        int wait = timeout_ms < 0 ? pthread_cond_wait (&self->fenced, &self->lock)
+                                  : pthread_cond_timedwait (&self->fenced, &self->lock,
+                                                            &deadline);
+        if (wait == ETIMEDOUT)
             rc = ZFLOW_ETIMEDOUT;
+        else if (wait != 0)
+            rc = ZFLOW_EINVAL;      //  never spin on an error while holding the lock
     }
     pthread_mutex_unlock (&self->lock);
     return rc;

@@ -59,14 +59,16 @@ zflow_msg_content_size (const zflow_msg_t *self)
     return total;
 }
 
-//  Grows the parts array so one more part fits. The first few parts live
-//  inside the object, so ordinary messages never allocate.
-static int
-s_reserve (zflow_msg_t *self)
+//  Grows the parts array so that capacity is at least wanted. The first
+//  few parts live inside the object, so ordinary messages never allocate.
+int
+zflow__msg_reserve (zflow_msg_t *self, size_t wanted)
 {
-    if (self->count < self->capacity)
+    if (wanted <= self->capacity)
         return 0;
-    size_t capacity = self->capacity * 2;
+    size_t capacity = self->capacity;
+    while (capacity < wanted)
+        capacity *= 2;
     zmq_msg_t *parts = (zmq_msg_t *) malloc (capacity * sizeof (zmq_msg_t));
     if (!parts)
         return ZFLOW_ENOMEM;
@@ -86,7 +88,7 @@ s_reserve (zflow_msg_t *self)
 zmq_msg_t *
 zflow__msg_append (zflow_msg_t *self)
 {
-    if (s_reserve (self))
+    if (zflow__msg_reserve (self, self->count + 1))
         return NULL;
     return &self->parts[self->count++];
 }
@@ -199,6 +201,8 @@ int
 zflow_msg_from_zmsg (zflow_msg_t *self, zmsg_t **zmsg_p)
 {
     zflow_msg_reset (self);
+    if (!zmsg_p || !*zmsg_p)
+        return ZFLOW_EINVAL;
     int rc = 0;
     zframe_t *frame = zmsg_first (*zmsg_p);
     while (frame && rc == 0) {
@@ -211,18 +215,20 @@ zflow_msg_from_zmsg (zflow_msg_t *self, zmsg_t **zmsg_p)
     return rc;
 }
 
-void
+int
 zflow_msg_move (zflow_msg_t *dest, zflow_msg_t *src)
 {
     zflow_msg_reset (dest);
+    //  room for every part first, so that nothing is half moved
+    if (zflow__msg_reserve (dest, src->count))
+        return ZFLOW_ENOMEM;
     for (size_t i = 0; i < src->count; i++) {
         zmq_msg_t *part = zflow__msg_append (dest);
-        if (!part)
-            break;      //  out of memory: the rest is closed with src
         zmq_msg_init (part);
         zmq_msg_move (part, &src->parts[i]);
     }
     zflow_msg_reset (src);
+    return 0;
 }
 
 int

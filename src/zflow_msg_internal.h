@@ -15,6 +15,10 @@ struct _zflow_msg_t {
     zmq_msg_t inline_parts[ZFLOW_MSG_INLINE_PARTS];   //  storage for small messages
 };
 
+//  Makes room for wanted parts in all. Returns 0 or ZFLOW_ENOMEM (nothing
+//  changed).
+int zflow__msg_reserve (zflow_msg_t *self, size_t wanted);
+
 //  Appends an uninitialised part slot and returns it (the caller must
 //  zmq_msg_init it), or NULL when out of memory.
 zmq_msg_t *zflow__msg_append (zflow_msg_t *self);

@@ -124,23 +124,32 @@ zflow__ring_drop_head (zflow_ring_t *self, bool more, size_t size)
         self->msgs--;
 }
 
+//  Counts the parts of the oldest message.
+static size_t
+s_head_parts (zflow_ring_t *self)
+{
+    size_t parts = 1;
+    while (self->more[(self->head + parts - 1) & (self->capacity - 1)])
+        parts++;
+    return parts;
+}
+
 int
 zflow__ring_pop_msg (zflow_ring_t *self, zflow_msg_t *msg)
 {
     if (self->msgs == 0)
         return -1;
     zflow_msg_reset (msg);
+    //  room for the whole message first: it leaves the ring whole or not at all
+    if (zflow__msg_reserve (msg, s_head_parts (self)))
+        return -1;
     bool more = true;
     while (more) {
         zmq_msg_t *head = zflow__ring_peek (self, &more);
         size_t size = zmq_msg_size (head);
         zmq_msg_t *part = zflow__msg_append (msg);
-        if (part) {
-            zmq_msg_init (part);
-            zmq_msg_move (part, head);
-        }
-        //  out of memory: the part is lost with the message, but the ring
-        //  stays consistent; the caller sees a short message only then
+        zmq_msg_init (part);
+        zmq_msg_move (part, head);
         self->bytes -= size;
         zmq_msg_close (head);
         self->head = (self->head + 1) & (self->capacity - 1);

@@ -52,7 +52,8 @@ void zflow__ring_abandon (zflow_ring_t *self);
 int zflow__ring_push_msg (zflow_ring_t *self, zflow_msg_t *msg);
 
 //  Moves the oldest whole message into msg (reset first). Returns 0, or -1
-//  when the ring holds no whole message.
+//  when the ring holds no whole message or msg cannot grow to hold it (out
+//  of memory: the message stays in the ring).
 int zflow__ring_pop_msg (zflow_ring_t *self, zflow_msg_t *msg);
 
 //  Returns the oldest part (still queued), or NULL when empty; *more_p

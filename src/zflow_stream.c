@@ -28,45 +28,11 @@
 #include "zflow_msg_internal.h"
 #include "zflow_ring.h"
 #include "zflow_stream_monitor.h"
+#include "zflow_stream_internal.h"
 #include <errno.h>
 #include <string.h>
 
-struct _zflow_stream_t {
-    zsock_t *sock;                //  the socket; NULL once closed
-    void *handle;                 //  its libzmq handle, cached for the hot path
-    int type;                     //  ZMQ socket type
-    zlistx_t *bindings;           //  bound endpoints (real ports)
-    zlistx_t *connections;        //  connected endpoints
-    zflow_ring_t rbuf;            //  read buffer (filled only when attached)
-    zflow_ring_t wbuf;            //  write buffer (messages the socket refused)
-    size_t read_high;             //  read watermarks, bytes
-    size_t read_low;
-    size_t read_high_msgs;        //  read watermarks, messages (0 = none)
-    size_t read_low_msgs;
-    size_t write_high;            //  write watermarks, bytes
-    size_t write_low;
-    bool write_above;             //  wbuf went above write_high, not yet at low
-    bool read_paused;             //  reader removed from the loop by watermark
-    unsigned flush_skip;          //  writes left before write() retries a refused flush
-    int rcvtimeo;                 //  ZMQ_RCVTIMEO last set, to avoid resetting it
-    int exception;                //  kept transport error (zflow code), or 0
-    int exception_errno;          //  libzmq errno behind it
-    bool closed;                  //  close() called or the socket died
-    zflow_stream_monitor_t *monitor;  //  socket monitor, NULL until enabled
-    zloop_t *loop;                //  attached loop, or NULL
-    bool polling_out;             //  POLLOUT poller registered on loop
-    zflow_stream_fn *on_readable; //  attach callbacks and their argument
-    zflow_stream_fn *on_drained;
-    void *arg;
-    uint64_t msgs_read;           //  counters
-    uint64_t msgs_written;
-    uint64_t pauses;
-    uint64_t dropped;
-};
 
-static void s_stop_write_polling (zflow_stream_t *self);
-static void s_update_write_polling (zflow_stream_t *self);
-static void s_add_reader (zflow_stream_t *self);
 
 //  ---------------------------------------------------------------------
 //  Construction
@@ -189,7 +155,12 @@ zflow_stream_bind (zflow_stream_t *self, const char *endpoint)
     size_t size = sizeof (real);
     if (zmq_getsockopt (self->handle, ZMQ_LAST_ENDPOINT, real, &size) || !*real)
         snprintf (real, sizeof (real), "%s", endpoint);
-    zlistx_add_end (self->bindings, strdup (real));
+    char *copy = strdup (real);
+    if (!copy || !zlistx_add_end (self->bindings, copy)) {
+        free (copy);
+        zmq_unbind (self->handle, real);
+        return ZFLOW_ENOMEM;
+    }
     return 0;
 }
 
@@ -202,7 +173,12 @@ zflow_stream_connect (zflow_stream_t *self, const char *endpoint)
         return ZFLOW_ECLOSED;
     if (zmq_connect (self->handle, endpoint))
         return ZFLOW_EENDPOINT;
-    zlistx_add_end (self->connections, strdup (endpoint));
+    char *copy = strdup (endpoint);
+    if (!copy || !zlistx_add_end (self->connections, copy)) {
+        free (copy);
+        zmq_disconnect (self->handle, endpoint);
+        return ZFLOW_ENOMEM;
+    }
     return 0;
 }
 
@@ -267,16 +243,16 @@ zflow_stream_set_write_limits (zflow_stream_t *self, size_t high, size_t low)
 }
 
 //  True when the read buffer is at or above a high watermark.
-static bool
-s_read_full (zflow_stream_t *self)
+bool
+zflow__stream_read_full (zflow_stream_t *self)
 {
     return self->rbuf.bytes >= self->read_high
            || (self->read_high_msgs && self->rbuf.msgs >= self->read_high_msgs);
 }
 
 //  True when the read buffer is at or below every low watermark.
-static bool
-s_read_low (zflow_stream_t *self)
+bool
+zflow__stream_read_low (zflow_stream_t *self)
 {
     return self->rbuf.bytes <= self->read_low
            && (!self->read_high_msgs || self->rbuf.msgs <= self->read_low_msgs);
@@ -354,10 +330,10 @@ s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
 
 //  Moves whatever the socket has into the read buffer, without waiting,
 //  until it is empty or the buffer reaches a high watermark.
-static void
-s_fill (zflow_stream_t *self)
+void
+zflow__stream_fill (zflow_stream_t *self)
 {
-    while (self->sock && !s_read_full (self)) {
+    while (self->sock && !zflow__stream_read_full (self)) {
         bool more = true;
         int flags = ZMQ_DONTWAIT;
         while (more) {
@@ -378,23 +354,6 @@ s_fill (zflow_stream_t *self)
     }
 }
 
-//  Pauses or resumes the loop's reader according to the read watermarks.
-static void
-s_update_read_polling (zflow_stream_t *self)
-{
-    if (!self->loop || !self->sock || !self->on_readable)
-        return;
-    if (!self->read_paused && s_read_full (self)) {
-        zloop_reader_end (self->loop, self->sock);
-        self->read_paused = true;
-        self->pauses++;
-    }
-    else if (self->read_paused && s_read_low (self)) {
-        self->read_paused = false;
-        s_add_reader (self);
-    }
-}
-
 //  Sets ZMQ_RCVTIMEO only when it changes: the setsockopt is not free.
 static void
 s_set_rcvtimeo (zflow_stream_t *self, int timeout_ms)
@@ -412,7 +371,7 @@ zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
         return ZFLOW_EINVAL;
     if (zflow__ring_pop_msg (&self->rbuf, msg) == 0) {
         self->msgs_read++;
-        s_update_read_polling (self);
+        zflow__stream_update_read_polling (self);
         return 0;
     }
     if (self->exception)
@@ -474,10 +433,23 @@ s_send_msg (zflow_stream_t *self, zflow_msg_t *msg)
     return 0;
 }
 
+//  Drops what is left of the message at the head of the write buffer
+//  (its first parts may have gone out already), counted.
+static void
+s_drop_rest (zflow_stream_t *self)
+{
+    bool more = true;
+    while (more && self->wbuf.count) {
+        zmq_msg_t *head = zflow__ring_peek (&self->wbuf, &more);
+        zflow__ring_drop_head (&self->wbuf, more, zmq_msg_size (head));
+    }
+    self->dropped++;
+}
+
 //  Sends queued messages in order until the socket refuses one. Returns 0,
 //  or the error that stopped it.
-static int
-s_flush (zflow_stream_t *self)
+int
+zflow__stream_flush (zflow_stream_t *self)
 {
     while (self->sock && self->wbuf.count) {
         bool more;
@@ -489,6 +461,9 @@ s_flush (zflow_stream_t *self)
                 int err = zmq_errno ();
                 if (flags && (err == EAGAIN || err == EINTR))
                     return 0;
+                //  the rest of this message must not go out as a message
+                //  of its own with the next flush: drop it, counted
+                s_drop_rest (self);
                 return s_fail (self, err);
             }
             zflow__ring_drop_head (&self->wbuf, more, size);
@@ -500,15 +475,15 @@ s_flush (zflow_stream_t *self)
 }
 
 //  After the write buffer shrank: tells an attached owner that it drained.
-static void
-s_after_flush (zflow_stream_t *self)
+void
+zflow__stream_after_flush (zflow_stream_t *self)
 {
     if (self->write_above && self->wbuf.bytes <= self->write_low) {
         self->write_above = false;
         if (self->loop && self->on_drained)
             self->on_drained (self, self->arg);
     }
-    s_update_write_polling (self);
+    zflow__stream_update_write_polling (self);
 }
 
 int
@@ -518,6 +493,7 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
         return ZFLOW_EINVAL;
     if (!self->sock || self->exception) {
         zflow_msg_reset (msg);
+        self->dropped++;
         return self->sock ? self->exception : ZFLOW_ECLOSED;
     }
     //  what is queued goes first, so order is kept and the buffer empties
@@ -526,13 +502,14 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
     if (self->wbuf.count && self->flush_skip)
         self->flush_skip--;
     else if (self->wbuf.count) {
-        int rc = s_flush (self);
+        int rc = zflow__stream_flush (self);
         if (rc) {
             zflow_msg_reset (msg);
+            self->dropped++;
             return rc;
         }
         if (self->wbuf.count == 0)
-            s_after_flush (self);
+            zflow__stream_after_flush (self);
         else
             self->flush_skip = 64;
     }
@@ -550,7 +527,7 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
         self->dropped++;
         return ZFLOW_ENOMEM;
     }
-    s_update_write_polling (self);
+    zflow__stream_update_write_polling (self);
     if (self->wbuf.bytes > self->write_high) {
         self->write_above = true;
         return ZFLOW_DRAIN;
@@ -582,11 +559,11 @@ s_wait_written (zflow_stream_t *self, size_t target, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
     while (true) {
-        int rc = s_flush (self);
+        int rc = zflow__stream_flush (self);
         if (rc)
             return rc;
         if (self->wbuf.bytes <= target && (target || self->wbuf.count == 0)) {
-            s_after_flush (self);
+            zflow__stream_after_flush (self);
             return 0;
         }
         if (!self->sock)
@@ -724,95 +701,4 @@ uint64_t
 zflow_stream_events_discarded (zflow_stream_t *self)
 {
     return self->monitor ? zflow_stream_monitor_discarded (self->monitor) : 0;
-}
-
-//  ---------------------------------------------------------------------
-//  Attaching to a zloop
-
-static int
-s_on_socket_readable (zloop_t *loop, zsock_t *sock, void *arg)
-{
-    (void) loop;
-    (void) sock;
-    zflow_stream_t *self = (zflow_stream_t *) arg;
-    s_fill (self);
-    if (self->rbuf.msgs && self->on_readable)
-        self->on_readable (self, self->arg);
-    s_update_read_polling (self);
-    return 0;
-}
-
-static void
-s_add_reader (zflow_stream_t *self)
-{
-    zloop_reader (self->loop, self->sock, s_on_socket_readable, self);
-    zloop_reader_set_tolerant (self->loop, self->sock);
-}
-
-static int
-s_on_socket_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
-    (void) item;
-    zflow_stream_t *self = (zflow_stream_t *) arg;
-    s_flush (self);
-    s_after_flush (self);
-    return 0;
-}
-
-//  Keeps a POLLOUT poller on the loop exactly while messages are queued.
-static void
-s_update_write_polling (zflow_stream_t *self)
-{
-    if (!self->loop || !self->sock)
-        return;
-    if (self->wbuf.count && !self->polling_out) {
-        zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLOUT, 0};
-        zloop_poller (self->loop, &item, s_on_socket_writable, self);
-        zloop_poller_set_tolerant (self->loop, &item);
-        self->polling_out = true;
-    }
-    else if (!self->wbuf.count && self->polling_out)
-        s_stop_write_polling (self);
-}
-
-static void
-s_stop_write_polling (zflow_stream_t *self)
-{
-    if (self->polling_out) {
-        zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLOUT, 0};
-        zloop_poller_end (self->loop, &item);
-        self->polling_out = false;
-    }
-}
-
-int
-zflow_stream_attach (zflow_stream_t *self, zloop_t *loop, zflow_stream_fn *on_readable,
-                     zflow_stream_fn *on_drained, void *arg)
-{
-    if (!loop || self->loop)
-        return ZFLOW_EINVAL;
-    if (!self->sock)
-        return ZFLOW_ECLOSED;
-    self->loop = loop;
-    self->on_readable = on_readable;
-    self->on_drained = on_drained;
-    self->arg = arg;
-    self->read_paused = false;
-    if (on_readable)
-        s_add_reader (self);
-    s_update_write_polling (self);
-    return 0;
-}
-
-void
-zflow_stream_detach (zflow_stream_t *self)
-{
-    if (!self->loop)
-        return;
-    if (self->on_readable && !self->read_paused)
-        zloop_reader_end (self->loop, self->sock);
-    s_stop_write_polling (self);
-    self->read_paused = false;
-    self->loop = NULL;
 }

@@ -324,6 +324,28 @@ test_lossy (void)
     zflow_centrifugo_sink_destroy (&sink);
 }
 
+//  A server that answers error 100 for ever does not hold the destroy: the
+//  final flush tries once, and what it could not send is counted dropped.
+static void
+test_destroy_against_failing_server (void)
+{
+    CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
+    char endpoint[64];
+    zflow_centrifugo_sink_config_t config = s_config (endpoint, sizeof (endpoint));
+    zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
+    zsock_t *push = zsock_new_push (endpoint);
+    CHECK (test_fake_control (&s_fake, "{\"fault\":\"internal\",\"count\":1000000}") == 0);
+    for (int n = 0; n < 5; n++)
+        CHECK (s_send_n (push, "chat/stuck", n) == 0);
+    CHECK (s_wait_stat (sink, "retries", 1, 5000));
+    int64_t start = zclock_mono ();
+    zflow_centrifugo_sink_destroy (&sink);
+    CHECK (zclock_mono () - start < 3000);
+    CHECK (sink == NULL);
+    zsock_destroy (&push);
+    CHECK (test_fake_control (&s_fake, "{\"fault\":\"internal\",\"count\":0}") == 0);
+}
+
 //  SUB input with prefixes, a mapping rule, rejected and unmapped keys,
 //  and a bounded number of attempts.
 static void
@@ -492,6 +514,7 @@ main (void)
     test_retry ("short", 2, true);         //  a reply missing: applied, sent again
     test_backpressure ();
     test_lossy ();
+    test_destroy_against_failing_server ();
     test_sub_rule_and_rejects ();
     test_hub ();
     test_bad_config ();

@@ -148,6 +148,27 @@ test_envelope (void)
     zflow_msg_add (msg, "\x81\xa1v\x01", 4);
     zflow_msg_add (msg, "", 0);
     CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO);   //  empty key
+    //  keys past the limits are not keys: too many components, one too long
+    char long_part[ZFLOW_KEY_MAX_PART + 2];
+    memset (long_part, 'k', sizeof (long_part));
+    zflow_msg_reset (msg);
+    zflow_msg_add (msg, long_part, ZFLOW_KEY_MAX_PART + 1);
+    zflow_msg_add (msg, "\x81\xa1v\x01", 4);
+    zflow_msg_add (msg, "", 0);
+    CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO);
+    char many[2 * ZFLOW_KEY_MAX_PARTS + 1];
+    for (int i = 0; i < 2 * ZFLOW_KEY_MAX_PARTS + 1; i++)
+        many[i] = i % 2 ? ZFLOW_KEY_SEP : 'p';      //  33 components
+    zflow_msg_reset (msg);
+    zflow_msg_add (msg, many, sizeof (many));
+    zflow_msg_add (msg, "\x81\xa1v\x01", 4);
+    zflow_msg_add (msg, "", 0);
+    CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO);
+    zflow_msg_reset (msg);
+    zflow_msg_add (msg, many, sizeof (many) - 2);   //  32 components: a key
+    zflow_msg_add (msg, "\x81\xa1v\x01", 4);
+    zflow_msg_add (msg, "", 0);
+    CHECK_RC (zflow_envelope_decode (msg, back), 0);
     CHECK (zflow_envelope_payload (msg, &size) != NULL && size == 0);
     zflow_key_destroy (&key);
     zflow_meta_destroy (&back);

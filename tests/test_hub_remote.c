@@ -1,6 +1,7 @@
 /*  A second process subscribes and publishes over tcp:// and ipc://, with
     and without CURVE (the helper program hub_peer, fork + exec). */
 #include "hub/hub_testutil.h"
+#include "zflow_hub_internal.h"
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -229,6 +230,66 @@ test_reconnect (void)
     free (endpoint);
 }
 
+//  Sends one raw upstream message (a (un)subscription or an announcement)
+//  from a plain XSUB, as a hostile peer would.
+static void
+s_raw_upstream (zsock_t *xsub, const void *data, size_t size)
+{
+    CHECK (zmq_send (zsock_resolve (xsub), data, size, 0) == (int) size);
+}
+
+//  Peers that lie: a huge subscription count, announcements for a
+//  subscriber the hub never saw, a presence unsubscribe for someone else.
+//  The hub keeps serving, counts them as malformed, and the real
+//  subscriber keeps its subscription.
+static void
+test_hostile_peers (void)
+{
+    zflow_hub_t *hub = zflow_hub_new ("hostile", NULL);
+    CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
+    const char *endpoint = zflow_hub_bound_sub (hub);
+    zflow_hub_subscriber_t *victim
+        = zflow_hub_subscriber_new_remote (endpoint, "victim", NULL, NULL);
+    zflow_key_t *pattern = zflow_key_parse ("a/b", NULL);
+    CHECK (zflow_hub_subscriber_subscribe (victim, pattern) == 0);
+    CHECK (s_wait_count (hub, "a/b", 1, 5000));
+
+    zsock_t *liar = zsock_new (ZMQ_XSUB);
+    CHECK (zsock_connect (liar, "%s", endpoint) == 0);
+    zclock_sleep (200);
+    const char huge[] = "Avictim\0a\0" "18446744073709551615";
+    s_raw_upstream (liar, huge, sizeof (huge) - 1);
+    const char stranger_a[] = "Astranger\0a\0" "1";
+    s_raw_upstream (liar, stranger_a, sizeof (stranger_a) - 1);
+    const char stranger_f[] = "Fstranger\0" "7";
+    s_raw_upstream (liar, stranger_f, sizeof (stranger_f) - 1);
+    //  the victim's presence topic, subscribed and unsubscribed by the liar
+    char topic[64] = {0, ZFLOW_HUB_PRESENCE_REMOTE};
+    size_t size = 2 + strlen ("victim");
+    memcpy (topic + 2, "victim", strlen ("victim"));
+    char message[66];
+    message[0] = 1;
+    memcpy (message + 1, topic, size);
+    s_raw_upstream (liar, message, size + 1);
+    zclock_sleep (100);
+    message[0] = 0;
+    s_raw_upstream (liar, message, size + 1);
+    zclock_sleep (300);
+
+    int64_t start = zclock_mono ();
+    zhash_t *stats = zflow_hub_stats (hub, 2000);
+    CHECK (stats);                                      //  still serving, at once
+    CHECK (zclock_mono () - start < 1000);
+    CHECK (zflow_stats_get (stats, "malformed") >= 3);
+    CHECK (zflow_stats_get (stats, "peers") == 1);      //  no stranger was created
+    zhash_destroy (&stats);
+    CHECK (zflow_hub_subscription_count (hub, pattern) == 1);
+    zsock_destroy (&liar);
+    zflow_key_destroy (&pattern);
+    zflow_hub_subscriber_destroy (&victim);
+    zflow_hub_destroy (&hub);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -239,6 +300,7 @@ main (int argc, char *argv[])
     test_curve ();
     test_curve_allow_dir ();
     test_reconnect ();
+    test_hostile_peers ();
     printf ("test_hub_remote: OK\n");
     return 0;
 }

@@ -5,13 +5,7 @@
 #include <assert.h>
 #include <stdio.h>
 
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        if (!(cond)) {                                                             \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            exit (1);                                                              \
-        }                                                                          \
-    } while (0)
+#include "zflow_testing.h"
 
 static bool
 s_count (void *item, void *arg)

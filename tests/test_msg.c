@@ -54,7 +54,7 @@ test_copy_move (void)
     CHECK (zflow_msg_size (a) == 2 && zflow_msg_size (b) == 2);
     CHECK (zflow_msg_streq (b, 1, "two"));
     zflow_msg_addstr (b, "three");
-    zflow_msg_move (a, b);
+    CHECK_RC (zflow_msg_move (a, b), 0);
     CHECK (zflow_msg_size (b) == 0);
     CHECK (zflow_msg_size (a) == 3 && zflow_msg_streq (a, 2, "three"));
     //  a zmq_msg_t taken over without copying
@@ -82,6 +82,15 @@ test_zmsg (void)
     CHECK_RC (zflow_msg_from_zmsg (msg, &zmsg), 0);
     CHECK (zmsg == NULL);
     CHECK (zflow_msg_size (msg) == 3 && zflow_msg_part_size (msg, 1) == 0);
+    zmsg_t *none = NULL;
+    CHECK_RC (zflow_msg_from_zmsg (msg, &none), ZFLOW_EINVAL);
+    CHECK_RC (zflow_msg_from_zmsg (msg, NULL), ZFLOW_EINVAL);
+    CHECK (zflow_msg_size (msg) == 0);
+    zmsg = zmsg_new ();
+    zmsg_addstr (zmsg, "alpha");
+    zmsg_addmem (zmsg, "", 0);
+    zmsg_addstr (zmsg, "omega");
+    CHECK_RC (zflow_msg_from_zmsg (msg, &zmsg), 0);
     zmsg = zflow_msg_to_zmsg (msg);
     CHECK (zmsg && zmsg_size (zmsg) == 3);
     CHECK (zflow_msg_size (msg) == 0);

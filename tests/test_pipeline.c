@@ -11,13 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            exit (1);                                                                              \
-        }                                                                                          \
-    } while (0)
+#include "zflow_testing.h"
 
 //  Sums one counter over every stage.
 static uint64_t s_sum (zflow_pipeline_t *p, const char *counter)

@@ -14,13 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            exit (1);                                                                              \
-        }                                                                                          \
-    } while (0)
+#include "zflow_testing.h"
 
 static char s_dir[256];
 

@@ -24,13 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
-            exit (1);                                                                              \
-        }                                                                                          \
-    } while (0)
+#include "zflow_testing.h"
 
 static zflow_hpfeeds_broker_t *s_broker (int port, int *port_p)
 {

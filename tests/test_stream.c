@@ -164,6 +164,7 @@ test_exception (void)
     zflow_msg_addstr (msg, "three");
     CHECK_RC (zflow_stream_write (req, msg), ZFLOW_ETRANSPORT);
     CHECK (zflow_msg_size (msg) == 0);
+    CHECK (zflow_stream_dropped (req) == 2);    //  refused on a failed stream: counted
     zflow_msg_destroy (&msg);
     zflow_stream_destroy (&req);
     zflow_stream_destroy (&rep);

@@ -6,13 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            exit (1);                                                                   \
-        }                                                                               \
-    } while (0)
+#include "../zflow_testing.h"
 
 //  A key from its text form; fails the test if invalid.
 static inline zflow_key_t *

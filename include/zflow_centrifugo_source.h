@@ -1,0 +1,194 @@
+/*  =========================================================================
+    zflow_centrifugo_source - an actor that brings Centrifugo channels into
+    zflow over Centrifugo's bidirectional client protocol
+
+    The source is a Centrifugo client: it opens a WebSocket (the project's
+    own client, ws:// or wss://) to a Centrifugo server, connects with a
+    token, subscribes to its channels and publishes every publication on
+    its PUB endpoint as a zflow envelope:
+
+        frame 1   key (<key_prefix>, <channel>), by default ("centrifugo", ..)
+        frame 2   meta: src = the client name, seq = the publication's offset
+                  (0 in a channel without history), ts = time received,
+                  ct = "application/json", extra "epoch" = the stream epoch
+        frame 3   the publication's "data", as compact JSON
+
+    It speaks the JSON client protocol v2 (Centrifugo v4, v5, v6):
+    {"id":N,"connect":{"token":..,"name":..}}, {"id":N,"subscribe":
+    {"channel":..}}, pushes {"push":{"channel":..,"pub":{"data":..,
+    "offset":N}}}, and answers the server's ping {} with a pong {} when the
+    connect reply asks for it. When no message at all arrives for the
+    advertised ping interval plus ping_grace_ms, the connection is taken as
+    dead and replaced.
+
+    Recovery: the source remembers per channel the last offset and epoch it
+    published. After any reconnect (or an unsubscribe push with a code of
+    2500 or more) it subscribes again with "recover":true, offset and epoch
+    when the server said the channel is recoverable. The publications in
+    the subscribe reply are published first, in order, then the live
+    pushes. A publication at or below the last offset is a duplicate and
+    is dropped (counted); an offset past the next one is a gap (counted and
+    reported); a reply with "recovered" false means the server could not
+    fill the hole (epoch changed or history too short): reported as an
+    event, counted in "unrecovered".
+
+    Server-side subscriptions (channels the server subscribes the
+    connection to, e.g. from the token's "channels" claim) are bridged the
+    same way: the connect reply's "subs" and subscribe pushes add them, and
+    after a reconnect the connect request's "subs" asks to recover them
+    from their last offset and epoch.
+
+    Events: everything a user may want to react to is published on the same
+    PUB as an envelope with key (<key_prefix>.event, <type>) and a JSON
+    object payload with "type" and details:
+        connected      {"client","version"}
+        disconnected   {"code","reason","reconnect","error"}  (code 1006: no
+                       close frame; only for connections that were open)
+        error          {"op","channel","code","message","temporary"}  a reply's
+                       error object; a temporary subscribe error (100, 111 or
+                       marked "temporary") is retried with the backoff
+        subscribed     {"channel","recoverable","recovered","was_recovering",
+                        "epoch","offset","publications"}
+        unsubscribed   {"channel","code","reason"}
+        malformed      {"size","error"}  a server message that is not JSON or
+                       not a protocol object (counted; the connection goes on)
+        gap            {"channel","expected","offset"}
+        token_expiring {"expires_in_ms"}  the connect reply said the token
+                       expires ("expires", "ttl"), three quarters of its time
+                       is gone: call zflow_centrifugo_source_set_token
+        failed         {"failures"}  gave up after max_failures refusals
+
+    Reconnects: after a close, an error or a refused handshake the source
+    tries again after a backoff that doubles from backoff_min_ms to
+    backoff_max_ms (a random point between half of it and all of it). A
+    refusal by the server (an error reply to connect, such as 109 "token
+    expired", or a disconnect code 3500..3999 such as 3500 "invalid
+    token", which the protocol documents as "do not reconnect") counts as a
+    failure; after max_failures of them in a row the source stops and
+    reports "failed". Use zflow_centrifugo_source_set_token to give a new
+    token: on a connection whose token expires it is sent at once in a
+    refresh command (no reconnect); it is used for every later connect, and
+    it restarts a source that gave up.
+
+    Bounded memory: the PUB has a send watermark (sndhwm); when a subscriber
+    is that far behind, the publication is dropped for all and counted in
+    "drops" (the offset still advances, so a drop is not recovered). With
+    lossless set nothing is dropped: what the PUB refuses waits, in order,
+    while the source stops reading the WebSocket (TCP then pushes back on
+    the server) and retries every 2 ms; queue_depth counts what waits (at
+    most what was read in one go). A server may close a connection that
+    stays paused too long (no pong, slow); the source then reconnects and
+    recovers from where it stood.
+
+    STATS adds: publications, recovered, duplicates, gaps, unrecovered,
+    malformed, errors, events, connects, attempts, disconnects, failures,
+    pings, pongs, channels, subscribed, unexpected (pushes for a channel
+    that is not subscribed), refreshes.
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#ifndef ZFLOW_CENTRIFUGO_SOURCE_H_INCLUDED
+#define ZFLOW_CENTRIFUGO_SOURCE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zflow_centrifugo_source_t zflow_centrifugo_source_t;
+
+#define ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MIN_MS 100
+#define ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MAX_MS 10000
+#define ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES 5
+#define ZFLOW_CENTRIFUGO_SOURCE_TIMEOUT_MS 5000
+#define ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS 10000
+#define ZFLOW_CENTRIFUGO_SOURCE_SNDHWM 1000
+
+//  The source's configuration. Zero-initialise it and set what you need:
+//  zero / NULL / false fields take the defaults named here.
+typedef struct {
+    const char *url;        //  ws[s]://host:port/connection/websocket (required)
+    const char *token;      //  connection token (JWT), or NULL
+    const char *name;       //  client name sent in connect and meta "src" ("zflow")
+    const char *channels;   //  channels to subscribe, comma list (may be NULL)
+    const char *endpoint;   //  PUB endpoint to bind ("inproc://zflow-centrifugo-<name>")
+    const char *key_prefix; //  first key component ("centrifugo")
+    bool no_recover;        //  resubscribe without asking for recovery
+    bool manual_start;      //  connect only on zflow_centrifugo_source_start
+    bool lossless;          //  a full subscriber pauses reading (default: drop)
+    int backoff_min_ms;     //  first reconnect delay (100)
+    int backoff_max_ms;     //  longest reconnect delay (10000)
+    int max_failures;       //  refusals in a row before giving up (5; < 0: never)
+    int timeout_ms;         //  handshake and command reply timeout (5000)
+    int ping_grace_ms;      //  wait past the ping interval before a reconnect (10000)
+    size_t sndhwm;          //  PUB send watermark in messages (1000)
+    bool insecure;          //  wss: skip certificate checks (testing only)
+    const char *ca_file;    //  wss: PEM file of trusted CAs, or NULL (system store)
+    size_t max_message;     //  largest WebSocket message (16 MiB)
+} zflow_centrifugo_source_config_t;
+
+//  Starts the source actor; it connects at once unless manual_start. The
+//  configuration is copied. Returns the source (the caller owns it;
+//  zflow_centrifugo_source_destroy), or NULL with *err_p (if not NULL) set
+//  to ZFLOW_ECONFIG (no or bad url, bad channel name or key prefix),
+//  ZFLOW_EENDPOINT (the PUB endpoint cannot be bound) or ZFLOW_ENOMEM.
+zflow_centrifugo_source_t *
+zflow_centrifugo_source_new (const zflow_centrifugo_source_config_t *config, int *err_p);
+
+//  Stops the actor (the WebSocket is closed at once) and frees the source;
+//  sets *self_p to NULL. Idempotent.
+void zflow_centrifugo_source_destroy (zflow_centrifugo_source_t **self_p);
+
+//  The PUB endpoint the envelopes go out on (owned by the source).
+const char *zflow_centrifugo_source_endpoint (zflow_centrifugo_source_t *self);
+
+//  The actor (owned by the source), e.g. for zflow_actor_stats.
+zactor_t *zflow_centrifugo_source_actor (zflow_centrifugo_source_t *self);
+
+//  Connects a source made with manual_start (a no-op otherwise). Returns 0
+//  or ZFLOW_ECLOSED.
+int zflow_centrifugo_source_start (zflow_centrifugo_source_t *self);
+
+//  Adds a channel and subscribes to it now if connected. With epoch not
+//  NULL the first subscribe recovers from that position (offset, epoch),
+//  e.g. one saved by zflow_centrifugo_source_position. Returns 0,
+//  ZFLOW_EINVAL (bad channel name), ZFLOW_ENOTSUP (already there) or
+//  ZFLOW_ECLOSED.
+int zflow_centrifugo_source_subscribe (zflow_centrifugo_source_t *self, const char *channel,
+                                       uint64_t offset, const char *epoch);
+
+//  Unsubscribes from a channel and forgets it. Returns 0, ZFLOW_ENOTFOUND
+//  or ZFLOW_ECLOSED.
+int zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const char *channel);
+
+//  Replaces the token: sent at once in a refresh command when the current
+//  connection's token expires, used for every later connect, and restarts
+//  a source that gave up. Returns 0 or ZFLOW_ECLOSED.
+int zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token);
+
+//  The last position published for channel: *offset_p and the epoch copied
+//  into epoch (epoch_size bytes, may be 0). Returns 0, ZFLOW_ENOTFOUND (no
+//  such channel or no position yet) or ZFLOW_ECLOSED.
+int zflow_centrifugo_source_position (zflow_centrifugo_source_t *self, const char *channel,
+                                      uint64_t *offset_p, char *epoch, size_t epoch_size);
+
+//  The counters (the caller owns the hash; zhash_destroy), or NULL on
+//  timeout.
+zhash_t *zflow_centrifugo_source_stats (zflow_centrifugo_source_t *self, int timeout_ms);
+
+//  Turns on tracing to stderr.
+void zflow_centrifugo_source_verbose (zflow_centrifugo_source_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

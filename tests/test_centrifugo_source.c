@@ -1,0 +1,714 @@
+/*  =========================================================================
+    test_centrifugo_source - the Centrifugo source actor against the fake
+    client-protocol server (tests/fake/centrifugo_ws_fake.py), over real
+    TCP on 127.0.0.1 with ports chosen by the OS
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "test_centrifugo_source_fake.h"
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+//  ---------------------------------------------------------------------
+//  Tests
+
+static void
+test_config (void)
+{
+    int err = 0;
+    zflow_centrifugo_source_config_t config = { 0 };
+    CHECK (!zflow_centrifugo_source_new (&config, &err));
+    CHECK_RC (err, ZFLOW_ECONFIG);
+    config.url = "http://127.0.0.1:1/";
+    CHECK (!zflow_centrifugo_source_new (&config, &err));
+    CHECK_RC (err, ZFLOW_ECONFIG);
+    config.url = "ws://127.0.0.1:1/connection/websocket";
+    config.channels = "ok,bad\x1f" "channel";
+    CHECK (!zflow_centrifugo_source_new (&config, &err));
+    CHECK_RC (err, ZFLOW_ECONFIG);
+    config.channels = "a,b";
+    config.name = "cfg";
+    config.manual_start = true;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    CHECK (streq (zflow_centrifugo_source_endpoint (source), "inproc://zflow-centrifugo-cfg"));
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "a", 0, NULL), ZFLOW_ENOTSUP);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "", 0, NULL), ZFLOW_EINVAL);
+    CHECK_RC (zflow_centrifugo_source_unsubscribe (source, "zz"), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_unsubscribe (source, "b"), 0);
+    CHECK (stat_of (source, "channels") == 1);
+    uint64_t offset;
+    CHECK_RC (zflow_centrifugo_source_position (source, "a", &offset, NULL, 0), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "c", 7, "ep"), 0);
+    char epoch[16];
+    CHECK_RC (zflow_centrifugo_source_position (source, "c", &offset, epoch, sizeof (epoch)), 0);
+    CHECK (offset == 7 && streq (epoch, "ep"));
+    //  A second source on the same endpoint cannot bind.
+    zflow_centrifugo_source_t *twin = zflow_centrifugo_source_new (&config, &err);
+    CHECK (!twin);
+    CHECK_RC (err, ZFLOW_EENDPOINT);
+    zflow_centrifugo_source_destroy (&source);
+    zflow_centrifugo_source_destroy (&source);
+    CHECK (!source);
+}
+
+//  Publications arrive in order, under the right key, with offsets, on
+//  many channels; a channel without history and a refused one too.
+static void
+test_publications (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token,
+                                                    "news,chat:room1,c3,c4,nohist:x,bad:y", "pubs");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 5, 5000));
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "error", "code", 102) == 1, 2000));
+    CHECK (events_of (&c, "connected", NULL, 0) == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":300,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"chat:room1\",\"count\":100,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"c3\",\"count\":50,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"c4\",\"count\":50,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"nohist:x\",\"data\":\"plain\"}");
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"elsewhere\",\"data\":1}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 300 && pubs_of (&c, "c4") == 50
+                               && pubs_of (&c, "nohist:x") == 1, 5000));
+    collect_pump (&c, 50);
+    check_sequence (&c, "news", 1, 300, 0);
+    check_sequence (&c, "chat:room1", 1, 100, 0);
+    check_sequence (&c, "c3", 1, 50, 0);
+    check_sequence (&c, "c4", 1, 50, 0);
+    CHECK (!json_object_get (c.pubs, "elsewhere") && !json_object_get (c.pubs, "bad:y"));
+    json_t *plain = json_array_get (json_object_get (c.pubs, "nohist:x"), 0);
+    CHECK (streq (json_string_value (json_object_get (plain, "data")), "plain"));
+    CHECK (json_integer_value (json_object_get (plain, "offset")) == 0);
+    json_t *first = json_array_get (json_object_get (c.pubs, "news"), 0);
+    json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    CHECK (streq (json_string_value (json_object_get (first, "epoch")),
+                  json_string_value (json_object_get (stats, "epoch"))));
+    CHECK (streq (json_string_value (json_object_get (first, "src")), "pubs"));
+    json_decref (stats);
+    CHECK (c.bad == 0);
+    uint64_t offset;
+    CHECK_RC (zflow_centrifugo_source_position (source, "news", &offset, NULL, 0), 0);
+    CHECK (offset == 300);
+    CHECK (stat_of (source, "publications") == 501);
+    CHECK (stat_of (source, "subscribed") == 5);
+    CHECK (stat_of (source, "channels") == 6);
+    CHECK (stat_of (source, "errors") == 1);
+    CHECK (stat_of (source, "connects") == 1);
+    CHECK (stat_of (source, "msgs_out") == 501 + stat_of (source, "events"));
+    CHECK (stat_of (source, "duplicates") == 0 && stat_of (source, "gaps") == 0);
+    //  A channel added at run time is subscribed at once.
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "late", 0, NULL), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 6, 2000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"late\",\"count\":5,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "late") == 5, 2000));
+    check_sequence (&c, "late", 1, 5, 0);
+    //  A saved position resumes a new source where the old one stopped.
+    char epoch[64];
+    CHECK_RC (zflow_centrifugo_source_position (source, "news", &offset, epoch, sizeof (epoch)),
+              0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":20,\"from\":300}");
+    source = source_new (&fake, fake.token, NULL, "resumed");
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "news", offset, epoch), 0);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 20, 3000));
+    collect_pump (&c, 50);
+    json_t *list = json_object_get (c.pubs, "news");
+    for (size_t i = 0; i < 20; i++)
+        CHECK (json_integer_value (json_object_get (json_array_get (list, i), "offset"))
+               == (json_int_t) (301 + i));
+    CHECK (stat_of (source, "recovered") == 20);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  A wrong token: disconnect 3500 as an event, a few spaced retries, then
+//  "failed"; an expired one: error 109; a good token brings it back.
+static void
+test_wrong_token (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, "not.a.token", "news", "tok");
+    collect_t c;
+    collect_init (&c, source);
+    int64_t start = zclock_mono ();
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
+    int64_t took = zclock_mono () - start;
+    CHECK (events_of (&c, "disconnected", "code", 3500) == 3);
+    //  Reconnects after the first two refusals, not after the third.
+    json_t *event;
+    size_t index;
+    int seen = 0;
+    json_array_foreach (c.events, index, event)
+        if (streq (json_string_value (json_object_get (event, "type")), "disconnected")) {
+            CHECK (streq (json_string_value (json_object_get (event, "reason")), "invalid token"));
+            CHECK (json_is_true (json_object_get (event, "reconnect")) == (++seen < 3));
+        }
+    //  Backoff between attempts: at least 25 + 50 ms of waiting (jitter halves).
+    CHECK (took >= 75);
+    collect_pump (&c, 600);
+    CHECK (stat_of (source, "attempts") == 3);
+    CHECK (stat_of (source, "failures") == 3);
+    CHECK (fake_stat (&fake, "bad_tokens") == 3);
+    //  An expired token: error 109 in the connect reply.
+    CHECK_RC (zflow_centrifugo_source_set_token (source, fake.expired), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "error", "code", 109) >= 1, 3000));
+    json_array_foreach (c.events, index, event)
+        if (json_integer_value (json_object_get (event, "code")) == 109) {
+            CHECK (streq (json_string_value (json_object_get (event, "message")), "token expired"));
+            CHECK (streq (json_string_value (json_object_get (event, "op")), "connect"));
+        }
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 2, 5000));
+    CHECK (fake_stat (&fake, "expired_tokens") == 3);
+    //  A good token: connected and subscribed.
+    CHECK_RC (zflow_centrifugo_source_set_token (source, fake.token), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 3000));
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"news\",\"data\":{\"n\":0}}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 1, 2000));
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  The fake is killed mid-stream and restarted with its history (as with
+//  Redis); what was published while the source was away comes back through
+//  recovery exactly once and in order, on every channel.
+static void
+test_restart_recovery (void)
+{
+    char state[64];
+    snprintf (state, sizeof (state), "/tmp/zflow-centsrc-%d.state", (int) getpid ());
+    unlink (state);
+    fake_t fake;
+    const char *args1[] = { "--state", state, NULL };
+    fake_start (&fake, 0, args1);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news,chat", "restart");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":100,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"chat\",\"count\":20,\"from\":0}");
+    //  Killed while it may still be writing: some of these never reach us.
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":100,\"from\":100}");
+    int port = fake.port;
+    fake_stop (&fake, true);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", NULL, 0) == 1, 3000));
+    //  The new server holds handshakes (503) until the missed ones are in.
+    const char *args2[] = { "--state", state, "--paused", NULL };
+    fake_start (&fake, port, args2);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":50,\"from\":200}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"chat\",\"count\":10,\"from\":20}");
+    collect_pump (&c, 300);
+    FAKE_OK (&fake, "{\"op\":\"resume\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 4, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":50,\"from\":250}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") >= 300 && pubs_of (&c, "chat") >= 30, 5000));
+    collect_pump (&c, 100);
+    check_sequence (&c, "news", 1, 300, 0);
+    check_sequence (&c, "chat", 1, 30, 0);
+    //  Both resubscribes asked for recovery from where the source stood.
+    json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    json_t *subs = json_object_get (stats, "subscribes");
+    CHECK (json_array_size (subs) == 2);
+    json_t *sub;
+    size_t index;
+    json_array_foreach (subs, index, sub) {
+        CHECK (json_is_true (json_object_get (sub, "recover")));
+        CHECK (streq (json_string_value (json_object_get (sub, "epoch")),
+                      json_string_value (json_object_get (stats, "epoch"))));
+        const char *name = json_string_value (json_object_get (sub, "channel"));
+        json_int_t offset = json_integer_value (json_object_get (sub, "offset"));
+        CHECK (streq (name, "chat") ? offset == 20 : offset >= 100 && offset <= 200);
+    }
+    json_decref (stats);
+    CHECK (events_of (&c, "subscribed", NULL, 0) == 4);
+    json_t *event;
+    json_array_foreach (c.events, index, event)
+        if (streq (json_string_value (json_object_get (event, "type")), "subscribed")
+            && json_is_true (json_object_get (event, "was_recovering")))
+            CHECK (json_is_true (json_object_get (event, "recovered")));
+    CHECK (stat_of (source, "recovered") >= 60);
+    CHECK (stat_of (source, "duplicates") == 0);
+    CHECK (stat_of (source, "gaps") == 0);
+    CHECK (stat_of (source, "unrecovered") == 0);
+    CHECK (stat_of (source, "connects") == 2);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+    unlink (state);
+}
+
+//  A restart without the history (memory engine): a new epoch, so the
+//  source reports it could not recover and starts from the new top.
+static void
+test_unrecovered (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, NULL, "unrec");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "news", 300, "old-epoch"), 0);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    json_t *event = json_array_get (c.events, json_array_size (c.events) - 1);
+    CHECK (json_is_true (json_object_get (event, "was_recovering")));
+    CHECK (!json_is_true (json_object_get (event, "recovered")));
+    CHECK (stat_of (source, "unrecovered") == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":3,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 3, 2000));
+    check_sequence (&c, "news", 1, 3, 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  A token that expires: the source says so before it runs out, takes a
+//  new one without reconnecting; left alone, the server closes with 3005
+//  and the source reconnects and is refused (error 109) until a new token.
+static void
+test_token_refresh (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    json_t *answer = fake_ctl (&fake, "{\"op\":\"token\",\"ttl\":3}");
+    char *short_token = strdup (json_string_value (json_object_get (answer, "token")));
+    json_decref (answer);
+    zflow_centrifugo_source_t *source = source_new (&fake, short_token, "news", "refresh");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "token_expiring", NULL, 0) == 1, 4000));
+    answer = fake_ctl (&fake, "{\"op\":\"token\",\"ttl\":60}");
+    CHECK_RC (zflow_centrifugo_source_set_token (
+                  source, json_string_value (json_object_get (answer, "token"))),
+              0);
+    json_decref (answer);
+    CHECK (WAIT_UNTIL (&c, stat_of (source, "refreshes") == 1, 2000));
+    CHECK (fake_stat (&fake, "refreshes") == 1);
+    //  Past the first token's expiry: still the same connection.
+    collect_pump (&c, 1500);
+    CHECK (fake_stat (&fake, "expired") == 0);
+    CHECK (stat_of (source, "connects") == 1);
+    CHECK (events_of (&c, "disconnected", NULL, 0) == 0);
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"news\",\"data\":{\"n\":0}}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 1, 2000));
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    free (short_token);
+    //  No new token: closed with 3005 at expiry, then refused (109).
+    answer = fake_ctl (&fake, "{\"op\":\"token\",\"ttl\":2}");
+    source = source_new (&fake, json_string_value (json_object_get (answer, "token")), "news",
+                         "expire");
+    json_decref (answer);
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", "code", 3005) == 1, 5000));
+    CHECK (events_of (&c, "token_expiring", NULL, 0) == 1);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
+    CHECK (events_of (&c, "error", "code", 109) == 3);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  Server-side subscriptions: from the connect reply and from a subscribe
+//  push at run time; after a restart the connect request asks to recover
+//  them, and the missed publications come back in the connect reply.
+static void
+test_server_side (void)
+{
+    char state[64];
+    snprintf (state, sizeof (state), "/tmp/zflow-centsrc-srv-%d.state", (int) getpid ());
+    unlink (state);
+    fake_t fake;
+    const char *args1[] = { "--state", state, "--subs", "srv1", NULL };
+    fake_start (&fake, 0, args1);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "cli1", "server");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv1\",\"count\":10,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"cli1\",\"count\":10,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"server_subscribe\",\"channel\":\"srv2\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 3, 3000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv2\",\"count\":5,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "srv1") == 10 && pubs_of (&c, "cli1") == 10
+                               && pubs_of (&c, "srv2") == 5, 3000));
+    CHECK (stat_of (source, "channels") == 3);
+    int port = fake.port;
+    fake_stop (&fake, true);
+    const char *args2[] = { "--state", state, "--subs", "srv1", "--paused", NULL };
+    fake_start (&fake, port, args2);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv1\",\"count\":10,\"from\":10}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"cli1\",\"count\":10,\"from\":10}");
+    FAKE_OK (&fake, "{\"op\":\"resume\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 5, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv1\",\"count\":5,\"from\":20}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "srv1") == 25 && pubs_of (&c, "cli1") == 20, 3000));
+    collect_pump (&c, 50);
+    check_sequence (&c, "srv1", 1, 25, 0);
+    check_sequence (&c, "cli1", 1, 20, 0);
+    check_sequence (&c, "srv2", 1, 5, 0);
+    json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    json_t *asked = json_object_get (json_array_get (json_object_get (stats, "connect_subs"), 0),
+                                     "srv1");
+    CHECK (json_is_true (json_object_get (asked, "recover")));
+    CHECK (json_integer_value (json_object_get (asked, "offset")) == 10);
+    CHECK (streq (json_string_value (json_object_get (asked, "epoch")),
+                  json_string_value (json_object_get (stats, "epoch"))));
+    CHECK (json_array_size (json_object_get (stats, "subscribes")) == 1);   //  cli1 only
+    json_decref (stats);
+    CHECK (stat_of (source, "recovered") == 20);
+    CHECK (stat_of (source, "duplicates") == 0 && stat_of (source, "gaps") == 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+    unlink (state);
+}
+
+//  Server pings are answered; the connection stays.
+static void
+test_ping (void)
+{
+    fake_t fake;
+    const char *args[] = { "--ping-ms", "150", "--pong-timeout-ms", "300", NULL };
+    fake_start (&fake, 0, args);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news", "ping");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    CHECK (WAIT_UNTIL (&c, fake_stat (&fake, "pongs") >= 4, 3000));
+    CHECK (fake_stat (&fake, "no_pong") == 0);
+    CHECK (stat_of (source, "pings") >= 4);
+    CHECK (stat_of (source, "pongs") >= 4);
+    CHECK (stat_of (source, "connects") == 1);
+    CHECK (events_of (&c, "disconnected", NULL, 0) == 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  Broken server messages are counted and reported, not fatal; disconnect
+//  and unsubscribe pushes are followed.
+static void
+test_malformed_and_pushes (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news", "bad");
+    collect_t c;
+    collect_init (&c, source);
+    zflow_centrifugo_source_verbose (source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"not json {\"}");
+    FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"[1,2]\"}");
+    FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"{\\\"what\\\":1}\\n{}\"}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 5, 3000));
+    CHECK (events_of (&c, "malformed", NULL, 0) == 3);
+    CHECK (stat_of (source, "malformed") == 3);
+    CHECK (stat_of (source, "pings") == 1);
+    CHECK (stat_of (source, "connects") == 1);
+    //  A server disconnect (code 3001, shutdown: reconnect) as a push and a
+    //  close frame: the source comes back and recovers.
+    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":3001,\"reason\":\"shutdown\",\"push\":true}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
+    CHECK (events_of (&c, "disconnected", "code", 3001) == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":5}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 10, 3000));
+    //  Unsubscribe push 2500 (insufficient state): subscribe again.
+    FAKE_OK (&fake, "{\"op\":\"unsubscribe\",\"channel\":\"news\",\"code\":2500}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 3, 3000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":10}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 15, 3000));
+    check_sequence (&c, "news", 1, 15, 0);
+    //  Temporary subscribe errors (100) are retried with backoff.
+    FAKE_OK (&fake, "{\"op\":\"fail_subscribes\",\"count\":2}");
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "flaky", 0, NULL), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 4, 3000));
+    CHECK (events_of (&c, "error", "code", 100) == 2);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"flaky\",\"count\":2,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "flaky") == 2, 3000));
+    //  Unsubscribe 2000 (server unsubscribe): stays unsubscribed.
+    FAKE_OK (&fake, "{\"op\":\"unsubscribe\",\"channel\":\"news\",\"code\":2000}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "unsubscribed", "code", 2000) == 1, 3000));
+    CHECK (stat_of (source, "subscribed") == 1);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  Runs fn unless the command line names other tests.
+#define RUN_IF(fn)                                                                         \
+    do {                                                                                   \
+        bool wanted_ = argc < 2;                                                           \
+        for (int i_ = 1; i_ < argc; i_++)                                                  \
+            wanted_ = wanted_ || streq (argv[i_], #fn);                                    \
+        if (wanted_)                                                                       \
+            RUN (fn);                                                                      \
+    } while (0)
+
+//  Lossless: the same stalled subscriber loses nothing; the source holds
+//  what the PUB refuses and stops reading until the subscriber catches up.
+static void
+test_lossless (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "news";
+    config.name = "lossless";
+    config.manual_start = true;
+    config.sndhwm = 10;
+    config.lossless = true;
+    int err;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    zsock_t *slow = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (slow, 10);
+    zsock_set_subscribe (slow, "centrifugo\x1f");
+    CHECK (zsock_connect (slow, "%s", zflow_centrifugo_source_endpoint (source)) == 0);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    int64_t end = zclock_mono () + 5000;
+    while (stat_of (source, "subscribed") < 1 && zclock_mono () < end)
+        zclock_sleep (20);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":1000,\"from\":0}");
+    zclock_sleep (300);
+    //  Stalled: a few wait in the source, the rest in the server / TCP.
+    CHECK (stat_of (source, "drops") == 0);
+    CHECK (stat_of (source, "queue_depth") > 0);
+    CHECK (stat_of (source, "publications") < 1000);
+    zsock_set_rcvtimeo (slow, 3000);
+    zflow_msg_t *msg = zflow_msg_new ();
+    zflow_meta_t *meta = zflow_meta_new ();
+    for (uint64_t expected = 1; expected <= 1000; expected++) {
+        zmsg_t *zmsg = zmsg_recv (slow);
+        CHECK (zmsg && zflow_msg_from_zmsg (msg, &zmsg) == 0);
+        CHECK (zflow_envelope_decode (msg, meta) == 0 && zflow_meta_seq (meta) == expected);
+        if (expected % 100 == 0)
+            zclock_sleep (5);    //  a slow reader
+    }
+    CHECK (stat_of (source, "drops") == 0);
+    CHECK (stat_of (source, "queue_depth") == 0);
+    CHECK (stat_of (source, "publications") == 1000);
+    zflow_meta_destroy (&meta);
+    zflow_msg_destroy (&msg);
+    zsock_destroy (&slow);
+    zflow_centrifugo_source_destroy (&source);
+    fake_stop (&fake, false);
+}
+
+//  wss: a certificate for 127.0.0.1 made with the openssl CLI; the source
+//  connects when it trusts it, and a source that does not trust it fails
+//  its handshakes (nothing published, no connect).
+static void
+test_tls (void)
+{
+    char dir[64];
+    snprintf (dir, sizeof (dir), "/tmp/zflow-centsrc-tls-%d", (int) getpid ());
+    char command[512];
+    snprintf (command, sizeof (command),
+              "mkdir -p %s && openssl req -x509 -newkey rsa:2048 -nodes -days 1 "
+              "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s/key.pem "
+              "-out %s/cert.pem >/dev/null 2>&1",
+              dir, dir, dir);
+    if (system (command) != 0) {
+        printf (" (skipped: no openssl CLI)");
+        return;
+    }
+    fake_t fake;
+    const char *args[] = { "--tls", dir, NULL };
+    fake_start (&fake, 0, args);
+    char ca[96];
+    snprintf (ca, sizeof (ca), "%s/cert.pem", dir);
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "secure";
+    config.name = "tls";
+    config.manual_start = true;
+    config.ca_file = ca;
+    int err;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"secure\",\"count\":3,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "secure") == 3, 3000));
+    check_sequence (&c, "secure", 1, 3, 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    //  Without the CA the certificate is not trusted: no session.
+    config.ca_file = NULL;
+    config.name = "untrusted";
+    source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    zclock_sleep (300);
+    CHECK (stat_of (source, "attempts") >= 1);
+    CHECK (stat_of (source, "connects") == 0);
+    CHECK (fake_stat (&fake, "connects") == 1);
+    zflow_centrifugo_source_destroy (&source);
+    fake_stop (&fake, false);
+    snprintf (command, sizeof (command), "rm -rf %s", dir);
+    CHECK (system (command) == 0);
+}
+
+static bool s_done = false;
+
+//  A failed CHECK exits with actors still running, and czmq's own exit
+//  handler would then wait for them for ever: leave at once instead.
+static void
+s_at_exit (void)
+{
+    if (!s_done)
+        _exit (1);
+}
+
+//  A server that goes silent: no ping for the announced interval plus the
+//  grace, then no reply to connect: each time the connection is replaced.
+static void
+test_watchdog (void)
+{
+    fake_t fake;
+    const char *args[] = { "--ping-ms", "1000", "--pong-timeout-ms", "5000", NULL };
+    fake_start (&fake, 0, args);
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "news";
+    config.name = "watch";
+    config.manual_start = true;
+    config.backoff_min_ms = 50;
+    config.backoff_max_ms = 100;
+    config.timeout_ms = 400;
+    config.ping_grace_ms = 200;
+    int err;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":3,\"from\":0}");
+    FAKE_OK (&fake, "{\"op\":\"mute\",\"on\":true}");
+    int64_t muted = zclock_mono ();
+    //  Silence for 1000 + 200 ms: replaced; then connect replies never come.
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", NULL, 0) >= 1, 3000));
+    CHECK (zclock_mono () - muted >= 1000);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", NULL, 0) >= 2, 3000));
+    CHECK (stat_of (source, "connects") == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":3,\"from\":3}");
+    FAKE_OK (&fake, "{\"op\":\"mute\",\"on\":false}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 6, 3000));
+    check_sequence (&c, "news", 1, 6, 0);
+    CHECK (stat_of (source, "connects") == 2);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  A subscriber that does not read: the PUB's watermark bounds what waits,
+//  the rest is dropped and counted, and what got through is in order.
+static void
+test_drops (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_config_t config = { 0 };
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "news";
+    config.name = "drops";
+    config.manual_start = true;
+    config.sndhwm = 10;
+    int err;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    zsock_t *stalled = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (stalled, 10);
+    zsock_set_subscribe (stalled, "centrifugo\x1f");
+    CHECK (zsock_connect (stalled, "%s", zflow_centrifugo_source_endpoint (source)) == 0);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    int64_t end = zclock_mono () + 5000;
+    while (stat_of (source, "subscribed") < 1 && zclock_mono () < end)
+        zclock_sleep (20);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":1000,\"from\":0}");
+    end = zclock_mono () + 5000;
+    while (stat_of (source, "publications") + stat_of (source, "drops") < 1000
+           && zclock_mono () < end)
+        zclock_sleep (20);
+    uint64_t published = stat_of (source, "publications");
+    uint64_t drops = stat_of (source, "drops");
+    CHECK (published + drops == 1000);
+    CHECK (drops > 0 && published > 0 && published < 100);
+    zsock_set_rcvtimeo (stalled, 200);
+    uint64_t received = 0, last = 0;
+    zflow_msg_t *msg = zflow_msg_new ();
+    zflow_meta_t *meta = zflow_meta_new ();
+    zmsg_t *zmsg;
+    while ((zmsg = zmsg_recv (stalled))) {
+        CHECK (zflow_msg_from_zmsg (msg, &zmsg) == 0 && zflow_envelope_decode (msg, meta) == 0);
+        CHECK (zflow_meta_seq (meta) > last);
+        last = zflow_meta_seq (meta);
+        received++;
+    }
+    CHECK (received == published);
+    zflow_meta_destroy (&meta);
+    zflow_msg_destroy (&msg);
+    zsock_destroy (&stalled);
+    zflow_centrifugo_source_destroy (&source);
+    fake_stop (&fake, false);
+}
+
+int
+main (int argc, char *argv[])
+{
+    signal (SIGPIPE, SIG_IGN);
+    zsys_init ();
+    atexit (s_at_exit);
+    zsys_set_logstream (stderr);
+    printf ("test_centrifugo_source\n");
+    RUN_IF (test_config);
+    RUN_IF (test_publications);
+    RUN_IF (test_wrong_token);
+    RUN_IF (test_restart_recovery);
+    RUN_IF (test_unrecovered);
+    RUN_IF (test_token_refresh);
+    RUN_IF (test_server_side);
+    RUN_IF (test_ping);
+    RUN_IF (test_malformed_and_pushes);
+    RUN_IF (test_watchdog);
+    RUN_IF (test_drops);
+    RUN_IF (test_lossless);
+    RUN_IF (test_tls);
+    zsys_shutdown ();
+    s_done = true;
+    return 0;
+}
