@@ -142,8 +142,11 @@ zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *iden
 //  discarded) and frees it; sets *self_p to NULL. Idempotent.
 void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p);
 
-//  Queues payload[0..size) for channel. Never blocks with DROP_OLDEST;
-//  with BLOCK, waits while the outbox is full. Returns 0, ZFLOW_EINVAL
+//  Queues payload[0..size) for channel: the frame is encoded into a 64 KiB
+//  hand-off buffer the actor takes whole (frames of 64 KiB or more travel
+//  alone, in order). With DROP_OLDEST it waits at most while the actor
+//  takes the previous hand-off (the outbox drops the oldest frames); with
+//  BLOCK, it waits while the outbox is full. Returns 0, ZFLOW_EINVAL
 //  (NULL channel), ZFLOW_ETOOBIG (channel over 255 bytes, frame over the
 //  1 MiB limit), ZFLOW_ETIMEDOUT (BLOCK, publish_timeout_ms passed) or
 //  ZFLOW_ECLOSED. Not thread-safe: publish from one thread.

@@ -35,9 +35,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-//  High watermark of each end of the publish pipe (messages). With BLOCK,
-//  at most about twice this many publishes wait in ZeroMQ beyond the
-//  outbox before publish blocks.
+//  High watermark of each end of the publish pipe (messages: rings and
+//  publishes of S_PUB_BATCH bytes or more).
 #define S_INPUT_HWM 1000
 
 //  What the wrapper hands the actor (read before the actor signals ready).
