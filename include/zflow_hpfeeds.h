@@ -11,9 +11,13 @@
                   the publisher's ident
         frame 3   the payload, untouched
 
-    on an inproc PUB socket (zflow_hpfeeds_endpoint), which the object's
-    own reader (zflow_hpfeeds_read) or any other zflow stream or hub can
-    subscribe to.
+    on an inproc PUB (XPUB) socket (zflow_hpfeeds_endpoint), which any
+    zflow stream or hub can subscribe to, one envelope per message; while
+    nobody subscribes there the envelopes are not built. The object's own
+    reader (zflow_hpfeeds_read) gets the same messages over a private
+    socket in batches (one ZeroMQ frame per run of up to 256 received
+    frames, up to 64 KiB past one frame) and hands them out one by one as
+    the same envelopes, in order.
 
     The connection is kept alive: on loss the actor reconnects with
     exponential backoff and jitter, authenticates again and subscribes every
@@ -35,7 +39,8 @@
     In lossless mode (the default) a slow consumer of the inproc output
     stops the actor reading the TCP socket, so TCP pushes back on the
     broker; in lossy mode messages the inproc output cannot take are
-    dropped and counted.
+    dropped and counted (inproc_drops counts each message one of the two
+    outputs, the reader's or the endpoint's, could not take).
 
     hpfeeds answers nothing to a good auth, so after each auth the client
     holds its publishes for auth_wait_ms: a refused auth (wrong secret)
@@ -108,7 +113,8 @@ typedef struct {
     zflow_hpfeeds_outbox_policy_t outbox_policy;  //  default ZFLOW_HPFEEDS_DROP_OLDEST
     int publish_timeout_ms;      //  BLOCK policy: longest wait in publish (-1 forever, default)
     bool lossless;               //  pause TCP reads when the output is full (default true)
-    int output_hwm;              //  inproc output high watermark, messages (default 10000)
+    int output_hwm;              //  inproc output high watermark, messages (default 10000;
+                                 //  the reader's hand-off: in batches of up to 256)
     bool reader;                 //  create the reader for zflow_hpfeeds_read (default true)
     bool tls;                    //  TLS to the broker (default false)
     const char *tls_ca_file;     //  PEM CA certificates to trust (NULL: the system's store)
@@ -136,8 +142,11 @@ zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *iden
 //  discarded) and frees it; sets *self_p to NULL. Idempotent.
 void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p);
 
-//  Queues payload[0..size) for channel. Never blocks with DROP_OLDEST;
-//  with BLOCK, waits while the outbox is full. Returns 0, ZFLOW_EINVAL
+//  Queues payload[0..size) for channel: the frame is encoded into a 64 KiB
+//  hand-off buffer the actor takes whole (frames of 64 KiB or more travel
+//  alone, in order). With DROP_OLDEST it waits at most while the actor
+//  takes the previous hand-off (the outbox drops the oldest frames); with
+//  BLOCK, it waits while the outbox is full. Returns 0, ZFLOW_EINVAL
 //  (NULL channel), ZFLOW_ETOOBIG (channel over 255 bytes, frame over the
 //  1 MiB limit), ZFLOW_ETIMEDOUT (BLOCK, publish_timeout_ms passed) or
 //  ZFLOW_ECLOSED. Not thread-safe: publish from one thread.
@@ -160,6 +169,24 @@ int zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel);
 //  ZFLOW_ETIMEDOUT, ZFLOW_ENOTSUP (created with reader = false) or
 //  ZFLOW_ECLOSED.
 int zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms);
+
+//  One received message as views into the client's receive buffer (the
+//  strings are not NUL-terminated).
+typedef struct {
+    const char *channel;         //  the channel (channel_size bytes, 1..255)
+    size_t channel_size;         //  its length
+    const char *ident;           //  the publisher's ident (ident_size bytes)
+    size_t ident_size;           //  its length
+    const void *payload;         //  the payload (size bytes)
+    size_t size;                 //  its length
+} zflow_hpfeeds_message_t;
+
+//  Reads the next received message without building an envelope (no
+//  allocation, no copy): fills *message with pointers into the client's
+//  receive buffer, valid until the next zflow_hpfeeds_read,
+//  zflow_hpfeeds_recv or zflow_hpfeeds_destroy. Reads the same sequence as
+//  zflow_hpfeeds_read (the two may be mixed). Returns as zflow_hpfeeds_read.
+int zflow_hpfeeds_recv (zflow_hpfeeds_t *self, zflow_hpfeeds_message_t *message, int timeout_ms);
 
 //  Splits an envelope read from a client into its channel and ident
 //  (copied into channel and ident, each with room for 256 bytes; either may

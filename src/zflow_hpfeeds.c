@@ -14,19 +14,33 @@
 #include "zflow_error.h"
 #include "zflow_hpfeeds_client.h"
 #include "zflow_hpfeeds_proto.h"
+#include "zflow_meta.h"
 #include "zflow_stream.h"
+#include <errno.h>
+#include <time.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
 struct _zflow_hpfeeds_t {
     zactor_t *actor;              //  the client actor
-    zsock_t *push;                //  publishes to the actor (PUSH)
+    zsock_t *push;                //  rings and large publishes to the actor (PUSH)
+    zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off buffer (shared with the actor)
     zsock_t *events;              //  events from the actor (PULL)
-    zflow_stream_t *reader;       //  SUB on the output, or NULL (reader = false)
+    zsock_t *reader;              //  PULL of the actor's batches, or NULL (reader = false)
+    zmq_msg_t batch;              //  the batch being handed out (whole publish frames)
+    size_t batch_offset;          //  bytes of it already handed out
+    int reader_timeout;           //  receive timeout set on reader
+    zflow_meta_t *meta;           //  meta of the last ident read
+    char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
+    size_t meta_ident_size;       //  its length
+    zmq_msg_t meta_msg;           //  its encoding (shared by the envelopes, refcounted)
+    bool meta_valid;              //  meta_msg holds the encoding of meta_ident
+    char source_name[300];        //  meta "src" (as the actor's)
     char *ident;                  //  our ident (the wrapper encodes publish frames)
     char input[64];               //  endpoint of the actor's PULL
-    char output[64];              //  endpoint of the actor's PUB
+    char output[64];              //  endpoint of the actor's XPUB
     char events_ep[64];           //  endpoint of the actor's event PUSH
+    char batch_ep[64];            //  endpoint of the actor's batch PUSH
     int timeout_ms;               //  publish timeout
 };
 
@@ -48,6 +62,37 @@ zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
     config->output_hwm = 10000;
     config->reader = true;
     config->tls_verify = true;
+}
+
+//  Creates the publish hand-off; returns 0 or -1.
+static int
+s_handoff_new (zflow_hpfeeds_handoff_t **handoff_p)
+{
+    zflow_hpfeeds_handoff_t *handoff = (zflow_hpfeeds_handoff_t *) zmalloc (sizeof (*handoff));
+    if (!handoff)
+        return -1;
+    *handoff_p = handoff;
+    pthread_condattr_t attr;
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_mutex_init (&handoff->lock, NULL);
+    pthread_cond_init (&handoff->taken, &attr);
+    pthread_condattr_destroy (&attr);
+    handoff->data = (uint8_t *) malloc (S_PUB_BATCH);
+    return handoff->data ? 0 : -1;
+}
+
+static void
+s_handoff_destroy (zflow_hpfeeds_handoff_t **handoff_p)
+{
+    zflow_hpfeeds_handoff_t *handoff = *handoff_p;
+    if (!handoff)
+        return;
+    pthread_mutex_destroy (&handoff->lock);
+    pthread_cond_destroy (&handoff->taken);
+    free (handoff->data);
+    free (handoff);
+    *handoff_p = NULL;
 }
 
 static int
@@ -87,6 +132,8 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     zflow_hpfeeds_t *self = (zflow_hpfeeds_t *) zmalloc (sizeof (*self));
     if (!self)
         return s_fail (NULL, ZFLOW_ENOMEM, err_p);
+    zmq_msg_init (&self->batch);
+    zmq_msg_init (&self->meta_msg);
     self->ident = strdup (config->ident);
     if (!self->ident)
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
@@ -97,6 +144,8 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
               getpid (), id);
     self->timeout_ms = config->outbox_policy == ZFLOW_HPFEEDS_BLOCK ? config->publish_timeout_ms
                                                                      : -1;
+    if (s_handoff_new (&self->handoff))
+        return s_fail (&self, ZFLOW_ENOMEM, err_p);
     //  Our ends exist before the actor starts, so no early event or
     //  message is lost (inproc allows connect before bind).
     self->push = zsock_new (ZMQ_PUSH);
@@ -107,15 +156,23 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     zsock_set_sndhwm (self->push, S_INPUT_HWM);
     zsock_set_sndtimeo (self->push, self->timeout_ms);
     if (config->reader) {
-        self->reader = zflow_stream_new (ZMQ_SUB, NULL, NULL, &rc);
-        if (!self->reader)
-            return s_fail (&self, rc, err_p);
-        zsock_set_rcvhwm (zflow_stream_sock (self->reader), config->output_hwm);
-        zsock_set_subscribe (zflow_stream_sock (self->reader), "");
-        if ((rc = zflow_stream_connect (self->reader, self->output)))
-            return s_fail (&self, rc, err_p);
+        //  The actor hands the reader batches of received frames; at most
+        //  2 * output_hwm messages wait (handoff->unread).
+        snprintf (self->batch_ep, sizeof (self->batch_ep), "inproc://zflow-hpfeeds-%d-%u-batch",
+                  getpid (), id);
+        snprintf (self->source_name, sizeof (self->source_name), "hpfeeds://%.200s:%d",
+                  config->host, config->port);
+        self->reader = zsock_new (ZMQ_PULL);
+        self->meta = zflow_meta_new ();
+        if (!self->reader || !self->meta)
+            return s_fail (&self, ZFLOW_ENOMEM, err_p);
+        zsock_set_rcvhwm (self->reader, config->output_hwm);
+        self->reader_timeout = -1;
+        if (zsock_connect (self->reader, "%s", self->batch_ep))
+            return s_fail (&self, ZFLOW_ENOMEM, err_p);
     }
-    zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep};
+    zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep,
+                                 self->reader ? self->batch_ep : NULL, self->handoff};
     self->actor = zflow_actor_start (zflow__hpfeeds_client_actor, &args);
     if (!self->actor)
         return s_fail (&self, config->tls ? ZFLOW_ECONFIG : ZFLOW_ENOMEM, err_p);
@@ -140,13 +197,75 @@ zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
     if (!self_p || !*self_p)
         return;
     zflow_hpfeeds_t *self = *self_p;
-    zflow_stream_destroy (&self->reader);
+    zsock_destroy (&self->reader);
+    zmq_msg_close (&self->batch);
+    zmq_msg_close (&self->meta_msg);
+    zflow_meta_destroy (&self->meta);
     zsock_destroy (&self->push);
     zsock_destroy (&self->events);
     zactor_destroy (&self->actor);
+    s_handoff_destroy (&self->handoff);
     free (self->ident);
     free (self);
     *self_p = NULL;
+}
+
+//  With the hand-off locked: waits until it has room for need more bytes
+//  (S_PUB_BATCH: until it is empty), up to the publish timeout. Returns 0
+//  or ZFLOW_ETIMEDOUT.
+static int
+s_wait_room (zflow_hpfeeds_t *self, size_t need)
+{
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    struct timespec deadline;
+    if (self->timeout_ms >= 0) {
+        clock_gettime (CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += self->timeout_ms / 1000;
+        deadline.tv_nsec += (long) (self->timeout_ms % 1000) * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+    }
+    int rc = 0;
+    while (handoff->size + need > S_PUB_BATCH && rc == 0) {
+        handoff->waiting = true;
+        rc = self->timeout_ms < 0
+                 ? pthread_cond_wait (&handoff->taken, &handoff->lock)
+                 : pthread_cond_timedwait (&handoff->taken, &handoff->lock, &deadline);
+    }
+    handoff->waiting = false;
+    return handoff->size + need > S_PUB_BATCH ? ZFLOW_ETIMEDOUT : 0;
+}
+
+//  Sends one ZeroMQ frame (a ring when size is 0) to the actor.
+static int
+s_send (zflow_hpfeeds_t *self, zmq_msg_t *frame)
+{
+    if (zmq_msg_send (frame, zsock_resolve (self->push), 0) < 0) {
+        int error = zmq_errno ();
+        zmq_msg_close (frame);
+        return error == EAGAIN ? ZFLOW_ETIMEDOUT : ZFLOW_ECLOSED;
+    }
+    return 0;
+}
+
+//  A large frame travels alone once the hand-off is empty (order kept).
+static int
+s_publish_large (zflow_hpfeeds_t *self, const char *channel, size_t channel_size,
+                 const void *payload, size_t size, size_t total)
+{
+    pthread_mutex_lock (&self->handoff->lock);
+    int rc = s_wait_room (self, S_PUB_BATCH);
+    pthread_mutex_unlock (&self->handoff->lock);
+    if (rc)
+        return rc;
+    zmq_msg_t frame;
+    if (zmq_msg_init_size (&frame, total))
+        return ZFLOW_ENOMEM;
+    zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
+                                   strlen (self->ident), channel, channel_size, payload, size);
+    return s_send (self, &frame);
 }
 
 int
@@ -155,24 +274,44 @@ zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *p
 {
     if (!self || !channel || (!payload && size))
         return ZFLOW_EINVAL;
-    //  The hpfeeds frame is encoded here, in the caller's thread, and moves
-    //  to the actor as one ZeroMQ frame that it appends to the outbox.
-    size_t channel_size = strlen (channel);
-    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
+    //  The hpfeeds frame is encoded here, in the caller's thread, into the
+    //  hand-off buffer the actor takes whole (see zflow_hpfeeds_client.h).
+    size_t channel_size = strlen (channel), ident_size = strlen (self->ident);
+    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, ident_size, channel,
                                                 channel_size, payload, size);
     if (total < 0)
         return ZFLOW_ETOOBIG;
-    zmq_msg_t frame;
-    if (zmq_msg_init_size (&frame, (size_t) total))
-        return ZFLOW_ENOMEM;
-    zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
-                                   strlen (self->ident), channel, channel_size, payload, size);
-    if (zmq_msg_send (&frame, zsock_resolve (self->push), 0) < 0) {
-        int error = zmq_errno ();
-        zmq_msg_close (&frame);
-        return error == EAGAIN ? ZFLOW_ETIMEDOUT : ZFLOW_ECLOSED;
+    if ((size_t) total >= S_PUB_BATCH)
+        return s_publish_large (self, channel, channel_size, payload, size, (size_t) total);
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    pthread_mutex_lock (&handoff->lock);
+    int rc = s_wait_room (self, (size_t) total);
+    if (rc) {
+        pthread_mutex_unlock (&handoff->lock);
+        return rc;
     }
-    return 0;
+    zflow__hpfeeds_encode_publish (handoff->data + handoff->size, self->ident, ident_size, channel,
+                                   channel_size, payload, size);
+    handoff->size += (size_t) total;
+    handoff->count++;
+    bool ring = !handoff->rung;
+    handoff->rung = true;
+    pthread_mutex_unlock (&handoff->lock);
+    if (!ring)
+        return 0;
+    //  The actor takes nothing before the ring, so a ring that cannot be
+    //  sent takes this frame back (it is the only one: the buffer was
+    //  empty when no ring was on its way).
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    if ((rc = s_send (self, &frame))) {
+        pthread_mutex_lock (&handoff->lock);
+        handoff->size -= (size_t) total;
+        handoff->count--;
+        handoff->rung = false;
+        pthread_mutex_unlock (&handoff->lock);
+    }
+    return rc;
 }
 
 static int
@@ -200,14 +339,133 @@ zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
     return s_command (self, "UNSUBSCRIBE", channel);
 }
 
+//  Builds the envelope of a received publish frame in msg. The meta part
+//  shares one buffer per ident (zmq_msg_copy), so it costs no allocation.
+static int
+s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg_t *msg)
+{
+    if (!self->meta_valid || self->meta_ident_size != frame->name_size
+        || memcmp (self->meta_ident, frame->name, frame->name_size)) {
+        uint8_t wire[ZFLOW_META_MAX_WIRE];
+        memcpy (self->meta_ident, frame->name, frame->name_size);
+        self->meta_ident[frame->name_size] = 0;
+        self->meta_ident_size = frame->name_size;
+        zflow_meta_reset (self->meta);
+        zflow_meta_set_source (self->meta, self->source_name);
+        zflow_meta_set (self->meta, "ident", self->meta_ident);
+        int size = zflow_meta_encode (self->meta, wire, sizeof (wire));
+        zmq_msg_close (&self->meta_msg);
+        self->meta_valid = size > 0 && zmq_msg_init_size (&self->meta_msg, (size_t) size) == 0;
+        if (!self->meta_valid) {
+            zmq_msg_init (&self->meta_msg);
+            return ZFLOW_ENOMEM;
+        }
+        memcpy (zmq_msg_data (&self->meta_msg), wire, (size_t) size);
+    }
+    zflow_msg_reset (msg);
+    zmq_msg_t meta;
+    zmq_msg_init (&meta);
+    zmq_msg_copy (&meta, &self->meta_msg);
+    uint8_t *key = (uint8_t *) zflow_msg_add_empty (msg, 8 + frame->channel_size);
+    int rc = key ? zflow_msg_add_zmq (msg, &meta) : ZFLOW_ENOMEM;
+    zmq_msg_close (&meta);
+    if (rc || zflow_msg_add (msg, frame->data, frame->data_size)) {
+        zflow_msg_reset (msg);
+        return ZFLOW_ENOMEM;
+    }
+    memcpy (key, "hpfeeds\x1f", 8);
+    memcpy (key + 8, frame->channel, frame->channel_size);
+    return 0;
+}
+
+//  Splits a publish frame of a batch: the actor checked it already
+//  (zflow__hpfeeds_parse), so only its bounds are checked again here.
+//  Returns 0, or -1 when it does not fit in size bytes.
+static int
+s_decode (const uint8_t *data, size_t size, zflow_hpfeeds_frame_t *frame)
+{
+    if (size < 7)
+        return -1;
+    size_t total = ((size_t) data[0] << 24) | ((size_t) data[1] << 16) | ((size_t) data[2] << 8)
+                   | data[3];
+    size_t name_size = data[5];
+    if (total > size || total < 7 + name_size || total < 7 + name_size + data[6 + name_size])
+        return -1;
+    frame->op = data[4];
+    frame->size = (uint32_t) total;
+    frame->name = data + 6;
+    frame->name_size = name_size;
+    frame->channel_size = data[6 + name_size];
+    frame->channel = data + 7 + name_size;
+    frame->data = frame->channel + frame->channel_size;
+    frame->data_size = total - 7 - name_size - frame->channel_size;
+    return 0;
+}
+
+//  Takes the next frame of the current batch, or waits for the next batch
+//  (the actor sends whole publish frames with valid channels only).
+static int
+s_next_frame (zflow_hpfeeds_t *self, zflow_hpfeeds_frame_t *frame, int timeout_ms)
+{
+    if (!self->reader)
+        return ZFLOW_ENOTSUP;
+    void *sock = zsock_resolve (self->reader);
+    for (;;) {
+        size_t size = zmq_msg_size (&self->batch);
+        if (self->batch_offset < size) {
+            const uint8_t *data = (const uint8_t *) zmq_msg_data (&self->batch);
+            if (s_decode (data + self->batch_offset, size - self->batch_offset, frame)) {
+                self->batch_offset = size;      //  cannot happen
+                continue;
+            }
+            self->batch_offset += frame->size;
+            atomic_fetch_sub (&self->handoff->unread, 1);
+            return 0;
+        }
+        if (timeout_ms != self->reader_timeout) {
+            zsock_set_rcvtimeo (self->reader, timeout_ms);
+            self->reader_timeout = timeout_ms;
+        }
+        self->batch_offset = 0;
+        if (zmq_msg_recv (&self->batch, sock, 0) >= 0)
+            continue;
+        int error = zmq_errno ();
+        zmq_msg_close (&self->batch);
+        zmq_msg_init (&self->batch);
+        if (error == EINTR)
+            continue;
+        if (error == EAGAIN)
+            return timeout_ms == 0 ? ZFLOW_EAGAIN : ZFLOW_ETIMEDOUT;
+        return ZFLOW_ECLOSED;
+    }
+}
+
 int
 zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
 {
     if (!self || !msg)
         return ZFLOW_EINVAL;
-    if (!self->reader)
-        return ZFLOW_ENOTSUP;
-    return zflow_stream_read (self->reader, msg, timeout_ms);
+    zflow_hpfeeds_frame_t frame;
+    int rc = s_next_frame (self, &frame, timeout_ms);
+    return rc ? rc : s_envelope (self, &frame, msg);
+}
+
+int
+zflow_hpfeeds_recv (zflow_hpfeeds_t *self, zflow_hpfeeds_message_t *message, int timeout_ms)
+{
+    if (!self || !message)
+        return ZFLOW_EINVAL;
+    zflow_hpfeeds_frame_t frame;
+    int rc = s_next_frame (self, &frame, timeout_ms);
+    if (rc == 0) {
+        message->channel = (const char *) frame.channel;
+        message->channel_size = frame.channel_size;
+        message->ident = (const char *) frame.name;
+        message->ident_size = frame.name_size;
+        message->payload = frame.data;
+        message->size = frame.data_size;
+    }
+    return rc;
 }
 
 int

@@ -109,6 +109,11 @@ s_disconnect (client_t *self, const char *reason)
         self->inflight_lost++;
     }
     self->in.head = self->in.tail = 0;
+    //  a run paused half-way was received (the reader has it)
+    if (self->run_batched || self->run_pub_offset)
+        self->received += self->run_frames;
+    self->run_bytes = self->run_frames = self->run_data = self->run_pub_offset = 0;
+    self->run_batched = false;
     self->ctl.head = self->ctl.tail = 0;
     self->tls_retry = NULL;
     if (was_ready) {
@@ -254,17 +259,20 @@ s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
         zflow__hpfeeds_client_refuse_pub (self, chan + 7);
 }
 
-//  Sends one received publish on as an envelope. Returns 0, or -1 when the
-//  output is full (ZMQ EAGAIN).
+//  True when channel can be a key component (not empty, no 0x1F, no NUL).
+static bool
+s_valid_channel (const zflow_hpfeeds_frame_t *frame)
+{
+    return frame->channel_size > 0 && !memchr (frame->channel, ZFLOW_KEY_SEP, frame->channel_size)
+           && !memchr (frame->channel, 0, frame->channel_size);
+}
+
+//  Sends one received publish (with a valid channel) on the output as an
+//  envelope. Returns 0, or -1 when the output is full (ZMQ EAGAIN).
 static int
 s_deliver (client_t *self, const zflow_hpfeeds_frame_t *frame)
 {
     uint8_t key[8 + ZFLOW_HPFEEDS_MAX_STR];
-    if (memchr (frame->channel, ZFLOW_KEY_SEP, frame->channel_size)
-        || memchr (frame->channel, 0, frame->channel_size) || frame->channel_size == 0) {
-        self->inproc_drops++;   //  not a valid key component
-        return 0;
-    }
     memcpy (key, "hpfeeds\x1f", 8);
     memcpy (key + 8, frame->channel, frame->channel_size);
     if (self->meta_size <= 0 || strlen (self->meta_ident) != frame->name_size
@@ -281,9 +289,6 @@ s_deliver (client_t *self, const zflow_hpfeeds_frame_t *frame)
         return -1;
     zmq_send (sock, self->meta_wire, (size_t) self->meta_size, ZMQ_SNDMORE);
     zmq_send (sock, frame->data, frame->data_size, 0);
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
-    counters->msgs_out++;
-    counters->bytes_out += frame->data_size;
     return 0;
 }
 
@@ -303,13 +308,115 @@ s_pause_tcp (client_t *self)
         self->pause_timer = zloop_timer (self->loop, 1, 1, s_on_output_retry, self);
 }
 
-//  Handles the frames in the input buffer.
+//  True while someone subscribes to the output (XPUB): reads the pending
+//  (un)subscriptions first. Nobody listening: envelopes are not built.
+static bool
+s_output_listened (client_t *self)
+{
+    void *sock = zsock_resolve (self->output);
+    uint8_t note[1 + 8 + ZFLOW_HPFEEDS_MAX_STR];
+    int size;
+    while ((size = zmq_recv (sock, note, sizeof (note), ZMQ_DONTWAIT)) > 0)
+        self->output_topics += note[0] == 1 ? 1 : note[0] == 0 ? -1 : 0;
+    return self->output_topics > 0;
+}
+
+static int
+s_on_output_note (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    (void) reader;
+    s_output_listened ((client_t *) arg);
+    return 0;
+}
+
+//  Finds the run of publish frames with valid channels at the head of the
+//  input (at most S_BATCH_MSGS frames or S_BATCH_BYTES, at least one).
+static void
+s_scan_run (client_t *self)
+{
+    const uint8_t *head = zflow__hpfeeds_buf_head (&self->in);
+    size_t size = zflow__hpfeeds_buf_size (&self->in);
+    zflow_hpfeeds_frame_t frame;
+    while (self->run_frames < S_BATCH_MSGS
+           && zflow__hpfeeds_parse (head + self->run_bytes, size - self->run_bytes, &frame, NULL,
+                                    0) == 1
+           && frame.op == ZFLOW_HPFEEDS_OP_PUBLISH && s_valid_channel (&frame)
+           && (self->run_frames == 0 || self->run_bytes + frame.size <= S_BATCH_BYTES)) {
+        self->run_bytes += frame.size;
+        self->run_frames++;
+        self->run_data += frame.data_size;
+    }
+}
+
+//  A failed hand-off: lossless pauses TCP reads (returns -1, the run
+//  stays), lossy counts count drops (returns 0).
+static int
+s_output_full (client_t *self, size_t count)
+{
+    if (self->cfg.lossless) {
+        s_pause_tcp (self);
+        return -1;
+    }
+    self->inproc_drops += count;
+    zflow_actor_counters (self->base)->drops += count;
+    return 0;
+}
+
+//  Hands the run to the reader as one batch and to the output subscribers
+//  as envelopes, then consumes it. Returns 0, or -1 when paused.
+static int
+s_deliver_run (client_t *self)
+{
+    const uint8_t *head = zflow__hpfeeds_buf_head (&self->in);
+    if (self->batch && !self->run_batched) {
+        //  counted first: the reader may take the batch before send returns
+        atomic_size_t *unread = &self->handoff->unread;
+        size_t before = atomic_fetch_add (unread, self->run_frames);
+        if ((before && before + self->run_frames > 2 * (size_t) self->cfg.output_hwm)
+            || zmq_send (zsock_resolve (self->batch), head, self->run_bytes, ZMQ_DONTWAIT) < 0) {
+            atomic_fetch_sub (unread, self->run_frames);
+            if (s_output_full (self, self->run_frames))
+                return -1;
+        }
+        self->run_batched = true;
+    }
+    if (s_output_listened (self))
+        while (self->run_pub_offset < self->run_bytes) {
+            zflow_hpfeeds_frame_t frame;
+            zflow__hpfeeds_parse (head + self->run_pub_offset,
+                                  self->run_bytes - self->run_pub_offset, &frame, NULL, 0);
+            if (s_deliver (self, &frame) && s_output_full (self, 1))
+                return -1;
+            self->run_pub_offset += frame.size;
+        }
+    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    counters->msgs_in += self->run_frames;
+    counters->bytes_in += self->run_data;
+    counters->msgs_out += self->run_frames;
+    counters->bytes_out += self->run_data;
+    self->received += self->run_frames;
+    zflow__hpfeeds_buf_consume (&self->in, self->run_bytes);
+    self->run_bytes = self->run_frames = self->run_data = self->run_pub_offset = 0;
+    self->run_batched = false;
+    return 0;
+}
+
+//  Handles the frames in the input buffer: runs of publish frames go out
+//  together, any other frame one by one.
 static void
 s_parse (client_t *self)
 {
     zflow_hpfeeds_frame_t frame;
     char text[512];
     while (self->fd >= 0 && !self->tcp_paused) {
+        if (self->state == S_READY && self->run_bytes == 0)
+            s_scan_run (self);
+        if (self->run_bytes) {
+            if (s_deliver_run (self))
+                break;
+            continue;
+        }
         int rc = zflow__hpfeeds_parse (zflow__hpfeeds_buf_head (&self->in),
                                        zflow__hpfeeds_buf_size (&self->in), &frame, text,
                                        sizeof (text));
@@ -322,14 +429,7 @@ s_parse (client_t *self)
             return;
         }
         if (frame.op == ZFLOW_HPFEEDS_OP_PUBLISH && self->state == S_READY) {
-            if (s_deliver (self, &frame)) {
-                if (self->cfg.lossless) {
-                    s_pause_tcp (self);
-                    break;
-                }
-                self->inproc_drops++;
-                zflow_actor_counters (self->base)->drops++;
-            }
+            self->inproc_drops++;   //  its channel is not a valid key component
             self->received++;
             zflow_actor_counters (self->base)->msgs_in++;
             zflow_actor_counters (self->base)->bytes_in += frame.data_size;
@@ -582,6 +682,10 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     zflow__hpfeeds_buf_init (&self->ctl, 1024 + ZFLOW_HPFEEDS_MAX_CHANNELS * 520);
     zflow__hpfeeds_buf_init (&self->out, self->cfg.outbox_bytes);
     self->input = zsock_new_pull (args->input);
+    self->handoff = args->handoff;
+    self->spare = (uint8_t *) malloc (S_PUB_BATCH);
+    if (!self->spare)
+        return -1;
     if (self->cfg.tls) {
         char reason[512];
         self->tls = zflow__hpfeeds_tls_new (args->config.tls_ca_file, self->cfg.tls_verify, reason,
@@ -591,7 +695,14 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
             return -1;
         }
     }
-    self->output = zsock_new (ZMQ_PUB);
+    self->output = zsock_new (ZMQ_XPUB);
+    if (args->batch) {
+        self->batch = zsock_new (ZMQ_PUSH);
+        //  handoff->unread bounds the messages; a batch holds at least one
+        if (!self->batch || (zsock_set_sndhwm (self->batch, self->cfg.output_hwm), 0)
+            || zsock_bind (self->batch, "%s", args->batch))
+            return -1;
+    }
     self->events_sock = zsock_new (ZMQ_PUSH);
     if (!self->base || !self->host || !self->ident || !self->secret || !self->channels
         || !self->refused_pub
@@ -610,6 +721,7 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
         return -1;
     self->loop = zflow_actor_loop (self->base);
     zloop_reader (self->loop, self->input, zflow__hpfeeds_client_on_input, self);
+    zloop_reader (self->loop, self->output, s_on_output_note, self);
     zflow_actor_set_command_handler (self->base, zflow__hpfeeds_client_command, self);
     zflow_actor_set_stats_handler (self->base, zflow__hpfeeds_client_stats, self);
     return 0;
@@ -645,7 +757,9 @@ zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
     zflow__hpfeeds_buf_free (&self->ctl);
     zflow__hpfeeds_buf_free (&self->out);
     zsock_destroy (&self->input);
+    free (self->spare);
     zsock_destroy (&self->output);
+    zsock_destroy (&self->batch);
     zsock_destroy (&self->events_sock);
     free (self->host);
     free (self->ident);

@@ -5,9 +5,14 @@
     Commands on the pipe (each answered with one "i" status):
         SUBSCRIBE channel, UNSUBSCRIBE channel, STATUS (answers connected),
         PUBLISH FROM socktype endpoint subscribe channel
-    Data: publishes arrive on the PULL socket at args->input, each one
-    frame holding a complete hpfeeds publish frame the wrapper encoded;
-    received messages leave on the PUB socket at args->output; events
+    Data: publishes arrive in the hand-off buffer (see below), large ones
+    on the PULL socket at args->input, each one frame holding a complete
+    hpfeeds publish frame the wrapper encoded;
+    received messages leave as envelopes on the XPUB socket at args->output
+    (only while someone subscribes there) and, for the wrapper's reader, as
+    batches on the PUSH socket at args->batch: one frame holding up to
+    S_BATCH_MSGS whole publish frames with valid channels, byte for byte as
+    the broker sent them (the wrapper unpacks them into envelopes); events
     leave on the PUSH socket connected to args->events (bound by the
     wrapper) as two frames [type (decimal), text].
 
@@ -27,10 +32,11 @@
 #include "zflow_hpfeeds_tls.h"
 #include "zflow_meta.h"
 #include "zflow_stream.h"
+#include <pthread.h>
+#include <stdatomic.h>
 
-//  High watermark of each end of the publish pipe (messages). With BLOCK,
-//  at most about twice this many publishes wait in ZeroMQ beyond the
-//  outbox before publish blocks.
+//  High watermark of each end of the publish pipe (messages: rings and
+//  publishes of S_PUB_BATCH bytes or more).
 #define S_INPUT_HWM 1000
 
 //  What the wrapper hands the actor (read before the actor signals ready).
@@ -39,7 +45,37 @@ typedef struct {
     const char *input;              //  endpoint of the publish PULL socket
     const char *output;             //  endpoint of the output PUB socket
     const char *events;             //  endpoint of the event PUSH socket
+    const char *batch;              //  endpoint of the reader's batch PUSH socket, or NULL
+    struct _zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off (owned by the wrapper)
 } zflow_hpfeeds_args_t;
+
+//  Publish frames smaller than this go through the hand-off buffer.
+#define S_PUB_BATCH (64 * 1024)
+
+//  The publish hand-off: the wrapper encodes publish frames into data and
+//  rings the actor (an empty frame on the publish PULL socket) when data
+//  stops being empty; on the ring the actor swaps data for its own empty
+//  buffer, so one hand-off carries every frame published since. Frames of
+//  S_PUB_BATCH or more travel alone on the PULL socket, sent only while
+//  data is empty and no ring is on its way, so the order is kept. At most
+//  one ring is on its way (rung).
+typedef struct _zflow_hpfeeds_handoff_t {
+    pthread_mutex_t lock;        //  guards the fields below
+    pthread_cond_t taken;        //  signalled when the actor takes data (if waiting)
+    uint8_t *data;               //  whole publish frames (S_PUB_BATCH bytes of room)
+    size_t size;                 //  bytes in data
+    size_t count;                //  frames in data
+    bool rung;                   //  a ring is on its way to the actor
+    bool waiting;                //  the publisher waits on taken
+    atomic_size_t unread;        //  messages batched to the reader, not read yet (at most
+                                 //  2 * output_hwm, as a PUB and a SUB of output_hwm each)
+} zflow_hpfeeds_handoff_t;
+
+//  The reader's hand-off: one ZeroMQ frame holds up to this many whole
+//  hpfeeds publish frames (or bytes, past one frame) exactly as received;
+//  the messages not yet read are counted (handoff->unread) and bounded.
+#define S_BATCH_MSGS 256
+#define S_BATCH_BYTES (64 * 1024)
 
 //  The actor function (zactor_fn).
 void zflow__hpfeeds_client_actor (zsock_t *pipe, void *args);
@@ -77,8 +113,17 @@ struct _client_t {
     size_t frame_left;               //  unsent bytes of the outbox head frame (0: at start)
     zlistx_t *channels;              //  subscribed channel names (owned strings)
     zhash_t *refused_pub;            //  channels the broker refused us to publish to (set)
-    zsock_t *input;                  //  PULL: publishes from the wrapper
-    zsock_t *output;                 //  PUB: received envelopes
+    zsock_t *input;                  //  PULL: rings and large publishes from the wrapper
+    zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off (owned by the wrapper)
+    uint8_t *spare;                  //  the hand-off buffer the actor holds (owned)
+    zsock_t *output;                 //  XPUB: received envelopes
+    int output_topics;               //  topics subscribed on output (0: nobody listens)
+    zsock_t *batch;                  //  PUSH: batches for the wrapper's reader, or NULL
+    size_t run_bytes;                //  publish frames at the head of in, being delivered
+    size_t run_frames;               //  how many frames those are
+    size_t run_data;                 //  their payload bytes
+    size_t run_pub_offset;           //  bytes of the run already sent on output
+    bool run_batched;                //  the run went to the batch socket
     zsock_t *events_sock;            //  PUSH: events
     bool input_paused;               //  BLOCK: outbox full, input reader ended
     bool tcp_paused;                 //  lossless: output full, TCP reads stopped

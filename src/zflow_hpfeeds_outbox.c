@@ -169,6 +169,39 @@ s_blocked (client_t *self)
            && s_room (self) < ZFLOW_HPFEEDS_MAX_FRAME;
 }
 
+//  Takes the frames the wrapper put in the hand-off buffer (on a ring).
+static void
+s_take (client_t *self)
+{
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    pthread_mutex_lock (&handoff->lock);
+    uint8_t *data = handoff->data;
+    size_t size = handoff->size, count = handoff->count;
+    handoff->data = self->spare;
+    handoff->size = handoff->count = 0;
+    handoff->rung = false;
+    if (handoff->waiting)
+        pthread_cond_signal (&handoff->taken);
+    pthread_mutex_unlock (&handoff->lock);
+    self->spare = data;
+    //  The frames are our wrapper's own: in one piece when nothing is
+    //  refused and they fit, else frame by frame (policy, refusals).
+    uint8_t *dst = zhash_size (self->refused_pub) ? NULL
+                                                  : zflow__hpfeeds_buf_reserve (&self->out, size);
+    if (dst) {
+        memcpy (dst, data, size);
+        zflow__hpfeeds_buf_commit (&self->out, size);
+        self->published += count;
+        return;
+    }
+    zflow_hpfeeds_frame_t frame;
+    for (size_t offset = 0; offset < size; offset += frame.size) {
+        if (zflow__hpfeeds_parse (data + offset, size - offset, &frame, NULL, 0) != 1)
+            break;      //  cannot happen: the wrapper encodes whole frames
+        s_enqueue_frame (self, data + offset, frame.size);
+    }
+}
+
 int
 zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -180,7 +213,11 @@ zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg)
     for (int count = 0; count < S_INPUT_BATCH && !s_blocked (self); count++) {
         if (zmq_msg_recv (&frame, sock, ZMQ_DONTWAIT) < 0)
             break;
-        s_enqueue_frame (self, (const uint8_t *) zmq_msg_data (&frame), zmq_msg_size (&frame));
+        if (zmq_msg_size (&frame) == 0)
+            s_take (self);      //  a ring (BLOCK: room for S_PUB_BATCH, as not blocked)
+        else
+            s_enqueue_frame (self, (const uint8_t *) zmq_msg_data (&frame),
+                             zmq_msg_size (&frame));
     }
     zmq_msg_close (&frame);
     if (s_blocked (self) && !self->input_paused) {
