@@ -25,6 +25,7 @@
     =========================================================================
 */
 #include "zflow.h"
+#include "bench_figure.h"
 #include "zflow_hpfeeds_proto.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -286,6 +287,12 @@ main (int argc, char *argv[])
                 runs[index].zflow * (double) runs[index].size / 1e6, runs[index].raw,
                 runs[index].zflow / runs[index].raw);
     }
+    //  for zflow bench: each figure beside the raw relay of the same run
+    for (int index = 0; index < 3; index++)
+        bench_figure_print ("hpfeeds", runs[index].name, runs[index].size, "raw C TCP relay",
+                            (bench_spread_t) {runs[index].raw, runs[index].raw, runs[index].raw},
+                            (bench_spread_t) {runs[index].zflow, runs[index].zflow,
+                                              runs[index].zflow});
     for (int index = 0; index < 3; index++)
         printf ("RESULT %s msgs_per_s=%.0f ratio=%.2f\n", runs[index].name, runs[index].zflow,
                 runs[index].zflow / runs[index].raw);
