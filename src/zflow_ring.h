@@ -60,6 +60,10 @@ int zflow__ring_pop_msg (zflow_ring_t *self, zflow_msg_t *msg);
 //  tells whether it is followed by another of its message.
 zmq_msg_t *zflow__ring_peek (zflow_ring_t *self, bool *more_p);
 
+//  Removes the oldest part after zmq_msg_send took it (libzmq leaves a sent
+//  zmq_msg_t empty, so it is not closed). size as before the send.
+void zflow__ring_drop_sent (zflow_ring_t *self, bool more, size_t size);
+
 //  Removes the oldest part, whose payload size was size before it was sent
 //  or moved out (a sent zmq_msg_t reads as empty). more as from peek.
 void zflow__ring_drop_head (zflow_ring_t *self, bool more, size_t size);

@@ -298,10 +298,13 @@ zflow_stream_errno (zflow_stream_t *self)
 //  libzmq delivers the rest of a multipart message atomically).
 //  Returns 0, ZFLOW_EAGAIN (nothing there, or RCVTIMEO expired) or an error;
 //  msg is empty after an error.
+//  Receives the remaining parts of a message whose first part is
+//  msg->parts[0] (received, with more set), reusing msg's other parts.
+//  Returns 0 or an error (msg is then empty).
 static int
-s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
+s_recv_rest (zflow_stream_t *self, zflow_msg_t *msg)
 {
-    size_t index = 0;
+    size_t index = 1;
     while (true) {
         zmq_msg_t *part = &msg->parts[index];
         if (index == msg->count) {
@@ -311,11 +314,10 @@ s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
             }
             zmq_msg_init (part);
         }
-        if (zmq_msg_recv (part, self->handle, index ? 0 : flags) < 0) {
+        //  libzmq delivers a multipart message whole: the rest is there
+        if (zmq_msg_recv (part, self->handle, 0) < 0) {
             int err = zmq_errno ();
             zflow_msg_reset (msg);
-            if (index == 0 && (err == EAGAIN || err == EINTR))
-                return ZFLOW_EAGAIN;
             return s_fail (self, err);
         }
         index++;
@@ -324,6 +326,32 @@ s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
     }
     //  parts left over from a longer previous message
     while (msg->count > index)
+        zmq_msg_close (&msg->parts[--msg->count]);
+    return 0;
+}
+
+//  Receives one message from the socket into msg, reusing msg's parts:
+//  zmq_msg_recv releases what a part held, so the hot path neither closes
+//  nor re-initialises anything. flags: 0 or ZMQ_DONTWAIT (first part only).
+//  Returns 0, ZFLOW_EAGAIN (nothing there, or RCVTIMEO expired) or an error;
+//  msg is empty after an error.
+static int
+s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
+{
+    if (msg->count == 0) {
+        zmq_msg_t *part = zflow__msg_append (msg);
+        if (!part)
+            return ZFLOW_ENOMEM;
+        zmq_msg_init (part);
+    }
+    if (zmq_msg_recv (&msg->parts[0], self->handle, flags) < 0) {
+        int err = zmq_errno ();
+        zflow_msg_reset (msg);
+        return (err == EAGAIN || err == EINTR) ? ZFLOW_EAGAIN : s_fail (self, err);
+    }
+    if (zmq_msg_more (&msg->parts[0]))
+        return s_recv_rest (self, msg);
+    while (msg->count > 1)
         zmq_msg_close (&msg->parts[--msg->count]);
     return 0;
 }
@@ -364,11 +392,55 @@ s_set_rcvtimeo (zflow_stream_t *self, int timeout_ms)
     }
 }
 
+//  The read of a healthy stream with an empty read buffer, which is every
+//  read of a plain reading thread: straight into the caller's first part,
+//  as little as possible between the caller and zmq_msg_recv. Returns as
+//  zflow_stream_read; multipart messages go on through s_recv_msg.
+static inline int
+s_read_direct (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
+{
+    int flags = 0;
+    if (timeout_ms == 0)
+        flags = ZMQ_DONTWAIT;
+    else if (self->rcvtimeo != (timeout_ms < 0 ? -1 : timeout_ms))
+        s_set_rcvtimeo (self, timeout_ms < 0 ? -1 : timeout_ms);
+    if (msg->count == 0 || zmq_msg_more (&msg->parts[0])) {
+        int rc = s_recv_msg (self, msg, flags);
+        if (rc == ZFLOW_EAGAIN && timeout_ms != 0)
+            rc = ZFLOW_ETIMEDOUT;
+        self->msgs_read += rc == 0;
+        return rc;
+    }
+    //  msg's first part is a complete single-part message: reuse it
+    zmq_msg_t *part = &msg->parts[0];
+    if (zmq_msg_recv (part, self->handle, flags) < 0) {
+        int err = zmq_errno ();
+        zflow_msg_reset (msg);
+        if (err == EAGAIN || err == EINTR)
+            return timeout_ms == 0 ? ZFLOW_EAGAIN : ZFLOW_ETIMEDOUT;
+        return s_fail (self, err);
+    }
+    if (zmq_msg_more (part)) {
+        //  the start of a multipart message: take the rest the long way
+        while (msg->count > 1)
+            zmq_msg_close (&msg->parts[--msg->count]);
+        int rc = s_recv_rest (self, msg);
+        self->msgs_read += rc == 0;
+        return rc;
+    }
+    while (msg->count > 1)
+        zmq_msg_close (&msg->parts[--msg->count]);
+    self->msgs_read++;
+    return 0;
+}
+
 int
 zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
 {
     if (!msg)
         return ZFLOW_EINVAL;
+    if (self->rbuf.msgs == 0 && self->sock && !self->exception && !self->read_paused)
+        return s_read_direct (self, msg, timeout_ms);
     if (zflow__ring_pop_msg (&self->rbuf, msg) == 0) {
         self->msgs_read++;
         zflow__stream_update_read_polling (self);
@@ -376,22 +448,8 @@ zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
     }
     if (self->exception)
         return self->exception;
-    if (!self->sock || self->read_paused) {
-        zflow_msg_reset (msg);
-        return self->sock ? ZFLOW_EAGAIN : ZFLOW_ECLOSED;
-    }
-    int rc;
-    if (timeout_ms == 0)
-        rc = s_recv_msg (self, msg, ZMQ_DONTWAIT);
-    else {
-        s_set_rcvtimeo (self, timeout_ms < 0 ? -1 : timeout_ms);
-        rc = s_recv_msg (self, msg, 0);
-        if (rc == ZFLOW_EAGAIN)
-            rc = ZFLOW_ETIMEDOUT;
-    }
-    if (rc == 0)
-        self->msgs_read++;
-    return rc;
+    zflow_msg_reset (msg);
+    return self->sock ? ZFLOW_EAGAIN : ZFLOW_ECLOSED;
 }
 
 zmsg_t *
@@ -411,6 +469,19 @@ zflow_stream_read_zmsg (zflow_stream_t *self, int timeout_ms, int *err_p)
 //  ---------------------------------------------------------------------
 //  Writing
 
+//  True when the socket can take a message now. A refused non-blocking
+//  send does not tell: libzmq throttles the mailbox reads of send (about
+//  once a millisecond), so the reader's "room again" command may be waiting
+//  unread. ZMQ_EVENTS reads the mailbox at once.
+static bool
+s_writable_now (zflow_stream_t *self)
+{
+    int events = 0;
+    size_t size = sizeof (events);
+    return zmq_getsockopt (self->handle, ZMQ_EVENTS, &events, &size) == 0
+           && (events & ZMQ_POLLOUT);
+}
+
 //  Sends msg now if the socket takes it. Returns 0 (sent), ZFLOW_EAGAIN (the
 //  socket refused the first part: msg is untouched) or an error.
 static int
@@ -419,7 +490,10 @@ s_send_msg (zflow_stream_t *self, zflow_msg_t *msg)
     size_t last = msg->count - 1;
     for (size_t i = 0; i <= last; i++) {
         int flags = ZMQ_DONTWAIT | (i < last ? ZMQ_SNDMORE : 0);
-        if (zmq_msg_send (&msg->parts[i], self->handle, flags) < 0) {
+        int rc = zmq_msg_send (&msg->parts[i], self->handle, flags);
+        if (rc < 0 && i == 0 && zmq_errno () == EAGAIN && s_writable_now (self))
+            rc = zmq_msg_send (&msg->parts[i], self->handle, flags);
+        if (rc < 0) {
             int err = zmq_errno ();
             if (i == 0 && (err == EAGAIN || err == EINTR))
                 return ZFLOW_EAGAIN;
@@ -457,7 +531,11 @@ zflow__stream_flush (zflow_stream_t *self)
         do {
             zmq_msg_t *head = zflow__ring_peek (&self->wbuf, &more);
             size_t size = zmq_msg_size (head);
-            if (zmq_msg_send (head, self->handle, flags | (more ? ZMQ_SNDMORE : 0)) < 0) {
+            int part_flags = flags | (more ? ZMQ_SNDMORE : 0);
+            int rc = zmq_msg_send (head, self->handle, part_flags);
+            if (rc < 0 && flags && zmq_errno () == EAGAIN && s_writable_now (self))
+                rc = zmq_msg_send (head, self->handle, part_flags);
+            if (rc < 0) {
                 int err = zmq_errno ();
                 if (flags && (err == EAGAIN || err == EINTR))
                     return 0;
@@ -466,7 +544,7 @@ zflow__stream_flush (zflow_stream_t *self)
                 s_drop_rest (self);
                 return s_fail (self, err);
             }
-            zflow__ring_drop_head (&self->wbuf, more, size);
+            zflow__ring_drop_sent (&self->wbuf, more, size);
             flags = 0;
         } while (more);
         self->msgs_written++;
