@@ -96,7 +96,9 @@ zflow__msg_append (zflow_msg_t *self)
 void *
 zflow_msg_add_empty (zflow_msg_t *self, size_t size)
 {
-    zmq_msg_t *part = zflow__msg_append (self);
+    //  the common case, a part that fits, without a call to grow
+    zmq_msg_t *part = self->count < self->capacity ? &self->parts[self->count++]
+                                                   : zflow__msg_append (self);
     if (!part)
         return NULL;
     if (zmq_msg_init_size (part, size)) {
