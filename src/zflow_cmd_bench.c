@@ -257,7 +257,16 @@ s_take_line (json_t *report, const char *suite, char *line)
              || strncmp (line, "affinity: ", 10) == 0) {
         char *colon = strchr (line, ':');
         *colon = 0;
-        json_object_set_new (json_object_get (report, "host"), line, json_string (colon + 2));
+        //  the first suite's words stand; affinity is per suite, so keep
+        //  each suite's own under its name
+        json_t *host = json_object_get (report, "host");
+        if (streq (line, "affinity")) {
+            char *key = zsys_sprintf ("affinity %s", suite);
+            json_object_set_new (host, key, json_string (colon + 2));
+            zstr_free (&key);
+        }
+        else if (!json_object_get (host, line))
+            json_object_set_new (host, line, json_string (colon + 2));
     }
 }
 
