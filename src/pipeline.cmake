@@ -22,6 +22,13 @@ if (ZFLOW_BUILD_TESTS)
     #  RSS measures zflow, not the sanitizer (no effect on other builds).
     set_tests_properties (test_pipeline_soak PROPERTIES ENVIRONMENT
         "ASAN_OPTIONS=quarantine_size_mb=4:thread_local_quarantine_size_kb=64")
+    #  The file sink on a stdout pipe nobody reads: the actor still answers.
+    find_program (ZFLOW_PYTHON3 python3 REQUIRED)
+    add_test (NAME test_cli_file_sink
+              COMMAND ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/test_cli_file_sink.py
+                      $<TARGET_FILE:zflow_cli>)
+    set_tests_properties (test_cli_file_sink PROPERTIES TIMEOUT 60 LABELS integration ENVIRONMENT
+        "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/lsan.supp")
 endif ()
 
 if (ZFLOW_BUILD_EXAMPLES)

@@ -225,3 +225,24 @@ int zflow__codec_write_line (FILE *file, const zflow_msg_t *msg)
         rc = -1;
     return rc ? ZFLOW_EIO : 0;
 }
+
+int zflow__codec_format_line (const zflow_msg_t *msg, char **line_p, size_t *size_p)
+{
+    *line_p = NULL;
+    *size_p = 0;
+    char *line = NULL;
+    size_t size = 0;
+    FILE *memory = open_memstream (&line, &size);
+    if (!memory)
+        return ZFLOW_ENOMEM;
+    int rc = zflow__codec_write_line (memory, msg);
+    if (fclose (memory) && rc == 0)
+        rc = ZFLOW_ENOMEM;
+    if (rc) {
+        free (line);
+        return rc;
+    }
+    *line_p = line;
+    *size_p = size;
+    return 0;
+}

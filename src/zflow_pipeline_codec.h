@@ -40,4 +40,10 @@ char *zflow__codec_encode (const json_t *json, zflow_pipeline_encoding_t encodin
 //  or ZFLOW_EIO (the write failed).
 int zflow__codec_write_line (FILE *file, const zflow_msg_t *msg);
 
+//  As zflow__codec_write_line, but into memory: sets *line_p to a new buffer
+//  holding the whole line, its newline included (the caller frees it with
+//  free), and *size_p to its size. Returns 0, ZFLOW_EINVAL (not an
+//  envelope), ZFLOW_ENOMEM or ZFLOW_EIO; on error *line_p is NULL.
+int zflow__codec_format_line (const zflow_msg_t *msg, char **line_p, size_t *size_p);
+
 #endif
