@@ -254,8 +254,9 @@ void zflow_centrifugo_clear (zflow_centrifugo_t *self);
 int zflow_centrifugo_send (zflow_centrifugo_t *self, bool parallel, json_t **replies_p);
 
 //  If reply (one element of send's replies) carries an error, returns its
-//  code (> 0) and sets *message_p (if not NULL) to its message, owned by
-//  reply. Returns 0 when the reply is a success.
+//  code (> 0; INT_MAX for a code outside 1 .. INT_MAX) and sets *message_p
+//  (if not NULL) to its message, owned by reply. Returns 0 when the reply
+//  is a success.
 int zflow_centrifugo_reply_error (const json_t *reply, const char **message_p);
 
 //  Returns the result object of a successful reply (borrowed from reply),

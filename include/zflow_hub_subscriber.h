@@ -90,8 +90,9 @@ const char *zflow_hub_subscriber_id (zflow_hub_subscriber_t *self);
 
 //  Sets the queue limit (messages, > 0) and overflow policy. Applies to the
 //  queue and, for the drop policies, to actor listeners (which drop the
-//  newest when their stream is above its write watermark). Returns 0 or
-//  ZFLOW_EINVAL.
+//  newest when their stream is above its write watermark). Returns 0,
+//  ZFLOW_EINVAL or ZFLOW_ECLOSED; the actor applies it without a reply, so
+//  an out-of-memory there is returned by the next zflow_hub_subscriber_sync.
 int zflow_hub_subscriber_set_queue (zflow_hub_subscriber_t *self, size_t limit,
                                     zflow_hub_overflow_t policy);
 
@@ -103,7 +104,9 @@ void zflow_hub_subscriber_set_sync (zflow_hub_subscriber_t *self, bool sync);
 
 //  Waits until the hub has seen every subscription made so far (local hub),
 //  or until the actor has applied them (remote hub); timeout_ms < 0 waits
-//  as long as it takes. Returns 0 or ZFLOW_ETIMEDOUT.
+//  as long as it takes. Returns 0, ZFLOW_ETIMEDOUT, or the first error the
+//  actor met since the last sync in a call that did not wait for it (a
+//  subscribe without sync, set_queue: e.g. ZFLOW_ENOMEM), or ZFLOW_ECLOSED.
 int zflow_hub_subscriber_sync (zflow_hub_subscriber_t *self, int timeout_ms);
 
 //  Subscribes the queue to pattern (a key; "*" components are wildcards).

@@ -12,6 +12,7 @@
     =========================================================================
 */
 #include "zflow_centrifugo_internal.h"
+#include <limits.h>
 #include "zflow_error.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,7 +480,10 @@ zflow_centrifugo_reply_error (const json_t *reply, const char **message_p)
         json_t *message = json_object_get (error, "message");
         *message_p = json_is_string (message) ? json_string_value (message) : "";
     }
-    return json_integer_value (code) > 0 ? (int) json_integer_value (code) : 0;
+    //  an error object is an error whatever its code says: a code outside
+    //  1 .. INT_MAX (none of Centrifugo's) still reads as one, never as success
+    json_int_t value = json_integer_value (code);
+    return value > 0 && value <= INT_MAX ? (int) value : INT_MAX;
 }
 
 json_t *

@@ -137,7 +137,7 @@ int zflow_cli_stats (int argc, char **argv)
         else if (streq (argv[i], "--control") && i + 1 < argc)
             control = argv[++i];
         else if (streq (argv[i], "--interval") && i + 1 < argc &&
-                 (interval = strtol (argv[++i], NULL, 10)) > 0)
+                 (interval = strtol (argv[++i], NULL, 10)) > 0 && interval <= 3600)
             ;
         else {
             fprintf (stderr, "zflow stats: bad argument '%s'\n", argv[i]);

@@ -131,12 +131,14 @@ zflow_hub_subscriber_sync (zflow_hub_subscriber_t *self, int timeout_ms)
         return ZFLOW_EINVAL;
     char seq[32];
     snprintf (seq, sizeof (seq), "%" PRIu64, ++self->fence);
-    if (zsock_send (self->actor, "ssi", "FENCE", seq, self->hub ? 0 : 1))
+    if (zsock_send (self->actor, "ssi", "FENCE", seq, 1))
         return ZFLOW_ECLOSED;
-    if (self->hub)
-        return zflow__hub_wait_fence (self->hub, self->uid, self->fence, timeout_ms);
+    //  the actor answers at once with the first error of the commands that
+    //  had no reply (subscribe without sync, set_queue), then the hub's fence
     int rc = ZFLOW_ECLOSED;
     zsock_recv (self->actor, "i", &rc);
+    if (rc == 0 && self->hub)
+        rc = zflow__hub_wait_fence (self->hub, self->uid, self->fence, timeout_ms);
     return rc;
 }
 

@@ -58,6 +58,8 @@ struct _s_sub_t {
     zhashx_t *counts;               //  pattern wire -> subscriptions to it (uint64_t *)
     char presence[ZFLOW_HUB_MAX_UID + 2];   //  presence topic "\0p" uid
     size_t presence_size;           //  its size
+    int deferred;                   //  first error of a command with no reply,
+                                    //  returned (and cleared) by the next FENCE
     uint64_t delivered_queue, delivered_sync, delivered_actor;  //  deliveries
     uint64_t dropped_newest, dropped_oldest;                    //  drops by policy
     uint64_t max_depth, unmatched, malformed, blocked;          //  other counters
@@ -539,24 +541,30 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         zflow_key_destroy (&pattern);
         if (streq (command, "UNSUB") || kind == S_ACTOR)
             zsock_send (pipe, "i", rc);
-        else if (rc)
+        else if (rc) {
+            //  the caller did not wait for this one: its next sync hears it
             zsys_warning ("hub subscriber: subscribe failed: %s", zflow_strerror (rc));
+            if (!self->deferred)
+                self->deferred = rc;
+        }
     }
     else if (streq (command, "REMOVE_LISTENERS"))
         zsock_send (pipe, "i", s_remove_listeners (self));
     else if (streq (command, "FENCE")) {
+        //  the reply carries the first error since the last fence (0 if none)
         char *seq = zmsg_popstr (request);
-        int reply = s_pop_int (request);
         s_fence (self, seq ? seq : "0");
         zstr_free (&seq);
-        if (reply)
-            zsock_send (pipe, "i", 0);
+        zsock_send (pipe, "i", self->deferred);
+        self->deferred = 0;
     }
     else if (streq (command, "QUEUE")) {
         int limit = s_pop_int (request);
         int policy = s_pop_int (request);
         if (limit > 0 && s_set_limit (self, (size_t) limit) == 0)
             self->policy = policy;
+        else if (!self->deferred)
+            self->deferred = ZFLOW_ENOMEM;
         s_flush_queue (self);
     }
     return 0;

@@ -356,7 +356,9 @@ static void s_synth_pump (s_run_t *run)
     zflow__stage_t *desc = run->desc;
     uint64_t target = run->generated + S_BATCH;
     if (desc->rate) {
-        uint64_t due = (uint64_t)(zclock_mono () - run->started) * desc->rate / 1000 + 1;
+        //  in double: elapsed ms times any configured rate cannot overflow
+        double exact = (double) (zclock_mono () - run->started) * (double) desc->rate / 1000.0;
+        uint64_t due = exact >= 1e18 ? (uint64_t) 1e18 : (uint64_t) exact + 1;
         target = due < target ? due : target;
     }
     if (desc->count && target > desc->count)
