@@ -80,10 +80,12 @@ def live(signum):
     table = subprocess.run([ZFLOW, "stats", "--control", control, "--once"],
                            capture_output=True, text=True, timeout=10)
     check("reencode" in table.stdout and "FILTERED" in table.stdout, "zflow stats table")
-    body = urllib.request.urlopen(metrics, timeout=5).read().decode()
+    # the run's loop polls every stage's counters in turn (an hpfeeds client
+    # may take up to 5 s to answer under load), so give HTTP room past that
+    body = urllib.request.urlopen(metrics, timeout=20).read().decode()
     check('zflow_msgs_in_total{stage="subscribe",kind="source"}' in body, "/metrics serves counters")
     check('zflow_reconnects_total{stage="subscribe",kind="source"} 0' in body, "and reconnects")
-    health = urllib.request.urlopen(metrics.replace("/metrics", "/health"), timeout=5)
+    health = urllib.request.urlopen(metrics.replace("/metrics", "/health"), timeout=20)
     check(health.status == 200 and health.read() == b"ok\n", "/health says ok")
     proc.send_signal(signum)
     try:
