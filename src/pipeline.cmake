@@ -3,6 +3,7 @@ pkg_check_modules (JANSSON REQUIRED IMPORTED_TARGET jansson)
 target_sources (zflow_objects PRIVATE
     src/zflow_pipeline.c
     src/zflow_pipeline_stage.c
+    src/zflow_pipeline_file.c
     src/zflow_pipeline_builtin.c
     src/zflow_pipeline_codec.c
     src/zflow_pipeline_curve.c

@@ -23,6 +23,7 @@
 #include "zflow_envelope.h"
 #include "zflow_error.h"
 #include "zflow_pipeline_codec.h"
+#include "zflow_pipeline_file.h"
 #include "zflow_stream.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -60,16 +61,9 @@ struct _s_run_t {
     s_output_t *outputs;        //  outputs, n_outputs of them
     size_t n_outputs;
     size_t blocked;     //  outputs above their watermark now
-    int fd;             //  file sink: where lines go (non-blocking), or -1
-    bool own_file;      //  fd was opened here (not stdout)
-    int fd_flags;       //  stdout's file status flags before, or -1
-    char *out;          //  file sink: formatted lines not yet written
-    size_t out_off;     //  start of the unwritten bytes in out
-    size_t out_len;     //  end of the unwritten bytes in out
-    size_t out_cap;     //  allocated size of out
-    bool file_polling;  //  file sink: the loop polls fd for POLLOUT
-    bool file_waiting;  //  file sink: out above S_FILE_HIGH (counts as blocked)
-    uint64_t file_lost; //  file sink: lines that could not be written
+    zflow__linefile_t *file;  //  file sink: the output and its buffer, or NULL
+    bool file_polling;  //  file sink: the loop polls its fd for POLLOUT
+    bool file_waiting;  //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
     zflow_msg_t *msg;   //  reused message
     zflow_msg_t *copy;  //  reused copy for all outputs but the last
     zflow_meta_t *meta; //  reused meta for wrapping
@@ -144,90 +138,6 @@ static int s_wrap (s_run_t *run, zflow_msg_t *msg)
     return zflow_envelope_wrap (msg, key, key_size, run->meta);
 }
 
-//  ---------------------------------------------------------------------
-//  The file sink's output buffer: lines are formatted whole into memory and
-//  written from there as far as the non-blocking descriptor takes them, so
-//  a reader that stops never blocks the actor.
-
-static size_t s_file_pending (s_run_t *run)
-{
-    return run->out_len - run->out_off;
-}
-
-//  Formats msg as one line at the end of the buffer. Returns 0 or a code.
-static int s_file_append (s_run_t *run, zflow_msg_t *msg)
-{
-    char *line;
-    size_t size;
-    int rc = zflow__codec_format_line (msg, &line, &size);
-    if (rc)
-        return rc;
-    if (run->out_off && run->out_cap - run->out_len < size) {
-        memmove (run->out, run->out + run->out_off, s_file_pending (run));
-        run->out_len -= run->out_off;
-        run->out_off = 0;
-    }
-    if (run->out_cap - run->out_len < size) {
-        size_t cap = run->out_len + size > 2 * S_FILE_HIGH ? run->out_len + size : 2 * S_FILE_HIGH;
-        char *out = (char *)realloc (run->out, cap);
-        if (!out) {
-            free (line);
-            return ZFLOW_ENOMEM;
-        }
-        run->out = out;
-        run->out_cap = cap;
-    }
-    memcpy (run->out + run->out_len, line, size);
-    run->out_len += size;
-    free (line);
-    return 0;
-}
-
-//  Counts the lines (newlines) in data[0..size).
-static uint64_t s_lines (const char *data, size_t size)
-{
-    uint64_t lines = 0;
-    for (const char *end = data + size; (data = (const char *)memchr (data, '\n', (size_t)(end - data)));
-         data++)
-        lines++;
-    return lines;
-}
-
-//  Drops what the buffer holds (a partly written line included) as counted
-//  losses, with a warning saying why.
-static void s_file_discard (s_run_t *run, const char *why)
-{
-    size_t pending = s_file_pending (run);
-    if (!pending)
-        return;
-    uint64_t lines = s_lines (run->out + run->out_off, pending);
-    if (run->out[run->out_len - 1] != '\n')
-        lines++; //  cannot happen: every line ends in one; keep the count honest
-    run->file_lost += lines;
-    run->counters->drops += lines;
-    zsys_warning ("%s: %" PRIu64 " lines (%zu bytes) not written to %s: %s", run->desc->name,
-                  lines, pending, run->desc->path, why);
-    run->out_off = run->out_len = 0;
-}
-
-//  Writes from the buffer as far as the kernel takes it without blocking.
-//  Returns 0, or -1 when the write failed (errno says why).
-static int s_file_write (s_run_t *run)
-{
-    while (s_file_pending (run)) {
-        ssize_t n = write (run->fd, run->out + run->out_off, s_file_pending (run));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-        run->counters->msgs_out += s_lines (run->out + run->out_off, (size_t)n);
-        run->counters->bytes_out += (uint64_t)n;
-        run->out_off += (size_t)n;
-    }
-    run->out_off = run->out_len = 0;
-    return 0;
-}
-
 static int s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
 //  Writes what it can, then has the loop poll fd while anything is left,
@@ -235,9 +145,9 @@ static int s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 //  S_FILE_HIGH (the input is not read meanwhile: backpressure).
 static void s_file_sync (s_run_t *run)
 {
-    if (s_file_write (run))
-        s_file_discard (run, strerror (errno));
-    bool waiting = s_file_pending (run) > S_FILE_HIGH;
+    if (zflow__linefile_write (run->file))
+        zflow__linefile_discard (run->file, strerror (errno));
+    bool waiting = zflow__linefile_pending (run->file) > S_FILE_HIGH;
     if (waiting != run->file_waiting) {
         run->file_waiting = waiting;
         if (waiting)
@@ -245,9 +155,9 @@ static void s_file_sync (s_run_t *run)
         else
             run->blocked--;
     }
-    bool polling = s_file_pending (run) > 0;
+    bool polling = zflow__linefile_pending (run->file) > 0;
     if (polling != run->file_polling) {
-        zmq_pollitem_t item = {NULL, run->fd, ZMQ_POLLOUT, 0};
+        zmq_pollitem_t item = {NULL, zflow__linefile_fd (run->file), ZMQ_POLLOUT, 0};
         zloop_t *loop = zflow_actor_loop (run->base);
         if (polling && zloop_poller (loop, &item, s_on_file_writable, run))
             polling = false; //  cannot happen short of memory; the next pump retries
@@ -255,25 +165,6 @@ static void s_file_sync (s_run_t *run)
             zloop_poller_end (loop, &item);
         run->file_polling = polling;
     }
-}
-
-//  Writes until at most limit bytes are left, waiting for the file at most
-//  until deadline (monotonic ms). Returns 0, ZFLOW_ETIMEDOUT or ZFLOW_EIO.
-static int s_file_flush (s_run_t *run, int64_t deadline, size_t limit)
-{
-    while (s_file_pending (run) > limit) {
-        if (s_file_write (run)) {
-            s_file_discard (run, strerror (errno));
-            return ZFLOW_EIO;
-        }
-        int64_t left = deadline - zclock_mono ();
-        if (s_file_pending (run) > limit && left <= 0)
-            return ZFLOW_ETIMEDOUT;
-        struct pollfd item = {run->fd, POLLOUT, 0};
-        if (s_file_pending (run) > limit)
-            poll (&item, 1, left > 1000 ? 1000 : (int)left);
-    }
-    return 0;
 }
 
 //  Applies the stage's step to one message taken in, then passes it on.
@@ -295,7 +186,7 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
         size_t bytes = zflow_msg_content_size (msg);
         if (desc->kind == ZFLOW__STAGE_FILE) {
             //  counted as out once the kernel took the whole line
-            if (s_file_append (run, msg))
+            if (zflow__linefile_append (run->file, msg))
                 run->errors++;
             zflow_msg_reset (msg);
             return;
@@ -422,12 +313,13 @@ static void s_pump (s_run_t *run)
         s_synth_pump (run);
     else {
         size_t taken = 0;
-        while (!run->blocked && taken < S_BATCH && s_file_pending (run) <= S_FILE_HIGH &&
+        while (!run->blocked && taken < S_BATCH
+               && (!run->file || zflow__linefile_pending (run->file) <= S_FILE_HIGH) &&
                zflow_stream_read (run->input, run->msg, 0) == 0) {
             s_handle (run, run->msg);
             taken++;
         }
-        if (run->fd >= 0)
+        if (run->file)
             s_file_sync (run);
         if (!run->blocked && zflow_stream_read_pending (run->input) && run->retry_timer < 0)
             run->retry_timer = zloop_timer (zflow_actor_loop (run->base), 1, 1, s_on_retry, run);
@@ -546,57 +438,14 @@ static int s_open_input (s_run_t *run)
     return zflow_stream_attach (run->input, loop, s_on_input, NULL, run);
 }
 
-//  Opens the file sink's descriptor (stdout for "-") and makes it
-//  non-blocking; stdout gets its flags back at stop. Returns 0 or
-//  ZFLOW_ECONFIG (logged).
-static int s_open_file (s_run_t *run)
-{
-    zflow__stage_t *desc = run->desc;
-    run->own_file = !streq (desc->path, "-");
-    if (run->own_file)
-        run->fd = open (desc->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
-    else {
-        fflush (stdout); //  nothing else writes to it from now on
-        run->fd = STDOUT_FILENO;
-    }
-    int flags = run->fd >= 0 ? fcntl (run->fd, F_GETFL) : -1;
-    if (flags < 0 || fcntl (run->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-        zsys_error ("%s: cannot open %s: %s", desc->name, desc->path, strerror (errno));
-        if (run->own_file && run->fd >= 0)
-            close (run->fd);
-        run->fd = -1;
-        return ZFLOW_ECONFIG;
-    }
-    if (!run->own_file)
-        run->fd_flags = flags;
-    return 0;
-}
-
-//  Stops the file sink: one last non-blocking write, the rest counted as
-//  lost, stdout's flags restored.
-static void s_close_file (s_run_t *run)
-{
-    if (run->fd < 0)
-        return;
-    if (s_file_write (run))
-        s_file_discard (run, strerror (errno));
-    s_file_discard (run, "the reader did not take them before the stop");
-    if (run->own_file)
-        close (run->fd);
-    else if (run->fd_flags >= 0)
-        fcntl (run->fd, F_SETFL, run->fd_flags);
-    run->fd = -1;
-    free (run->out);
-    run->out = NULL;
-}
-
 static int s_open_outputs (s_run_t *run)
 {
     zflow__stage_t *desc = run->desc;
     if (desc->kind == ZFLOW__STAGE_CALL)
         return 0; //  the callback is its output
     if (desc->kind == ZFLOW__STAGE_FILE)
-        return s_open_file (run);
+        return (run->file = zflow__linefile_open (run->desc->path, run->desc->name,
+                                                  run->counters)) ? 0 : ZFLOW_ECONFIG;
     size_t count = desc->kind == ZFLOW__STAGE_SINK ? 1 : zlistx_size (desc->outputs);
     run->outputs = (s_output_t *)zmalloc (sizeof (s_output_t) * (count ? count : 1));
     if (!run->outputs)
@@ -639,7 +488,7 @@ static void s_run_destroy (s_run_t **run_p)
         zflow_stream_destroy (&run->outputs[i].stream);
     }
     free (run->outputs);
-    s_close_file (run);
+    zflow__linefile_close (&run->file);
     zflow_msg_destroy (&run->msg);
     zflow_msg_destroy (&run->copy);
     zflow_meta_destroy (&run->meta);
@@ -657,7 +506,6 @@ static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
     run->base = base;
     run->counters = zflow_actor_counters (base);
     run->retry_timer = run->synth_timer = -1;
-    run->fd = run->fd_flags = -1;
     run->msg = zflow_msg_new ();
     run->copy = zflow_msg_new ();
     run->meta = zflow_meta_new ();
@@ -714,18 +562,18 @@ static int s_drain (s_run_t *run, int timeout_ms)
         while (rc == 0 && zclock_mono () < deadline &&
                zflow_stream_read (run->input, run->msg, 0) == 0) {
             s_handle (run, run->msg);
-            if (run->fd >= 0)
-                rc = s_file_flush (run, deadline, S_FILE_HIGH);
+            if (run->file)
+                rc = zflow__linefile_flush (run->file, deadline, S_FILE_HIGH);
             else if (run->blocked)
                 rc = s_flush_outputs (run, deadline, false);
         }
     }
     if (rc == 0)
         rc = s_flush_outputs (run, deadline, true);
-    if (rc == 0 && run->fd >= 0)
-        rc = s_file_flush (run, deadline, 0);
+    if (rc == 0 && run->file)
+        rc = zflow__linefile_flush (run->file, deadline, 0);
     run->stopped = true;
-    if (run->fd >= 0)
+    if (run->file)
         s_file_sync (run); //  a tail left by a timeout: the loop keeps writing it
     s_update_depth (run);
     return rc;
