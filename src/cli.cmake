@@ -9,6 +9,7 @@ zflow_program (zflow_cli
     src/zflow_cli_help.c
     src/zflow_cli_stats.c
     src/zflow_cli_metrics.c
+    src/zflow_cli_poll.c
     src/zflow_cli_pubsub.c
     src/zflow_cli_hpfeeds.c)
 target_link_libraries (zflow_cli PRIVATE PkgConfig::JANSSON)

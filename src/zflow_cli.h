@@ -117,15 +117,54 @@ int zflow_cli_hpfeeds_sub (const char *url, int64_t count);
 void zflow_cli_catch_signals (void);
 bool zflow_cli_signalled (void);
 
-//  The metrics responder (zflow_cli_metrics.c): binds a ZMQ_STREAM socket
-//  on address ("host:port" or "tcp://host:port") and serves /metrics and
-//  /health from pipeline, on loop. Returns the socket (the caller destroys
-//  it) or NULL when the bind fails.
-zsock_t *zflow_cli_metrics_new (const char *address, zloop_t *loop, zflow_pipeline_t *pipeline);
+//  The counters of a running pipeline, polled by a thread of its own and
+//  cached (zflow_cli_poll.c), so that the run loop never waits for a
+//  stage. While it exists it is the only user of the stages' actors.
+typedef struct _zflow_cli_poll_t zflow_cli_poll_t;
+struct _zflow_cli_embedded_t;
 
-//  Writes every stage's counters into a new text (lines "stage kind
-//  counter value"); the caller frees it. Used by the control endpoint.
-char *zflow_cli_stats_text (zflow_pipeline_t *pipeline);
+//  Starts polling every stage of pipeline (running) each interval_ms; a
+//  stage whose last reply is older than stale_ms is stale. With embedded
+//  (may be NULL) "done" is the embedded default's, else the pipeline's
+//  sources'. Returns the poller; the caller destroys it before stopping
+//  the pipeline.
+zflow_cli_poll_t *zflow_cli_poll_new (zflow_pipeline_t *pipeline,
+                                      struct _zflow_cli_embedded_t *embedded, int interval_ms,
+                                      int64_t stale_ms);
+
+//  Stops the polling thread (waiting for a request in flight) and frees
+//  the cache; sets *self_p to NULL. Idempotent.
+void zflow_cli_poll_destroy (zflow_cli_poll_t **self_p);
+
+//  Returns a copy of stage index's last counters (the caller destroys it)
+//  and sets *age_p to their age in ms; NULL and -1 when the stage has not
+//  answered yet.
+zhash_t *zflow_cli_poll_get (zflow_cli_poll_t *self, size_t index, int64_t *age_p);
+
+//  True when counters of that age (-1: none yet) are stale.
+bool zflow_cli_poll_stale (zflow_cli_poll_t *self, int64_t age);
+
+//  True once every synthetic source has finished (see zflow run).
+bool zflow_cli_poll_done (zflow_cli_poll_t *self);
+
+//  Rounds of polling completed so far.
+uint64_t zflow_cli_poll_rounds (zflow_cli_poll_t *self);
+
+//  The pipeline polled (not owned).
+zflow_pipeline_t *zflow_cli_poll_pipeline (zflow_cli_poll_t *self);
+
+//  Writes every stage's cached counters into a new text (lines "stage
+//  kind counter value", and "stage kind stats_age_ms AGE" for each
+//  stage); the caller frees it. Used by the control endpoint.
+char *zflow_cli_stats_text (zflow_cli_poll_t *poll);
+
+//  The metrics responder (zflow_cli_metrics.c): binds a ZMQ_STREAM socket
+//  on address ("host:port" or "tcp://host:port"). Returns the socket (the
+//  caller destroys it) or NULL when the bind fails (reported).
+zsock_t *zflow_cli_metrics_new (const char *address);
+
+//  Serves /metrics and /health on sock from poll's cache, on loop.
+void zflow_cli_metrics_serve (zsock_t *sock, zloop_t *loop, zflow_cli_poll_t *poll);
 
 //  True when status output is wanted (no --quiet).
 extern bool zflow_cli_verbose_status;

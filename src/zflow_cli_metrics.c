@@ -34,12 +34,15 @@ static const struct {
 };
 
 //  Writes the metrics of every stage into a new text (the caller frees it).
-static char *s_metrics_text (zflow_pipeline_t *pipeline)
+//  The counters come from the poller's cache: this never waits for a stage.
+static char *s_metrics_text (zflow_cli_poll_t *poll)
 {
+    zflow_pipeline_t *pipeline = zflow_cli_poll_pipeline (poll);
     size_t count = zflow_pipeline_size (pipeline);
     zhash_t **stats = (zhash_t **)zmalloc (sizeof (zhash_t *) * (count + 1));
+    int64_t *ages = (int64_t *)zmalloc (sizeof (int64_t) * (count + 1));
     for (size_t i = 0; i < count; i++)
-        stats[i] = zflow_pipeline_stats (pipeline, i, 1000);
+        stats[i] = zflow_cli_poll_get (poll, i, &ages[i]);
     char *text = NULL;
     size_t size = 0;
     FILE *file = open_memstream (&text, &size);
@@ -63,11 +66,20 @@ static char *s_metrics_text (zflow_pipeline_t *pipeline)
                     fprintf (file, "zflow_link_drops_total{stage=\"%s\",link=\"%s\"} %s\n",
                              zflow_pipeline_stage_name (pipeline, i), zhash_cursor (stats[i]) + 6,
                              value);
+        fprintf (file,
+                 "# HELP zflow_stats_age_seconds Age of the counters served (absent: none yet).\n"
+                 "# TYPE zflow_stats_age_seconds gauge\n");
+        for (size_t i = 0; i < count; i++)
+            if (ages[i] >= 0)
+                fprintf (file, "zflow_stats_age_seconds{stage=\"%s\",kind=\"%s\"} %.3f\n",
+                         zflow_pipeline_stage_name (pipeline, i),
+                         zflow_pipeline_stage_kind (pipeline, i), (double)ages[i] / 1000.0);
         fclose (file);
     }
     for (size_t i = 0; i < count; i++)
         zhash_destroy (&stats[i]);
     free (stats);
+    free (ages);
     return text;
 }
 
@@ -85,10 +97,44 @@ static void s_respond (zsock_t *sock, zframe_t *id, int status, const char *reas
     zstr_free (&response);
 }
 
+//  The /health answer: status 200 and "ok" when the pipeline runs and
+//  every stage answered STATS lately; else 503 and "stale" (a stage has
+//  not answered for the stale limit) or "stopped". Then one line per
+//  stage: "stage kind age_ms ok|stale" (age -1: no answer yet).
+static void s_health (zsock_t *sock, zframe_t *id, zflow_cli_poll_t *poll)
+{
+    zflow_pipeline_t *pipeline = zflow_cli_poll_pipeline (poll);
+    char *lines = NULL;
+    size_t size = 0;
+    bool stale = false;
+    FILE *file = open_memstream (&lines, &size);
+    for (size_t i = 0; file && i < zflow_pipeline_size (pipeline); i++) {
+        int64_t age;
+        zhash_t *stats = zflow_cli_poll_get (poll, i, &age);
+        zhash_destroy (&stats);
+        bool old = zflow_cli_poll_stale (poll, age);
+        stale = stale || old;
+        fprintf (file, "%s %s %" PRId64 " %s\n", zflow_pipeline_stage_name (pipeline, i),
+                 zflow_pipeline_stage_kind (pipeline, i), age, old ? "stale" : "ok");
+    }
+    if (file)
+        fclose (file);
+    bool running = zflow_pipeline_running (pipeline);
+    char *body = zsys_sprintf ("%s\n%s",
+                               !running ? "stopped"
+                               : stale  ? "stale"
+                                        : "ok",
+                               lines ? lines : "");
+    s_respond (sock, id, running && !stale ? 200 : 503,
+               running && !stale ? "OK" : "Service Unavailable", "text/plain", body);
+    zstr_free (&body);
+    free (lines);
+}
+
 static int s_on_request (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void)loop;
-    zflow_pipeline_t *pipeline = (zflow_pipeline_t *)arg;
+    zflow_cli_poll_t *poll = (zflow_cli_poll_t *)arg;
     zframe_t *id = zframe_recv (sock);
     zframe_t *data = id && zsock_rcvmore (sock) ? zframe_recv (sock) : NULL;
     //  an empty data frame only says a peer connected or went away
@@ -103,13 +149,11 @@ static int s_on_request (zloop_t *loop, zsock_t *sock, void *arg)
         if (!streq (method, "GET") && !streq (method, "HEAD"))
             s_respond (sock, id, 405, "Method Not Allowed", "text/plain", "GET only\n");
         else if (streq (path, "/metrics")) {
-            char *text = s_metrics_text (pipeline);
+            char *text = s_metrics_text (poll);
             s_respond (sock, id, 200, "OK", "text/plain; version=0.0.4", text ? text : "");
             free (text);
         } else if (streq (path, "/health"))
-            s_respond (sock, id, zflow_pipeline_running (pipeline) ? 200 : 503,
-                       zflow_pipeline_running (pipeline) ? "OK" : "Service Unavailable",
-                       "text/plain", zflow_pipeline_running (pipeline) ? "ok\n" : "stopped\n");
+            s_health (sock, id, poll);
         else
             s_respond (sock, id, 404, "Not Found", "text/plain", "try /metrics or /health\n");
     }
@@ -118,7 +162,7 @@ static int s_on_request (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-zsock_t *zflow_cli_metrics_new (const char *address, zloop_t *loop, zflow_pipeline_t *pipeline)
+zsock_t *zflow_cli_metrics_new (const char *address)
 {
     zsock_t *sock = zsock_new (ZMQ_STREAM);
     const char *scheme = strstr (address, "://") ? "" : "tcp://";
@@ -132,6 +176,10 @@ zsock_t *zflow_cli_metrics_new (const char *address, zloop_t *loop, zflow_pipeli
         zsock_destroy (&sock);
         return NULL;
     }
-    zloop_reader (loop, sock, s_on_request, pipeline);
     return sock;
+}
+
+void zflow_cli_metrics_serve (zsock_t *sock, zloop_t *loop, zflow_cli_poll_t *poll)
+{
+    zloop_reader (loop, sock, s_on_request, poll);
 }

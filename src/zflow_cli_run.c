@@ -4,8 +4,10 @@
     Without FILE it runs the embedded default. The main thread owns a zloop
     with the control endpoint (REP: STATS, PING), the metrics responder,
     a status timer and a stop timer that watches for SIGINT/SIGTERM,
-    --duration and the end of every synthetic source. Stopping drains the
-    pipeline first.
+    --duration and the end of every synthetic source. None of them waits
+    for a stage: the counters and the end of the sources come from the
+    poller (zflow_cli_poll.c), which asks the stages from its own thread.
+    Stopping drains the pipeline first.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -19,6 +21,11 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+
+//  How often the stages are asked for their counters, and the age past
+//  which a stage's counters (and so the stage) are stale.
+#define ZFLOW_CLI_POLL_MS 250
+#define ZFLOW_CLI_STALE_MS 10000
 
 //  Set by SIGINT / SIGTERM.
 static volatile sig_atomic_t s_signalled;
@@ -53,6 +60,7 @@ bool zflow_cli_signalled (void)
 //  The state of one run.
 typedef struct {
     zflow_pipeline_t *pipeline; //  the running pipeline
+    zflow_cli_poll_t *poll;     //  its counters, polled in the background
     bool quiet;                 //  no status on stderr
     bool tty;                   //  stderr is a terminal: one live line
     bool status_shown;          //  a live line is on screen
@@ -64,13 +72,17 @@ typedef struct {
     zflow_cli_embedded_t *embedded; //  the embedded default, or NULL
 } s_run_t;
 
-//  Sums counters over the pipeline: in (sources), out (busiest sink), drops,
-//  errors, reconnects.
-static void s_totals (zflow_pipeline_t *pipeline, uint64_t totals[5])
+//  Sums the cached counters over the pipeline: in (sources), out (busiest
+//  sink), drops, errors, reconnects. Returns the stages that are stale.
+static size_t s_totals (zflow_cli_poll_t *poll, uint64_t totals[5])
 {
+    zflow_pipeline_t *pipeline = zflow_cli_poll_pipeline (poll);
+    size_t stale = 0;
     memset (totals, 0, 5 * sizeof (uint64_t));
     for (size_t i = 0; i < zflow_pipeline_size (pipeline); i++) {
-        zhash_t *stats = zflow_pipeline_stats (pipeline, i, 1000);
+        int64_t age;
+        zhash_t *stats = zflow_cli_poll_get (poll, i, &age);
+        stale += zflow_cli_poll_stale (poll, age);
         const char *kind = zflow_pipeline_stage_kind (pipeline, i);
         if (streq (kind, "source"))
             totals[0] += zflow_stats_get (stats, "msgs_in");
@@ -82,6 +94,7 @@ static void s_totals (zflow_pipeline_t *pipeline, uint64_t totals[5])
         totals[4] += zflow_stats_get (stats, "reconnects");
         zhash_destroy (&stats);
     }
+    return stale;
 }
 
 static int s_on_status (zloop_t *loop, int timer_id, void *arg)
@@ -90,17 +103,18 @@ static int s_on_status (zloop_t *loop, int timer_id, void *arg)
     (void)timer_id;
     s_run_t *self = (s_run_t *)arg;
     uint64_t totals[5];
-    s_totals (self->pipeline, totals);
+    size_t stale = s_totals (self->poll, totals);
     int64_t now = zclock_mono ();
     double seconds = (double)(now - self->last_time) / 1000.0;
     if (seconds <= 0)
         seconds = 1;
     fprintf (stderr,
              "%szflow: in %.0f msg/s, out %.0f msg/s | total in %" PRIu64 ", out %" PRIu64
-             ", drops %" PRIu64 ", errors %" PRIu64 ", reconnects %" PRIu64 "%s",
+             ", drops %" PRIu64 ", errors %" PRIu64 ", reconnects %" PRIu64 "%s%s",
              self->tty ? "\r" : "", (double)(totals[0] - self->last_in) / seconds,
              (double)(totals[1] - self->last_out) / seconds, totals[0], totals[1], totals[2],
-             totals[3], totals[4], self->tty ? "\033[K" : "\n");
+             totals[3], totals[4], stale ? " | a stage is not answering" : "",
+             self->tty ? "\033[K" : "\n");
     fflush (stderr);
     self->status_shown = self->tty;
     self->last_time = now;
@@ -118,8 +132,7 @@ static int s_on_watch (zloop_t *loop, int timer_id, void *arg)
         self->why = "signal";
     else if (self->deadline && zclock_mono () >= self->deadline)
         self->why = "duration reached";
-    else if (self->embedded ? zflow_cli_embedded_done (self->embedded)
-                            : zflow_pipeline_sources_done (self->pipeline))
+    else if (zflow_cli_poll_done (self->poll))
         self->why = "sources done";
     return self->why ? -1 : 0;
 }
@@ -132,7 +145,7 @@ static int s_on_control (zloop_t *loop, zsock_t *sock, void *arg)
     if (!command)
         return 0;
     if (streq (command, "STATS")) {
-        char *text = zflow_cli_stats_text (self->pipeline);
+        char *text = zflow_cli_stats_text (self->poll);
         zstr_send (sock, text ? text : "");
         free (text);
     } else if (streq (command, "PING"))
@@ -171,14 +184,14 @@ static zsock_t *s_control (const char *endpoint, char **path_p, bool quiet)
 static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *control,
                   const char *metrics, int64_t duration, int64_t drain_ms, bool quiet)
 {
-    s_run_t self = {pipeline, quiet, isatty (2) != 0, false, 0, zclock_mono (), 0,
-                    0,        NULL,  embedded};
+    s_run_t self = {pipeline, NULL, quiet, isatty (2) != 0, false, 0, zclock_mono (),
+                    0,        0,    NULL,  embedded};
     if (duration)
         self.deadline = zclock_mono () + duration * 1000;
     char *path = NULL;
     zsock_t *control_sock = s_control (control, &path, quiet);
     zloop_t *loop = zloop_new ();
-    zsock_t *metrics_sock = metrics ? zflow_cli_metrics_new (metrics, loop, pipeline) : NULL;
+    zsock_t *metrics_sock = metrics ? zflow_cli_metrics_new (metrics) : NULL;
     if (!control_sock || (metrics && !metrics_sock)) {
         zloop_destroy (&loop);
         zsock_destroy (&control_sock);
@@ -211,6 +224,9 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
     if (metrics_sock && !quiet)
         fprintf (stderr, "zflow: metrics on http://%s/metrics and /health\n",
                  zsock_endpoint (metrics_sock) + 6);
+    self.poll = zflow_cli_poll_new (pipeline, embedded, ZFLOW_CLI_POLL_MS, ZFLOW_CLI_STALE_MS);
+    if (metrics_sock)
+        zflow_cli_metrics_serve (metrics_sock, loop, self.poll);
     zloop_set_nonstop (loop, true);
     zloop_reader (loop, control_sock, s_on_control, &self);
     zloop_timer (loop, 100, 0, s_on_watch, &self);
@@ -221,6 +237,7 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
         self.why = s_signalled ? "signal" : "loop ended";
     if (self.status_shown)
         fputc ('\n', stderr);
+    zflow_cli_poll_destroy (&self.poll); //  the stages are ours again
     if (embedded)
         zflow_cli_embedded_stopping (embedded, (int)drain_ms);
     int rc =

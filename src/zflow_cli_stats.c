@@ -17,30 +17,6 @@
 #include <signal.h>
 #include <string.h>
 
-char *zflow_cli_stats_text (zflow_pipeline_t *pipeline)
-{
-    char *text = NULL;
-    size_t size = 0;
-    FILE *file = open_memstream (&text, &size);
-    if (!file)
-        return NULL;
-    for (size_t i = 0; i < zflow_pipeline_size (pipeline); i++) {
-        zhash_t *stats = zflow_pipeline_stats (pipeline, i, 1000);
-        zlist_t *keys = stats ? zhash_keys (stats) : NULL;
-        if (keys)
-            zlist_sort (keys, (zlist_compare_fn *)strcmp);
-        for (const char *key = keys ? (const char *)zlist_first (keys) : NULL; key;
-             key = (const char *)zlist_next (keys))
-            fprintf (file, "%s %s %s %s\n", zflow_pipeline_stage_name (pipeline, i),
-                     zflow_pipeline_stage_kind (pipeline, i), key,
-                     (const char *)zhash_lookup (stats, key));
-        zlist_destroy (&keys);
-        zhash_destroy (&stats);
-    }
-    fclose (file);
-    return text;
-}
-
 //  Finds the one ipc:///tmp/zflow-<pid>.ctl endpoint. Returns it (the
 //  caller frees it), or NULL after saying why.
 static char *s_find_control (void)

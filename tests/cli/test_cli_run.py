@@ -80,13 +80,19 @@ def live(signum):
     table = subprocess.run([ZFLOW, "stats", "--control", control, "--once"],
                            capture_output=True, text=True, timeout=10)
     check("reencode" in table.stdout and "FILTERED" in table.stdout, "zflow stats table")
-    # the run's loop polls every stage's counters in turn (an hpfeeds client
-    # may take up to 5 s to answer under load), so give HTTP room past that
-    body = urllib.request.urlopen(metrics, timeout=20).read().decode()
+    # /metrics and /health are served from the counters a background thread
+    # polls: they never wait for a stage, so a short timeout is enough
+    body = urllib.request.urlopen(metrics, timeout=3).read().decode()
     check('zflow_msgs_in_total{stage="subscribe",kind="source"}' in body, "/metrics serves counters")
     check('zflow_reconnects_total{stage="subscribe",kind="source"} 0' in body, "and reconnects")
-    health = urllib.request.urlopen(metrics.replace("/metrics", "/health"), timeout=20)
-    check(health.status == 200 and health.read() == b"ok\n", "/health says ok")
+    check('zflow_stats_age_seconds{stage="subscribe",kind="source"}' in body,
+          "and the age of the counters")
+    health = urllib.request.urlopen(metrics.replace("/metrics", "/health"), timeout=3)
+    lines = health.read().decode().splitlines()
+    check(health.status == 200 and lines[0] == "ok", "/health says ok")
+    check(any(ln.startswith("subscribe source ") and ln.endswith(" ok") for ln in lines[1:]),
+          f"and lists each stage with the age of its counters ({lines[1:3]})")
+    check(counters.get(("subscribe", "stats_age_ms"), -1) >= 0, "zflow stats says how old")
     proc.send_signal(signum)
     try:
         out, err = proc.communicate(timeout=10)
