@@ -11,7 +11,8 @@ zflow_program (zflow_cli
     src/zflow_cli_metrics.c
     src/zflow_cli_poll.c
     src/zflow_cli_pubsub.c
-    src/zflow_cli_hpfeeds.c)
+    src/zflow_cli_hpfeeds.c
+    src/zflow_cli_ws.c)
 target_link_libraries (zflow_cli PRIVATE PkgConfig::JANSSON)
 set_target_properties (zflow_cli PROPERTIES OUTPUT_NAME zflow)
 install (TARGETS zflow_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -20,16 +21,17 @@ install (TARGETS zflow_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 #  no extra modules).
 if (ZFLOW_BUILD_TESTS)
     find_program (ZFLOW_PYTHON3 python3 REQUIRED)
-    foreach (name config run curve lossless hpfeeds adapters)
+    foreach (name config run curve lossless hpfeeds adapters ws)
         add_test (NAME test_cli_${name}
                   COMMAND ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/test_cli_${name}.py
                           $<TARGET_FILE:zflow_cli>)
     endforeach ()
-    foreach (name config run curve lossless hpfeeds adapters)
+    foreach (name config run curve lossless hpfeeds adapters ws)
         set_tests_properties (test_cli_${name} PROPERTIES ENVIRONMENT
             "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/lsan.supp")
     endforeach ()
     set_tests_properties (test_cli_config PROPERTIES TIMEOUT 60 LABELS unit)
     set_tests_properties (test_cli_run test_cli_curve test_cli_lossless test_cli_hpfeeds test_cli_adapters
+                          test_cli_ws
                           PROPERTIES TIMEOUT 90 LABELS integration)
 endif ()

@@ -112,6 +112,10 @@ int zflow_cli_broker (int argc, char **argv);
 int zflow_cli_hpfeeds_pub (const char *url);
 int zflow_cli_hpfeeds_sub (const char *url, int64_t count);
 
+//  zflow pub ws[s]://... (zflow_cli_ws.c): argc/argv as zflow_cli_pub's.
+//  Returns an exit code.
+int zflow_cli_ws_pub (int argc, char **argv);
+
 //  Makes SIGINT/SIGTERM set a flag (a second one exits at once), and
 //  reads it. (zflow_cli_run.c)
 void zflow_cli_catch_signals (void);

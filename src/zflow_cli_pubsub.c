@@ -181,15 +181,34 @@ static const char *s_pub_usage =
     "usage: zflow pub ENDPOINT [--type push|pub] [--bind] [--key a/b]\n"
     "       zflow pub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n"
     "       zflow pub http[s]://HOST:PORT/api --channel CHANNEL [--api-key KEY]\n"
+    "       zflow pub ws[s]://HOST[:PORT]/PATH [--binary] [--header 'N: v'] ... (zflow pub ws:// "
+    "-h)\n"
     "\n"
     "Sends each line of stdin as a zflow envelope (key default zflow/pub) to\n"
     "ENDPOINT (connects; --bind to bind; default type push), publishes it to\n"
-    "an hpfeeds channel, or into a Centrifugo channel (server HTTP API; exit 1\n"
-    "unless Centrifugo accepted every line).\n"
+    "an hpfeeds channel, into a Centrifugo channel (server HTTP API; exit 1\n"
+    "unless Centrifugo accepted every line), or as WebSocket messages.\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
+
+//  The endpoint: the first argument that is not an option (or NULL).
+static const char *s_endpoint (int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (argv[i][0] != '-')
+            return argv[i];
+    return NULL;
+}
+
+static bool s_prefix (const char *text, const char *prefix)
+{
+    return text && strncmp (text, prefix, strlen (prefix)) == 0;
+}
 
 int zflow_cli_pub (int argc, char **argv)
 {
+    const char *endpoint = s_endpoint (argc, argv);
+    if (s_prefix (endpoint, "ws://") || s_prefix (endpoint, "wss://"))
+        return zflow_cli_ws_pub (argc, argv);
     s_args_t args = {NULL, "push", "zflow/pub", false, 0, NULL, NULL};
     int rc = s_parse (argc, argv, &args, "pub", s_pub_usage);
     if (rc)
