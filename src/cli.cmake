@@ -12,7 +12,8 @@ zflow_program (zflow_cli
     src/zflow_cli_poll.c
     src/zflow_cli_pubsub.c
     src/zflow_cli_hpfeeds.c
-    src/zflow_cli_ws.c)
+    src/zflow_cli_ws.c
+    src/zflow_cli_centrifugo.c)
 target_link_libraries (zflow_cli PRIVATE PkgConfig::JANSSON)
 set_target_properties (zflow_cli PROPERTIES OUTPUT_NAME zflow)
 install (TARGETS zflow_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
@@ -21,17 +22,17 @@ install (TARGETS zflow_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 #  no extra modules).
 if (ZFLOW_BUILD_TESTS)
     find_program (ZFLOW_PYTHON3 python3 REQUIRED)
-    foreach (name config run curve lossless hpfeeds adapters ws)
+    foreach (name config run curve lossless hpfeeds adapters ws centrifugo)
         add_test (NAME test_cli_${name}
                   COMMAND ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/test_cli_${name}.py
                           $<TARGET_FILE:zflow_cli>)
     endforeach ()
-    foreach (name config run curve lossless hpfeeds adapters ws)
+    foreach (name config run curve lossless hpfeeds adapters ws centrifugo)
         set_tests_properties (test_cli_${name} PROPERTIES ENVIRONMENT
             "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/lsan.supp")
     endforeach ()
     set_tests_properties (test_cli_config PROPERTIES TIMEOUT 60 LABELS unit)
     set_tests_properties (test_cli_run test_cli_curve test_cli_lossless test_cli_hpfeeds test_cli_adapters
-                          test_cli_ws
+                          test_cli_ws test_cli_centrifugo
                           PROPERTIES TIMEOUT 90 LABELS integration)
 endif ()

@@ -116,10 +116,19 @@ int zflow_cli_hpfeeds_sub (const char *url, int64_t count);
 //  Returns an exit code.
 int zflow_cli_ws_pub (int argc, char **argv);
 
-//  Makes SIGINT/SIGTERM set a flag (a second one exits at once), and
-//  reads it. (zflow_cli_run.c)
+//  zflow sub centrifugo+ws[s]://... (zflow_cli_centrifugo.c): argc/argv as
+//  zflow_cli_sub's. Returns an exit code.
+int zflow_cli_centrifugo_sub (int argc, char **argv);
+
+//  Makes SIGINT/SIGTERM set a flag (a second one exits at once) and
+//  ignores SIGPIPE (writes to a closed stdout fail instead), and reads the
+//  flag. (zflow_cli_run.c)
 void zflow_cli_catch_signals (void);
 bool zflow_cli_signalled (void);
+
+//  True when stdout is a pipe whose reader has gone (zflow sub | head -1):
+//  the sub loops then end quietly even when nothing more arrives.
+bool zflow_cli_stdout_closed (void);
 
 //  The counters of a running pipeline, polled by a thread of its own and
 //  cached (zflow_cli_poll.c), so that the run loop never waits for a

@@ -153,11 +153,11 @@ int zflow_cli_hpfeeds_sub (const char *url, int64_t count)
     }
     zflow_msg_t *msg = zflow_msg_new ();
     int64_t got = 0;
-    while (!zflow_cli_signalled () && (!count || got < count)) {
+    while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () && (!count || got < count)) {
         if (zflow_hpfeeds_read (client, msg, 200) != 0)
             continue;
-        zflow__codec_write_line (stdout, msg);
-        fflush (stdout);
+        if (zflow__codec_write_line (stdout, msg) || fflush (stdout))
+            break; //  stdout closed (| head): a quiet end
         got++;
     }
     zflow_msg_destroy (&msg);

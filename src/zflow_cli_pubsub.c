@@ -161,14 +161,15 @@ static int s_sub_ws (const s_args_t *args)
     zflow_ws_start (feed);
     zflow_msg_t *msg = zflow_msg_new ();
     int64_t got = 0;
-    while (!zflow_cli_signalled () && (!args->count || got < args->count)) {
+    while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () &&
+           (!args->count || got < args->count)) {
         rc = zflow_ws_stream_read (stream, msg, 200);
         if (rc == ZFLOW_ECLOSED)
             break;
         if (rc)
             continue;
-        zflow__codec_write_line (stdout, msg);
-        fflush (stdout);
+        if (zflow__codec_write_line (stdout, msg) || fflush (stdout))
+            break; //  stdout closed (| head): a quiet end
         got++;
     }
     zflow_msg_destroy (&msg);
@@ -258,25 +259,28 @@ static const char *s_sub_usage =
     "usage: zflow sub ENDPOINT [--type pull|sub] [--bind] [--count N]\n"
     "       zflow sub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...] [--count N]\n"
     "       zflow sub ws[s]://HOST[:PORT]/PATH [--count N]\n"
+    "       zflow sub centrifugo+ws[s]://HOST:PORT/connection/websocket --channel CH\n"
+    "                 [--channel CH]... [--token JWT] [--count N] (zflow sub centrifugo+ws:// -h)\n"
     "\n"
     "Prints what ENDPOINT sends as JSON lines (payloads; msgpack converted) until\n"
-    "Ctrl-C or N messages. Connects (--bind to bind). Default type sub.\n"
+    "Ctrl-C or N messages; ends quietly when stdout is closed (| head). Connects\n"
+    "(--bind to bind). Default type sub. A zflow hub's PUB endpoint works too.\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
 
 int zflow_cli_sub (int argc, char **argv)
 {
+    const char *endpoint = s_endpoint (argc, argv);
+    if (s_prefix (endpoint, "centrifugo+ws://") || s_prefix (endpoint, "centrifugo+wss://"))
+        return zflow_cli_centrifugo_sub (argc, argv);
+    zflow_cli_catch_signals (); //  and SIGPIPE: a closed stdout ends the loop quietly
     s_args_t args = {NULL, "sub", NULL, false, 0, NULL, NULL};
     int rc = s_parse (argc, argv, &args, "sub", s_sub_usage);
     if (rc)
         return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
-    if (strncmp (args.endpoint, "hpfeeds://", 10) == 0) {
-        zflow_cli_catch_signals ();
+    if (strncmp (args.endpoint, "hpfeeds://", 10) == 0)
         return zflow_cli_hpfeeds_sub (args.endpoint, args.count);
-    }
-    if (strncmp (args.endpoint, "ws://", 5) == 0 || strncmp (args.endpoint, "wss://", 6) == 0) {
-        zflow_cli_catch_signals ();
+    if (strncmp (args.endpoint, "ws://", 5) == 0 || strncmp (args.endpoint, "wss://", 6) == 0)
         return s_sub_ws (&args);
-    }
     if (!streq (args.type, "pull") && !streq (args.type, "sub")) {
         fprintf (stderr, "zflow sub: bad type '%s'\n", args.type);
         return ZFLOW_EXIT_USAGE;
@@ -287,22 +291,24 @@ int zflow_cli_sub (int argc, char **argv)
     zsock_set_rcvtimeo (sock, 200);
     zflow_msg_t *msg = zflow_msg_new ();
     int64_t got = 0;
-    while (!zsys_interrupted && (!args.count || got < args.count)) {
+    int written = 0;
+    while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () && !written &&
+           (!args.count || got < args.count)) {
         zmsg_t *zmsg = zmsg_recv (sock);
         if (!zmsg)
             continue;
         zflow_msg_from_zmsg (msg, &zmsg);
         if (zflow_envelope_decode (msg, NULL) == 0)
-            zflow__codec_write_line (stdout, msg);
+            written = zflow__codec_write_line (stdout, msg);
         else {
             //  not an envelope: print its first frame
             zflow_msg_t *wrapped = zflow_msg_new ();
             zflow_envelope_encode (wrapped, "raw", 3, NULL, zflow_msg_data (msg, 0),
                                    zflow_msg_part_size (msg, 0));
-            zflow__codec_write_line (stdout, wrapped);
+            written = zflow__codec_write_line (stdout, wrapped);
             zflow_msg_destroy (&wrapped);
         }
-        fflush (stdout);
+        written = written || fflush (stdout); //  stdout closed (| head): a quiet end
         got++;
     }
     zflow_msg_destroy (&msg);

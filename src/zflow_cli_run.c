@@ -18,8 +18,13 @@
 #include "zflow_cli.h"
 #include "zflow_cli_embedded.h"
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 //  How often the stages are asked for their counters, and the age past
@@ -50,6 +55,40 @@ void zflow_cli_catch_signals (void)
     action.sa_handler = s_on_signal;
     sigaction (SIGINT, &action, NULL);
     sigaction (SIGTERM, &action, NULL);
+    //  a closed stdout (zflow sub | head -1) is a write error, not a death
+    signal (SIGPIPE, SIG_IGN);
+}
+
+bool zflow_cli_stdout_closed (void)
+{
+    struct pollfd item = {1, 0, 0}; //  a pipe without reader: POLLERR
+    return poll (&item, 1, 0) == 1 && (item.revents & (POLLERR | POLLHUP)) != 0;
+}
+
+//  Set by the stdout watcher once the reader of stdout (a pipe) has gone.
+static atomic_bool s_stdout_gone;
+//  Tells the stdout watcher to end.
+static atomic_bool s_stdout_watch_end;
+
+//  A thread that waits for the reader of stdout to go (zflow run | head):
+//  it then puts /dev/null in place of stdout at once, so the stages that
+//  write there neither fail nor complain while the run stops (exit 0).
+static void *s_stdout_watch (void *arg)
+{
+    (void)arg;
+    while (!atomic_load (&s_stdout_watch_end)) {
+        struct pollfd item = {1, 0, 0}; //  a pipe without reader: POLLERR
+        if (poll (&item, 1, 100) == 1 && (item.revents & (POLLERR | POLLHUP))) {
+            int null = open ("/dev/null", O_WRONLY);
+            if (null >= 0) {
+                dup2 (null, 1);
+                close (null);
+            }
+            atomic_store (&s_stdout_gone, true);
+            break;
+        }
+    }
+    return NULL;
 }
 
 bool zflow_cli_signalled (void)
@@ -68,6 +107,7 @@ typedef struct {
     int64_t last_time;          //  last status time
     uint64_t last_in;           //  messages in / out at the last status
     uint64_t last_out;
+    bool stdout_pipe;               //  stdout is a pipe (stop when its reader goes)
     const char *why;                //  why the run stopped
     zflow_cli_embedded_t *embedded; //  the embedded default, or NULL
 } s_run_t;
@@ -134,6 +174,8 @@ static int s_on_watch (zloop_t *loop, int timer_id, void *arg)
         self->why = "duration reached";
     else if (zflow_cli_poll_done (self->poll))
         self->why = "sources done";
+    else if (atomic_load (&s_stdout_gone))
+        self->why = "stdout closed";
     return self->why ? -1 : 0;
 }
 
@@ -184,8 +226,13 @@ static zsock_t *s_control (const char *endpoint, char **path_p, bool quiet)
 static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, const char *control,
                   const char *metrics, int64_t duration, int64_t drain_ms, bool quiet)
 {
-    s_run_t self = {pipeline, NULL, quiet, isatty (2) != 0, false, 0, zclock_mono (),
-                    0,        0,    NULL,  embedded};
+    struct stat out;
+    s_run_t self = {.pipeline = pipeline,
+                    .quiet = quiet,
+                    .tty = isatty (2) != 0,
+                    .last_time = zclock_mono (),
+                    .stdout_pipe = fstat (1, &out) == 0 && S_ISFIFO (out.st_mode),
+                    .embedded = embedded};
     if (duration)
         self.deadline = zclock_mono () + duration * 1000;
     char *path = NULL;
@@ -232,6 +279,8 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
     zloop_timer (loop, 100, 0, s_on_watch, &self);
     if (!quiet)
         zloop_timer (loop, 1000, 0, s_on_status, &self);
+    pthread_t watcher;
+    bool watching = self.stdout_pipe && pthread_create (&watcher, NULL, s_stdout_watch, NULL) == 0;
     zloop_start (loop);
     if (!self.why)
         self.why = s_signalled ? "signal" : "loop ended";
@@ -242,6 +291,10 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
         zflow_cli_embedded_stopping (embedded, (int)drain_ms);
     int rc =
         zflow_pipeline_stop (pipeline, (int)drain_ms) == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
+    if (watching) {
+        atomic_store (&s_stdout_watch_end, true);
+        pthread_join (watcher, NULL);
+    }
     if (!quiet)
         fprintf (stderr, "zflow: stopped (%s)%s\n", self.why,
                  rc ? ", but a stage did not drain in time" : ", everything in flight drained");

@@ -48,6 +48,14 @@ check("stopped (duration reached)" in p.stderr, "says why it stopped")
 check("msg/s" in p.stderr, "status line with messages/s on stderr")
 check(len(events(p.stdout)) > 0, "and printed events")
 
+# 2b. zflow run | head -1: stops by itself, exit 0, no SIGPIPE, no complaint
+p = subprocess.run(f"'{ZFLOW}' run --rate 1000 | head -1; echo \"rc=${{PIPESTATUS[0]}}\" >&2",
+                   shell=True, executable="/bin/bash", capture_output=True, text=True,
+                   timeout=20)
+check(len(events(p.stdout)) == 1, "| head -1 got one event")
+check("rc=0" in p.stderr and "stopped (stdout closed)" in p.stderr
+      and "Broken pipe" not in p.stderr, f"zflow run exits 0 quietly ({p.stderr[-160:]!r})")
+
 
 # 3. a live run: stats, metrics, then a signal drains and exits 0
 def live(signum):
