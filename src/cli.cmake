@@ -31,6 +31,13 @@ if (ZFLOW_BUILD_TESTS)
         set_tests_properties (test_cli_${name} PROPERTIES ENVIRONMENT
             "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/lsan.supp")
     endforeach ()
+    #  a hub bound on tcp:// in a process of its own, for zflow pub / sub
+    zflow_program (cli_hub tests/cli/cli_hub.c)
+    add_test (NAME test_cli_hub
+              COMMAND ${ZFLOW_PYTHON3} ${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/test_cli_hub.py
+                      $<TARGET_FILE:zflow_cli> $<TARGET_FILE:cli_hub>)
+    set_tests_properties (test_cli_hub PROPERTIES TIMEOUT 60 LABELS integration ENVIRONMENT
+        "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/lsan.supp")
     set_tests_properties (test_cli_config PROPERTIES TIMEOUT 60 LABELS unit)
     set_tests_properties (test_cli_run test_cli_curve test_cli_lossless test_cli_hpfeeds test_cli_adapters
                           test_cli_ws test_cli_centrifugo

@@ -256,7 +256,7 @@ int zflow_cli_pub (int argc, char **argv)
 }
 
 static const char *s_sub_usage =
-    "usage: zflow sub ENDPOINT [--type pull|sub] [--bind] [--count N]\n"
+    "usage: zflow sub ENDPOINT [--type pull|sub] [--bind] [--count N] [--key a/b]\n"
     "       zflow sub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...] [--count N]\n"
     "       zflow sub ws[s]://HOST[:PORT]/PATH [--count N]\n"
     "       zflow sub centrifugo+ws[s]://HOST:PORT/connection/websocket --channel CH\n"
@@ -264,8 +264,19 @@ static const char *s_sub_usage =
     "\n"
     "Prints what ENDPOINT sends as JSON lines (payloads; msgpack converted) until\n"
     "Ctrl-C or N messages; ends quietly when stdout is closed (| head). Connects\n"
-    "(--bind to bind). Default type sub. A zflow hub's PUB endpoint works too.\n"
+    "(--bind to bind). Default type sub. --key keeps the envelopes whose key is\n"
+    "a/b or below it. A zflow hub's bound endpoints work too: pub --type pub to\n"
+    "its publishers' side, sub to its subscribers' side.\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
+
+//  True when msg's key (frame 1, wire form) is wire or below it.
+static bool s_key_below (const zflow_msg_t *msg, const char *wire, size_t size)
+{
+    size_t key_size = 0;
+    const char *key = (const char *)zflow_envelope_key (msg, &key_size);
+    return key && key_size >= size && memcmp (key, wire, size) == 0 &&
+           (key_size == size || key[size] == 0x1F);
+}
 
 int zflow_cli_sub (int argc, char **argv)
 {
@@ -285,9 +296,25 @@ int zflow_cli_sub (int argc, char **argv)
         fprintf (stderr, "zflow sub: bad type '%s'\n", args.type);
         return ZFLOW_EXIT_USAGE;
     }
+    //  --key a/b: only envelopes whose key is a/b or below it
+    zflow_key_t *key = args.key ? zflow_key_parse (args.key, NULL) : NULL;
+    if (args.key && !key) {
+        fprintf (stderr, "zflow sub: bad key '%s'\n", args.key);
+        return ZFLOW_EXIT_USAGE;
+    }
     zsock_t *sock = s_open (&args, "sub", "sub", ZMQ_SUB, ZMQ_PULL);
-    if (!sock)
+    if (!sock) {
+        zflow_key_destroy (&key);
         return ZFLOW_EXIT_RUNTIME;
+    }
+    size_t wire_size = 0;
+    const char *wire = key ? (const char *)zflow_key_wire (key, &wire_size) : NULL;
+    if (key && streq (args.type, "sub")) {
+        zsock_set_unsubscribe (sock, "");
+        char *prefix = strndup (wire, wire_size);
+        zsock_set_subscribe (sock, prefix);
+        free (prefix);
+    }
     zsock_set_rcvtimeo (sock, 200);
     zflow_msg_t *msg = zflow_msg_new ();
     int64_t got = 0;
@@ -298,6 +325,8 @@ int zflow_cli_sub (int argc, char **argv)
         if (!zmsg)
             continue;
         zflow_msg_from_zmsg (msg, &zmsg);
+        if (key && !s_key_below (msg, wire, wire_size))
+            continue;
         if (zflow_envelope_decode (msg, NULL) == 0)
             written = zflow__codec_write_line (stdout, msg);
         else {
@@ -313,5 +342,6 @@ int zflow_cli_sub (int argc, char **argv)
     }
     zflow_msg_destroy (&msg);
     zsock_destroy (&sock);
+    zflow_key_destroy (&key);
     return ZFLOW_EXIT_OK;
 }
