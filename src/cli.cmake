@@ -38,6 +38,11 @@ if (ZFLOW_BUILD_TESTS)
                       $<TARGET_FILE:zflow_cli> $<TARGET_FILE:cli_hub>)
     set_tests_properties (test_cli_hub PROPERTIES TIMEOUT 60 LABELS integration ENVIRONMENT
         "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tests/cli/lsan.supp")
+    #  the run's counters cache and /health while a stage is slow
+    zflow_test (test_cli_poll
+        SOURCES tests/cli/test_cli_poll.c src/zflow_cli_poll.c src/zflow_cli_metrics.c
+                src/zflow_cli_embedded.c
+        LABELS integration TIMEOUT 60)
     set_tests_properties (test_cli_config PROPERTIES TIMEOUT 60 LABELS unit)
     set_tests_properties (test_cli_run test_cli_curve test_cli_lossless test_cli_hpfeeds test_cli_adapters
                           test_cli_ws test_cli_centrifugo
