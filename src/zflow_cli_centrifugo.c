@@ -82,7 +82,7 @@ static int s_parse (int argc, char **argv, s_args_t *args)
             i++;
         else if (value && streq (arg, "--timeout") && (args->timeout_ms = s_number (value)) > 0)
             i++;
-        else if (arg[0] != '-' && !args->config.url)
+        else if (strncmp (arg, "centrifugo+ws", 13) == 0 && !args->config.url)
             args->config.url = arg + strlen ("centrifugo+");
         else {
             fprintf (stderr, "zflow sub: bad argument '%s'\n%s", arg, s_usage);

@@ -191,24 +191,19 @@ static const char *s_pub_usage =
     "unless Centrifugo accepted every line), or as WebSocket messages.\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
 
-//  The endpoint: the first argument that is not an option (or NULL).
-static const char *s_endpoint (int argc, char **argv)
+//  The first argument that starts with one of the prefixes (NULL-ended), or
+//  NULL: which form of pub / sub the command line asks for.
+static const char *s_find (int argc, char **argv, const char *a, const char *b)
 {
     for (int i = 0; i < argc; i++)
-        if (argv[i][0] != '-')
+        if (strncmp (argv[i], a, strlen (a)) == 0 || strncmp (argv[i], b, strlen (b)) == 0)
             return argv[i];
     return NULL;
 }
 
-static bool s_prefix (const char *text, const char *prefix)
-{
-    return text && strncmp (text, prefix, strlen (prefix)) == 0;
-}
-
 int zflow_cli_pub (int argc, char **argv)
 {
-    const char *endpoint = s_endpoint (argc, argv);
-    if (s_prefix (endpoint, "ws://") || s_prefix (endpoint, "wss://"))
+    if (s_find (argc, argv, "ws://", "wss://"))
         return zflow_cli_ws_pub (argc, argv);
     s_args_t args = {NULL, "push", "zflow/pub", false, 0, NULL, NULL};
     int rc = s_parse (argc, argv, &args, "pub", s_pub_usage);
@@ -280,8 +275,7 @@ static bool s_key_below (const zflow_msg_t *msg, const char *wire, size_t size)
 
 int zflow_cli_sub (int argc, char **argv)
 {
-    const char *endpoint = s_endpoint (argc, argv);
-    if (s_prefix (endpoint, "centrifugo+ws://") || s_prefix (endpoint, "centrifugo+wss://"))
+    if (s_find (argc, argv, "centrifugo+ws://", "centrifugo+wss://"))
         return zflow_cli_centrifugo_sub (argc, argv);
     zflow_cli_catch_signals (); //  and SIGPIPE: a closed stdout ends the loop quietly
     s_args_t args = {NULL, "sub", NULL, false, 0, NULL, NULL};

@@ -125,6 +125,7 @@ int zflow_cli_stats (int argc, char **argv)
     if (!control && !found)
         return ZFLOW_EXIT_RUNTIME;
     int rc = ZFLOW_EXIT_OK;
+    signal (SIGPIPE, SIG_IGN); //  a closed stdout ends the loop, quietly
     while (!zsys_interrupted) {
         //  a fresh REQ each time: a dead peer cannot wedge the next round
         zsock_t *req = zsock_new (ZMQ_REQ);
@@ -138,12 +139,12 @@ int zflow_cli_stats (int argc, char **argv)
             break;
         }
         if (raw)
-            printf ("%s", reply), fflush (stdout);
+            printf ("%s", reply);
         else
             s_print (reply, !once && isatty (1));
         zstr_free (&reply);
-        if (once)
-            break;
+        if (once || fflush (stdout))
+            break; //  stdout closed (| head): a quiet end
         zclock_sleep ((int)interval * 1000);
     }
     free (found);

@@ -87,7 +87,7 @@ static zflow_ws_t *s_feed (int argc, char **argv, s_ws_args_t *args, int *exit_p
 {
     *exit_p = ZFLOW_EXIT_USAGE;
     for (int i = 0; i < argc && !args->url; i++)
-        if (argv[i][0] != '-')
+        if (strncmp (argv[i], "ws://", 5) == 0 || strncmp (argv[i], "wss://", 6) == 0)
             args->url = argv[i];
     zflow_ws_config_t *config = args->url ? zflow_ws_config_new (args->url) : NULL;
     if (!config) {

@@ -81,7 +81,8 @@ check(server.of(1, "headers")[0].get("x-test") == "yes please", "with the --head
 check(server.of(1, "subprotocol") == ["chat"], "and the --subprotocol")
 
 # 2. --binary, and a last line without a newline
-p = pub(url, b"abc\n\x00\xff\x01\nlast", "--binary")
+p = subprocess.run([ZFLOW, "pub", "--binary", url], input=b"abc\n\x00\xff\x01\nlast",
+                   capture_output=True, timeout=30)   # options may come first
 check(p.returncode == 0 and server.wait_closed(2), "--binary: exit 0")
 check(server.of(2, "binary") == ["616263", "00ff01", "6c617374"],
       f"binary messages, bytes as given ({server.of(2, 'binary')})")
