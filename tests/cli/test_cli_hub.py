@@ -44,6 +44,17 @@ except subprocess.TimeoutExpired:
 got = [json.loads(line) for line in out.splitlines()]
 check(sub.returncode == 0 and got == [{"n": 0}, {"n": 1}, {"n": 2}],
       f"zflow sub --key news got the three, in order, nothing else ({got})")
+
+# zflow sub | head -1: exit 0 once head has gone, without SIGPIPE or a complaint
+sub = subprocess.Popen(f"'{ZFLOW}' sub {sub_ep} --key news | head -1; "
+                       "echo \"rc=${PIPESTATUS[0]}\" >&2", shell=True, executable="/bin/bash",
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(0.5)
+subprocess.run([ZFLOW, "pub", pub_ep, "--type", "pub", "--key", "news"], input=lines,
+               capture_output=True, text=True, timeout=20)
+out, err = sub.communicate(timeout=15)
+check([json.loads(x) for x in out.splitlines()] == [{"n": 0}] and "rc=0" in err and "Broken pipe" not in err,
+      f"zflow sub | head -1: one line, exit 0, quiet ({out!r}, {err.strip()!r})")
 hub.stdin.close()
 hub.wait(timeout=10)
 stats = dict(line.split() for line in hub.stderr.read().splitlines() if len(line.split()) == 2)
