@@ -116,6 +116,10 @@ int zflow_cli_hpfeeds_sub (const char *url, int64_t count);
 //  Returns an exit code.
 int zflow_cli_ws_pub (int argc, char **argv);
 
+//  zflow sub ws[s]://... (zflow_cli_ws.c): argc/argv as zflow_cli_sub's.
+//  Returns an exit code.
+int zflow_cli_ws_sub (int argc, char **argv);
+
 //  zflow sub centrifugo+ws[s]://... (zflow_cli_centrifugo.c): argc/argv as
 //  zflow_cli_sub's. Returns an exit code.
 int zflow_cli_centrifugo_sub (int argc, char **argv);

@@ -144,40 +144,6 @@ static int s_pub_centrifugo (const s_args_t *args)
     return rc ? ZFLOW_EXIT_RUNTIME : ZFLOW_EXIT_OK;
 }
 
-//  Prints a WebSocket feed's messages as JSON lines.
-static int s_sub_ws (const s_args_t *args)
-{
-    zflow_ws_config_t *config = zflow_ws_config_new (args->endpoint);
-    int rc = config ? zflow_ws_config_set_autostart (config, false) : ZFLOW_EINVAL;
-    zflow_ws_t *feed = rc == 0 ? zflow_ws_new ("sub", &config, &rc) : NULL;
-    zflow_ws_config_destroy (&config);
-    zflow_stream_t *stream =
-        feed ? zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_BACKPRESSURE, &rc) : NULL;
-    if (!stream) {
-        fprintf (stderr, "zflow sub: %s: %s\n", args->endpoint, zflow_strerror (rc));
-        zflow_ws_destroy (&feed);
-        return rc == ZFLOW_EINVAL ? ZFLOW_EXIT_USAGE : ZFLOW_EXIT_RUNTIME;
-    }
-    zflow_ws_start (feed);
-    zflow_msg_t *msg = zflow_msg_new ();
-    int64_t got = 0;
-    while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () &&
-           (!args->count || got < args->count)) {
-        rc = zflow_ws_stream_read (stream, msg, 200);
-        if (rc == ZFLOW_ECLOSED)
-            break;
-        if (rc)
-            continue;
-        if (zflow__codec_write_line (stdout, msg) || fflush (stdout))
-            break; //  stdout closed (| head): a quiet end
-        got++;
-    }
-    zflow_msg_destroy (&msg);
-    zflow_ws_stream_close (feed, &stream);
-    zflow_ws_destroy (&feed);
-    return ZFLOW_EXIT_OK;
-}
-
 static const char *s_pub_usage =
     "usage: zflow pub ENDPOINT [--type push|pub] [--bind] [--key a/b]\n"
     "       zflow pub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n"
@@ -253,7 +219,8 @@ int zflow_cli_pub (int argc, char **argv)
 static const char *s_sub_usage =
     "usage: zflow sub ENDPOINT [--type pull|sub] [--bind] [--count N] [--key a/b]\n"
     "       zflow sub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...] [--count N]\n"
-    "       zflow sub ws[s]://HOST[:PORT]/PATH [--count N]\n"
+    "       zflow sub ws[s]://HOST[:PORT]/PATH [--count N] [--header 'N: v'] ... (zflow sub ws:// "
+    "-h)\n"
     "       zflow sub centrifugo+ws[s]://HOST:PORT/connection/websocket --channel CH\n"
     "                 [--channel CH]... [--token JWT] [--count N] (zflow sub centrifugo+ws:// -h)\n"
     "\n"
@@ -277,6 +244,10 @@ int zflow_cli_sub (int argc, char **argv)
 {
     if (s_find (argc, argv, "centrifugo+ws://", "centrifugo+wss://"))
         return zflow_cli_centrifugo_sub (argc, argv);
+    if (s_find (argc, argv, "ws://", "wss://")) {
+        zflow_cli_catch_signals ();
+        return zflow_cli_ws_sub (argc, argv);
+    }
     zflow_cli_catch_signals (); //  and SIGPIPE: a closed stdout ends the loop quietly
     s_args_t args = {NULL, "sub", NULL, false, 0, NULL, NULL};
     int rc = s_parse (argc, argv, &args, "sub", s_sub_usage);
@@ -284,8 +255,6 @@ int zflow_cli_sub (int argc, char **argv)
         return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
     if (strncmp (args.endpoint, "hpfeeds://", 10) == 0)
         return zflow_cli_hpfeeds_sub (args.endpoint, args.count);
-    if (strncmp (args.endpoint, "ws://", 5) == 0 || strncmp (args.endpoint, "wss://", 6) == 0)
-        return s_sub_ws (&args);
     if (!streq (args.type, "pull") && !streq (args.type, "sub")) {
         fprintf (stderr, "zflow sub: bad type '%s'\n", args.type);
         return ZFLOW_EXIT_USAGE;

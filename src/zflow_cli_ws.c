@@ -20,6 +20,7 @@
     =========================================================================
 */
 #include "zflow_cli.h"
+#include "zflow_pipeline_codec.h"
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,17 +28,19 @@
 //  Most lines queued in the feed at once (its send watermark).
 #define S_SEND_QUEUE 256
 
-//  The command line of zflow pub ws://.
+//  The command line of zflow pub / sub ws://.
 typedef struct {
-    const char *url;      //  ws[s]://HOST[:PORT]/PATH
-    bool binary;          //  send binary messages
-    bool insecure;        //  wss: no certificate checks
-    const char *ca_file;  //  wss: trusted CAs, or NULL
-    const char *protocol; //  subprotocols to offer, or NULL
-    int64_t timeout_ms;   //  connect timeout
+    const char *name;    //  "pub" or "sub"
+    const char *usage;   //  its usage text
+    const char *url;     //  ws[s]://HOST[:PORT]/PATH
+    bool binary;         //  pub: send binary messages
+    int64_t count;       //  sub: stop after so many messages (0: never)
+    bool insecure;       //  wss: no certificate checks
+    const char *ca_file; //  wss: trusted CAs, or NULL
+    int64_t timeout_ms;  //  connect timeout
 } s_ws_args_t;
 
-static const char *s_usage =
+static const char *s_pub_usage =
     "usage: zflow pub ws[s]://HOST[:PORT]/PATH [--binary] [--header 'Name: value']...\n"
     "                 [--subprotocol P[,P..]] [--insecure] [--ca FILE] [--timeout MS]\n"
     "\n"
@@ -48,12 +51,21 @@ static const char *s_usage =
     "Exit codes: 0 every line sent, 1 cannot connect or a line not sent (said on\n"
     "stderr), 2 usage error.\n";
 
+static const char *s_sub_usage =
+    "usage: zflow sub ws[s]://HOST[:PORT]/PATH [--count N] [--header 'Name: value']...\n"
+    "                 [--subprotocol P[,P..]] [--insecure] [--ca FILE] [--timeout MS]\n"
+    "\n"
+    "Prints each message of the WebSocket as a JSON line (JSON as compact JSON,\n"
+    "other text as a string) until Ctrl-C or N messages; reconnects by itself.\n"
+    "--timeout bounds each connect and close (default 5000 ms).\n"
+    "Exit codes: 0 ok, 2 usage error.\n";
+
 //  Applies one option to config or args. Returns the number of arguments
 //  used (1 or 2), or 0 when arg is not one of ours or bad.
 static int s_option (zflow_ws_config_t *config, s_ws_args_t *args, const char *arg,
                      const char *value)
 {
-    if (streq (arg, "--binary"))
+    if (streq (arg, "--binary") && streq (args->name, "pub"))
         return args->binary = true, 1;
     if (streq (arg, "--insecure"))
         return args->insecure = true, 1;
@@ -63,6 +75,11 @@ static int s_option (zflow_ws_config_t *config, s_ws_args_t *args, const char *a
         return zflow_ws_config_set_protocols (config, value) ? 0 : 2;
     if (streq (arg, "--ca"))
         return args->ca_file = value, 2;
+    if (streq (arg, "--count") && streq (args->name, "sub")) {
+        char *end = NULL;
+        args->count = strtoll (value, &end, 10);
+        return *end || args->count < 0 ? 0 : 2;
+    }
     if (streq (arg, "--timeout")) {
         char *end = NULL;
         args->timeout_ms = strtoll (value, &end, 10);
@@ -81,18 +98,17 @@ static int s_option (zflow_ws_config_t *config, s_ws_args_t *args, const char *a
     return 0;
 }
 
-//  Builds the feed from the command line. Returns it, or NULL with *exit_p
-//  set (reported).
-static zflow_ws_t *s_feed (int argc, char **argv, s_ws_args_t *args, int *exit_p)
+//  Builds the feed's configuration from the command line. Returns it, or
+//  NULL (reported: a usage error).
+static zflow_ws_config_t *s_config (int argc, char **argv, s_ws_args_t *args)
 {
-    *exit_p = ZFLOW_EXIT_USAGE;
     for (int i = 0; i < argc && !args->url; i++)
         if (strncmp (argv[i], "ws://", 5) == 0 || strncmp (argv[i], "wss://", 6) == 0)
             args->url = argv[i];
     zflow_ws_config_t *config = args->url ? zflow_ws_config_new (args->url) : NULL;
     if (!config) {
-        fprintf (stderr, "zflow pub: '%s' is not a ws:// or wss:// URL\n%s",
-                 args->url ? args->url : "", s_usage);
+        fprintf (stderr, "zflow %s: '%s' is not a ws:// or wss:// URL\n%s", args->name,
+                 args->url ? args->url : "", args->usage);
         return NULL;
     }
     for (int i = 0; i < argc; i++) {
@@ -100,24 +116,39 @@ static zflow_ws_t *s_feed (int argc, char **argv, s_ws_args_t *args, int *exit_p
                        ? 1
                        : s_option (config, args, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
         if (!used) {
-            fprintf (stderr, "zflow pub: bad argument '%s'\n%s", argv[i], s_usage);
+            fprintf (stderr, "zflow %s: bad argument '%s'\n%s", args->name, argv[i], args->usage);
             zflow_ws_config_destroy (&config);
             return NULL;
         }
         i += used - 1;
     }
     int rc = zflow_ws_config_set_tls (config, !args->insecure, args->ca_file);
-    rc = rc ? rc : zflow_ws_config_set_parse (config, ZFLOW_WS_PARSE_RAW);
-    rc = rc ? rc : zflow_ws_config_set_send_queue (config, S_SEND_QUEUE);
     rc = rc ? rc : zflow_ws_config_set_timeout (config, (int)args->timeout_ms);
     rc = rc ? rc : zflow_ws_config_set_backoff (config, 100, 1000);
     char endpoint[64];
-    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-ws-%d", (int)getpid ());
+    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-%s-ws-%d", args->name,
+              (int)getpid ());
     rc = rc ? rc : zflow_ws_config_set_endpoint (config, endpoint);
+    if (rc) {
+        fprintf (stderr, "zflow %s: %s: %s\n", args->name, args->url, zflow_strerror (rc));
+        zflow_ws_config_destroy (&config);
+    }
+    return config;
+}
+
+//  Builds the feed from the command line and waits for its connection.
+//  Returns it, or NULL with *exit_p set (reported).
+static zflow_ws_t *s_feed (int argc, char **argv, s_ws_args_t *args, int *exit_p)
+{
+    *exit_p = ZFLOW_EXIT_USAGE;
+    zflow_ws_config_t *config = s_config (argc, argv, args);
+    int rc = config ? zflow_ws_config_set_parse (config, ZFLOW_WS_PARSE_RAW) : ZFLOW_EINVAL;
+    rc = rc ? rc : zflow_ws_config_set_send_queue (config, S_SEND_QUEUE);
     zflow_ws_t *feed = rc ? NULL : zflow_ws_new ("pub", &config, &rc);
     zflow_ws_config_destroy (&config);
     if (!feed) {
-        fprintf (stderr, "zflow pub: %s: %s\n", args->url, zflow_strerror (rc));
+        if (args->url && rc != ZFLOW_EINVAL)
+            fprintf (stderr, "zflow pub: %s: %s\n", args->url, zflow_strerror (rc));
         *exit_p = rc == ZFLOW_EINVAL ? ZFLOW_EXIT_USAGE : ZFLOW_EXIT_RUNTIME;
         return NULL;
     }
@@ -155,14 +186,22 @@ static int s_send (zflow_ws_t *feed, const s_ws_args_t *args, const char *line, 
     return rc;
 }
 
-int zflow_cli_ws_pub (int argc, char **argv)
+//  True (after printing usage) when the command line asks for help.
+static bool s_help (int argc, char **argv, const char *usage)
 {
     for (int i = 0; i < argc; i++)
         if (streq (argv[i], "-h") || streq (argv[i], "--help")) {
-            printf ("%s", s_usage);
-            return ZFLOW_EXIT_OK;
+            printf ("%s", usage);
+            return true;
         }
-    s_ws_args_t args = {NULL, false, false, NULL, NULL, 5000};
+    return false;
+}
+
+int zflow_cli_ws_pub (int argc, char **argv)
+{
+    if (s_help (argc, argv, s_pub_usage))
+        return ZFLOW_EXIT_OK;
+    s_ws_args_t args = {.name = "pub", .usage = s_pub_usage, .timeout_ms = 5000};
     int exit_code;
     zflow_ws_t *feed = s_feed (argc, argv, &args, &exit_code);
     if (!feed)
@@ -203,4 +242,42 @@ int zflow_cli_ws_pub (int argc, char **argv)
     if (!open)
         fprintf (stderr, "zflow pub: the connection was not open at the end\n");
     return failed || dropped || connects > 1 || !open ? ZFLOW_EXIT_RUNTIME : ZFLOW_EXIT_OK;
+}
+
+int zflow_cli_ws_sub (int argc, char **argv)
+{
+    if (s_help (argc, argv, s_sub_usage))
+        return ZFLOW_EXIT_OK;
+    s_ws_args_t args = {.name = "sub", .usage = s_sub_usage, .timeout_ms = 5000};
+    zflow_ws_config_t *config = s_config (argc, argv, &args);
+    //  streams first, then the connection: no message is missed
+    int rc = config ? zflow_ws_config_set_autostart (config, false) : ZFLOW_EINVAL;
+    zflow_ws_t *feed = rc == 0 ? zflow_ws_new ("sub", &config, &rc) : NULL;
+    zflow_ws_config_destroy (&config);
+    zflow_stream_t *stream =
+        feed ? zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_BACKPRESSURE, &rc) : NULL;
+    if (!stream) {
+        if (args.url && rc != ZFLOW_EINVAL)
+            fprintf (stderr, "zflow sub: %s: %s\n", args.url, zflow_strerror (rc));
+        zflow_ws_destroy (&feed);
+        return rc == ZFLOW_EINVAL ? ZFLOW_EXIT_USAGE : ZFLOW_EXIT_RUNTIME;
+    }
+    zflow_ws_start (feed);
+    zflow_msg_t *msg = zflow_msg_new ();
+    int64_t got = 0;
+    while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () &&
+           (!args.count || got < args.count)) {
+        rc = zflow_ws_stream_read (stream, msg, 200);
+        if (rc == ZFLOW_ECLOSED)
+            break;
+        if (rc)
+            continue;
+        if (zflow__codec_write_line (stdout, msg) || fflush (stdout))
+            break; //  stdout closed (| head): a quiet end
+        got++;
+    }
+    zflow_msg_destroy (&msg);
+    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_destroy (&feed);
+    return ZFLOW_EXIT_OK;
 }

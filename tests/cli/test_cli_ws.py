@@ -133,7 +133,25 @@ check(tls.of(conn, "text") == ["hello", "world"] and tls.of(conn, "closed") == [
       "the lines arrived over TLS, clean close")
 tls.stop()
 
-# 7. usage errors
+# 7. zflow sub ws:// with the same options, against tests/ws/server.py
+echo = subprocess.Popen([PY, os.path.join(HERE, "..", "ws", "server.py"), "--tls", cert, key],
+                        stdout=subprocess.PIPE, text=True)
+eport = int(echo.stdout.readline())
+p = subprocess.run([ZFLOW, "sub", "--header", "X-Sub: 42", f"wss://127.0.0.1:{eport}/headers",
+                    "--insecure", "--subprotocol", "superchat", "--count", "1"],
+                   capture_output=True, text=True, timeout=20)
+headers = json.loads(p.stdout) if p.returncode == 0 and p.stdout else {}
+check(headers.get("x-sub") == "42" and headers.get("sec-websocket-protocol") == "superchat",
+      f"zflow sub wss:// --insecure sends --header and --subprotocol ({p.stdout[:120]!r})")
+p = subprocess.run(f"'{ZFLOW}' sub wss://127.0.0.1:{eport}/stream/100000 --insecure | head -2;"
+                   " echo \"rc=${PIPESTATUS[0]}\" >&2", shell=True, executable="/bin/bash",
+                   capture_output=True, text=True, timeout=20)
+check(len(p.stdout.splitlines()) == 2 and "rc=0" in p.stderr,
+      f"zflow sub ws:// | head -2: exit 0 ({p.stderr.strip()[-80:]!r})")
+echo.kill()
+echo.wait()
+
+# 8. usage errors
 p = pub(url, b"", "--header", "no colon here")
 check(p.returncode == 2 and b"bad argument" in p.stderr, "a bad --header is a usage error")
 p = subprocess.run([ZFLOW, "pub", "ws://127.0.0.1:1/x", "--help"], capture_output=True)
