@@ -11,6 +11,7 @@ pkg_check_modules (JANSSON REQUIRED IMPORTED_TARGET jansson)
 target_sources (zflow_objects PRIVATE
     src/zflow_ws_proto.c
     src/zflow_ws_tls.c
+    src/zflow_ws_frame.c
     src/zflow_ws_client.c
     src/zflow_ws_conn_open.c
     src/zflow_ws_config.c

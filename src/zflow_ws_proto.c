@@ -414,6 +414,20 @@ zflow__ws_utf8_valid (const uint8_t *data, size_t size)
     return true;
 }
 
+size_t
+zflow__ws_utf8_whole (const uint8_t *data, size_t size)
+{
+    //  Back over up to three continuation bytes to the lead byte.
+    for (size_t back = 1; back <= 4 && back <= size; back++) {
+        uint8_t c = data[size - back];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+        return need > back ? size - back : size;
+    }
+    return size;
+}
+
 //  ---------------------------------------------------------------------
 //  Compression
 
