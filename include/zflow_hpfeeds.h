@@ -61,7 +61,8 @@
 
     STATS (zflow_hpfeeds_stats) adds: connected, connects, disconnects,
     published, sent, received, outbox_pending, outbox_drops, inflight_lost,
-    inproc_drops, tcp_pauses, broker_errors, protocol_errors, events_dropped,
+    inproc_drops, tcp_pauses, broker_errors, broker_shutdowns (graceful broker
+    stops seen, see zflow_hpfeeds_broker_drain), protocol_errors, events_dropped,
     refused_drops.
 
     Copyright (c) the zflow contributors.
@@ -95,7 +96,9 @@ typedef enum {
     ZFLOW_HPFEEDS_EVENT_CONNECTED = 1,
     ZFLOW_HPFEEDS_EVENT_DISCONNECTED = 2,
     ZFLOW_HPFEEDS_EVENT_ERROR = 3,
-    ZFLOW_HPFEEDS_EVENT_PROTOCOL = 4
+    ZFLOW_HPFEEDS_EVENT_PROTOCOL = 4,
+    ZFLOW_HPFEEDS_EVENT_SHUTDOWN = 5    //  a zflow broker drains: the client sends its last
+                                        //  whole frame, keeps the rest, and reconnects
 } zflow_hpfeeds_event_type_t;
 
 //  Client settings. Fill with zflow_hpfeeds_config_init, then set fields.

@@ -23,8 +23,11 @@
     connections, connections_total, auth_failures, refusals, slow_drops,
     slow_disconnects, protocol_errors, accept_pauses, stalls (times a
     publisher waited for a slow subscriber, BLOCK), congested (subscribers
-    near their limit now), and per channel
-    "chan.<name>.msgs", "chan.<name>.bytes", "chan.<name>.drops",
+    near their limit now), unrouted (publishes to a channel nobody was
+    subscribed to: pub/sub forwards them to no one, counted so that losses
+    can be accounted for), drains, drain_lost (see zflow_hpfeeds_broker_drain),
+    and per channel
+    "chan.<name>.msgs", "chan.<name>.bytes", "chan.<name>.drops", "chan.<name>.unrouted",
     "chan.<name>.subscribers", and per connection "conn.<id>.<ident>.msgs_in",
     ".msgs_out", ".drops", ".out_pending".
 
@@ -63,8 +66,10 @@ typedef enum {
 //  when name is over 255 bytes or out of memory.
 zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const char *name);
 
-//  Stops the broker, closes every connection and frees it; sets *self_p to
-//  NULL. Idempotent.
+//  Stops the broker at once, as a crash would: closes every connection
+//  (what clients wrote and the broker had not read yet, and what it owed
+//  its subscribers, is lost), frees it and sets *self_p to NULL.
+//  Idempotent. Call zflow_hpfeeds_broker_drain first for a graceful stop.
 void zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p);
 
 //  Adds (or replaces) a user: ident, secret, and NULL-terminated arrays of
@@ -99,6 +104,22 @@ int zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
 //  or ZFLOW_EENDPOINT (bad address, port in use), or ZFLOW_EINVAL when the
 //  broker already listens.
 int zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port);
+
+//  Stops the broker gracefully, losing nothing with zflow clients: it stops
+//  listening, sends every authenticated connection an error frame with the
+//  text "Broker shutting down", and goes on reading and forwarding
+//  publishes until each client has closed its sending side after its last
+//  whole frame (the zflow client does so at once, keeps what it had not
+//  sent for its next connection, and reconnects), then writes out what
+//  each subscriber is owed and closes every connection. Other clients
+//  (hpfeeds3) see an ordinary error and keep the broker waiting until
+//  timeout_ms; whatever is still queued then is dropped and counted.
+//  Blocks until done. Returns the number of publish frames dropped (0 when
+//  nothing was lost; also added to the "drain_lost" counter), or
+//  ZFLOW_EINVAL (NULL, negative timeout) or ZFLOW_ECLOSED (the actor is
+//  gone). The broker stays alive (stats can be read) and listens nowhere;
+//  zflow_hpfeeds_broker_bind starts it again.
+int zflow_hpfeeds_broker_drain (zflow_hpfeeds_broker_t *self, int timeout_ms);
 
 //  Returns the port the broker listens on, or 0.
 int zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self);

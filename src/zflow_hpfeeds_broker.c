@@ -20,13 +20,9 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_hpfeeds_broker.h"
+#include "zflow_hpfeeds_broker_internal.h"
 #include "zflow_hpfeeds_broker_actor.h"
-#include "zflow_actor.h"
 #include "zflow_error.h"
-#include "zflow_hpfeeds_auth.h"
-#include "zflow_hpfeeds_buf.h"
-#include "zflow_hpfeeds_proto.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,74 +35,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define S_READ_CHUNK (256 * 1024)    //  bytes asked of the kernel per read
-#define S_LINGER_MS 1000             //  longest wait for a refused peer to close
-#define S_ERRLEN 600                 //  room for an error text
-
-typedef struct _broker_t broker_t;
-
-//  A channel someone published to or subscribed to.
-typedef struct {
-    char *name;               //  channel name
-    zlistx_t *subscribers;    //  conn_t * subscribed now (not owned)
-    uint64_t msgs;            //  publishes received
-    uint64_t bytes;           //  payload bytes received
-    uint64_t drops;           //  deliveries dropped for slow subscribers
-} channel_t;
-
-//  One client connection.
-typedef struct {
-    broker_t *broker;             //  the broker
-    int fd;                       //  the TCP socket (non-blocking)
-    uint64_t id;                  //  connection number
-    short events;                 //  poll events registered now
-    bool authed;                  //  auth accepted
-    bool closing;                 //  refused: flushing the error, then close
-    bool dead;                    //  closed: waits for the reaper
-    bool dirty;                   //  on the broker's list of pending writes
-    bool shut;                    //  shutdown (SHUT_WR) done
-    bool congested;               //  BLOCK: output near its limit
-    bool stalled;                 //  BLOCK: input paused until no one is congested
-    int64_t closing_since;        //  when closing began (ms)
-    uint8_t nonce[ZFLOW_HPFEEDS_NONCE];  //  the nonce sent in info
-    char ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  authenticated ident
-    zflow_hpfeeds_user_t *user;   //  its user entry (owned by the table)
-    zflow_hpfeeds_buf_t in;       //  bytes read, not yet parsed
-    zflow_hpfeeds_buf_t out;      //  bytes to send (bounded)
-    zlistx_t *subs;               //  channel_t * subscribed (not owned)
-    channel_t *last_pub;          //  cache: last channel published to (allowed)
-    uint64_t msgs_in;             //  publishes received
-    uint64_t msgs_out;            //  publishes delivered to it
-    uint64_t drops;               //  deliveries dropped (slow)
-} conn_t;
-
-struct _broker_t {
-    zflow_actor_t *base;          //  actor base (pipe, loop, counters)
-    zloop_t *loop;                //  the loop (owned by base)
-    char *name;                   //  name in the info frame
-    zflow_hpfeeds_auth_t *auth;   //  users
-    int listen_fd;                //  listening socket, or -1
-    int port;                     //  its port
-    zlistx_t *conns;              //  conn_t * (owned)
-    zlistx_t *dirty;              //  conn_t * with output to flush (not owned)
-    zlistx_t *stalled;            //  conn_t * whose input waits (BLOCK; not owned)
-    int congested;                //  connections with congested set
-    bool resume;                  //  congestion ended: resume the stalled
-    uint64_t stalls;              //  times a publisher was stalled
-    zhash_t *channels;            //  name -> channel_t (owned)
-    zflow_hpfeeds_slow_policy_t policy;  //  slow subscriber policy
-    size_t outbuf_limit;          //  output buffer per connection
-    uint64_t next_id;             //  next connection number
-    uint64_t connections_total;   //  connections accepted
-    uint64_t auth_failures;       //  refused auths
-    uint64_t refusals;            //  refused publish / subscribe / first message
-    uint64_t slow_drops;          //  deliveries dropped (policy drop)
-    uint64_t slow_disconnects;    //  connections closed (policy disconnect)
-    uint64_t protocol_errors;     //  malformed or oversized frames
-    uint64_t accept_pauses;       //  times accepting paused (out of file descriptors)
-};
-
-static void s_conn_flush (conn_t *conn);
 static int s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
 //  The channel table's free function.
@@ -163,8 +91,8 @@ s_conn_poll (conn_t *conn, short events)
 }
 
 //  Marks the connection dead; the reaper frees it.
-static void
-s_conn_kill (conn_t *conn)
+void
+zflow__hpfeeds_broker_conn_kill (conn_t *conn)
 {
     if (conn->dead)
         return;
@@ -203,9 +131,10 @@ s_conn_free (conn_t **conn_p)
     *conn_p = NULL;
 }
 
-//  Refuses: sends an error frame with text, then closes once it is out.
+//  Appends an error frame with text (at most 1024 bytes of it) to the
+//  output, past the limit: it is small, and either the last or a notice.
 static void
-s_conn_refuse (conn_t *conn, const char *text)
+s_conn_error (conn_t *conn, const char *text)
 {
     if (zflow_actor_verbose (conn->broker->base))
         zsys_debug ("hpfeeds broker: connection %" PRIu64 ": ERROR: %s", conn->id, text);
@@ -214,12 +143,28 @@ s_conn_refuse (conn_t *conn, const char *text)
         size = 1024;
     uint8_t frame[ZFLOW_HPFEEDS_HEADER + 1024];
     int total = zflow__hpfeeds_encode_error (frame, text, size);
-    //  The error goes out even past the limit: it is small and the last.
     conn->out.limit += (size_t) total;
     zflow__hpfeeds_buf_append (&conn->out, frame, (size_t) total);
+}
+
+//  Refuses: sends an error frame with text, then closes once it is out.
+void
+zflow__hpfeeds_broker_conn_refuse (conn_t *conn, const char *text)
+{
+    s_conn_error (conn, text);
     conn->closing = true;
     conn->closing_since = zclock_mono ();
-    s_conn_flush (conn);
+    zflow__hpfeeds_broker_conn_flush (conn);
+}
+
+void
+zflow__hpfeeds_broker_conn_notice (conn_t *conn, const char *text)
+{
+    s_conn_error (conn, text);
+    if (!conn->dirty) {
+        conn->dirty = true;
+        zlistx_add_end (conn->broker->dirty, conn);
+    }
 }
 
 //  Appends a frame for a subscriber, applying the slow policy.
@@ -251,7 +196,7 @@ s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *frame, size_t s
         self->slow_disconnects++;
         if (zflow_actor_verbose (self->base))
             zsys_debug ("hpfeeds broker: connection %" PRIu64 " too slow, closed", conn->id);
-        s_conn_kill (conn);
+        zflow__hpfeeds_broker_conn_kill (conn);
     }
 }
 
@@ -277,7 +222,7 @@ s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
     self->auth_failures++;
     snprintf (text, sizeof (text), "Authentication failed for %.*s", (int) frame->name_size,
               (const char *) frame->name);
-    s_conn_refuse (conn, text);
+    zflow__hpfeeds_broker_conn_refuse (conn, text);
 }
 
 static void
@@ -290,7 +235,7 @@ s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_
         self->refusals++;
         snprintf (text, sizeof (text), "Invalid authkey in message, ident=%.*s",
                   (int) frame->name_size, (const char *) frame->name);
-        s_conn_refuse (conn, text);
+        zflow__hpfeeds_broker_conn_refuse (conn, text);
         return;
     }
     channel_t *channel = conn->last_pub;
@@ -302,7 +247,7 @@ s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_
             snprintf (text, sizeof (text),
                       "Authkey not allowed to pub here. ident=%s, chan=%.*s", conn->ident,
                       (int) frame->channel_size, (const char *) frame->channel);
-            s_conn_refuse (conn, text);
+            zflow__hpfeeds_broker_conn_refuse (conn, text);
             return;
         }
         channel = conn->last_pub = s_channel (self, name);
@@ -313,6 +258,10 @@ s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_
     zflow_counters_t *counters = zflow_actor_counters (self->base);
     counters->msgs_in++;
     counters->bytes_in += frame->data_size;
+    if (zlistx_size (channel->subscribers) == 0) {
+        channel->unrouted++;    //  pub/sub: nobody to tell; counted, for loss accounts
+        self->unrouted++;
+    }
     for (conn_t *sub = (conn_t *) zlistx_first (channel->subscribers); sub;
          sub = (conn_t *) zlistx_next (channel->subscribers)) {
         s_conn_deliver (sub, channel, raw, frame->size);
@@ -334,7 +283,7 @@ s_handle_subscribe (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
         self->refusals++;
         snprintf (text, sizeof (text), "Authkey not allowed to sub here. ident=%s, chan=%.*s",
                   conn->ident, (int) frame->channel_size, (const char *) frame->channel);
-        s_conn_refuse (conn, text);
+        zflow__hpfeeds_broker_conn_refuse (conn, text);
         return;
     }
     //  Only a subscribe creates a channel: unsubscribes from random names
@@ -364,7 +313,7 @@ s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t 
             s_handle_auth (conn, frame);
         else {
             conn->broker->refusals++;
-            s_conn_refuse (conn, "First message was not AUTH");
+            zflow__hpfeeds_broker_conn_refuse (conn, "First message was not AUTH");
         }
     }
     else if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH)
@@ -375,7 +324,7 @@ s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t 
         conn->broker->protocol_errors++;
         snprintf (text, sizeof (text), "Known opcode at unexpected moment (opcode=%u, len=%u)",
                   frame->op, frame->size);
-        s_conn_refuse (conn, text);
+        zflow__hpfeeds_broker_conn_refuse (conn, text);
     }
 }
 
@@ -405,7 +354,7 @@ s_conn_parse (conn_t *conn)
             break;
         if (rc < 0) {
             conn->broker->protocol_errors++;
-            s_conn_refuse (conn, text);
+            zflow__hpfeeds_broker_conn_refuse (conn, text);
             break;
         }
         s_handle_frame (conn, &frame, raw);
@@ -413,14 +362,53 @@ s_conn_parse (conn_t *conn)
     }
 }
 
-//  Writes pending output; adjusts POLLOUT; closes a drained refused peer.
+//  Marks n bytes of out as written, frame by frame, keeping out_left (the
+//  unsent rest of the head frame) so that DRAIN can count whole frames.
 static void
-s_conn_flush (conn_t *conn)
+s_out_advance (conn_t *conn, size_t n)
+{
+    const uint8_t *data = zflow__hpfeeds_buf_head (&conn->out);
+    size_t left = conn->out_left, done = n;
+    while (n) {
+        if (left == 0)      //  at a frame start: out holds whole frames
+            left = ((size_t) data[0] << 24) | ((size_t) data[1] << 16)
+                   | ((size_t) data[2] << 8) | data[3];
+        size_t take = n < left ? n : left;
+        data += take;
+        n -= take;
+        left -= take;
+    }
+    conn->out_left = left;
+    zflow__hpfeeds_buf_consume (&conn->out, done);
+}
+
+//  Writes what the socket takes of out. Returns 0, or -1 on a dead socket.
+static int
+s_conn_write (conn_t *conn)
+{
+    for (;;) {
+        size_t size = zflow__hpfeeds_buf_size (&conn->out);
+        if (size == 0)
+            return 0;
+        ssize_t rc = send (conn->fd, zflow__hpfeeds_buf_head (&conn->out), size, MSG_NOSIGNAL);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+        s_out_advance (conn, (size_t) rc);
+        if ((size_t) rc < size)
+            return 0;
+    }
+}
+
+//  Writes pending output; adjusts POLLOUT; closes a drained refused peer.
+void
+zflow__hpfeeds_broker_conn_flush (conn_t *conn)
 {
     if (conn->dead)
         return;
-    if (zflow__hpfeeds_buf_write_fd (&conn->out, conn->fd) < 0) {
-        s_conn_kill (conn);
+    if (s_conn_write (conn) < 0) {
+        zflow__hpfeeds_broker_conn_kill (conn);
         return;
     }
     bool pending = zflow__hpfeeds_buf_size (&conn->out) > 0;
@@ -433,17 +421,18 @@ s_conn_flush (conn_t *conn)
         if (--conn->broker->congested == 0)
             conn->broker->resume = true;
     }
-    s_conn_poll (conn, (short) ((conn->stalled ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0)));
+    bool reading = !conn->stalled && !conn->eof;
+    s_conn_poll (conn, (short) ((reading ? ZMQ_POLLIN : 0) | (pending ? ZMQ_POLLOUT : 0)));
 }
 
-static void
-s_flush_dirty (broker_t *self)
+void
+zflow__hpfeeds_broker_flush_dirty (broker_t *self)
 {
     conn_t *conn;
     while ((conn = (conn_t *) zlistx_first (self->dirty))) {
         zlistx_delete (self->dirty, zlistx_cursor (self->dirty));
         conn->dirty = false;
-        s_conn_flush (conn);
+        zflow__hpfeeds_broker_conn_flush (conn);
     }
 }
 
@@ -461,11 +450,11 @@ s_resume (broker_t *self)
             conn->stalled = false;
             if (conn->dead)
                 continue;
-            s_conn_flush (conn);        //  POLLIN again
+            zflow__hpfeeds_broker_conn_flush (conn);        //  POLLIN again
             s_conn_parse (conn);
         }
         zlistx_destroy (&waiting);
-        s_flush_dirty (self);
+        zflow__hpfeeds_broker_flush_dirty (self);
     }
     self->resume = false;
 }
@@ -478,21 +467,26 @@ s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     if (conn->dead)
         return 0;
     if (item->revents & ZMQ_POLLOUT)
-        s_conn_flush (conn);
+        zflow__hpfeeds_broker_conn_flush (conn);
     if (!conn->dead && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR))) {
         ssize_t rc = zflow__hpfeeds_buf_read_fd (&conn->in, conn->fd, S_READ_CHUNK);
-        if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        if (rc == 0 && conn->broker->draining && conn->authed && !conn->closing) {
+            //  DRAIN: the peer sent its last frame; it may still be owed some
+            conn->eof = true;
+            zflow__hpfeeds_broker_conn_flush (conn);
+        }
+        else if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
             if (zflow_actor_verbose (conn->broker->base))
                 zsys_debug ("hpfeeds broker: connection %" PRIu64 ": read: %s", conn->id,
                             rc == 0 ? "end of stream" : strerror (errno));
-            s_conn_kill (conn);
+            zflow__hpfeeds_broker_conn_kill (conn);
         }
         else if (conn->closing)
             zflow__hpfeeds_buf_consume (&conn->in, zflow__hpfeeds_buf_size (&conn->in));
         else if (rc > 0)
             s_conn_parse (conn);
     }
-    s_flush_dirty (conn->broker);
+    zflow__hpfeeds_broker_flush_dirty (conn->broker);
     s_resume (conn->broker);
     return 0;
 }
@@ -518,7 +512,7 @@ s_accept_one (broker_t *self, int fd)
     self->connections_total++;
     if (zflow_actor_verbose (self->base))
         zsys_debug ("hpfeeds broker: connection %" PRIu64 " accepted", conn->id);
-    s_conn_flush (conn);
+    zflow__hpfeeds_broker_conn_flush (conn);
 }
 
 static int
@@ -572,7 +566,7 @@ s_on_reap (zloop_t *loop, int timer_id, void *arg)
     conn_t *conn = (conn_t *) zlistx_first (self->conns);
     while (conn) {
         if (conn->closing && !conn->dead && now - conn->closing_since > S_LINGER_MS)
-            s_conn_kill (conn);
+            zflow__hpfeeds_broker_conn_kill (conn);
         if (conn->dead && !conn->dirty) {
             zlistx_delete (self->conns, zlistx_cursor (self->conns));
             s_conn_free (&conn);
@@ -582,26 +576,8 @@ s_on_reap (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  After users change, connections point at the current entries; an ident
-//  that is gone is refused.
-static void
-s_refresh_users (broker_t *self)
-{
-    for (conn_t *conn = (conn_t *) zlistx_first (self->conns); conn;
-         conn = (conn_t *) zlistx_next (self->conns)) {
-        if (!conn->authed || conn->dead)
-            continue;
-        conn->user = zflow__hpfeeds_auth_lookup (self->auth, conn->ident);
-        conn->last_pub = NULL;
-        if (!conn->user) {
-            conn->authed = false;
-            s_conn_refuse (conn, "Authentication failed: ident removed");
-        }
-    }
-}
-
-static int
-s_bind (broker_t *self, const char *host, const char *port)
+int
+zflow__hpfeeds_broker_listen (broker_t *self, const char *host, const char *port)
 {
     if (self->listen_fd >= 0)
         return ZFLOW_EINVAL;
@@ -635,123 +611,15 @@ s_bind (broker_t *self, const char *host, const char *port)
     return self->port;
 }
 
-//  ADD USER: ident, secret, owner, npub, pub..., sub...
-static int
-s_cmd_add_user (broker_t *self, zmsg_t *request)
+void
+zflow__hpfeeds_broker_unlisten (broker_t *self)
 {
-    char *ident = zmsg_popstr (request);
-    char *secret = zmsg_popstr (request);
-    char *count = zmsg_popstr (request);
-    size_t npub = count ? (size_t) strtoul (count, NULL, 10) : 0;
-    size_t total = zmsg_size (request);
-    const char **names = (const char **) calloc (total + 1, sizeof (char *));
-    for (size_t index = 0; names && index < total; index++)
-        names[index] = zmsg_popstr (request);
-    int rc = !names ? ZFLOW_ENOMEM
-             : npub > total
-                 ? ZFLOW_EINVAL
-                 : zflow__hpfeeds_auth_add (self->auth, ident, secret ? secret : "", NULL, names,
-                                            npub, names + npub, total - npub);
-    for (size_t index = 0; names && index < total; index++)
-        free ((char *) names[index]);
-    free (names);
-    zstr_free (&ident);
-    zstr_free (&secret);
-    zstr_free (&count);
-    if (rc == 0)
-        s_refresh_users (self);
-    return rc;
-}
-
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
-{
-    broker_t *self = (broker_t *) arg;
-    zsock_t *pipe = zflow_actor_pipe (base);
-    char errbuf[512] = "";
-    if (streq (command, "ADD USER"))
-        zsock_send (pipe, "i", s_cmd_add_user (self, request));
-    else if (streq (command, "LOAD JSON") || streq (command, "LOAD ZPL")) {
-        char *path = zmsg_popstr (request);
-        int rc = !path ? ZFLOW_EINVAL
-                 : streq (command, "LOAD JSON")
-                     ? zflow__hpfeeds_auth_load_json (self->auth, path, errbuf, sizeof (errbuf))
-                     : zflow__hpfeeds_auth_load_zpl (self->auth, path, errbuf, sizeof (errbuf));
-        if (rc >= 0)
-            s_refresh_users (self);
-        zsock_send (pipe, "is", rc, errbuf);
-        zstr_free (&path);
-    }
-    else if (streq (command, "POLICY")) {
-        char *policy = zmsg_popstr (request);
-        char *limit = zmsg_popstr (request);
-        self->policy = policy && streq (policy, "1")   ? ZFLOW_HPFEEDS_SLOW_DROP
-                       : policy && streq (policy, "2") ? ZFLOW_HPFEEDS_SLOW_BLOCK
-                                                       : ZFLOW_HPFEEDS_SLOW_DISCONNECT;
-        size_t bytes = limit ? (size_t) strtoull (limit, NULL, 10) : 0;
-        if (bytes)
-            self->outbuf_limit = bytes < 65536 ? 65536 : bytes;
-        if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK && self->outbuf_limit < 4 * 1024 * 1024)
-            self->outbuf_limit = 4 * 1024 * 1024;
-        zstr_free (&policy);
-        zstr_free (&limit);
-        zsock_send (pipe, "i", 0);
-    }
-    else if (streq (command, "BIND")) {
-        char *host = zmsg_popstr (request);
-        char *port = zmsg_popstr (request);
-        zsock_send (pipe, "i", s_bind (self, host ? host : "", port ? port : "0"));
-        zstr_free (&host);
-        zstr_free (&port);
-    }
-    else
-        zsys_warning ("hpfeeds broker: unknown command '%s'", command);
-    return 0;
-}
-
-static void
-s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
-{
-    (void) base;
-    broker_t *self = (broker_t *) arg;
-    size_t live = 0;
-    char name[ZFLOW_HPFEEDS_MAX_STR + 64];
-    for (conn_t *conn = (conn_t *) zlistx_first (self->conns); conn;
-         conn = (conn_t *) zlistx_next (self->conns)) {
-        if (conn->dead)
-            continue;
-        live++;
-        const char *ident = conn->authed ? conn->ident : "-";
-        snprintf (name, sizeof (name), "conn.%" PRIu64 ".%s.msgs_in", conn->id, ident);
-        zflow_actor_stats_add (reply, name, conn->msgs_in);
-        snprintf (name, sizeof (name), "conn.%" PRIu64 ".%s.msgs_out", conn->id, ident);
-        zflow_actor_stats_add (reply, name, conn->msgs_out);
-        snprintf (name, sizeof (name), "conn.%" PRIu64 ".%s.drops", conn->id, ident);
-        zflow_actor_stats_add (reply, name, conn->drops);
-        snprintf (name, sizeof (name), "conn.%" PRIu64 ".%s.out_pending", conn->id, ident);
-        zflow_actor_stats_add (reply, name, zflow__hpfeeds_buf_size (&conn->out));
-    }
-    for (channel_t *channel = (channel_t *) zhash_first (self->channels); channel;
-         channel = (channel_t *) zhash_next (self->channels)) {
-        snprintf (name, sizeof (name), "chan.%s.msgs", channel->name);
-        zflow_actor_stats_add (reply, name, channel->msgs);
-        snprintf (name, sizeof (name), "chan.%s.bytes", channel->name);
-        zflow_actor_stats_add (reply, name, channel->bytes);
-        snprintf (name, sizeof (name), "chan.%s.drops", channel->name);
-        zflow_actor_stats_add (reply, name, channel->drops);
-        snprintf (name, sizeof (name), "chan.%s.subscribers", channel->name);
-        zflow_actor_stats_add (reply, name, zlistx_size (channel->subscribers));
-    }
-    zflow_actor_stats_add (reply, "connections", live);
-    zflow_actor_stats_add (reply, "connections_total", self->connections_total);
-    zflow_actor_stats_add (reply, "auth_failures", self->auth_failures);
-    zflow_actor_stats_add (reply, "refusals", self->refusals);
-    zflow_actor_stats_add (reply, "slow_drops", self->slow_drops);
-    zflow_actor_stats_add (reply, "slow_disconnects", self->slow_disconnects);
-    zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
-    zflow_actor_stats_add (reply, "accept_pauses", self->accept_pauses);
-    zflow_actor_stats_add (reply, "stalls", self->stalls);
-    zflow_actor_stats_add (reply, "congested", (uint64_t) self->congested);
+    if (self->listen_fd < 0)
+        return;
+    zmq_pollitem_t item = {NULL, self->listen_fd, ZMQ_POLLIN, 0};
+    zloop_poller_end (self->loop, &item);
+    close (self->listen_fd);
+    self->listen_fd = -1;
 }
 
 void
@@ -766,13 +634,14 @@ zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
     self.stalled = zlistx_new ();
     self.channels = zhash_new ();
     self.listen_fd = -1;
+    self.drain_timer = -1;
     self.outbuf_limit = ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
     bool ok = self.base && self.name && self.auth && self.conns && self.dirty && self.stalled
               && self.channels;
     if (ok) {
         self.loop = zflow_actor_loop (self.base);
-        zflow_actor_set_command_handler (self.base, s_on_command, &self);
-        zflow_actor_set_stats_handler (self.base, s_on_stats, &self);
+        zflow_actor_set_command_handler (self.base, zflow__hpfeeds_broker_on_command, &self);
+        zflow_actor_set_stats_handler (self.base, zflow__hpfeeds_broker_on_stats, &self);
         zloop_timer (self.loop, 100, 0, s_on_reap, &self);
         zflow_actor_ready (self.base, 0);
         zflow_actor_run (self.base);

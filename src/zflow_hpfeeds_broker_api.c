@@ -149,6 +149,21 @@ zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self)
     return self ? self->port : 0;
 }
 
+int
+zflow_hpfeeds_broker_drain (zflow_hpfeeds_broker_t *self, int timeout_ms)
+{
+    if (!self || timeout_ms < 0)
+        return ZFLOW_EINVAL;
+    char timeout[16];
+    snprintf (timeout, sizeof (timeout), "%d", timeout_ms);
+    if (zstr_sendx (self->actor, "DRAIN", timeout, NULL))
+        return ZFLOW_ECLOSED;
+    int rc = s_wait_int (self);
+    if (rc >= 0)
+        self->port = 0;
+    return rc;
+}
+
 zhash_t *
 zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self)
 {

@@ -91,6 +91,7 @@ s_disconnect (client_t *self, const char *reason)
         self->settle_timer = -1;
     }
     self->settling = false;
+    self->draining = self->shut = false;
     if (self->fd >= 0) {
         s_poll (self, 0);
         zflow__hpfeeds_tls_stop (self->tls);
@@ -241,6 +242,16 @@ s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
 {
     char text[1024];
     snprintf (text, sizeof (text), "%.*s", (int) frame->data_size, (const char *) frame->data);
+    if (streq (text, ZFLOW_HPFEEDS_SHUTDOWN_TEXT) && self->state == S_READY && !self->tls) {
+        //  A draining zflow broker: finish the frame on the wire, close our
+        //  sending side, read what we are owed until it closes; the rest of
+        //  the outbox waits for the next connection, so nothing is lost.
+        self->draining = true;
+        self->broker_shutdowns++;
+        s_event (self, ZFLOW_HPFEEDS_EVENT_SHUTDOWN, "%s", text);
+        zflow__hpfeeds_client_flush (self);
+        return;
+    }
     self->broker_errors++;
     self->refused = true;
     s_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, "%s", text);
@@ -489,6 +500,12 @@ static int
 s_write (client_t *self)
 {
     for (;;) {
+        if (self->draining && !self->frame_left) {
+            if (!self->shut)
+                shutdown (self->fd, SHUT_WR);   //  the broker reads up to here
+            self->shut = true;
+            return 0;
+        }
         zflow_hpfeeds_buf_t *buf = (zflow__hpfeeds_buf_size (&self->ctl) && !self->frame_left)
                                            || self->settling
                                        ? &self->ctl
@@ -530,8 +547,9 @@ zflow__hpfeeds_client_flush (client_t *self)
             s_disconnect (self, "the connection broke while sending");
             return;
         }
-        bool pending = zflow__hpfeeds_buf_size (&self->ctl)
-                       || (!self->settling && zflow__hpfeeds_buf_size (&self->out));
+        bool pending = self->draining ? self->frame_left > 0
+                       : zflow__hpfeeds_buf_size (&self->ctl)
+                             || (!self->settling && zflow__hpfeeds_buf_size (&self->out));
         short events = (short) ((self->tcp_paused ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0));
         s_poll (self, events);
     }
@@ -556,7 +574,8 @@ s_read (client_t *self)
             rc = zflow__hpfeeds_buf_read_fd (&self->in, self->fd, S_READ_CHUNK);
     } while (rc > 0 && self->tls && zflow__hpfeeds_tls_pending (self->tls));
     if (rc == 0)
-        s_disconnect (self, "the broker closed the connection");
+        s_disconnect (self, self->draining ? "the broker shut down (drained)"
+                                           : "the broker closed the connection");
     else if (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
         char reason[128];
         snprintf (reason, sizeof (reason), "read: %s", strerror (errno));

@@ -133,6 +133,8 @@ struct _client_t {
     int backoff_ms;                  //  next reconnect delay before jitter
     bool refused;                    //  the broker sent an error on this connection
     bool settling;                   //  auth sent, publishes held for auth_wait_ms
+    bool draining;                   //  the broker shuts down: finish the frame, then stop
+    bool shut;                       //  draining: our sending side is closed (SHUT_WR)
     int settle_timer;                //  its timer, or -1
     int64_t connected_at;            //  when publishes began to flow (ms)
     char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1];  //  name from the info frame
@@ -151,6 +153,7 @@ struct _client_t {
     uint64_t inproc_drops;           //  received messages the output could not take
     uint64_t tcp_pauses;             //  times TCP reading paused (lossless)
     uint64_t broker_errors;          //  error frames from the broker
+    uint64_t broker_shutdowns;       //  graceful broker shutdowns (drains) seen
     uint64_t protocol_errors;        //  malformed or unexpected frames from the broker
     uint64_t events_dropped;         //  events the user did not read in time
     uint64_t refused_drops;          //  publishes to a refused channel, dropped

@@ -365,6 +365,7 @@ zflow__hpfeeds_client_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "inproc_drops", self->inproc_drops);
     zflow_actor_stats_add (reply, "tcp_pauses", self->tcp_pauses);
     zflow_actor_stats_add (reply, "broker_errors", self->broker_errors);
+    zflow_actor_stats_add (reply, "broker_shutdowns", self->broker_shutdowns);
     zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
     zflow_actor_stats_add (reply, "events_dropped", self->events_dropped);
     zflow_actor_stats_add (reply, "refused_drops", self->refused_drops);

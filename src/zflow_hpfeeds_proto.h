@@ -49,6 +49,11 @@
 #define ZFLOW_HPFEEDS_MAX_INFO (5 + 256 + 20)         //  info / auth limit
 #define ZFLOW_HPFEEDS_MAX_FRAME (5 + ZFLOW_HPFEEDS_MAXBUF)  //  any frame
 
+//  The text of the error frame with which a draining zflow broker tells
+//  its clients to send their last whole frame and close their sending side
+//  (zflow_hpfeeds_broker_drain). Other clients see an ordinary error.
+#define ZFLOW_HPFEEDS_SHUTDOWN_TEXT "Broker shutting down"
+
 //  One decoded frame. Pointers point into the parsed buffer (nothing is
 //  copied) and stay valid as long as those bytes do.
 typedef struct {

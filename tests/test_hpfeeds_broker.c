@@ -434,6 +434,100 @@ test_config_files (void)
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
+//  DRAIN with zflow clients: a publisher has thousands of publishes in
+//  flight when the broker drains; none is lost: what the broker had is
+//  delivered, the rest waits in the publisher's outbox and goes to the
+//  broker when it listens again. A raw peer that ignores the notice keeps
+//  the drain waiting until its timeout, then gets the end of stream.
+static void
+test_drain (void)
+{
+    int port;
+    zflow_hpfeeds_broker_t *broker = s_broker (&port);
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.port = port;
+    config.backoff_min_ms = 20;
+    config.backoff_max_ms = 50;
+    config.ident = "bob";
+    config.secret = "secret-b";
+    zflow_hpfeeds_t *sub = zflow_hpfeeds_new_config (&config, NULL);
+    config.ident = "alice";
+    config.secret = "secret-a";
+    zflow_hpfeeds_t *pub = zflow_hpfeeds_new_config (&config, NULL);
+    CHECK (sub && pub && zflow_hpfeeds_subscribe (sub, "chan1") == 0);
+    while (!zflow_hpfeeds_connected (sub) || !zflow_hpfeeds_connected (pub))
+        zclock_sleep (10);
+    zclock_sleep (100);     //  the subscription is in
+    const int total = 20000;
+    char payload[64];
+    for (int index = 0; index < total; index++) {
+        snprintf (payload, sizeof (payload), "%d", index);
+        CHECK (zflow_hpfeeds_publish (pub, "chan1", payload, strlen (payload)) == 0);
+    }
+    int64_t start = zclock_mono ();
+    CHECK (zflow_hpfeeds_broker_drain (broker, 5000) == 0);
+    CHECK (zclock_mono () - start < 2000);     //  the clients answered at once
+    CHECK (zflow_hpfeeds_broker_port (broker) == 0);
+    CHECK (zflow_hpfeeds_broker_bind (broker, "127.0.0.1", port) == port);
+    //  every publish arrives exactly once, or was published while bob had
+    //  not subscribed again yet (unrouted, counted)
+    byte *seen = (byte *) zmalloc ((size_t) total);
+    zhash_t *stats = NULL;
+    int received = 0, unrouted = 0;
+    zflow_hpfeeds_message_t message;
+    while (received + unrouted < total) {
+        if (zflow_hpfeeds_recv (sub, &message, 500) == 0) {
+            char text[16];
+            snprintf (text, sizeof (text), "%.*s", (int) message.size,
+                      (const char *) message.payload);
+            int index = atoi (text);
+            CHECK (index >= 0 && index < total && !seen[index]);
+            seen[index] = 1;
+            received++;
+        }
+        else {
+            zhash_destroy (&stats);
+            stats = zflow_hpfeeds_broker_stats (broker);
+            unrouted = (int) zflow_stats_get (stats, "unrouted");
+            CHECK (zclock_mono () - start < 20000);
+        }
+    }
+    zhash_destroy (&stats);
+    stats = zflow_hpfeeds_broker_stats (broker);
+    printf ("drain: %d of %d delivered, %" PRIu64 " unrouted, %" PRIu64 " lost\n", received, total,
+            zflow_stats_get (stats, "unrouted"), zflow_stats_get (stats, "drain_lost"));
+    CHECK (received + (int) zflow_stats_get (stats, "unrouted") == total);
+    CHECK (zflow_stats_get (stats, "drains") == 1 && zflow_stats_get (stats, "drain_lost") == 0);
+    zhash_destroy (&stats);
+    stats = zflow_hpfeeds_stats (pub);
+    CHECK (zflow_stats_get (stats, "broker_shutdowns") == 1);
+    CHECK (zflow_stats_get (stats, "inflight_lost") == 0 && zflow_stats_get (stats, "outbox_drops") == 0);
+    zhash_destroy (&stats);
+    free (seen);
+    zflow_hpfeeds_destroy (&pub);
+    zflow_hpfeeds_destroy (&sub);
+
+    //  a raw peer ignores the notice: the drain waits for its timeout
+    peer_t *peer = s_connect (port);
+    s_auth (peer, "bob", "secret-b");
+    s_sub (peer, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
+    zclock_sleep (50);
+    start = zclock_mono ();
+    CHECK (zflow_hpfeeds_broker_drain (broker, 300) == 0);
+    CHECK (zclock_mono () - start >= 250);
+    zflow_hpfeeds_frame_t frame = s_recv (peer);
+    CHECK (frame.op == ZFLOW_HPFEEDS_OP_ERROR);
+    CHECK (frame.data_size == strlen (ZFLOW_HPFEEDS_SHUTDOWN_TEXT)
+           && memcmp (frame.data, ZFLOW_HPFEEDS_SHUTDOWN_TEXT, frame.data_size) == 0);
+    s_pop (peer, &frame);
+    CHECK (s_recv (peer).op == 255);
+    s_close (&peer);
+    CHECK (zflow_hpfeeds_broker_drain (broker, -1) == ZFLOW_EINVAL);
+    CHECK (zflow_hpfeeds_broker_drain (NULL, 0) == ZFLOW_EINVAL);
+    zflow_hpfeeds_broker_destroy (&broker);
+}
+
 int
 main (void)
 {
@@ -450,6 +544,7 @@ main (void)
     test_slow (ZFLOW_HPFEEDS_SLOW_DISCONNECT);
     test_slow_block ();
     test_config_files ();
+    test_drain ();
     printf ("test_hpfeeds_broker: OK\n");
     return 0;
 }
