@@ -248,11 +248,17 @@ zflow__ws_conn_pump (zflow_ws_conn_t *self)
     size_t size;
     const uint8_t *out;
     while ((out = zflow__ws_frame_out (self->ws, &size))) {
+        char reason[sizeof (self->reason)];
+        memcpy (reason, self->reason, sizeof (reason));
         ssize_t n = zflow__ws_conn_io_write (self, out, size);
         if (n == -1)
             break;
         if (n < 0) {
-            if (!self->failed) {
+            //  A peer that closed TCP right after its close frame ended
+            //  the handshake its way: not a transport error, its reason stays.
+            if (!self->failed && zflow__ws_frame_code_received (self->ws))
+                memcpy (self->reason, reason, sizeof (reason));
+            else if (!self->failed) {
                 self->failed = true;
                 self->error = ZFLOW_ETRANSPORT;
             }
