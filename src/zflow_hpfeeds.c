@@ -28,15 +28,23 @@ struct _zflow_hpfeeds_t {
     zsock_t *events;              //  events from the actor (PULL)
     zsock_t *reader;              //  PULL of the actor's batches, or NULL (reader = false)
     zmq_msg_t batch;              //  the batch being handed out (whole publish frames)
+    const uint8_t *batch_data;    //  its bytes (NULL: none)
+    size_t batch_size;            //  its size
     size_t batch_offset;          //  bytes of it already handed out
+    size_t batch_taken;           //  frames handed out, not yet taken off handoff->unread
+    zflow_msg_t *env_msg;         //  the message the last envelope was built in
+    void *env_key;                //  its key part's data, as built
+    void *env_payload;            //  its payload part's data, as built
     int reader_timeout;           //  receive timeout set on reader
     zflow_meta_t *meta;           //  meta of the last ident read
     char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
     size_t meta_ident_size;       //  its length
     zmq_msg_t meta_msg;           //  its encoding (shared by the envelopes, refcounted)
     bool meta_valid;              //  meta_msg holds the encoding of meta_ident
+    const void *meta_data;        //  zmq_msg_data (&meta_msg) while valid
     char source_name[300];        //  meta "src" (as the actor's)
     char *ident;                  //  our ident (the wrapper encodes publish frames)
+    size_t ident_size;            //  its length
     char input[64];               //  endpoint of the actor's PULL
     char output[64];              //  endpoint of the actor's XPUB
     char events_ep[64];           //  endpoint of the actor's event PUSH
@@ -135,6 +143,7 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     zmq_msg_init (&self->batch);
     zmq_msg_init (&self->meta_msg);
     self->ident = strdup (config->ident);
+    self->ident_size = self->ident ? strlen (self->ident) : 0;
     if (!self->ident)
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
     unsigned id = atomic_fetch_add (&s_instances, 1);
@@ -217,6 +226,8 @@ static int
 s_wait_room (zflow_hpfeeds_t *self, size_t need)
 {
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    if (handoff->size + need <= S_PUB_BATCH)
+        return 0;       //  the common case: no clock read
     struct timespec deadline;
     if (self->timeout_ms >= 0) {
         clock_gettime (CLOCK_MONOTONIC, &deadline);
@@ -264,7 +275,7 @@ s_publish_large (zflow_hpfeeds_t *self, const char *channel, size_t channel_size
     if (zmq_msg_init_size (&frame, total))
         return ZFLOW_ENOMEM;
     zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
-                                   strlen (self->ident), channel, channel_size, payload, size);
+                                   self->ident_size, channel, channel_size, payload, size);
     return s_send (self, &frame);
 }
 
@@ -276,7 +287,7 @@ zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *p
         return ZFLOW_EINVAL;
     //  The hpfeeds frame is encoded here, in the caller's thread, into the
     //  hand-off buffer the actor takes whole (see zflow_hpfeeds_client.h).
-    size_t channel_size = strlen (channel), ident_size = strlen (self->ident);
+    size_t channel_size = strlen (channel), ident_size = self->ident_size;
     long total = zflow__hpfeeds_encode_publish (NULL, self->ident, ident_size, channel,
                                                 channel_size, payload, size);
     if (total < 0)
@@ -339,30 +350,87 @@ zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
     return s_command (self, "UNSUBSCRIBE", channel);
 }
 
-//  Builds the envelope of a received publish frame in msg. The meta part
-//  shares one buffer per ident (zmq_msg_copy), so it costs no allocation.
+//  Makes the meta part's encoding current for the frame's ident (the meta
+//  is encoded once per ident and shared by the envelopes, refcounted).
+static int
+s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame)
+{
+    if (self->meta_valid && self->meta_ident_size == frame->name_size
+        && memcmp (self->meta_ident, frame->name, frame->name_size) == 0)
+        return 0;
+    uint8_t wire[ZFLOW_META_MAX_WIRE];
+    memcpy (self->meta_ident, frame->name, frame->name_size);
+    self->meta_ident[frame->name_size] = 0;
+    self->meta_ident_size = frame->name_size;
+    zflow_meta_reset (self->meta);
+    zflow_meta_set_source (self->meta, self->source_name);
+    zflow_meta_set (self->meta, "ident", self->meta_ident);
+    int size = zflow_meta_encode (self->meta, wire, sizeof (wire));
+    zmq_msg_close (&self->meta_msg);
+    self->meta_valid = size > 0 && zmq_msg_init_size (&self->meta_msg, (size_t) size) == 0;
+    if (!self->meta_valid) {
+        zmq_msg_init (&self->meta_msg);
+        return ZFLOW_ENOMEM;
+    }
+    memcpy (zmq_msg_data (&self->meta_msg), wire, (size_t) size);
+    self->meta_data = zmq_msg_data (&self->meta_msg);
+    return 0;
+}
+
+//  Returns part's data to be overwritten with size bytes if the part is
+//  the one the last envelope built (data == built), has that size and is
+//  not shared with a copy (zmq_msg_copy); else NULL.
+static void *
+s_reusable (zmq_msg_t *part, void *built, size_t size)
+{
+    void *data = zmq_msg_data (part);
+    return data == built && zmq_msg_size (part) == size && !zmq_msg_get (part, ZMQ_SHARED)
+               ? data
+               : NULL;
+}
+
+//  Refills the envelope the last read built in msg, in place, when the
+//  reader hands the same message back: no part is freed or allocated
+//  when the key and payload sizes repeat, which is the common case of a
+//  read loop. Returns true if done.
+static bool
+s_envelope_again (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg_t *msg)
+{
+    if (msg != self->env_msg || zflow_msg_size (msg) != 3
+        || zflow_msg_data (msg, 1) != self->meta_data)
+        return false;
+    uint8_t *key = (uint8_t *) s_reusable ((zmq_msg_t *) zflow_msg_zmq (msg, 0), self->env_key,
+                                           8 + frame->channel_size);
+    zmq_msg_t *part = (zmq_msg_t *) zflow_msg_zmq (msg, 2);
+    void *payload = key ? s_reusable (part, self->env_payload, frame->data_size) : NULL;
+    if (key && !payload) {
+        //  another size: a new payload part in place of the old
+        zmq_msg_close (part);
+        if (zmq_msg_init_size (part, frame->data_size)) {
+            zmq_msg_init (part);
+            return false;
+        }
+        payload = self->env_payload = zmq_msg_data (part);
+    }
+    if (!key)
+        return false;
+    memcpy (key + 8, frame->channel, frame->channel_size);
+    if (frame->data_size)
+        memcpy (payload, frame->data, frame->data_size);
+    return true;
+}
+
+//  Builds the envelope of a publish frame in msg: key ("hpfeeds", channel),
+//  the meta of its ident, the payload.
 static int
 s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg_t *msg)
 {
-    if (!self->meta_valid || self->meta_ident_size != frame->name_size
-        || memcmp (self->meta_ident, frame->name, frame->name_size)) {
-        uint8_t wire[ZFLOW_META_MAX_WIRE];
-        memcpy (self->meta_ident, frame->name, frame->name_size);
-        self->meta_ident[frame->name_size] = 0;
-        self->meta_ident_size = frame->name_size;
-        zflow_meta_reset (self->meta);
-        zflow_meta_set_source (self->meta, self->source_name);
-        zflow_meta_set (self->meta, "ident", self->meta_ident);
-        int size = zflow_meta_encode (self->meta, wire, sizeof (wire));
-        zmq_msg_close (&self->meta_msg);
-        self->meta_valid = size > 0 && zmq_msg_init_size (&self->meta_msg, (size_t) size) == 0;
-        if (!self->meta_valid) {
-            zmq_msg_init (&self->meta_msg);
-            return ZFLOW_ENOMEM;
-        }
-        memcpy (zmq_msg_data (&self->meta_msg), wire, (size_t) size);
-    }
+    if (s_meta_current (self, frame))
+        return ZFLOW_ENOMEM;
+    if (s_envelope_again (self, frame, msg))
+        return 0;
     zflow_msg_reset (msg);
+    self->env_msg = NULL;
     zmq_msg_t meta;
     zmq_msg_init (&meta);
     zmq_msg_copy (&meta, &self->meta_msg);
@@ -375,6 +443,9 @@ s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg
     }
     memcpy (key, "hpfeeds\x1f", 8);
     memcpy (key + 8, frame->channel, frame->channel_size);
+    self->env_msg = msg;
+    self->env_key = key;
+    self->env_payload = (void *) zflow_msg_data (msg, 2);
     return 0;
 }
 
@@ -409,26 +480,32 @@ s_next_frame (zflow_hpfeeds_t *self, zflow_hpfeeds_frame_t *frame, int timeout_m
 {
     if (!self->reader)
         return ZFLOW_ENOTSUP;
-    void *sock = zsock_resolve (self->reader);
     for (;;) {
-        size_t size = zmq_msg_size (&self->batch);
-        if (self->batch_offset < size) {
-            const uint8_t *data = (const uint8_t *) zmq_msg_data (&self->batch);
-            if (s_decode (data + self->batch_offset, size - self->batch_offset, frame)) {
-                self->batch_offset = size;      //  cannot happen
+        if (self->batch_offset < self->batch_size) {
+            const uint8_t *data = self->batch_data + self->batch_offset;
+            if (s_decode (data, self->batch_size - self->batch_offset, frame)) {
+                self->batch_offset = self->batch_size;      //  cannot happen
                 continue;
             }
             self->batch_offset += frame->size;
-            atomic_fetch_sub (&self->handoff->unread, 1);
+            self->batch_taken++;
             return 0;
+        }
+        //  one atomic per batch, not per message: unread stays a bound
+        if (self->batch_taken) {
+            atomic_fetch_sub (&self->handoff->unread, self->batch_taken);
+            self->batch_taken = 0;
         }
         if (timeout_ms != self->reader_timeout) {
             zsock_set_rcvtimeo (self->reader, timeout_ms);
             self->reader_timeout = timeout_ms;
         }
-        self->batch_offset = 0;
-        if (zmq_msg_recv (&self->batch, sock, 0) >= 0)
+        self->batch_offset = self->batch_size = 0;
+        if (zmq_msg_recv (&self->batch, zsock_resolve (self->reader), 0) >= 0) {
+            self->batch_data = (const uint8_t *) zmq_msg_data (&self->batch);
+            self->batch_size = zmq_msg_size (&self->batch);
             continue;
+        }
         int error = zmq_errno ();
         zmq_msg_close (&self->batch);
         zmq_msg_init (&self->batch);

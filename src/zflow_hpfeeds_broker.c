@@ -56,6 +56,7 @@ s_channel (broker_t *self, const char *name)
         return channel;
     channel = (channel_t *) zmalloc (sizeof (channel_t));
     channel->name = strdup (name);
+    channel->name_size = strlen (name);
     channel->subscribers = zlistx_new ();
     zhash_insert (self->channels, name, channel);
     zhash_freefn (self->channels, name, s_channel_destroy);
@@ -214,6 +215,7 @@ s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
         conn->authed = true;
         conn->user = user;
         memcpy (conn->ident, ident, sizeof (ident));
+        conn->ident_size = strlen (ident);
         if (zflow_actor_verbose (self->base))
             zsys_debug ("hpfeeds broker: connection %" PRIu64 " authenticated as %s", conn->id,
                         ident);
@@ -230,7 +232,7 @@ s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_
 {
     broker_t *self = conn->broker;
     char name[ZFLOW_HPFEEDS_MAX_STR + 1], text[S_ERRLEN];
-    if (frame->name_size != strlen (conn->ident)
+    if (frame->name_size != conn->ident_size
         || memcmp (frame->name, conn->ident, frame->name_size)) {
         self->refusals++;
         snprintf (text, sizeof (text), "Invalid authkey in message, ident=%.*s",
@@ -239,7 +241,7 @@ s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_
         return;
     }
     channel_t *channel = conn->last_pub;
-    if (!channel || strlen (channel->name) != frame->channel_size
+    if (!channel || channel->name_size != frame->channel_size
         || memcmp (channel->name, frame->channel, frame->channel_size)) {
         if (!s_cstr (name, frame->channel, frame->channel_size)
             || !zhash_lookup (conn->user->pub, name)) {

@@ -30,6 +30,7 @@ typedef struct _broker_t broker_t;
 //  A channel someone published to or subscribed to.
 typedef struct {
     char *name;               //  channel name
+    size_t name_size;         //  its length
     zlistx_t *subscribers;    //  conn_t * subscribed now (not owned)
     uint64_t msgs;            //  publishes received
     uint64_t bytes;           //  payload bytes received
@@ -54,6 +55,7 @@ typedef struct {
     int64_t closing_since;        //  when closing began (ms)
     uint8_t nonce[ZFLOW_HPFEEDS_NONCE];  //  the nonce sent in info
     char ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  authenticated ident
+    size_t ident_size;            //  its length
     zflow_hpfeeds_user_t *user;   //  its user entry (owned by the table)
     zflow_hpfeeds_buf_t in;       //  bytes read, not yet parsed
     zflow_hpfeeds_buf_t out;      //  bytes to send (bounded), whole frames

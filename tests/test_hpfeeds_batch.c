@@ -245,6 +245,52 @@ test_lossy_accounting (int port)
     zflow_hpfeeds_destroy (&bob);
 }
 
+//  zflow_hpfeeds_read refills the envelope it built last in place when
+//  sizes repeat: a copy of it (parts shared) keeps its message, and the
+//  message keeps its content when the user changed a part meanwhile.
+static void
+test_refill (int port)
+{
+    zflow_hpfeeds_t *bob = s_client (port, "bob", NULL);
+    zflow_hpfeeds_t *alice = s_client (port, "alice", NULL);
+    CHECK (zflow_hpfeeds_subscribe (bob, "chan1") == 0);
+    s_wait_connected (bob);
+    s_wait_connected (alice);
+    zclock_sleep (100);
+    const int count = 40;
+    char payload[100];
+    for (int index = 0; index < count; index++) {
+        memset (payload, 'a' + index % 26, sizeof (payload));
+        CHECK (zflow_hpfeeds_publish (alice, "chan1", payload, sizeof (payload)) == 0);
+    }
+    zflow_msg_t *msg = zflow_msg_new (), *keep = zflow_msg_new ();
+    for (int index = 0; index < count; index++) {
+        CHECK (zflow_hpfeeds_read (bob, msg, 5000) == 0);
+        const void *data;
+        size_t size;
+        CHECK (zflow_hpfeeds_unpack (msg, NULL, NULL, &data, &size) == 0);
+        CHECK (size == sizeof (payload) && ((const char *) data)[0] == 'a' + index % 26
+               && ((const char *) data)[99] == 'a' + index % 26);
+        if (index > 0 && index % 4 == 1) {     //  the copy made after the last read
+            CHECK (zflow_hpfeeds_unpack (keep, NULL, NULL, &data, &size) == 0);
+            CHECK (size == sizeof (payload) && ((const char *) data)[0] == 'a' + (index - 1) % 26);
+        }
+        if (index % 4 == 0)
+            CHECK (zflow_msg_copy (keep, msg) == 0);
+        if (index % 4 == 2) {   //  the user swaps the payload part for its own
+            zmq_msg_t *part = (zmq_msg_t *) zflow_msg_zmq (msg, 2);
+            zmq_msg_close (part);
+            zmq_msg_init_size (part, sizeof (payload));
+            memset (zmq_msg_data (part), '#', sizeof (payload));
+        }
+    }
+    printf ("refill: %d envelopes of one size read into one message, copies intact\n", count);
+    zflow_msg_destroy (&keep);
+    zflow_msg_destroy (&msg);
+    zflow_hpfeeds_destroy (&alice);
+    zflow_hpfeeds_destroy (&bob);
+}
+
 int
 main (void)
 {
@@ -259,6 +305,7 @@ main (void)
     int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
     CHECK (port > 0);
     test_order (port);
+    test_refill (port);
     test_bad_channel (port);
     test_lossy_accounting (port);
     zflow_hpfeeds_broker_destroy (&broker);
