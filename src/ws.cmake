@@ -11,6 +11,7 @@ pkg_check_modules (JANSSON REQUIRED IMPORTED_TARGET jansson)
 target_sources (zflow_objects PRIVATE
     src/zflow_ws_proto.c
     src/zflow_ws_tls.c
+    src/zflow_ws_frame.c
     src/zflow_ws_client.c
     src/zflow_ws_conn_open.c
     src/zflow_ws_config.c
@@ -30,6 +31,7 @@ foreach (test test_ws_client test_ws_feed test_ws_conformance test_ws_batch)
     endif ()
 endforeach ()
 zflow_test (test_ws_scan SOURCES tests/test_ws_scan.c LABELS unit TIMEOUT 60)
+zflow_test (test_ws_frame SOURCES tests/test_ws_frame.c LABELS unit TIMEOUT 60)
 #  The client tests again against Node's ws (skipped when node or the
 #  package is missing: npm install --prefix tests/ws ws).
 if (TARGET test_ws_client)

@@ -2,9 +2,10 @@
     zflow_ws_client - one RFC 6455 client connection inside a zloop (internal)
 
     States: CONNECT (TCP in progress) -> TLS (wss only) -> SEND_HS -> RECV_HS
-    -> OPEN -> CLOSING -> DONE. wslay owns framing from OPEN on; we own the
-    socket, TLS, the handshake, decompression and UTF-8 checks. This file
-    runs the open connection; zflow_ws_conn_open.c gets it there.
+    -> OPEN -> CLOSING -> DONE. From OPEN on, zflow_ws_frame.c turns frames
+    (parsed and built by wslay's frame layer) into messages and back; we
+    own the socket, TLS, the handshake and decompression. This file runs
+    the open connection; zflow_ws_conn_open.c gets it there.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -123,8 +124,9 @@ zflow__ws_conn_io_write (zflow_ws_conn_t *self, const void *buf, size_t size)
     return -2;
 }
 
-//  Fails the connection: before OPEN it ends at once; once open it sends a
-//  close frame with code and lets the close handshake run.
+//  Fails the connection: before OPEN it ends at once; once open it queues
+//  a close frame with code, stops reading and lets the close handshake
+//  end (the TCP connection closes once our close frame is written).
 void
 zflow__ws_conn_fail (zflow_ws_conn_t *self, int error, int code, const char *text)
 {
@@ -133,211 +135,73 @@ zflow__ws_conn_fail (zflow_ws_conn_t *self, int error, int code, const char *tex
         self->error = error;
         snprintf (self->reason, sizeof (self->reason), "%s", text);
     }
-    if (self->ws && self->state == S_OPEN) {
-        wslay_event_queue_close (self->ws, (uint16_t) code, NULL, 0);
-        wslay_event_shutdown_read (self->ws);
-        self->state = S_CLOSING;
-        zflow__ws_conn_start_timer (self);
+    if (self->ws && (self->state == S_OPEN || self->state == S_CLOSING)) {
+        zflow__ws_frame_close (self->ws, code, NULL, 0);
+        zflow__ws_frame_stop_reading (self->ws);
+        if (self->state == S_OPEN) {
+            self->state = S_CLOSING;
+            zflow__ws_conn_start_timer (self);
+        }
     }
     else if (self->state < S_OPEN)
         zflow__ws_conn_finish (self);
 }
 
 //  ---------------------------------------------------------------------
-//  wslay callbacks
+//  Receiving
 
-static ssize_t s_ws_recv_failed (zflow_ws_conn_t *self, wslay_event_context_ptr ctx, ssize_t n);
-
-static ssize_t
-s_ws_recv (wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *arg)
+//  The message layer's read function: bytes of the handshake response
+//  that came after its header first, then the socket, read in big chunks
+//  and handed over in the pieces wslay asks for (one system call per
+//  64 KiB instead of per 4 KiB). Returns 0 while paused, when the socket
+//  has nothing, or at EOF / on error (then io_failed and reason are set).
+static size_t
+s_read (void *arg, uint8_t *buf, size_t len)
 {
-    (void) flags;
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
-    if (self->paused) {
-        wslay_event_set_error (ctx, WSLAY_ERR_WOULDBLOCK);
-        return -1;
-    }
+    if (self->paused || self->io_failed)
+        return 0;
     if (self->prefetch < self->response_size) {
         size_t n = self->response_size - self->prefetch;
-        if (n > len)
-            n = len;
+        n = n > len ? len : n;
         memcpy (buf, self->response + self->prefetch, n);
         self->prefetch += n;
-        return (ssize_t) n;
+        return n;
     }
-    //  Read big chunks and hand them to wslay in the pieces it asks for:
-    //  one system call per 64 KiB instead of per 4 KiB.
     if (self->ahead_pos == self->ahead_len) {
         if (!self->ahead)
             self->ahead = (uint8_t *) malloc (ZFLOW_WS_READ_AHEAD);
         ssize_t n = self->ahead ? zflow__ws_conn_io_read (self, self->ahead, ZFLOW_WS_READ_AHEAD)
                                 : zflow__ws_conn_io_read (self, buf, len);
-        if (n > 0 && !self->ahead)
-            return n;
-        if (n > 0) {
-            self->ahead_pos = 0;
-            self->ahead_len = (size_t) n;
-        }
-        else
-            return s_ws_recv_failed (self, ctx, n);
+        if (n == 0)
+            snprintf (self->reason, sizeof (self->reason), "peer closed the TCP connection");
+        if (n == 0 || n == -2)
+            self->io_failed = true;
+        if (n <= 0 || !self->ahead)
+            return n > 0 ? (size_t) n : 0;
+        self->ahead_pos = 0;
+        self->ahead_len = (size_t) n;
     }
     size_t n = self->ahead_len - self->ahead_pos;
-    if (n > len)
-        n = len;
+    n = n > len ? len : n;
     memcpy (buf, self->ahead + self->ahead_pos, n);
     self->ahead_pos += n;
-    return (ssize_t) n;
+    return n;
 }
 
-//  The socket read in s_ws_recv gave n <= 0: tells wslay why.
-static ssize_t
-s_ws_recv_failed (zflow_ws_conn_t *self, wslay_event_context_ptr ctx, ssize_t n)
-{
-    if (n == 0)
-        snprintf (self->reason, sizeof (self->reason), "peer closed the TCP connection");
-    if (n != -1)
-        self->io_failed = true;
-    wslay_event_set_error (ctx, n == -1 ? WSLAY_ERR_WOULDBLOCK : WSLAY_ERR_CALLBACK_FAILURE);
-    return -1;
-}
-
-static ssize_t
-s_ws_send (wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *arg)
-{
-    (void) flags;
-    zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
-    ssize_t n = zflow__ws_conn_io_write (self, data, len);
-    //  Conservative: a short or refused write may leave a frame half-sent.
-    self->send_partial = n != (ssize_t) len;
-    if (n > 0)
-        return n;
-    wslay_event_set_error (ctx, n == -1 ? WSLAY_ERR_WOULDBLOCK : WSLAY_ERR_CALLBACK_FAILURE);
-    return -1;
-}
-
-static int
-s_ws_genmask (wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *arg)
-{
-    (void) arg;
-    if (getrandom (buf, len, 0) != (ssize_t) len) {
-        wslay_event_set_error (ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
-    return 0;
-}
-
-//  True for close codes a peer may send (RFC 6455 7.4, IANA registry).
-static bool
-s_close_code_valid (int code)
-{
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
-           || (code >= 3000 && code <= 4999);
-}
-
-//  A close frame whose payload is one byte is malformed (RFC 6455 5.5.1);
-//  wslay would answer it as "no status", so we fail it before it is read.
-//  Data frames: wslay does not buffer them (no_buffering), we join the
-//  fragments in self->rx, or point at a whole message in wslay's buffer.
+//  A whole data message: inflates it if compressed, checks the UTF-8 of
+//  inflated text (the message layer checked the rest), delivers it.
 static void
-s_ws_on_frame_start (wslay_event_context_ptr ctx,
-                     const struct wslay_event_on_frame_recv_start_arg *frame, void *arg)
+s_on_message (zflow_ws_conn_t *self, const zflow_ws_frame_event_t *event)
 {
-    (void) ctx;
-    zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
-    if (frame->opcode == WSLAY_CONNECTION_CLOSE && frame->payload_length == 1)
-        zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1002, "peer sent a one-byte close payload");
-    self->rx_data = frame->opcode == WSLAY_TEXT_FRAME || frame->opcode == WSLAY_BINARY_FRAME
-                    || frame->opcode == WSLAY_CONTINUATION_FRAME;
-    self->rx_whole = frame->fin && frame->opcode != WSLAY_CONTINUATION_FRAME;
-    self->rx_frame_size = frame->payload_length;
-    if (self->rx_data && frame->opcode != WSLAY_CONTINUATION_FRAME) {
-        self->rx.size = 0;   //  a new message
-        self->rx_direct = NULL;
-    }
-}
-
-static void
-s_ws_on_chunk (wslay_event_context_ptr ctx, const struct wslay_event_on_frame_recv_chunk_arg *chunk,
-               void *arg)
-{
-    (void) ctx;
-    zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
-    if (!self->rx_data || self->failed || chunk->data_length == 0)
-        return;
-    if (self->rx_whole && self->rx.size == 0 && chunk->data_length == self->rx_frame_size) {
-        //  The usual case: valid until wslay reads on, after on_msg_recv.
-        self->rx_direct = chunk->data;
-        self->rx_direct_size = chunk->data_length;
-        return;
-    }
-    size_t size = self->rx.size + chunk->data_length;
-    if (size > self->max_message) {
-        zflow__ws_conn_fail (self, ZFLOW_ETOOBIG, 1009, "message larger than the maximum");
-        return;
-    }
-    if (size > self->rx.cap) {
-        size_t cap = self->rx.cap ? self->rx.cap : 4096;
-        while (cap < size)
-            cap *= 2;
-        uint8_t *grown = (uint8_t *) realloc (self->rx.data, cap);
-        if (!grown) {
-            zflow__ws_conn_fail (self, ZFLOW_ENOMEM, 1011, "out of memory");
-            return;
-        }
-        self->rx.data = grown;
-        self->rx.cap = cap;
-    }
-    memcpy (self->rx.data + self->rx.size, chunk->data, chunk->data_length);
-    self->rx.size = size;
-}
-
-//  Handles a received close frame: checks its code and reason.
-static void
-s_on_close_frame (zflow_ws_conn_t *self, const struct wslay_event_on_msg_recv_arg *msg)
-{
-    int code = msg->status_code;
-    self->close_sent_first = wslay_event_get_close_sent (self->ws);
-    size_t reason_len = msg->msg_length > 2 ? msg->msg_length - 2 : 0;
-    const uint8_t *reason = msg->msg + 2;
-    if (msg->msg_length == 1 || (code && !s_close_code_valid (code)))
-        zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1002, "peer sent an invalid close code");
-    else if (!zflow__ws_utf8_valid (reason, reason_len))
-        zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1007, "peer sent a close reason that is not UTF-8");
-    else if (!self->failed)
-        snprintf (self->reason, sizeof (self->reason), "%.*s", (int) reason_len, reason);
-}
-
-static void
-s_ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *msg,
-             void *arg)
-{
-    (void) ctx;
-    zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
-    if (msg->opcode == WSLAY_CONNECTION_CLOSE) {
-        s_on_close_frame (self, msg);
-        return;
-    }
-    if (msg->opcode == WSLAY_PONG) {
-        if (self->cb.on_pong)
-            self->cb.on_pong (self, self->arg);
-        return;
-    }
-    if (msg->opcode != WSLAY_TEXT_FRAME && msg->opcode != WSLAY_BINARY_FRAME)
-        return;   //  ping: wslay queued the pong
     //  Data that arrives after our close frame is still delivered (the
     //  peer sent it before it saw our close); after a failure it is not.
-    if (self->failed || (self->state != S_OPEN && self->state != S_CLOSING))
+    if (self->failed)
         return;
     static const uint8_t s_empty[1] = { 0 };
-    const uint8_t *data = self->rx_direct ? self->rx_direct : self->rx.data ? self->rx.data : s_empty;
-    size_t size = self->rx_direct ? self->rx_direct_size : self->rx.size;
-    self->rx_direct = NULL;
-    self->rx.size = 0;
-    if (msg->rsv & WSLAY_RSV1_BIT) {
-        if (!self->accept.deflate) {
-            zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1002, "RSV1 set without permessage-deflate");
-            return;
-        }
+    const uint8_t *data = event->data ? event->data : s_empty;
+    size_t size = event->size;
+    if (event->compressed) {
         int rc = zflow__ws_inflate (&self->inflater, data, size, true, self->max_message,
                                     &self->zbuf);
         if (rc == 0 && self->accept.server_no_takeover)
@@ -348,40 +212,63 @@ s_ws_on_msg (wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_a
             zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1007, "corrupt permessage-deflate data");
         if (rc)
             return;
-        data = self->zbuf.data;
+        data = self->zbuf.data ? self->zbuf.data : s_empty;
         size = self->zbuf.size;
-    }
-    //  wslay checked uncompressed text already (RFC 6455 8.1); inflated
-    //  text is ours to check.
-    if (msg->opcode == WSLAY_TEXT_FRAME && (msg->rsv & WSLAY_RSV1_BIT)
-        && !zflow__ws_utf8_valid (data, size)) {
-        zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1007, "text message is not valid UTF-8");
-        return;
+        if (!event->binary && !zflow__ws_utf8_valid (data, size)) {
+            zflow__ws_conn_fail (self, ZFLOW_EPROTO, 1007, "text message is not valid UTF-8");
+            return;
+        }
     }
     if (self->cb.on_message)
-        self->cb.on_message (self, msg->opcode == WSLAY_BINARY_FRAME, data, size, self->arg);
+        self->cb.on_message (self, event->binary, data, size, self->arg);
+}
+
+//  The peer's close frame (checked by the message layer, which queued
+//  our reply): keeps its reason unless we failed first.
+static void
+s_on_close_frame (zflow_ws_conn_t *self, const zflow_ws_frame_event_t *event)
+{
+    if (!self->failed)
+        snprintf (self->reason, sizeof (self->reason), "%.*s", (int) event->size,
+                  (const char *) event->data);
+    if (self->state == S_OPEN)
+        self->state = S_CLOSING;
 }
 
 //  ---------------------------------------------------------------------
-//  Open state: drive wslay
+//  Open state: drive the message layer
 
-//  Sends what wslay has queued and sets the poll events; finishes when the
-//  context wants neither to read nor to write.
+//  Writes what the message layer queued and sets the poll events;
+//  finishes when it wants neither to read nor to write.
 void
 zflow__ws_conn_pump (zflow_ws_conn_t *self)
 {
     if (self->state != S_OPEN && self->state != S_CLOSING)
         return;
-    if (wslay_event_want_write (self->ws) && wslay_event_send (self->ws) < 0) {
-        if (!self->failed) {
-            self->failed = true;
-            self->error = ZFLOW_ETRANSPORT;
+    size_t size;
+    const uint8_t *out;
+    while ((out = zflow__ws_frame_out (self->ws, &size))) {
+        char reason[sizeof (self->reason)];
+        memcpy (reason, self->reason, sizeof (reason));
+        ssize_t n = zflow__ws_conn_io_write (self, out, size);
+        if (n == -1)
+            break;
+        if (n < 0) {
+            //  A peer that closed TCP right after its close frame ended
+            //  the handshake its way: not a transport error, its reason stays.
+            if (!self->failed && zflow__ws_frame_code_received (self->ws))
+                memcpy (self->reason, reason, sizeof (reason));
+            else if (!self->failed) {
+                self->failed = true;
+                self->error = ZFLOW_ETRANSPORT;
+            }
+            zflow__ws_conn_finish (self);
+            return;
         }
-        zflow__ws_conn_finish (self);
-        return;
+        zflow__ws_frame_out_done (self->ws, (size_t) n);
     }
-    bool want_read = wslay_event_want_read (self->ws);
-    bool want_write = wslay_event_want_write (self->ws);
+    bool want_read = zflow__ws_frame_reading (self->ws);
+    bool want_write = out != NULL;
     if (!want_read && !want_write) {
         zflow__ws_conn_finish (self);
         return;
@@ -391,72 +278,53 @@ zflow__ws_conn_pump (zflow_ws_conn_t *self)
     zflow__ws_conn_set_events (self, events);
 }
 
-//  wslay's frame layer refused a frame header (a control frame over 125
-//  bytes or fragmented, a 64-bit length with the top bit set) and gave up
-//  with a callback failure, queueing a close without a status code. RFC
-//  6455 wants 1002 there, so we write that close frame ourselves (masked,
-//  8 bytes) unless a frame of ours is half-written, then end the connection.
-static void
-s_fail_frame (zflow_ws_conn_t *self)
-{
-    self->failed = true;
-    self->error = ZFLOW_EPROTO;
-    snprintf (self->reason, sizeof (self->reason), "protocol error in a frame header from peer");
-    if (!self->send_partial) {
-        uint8_t frame[8] = { 0x88, 0x82, 0, 0, 0, 0, 1002 >> 8, 1002 & 0xff };
-        if (getrandom (frame + 2, 4, 0) == 4) {
-            frame[6] ^= frame[2];
-            frame[7] ^= frame[3];
-            if (zflow__ws_conn_io_write (self, frame, sizeof (frame)) == (ssize_t) sizeof (frame))
-                self->manual_close = 1002;
-        }
-    }
-    zflow__ws_conn_finish (self);
-}
-
 void
 zflow__ws_conn_on_read_end (zflow_ws_conn_t *self, zflow_ws_read_end_fn *fn)
 {
     self->on_read_end = fn;
 }
 
+//  Handles every frame that can be read now, then writes what they queued.
 void
 zflow__ws_conn_readable (zflow_ws_conn_t *self)
 {
-    int rc = wslay_event_recv (self->ws);
+    zflow_ws_frame_event_t event;
+    zflow_ws_frame_kind_t kind;
+    while (self->state != S_DONE
+           && (kind = zflow__ws_frame_next (self->ws, &event)) != ZFLOW_WS_FRAME_AGAIN) {
+        if (kind == ZFLOW_WS_FRAME_MESSAGE)
+            s_on_message (self, &event);
+        else if (kind == ZFLOW_WS_FRAME_PONG && self->cb.on_pong)
+            self->cb.on_pong (self, self->arg);
+        else if (kind == ZFLOW_WS_FRAME_CLOSE)
+            s_on_close_frame (self, &event);
+        else if (kind == ZFLOW_WS_FRAME_ERROR)
+            zflow__ws_conn_fail (self, event.error, event.code, event.text);
+    }
     if (self->on_read_end)
         self->on_read_end (self, self->arg);
-    if (rc < 0 && !self->io_failed && !wslay_event_get_close_received (self->ws)) {
-        s_fail_frame (self);
+    if (self->state == S_DONE)
         return;
-    }
-    if (rc < 0) {
-        //  TCP gone or failed underneath (reason set by s_ws_recv).
-        if (!wslay_event_get_close_received (self->ws) && !self->failed) {
+    if (self->io_failed && zflow__ws_frame_reading (self->ws)) {
+        //  TCP gone or failed underneath (reason set by s_read).
+        if (!self->failed) {
             self->failed = true;
             self->error = ZFLOW_ETRANSPORT;
         }
         zflow__ws_conn_finish (self);
         return;
     }
-    if (wslay_event_get_close_received (self->ws) && self->state == S_OPEN)
-        self->state = S_CLOSING;
     zflow__ws_conn_pump (self);
 }
 
-//  Starts framing: the wslay context and, if negotiated, zlib.
+//  Starts framing: the message layer and, if negotiated, zlib.
 int
 zflow__ws_conn_ws_start (zflow_ws_conn_t *self)
 {
-    struct wslay_event_callbacks callbacks = { s_ws_recv, s_ws_send, s_ws_genmask,
-                                               s_ws_on_frame_start, s_ws_on_chunk, NULL,
-                                               s_ws_on_msg };
-    if (wslay_event_context_client_init (&self->ws, &callbacks, self) != 0)
+    self->ws = zflow__ws_frame_new (s_read, self, self->max_message, self->accept.deflate);
+    if (!self->ws)
         return ZFLOW_ENOMEM;
-    wslay_event_config_set_no_buffering (self->ws, 1);
-    wslay_event_config_set_max_recv_msg_length (self->ws, self->max_message);
     if (self->accept.deflate) {
-        wslay_event_config_set_allowed_rsv_bits (self->ws, WSLAY_RSV1_BIT);
         int bits = self->accept.client_max_window_bits;
         if (inflateInit2 (&self->inflater, -15) != Z_OK)
             return ZFLOW_ENOMEM;
@@ -511,28 +379,14 @@ zflow__ws_conn_finish (zflow_ws_conn_t *self)
     if (self->fd >= 0)
         close (self->fd);
     self->fd = -1;
-    int code = 1006, error = self->error;
-    if (was_open && !self->failed && !self->user_close && wslay_event_get_close_sent (self->ws)
-        && (self->close_sent_first || !wslay_event_get_close_received (self->ws))) {
-        //  wslay failed the connection itself (protocol error, size limit).
-        int sent = wslay_event_get_status_code_sent (self->ws);
-        self->failed = true;
-        self->error = error = sent == 1009 ? ZFLOW_ETOOBIG : ZFLOW_EPROTO;
-        snprintf (self->reason, sizeof (self->reason), "%s (close %d sent)",
-                  sent == 1009 ? "message larger than the maximum" : "protocol error from peer",
-                  sent);
-    }
-    if (was_open && wslay_event_get_close_received (self->ws)) {
-        code = wslay_event_get_status_code_received (self->ws);
-        if (code == WSLAY_CODE_NO_STATUS_RCVD)
-            code = 1005;
-    }
-    if (self->failed && was_open && wslay_event_get_close_sent (self->ws)
-        && self->error != ZFLOW_ETRANSPORT)
-        code = wslay_event_get_status_code_sent (self->ws);
-    if (self->manual_close)
-        code = self->manual_close;
-    if (!self->failed && !(was_open && wslay_event_get_close_received (self->ws)))
+    int error = self->error;
+    int received = was_open ? zflow__ws_frame_code_received (self->ws) : 0;
+    int sent = was_open ? zflow__ws_frame_code_sent (self->ws) : 0;
+    //  The code received; when we failed the connection, the code we sent.
+    int code = received ? received : 1006;
+    if (self->failed && sent && self->error != ZFLOW_ETRANSPORT)
+        code = sent;
+    if (!self->failed && !received)
         error = ZFLOW_ETRANSPORT;
     if (error && !self->reason[0])
         snprintf (self->reason, sizeof (self->reason), "%s", zflow_strerror (error));
@@ -560,14 +414,13 @@ zflow__ws_conn_destroy (zflow_ws_conn_t **self_p)
     if (self->ssl_ctx)
         SSL_CTX_free (self->ssl_ctx);
     if (self->ws)
-        wslay_event_context_free (self->ws);
+        zflow__ws_frame_destroy (&self->ws);
     if (self->zlib_ready) {
         inflateEnd (&self->inflater);
         deflateEnd (&self->deflater);
     }
     zflow__ws_buf_free (&self->zbuf);
     free (self->ahead);
-    zflow__ws_buf_free (&self->rx);
     free (self->headers);
     free (self->protocols);
     free (self->ca_file);
@@ -584,20 +437,20 @@ zflow__ws_conn_send (zflow_ws_conn_t *self, bool binary, const void *data, size_
         return ZFLOW_ECLOSED;
     if (!binary && !zflow__ws_utf8_valid (data, size))
         return ZFLOW_EPROTO;
-    struct wslay_event_msg msg = { binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME, data, size };
-    uint8_t rsv = WSLAY_RSV_NONE;
+    bool compressed = false;
     if (self->accept.deflate && !self->send_plain && size > 0) {
         int rc = zflow__ws_deflate (&self->deflater, data, size, &self->zbuf);
         if (rc)
             return rc;
         if (self->accept.client_no_takeover)
             deflateReset (&self->deflater);
-        msg.msg = self->zbuf.data;
-        msg.msg_length = self->zbuf.size;
-        rsv = WSLAY_RSV1_BIT;
+        data = self->zbuf.data;
+        size = self->zbuf.size;
+        compressed = true;
     }
-    if (wslay_event_queue_msg_ex (self->ws, &msg, rsv) != 0)
-        return ZFLOW_ECLOSED;
+    int rc = zflow__ws_frame_send (self->ws, binary, compressed, data, size);
+    if (rc)
+        return rc;
     zflow__ws_conn_pump (self);
     return 0;
 }
@@ -609,9 +462,9 @@ zflow__ws_conn_ping (zflow_ws_conn_t *self, const void *data, size_t size)
         return ZFLOW_ECLOSED;
     if (size > 125)
         return ZFLOW_ETOOBIG;
-    struct wslay_event_msg msg = { WSLAY_PING, data, size };
-    if (wslay_event_queue_msg (self->ws, &msg) != 0)
-        return ZFLOW_ECLOSED;
+    int rc = zflow__ws_frame_ping (self->ws, data, size);
+    if (rc)
+        return rc;
     zflow__ws_conn_pump (self);
     return 0;
 }
@@ -628,10 +481,11 @@ zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason)
         zflow__ws_conn_finish (self);
         return 0;
     }
+    //  At most 120 bytes of reason, not cut inside a UTF-8 sequence.
     size_t len = reason ? strlen (reason) : 0;
-    self->user_close = true;
-    wslay_event_queue_close (self->ws, (uint16_t) code, (const uint8_t *) reason,
-                             len > 120 ? 120 : len);
+    if (len > 120)
+        len = zflow__ws_utf8_whole ((const uint8_t *) reason, 120);
+    zflow__ws_frame_close (self->ws, code, reason, len);
     self->state = S_CLOSING;
     zflow__ws_conn_start_timer (self);
     zflow__ws_conn_pump (self);
@@ -684,7 +538,7 @@ zflow__ws_conn_pause (zflow_ws_conn_t *self, bool paused)
     if (self->paused == paused)
         return;
     self->paused = paused;
-    //  Pausing only sets the flag (we may be inside a wslay callback); the
+    //  Pausing only sets the flag (we may be inside a message callback); the
     //  poll events are recomputed after the current read.
     if (paused || (self->state != S_OPEN && self->state != S_CLOSING))
         return;
@@ -720,5 +574,8 @@ zflow__ws_conn_deflate (zflow_ws_conn_t *self)
 size_t
 zflow__ws_conn_queued (zflow_ws_conn_t *self)
 {
-    return self->ws ? wslay_event_get_queued_msg_length (self->ws) : 0;
+    size_t size = 0;
+    if (self->ws)
+        zflow__ws_frame_out (self->ws, &size);
+    return size;
 }

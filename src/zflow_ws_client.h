@@ -3,8 +3,8 @@
 
     Connects without blocking (the name lookup excepted: getaddrinfo),
     runs TLS (OpenSSL) for wss://, writes and checks the opening handshake,
-    then frames with wslay's event API over our own non-blocking socket,
-    polled by the caller's zloop. It answers pings, runs the close
+    then frames with wslay's frame layer (message layer: zflow_ws_frame.c)
+    over our own non-blocking socket, polled by the caller's zloop. It answers pings, runs the close
     handshake, validates UTF-8 in text messages, enforces a maximum message
     size (close 1009) and speaks permessage-deflate when the server accepts
     our offer.
@@ -89,7 +89,7 @@ void zflow__ws_conn_destroy (zflow_ws_conn_t **self_p);
 
 //  Queues one message (binary or text; text must be UTF-8) and sends what
 //  the socket takes now. Returns 0, ZFLOW_ECLOSED (not open), ZFLOW_EPROTO
-//  (text not UTF-8) or ZFLOW_ENOMEM.
+//  (text not UTF-8), ZFLOW_ENOMEM or ZFLOW_EIO (no random mask key).
 int zflow__ws_conn_send (zflow_ws_conn_t *self, bool binary, const void *data, size_t size);
 
 //  Sends a ping frame with up to 125 bytes of data. Returns as send.
@@ -116,11 +116,11 @@ bool zflow__ws_conn_is_done (zflow_ws_conn_t *self);
 const char *zflow__ws_conn_protocol (zflow_ws_conn_t *self);
 bool zflow__ws_conn_deflate (zflow_ws_conn_t *self);
 
-//  Bytes queued in wslay and not yet written to the socket.
+//  Bytes of frames queued and not yet written to the socket.
 size_t zflow__ws_conn_queued (zflow_ws_conn_t *self);
 
 //  Fuzzing and tests only: runs data through the receive path of an open
-//  connection (wslay framing, inflate, UTF-8 and close checks) with no
+//  connection (framing, inflate, UTF-8 and close checks) with no
 //  socket. Returns 0, or the zflow error the connection failed with.
 int zflow__ws_conn_feed (zloop_t *loop, const uint8_t *data, size_t size, bool deflate,
                          size_t max_message);

@@ -12,9 +12,9 @@
 #define ZFLOW_WS_CONN_H_INCLUDED
 
 #include <openssl/ssl.h>
-#include <wslay/wslay.h>
 #include "zflow_error.h"
 #include "zflow_ws_client.h"
+#include "zflow_ws_frame.h"
 #include "zflow_ws_proto.h"
 #include "zflow_ws_tls.h"
 
@@ -54,29 +54,19 @@ struct _zflow_ws_conn_t {
     size_t response_size;                 //  bytes in it
     size_t prefetch;                      //  offset of frame bytes read with the response
     zflow_ws_accept_t accept;             //  what the server accepted
-    wslay_event_context_ptr ws;           //  wslay context once open
+    zflow_ws_frame_t *ws;                 //  the message layer (over wslay's frames) once open
     z_stream inflater;                    //  permessage-deflate receive state
     z_stream deflater;                    //  permessage-deflate send state
     bool zlib_ready;                      //  both z_streams initialised
     bool send_plain;                      //  deflate negotiated but we send uncompressed
     zflow_ws_buf_t zbuf;                  //  (de)compression output
-    zflow_ws_buf_t rx;                    //  the data message being received (fragments joined)
-    const uint8_t *rx_direct;             //  or the whole message in wslay's buffer, or NULL
-    size_t rx_direct_size;                //  its size
-    bool rx_data;                         //  the frame being received is a data frame
-    bool rx_whole;                        //  and a whole message (not fragmented)
-    uint64_t rx_frame_size;               //  its payload length
     uint8_t *ahead;                       //  bytes read from the socket ahead of wslay, or NULL
     size_t ahead_pos;                     //  next byte of it to give wslay
     size_t ahead_len;                     //  bytes in it
     bool paused;                          //  reading paused by the owner
     int resume_timer;                     //  one-shot read after resume, -1 when none
-    bool io_failed;                       //  the socket failed or hit EOF under wslay
-    bool send_partial;                    //  a frame of ours may be half-written
-    int manual_close;                     //  close code we wrote ourselves, 0 if none
+    bool io_failed;                       //  the socket failed or hit EOF
     bool failed;                          //  we failed the connection
-    bool user_close;                      //  zflow__ws_conn_close started the close
-    bool close_sent_first;                //  our close frame went out before the peer's came
     int error;                            //  zflow code of the failure
     char reason[256];                     //  failure or close reason text
 };

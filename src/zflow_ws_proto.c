@@ -379,7 +379,15 @@ zflow__ws_utf8_valid (const uint8_t *data, size_t size)
 {
     size_t i = 0;
     while (i < size) {
-        //  Fast path: eight ASCII bytes at a time.
+        //  Fast paths: 32, then eight ASCII bytes at a time.
+        if (i + 32 <= size) {
+            uint64_t words[4];
+            memcpy (words, data + i, 32);
+            if (((words[0] | words[1] | words[2] | words[3]) & 0x8080808080808080ULL) == 0) {
+                i += 32;
+                continue;
+            }
+        }
         if (i + 8 <= size) {
             uint64_t word;
             memcpy (&word, data + i, 8);
@@ -412,6 +420,20 @@ zflow__ws_utf8_valid (const uint8_t *data, size_t size)
         i += n + 1;
     }
     return true;
+}
+
+size_t
+zflow__ws_utf8_whole (const uint8_t *data, size_t size)
+{
+    //  Back over up to three continuation bytes to the lead byte.
+    for (size_t back = 1; back <= 4 && back <= size; back++) {
+        uint8_t c = data[size - back];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+        return need > back ? size - back : size;
+    }
+    return size;
 }
 
 //  ---------------------------------------------------------------------

@@ -66,6 +66,11 @@ int zflow__ws_response (const char *buf, size_t size, const char *key_b64, const
 //  nothing above U+10FFFF).
 bool zflow__ws_utf8_valid (const uint8_t *data, size_t size);
 
+//  The length of data[0..size) without a multi-byte sequence that its last
+//  bytes begin but do not finish (the rest may come in the next fragment).
+//  Invalid bytes are left in: zflow__ws_utf8_valid refuses them.
+size_t zflow__ws_utf8_whole (const uint8_t *data, size_t size);
+
 //  A growable byte buffer for inflated output.
 typedef struct {
     uint8_t *data;   //  heap buffer (owned)

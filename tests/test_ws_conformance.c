@@ -7,7 +7,11 @@
     oversized messages, bad handshakes. For each, the client must close with
     the right code (1002 protocol error, 1007 invalid data, 1009 too big),
     masked, deliver nothing, and report an error; the server records the
-    close it received and returns it on /result.
+    close it received and returns it on /result. Invalid UTF-8 in a first
+    fragment fails at once; control frames and empty fragments between
+    fragments, code points split across fragments (with a ping between the
+    halves) and across wslay's 4 KiB reads must be taken; a close code
+    from the server is echoed.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -26,7 +30,8 @@ typedef struct {
     int error;           //  its error
     int code;            //  its code
     int messages;        //  data messages delivered
-    char last[4096];     //  the last message
+    char last[4096];     //  the last message (its start)
+    size_t last_size;    //  its size
 } s_seen_t;
 
 static void
@@ -43,6 +48,7 @@ s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t si
     (void) binary;
     s_seen_t *seen = (s_seen_t *) arg;
     seen->messages++;
+    seen->last_size = size;
     snprintf (seen->last, sizeof (seen->last), "%.*s", (int) size, (const char *) data);
 }
 
@@ -137,6 +143,68 @@ s_expect_refused (zloop_t *loop, int port, const char *path)
     zflow__ws_conn_destroy (&conn);
 }
 
+//  Runs the loop until seen has a message, or for at most 3 s.
+static void
+s_wait_message (zloop_t *loop, s_seen_t *seen)
+{
+    for (int i = 0; i < 300 && !seen->messages && !seen->closed; i++) {
+        int t = zloop_timer (loop, 10, 1, s_give_up, NULL);
+        zloop_start (loop);
+        zloop_timer_end (loop, t);
+    }
+}
+
+//  A case the client must take: one message that starts with want and has
+//  size bytes, then our clean close 1000; pong: the server saw our pong.
+static void
+s_expect_message (zloop_t *loop, int port, const char *path, const char *want, size_t size,
+                  bool pong)
+{
+    s_seen_t seen;
+    char url[128];
+    memset (&seen, 0, sizeof (seen));
+    seen.code = -1;
+    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "ws", port, path) };
+    zflow_ws_conn_t *conn = zflow__ws_conn_new (loop, &config, &s_callbacks, &seen, NULL, NULL,
+                                                0);
+    s_wait_message (loop, &seen);
+    bool ok = seen.messages == 1 && !seen.closed && seen.last_size == size
+              && strncmp (seen.last, want, strlen (want)) == 0;
+    zflow__ws_conn_close (conn, 1000, NULL);
+    seen.code = 0;
+    int t = zloop_timer (loop, 2, 0, s_tick, &seen);
+    int t2 = zloop_timer (loop, 3000, 1, s_give_up, NULL);
+    zloop_start (loop);
+    zloop_timer_end (loop, t);
+    zloop_timer_end (loop, t2);
+    ok = ok && seen.closed && seen.error == 0 && seen.code == 1000;
+    zflow__ws_conn_destroy (&conn);
+    char result[512];
+    s_result (loop, port, result, sizeof (result));
+    ok = ok && strstr (result, "\"close_code\": 1000") && strstr (result, path)
+         && (!pong || strstr (result, "\"pong\": true"));
+    printf ("%-14s message of %zu bytes, closed %d; server saw %s%s\n", path, seen.last_size,
+            seen.code, result, ok ? "" : "  <-- WRONG");
+    CHECK (ok);
+}
+
+//  The server closes with 3001 and a reason: the client echoes the code
+//  and reports a clean close.
+static void
+s_expect_close_echo (zloop_t *loop, int port)
+{
+    s_seen_t seen;
+    zflow_ws_conn_t *conn = s_run_case (loop, port, "/close3001", &seen, 0, false, 3000);
+    char result[512];
+    s_result (loop, port, result, sizeof (result));
+    bool ok = seen.opened && seen.closed && seen.error == 0 && seen.code == 3001
+              && strstr (result, "\"close_code\": 3001");
+    printf ("/close3001     client error=%d code=%d; server saw %s%s\n", seen.error, seen.code,
+            result, ok ? "" : "  <-- WRONG");
+    CHECK (ok);
+    zflow__ws_conn_destroy (&conn);
+}
+
 int
 main (void)
 {
@@ -171,34 +239,20 @@ main (void)
     s_expect_refused (loop, port, "/badext");
     s_expect_refused (loop, port, "/badproto");
 
-    //  Control frames interleaved in a fragmented message are fine.
-    s_seen_t seen;
-    char url[128];
-    memset (&seen, 0, sizeof (seen));
-    seen.code = -1;
-    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "ws", port,
-                                                     "/interleave") };
-    zflow_ws_conn_t *conn = zflow__ws_conn_new (loop, &config, &s_callbacks, &seen, NULL, NULL,
-                                                0);
-    for (int i = 0; i < 300 && !seen.messages; i++) {
-        int t = zloop_timer (loop, 10, 1, s_give_up, NULL);
-        zloop_start (loop);
-        zloop_timer_end (loop, t);
-    }
-    CHECK (seen.messages == 1 && streq (seen.last, "interleaved"));
-    zflow__ws_conn_close (conn, 1000, NULL);
-    seen.code = 0;
-    int t = zloop_timer (loop, 2, 0, s_tick, &seen);
-    int t2 = zloop_timer (loop, 3000, 1, s_give_up, NULL);
-    zloop_start (loop);
-    zloop_timer_end (loop, t);
-    zloop_timer_end (loop, t2);
-    CHECK (seen.closed && seen.error == 0 && seen.code == 1000);
-    zflow__ws_conn_destroy (&conn);
-    char result[512];
-    s_result (loop, port, result, sizeof (result));
-    printf ("/interleave: %s\n", result);
-    CHECK (strstr (result, "\"pong\": true") && strstr (result, "\"close_code\": 1000"));
+    s_expect_fail (loop, port, "/fastfail", 1007, 0, false);
+    s_expect_fail (loop, port, "/splitbad", 1007, 0, false);
+    s_expect_fail (loop, port, "/deflatecont", 1002, 0, true);
+    s_expect_fail (loop, port, "/deflateping", 1002, 0, true);
+    s_expect_fail (loop, port, "/opcode11", 1002, 0, false);
+
+    //  Control frames interleaved in a fragmented message are fine, also
+    //  between two halves of a code point; so are empty fragments and
+    //  code points split at every frame boundary of a long message.
+    s_expect_message (loop, port, "/interleave", "interleaved", 11, true);
+    s_expect_message (loop, port, "/splitping", "caf\xc3\xa9 \xe2\x82\xac!", 10, true);
+    s_expect_message (loop, port, "/emptyfrag", "ab", 2, false);
+    s_expect_message (loop, port, "/bigfrag", "\xc3\xa9\xc3\xa9\xc3\xa9", 20000, false);
+    s_expect_close_echo (loop, port);
 
     zloop_destroy (&loop);
     ws_server_kill (&server);

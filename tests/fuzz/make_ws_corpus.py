@@ -41,6 +41,9 @@ seeds = {
     "fr_frag": b"\1" + frame(1, b"he", fin=False) + frame(9, b"p") + frame(0, b"llo"),
     "fr_big": b"\1" + frame(1, b"z" * 300) + frame(2, b"q" * 70000),
     "fr_ping": b"\1" + frame(9, b"ping") + frame(10, b"pong"),
+    "fr_split": b"\1" + frame(1, b"caf\xc3", fin=False) + frame(9, b"p")
+                + frame(0, b"\xa9", fin=False) + frame(0, b"") + close(1001),
+    "fr_closefail": b"\1" + frame(1, b"x" * 70000) + close(4000, b"\xc3\xa9"),
     "df_text": b"\2" + frame(1, deflated(b"compressed hello" * 10), rsv=4),
     "df_frag": b"\2" + frame(1, deflated(b"abc" * 50)[:5], fin=False, rsv=4)
                + frame(0, deflated(b"abc" * 50)[5:]),

@@ -42,6 +42,17 @@ def close(code, reason=b""):
     return frame(8, struct.pack("!H", code) + reason)
 
 
+def deflated(text):
+    c = zlib.compressobj(wbits=-15)
+    data = c.compress(text) + c.flush(zlib.Z_SYNC_FLUSH)
+    return data[:-4]
+
+
+#  A text message of 10000 two-byte code points in frames of 4097 bytes:
+#  every frame boundary and most of wslay's 4 KiB reads split a code point.
+BIG = ("\u00e9" * 10000).encode()
+BIG_FRAMES = b"".join(frame(1 if i == 0 else 0, BIG[i:i + 4097], fin=i + 4097 >= len(BIG))
+                      for i in range(0, len(BIG), 4097))
 BAD_UTF8 = b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"
 CASES = {
     "/utf8": frame(1, BAD_UTF8),
@@ -59,9 +70,22 @@ CASES = {
     "/cont": frame(0, b"orphan"),
     "/newmsg": frame(1, b"part", fin=False) + frame(1, b"again"),
     "/oversize": frame(1, b"y" * 2000),
-    "/interleave": frame(1, b"inter", fin=False) + frame(9, b"hi") + frame(0, b"leaved"),
     "/len64": b"\x81\x7f" + struct.pack("!Q", 1 << 63),
     "/deflatebad": frame(1, b"\x00\x01garbage!", rsv=4),
+    #  Invalid in the first fragment: failed before the message ends.
+    "/fastfail": frame(1, b"ok \xff", fin=False),
+    "/splitbad": frame(1, b"ok \xe2\x82", fin=False) + frame(9, b"p") + frame(0, b"\x28"),
+    "/deflatecont": frame(1, deflated(b"abc" * 20)[:3], fin=False, rsv=4)
+    + frame(0, deflated(b"abc" * 20)[3:], rsv=4),
+    "/deflateping": frame(9, b"p", rsv=4),
+    "/opcode11": frame(11, b""),
+    #  Fine: the client must deliver the message (and answer the pings).
+    "/interleave": frame(1, b"inter", fin=False) + frame(9, b"hi") + frame(0, b"leaved"),
+    "/splitping": frame(1, b"caf\xc3", fin=False) + frame(9, b"hi")
+    + frame(0, b"\xa9 \xe2\x82", fin=False) + frame(10, b"unasked") + frame(0, b"\xac!"),
+    "/emptyfrag": frame(1, b"", fin=False) + frame(0, b"", fin=False) + frame(0, b"ab"),
+    "/bigfrag": BIG_FRAMES,
+    "/close3001": close(3001, b"bye"),
 }
 #  Cases broken in the handshake itself: name -> response header lines.
 HANDSHAKES = {
@@ -111,7 +135,7 @@ async def serve(reader, writer):
     else:
         response = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket",
                     "Connection: Upgrade", "Sec-WebSocket-Accept: " + accept]
-        if path == "/deflatebad":
+        if path.startswith("/deflate"):
             response.append("Sec-WebSocket-Extensions: permessage-deflate")
     writer.write(("\r\n".join(response) + "\r\n\r\n").encode())
     if path == "/result":
