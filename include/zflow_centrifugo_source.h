@@ -42,8 +42,9 @@
     PUB as an envelope with key (<key_prefix>.event, <type>) and a JSON
     object payload with "type" and details:
         connected      {"client","version"}
-        disconnected   {"code","reason","reconnect","error"}  (code 1006: no
-                       close frame; only for connections that were open)
+        disconnected   {"code","reason","reconnect"[,"error"]}  (code 1006: no
+                       close frame; "error" only when one occurred; only for
+                       connections that were open)
         error          {"op","channel","code","message","temporary"}  a reply's
                        error object; a temporary subscribe error (100, 111 or
                        marked "temporary") is retried with the backoff

@@ -83,8 +83,10 @@ typedef struct _zflow_ws_out_t zflow_ws_out_t;
 //  A parser: returns a new JSON value for data (the actor takes the
 //  reference), or NULL when the message cannot be parsed (counted as a
 //  parse error; the message is then published as received). The value is
-//  what filters and handlers see, and what is published (compact JSON):
-//  a parser can transform messages. Runs in the actor thread.
+//  what filters and handlers see, and what is published (as compact JSON):
+//  a parser of your own can transform messages. The built-in JSON parse
+//  only checks and reads: it publishes the message's bytes as received.
+//  Runs in the actor thread.
 typedef json_t *(zflow_ws_parse_fn) (const void *data, size_t size, bool binary, void *arg);
 
 //  A handler: runs in the actor thread for every message (parsed is NULL
@@ -270,6 +272,16 @@ uint64_t zflow_ws_stream_drops (zflow_ws_t *self, zflow_stream_t *stream);
 //  Closes a stream on both sides and destroys it; sets *stream_p to NULL.
 //  self may be NULL for a stream whose feed was destroyed.
 void zflow_ws_stream_close (zflow_ws_t *self, zflow_stream_t **stream_p);
+
+//  Waits until every message given to zflow_ws_send so far has been
+//  written to the connection's socket: the feed's send queue and the
+//  connection's output are both empty (a message waiting for a connection
+//  or for the outgoing rate limit keeps it waiting). Checks every 2 ms.
+//  timeout_ms -1 waits without limit. Returns 0, ZFLOW_ETIMEDOUT,
+//  ZFLOW_ECLOSED (the feed exited or is closed) or ZFLOW_EINVAL (NULL).
+//  Call it before zflow_ws_exit to lose nothing: exit drops (and counts in
+//  send_dropped) what is still queued.
+int zflow_ws_flush (zflow_ws_t *self, int timeout_ms);
 
 //  Closes the connection with 1000 (waiting for the close handshake, at
 //  most the timeout), stops reconnecting, and wakes every stream reader

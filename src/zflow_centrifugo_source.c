@@ -253,9 +253,11 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
     //  A handshake that failed (server down, HTTP error) is only traced.
     if (self->opened) {
         self->disconnects++;
-        zflow__centsrc_event (self, "disconnected", json_pack (
-            "{s:i,s:s,s:b,s:s}", "code", code, "reason", reason ? reason : "", "reconnect",
-            reconnect, "error", zflow_strerror (error)));
+        json_t *event = json_pack ("{s:i,s:s,s:b}", "code", code, "reason",
+                                   reason ? reason : "", "reconnect", reconnect);
+        if (event && error)     //  "error" only when there was one
+            json_object_set_new (event, "error", json_string (zflow_strerror (error)));
+        zflow__centsrc_event (self, "disconnected", event);
     }
     else if (zflow_actor_verbose (self->base))
         zsys_debug ("zflow_centrifugo_source %s: connection failed: %s", self->name,

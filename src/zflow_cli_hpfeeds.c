@@ -171,9 +171,15 @@ int zflow_cli_hpfeeds_sub (const char *url, int64_t count)
 static void s_broker_usage (FILE *file)
 {
     fprintf (file,
-             "usage: zflow broker [--host H] [--port P] [--users FILE] [--user SPEC]... [--quiet]\n"
+             "usage: zflow broker [--host H] [--port P] [--users FILE] [--user SPEC]...\n"
+             "                    [--drain-timeout MS] [--quiet]\n"
              "\n"
-             "Runs an hpfeeds broker until SIGINT/SIGTERM. --host defaults to 127.0.0.1,\n"
+             "Runs an hpfeeds broker until SIGINT/SIGTERM, then stops gracefully: it tells\n"
+             "its clients (error frame \"Broker shutting down\"), forwards what they still\n"
+             "send until each has sent its last frame (zflow clients keep the rest for the\n"
+             "next broker), delivers what subscribers are owed, and closes; after\n"
+             "--drain-timeout MS (default 2000) it drops what is left and says how much.\n"
+             "--host defaults to 127.0.0.1,\n"
              "--port to 10000 (0: a free port, announced on stderr). Users come from\n"
              "--users FILE (the reference broker's JSON format, or ZPL if FILE ends in\n"
              ".zpl or .cfg) and from --user IDENT:SECRET:PUBCHANS:SUBCHANS (channels\n"
@@ -214,7 +220,7 @@ static int s_add_user (zflow_hpfeeds_broker_t *broker, const char *spec)
 int zflow_cli_broker (int argc, char **argv)
 {
     const char *host = "127.0.0.1";
-    long port = 10000;
+    long port = 10000, drain_ms = 2000;
     bool quiet = false;
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow");
     int rc = ZFLOW_EXIT_OK;
@@ -231,6 +237,9 @@ int zflow_cli_broker (int argc, char **argv)
             host = argv[++i];
         else if (streq (argv[i], "--port") && value && (port = strtol (value, &end, 10)) >= 0 &&
                  port < 65536 && !*end)
+            i++;
+        else if (streq (argv[i], "--drain-timeout") && value
+                 && (drain_ms = strtol (value, &end, 10)) >= 0 && drain_ms <= 3600000 && !*end)
             i++;
         else if (streq (argv[i], "--user") && value)
             rc = s_add_user (broker, argv[++i]) ? ZFLOW_EXIT_USAGE : 0;
@@ -279,7 +288,10 @@ int zflow_cli_broker (int argc, char **argv)
             }
         }
         if (!quiet)
-            fprintf (stderr, "zflow broker: stopped (signal)\n");
+            fprintf (stderr, "zflow broker: stopping (signal): draining\n");
+        int dropped = zflow_hpfeeds_broker_drain (broker, (int) drain_ms);
+        if (!quiet && dropped >= 0)
+            fprintf (stderr, "zflow broker: drained, %d publish frames dropped\n", dropped);
     }
     zflow_hpfeeds_broker_destroy (&broker);
     return rc;

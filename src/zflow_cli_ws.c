@@ -6,12 +6,11 @@
     WebSocket feed (zflow_ws). zflow_ws_send queues up to a watermark; a
     full queue makes us wait (backpressure on stdin), never drop.
 
-    Before closing (1000) we make sure the feed's actor has taken every
-    queued line: each STATS round trip is one turn of its loop, and each
-    turn takes one pending send, so as many round trips as the queue holds
-    empty it. Lines the feed still drops at exit are counted by it
-    (send_dropped) and reported, as is a connection lost on the way (lines
-    in flight on it may be lost): exit 1 in both cases.
+    Before closing (1000) we wait until the feed has written every line to
+    its socket (zflow_ws_flush, up to --timeout). Lines the feed still
+    drops at exit are counted by it (send_dropped) and reported, as is a
+    connection lost on the way (lines in flight on it may be lost): exit 1
+    in both cases.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -37,7 +36,7 @@ typedef struct {
     int64_t count;       //  sub: stop after so many messages (0: never)
     bool insecure;       //  wss: no certificate checks
     const char *ca_file; //  wss: trusted CAs, or NULL
-    int64_t timeout_ms;  //  connect timeout
+    int64_t timeout_ms;  //  connect timeout, and the longest wait to send the rest at the end
 } s_ws_args_t;
 
 static const char *s_pub_usage =
@@ -219,11 +218,9 @@ int zflow_cli_ws_pub (int argc, char **argv)
         failed += rc != 0;
     }
     free (line);
-    //  one turn of the feed's loop per round trip takes one queued send
-    for (int turn = 0; turn < S_SEND_QUEUE + 2; turn++) {
-        zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 1000);
-        zhash_destroy (&stats);
-    }
+    //  every line written to the socket before the close (--timeout at most)
+    if (zflow_ws_flush (feed, (int) args.timeout_ms) == ZFLOW_ETIMEDOUT)
+        fprintf (stderr, "zflow pub: lines still unsent after %d ms\n", (int) args.timeout_ms);
     bool open = zflow_ws_present (feed);
     zflow_ws_exit (feed); //  close 1000, waiting for the server's close
     zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 1000);

@@ -56,8 +56,8 @@ static const struct {
     {"help", zflow_cli_help, "list stage types, or the options of one"},
     {"stats", zflow_cli_stats, "show the counters of a running zflow run, live"},
     {"broker", zflow_cli_broker, "run an hpfeeds broker"},
-    {"pub", zflow_cli_pub, "send stdin lines to a ZeroMQ endpoint or an hpfeeds channel"},
-    {"sub", zflow_cli_sub, "print what a ZeroMQ endpoint or hpfeeds channel sends, as JSON lines"},
+    {"pub", zflow_cli_pub, "send stdin lines to a ZeroMQ endpoint or hub, hpfeeds, WebSocket or Centrifugo"},
+    {"sub", zflow_cli_sub, "print as JSON lines what a ZeroMQ endpoint or hub, hpfeeds, WebSocket or Centrifugo sends"},
     {"keygen", s_keygen, "write a CURVE key pair (czmq zcert files)"},
     {"bench", s_bench, "measure throughput and latency against baselines (tables, JSON, plots)"},
 };

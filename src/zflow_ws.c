@@ -588,6 +588,29 @@ zflow_ws_stream_close (zflow_ws_t *self, zflow_stream_t **stream_p)
 }
 
 int
+zflow_ws_flush (zflow_ws_t *self, int timeout_ms)
+{
+    if (!self)
+        return ZFLOW_EINVAL;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    for (;;) {
+        if (self->exited || atomic_load (&self->shared.closed))
+            return ZFLOW_ECLOSED;
+        //  sends the actor has not handed to the connection, then bytes
+        //  the connection has not written
+        uint64_t bytes = 1;
+        if (atomic_load (&self->shared.send_pending) == 0
+            && (zstr_send (self->actor, "PENDING") || zsock_recv (self->actor, "8", &bytes)))
+            return ZFLOW_ECLOSED;
+        if (atomic_load (&self->shared.send_pending) == 0 && bytes == 0)
+            return 0;
+        if (timeout_ms >= 0 && zclock_mono () >= deadline)
+            return ZFLOW_ETIMEDOUT;
+        zclock_sleep (2);
+    }
+}
+
+int
 zflow_ws_exit (zflow_ws_t *self)
 {
     if (!self || self->exited)

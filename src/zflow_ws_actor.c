@@ -489,6 +489,8 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         zflow__ws_rotate (self);
         zsock_send (self->pipe, "i", self->exiting ? ZFLOW_ECLOSED : 0);
     }
+    else if (streq (command, "PENDING"))     //  bytes the connection has yet to write
+        zsock_send (self->pipe, "8", (uint64_t) (self->conn ? zflow__ws_conn_queued (self->conn) : 0));
     else if (streq (command, "EXIT")) {
         if (self->exited)
             zsock_send (self->pipe, "i", ZFLOW_ECLOSED);

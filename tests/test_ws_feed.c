@@ -253,6 +253,49 @@ s_test_exit (void)
     zflow_ws_destroy (&feed);
 }
 
+//  Flush: every message sent is written before it returns (the echo
+//  server sends each back); without a connection it times out; after
+//  exit it says closed.
+static void
+s_test_flush (void)
+{
+    zflow_ws_t *feed = s_feed ("flush", s_port, "/echo", NULL);
+    CHECK (feed && zflow_ws_wait_connected (feed, 3000) == 0);
+    zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_BACKPRESSURE, NULL);
+    CHECK (stream);
+    char text[32];
+    int sent = 0;
+    for (int index = 0; index < 200; index++) {
+        snprintf (text, sizeof (text), "{\"n\":%d}", index);
+        sent += zflow_ws_send (feed, text, strlen (text), false) == 0;
+    }
+    CHECK (sent == 200);
+    CHECK (zflow_ws_flush (feed, 3000) == 0);
+    zflow_msg_t *msg = zflow_msg_new ();
+    int echoed = 0;
+    while (echoed < 200 && zflow_ws_stream_read (stream, msg, 2000) == 0)
+        echoed++;
+    CHECK (echoed == 200);
+    CHECK (zflow_ws_exit (feed) == 0);
+    CHECK (zflow_ws_flush (feed, 100) == ZFLOW_ECLOSED);
+    CHECK (zflow_ws_flush (NULL, 100) == ZFLOW_EINVAL);
+    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_destroy (&feed);
+
+    //  a feed not started: its sends wait, flush times out
+    char url[128];
+    ws_url (url, sizeof (url), "ws", s_port, "/echo");
+    zflow_ws_config_t *config = zflow_ws_config_new (url);
+    zflow_ws_config_set_autostart (config, false);
+    feed = s_feed ("flush2", s_port, "/echo", config);
+    CHECK (zflow_ws_send (feed, "x", 1, false) == 0);
+    int64_t start = zclock_mono ();
+    CHECK (zflow_ws_flush (feed, 100) == ZFLOW_ETIMEDOUT);
+    CHECK (zclock_mono () - start >= 90);
+    zflow_msg_destroy (&msg);
+    zflow_ws_destroy (&feed);
+}
+
 static volatile int s_logins;
 static volatile int s_queued;
 
@@ -537,6 +580,7 @@ main (void)
     s_test_filters ();
     s_test_policies ();
     s_test_exit ();
+    s_test_flush ();
     s_test_autostart ();
     s_test_kill_restart ();
     s_test_clean_close ();

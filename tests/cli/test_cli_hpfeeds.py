@@ -27,11 +27,14 @@ def check(cond, what):
         failures += 1
 
 
+broker_lines = []
+
+
 def broker(port):
     proc = subprocess.Popen([ZFLOW, "broker", "--port", str(port)] + USERS,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     line = proc.stderr.readline()
-    threading.Thread(target=lambda: proc.stderr.read(), daemon=True).start()
+    threading.Thread(target=lambda: broker_lines.extend(proc.stderr), daemon=True).start()
     return proc, int(line.rsplit(":", 1)[1]) if "listening on" in line else 0
 
 
@@ -115,9 +118,16 @@ check(watch.returncode == 0 and [e["seq"] for e in got] == list(range(0, 30, 3))
       f"zflow sub got the 10 events with hashes from 'hashes' ({len(got)})")
 check(wait_for(lambda: len(out_lines) == 10), "the bridge printed them on stdout")
 
-# restart the broker on the same port: the bridge reconnects
+# restart the broker on the same port: it drains (the bridge's clients are
+# told, send their last frame and reconnect), the bridge reconnects
 b.send_signal(signal.SIGTERM)
 b.wait(timeout=10)
+time.sleep(0.1)
+check(b.returncode == 0 and any("drained, 0 publish frames dropped" in l for l in broker_lines),
+      "the broker drains on SIGTERM, dropping nothing")
+check(wait_for(lambda: stats(control).get(("subscribe", "hpfeeds.broker_shutdowns"), 0) == 1
+               and stats(control).get(("republish", "hpfeeds.broker_shutdowns"), 0) == 1),
+      "both bridge clients were told the broker shut down")
 b, port2 = broker(port)
 check(port2 == port, "broker restarted on the same port")
 check(wait_for(lambda: stats(control).get(("subscribe", "reconnects"), 0) >= 1
