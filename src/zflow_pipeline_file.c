@@ -79,8 +79,8 @@ zflow__linefile_close (zflow__linefile_t **self_p)
     zflow__linefile_t *self = *self_p;
     if (self->fd >= 0) {
         if (zflow__linefile_write (self))
-            zflow__linefile_discard (self, strerror (errno));
-        zflow__linefile_discard (self, "the reader did not take them before the stop");
+            zflow__linefile_discard (self, errno, NULL);
+        zflow__linefile_discard (self, 0, "the reader did not take them before the stop");
         if (self->own)
             close (self->fd);
         else if (self->saved_flags >= 0)
@@ -146,7 +146,7 @@ s_lines (const char *data, size_t size)
 }
 
 void
-zflow__linefile_discard (zflow__linefile_t *self, const char *why)
+zflow__linefile_discard (zflow__linefile_t *self, int error, const char *why)
 {
     size_t pending = zflow__linefile_pending (self);
     if (!pending)
@@ -155,8 +155,11 @@ zflow__linefile_discard (zflow__linefile_t *self, const char *why)
     if (self->out[self->len - 1] != '\n')
         lines++;    //  cannot happen: every line ends in one; keep the count honest
     self->counters->drops += lines;
-    zsys_warning ("%s: %" PRIu64 " lines (%zu bytes) not written to %s: %s", self->stage,
-                  lines, pending, self->path, why);
+    //  stdout's reader went away (zflow run | head): what it did not want
+    //  is counted in drops, without a warning, as Unix tools end quietly
+    if (!(error == EPIPE && streq (self->path, "-")))
+        zsys_warning ("%s: %" PRIu64 " lines (%zu bytes) not written to %s: %s", self->stage,
+                      lines, pending, self->path, error ? strerror (error) : why);
     self->off = self->len = 0;
 }
 
@@ -182,7 +185,7 @@ zflow__linefile_flush (zflow__linefile_t *self, int64_t deadline, size_t limit)
 {
     while (zflow__linefile_pending (self) > limit) {
         if (zflow__linefile_write (self)) {
-            zflow__linefile_discard (self, strerror (errno));
+            zflow__linefile_discard (self, errno, NULL);
             return ZFLOW_EIO;
         }
         int64_t left = deadline - zclock_mono ();

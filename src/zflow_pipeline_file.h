@@ -46,8 +46,10 @@ int zflow__linefile_append (zflow__linefile_t *self, const zflow_msg_t *msg);
 //  Returns 0, or -1 when the write failed (errno says why).
 int zflow__linefile_write (zflow__linefile_t *self);
 
-//  Drops what the buffer holds as counted, logged losses.
-void zflow__linefile_discard (zflow__linefile_t *self, const char *why);
+//  Drops what the buffer holds as counted losses (drops), logged with the
+//  reason: error (an errno; 0: none) or else why. On stdout, EPIPE (its
+//  reader went away, as in zflow run | head) is counted but not logged.
+void zflow__linefile_discard (zflow__linefile_t *self, int error, const char *why);
 
 //  Writes until at most limit bytes are left, waiting for the file at most
 //  until deadline (monotonic ms). Returns 0, ZFLOW_ETIMEDOUT or ZFLOW_EIO

@@ -146,7 +146,7 @@ static int s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static void s_file_sync (s_run_t *run)
 {
     if (zflow__linefile_write (run->file))
-        zflow__linefile_discard (run->file, strerror (errno));
+        zflow__linefile_discard (run->file, errno, NULL);
     bool waiting = zflow__linefile_pending (run->file) > S_FILE_HIGH;
     if (waiting != run->file_waiting) {
         run->file_waiting = waiting;
