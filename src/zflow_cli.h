@@ -183,7 +183,4 @@ zsock_t *zflow_cli_metrics_new (const char *address);
 //  Serves /metrics and /health on sock from poll's cache, on loop.
 void zflow_cli_metrics_serve (zsock_t *sock, zloop_t *loop, zflow_cli_poll_t *poll);
 
-//  True when status output is wanted (no --quiet).
-extern bool zflow_cli_verbose_status;
-
 #endif
