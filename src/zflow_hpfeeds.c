@@ -457,8 +457,7 @@ s_decode (const uint8_t *data, size_t size, zflow_hpfeeds_frame_t *frame)
 {
     if (size < 7)
         return -1;
-    size_t total = ((size_t) data[0] << 24) | ((size_t) data[1] << 16) | ((size_t) data[2] << 8)
-                   | data[3];
+    size_t total = zflow__hpfeeds_frame_size (data);
     size_t name_size = data[5];
     if (total > size || total < 7 + name_size || total < 7 + name_size + data[6 + name_size])
         return -1;

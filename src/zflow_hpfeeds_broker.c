@@ -364,52 +364,14 @@ s_conn_parse (conn_t *conn)
     }
 }
 
-//  Marks n bytes of out as written, frame by frame, keeping out_left (the
-//  unsent rest of the head frame) so that DRAIN can count whole frames.
-static void
-s_out_advance (conn_t *conn, size_t n)
-{
-    const uint8_t *data = zflow__hpfeeds_buf_head (&conn->out);
-    size_t left = conn->out_left, done = n;
-    while (n) {
-        if (left == 0)      //  at a frame start: out holds whole frames
-            left = ((size_t) data[0] << 24) | ((size_t) data[1] << 16)
-                   | ((size_t) data[2] << 8) | data[3];
-        size_t take = n < left ? n : left;
-        data += take;
-        n -= take;
-        left -= take;
-    }
-    conn->out_left = left;
-    zflow__hpfeeds_buf_consume (&conn->out, done);
-}
-
-//  Writes what the socket takes of out. Returns 0, or -1 on a dead socket.
-static int
-s_conn_write (conn_t *conn)
-{
-    for (;;) {
-        size_t size = zflow__hpfeeds_buf_size (&conn->out);
-        if (size == 0)
-            return 0;
-        ssize_t rc = send (conn->fd, zflow__hpfeeds_buf_head (&conn->out), size, MSG_NOSIGNAL);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc < 0)
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-        s_out_advance (conn, (size_t) rc);
-        if ((size_t) rc < size)
-            return 0;
-    }
-}
-
 //  Writes pending output; adjusts POLLOUT; closes a drained refused peer.
 void
 zflow__hpfeeds_broker_conn_flush (conn_t *conn)
 {
     if (conn->dead)
         return;
-    if (s_conn_write (conn) < 0) {
+    //  out_left: the rest of the head frame, so that DRAIN counts whole frames
+    if (zflow__hpfeeds_buf_write_fd (&conn->out, conn->fd, &conn->out_left) < 0) {
         zflow__hpfeeds_broker_conn_kill (conn);
         return;
     }

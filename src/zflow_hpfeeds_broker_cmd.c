@@ -53,8 +53,7 @@ s_publishes (const zflow_hpfeeds_buf_t *buf, size_t at)
     while (at < size) {
         if (size - at < ZFLOW_HPFEEDS_HEADER)
             return count + 1;
-        size_t length = ((size_t) data[at] << 24) | ((size_t) data[at + 1] << 16)
-                        | ((size_t) data[at + 2] << 8) | data[at + 3];
+        size_t length = zflow__hpfeeds_frame_size (data + at);
         if (length < ZFLOW_HPFEEDS_HEADER || length > size - at)
             return count + 1;
         count += data[at + 4] == ZFLOW_HPFEEDS_OP_PUBLISH;

@@ -8,6 +8,7 @@
     =========================================================================
 */
 #include "zflow_hpfeeds_buf.h"
+#include "zflow_hpfeeds_proto.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,25 @@ zflow__hpfeeds_buf_consume (zflow_hpfeeds_buf_t *self, size_t size)
         self->head = self->tail = 0;
 }
 
+size_t
+zflow__hpfeeds_buf_consume_frames (zflow_hpfeeds_buf_t *self, size_t n, size_t *left)
+{
+    const uint8_t *data = zflow__hpfeeds_buf_head (self);
+    size_t rest = *left, done = n, frames = 0;
+    while (n) {
+        if (rest == 0)
+            rest = zflow__hpfeeds_frame_size (data);
+        size_t take = n < rest ? n : rest;
+        data += take;
+        n -= take;
+        rest -= take;
+        frames += rest == 0;
+    }
+    *left = rest;
+    zflow__hpfeeds_buf_consume (self, done);
+    return frames;
+}
+
 ssize_t
 zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t want)
 {
@@ -117,7 +137,7 @@ zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t want)
 }
 
 ssize_t
-zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd)
+zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd, size_t *left)
 {
     ssize_t total = 0;
     while (self->tail > self->head) {
@@ -129,7 +149,7 @@ zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd)
                 break;
             return -1;
         }
-        zflow__hpfeeds_buf_consume (self, (size_t) rc);
+        zflow__hpfeeds_buf_consume_frames (self, (size_t) rc, left);
         total += rc;
     }
     return total;

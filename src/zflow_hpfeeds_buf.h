@@ -61,14 +61,21 @@ int zflow__hpfeeds_buf_append (zflow_hpfeeds_buf_t *self, const void *data, size
 //  Drops size bytes from the head.
 void zflow__hpfeeds_buf_consume (zflow_hpfeeds_buf_t *self, size_t size);
 
+//  Drops n written bytes from the head of a buffer of whole hpfeeds frames,
+//  frame by frame: *left is the unsent rest of the head frame, kept across
+//  calls (0: the head is at a frame start). Returns the frames completed.
+size_t zflow__hpfeeds_buf_consume_frames (zflow_hpfeeds_buf_t *self, size_t n, size_t *left);
+
 //  Reads what the socket has, at most want bytes (at least 4 KiB are
 //  offered). Returns the bytes read (> 0), 0 at end of stream, -1 with
 //  errno EAGAIN when nothing is there, -1 with errno ENOBUFS when the buffer
 //  is at its limit, or -1 with another errno.
 ssize_t zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t want);
 
-//  Writes as much as the socket takes (several calls until EAGAIN).
-//  Returns the bytes written (>= 0), or -1 with errno on a hard error.
-ssize_t zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd);
+//  Writes as much of a buffer of whole frames as the socket takes (several
+//  calls until EAGAIN), consumed with zflow__hpfeeds_buf_consume_frames
+//  and left. Returns the bytes written (>= 0), or -1 with errno on a hard
+//  error.
+ssize_t zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd, size_t *left);
 
 #endif

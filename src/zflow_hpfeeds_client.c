@@ -476,25 +476,6 @@ s_on_output_retry (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-//  Marks n outbox bytes as written, frame by frame.
-static void
-s_out_advance (client_t *self, size_t n)
-{
-    while (n > 0) {
-        if (self->frame_left == 0) {
-            const uint8_t *head = zflow__hpfeeds_buf_head (&self->out);
-            self->frame_left = ((size_t) head[0] << 24) | ((size_t) head[1] << 16)
-                               | ((size_t) head[2] << 8) | head[3];
-        }
-        size_t take = n < self->frame_left ? n : self->frame_left;
-        zflow__hpfeeds_buf_consume (&self->out, take);
-        self->frame_left -= take;
-        n -= take;
-        if (self->frame_left == 0)
-            self->sent++;
-    }
-}
-
 //  Writes ctl, then the outbox; returns -1 on a dead socket.
 static int
 s_write (client_t *self)
@@ -533,7 +514,8 @@ s_write (client_t *self)
         if (buf == &self->ctl)
             zflow__hpfeeds_buf_consume (buf, (size_t) rc);
         else
-            s_out_advance (self, (size_t) rc);
+            self->sent += zflow__hpfeeds_buf_consume_frames (&self->out, (size_t) rc,
+                                                             &self->frame_left);
         if ((size_t) rc < size)
             return 0;
     }

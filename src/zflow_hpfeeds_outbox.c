@@ -38,8 +38,7 @@ s_drop_oldest (client_t *self, size_t need)
     while (!self->frame_left && self->tls_retry != &self->out && s_room (self) < target
            && zflow__hpfeeds_buf_size (&self->out)) {
         const uint8_t *head = zflow__hpfeeds_buf_head (&self->out);
-        size_t size = ((size_t) head[0] << 24) | ((size_t) head[1] << 16)
-                      | ((size_t) head[2] << 8) | head[3];
+        size_t size = zflow__hpfeeds_frame_size (head);
         zflow__hpfeeds_buf_consume (&self->out, size);
         self->outbox_drops++;
         zflow_actor_counters (self->base)->drops++;
@@ -92,8 +91,7 @@ zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel)
     if (self->frame_left || self->tls_retry == &self->out) {
         size_t keep = self->frame_left;
         if (!keep && size >= 4)
-            keep = ((size_t) base[0] << 24) | ((size_t) base[1] << 16) | ((size_t) base[2] << 8)
-                   | base[3];
+            keep = zflow__hpfeeds_frame_size (base);
         src = dst = keep < size ? keep : size;
     }
     size_t channel_size = strlen (channel);

@@ -98,8 +98,7 @@ zflow__hpfeeds_parse (const uint8_t *buf, size_t size, zflow_hpfeeds_frame_t *fr
 {
     if (size < ZFLOW_HPFEEDS_HEADER)
         return 0;
-    uint32_t total = ((uint32_t) buf[0] << 24) | ((uint32_t) buf[1] << 16)
-                     | ((uint32_t) buf[2] << 8) | (uint32_t) buf[3];
+    uint32_t total = (uint32_t) zflow__hpfeeds_frame_size (buf);
     uint8_t op = buf[4];
     size_t limit = zflow__hpfeeds_max_frame (op);
     if (limit == 0)

@@ -49,6 +49,14 @@
 #define ZFLOW_HPFEEDS_MAX_INFO (5 + 256 + 20)         //  info / auth limit
 #define ZFLOW_HPFEEDS_MAX_FRAME (5 + ZFLOW_HPFEEDS_MAXBUF)  //  any frame
 
+//  Returns the total size of the frame starting at data (its 4-byte
+//  big-endian length, header included); data must hold at least 4 bytes.
+static inline size_t
+zflow__hpfeeds_frame_size (const uint8_t *data)
+{
+    return ((size_t) data[0] << 24) | ((size_t) data[1] << 16) | ((size_t) data[2] << 8) | data[3];
+}
+
 //  The text of the error frame with which a draining zflow broker tells
 //  its clients to send their last whole frame and close their sending side
 //  (zflow_hpfeeds_broker_drain). Other clients see an ordinary error.
