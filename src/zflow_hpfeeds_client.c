@@ -38,6 +38,7 @@
 
 #define S_READ_CHUNK (256 * 1024)     //  bytes asked of the kernel per read
 #define S_STABLE_MS 1000              //  a connection this old resets the backoff
+#define S_DRAIN_WAIT_MS 3000          //  longest wait for a draining broker to close
 
 static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_on_settled (zloop_t *loop, int timer_id, void *arg);
@@ -92,6 +93,10 @@ s_disconnect (client_t *self, const char *reason)
     }
     self->settling = false;
     self->draining = self->shut = false;
+    if (self->drain_timer >= 0) {
+        zloop_timer_end (self->loop, self->drain_timer);
+        self->drain_timer = -1;
+    }
     if (self->fd >= 0) {
         s_poll (self, 0);
         zflow__hpfeeds_tls_stop (self->tls);
@@ -236,6 +241,19 @@ s_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
     zflow__hpfeeds_client_flush (self);
 }
 
+//  A broker that said it drains but did not close: give up on it.
+static int
+s_on_drain_wait (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    client_t *self = (client_t *) arg;
+    self->drain_timer = -1;
+    if (self->draining)
+        s_disconnect (self, "the broker said it shuts down but did not close");
+    return 0;
+}
+
 //  An error frame: tell the user; a refused subscription is forgotten.
 static void
 s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
@@ -246,8 +264,11 @@ s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
         //  A draining zflow broker: finish the frame on the wire, close our
         //  sending side, read what we are owed until it closes; the rest of
         //  the outbox waits for the next connection, so nothing is lost.
+        if (self->draining)
+            return;     //  said again: nothing new
         self->draining = true;
         self->broker_shutdowns++;
+        self->drain_timer = zloop_timer (self->loop, S_DRAIN_WAIT_MS, 1, s_on_drain_wait, self);
         s_event (self, ZFLOW_HPFEEDS_EVENT_SHUTDOWN, "%s", text);
         zflow__hpfeeds_client_flush (self);
         return;
@@ -673,6 +694,7 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     self->timer_id = -1;
     self->pause_timer = -1;
     self->settle_timer = -1;
+    self->drain_timer = -1;
     self->backoff_ms = self->cfg.backoff_min_ms;
     self->channels = zlistx_new ();
     self->refused_pub = zhash_new ();

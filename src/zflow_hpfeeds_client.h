@@ -135,6 +135,7 @@ struct _client_t {
     bool settling;                   //  auth sent, publishes held for auth_wait_ms
     bool draining;                   //  the broker shuts down: finish the frame, then stop
     bool shut;                       //  draining: our sending side is closed (SHUT_WR)
+    int drain_timer;                 //  draining: gives up on a broker that never closes, or -1
     int settle_timer;                //  its timer, or -1
     int64_t connected_at;            //  when publishes began to flow (ms)
     char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1];  //  name from the info frame

@@ -624,8 +624,28 @@ test_hostile_broker (void)
     CHECK (send (fd, frame, (size_t) size, 0) == size);
     zflow_msg_t *msg = zflow_msg_new ();
     s_expect (client, msg, "chan1", "x", "0123456789");
+    //  4: it says it shuts down (twice) and never closes: the client closes
+    //  its sending side at once, then gives up on it after its wait
+    uint8_t notice[64];
+    int notice_size = zflow__hpfeeds_encode_error (notice, ZFLOW_HPFEEDS_SHUTDOWN_TEXT,
+                                                   strlen (ZFLOW_HPFEEDS_SHUTDOWN_TEXT));
+    CHECK (send (fd, notice, (size_t) notice_size, 0) == notice_size);
+    CHECK (send (fd, notice, (size_t) notice_size, 0) == notice_size);
+    text = s_wait_event (client, ZFLOW_HPFEEDS_EVENT_SHUTDOWN, 5000);
+    CHECK (text && streq (text, ZFLOW_HPFEEDS_SHUTDOWN_TEXT));
+    zstr_free (&text);
+    struct pollfd half = {fd, POLLIN, 0};
+    uint8_t byte;
+    CHECK (poll (&half, 1, 2000) == 1 && recv (fd, &byte, 1, 0) == 0);   //  its FIN
+    int64_t start = zclock_mono ();
+    text = s_wait_event (client, ZFLOW_HPFEEDS_EVENT_DISCONNECTED, 6000);
+    CHECK (text && strstr (text, "did not close"));
+    CHECK (zclock_mono () - start >= 1000);
+    zstr_free (&text);
     zhash_t *stats = zflow_hpfeeds_stats (client);
     CHECK (zflow_stats_get (stats, "protocol_errors") == 1);
+    CHECK (zflow_stats_get (stats, "broker_shutdowns") == 1);
+    CHECK (zflow_stats_get (stats, "broker_errors") == 0);
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     close (fd);

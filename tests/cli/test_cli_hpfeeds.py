@@ -63,6 +63,12 @@ def publish(port, first, count):
     return p.returncode
 
 
+for bad in ["abc", "-1", "99999999"]:
+    p = subprocess.run([ZFLOW, "broker", "--port", "0", "--drain-timeout", bad],
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode == 2 and "bad argument" in p.stderr,
+          f"zflow broker --drain-timeout {bad} is a usage error (rc {p.returncode})")
+
 b, port = broker(0)
 check(port > 0, f"zflow broker listens on a free port ({port})")
 
