@@ -10,6 +10,7 @@ target_sources (zflow_objects PRIVATE
     src/zflow_hpfeeds_broker_api.c
     src/zflow_hpfeeds_broker_cmd.c
     src/zflow_hpfeeds_client.c
+    src/zflow_hpfeeds_client_recv.c
     src/zflow_hpfeeds_outbox.c
     src/zflow_hpfeeds_tls.c
     src/zflow_hpfeeds.c)

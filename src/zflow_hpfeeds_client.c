@@ -1,11 +1,12 @@
 /*  =========================================================================
-    zflow_hpfeeds_client - the hpfeeds client actor
+    zflow_hpfeeds_client - the hpfeeds client actor: the connection's
+    lifecycle (connect, TLS, info and auth, reconnect) and the write side
 
     One zloop holds: the pipe, the publish PULL socket, a poller on the TCP
     socket (POLLIN, plus POLLOUT while bytes wait), the
     reconnect timer, a 1 ms retry timer while TCP reading is paused, and the
     streams of publish_from. The outbox and the inputs are in
-    zflow_hpfeeds_outbox.c.
+    zflow_hpfeeds_outbox.c, the receive side in zflow_hpfeeds_client_recv.c.
 
     Output has two byte buffers: ctl (auth, subscribe, unsubscribe) and the
     outbox (publish frames). ctl goes first but only at an outbox frame
@@ -36,16 +37,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define S_READ_CHUNK (256 * 1024)     //  bytes asked of the kernel per read
 #define S_STABLE_MS 1000              //  a connection this old resets the backoff
-#define S_DRAIN_WAIT_MS 3000          //  longest wait for a draining broker to close
 
 static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_on_settled (zloop_t *loop, int timer_id, void *arg);
-static void s_read (client_t *self);
 
-static void
-s_event (client_t *self, int type, const char *format, ...)
+void
+zflow__hpfeeds_client_event (client_t *self, int type, const char *format, ...)
 {
     char text[1100];
     va_list args;
@@ -63,8 +61,8 @@ s_event (client_t *self, int type, const char *format, ...)
         zmq_send (sock, text, strlen (text), 0);
 }
 
-static void
-s_poll (client_t *self, short events)
+void
+zflow__hpfeeds_client_poll (client_t *self, short events)
 {
     if (self->events == events)
         return;
@@ -83,8 +81,8 @@ static int
 s_on_timer (zloop_t *loop, int timer_id, void *arg);
 
 //  Closes the connection and plans the next attempt.
-static void
-s_disconnect (client_t *self, const char *reason)
+void
+zflow__hpfeeds_client_disconnect (client_t *self, const char *reason)
 {
     bool was_ready = self->state == S_READY && !self->settling;
     if (self->settle_timer >= 0) {
@@ -98,7 +96,7 @@ s_disconnect (client_t *self, const char *reason)
         self->drain_timer = -1;
     }
     if (self->fd >= 0) {
-        s_poll (self, 0);
+        zflow__hpfeeds_client_poll (self, 0);
         zflow__hpfeeds_tls_stop (self->tls);
         close (self->fd);
         self->fd = -1;
@@ -128,7 +126,7 @@ s_disconnect (client_t *self, const char *reason)
             self->backoff_ms = self->cfg.backoff_min_ms;
     }
     self->state = S_IDLE;
-    s_event (self, ZFLOW_HPFEEDS_EVENT_DISCONNECTED, "%s", reason);
+    zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_DISCONNECTED, "%s", reason);
     int delay = self->backoff_ms;
     self->backoff_ms = self->backoff_ms * 2 > self->cfg.backoff_max_ms ? self->cfg.backoff_max_ms
                                                                        : self->backoff_ms * 2;
@@ -150,7 +148,7 @@ s_connect (client_t *self)
     char port[16];
     snprintf (port, sizeof (port), "%d", self->cfg.port);
     if (getaddrinfo (self->host, port, &hints, &result) || !result) {
-        s_disconnect (self, "cannot resolve the broker's host");
+        zflow__hpfeeds_client_disconnect (self, "cannot resolve the broker's host");
         return;
     }
     self->fd = socket (result->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -163,12 +161,12 @@ s_connect (client_t *self)
     freeaddrinfo (result);
     if (rc == 0 || errno == EINPROGRESS) {
         self->state = S_CONNECTING;
-        s_poll (self, ZMQ_POLLOUT);
+        zflow__hpfeeds_client_poll (self, ZMQ_POLLOUT);
     }
     else {
         char reason[128];
         snprintf (reason, sizeof (reason), "connect: %s", strerror (errno));
-        s_disconnect (self, reason);
+        zflow__hpfeeds_client_disconnect (self, reason);
     }
 }
 
@@ -191,7 +189,7 @@ s_established (client_t *self)
     self->settling = false;
     self->connects++;
     self->connected_at = zclock_mono ();
-    s_event (self, ZFLOW_HPFEEDS_EVENT_CONNECTED, "%s:%d (broker %s)", self->host, self->cfg.port,
+    zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_CONNECTED, "%s:%d (broker %s)", self->host, self->cfg.port,
              self->broker_name);
 }
 
@@ -210,12 +208,12 @@ s_on_settled (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  The info frame: answer with auth, then subscribe every channel.
-static void
-s_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
+void
+zflow__hpfeeds_client_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
 {
     uint8_t hash[ZFLOW_HPFEEDS_HASH], buf[600];
     if (zflow__hpfeeds_hash (frame->data, frame->data_size, self->secret, hash)) {
-        s_disconnect (self, "cannot compute the auth hash");
+        zflow__hpfeeds_client_disconnect (self, "cannot compute the auth hash");
         return;
     }
     int size = zflow__hpfeeds_encode_auth (buf, self->ident, hash);
@@ -239,262 +237,6 @@ s_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
     else
         s_established (self);
     zflow__hpfeeds_client_flush (self);
-}
-
-//  A broker that said it drains but did not close: give up on it.
-static int
-s_on_drain_wait (zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    client_t *self = (client_t *) arg;
-    self->drain_timer = -1;
-    if (self->draining)
-        s_disconnect (self, "the broker said it shuts down but did not close");
-    return 0;
-}
-
-//  An error frame: tell the user; a refused subscription is forgotten.
-static void
-s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
-{
-    char text[1024];
-    snprintf (text, sizeof (text), "%.*s", (int) frame->data_size, (const char *) frame->data);
-    if (streq (text, ZFLOW_HPFEEDS_SHUTDOWN_TEXT) && self->state == S_READY && !self->tls) {
-        //  A draining zflow broker: finish the frame on the wire, close our
-        //  sending side, read what we are owed until it closes; the rest of
-        //  the outbox waits for the next connection, so nothing is lost.
-        if (self->draining)
-            return;     //  said again: nothing new
-        self->draining = true;
-        self->broker_shutdowns++;
-        self->drain_timer = zloop_timer (self->loop, S_DRAIN_WAIT_MS, 1, s_on_drain_wait, self);
-        s_event (self, ZFLOW_HPFEEDS_EVENT_SHUTDOWN, "%s", text);
-        zflow__hpfeeds_client_flush (self);
-        return;
-    }
-    self->broker_errors++;
-    self->refused = true;
-    s_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, "%s", text);
-    const char *chan = strstr (text, ", chan=");
-    if (strncmp (text, "Authkey not allowed to sub here", 31) == 0 && chan) {
-        for (char *channel = (char *) zlistx_first (self->channels); channel;
-             channel = (char *) zlistx_next (self->channels))
-            if (streq (channel, chan + 7)) {
-                zlistx_delete (self->channels, zlistx_cursor (self->channels));
-                break;
-            }
-    }
-    //  A refused publish closes the connection and everything after it on
-    //  the wire is lost: stop sending to that channel at all.
-    if (strncmp (text, "Authkey not allowed to pub here", 31) == 0 && chan)
-        zflow__hpfeeds_client_refuse_pub (self, chan + 7);
-}
-
-//  True when channel can be a key component (not empty, no 0x1F, no NUL).
-static bool
-s_valid_channel (const zflow_hpfeeds_frame_t *frame)
-{
-    return frame->channel_size > 0 && !memchr (frame->channel, ZFLOW_KEY_SEP, frame->channel_size)
-           && !memchr (frame->channel, 0, frame->channel_size);
-}
-
-//  Sends one received publish (with a valid channel) on the output as an
-//  envelope. Returns 0, or -1 when the output is full (ZMQ EAGAIN).
-static int
-s_deliver (client_t *self, const zflow_hpfeeds_frame_t *frame)
-{
-    uint8_t key[8 + ZFLOW_HPFEEDS_MAX_STR];
-    memcpy (key, "hpfeeds\x1f", 8);
-    memcpy (key + 8, frame->channel, frame->channel_size);
-    if (self->meta_size <= 0 || strlen (self->meta_ident) != frame->name_size
-        || memcmp (self->meta_ident, frame->name, frame->name_size)) {
-        memcpy (self->meta_ident, frame->name, frame->name_size);
-        self->meta_ident[frame->name_size] = 0;
-        zflow_meta_reset (self->meta);
-        zflow_meta_set_source (self->meta, self->source_name);
-        zflow_meta_set (self->meta, "ident", self->meta_ident);
-        self->meta_size = zflow_meta_encode (self->meta, self->meta_wire, sizeof (self->meta_wire));
-    }
-    void *sock = zsock_resolve (self->output);
-    if (zmq_send (sock, key, 8 + frame->channel_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
-        return -1;
-    zmq_send (sock, self->meta_wire, (size_t) self->meta_size, ZMQ_SNDMORE);
-    zmq_send (sock, frame->data, frame->data_size, 0);
-    return 0;
-}
-
-static int
-s_on_output_retry (zloop_t *loop, int timer_id, void *arg);
-
-//  Stops reading TCP until the output socket can take more. A PUB socket
-//  always reports POLLOUT, so the retry is a short timer, not a poller.
-static void
-s_pause_tcp (client_t *self)
-{
-    if (!self->resuming)
-        self->tcp_pauses++;
-    self->tcp_paused = true;
-    s_poll (self, (short) (self->events & ~ZMQ_POLLIN));
-    if (self->pause_timer < 0)
-        self->pause_timer = zloop_timer (self->loop, 1, 1, s_on_output_retry, self);
-}
-
-//  True while someone subscribes to the output (XPUB): reads the pending
-//  (un)subscriptions first. Nobody listening: envelopes are not built.
-static bool
-s_output_listened (client_t *self)
-{
-    void *sock = zsock_resolve (self->output);
-    uint8_t note[1 + 8 + ZFLOW_HPFEEDS_MAX_STR];
-    int size;
-    while ((size = zmq_recv (sock, note, sizeof (note), ZMQ_DONTWAIT)) > 0)
-        self->output_topics += note[0] == 1 ? 1 : note[0] == 0 ? -1 : 0;
-    return self->output_topics > 0;
-}
-
-static int
-s_on_output_note (zloop_t *loop, zsock_t *reader, void *arg)
-{
-    (void) loop;
-    (void) reader;
-    s_output_listened ((client_t *) arg);
-    return 0;
-}
-
-//  Finds the run of publish frames with valid channels at the head of the
-//  input (at most S_BATCH_MSGS frames or S_BATCH_BYTES, at least one).
-static void
-s_scan_run (client_t *self)
-{
-    const uint8_t *head = zflow__hpfeeds_buf_head (&self->in);
-    size_t size = zflow__hpfeeds_buf_size (&self->in);
-    zflow_hpfeeds_frame_t frame;
-    while (self->run_frames < S_BATCH_MSGS
-           && zflow__hpfeeds_parse (head + self->run_bytes, size - self->run_bytes, &frame, NULL,
-                                    0) == 1
-           && frame.op == ZFLOW_HPFEEDS_OP_PUBLISH && s_valid_channel (&frame)
-           && (self->run_frames == 0 || self->run_bytes + frame.size <= S_BATCH_BYTES)) {
-        self->run_bytes += frame.size;
-        self->run_frames++;
-        self->run_data += frame.data_size;
-    }
-}
-
-//  A failed hand-off: lossless pauses TCP reads (returns -1, the run
-//  stays), lossy counts count drops (returns 0).
-static int
-s_output_full (client_t *self, size_t count)
-{
-    if (self->cfg.lossless) {
-        s_pause_tcp (self);
-        return -1;
-    }
-    self->inproc_drops += count;
-    zflow_actor_counters (self->base)->drops += count;
-    return 0;
-}
-
-//  Hands the run to the reader as one batch and to the output subscribers
-//  as envelopes, then consumes it. Returns 0, or -1 when paused.
-static int
-s_deliver_run (client_t *self)
-{
-    const uint8_t *head = zflow__hpfeeds_buf_head (&self->in);
-    if (self->batch && !self->run_batched) {
-        //  counted first: the reader may take the batch before send returns
-        atomic_size_t *unread = &self->handoff->unread;
-        size_t before = atomic_fetch_add (unread, self->run_frames);
-        if ((before && before + self->run_frames > 2 * (size_t) self->cfg.output_hwm)
-            || zmq_send (zsock_resolve (self->batch), head, self->run_bytes, ZMQ_DONTWAIT) < 0) {
-            atomic_fetch_sub (unread, self->run_frames);
-            if (s_output_full (self, self->run_frames))
-                return -1;
-        }
-        self->run_batched = true;
-    }
-    if (s_output_listened (self))
-        while (self->run_pub_offset < self->run_bytes) {
-            zflow_hpfeeds_frame_t frame;
-            zflow__hpfeeds_parse (head + self->run_pub_offset,
-                                  self->run_bytes - self->run_pub_offset, &frame, NULL, 0);
-            if (s_deliver (self, &frame) && s_output_full (self, 1))
-                return -1;
-            self->run_pub_offset += frame.size;
-        }
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
-    counters->msgs_in += self->run_frames;
-    counters->bytes_in += self->run_data;
-    counters->msgs_out += self->run_frames;
-    counters->bytes_out += self->run_data;
-    self->received += self->run_frames;
-    zflow__hpfeeds_buf_consume (&self->in, self->run_bytes);
-    self->run_bytes = self->run_frames = self->run_data = self->run_pub_offset = 0;
-    self->run_batched = false;
-    return 0;
-}
-
-//  Handles the frames in the input buffer: runs of publish frames go out
-//  together, any other frame one by one.
-static void
-s_parse (client_t *self)
-{
-    zflow_hpfeeds_frame_t frame;
-    char text[512];
-    while (self->fd >= 0 && !self->tcp_paused) {
-        if (self->state == S_READY && self->run_bytes == 0)
-            s_scan_run (self);
-        if (self->run_bytes) {
-            if (s_deliver_run (self))
-                break;
-            continue;
-        }
-        int rc = zflow__hpfeeds_parse (zflow__hpfeeds_buf_head (&self->in),
-                                       zflow__hpfeeds_buf_size (&self->in), &frame, text,
-                                       sizeof (text));
-        if (rc == 0)
-            break;
-        if (rc < 0) {
-            self->protocol_errors++;
-            s_event (self, ZFLOW_HPFEEDS_EVENT_PROTOCOL, "from the broker: %s", text);
-            s_disconnect (self, text);
-            return;
-        }
-        if (frame.op == ZFLOW_HPFEEDS_OP_PUBLISH && self->state == S_READY) {
-            self->inproc_drops++;   //  its channel is not a valid key component
-            self->received++;
-            zflow_actor_counters (self->base)->msgs_in++;
-            zflow_actor_counters (self->base)->bytes_in += frame.data_size;
-        }
-        else if (frame.op == ZFLOW_HPFEEDS_OP_ERROR)
-            s_on_error (self, &frame);
-        else if (frame.op == ZFLOW_HPFEEDS_OP_INFO && self->state == S_WAIT_INFO)
-            s_on_info (self, &frame);
-        else
-            self->protocol_errors++;    //  frames a broker does not send: skipped
-        zflow__hpfeeds_buf_consume (&self->in, frame.size);
-    }
-}
-
-static int
-s_on_output_retry (zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    client_t *self = (client_t *) arg;
-    self->pause_timer = -1;
-    if (!self->tcp_paused)
-        return 0;
-    self->tcp_paused = false;
-    self->resuming = true;
-    s_parse (self);
-    self->resuming = false;
-    if (self->fd >= 0 && !self->tcp_paused) {
-        s_poll (self, (short) (self->events | ZMQ_POLLIN));
-        if (self->tls && zflow__hpfeeds_tls_pending (self->tls))
-            s_read (self);
-    }
-    return 0;
 }
 
 //  Writes ctl, then the outbox; returns -1 on a dead socket.
@@ -547,48 +289,16 @@ zflow__hpfeeds_client_flush (client_t *self)
 {
     if (self->state == S_READY) {
         if (s_write (self)) {
-            s_disconnect (self, "the connection broke while sending");
+            zflow__hpfeeds_client_disconnect (self, "the connection broke while sending");
             return;
         }
         bool pending = self->draining ? self->frame_left > 0
                        : zflow__hpfeeds_buf_size (&self->ctl)
                              || (!self->settling && zflow__hpfeeds_buf_size (&self->out));
         short events = (short) ((self->tcp_paused ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0));
-        s_poll (self, events);
+        zflow__hpfeeds_client_poll (self, events);
     }
     zflow__hpfeeds_client_pump (self);
-}
-
-//  Reads what the socket (or the TLS session) has, then handles it.
-static void
-s_read (client_t *self)
-{
-    ssize_t rc;
-    do {
-        if (self->tls) {
-            uint8_t *dst = zflow__hpfeeds_buf_reserve (&self->in, 16384);
-            rc = dst ? zflow__hpfeeds_tls_read (self->tls, dst, 16384) : -1;
-            if (rc > 0)
-                zflow__hpfeeds_buf_commit (&self->in, (size_t) rc);
-            else if (!dst)
-                errno = EAGAIN;     //  full: parse first (a frame is never larger)
-        }
-        else
-            rc = zflow__hpfeeds_buf_read_fd (&self->in, self->fd, S_READ_CHUNK);
-    } while (rc > 0 && self->tls && zflow__hpfeeds_tls_pending (self->tls));
-    if (rc == 0)
-        s_disconnect (self, self->draining ? "the broker shut down (drained)"
-                                           : "the broker closed the connection");
-    else if (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-        char reason[128];
-        snprintf (reason, sizeof (reason), "read: %s", strerror (errno));
-        s_disconnect (self, reason);
-    }
-    else
-        s_parse (self);
-    //  TLS may hold decrypted bytes that poll does not announce
-    if (self->fd >= 0 && self->tls && !self->tcp_paused && zflow__hpfeeds_tls_pending (self->tls))
-        s_read (self);
 }
 
 //  Advances the TLS handshake; on success waits for the info frame.
@@ -599,16 +309,16 @@ s_handshake (client_t *self)
     short events = 0;
     int rc = zflow__hpfeeds_tls_handshake (self->tls, &events, reason, sizeof (reason));
     if (rc == 0)
-        s_poll (self, events);
+        zflow__hpfeeds_client_poll (self, events);
     else if (rc < 0) {
         self->refused = true;   //  a bad certificate will not get better soon
-        s_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, "%s", reason);
-        s_disconnect (self, reason);
+        zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, "%s", reason);
+        zflow__hpfeeds_client_disconnect (self, reason);
     }
     else {
         self->state = S_WAIT_INFO;
-        s_poll (self, ZMQ_POLLIN);
-        s_read (self);      //  the info frame may be in the session already
+        zflow__hpfeeds_client_poll (self, ZMQ_POLLIN);
+        zflow__hpfeeds_client_read (self);      //  the info frame may be in the session already
     }
 }
 
@@ -622,11 +332,11 @@ s_on_connected (client_t *self)
     char reason[512];
     if (error) {
         snprintf (reason, sizeof (reason), "connect: %s", strerror (error));
-        s_disconnect (self, reason);
+        zflow__hpfeeds_client_disconnect (self, reason);
     }
     else if (self->tls) {
         if (zflow__hpfeeds_tls_start (self->tls, self->fd, self->host, reason, sizeof (reason)))
-            s_disconnect (self, reason);
+            zflow__hpfeeds_client_disconnect (self, reason);
         else {
             self->state = S_HANDSHAKE;
             s_handshake (self);
@@ -634,7 +344,7 @@ s_on_connected (client_t *self)
     }
     else {
         self->state = S_WAIT_INFO;
-        s_poll (self, ZMQ_POLLIN);
+        zflow__hpfeeds_client_poll (self, ZMQ_POLLIN);
     }
 }
 
@@ -651,7 +361,7 @@ s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg)
         if ((item->revents & ZMQ_POLLOUT) && self->state == S_READY)
             zflow__hpfeeds_client_flush (self);
         if (self->fd >= 0 && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !self->tcp_paused)
-            s_read (self);
+            zflow__hpfeeds_client_read (self);
     }
     return 0;
 }
@@ -744,7 +454,7 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
         return -1;
     self->loop = zflow_actor_loop (self->base);
     zloop_reader (self->loop, self->input, zflow__hpfeeds_client_on_input, self);
-    zloop_reader (self->loop, self->output, s_on_output_note, self);
+    zloop_reader (self->loop, self->output, zflow__hpfeeds_client_on_output_note, self);
     zflow_actor_set_command_handler (self->base, zflow__hpfeeds_client_command, self);
     zflow_actor_set_stats_handler (self->base, zflow__hpfeeds_client_stats, self);
     return 0;

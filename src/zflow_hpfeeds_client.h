@@ -161,6 +161,31 @@ struct _client_t {
 };
 
 
+//  Bytes asked of the kernel per read.
+#define S_READ_CHUNK (256 * 1024)
+
+//  Sends an event (type, printf-style text) to the wrapper; counted in
+//  events_dropped when the wrapper does not read them (zflow_hpfeeds_client.c).
+void zflow__hpfeeds_client_event (client_t *self, int type, const char *format, ...);
+
+//  Registers the TCP socket's poller for events (0: none).
+void zflow__hpfeeds_client_poll (client_t *self, short events);
+
+//  Closes the connection, says why in an event, plans the next attempt.
+void zflow__hpfeeds_client_disconnect (client_t *self, const char *reason);
+
+//  Handles the broker's info frame: auth, then every subscription.
+void zflow__hpfeeds_client_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame);
+
+//  Reads what the socket or TLS session has and handles the frames:
+//  publishes go to the reader's batches and the XPUB output, error and
+//  info frames to their handlers (zflow_hpfeeds_client_recv.c).
+void zflow__hpfeeds_client_read (client_t *self);
+
+//  Reader of the XPUB output: subscriptions come and go
+//  (zflow_hpfeeds_client_recv.c).
+int zflow__hpfeeds_client_on_output_note (zloop_t *loop, zsock_t *reader, void *arg);
+
 //  Writes what is pending if connected and adjusts the poll events; then
 //  resumes inputs paused by BLOCK (zflow_hpfeeds_client.c).
 void zflow__hpfeeds_client_flush (client_t *self);
