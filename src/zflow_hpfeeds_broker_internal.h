@@ -62,6 +62,8 @@ typedef struct {
     size_t out_left;              //  unsent bytes of out's head frame (0: at a frame start)
     zlistx_t *subs;               //  channel_t * subscribed (not owned)
     channel_t *last_pub;          //  cache: last channel published to (allowed)
+    uint8_t pub_prefix[ZFLOW_HPFEEDS_MAX_PREFIX];  //  its publish frames' ident and channel
+    size_t pub_prefix_size;       //  bytes in pub_prefix
     uint64_t msgs_in;             //  publishes received
     uint64_t msgs_out;            //  publishes delivered to it
     uint64_t drops;               //  deliveries dropped (slow)

@@ -33,6 +33,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ZFLOW_HPFEEDS_OP_ERROR       0
 #define ZFLOW_HPFEEDS_OP_INFO        1
@@ -55,6 +56,32 @@ static inline size_t
 zflow__hpfeeds_frame_size (const uint8_t *data)
 {
     return ((size_t) data[0] << 24) | ((size_t) data[1] << 16) | ((size_t) data[2] << 8) | data[3];
+}
+
+//  Bytes of a publish frame between its header and its payload: the
+//  ident's and the channel's length-prefixed strings.
+#define ZFLOW_HPFEEDS_MAX_PREFIX (2 + 2 * ZFLOW_HPFEEDS_MAX_STR)
+
+//  The fast path for a run of publish frames that share one ident and
+//  channel: prefix holds the prefix_size bytes that follow the header of a
+//  publish frame parsed in full before (zflow__hpfeeds_parse), its ident
+//  and channel strings. Returns the size of the complete publish frame at
+//  buf when it carries the same two strings, else 0 (incomplete, another
+//  opcode or prefix, or malformed): the caller then parses it in full.
+//  Because both strings are length-prefixed, equal bytes mean equal
+//  strings, and the frame's length covers them.
+static inline size_t
+zflow__hpfeeds_same_publish (const uint8_t *buf, size_t size, const uint8_t *prefix,
+                             size_t prefix_size)
+{
+    if (size < ZFLOW_HPFEEDS_HEADER + prefix_size || buf[4] != ZFLOW_HPFEEDS_OP_PUBLISH)
+        return 0;
+    size_t total = zflow__hpfeeds_frame_size (buf);
+    if (total > size || total > ZFLOW_HPFEEDS_MAX_FRAME
+        || total < ZFLOW_HPFEEDS_HEADER + prefix_size
+        || memcmp (buf + ZFLOW_HPFEEDS_HEADER, prefix, prefix_size))
+        return 0;
+    return total;
 }
 
 //  The text of the error frame with which a draining zflow broker tells
