@@ -148,21 +148,35 @@ zflow__hpfeeds_client_on_output_note (zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 //  Finds the run of publish frames with valid channels at the head of the
-//  input (at most S_BATCH_MSGS frames or S_BATCH_BYTES, at least one).
+//  input (at most S_BATCH_MSGS frames or S_BATCH_BYTES, at least one). A
+//  frame with the ident and channel of the one before it is checked by
+//  its header and one compare (zflow__hpfeeds_same_publish), any other
+//  is parsed in full and its channel checked.
 static void
 s_scan_run (client_t *self)
 {
     const uint8_t *head = zflow__hpfeeds_buf_head (&self->in);
-    size_t size = zflow__hpfeeds_buf_size (&self->in);
+    size_t size = zflow__hpfeeds_buf_size (&self->in), prefix_size = 0, overhead = 0;
+    const uint8_t *prefix = NULL;
     zflow_hpfeeds_frame_t frame;
-    while (self->run_frames < S_BATCH_MSGS
-           && zflow__hpfeeds_parse (head + self->run_bytes, size - self->run_bytes, &frame, NULL,
-                                    0) == 1
-           && frame.op == ZFLOW_HPFEEDS_OP_PUBLISH && s_valid_channel (&frame)
-           && (self->run_frames == 0 || self->run_bytes + frame.size <= S_BATCH_BYTES)) {
-        self->run_bytes += frame.size;
+    while (self->run_frames < S_BATCH_MSGS) {
+        const uint8_t *at = head + self->run_bytes;
+        size_t left = size - self->run_bytes;
+        size_t total = prefix ? zflow__hpfeeds_same_publish (at, left, prefix, prefix_size) : 0;
+        if (total == 0) {
+            if (zflow__hpfeeds_parse (at, left, &frame, NULL, 0) != 1
+                || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || !s_valid_channel (&frame))
+                break;
+            total = frame.size;
+            prefix = at + ZFLOW_HPFEEDS_HEADER;
+            prefix_size = (size_t) (frame.data - prefix);
+            overhead = ZFLOW_HPFEEDS_HEADER + prefix_size;
+        }
+        if (self->run_frames > 0 && self->run_bytes + total > S_BATCH_BYTES)
+            break;
+        self->run_bytes += total;
         self->run_frames++;
-        self->run_data += frame.data_size;
+        self->run_data += total - overhead;
     }
 }
 
