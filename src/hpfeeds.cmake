@@ -5,6 +5,7 @@ pkg_check_modules (HPF_SSL REQUIRED IMPORTED_TARGET libssl)
 target_sources (zflow_objects PRIVATE
     src/zflow_hpfeeds_proto.c
     src/zflow_hpfeeds_buf.c
+    src/zflow_hpfeeds_pool.c
     src/zflow_hpfeeds_auth.c
     src/zflow_hpfeeds_broker.c
     src/zflow_hpfeeds_broker_api.c
@@ -19,6 +20,7 @@ target_link_libraries (zflow_objects PRIVATE PkgConfig::HPF_JANSSON PkgConfig::H
 set (ZFLOW_PC_REQUIRES "${ZFLOW_PC_REQUIRES} jansson libssl libcrypto")
 
 zflow_test (test_hpfeeds_proto SOURCES tests/test_hpfeeds_proto.c LABELS unit TIMEOUT 30)
+zflow_test (test_hpfeeds_pool SOURCES tests/test_hpfeeds_pool.c LABELS unit TIMEOUT 30)
 
 #  The corpus replay runs every committed fuzz input through the parser
 #  (built with any compiler, so CI with gcc smoke-runs the corpus).

@@ -87,7 +87,8 @@ s_handoff_new (zflow_hpfeeds_handoff_t **handoff_p)
     pthread_cond_init (&handoff->taken, &attr);
     pthread_condattr_destroy (&attr);
     handoff->data = (uint8_t *) malloc (S_PUB_BATCH);
-    return handoff->data ? 0 : -1;
+    handoff->pool = zflow__hpfeeds_pool_new (S_BATCH_BYTES, S_BATCH_POOL);
+    return handoff->data && handoff->pool ? 0 : -1;
 }
 
 static void
@@ -99,6 +100,7 @@ s_handoff_destroy (zflow_hpfeeds_handoff_t **handoff_p)
     pthread_mutex_destroy (&handoff->lock);
     pthread_cond_destroy (&handoff->taken);
     free (handoff->data);
+    zflow__hpfeeds_pool_destroy (&handoff->pool);     //  lives on while batches are out
     free (handoff);
     *handoff_p = NULL;
 }

@@ -28,6 +28,7 @@
 #include "zflow_actor.h"
 #include "zflow_hpfeeds.h"
 #include "zflow_hpfeeds_buf.h"
+#include "zflow_hpfeeds_pool.h"
 #include "zflow_hpfeeds_proto.h"
 #include "zflow_hpfeeds_tls.h"
 #include "zflow_meta.h"
@@ -69,6 +70,7 @@ typedef struct _zflow_hpfeeds_handoff_t {
     bool waiting;                //  the publisher waits on taken
     atomic_size_t unread;        //  messages batched to the reader, not read yet (at most
                                  //  2 * output_hwm, as a PUB and a SUB of output_hwm each)
+    zflow_hpfeeds_pool_t *pool;  //  blocks for the reader's batches (owned by the wrapper)
 } zflow_hpfeeds_handoff_t;
 
 //  The reader's hand-off: one ZeroMQ frame holds up to this many whole
@@ -76,6 +78,9 @@ typedef struct _zflow_hpfeeds_handoff_t {
 //  the messages not yet read are counted (handoff->unread) and bounded.
 #define S_BATCH_MSGS 256
 #define S_BATCH_BYTES (64 * 1024)
+
+//  Free batch blocks each client keeps (S_BATCH_BYTES each).
+#define S_BATCH_POOL 16
 
 //  The actor function (zactor_fn).
 void zflow__hpfeeds_client_actor (zsock_t *pipe, void *args);

@@ -194,6 +194,21 @@ s_output_full (client_t *self, size_t count)
     return 0;
 }
 
+//  Sends the run to the reader as one batch: in a block of the pool when
+//  it fits one (the usual case), else copied by libzmq.
+static int
+s_send_batch (client_t *self, const uint8_t *head, size_t size)
+{
+    void *sock = zsock_resolve (self->batch);
+    zmq_msg_t batch;
+    if (zflow__hpfeeds_pool_msg (self->handoff->pool, &batch, head, size))
+        return zmq_send (sock, head, size, ZMQ_DONTWAIT);
+    int rc = zmq_msg_send (&batch, sock, ZMQ_DONTWAIT);
+    if (rc < 0)
+        zmq_msg_close (&batch);
+    return rc;
+}
+
 //  Hands the run to the reader as one batch and to the output subscribers
 //  as envelopes, then consumes it. Returns 0, or -1 when paused.
 static int
@@ -205,7 +220,7 @@ s_deliver_run (client_t *self)
         atomic_size_t *unread = &self->handoff->unread;
         size_t before = atomic_fetch_add (unread, self->run_frames);
         if ((before && before + self->run_frames > 2 * (size_t) self->cfg.output_hwm)
-            || zmq_send (zsock_resolve (self->batch), head, self->run_bytes, ZMQ_DONTWAIT) < 0) {
+            || s_send_batch (self, head, self->run_bytes) < 0) {
             atomic_fetch_sub (unread, self->run_frames);
             if (s_output_full (self, self->run_frames))
                 return -1;
