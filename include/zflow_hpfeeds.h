@@ -59,8 +59,18 @@
     A received message whose channel cannot be a key component (empty, or
     holding 0x1F or NUL) is dropped and counted in inproc_drops.
 
+    Publishing is batched: zflow_hpfeeds_publish encodes into a 64 KiB
+    buffer in the caller's thread, and the actor writes it to the broker.
+    While a plain TCP connection is up and the actor has nothing queued,
+    a full buffer is written by the publishing thread itself (non-blocking;
+    what the socket does not take goes back to the actor's outbox). A
+    publisher that keeps filling buffers that way has the tail of each
+    burst sent within 1 ms; a slower one has each publish sent at once.
+
     STATS (zflow_hpfeeds_stats) adds: connected, connects, disconnects,
-    published, sent, received, outbox_pending, outbox_drops, inflight_lost,
+    published, sent, direct_writes (buffers the publishing thread wrote),
+    direct_stalls (of those, ones the socket did not take whole), received,
+    outbox_pending, outbox_drops, inflight_lost,
     inproc_drops, tcp_pauses, broker_errors, broker_shutdowns (graceful broker
     stops seen, see zflow_hpfeeds_broker_drain), protocol_errors, events_dropped,
     refused_drops.

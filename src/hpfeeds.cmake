@@ -53,6 +53,7 @@ endif ()
 zflow_test (test_hpfeeds_broker SOURCES tests/test_hpfeeds_broker.c LABELS integration TIMEOUT 60)
 zflow_test (test_hpfeeds SOURCES tests/test_hpfeeds.c LABELS integration TIMEOUT 90)
 zflow_test (test_hpfeeds_batch SOURCES tests/test_hpfeeds_batch.c LABELS integration TIMEOUT 60)
+zflow_test (test_hpfeeds_direct SOURCES tests/test_hpfeeds_direct.c LABELS integration TIMEOUT 60)
 
 #  Cross-check with an independent Python implementation (stdlib only).
 find_program (ZFLOW_PYTHON3 python3)

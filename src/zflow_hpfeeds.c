@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <time.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 struct _zflow_hpfeeds_t {
@@ -87,6 +88,7 @@ s_handoff_new (zflow_hpfeeds_handoff_t **handoff_p)
     pthread_cond_init (&handoff->taken, &attr);
     pthread_condattr_destroy (&attr);
     handoff->data = (uint8_t *) malloc (S_PUB_BATCH);
+    handoff->direct_fd = -1;
     handoff->pool = zflow__hpfeeds_pool_new (S_BATCH_BYTES, S_BATCH_POOL);
     return handoff->data && handoff->pool ? 0 : -1;
 }
@@ -263,21 +265,81 @@ s_send (zflow_hpfeeds_t *self, zmq_msg_t *frame)
     return 0;
 }
 
-//  A large frame travels alone once the hand-off is empty (order kept).
+//  With the hand-off locked and direct writes on: writes the full buffer
+//  to the socket (see zflow_hpfeeds_client.h). Returns true when the
+//  socket did not take it all: direct writes are then off, the rest stays
+//  (head_sent bytes of its first frame written), and the actor must be
+//  rung at once to take it.
+static bool
+s_direct_write (zflow_hpfeeds_handoff_t *handoff)
+{
+    size_t written = 0;
+    handoff->direct_writes++;
+    while (written < handoff->size) {
+        ssize_t rc = send (handoff->direct_fd, handoff->data + written, handoff->size - written,
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (rc > 0)
+            written += (size_t) rc;
+        else if (rc < 0 && errno == EINTR)
+            continue;
+        else
+            break;      //  full, or broken: the actor sees which on its own poll
+    }
+    //  whole frames written are done; a cut one stays, with what was sent
+    size_t done = 0, frames = 0;
+    while (done < handoff->size && written - done >= zflow__hpfeeds_frame_size (handoff->data + done)) {
+        done += zflow__hpfeeds_frame_size (handoff->data + done);
+        frames++;
+    }
+    handoff->direct_frames += frames;
+    handoff->count -= frames;
+    handoff->size -= done;
+    if (handoff->size == 0)
+        return false;
+    memmove (handoff->data, handoff->data + done, handoff->size);
+    handoff->head_sent = written - done;
+    handoff->direct_stalls++;
+    handoff->direct_fd = -1;
+    return true;
+}
+
+//  A large frame travels alone once the hand-off is empty (order kept);
+//  no direct write may pass it before the actor has taken it.
 static int
 s_publish_large (zflow_hpfeeds_t *self, const char *channel, size_t channel_size,
                  const void *payload, size_t size, size_t total)
 {
-    pthread_mutex_lock (&self->handoff->lock);
-    int rc = s_wait_room (self, S_PUB_BATCH);
-    pthread_mutex_unlock (&self->handoff->lock);
-    if (rc)
-        return rc;
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
     zmq_msg_t frame;
     if (zmq_msg_init_size (&frame, total))
         return ZFLOW_ENOMEM;
     zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
                                    self->ident_size, channel, channel_size, payload, size);
+    pthread_mutex_lock (&handoff->lock);
+    int rc = s_wait_room (self, S_PUB_BATCH);
+    if (rc == 0) {
+        handoff->direct_fd = -1;
+        handoff->large_pending++;
+    }
+    pthread_mutex_unlock (&handoff->lock);
+    if (rc) {
+        zmq_msg_close (&frame);
+        return rc;
+    }
+    if ((rc = s_send (self, &frame))) {     //  s_send closed the frame
+        pthread_mutex_lock (&handoff->lock);
+        handoff->large_pending--;
+        pthread_mutex_unlock (&handoff->lock);
+    }
+    return rc;
+}
+
+//  Rings the actor. Returns 0 or s_send's error.
+static int
+s_ring (zflow_hpfeeds_t *self)
+{
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
     return s_send (self, &frame);
 }
 
@@ -298,6 +360,14 @@ zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *p
         return s_publish_large (self, channel, channel_size, payload, size, (size_t) total);
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     pthread_mutex_lock (&handoff->lock);
+    if (handoff->size + (size_t) total > S_PUB_BATCH && handoff->direct_fd >= 0
+        && s_direct_write (handoff)) {
+        //  the socket is full: the actor takes over (an urgent ring; one
+        //  that cannot be sent leaves it to the ring already on its way)
+        pthread_mutex_unlock (&handoff->lock);
+        s_ring (self);
+        pthread_mutex_lock (&handoff->lock);
+    }
     int rc = s_wait_room (self, (size_t) total);
     if (rc) {
         pthread_mutex_unlock (&handoff->lock);
@@ -315,9 +385,7 @@ zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *p
     //  The actor takes nothing before the ring, so a ring that cannot be
     //  sent takes this frame back (it is the only one: the buffer was
     //  empty when no ring was on its way).
-    zmq_msg_t frame;
-    zmq_msg_init (&frame);
-    if ((rc = s_send (self, &frame))) {
+    if ((rc = s_ring (self))) {
         pthread_mutex_lock (&handoff->lock);
         handoff->size -= (size_t) total;
         handoff->count--;

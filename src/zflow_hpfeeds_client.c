@@ -85,6 +85,12 @@ void
 zflow__hpfeeds_client_disconnect (client_t *self, const char *reason)
 {
     bool was_ready = self->state == S_READY && !self->settling;
+    //  what the publisher left (a frame cut on the wire too) joins the outbox
+    zflow__hpfeeds_client_direct_off (self);
+    if (self->linger_timer >= 0) {
+        zloop_timer_end (self->loop, self->linger_timer);
+        self->linger_timer = -1;
+    }
     if (self->settle_timer >= 0) {
         zloop_timer_end (self->loop, self->settle_timer);
         self->settle_timer = -1;
@@ -297,6 +303,8 @@ zflow__hpfeeds_client_flush (client_t *self)
                              || (!self->settling && zflow__hpfeeds_buf_size (&self->out));
         short events = (short) ((self->tcp_paused ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0));
         zflow__hpfeeds_client_poll (self, events);
+        if (!pending)
+            zflow__hpfeeds_client_direct_on (self);
     }
     zflow__hpfeeds_client_pump (self);
 }
@@ -404,6 +412,7 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     self->timer_id = -1;
     self->pause_timer = -1;
     self->settle_timer = -1;
+    self->linger_timer = -1;
     self->drain_timer = -1;
     self->backoff_ms = self->cfg.backoff_min_ms;
     self->channels = zlistx_new ();

@@ -53,21 +53,50 @@ typedef struct {
 //  Publish frames smaller than this go through the hand-off buffer.
 #define S_PUB_BATCH (64 * 1024)
 
+//  Direct writes: longest wait for the hand-off buffer to fill before the
+//  actor takes it (only while the publisher keeps it busy: see below).
+#define S_PUB_LINGER_MS 1
+
 //  The publish hand-off: the wrapper encodes publish frames into data and
 //  rings the actor (an empty frame on the publish PULL socket) when data
 //  stops being empty; on the ring the actor swaps data for its own empty
 //  buffer, so one hand-off carries every frame published since. Frames of
 //  S_PUB_BATCH or more travel alone on the PULL socket, sent only while
 //  data is empty and no ring is on its way, so the order is kept. At most
-//  one ring is on its way (rung).
+//  one ring is on its way (rung), but for the urgent one below.
+//
+//  Direct writes: while the connection is plain TCP, ready, and the
+//  actor has nothing of its own to send (outbox and control frames
+//  empty), the actor sets direct_fd and the publisher writes a full data
+//  buffer to the socket itself (non-blocking, under the lock), which keeps
+//  the actor's thread out of the data path. While the publisher is that
+//  busy (it wrote a buffer itself between the actor's last two takes) the
+//  actor answers a ring by waiting up to S_PUB_LINGER_MS for the buffer to
+//  fill, then takes what is left; a slower publisher is answered at once,
+//  so only a stream of more than S_PUB_BATCH bytes per S_PUB_LINGER_MS
+//  waits, and then only its tail. A write the
+//  socket does not finish turns direct_fd off: the rest stays in data
+//  (head_sent bytes of its first frame are already on the wire) and an
+//  urgent ring makes the actor take it at once into its outbox, which
+//  keeps writing on POLLOUT. Before the actor writes or queues anything
+//  itself it turns direct_fd off and takes data (zflow__hpfeeds_client_
+//  direct_off), so the bytes on the wire stay whole frames in order.
 typedef struct _zflow_hpfeeds_handoff_t {
-    pthread_mutex_t lock;        //  guards the fields below
+    pthread_mutex_t lock;        //  guards the fields below but unread and pool
     pthread_cond_t taken;        //  signalled when the actor takes data (if waiting)
     uint8_t *data;               //  whole publish frames (S_PUB_BATCH bytes of room)
     size_t size;                 //  bytes in data
     size_t count;                //  frames in data
     bool rung;                   //  a ring is on its way to the actor
     bool waiting;                //  the publisher waits on taken
+    int direct_fd;               //  the socket the publisher may write to, or -1
+    size_t head_sent;            //  bytes of data's first frame already written (direct)
+    uint64_t direct_frames;      //  frames written whole by the publisher, not yet
+                                 //  counted by the actor (published and sent)
+    uint64_t direct_writes;      //  direct writes made (the actor sees a busy publisher)
+    uint64_t direct_stalls;      //  direct writes the socket did not take whole
+    size_t large_pending;        //  frames sent alone on the PULL socket, not taken yet
+                                 //  (no direct write may pass them)
     atomic_size_t unread;        //  messages batched to the reader, not read yet (at most
                                  //  2 * output_hwm, as a PUB and a SUB of output_hwm each)
     zflow_hpfeeds_pool_t *pool;  //  blocks for the reader's batches (owned by the wrapper)
@@ -142,6 +171,9 @@ struct _client_t {
     bool shut;                       //  draining: our sending side is closed (SHUT_WR)
     int drain_timer;                 //  draining: gives up on a broker that never closes, or -1
     int settle_timer;                //  its timer, or -1
+    int linger_timer;                //  direct writes: takes the hand-off after a ring, or -1
+    uint64_t direct_writes_seen;     //  handoff->direct_writes at the last take
+    bool pub_busy;                   //  the publisher wrote directly since the take before
     int64_t connected_at;            //  when publishes began to flow (ms)
     char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1];  //  name from the info frame
     zflow_meta_t *meta;              //  meta of the last ident seen
@@ -202,6 +234,15 @@ void zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel);
 
 //  Reader of the publish PULL socket (zflow_hpfeeds_outbox.c).
 int zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  Turns direct writes off and takes what the publisher left in the
+//  hand-off (a frame cut by a direct write first), before the actor
+//  writes or queues anything itself (zflow_hpfeeds_outbox.c).
+void zflow__hpfeeds_client_direct_off (client_t *self);
+
+//  Turns direct writes on when the actor has nothing to send on a ready
+//  plain TCP connection (zflow_hpfeeds_outbox.c).
+void zflow__hpfeeds_client_direct_on (client_t *self);
 
 //  Resumes the inputs BLOCK paused once the outbox has room.
 void zflow__hpfeeds_client_pump (client_t *self);

@@ -51,6 +51,7 @@ s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
         //  the outbox waits for the next connection, so nothing is lost.
         if (self->draining)
             return;     //  said again: nothing new
+        zflow__hpfeeds_client_direct_off (self);     //  our writes only, from here
         self->draining = true;
         self->broker_shutdowns++;
         self->drain_timer = zloop_timer (self->loop, S_DRAIN_WAIT_MS, 1, s_on_drain_wait, self);

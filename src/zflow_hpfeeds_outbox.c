@@ -18,6 +18,7 @@
 #include "zflow_envelope.h"
 #include "zflow_error.h"
 #include "zflow_hpfeeds_proto.h"
+#include <assert.h>
 
 #define S_INPUT_BATCH 4096     //  publishes taken from the PULL per wakeup
 
@@ -83,6 +84,7 @@ zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel)
 {
     if (strlen (channel) > ZFLOW_HPFEEDS_MAX_STR)
         return;
+    zflow__hpfeeds_client_direct_off (self);
     zhash_update (self->refused_pub, channel, (void *) "");
     //  Compact the outbox without that channel's frames; the head frame
     //  stays when part of it is already on the wire.
@@ -167,21 +169,43 @@ s_blocked (client_t *self)
            && s_room (self) < ZFLOW_HPFEEDS_MAX_FRAME;
 }
 
-//  Takes the frames the wrapper put in the hand-off buffer (on a ring).
+//  Takes the frames the wrapper put in the hand-off buffer (on a ring,
+//  or when direct writes end). Direct writes end with it: the outbox may
+//  now hold frames the actor must write first (zflow__hpfeeds_client_
+//  flush turns them on again once it is empty).
 static void
 s_take (client_t *self)
 {
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     pthread_mutex_lock (&handoff->lock);
+    handoff->direct_fd = -1;
     uint8_t *data = handoff->data;
-    size_t size = handoff->size, count = handoff->count;
+    size_t size = handoff->size, count = handoff->count, head_sent = handoff->head_sent;
+    self->published += handoff->direct_frames;
+    self->sent += handoff->direct_frames;
+    handoff->direct_frames = 0;
+    self->pub_busy = handoff->direct_writes != self->direct_writes_seen;
+    self->direct_writes_seen = handoff->direct_writes;
     handoff->data = self->spare;
-    handoff->size = handoff->count = 0;
+    handoff->size = handoff->count = handoff->head_sent = 0;
     handoff->rung = false;
     if (handoff->waiting)
         pthread_cond_signal (&handoff->taken);
     pthread_mutex_unlock (&handoff->lock);
     self->spare = data;
+    if (head_sent) {
+        //  a direct write stopped inside the first frame: its rest goes
+        //  first, whatever the policy (the outbox is empty: direct writes
+        //  were on, and nothing was queued before this take)
+        assert (zflow__hpfeeds_buf_size (&self->out) == 0 && !self->frame_left);
+        size_t first = zflow__hpfeeds_frame_size (data);
+        zflow__hpfeeds_buf_append (&self->out, data + head_sent, first - head_sent);
+        self->frame_left = first - head_sent;
+        self->published++;
+        data += first;
+        size -= first;
+        count--;
+    }
     //  The frames are our wrapper's own: in one piece when nothing is
     //  refused and they fit, else frame by frame (policy, refusals).
     uint8_t *dst = zhash_size (self->refused_pub) ? NULL
@@ -200,6 +224,70 @@ s_take (client_t *self)
     }
 }
 
+void
+zflow__hpfeeds_client_direct_off (client_t *self)
+{
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    pthread_mutex_lock (&handoff->lock);
+    bool take = handoff->direct_fd >= 0 || handoff->head_sent > 0;
+    handoff->direct_fd = -1;
+    pthread_mutex_unlock (&handoff->lock);
+    if (take)
+        s_take (self);
+}
+
+void
+zflow__hpfeeds_client_direct_on (client_t *self)
+{
+    if (self->state != S_READY || self->settling || self->draining || self->tls || self->fd < 0
+        || self->frame_left || zflow__hpfeeds_buf_size (&self->out)
+        || zflow__hpfeeds_buf_size (&self->ctl) || zhash_size (self->refused_pub))
+        return;
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    pthread_mutex_lock (&handoff->lock);
+    if (handoff->large_pending == 0 && handoff->head_sent == 0)
+        handoff->direct_fd = self->fd;
+    pthread_mutex_unlock (&handoff->lock);
+}
+
+//  Direct writes: the hand-off's wait is over, take what is there.
+static int
+s_on_linger (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    client_t *self = (client_t *) arg;
+    self->linger_timer = -1;
+    if (!s_blocked (self))
+        s_take (self);
+    zflow__hpfeeds_client_flush (self);
+    return 0;
+}
+
+//  A ring. With direct writes on and the publisher busy (it wrote a full
+//  buffer itself since the take before the last), it will most likely
+//  write this one too once it fills: wait for that, up to S_PUB_LINGER_MS,
+//  rather than take a few frames now. Otherwise (a slower publisher, or
+//  direct writes off: an urgent ring) take at once.
+static void
+s_on_ring (client_t *self)
+{
+    zflow_hpfeeds_handoff_t *handoff = self->handoff;
+    pthread_mutex_lock (&handoff->lock);
+    bool direct = handoff->direct_fd >= 0;
+    pthread_mutex_unlock (&handoff->lock);
+    if (direct && self->pub_busy) {
+        if (self->linger_timer < 0)
+            self->linger_timer = zloop_timer (self->loop, S_PUB_LINGER_MS, 1, s_on_linger, self);
+        return;
+    }
+    if (self->linger_timer >= 0) {
+        zloop_timer_end (self->loop, self->linger_timer);
+        self->linger_timer = -1;
+    }
+    s_take (self);
+}
+
 int
 zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -212,10 +300,16 @@ zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg)
         if (zmq_msg_recv (&frame, sock, ZMQ_DONTWAIT) < 0)
             break;
         if (zmq_msg_size (&frame) == 0)
-            s_take (self);      //  a ring (BLOCK: room for S_PUB_BATCH, as not blocked)
-        else
+            s_on_ring (self);   //  BLOCK: room for S_PUB_BATCH, as not blocked
+        else {
+            //  a large frame: everything published before it goes first
+            zflow__hpfeeds_client_direct_off (self);
             s_enqueue_frame (self, (const uint8_t *) zmq_msg_data (&frame),
                              zmq_msg_size (&frame));
+            pthread_mutex_lock (&self->handoff->lock);
+            self->handoff->large_pending--;
+            pthread_mutex_unlock (&self->handoff->lock);
+        }
     }
     zmq_msg_close (&frame);
     if (s_blocked (self) && !self->input_paused) {
@@ -231,6 +325,7 @@ s_on_source (zflow_stream_t *stream, void *arg)
 {
     source_t *source = (source_t *) arg;
     client_t *self = source->client;
+    zflow__hpfeeds_client_direct_off (self);
     while (!s_blocked (self) && zflow_stream_read (stream, source->msg, 0) == 0) {
         size_t parts = zflow_msg_size (source->msg), index = parts - 1;
         if (parts > ZFLOW_ENVELOPE_PAYLOAD && zflow_envelope_decode (source->msg, NULL) == 0)
@@ -319,6 +414,7 @@ s_cmd_subscribe (client_t *self, const char *command, const char *channel)
         int size = zflow__hpfeeds_encode_sub (
             buf, subscribe ? ZFLOW_HPFEEDS_OP_SUBSCRIBE : ZFLOW_HPFEEDS_OP_UNSUBSCRIBE, self->ident,
             channel, strlen (channel));
+        zflow__hpfeeds_client_direct_off (self);
         zflow__hpfeeds_buf_append (&self->ctl, buf, (size_t) size);
         zflow__hpfeeds_client_flush (self);
     }
@@ -350,12 +446,21 @@ zflow__hpfeeds_client_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     client_t *self = (client_t *) arg;
+    pthread_mutex_lock (&self->handoff->lock);     //  what the publisher wrote itself
+    self->published += self->handoff->direct_frames;
+    self->sent += self->handoff->direct_frames;
+    self->handoff->direct_frames = 0;
+    uint64_t direct_writes = self->handoff->direct_writes;
+    uint64_t direct_stalls = self->handoff->direct_stalls;
+    pthread_mutex_unlock (&self->handoff->lock);
     zflow_actor_counters (self->base)->queue_depth = zflow__hpfeeds_buf_size (&self->out);
     zflow_actor_stats_add (reply, "connected", self->state == S_READY && !self->settling);
     zflow_actor_stats_add (reply, "connects", self->connects);
     zflow_actor_stats_add (reply, "disconnects", self->disconnects);
     zflow_actor_stats_add (reply, "published", self->published);
     zflow_actor_stats_add (reply, "sent", self->sent);
+    zflow_actor_stats_add (reply, "direct_writes", direct_writes);
+    zflow_actor_stats_add (reply, "direct_stalls", direct_stalls);
     zflow_actor_stats_add (reply, "received", self->received);
     zflow_actor_stats_add (reply, "outbox_pending", zflow__hpfeeds_buf_size (&self->out));
     zflow_actor_stats_add (reply, "outbox_drops", self->outbox_drops);
