@@ -149,7 +149,13 @@ zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd, size_t *left)
                 break;
             return -1;
         }
-        zflow__hpfeeds_buf_consume_frames (self, (size_t) rc, left);
+        if ((size_t) rc == self->tail - self->head) {
+            //  all out: the buffer held whole frames, so this is a frame's end
+            zflow__hpfeeds_buf_consume (self, (size_t) rc);
+            *left = 0;
+        }
+        else
+            zflow__hpfeeds_buf_consume_frames (self, (size_t) rc, left);
         total += rc;
     }
     return total;
