@@ -67,6 +67,9 @@ if (ZFLOW_BUILD_BENCH)
     zflow_program (zflow_bench_hpfeeds bench/zflow_bench_hpfeeds.c)
     set_target_properties (zflow_bench_hpfeeds PROPERTIES
         RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+    zflow_program (zflow_bench_hpfeeds_latency bench/zflow_bench_hpfeeds_latency.c)
+    set_target_properties (zflow_bench_hpfeeds_latency PROPERTIES
+        RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
 endif ()
 
 if (ZFLOW_BUILD_EXAMPLES)
