@@ -92,7 +92,7 @@ s_slow_broker (void *arg)
     uint8_t info[64];
     int size = zflow__hpfeeds_encode_info (info, "slow", (const uint8_t *) "abcd", 4);
     CHECK (send (fd, info, (size_t) size, 0) == size);
-    zclock_sleep (500);         //  the publisher fills the socket meanwhile
+    zclock_sleep (700);         //  the publisher fills the socket meanwhile
     static uint8_t buf[1 << 20];
     size_t held = 0;
     bool authed = false;
@@ -126,10 +126,10 @@ s_slow_broker (void *arg)
     return NULL;
 }
 
-//  The socket fills in the middle of direct writes: what it did not take
-//  goes through the actor, and the broker sees every frame whole, in order.
-static void
-test_socket_full (void)
+//  One round against a slow raw broker: every frame must arrive whole and
+//  in order. Returns the direct writes the socket did not take whole.
+static uint64_t
+s_round_socket_full (void)
 {
     int listener = socket (AF_INET, SOCK_STREAM, 0);
     int small = 16 * 1024;      //  inherited by the accepted socket
@@ -146,6 +146,7 @@ test_socket_full (void)
     pthread_create (&thread, NULL, s_slow_broker, &broker);
     zflow_hpfeeds_t *client = s_client (ntohs (address.sin_port), "alice", "sa");
     s_wait_connected (client);
+    zclock_sleep (150);         //  past the auth wait: direct writes are on
     char payload[100];
     for (long index = 0; index < S_COUNT; index++) {
         s_payload (payload, index);
@@ -157,14 +158,28 @@ test_socket_full (void)
     zhash_t *stats = zflow_hpfeeds_stats (client);
     printf (" (%s direct writes, %s stalled)", (char *) zhash_lookup (stats, "direct_writes"),
             (char *) zhash_lookup (stats, "direct_stalls"));
-    CHECK (zflow_stats_get (stats, "direct_writes") > 0);
-    CHECK (zflow_stats_get (stats, "direct_stalls") > 0);
     CHECK (zflow_stats_get (stats, "published") == S_COUNT);
     CHECK (zflow_stats_get (stats, "sent") == S_COUNT);
     CHECK (zflow_stats_get (stats, "outbox_drops") == 0);
+    uint64_t stalls = zflow_stats_get (stats, "direct_stalls");
     zhash_destroy (&stats);
     zflow_hpfeeds_destroy (&client);
     close (listener);
+    return stalls;
+}
+
+//  The socket fills in the middle of direct writes: what it did not take
+//  goes through the actor, and the broker sees every frame whole, in order.
+//  Whether the socket fills during a direct write or during one of the
+//  actor's own writes (after it took a burst's tail) is down to timing, so
+//  rounds repeat until a direct write has stalled (most runs: the first).
+static void
+test_socket_full (void)
+{
+    int round = 0;
+    while (round < 8 && s_round_socket_full () == 0)
+        round++;
+    CHECK (round < 8);
 }
 
 //  Through the embedded broker: bursts of small publishes written
