@@ -192,8 +192,10 @@ s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t siz
         return;
     }
     if (frames > 1) {
-        for (size_t offset = 0; offset < size; offset += zflow__hpfeeds_frame_size (raw + offset))
-            s_conn_deliver (conn, channel, raw + offset, zflow__hpfeeds_frame_size (raw + offset), 1);
+        for (size_t offset = 0, frame; offset < size; offset += frame) {
+            frame = zflow__hpfeeds_frame_size (raw + offset);
+            s_conn_deliver (conn, channel, raw + offset, frame, 1);
+        }
         return;
     }
     conn->drops++;

@@ -169,6 +169,16 @@ s_blocked (client_t *self)
            && s_room (self) < ZFLOW_HPFEEDS_MAX_FRAME;
 }
 
+//  With the hand-off locked: counts the frames the publisher wrote itself
+//  as published and sent.
+static void
+s_count_direct (client_t *self)
+{
+    self->published += self->handoff->direct_frames;
+    self->sent += self->handoff->direct_frames;
+    self->handoff->direct_frames = 0;
+}
+
 //  Takes the frames the wrapper put in the hand-off buffer (on a ring,
 //  or when direct writes end). Direct writes end with it: the outbox may
 //  now hold frames the actor must write first (zflow__hpfeeds_client_
@@ -181,9 +191,7 @@ s_take (client_t *self)
     handoff->direct_fd = -1;
     uint8_t *data = handoff->data;
     size_t size = handoff->size, count = handoff->count, head_sent = handoff->head_sent;
-    self->published += handoff->direct_frames;
-    self->sent += handoff->direct_frames;
-    handoff->direct_frames = 0;
+    s_count_direct (self);
     self->pub_busy = handoff->direct_writes != self->direct_writes_seen;
     self->direct_writes_seen = handoff->direct_writes;
     handoff->data = self->spare;
@@ -446,10 +454,8 @@ zflow__hpfeeds_client_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     client_t *self = (client_t *) arg;
-    pthread_mutex_lock (&self->handoff->lock);     //  what the publisher wrote itself
-    self->published += self->handoff->direct_frames;
-    self->sent += self->handoff->direct_frames;
-    self->handoff->direct_frames = 0;
+    pthread_mutex_lock (&self->handoff->lock);
+    s_count_direct (self);
     uint64_t direct_writes = self->handoff->direct_writes;
     uint64_t direct_stalls = self->handoff->direct_stalls;
     pthread_mutex_unlock (&self->handoff->lock);

@@ -10,6 +10,7 @@
 */
 #include "zflow.h"
 #include "zflow_hpfeeds_proto.h"
+#include "zflow_testing_tcp.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -587,18 +588,12 @@ s_accept_info (int listener)
 static void
 test_hostile_broker (void)
 {
-    int listener = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {0};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    CHECK (bind (listener, (struct sockaddr *) &address, sizeof (address)) == 0);
-    CHECK (listen (listener, 4) == 0);
-    socklen_t length = sizeof (address);
-    getsockname (listener, (struct sockaddr *) &address, &length);
+    int port, listener = zflow_testing_listen (0, &port);
+    CHECK (listener >= 0);
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
     config.backoff_min_ms = 30;
-    zflow_hpfeeds_t *client = s_client (ntohs (address.sin_port), "alice", "sa", &config);
+    zflow_hpfeeds_t *client = s_client (port, "alice", "sa", &config);
     //  1: a publish header announcing 1 MiB + 1 byte over the limit
     int fd = s_accept_info (listener);
     uint8_t header[5] = {0x00, 0x10, 0x00, 0x06, ZFLOW_HPFEEDS_OP_PUBLISH};
@@ -658,22 +653,14 @@ test_hostile_broker (void)
 static void
 test_refused_publish_purge (void)
 {
-    int listener = socket (AF_INET, SOCK_STREAM, 0);
-    int small = 4096;
-    setsockopt (listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof (small));
-    struct sockaddr_in address = {0};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    CHECK (bind (listener, (struct sockaddr *) &address, sizeof (address)) == 0);
-    CHECK (listen (listener, 4) == 0);
-    socklen_t length = sizeof (address);
-    getsockname (listener, (struct sockaddr *) &address, &length);
+    int port, listener = zflow_testing_listen (4096, &port);
+    CHECK (listener >= 0);
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
     config.backoff_min_ms = 30;
     config.refused_backoff_ms = 30;
     config.outbox_bytes = 32 * 1024 * 1024;
-    zflow_hpfeeds_t *client = s_client (ntohs (address.sin_port), "alice", "sa", &config);
+    zflow_hpfeeds_t *client = s_client (port, "alice", "sa", &config);
     enum { COUNT = 20000 };
     char payload[1000];
     memset (payload, 'p', sizeof (payload));

@@ -13,6 +13,7 @@
 */
 #include "zflow_testing.h"
 #include "zflow_hpfeeds_proto.h"
+#include "zflow_testing_tcp.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -131,20 +132,12 @@ s_slow_broker (void *arg)
 static uint64_t
 s_round_socket_full (void)
 {
-    int listener = socket (AF_INET, SOCK_STREAM, 0);
-    int small = 16 * 1024;      //  inherited by the accepted socket
-    setsockopt (listener, SOL_SOCKET, SO_RCVBUF, &small, sizeof (small));
-    struct sockaddr_in address = {0};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    CHECK (bind (listener, (struct sockaddr *) &address, sizeof (address)) == 0);
-    CHECK (listen (listener, 4) == 0);
-    socklen_t length = sizeof (address);
-    getsockname (listener, (struct sockaddr *) &address, &length);
+    int port, listener = zflow_testing_listen (16 * 1024, &port);
+    CHECK (listener >= 0);
     slow_broker_t broker = {listener, 0, false};
     pthread_t thread;
     pthread_create (&thread, NULL, s_slow_broker, &broker);
-    zflow_hpfeeds_t *client = s_client (ntohs (address.sin_port), "alice", "sa");
+    zflow_hpfeeds_t *client = s_client (port, "alice", "sa");
     s_wait_connected (client);
     zclock_sleep (150);         //  past the auth wait: direct writes are on
     char payload[100];
