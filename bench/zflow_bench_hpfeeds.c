@@ -29,6 +29,7 @@
 */
 #include "zflow.h"
 #include "bench_figure.h"
+#include "bench_hpfeeds.h"
 #include "zflow_hpfeeds_proto.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -87,27 +88,14 @@ s_zflow_publisher (void *arg)
 static double
 s_run_zflow (long count, size_t size, bool view)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("bench");
-    const char *chans[] = {"bench", NULL};
-    zflow_hpfeeds_broker_add_user (broker, "pub", "s", chans, NULL);
-    zflow_hpfeeds_broker_add_user (broker, "sub", "s", NULL, chans);
     //  lossless end to end: the broker stalls the publisher for a slow
     //  subscriber, the clients block or pause instead of dropping
-    zflow_hpfeeds_broker_set_slow_policy (broker, ZFLOW_HPFEEDS_SLOW_BLOCK, 0);
-    int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
-    zflow_hpfeeds_config_t config;
-    zflow_hpfeeds_config_init (&config);
-    config.port = port;
-    config.secret = "s";
-    config.ident = "sub";
-    zflow_hpfeeds_t *sub = zflow_hpfeeds_new_config (&config, NULL);
-    config.ident = "pub";
-    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;
-    zflow_hpfeeds_t *pub = zflow_hpfeeds_new_config (&config, NULL);
-    zflow_hpfeeds_subscribe (sub, "bench");
-    while (!zflow_hpfeeds_connected (sub) || !zflow_hpfeeds_connected (pub))
-        zclock_sleep (10);
-    zclock_sleep (100);
+    bench_hpfeeds_t set;
+    if (bench_hpfeeds_start (&set, "bench", true)) {
+        fprintf (stderr, "zflow: set-up failed\n");
+        return 0;
+    }
+    zflow_hpfeeds_t *pub = set.pub, *sub = set.sub;
     run_t run = {count, size, S_WINDOW_BYTES / (long) (size + 20), 0, pub, -1};
     zflow_msg_t *msg = zflow_msg_new ();
     pthread_t thread;
@@ -133,9 +121,7 @@ s_run_zflow (long count, size_t size, bool view)
     if (received < count)
         fprintf (stderr, "zflow: only %ld of %ld arrived\n", received, count);
     zflow_msg_destroy (&msg);
-    zflow_hpfeeds_destroy (&pub);
-    zflow_hpfeeds_destroy (&sub);
-    zflow_hpfeeds_broker_destroy (&broker);
+    bench_hpfeeds_stop (&set);
     return (double) received * 1e6 / (double) elapsed;
 }
 

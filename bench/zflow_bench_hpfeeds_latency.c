@@ -19,6 +19,7 @@
     =========================================================================
 */
 #include "zflow.h"
+#include "bench_hpfeeds.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,24 +109,11 @@ int
 main (int argc, char *argv[])
 {
     long defaults[] = {1000, 10000, 100000, 1000000};
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("latency");
-    const char *chans[] = {"latency", NULL};
-    zflow_hpfeeds_broker_add_user (broker, "pub", "s", chans, NULL);
-    zflow_hpfeeds_broker_add_user (broker, "sub", "s", NULL, chans);
-    int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
-    zflow_hpfeeds_config_t config;
-    zflow_hpfeeds_config_init (&config);
-    config.port = port;
-    config.secret = "s";
-    config.ident = "pub";
-    zflow_hpfeeds_t *pub = zflow_hpfeeds_new_config (&config, NULL);
-    config.ident = "sub";
-    zflow_hpfeeds_t *sub = zflow_hpfeeds_new_config (&config, NULL);
-    if (port <= 0 || !pub || !sub || zflow_hpfeeds_subscribe (sub, "latency")) {
+    bench_hpfeeds_t set;
+    if (bench_hpfeeds_start (&set, "latency", false)) {
         fprintf (stderr, "zflow_bench_hpfeeds_latency: set-up failed\n");
         return 1;
     }
-    zclock_sleep (500);         //  connected and subscribed (hpfeeds acknowledges nothing)
     int rc = 0;
     int rates = argc > 1 ? argc - 1 : 4;
     for (int index = 0; index < rates && rc == 0; index++) {
@@ -135,10 +123,8 @@ main (int argc, char *argv[])
             rc = 2;
         }
         else
-            rc = s_run (pub, sub, rate);
+            rc = s_run (set.pub, set.sub, rate);
     }
-    zflow_hpfeeds_destroy (&pub);
-    zflow_hpfeeds_destroy (&sub);
-    zflow_hpfeeds_broker_destroy (&broker);
+    bench_hpfeeds_stop (&set);
     return rc ? 1 : 0;
 }
