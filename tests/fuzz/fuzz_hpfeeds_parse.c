@@ -3,7 +3,10 @@
 
     Feeds the input to the parser in pieces (as a socket would), checks
     every decoded frame stays inside the input and re-encodes publish and
-    subscribe frames to compare them byte for byte with the input.
+    subscribe frames to compare them byte for byte with the input. The
+    fast path for runs (zflow__hpfeeds_same_publish, with the strings of
+    the last publish parsed) must agree with the full parse wherever it
+    accepts a frame.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -52,13 +55,27 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     size_t offset = 0, fed = 0;
     zflow_hpfeeds_frame_t frame;
     char errbuf[256];
+    uint8_t prefix[ZFLOW_HPFEEDS_MAX_PREFIX];
+    size_t prefix_size = 0;
     while (offset < size) {
         fed = fed + step > size ? size : fed + step;
         int rc;
-        while ((rc = zflow__hpfeeds_parse (data + offset, fed - offset, &frame, errbuf,
-                                           sizeof (errbuf)))
-               == 1) {
+        for (;;) {
+            size_t same = prefix_size ? zflow__hpfeeds_same_publish (data + offset, fed - offset,
+                                                                     prefix, prefix_size)
+                                      : 0;
+            rc = zflow__hpfeeds_parse (data + offset, fed - offset, &frame, errbuf,
+                                       sizeof (errbuf));
+            if (same && (rc != 1 || frame.size != same || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH
+                         || (size_t) (frame.data - data - offset) != 5 + prefix_size))
+                abort ();       //  the fast path took a frame the full parse does not
+            if (rc != 1)
+                break;
             s_check (data + offset, &frame);
+            if (frame.op == ZFLOW_HPFEEDS_OP_PUBLISH) {
+                prefix_size = (size_t) (frame.data - data - offset) - 5;
+                memcpy (prefix, data + offset + 5, prefix_size);
+            }
             offset += frame.size;
         }
         if (rc < 0) {
