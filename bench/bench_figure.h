@@ -14,26 +14,25 @@
 #ifndef ZFLOW_BENCH_FIGURE_H_INCLUDED
 #define ZFLOW_BENCH_FIGURE_H_INCLUDED
 
-#include <stdio.h>
 #include "zflow_histogram.h"
+#include <stdio.h>
 
 typedef struct {
-    double median, min, max;    //  msgs/s over the runs
+    double median, min, max; //  msgs/s over the runs
 } bench_spread_t;
 
-static inline void
-bench_figure_print (const char *suite, const char *name, size_t size, const char *baseline,
-                    bench_spread_t base, bench_spread_t mine)
+static inline void bench_figure_print (const char *suite, const char *name, size_t size,
+                                       const char *baseline, bench_spread_t base,
+                                       bench_spread_t mine)
 {
     printf ("FIGURE {\"suite\":\"%s\",\"name\":\"%s\",\"size\":%zu,\"unit\":\"msgs/s\","
             "\"baseline\":\"%s\",\"base\":{\"median\":%.0f,\"min\":%.0f,\"max\":%.0f},"
             "\"zflow\":{\"median\":%.0f,\"min\":%.0f,\"max\":%.0f},\"ratio\":%.4f}\n",
-            suite, name, size, baseline, base.median, base.min, base.max, mine.median,
-            mine.min, mine.max, base.median > 0 ? mine.median / base.median : 0);
+            suite, name, size, baseline, base.median, base.min, base.max, mine.median, mine.min,
+            mine.max, base.median > 0 ? mine.median / base.median : 0);
 }
 
-static inline void
-bench_latency_json (const zflow_histogram_t *h)
+static inline void bench_latency_json (const zflow_histogram_t *h)
 {
     printf ("{\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f,\"mean\":%.2f,"
             "\"count\":%llu}",
@@ -44,9 +43,9 @@ bench_latency_json (const zflow_histogram_t *h)
 }
 
 //  Latency histograms hold nanoseconds; the line gives microseconds.
-static inline void
-bench_latency_print (const char *suite, const char *name, double rate, const char *baseline,
-                     const zflow_histogram_t *base, const zflow_histogram_t *mine)
+static inline void bench_latency_print (const char *suite, const char *name, double rate,
+                                        const char *baseline, const zflow_histogram_t *base,
+                                        const zflow_histogram_t *mine)
 {
     printf ("LATENCY {\"suite\":\"%s\",\"name\":\"%s\",\"rate\":%.0f,\"unit\":\"us\","
             "\"baseline\":\"%s\",\"base\":",

@@ -14,9 +14,9 @@
 #include "zflow.h"
 
 typedef struct {
-    zflow_hpfeeds_broker_t *broker;  //  the embedded broker
-    zflow_hpfeeds_t *pub;            //  ident "pub", may publish to the channel
-    zflow_hpfeeds_t *sub;            //  ident "sub", subscribed to the channel
+    zflow_hpfeeds_broker_t *broker; //  the embedded broker
+    zflow_hpfeeds_t *pub;           //  ident "pub", may publish to the channel
+    zflow_hpfeeds_t *sub;           //  ident "sub", subscribed to the channel
 } bench_hpfeeds_t;
 
 //  Starts the broker and both clients on channel and waits until both are
@@ -24,8 +24,7 @@ typedef struct {
 //  lossless: the broker stalls the publisher for a slow subscriber and the
 //  publisher blocks, instead of dropping. Returns 0, or -1 (nothing left
 //  running).
-static inline int
-bench_hpfeeds_start (bench_hpfeeds_t *self, const char *channel, bool lossless)
+static inline int bench_hpfeeds_start (bench_hpfeeds_t *self, const char *channel, bool lossless)
 {
     self->broker = zflow_hpfeeds_broker_new ("bench");
     const char *chans[] = {channel, NULL};
@@ -46,11 +45,11 @@ bench_hpfeeds_start (bench_hpfeeds_t *self, const char *channel, bool lossless)
     self->pub = zflow_hpfeeds_new_config (&config, NULL);
     int64_t deadline = zclock_mono () + 5000;
     if (port > 0 && self->pub && self->sub && zflow_hpfeeds_subscribe (self->sub, channel) == 0)
-        while (zclock_mono () < deadline
-               && !(zflow_hpfeeds_connected (self->sub) && zflow_hpfeeds_connected (self->pub)))
+        while (zclock_mono () < deadline &&
+               !(zflow_hpfeeds_connected (self->sub) && zflow_hpfeeds_connected (self->pub)))
             zclock_sleep (10);
-    if (!self->pub || !self->sub || !zflow_hpfeeds_connected (self->sub)
-        || !zflow_hpfeeds_connected (self->pub)) {
+    if (!self->pub || !self->sub || !zflow_hpfeeds_connected (self->sub) ||
+        !zflow_hpfeeds_connected (self->pub)) {
         zflow_hpfeeds_destroy (&self->pub);
         zflow_hpfeeds_destroy (&self->sub);
         zflow_hpfeeds_broker_destroy (&self->broker);
@@ -61,8 +60,7 @@ bench_hpfeeds_start (bench_hpfeeds_t *self, const char *channel, bool lossless)
 }
 
 //  Stops both clients and the broker.
-static inline void
-bench_hpfeeds_stop (bench_hpfeeds_t *self)
+static inline void bench_hpfeeds_stop (bench_hpfeeds_t *self)
 {
     zflow_hpfeeds_destroy (&self->pub);
     zflow_hpfeeds_destroy (&self->sub);

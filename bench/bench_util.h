@@ -7,6 +7,7 @@
 #ifndef ZFLOW_BENCH_UTIL_H_INCLUDED
 #define ZFLOW_BENCH_UTIL_H_INCLUDED
 
+#include <czmq.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -14,11 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <czmq.h>
 
 //  Monotonic time in nanoseconds.
-static inline int64_t
-bench_now_ns (void)
+static inline int64_t bench_now_ns (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
@@ -28,8 +27,7 @@ bench_now_ns (void)
 //  Pins the calling thread to one CPU (modulo the CPUs there are); cpu < 0
 //  leaves it unpinned. Thread placement moves inproc figures several-fold
 //  on small machines, so both sides of a comparison are placed alike.
-static inline void
-bench_pin (int cpu)
+static inline void bench_pin (int cpu)
 {
     if (cpu < 0)
         return;
@@ -40,27 +38,24 @@ bench_pin (int cpu)
     pthread_setaffinity_np (pthread_self (), sizeof (set), &set);
 }
 
-static int
-bench_cmp_double (const void *a, const void *b)
+static int bench_cmp_double (const void *a, const void *b)
 {
     double x = *(const double *) a, y = *(const double *) b;
     return (x > y) - (x < y);
 }
 
 //  Sorts values[0..n) and returns the median.
-static inline double
-bench_median (double *values, int n)
+static inline double bench_median (double *values, int n)
 {
     qsort (values, (size_t) n, sizeof (double), bench_cmp_double);
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 //  Draws a progress bar on stderr: label, done out of total.
-static inline void
-bench_progress (const char *label, int done, int total)
+static inline void bench_progress (const char *label, int done, int total)
 {
     if (!isatty (STDERR_FILENO) && done != total)
-        return;     //  not a terminal: only the final line, no carriage returns
+        return; //  not a terminal: only the final line, no carriage returns
     int width = 30, filled = total ? done * width / total : width;
     fprintf (stderr, "\r%-24s [", label);
     for (int i = 0; i < width; i++)
@@ -70,8 +65,7 @@ bench_progress (const char *label, int done, int total)
 }
 
 //  Prints the host: cores, CPU model, library versions, pinning.
-static inline void
-bench_print_host (bool pinned)
+static inline void bench_print_host (bool pinned)
 {
     char model[256] = "unknown";
     FILE *file = fopen ("/proc/cpuinfo", "r");

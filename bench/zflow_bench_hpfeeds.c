@@ -27,46 +27,44 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow.h"
 #include "bench_figure.h"
 #include "bench_hpfeeds.h"
+#include "zflow.h"
 #include "zflow_hpfeeds_proto.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
-#include <time.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_WINDOW_BYTES (2 * 1024 * 1024)
 
 typedef struct {
-    long count;                 //  messages to send
-    size_t size;                //  payload size
-    long window;                //  most messages in flight
-    atomic_long received;       //  messages the reader has counted
-    zflow_hpfeeds_t *client;    //  zflow publisher
-    int fd;                     //  raw: publisher socket
+    long count;              //  messages to send
+    size_t size;             //  payload size
+    long window;             //  most messages in flight
+    atomic_long received;    //  messages the reader has counted
+    zflow_hpfeeds_t *client; //  zflow publisher
+    int fd;                  //  raw: publisher socket
 } run_t;
 
 //  Waits while more than the window is in flight. It sleeps rather than
 //  spins: on two cores a spinning publisher takes the CPU the stages it
 //  waits for need (the window is milliseconds of traffic, so 20 us naps
 //  never starve the pipeline).
-static void
-s_wait_window (run_t *run, long sent)
+static void s_wait_window (run_t *run, long sent)
 {
     struct timespec nap = {0, 20000};
     while (sent - atomic_load (&run->received) > run->window)
         nanosleep (&nap, NULL);
 }
 
-static void *
-s_zflow_publisher (void *arg)
+static void *s_zflow_publisher (void *arg)
 {
     run_t *run = (run_t *) arg;
     char *payload = (char *) malloc (run->size);
@@ -85,8 +83,7 @@ s_zflow_publisher (void *arg)
 
 //  view: the reader takes messages with zflow_hpfeeds_recv (views into
 //  the receive buffer) instead of zflow_hpfeeds_read (zflow envelopes).
-static double
-s_run_zflow (long count, size_t size, bool view)
+static double s_run_zflow (long count, size_t size, bool view)
 {
     //  lossless end to end: the broker stalls the publisher for a slow
     //  subscriber, the clients block or pause instead of dropping
@@ -128,8 +125,7 @@ s_run_zflow (long count, size_t size, bool view)
 //  -------------------------------------------------------------------------
 //  The raw relay
 
-static int
-s_listen (int *port_p)
+static int s_listen (int *port_p)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address = {0};
@@ -143,8 +139,7 @@ s_listen (int *port_p)
     return fd;
 }
 
-static int
-s_dial (int port)
+static int s_dial (int port)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in address = {0};
@@ -156,8 +151,7 @@ s_dial (int port)
     return fd;
 }
 
-static int
-s_send_all (int fd, const uint8_t *data, size_t size)
+static int s_send_all (int fd, const uint8_t *data, size_t size)
 {
     while (size) {
         ssize_t rc = send (fd, data, size, MSG_NOSIGNAL);
@@ -170,8 +164,7 @@ s_send_all (int fd, const uint8_t *data, size_t size)
 }
 
 //  Publisher: encodes each frame, writes 64 KiB at a time.
-static void *
-s_raw_publisher (void *arg)
+static void *s_raw_publisher (void *arg)
 {
     run_t *run = (run_t *) arg;
     uint8_t *buffer = (uint8_t *) malloc (65536 + ZFLOW_HPFEEDS_MAX_FRAME);
@@ -193,12 +186,11 @@ s_raw_publisher (void *arg)
 }
 
 typedef struct {
-    int in, out;    //  sockets: from the publisher, to the reader
+    int in, out; //  sockets: from the publisher, to the reader
 } relay_t;
 
 //  Relay: reads what arrived, forwards the complete frames.
-static void *
-s_relay (void *arg)
+static void *s_relay (void *arg)
 {
     relay_t *relay = (relay_t *) arg;
     size_t capacity = 256 * 1024 + ZFLOW_HPFEEDS_MAX_FRAME, used = 0;
@@ -221,8 +213,7 @@ s_relay (void *arg)
     return NULL;
 }
 
-static double
-s_run_raw (long count, size_t size)
+static double s_run_raw (long count, size_t size)
 {
     int port, listener = s_listen (&port);
     int pub_fd = s_dial (port), relay_in = accept (listener, NULL, NULL);
@@ -265,26 +256,23 @@ s_run_raw (long count, size_t size)
     return (double) received * 1e6 / (double) elapsed;
 }
 
-static int
-s_compare (const void *a, const void *b)
+static int s_compare (const void *a, const void *b)
 {
     double x = *(const double *) a, y = *(const double *) b;
     return x < y ? -1 : x > y;
 }
 
 //  The median, min and max of n figures (sorts them).
-static bench_spread_t
-s_spread (double *figures, int n)
+static bench_spread_t s_spread (double *figures, int n)
 {
     qsort (figures, (size_t) n, sizeof (double), s_compare);
-    return (bench_spread_t) {n % 2 ? figures[n / 2] : (figures[n / 2 - 1] + figures[n / 2]) / 2,
-                             figures[0], figures[n - 1]};
+    return (bench_spread_t){n % 2 ? figures[n / 2] : (figures[n / 2 - 1] + figures[n / 2]) / 2,
+                            figures[0], figures[n - 1]};
 }
 
 #define S_REPEATS_MAX 15
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     long count_100 = argc > 1 ? atol (argv[1]) : 2000000;
     long count_1k = argc > 2 ? atol (argv[2]) : 500000;
@@ -310,8 +298,10 @@ main (int argc, char *argv[])
             runs[index].raw[repeat] = raw;
             runs[index].zflow[repeat] = zflow;
             runs[index].ratio[repeat] = raw > 0 ? zflow / raw : 0;
-            fprintf (stderr, "[%d/%d] %5zu B x %ld%s: zflow %.0f msgs/s, raw C relay %.0f msgs/s, "
-                     "ratio %.2f\n", repeat + 1, repeats, runs[index].size, runs[index].count,
+            fprintf (stderr,
+                     "[%d/%d] %5zu B x %ld%s: zflow %.0f msgs/s, raw C relay %.0f msgs/s, "
+                     "ratio %.2f\n",
+                     repeat + 1, repeats, runs[index].size, runs[index].count,
                      runs[index].view ? " (zflow_hpfeeds_recv)" : "", zflow, raw, zflow / raw);
         }
     bench_spread_t zflow[3], raw[3], ratio[3];

@@ -18,25 +18,24 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow.h"
 #include "bench_hpfeeds.h"
+#include "zflow.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define S_SECONDS 2             //  each rate runs this long (at least 500 messages)
+#define S_SECONDS 2 //  each rate runs this long (at least 500 messages)
 
 typedef struct {
-    zflow_hpfeeds_t *client;    //  the publishing client
-    long gap_ns;                //  time between two publishes
-    long count;                 //  publishes to make
-    long start_ns;              //  intended time of the first
+    zflow_hpfeeds_t *client; //  the publishing client
+    long gap_ns;             //  time between two publishes
+    long count;              //  publishes to make
+    long start_ns;           //  intended time of the first
 } publisher_t;
 
-static long
-s_now_ns (void)
+static long s_now_ns (void)
 {
     struct timespec now;
     clock_gettime (CLOCK_MONOTONIC, &now);
@@ -45,8 +44,7 @@ s_now_ns (void)
 
 //  Publishes at the set rate: sleeps to each intended time when the gap
 //  is long enough, spins otherwise; stamps the intended time.
-static void *
-s_publisher (void *arg)
+static void *s_publisher (void *arg)
 {
     publisher_t *self = (publisher_t *) arg;
     char payload[100] = {0};
@@ -55,8 +53,7 @@ s_publisher (void *arg)
         if (self->gap_ns >= 20000) {
             struct timespec at = {due / 1000000000L, due % 1000000000L};
             clock_nanosleep (CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
-        }
-        else
+        } else
             while (s_now_ns () < due)
                 ;
         memcpy (payload, &due, sizeof (due));
@@ -68,16 +65,14 @@ s_publisher (void *arg)
     return NULL;
 }
 
-static int
-s_compare (const void *a, const void *b)
+static int s_compare (const void *a, const void *b)
 {
     long x = *(const long *) a, y = *(const long *) b;
     return x < y ? -1 : x > y;
 }
 
 //  Runs one rate; returns 0, or -1 when a message did not arrive.
-static int
-s_run (zflow_hpfeeds_t *pub, zflow_hpfeeds_t *sub, long rate)
+static int s_run (zflow_hpfeeds_t *pub, zflow_hpfeeds_t *sub, long rate)
 {
     long count = rate * S_SECONDS < 500 ? 500 : rate * S_SECONDS;
     long *latency = (long *) malloc (sizeof (long) * (size_t) count);
@@ -105,8 +100,7 @@ s_run (zflow_hpfeeds_t *pub, zflow_hpfeeds_t *sub, long rate)
     return 0;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     long defaults[] = {1000, 10000, 100000, 1000000};
     bench_hpfeeds_t set;
@@ -121,8 +115,7 @@ main (int argc, char *argv[])
         if (rate <= 0 || rate > 10000000) {
             fprintf (stderr, "zflow_bench_hpfeeds_latency: bad rate '%s'\n", argv[index + 1]);
             rc = 2;
-        }
-        else
+        } else
             rc = s_run (set.pub, set.sub, rate);
     }
     bench_hpfeeds_stop (&set);

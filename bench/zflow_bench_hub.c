@@ -26,15 +26,14 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow.h"
 #include "bench_figure.h"
+#include "zflow.h"
 #include <stdatomic.h>
 #include <stdio.h>
 
-static atomic_uint_fast64_t s_delivered;    //  listener calls so far
+static atomic_uint_fast64_t s_delivered; //  listener calls so far
 
-static void
-s_count (const zflow_msg_t *envelope, void *arg)
+static void s_count (const zflow_msg_t *envelope, void *arg)
 {
     (void) envelope;
     (void) arg;
@@ -42,14 +41,13 @@ s_count (const zflow_msg_t *envelope, void *arg)
 }
 
 typedef struct {
-    double msgs_per_s;      //  delivered messages per second
-    double ns_per_pub;      //  nanoseconds per published message
-    double setup_s;         //  seconds to add the subscriptions
+    double msgs_per_s; //  delivered messages per second
+    double ns_per_pub; //  nanoseconds per published message
+    double setup_s;    //  seconds to add the subscriptions
 } s_result_t;
 
 //  Adds the listener for subscription i (matching or not).
-static void
-s_add (zflow_hub_subscriber_t *sub, bool wildcard, bool match, size_t i)
+static void s_add (zflow_hub_subscriber_t *sub, bool wildcard, bool match, size_t i)
 {
     char part[32];
     snprintf (part, sizeof (part), "n%zu", i);
@@ -70,8 +68,7 @@ s_add (zflow_hub_subscriber_t *sub, bool wildcard, bool match, size_t i)
     zflow_key_destroy (&pattern);
 }
 
-static s_result_t
-s_run (size_t subs, size_t matching, bool wildcard)
+static s_result_t s_run (size_t subs, size_t matching, bool wildcard)
 {
     s_result_t result = {0, 0, 0};
     zflow_hub_t *hub = zflow_hub_new ("bench", NULL);
@@ -102,10 +99,10 @@ s_run (size_t subs, size_t matching, bool wildcard)
     for (size_t m = 0; m < messages; m++)
         if (zflow_hub_publisher_publish (pub, key, payload, sizeof (payload)) == ZFLOW_DRAIN)
             zflow_hub_publisher_drain (pub, -1);
-    zflow_hub_publisher_flush (pub, -1);    //  what waits in the write buffer
+    zflow_hub_publisher_flush (pub, -1); //  what waits in the write buffer
     int64_t deadline = zclock_mono () + 60000;
     while (atomic_load (&s_delivered) < expect && zclock_mono () < deadline)
-        ;   //  spin: a sleep would add its own granularity to short cells
+        ; //  spin: a sleep would add its own granularity to short cells
     int64_t elapsed = zclock_usecs () - start;
     if (atomic_load (&s_delivered) < expect)
         fprintf (stderr, "zflow_bench_hub: %" PRIu64 " deliveries missing\n",
@@ -119,8 +116,7 @@ s_run (size_t subs, size_t matching, bool wildcard)
     return result;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     (void) argv;
     if (argc > 1) {
@@ -131,8 +127,8 @@ main (int argc, char *argv[])
     const int pcts[] = {100, 50, 10};
     double target = 0;
     int64_t start = zclock_mono ();
-    printf ("%-8s %8s %6s %9s %14s %12s %9s\n", "keys", "subs", "match", "matching",
-            "delivered/s", "ns/publish", "setup_s");
+    printf ("%-8s %8s %6s %9s %14s %12s %9s\n", "keys", "subs", "match", "matching", "delivered/s",
+            "ns/publish", "setup_s");
     for (int w = 0; w < 2; w++)
         for (size_t s = 0; s < sizeof (subs) / sizeof (subs[0]); s++)
             for (size_t p = 0; p < sizeof (pcts) / sizeof (pcts[0]); p++) {
@@ -163,20 +159,22 @@ main (int argc, char *argv[])
         many = round == 0 || ns < many ? ns : many;
     }
     printf ("flatness: 1 of 1 subscription %.1f ns/msg, 1 of 100000 subscriptions %.1f ns/msg"
-            " (best of 5)\n", one, many);
+            " (best of 5)\n",
+            one, many);
     zclock_sleep (300);
     double wild_one = s_run (1, 1, true).ns_per_pub;
     zclock_sleep (300);
     double wild_many = s_run (100000, 1, true).ns_per_pub;
     printf ("flatness, wildcard patterns: %.1f ns/msg with 1, %.1f ns/msg with 100000"
-            " (ratio %.3f, one run each)\n", wild_one, wild_many, wild_many / wild_one);
+            " (ratio %.3f, one run each)\n",
+            wild_one, wild_many, wild_many / wild_one);
     printf ("grid and flatness took %.1f s\n", (zclock_mono () - start) / 1000.0);
     printf ("1000 subscriptions, 10%% exact match: best of 3 runs\n");
     //  for zflow bench: one matching listener among 100,000 subscriptions,
     //  beside the same with 1 subscription (the baseline of flatness)
     bench_figure_print ("hub", "hub_1_of_100000_subs", 0, "1 subscription",
-                        (bench_spread_t) {1e9 / one, 1e9 / one, 1e9 / one},
-                        (bench_spread_t) {1e9 / many, 1e9 / many, 1e9 / many});
+                        (bench_spread_t){1e9 / one, 1e9 / one, 1e9 / one},
+                        (bench_spread_t){1e9 / many, 1e9 / many, 1e9 / many});
     printf ("RESULT hub_1000subs_10pct msgs_per_s=%.0f\n", target);
     printf ("RESULT hub_flatness ratio=%.3f\n", many / one);
     return 0;

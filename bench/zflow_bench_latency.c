@@ -17,25 +17,24 @@
                                [--only stream|pipeline]
     =========================================================================
 */
-#include "bench_util.h"
 #include "bench_figure.h"
+#include "bench_util.h"
 #include "zflow.h"
 #include <sys/time.h>
 
 typedef enum { PATH_RAW, PATH_STREAM, PATH_RAW_RELAY, PATH_PIPELINE } path_t;
 
 typedef struct {
-    path_t path;          //  what the messages cross
-    int count;            //  messages
-    double rate;          //  messages per second
-    bool pin;             //  pin threads
-    char in[64];          //  sender -> relay (or receiver) endpoint
-    char out[64];         //  relay -> receiver endpoint
+    path_t path;  //  what the messages cross
+    int count;    //  messages
+    double rate;  //  messages per second
+    bool pin;     //  pin threads
+    char in[64];  //  sender -> relay (or receiver) endpoint
+    char out[64]; //  relay -> receiver endpoint
 } run_t;
 
 //  Wall clock in ns: the envelope's meta timestamp is wall-clock µs.
-static int64_t
-s_wall_ns (void)
+static int64_t s_wall_ns (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_REALTIME, &ts);
@@ -43,8 +42,7 @@ s_wall_ns (void)
 }
 
 //  Waits until the wall clock reaches due (spinning the last 50 us).
-static void
-s_wait_until (int64_t due)
+static void s_wait_until (int64_t due)
 {
     int64_t left = due - s_wall_ns ();
     if (left > 60000) {
@@ -55,14 +53,12 @@ s_wait_until (int64_t due)
         ;
 }
 
-static bool
-s_is_zflow (path_t path)
+static bool s_is_zflow (path_t path)
 {
     return path == PATH_STREAM || path == PATH_PIPELINE;
 }
 
-static void
-s_sender (zsock_t *pipe, void *args)
+static void s_sender (zsock_t *pipe, void *args)
 {
     run_t *run = (run_t *) args;
     bench_pin (run->pin ? 0 : -1);
@@ -85,8 +81,7 @@ s_sender (zsock_t *pipe, void *args)
             zflow_envelope_encode (msg, "lat", 3, meta, payload, sizeof (payload));
             if (zflow_stream_write (out, msg) == ZFLOW_DRAIN)
                 zflow_stream_drain (out, -1);
-        }
-        else
+        } else
             zmq_send (raw, payload, sizeof (payload), 0);
     }
     zflow_stream_flush (out, -1);
@@ -99,33 +94,29 @@ s_sender (zsock_t *pipe, void *args)
 //  The relay of the pipeline path: an actor that forwards every envelope
 //  from its attached input to its output, as a pipeline stage does.
 typedef struct {
-    zflow_stream_t *in, *out;   //  attached streams
-    zflow_msg_t *msg;           //  reused
+    zflow_stream_t *in, *out; //  attached streams
+    zflow_msg_t *msg;         //  reused
 } relay_t;
 
-static void
-s_relay_on_readable (zflow_stream_t *stream, void *arg)
+static void s_relay_on_readable (zflow_stream_t *stream, void *arg)
 {
     relay_t *relay = (relay_t *) arg;
     while (zflow_stream_read (stream, relay->msg, 0) == 0)
         zflow_stream_write (relay->out, relay->msg);
 }
 
-static void
-s_relay (zsock_t *pipe, void *args)
+static void s_relay (zsock_t *pipe, void *args)
 {
     run_t *run = (run_t *) args;
     zflow_actor_t *base = zflow_actor_new (pipe, "relay");
     relay_t relay = {zflow_stream_new (ZMQ_PULL, run->in, NULL, NULL),
                      zflow_stream_new (ZMQ_PUSH, NULL, run->out, NULL), zflow_msg_new ()};
     if (run->path == PATH_PIPELINE) {
-        zflow_stream_attach (relay.in, zflow_actor_loop (base), s_relay_on_readable, NULL,
-                             &relay);
+        zflow_stream_attach (relay.in, zflow_actor_loop (base), s_relay_on_readable, NULL, &relay);
         zflow_stream_attach (relay.out, zflow_actor_loop (base), NULL, NULL, &relay);
         zflow_actor_ready (base, 0);
         zflow_actor_run (base);
-    }
-    else {
+    } else {
         //  the raw relay: zmq_proxy-like forwarding with plain libzmq calls
         zflow_actor_ready (base, 0);
         void *from = zsock_resolve (zflow_stream_sock (relay.in));
@@ -138,7 +129,7 @@ s_relay (zsock_t *pipe, void *args)
             while (zmq_msg_recv (&part, from, ZMQ_DONTWAIT) >= 0)
                 zmq_msg_send (&part, to, zmq_msg_more (&part) ? ZMQ_SNDMORE : 0);
         zmq_msg_close (&part);
-        char *term = zstr_recv (pipe);      //  the $TERM that woke the poll
+        char *term = zstr_recv (pipe); //  the $TERM that woke the poll
         zstr_free (&term);
     }
     zflow_stream_destroy (&relay.in);
@@ -148,8 +139,7 @@ s_relay (zsock_t *pipe, void *args)
 }
 
 //  Receives count messages and records now - intended time of each.
-static void
-s_receive (zflow_stream_t *in, const run_t *run, zflow_histogram_t *histogram)
+static void s_receive (zflow_stream_t *in, const run_t *run, zflow_histogram_t *histogram)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
@@ -169,8 +159,7 @@ s_receive (zflow_stream_t *in, const run_t *run, zflow_histogram_t *histogram)
     zflow_msg_destroy (&msg);
 }
 
-static void
-s_run (run_t *run, zflow_histogram_t *histogram)
+static void s_run (run_t *run, zflow_histogram_t *histogram)
 {
     static int serial = 0;
     serial++;
@@ -189,8 +178,7 @@ s_run (run_t *run, zflow_histogram_t *histogram)
     zflow_stream_destroy (&in);
 }
 
-static void
-s_print_row (const char *name, const zflow_histogram_t *h)
+static void s_print_row (const char *name, const zflow_histogram_t *h)
 {
     printf ("  %-26s p50 %8.1f  p90 %8.1f  p99 %8.1f  p99.9 %8.1f  max %9.1f us (%llu msgs)\n",
             name, zflow_histogram_percentile (h, 50) / 1e3,
@@ -199,8 +187,7 @@ s_print_row (const char *name, const zflow_histogram_t *h)
             (unsigned long long) zflow_histogram_count (h));
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     int count = 100000;
     double rate = 50000;
@@ -216,8 +203,10 @@ main (int argc, char *argv[])
         else if (streq (argv[i], "--no-pin"))
             pin = false;
         else {
-            fprintf (stderr, "usage: %s [-n COUNT] [--rate MSGS_PER_S] [--no-pin] "
-                             "[--only stream|pipeline]\n", argv[0]);
+            fprintf (stderr,
+                     "usage: %s [-n COUNT] [--rate MSGS_PER_S] [--no-pin] "
+                     "[--only stream|pipeline]\n",
+                     argv[0]);
             return streq (argv[i], "-h") || streq (argv[i], "--help") ? 0 : 2;
         }
     }
@@ -231,7 +220,8 @@ main (int argc, char *argv[])
     }
     bench_print_host (pin);
     printf ("latency: %d messages at %.0f msgs/s, measured from each message's intended "
-            "send time\n", count, rate);
+            "send time\n",
+            count, rate);
     struct {
         const char *name;
         path_t base, mine;

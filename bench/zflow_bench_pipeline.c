@@ -17,22 +17,21 @@
         RESULT pipeline_3stages msgs_per_s=<zflow median> ratio=<zflow/raw>
     =========================================================================
 */
-#include "bench_util.h"
 #include "bench_figure.h"
+#include "bench_util.h"
 #include "zflow.h"
 
-#define S_EVENT                                                                         \
-    "{\"eventid\":\"dionaea.capture\",\"src_ip\":\"10.1.2.3\",\"src_port\":4444,"    \
+#define S_EVENT                                                                                    \
+    "{\"eventid\":\"dionaea.capture\",\"src_ip\":\"10.1.2.3\",\"src_port\":4444,"                  \
     "\"dst_port\":445,\"hashes\":[\"d41d8cd98f00b204e9800998ecf8427e\"],\"n\":%08d}"
 
 typedef struct {
-    char in[64];    //  endpoint it reads (binds); producer: unused
-    char out[64];   //  endpoint it writes (connects)
-    int count;      //  messages to pass
+    char in[64];  //  endpoint it reads (binds); producer: unused
+    char out[64]; //  endpoint it writes (connects)
+    int count;    //  messages to pass
 } hop_t;
 
-static void *
-s_producer (void *arg)
+static void *s_producer (void *arg)
 {
     hop_t *hop = (hop_t *) arg;
     zsock_t *out = zsock_new (ZMQ_PUSH);
@@ -47,8 +46,7 @@ s_producer (void *arg)
     return NULL;
 }
 
-static void *
-s_relay (void *arg)
+static void *s_relay (void *arg)
 {
     hop_t *hop = (hop_t *) arg;
     zsock_t *in = zsock_new (ZMQ_PULL);
@@ -69,8 +67,7 @@ s_relay (void *arg)
 }
 
 //  Receives count messages (each possibly multipart) on consumer.
-static void
-s_consume (zsock_t *consumer, int count)
+static void s_consume (zsock_t *consumer, int count)
 {
     zmq_msg_t msg;
     zmq_msg_init (&msg);
@@ -82,8 +79,7 @@ s_consume (zsock_t *consumer, int count)
     zmq_msg_close (&msg);
 }
 
-static double
-s_run_raw (int count, int run)
+static double s_run_raw (int count, int run)
 {
     hop_t hops[4];
     zsock_t *consumer = zsock_new (ZMQ_PULL);
@@ -107,8 +103,7 @@ s_run_raw (int count, int run)
     return rate;
 }
 
-static double
-s_run_zflow (int count, int run)
+static double s_run_zflow (int count, int run)
 {
     char in[64], out[64];
     snprintf (in, sizeof (in), "inproc://bench-zf-in-%d", run);
@@ -137,8 +132,7 @@ s_run_zflow (int count, int run)
     return rate;
 }
 
-int
-main (int argc, char **argv)
+int main (int argc, char **argv)
 {
     int count = 200000, runs = 5;
     for (int i = 1; i + 1 < argc; i++) {

@@ -16,8 +16,8 @@
     over raw, median of the runs).
     =========================================================================
 */
-#include "bench_util.h"
 #include "bench_figure.h"
+#include "bench_util.h"
 #include "zflow.h"
 
 #define ENVELOPE_PAYLOAD 64
@@ -25,20 +25,20 @@
 typedef enum { MODE_RAW, MODE_STREAM, MODE_RAW3, MODE_ENVELOPE } mode_t_;
 
 typedef struct {
-    mode_t_ mode;     //  what to move
-    int count;        //  messages
-    size_t size;      //  payload bytes
-    bool pin;         //  pin threads
+    mode_t_ mode; //  what to move
+    int count;    //  messages
+    size_t size;  //  payload bytes
+    bool pin;     //  pin threads
     char endpoint[64];
 } run_t;
 
 //  The raw 3-frame send uses these pre-built frames.
-static const char s_key[] = "bench\x1f" "stream";
+static const char s_key[] = "bench\x1f"
+                            "stream";
 static char s_meta[128];
 static size_t s_meta_size;
 
-static void
-s_raw_send (void *sock, const run_t *run, const char *payload)
+static void s_raw_send (void *sock, const run_t *run, const char *payload)
 {
     for (int i = 0; i < run->count; i++) {
         zmq_msg_t msg;
@@ -48,8 +48,7 @@ s_raw_send (void *sock, const run_t *run, const char *payload)
     }
 }
 
-static void
-s_raw3_send (void *sock, const run_t *run, const char *payload)
+static void s_raw3_send (void *sock, const run_t *run, const char *payload)
 {
     for (int i = 0; i < run->count; i++) {
         zmq_send (sock, s_key, sizeof (s_key) - 1, ZMQ_SNDMORE);
@@ -58,8 +57,7 @@ s_raw3_send (void *sock, const run_t *run, const char *payload)
     }
 }
 
-static void
-s_stream_send (zflow_stream_t *stream, const run_t *run, const char *payload)
+static void s_stream_send (zflow_stream_t *stream, const run_t *run, const char *payload)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
@@ -68,8 +66,7 @@ s_stream_send (zflow_stream_t *stream, const run_t *run, const char *payload)
         if (run->mode == MODE_ENVELOPE) {
             zflow_meta_set_seq (meta, (uint64_t) i + 1);
             zflow_envelope_encode (msg, s_key, sizeof (s_key) - 1, meta, payload, run->size);
-        }
-        else
+        } else
             memcpy (zflow_msg_add_empty (msg, run->size), payload, run->size);
         if (zflow_stream_write (stream, msg) == ZFLOW_DRAIN)
             zflow_stream_drain (stream, -1);
@@ -80,8 +77,7 @@ s_stream_send (zflow_stream_t *stream, const run_t *run, const char *payload)
 }
 
 //  The sender thread: connects, waits for the go, sends count messages.
-static void
-s_sender (zsock_t *pipe, void *args)
+static void s_sender (zsock_t *pipe, void *args)
 {
     run_t *run = (run_t *) args;
     bench_pin (run->pin ? 0 : -1);
@@ -103,8 +99,7 @@ s_sender (zsock_t *pipe, void *args)
 }
 
 //  Receives count messages; returns false if any was not as sent.
-static bool
-s_receive (zflow_stream_t *stream, const run_t *run)
+static bool s_receive (zflow_stream_t *stream, const run_t *run)
 {
     void *raw = zsock_resolve (zflow_stream_sock (stream));
     bool ok = true;
@@ -123,8 +118,8 @@ s_receive (zflow_stream_t *stream, const run_t *run)
     for (int i = 0; i < run->count && ok; i++) {
         ok = zflow_stream_read (stream, msg, -1) == 0;
         if (run->mode == MODE_ENVELOPE)
-            ok = ok && zflow_envelope_decode (msg, meta) == 0
-                 && zflow_meta_seq (meta) == (uint64_t) i + 1;
+            ok = ok && zflow_envelope_decode (msg, meta) == 0 &&
+                 zflow_meta_seq (meta) == (uint64_t) i + 1;
     }
     ok = ok && zflow_msg_part_size (msg, zflow_msg_size (msg) - 1) == run->size;
     zflow_meta_destroy (&meta);
@@ -133,8 +128,7 @@ s_receive (zflow_stream_t *stream, const run_t *run)
 }
 
 //  One timed run; returns messages per second (0 if the data was wrong).
-static double
-s_run (run_t *run)
+static double s_run (run_t *run)
 {
     static int serial = 0;
     snprintf (run->endpoint, sizeof (run->endpoint), "inproc://bench-stream-%d", serial++);
@@ -157,28 +151,26 @@ s_run (run_t *run)
 }
 
 typedef struct {
-    const char *name;     //  RESULT name
-    mode_t_ base, mine;   //  baseline and zflow modes
-    size_t size;          //  payload size
+    const char *name;   //  RESULT name
+    mode_t_ base, mine; //  baseline and zflow modes
+    size_t size;        //  payload size
 } figure_t;
 
-static void
-s_print_row (const figure_t *f, double *base, double *mine, int runs)
+static void s_print_row (const figure_t *f, double *base, double *mine, int runs)
 {
     double base_med = bench_median (base, runs), mine_med = bench_median (mine, runs);
     bench_figure_print (f->mine == MODE_ENVELOPE ? "envelope" : "stream", f->name, f->size,
                         f->mine == MODE_ENVELOPE ? "raw libzmq 3-frame send" : "raw libzmq",
-                        (bench_spread_t) {base_med, base[0], base[runs - 1]},
-                        (bench_spread_t) {mine_med, mine[0], mine[runs - 1]});
+                        (bench_spread_t){base_med, base[0], base[runs - 1]},
+                        (bench_spread_t){mine_med, mine[0], mine[runs - 1]});
     printf ("%-14s %6zu B  raw %6.2f M/s [%5.2f..%5.2f]  zflow %6.2f M/s [%5.2f..%5.2f]  "
             "%7.1f MB/s  ratio %.2f\n",
-            f->name, f->size, base_med / 1e6, base[0] / 1e6, base[runs - 1] / 1e6,
-            mine_med / 1e6, mine[0] / 1e6, mine[runs - 1] / 1e6,
-            mine_med * (double) f->size / 1e6, mine_med / base_med);
+            f->name, f->size, base_med / 1e6, base[0] / 1e6, base[runs - 1] / 1e6, mine_med / 1e6,
+            mine[0] / 1e6, mine[runs - 1] / 1e6, mine_med * (double) f->size / 1e6,
+            mine_med / base_med);
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     int count = 1000000, runs = 5;
     bool pin = true, envelope = true;
@@ -197,8 +189,10 @@ main (int argc, char *argv[])
         else if (streq (argv[i], "--envelope-only"))
             sizes[0] = 0;
         else {
-            fprintf (stderr, "usage: %s [-n COUNT] [-r RUNS] [-s SIZE,...] [--no-pin] "
-                             "[--no-envelope] [--envelope-only]\n", argv[0]);
+            fprintf (stderr,
+                     "usage: %s [-n COUNT] [-r RUNS] [-s SIZE,...] [--no-pin] "
+                     "[--no-envelope] [--envelope-only]\n",
+                     argv[0]);
             return streq (argv[i], "-h") || streq (argv[i], "--help") ? 0 : 2;
         }
     }
@@ -225,11 +219,11 @@ main (int argc, char *argv[])
             return 2;
         }
         snprintf (names[nfig], sizeof (names[nfig]), "stream_%s", tok);
-        figures[nfig] = (figure_t) {names[nfig], MODE_RAW, MODE_STREAM, (size_t) atol (tok)};
+        figures[nfig] = (figure_t){names[nfig], MODE_RAW, MODE_STREAM, (size_t) atol (tok)};
         nfig++;
     }
     if (envelope)
-        figures[nfig++] = (figure_t) {"envelope", MODE_RAW3, MODE_ENVELOPE, ENVELOPE_PAYLOAD};
+        figures[nfig++] = (figure_t){"envelope", MODE_RAW3, MODE_ENVELOPE, ENVELOPE_PAYLOAD};
 
     bench_print_host (pin);
     printf ("messages per run: %d, runs: %d (after one warm-up), inproc PUSH/PULL, HWM 1000\n",

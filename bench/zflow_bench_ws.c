@@ -23,6 +23,9 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "bench_figure.h"
+#include "zflow.h"
+#include "zflow_ws_client.h"
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -30,16 +33,12 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "zflow.h"
-#include "zflow_ws_client.h"
-#include "bench_figure.h"
 
 #define S_FRAMES_PER_BLOCK 1000
 #define S_MSG_SIZE 64
 
 //  Builds message i: {"k":<i%10>,"seq":<i>,"pad":"xxx..."} of 64 bytes.
-static void
-s_message (char *out, int i)
+static void s_message (char *out, int i)
 {
     int n = snprintf (out, S_MSG_SIZE + 1, "{\"k\":%d,\"seq\":%d,\"pad\":\"", i % 10, i);
     memset (out + n, 'x', (size_t) (S_MSG_SIZE - n - 2));
@@ -48,8 +47,7 @@ s_message (char *out, int i)
 }
 
 //  Answers the opening handshake on fd. Returns 0 or -1.
-static int
-s_server_handshake (int fd)
+static int s_server_handshake (int fd)
 {
     char request[8192];
     size_t got = 0;
@@ -78,13 +76,13 @@ s_server_handshake (int fd)
     char response[256];
     int n = snprintf (response, sizeof (response),
                       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                      accept);
     return write (fd, response, (size_t) n) == n ? 0 : -1;
 }
 
 //  The child: accept one client, write total messages, close, wait for EOF.
-static void
-s_server_child (int listener, int total)
+static void s_server_child (int listener, int total)
 {
     int fd = accept (listener, NULL, NULL);
     if (fd < 0 || s_server_handshake (fd))
@@ -106,11 +104,11 @@ s_server_child (int listener, int total)
         while (off < size) {
             ssize_t n = write (fd, block + off, size - off);
             if (n <= 0)
-                _exit (0);   //  the client went away
+                _exit (0); //  the client went away
             off += (size_t) n;
         }
     }
-    uint8_t close_frame[4] = { 0x88, 2, 1000 >> 8, 1000 & 0xff };
+    uint8_t close_frame[4] = {0x88, 2, 1000 >> 8, 1000 & 0xff};
     if (write (fd, close_frame, 4) != 4)
         _exit (0);
     char sink[4096];
@@ -120,14 +118,13 @@ s_server_child (int listener, int total)
 }
 
 //  Starts a server child for total messages. Returns its pid, port in *port.
-static pid_t
-s_server_start (int total, int *port)
+static pid_t s_server_start (int total, int *port)
 {
     int listener = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
     socklen_t len = sizeof (addr);
-    if (bind (listener, (struct sockaddr *) &addr, len) || listen (listener, 4)
-        || getsockname (listener, (struct sockaddr *) &addr, &len))
+    if (bind (listener, (struct sockaddr *) &addr, len) || listen (listener, 4) ||
+        getsockname (listener, (struct sockaddr *) &addr, &len))
         return -1;
     *port = ntohs (addr.sin_port);
     pid_t pid = fork ();
@@ -137,8 +134,7 @@ s_server_start (int total, int *port)
     return pid;
 }
 
-static void
-s_server_stop (pid_t pid)
+static void s_server_stop (pid_t pid)
 {
     kill (pid, SIGTERM);
     waitpid (pid, NULL, 0);
@@ -146,8 +142,7 @@ s_server_stop (pid_t pid)
 
 //  zflow: one unfiltered stream (raw parse) or 10 filtered ones (JSON).
 //  Returns messages per second, 0 on failure.
-static double
-s_run_zflow (int total, bool filtered)
+static double s_run_zflow (int total, bool filtered)
 {
     int port;
     pid_t pid = s_server_start (total, &port);
@@ -156,8 +151,8 @@ s_run_zflow (int total, bool filtered)
     zflow_ws_config_t *config = zflow_ws_config_new (url);
     zflow_ws_config_set_parse (config, filtered ? ZFLOW_WS_PARSE_JSON : ZFLOW_WS_PARSE_RAW);
     zflow_ws_config_set_deflate (config, false);
-    zflow_ws_config_set_backoff (config, 60000, 60000);   //  one connection only
-    zflow_ws_config_set_autostart (config, false);        //  streams first
+    zflow_ws_config_set_backoff (config, 60000, 60000); //  one connection only
+    zflow_ws_config_set_autostart (config, false);      //  streams first
     int64_t start = zclock_usecs ();
     zflow_ws_t *feed = zflow_ws_new (filtered ? "bench_f" : "bench_p", &config, NULL);
     int nstreams = filtered ? 10 : 1;
@@ -168,12 +163,12 @@ s_run_zflow (int total, bool filtered)
         snprintf (filter, sizeof (filter), "{\"k\":%d}", i);
         streams[i] = zflow_ws_stream_filter (feed, filtered ? filter : NULL, 100000,
                                              ZFLOW_WS_BACKPRESSURE, NULL);
-        items[i] = (zmq_pollitem_t) { zsock_resolve (zflow_stream_sock (streams[i])), 0,
-                                      ZMQ_POLLIN, 0 };
+        items[i] =
+            (zmq_pollitem_t){zsock_resolve (zflow_stream_sock (streams[i])), 0, ZMQ_POLLIN, 0};
     }
     zflow_msg_t *msg = zflow_msg_new ();
     for (int i = 0; i < nstreams; i++)
-        zflow_ws_stream_read (streams[i], msg, 0);   //  a batch reader from the first message
+        zflow_ws_stream_read (streams[i], msg, 0); //  a batch reader from the first message
     zflow_ws_start (feed);
     zflow_ws_wait_connected (feed, 5000);
     zflow_ws_send (feed, "go", 2, false);
@@ -205,20 +200,19 @@ s_run_zflow (int total, bool filtered)
 //  The connection alone (zflow__ws_conn in a zloop, counting messages in
 //  its callback, no actor and no fan-out): the framing layer against Node.
 typedef struct {
-    int count;       //  messages received
-    int total;       //  messages expected
-    bool sent_go;    //  "go" sent
+    int count;    //  messages received
+    int total;    //  messages expected
+    bool sent_go; //  "go" sent
 } s_conn_count_t;
 
-static void
-s_conn_open (zflow_ws_conn_t *conn, void *arg)
+static void s_conn_open (zflow_ws_conn_t *conn, void *arg)
 {
     ((s_conn_count_t *) arg)->sent_go = true;
     zflow__ws_conn_send (conn, false, "go", 2);
 }
 
-static void
-s_conn_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size, void *arg)
+static void s_conn_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size,
+                            void *arg)
 {
     (void) conn;
     (void) binary;
@@ -227,8 +221,7 @@ s_conn_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t 
     ((s_conn_count_t *) arg)->count++;
 }
 
-static int
-s_conn_check (zloop_t *loop, int timer_id, void *arg)
+static int s_conn_check (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -236,8 +229,7 @@ s_conn_check (zloop_t *loop, int timer_id, void *arg)
     return state->count >= state->total ? -1 : 0;
 }
 
-static int
-s_conn_give_up (zloop_t *loop, int timer_id, void *arg)
+static int s_conn_give_up (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -245,17 +237,16 @@ s_conn_give_up (zloop_t *loop, int timer_id, void *arg)
     return -1;
 }
 
-static double
-s_run_conn (int total)
+static double s_run_conn (int total)
 {
     int port;
     pid_t pid = s_server_start (total, &port);
     char url[64];
     snprintf (url, sizeof (url), "ws://127.0.0.1:%d/", port);
     zloop_t *loop = zloop_new ();
-    s_conn_count_t state = { 0, total, false };
-    zflow_ws_conn_config_t config = { .url = url };
-    zflow_ws_conn_callbacks_t callbacks = { s_conn_open, s_conn_message, NULL, NULL };
+    s_conn_count_t state = {0, total, false};
+    zflow_ws_conn_config_t config = {.url = url};
+    zflow_ws_conn_callbacks_t callbacks = {s_conn_open, s_conn_message, NULL, NULL};
     int64_t start = zclock_usecs ();
     zflow_ws_conn_t *conn = zflow__ws_conn_new (loop, &config, &callbacks, &state, NULL, NULL, 0);
     zloop_timer (loop, 1, 0, s_conn_check, &state);
@@ -271,8 +262,7 @@ s_run_conn (int total)
 }
 
 //  Node's ws client, counting (or JSON.parse-ing) each message.
-static double
-s_run_node (int total, bool parse)
+static double s_run_node (int total, bool parse)
 {
     int port;
     pid_t pid = s_server_start (total, &port);
@@ -297,8 +287,7 @@ s_run_node (int total, bool parse)
     return count / secs;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     zsys_init ();
     zsys_set_logstream (NULL);
@@ -306,8 +295,7 @@ main (int argc, char *argv[])
     if (total <= 0)
         total = 1000000;
     //  A second argument "zflow" skips Node (for profiling).
-    bool node = argc <= 2
-                && system ("node --version >/dev/null 2>&1") == 0;
+    bool node = argc <= 2 && system ("node --version >/dev/null 2>&1") == 0;
     bool ws = access (WS_TEST_DIR "/node_modules/ws/package.json", R_OK) == 0;
     if (!node && argc > 2)
         printf ("Node skipped on request\n");
@@ -316,7 +304,7 @@ main (int argc, char *argv[])
     else if (!ws)
         printf ("Node's ws package is missing (npm install --prefix tests/ws ws): "
                 "Node figures skipped, ratios are 0\n");
-    const char *only = argc > 2 && !streq (argv[2], "zflow") ? argv[2] : NULL;   //  profiling
+    const char *only = argc > 2 && !streq (argv[2], "zflow") ? argv[2] : NULL; //  profiling
     double zconn = !only || streq (only, "conn") ? s_run_conn (total) : 0;
     double zplain = !only || streq (only, "plain") ? s_run_zflow (total, false) : 0;
     double nplain = node && ws ? s_run_node (total, false) : 0;
@@ -325,11 +313,11 @@ main (int argc, char *argv[])
     printf ("conn alone over node plain: %.2f\n", nplain > 0 ? zconn / nplain : 0);
     //  for zflow bench: each figure beside the Node client of the same run
     bench_figure_print ("websocket", "ws_plain", 64, "Node ws client",
-                        (bench_spread_t) {nplain, nplain, nplain},
-                        (bench_spread_t) {zplain, zplain, zplain});
+                        (bench_spread_t){nplain, nplain, nplain},
+                        (bench_spread_t){zplain, zplain, zplain});
     bench_figure_print ("websocket", "ws_filtered_10", 64, "Node ws + JSON.parse",
-                        (bench_spread_t) {nparse, nparse, nparse},
-                        (bench_spread_t) {zfilt, zfilt, zfilt});
+                        (bench_spread_t){nparse, nparse, nparse},
+                        (bench_spread_t){zfilt, zfilt, zfilt});
     printf ("RESULT ws_plain ratio=%.2f\n", nplain > 0 ? zplain / nplain : 0);
     printf ("RESULT ws_filtered ratio=%.2f\n", nparse > 0 ? zfilt / nparse : 0);
     return 0;

@@ -22,8 +22,7 @@
 #include "zflow_centrifugo_sink.h"
 #include <stdio.h>
 
-static const char *
-s_kind (zflow_centrifugo_error_kind_t kind)
+static const char *s_kind (zflow_centrifugo_error_kind_t kind)
 {
     return kind == ZFLOW_CENTRIFUGO_ERR_REQUEST    ? "request error"
            : kind == ZFLOW_CENTRIFUGO_ERR_RESPONSE ? "response error"
@@ -32,8 +31,7 @@ s_kind (zflow_centrifugo_error_kind_t kind)
 }
 
 //  Publishes one message with the client and prints the channel's history.
-static int
-s_client_demo (const char *address, const char *key, zflow_centrifugo_format_t format)
+static int s_client_demo (const char *address, const char *key, zflow_centrifugo_format_t format)
 {
     zflow_centrifugo_t *client = zflow_centrifugo_new (address, key);
     if (!client)
@@ -54,8 +52,7 @@ s_client_demo (const char *address, const char *key, zflow_centrifugo_format_t f
         printf ("history (newest 3): %s\n", text);
         free (text);
         json_decref (result);
-    }
-    else
+    } else
         fprintf (stderr, "centrifugo: %s %d (%s): %s\n",
                  s_kind (zflow_centrifugo_error_kind (client)),
                  zflow_centrifugo_error_code (client), zflow_strerror (rc),
@@ -66,8 +63,7 @@ s_client_demo (const char *address, const char *key, zflow_centrifugo_format_t f
 }
 
 //  Feeds ten envelopes to a sink and prints its counters.
-static int
-s_sink_demo (const char *address, const char *key, zflow_centrifugo_format_t format)
+static int s_sink_demo (const char *address, const char *key, zflow_centrifugo_format_t format)
 {
     zflow_centrifugo_sink_config_t config = {0};
     config.address = address;
@@ -75,7 +71,7 @@ s_sink_demo (const char *address, const char *key, zflow_centrifugo_format_t for
     config.format = format;
     config.input_type = ZMQ_PULL;
     config.input_bind = "inproc://example-centrifugo";
-    config.channel_rule = "{*}";     //  key ("chat", "sensors") -> channel "chat:sensors"
+    config.channel_rule = "{*}"; //  key ("chat", "sensors") -> channel "chat:sensors"
     int err = 0;
     zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, &err);
     if (!sink) {
@@ -113,14 +109,12 @@ s_sink_demo (const char *address, const char *key, zflow_centrifugo_format_t for
     return rc;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     const char *address = argc > 1 ? argv[1] : "http://127.0.0.1:8000/api";
     const char *key = argc > 2 ? argv[2] : "secret";
-    zflow_centrifugo_format_t format = argc > 3 && streq (argv[3], "legacy")
-                                           ? ZFLOW_CENTRIFUGO_LEGACY
-                                           : ZFLOW_CENTRIFUGO_MODERN;
+    zflow_centrifugo_format_t format =
+        argc > 3 && streq (argv[3], "legacy") ? ZFLOW_CENTRIFUGO_LEGACY : ZFLOW_CENTRIFUGO_MODERN;
     if (s_client_demo (address, key, format))
         return 1;
     return s_sink_demo (address, key, format) ? 1 : 0;

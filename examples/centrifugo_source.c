@@ -24,8 +24,7 @@
 #include <stdio.h>
 
 //  Prints one envelope: key, offset and epoch, payload.
-static void
-s_print (zflow_msg_t *msg, zflow_meta_t *meta)
+static void s_print (zflow_msg_t *msg, zflow_meta_t *meta)
 {
     size_t key_size, size;
     const char *key = (const char *) zflow_envelope_key (msg, &key_size);
@@ -44,19 +43,18 @@ s_print (zflow_msg_t *msg, zflow_meta_t *meta)
     zflow_key_destroy (&parsed);
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     if (argc < 4) {
         fprintf (stderr, "usage: centrifugo_source url token channels [seconds]\n");
         return 2;
     }
-    zflow_centrifugo_source_config_t config = { 0 };
+    zflow_centrifugo_source_config_t config = {0};
     config.url = argv[1];
     config.token = argv[2];
     config.channels = argv[3];
     config.name = "example";
-    config.manual_start = true;   //  subscribe to the PUB before anything arrives
+    config.manual_start = true; //  subscribe to the PUB before anything arrives
     int err;
     zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
     if (!source) {

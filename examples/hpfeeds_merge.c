@@ -25,8 +25,7 @@
 #include "zflow.h"
 #include <jansson.h>
 
-static zflow_hpfeeds_broker_t *
-s_broker (int *port_p)
+static zflow_hpfeeds_broker_t *s_broker (int *port_p)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (NULL);
     const char *channels[] = {"in-channel", "out-channel", NULL};
@@ -35,8 +34,7 @@ s_broker (int *port_p)
     return broker;
 }
 
-static zflow_hpfeeds_t *
-s_client (int port, bool reader)
+static zflow_hpfeeds_t *s_client (int port, bool reader)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -51,8 +49,7 @@ s_client (int port, bool reader)
 }
 
 //  The filter: JSON in, JSON out if "hashes" is a non-empty list, else NULL.
-static char *
-s_keep_with_hashes (const void *payload, size_t size)
+static char *s_keep_with_hashes (const void *payload, size_t size)
 {
     json_error_t error;
     json_t *event = json_loadb ((const char *) payload, size, 0, &error);
@@ -64,8 +61,7 @@ s_keep_with_hashes (const void *payload, size_t size)
     return out;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     int count = argc > 1 ? atoi (argv[1]) : 5;
     int ports[4];
@@ -95,9 +91,9 @@ main (int argc, char *argv[])
     //  The synthetic feeds: every other event has hashes.
     for (int index = 0; index < count * 3; index++) {
         char event[200];
-        int size = snprintf (event, sizeof (event),
-                             "{\"broker\": %d, \"n\": %d, \"hashes\": [%s]}", index % 3, index,
-                             index % 2 ? "" : "\"d41d8cd98f00b204e9800998ecf8427e\"");
+        int size =
+            snprintf (event, sizeof (event), "{\"broker\": %d, \"n\": %d, \"hashes\": [%s]}",
+                      index % 3, index, index % 2 ? "" : "\"d41d8cd98f00b204e9800998ecf8427e\"");
         zflow_hpfeeds_publish (feeders[index % 3], "in-channel", event, (size_t) size);
     }
     //  The pipeline: merged -> filter -> filtered.

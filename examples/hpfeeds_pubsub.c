@@ -15,8 +15,7 @@
 */
 #include "zflow.h"
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     int count = argc > 1 ? atoi (argv[1]) : 10;
     //  The broker: one ident that may publish and subscribe "demo".
@@ -38,7 +37,7 @@ main (int argc, char *argv[])
     char *text = zflow_hpfeeds_event (subscriber, &type, 5000);
     printf ("subscriber: event %d: %s\n", type, text ? text : "(none)");
     zstr_free (&text);
-    zclock_sleep (100);     //  hpfeeds has no acks: let the subscription land
+    zclock_sleep (100); //  hpfeeds has no acks: let the subscription land
 
     for (int index = 0; index < count; index++) {
         char payload[64];

@@ -16,8 +16,7 @@
 #include <stdio.h>
 
 //  Prints "<key> <payload>" for an envelope.
-static void
-print_message (const zflow_msg_t *envelope, void *arg)
+static void print_message (const zflow_msg_t *envelope, void *arg)
 {
     size_t key_size, size;
     const void *wire = zflow_envelope_key (envelope, &key_size);
@@ -29,8 +28,7 @@ print_message (const zflow_msg_t *envelope, void *arg)
 }
 
 //  Prints one hub notice from the watcher's queue.
-static void
-print_notice (zflow_hub_subscriber_t *watcher)
+static void print_notice (zflow_hub_subscriber_t *watcher)
 {
     zflow_msg_t *envelope = zflow_msg_new ();
     while (zflow_hub_subscriber_consume (watcher, envelope, 100) == 0) {
@@ -49,8 +47,7 @@ print_notice (zflow_hub_subscriber_t *watcher)
     zflow_msg_destroy (&envelope);
 }
 
-int
-main (void)
+int main (void)
 {
     int err = 0;
     zflow_hub_t *hub = zflow_hub_new ("example", &err);
@@ -70,8 +67,8 @@ main (void)
 
     zflow_key_t *sub_key = zflow_key_new ("a", "b", "*", NULL);
     zflow_hub_subscriber_subscribe (subscriber, sub_key);
-    int listener = zflow_hub_subscriber_add_sync_listener (subscriber, sub_key, print_message,
-                                                           "listener: ");
+    int listener =
+        zflow_hub_subscriber_add_sync_listener (subscriber, sub_key, print_message, "listener: ");
     print_notice (watcher);
 
     zflow_key_t *pub_key = zflow_key_new ("b", "c", NULL);

@@ -27,10 +27,10 @@
 //  envelope without a key. Runs in the stage's own thread.
 static int s_tag (zflow_msg_t *msg, void *arg)
 {
-    int *seen = (int *)arg;
+    int *seen = (int *) arg;
     (*seen)++;
     size_t size;
-    const char *key = (const char *)zflow_envelope_key (msg, &size);
+    const char *key = (const char *) zflow_envelope_key (msg, &size);
     return key && size > 0 ? 0 : ZFLOW_EPROTO; //  drop (and count) a keyless one
 }
 

@@ -23,8 +23,7 @@
 //  ---------------------------------------------------------------------
 //  The source: COUNT events, every third without hashes, then "END".
 
-static void
-s_source (zsock_t *pipe, void *args)
+static void s_source (zsock_t *pipe, void *args)
 {
     int count = *(int *) args;
     zflow_actor_t *base = zflow_actor_new (pipe, "source");
@@ -49,13 +48,13 @@ s_source (zsock_t *pipe, void *args)
         zflow_meta_stamp (meta);
         zflow_envelope_encode_key (msg, key, meta, json, (size_t) size);
         if (zflow_stream_write (out, msg) == ZFLOW_DRAIN)
-            zflow_stream_drain (out, -1);      //  the filter pushes back
+            zflow_stream_drain (out, -1); //  the filter pushes back
         zflow_actor_counters (base)->msgs_out++;
     }
     zflow_msg_addstr (msg, "END");
     zflow_stream_write (out, msg);
     zflow_stream_flush (out, -1);
-    zflow_actor_run (base);     //  wait for $TERM
+    zflow_actor_run (base); //  wait for $TERM
     zflow_key_destroy (&key);
     zflow_meta_destroy (&meta);
     zflow_msg_destroy (&msg);
@@ -67,16 +66,15 @@ s_source (zsock_t *pipe, void *args)
 //  The filter: an attached input, an output with backpressure.
 
 typedef struct {
-    zflow_actor_t *base;      //  actor base (loop, counters)
-    zflow_stream_t *in;       //  PULL from the source
-    zflow_stream_t *out;      //  PUSH to the sink
-    zflow_msg_t *msg;         //  reused for every message
-    bool congested;           //  out said ZFLOW_DRAIN: stop reading in
+    zflow_actor_t *base; //  actor base (loop, counters)
+    zflow_stream_t *in;  //  PULL from the source
+    zflow_stream_t *out; //  PUSH to the sink
+    zflow_msg_t *msg;    //  reused for every message
+    bool congested;      //  out said ZFLOW_DRAIN: stop reading in
 } filter_t;
 
 //  Moves messages from in to out until in is empty or out is congested.
-static void
-s_filter_pump (filter_t *self)
+static void s_filter_pump (filter_t *self)
 {
     while (!self->congested && zflow_stream_read (self->in, self->msg, 0) == 0) {
         zflow_counters_t *counters = zflow_actor_counters (self->base);
@@ -84,8 +82,8 @@ s_filter_pump (filter_t *self)
         size_t size;
         const char *payload = (const char *) zflow_envelope_payload (self->msg, &size);
         //  keep the END marker and events whose hashes list is not empty
-        bool keep = zflow_msg_size (self->msg) == 1
-                    || (payload && !memmem (payload, size, "\"hashes\":[]", 11));
+        bool keep = zflow_msg_size (self->msg) == 1 ||
+                    (payload && !memmem (payload, size, "\"hashes\":[]", 11));
         if (!keep) {
             counters->drops++;
             continue;
@@ -96,24 +94,21 @@ s_filter_pump (filter_t *self)
     }
 }
 
-static void
-s_filter_on_readable (zflow_stream_t *stream, void *arg)
+static void s_filter_on_readable (zflow_stream_t *stream, void *arg)
 {
     (void) stream;
     s_filter_pump ((filter_t *) arg);
 }
 
-static void
-s_filter_on_drained (zflow_stream_t *stream, void *arg)
+static void s_filter_on_drained (zflow_stream_t *stream, void *arg)
 {
     (void) stream;
     filter_t *self = (filter_t *) arg;
     self->congested = false;
-    s_filter_pump (self);       //  what waited in the input buffer goes on
+    s_filter_pump (self); //  what waited in the input buffer goes on
 }
 
-static void
-s_filter (zsock_t *pipe, void *args)
+static void s_filter (zsock_t *pipe, void *args)
 {
     (void) args;
     filter_t self = {zflow_actor_new (pipe, "filter"), NULL, NULL, zflow_msg_new (), false};
@@ -138,16 +133,14 @@ s_filter (zsock_t *pipe, void *args)
 //  The sink, in the main thread.
 
 //  Wall-clock microseconds, the clock of zflow_meta_stamp.
-static int64_t
-s_wall_usecs (void)
+static int64_t s_wall_usecs (void)
 {
     struct timeval now;
     gettimeofday (&now, NULL);
     return (int64_t) now.tv_sec * 1000000 + now.tv_usec;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     int count = argc > 1 ? atoi (argv[1]) : 200000;
     if (count < 1) {
@@ -161,8 +154,10 @@ main (int argc, char *argv[])
         fprintf (stderr, "stream_pipeline: could not start the actors\n");
         return 1;
     }
-    fprintf (stderr, "stream_pipeline: source -> filter (keeps events with hashes) -> sink, "
-                     "%d events\n", count);
+    fprintf (stderr,
+             "stream_pipeline: source -> filter (keeps events with hashes) -> sink, "
+             "%d events\n",
+             count);
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
     int64_t start = zclock_usecs (), latency_sum = 0;

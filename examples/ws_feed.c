@@ -24,8 +24,7 @@
 #include "zflow.h"
 
 //  A handler: counts every message, whatever the streams do.
-static int
-s_count (const void *data, size_t size, bool binary, const json_t *parsed, void *arg)
+static int s_count (const void *data, size_t size, bool binary, const json_t *parsed, void *arg)
 {
     (void) data;
     (void) size;
@@ -35,8 +34,7 @@ s_count (const void *data, size_t size, bool binary, const json_t *parsed, void 
     return 0;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     if (argc < 2 || argv[1][0] == '-') {
         fprintf (stderr, "usage: ws_feed URL [-f FILTER] [-s SUBSCRIBE] [-n COUNT] "
@@ -71,7 +69,7 @@ main (int argc, char *argv[])
         }
     }
     zflow_ws_config_add_handler (config, s_count, &seen);
-    zflow_ws_config_set_autostart (config, false);   //  the stream first, then connect
+    zflow_ws_config_set_autostart (config, false); //  the stream first, then connect
     int rc;
     zflow_ws_t *feed = zflow_ws_new ("example", &config, &rc);
     if (!feed) {

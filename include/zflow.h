@@ -14,15 +14,15 @@
 #define ZFLOW_VERSION_MINOR 1
 #define ZFLOW_VERSION_PATCH 0
 
-#include <czmq.h>
+#include "zflow_actor.h"
+#include "zflow_envelope.h"
 #include "zflow_error.h"
-#include "zflow_msg.h"
-#include "zflow_stream.h"
+#include "zflow_histogram.h"
 #include "zflow_key.h"
 #include "zflow_meta.h"
-#include "zflow_envelope.h"
-#include "zflow_actor.h"
-#include "zflow_histogram.h"
+#include "zflow_msg.h"
+#include "zflow_stream.h"
+#include <czmq.h>
 
 //  The hub
 #include "zflow_hub.h"

@@ -37,9 +37,9 @@
 #ifndef ZFLOW_ACTOR_H_INCLUDED
 #define ZFLOW_ACTOR_H_INCLUDED
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <czmq.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,12 +49,12 @@ typedef struct _zflow_actor_t zflow_actor_t;
 
 //  The standard counters. The actor updates them directly; STATS reads them.
 typedef struct {
-    uint64_t msgs_in;      //  messages taken in
-    uint64_t bytes_in;     //  payload bytes taken in
-    uint64_t msgs_out;     //  messages sent on
-    uint64_t bytes_out;    //  payload bytes sent on
-    uint64_t drops;        //  messages dropped by policy (always counted)
-    uint64_t queue_depth;  //  messages waiting in the actor's queues now
+    uint64_t msgs_in;     //  messages taken in
+    uint64_t bytes_in;    //  payload bytes taken in
+    uint64_t msgs_out;    //  messages sent on
+    uint64_t bytes_out;   //  payload bytes sent on
+    uint64_t drops;       //  messages dropped by policy (always counted)
+    uint64_t queue_depth; //  messages waiting in the actor's queues now
 } zflow_counters_t;
 
 //  Handles a command that is not $TERM, VERBOSE or STATS. request holds the

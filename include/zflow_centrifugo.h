@@ -48,10 +48,10 @@
 #ifndef ZFLOW_CENTRIFUGO_H_INCLUDED
 #define ZFLOW_CENTRIFUGO_H_INCLUDED
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,27 +61,27 @@ typedef struct _zflow_centrifugo_t zflow_centrifugo_t;
 
 //  The API wire format.
 typedef enum {
-    ZFLOW_CENTRIFUGO_MODERN = 0,  //  v5/v6: one path per method, X-API-Key
-    ZFLOW_CENTRIFUGO_LEGACY = 1   //  v3/v4: {"method","params"}, Authorization: apikey
+    ZFLOW_CENTRIFUGO_MODERN = 0, //  v5/v6: one path per method, X-API-Key
+    ZFLOW_CENTRIFUGO_LEGACY = 1  //  v3/v4: {"method","params"}, Authorization: apikey
 } zflow_centrifugo_format_t;
 
 //  What kind of failure the last call had.
 typedef enum {
-    ZFLOW_CENTRIFUGO_ERR_NONE = 0,      //  the last call succeeded
-    ZFLOW_CENTRIFUGO_ERR_REQUEST = 1,   //  the HTTP request failed
-    ZFLOW_CENTRIFUGO_ERR_RESPONSE = 2,  //  Centrifugo answered with an error
-    ZFLOW_CENTRIFUGO_ERR_DECODE = 3,    //  the answer was not the expected JSON
-    ZFLOW_CENTRIFUGO_ERR_USAGE = 4      //  bad argument or out of memory
+    ZFLOW_CENTRIFUGO_ERR_NONE = 0,     //  the last call succeeded
+    ZFLOW_CENTRIFUGO_ERR_REQUEST = 1,  //  the HTTP request failed
+    ZFLOW_CENTRIFUGO_ERR_RESPONSE = 2, //  Centrifugo answered with an error
+    ZFLOW_CENTRIFUGO_ERR_DECODE = 3,   //  the answer was not the expected JSON
+    ZFLOW_CENTRIFUGO_ERR_USAGE = 4     //  bad argument or out of memory
 } zflow_centrifugo_error_kind_t;
 
 //  Centrifugo's documented server API error codes.
-#define ZFLOW_CENTRIFUGO_INTERNAL 100              //  internal server error
-#define ZFLOW_CENTRIFUGO_UNKNOWN_CHANNEL 102       //  namespace not found
-#define ZFLOW_CENTRIFUGO_NOT_FOUND 104             //  method (or item) not found
-#define ZFLOW_CENTRIFUGO_BAD_REQUEST 107           //  malformed request
-#define ZFLOW_CENTRIFUGO_NOT_AVAILABLE 108         //  feature off for the channel
-#define ZFLOW_CENTRIFUGO_UNRECOVERABLE 112         //  history position not recoverable
-#define ZFLOW_CENTRIFUGO_CONFLICT 113              //  conflicting state
+#define ZFLOW_CENTRIFUGO_INTERNAL 100        //  internal server error
+#define ZFLOW_CENTRIFUGO_UNKNOWN_CHANNEL 102 //  namespace not found
+#define ZFLOW_CENTRIFUGO_NOT_FOUND 104       //  method (or item) not found
+#define ZFLOW_CENTRIFUGO_BAD_REQUEST 107     //  malformed request
+#define ZFLOW_CENTRIFUGO_NOT_AVAILABLE 108   //  feature off for the channel
+#define ZFLOW_CENTRIFUGO_UNRECOVERABLE 112   //  history position not recoverable
+#define ZFLOW_CENTRIFUGO_CONFLICT 113        //  conflicting state
 
 //  Default timeouts in milliseconds (aiocent's default total is 1 s).
 #define ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT 1000
@@ -98,19 +98,19 @@ typedef json_t *(zflow_centrifugo_encoder_fn) (const void *object, void *arg);
 //  Optional fields of publish and broadcast. Zero-initialise and set what
 //  you need; NULL / false / 0 fields are left out of the request.
 typedef struct {
-    bool skip_history;            //  do not keep this publication in history
-    const json_t *tags;           //  object of string -> string (borrowed)
-    const char *idempotency_key;  //  drop duplicates of this publish on retry
-    const char *b64data;          //  binary payload in base64 (data may be NULL)
-    bool delta;                   //  ask for delta compression to subscribers
-    int64_t version;              //  document version (> 0 to send)
-    const char *version_epoch;    //  epoch of version
+    bool skip_history;           //  do not keep this publication in history
+    const json_t *tags;          //  object of string -> string (borrowed)
+    const char *idempotency_key; //  drop duplicates of this publish on retry
+    const char *b64data;         //  binary payload in base64 (data may be NULL)
+    bool delta;                  //  ask for delta compression to subscribers
+    int64_t version;             //  document version (> 0 to send)
+    const char *version_epoch;   //  epoch of version
 } zflow_centrifugo_publish_opts_t;
 
 //  A position in a channel's history stream.
 typedef struct {
-    uint64_t offset;    //  offset in the stream
-    const char *epoch;  //  epoch of the stream
+    uint64_t offset;   //  offset in the stream
+    const char *epoch; //  epoch of the stream
 } zflow_centrifugo_position_t;
 
 //  Creates a client for the API at address: the API prefix for the modern
@@ -197,8 +197,8 @@ int zflow_centrifugo_broadcast (zflow_centrifugo_t *self, const char **channels,
 //  b64info, data, b64data, recover_since, override.
 int zflow_centrifugo_subscribe (zflow_centrifugo_t *self, const char *user, const char *channel,
                                 const json_t *extra, json_t **result_p);
-int zflow_centrifugo_unsubscribe (zflow_centrifugo_t *self, const char *user,
-                                  const char *channel, const json_t *extra, json_t **result_p);
+int zflow_centrifugo_unsubscribe (zflow_centrifugo_t *self, const char *user, const char *channel,
+                                  const json_t *extra, json_t **result_p);
 
 //  disconnect / refresh user. extra may add client, session, whitelist,
 //  disconnect {code, reason} (disconnect), expired, expire_at (refresh).

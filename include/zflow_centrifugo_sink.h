@@ -59,10 +59,10 @@
 #ifndef ZFLOW_CENTRIFUGO_SINK_H_INCLUDED
 #define ZFLOW_CENTRIFUGO_SINK_H_INCLUDED
 
+#include "zflow_centrifugo.h"
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <czmq.h>
-#include "zflow_centrifugo.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,30 +79,30 @@ typedef struct _zflow_centrifugo_sink_t zflow_centrifugo_sink_t;
 //  The sink's configuration. Zero-initialise it and set what you need:
 //  zero / NULL / false fields take the defaults named here.
 typedef struct {
-    const char *address;               //  API address (required), as zflow_centrifugo_new
-    const char *api_key;               //  API key, or NULL
-    zflow_centrifugo_format_t format;  //  wire format (default modern)
-    bool insecure;                     //  turn TLS verification off (default: verify)
-    int timeout_ms;                    //  total timeout per HTTP request (5000)
-    int input_type;                    //  ZMQ_SUB (the default) or ZMQ_PULL
-    const char *input_connect;         //  endpoints the input connects to (comma list)
-    const char *input_bind;            //  endpoints the input binds to (comma list)
-    size_t input_hwm;                  //  messages buffered on the input side: the
-                                       //  socket's ZMQ_RCVHWM and the stream's read
-                                       //  watermark (default: ZeroMQ's 1000 and the
-                                       //  stream's 64 KiB)
-    const char *subscribe;             //  SUB: key prefixes in text form, comma list
-                                       //  ("hpfeeds,chat/room1"); NULL or "" for all
-    const char *channel_rule;          //  key -> channel template ("{*}")
-    size_t batch_max;                  //  commands per batch (100)
-    int batch_ms;                      //  longest wait before a partial batch (5)
-    size_t outbox_max;                 //  commands waiting at most (10000)
-    bool lossy;                        //  drop when the outbox is full (default: push back)
-    int retry_min_ms;                  //  first retry backoff (10)
-    int retry_max_ms;                  //  longest retry backoff (2000)
-    int max_attempts;                  //  attempts per batch, 0 for no limit
-    bool parallel;                     //  ask Centrifugo to run batch commands in parallel
-    bool close_connections;            //  a new connection per request (default: keep-alive)
+    const char *address;              //  API address (required), as zflow_centrifugo_new
+    const char *api_key;              //  API key, or NULL
+    zflow_centrifugo_format_t format; //  wire format (default modern)
+    bool insecure;                    //  turn TLS verification off (default: verify)
+    int timeout_ms;                   //  total timeout per HTTP request (5000)
+    int input_type;                   //  ZMQ_SUB (the default) or ZMQ_PULL
+    const char *input_connect;        //  endpoints the input connects to (comma list)
+    const char *input_bind;           //  endpoints the input binds to (comma list)
+    size_t input_hwm;                 //  messages buffered on the input side: the
+                                      //  socket's ZMQ_RCVHWM and the stream's read
+                                      //  watermark (default: ZeroMQ's 1000 and the
+                                      //  stream's 64 KiB)
+    const char *subscribe;            //  SUB: key prefixes in text form, comma list
+                                      //  ("hpfeeds,chat/room1"); NULL or "" for all
+    const char *channel_rule;         //  key -> channel template ("{*}")
+    size_t batch_max;                 //  commands per batch (100)
+    int batch_ms;                     //  longest wait before a partial batch (5)
+    size_t outbox_max;                //  commands waiting at most (10000)
+    bool lossy;                       //  drop when the outbox is full (default: push back)
+    int retry_min_ms;                 //  first retry backoff (10)
+    int retry_max_ms;                 //  longest retry backoff (2000)
+    int max_attempts;                 //  attempts per batch, 0 for no limit
+    bool parallel;                    //  ask Centrifugo to run batch commands in parallel
+    bool close_connections;           //  a new connection per request (default: keep-alive)
 } zflow_centrifugo_sink_config_t;
 
 //  Starts the sink actor. The configuration is copied; config may be freed

@@ -95,10 +95,10 @@
 #ifndef ZFLOW_CENTRIFUGO_SOURCE_H_INCLUDED
 #define ZFLOW_CENTRIFUGO_SOURCE_H_INCLUDED
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <czmq.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -18,10 +18,10 @@
 #ifndef ZFLOW_ENVELOPE_H_INCLUDED
 #define ZFLOW_ENVELOPE_H_INCLUDED
 
-#include <stddef.h>
 #include "zflow_key.h"
 #include "zflow_meta.h"
 #include "zflow_msg.h"
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -17,23 +17,23 @@ extern "C" {
 //  One table feeds both the enum and zflow_strerror(), so a code can never
 //  lack its text. Every zflow function that can fail returns 0 on success or
 //  one of these negative codes; none of them asserts on user input.
-#define ZFLOW_ERRNO_MAP(X)                                                           \
-    X (EINVAL, -1, "invalid argument")                                               \
-    X (ECLOSED, -2, "stream or actor is closed")                                     \
-    X (ETIMEDOUT, -3, "timed out")                                                   \
-    X (EAGAIN, -4, "no message available now (non-blocking call)")                   \
-    X (ENOMEM, -5, "out of memory")                                                  \
-    X (EENDPOINT, -6, "bad endpoint or bind/connect failed")                         \
-    X (ESOCKTYPE, -7, "not a ZeroMQ socket type")                                    \
-    X (EWATERMARK, -8, "bad watermarks: high must be >= low and > 0")                \
-    X (EPROTO, -9, "malformed input (protocol or encoding error)")                   \
-    X (ETOOBIG, -10, "message or field too large")                                   \
-    X (ETRANSPORT, -11, "transport error on the underlying socket")                  \
-    X (EFULL, -12, "queue full (bounded queue at its watermark)")                    \
-    X (ENOTFOUND, -13, "no such item")                                               \
-    X (EREFUSED, -14, "refused by peer (connection, authentication or permission)")  \
-    X (ECONFIG, -15, "bad configuration")                                            \
-    X (EIO, -16, "input/output error")                                               \
+#define ZFLOW_ERRNO_MAP(X)                                                                         \
+    X (EINVAL, -1, "invalid argument")                                                             \
+    X (ECLOSED, -2, "stream or actor is closed")                                                   \
+    X (ETIMEDOUT, -3, "timed out")                                                                 \
+    X (EAGAIN, -4, "no message available now (non-blocking call)")                                 \
+    X (ENOMEM, -5, "out of memory")                                                                \
+    X (EENDPOINT, -6, "bad endpoint or bind/connect failed")                                       \
+    X (ESOCKTYPE, -7, "not a ZeroMQ socket type")                                                  \
+    X (EWATERMARK, -8, "bad watermarks: high must be >= low and > 0")                              \
+    X (EPROTO, -9, "malformed input (protocol or encoding error)")                                 \
+    X (ETOOBIG, -10, "message or field too large")                                                 \
+    X (ETRANSPORT, -11, "transport error on the underlying socket")                                \
+    X (EFULL, -12, "queue full (bounded queue at its watermark)")                                  \
+    X (ENOTFOUND, -13, "no such item")                                                             \
+    X (EREFUSED, -14, "refused by peer (connection, authentication or permission)")                \
+    X (ECONFIG, -15, "bad configuration")                                                          \
+    X (EIO, -16, "input/output error")                                                             \
     X (ENOTSUP, -17, "operation not supported on this object")
 
 typedef enum {

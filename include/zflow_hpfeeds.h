@@ -84,10 +84,10 @@
 #ifndef ZFLOW_HPFEEDS_H_INCLUDED
 #define ZFLOW_HPFEEDS_H_INCLUDED
 
+#include "zflow_msg.h"
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <czmq.h>
-#include "zflow_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -97,8 +97,8 @@ typedef struct _zflow_hpfeeds_t zflow_hpfeeds_t;
 
 //  What happens to a publish when the outbox is full.
 typedef enum {
-    ZFLOW_HPFEEDS_DROP_OLDEST = 0,  //  drop the oldest queued publishes (counted; default)
-    ZFLOW_HPFEEDS_BLOCK = 1         //  the publisher waits (up to publish_timeout_ms)
+    ZFLOW_HPFEEDS_DROP_OLDEST = 0, //  drop the oldest queued publishes (counted; default)
+    ZFLOW_HPFEEDS_BLOCK = 1        //  the publisher waits (up to publish_timeout_ms)
 } zflow_hpfeeds_outbox_policy_t;
 
 //  Event types.
@@ -107,31 +107,31 @@ typedef enum {
     ZFLOW_HPFEEDS_EVENT_DISCONNECTED = 2,
     ZFLOW_HPFEEDS_EVENT_ERROR = 3,
     ZFLOW_HPFEEDS_EVENT_PROTOCOL = 4,
-    ZFLOW_HPFEEDS_EVENT_SHUTDOWN = 5    //  a zflow broker drains: the client sends its last
-                                        //  whole frame, keeps the rest, and reconnects
+    ZFLOW_HPFEEDS_EVENT_SHUTDOWN = 5 //  a zflow broker drains: the client sends its last
+                                     //  whole frame, keeps the rest, and reconnects
 } zflow_hpfeeds_event_type_t;
 
 //  Client settings. Fill with zflow_hpfeeds_config_init, then set fields.
 typedef struct {
-    const char *host;            //  broker host (name or address; default "127.0.0.1")
-    int port;                    //  broker port (required)
-    const char *ident;           //  ident (required, 1..255 bytes)
-    const char *secret;          //  secret (required)
-    int backoff_min_ms;          //  first reconnect delay (default 100)
-    int backoff_max_ms;          //  longest reconnect delay (default 5000)
-    int refused_backoff_ms;      //  delay after a broker error frame (default 5000)
-    int auth_wait_ms;            //  publishes wait this long after the auth, so that a
-                                 //  refused auth loses none (default 50; 0: no wait)
-    size_t outbox_bytes;         //  outbox limit in bytes (default 4 MiB, at least 1.1 MiB)
-    zflow_hpfeeds_outbox_policy_t outbox_policy;  //  default ZFLOW_HPFEEDS_DROP_OLDEST
-    int publish_timeout_ms;      //  BLOCK policy: longest wait in publish (-1 forever, default)
-    bool lossless;               //  pause TCP reads when the output is full (default true)
-    int output_hwm;              //  inproc output high watermark, messages (default 10000;
-                                 //  the reader's hand-off: in batches of up to 256)
-    bool reader;                 //  create the reader for zflow_hpfeeds_read (default true)
-    bool tls;                    //  TLS to the broker (default false)
-    const char *tls_ca_file;     //  PEM CA certificates to trust (NULL: the system's store)
-    bool tls_verify;             //  verify the certificate and the host name (default true)
+    const char *host;       //  broker host (name or address; default "127.0.0.1")
+    int port;               //  broker port (required)
+    const char *ident;      //  ident (required, 1..255 bytes)
+    const char *secret;     //  secret (required)
+    int backoff_min_ms;     //  first reconnect delay (default 100)
+    int backoff_max_ms;     //  longest reconnect delay (default 5000)
+    int refused_backoff_ms; //  delay after a broker error frame (default 5000)
+    int auth_wait_ms;       //  publishes wait this long after the auth, so that a
+                            //  refused auth loses none (default 50; 0: no wait)
+    size_t outbox_bytes;    //  outbox limit in bytes (default 4 MiB, at least 1.1 MiB)
+    zflow_hpfeeds_outbox_policy_t outbox_policy; //  default ZFLOW_HPFEEDS_DROP_OLDEST
+    int publish_timeout_ms;  //  BLOCK policy: longest wait in publish (-1 forever, default)
+    bool lossless;           //  pause TCP reads when the output is full (default true)
+    int output_hwm;          //  inproc output high watermark, messages (default 10000;
+                             //  the reader's hand-off: in batches of up to 256)
+    bool reader;             //  create the reader for zflow_hpfeeds_read (default true)
+    bool tls;                //  TLS to the broker (default false)
+    const char *tls_ca_file; //  PEM CA certificates to trust (NULL: the system's store)
+    bool tls_verify;         //  verify the certificate and the host name (default true)
 } zflow_hpfeeds_config_t;
 
 //  Fills config with the defaults (host 127.0.0.1, no port, ident, secret).
@@ -186,12 +186,12 @@ int zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
 //  One received message as views into the client's receive buffer (the
 //  strings are not NUL-terminated).
 typedef struct {
-    const char *channel;         //  the channel (channel_size bytes, 1..255)
-    size_t channel_size;         //  its length
-    const char *ident;           //  the publisher's ident (ident_size bytes)
-    size_t ident_size;           //  its length
-    const void *payload;         //  the payload (size bytes)
-    size_t size;                 //  its length
+    const char *channel; //  the channel (channel_size bytes, 1..255)
+    size_t channel_size; //  its length
+    const char *ident;   //  the publisher's ident (ident_size bytes)
+    size_t ident_size;   //  its length
+    const void *payload; //  the payload (size bytes)
+    size_t size;         //  its length
 } zflow_hpfeeds_message_t;
 
 //  Reads the next received message without building an envelope (no

@@ -40,8 +40,8 @@
 #ifndef ZFLOW_HPFEEDS_BROKER_H_INCLUDED
 #define ZFLOW_HPFEEDS_BROKER_H_INCLUDED
 
-#include <stddef.h>
 #include <czmq.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,10 +51,10 @@ typedef struct _zflow_hpfeeds_broker_t zflow_hpfeeds_broker_t;
 
 //  What to do with a subscriber whose output buffer is full.
 typedef enum {
-    ZFLOW_HPFEEDS_SLOW_DISCONNECT = 0,  //  close its connection (counted; the default)
-    ZFLOW_HPFEEDS_SLOW_DROP = 1,        //  drop the message for it (counted)
-    ZFLOW_HPFEEDS_SLOW_BLOCK = 2        //  lossless: stop reading publishers until it catches
-                                        //  up (one stuck subscriber stalls every publisher)
+    ZFLOW_HPFEEDS_SLOW_DISCONNECT = 0, //  close its connection (counted; the default)
+    ZFLOW_HPFEEDS_SLOW_DROP = 1,       //  drop the message for it (counted)
+    ZFLOW_HPFEEDS_SLOW_BLOCK = 2       //  lossless: stop reading publishers until it catches
+                                       //  up (one stuck subscriber stalls every publisher)
 } zflow_hpfeeds_slow_policy_t;
 
 //  Default output buffer per connection, in bytes.

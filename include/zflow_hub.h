@@ -46,11 +46,11 @@
 #ifndef ZFLOW_HUB_H_INCLUDED
 #define ZFLOW_HUB_H_INCLUDED
 
+#include "zflow_key.h"
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <czmq.h>
-#include "zflow_key.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,9 +64,9 @@ typedef struct _zflow_hub_t zflow_hub_t;
 //  For a remote publisher or subscriber: server_public is the hub's public
 //  key (Z85, 40 chars) and cert the client's own certificate.
 typedef struct {
-    zcert_t *cert;              //  own certificate (not taken over)
-    const char *server_public;  //  clients: the hub's public key, Z85
-    const char *allow_dir;      //  hub: allowed client certificates, or NULL
+    zcert_t *cert;             //  own certificate (not taken over)
+    const char *server_public; //  clients: the hub's public key, Z85
+    const char *allow_dir;     //  hub: allowed client certificates, or NULL
 } zflow_hub_curve_t;
 
 //  Longest hub name.
@@ -131,8 +131,7 @@ zactor_t *zflow_hub_actor (zflow_hub_t *self);
 //  Decodes the payload of a notice. Returns 0 with *key_p (the pattern; the
 //  caller owns it) and *count_p set, or ZFLOW_EPROTO (not a notice map),
 //  ZFLOW_ETOOBIG or ZFLOW_EINVAL (NULL argument).
-int zflow_hub_notice_decode (const void *data, size_t size, zflow_key_t **key_p,
-                             uint64_t *count_p);
+int zflow_hub_notice_decode (const void *data, size_t size, zflow_key_t **key_p, uint64_t *count_p);
 
 #ifdef __cplusplus
 }

@@ -41,9 +41,9 @@
 #ifndef ZFLOW_HUB_SUBSCRIBER_H_INCLUDED
 #define ZFLOW_HUB_SUBSCRIBER_H_INCLUDED
 
-#include <stdbool.h>
 #include "zflow_hub.h"
 #include "zflow_msg.h"
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,9 +53,9 @@ typedef struct _zflow_hub_subscriber_t zflow_hub_subscriber_t;
 
 //  What a full queue does.
 typedef enum {
-    ZFLOW_HUB_BLOCK = 0,        //  hold publishers back, lose nothing
-    ZFLOW_HUB_DROP_NEWEST = 1,  //  drop the message that does not fit
-    ZFLOW_HUB_DROP_OLDEST = 2   //  drop the oldest queued message
+    ZFLOW_HUB_BLOCK = 0,       //  hold publishers back, lose nothing
+    ZFLOW_HUB_DROP_NEWEST = 1, //  drop the message that does not fit
+    ZFLOW_HUB_DROP_OLDEST = 2  //  drop the oldest queued message
 } zflow_hub_overflow_t;
 
 //  Default queue limit, in messages.
@@ -128,8 +128,8 @@ int zflow_hub_subscriber_consume (zflow_hub_subscriber_t *self, zflow_msg_t *env
 //  Adds a sync listener on pattern. Returns its id (> 0), or ZFLOW_EINVAL
 //  (NULL pattern or fn), ZFLOW_ETIMEDOUT (sync mode) or ZFLOW_ENOMEM.
 int zflow_hub_subscriber_add_sync_listener (zflow_hub_subscriber_t *self,
-                                            const zflow_key_t *pattern,
-                                            zflow_hub_listener_fn *fn, void *arg);
+                                            const zflow_key_t *pattern, zflow_hub_listener_fn *fn,
+                                            void *arg);
 
 //  Adds an actor listener on pattern: matching envelopes are written to a
 //  PUSH socket connected to endpoint, where the user's actor reads them

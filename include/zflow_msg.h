@@ -16,8 +16,8 @@
 #ifndef ZFLOW_MSG_H_INCLUDED
 #define ZFLOW_MSG_H_INCLUDED
 
-#include <stddef.h>
 #include <czmq.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -30,11 +30,11 @@
 #ifndef ZFLOW_STREAM_H_INCLUDED
 #define ZFLOW_STREAM_H_INCLUDED
 
+#include "zflow_msg.h"
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <czmq.h>
-#include "zflow_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,9 +49,9 @@ typedef struct _zflow_stream_t zflow_stream_t;
 
 //  One socket-monitor event. A plain value the caller owns (no pointers).
 typedef struct {
-    int type;            //  ZMQ_EVENT_* (ZMQ_EVENT_CONNECTED, ...)
-    int value;           //  the event's value (fd, errno or interval, per libzmq)
-    char endpoint[256];  //  the endpoint it concerns, NUL-terminated (may be cut)
+    int type;           //  ZMQ_EVENT_* (ZMQ_EVENT_CONNECTED, ...)
+    int value;          //  the event's value (fd, errno or interval, per libzmq)
+    char endpoint[256]; //  the endpoint it concerns, NUL-terminated (may be cut)
 } zflow_event_t;
 
 //  Returns a static name for a ZMQ_EVENT_* type ("connected", "accepted",

@@ -51,13 +51,13 @@
 #ifndef ZFLOW_WS_H_INCLUDED
 #define ZFLOW_WS_H_INCLUDED
 
+#include "zflow_msg.h"
+#include "zflow_stream.h"
+#include <czmq.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <czmq.h>
-#include <jansson.h>
-#include "zflow_msg.h"
-#include "zflow_stream.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,12 +68,12 @@ typedef struct _zflow_ws_config_t zflow_ws_config_t;
 typedef struct _zflow_ws_out_t zflow_ws_out_t;
 
 //  Stream policies when a stream's queue is full.
-#define ZFLOW_WS_DROP 0           //  drop the message for this stream and count it
-#define ZFLOW_WS_BACKPRESSURE 1   //  pause reading the WebSocket until there is room
+#define ZFLOW_WS_DROP 0         //  drop the message for this stream and count it
+#define ZFLOW_WS_BACKPRESSURE 1 //  pause reading the WebSocket until there is room
 
 //  Parse modes.
-#define ZFLOW_WS_PARSE_JSON 0     //  jansson; a message that is not JSON is counted, still published
-#define ZFLOW_WS_PARSE_RAW 1      //  no parsing: only unfiltered streams get messages
+#define ZFLOW_WS_PARSE_JSON 0 //  jansson; a message that is not JSON is counted, still published
+#define ZFLOW_WS_PARSE_RAW 1  //  no parsing: only unfiltered streams get messages
 
 //  Decoding of binary payloads before parsing.
 #define ZFLOW_WS_DECODE_NONE 0    //  as received
@@ -92,8 +92,8 @@ typedef json_t *(zflow_ws_parse_fn) (const void *data, size_t size, bool binary,
 //  A handler: runs in the actor thread for every message (parsed is NULL
 //  when there is no parsed value; do not keep it). Returns 0, or non-zero
 //  to report a failure: it is counted (handler_errors in STATS) and logged.
-typedef int (zflow_ws_handler_fn) (const void *data, size_t size, bool binary,
-                                   const json_t *parsed, void *arg);
+typedef int (zflow_ws_handler_fn) (const void *data, size_t size, bool binary, const json_t *parsed,
+                                   void *arg);
 
 //  An on-connect hook: runs in the actor thread after every successful
 //  handshake, before queued messages are sent; send login / subscribe
@@ -163,8 +163,8 @@ int zflow_ws_config_set_ping (zflow_ws_config_t *self, int interval_ms);
 //  becomes the time in ms); messages matching pong are swallowed and
 //  counted. pong is a JSON filter when it starts with '[' or '{' (an
 //  object means a one-object list), else an exact text.
-int zflow_ws_config_set_app_ping (zflow_ws_config_t *self, int interval_ms,
-                                  const char *ping_text, const char *pong);
+int zflow_ws_config_set_app_ping (zflow_ws_config_t *self, int interval_ms, const char *ping_text,
+                                  const char *pong);
 //  Answers the server's application pings: a text message equal to ping
 //  is answered with the text pong, and a JSON object whose only field is
 //  ping ({"ping":1700000000}) with {"<pong>":<same value>}. Answered pings

@@ -11,7 +11,7 @@ $SUDO apt-get install -y --no-install-recommends \
     build-essential cmake pkg-config git ca-certificates \
     libzmq3-dev libczmq-dev libmsgpack-dev \
     libjansson-dev libcurl4-openssl-dev libssl-dev libwslay-dev zlib1g-dev \
-    python3 python3-websockets clang libclang-rt-14-dev \
+    python3 python3-websockets clang clang-format libclang-rt-14-dev \
     openssl gnuplot-nox procps
 # Node.js and its ws package: a real peer for the WebSocket tests and the
 # baseline of the WebSocket benchmark (the tests skip, saying so, without them).

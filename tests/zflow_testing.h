@@ -8,37 +8,37 @@
 #ifndef ZFLOW_TESTING_H_INCLUDED
 #define ZFLOW_TESTING_H_INCLUDED
 
+#include "zflow.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include "zflow.h"
 
-#define CHECK(expr)                                                                        \
-    do {                                                                                   \
-        if (!(expr)) {                                                                     \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);      \
-            exit (1);                                                                      \
-        }                                                                                  \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
+            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);              \
+            exit (1);                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_RC(expr, expected)                                                           \
-    do {                                                                                   \
-        int check_rc_ = (expr);                                                            \
-        int check_expected_ = (expected);                                                  \
-        if (check_rc_ != check_expected_) {                                                \
-            fprintf (stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__,   \
-                     __LINE__, #expr, check_rc_, zflow_strerror (check_rc_),               \
-                     check_expected_, zflow_strerror (check_expected_));                   \
-            exit (1);                                                                      \
-        }                                                                                  \
+#define CHECK_RC(expr, expected)                                                                   \
+    do {                                                                                           \
+        int check_rc_ = (expr);                                                                    \
+        int check_expected_ = (expected);                                                          \
+        if (check_rc_ != check_expected_) {                                                        \
+            fprintf (stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__, __LINE__, \
+                     #expr, check_rc_, zflow_strerror (check_rc_), check_expected_,                \
+                     zflow_strerror (check_expected_));                                            \
+            exit (1);                                                                              \
+        }                                                                                          \
     } while (0)
 
 //  Runs one named test function and says so.
-#define RUN(fn)                                                                            \
-    do {                                                                                   \
-        printf ("  %s ...", #fn);                                                          \
-        fflush (stdout);                                                                   \
-        fn ();                                                                             \
-        printf (" ok\n");                                                                  \
+#define RUN(fn)                                                                                    \
+    do {                                                                                           \
+        printf ("  %s ...", #fn);                                                                  \
+        fflush (stdout);                                                                           \
+        fn ();                                                                                     \
+        printf (" ok\n");                                                                          \
     } while (0)
 
 #endif

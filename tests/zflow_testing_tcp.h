@@ -15,8 +15,7 @@
 //  buffer the accepted sockets inherit (set before they connect, so that
 //  the TCP window is scaled for it). Returns the listening socket (the
 //  caller closes it) and its port in *port_p, or -1.
-static inline int
-zflow_testing_listen (int rcvbuf, int *port_p)
+static inline int zflow_testing_listen (int rcvbuf, int *port_p)
 {
     int listener = socket (AF_INET, SOCK_STREAM, 0);
     if (listener < 0)
@@ -27,8 +26,8 @@ zflow_testing_listen (int rcvbuf, int *port_p)
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
     socklen_t length = sizeof (address);
-    if (bind (listener, (struct sockaddr *) &address, sizeof (address)) || listen (listener, 4)
-        || getsockname (listener, (struct sockaddr *) &address, &length)) {
+    if (bind (listener, (struct sockaddr *) &address, sizeof (address)) || listen (listener, 4) ||
+        getsockname (listener, (struct sockaddr *) &address, &length)) {
         close (listener);
         return -1;
     }

@@ -51,16 +51,14 @@ struct _zflow_centrifugo_t {
 static pthread_once_t s_curl_once = PTHREAD_ONCE_INIT;
 static CURLcode s_curl_init_rc = CURLE_OK;
 
-static void
-s_curl_global_init (void)
+static void s_curl_global_init (void)
 {
     s_curl_init_rc = curl_global_init (CURL_GLOBAL_DEFAULT);
 }
 
 //  Records a failure: kind, Centrifugo code, text. Returns rc.
-static int
-s_fail (zflow_centrifugo_t *self, zflow_centrifugo_error_kind_t kind, int code, int rc,
-        const char *format, ...)
+static int s_fail (zflow_centrifugo_t *self, zflow_centrifugo_error_kind_t kind, int code, int rc,
+                   const char *format, ...)
 {
     self->kind = kind;
     self->code = code;
@@ -71,8 +69,7 @@ s_fail (zflow_centrifugo_t *self, zflow_centrifugo_error_kind_t kind, int code, 
     return rc;
 }
 
-static void
-s_reset_error (zflow_centrifugo_t *self)
+static void s_reset_error (zflow_centrifugo_t *self)
 {
     self->kind = ZFLOW_CENTRIFUGO_ERR_NONE;
     self->code = 0;
@@ -81,14 +78,13 @@ s_reset_error (zflow_centrifugo_t *self)
     self->curl_error[0] = 0;
 }
 
-static size_t
-s_on_body (char *data, size_t size, size_t nmemb, void *arg)
+static size_t s_on_body (char *data, size_t size, size_t nmemb, void *arg)
 {
     zflow_centrifugo_t *self = (zflow_centrifugo_t *) arg;
     size_t bytes = size * nmemb;
     if (self->body_size + bytes + 1 > ZFLOW_CENTRIFUGO_MAX_BODY) {
         self->body_too_big = true;
-        return 0;   //  makes libcurl abort with CURLE_WRITE_ERROR
+        return 0; //  makes libcurl abort with CURLE_WRITE_ERROR
     }
     if (self->body_size + bytes + 1 > self->body_max) {
         size_t max = self->body_max ? self->body_max : 4096;
@@ -102,12 +98,11 @@ s_on_body (char *data, size_t size, size_t nmemb, void *arg)
     }
     memcpy (self->body + self->body_size, data, bytes);
     self->body_size += bytes;
-    self->body [self->body_size] = 0;
+    self->body[self->body_size] = 0;
     return bytes;
 }
 
-zflow_centrifugo_t *
-zflow_centrifugo_new (const char *address, const char *api_key)
+zflow_centrifugo_t *zflow_centrifugo_new (const char *address, const char *api_key)
 {
     //  A key with a line break would inject headers.
     if (!address || !*address || (api_key && strpbrk (api_key, "\r\n")))
@@ -128,8 +123,8 @@ zflow_centrifugo_new (const char *address, const char *api_key)
     }
     //  Drop a trailing slash so "<address>/<method>" has exactly one.
     size_t len = strlen (self->address);
-    while (len > 1 && self->address [len - 1] == '/')
-        self->address [--len] = 0;
+    while (len > 1 && self->address[len - 1] == '/')
+        self->address[--len] = 0;
     self->format = ZFLOW_CENTRIFUGO_MODERN;
     self->connect_ms = ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT;
     self->total_ms = ZFLOW_CENTRIFUGO_TOTAL_TIMEOUT;
@@ -139,8 +134,7 @@ zflow_centrifugo_new (const char *address, const char *api_key)
     return self;
 }
 
-void
-zflow_centrifugo_destroy (zflow_centrifugo_t **self_p)
+void zflow_centrifugo_destroy (zflow_centrifugo_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -156,8 +150,7 @@ zflow_centrifugo_destroy (zflow_centrifugo_t **self_p)
     *self_p = NULL;
 }
 
-int
-zflow_centrifugo_set_format (zflow_centrifugo_t *self, zflow_centrifugo_format_t format)
+int zflow_centrifugo_set_format (zflow_centrifugo_t *self, zflow_centrifugo_format_t format)
 {
     if (format != ZFLOW_CENTRIFUGO_MODERN && format != ZFLOW_CENTRIFUGO_LEGACY)
         return ZFLOW_EINVAL;
@@ -166,8 +159,7 @@ zflow_centrifugo_set_format (zflow_centrifugo_t *self, zflow_centrifugo_format_t
     return 0;
 }
 
-int
-zflow_centrifugo_set_timeouts (zflow_centrifugo_t *self, int connect_ms, int total_ms)
+int zflow_centrifugo_set_timeouts (zflow_centrifugo_t *self, int connect_ms, int total_ms)
 {
     if (connect_ms <= 0 || total_ms <= 0)
         return ZFLOW_EINVAL;
@@ -176,79 +168,67 @@ zflow_centrifugo_set_timeouts (zflow_centrifugo_t *self, int connect_ms, int tot
     return 0;
 }
 
-void
-zflow_centrifugo_set_verify (zflow_centrifugo_t *self, bool verify)
+void zflow_centrifugo_set_verify (zflow_centrifugo_t *self, bool verify)
 {
     self->verify = verify;
 }
 
-void
-zflow_centrifugo_set_transport_errors (zflow_centrifugo_t *self, bool on)
+void zflow_centrifugo_set_transport_errors (zflow_centrifugo_t *self, bool on)
 {
     self->transport_errors = on;
     self->headers_dirty = true;
 }
 
-void
-zflow_centrifugo_set_keepalive (zflow_centrifugo_t *self, bool on)
+void zflow_centrifugo_set_keepalive (zflow_centrifugo_t *self, bool on)
 {
     self->keepalive = on;
 }
 
-void
-zflow_centrifugo_set_encoder (zflow_centrifugo_t *self, zflow_centrifugo_encoder_fn *encoder,
-                              void *arg)
+void zflow_centrifugo_set_encoder (zflow_centrifugo_t *self, zflow_centrifugo_encoder_fn *encoder,
+                                   void *arg)
 {
     self->encoder = encoder;
     self->encoder_arg = arg;
 }
 
-zflow_centrifugo_format_t
-zflow_centrifugo_format (zflow_centrifugo_t *self)
+zflow_centrifugo_format_t zflow_centrifugo_format (zflow_centrifugo_t *self)
 {
     return self->format;
 }
 
-zflow_centrifugo_error_kind_t
-zflow_centrifugo_error_kind (zflow_centrifugo_t *self)
+zflow_centrifugo_error_kind_t zflow_centrifugo_error_kind (zflow_centrifugo_t *self)
 {
     return self->kind;
 }
 
-int
-zflow_centrifugo_error_code (zflow_centrifugo_t *self)
+int zflow_centrifugo_error_code (zflow_centrifugo_t *self)
 {
     return self->code;
 }
 
-long
-zflow_centrifugo_http_status (zflow_centrifugo_t *self)
+long zflow_centrifugo_http_status (zflow_centrifugo_t *self)
 {
     return self->status;
 }
 
-const char *
-zflow_centrifugo_error_message (zflow_centrifugo_t *self)
+const char *zflow_centrifugo_error_message (zflow_centrifugo_t *self)
 {
     return self->message;
 }
 
-uint64_t
-zflow_centrifugo_requests (zflow_centrifugo_t *self)
+uint64_t zflow_centrifugo_requests (zflow_centrifugo_t *self)
 {
     return self->requests;
 }
 
-uint64_t
-zflow_centrifugo_connects (zflow_centrifugo_t *self)
+uint64_t zflow_centrifugo_connects (zflow_centrifugo_t *self)
 {
     return self->connects;
 }
 
 //  Appends line (NULL counts as a failure) to *list_p. Returns true on
 //  success; on failure *list_p is left as it was.
-static bool
-s_header_add (struct curl_slist **list_p, const char *line)
+static bool s_header_add (struct curl_slist **list_p, const char *line)
 {
     struct curl_slist *longer = line ? curl_slist_append (*list_p, line) : NULL;
     if (longer)
@@ -257,19 +237,19 @@ s_header_add (struct curl_slist **list_p, const char *line)
 }
 
 //  Builds the header list for the format and options in force.
-static int
-s_build_headers (zflow_centrifugo_t *self)
+static int s_build_headers (zflow_centrifugo_t *self)
 {
     curl_slist_free_all (self->headers);
     self->headers = NULL;
     struct curl_slist *list = NULL;
     //  No "Expect: 100-continue" round trip before large bodies.
-    bool ok = s_header_add (&list, "Content-Type: application/json")
-              && s_header_add (&list, "Expect:");
+    bool ok =
+        s_header_add (&list, "Content-Type: application/json") && s_header_add (&list, "Expect:");
     if (ok && self->api_key) {
         char *line = NULL;
-        if (asprintf (&line, self->format == ZFLOW_CENTRIFUGO_MODERN ? "X-API-Key: %s"
-                                                                      : "Authorization: apikey %s",
+        if (asprintf (&line,
+                      self->format == ZFLOW_CENTRIFUGO_MODERN ? "X-API-Key: %s"
+                                                              : "Authorization: apikey %s",
                       self->api_key) < 0)
             line = NULL;
         ok = s_header_add (&list, line);
@@ -287,8 +267,7 @@ s_build_headers (zflow_centrifugo_t *self)
 }
 
 //  Classifies a libcurl failure as a request error.
-static int
-s_curl_failed (zflow_centrifugo_t *self, CURLcode code)
+static int s_curl_failed (zflow_centrifugo_t *self, CURLcode code)
 {
     const char *text = self->curl_error[0] ? self->curl_error : curl_easy_strerror (code);
     int rc = ZFLOW_ETRANSPORT;
@@ -297,9 +276,9 @@ s_curl_failed (zflow_centrifugo_t *self, CURLcode code)
                        "answer larger than %d bytes", ZFLOW_CENTRIFUGO_MAX_BODY);
     if (code == CURLE_OPERATION_TIMEDOUT)
         rc = ZFLOW_ETIMEDOUT;
-    else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST
-             || code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_URL_MALFORMAT
-             || code == CURLE_UNSUPPORTED_PROTOCOL)
+    else if (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_HOST ||
+             code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_URL_MALFORMAT ||
+             code == CURLE_UNSUPPORTED_PROTOCOL)
         rc = ZFLOW_EENDPOINT;
     return s_fail (self, ZFLOW_CENTRIFUGO_ERR_REQUEST, 0, rc, "request failed: %s", text);
 }
@@ -307,9 +286,8 @@ s_curl_failed (zflow_centrifugo_t *self, CURLcode code)
 //  POSTs body to url; on success (HTTP 200 or any status, see below) the
 //  answer is in self->body. Returns 0 when an answer came, or a REQUEST
 //  failure.
-int
-zflow__centrifugo_post (zflow_centrifugo_t *self, const char *url, const char *body,
-                        size_t size)
+int zflow__centrifugo_post (zflow_centrifugo_t *self, const char *url, const char *body,
+                            size_t size)
 {
     if (self->headers_dirty && s_build_headers (self))
         return s_fail (self, ZFLOW_CENTRIFUGO_ERR_USAGE, 0, ZFLOW_ENOMEM, "out of memory");
@@ -332,7 +310,7 @@ zflow__centrifugo_post (zflow_centrifugo_t *self, const char *url, const char *b
     self->body_size = 0;
     self->body_too_big = false;
     if (self->body)
-        self->body [0] = 0;
+        self->body[0] = 0;
     self->requests++;
     CURLcode code = curl_easy_perform (curl);
     long connects = 0;
@@ -345,8 +323,7 @@ zflow__centrifugo_post (zflow_centrifugo_t *self, const char *url, const char *b
 }
 
 //  Returns the body of the last answer (never NULL) and its size.
-const char *
-zflow__centrifugo_body (zflow_centrifugo_t *self, size_t *size_p)
+const char *zflow__centrifugo_body (zflow_centrifugo_t *self, size_t *size_p)
 {
     *size_p = self->body_size;
     return self->body ? self->body : "";
@@ -354,8 +331,7 @@ zflow__centrifugo_body (zflow_centrifugo_t *self, size_t *size_p)
 
 //  If obj is an error object {"code":int,"message":str}, records it as a
 //  RESPONSE failure and returns ZFLOW_EREFUSED; returns 0 otherwise.
-int
-zflow__centrifugo_error_object (zflow_centrifugo_t *self, const json_t *obj)
+int zflow__centrifugo_error_object (zflow_centrifugo_t *self, const json_t *obj)
 {
     json_t *code = json_is_object (obj) ? json_object_get (obj, "code") : NULL;
     if (!json_is_integer (code))
@@ -369,8 +345,7 @@ zflow__centrifugo_error_object (zflow_centrifugo_t *self, const json_t *obj)
 //  Checks the HTTP status of the last answer. In transport error mode a
 //  non-200 status with a {"code","message"} body is a RESPONSE error;
 //  any other non-200 status is a REQUEST error. Returns 0 for 200.
-int
-zflow__centrifugo_check_status (zflow_centrifugo_t *self)
+int zflow__centrifugo_check_status (zflow_centrifugo_t *self)
 {
     if (self->status == 200)
         return 0;
@@ -384,51 +359,45 @@ zflow__centrifugo_check_status (zflow_centrifugo_t *self)
     //  Keep the start of the body: servers explain a 401 or 500 there.
     char text[160] = "";
     if (self->body_size) {
-        snprintf (text, sizeof (text), "%.*s", (int) (self->body_size < 120 ? self->body_size : 120),
-                  self->body);
+        snprintf (text, sizeof (text), "%.*s",
+                  (int) (self->body_size < 120 ? self->body_size : 120), self->body);
         for (char *c = text; *c; c++)
             if (*c == '\n' || *c == '\r')
                 *c = ' ';
     }
-    return s_fail (self, ZFLOW_CENTRIFUGO_ERR_REQUEST, 0, ZFLOW_ETRANSPORT,
-                   "HTTP status %ld%s%s", self->status, *text ? ": " : "", text);
+    return s_fail (self, ZFLOW_CENTRIFUGO_ERR_REQUEST, 0, ZFLOW_ETRANSPORT, "HTTP status %ld%s%s",
+                   self->status, *text ? ": " : "", text);
 }
 
 //  Records a DECODE failure. Returns ZFLOW_EPROTO.
-int
-zflow__centrifugo_decode_failed (zflow_centrifugo_t *self, const char *what)
+int zflow__centrifugo_decode_failed (zflow_centrifugo_t *self, const char *what)
 {
     return s_fail (self, ZFLOW_CENTRIFUGO_ERR_DECODE, 0, ZFLOW_EPROTO,
                    "answer is not valid Centrifugo JSON: %s", what);
 }
 
 //  Records a USAGE failure. Returns rc.
-int
-zflow__centrifugo_usage (zflow_centrifugo_t *self, int rc, const char *what)
+int zflow__centrifugo_usage (zflow_centrifugo_t *self, int rc, const char *what)
 {
     return s_fail (self, ZFLOW_CENTRIFUGO_ERR_USAGE, 0, rc, "%s", what);
 }
 
-void
-zflow__centrifugo_reset_error (zflow_centrifugo_t *self)
+void zflow__centrifugo_reset_error (zflow_centrifugo_t *self)
 {
     s_reset_error (self);
 }
 
-const char *
-zflow__centrifugo_address (zflow_centrifugo_t *self)
+const char *zflow__centrifugo_address (zflow_centrifugo_t *self)
 {
     return self->address;
 }
 
-json_t *
-zflow__centrifugo_pending (zflow_centrifugo_t *self)
+json_t *zflow__centrifugo_pending (zflow_centrifugo_t *self)
 {
     return self->pending;
 }
 
-json_t *
-zflow__centrifugo_encode (zflow_centrifugo_t *self, const void *object)
+json_t *zflow__centrifugo_encode (zflow_centrifugo_t *self, const void *object)
 {
     return self->encoder ? self->encoder (object, self->encoder_arg) : NULL;
 }

@@ -12,15 +12,14 @@
     =========================================================================
 */
 #include "zflow_centrifugo_internal.h"
-#include <limits.h>
 #include "zflow_error.h"
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 //  Serialises value compactly and POSTs it to url.
-static int
-s_post_json (zflow_centrifugo_t *self, const char *url, const json_t *value)
+static int s_post_json (zflow_centrifugo_t *self, const char *url, const json_t *value)
 {
     char *body = json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!body)
@@ -32,8 +31,7 @@ s_post_json (zflow_centrifugo_t *self, const char *url, const json_t *value)
 
 //  Turns one reply object {"result":..} / {"error":..} into the outcome of
 //  a call. Returns 0 with *result_p set (new reference), or a failure.
-static int
-s_take_reply (zflow_centrifugo_t *self, json_t *reply, json_t **result_p)
+static int s_take_reply (zflow_centrifugo_t *self, json_t *reply, json_t **result_p)
 {
     if (!json_is_object (reply))
         return zflow__centrifugo_decode_failed (self, "the reply is not a JSON object");
@@ -51,17 +49,15 @@ s_take_reply (zflow_centrifugo_t *self, json_t *reply, json_t **result_p)
 }
 
 //  Parses the whole body of the last answer as one JSON value.
-static json_t *
-s_parse_body (zflow_centrifugo_t *self)
+static json_t *s_parse_body (zflow_centrifugo_t *self)
 {
     size_t size;
     const char *body = zflow__centrifugo_body (self, &size);
     return json_loadb (body, size, 0, NULL);
 }
 
-int
-zflow_centrifugo_call (zflow_centrifugo_t *self, const char *method, const json_t *params,
-                       json_t **result_p)
+int zflow_centrifugo_call (zflow_centrifugo_t *self, const char *method, const json_t *params,
+                           json_t **result_p)
 {
     if (result_p)
         *result_p = NULL;
@@ -81,8 +77,7 @@ zflow_centrifugo_call (zflow_centrifugo_t *self, const char *method, const json_
         sprintf (url, "%s/%s", address, method);
         rc = s_post_json (self, url, args);
         free (url);
-    }
-    else {
+    } else {
         json_t *command = json_pack ("{s:s, s:O}", "method", method, "params", args);
         rc = command ? s_post_json (self, address, command)
                      : zflow__centrifugo_usage (self, ZFLOW_ENOMEM, "out of memory");
@@ -102,8 +97,7 @@ zflow_centrifugo_call (zflow_centrifugo_t *self, const char *method, const json_
 }
 
 //  Adds the optional publish / broadcast fields of opts to params.
-static int
-s_add_publish_opts (json_t *params, const zflow_centrifugo_publish_opts_t *opts)
+static int s_add_publish_opts (json_t *params, const zflow_centrifugo_publish_opts_t *opts)
 {
     if (!opts)
         return 0;
@@ -116,8 +110,7 @@ s_add_publish_opts (json_t *params, const zflow_centrifugo_publish_opts_t *opts)
         rc |= json_object_set_new (params, "tags", json_deep_copy (opts->tags));
     }
     if (opts->idempotency_key)
-        rc |= json_object_set_new (params, "idempotency_key",
-                                   json_string (opts->idempotency_key));
+        rc |= json_object_set_new (params, "idempotency_key", json_string (opts->idempotency_key));
     if (opts->b64data)
         rc |= json_object_set_new (params, "b64data", json_string (opts->b64data));
     if (opts->delta)
@@ -130,9 +123,8 @@ s_add_publish_opts (json_t *params, const zflow_centrifugo_publish_opts_t *opts)
 }
 
 //  Calls method with params (stolen), unless building them failed.
-static int
-s_call_owned (zflow_centrifugo_t *self, const char *method, json_t *params, int build_rc,
-              json_t **result_p)
+static int s_call_owned (zflow_centrifugo_t *self, const char *method, json_t *params, int build_rc,
+                         json_t **result_p)
 {
     if (result_p)
         *result_p = NULL;
@@ -147,8 +139,7 @@ s_call_owned (zflow_centrifugo_t *self, const char *method, json_t *params, int 
 }
 
 //  Copies the fields of extra (an object or NULL) into params.
-static int
-s_merge_extra (json_t *params, const json_t *extra)
+static int s_merge_extra (json_t *params, const json_t *extra)
 {
     if (!extra)
         return 0;
@@ -157,9 +148,8 @@ s_merge_extra (json_t *params, const json_t *extra)
     return json_object_update (params, (json_t *) extra);
 }
 
-int
-zflow_centrifugo_publish (zflow_centrifugo_t *self, const char *channel, const json_t *data,
-                          const zflow_centrifugo_publish_opts_t *opts, json_t **result_p)
+int zflow_centrifugo_publish (zflow_centrifugo_t *self, const char *channel, const json_t *data,
+                              const zflow_centrifugo_publish_opts_t *opts, json_t **result_p)
 {
     int rc = (!channel || (!data && !(opts && opts->b64data))) ? -1 : 0;
     json_t *params = json_object ();
@@ -172,10 +162,9 @@ zflow_centrifugo_publish (zflow_centrifugo_t *self, const char *channel, const j
     return s_call_owned (self, "publish", params, rc, result_p);
 }
 
-int
-zflow_centrifugo_publish_object (zflow_centrifugo_t *self, const char *channel,
-                                 const void *object,
-                                 const zflow_centrifugo_publish_opts_t *opts, json_t **result_p)
+int zflow_centrifugo_publish_object (zflow_centrifugo_t *self, const char *channel,
+                                     const void *object,
+                                     const zflow_centrifugo_publish_opts_t *opts, json_t **result_p)
 {
     json_t *data = zflow__centrifugo_encode (self, object);
     if (!data) {
@@ -189,16 +178,15 @@ zflow_centrifugo_publish_object (zflow_centrifugo_t *self, const char *channel,
     return rc;
 }
 
-int
-zflow_centrifugo_broadcast (zflow_centrifugo_t *self, const char **channels, size_t count,
-                            const json_t *data, const zflow_centrifugo_publish_opts_t *opts,
-                            json_t **result_p)
+int zflow_centrifugo_broadcast (zflow_centrifugo_t *self, const char **channels, size_t count,
+                                const json_t *data, const zflow_centrifugo_publish_opts_t *opts,
+                                json_t **result_p)
 {
     int rc = (!channels || !count || (!data && !(opts && opts->b64data))) ? -1 : 0;
     json_t *params = json_object ();
     json_t *list = json_array ();
     for (size_t index = 0; rc == 0 && list && index < count; index++)
-        rc = channels [index] ? json_array_append_new (list, json_string (channels [index])) : -1;
+        rc = channels[index] ? json_array_append_new (list, json_string (channels[index])) : -1;
     if (params && list && rc == 0) {
         rc |= json_object_set (params, "channels", list);
         if (data)
@@ -210,8 +198,7 @@ zflow_centrifugo_broadcast (zflow_centrifugo_t *self, const char **channels, siz
 }
 
 //  Builds {"user":user, "channel":channel, extra...}; channel may be NULL.
-static json_t *
-s_user_params (const char *user, const char *channel, const json_t *extra, int *rc_p)
+static json_t *s_user_params (const char *user, const char *channel, const json_t *extra, int *rc_p)
 {
     json_t *params = json_object ();
     *rc_p = (!user || !params) ? -1 : 0;
@@ -224,36 +211,32 @@ s_user_params (const char *user, const char *channel, const json_t *extra, int *
     return params;
 }
 
-int
-zflow_centrifugo_subscribe (zflow_centrifugo_t *self, const char *user, const char *channel,
-                            const json_t *extra, json_t **result_p)
+int zflow_centrifugo_subscribe (zflow_centrifugo_t *self, const char *user, const char *channel,
+                                const json_t *extra, json_t **result_p)
 {
     int rc;
     json_t *params = s_user_params (user, channel, extra, &rc);
     return s_call_owned (self, "subscribe", params, rc || !channel, result_p);
 }
 
-int
-zflow_centrifugo_unsubscribe (zflow_centrifugo_t *self, const char *user, const char *channel,
-                              const json_t *extra, json_t **result_p)
+int zflow_centrifugo_unsubscribe (zflow_centrifugo_t *self, const char *user, const char *channel,
+                                  const json_t *extra, json_t **result_p)
 {
     int rc;
     json_t *params = s_user_params (user, channel, extra, &rc);
     return s_call_owned (self, "unsubscribe", params, rc || !channel, result_p);
 }
 
-int
-zflow_centrifugo_disconnect (zflow_centrifugo_t *self, const char *user, const json_t *extra,
-                             json_t **result_p)
+int zflow_centrifugo_disconnect (zflow_centrifugo_t *self, const char *user, const json_t *extra,
+                                 json_t **result_p)
 {
     int rc;
     json_t *params = s_user_params (user, NULL, extra, &rc);
     return s_call_owned (self, "disconnect", params, rc, result_p);
 }
 
-int
-zflow_centrifugo_refresh (zflow_centrifugo_t *self, const char *user, const json_t *extra,
-                          json_t **result_p)
+int zflow_centrifugo_refresh (zflow_centrifugo_t *self, const char *user, const json_t *extra,
+                              json_t **result_p)
 {
     int rc;
     json_t *params = s_user_params (user, NULL, extra, &rc);
@@ -261,38 +244,33 @@ zflow_centrifugo_refresh (zflow_centrifugo_t *self, const char *user, const json
 }
 
 //  Calls a method whose only field is "channel".
-static int
-s_channel_call (zflow_centrifugo_t *self, const char *method, const char *channel,
-                json_t **result_p)
+static int s_channel_call (zflow_centrifugo_t *self, const char *method, const char *channel,
+                           json_t **result_p)
 {
     json_t *params = channel ? json_pack ("{s:s}", "channel", channel) : NULL;
     return s_call_owned (self, method, params, 0, result_p);
 }
 
-int
-zflow_centrifugo_presence (zflow_centrifugo_t *self, const char *channel, json_t **result_p)
+int zflow_centrifugo_presence (zflow_centrifugo_t *self, const char *channel, json_t **result_p)
 {
     return s_channel_call (self, "presence", channel, result_p);
 }
 
-int
-zflow_centrifugo_presence_stats (zflow_centrifugo_t *self, const char *channel,
-                                 json_t **result_p)
+int zflow_centrifugo_presence_stats (zflow_centrifugo_t *self, const char *channel,
+                                     json_t **result_p)
 {
     return s_channel_call (self, "presence_stats", channel, result_p);
 }
 
-int
-zflow_centrifugo_history_remove (zflow_centrifugo_t *self, const char *channel,
-                                 json_t **result_p)
+int zflow_centrifugo_history_remove (zflow_centrifugo_t *self, const char *channel,
+                                     json_t **result_p)
 {
     return s_channel_call (self, "history_remove", channel, result_p);
 }
 
-int
-zflow_centrifugo_history (zflow_centrifugo_t *self, const char *channel, int limit,
-                          const zflow_centrifugo_position_t *since, bool reverse,
-                          json_t **result_p)
+int zflow_centrifugo_history (zflow_centrifugo_t *self, const char *channel, int limit,
+                              const zflow_centrifugo_position_t *since, bool reverse,
+                              json_t **result_p)
 {
     json_t *params = channel ? json_pack ("{s:s}", "channel", channel) : NULL;
     int rc = (since && !since->epoch) ? -1 : 0;
@@ -300,25 +278,23 @@ zflow_centrifugo_history (zflow_centrifugo_t *self, const char *channel, int lim
         if (limit >= 0)
             rc |= json_object_set_new (params, "limit", json_integer (limit));
         if (since)
-            rc |= json_object_set_new (params, "since",
-                                       json_pack ("{s:I, s:s}", "offset",
-                                                  (json_int_t) since->offset, "epoch",
-                                                  since->epoch));
+            rc |=
+                json_object_set_new (params, "since",
+                                     json_pack ("{s:I, s:s}", "offset", (json_int_t) since->offset,
+                                                "epoch", since->epoch));
         if (reverse)
             rc |= json_object_set_new (params, "reverse", json_true ());
     }
     return s_call_owned (self, "history", params, rc, result_p);
 }
 
-int
-zflow_centrifugo_channels (zflow_centrifugo_t *self, const char *pattern, json_t **result_p)
+int zflow_centrifugo_channels (zflow_centrifugo_t *self, const char *pattern, json_t **result_p)
 {
     json_t *params = pattern ? json_pack ("{s:s}", "pattern", pattern) : json_object ();
     return s_call_owned (self, "channels", params, 0, result_p);
 }
 
-int
-zflow_centrifugo_info (zflow_centrifugo_t *self, json_t **result_p)
+int zflow_centrifugo_info (zflow_centrifugo_t *self, json_t **result_p)
 {
     return s_call_owned (self, "info", json_object (), 0, result_p);
 }
@@ -326,8 +302,7 @@ zflow_centrifugo_info (zflow_centrifugo_t *self, json_t **result_p)
 //  ---------------------------------------------------------------------
 //  Batches
 
-int
-zflow_centrifugo_add (zflow_centrifugo_t *self, const char *method, const json_t *params)
+int zflow_centrifugo_add (zflow_centrifugo_t *self, const char *method, const json_t *params)
 {
     if (!method || !*method || (params && !json_is_object (params)))
         return ZFLOW_EINVAL;
@@ -338,8 +313,7 @@ zflow_centrifugo_add (zflow_centrifugo_t *self, const char *method, const json_t
     return 0;
 }
 
-int
-zflow__centrifugo_add_shared (zflow_centrifugo_t *self, const char *method, json_t *params)
+int zflow__centrifugo_add_shared (zflow_centrifugo_t *self, const char *method, json_t *params)
 {
     json_t *command = json_pack ("{s:s, s:O}", "method", method, "params", params);
     if (!command || json_array_append_new (zflow__centrifugo_pending (self), command))
@@ -347,27 +321,26 @@ zflow__centrifugo_add_shared (zflow_centrifugo_t *self, const char *method, json
     return 0;
 }
 
-size_t
-zflow_centrifugo_pending (zflow_centrifugo_t *self)
+size_t zflow_centrifugo_pending (zflow_centrifugo_t *self)
 {
     return json_array_size (zflow__centrifugo_pending (self));
 }
 
-void
-zflow_centrifugo_clear (zflow_centrifugo_t *self)
+void zflow_centrifugo_clear (zflow_centrifugo_t *self)
 {
     json_array_clear (zflow__centrifugo_pending (self));
 }
 
 //  Modern batch: {"commands":[{method:params}...],"parallel":b} to /batch;
 //  the answer is {"replies":[...]}.
-static int
-s_send_modern (zflow_centrifugo_t *self, json_t *pending, bool parallel, json_t **replies_p)
+static int s_send_modern (zflow_centrifugo_t *self, json_t *pending, bool parallel,
+                          json_t **replies_p)
 {
     json_t *commands = json_array ();
     size_t index;
     json_t *command;
-    json_array_foreach (pending, index, command) {
+    json_array_foreach (pending, index, command)
+    {
         json_t *one = json_object ();
         json_object_set (one, json_string_value (json_object_get (command, "method")),
                          json_object_get (command, "params"));
@@ -394,8 +367,7 @@ s_send_modern (zflow_centrifugo_t *self, json_t *pending, bool parallel, json_t 
     else if (json_object_get (answer, "error")) {
         rc = zflow__centrifugo_error_object (self, json_object_get (answer, "error"));
         rc = rc ? rc : zflow__centrifugo_decode_failed (self, "malformed error object");
-    }
-    else if (!json_is_array (replies))
+    } else if (!json_is_array (replies))
         rc = zflow__centrifugo_decode_failed (self, "no \"replies\" array");
     else if (json_array_size (replies) != json_array_size (pending))
         rc = zflow__centrifugo_decode_failed (self, "wrong number of replies");
@@ -406,8 +378,7 @@ s_send_modern (zflow_centrifugo_t *self, json_t *pending, bool parallel, json_t 
 }
 
 //  Legacy batch: one {"method","params"} per line; one reply per line.
-static int
-s_send_legacy (zflow_centrifugo_t *self, json_t *pending, json_t **replies_p)
+static int s_send_legacy (zflow_centrifugo_t *self, json_t *pending, json_t **replies_p)
 {
     size_t index;
     json_t *command;
@@ -416,7 +387,8 @@ s_send_legacy (zflow_centrifugo_t *self, json_t *pending, json_t **replies_p)
     FILE *stream = open_memstream (&body, &size);
     if (!stream)
         return zflow__centrifugo_usage (self, ZFLOW_ENOMEM, "out of memory");
-    json_array_foreach (pending, index, command) {
+    json_array_foreach (pending, index, command)
+    {
         if (index)
             fputc ('\n', stream);
         json_dumpf (command, stream, JSON_COMPACT);
@@ -435,7 +407,7 @@ s_send_legacy (zflow_centrifugo_t *self, json_t *pending, json_t **replies_p)
     while (line < end && rc == 0) {
         const char *next = memchr (line, '\n', (size_t) (end - line));
         size_t length = next ? (size_t) (next - line) : (size_t) (end - line);
-        if (length && !(length == 1 && line [0] == '\r')) {
+        if (length && !(length == 1 && line[0] == '\r')) {
             json_t *reply = json_loadb (line, length, 0, NULL);
             if (!json_is_object (reply))
                 rc = zflow__centrifugo_decode_failed (self, "a reply line is not a JSON object");
@@ -451,8 +423,7 @@ s_send_legacy (zflow_centrifugo_t *self, json_t *pending, json_t **replies_p)
     return rc;
 }
 
-int
-zflow_centrifugo_send (zflow_centrifugo_t *self, bool parallel, json_t **replies_p)
+int zflow_centrifugo_send (zflow_centrifugo_t *self, bool parallel, json_t **replies_p)
 {
     if (replies_p)
         *replies_p = NULL;
@@ -469,8 +440,7 @@ zflow_centrifugo_send (zflow_centrifugo_t *self, bool parallel, json_t **replies
     return rc;
 }
 
-int
-zflow_centrifugo_reply_error (const json_t *reply, const char **message_p)
+int zflow_centrifugo_reply_error (const json_t *reply, const char **message_p)
 {
     json_t *error = json_is_object (reply) ? json_object_get (reply, "error") : NULL;
     json_t *code = json_object_get (error, "code");
@@ -486,8 +456,7 @@ zflow_centrifugo_reply_error (const json_t *reply, const char **message_p)
     return value > 0 && value <= INT_MAX ? (int) value : INT_MAX;
 }
 
-json_t *
-zflow_centrifugo_reply_result (const json_t *reply)
+json_t *zflow_centrifugo_reply_result (const json_t *reply)
 {
     if (!json_is_object (reply) || zflow_centrifugo_reply_error (reply, NULL))
         return NULL;
@@ -497,7 +466,8 @@ zflow_centrifugo_reply_result (const json_t *reply)
     //  Modern batch replies name the method: {"publish":{...}}.
     const char *key;
     json_t *value;
-    json_object_foreach ((json_t *) reply, key, value) {
+    json_object_foreach ((json_t *) reply, key, value)
+    {
         if (strcmp (key, "error") && json_is_object (value))
             return value;
     }

@@ -9,54 +9,54 @@
     =========================================================================
 */
 #include "zflow_centrifugo_sink.h"
-#include "zflow_centrifugo_internal.h"
 #include "zflow_actor.h"
+#include "zflow_centrifugo_internal.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
 #include "zflow_stream.h"
-#include <openssl/evp.h>
 #include <ctype.h>
 #include <inttypes.h>
+#include <openssl/evp.h>
 
 //  What the caller hands the actor at start; the actor copies what it keeps.
 typedef struct {
-    const zflow_centrifugo_sink_config_t *config;  //  the caller's configuration
-    int err;                                       //  set by the actor on bad config
+    const zflow_centrifugo_sink_config_t *config; //  the caller's configuration
+    int err;                                      //  set by the actor on bad config
 } s_start_t;
 
 //  The actor's state.
 typedef struct {
-    zflow_actor_t *base;             //  actor base: loop, pipe, counters
-    zflow_counters_t *counters;      //  the base's standard counters
-    zflow_centrifugo_t *client;      //  the API client
-    zflow_stream_t *input;           //  the input stream (SUB or PULL)
-    zflow_msg_t *msg;                //  reused for every input message
-    char *rule;                      //  key -> channel template
-    zlist_t *prefixes;               //  SUB key prefixes in wire form (char *), or empty
-    size_t batch_max;                //  commands per batch
-    int batch_ms;                    //  partial batch delay
-    size_t outbox_max;               //  outbox capacity
-    bool lossy;                      //  drop instead of pushing back
-    bool parallel;                   //  batch "parallel" flag
-    int retry_min_ms;                //  first backoff
-    int retry_max_ms;                //  longest backoff
-    int max_attempts;                //  attempts per batch, 0 for no limit
-    json_t **outbox;                 //  ring of publish params, outbox_max slots
-    size_t head;                     //  index of the oldest command
-    size_t count;                    //  commands in the outbox
-    int timer;                       //  id of the armed flush timer, or -1
-    bool backoff;                    //  waiting out a retry backoff
-    int attempts;                    //  failed attempts of the current batch
-    char id[24];                     //  this sink's idempotency key prefix
-    uint64_t seq;                    //  next idempotency key number
-    uint64_t published;              //  commands Centrifugo accepted
-    uint64_t rejected;               //  commands refused for good
-    uint64_t malformed;              //  input messages that were not envelopes
-    uint64_t unmapped;               //  keys the rule could not map
-    uint64_t batches;                //  batches accepted
-    uint64_t retries;                //  batch or command retries
-    uint64_t request_errors;         //  failed HTTP exchanges (incl. decode)
-    uint64_t response_errors;        //  per-command errors
+    zflow_actor_t *base;        //  actor base: loop, pipe, counters
+    zflow_counters_t *counters; //  the base's standard counters
+    zflow_centrifugo_t *client; //  the API client
+    zflow_stream_t *input;      //  the input stream (SUB or PULL)
+    zflow_msg_t *msg;           //  reused for every input message
+    char *rule;                 //  key -> channel template
+    zlist_t *prefixes;          //  SUB key prefixes in wire form (char *), or empty
+    size_t batch_max;           //  commands per batch
+    int batch_ms;               //  partial batch delay
+    size_t outbox_max;          //  outbox capacity
+    bool lossy;                 //  drop instead of pushing back
+    bool parallel;              //  batch "parallel" flag
+    int retry_min_ms;           //  first backoff
+    int retry_max_ms;           //  longest backoff
+    int max_attempts;           //  attempts per batch, 0 for no limit
+    json_t **outbox;            //  ring of publish params, outbox_max slots
+    size_t head;                //  index of the oldest command
+    size_t count;               //  commands in the outbox
+    int timer;                  //  id of the armed flush timer, or -1
+    bool backoff;               //  waiting out a retry backoff
+    int attempts;               //  failed attempts of the current batch
+    char id[24];                //  this sink's idempotency key prefix
+    uint64_t seq;               //  next idempotency key number
+    uint64_t published;         //  commands Centrifugo accepted
+    uint64_t rejected;          //  commands refused for good
+    uint64_t malformed;         //  input messages that were not envelopes
+    uint64_t unmapped;          //  keys the rule could not map
+    uint64_t batches;           //  batches accepted
+    uint64_t retries;           //  batch or command retries
+    uint64_t request_errors;    //  failed HTTP exchanges (incl. decode)
+    uint64_t response_errors;   //  per-command errors
 } s_sink_t;
 
 static void s_arm_timer (s_sink_t *self, int delay_ms, bool replace);
@@ -64,14 +64,12 @@ static void s_arm_timer (s_sink_t *self, int delay_ms, bool replace);
 //  ---------------------------------------------------------------------
 //  Outbox: a ring of json publish params
 
-static json_t **
-s_slot (s_sink_t *self, size_t index)
+static json_t **s_slot (s_sink_t *self, size_t index)
 {
-    return &self->outbox [(self->head + index) % self->outbox_max];
+    return &self->outbox[(self->head + index) % self->outbox_max];
 }
 
-static void
-s_outbox_drop_front (s_sink_t *self, size_t n)
+static void s_outbox_drop_front (s_sink_t *self, size_t n)
 {
     for (size_t index = 0; index < n; index++) {
         json_decref (*s_slot (self, 0));
@@ -86,27 +84,25 @@ s_outbox_drop_front (s_sink_t *self, size_t n)
 //  Turning an envelope into a publish command
 
 //  Appends text (length bytes) to out. Returns 0, or -1 if it does not fit.
-static int
-s_append (char *out, size_t size, size_t *used_p, const char *text, size_t length)
+static int s_append (char *out, size_t size, size_t *used_p, const char *text, size_t length)
 {
     if (*used_p + length + 1 > size)
         return -1;
     memcpy (out + *used_p, text, length);
     *used_p += length;
-    out [*used_p] = 0;
+    out[*used_p] = 0;
     return 0;
 }
 
 //  Writes the channel for key into out following the rule. Returns 0, or
 //  -1 when the rule names a component the key lacks or the channel does
 //  not fit.
-static int
-s_map_channel (s_sink_t *self, const zflow_key_t *key, char *out, size_t size)
+static int s_map_channel (s_sink_t *self, const zflow_key_t *key, char *out, size_t size)
 {
     size_t used = 0;
     const char *rule = self->rule;
     int rc = 0;
-    out [0] = 0;
+    out[0] = 0;
     while (*rule && rc == 0) {
         if (strncmp (rule, "{*}", 3) == 0) {
             for (size_t index = 0; index < zflow_key_size (key) && rc == 0; index++) {
@@ -116,23 +112,20 @@ s_map_channel (s_sink_t *self, const zflow_key_t *key, char *out, size_t size)
                 rc = rc ? rc : s_append (out, size, &used, part, strlen (part));
             }
             rule += 3;
-        }
-        else if (*rule == '{' && isdigit ((unsigned char) rule [1])) {
+        } else if (*rule == '{' && isdigit ((unsigned char) rule[1])) {
             char *end;
             long index = strtol (rule + 1, &end, 10);
             const char *part = *end == '}' ? zflow_key_at (key, (size_t) index) : NULL;
             rc = part ? s_append (out, size, &used, part, strlen (part)) : -1;
             rule = *end == '}' ? end + 1 : end;
-        }
-        else
+        } else
             rc = s_append (out, size, &used, rule++, 1);
     }
     return rc == 0 && used ? 0 : -1;
 }
 
 //  Sets data (payload is JSON) or b64data (anything else) in params.
-static int
-s_set_payload (json_t *params, const void *payload, size_t size)
+static int s_set_payload (json_t *params, const void *payload, size_t size)
 {
     json_t *data = json_loadb ((const char *) payload, size, JSON_DECODE_ANY, NULL);
     if (data)
@@ -147,24 +140,22 @@ s_set_payload (json_t *params, const void *payload, size_t size)
 }
 
 //  True when the key starts with one of the prefixes, component-wise.
-static bool
-s_key_selected (s_sink_t *self, const char *wire, size_t size)
+static bool s_key_selected (s_sink_t *self, const char *wire, size_t size)
 {
     if (zlist_size (self->prefixes) == 0)
         return true;
     for (char *prefix = (char *) zlist_first (self->prefixes); prefix;
          prefix = (char *) zlist_next (self->prefixes)) {
         size_t length = strlen (prefix);
-        if (size >= length && memcmp (wire, prefix, length) == 0
-            && (size == length || wire [length] == ZFLOW_KEY_SEP))
+        if (size >= length && memcmp (wire, prefix, length) == 0 &&
+            (size == length || wire[length] == ZFLOW_KEY_SEP))
             return true;
     }
     return false;
 }
 
 //  Turns the envelope in self->msg into a publish command in the outbox.
-static void
-s_take_message (s_sink_t *self)
+static void s_take_message (s_sink_t *self)
 {
     size_t key_size, size;
     const void *wire = zflow_envelope_key (self->msg, &key_size);
@@ -208,8 +199,7 @@ s_take_message (s_sink_t *self)
 
 //  Settles one accepted batch of n: keeps the commands that got error 100
 //  (moved to the front, in order) and drops the others.
-static size_t
-s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
+static size_t s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
 {
     size_t kept = 0;
     for (size_t index = 0; index < n; index++) {
@@ -229,8 +219,7 @@ s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
             self->counters->drops++;
             if (zflow_actor_verbose (self->base))
                 zsys_debug ("centrifugo_sink: rejected, error %d: %s", code, message);
-        }
-        else {
+        } else {
             self->published++;
             self->counters->msgs_out++;
         }
@@ -252,8 +241,7 @@ s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
 //  Sends one batch from the front of the outbox. Returns 0 when the server
 //  answered and nothing needs a retry, 1 when some commands got error 100
 //  and wait for a retry, -1 on a failed exchange.
-static int
-s_send_batch (s_sink_t *self)
+static int s_send_batch (s_sink_t *self)
 {
     size_t n = self->count < self->batch_max ? self->count : self->batch_max;
     zflow_centrifugo_clear (self->client);
@@ -275,8 +263,7 @@ s_send_batch (s_sink_t *self)
 }
 
 //  Backoff before attempt number attempts + 1.
-static int
-s_backoff_ms (s_sink_t *self)
+static int s_backoff_ms (s_sink_t *self)
 {
     int64_t delay = self->retry_min_ms;
     for (int index = 1; index < self->attempts && delay < self->retry_max_ms; index++)
@@ -288,8 +275,7 @@ static void s_pull_input (s_sink_t *self);
 
 //  Sends full batches (and one partial batch when force is set) until the
 //  outbox is empty, a batch fails, or a retry must wait.
-static void
-s_flush (s_sink_t *self, bool force)
+static void s_flush (s_sink_t *self, bool force)
 {
     int rounds = 0;
     while (self->count && !self->backoff && (force || self->count >= self->batch_max)) {
@@ -303,8 +289,7 @@ s_flush (s_sink_t *self, bool force)
                 self->counters->drops += n;
                 s_outbox_drop_front (self, n);
                 self->attempts = 0;
-            }
-            else {
+            } else {
                 self->backoff = true;
                 s_arm_timer (self, s_backoff_ms (self), true);
                 return;
@@ -321,8 +306,7 @@ s_flush (s_sink_t *self, bool force)
         s_arm_timer (self, self->count >= self->batch_max ? 0 : self->batch_ms, false);
 }
 
-static int
-s_on_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -334,26 +318,24 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  Arms the one flush timer; replace cancels an armed one first.
-static void
-s_arm_timer (s_sink_t *self, int delay_ms, bool replace)
+static void s_arm_timer (s_sink_t *self, int delay_ms, bool replace)
 {
     if (self->timer != -1 && !replace)
         return;
     if (self->timer != -1)
         zloop_timer_end (zflow_actor_loop (self->base), self->timer);
-    self->timer = zloop_timer (zflow_actor_loop (self->base), (size_t) (delay_ms > 0 ? delay_ms : 0),
-                               1, s_on_timer, self);
+    self->timer = zloop_timer (zflow_actor_loop (self->base),
+                               (size_t) (delay_ms > 0 ? delay_ms : 0), 1, s_on_timer, self);
 }
 
 //  Takes messages from the input stream while the outbox has room (or
 //  drops them in lossy mode).
-static void
-s_pull_input (s_sink_t *self)
+static void s_pull_input (s_sink_t *self)
 {
     while (true) {
         bool full = self->count >= self->outbox_max;
         if (full && !self->lossy)
-            return;     //  leave them: the stream's watermark pushes back
+            return; //  leave them: the stream's watermark pushes back
         if (zflow_stream_read (self->input, self->msg, 0))
             return;
         if (full)
@@ -363,8 +345,7 @@ s_pull_input (s_sink_t *self)
     }
 }
 
-static void
-s_on_input (zflow_stream_t *stream, void *arg)
+static void s_on_input (zflow_stream_t *stream, void *arg)
 {
     (void) stream;
     s_sink_t *self = (s_sink_t *) arg;
@@ -378,8 +359,7 @@ s_on_input (zflow_stream_t *stream, void *arg)
 //  ---------------------------------------------------------------------
 //  Setup and the actor
 
-static void
-s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     s_sink_t *self = (s_sink_t *) arg;
@@ -396,8 +376,7 @@ s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "connects", zflow_centrifugo_connects (self->client));
 }
 
-static void
-s_sink_destroy (s_sink_t **self_p)
+static void s_sink_destroy (s_sink_t **self_p)
 {
     s_sink_t *self = *self_p;
     if (!self)
@@ -421,16 +400,15 @@ s_sink_destroy (s_sink_t **self_p)
 
 //  Copies the numbers of the configuration, with defaults. Returns 0 or
 //  ZFLOW_ECONFIG.
-static int
-s_configure_numbers (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
+static int s_configure_numbers (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
 {
     self->batch_max = config->batch_max ? config->batch_max : ZFLOW_CENTRIFUGO_SINK_BATCH_MAX;
     self->batch_ms = config->batch_ms > 0 ? config->batch_ms : ZFLOW_CENTRIFUGO_SINK_BATCH_MS;
     self->outbox_max = config->outbox_max ? config->outbox_max : ZFLOW_CENTRIFUGO_SINK_OUTBOX_MAX;
-    self->retry_min_ms = config->retry_min_ms > 0 ? config->retry_min_ms
-                                                  : ZFLOW_CENTRIFUGO_SINK_RETRY_MIN_MS;
-    self->retry_max_ms = config->retry_max_ms > 0 ? config->retry_max_ms
-                                                  : ZFLOW_CENTRIFUGO_SINK_RETRY_MAX_MS;
+    self->retry_min_ms =
+        config->retry_min_ms > 0 ? config->retry_min_ms : ZFLOW_CENTRIFUGO_SINK_RETRY_MIN_MS;
+    self->retry_max_ms =
+        config->retry_max_ms > 0 ? config->retry_max_ms : ZFLOW_CENTRIFUGO_SINK_RETRY_MAX_MS;
     self->max_attempts = config->max_attempts > 0 ? config->max_attempts : 0;
     self->lossy = config->lossy;
     self->parallel = config->parallel;
@@ -441,8 +419,7 @@ s_configure_numbers (s_sink_t *self, const zflow_centrifugo_sink_config_t *confi
 }
 
 //  Makes the API client. Returns 0 or ZFLOW_ECONFIG.
-static int
-s_configure_client (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
+static int s_configure_client (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
 {
     self->client = zflow_centrifugo_new (config->address, config->api_key);
     if (!self->client || zflow_centrifugo_set_format (self->client, config->format))
@@ -458,16 +435,15 @@ s_configure_client (s_sink_t *self, const zflow_centrifugo_sink_config_t *config
 //  Opens the input socket, with its high-water mark set before any pipe
 //  exists, and wraps it in a stream. Returns 0, ZFLOW_EENDPOINT or
 //  ZFLOW_ENOMEM.
-static int
-s_open_input (s_sink_t *self, int type, const zflow_centrifugo_sink_config_t *config)
+static int s_open_input (s_sink_t *self, int type, const zflow_centrifugo_sink_config_t *config)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock)
         return ZFLOW_ENOMEM;
     if (config->input_hwm > 0)
         zsock_set_rcvhwm (sock, (int) config->input_hwm);
-    if ((config->input_bind && zsock_attach (sock, config->input_bind, true))
-        || (config->input_connect && zsock_attach (sock, config->input_connect, false))) {
+    if ((config->input_bind && zsock_attach (sock, config->input_bind, true)) ||
+        (config->input_connect && zsock_attach (sock, config->input_connect, false))) {
         zsock_destroy (&sock);
         return ZFLOW_EENDPOINT;
     }
@@ -483,8 +459,7 @@ s_open_input (s_sink_t *self, int type, const zflow_centrifugo_sink_config_t *co
 
 //  Makes the input stream and its subscriptions. Returns 0, ZFLOW_ECONFIG
 //  or ZFLOW_EENDPOINT.
-static int
-s_configure_input (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
+static int s_configure_input (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
 {
     int type = config->input_type ? config->input_type : ZMQ_SUB;
     if ((type != ZMQ_SUB && type != ZMQ_PULL) || (!config->input_connect && !config->input_bind))
@@ -506,14 +481,12 @@ s_configure_input (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
                 zsock_set_subscribe (zflow_stream_sock (self->input), prefix);
                 zlist_append (self->prefixes, prefix);
                 free (prefix);
-            }
-            else
+            } else
                 rc = ZFLOW_ECONFIG;
             zflow_key_destroy (&key);
         }
         free (list);
-    }
-    else if (type == ZMQ_SUB)
+    } else if (type == ZMQ_SUB)
         zsock_set_subscribe (zflow_stream_sock (self->input), "");
     if (rc == 0)
         rc = zflow_stream_attach (self->input, zflow_actor_loop (self->base), s_on_input, NULL,
@@ -521,16 +494,16 @@ s_configure_input (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
     return rc;
 }
 
-static s_sink_t *
-s_sink_new (zflow_actor_t *base, const zflow_centrifugo_sink_config_t *config, int *err_p)
+static s_sink_t *s_sink_new (zflow_actor_t *base, const zflow_centrifugo_sink_config_t *config,
+                             int *err_p)
 {
     s_sink_t *self = (s_sink_t *) zmalloc (sizeof (s_sink_t));
     self->base = base;
     self->counters = zflow_actor_counters (base);
     self->msg = zflow_msg_new ();
     self->timer = -1;
-    self->rule = strdup (config->channel_rule && *config->channel_rule ? config->channel_rule
-                                                                       : "{*}");
+    self->rule =
+        strdup (config->channel_rule && *config->channel_rule ? config->channel_rule : "{*}");
     zuuid_t *uuid = zuuid_new ();
     snprintf (self->id, sizeof (self->id), "%.16s", zuuid_str (uuid));
     zuuid_destroy (&uuid);
@@ -543,7 +516,7 @@ s_sink_new (zflow_actor_t *base, const zflow_centrifugo_sink_config_t *config, i
         rc = s_configure_input (self, config);
     if (rc) {
         *err_p = rc;
-        self->base = NULL;      //  the caller keeps the base
+        self->base = NULL; //  the caller keeps the base
         s_sink_destroy (&self);
     }
     return self;
@@ -552,8 +525,7 @@ s_sink_new (zflow_actor_t *base, const zflow_centrifugo_sink_config_t *config, i
 //  One attempt, without retries, to send what is left at the end: a batch
 //  that failed or needs a retry ends it (a server answering error 100 for
 //  ever must not hold the destroy). What is left is counted as dropped.
-static void
-s_final_flush (s_sink_t *self)
+static void s_final_flush (s_sink_t *self)
 {
     while (self->count)
         if (s_send_batch (self) != 0)
@@ -564,8 +536,7 @@ s_final_flush (s_sink_t *self)
         self->counters->drops += zflow_stream_read_pending (self->input);
 }
 
-static void
-s_sink_actor (zsock_t *pipe, void *args)
+static void s_sink_actor (zsock_t *pipe, void *args)
 {
     s_start_t *start = (s_start_t *) args;
     zflow_actor_t *base = zflow_actor_new (pipe, "centrifugo_sink");
@@ -593,11 +564,11 @@ s_sink_actor (zsock_t *pipe, void *args)
 //  The caller's side
 
 struct _zflow_centrifugo_sink_t {
-    zactor_t *actor;    //  the sink actor
+    zactor_t *actor; //  the sink actor
 };
 
-zflow_centrifugo_sink_t *
-zflow_centrifugo_sink_new (const zflow_centrifugo_sink_config_t *config, int *err_p)
+zflow_centrifugo_sink_t *zflow_centrifugo_sink_new (const zflow_centrifugo_sink_config_t *config,
+                                                    int *err_p)
 {
     int err = ZFLOW_ECONFIG;
     zflow_centrifugo_sink_t *self = NULL;
@@ -616,8 +587,7 @@ zflow_centrifugo_sink_new (const zflow_centrifugo_sink_config_t *config, int *er
     return self;
 }
 
-void
-zflow_centrifugo_sink_destroy (zflow_centrifugo_sink_t **self_p)
+void zflow_centrifugo_sink_destroy (zflow_centrifugo_sink_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -626,20 +596,17 @@ zflow_centrifugo_sink_destroy (zflow_centrifugo_sink_t **self_p)
     *self_p = NULL;
 }
 
-zactor_t *
-zflow_centrifugo_sink_actor (zflow_centrifugo_sink_t *self)
+zactor_t *zflow_centrifugo_sink_actor (zflow_centrifugo_sink_t *self)
 {
     return self->actor;
 }
 
-zhash_t *
-zflow_centrifugo_sink_stats (zflow_centrifugo_sink_t *self, int timeout_ms)
+zhash_t *zflow_centrifugo_sink_stats (zflow_centrifugo_sink_t *self, int timeout_ms)
 {
     return zflow_actor_stats (self->actor, timeout_ms);
 }
 
-void
-zflow_centrifugo_sink_verbose (zflow_centrifugo_sink_t *self)
+void zflow_centrifugo_sink_verbose (zflow_centrifugo_sink_t *self)
 {
     zstr_send (self->actor, "VERBOSE");
 }

@@ -20,15 +20,15 @@
 #define S_WATCH_MS 100
 
 struct _zflow_centrifugo_source_t {
-    zactor_t *actor;   //  the source actor
-    char *endpoint;    //  the PUB endpoint
+    zactor_t *actor; //  the source actor
+    char *endpoint;  //  the PUB endpoint
 };
 
 //  What the caller hands the actor at start; the actor copies what it keeps.
 typedef struct {
-    const zflow_centrifugo_source_config_t *config;  //  the caller's configuration
-    const char *endpoint;                            //  PUB endpoint to bind
-    int err;                                         //  set by the actor on failure
+    const zflow_centrifugo_source_config_t *config; //  the caller's configuration
+    const char *endpoint;                           //  PUB endpoint to bind
+    int err;                                        //  set by the actor on failure
 } s_start_t;
 
 static void s_connect (s_source_t *self);
@@ -36,8 +36,7 @@ static void s_connect (s_source_t *self);
 //  ---------------------------------------------------------------------
 //  Channels
 
-s_channel_t *
-zflow__centsrc_channel_new (s_source_t *self, const char *name)
+s_channel_t *zflow__centsrc_channel_new (s_source_t *self, const char *name)
 {
     if (!name || !*name)
         return NULL;
@@ -51,8 +50,7 @@ zflow__centsrc_channel_new (s_source_t *self, const char *name)
     return channel;
 }
 
-void
-zflow__centsrc_channel_destroy (s_channel_t **self_p)
+void zflow__centsrc_channel_destroy (s_channel_t **self_p)
 {
     s_channel_t *self = *self_p;
     if (!self)
@@ -66,8 +64,7 @@ zflow__centsrc_channel_destroy (s_channel_t **self_p)
 
 //  Adds a channel (position: offset/epoch when epoch is not NULL).
 //  Returns 0, ZFLOW_EINVAL, ZFLOW_ENOTSUP (already there) or ZFLOW_ENOMEM.
-static int
-s_channel_add (s_source_t *self, const char *name, uint64_t offset, const char *epoch)
+static int s_channel_add (s_source_t *self, const char *name, uint64_t offset, const char *epoch)
 {
     if (name && zhashx_lookup (self->channels, name))
         return ZFLOW_ENOTSUP;
@@ -88,8 +85,7 @@ s_channel_add (s_source_t *self, const char *name, uint64_t offset, const char *
 //  ---------------------------------------------------------------------
 //  Lossless mode: envelopes the PUB refused wait here, reading paused
 
-static int
-s_on_flush (zloop_t *loop, int timer_id, void *arg)
+static int s_on_flush (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -99,9 +95,9 @@ s_on_flush (zloop_t *loop, int timer_id, void *arg)
         zframe_t *key = zmsg_first (msg);
         zframe_t *meta = zmsg_next (msg);
         zframe_t *payload = zmsg_next (msg);
-        if (zflow__centsrc_pub_send (self, zframe_data (key), zframe_size (key),
-                                     zframe_data (meta), zframe_size (meta),
-                                     zframe_data (payload), zframe_size (payload)))
+        if (zflow__centsrc_pub_send (self, zframe_data (key), zframe_size (key), zframe_data (meta),
+                                     zframe_size (meta), zframe_data (payload),
+                                     zframe_size (payload)))
             break;
         zlist_pop (self->held);
         zmsg_destroy (&msg);
@@ -116,8 +112,7 @@ s_on_flush (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-void
-zflow__centsrc_hold (s_source_t *self)
+void zflow__centsrc_hold (s_source_t *self)
 {
     self->counters->queue_depth = zlist_size (self->held);
     if (self->flush_timer >= 0)
@@ -130,8 +125,7 @@ zflow__centsrc_hold (s_source_t *self)
 //  ---------------------------------------------------------------------
 //  Connection life cycle
 
-static int
-s_on_reap (zloop_t *loop, int timer_id, void *arg)
+static int s_on_reap (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -143,8 +137,7 @@ s_on_reap (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_on_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -155,8 +148,7 @@ s_on_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-int
-zflow__centsrc_backoff (s_source_t *self, int attempt)
+int zflow__centsrc_backoff (s_source_t *self, int attempt)
 {
     int64_t delay = self->backoff_min_ms;
     for (int i = 1; i < attempt && delay < self->backoff_max_ms; i++)
@@ -168,20 +160,17 @@ zflow__centsrc_backoff (s_source_t *self, int attempt)
 }
 
 //  Arms the reconnect timer.
-static void
-s_schedule (s_source_t *self)
+static void s_schedule (s_source_t *self)
 {
     if (self->reconnect_timer >= 0)
         return;
     int delay = zflow__centsrc_backoff (self, self->attempt);
-    self->reconnect_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_reconnect_timer,
-                                         self);
+    self->reconnect_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_reconnect_timer, self);
     if (zflow_actor_verbose (self->base))
         zsys_debug ("zflow_centrifugo_source %s: reconnect in %d ms", self->name, delay);
 }
 
-void
-zflow__centsrc_drop (s_source_t *self, int code, const char *reason, bool refused)
+void zflow__centsrc_drop (s_source_t *self, int code, const char *reason, bool refused)
 {
     if (!zflow__ws_conn_is_open (self->conn))
         return;
@@ -189,20 +178,19 @@ zflow__centsrc_drop (s_source_t *self, int code, const char *reason, bool refuse
     zflow__ws_conn_close (self->conn, code, reason);
 }
 
-static void
-s_on_open (zflow_ws_conn_t *conn, void *arg)
+static void s_on_open (zflow_ws_conn_t *conn, void *arg)
 {
     s_source_t *self = (s_source_t *) arg;
     self->last_rx = zclock_mono ();
     self->opened = true;
     if (zlist_size (self->held))
-        zflow__ws_conn_pause (conn, true);   //  lossless: still waiting for the PUB
+        zflow__ws_conn_pause (conn, true); //  lossless: still waiting for the PUB
     if (zflow__centsrc_send_connect (self))
         zflow__ws_conn_close (conn, 1011, "cannot send connect");
 }
 
-static void
-s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size, void *arg)
+static void s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size,
+                          void *arg)
 {
     (void) conn;
     (void) binary;
@@ -210,8 +198,7 @@ s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t si
 }
 
 //  Forgets the connection's state; every channel needs a new subscribe.
-static void
-s_reset_session (s_source_t *self)
+static void s_reset_session (s_source_t *self)
 {
     self->conn = NULL;
     self->opened = false;
@@ -229,8 +216,7 @@ s_reset_session (s_source_t *self)
     }
 }
 
-static void
-s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, void *arg)
+static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, void *arg)
 {
     s_source_t *self = (s_source_t *) arg;
     zlist_append (self->dead, conn);
@@ -248,18 +234,16 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
         self->failures++;
         self->failures_total++;
     }
-    bool reconnect = !(refused && self->max_failures >= 0
-                       && self->failures >= self->max_failures);
+    bool reconnect = !(refused && self->max_failures >= 0 && self->failures >= self->max_failures);
     //  A handshake that failed (server down, HTTP error) is only traced.
     if (self->opened) {
         self->disconnects++;
-        json_t *event = json_pack ("{s:i,s:s,s:b}", "code", code, "reason",
-                                   reason ? reason : "", "reconnect", reconnect);
-        if (event && error)     //  "error" only when there was one
+        json_t *event = json_pack ("{s:i,s:s,s:b}", "code", code, "reason", reason ? reason : "",
+                                   "reconnect", reconnect);
+        if (event && error) //  "error" only when there was one
             json_object_set_new (event, "error", json_string (zflow_strerror (error)));
         zflow__centsrc_event (self, "disconnected", event);
-    }
-    else if (zflow_actor_verbose (self->base))
+    } else if (zflow_actor_verbose (self->base))
         zsys_debug ("zflow_centrifugo_source %s: connection failed: %s", self->name,
                     reason ? reason : "");
     s_reset_session (self);
@@ -274,11 +258,9 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
     }
 }
 
-static const zflow_ws_conn_callbacks_t s_callbacks = { s_on_open, s_on_message, s_on_closed,
-                                                       NULL };
+static const zflow_ws_conn_callbacks_t s_callbacks = {s_on_open, s_on_message, s_on_closed, NULL};
 
-static void
-s_connect (s_source_t *self)
+static void s_connect (s_source_t *self)
 {
     self->attempts++;
     self->refused = false;
@@ -286,8 +268,8 @@ s_connect (s_source_t *self)
     self->disc_reason[0] = 0;
     char err[256];
     int rc;
-    self->conn = zflow__ws_conn_new (self->loop, &self->conn_config, &s_callbacks, self, &rc,
-                                     err, sizeof (err));
+    self->conn = zflow__ws_conn_new (self->loop, &self->conn_config, &s_callbacks, self, &rc, err,
+                                     sizeof (err));
     if (!self->conn) {
         zsys_warning ("zflow_centrifugo_source %s: cannot connect: %s", self->name, err);
         self->attempt++;
@@ -296,8 +278,7 @@ s_connect (s_source_t *self)
 }
 
 //  Subscribes again to channels whose last subscribe failed for a while.
-static void
-s_retry_subscribes (s_source_t *self, int64_t now)
+static void s_retry_subscribes (s_source_t *self, int64_t now)
 {
     s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
     for (; channel; channel = (s_channel_t *) zhashx_next (self->channels))
@@ -310,8 +291,7 @@ s_retry_subscribes (s_source_t *self, int64_t now)
 
 //  Replaces a connection that went silent or does not answer; retries
 //  subscribes that failed for a while.
-static int
-s_on_watch (zloop_t *loop, int timer_id, void *arg)
+static int s_on_watch (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -324,16 +304,16 @@ s_on_watch (zloop_t *loop, int timer_id, void *arg)
     if (self->connected && self->refresh_at && now >= self->refresh_at) {
         //  The token runs out: ask the user for a new one (set_token).
         self->refresh_at = 0;
-        zflow__centsrc_event (self, "token_expiring", json_pack (
-            "{s:I}", "expires_in_ms", (json_int_t) (self->expire_at - now)));
+        zflow__centsrc_event (
+            self, "token_expiring",
+            json_pack ("{s:I}", "expires_in_ms", (json_int_t) (self->expire_at - now)));
     }
     if (self->reply_deadline && now > self->reply_deadline) {
         zsys_info ("zflow_centrifugo_source %s: no reply in %d ms, reconnecting", self->name,
                    self->timeout_ms);
         zflow__centsrc_drop (self, 1000, "reply timeout", false);
-    }
-    else if (self->connected && self->ping_ms > 0
-             && now - self->last_rx > self->ping_ms + self->ping_grace_ms) {
+    } else if (self->connected && self->ping_ms > 0 &&
+               now - self->last_rx > self->ping_ms + self->ping_grace_ms) {
         zsys_info ("zflow_centrifugo_source %s: no ping, reconnecting", self->name);
         zflow__centsrc_drop (self, 1000, "no ping", false);
     }
@@ -343,28 +323,24 @@ s_on_watch (zloop_t *loop, int timer_id, void *arg)
 //  ---------------------------------------------------------------------
 //  Commands
 
-static int
-s_cmd_position (s_source_t *self, const char *name)
+static int s_cmd_position (s_source_t *self, const char *name)
 {
     s_channel_t *channel = name ? (s_channel_t *) zhashx_lookup (self->channels, name) : NULL;
     if (!channel || !channel->positioned)
-        return zsock_send (zflow_actor_pipe (self->base), "i8s", ZFLOW_ENOTFOUND, (uint64_t) 0,
-                           "");
-    return zsock_send (zflow_actor_pipe (self->base), "i8s", 0, channel->offset,
-                       channel->epoch);
+        return zsock_send (zflow_actor_pipe (self->base), "i8s", ZFLOW_ENOTFOUND, (uint64_t) 0, "");
+    return zsock_send (zflow_actor_pipe (self->base), "i8s", 0, channel->offset, channel->epoch);
 }
 
 //  Unsubscribes (when subscribed) and forgets the channel. Returns 0 or
 //  ZFLOW_ENOTFOUND.
-static int
-s_cmd_unsubscribe (s_source_t *self, const char *name)
+static int s_cmd_unsubscribe (s_source_t *self, const char *name)
 {
     s_channel_t *channel = name ? (s_channel_t *) zhashx_lookup (self->channels, name) : NULL;
     if (!channel)
         return ZFLOW_ENOTFOUND;
     if (channel->state != S_CHAN_IDLE && zflow__ws_conn_is_open (self->conn)) {
-        json_t *cmd = json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->next_id++,
-                                 "unsubscribe", "channel", name);
+        json_t *cmd = json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->next_id++, "unsubscribe",
+                                 "channel", name);
         char *dump = cmd ? json_dumps (cmd, JSON_COMPACT) : NULL;
         if (dump)
             zflow__ws_conn_send (self->conn, false, dump, strlen (dump));
@@ -377,8 +353,7 @@ s_cmd_unsubscribe (s_source_t *self, const char *name)
 
 //  Takes a new token: refreshes a connection whose token expires, and
 //  restarts a source that gave up.
-static void
-s_cmd_token (s_source_t *self, const char *token)
+static void s_cmd_token (s_source_t *self, const char *token)
 {
     zstr_free (&self->token);
     self->token = token && *token ? strdup (token) : NULL;
@@ -393,8 +368,7 @@ s_cmd_token (s_source_t *self, const char *token)
     }
 }
 
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
     s_source_t *self = (s_source_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
@@ -405,15 +379,13 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
             self->started = true;
             s_connect (self);
         }
-    }
-    else if (streq (command, "SUBSCRIBE")) {
+    } else if (streq (command, "SUBSCRIBE")) {
         char *offset = zmsg_popstr (request);
         char *epoch = zmsg_popstr (request);
         rc = s_channel_add (self, first, offset ? strtoull (offset, NULL, 10) : 0, epoch);
         zstr_free (&offset);
         zstr_free (&epoch);
-    }
-    else if (streq (command, "UNSUBSCRIBE"))
+    } else if (streq (command, "UNSUBSCRIBE"))
         rc = s_cmd_unsubscribe (self, first);
     else if (streq (command, "TOKEN"))
         s_cmd_token (self, first);
@@ -421,8 +393,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         s_cmd_position (self, first);
         zstr_free (&first);
         return 0;
-    }
-    else {
+    } else {
         zsys_warning ("zflow_centrifugo_source %s: unknown command %s", self->name, command);
         rc = ZFLOW_EINVAL;
     }
@@ -431,8 +402,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
     return 0;
 }
 
-static void
-s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     s_source_t *self = (s_source_t *) arg;
@@ -463,8 +433,7 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 //  ---------------------------------------------------------------------
 //  The actor
 
-static void
-s_source_destroy (s_source_t **self_p)
+static void s_source_destroy (s_source_t **self_p)
 {
     s_source_t *self = *self_p;
     if (!self)
@@ -493,22 +462,19 @@ s_source_destroy (s_source_t **self_p)
     *self_p = NULL;
 }
 
-static char *
-s_strdup_or (const char *text, const char *fallback)
+static char *s_strdup_or (const char *text, const char *fallback)
 {
     return strdup (text && *text ? text : fallback);
 }
 
-static int
-s_int_or (int value, int fallback)
+static int s_int_or (int value, int fallback)
 {
     return value > 0 ? value : fallback;
 }
 
 //  Copies the configuration. Returns 0, or a zflow error.
-static int
-s_source_configure (s_source_t *self, const zflow_centrifugo_source_config_t *config,
-                    const char *endpoint)
+static int s_source_configure (s_source_t *self, const zflow_centrifugo_source_config_t *config,
+                               const char *endpoint)
 {
     if (!config->url || (strncmp (config->url, "ws://", 5) && strncmp (config->url, "wss://", 6)))
         return ZFLOW_ECONFIG;
@@ -520,23 +486,27 @@ s_source_configure (s_source_t *self, const zflow_centrifugo_source_config_t *co
     self->endpoint = strdup (endpoint);
     self->recover = !config->no_recover;
     self->lossless = config->lossless;
-    self->backoff_min_ms = s_int_or (config->backoff_min_ms,
-                                     ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MIN_MS);
-    self->backoff_max_ms = s_int_or (config->backoff_max_ms,
-                                     ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MAX_MS);
-    self->max_failures = config->max_failures ? config->max_failures
-                                              : ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES;
+    self->backoff_min_ms =
+        s_int_or (config->backoff_min_ms, ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MIN_MS);
+    self->backoff_max_ms =
+        s_int_or (config->backoff_max_ms, ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MAX_MS);
+    self->max_failures =
+        config->max_failures ? config->max_failures : ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES;
     self->timeout_ms = s_int_or (config->timeout_ms, ZFLOW_CENTRIFUGO_SOURCE_TIMEOUT_MS);
     self->ping_grace_ms = s_int_or (config->ping_grace_ms, ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS);
-    if (!self->url || (config->token && *config->token && !self->token) || !self->name
-        || !self->key_prefix || !self->event_prefix || !self->endpoint)
+    if (!self->url || (config->token && *config->token && !self->token) || !self->name ||
+        !self->key_prefix || !self->event_prefix || !self->endpoint)
         return ZFLOW_ENOMEM;
     if (self->backoff_max_ms < self->backoff_min_ms)
         self->backoff_max_ms = self->backoff_min_ms;
-    self->conn_config = (zflow_ws_conn_config_t) {
-        self->url, NULL, NULL, true, config->insecure,
-        config->ca_file ? strdup (config->ca_file) : NULL, config->max_message,
-        self->timeout_ms };
+    self->conn_config = (zflow_ws_conn_config_t){self->url,
+                                                 NULL,
+                                                 NULL,
+                                                 true,
+                                                 config->insecure,
+                                                 config->ca_file ? strdup (config->ca_file) : NULL,
+                                                 config->max_message,
+                                                 self->timeout_ms};
     //  Both key prefixes must be valid key components.
     zflow_key_t *probe = zflow_key_new (self->key_prefix, self->event_prefix, NULL);
     if (!probe)
@@ -555,8 +525,7 @@ s_source_configure (s_source_t *self, const zflow_centrifugo_source_config_t *co
 }
 
 //  Binds the PUB. Returns 0 or ZFLOW_EENDPOINT.
-static int
-s_source_bind (s_source_t *self, size_t sndhwm)
+static int s_source_bind (s_source_t *self, size_t sndhwm)
 {
     zsock_set_sndhwm (self->pub, (int) (sndhwm ? sndhwm : ZFLOW_CENTRIFUGO_SOURCE_SNDHWM));
     int nodrop = 1;
@@ -573,8 +542,7 @@ s_source_bind (s_source_t *self, size_t sndhwm)
     return rc < 0 ? ZFLOW_EENDPOINT : 0;
 }
 
-static s_source_t *
-s_source_new (zsock_t *pipe, s_start_t *start)
+static s_source_t *s_source_new (zsock_t *pipe, s_start_t *start)
 {
     s_source_t *self = (s_source_t *) calloc (1, sizeof (s_source_t));
     if (!self) {
@@ -589,8 +557,7 @@ s_source_new (zsock_t *pipe, s_start_t *start)
     self->held = zlist_new ();
     self->meta = zflow_meta_new ();
     self->pub = zsock_new (ZMQ_PUB);
-    if (!self->base || !self->channels || !self->dead || !self->held || !self->meta
-        || !self->pub) {
+    if (!self->base || !self->channels || !self->dead || !self->held || !self->meta || !self->pub) {
         start->err = ZFLOW_ENOMEM;
         s_source_destroy (&self);
         return NULL;
@@ -612,13 +579,12 @@ s_source_new (zsock_t *pipe, s_start_t *start)
     return self;
 }
 
-static void
-s_source_actor (zsock_t *pipe, void *arg)
+static void s_source_actor (zsock_t *pipe, void *arg)
 {
     s_start_t *start = (s_start_t *) arg;
     s_source_t *self = s_source_new (pipe, start);
     if (!self) {
-        zsock_signal (pipe, 0);   //  as zflow_actor_ready (base, -1) would
+        zsock_signal (pipe, 0); //  as zflow_actor_ready (base, -1) would
         zsock_signal (pipe, 1);
         return;
     }
@@ -645,12 +611,12 @@ zflow_centrifugo_source_new (const zflow_centrifugo_source_config_t *config, int
         err = ZFLOW_ENOMEM;
     }
     if (self) {
-        self->endpoint = config->endpoint && *config->endpoint
-                             ? strdup (config->endpoint)
-                             : zsys_sprintf ("inproc://zflow-centrifugo-%s",
-                                             config->name && *config->name ? config->name
-                                                                           : "zflow");
-        s_start_t start = { config, self->endpoint, ZFLOW_ENOMEM };
+        self->endpoint =
+            config->endpoint && *config->endpoint
+                ? strdup (config->endpoint)
+                : zsys_sprintf ("inproc://zflow-centrifugo-%s",
+                                config->name && *config->name ? config->name : "zflow");
+        s_start_t start = {config, self->endpoint, ZFLOW_ENOMEM};
         if (self->endpoint)
             self->actor = zflow_actor_start (s_source_actor, &start);
         err = start.err;
@@ -662,8 +628,7 @@ zflow_centrifugo_source_new (const zflow_centrifugo_source_config_t *config, int
     return self;
 }
 
-void
-zflow_centrifugo_source_destroy (zflow_centrifugo_source_t **self_p)
+void zflow_centrifugo_source_destroy (zflow_centrifugo_source_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -674,28 +639,25 @@ zflow_centrifugo_source_destroy (zflow_centrifugo_source_t **self_p)
     *self_p = NULL;
 }
 
-const char *
-zflow_centrifugo_source_endpoint (zflow_centrifugo_source_t *self)
+const char *zflow_centrifugo_source_endpoint (zflow_centrifugo_source_t *self)
 {
     return self ? self->endpoint : NULL;
 }
 
-zactor_t *
-zflow_centrifugo_source_actor (zflow_centrifugo_source_t *self)
+zactor_t *zflow_centrifugo_source_actor (zflow_centrifugo_source_t *self)
 {
     return self ? self->actor : NULL;
 }
 
 //  Sends a command and waits for its status. Returns it or ZFLOW_ECLOSED.
-static int
-s_call (zflow_centrifugo_source_t *self, const char *command, const char *a1, const char *a2,
-        const char *a3)
+static int s_call (zflow_centrifugo_source_t *self, const char *command, const char *a1,
+                   const char *a2, const char *a3)
 {
     if (!self || !self->actor)
         return ZFLOW_ECLOSED;
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, command);
-    const char *args[3] = { a1, a2, a3 };
+    const char *args[3] = {a1, a2, a3};
     for (int i = 0; i < 3 && args[i]; i++)
         zmsg_addstr (msg, args[i]);
     if (zmsg_send (&msg, self->actor)) {
@@ -708,15 +670,13 @@ s_call (zflow_centrifugo_source_t *self, const char *command, const char *a1, co
     return rc;
 }
 
-int
-zflow_centrifugo_source_start (zflow_centrifugo_source_t *self)
+int zflow_centrifugo_source_start (zflow_centrifugo_source_t *self)
 {
     return s_call (self, "START", NULL, NULL, NULL);
 }
 
-int
-zflow_centrifugo_source_subscribe (zflow_centrifugo_source_t *self, const char *channel,
-                                   uint64_t offset, const char *epoch)
+int zflow_centrifugo_source_subscribe (zflow_centrifugo_source_t *self, const char *channel,
+                                       uint64_t offset, const char *epoch)
 {
     if (!channel || !*channel)
         return ZFLOW_EINVAL;
@@ -725,23 +685,20 @@ zflow_centrifugo_source_subscribe (zflow_centrifugo_source_t *self, const char *
     return s_call (self, "SUBSCRIBE", channel, number, epoch ? epoch : "");
 }
 
-int
-zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const char *channel)
+int zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const char *channel)
 {
     if (!channel)
         return ZFLOW_ENOTFOUND;
     return s_call (self, "UNSUBSCRIBE", channel, NULL, NULL);
 }
 
-int
-zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token)
+int zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token)
 {
     return s_call (self, "TOKEN", token ? token : "", NULL, NULL);
 }
 
-int
-zflow_centrifugo_source_position (zflow_centrifugo_source_t *self, const char *channel,
-                                  uint64_t *offset_p, char *epoch, size_t epoch_size)
+int zflow_centrifugo_source_position (zflow_centrifugo_source_t *self, const char *channel,
+                                      uint64_t *offset_p, char *epoch, size_t epoch_size)
 {
     if (!self || !self->actor)
         return ZFLOW_ECLOSED;
@@ -764,14 +721,12 @@ zflow_centrifugo_source_position (zflow_centrifugo_source_t *self, const char *c
     return rc;
 }
 
-zhash_t *
-zflow_centrifugo_source_stats (zflow_centrifugo_source_t *self, int timeout_ms)
+zhash_t *zflow_centrifugo_source_stats (zflow_centrifugo_source_t *self, int timeout_ms)
 {
     return self && self->actor ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }
 
-void
-zflow_centrifugo_source_verbose (zflow_centrifugo_source_t *self)
+void zflow_centrifugo_source_verbose (zflow_centrifugo_source_t *self)
 {
     if (self && self->actor)
         zstr_send (self->actor, "VERBOSE");

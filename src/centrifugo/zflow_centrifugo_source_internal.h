@@ -17,8 +17,8 @@
 #ifndef ZFLOW_CENTRIFUGO_SOURCE_INTERNAL_H_INCLUDED
 #define ZFLOW_CENTRIFUGO_SOURCE_INTERNAL_H_INCLUDED
 
-#include "zflow_centrifugo_source.h"
 #include "zflow_actor.h"
+#include "zflow_centrifugo_source.h"
 #include "zflow_error.h"
 #include "zflow_key.h"
 #include "zflow_meta.h"
@@ -27,92 +27,92 @@
 
 //  A channel's subscription state.
 typedef enum {
-    S_CHAN_IDLE,          //  not subscribed (not connected yet, or refused)
-    S_CHAN_SUBSCRIBING,   //  subscribe sent, reply awaited
-    S_CHAN_SUBSCRIBED     //  publications flow
+    S_CHAN_IDLE,        //  not subscribed (not connected yet, or refused)
+    S_CHAN_SUBSCRIBING, //  subscribe sent, reply awaited
+    S_CHAN_SUBSCRIBED   //  publications flow
 } s_chan_state_t;
 
 //  One channel.
 typedef struct {
-    char *name;             //  channel name
-    zflow_key_t *key;       //  (key_prefix, name)
-    s_chan_state_t state;   //  subscription state
-    uint32_t cmd_id;        //  id of the pending subscribe command, or 0
-    bool recovering;        //  the pending subscribe asked for recovery
-    bool server_side;       //  a server-side subscription (the server subscribes)
-    int retries;            //  temporary subscribe errors in a row
-    int64_t retry_at;       //  when to subscribe again after one (0: not planned)
-    bool recoverable;       //  the server keeps history for it (subscribe reply)
-    bool positioned;        //  offset and epoch below are known
-    uint64_t offset;        //  last offset published (or the start position)
-    char *epoch;            //  the stream's epoch, or NULL
+    char *name;           //  channel name
+    zflow_key_t *key;     //  (key_prefix, name)
+    s_chan_state_t state; //  subscription state
+    uint32_t cmd_id;      //  id of the pending subscribe command, or 0
+    bool recovering;      //  the pending subscribe asked for recovery
+    bool server_side;     //  a server-side subscription (the server subscribes)
+    int retries;          //  temporary subscribe errors in a row
+    int64_t retry_at;     //  when to subscribe again after one (0: not planned)
+    bool recoverable;     //  the server keeps history for it (subscribe reply)
+    bool positioned;      //  offset and epoch below are known
+    uint64_t offset;      //  last offset published (or the start position)
+    char *epoch;          //  the stream's epoch, or NULL
 } s_channel_t;
 
 //  The actor's state.
 typedef struct {
-    zflow_actor_t *base;          //  actor base: loop, pipe, counters
-    zflow_counters_t *counters;   //  the base's standard counters
-    zloop_t *loop;                //  the base's loop
-    zsock_t *pub;                 //  PUB for envelopes and events
-    void *pub_handle;             //  its libzmq handle
-    char *endpoint;               //  where pub is bound
-    char *url;                    //  server URL
-    char *token;                  //  connect token, or NULL
-    char *name;                   //  client name
-    char *key_prefix;             //  first key component
-    char *event_prefix;           //  first key component of events
-    zflow_meta_t *meta;           //  reused for every envelope
-    zhashx_t *channels;           //  name -> s_channel_t
-    zflow_ws_conn_config_t conn_config;   //  WebSocket settings (strings are ours)
-    zflow_ws_conn_t *conn;        //  the connection, or NULL
-    zlist_t *dead;                //  closed connections waiting to be destroyed
-    bool recover;                 //  resubscribe with recovery
-    bool lossless;                //  hold and pause instead of dropping
-    zlist_t *held;                //  envelopes (zmsg_t) waiting for the PUB, in order
-    int flush_timer;              //  timer id or -1 (retries held envelopes)
-    bool started;                 //  connecting was asked for
-    bool opened;                  //  conn finished its WebSocket handshake
-    bool connected;               //  connect reply received on conn
-    bool failed;                  //  gave up after max_failures
-    uint32_t next_id;             //  next command id
-    uint32_t connect_id;          //  id of the pending connect, or 0
-    int backoff_min_ms;           //  first reconnect delay
-    int backoff_max_ms;           //  longest reconnect delay
-    int max_failures;             //  refusals in a row before giving up (< 0: never)
-    int timeout_ms;               //  handshake / reply timeout
-    int ping_grace_ms;            //  extra wait for a ping
-    int attempt;                  //  failed attempts in a row (backoff exponent)
-    int failures;                 //  refusals in a row
-    bool refused;                 //  the current connection was refused by the server
-    int disc_code;                //  code of a disconnect push on conn (0: none)
-    char disc_reason[128];        //  its reason
-    int64_t ping_ms;              //  ping interval the server announced (0: none)
-    bool pong;                    //  answer pings
-    int64_t last_rx;              //  when a message last arrived (zclock_mono)
-    int64_t reply_deadline;       //  when the oldest awaited reply is late (0: none)
-    int64_t refresh_at;           //  when to ask for a new token (0: never)
-    int64_t expire_at;            //  when the connection's token expires (0: never)
-    uint32_t refresh_id;          //  id of the pending refresh, or 0
-    int reconnect_timer;          //  timer id or -1
-    int reap_timer;               //  timer id or -1
-    int watch_timer;              //  timer id or -1 (ping and reply watchdog)
+    zflow_actor_t *base;                //  actor base: loop, pipe, counters
+    zflow_counters_t *counters;         //  the base's standard counters
+    zloop_t *loop;                      //  the base's loop
+    zsock_t *pub;                       //  PUB for envelopes and events
+    void *pub_handle;                   //  its libzmq handle
+    char *endpoint;                     //  where pub is bound
+    char *url;                          //  server URL
+    char *token;                        //  connect token, or NULL
+    char *name;                         //  client name
+    char *key_prefix;                   //  first key component
+    char *event_prefix;                 //  first key component of events
+    zflow_meta_t *meta;                 //  reused for every envelope
+    zhashx_t *channels;                 //  name -> s_channel_t
+    zflow_ws_conn_config_t conn_config; //  WebSocket settings (strings are ours)
+    zflow_ws_conn_t *conn;              //  the connection, or NULL
+    zlist_t *dead;                      //  closed connections waiting to be destroyed
+    bool recover;                       //  resubscribe with recovery
+    bool lossless;                      //  hold and pause instead of dropping
+    zlist_t *held;                      //  envelopes (zmsg_t) waiting for the PUB, in order
+    int flush_timer;                    //  timer id or -1 (retries held envelopes)
+    bool started;                       //  connecting was asked for
+    bool opened;                        //  conn finished its WebSocket handshake
+    bool connected;                     //  connect reply received on conn
+    bool failed;                        //  gave up after max_failures
+    uint32_t next_id;                   //  next command id
+    uint32_t connect_id;                //  id of the pending connect, or 0
+    int backoff_min_ms;                 //  first reconnect delay
+    int backoff_max_ms;                 //  longest reconnect delay
+    int max_failures;                   //  refusals in a row before giving up (< 0: never)
+    int timeout_ms;                     //  handshake / reply timeout
+    int ping_grace_ms;                  //  extra wait for a ping
+    int attempt;                        //  failed attempts in a row (backoff exponent)
+    int failures;                       //  refusals in a row
+    bool refused;                       //  the current connection was refused by the server
+    int disc_code;                      //  code of a disconnect push on conn (0: none)
+    char disc_reason[128];              //  its reason
+    int64_t ping_ms;                    //  ping interval the server announced (0: none)
+    bool pong;                          //  answer pings
+    int64_t last_rx;                    //  when a message last arrived (zclock_mono)
+    int64_t reply_deadline;             //  when the oldest awaited reply is late (0: none)
+    int64_t refresh_at;                 //  when to ask for a new token (0: never)
+    int64_t expire_at;                  //  when the connection's token expires (0: never)
+    uint32_t refresh_id;                //  id of the pending refresh, or 0
+    int reconnect_timer;                //  timer id or -1
+    int reap_timer;                     //  timer id or -1
+    int watch_timer;                    //  timer id or -1 (ping and reply watchdog)
     //  Counters for STATS.
-    uint64_t publications;        //  envelopes published (live and recovered)
-    uint64_t recovered;           //  of them, from subscribe replies
-    uint64_t duplicates;          //  publications at or below the last offset
-    uint64_t gaps;                //  holes detected in offsets
-    uint64_t unrecovered;         //  recovery asked, not granted
-    uint64_t malformed;           //  server messages we could not read
-    uint64_t errors;              //  error replies
-    uint64_t events;              //  events published
-    uint64_t connects;            //  connect replies that succeeded
-    uint64_t attempts;            //  connection attempts
-    uint64_t disconnects;         //  connections lost or closed by the server
-    uint64_t failures_total;      //  refusals
-    uint64_t pings;               //  server pings received
-    uint64_t pongs;               //  pongs sent
-    uint64_t unexpected;          //  pushes for channels not subscribed
-    uint64_t refreshes;           //  tokens refreshed on a live connection
+    uint64_t publications;   //  envelopes published (live and recovered)
+    uint64_t recovered;      //  of them, from subscribe replies
+    uint64_t duplicates;     //  publications at or below the last offset
+    uint64_t gaps;           //  holes detected in offsets
+    uint64_t unrecovered;    //  recovery asked, not granted
+    uint64_t malformed;      //  server messages we could not read
+    uint64_t errors;         //  error replies
+    uint64_t events;         //  events published
+    uint64_t connects;       //  connect replies that succeeded
+    uint64_t attempts;       //  connection attempts
+    uint64_t disconnects;    //  connections lost or closed by the server
+    uint64_t failures_total; //  refusals
+    uint64_t pings;          //  server pings received
+    uint64_t pongs;          //  pongs sent
+    uint64_t unexpected;     //  pushes for channels not subscribed
+    uint64_t refreshes;      //  tokens refreshed on a live connection
 } s_source_t;
 
 //  Protocol side (zflow_centrifugo_source_proto.c).
@@ -132,9 +132,8 @@ int zflow__centsrc_send_refresh (s_source_t *self);
 
 //  Sends key, meta and payload frames on the PUB without blocking.
 //  Returns 0, or -1 when a subscriber is at its watermark.
-int zflow__centsrc_pub_send (s_source_t *self, const void *key, size_t key_size,
-                             const void *meta, size_t meta_size, const void *payload,
-                             size_t size);
+int zflow__centsrc_pub_send (s_source_t *self, const void *key, size_t key_size, const void *meta,
+                             size_t meta_size, const void *payload, size_t size);
 
 //  Lossless mode: an envelope was held; pause reading and retry soon.
 void zflow__centsrc_hold (s_source_t *self);

@@ -22,9 +22,8 @@
 //  ---------------------------------------------------------------------
 //  Out: envelopes, events, commands
 
-int
-zflow__centsrc_pub_send (s_source_t *self, const void *key, size_t key_size, const void *meta,
-                         size_t meta_size, const void *payload, size_t size)
+int zflow__centsrc_pub_send (s_source_t *self, const void *key, size_t key_size, const void *meta,
+                             size_t meta_size, const void *payload, size_t size)
 {
     if (zmq_send (self->pub_handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return -1;
@@ -39,9 +38,8 @@ zflow__centsrc_pub_send (s_source_t *self, const void *key, size_t key_size, con
 //  its watermark the PUB refuses (XPUB_NODROP): the envelope is dropped and
 //  counted, or in lossless mode held, in order, while reading pauses.
 //  Returns 0 or -1 (dropped).
-static int
-s_send_envelope (s_source_t *self, const void *key, size_t key_size, const char *payload,
-                 size_t size)
+static int s_send_envelope (s_source_t *self, const void *key, size_t key_size, const char *payload,
+                            size_t size)
 {
     uint8_t meta_wire[ZFLOW_META_MAX_WIRE];
     int meta_size = zflow_meta_encode (self->meta, meta_wire, sizeof (meta_wire));
@@ -49,10 +47,9 @@ s_send_envelope (s_source_t *self, const void *key, size_t key_size, const char 
         self->counters->drops++;
         return -1;
     }
-    if (zlist_size (self->held) == 0
-        && zflow__centsrc_pub_send (self, key, key_size, meta_wire, (size_t) meta_size, payload,
-                                    size)
-               == 0)
+    if (zlist_size (self->held) == 0 &&
+        zflow__centsrc_pub_send (self, key, key_size, meta_wire, (size_t) meta_size, payload,
+                                 size) == 0)
         return 0;
     zmsg_t *held = self->lossless ? zmsg_new () : NULL;
     if (!held) {
@@ -67,8 +64,7 @@ s_send_envelope (s_source_t *self, const void *key, size_t key_size, const char 
     return 0;
 }
 
-void
-zflow__centsrc_event (s_source_t *self, const char *type, json_t *details)
+void zflow__centsrc_event (s_source_t *self, const char *type, json_t *details)
 {
     json_t *event = details ? details : json_object ();
     if (!event)
@@ -93,8 +89,7 @@ zflow__centsrc_event (s_source_t *self, const char *type, json_t *details)
 
 //  Sends a command (takes the reference); a secret one (with the token) is
 //  not traced. Returns 0 or -1.
-static int
-s_send_command (s_source_t *self, json_t *command, bool secret)
+static int s_send_command (s_source_t *self, json_t *command, bool secret)
 {
     char *text = command ? json_dumps (command, JSON_COMPACT) : NULL;
     json_decref (command);
@@ -115,25 +110,22 @@ s_send_command (s_source_t *self, json_t *command, bool secret)
 
 //  The connect request's "subs": recovery positions of the server-side
 //  subscriptions we had, so the server can fill their holes too.
-static json_t *
-s_connect_subs (s_source_t *self)
+static json_t *s_connect_subs (s_source_t *self)
 {
     json_t *subs = json_object ();
     s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
     for (; channel && subs; channel = (s_channel_t *) zhashx_next (self->channels)) {
-        channel->recovering = channel->server_side && self->recover && channel->positioned
-                              && channel->epoch;
+        channel->recovering =
+            channel->server_side && self->recover && channel->positioned && channel->epoch;
         if (channel->recovering)
             json_object_set_new (subs, channel->name,
                                  json_pack ("{s:b,s:I,s:s}", "recover", 1, "offset",
-                                            (json_int_t) channel->offset, "epoch",
-                                            channel->epoch));
+                                            (json_int_t) channel->offset, "epoch", channel->epoch));
     }
     return subs;
 }
 
-int
-zflow__centsrc_send_connect (s_source_t *self)
+int zflow__centsrc_send_connect (s_source_t *self)
 {
     json_t *params = json_pack ("{s:s}", "name", self->name);
     if (params && self->token)
@@ -143,25 +135,24 @@ zflow__centsrc_send_connect (s_source_t *self)
         json_object_set (params, "subs", subs);
     json_decref (subs);
     self->connect_id = self->next_id++;
-    return s_send_command (self, json_pack ("{s:I,s:o}", "id", (json_int_t) self->connect_id,
-                                            "connect", params),
-                           true);
+    return s_send_command (
+        self, json_pack ("{s:I,s:o}", "id", (json_int_t) self->connect_id, "connect", params),
+        true);
 }
 
-int
-zflow__centsrc_send_refresh (s_source_t *self)
+int zflow__centsrc_send_refresh (s_source_t *self)
 {
     if (!self->token)
         return -1;
     self->refresh_id = self->next_id++;
     self->refresh_at = 0;
-    return s_send_command (self, json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->refresh_id,
-                                            "refresh", "token", self->token),
+    return s_send_command (self,
+                           json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->refresh_id,
+                                      "refresh", "token", self->token),
                            true);
 }
 
-int
-zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
+int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
 {
     json_t *params = json_pack ("{s:s}", "channel", channel->name);
     channel->recovering = self->recover && channel->positioned && channel->epoch;
@@ -172,16 +163,15 @@ zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
     }
     channel->cmd_id = self->next_id++;
     channel->state = S_CHAN_SUBSCRIBING;
-    return s_send_command (self, json_pack ("{s:I,s:o}", "id", (json_int_t) channel->cmd_id,
-                                            "subscribe", params),
-                           false);
+    return s_send_command (
+        self, json_pack ("{s:I,s:o}", "id", (json_int_t) channel->cmd_id, "subscribe", params),
+        false);
 }
 
 //  ---------------------------------------------------------------------
 //  In: publications
 
-static uint64_t
-s_offset (json_t *object)
+static uint64_t s_offset (json_t *object)
 {
     json_t *offset = json_object_get (object, "offset");
     return json_is_integer (offset) && json_integer_value (offset) > 0
@@ -191,8 +181,7 @@ s_offset (json_t *object)
 
 //  Publishes one publication of channel, dropping duplicates and noting
 //  gaps when the channel has offsets. Returns 0, or -1 when dropped.
-static int
-s_deliver (s_source_t *self, s_channel_t *channel, json_t *pub, bool recovered)
+static int s_deliver (s_source_t *self, s_channel_t *channel, json_t *pub, bool recovered)
 {
     uint64_t offset = s_offset (pub);
     if (channel->recoverable && channel->positioned && offset > 0) {
@@ -202,9 +191,10 @@ s_deliver (s_source_t *self, s_channel_t *channel, json_t *pub, bool recovered)
         }
         if (offset > channel->offset + 1) {
             self->gaps++;
-            zflow__centsrc_event (self, "gap", json_pack ("{s:s,s:I,s:I}", "channel",
-                                  channel->name, "expected", (json_int_t) (channel->offset + 1),
-                                  "offset", (json_int_t) offset));
+            zflow__centsrc_event (self, "gap",
+                                  json_pack ("{s:s,s:I,s:I}", "channel", channel->name, "expected",
+                                             (json_int_t) (channel->offset + 1), "offset",
+                                             (json_int_t) offset));
         }
     }
     json_t *data = json_object_get (pub, "data");
@@ -239,8 +229,7 @@ s_deliver (s_source_t *self, s_channel_t *channel, json_t *pub, bool recovered)
 //  ---------------------------------------------------------------------
 //  In: replies
 
-static s_channel_t *
-s_channel_by_id (s_source_t *self, uint32_t id)
+static s_channel_t *s_channel_by_id (s_source_t *self, uint32_t id)
 {
     s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
     while (channel && !(channel->state == S_CHAN_SUBSCRIBING && channel->cmd_id == id))
@@ -248,8 +237,7 @@ s_channel_by_id (s_source_t *self, uint32_t id)
     return channel;
 }
 
-static bool
-s_awaiting (s_source_t *self)
+static bool s_awaiting (s_source_t *self)
 {
     if (self->connect_id || self->refresh_id)
         return true;
@@ -264,8 +252,7 @@ static void s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t
 
 //  The channel of a server-side subscription, made when new. Returns it,
 //  or NULL when its name cannot be a key component (counted).
-static s_channel_t *
-s_server_channel (s_source_t *self, const char *name)
+static s_channel_t *s_server_channel (s_source_t *self, const char *name)
 {
     s_channel_t *channel = (s_channel_t *) zhashx_lookup (self->channels, name);
     if (!channel) {
@@ -282,8 +269,7 @@ s_server_channel (s_source_t *self, const char *name)
 
 //  A connect or refresh result: when the token expires, plan to ask for a
 //  new one at three quarters of its time to live.
-static void
-s_set_expiry (s_source_t *self, json_t *result)
+static void s_set_expiry (s_source_t *self, json_t *result)
 {
     json_t *ttl = json_object_get (result, "ttl");
     int64_t ttl_ms = json_is_integer (ttl) ? json_integer_value (ttl) * 1000 : 0;
@@ -293,8 +279,7 @@ s_set_expiry (s_source_t *self, json_t *result)
     self->refresh_at = expires ? now + ttl_ms * 3 / 4 : 0;
 }
 
-static void
-s_on_connect_reply (s_source_t *self, json_t *result)
+static void s_on_connect_reply (s_source_t *self, json_t *result)
 {
     self->connect_id = 0;
     self->connected = true;
@@ -307,15 +292,16 @@ s_on_connect_reply (s_source_t *self, json_t *result)
     self->connects++;
     json_t *client = json_object_get (result, "client");
     json_t *version = json_object_get (result, "version");
-    zflow__centsrc_event (self, "connected", json_pack ("{s:s,s:s}", "client",
-                          json_is_string (client) ? json_string_value (client) : "",
-                          "version", json_is_string (version) ? json_string_value (version)
-                                                                : ""));
+    zflow__centsrc_event (
+        self, "connected",
+        json_pack ("{s:s,s:s}", "client", json_is_string (client) ? json_string_value (client) : "",
+                   "version", json_is_string (version) ? json_string_value (version) : ""));
     //  Server-side subscriptions come with the reply, as subscribe results.
     json_t *subs = json_object_get (result, "subs");
     const char *name;
     json_t *sub;
-    json_object_foreach (subs, name, sub) {
+    json_object_foreach (subs, name, sub)
+    {
         s_channel_t *channel = s_server_channel (self, name);
         if (channel && json_is_object (sub))
             s_on_subscribe_reply (self, channel, sub);
@@ -328,8 +314,7 @@ s_on_connect_reply (s_source_t *self, json_t *result)
 
 //  Takes the subscribe reply's position; publishes the recovered
 //  publications when the server filled the hole.
-static void
-s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t *result)
+static void s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t *result)
 {
     channel->state = S_CHAN_SUBSCRIBED;
     channel->cmd_id = 0;
@@ -339,17 +324,15 @@ s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t *result)
     json_t *epoch = json_object_get (result, "epoch");
     json_t *pubs = json_object_get (result, "publications");
     size_t count = json_is_array (pubs) ? json_array_size (pubs) : 0;
-    channel->recoverable = json_is_true (json_object_get (result, "recoverable"))
-                           && json_is_string (epoch);
+    channel->recoverable =
+        json_is_true (json_object_get (result, "recoverable")) && json_is_string (epoch);
     if (!channel->recoverable) {
         channel->positioned = false;
         zstr_free (&channel->epoch);
-    }
-    else if (was_recovering && recovered && streq (json_string_value (epoch), channel->epoch)) {
+    } else if (was_recovering && recovered && streq (json_string_value (epoch), channel->epoch)) {
         for (size_t index = 0; index < count; index++)
             s_deliver (self, channel, json_array_get (pubs, index), true);
-    }
-    else {
+    } else {
         //  A new stream, or one the server cannot recover: start at its top.
         if (was_recovering)
             self->unrecovered++;
@@ -358,23 +341,23 @@ s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t *result)
         channel->offset = s_offset (result);
         channel->positioned = channel->epoch != NULL;
     }
-    zflow__centsrc_event (self, "subscribed", json_pack (
-        "{s:s,s:b,s:b,s:b,s:s,s:I,s:I}", "channel", channel->name, "recoverable",
-        channel->recoverable, "recovered", recovered, "was_recovering", was_recovering,
-        "epoch", channel->epoch ? channel->epoch : "", "offset", (json_int_t) s_offset (result),
-        "publications", (json_int_t) count));
+    zflow__centsrc_event (
+        self, "subscribed",
+        json_pack ("{s:s,s:b,s:b,s:b,s:s,s:I,s:I}", "channel", channel->name, "recoverable",
+                   channel->recoverable, "recovered", recovered, "was_recovering", was_recovering,
+                   "epoch", channel->epoch ? channel->epoch : "", "offset",
+                   (json_int_t) s_offset (result), "publications", (json_int_t) count));
 }
 
 //  An error reply: reported; a refused connect closes the connection.
-static void
-s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
+static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
 {
     self->errors++;
     json_t *code = json_object_get (error, "code");
     json_t *message = json_object_get (error, "message");
-    json_t *event = json_pack ("{s:I,s:s}", "code",
-                               json_is_integer (code) ? json_integer_value (code) : 0, "message",
-                               json_is_string (message) ? json_string_value (message) : "");
+    json_t *event =
+        json_pack ("{s:I,s:s}", "code", json_is_integer (code) ? json_integer_value (code) : 0,
+                   "message", json_is_string (message) ? json_string_value (message) : "");
     if (id && id == self->connect_id) {
         self->connect_id = 0;
         json_object_set_new (event, "op", json_string ("connect"));
@@ -397,18 +380,16 @@ s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
         //  Temporary errors (100 internal, 111 too many requests, or marked
         //  "temporary") are retried with backoff; others are final.
         json_int_t value = json_integer_value (code);
-        bool temporary = json_is_true (json_object_get (error, "temporary")) || value == 100
-                         || value == 111;
+        bool temporary =
+            json_is_true (json_object_get (error, "temporary")) || value == 100 || value == 111;
         json_object_set_new (event, "temporary", json_boolean (temporary));
         if (temporary)
-            channel->retry_at = zclock_mono ()
-                                + zflow__centsrc_backoff (self, ++channel->retries);
+            channel->retry_at = zclock_mono () + zflow__centsrc_backoff (self, ++channel->retries);
     }
     zflow__centsrc_event (self, "error", event);
 }
 
-static void
-s_on_reply (s_source_t *self, uint32_t id, json_t *reply)
+static void s_on_reply (s_source_t *self, uint32_t id, json_t *reply)
 {
     json_t *error = json_object_get (reply, "error");
     if (json_is_object (error))
@@ -419,8 +400,7 @@ s_on_reply (s_source_t *self, uint32_t id, json_t *reply)
         self->refresh_id = 0;
         self->refreshes++;
         s_set_expiry (self, json_object_get (reply, "refresh"));
-    }
-    else if (json_is_object (json_object_get (reply, "subscribe"))) {
+    } else if (json_is_object (json_object_get (reply, "subscribe"))) {
         s_channel_t *channel = s_channel_by_id (self, id);
         if (channel)
             s_on_subscribe_reply (self, channel, json_object_get (reply, "subscribe"));
@@ -431,24 +411,23 @@ s_on_reply (s_source_t *self, uint32_t id, json_t *reply)
 //  ---------------------------------------------------------------------
 //  In: pushes
 
-static void
-s_on_unsubscribe_push (s_source_t *self, s_channel_t *channel, json_t *unsub)
+static void s_on_unsubscribe_push (s_source_t *self, s_channel_t *channel, json_t *unsub)
 {
     json_t *code = json_object_get (unsub, "code");
     json_t *reason = json_object_get (unsub, "reason");
     json_int_t value = json_is_integer (code) ? json_integer_value (code) : 0;
     channel->state = S_CHAN_IDLE;
-    zflow__centsrc_event (self, "unsubscribed", json_pack (
-        "{s:s,s:I,s:s}", "channel", channel->name, "code", value, "reason",
-        json_is_string (reason) ? json_string_value (reason) : ""));
+    zflow__centsrc_event (self, "unsubscribed",
+                          json_pack ("{s:s,s:I,s:s}", "channel", channel->name, "code", value,
+                                     "reason",
+                                     json_is_string (reason) ? json_string_value (reason) : ""));
     //  Codes from 2500 on ask the client to subscribe again (its own
     //  subscriptions; the server renews server-side ones).
     if (value >= 2500 && self->connected && !channel->server_side)
         zflow__centsrc_send_subscribe (self, channel);
 }
 
-static void
-s_on_push (s_source_t *self, json_t *push)
+static void s_on_push (s_source_t *self, json_t *push)
 {
     json_t *disconnect = json_object_get (push, "disconnect");
     if (json_is_object (disconnect)) {
@@ -462,10 +441,10 @@ s_on_push (s_source_t *self, json_t *push)
         return;
     }
     json_t *name = json_object_get (push, "channel");
-    s_channel_t *channel = json_is_string (name)
-                               ? (s_channel_t *) zhashx_lookup (self->channels,
-                                                                json_string_value (name))
-                               : NULL;
+    s_channel_t *channel =
+        json_is_string (name)
+            ? (s_channel_t *) zhashx_lookup (self->channels, json_string_value (name))
+            : NULL;
     json_t *pub = json_object_get (push, "pub");
     json_t *unsub = json_object_get (push, "unsubscribe");
     json_t *sub = json_object_get (push, "subscribe");
@@ -476,14 +455,12 @@ s_on_push (s_source_t *self, json_t *push)
             channel->recovering = false;
             s_on_subscribe_reply (self, channel, sub);
         }
-    }
-    else if (json_is_object (pub)) {
+    } else if (json_is_object (pub)) {
         if (channel && channel->state == S_CHAN_SUBSCRIBED)
             s_deliver (self, channel, pub, false);
         else
             self->unexpected++;
-    }
-    else if (json_is_object (unsub) && channel)
+    } else if (json_is_object (unsub) && channel)
         s_on_unsubscribe_push (self, channel, unsub);
     //  join, leave, message, refresh pushes: nothing to bridge.
 }
@@ -491,16 +468,14 @@ s_on_push (s_source_t *self, json_t *push)
 //  ---------------------------------------------------------------------
 //  In: one message, one or more JSON objects separated by newlines
 
-static void
-s_malformed (s_source_t *self, size_t size, const char *why)
+static void s_malformed (s_source_t *self, size_t size, const char *why)
 {
     self->malformed++;
-    zflow__centsrc_event (self, "malformed", json_pack ("{s:I,s:s}", "size", (json_int_t) size,
-                                                        "error", why));
+    zflow__centsrc_event (self, "malformed",
+                          json_pack ("{s:I,s:s}", "size", (json_int_t) size, "error", why));
 }
 
-static void
-s_on_object (s_source_t *self, const char *text, size_t size)
+static void s_on_object (s_source_t *self, const char *text, size_t size)
 {
     json_error_t error;
     json_t *object = json_loadb (text, size, 0, &error);
@@ -514,11 +489,10 @@ s_on_object (s_source_t *self, const char *text, size_t size)
     if (json_object_size (object) == 0) {
         //  A ping: answer with a pong when the server asked for pongs.
         self->pings++;
-        if (self->pong && zflow__ws_conn_is_open (self->conn)
-            && zflow__ws_conn_send (self->conn, false, "{}", 2) == 0)
+        if (self->pong && zflow__ws_conn_is_open (self->conn) &&
+            zflow__ws_conn_send (self->conn, false, "{}", 2) == 0)
             self->pongs++;
-    }
-    else if (json_is_integer (id) && json_integer_value (id) > 0)
+    } else if (json_is_integer (id) && json_integer_value (id) > 0)
         s_on_reply (self, (uint32_t) json_integer_value (id), object);
     else if (json_is_object (push))
         s_on_push (self, push);
@@ -527,8 +501,7 @@ s_on_object (s_source_t *self, const char *text, size_t size)
     json_decref (object);
 }
 
-void
-zflow__centsrc_on_message (s_source_t *self, const uint8_t *data, size_t size)
+void zflow__centsrc_on_message (s_source_t *self, const uint8_t *data, size_t size)
 {
     self->counters->msgs_in++;
     self->counters->bytes_in += size;

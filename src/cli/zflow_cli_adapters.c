@@ -112,7 +112,7 @@ static int s_build_endpoint (zflow_pipeline_t *pipeline, const char *name, const
     static int fname (zflow_pipeline_t *pipeline, const char *name, const void *config, char *err, \
                       size_t errsize)                                                              \
     {                                                                                              \
-        return s_build_endpoint (pipeline, name, type, source, (const s_endpoint_t *)config, err,  \
+        return s_build_endpoint (pipeline, name, type, source, (const s_endpoint_t *) config, err, \
                                  errsize);                                                         \
     }
 S_ENDPOINT_BUILD (s_build_pull, "pull", true)
@@ -138,9 +138,9 @@ static const zflow_cli_option_t s_synthetic_options[] = {
 static int s_build_synthetic (zflow_pipeline_t *pipeline, const char *name, const void *config,
                               char *err, size_t errsize)
 {
-    const s_synthetic_t *self = (const s_synthetic_t *)config;
-    int rc = zflow_pipeline_source_synthetic (pipeline, name, (uint64_t)self->rate,
-                                              (uint64_t)self->count);
+    const s_synthetic_t *self = (const s_synthetic_t *) config;
+    int rc = zflow_pipeline_source_synthetic (pipeline, name, (uint64_t) self->rate,
+                                              (uint64_t) self->count);
     return s_result (pipeline, rc, err, errsize);
 }
 
@@ -152,7 +152,7 @@ static const zflow_cli_option_t s_no_options[] = {{NULL}};
 static int s_build_merge (zflow_pipeline_t *pipeline, const char *name, const void *config,
                           char *err, size_t errsize)
 {
-    (void)config;
+    (void) config;
     return s_result (pipeline, zflow_pipeline_merge (pipeline, name), err, errsize);
 }
 
@@ -169,7 +169,7 @@ static const zflow_cli_option_t s_filter_options[] = {
 static int s_build_filter (zflow_pipeline_t *pipeline, const char *name, const void *config,
                            char *err, size_t errsize)
 {
-    const s_filter_t *self = (const s_filter_t *)config;
+    const s_filter_t *self = (const s_filter_t *) config;
     return s_result (pipeline, zflow_pipeline_filter_json (pipeline, name, self->match), err,
                      errsize);
 }
@@ -186,7 +186,7 @@ static const zflow_cli_option_t s_nonempty_options[] = {
 static int s_build_nonempty (zflow_pipeline_t *pipeline, const char *name, const void *config,
                              char *err, size_t errsize)
 {
-    const s_nonempty_t *self = (const s_nonempty_t *)config;
+    const s_nonempty_t *self = (const s_nonempty_t *) config;
     return s_result (pipeline, zflow_pipeline_filter_nonempty (pipeline, name, self->field), err,
                      errsize);
 }
@@ -206,7 +206,7 @@ static const zflow_cli_option_t s_rekey_options[] = {
 static int s_build_rekey (zflow_pipeline_t *pipeline, const char *name, const void *config,
                           char *err, size_t errsize)
 {
-    const s_rekey_t *self = (const s_rekey_t *)config;
+    const s_rekey_t *self = (const s_rekey_t *) config;
     return s_result (pipeline, zflow_pipeline_rekey (pipeline, name, self->from, self->to), err,
                      errsize);
 }
@@ -223,8 +223,8 @@ static const zflow_cli_option_t s_encode_options[] = {
 static int s_build_encode (zflow_pipeline_t *pipeline, const char *name, const void *config,
                            char *err, size_t errsize)
 {
-    const s_encode_t *self = (const s_encode_t *)config;
-    int rc = zflow_pipeline_encode (pipeline, name, (zflow_pipeline_encoding_t)self->encoding);
+    const s_encode_t *self = (const s_encode_t *) config;
+    int rc = zflow_pipeline_encode (pipeline, name, (zflow_pipeline_encoding_t) self->encoding);
     return s_result (pipeline, rc, err, errsize);
 }
 
@@ -243,7 +243,7 @@ static const zflow_cli_option_t s_file_options[] = {{"path", ZFLOW_CLI_STRING, f
 static int s_build_file (zflow_pipeline_t *pipeline, const char *name, const void *config,
                          char *err, size_t errsize)
 {
-    const s_file_t *self = (const s_file_t *)config;
+    const s_file_t *self = (const s_file_t *) config;
     return s_result (pipeline, zflow_pipeline_sink_file (pipeline, name, self->path), err, errsize);
 }
 
@@ -311,7 +311,7 @@ static const zflow_cli_option_t s_hpfeeds_pub_options[] = {
 static int s_build_hpfeeds (zflow_pipeline_t *pipeline, const char *name, const void *config,
                             bool sink, char *err, size_t errsize)
 {
-    const s_hpfeeds_t *self = (const s_hpfeeds_t *)config;
+    const s_hpfeeds_t *self = (const s_hpfeeds_t *) config;
     if (self->port < 1 || self->port > 65535 || self->backoff_max_ms > 3600000 ||
         self->outbox_kib < 1126 || self->outbox_kib > 1024 * 1024) {
         snprintf (err, errsize,
@@ -322,11 +322,11 @@ static int s_build_hpfeeds (zflow_pipeline_t *pipeline, const char *name, const 
     zflow_hpfeeds_config_t hpfeeds;
     zflow_hpfeeds_config_init (&hpfeeds);
     hpfeeds.host = self->host;
-    hpfeeds.port = (int)self->port;
+    hpfeeds.port = (int) self->port;
     hpfeeds.ident = self->ident;
     hpfeeds.secret = self->secret;
-    hpfeeds.backoff_max_ms = (int)self->backoff_max_ms;
-    hpfeeds.outbox_bytes = (size_t)self->outbox_kib * 1024;
+    hpfeeds.backoff_max_ms = (int) self->backoff_max_ms;
+    hpfeeds.outbox_bytes = (size_t) self->outbox_kib * 1024;
     int rc = sink ? zflow_pipeline_sink_hpfeeds (pipeline, name, &hpfeeds, self->channels)
                   : zflow_pipeline_source_hpfeeds (pipeline, name, &hpfeeds, self->channels);
     return s_result (pipeline, rc, err, errsize);
@@ -365,7 +365,7 @@ static const zflow_cli_option_t s_ws_options[] = {
 static int s_build_ws (zflow_pipeline_t *pipeline, const char *name, const void *config, char *err,
                        size_t errsize)
 {
-    const s_ws_t *self = (const s_ws_t *)config;
+    const s_ws_t *self = (const s_ws_t *) config;
     return s_result (pipeline,
                      zflow_pipeline_source_ws (pipeline, name, self->url, self->filter, self->send),
                      err, errsize);
@@ -381,7 +381,7 @@ static const zflow_cli_option_t s_ws_pub_options[] = {
 static int s_build_ws_pub (zflow_pipeline_t *pipeline, const char *name, const void *config,
                            char *err, size_t errsize)
 {
-    const s_ws_t *self = (const s_ws_t *)config;
+    const s_ws_t *self = (const s_ws_t *) config;
     return s_result (pipeline, zflow_pipeline_sink_ws (pipeline, name, self->url, self->send), err,
                      errsize);
 }
@@ -410,7 +410,7 @@ static const zflow_cli_option_t s_cf_options[] = {
 static int s_build_centrifugo (zflow_pipeline_t *pipeline, const char *name, const void *config,
                                char *err, size_t errsize)
 {
-    const s_cf_t *self = (const s_cf_t *)config;
+    const s_cf_t *self = (const s_cf_t *) config;
     if (self->batch_max < 1 || self->batch_max > 10000) {
         snprintf (err, errsize, "batch_max must be 1-10000");
         return -1;
@@ -421,7 +421,7 @@ static int s_build_centrifugo (zflow_pipeline_t *pipeline, const char *name, con
     cf.api_key = self->api_key;
     cf.channel_rule = self->channel_rule;
     cf.format = self->format ? ZFLOW_CENTRIFUGO_LEGACY : ZFLOW_CENTRIFUGO_MODERN;
-    cf.batch_max = (size_t)self->batch_max;
+    cf.batch_max = (size_t) self->batch_max;
     return s_result (pipeline, zflow_pipeline_sink_centrifugo (pipeline, name, &cf), err, errsize);
 }
 

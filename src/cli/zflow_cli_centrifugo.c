@@ -139,12 +139,12 @@ static int s_loop (zsock_t *sub, const s_args_t *args)
             continue;
         zflow_msg_from_zmsg (msg, &zmsg);
         size_t key_size = 0, size = 0;
-        const char *key = (const char *)zflow_envelope_key (msg, &key_size);
+        const char *key = (const char *) zflow_envelope_key (msg, &key_size);
         if (zflow_envelope_decode (msg, NULL) || !key)
             continue;
         if (key_size > event_size && memcmp (key, event_prefix, event_size) == 0) {
             char *type = strndup (key + event_size, key_size - event_size);
-            const char *payload = (const char *)zflow_envelope_payload (msg, &size);
+            const char *payload = (const char *) zflow_envelope_payload (msg, &size);
             char *details = strndup (payload ? payload : "", size);
             int event = s_event (type, details, args->quiet);
             free (type);
@@ -175,7 +175,7 @@ int zflow_cli_centrifugo_sub (int argc, char **argv)
         return parsed > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
     }
     char endpoint[64];
-    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-sub-centrifugo-%d", (int)getpid ());
+    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-sub-centrifugo-%d", (int) getpid ());
     args.config.endpoint = endpoint;
     args.config.name = "zflow-sub";
     args.config.key_prefix = S_PREFIX;

@@ -61,9 +61,9 @@ static void s_record (zhash_t *lines, char **stack, int depth, int lineno)
     if (zhash_lookup (lines, path) && depth == 0) {
         char dup[520];
         snprintf (dup, sizeof (dup), "!dup/%s", path);
-        zhash_insert (lines, dup, (void *)(intptr_t)lineno);
+        zhash_insert (lines, dup, (void *) (intptr_t) lineno);
     } else
-        zhash_insert (lines, path, (void *)(intptr_t)lineno);
+        zhash_insert (lines, path, (void *) (intptr_t) lineno);
 }
 
 //  Checks the ZPL shape of one line (indent, name, quotes) against the
@@ -71,7 +71,7 @@ static void s_record (zhash_t *lines, char **stack, int depth, int lineno)
 static const char *s_syntax (const char *at, const char *end, const char *name, int depth,
                              int previous)
 {
-    if (memchr (at, '\t', (size_t)(name - at)) || *name == '\t')
+    if (memchr (at, '\t', (size_t) (name - at)) || *name == '\t')
         return "a tab in the indentation (ZPL indents with 4 spaces)";
     if ((name - at) % 4)
         return "indentation is not a multiple of 4 spaces";
@@ -79,13 +79,13 @@ static const char *s_syntax (const char *at, const char *end, const char *name, 
         return "indented more than one level below the line before";
     if (*name == '=')
         return "a value with no name";
-    const char *value = memchr (name, '=', (size_t)(end - name));
+    const char *value = memchr (name, '=', (size_t) (end - name));
     if (value) {
         value++;
         while (value < end && *value == ' ')
             value++;
         if (value < end && (*value == '"' || *value == '\'') &&
-            !memchr (value + 1, *value, (size_t)(end - value - 1)))
+            !memchr (value + 1, *value, (size_t) (end - value - 1)))
             return "a quoted value with no closing quote";
     }
     return NULL;
@@ -106,7 +106,7 @@ static zhash_t *s_scan_lines (const char *text, int *error_line, const char **er
         const char *name = at;
         while (name < end && (*name == ' ' || *name == '\t'))
             name++;
-        int depth = (int)(name - at) / 4;
+        int depth = (int) (name - at) / 4;
         size_t size = strcspn (name, " \t=\r\n#");
         if (name < end && *name != '#' && *name != '\r') {
             if ((*error = s_syntax (at, end, name, depth, previous)))
@@ -130,7 +130,7 @@ static int s_line (zhash_t *lines, const char *section, const char *option)
 {
     char path[512];
     snprintf (path, sizeof (path), option ? "%s/%s" : "%s", section, option);
-    return (int)(intptr_t)zhash_lookup (lines, path);
+    return (int) (intptr_t) zhash_lookup (lines, path);
 }
 
 //  True when list (comma-separated) holds name.
@@ -154,7 +154,7 @@ typedef struct {
 
 static s_section_t *s_find (s_sections_t *sections, const char *name)
 {
-    return (s_section_t *)zhash_lookup (sections->index, name);
+    return (s_section_t *) zhash_lookup (sections->index, name);
 }
 
 //  Checks one section's type and options. Returns the section, or NULL
@@ -168,7 +168,7 @@ static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t 
     const zflow_cli_adapter_t *adapter = type ? zflow_cli_adapter (type) : NULL;
     if (zhash_lookup (lines, dup))
         snprintf (err, sizeof (err), "%s:%d: section '%s' is declared twice", file,
-                  (int)(intptr_t)zhash_lookup (lines, dup), name);
+                  (int) (intptr_t) zhash_lookup (lines, dup), name);
     else if (!type || !*type)
         snprintf (err, sizeof (err), "%s:%d: section '%s': missing required option 'type'", file,
                   s_line (lines, name, NULL), name);
@@ -176,7 +176,7 @@ static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t 
         snprintf (err, sizeof (err), "%s:%d: section '%s': unknown type '%s' (see: zflow help)",
                   file, s_line (lines, name, "type"), name, type);
     else {
-        s_section_t *self = (s_section_t *)zmalloc (sizeof (s_section_t));
+        s_section_t *self = (s_section_t *) zmalloc (sizeof (s_section_t));
         self->section = node;
         self->name = name;
         self->adapter = adapter;
@@ -236,10 +236,10 @@ static int s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const ch
                     zhash_t *lines)
 {
     size_t count = zlistx_size (sections->list);
-    s_section_t **all = (s_section_t **)zmalloc (sizeof (s_section_t *) * (count + 1));
+    s_section_t **all = (s_section_t **) zmalloc (sizeof (s_section_t *) * (count + 1));
     size_t n = 0;
-    for (s_section_t *s = (s_section_t *)zlistx_first (sections->list); s;
-         s = (s_section_t *)zlistx_next (sections->list))
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
+         s = (s_section_t *) zlistx_next (sections->list))
         all[n++] = s;
     int rc = 0;
     for (bool progress = true; progress && rc == 0;) {
@@ -274,7 +274,7 @@ static int s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const ch
 
 static void s_section_free (void **item_p)
 {
-    s_section_t *self = (s_section_t *)*item_p;
+    s_section_t *self = (s_section_t *) *item_p;
     if (self) {
         free (self->config);
         free (self);
@@ -313,11 +313,11 @@ static int s_check_all (zconfig_t *root, s_sections_t *sections, const char *fil
         fprintf (stderr, "%s:1: no stage sections (see: zflow help)\n", file);
         errors++;
     }
-    for (s_section_t *s = (s_section_t *)zlistx_first (sections->list); s;
-         s = (s_section_t *)zlistx_next (sections->list))
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
+         s = (s_section_t *) zlistx_next (sections->list))
         errors += s_check_links (s, sections, file, lines);
-    for (s_section_t *s = (s_section_t *)zlistx_first (sections->list); s && errors == 0;
-         s = (s_section_t *)zlistx_next (sections->list))
+    for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s && errors == 0;
+         s = (s_section_t *) zlistx_next (sections->list))
         if (!s->read && !streq (s->adapter->role, "sink")) {
             fprintf (stderr,
                      "%s:%d: section '%s': nothing reads its output (no section has input = %s)\n",
@@ -359,9 +359,9 @@ int zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_g
     zflow_pipeline_t *pipeline = NULL;
     if (rc == 0) {
         pipeline = zflow_pipeline_new ("zflow");
-        zflow_pipeline_set_mode (pipeline, (zflow_pipeline_mode_t)global->mode);
+        zflow_pipeline_set_mode (pipeline, (zflow_pipeline_mode_t) global->mode);
         if (global->hwm < 1 || global->hwm > 1000000 ||
-            zflow_pipeline_set_hwm (pipeline, (int)global->hwm)) {
+            zflow_pipeline_set_hwm (pipeline, (int) global->hwm)) {
             fprintf (stderr, "%s:%d: section 'zflow': option 'hwm': must be 1 to 1000000\n", file,
                      s_line (lines, "zflow", "hwm"));
             rc = -1;

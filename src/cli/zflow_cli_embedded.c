@@ -61,7 +61,7 @@ static int s_build (zflow_cli_embedded_t *self, uint64_t rate)
 
 zflow_cli_embedded_t *zflow_cli_embedded_new (uint64_t rate, uint64_t count, bool quiet)
 {
-    zflow_cli_embedded_t *self = (zflow_cli_embedded_t *)zmalloc (sizeof (*self));
+    zflow_cli_embedded_t *self = (zflow_cli_embedded_t *) zmalloc (sizeof (*self));
     if (!self)
         return NULL;
     self->count = count;

@@ -38,7 +38,7 @@ static int s_parse_address (const char *url, s_address_t *address)
     char *at = strrchr (address->text, '@');
     char *colon = at ? strchr (address->text, ':') : NULL;
     char *slash = at ? strchr (at, '/') : NULL;
-    char *port = slash ? memchr (at, ':', (size_t)(slash - at)) : NULL;
+    char *port = slash ? memchr (at, ':', (size_t) (slash - at)) : NULL;
     if (!at || !colon || colon > at || !slash || !port || !slash[1]) {
         fprintf (stderr, "zflow: '%s' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n", url);
         return -1;
@@ -53,7 +53,7 @@ static int s_parse_address (const char *url, s_address_t *address)
     address->ident = address->text;
     address->secret = colon + 1;
     address->host = at + 1;
-    address->port = (int)number;
+    address->port = (int) number;
     address->channels = slash + 1;
     return 0;
 }
@@ -115,7 +115,7 @@ int zflow_cli_hpfeeds_pub (const char *url)
     while (rc == 0 && (size = getline (&line, &capacity, stdin)) >= 0) {
         while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
             size--;
-        if (zflow_hpfeeds_publish (client, address.channels, line, (size_t)size)) {
+        if (zflow_hpfeeds_publish (client, address.channels, line, (size_t) size)) {
             fprintf (stderr, "zflow pub: publish failed\n");
             rc = ZFLOW_EXIT_RUNTIME;
         }
@@ -170,22 +170,21 @@ int zflow_cli_hpfeeds_sub (const char *url, int64_t count)
 
 static void s_broker_usage (FILE *file)
 {
-    fprintf (file,
-             "usage: zflow broker [--host H] [--port P] [--users FILE] [--user SPEC]...\n"
-             "                    [--drain-timeout MS] [--quiet]\n"
-             "\n"
-             "Runs an hpfeeds broker until SIGINT/SIGTERM, then stops gracefully: it tells\n"
-             "its clients (error frame \"Broker shutting down\"), forwards what they still\n"
-             "send until each has sent its last frame (zflow clients keep the rest for the\n"
-             "next broker), delivers what subscribers are owed, and closes; after\n"
-             "--drain-timeout MS (default 2000) it drops what is left and says how much.\n"
-             "--host defaults to 127.0.0.1,\n"
-             "--port to 10000 (0: a free port, announced on stderr). Users come from\n"
-             "--users FILE (the reference broker's JSON format, or ZPL if FILE ends in\n"
-             ".zpl or .cfg) and from --user IDENT:SECRET:PUBCHANS:SUBCHANS (channels\n"
-             "comma-separated, either list may be empty), in any mix.\n"
-             "Exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage error,\n"
-             "3 invalid users file.\n");
+    fprintf (file, "usage: zflow broker [--host H] [--port P] [--users FILE] [--user SPEC]...\n"
+                   "                    [--drain-timeout MS] [--quiet]\n"
+                   "\n"
+                   "Runs an hpfeeds broker until SIGINT/SIGTERM, then stops gracefully: it tells\n"
+                   "its clients (error frame \"Broker shutting down\"), forwards what they still\n"
+                   "send until each has sent its last frame (zflow clients keep the rest for the\n"
+                   "next broker), delivers what subscribers are owed, and closes; after\n"
+                   "--drain-timeout MS (default 2000) it drops what is left and says how much.\n"
+                   "--host defaults to 127.0.0.1,\n"
+                   "--port to 10000 (0: a free port, announced on stderr). Users come from\n"
+                   "--users FILE (the reference broker's JSON format, or ZPL if FILE ends in\n"
+                   ".zpl or .cfg) and from --user IDENT:SECRET:PUBCHANS:SUBCHANS (channels\n"
+                   "comma-separated, either list may be empty), in any mix.\n"
+                   "Exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage error,\n"
+                   "3 invalid users file.\n");
 }
 
 //  Adds one --user IDENT:SECRET:PUB,..:SUB,.. Returns 0 or -1.
@@ -238,8 +237,8 @@ int zflow_cli_broker (int argc, char **argv)
         else if (streq (argv[i], "--port") && value && (port = strtol (value, &end, 10)) >= 0 &&
                  port < 65536 && !*end)
             i++;
-        else if (streq (argv[i], "--drain-timeout") && value
-                 && (drain_ms = strtol (value, &end, 10)) >= 0 && drain_ms <= 3600000 && !*end)
+        else if (streq (argv[i], "--drain-timeout") && value &&
+                 (drain_ms = strtol (value, &end, 10)) >= 0 && drain_ms <= 3600000 && !*end)
             i++;
         else if (streq (argv[i], "--user") && value)
             rc = s_add_user (broker, argv[++i]) ? ZFLOW_EXIT_USAGE : 0;
@@ -261,7 +260,7 @@ int zflow_cli_broker (int argc, char **argv)
             rc = ZFLOW_EXIT_USAGE;
         }
     }
-    int bound = rc ? 0 : zflow_hpfeeds_broker_bind (broker, host, (int)port);
+    int bound = rc ? 0 : zflow_hpfeeds_broker_bind (broker, host, (int) port);
     if (rc == 0 && bound <= 0) {
         fprintf (stderr, "zflow broker: cannot listen on %s:%ld: %s\n", host, port,
                  zflow_strerror (bound));

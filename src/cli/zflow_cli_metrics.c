@@ -39,8 +39,8 @@ static char *s_metrics_text (zflow_cli_poll_t *poll)
 {
     zflow_pipeline_t *pipeline = zflow_cli_poll_pipeline (poll);
     size_t count = zflow_pipeline_size (pipeline);
-    zhash_t **stats = (zhash_t **)zmalloc (sizeof (zhash_t *) * (count + 1));
-    int64_t *ages = (int64_t *)zmalloc (sizeof (int64_t) * (count + 1));
+    zhash_t **stats = (zhash_t **) zmalloc (sizeof (zhash_t *) * (count + 1));
+    int64_t *ages = (int64_t *) zmalloc (sizeof (int64_t) * (count + 1));
     for (size_t i = 0; i < count; i++)
         stats[i] = zflow_cli_poll_get (poll, i, &ages[i]);
     char *text = NULL;
@@ -60,8 +60,8 @@ static char *s_metrics_text (zflow_cli_poll_t *poll)
         fprintf (file, "# HELP zflow_link_drops_total Messages dropped at one output link.\n"
                        "# TYPE zflow_link_drops_total counter\n");
         for (size_t i = 0; i < count; i++)
-            for (const char *value = stats[i] ? (const char *)zhash_first (stats[i]) : NULL; value;
-                 value = (const char *)zhash_next (stats[i]))
+            for (const char *value = stats[i] ? (const char *) zhash_first (stats[i]) : NULL; value;
+                 value = (const char *) zhash_next (stats[i]))
                 if (strncmp (zhash_cursor (stats[i]), "drops.", 6) == 0)
                     fprintf (file, "zflow_link_drops_total{stage=\"%s\",link=\"%s\"} %s\n",
                              zflow_pipeline_stage_name (pipeline, i), zhash_cursor (stats[i]) + 6,
@@ -73,7 +73,7 @@ static char *s_metrics_text (zflow_cli_poll_t *poll)
             if (ages[i] >= 0)
                 fprintf (file, "zflow_stats_age_seconds{stage=\"%s\",kind=\"%s\"} %.3f\n",
                          zflow_pipeline_stage_name (pipeline, i),
-                         zflow_pipeline_stage_kind (pipeline, i), (double)ages[i] / 1000.0);
+                         zflow_pipeline_stage_kind (pipeline, i), (double) ages[i] / 1000.0);
         fclose (file);
     }
     for (size_t i = 0; i < count; i++)
@@ -133,8 +133,8 @@ static void s_health (zsock_t *sock, zframe_t *id, zflow_cli_poll_t *poll)
 
 static int s_on_request (zloop_t *loop, zsock_t *sock, void *arg)
 {
-    (void)loop;
-    zflow_cli_poll_t *poll = (zflow_cli_poll_t *)arg;
+    (void) loop;
+    zflow_cli_poll_t *poll = (zflow_cli_poll_t *) arg;
     zframe_t *id = zframe_recv (sock);
     zframe_t *data = id && zsock_rcvmore (sock) ? zframe_recv (sock) : NULL;
     //  an empty data frame only says a peer connected or went away
@@ -169,7 +169,7 @@ zsock_t *zflow_cli_metrics_new (const char *address)
     //  port 0 means any free port, which libzmq spells "*"
     size_t size = strlen (address);
     int port_zero = size > 2 && streq (address + size - 2, ":0");
-    if (!sock || zsock_bind (sock, "%s%.*s%s", scheme, (int)(size - port_zero), address,
+    if (!sock || zsock_bind (sock, "%s%.*s%s", scheme, (int) (size - port_zero), address,
                              port_zero ? "*" : "") < 0) {
         fprintf (stderr, "zflow: cannot serve metrics on %s: %s\n", address,
                  zmq_strerror (zmq_errno ()));

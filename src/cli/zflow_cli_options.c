@@ -22,7 +22,7 @@ static int s_line (zhash_t *lines, const char *section, const char *option)
         snprintf (path, sizeof (path), "%s/%s", section, option);
     else
         snprintf (path, sizeof (path), "%s", section);
-    return lines ? (int)(intptr_t)zhash_lookup (lines, path) : 0;
+    return lines ? (int) (intptr_t) zhash_lookup (lines, path) : 0;
 }
 
 //  True if name is one of the '|'-separated words of list; sets *index.
@@ -32,7 +32,7 @@ static bool s_in_list (const char *list, const char *name, int *index)
     int at = 0;
     for (const char *word = list; word; at++) {
         const char *end = strchr (word, '|');
-        size_t length = end ? (size_t)(end - word) : strlen (word);
+        size_t length = end ? (size_t) (end - word) : strlen (word);
         if (length == size && strncmp (word, name, size) == 0) {
             if (index)
                 *index = at;
@@ -57,7 +57,7 @@ static const char *s_set (const zflow_cli_option_t *option, const char *value, v
 {
     switch (option->type) {
     case ZFLOW_CLI_STRING:
-        *(const char **)field = value;
+        *(const char **) field = value;
         return NULL;
     case ZFLOW_CLI_INT: {
         char *end = NULL;
@@ -67,19 +67,19 @@ static const char *s_set (const zflow_cli_option_t *option, const char *value, v
             return "is not an integer";
         if (number < 0)
             return "must not be negative";
-        *(int64_t *)field = number;
+        *(int64_t *) field = number;
         return NULL;
     }
     case ZFLOW_CLI_BOOL:
         if (s_in_list ("true|yes|on|1", value, NULL))
-            *(bool *)field = true;
+            *(bool *) field = true;
         else if (s_in_list ("false|no|off|0", value, NULL))
-            *(bool *)field = false;
+            *(bool *) field = false;
         else
             return "is not a boolean (true or false)";
         return NULL;
     case ZFLOW_CLI_ENUM:
-        if (!s_in_list (option->choices, value, (int *)field))
+        if (!s_in_list (option->choices, value, (int *) field))
             return "is not one of the choices";
         return NULL;
     }
@@ -113,7 +113,8 @@ int zflow_cli_options_parse (const zflow_cli_adapter_t *adapter, zconfig_t *sect
         }
         if (!value)
             value = option->fallback;
-        const char *problem = value ? s_set (option, value, (char *)config + option->offset) : NULL;
+        const char *problem =
+            value ? s_set (option, value, (char *) config + option->offset) : NULL;
         if (problem) {
             snprintf (err, errsize, "%s:%d: section '%s': option '%s': '%s' %s%s%s", file,
                       s_line (lines, name, option->name), name, option->name, value, problem,

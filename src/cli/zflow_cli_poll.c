@@ -62,7 +62,7 @@ static bool s_terminated (zpoller_t *poller, zsock_t *pipe, int wait_ms)
 
 static void s_poller (zsock_t *pipe, void *arg)
 {
-    zflow_cli_poll_t *self = (zflow_cli_poll_t *)arg;
+    zflow_cli_poll_t *self = (zflow_cli_poll_t *) arg;
     zpoller_t *poller = zpoller_new (pipe, NULL);
     zsock_signal (pipe, 0);
     bool term = false;
@@ -91,11 +91,11 @@ static void s_poller (zsock_t *pipe, void *arg)
 zflow_cli_poll_t *zflow_cli_poll_new (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded,
                                       int interval_ms, int64_t stale_ms)
 {
-    zflow_cli_poll_t *self = (zflow_cli_poll_t *)zmalloc (sizeof (zflow_cli_poll_t));
+    zflow_cli_poll_t *self = (zflow_cli_poll_t *) zmalloc (sizeof (zflow_cli_poll_t));
     self->pipeline = pipeline;
     self->embedded = embedded;
     self->size = zflow_pipeline_size (pipeline);
-    self->entries = (s_entry_t *)zmalloc (sizeof (s_entry_t) * (self->size + 1));
+    self->entries = (s_entry_t *) zmalloc (sizeof (s_entry_t) * (self->size + 1));
     pthread_mutex_init (&self->mutex, NULL);
     self->interval_ms = interval_ms;
     self->timeout_ms = 1000;
@@ -173,11 +173,11 @@ char *zflow_cli_stats_text (zflow_cli_poll_t *poll)
         const char *kind = zflow_pipeline_stage_kind (pipeline, i);
         zlist_t *keys = stats ? zhash_keys (stats) : NULL;
         if (keys)
-            zlist_sort (keys, (zlist_compare_fn *)strcmp);
-        for (const char *key = keys ? (const char *)zlist_first (keys) : NULL; key;
-             key = (const char *)zlist_next (keys))
+            zlist_sort (keys, (zlist_compare_fn *) strcmp);
+        for (const char *key = keys ? (const char *) zlist_first (keys) : NULL; key;
+             key = (const char *) zlist_next (keys))
             fprintf (file, "%s %s %s %s\n", name, kind, key,
-                     (const char *)zhash_lookup (stats, key));
+                     (const char *) zhash_lookup (stats, key));
         //  how old these counters are (-1: the stage has not answered yet)
         fprintf (file, "%s %s stats_age_ms %" PRId64 "\n", name, kind, age);
         zlist_destroy (&keys);

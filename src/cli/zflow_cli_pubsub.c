@@ -101,7 +101,7 @@ static int s_pub_centrifugo (const s_args_t *args)
     config.channel_rule = args->channel; //  no {..}: every message goes there
     config.max_attempts = 5;
     char endpoint[64];
-    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-%d", (int)getpid ());
+    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-%d", (int) getpid ());
     zflow_pipeline_t *p = zflow_pipeline_new ("pub");
     zflow_pipeline_source (p, "stdin", "pull", endpoint, NULL);
     zflow_pipeline_sink_centrifugo (p, "centrifugo", &config);
@@ -119,7 +119,7 @@ static int s_pub_centrifugo (const s_args_t *args)
     while ((size = getline (&line, &capacity, stdin)) >= 0) {
         while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
             size--;
-        zmq_send (zsock_resolve (push), line, (size_t)size, 0);
+        zmq_send (zsock_resolve (push), line, (size_t) size, 0);
         lines++;
     }
     free (line);
@@ -204,7 +204,7 @@ int zflow_cli_pub (int argc, char **argv)
             size--;
         zflow_meta_set_seq (meta, ++seq);
         zflow_meta_stamp (meta);
-        zflow_envelope_encode_key (msg, key, meta, line, (size_t)size);
+        zflow_envelope_encode_key (msg, key, meta, line, (size_t) size);
         zmsg_t *zmsg = zflow_msg_to_zmsg (msg);
         zmsg_send (&zmsg, sock);
     }
@@ -235,7 +235,7 @@ static const char *s_sub_usage =
 static bool s_key_below (const zflow_msg_t *msg, const char *wire, size_t size)
 {
     size_t key_size = 0;
-    const char *key = (const char *)zflow_envelope_key (msg, &key_size);
+    const char *key = (const char *) zflow_envelope_key (msg, &key_size);
     return key && key_size >= size && memcmp (key, wire, size) == 0 &&
            (key_size == size || key[size] == 0x1F);
 }
@@ -271,7 +271,7 @@ int zflow_cli_sub (int argc, char **argv)
         return ZFLOW_EXIT_RUNTIME;
     }
     size_t wire_size = 0;
-    const char *wire = key ? (const char *)zflow_key_wire (key, &wire_size) : NULL;
+    const char *wire = key ? (const char *) zflow_key_wire (key, &wire_size) : NULL;
     if (key && streq (args.type, "sub")) {
         zsock_set_unsubscribe (sock, "");
         char *prefix = strndup (wire, wire_size);

@@ -37,12 +37,12 @@ static volatile sig_atomic_t s_signalled;
 
 static void s_on_signal (int signum)
 {
-    (void)signum;
+    (void) signum;
     if (s_signalled) {
         //  a second signal while draining: give up at once
         static const char text[] = "zflow: interrupted again, exiting without draining\n";
         ssize_t rc = write (2, text, sizeof (text) - 1);
-        (void)rc;
+        (void) rc;
         _exit (ZFLOW_EXIT_RUNTIME);
     }
     s_signalled = 1;
@@ -75,7 +75,7 @@ static atomic_bool s_stdout_watch_end;
 //  write there neither fail nor complain while the run stops (exit 0).
 static void *s_stdout_watch (void *arg)
 {
-    (void)arg;
+    (void) arg;
     while (!atomic_load (&s_stdout_watch_end)) {
         struct pollfd item = {1, 0, 0}; //  a pipe without reader: POLLERR
         if (poll (&item, 1, 100) == 1 && (item.revents & (POLLERR | POLLHUP))) {
@@ -139,20 +139,20 @@ static size_t s_totals (zflow_cli_poll_t *poll, uint64_t totals[5])
 
 static int s_on_status (zloop_t *loop, int timer_id, void *arg)
 {
-    (void)loop;
-    (void)timer_id;
-    s_run_t *self = (s_run_t *)arg;
+    (void) loop;
+    (void) timer_id;
+    s_run_t *self = (s_run_t *) arg;
     uint64_t totals[5];
     size_t stale = s_totals (self->poll, totals);
     int64_t now = zclock_mono ();
-    double seconds = (double)(now - self->last_time) / 1000.0;
+    double seconds = (double) (now - self->last_time) / 1000.0;
     if (seconds <= 0)
         seconds = 1;
     fprintf (stderr,
              "%szflow: in %.0f msg/s, out %.0f msg/s | total in %" PRIu64 ", out %" PRIu64
              ", drops %" PRIu64 ", errors %" PRIu64 ", reconnects %" PRIu64 "%s%s",
-             self->tty ? "\r" : "", (double)(totals[0] - self->last_in) / seconds,
-             (double)(totals[1] - self->last_out) / seconds, totals[0], totals[1], totals[2],
+             self->tty ? "\r" : "", (double) (totals[0] - self->last_in) / seconds,
+             (double) (totals[1] - self->last_out) / seconds, totals[0], totals[1], totals[2],
              totals[3], totals[4], stale ? " | a stage is not answering" : "",
              self->tty ? "\033[K" : "\n");
     fflush (stderr);
@@ -165,9 +165,9 @@ static int s_on_status (zloop_t *loop, int timer_id, void *arg)
 
 static int s_on_watch (zloop_t *loop, int timer_id, void *arg)
 {
-    (void)loop;
-    (void)timer_id;
-    s_run_t *self = (s_run_t *)arg;
+    (void) loop;
+    (void) timer_id;
+    s_run_t *self = (s_run_t *) arg;
     if (s_signalled)
         self->why = "signal";
     else if (self->deadline && zclock_mono () >= self->deadline)
@@ -181,8 +181,8 @@ static int s_on_watch (zloop_t *loop, int timer_id, void *arg)
 
 static int s_on_control (zloop_t *loop, zsock_t *sock, void *arg)
 {
-    (void)loop;
-    s_run_t *self = (s_run_t *)arg;
+    (void) loop;
+    s_run_t *self = (s_run_t *) arg;
     char *command = zstr_recv (sock);
     if (!command)
         return 0;
@@ -203,7 +203,7 @@ static zsock_t *s_control (const char *endpoint, char **path_p, bool quiet)
 {
     char *fallback = NULL;
     if (!endpoint) {
-        fallback = zsys_sprintf ("ipc:///tmp/zflow-%d.ctl", (int)getpid ());
+        fallback = zsys_sprintf ("ipc:///tmp/zflow-%d.ctl", (int) getpid ());
         endpoint = fallback;
     }
     //  an ipc:// file this run creates is removed when it ends
@@ -288,9 +288,9 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
         fputc ('\n', stderr);
     zflow_cli_poll_destroy (&self.poll); //  the stages are ours again
     if (embedded)
-        zflow_cli_embedded_stopping (embedded, (int)drain_ms);
+        zflow_cli_embedded_stopping (embedded, (int) drain_ms);
     int rc =
-        zflow_pipeline_stop (pipeline, (int)drain_ms) == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
+        zflow_pipeline_stop (pipeline, (int) drain_ms) == 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_RUNTIME;
     if (watching) {
         atomic_store (&s_stdout_watch_end, true);
         pthread_join (watcher, NULL);
@@ -387,7 +387,7 @@ int zflow_cli_run (int argc, char **argv)
         control = control ? control : global.control;
         metrics = metrics ? metrics : global.metrics;
     } else {
-        embedded = zflow_cli_embedded_new ((uint64_t)rate, (uint64_t)count, quiet);
+        embedded = zflow_cli_embedded_new ((uint64_t) rate, (uint64_t) count, quiet);
         if (!embedded)
             return ZFLOW_EXIT_RUNTIME;
         pipeline = zflow_cli_embedded_pipeline (embedded);

@@ -145,7 +145,7 @@ int zflow_cli_stats (int argc, char **argv)
         zstr_free (&reply);
         if (once || fflush (stdout))
             break; //  stdout closed (| head): a quiet end
-        zclock_sleep ((int)interval * 1000);
+        zclock_sleep ((int) interval * 1000);
     }
     free (found);
     return rc;

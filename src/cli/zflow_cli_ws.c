@@ -88,7 +88,7 @@ static int s_option (zflow_ws_config_t *config, s_ws_args_t *args, const char *a
         const char *colon = strchr (value, ':');
         if (!colon || colon == value)
             return 0;
-        char *name = strndup (value, (size_t)(colon - value));
+        char *name = strndup (value, (size_t) (colon - value));
         const char *text = colon + 1 + strspn (colon + 1, " \t");
         int rc = zflow_ws_config_set_header (config, name, text);
         free (name);
@@ -122,11 +122,11 @@ static zflow_ws_config_t *s_config (int argc, char **argv, s_ws_args_t *args)
         i += used - 1;
     }
     int rc = zflow_ws_config_set_tls (config, !args->insecure, args->ca_file);
-    rc = rc ? rc : zflow_ws_config_set_timeout (config, (int)args->timeout_ms);
+    rc = rc ? rc : zflow_ws_config_set_timeout (config, (int) args->timeout_ms);
     rc = rc ? rc : zflow_ws_config_set_backoff (config, 100, 1000);
     char endpoint[64];
     snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-%s-ws-%d", args->name,
-              (int)getpid ());
+              (int) getpid ());
     rc = rc ? rc : zflow_ws_config_set_endpoint (config, endpoint);
     if (rc) {
         fprintf (stderr, "zflow %s: %s: %s\n", args->name, args->url, zflow_strerror (rc));
@@ -152,7 +152,7 @@ static zflow_ws_t *s_feed (int argc, char **argv, s_ws_args_t *args, int *exit_p
         return NULL;
     }
     *exit_p = ZFLOW_EXIT_RUNTIME;
-    if (zflow_ws_wait_connected (feed, (int)args->timeout_ms)) {
+    if (zflow_ws_wait_connected (feed, (int) args->timeout_ms)) {
         fprintf (stderr, "zflow pub: cannot connect to %s within %" PRId64 " ms\n", args->url,
                  args->timeout_ms);
         zflow_ws_destroy (&feed);
@@ -214,7 +214,7 @@ int zflow_cli_ws_pub (int argc, char **argv)
            (size = getline (&line, &capacity, stdin)) >= 0) {
         while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
             size--;
-        rc = s_send (feed, &args, line, (size_t)size, ++lines);
+        rc = s_send (feed, &args, line, (size_t) size, ++lines);
         failed += rc != 0;
     }
     free (line);

@@ -25,14 +25,14 @@
 
 //  One suite: the program that runs it and the flags it understands.
 typedef struct {
-    const char *name;        //  suite name on the command line
-    const char *program;     //  program in bench/
-    const char *fixed;       //  flags always passed (may be "")
-    const char *count_flag;  //  flag for --count, or NULL
-    const char *runs_flag;   //  flag for --runs, or NULL
-    const char *sizes_flag;  //  flag for --sizes, or NULL
-    const char *rate_flag;   //  flag for --rate, or NULL
-    const char *about;       //  one line for --list
+    const char *name;       //  suite name on the command line
+    const char *program;    //  program in bench/
+    const char *fixed;      //  flags always passed (may be "")
+    const char *count_flag; //  flag for --count, or NULL
+    const char *runs_flag;  //  flag for --runs, or NULL
+    const char *sizes_flag; //  flag for --sizes, or NULL
+    const char *rate_flag;  //  flag for --rate, or NULL
+    const char *about;      //  one line for --list
 } suite_t;
 
 static const suite_t s_suites[] = {
@@ -58,23 +58,22 @@ static const suite_t s_suites[] = {
 #define SUITES (sizeof (s_suites) / sizeof (s_suites[0]))
 
 typedef struct {
-    const char *count;       //  --count, or NULL
-    const char *runs;        //  --runs
-    const char *sizes;       //  --sizes
-    const char *rate;        //  --rate
-    const char *json;        //  --json FILE
-    const char *csv;         //  --csv FILE
-    const char *plot;        //  --plot DIR
-    const char *config;      //  --config FILE
-    const char *duration;    //  --duration S (with --config)
-    bool quiet;              //  no tables
-    bool list;               //  --list
-    const char *chosen[SUITES];   //  suites named on the command line
+    const char *count;          //  --count, or NULL
+    const char *runs;           //  --runs
+    const char *sizes;          //  --sizes
+    const char *rate;           //  --rate
+    const char *json;           //  --json FILE
+    const char *csv;            //  --csv FILE
+    const char *plot;           //  --plot DIR
+    const char *config;         //  --config FILE
+    const char *duration;       //  --duration S (with --config)
+    bool quiet;                 //  no tables
+    bool list;                  //  --list
+    const char *chosen[SUITES]; //  suites named on the command line
     size_t nchosen;
 } options_t;
 
-static void
-s_usage (FILE *out)
+static void s_usage (FILE *out)
 {
     fprintf (out,
              "usage: zflow bench [SUITE...] [options]\n"
@@ -98,8 +97,7 @@ s_usage (FILE *out)
              "exit codes: 0 every suite ran, 1 a suite failed or is not built, 2 bad usage\n");
 }
 
-static const suite_t *
-s_suite (const char *name)
+static const suite_t *s_suite (const char *name)
 {
     for (size_t i = 0; i < SUITES; i++)
         if (streq (s_suites[i].name, name))
@@ -109,8 +107,7 @@ s_suite (const char *name)
 
 //  Takes the value of an option that needs one. Returns NULL (and says so)
 //  when it is missing.
-static const char *
-s_value (int argc, char *argv[], int *i)
+static const char *s_value (int argc, char *argv[], int *i)
 {
     if (*i + 1 >= argc) {
         fprintf (stderr, "zflow bench: %s needs a value\n", argv[*i]);
@@ -120,16 +117,14 @@ s_value (int argc, char *argv[], int *i)
 }
 
 //  True when text is a whole number in [low, high].
-static bool
-s_number (const char *text, long low, long high)
+static bool s_number (const char *text, long low, long high)
 {
     char *end;
     long value = strtol (text, &end, 10);
     return *text && !*end && value >= low && value <= high;
 }
 
-static int
-s_parse (int argc, char *argv[], options_t *opt)
+static int s_parse (int argc, char *argv[], options_t *opt)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -137,8 +132,7 @@ s_parse (int argc, char *argv[], options_t *opt)
         if (streq (arg, "-h") || streq (arg, "--help")) {
             s_usage (stdout);
             exit (0);
-        }
-        else if (streq (arg, "-q") || streq (arg, "--quiet"))
+        } else if (streq (arg, "-q") || streq (arg, "--quiet"))
             opt->quiet = true;
         else if (streq (arg, "--list"))
             opt->list = true;
@@ -163,19 +157,17 @@ s_parse (int argc, char *argv[], options_t *opt)
         else if (*arg == '-') {
             fprintf (stderr, "zflow bench: unknown option '%s' (see zflow bench --help)\n", arg);
             return 2;
-        }
-        else if (!s_suite (arg)) {
+        } else if (!s_suite (arg)) {
             fprintf (stderr, "zflow bench: unknown suite '%s' (see zflow bench --list)\n", arg);
             return 2;
-        }
-        else if (opt->nchosen < SUITES)
+        } else if (opt->nchosen < SUITES)
             opt->chosen[opt->nchosen++] = arg;
         if (target && !(*target = s_value (argc, argv, &i)))
             return 2;
     }
-    if ((opt->count && !s_number (opt->count, 1, 1000000000))
-        || (opt->runs && !s_number (opt->runs, 1, 100))
-        || (opt->rate && !s_number (opt->rate, 1, 10000000))) {
+    if ((opt->count && !s_number (opt->count, 1, 1000000000)) ||
+        (opt->runs && !s_number (opt->runs, 1, 100)) ||
+        (opt->rate && !s_number (opt->rate, 1, 10000000))) {
         fprintf (stderr, "zflow bench: --count must be 1..1e9, --runs 1..100, "
                          "--rate 1..1e7\n");
         return 2;
@@ -197,8 +189,7 @@ s_parse (int argc, char *argv[], options_t *opt)
 
 //  Finds a suite's program: $ZFLOW_BENCH_DIR, then bench/ beside this
 //  program, then beside it. Returns a new path the caller frees, or NULL.
-static char *
-s_find_program (const char *program, const char *self_path)
+static char *s_find_program (const char *program, const char *self_path)
 {
     char self[PATH_MAX];
     if (!realpath (self_path, self))
@@ -222,16 +213,14 @@ s_find_program (const char *program, const char *self_path)
 }
 
 //  Adds "flag value" to the command line when both are set.
-static void
-s_add_flag (char *command, size_t size, const char *flag, const char *value)
+static void s_add_flag (char *command, size_t size, const char *flag, const char *value)
 {
     if (flag && value)
         snprintf (command + strlen (command), size - strlen (command), " %s '%s'", flag, value);
 }
 
 //  Takes one line of a suite's output into the report.
-static void
-s_take_line (json_t *report, const char *suite, char *line)
+static void s_take_line (json_t *report, const char *suite, char *line)
 {
     line[strcspn (line, "\n")] = 0;
     const char *kinds[] = {"FIGURE ", "LATENCY "};
@@ -243,8 +232,7 @@ s_take_line (json_t *report, const char *suite, char *line)
             if (json_is_object (figure)) {
                 json_object_set_new (figure, "suite", json_string (suite));
                 json_array_append_new (json_object_get (report, lists[k]), figure);
-            }
-            else {
+            } else {
                 fprintf (stderr, "zflow bench: %s printed a bad %sline: %s\n", suite, kinds[k],
                          error.text);
                 json_decref (figure);
@@ -253,8 +241,8 @@ s_take_line (json_t *report, const char *suite, char *line)
         }
     if (strncmp (line, "RESULT ", 7) == 0)
         json_array_append_new (json_object_get (report, "results"), json_string (line));
-    else if (strncmp (line, "host: ", 6) == 0 || strncmp (line, "versions: ", 10) == 0
-             || strncmp (line, "affinity: ", 10) == 0) {
+    else if (strncmp (line, "host: ", 6) == 0 || strncmp (line, "versions: ", 10) == 0 ||
+             strncmp (line, "affinity: ", 10) == 0) {
         char *colon = strchr (line, ':');
         *colon = 0;
         //  the first suite's words stand; affinity is per suite, so keep
@@ -264,20 +252,19 @@ s_take_line (json_t *report, const char *suite, char *line)
             char *key = zsys_sprintf ("affinity %s", suite);
             json_object_set_new (host, key, json_string (colon + 2));
             zstr_free (&key);
-        }
-        else if (!json_object_get (host, line))
+        } else if (!json_object_get (host, line))
             json_object_set_new (host, line, json_string (colon + 2));
     }
 }
 
 //  Runs one suite and takes its lines. Returns 0, or 1 when it failed.
-static int
-s_run_suite (const suite_t *suite, const options_t *opt, const char *self_path, json_t *report)
+static int s_run_suite (const suite_t *suite, const options_t *opt, const char *self_path,
+                        json_t *report)
 {
     char *program = s_find_program (suite->program, self_path);
     if (!program) {
-        fprintf (stderr, "zflow bench: suite %s: program %s is not built (skipped)\n",
-                 suite->name, suite->program);
+        fprintf (stderr, "zflow bench: suite %s: program %s is not built (skipped)\n", suite->name,
+                 suite->program);
         return 1;
     }
     //  the path goes into a shell command between single quotes
@@ -314,8 +301,7 @@ s_run_suite (const suite_t *suite, const options_t *opt, const char *self_path, 
 //  ---------------------------------------------------------------------
 //  Output
 
-static double
-s_num (json_t *object, const char *path_a, const char *path_b)
+static double s_num (json_t *object, const char *path_a, const char *path_b)
 {
     json_t *value = json_object_get (object, path_a);
     if (path_b)
@@ -323,21 +309,20 @@ s_num (json_t *object, const char *path_a, const char *path_b)
     return json_number_value (value);
 }
 
-static void
-s_print_tables (json_t *report)
+static void s_print_tables (json_t *report)
 {
     json_t *host = json_object_get (report, "host");
     const char *key;
     json_t *value;
-    json_object_foreach (host, key, value)
-        printf ("%-9s %s\n", key, json_string_value (value));
+    json_object_foreach (host, key, value) printf ("%-9s %s\n", key, json_string_value (value));
     size_t i;
     json_t *figure;
     json_t *figures = json_object_get (report, "figures");
     if (json_array_size (figures)) {
         printf ("\n%-10s %-22s %7s  %-24s %16s %16s %9s %6s\n", "suite", "figure", "size",
                 "baseline", "baseline msgs/s", "zflow msgs/s", "MB/s", "ratio");
-        json_array_foreach (figures, i, figure) {
+        json_array_foreach (figures, i, figure)
+        {
             double mine = s_num (figure, "zflow", "median");
             printf ("%-10s %-22s %7.0f  %-24.24s %16.0f %16.0f %9.1f %6.2f\n",
                     json_string_value (json_object_get (figure, "suite")),
@@ -346,16 +331,17 @@ s_print_tables (json_t *report)
                     json_string_value (json_object_get (figure, "baseline")),
                     s_num (figure, "base", "median"), mine,
                     mine * s_num (figure, "size", NULL) / 1e6, s_num (figure, "ratio", NULL));
-            printf ("%-10s %-22s %7s  %-24s %7.0f..%-8.0f %7.0f..%-8.0f\n", "", "  min..max",
-                    "", "", s_num (figure, "base", "min"), s_num (figure, "base", "max"),
+            printf ("%-10s %-22s %7s  %-24s %7.0f..%-8.0f %7.0f..%-8.0f\n", "", "  min..max", "",
+                    "", s_num (figure, "base", "min"), s_num (figure, "base", "max"),
                     s_num (figure, "zflow", "min"), s_num (figure, "zflow", "max"));
         }
     }
     json_t *latency = json_object_get (report, "latency");
     if (json_array_size (latency)) {
-        printf ("\n%-10s %-10s %8s  %-8s %9s %9s %9s %9s %9s  (microseconds)\n", "suite",
-                "figure", "rate", "side", "p50", "p90", "p99", "p99.9", "max");
-        json_array_foreach (latency, i, figure) {
+        printf ("\n%-10s %-10s %8s  %-8s %9s %9s %9s %9s %9s  (microseconds)\n", "suite", "figure",
+                "rate", "side", "p50", "p90", "p99", "p99.9", "max");
+        json_array_foreach (latency, i, figure)
+        {
             const char *sides[] = {"base", "zflow"};
             for (int s = 0; s < 2; s++)
                 printf ("%-10s %-10s %8.0f  %-8s %9.1f %9.1f %9.1f %9.1f %9.1f\n",
@@ -373,13 +359,12 @@ s_print_tables (json_t *report)
                 json_string_value (json_object_get (config, "file")));
         printf ("%-20s %-14s %14s %14s %12s %12s\n", "stage", "kind", "msgs in/s", "msgs out/s",
                 "MB out/s", "drops/s");
-        json_array_foreach (json_object_get (config, "stages"), i, figure)
-            printf ("%-20s %-14s %14.0f %14.0f %12.2f %12.1f\n",
-                    json_string_value (json_object_get (figure, "stage")),
-                    json_string_value (json_object_get (figure, "kind")),
-                    s_num (figure, "msgs_in_per_s", NULL), s_num (figure, "msgs_out_per_s", NULL),
-                    s_num (figure, "bytes_out_per_s", NULL) / 1e6,
-                    s_num (figure, "drops_per_s", NULL));
+        json_array_foreach (json_object_get (config, "stages"), i, figure) printf (
+            "%-20s %-14s %14.0f %14.0f %12.2f %12.1f\n",
+            json_string_value (json_object_get (figure, "stage")),
+            json_string_value (json_object_get (figure, "kind")),
+            s_num (figure, "msgs_in_per_s", NULL), s_num (figure, "msgs_out_per_s", NULL),
+            s_num (figure, "bytes_out_per_s", NULL) / 1e6, s_num (figure, "drops_per_s", NULL));
     }
     json_t *line;
     printf ("\n");
@@ -389,8 +374,7 @@ s_print_tables (json_t *report)
 
 //  CSV in long form: one row per figure and measure, so throughput and
 //  latency figures share the same columns.
-static int
-s_write_csv (json_t *report, const char *path)
+static int s_write_csv (json_t *report, const char *path)
 {
     FILE *file = fopen (path, "w");
     if (!file) {
@@ -401,7 +385,8 @@ s_write_csv (json_t *report, const char *path)
                    "zflow_value,ratio\n");
     size_t i;
     json_t *f;
-    json_array_foreach (json_object_get (report, "figures"), i, f) {
+    json_array_foreach (json_object_get (report, "figures"), i, f)
+    {
         const char *measures[] = {"median", "min", "max"};
         for (int m = 0; m < 3; m++) {
             double base = s_num (f, "base", measures[m]), mine = s_num (f, "zflow", measures[m]);
@@ -412,7 +397,8 @@ s_write_csv (json_t *report, const char *path)
                      base > 0 ? mine / base : 0);
         }
     }
-    json_array_foreach (json_object_get (report, "latency"), i, f) {
+    json_array_foreach (json_object_get (report, "latency"), i, f)
+    {
         const char *measures[] = {"p50", "p90", "p99", "p999", "max", "mean"};
         for (int m = 0; m < 6; m++) {
             double base = s_num (f, "base", measures[m]), mine = s_num (f, "zflow", measures[m]);
@@ -431,8 +417,7 @@ s_write_csv (json_t *report, const char *path)
     return fclose (file) == 0 ? 0 : -1;
 }
 
-static void
-s_list (const char *self_path)
+static void s_list (const char *self_path)
 {
     for (size_t i = 0; i < SUITES; i++) {
         char *program = s_find_program (s_suites[i].program, self_path);
@@ -442,8 +427,7 @@ s_list (const char *self_path)
     }
 }
 
-int
-zflow__cmd_bench (int argc, char *argv[], const char *self_path)
+int zflow__cmd_bench (int argc, char *argv[], const char *self_path)
 {
     options_t opt = {0};
     int rc = s_parse (argc, argv, &opt);
@@ -463,8 +447,7 @@ zflow__cmd_bench (int argc, char *argv[], const char *self_path)
                 opt.chosen[opt.nchosen++] = s_suites[i].name;
             zstr_free (&program);
         }
-    json_t *report = json_pack ("{s:{},s:[],s:[],s:[]}", "host", "figures", "latency",
-                                "results");
+    json_t *report = json_pack ("{s:{},s:[],s:[],s:[]}", "host", "figures", "latency", "results");
     int failed = 0;
     for (size_t i = 0; i < opt.nchosen; i++) {
         fprintf (stderr, "zflow bench: [%zu/%zu] %s\n", i + 1, opt.nchosen, opt.chosen[i]);

@@ -23,8 +23,7 @@
 #include <unistd.h>
 
 //  Starts `self run FILE` with the control endpoint. Returns its pid or -1.
-static pid_t
-s_spawn (const char *self_path, const char *file, const char *endpoint, int seconds)
+static pid_t s_spawn (const char *self_path, const char *file, const char *endpoint, int seconds)
 {
     char duration[32];
     snprintf (duration, sizeof (duration), "%d", seconds + 30);
@@ -33,8 +32,8 @@ s_spawn (const char *self_path, const char *file, const char *endpoint, int seco
         int null = open ("/dev/null", O_WRONLY);
         if (null >= 0)
             dup2 (null, STDOUT_FILENO);
-        execlp (self_path, self_path, "run", file, "--quiet", "--duration", duration,
-                "--control", endpoint, (char *) NULL);
+        execlp (self_path, self_path, "run", file, "--quiet", "--duration", duration, "--control",
+                endpoint, (char *) NULL);
         fprintf (stderr, "zflow bench: cannot run %s\n", self_path);
         _exit (127);
     }
@@ -43,8 +42,7 @@ s_spawn (const char *self_path, const char *file, const char *endpoint, int seco
 
 //  Asks the control endpoint for STATS. Returns the text (caller frees) or
 //  NULL when it does not answer within timeout_ms.
-static char *
-s_ask (const char *endpoint, const char *command, int timeout_ms)
+static char *s_ask (const char *endpoint, const char *command, int timeout_ms)
 {
     zsock_t *req = zsock_new_req (endpoint);
     if (!req)
@@ -57,12 +55,12 @@ s_ask (const char *endpoint, const char *command, int timeout_ms)
 }
 
 //  Parses "stage kind counter value" lines into {stage: {kind, counter: n}}.
-static json_t *
-s_parse_stats (const char *text)
+static json_t *s_parse_stats (const char *text)
 {
     json_t *stages = json_object ();
     char *copy = strdup (text), *saveptr = NULL;
-    for (char *line = strtok_r (copy, "\n", &saveptr); line; line = strtok_r (NULL, "\n", &saveptr)) {
+    for (char *line = strtok_r (copy, "\n", &saveptr); line;
+         line = strtok_r (NULL, "\n", &saveptr)) {
         char stage[128], kind[64], counter[64];
         unsigned long long value;
         if (sscanf (line, "%127s %63s %63s %llu", stage, kind, counter, &value) != 4)
@@ -79,16 +77,15 @@ s_parse_stats (const char *text)
 }
 
 //  One stage's rates between two samples, seconds apart.
-static json_t *
-s_stage_rates (const char *name, json_t *before, json_t *after, double seconds)
+static json_t *s_stage_rates (const char *name, json_t *before, json_t *after, double seconds)
 {
     const char *counters[] = {"msgs_in", "msgs_out", "bytes_in", "bytes_out", "drops"};
-    json_t *row = json_pack ("{s:s,s:s,s:f}", "stage", name, "kind",
-                             json_string_value (json_object_get (after, "kind")), "seconds",
-                             seconds);
+    json_t *row =
+        json_pack ("{s:s,s:s,s:f}", "stage", name, "kind",
+                   json_string_value (json_object_get (after, "kind")), "seconds", seconds);
     for (int c = 0; c < 5; c++) {
-        double delta = (double) (json_integer_value (json_object_get (after, counters[c]))
-                                 - json_integer_value (json_object_get (before, counters[c])));
+        double delta = (double) (json_integer_value (json_object_get (after, counters[c])) -
+                                 json_integer_value (json_object_get (before, counters[c])));
         char key[32];
         snprintf (key, sizeof (key), "%s_per_s", counters[c]);
         json_object_set_new (row, key, json_real (delta / seconds));
@@ -96,8 +93,7 @@ s_stage_rates (const char *name, json_t *before, json_t *after, double seconds)
     return row;
 }
 
-int
-zflow__bench_config (const char *self_path, const char *file, int seconds, json_t *report)
+int zflow__bench_config (const char *self_path, const char *file, int seconds, json_t *report)
 {
     char *endpoint = zsys_sprintf ("ipc:///tmp/zflow-bench-%d.ctl", (int) getpid ());
     pid_t pid = s_spawn (self_path, file, endpoint, seconds);
@@ -126,8 +122,8 @@ zflow__bench_config (const char *self_path, const char *file, int seconds, json_
     for (int tick = 0; tick < seconds * 10; tick++) {
         zclock_sleep (100);
         if (tty)
-            fprintf (stderr, "\rzflow bench: measuring %s %5.1f / %d s", file,
-                     (tick + 1) / 10.0, seconds);
+            fprintf (stderr, "\rzflow bench: measuring %s %5.1f / %d s", file, (tick + 1) / 10.0,
+                     seconds);
     }
     if (tty)
         fprintf (stderr, "\n");
@@ -141,15 +137,13 @@ zflow__bench_config (const char *self_path, const char *file, int seconds, json_
         json_t *rows = json_array ();
         const char *name;
         json_t *stage;
-        json_object_foreach (after, name, stage)
-            json_array_append_new (rows, s_stage_rates (name, json_object_get (before, name),
-                                                         stage, elapsed));
+        json_object_foreach (after, name, stage) json_array_append_new (
+            rows, s_stage_rates (name, json_object_get (before, name), stage, elapsed));
         json_object_set_new (report, "config",
                              json_pack ("{s:s,s:o}", "file", file, "stages", rows));
         json_decref (before);
         json_decref (after);
-    }
-    else
+    } else
         fprintf (stderr, "zflow bench: %s stopped answering during the run\n", file);
     zstr_free (&first);
     zstr_free (&second);

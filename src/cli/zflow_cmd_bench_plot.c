@@ -28,11 +28,10 @@ typedef struct {
 } row_t;
 
 typedef struct {
-    double lo, hi;           //  log10 range of the axis
+    double lo, hi; //  log10 range of the axis
 } axis_t;
 
-static double
-s_x (axis_t axis, double value)
+static double s_x (axis_t axis, double value)
 {
     if (value <= 0)
         return LABEL_WIDTH;
@@ -41,8 +40,7 @@ s_x (axis_t axis, double value)
 }
 
 //  The axis covers every value, rounded out to whole decades.
-static axis_t
-s_axis (const row_t *rows, size_t n)
+static axis_t s_axis (const row_t *rows, size_t n)
 {
     double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -61,8 +59,8 @@ s_axis (const row_t *rows, size_t n)
     return axis;
 }
 
-static void
-s_bar (FILE *f, axis_t axis, double y, double value, double lo, double hi, const char *color)
+static void s_bar (FILE *f, axis_t axis, double y, double value, double lo, double hi,
+                   const char *color)
 {
     double x = s_x (axis, value);
     fprintf (f, "<rect x='%d' y='%.1f' width='%.1f' height='14' fill='%s'/>\n", LABEL_WIDTH, y,
@@ -77,8 +75,8 @@ s_bar (FILE *f, axis_t axis, double y, double value, double lo, double hi, const
              suffix);
 }
 
-static int
-s_chart (const char *path, const char *title, const char *unit, const row_t *rows, size_t n)
+static int s_chart (const char *path, const char *title, const char *unit, const row_t *rows,
+                    size_t n)
 {
     FILE *f = fopen (path, "w");
     if (!f) {
@@ -88,18 +86,21 @@ s_chart (const char *path, const char *title, const char *unit, const row_t *row
     axis_t axis = s_axis (rows, n);
     int height = TOP + (int) n * ROW_HEIGHT + 50;
     int width = LABEL_WIDTH + PLOT_WIDTH + 140;
-    fprintf (f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
-                "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
+    fprintf (f,
+             "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
+             "font-family='sans-serif'>\n<rect width='100%%' height='100%%' fill='white'/>\n",
              width, height);
     fprintf (f, "<text x='10' y='22' font-size='15' font-weight='bold'>%s</text>\n", title);
-    fprintf (f, "<rect x='%d' y='32' width='12' height='10' fill='#999'/><text x='%d' y='41' "
-                "font-size='11'>baseline</text><rect x='%d' y='32' width='12' height='10' "
-                "fill='#2b6cb0'/><text x='%d' y='41' font-size='11'>zflow</text>\n",
+    fprintf (f,
+             "<rect x='%d' y='32' width='12' height='10' fill='#999'/><text x='%d' y='41' "
+             "font-size='11'>baseline</text><rect x='%d' y='32' width='12' height='10' "
+             "fill='#2b6cb0'/><text x='%d' y='41' font-size='11'>zflow</text>\n",
              LABEL_WIDTH, LABEL_WIDTH + 16, LABEL_WIDTH + 80, LABEL_WIDTH + 96);
     for (int d = (int) axis.lo; d <= (int) axis.hi; d++) {
         double x = s_x (axis, pow (10, d));
-        fprintf (f, "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='#ddd'/>"
-                    "<text x='%.1f' y='%d' font-size='10' text-anchor='middle'>1e%d</text>\n",
+        fprintf (f,
+                 "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' stroke='#ddd'/>"
+                 "<text x='%.1f' y='%d' font-size='10' text-anchor='middle'>1e%d</text>\n",
                  x, x, TOP - 6, height - 40, x, height - 26, d);
     }
     fprintf (f, "<text x='%d' y='%d' font-size='11' text-anchor='middle'>%s (log scale)</text>\n",
@@ -118,14 +119,12 @@ s_chart (const char *path, const char *title, const char *unit, const row_t *row
     return fclose (f) == 0 ? 0 : -1;
 }
 
-static double
-s_get (json_t *figure, const char *side, const char *name)
+static double s_get (json_t *figure, const char *side, const char *name)
 {
     return json_number_value (json_object_get (json_object_get (figure, side), name));
 }
 
-int
-zflow__bench_plot (json_t *report, const char *dir)
+int zflow__bench_plot (json_t *report, const char *dir)
 {
     if (zsys_dir_create ("%s", dir) != 0) {
         fprintf (stderr, "zflow bench: cannot create directory %s\n", dir);
@@ -138,10 +137,15 @@ zflow__bench_plot (json_t *report, const char *dir)
     json_t *f;
     if (json_array_size (figures)) {
         row_t *rows = (row_t *) calloc (json_array_size (figures), sizeof (row_t));
-        json_array_foreach (figures, i, f) {
-            rows[i] = (row_t) {"", s_get (f, "base", "median"), s_get (f, "zflow", "median"),
-                               s_get (f, "base", "min"), s_get (f, "base", "max"),
-                               s_get (f, "zflow", "min"), s_get (f, "zflow", "max")};
+        json_array_foreach (figures, i, f)
+        {
+            rows[i] = (row_t){"",
+                              s_get (f, "base", "median"),
+                              s_get (f, "zflow", "median"),
+                              s_get (f, "base", "min"),
+                              s_get (f, "base", "max"),
+                              s_get (f, "zflow", "min"),
+                              s_get (f, "zflow", "max")};
             snprintf (rows[i].label, sizeof (rows[i].label), "%s (%.0f B)",
                       json_string_value (json_object_get (f, "name")),
                       json_number_value (json_object_get (f, "size")));
@@ -156,14 +160,14 @@ zflow__bench_plot (json_t *report, const char *dir)
         const char *names[] = {"p50", "p90", "p99", "p999", "max"};
         size_t n = json_array_size (latency) * 5;
         row_t *rows = (row_t *) calloc (n, sizeof (row_t));
-        json_array_foreach (latency, i, f)
-            for (int p = 0; p < 5; p++) {
-                row_t *row = &rows[i * 5 + p];
-                row->base = s_get (f, "base", names[p]);
-                row->mine = s_get (f, "zflow", names[p]);
-                snprintf (row->label, sizeof (row->label), "%s %s",
-                          json_string_value (json_object_get (f, "name")), names[p]);
-            }
+        json_array_foreach (latency, i, f) for (int p = 0; p < 5; p++)
+        {
+            row_t *row = &rows[i * 5 + p];
+            row->base = s_get (f, "base", names[p]);
+            row->mine = s_get (f, "zflow", names[p]);
+            snprintf (row->label, sizeof (row->label), "%s %s",
+                      json_string_value (json_object_get (f, "name")), names[p]);
+        }
         char *path = zsys_sprintf ("%s/latency.svg", dir);
         rc |= s_chart (path, "zflow end-to-end latency percentiles (from intended send time)",
                        "microseconds", rows, n);

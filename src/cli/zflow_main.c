@@ -17,15 +17,13 @@ static const char *s_self_path = "zflow";
 
 //  zflow bench [SUITE...]: see src/zflow_cmd_bench.c. It parses from
 //  argv[0] = "bench", which sits just before the options handed here.
-static int
-s_bench (int argc, char **argv)
+static int s_bench (int argc, char **argv)
 {
     return zflow__cmd_bench (argc + 1, argv - 1, s_self_path);
 }
 
 //  zflow keygen PATH: writes a CURVE key pair as czmq zcert files.
-static int
-s_keygen (int argc, char **argv)
+static int s_keygen (int argc, char **argv)
 {
     if (argc != 1 || argv[0][0] == '-') {
         bool help = argc == 1 && (streq (argv[0], "-h") || streq (argv[0], "--help"));
@@ -56,14 +54,15 @@ static const struct {
     {"help", zflow_cli_help, "list stage types, or the options of one"},
     {"stats", zflow_cli_stats, "show the counters of a running zflow run, live"},
     {"broker", zflow_cli_broker, "run an hpfeeds broker"},
-    {"pub", zflow_cli_pub, "send stdin lines to a ZeroMQ endpoint or hub, hpfeeds, WebSocket or Centrifugo"},
-    {"sub", zflow_cli_sub, "print as JSON lines what a ZeroMQ endpoint or hub, hpfeeds, WebSocket or Centrifugo sends"},
+    {"pub", zflow_cli_pub,
+     "send stdin lines to a ZeroMQ endpoint or hub, hpfeeds, WebSocket or Centrifugo"},
+    {"sub", zflow_cli_sub,
+     "print as JSON lines what a ZeroMQ endpoint or hub, hpfeeds, WebSocket or Centrifugo sends"},
     {"keygen", s_keygen, "write a CURVE key pair (czmq zcert files)"},
     {"bench", s_bench, "measure throughput and latency against baselines (tables, JSON, plots)"},
 };
 
-static void
-s_usage (FILE *file)
+static void s_usage (FILE *file)
 {
     fprintf (file, "usage: zflow COMMAND [options]   (zflow COMMAND --help for more)\n\n");
     for (size_t i = 0; i < sizeof (s_commands) / sizeof (s_commands[0]); i++)
@@ -72,14 +71,13 @@ s_usage (FILE *file)
                    "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 invalid configuration.\n");
 }
 
-int
-main (int argc, char **argv)
+int main (int argc, char **argv)
 {
     //  zflow run handles SIGINT/SIGTERM itself, to drain before it exits
     zsys_handler_set (NULL);
     zsys_init ();
     zsys_set_logident ("zflow");
-    zsys_set_logstream (stderr);     //  stdout carries data only
+    zsys_set_logstream (stderr); //  stdout carries data only
     s_self_path = argv[0];
     const char *command = argc > 1 ? argv[1] : "run";
     if (streq (command, "-h") || streq (command, "--help")) {

@@ -12,22 +12,21 @@
 #include <stdatomic.h>
 
 struct _zflow_actor_t {
-    zsock_t *pipe;                       //  the actor's pipe (owned by czmq)
-    zloop_t *loop;                       //  the actor's loop
-    char *name;                          //  label for trace lines
-    bool verbose;                        //  trace to stderr
-    bool terminated;                     //  $TERM received
-    zflow_counters_t counters;           //  the standard counters
-    zflow_actor_command_fn *on_command;  //  handler for other commands
-    void *command_arg;                   //  its argument
-    zflow_actor_stats_fn *on_stats;      //  adds the actor's own counters
-    void *stats_arg;                     //  its argument
+    zsock_t *pipe;                      //  the actor's pipe (owned by czmq)
+    zloop_t *loop;                      //  the actor's loop
+    char *name;                         //  label for trace lines
+    bool verbose;                       //  trace to stderr
+    bool terminated;                    //  $TERM received
+    zflow_counters_t counters;          //  the standard counters
+    zflow_actor_command_fn *on_command; //  handler for other commands
+    void *command_arg;                  //  its argument
+    zflow_actor_stats_fn *on_stats;     //  adds the actor's own counters
+    void *stats_arg;                    //  its argument
 };
 
 //  Answers STATS: the request's tag first (when it has one), then the
 //  standard counters, then the actor's own.
-static void
-s_reply_stats (zflow_actor_t *self, zmsg_t *request)
+static void s_reply_stats (zflow_actor_t *self, zmsg_t *request)
 {
     zmsg_t *reply = zmsg_new ();
     char *tag = zmsg_popstr (request);
@@ -48,23 +47,21 @@ s_reply_stats (zflow_actor_t *self, zmsg_t *request)
     zmsg_send (&reply, self->pipe);
 }
 
-static int
-s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
+static int s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
 {
     (void) loop;
     zflow_actor_t *self = (zflow_actor_t *) arg;
     zmsg_t *request = zmsg_recv (pipe);
     if (!request)
-        return -1;      //  interrupted
+        return -1; //  interrupted
     char *command = zmsg_popstr (request);
     int rc = 0;
     if (!command)
-        ;               //  an empty message is nobody's command: ignore it
+        ; //  an empty message is nobody's command: ignore it
     else if (streq (command, "$TERM")) {
         self->terminated = true;
         rc = -1;
-    }
-    else if (streq (command, "VERBOSE"))
+    } else if (streq (command, "VERBOSE"))
         self->verbose = true;
     else if (streq (command, "STATS"))
         s_reply_stats (self, request);
@@ -77,8 +74,7 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     return rc;
 }
 
-zflow_actor_t *
-zflow_actor_new (zsock_t *pipe, const char *name)
+zflow_actor_t *zflow_actor_new (zsock_t *pipe, const char *name)
 {
     zflow_actor_t *self = (zflow_actor_t *) zmalloc (sizeof (zflow_actor_t));
     if (!self)
@@ -94,8 +90,7 @@ zflow_actor_new (zsock_t *pipe, const char *name)
     return self;
 }
 
-void
-zflow_actor_destroy (zflow_actor_t **self_p)
+void zflow_actor_destroy (zflow_actor_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -106,52 +101,45 @@ zflow_actor_destroy (zflow_actor_t **self_p)
     *self_p = NULL;
 }
 
-zloop_t *
-zflow_actor_loop (zflow_actor_t *self)
+zloop_t *zflow_actor_loop (zflow_actor_t *self)
 {
     return self->loop;
 }
 
-zsock_t *
-zflow_actor_pipe (zflow_actor_t *self)
+zsock_t *zflow_actor_pipe (zflow_actor_t *self)
 {
     return self->pipe;
 }
 
-const char *
-zflow_actor_name (zflow_actor_t *self)
+const char *zflow_actor_name (zflow_actor_t *self)
 {
     return self->name;
 }
 
-zflow_counters_t *
-zflow_actor_counters (zflow_actor_t *self)
+zflow_counters_t *zflow_actor_counters (zflow_actor_t *self)
 {
     return &self->counters;
 }
 
-bool
-zflow_actor_verbose (zflow_actor_t *self)
+bool zflow_actor_verbose (zflow_actor_t *self)
 {
     return self->verbose;
 }
 
-void
-zflow_actor_set_command_handler (zflow_actor_t *self, zflow_actor_command_fn *handler, void *arg)
+void zflow_actor_set_command_handler (zflow_actor_t *self, zflow_actor_command_fn *handler,
+                                      void *arg)
 {
     self->on_command = handler;
     self->command_arg = arg;
 }
 
-void
-zflow_actor_set_stats_handler (zflow_actor_t *self, zflow_actor_stats_fn *handler, void *arg)
+void zflow_actor_set_stats_handler (zflow_actor_t *self, zflow_actor_stats_fn *handler, void *arg)
 {
     self->on_stats = handler;
     self->stats_arg = arg;
 }
 
-void
-zflow_actor_stats_add (zmsg_t *reply, const char *name, uint64_t value)
+void zflow_actor_stats_add (zmsg_t *reply, const char *name, uint64_t value)
 {
     zmsg_addstr (reply, name);
     zmsg_addstrf (reply, "%" PRIu64, value);
@@ -159,23 +147,20 @@ zflow_actor_stats_add (zmsg_t *reply, const char *name, uint64_t value)
 
 //  zactor_new waits for one signal and throws its status away, so the
 //  status travels in a second signal that zflow_actor_start reads.
-int
-zflow_actor_ready (zflow_actor_t *self, int status)
+int zflow_actor_ready (zflow_actor_t *self, int status)
 {
     if (zsock_signal (self->pipe, 0))
         return -1;
     return zsock_signal (self->pipe, (byte) (status ? 1 : 0)) == 0 ? 0 : -1;
 }
 
-int
-zflow_actor_run (zflow_actor_t *self)
+int zflow_actor_run (zflow_actor_t *self)
 {
     zloop_start (self->loop);
     return self->terminated ? 0 : -1;
 }
 
-zactor_t *
-zflow_actor_start (zactor_fn *actor_fn, void *args)
+zactor_t *zflow_actor_start (zactor_fn *actor_fn, void *args)
 {
     zactor_t *actor = zactor_new (actor_fn, args);
     //  zactor_new has taken the first signal; the second carries the status
@@ -190,8 +175,7 @@ static atomic_uint s_stats_tag;
 
 //  Reads replies until the one tagged tag arrives or the time is up.
 //  Returns it (the caller destroys it) or NULL.
-static zmsg_t *
-s_await_reply (zactor_t *actor, const char *tag, int timeout_ms)
+static zmsg_t *s_await_reply (zactor_t *actor, const char *tag, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     while (true) {
@@ -216,16 +200,14 @@ s_await_reply (zactor_t *actor, const char *tag, int timeout_ms)
     }
 }
 
-zhash_t *
-zflow_actor_stats (zactor_t *actor, int timeout_ms)
+zhash_t *zflow_actor_stats (zactor_t *actor, int timeout_ms)
 {
     char tag[16];
     snprintf (tag, sizeof (tag), "%u", atomic_fetch_add (&s_stats_tag, 1));
     //  an actor that has ended no longer reads its pipe: bound both ways
     zsock_set_sndtimeo (actor, timeout_ms);
-    zmsg_t *reply = zstr_sendx (actor, "STATS", tag, NULL) == 0
-                        ? s_await_reply (actor, tag, timeout_ms)
-                        : NULL;
+    zmsg_t *reply =
+        zstr_sendx (actor, "STATS", tag, NULL) == 0 ? s_await_reply (actor, tag, timeout_ms) : NULL;
     zsock_set_sndtimeo (actor, -1);
     zsock_set_rcvtimeo (actor, -1);
     if (!reply)
@@ -243,8 +225,7 @@ zflow_actor_stats (zactor_t *actor, int timeout_ms)
     return stats;
 }
 
-uint64_t
-zflow_stats_get (zhash_t *stats, const char *name)
+uint64_t zflow_stats_get (zhash_t *stats, const char *name)
 {
     const char *value = stats ? (const char *) zhash_lookup (stats, name) : NULL;
     return value ? strtoull (value, NULL, 10) : 0;

@@ -13,8 +13,7 @@
 #include <string.h>
 
 //  Encodes meta (or the bare version map) into a stack buffer and appends it.
-static int
-s_add_meta (zflow_msg_t *msg, const zflow_meta_t *meta)
+static int s_add_meta (zflow_msg_t *msg, const zflow_meta_t *meta)
 {
     //  {"v": 1}: the meta of an envelope that carries nothing else
     static const unsigned char bare[] = {0x81, 0xa1, 'v', 0x01};
@@ -27,9 +26,8 @@ s_add_meta (zflow_msg_t *msg, const zflow_meta_t *meta)
     return zflow_msg_add (msg, buffer, (size_t) size);
 }
 
-int
-zflow_envelope_encode (zflow_msg_t *msg, const void *key_wire, size_t key_size,
-                       const zflow_meta_t *meta, const void *payload, size_t size)
+int zflow_envelope_encode (zflow_msg_t *msg, const void *key_wire, size_t key_size,
+                           const zflow_meta_t *meta, const void *payload, size_t size)
 {
     if (!msg || !key_wire || key_size == 0 || (size && !payload))
         return ZFLOW_EINVAL;
@@ -44,9 +42,8 @@ zflow_envelope_encode (zflow_msg_t *msg, const void *key_wire, size_t key_size,
     return rc;
 }
 
-int
-zflow_envelope_encode_key (zflow_msg_t *msg, const zflow_key_t *key, const zflow_meta_t *meta,
-                           const void *payload, size_t size)
+int zflow_envelope_encode_key (zflow_msg_t *msg, const zflow_key_t *key, const zflow_meta_t *meta,
+                               const void *payload, size_t size)
 {
     if (!key)
         return ZFLOW_EINVAL;
@@ -55,9 +52,8 @@ zflow_envelope_encode_key (zflow_msg_t *msg, const zflow_key_t *key, const zflow
     return zflow_envelope_encode (msg, wire, key_size, meta, payload, size);
 }
 
-int
-zflow_envelope_wrap (zflow_msg_t *msg, const void *key_wire, size_t key_size,
-                     const zflow_meta_t *meta)
+int zflow_envelope_wrap (zflow_msg_t *msg, const void *key_wire, size_t key_size,
+                         const zflow_meta_t *meta)
 {
     if (!msg || !key_wire || key_size == 0)
         return ZFLOW_EINVAL;
@@ -80,8 +76,7 @@ zflow_envelope_wrap (zflow_msg_t *msg, const void *key_wire, size_t key_size,
 
 //  True when data is a key's wire form: no NUL, at most ZFLOW_KEY_MAX_PARTS
 //  components of at most ZFLOW_KEY_MAX_PART bytes. One pass, no allocation.
-static bool
-s_key_valid (const char *data, size_t size)
+static bool s_key_valid (const char *data, size_t size)
 {
     size_t parts = 1, length = 0;
     for (size_t i = 0; i < size; i++) {
@@ -90,15 +85,13 @@ s_key_valid (const char *data, size_t size)
         if (data[i] == ZFLOW_KEY_SEP) {
             parts++;
             length = 0;
-        }
-        else if (++length > ZFLOW_KEY_MAX_PART)
+        } else if (++length > ZFLOW_KEY_MAX_PART)
             return false;
     }
     return parts <= ZFLOW_KEY_MAX_PARTS;
 }
 
-int
-zflow_envelope_decode (const zflow_msg_t *msg, zflow_meta_t *meta)
+int zflow_envelope_decode (const zflow_msg_t *msg, zflow_meta_t *meta)
 {
     if (!msg || msg->count < 3 || zflow_msg_part_size (msg, 0) == 0)
         return ZFLOW_EPROTO;
@@ -109,16 +102,14 @@ zflow_envelope_decode (const zflow_msg_t *msg, zflow_meta_t *meta)
     return zflow_meta_decode (meta, zflow_msg_data (msg, 1), zflow_msg_part_size (msg, 1));
 }
 
-const void *
-zflow_envelope_key (const zflow_msg_t *msg, size_t *size_p)
+const void *zflow_envelope_key (const zflow_msg_t *msg, size_t *size_p)
 {
     if (size_p)
         *size_p = zflow_msg_part_size (msg, 0);
     return zflow_msg_data (msg, 0);
 }
 
-const void *
-zflow_envelope_payload (const zflow_msg_t *msg, size_t *size_p)
+const void *zflow_envelope_payload (const zflow_msg_t *msg, size_t *size_p)
 {
     if (size_p)
         *size_p = zflow_msg_part_size (msg, ZFLOW_ENVELOPE_PAYLOAD);

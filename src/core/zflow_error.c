@@ -9,18 +9,17 @@
 */
 #include "zflow_error.h"
 
-const char *
-zflow_strerror (int code)
+const char *zflow_strerror (int code)
 {
     switch (code) {
-        case ZFLOW_OK:
-            return "success";
-#define ZFLOW_ERRNO_TEXT(name, value, text)                                                \
-    case ZFLOW_##name:                                                                     \
+    case ZFLOW_OK:
+        return "success";
+#define ZFLOW_ERRNO_TEXT(name, value, text)                                                        \
+    case ZFLOW_##name:                                                                             \
         return text;
-            ZFLOW_ERRNO_MAP (ZFLOW_ERRNO_TEXT)
+        ZFLOW_ERRNO_MAP (ZFLOW_ERRNO_TEXT)
 #undef ZFLOW_ERRNO_TEXT
-        default:
-            return "unknown zflow error";
+    default:
+        return "unknown zflow error";
     }
 }

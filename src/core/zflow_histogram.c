@@ -22,14 +22,13 @@
 #define BUCKETS ((MAX_BIT - SUB_BITS + 1) * SUB_COUNT)
 
 struct _zflow_histogram_t {
-    uint64_t counts[BUCKETS];    //  values per bucket
-    uint64_t total;              //  values recorded
-    uint64_t min;                //  smallest value recorded
-    uint64_t max;                //  largest value recorded
+    uint64_t counts[BUCKETS]; //  values per bucket
+    uint64_t total;           //  values recorded
+    uint64_t min;             //  smallest value recorded
+    uint64_t max;             //  largest value recorded
 };
 
-zflow_histogram_t *
-zflow_histogram_new (void)
+zflow_histogram_t *zflow_histogram_new (void)
 {
     zflow_histogram_t *self = (zflow_histogram_t *) calloc (1, sizeof (zflow_histogram_t));
     if (self)
@@ -37,8 +36,7 @@ zflow_histogram_new (void)
     return self;
 }
 
-void
-zflow_histogram_destroy (zflow_histogram_t **self_p)
+void zflow_histogram_destroy (zflow_histogram_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -46,8 +44,7 @@ zflow_histogram_destroy (zflow_histogram_t **self_p)
     *self_p = NULL;
 }
 
-static size_t
-s_index (uint64_t value)
+static size_t s_index (uint64_t value)
 {
     if (value >= ZFLOW_HISTOGRAM_MAX_VALUE)
         return BUCKETS - 1;
@@ -59,8 +56,7 @@ s_index (uint64_t value)
 }
 
 //  The lowest value of bucket index, and its width.
-static uint64_t
-s_bucket_low (size_t index, uint64_t *width)
+static uint64_t s_bucket_low (size_t index, uint64_t *width)
 {
     if (index < SUB_COUNT) {
         *width = 1;
@@ -72,8 +68,7 @@ s_bucket_low (size_t index, uint64_t *width)
     return ((uint64_t) 1 << top) + sub * *width;
 }
 
-void
-zflow_histogram_record (zflow_histogram_t *self, int64_t value)
+void zflow_histogram_record (zflow_histogram_t *self, int64_t value)
 {
     uint64_t v = value < 0 ? 0 : (uint64_t) value;
     self->counts[s_index (v)]++;
@@ -84,8 +79,7 @@ zflow_histogram_record (zflow_histogram_t *self, int64_t value)
         self->max = v;
 }
 
-void
-zflow_histogram_merge (zflow_histogram_t *self, const zflow_histogram_t *other)
+void zflow_histogram_merge (zflow_histogram_t *self, const zflow_histogram_t *other)
 {
     for (size_t i = 0; i < BUCKETS; i++)
         self->counts[i] += other->counts[i];
@@ -96,33 +90,28 @@ zflow_histogram_merge (zflow_histogram_t *self, const zflow_histogram_t *other)
         self->max = other->max;
 }
 
-void
-zflow_histogram_reset (zflow_histogram_t *self)
+void zflow_histogram_reset (zflow_histogram_t *self)
 {
     memset (self, 0, sizeof (*self));
     self->min = UINT64_MAX;
 }
 
-uint64_t
-zflow_histogram_count (const zflow_histogram_t *self)
+uint64_t zflow_histogram_count (const zflow_histogram_t *self)
 {
     return self->total;
 }
 
-uint64_t
-zflow_histogram_min (const zflow_histogram_t *self)
+uint64_t zflow_histogram_min (const zflow_histogram_t *self)
 {
     return self->total ? self->min : 0;
 }
 
-uint64_t
-zflow_histogram_max (const zflow_histogram_t *self)
+uint64_t zflow_histogram_max (const zflow_histogram_t *self)
 {
     return self->max;
 }
 
-double
-zflow_histogram_mean (const zflow_histogram_t *self)
+double zflow_histogram_mean (const zflow_histogram_t *self)
 {
     if (!self->total)
         return 0;
@@ -136,8 +125,7 @@ zflow_histogram_mean (const zflow_histogram_t *self)
     return sum / (double) self->total;
 }
 
-uint64_t
-zflow_histogram_percentile (const zflow_histogram_t *self, double percentile)
+uint64_t zflow_histogram_percentile (const zflow_histogram_t *self, double percentile)
 {
     if (!self->total)
         return 0;
@@ -150,7 +138,7 @@ zflow_histogram_percentile (const zflow_histogram_t *self, double percentile)
     if (rank < 1)
         rank = 1;
     if (rank >= self->total)
-        return self->max;       //  the largest value is known exactly
+        return self->max; //  the largest value is known exactly
     uint64_t seen = 0;
     for (size_t i = 0; i < BUCKETS; i++) {
         seen += self->counts[i];

@@ -17,17 +17,16 @@
 #include <string.h>
 
 struct _zflow_key_t {
-    size_t count;                        //  number of components
-    char *parts[ZFLOW_KEY_MAX_PARTS];    //  components, pointing into store
-    char *store;                         //  components, each NUL-terminated
-    char *wire;                          //  wire form, 0x1F-joined (NUL-terminated)
-    size_t wire_size;                    //  its length
-    char *text;                          //  text form, '/'-joined
+    size_t count;                     //  number of components
+    char *parts[ZFLOW_KEY_MAX_PARTS]; //  components, pointing into store
+    char *store;                      //  components, each NUL-terminated
+    char *wire;                       //  wire form, 0x1F-joined (NUL-terminated)
+    size_t wire_size;                 //  its length
+    char *text;                       //  text form, '/'-joined
 };
 
 //  Checks one component: not NULL, no separator or NUL, not too long.
-static int
-s_check_part (const char *data, size_t size)
+static int s_check_part (const char *data, size_t size)
 {
     if (!data)
         return ZFLOW_EINVAL;
@@ -39,8 +38,7 @@ s_check_part (const char *data, size_t size)
 }
 
 //  Builds a key from n (pointer, size) components, all checked first.
-static zflow_key_t *
-s_build (const char **data, const size_t *sizes, size_t n, int *err_p)
+static zflow_key_t *s_build (const char **data, const size_t *sizes, size_t n, int *err_p)
 {
     int err = n == 0 ? ZFLOW_EINVAL : n > ZFLOW_KEY_MAX_PARTS ? ZFLOW_ETOOBIG : 0;
     size_t total = 0;
@@ -79,8 +77,7 @@ s_build (const char **data, const size_t *sizes, size_t n, int *err_p)
     return self;
 }
 
-zflow_key_t *
-zflow_key_new_array (const char **parts, size_t n, int *err_p)
+zflow_key_t *zflow_key_new_array (const char **parts, size_t n, int *err_p)
 {
     if (n > ZFLOW_KEY_MAX_PARTS || (n && !parts)) {
         if (err_p)
@@ -93,8 +90,7 @@ zflow_key_new_array (const char **parts, size_t n, int *err_p)
     return s_build (parts, sizes, n, err_p);
 }
 
-zflow_key_t *
-zflow_key_new (const char *first, ...)
+zflow_key_t *zflow_key_new (const char *first, ...)
 {
     const char *parts[ZFLOW_KEY_MAX_PARTS + 1];
     size_t n = 0;
@@ -110,8 +106,7 @@ zflow_key_new (const char *first, ...)
 }
 
 //  Splits data at sep into components and builds the key.
-static zflow_key_t *
-s_split (const char *data, size_t size, char sep, int *err_p)
+static zflow_key_t *s_split (const char *data, size_t size, char sep, int *err_p)
 {
     const char *parts[ZFLOW_KEY_MAX_PARTS];
     size_t sizes[ZFLOW_KEY_MAX_PARTS];
@@ -139,20 +134,17 @@ s_split (const char *data, size_t size, char sep, int *err_p)
     return s_build (parts, sizes, n, err_p);
 }
 
-zflow_key_t *
-zflow_key_decode (const void *data, size_t size, int *err_p)
+zflow_key_t *zflow_key_decode (const void *data, size_t size, int *err_p)
 {
     return s_split ((const char *) data, size, ZFLOW_KEY_SEP, err_p);
 }
 
-zflow_key_t *
-zflow_key_parse (const char *text, int *err_p)
+zflow_key_t *zflow_key_parse (const char *text, int *err_p)
 {
     return s_split (text, text ? strlen (text) : 0, '/', err_p);
 }
 
-void
-zflow_key_destroy (zflow_key_t **self_p)
+void zflow_key_destroy (zflow_key_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -164,14 +156,12 @@ zflow_key_destroy (zflow_key_t **self_p)
     *self_p = NULL;
 }
 
-zflow_key_t *
-zflow_key_dup (const zflow_key_t *self)
+zflow_key_t *zflow_key_dup (const zflow_key_t *self)
 {
     return zflow_key_new_array ((const char **) self->parts, self->count, NULL);
 }
 
-zflow_key_t *
-zflow_key_join (const zflow_key_t *prefix, const zflow_key_t *self, int *err_p)
+zflow_key_t *zflow_key_join (const zflow_key_t *prefix, const zflow_key_t *self, int *err_p)
 {
     if (prefix->count + self->count > ZFLOW_KEY_MAX_PARTS) {
         if (err_p)
@@ -184,34 +174,29 @@ zflow_key_join (const zflow_key_t *prefix, const zflow_key_t *self, int *err_p)
     return zflow_key_new_array (parts, prefix->count + self->count, err_p);
 }
 
-size_t
-zflow_key_size (const zflow_key_t *self)
+size_t zflow_key_size (const zflow_key_t *self)
 {
     return self->count;
 }
 
-const char *
-zflow_key_at (const zflow_key_t *self, size_t index)
+const char *zflow_key_at (const zflow_key_t *self, size_t index)
 {
     return index < self->count ? self->parts[index] : NULL;
 }
 
-const void *
-zflow_key_wire (const zflow_key_t *self, size_t *size_p)
+const void *zflow_key_wire (const zflow_key_t *self, size_t *size_p)
 {
     if (size_p)
         *size_p = self->wire_size;
     return self->wire;
 }
 
-const char *
-zflow_key_text (const zflow_key_t *self)
+const char *zflow_key_text (const zflow_key_t *self)
 {
     return self->text;
 }
 
-bool
-zflow_key_eq (const zflow_key_t *a, const zflow_key_t *b)
+bool zflow_key_eq (const zflow_key_t *a, const zflow_key_t *b)
 {
     return a->wire_size == b->wire_size && memcmp (a->wire, b->wire, a->wire_size) == 0;
 }

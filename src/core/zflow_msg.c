@@ -7,13 +7,12 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_msg_internal.h"
 #include "zflow_error.h"
+#include "zflow_msg_internal.h"
 #include <stdlib.h>
 #include <string.h>
 
-zflow_msg_t *
-zflow_msg_new (void)
+zflow_msg_t *zflow_msg_new (void)
 {
     zflow_msg_t *self = (zflow_msg_t *) calloc (1, sizeof (zflow_msg_t));
     if (self) {
@@ -23,8 +22,7 @@ zflow_msg_new (void)
     return self;
 }
 
-void
-zflow_msg_destroy (zflow_msg_t **self_p)
+void zflow_msg_destroy (zflow_msg_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -36,22 +34,19 @@ zflow_msg_destroy (zflow_msg_t **self_p)
     *self_p = NULL;
 }
 
-void
-zflow_msg_reset (zflow_msg_t *self)
+void zflow_msg_reset (zflow_msg_t *self)
 {
     for (size_t i = 0; i < self->count; i++)
         zmq_msg_close (&self->parts[i]);
     self->count = 0;
 }
 
-size_t
-zflow_msg_size (const zflow_msg_t *self)
+size_t zflow_msg_size (const zflow_msg_t *self)
 {
     return self->count;
 }
 
-size_t
-zflow_msg_content_size (const zflow_msg_t *self)
+size_t zflow_msg_content_size (const zflow_msg_t *self)
 {
     size_t total = 0;
     for (size_t i = 0; i < self->count; i++)
@@ -61,8 +56,7 @@ zflow_msg_content_size (const zflow_msg_t *self)
 
 //  Grows the parts array so that capacity is at least wanted. The first
 //  few parts live inside the object, so ordinary messages never allocate.
-int
-zflow__msg_reserve (zflow_msg_t *self, size_t wanted)
+int zflow__msg_reserve (zflow_msg_t *self, size_t wanted)
 {
     if (wanted <= self->capacity)
         return 0;
@@ -85,20 +79,18 @@ zflow__msg_reserve (zflow_msg_t *self, size_t wanted)
     return 0;
 }
 
-zmq_msg_t *
-zflow__msg_append (zflow_msg_t *self)
+zmq_msg_t *zflow__msg_append (zflow_msg_t *self)
 {
     if (zflow__msg_reserve (self, self->count + 1))
         return NULL;
     return &self->parts[self->count++];
 }
 
-void *
-zflow_msg_add_empty (zflow_msg_t *self, size_t size)
+void *zflow_msg_add_empty (zflow_msg_t *self, size_t size)
 {
     //  the common case, a part that fits, without a call to grow
-    zmq_msg_t *part = self->count < self->capacity ? &self->parts[self->count++]
-                                                   : zflow__msg_append (self);
+    zmq_msg_t *part =
+        self->count < self->capacity ? &self->parts[self->count++] : zflow__msg_append (self);
     if (!part)
         return NULL;
     if (zmq_msg_init_size (part, size)) {
@@ -108,8 +100,7 @@ zflow_msg_add_empty (zflow_msg_t *self, size_t size)
     return zmq_msg_data (part);
 }
 
-int
-zflow_msg_add (zflow_msg_t *self, const void *data, size_t size)
+int zflow_msg_add (zflow_msg_t *self, const void *data, size_t size)
 {
     void *target = zflow_msg_add_empty (self, size);
     if (!target)
@@ -119,16 +110,14 @@ zflow_msg_add (zflow_msg_t *self, const void *data, size_t size)
     return 0;
 }
 
-int
-zflow_msg_addstr (zflow_msg_t *self, const char *string)
+int zflow_msg_addstr (zflow_msg_t *self, const char *string)
 {
     if (!string)
         return ZFLOW_EINVAL;
     return zflow_msg_add (self, string, strlen (string));
 }
 
-int
-zflow_msg_add_zmq (zflow_msg_t *self, void *zmq_msg)
+int zflow_msg_add_zmq (zflow_msg_t *self, void *zmq_msg)
 {
     zmq_msg_t *part = zflow__msg_append (self);
     if (!part)
@@ -138,24 +127,21 @@ zflow_msg_add_zmq (zflow_msg_t *self, void *zmq_msg)
     return 0;
 }
 
-const void *
-zflow_msg_data (const zflow_msg_t *self, size_t index)
+const void *zflow_msg_data (const zflow_msg_t *self, size_t index)
 {
     if (index >= self->count)
         return NULL;
     return zmq_msg_data ((zmq_msg_t *) &self->parts[index]);
 }
 
-size_t
-zflow_msg_part_size (const zflow_msg_t *self, size_t index)
+size_t zflow_msg_part_size (const zflow_msg_t *self, size_t index)
 {
     if (index >= self->count)
         return 0;
     return zmq_msg_size ((zmq_msg_t *) &self->parts[index]);
 }
 
-char *
-zflow_msg_strdup (const zflow_msg_t *self, size_t index)
+char *zflow_msg_strdup (const zflow_msg_t *self, size_t index)
 {
     if (index >= self->count)
         return NULL;
@@ -168,24 +154,21 @@ zflow_msg_strdup (const zflow_msg_t *self, size_t index)
     return string;
 }
 
-bool
-zflow_msg_streq (const zflow_msg_t *self, size_t index, const char *string)
+bool zflow_msg_streq (const zflow_msg_t *self, size_t index, const char *string)
 {
     if (index >= self->count || !string)
         return false;
     size_t size = strlen (string);
-    return zflow_msg_part_size (self, index) == size
-           && memcmp (zflow_msg_data (self, index), string, size) == 0;
+    return zflow_msg_part_size (self, index) == size &&
+           memcmp (zflow_msg_data (self, index), string, size) == 0;
 }
 
-void *
-zflow_msg_zmq (zflow_msg_t *self, size_t index)
+void *zflow_msg_zmq (zflow_msg_t *self, size_t index)
 {
     return index < self->count ? &self->parts[index] : NULL;
 }
 
-zmsg_t *
-zflow_msg_to_zmsg (zflow_msg_t *self)
+zmsg_t *zflow_msg_to_zmsg (zflow_msg_t *self)
 {
     zmsg_t *zmsg = zmsg_new ();
     if (!zmsg)
@@ -199,8 +182,7 @@ zflow_msg_to_zmsg (zflow_msg_t *self)
     return zmsg;
 }
 
-int
-zflow_msg_from_zmsg (zflow_msg_t *self, zmsg_t **zmsg_p)
+int zflow_msg_from_zmsg (zflow_msg_t *self, zmsg_t **zmsg_p)
 {
     zflow_msg_reset (self);
     if (!zmsg_p || !*zmsg_p)
@@ -217,8 +199,7 @@ zflow_msg_from_zmsg (zflow_msg_t *self, zmsg_t **zmsg_p)
     return rc;
 }
 
-int
-zflow_msg_move (zflow_msg_t *dest, zflow_msg_t *src)
+int zflow_msg_move (zflow_msg_t *dest, zflow_msg_t *src)
 {
     zflow_msg_reset (dest);
     //  room for every part first, so that nothing is half moved
@@ -233,8 +214,7 @@ zflow_msg_move (zflow_msg_t *dest, zflow_msg_t *src)
     return 0;
 }
 
-int
-zflow_msg_copy (zflow_msg_t *dest, const zflow_msg_t *src)
+int zflow_msg_copy (zflow_msg_t *dest, const zflow_msg_t *src)
 {
     zflow_msg_reset (dest);
     for (size_t i = 0; i < src->count; i++) {

@@ -2,17 +2,17 @@
 #ifndef ZFLOW_MSG_INTERNAL_H_INCLUDED
 #define ZFLOW_MSG_INTERNAL_H_INCLUDED
 
-#include <zmq.h>
 #include "zflow_msg.h"
+#include <zmq.h>
 
 //  Parts kept inside the object before the array moves to the heap.
 #define ZFLOW_MSG_INLINE_PARTS 4
 
 struct _zflow_msg_t {
-    zmq_msg_t *parts;                                 //  the parts in order
-    size_t count;                                     //  parts in use
-    size_t capacity;                                  //  parts allocated
-    zmq_msg_t inline_parts[ZFLOW_MSG_INLINE_PARTS];   //  storage for small messages
+    zmq_msg_t *parts;                               //  the parts in order
+    size_t count;                                   //  parts in use
+    size_t capacity;                                //  parts allocated
+    zmq_msg_t inline_parts[ZFLOW_MSG_INLINE_PARTS]; //  storage for small messages
 };
 
 //  Makes room for wanted parts in all. Returns 0 or ZFLOW_ENOMEM (nothing

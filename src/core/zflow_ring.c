@@ -14,14 +14,12 @@
 
 #define RING_MIN_CAPACITY 64
 
-void
-zflow__ring_init (zflow_ring_t *self)
+void zflow__ring_init (zflow_ring_t *self)
 {
     memset (self, 0, sizeof (*self));
 }
 
-size_t
-zflow__ring_destroy (zflow_ring_t *self)
+size_t zflow__ring_destroy (zflow_ring_t *self)
 {
     size_t msgs = self->msgs;
     for (size_t i = 0; i < self->count; i++)
@@ -34,8 +32,7 @@ zflow__ring_destroy (zflow_ring_t *self)
 
 //  Doubles the ring, keeping the parts in order from index 0. zmq_msg_t
 //  must move through zmq_msg_move, never memcpy.
-static int
-s_grow (zflow_ring_t *self)
+static int s_grow (zflow_ring_t *self)
 {
     size_t capacity = self->capacity ? self->capacity * 2 : RING_MIN_CAPACITY;
     zmq_msg_t *parts = (zmq_msg_t *) malloc (capacity * sizeof (zmq_msg_t));
@@ -61,8 +58,7 @@ s_grow (zflow_ring_t *self)
     return 0;
 }
 
-zmq_msg_t *
-zflow__ring_slot (zflow_ring_t *self)
+zmq_msg_t *zflow__ring_slot (zflow_ring_t *self)
 {
     if (self->count == self->capacity && s_grow (self))
         return NULL;
@@ -71,8 +67,7 @@ zflow__ring_slot (zflow_ring_t *self)
     return slot;
 }
 
-void
-zflow__ring_commit (zflow_ring_t *self, bool more)
+void zflow__ring_commit (zflow_ring_t *self, bool more)
 {
     size_t index = (self->head + self->count) & (self->capacity - 1);
     self->more[index] = more;
@@ -82,14 +77,12 @@ zflow__ring_commit (zflow_ring_t *self, bool more)
         self->msgs++;
 }
 
-void
-zflow__ring_abandon (zflow_ring_t *self)
+void zflow__ring_abandon (zflow_ring_t *self)
 {
     zmq_msg_close (&self->parts[(self->head + self->count) & (self->capacity - 1)]);
 }
 
-int
-zflow__ring_push_msg (zflow_ring_t *self, zflow_msg_t *msg)
+int zflow__ring_push_msg (zflow_ring_t *self, zflow_msg_t *msg)
 {
     while (self->capacity - self->count < msg->count)
         if (s_grow (self))
@@ -106,8 +99,7 @@ zflow__ring_push_msg (zflow_ring_t *self, zflow_msg_t *msg)
     return 0;
 }
 
-zmq_msg_t *
-zflow__ring_peek (zflow_ring_t *self, bool *more_p)
+zmq_msg_t *zflow__ring_peek (zflow_ring_t *self, bool *more_p)
 {
     if (self->count == 0)
         return NULL;
@@ -115,8 +107,7 @@ zflow__ring_peek (zflow_ring_t *self, bool *more_p)
     return &self->parts[self->head];
 }
 
-void
-zflow__ring_drop_sent (zflow_ring_t *self, bool more, size_t size)
+void zflow__ring_drop_sent (zflow_ring_t *self, bool more, size_t size)
 {
     //  libzmq left the sent part empty: nothing to close
     self->bytes -= size;
@@ -126,8 +117,7 @@ zflow__ring_drop_sent (zflow_ring_t *self, bool more, size_t size)
         self->msgs--;
 }
 
-void
-zflow__ring_drop_head (zflow_ring_t *self, bool more, size_t size)
+void zflow__ring_drop_head (zflow_ring_t *self, bool more, size_t size)
 {
     zmq_msg_t *head = &self->parts[self->head];
     self->bytes -= size;
@@ -139,8 +129,7 @@ zflow__ring_drop_head (zflow_ring_t *self, bool more, size_t size)
 }
 
 //  Counts the parts of the oldest message.
-static size_t
-s_head_parts (zflow_ring_t *self)
+static size_t s_head_parts (zflow_ring_t *self)
 {
     size_t parts = 1;
     while (self->more[(self->head + parts - 1) & (self->capacity - 1)])
@@ -148,8 +137,7 @@ s_head_parts (zflow_ring_t *self)
     return parts;
 }
 
-int
-zflow__ring_pop_msg (zflow_ring_t *self, zflow_msg_t *msg)
+int zflow__ring_pop_msg (zflow_ring_t *self, zflow_msg_t *msg)
 {
     if (self->msgs == 0)
         return -1;

@@ -14,19 +14,19 @@
 #ifndef ZFLOW_RING_H_INCLUDED
 #define ZFLOW_RING_H_INCLUDED
 
+#include "zflow_msg.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <zmq.h>
-#include "zflow_msg.h"
 
 typedef struct {
-    zmq_msg_t *parts;   //  circular array of parts
-    bool *more;         //  more[i]: part i is followed by another of its message
-    size_t capacity;    //  slots allocated (a power of two)
-    size_t head;        //  index of the oldest part
-    size_t count;       //  parts queued
-    size_t msgs;        //  whole messages queued
-    size_t bytes;       //  payload bytes queued
+    zmq_msg_t *parts; //  circular array of parts
+    bool *more;       //  more[i]: part i is followed by another of its message
+    size_t capacity;  //  slots allocated (a power of two)
+    size_t head;      //  index of the oldest part
+    size_t count;     //  parts queued
+    size_t msgs;      //  whole messages queued
+    size_t bytes;     //  payload bytes queued
 } zflow_ring_t;
 
 //  Sets up an empty ring (allocates on first push).

@@ -27,18 +27,15 @@
 #include "zflow_error.h"
 #include "zflow_msg_internal.h"
 #include "zflow_ring.h"
-#include "zflow_stream_monitor.h"
 #include "zflow_stream_internal.h"
+#include "zflow_stream_monitor.h"
 #include <errno.h>
 #include <string.h>
-
-
 
 //  ---------------------------------------------------------------------
 //  Construction
 
-static zflow_stream_t *
-s_new (zsock_t *sock)
+static zflow_stream_t *s_new (zsock_t *sock)
 {
     zflow_stream_t *self = (zflow_stream_t *) zmalloc (sizeof (zflow_stream_t));
     if (!self)
@@ -64,8 +61,7 @@ s_new (zsock_t *sock)
     return self;
 }
 
-zflow_stream_t *
-zflow_stream_new_sock (zsock_t **sock_p)
+zflow_stream_t *zflow_stream_new_sock (zsock_t **sock_p)
 {
     if (!sock_p || !*sock_p || !zsock_is (*sock_p))
         return NULL;
@@ -78,8 +74,7 @@ zflow_stream_new_sock (zsock_t **sock_p)
 }
 
 //  Applies each endpoint of a comma-separated list. Returns 0 or the error.
-static int
-s_apply_list (zflow_stream_t *self, const char *list, bool bind)
+static int s_apply_list (zflow_stream_t *self, const char *list, bool bind)
 {
     if (!list)
         return 0;
@@ -98,8 +93,7 @@ s_apply_list (zflow_stream_t *self, const char *list, bool bind)
     return rc;
 }
 
-zflow_stream_t *
-zflow_stream_new (int type, const char *bind, const char *connect, int *err_p)
+zflow_stream_t *zflow_stream_new (int type, const char *bind, const char *connect, int *err_p)
 {
     int err = 0;
     zflow_stream_t *self = NULL;
@@ -126,8 +120,7 @@ zflow_stream_new (int type, const char *bind, const char *connect, int *err_p)
     return self;
 }
 
-void
-zflow_stream_destroy (zflow_stream_t **self_p)
+void zflow_stream_destroy (zflow_stream_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -141,8 +134,7 @@ zflow_stream_destroy (zflow_stream_t **self_p)
     *self_p = NULL;
 }
 
-int
-zflow_stream_bind (zflow_stream_t *self, const char *endpoint)
+int zflow_stream_bind (zflow_stream_t *self, const char *endpoint)
 {
     if (!endpoint || !*endpoint)
         return ZFLOW_EINVAL;
@@ -164,8 +156,7 @@ zflow_stream_bind (zflow_stream_t *self, const char *endpoint)
     return 0;
 }
 
-int
-zflow_stream_connect (zflow_stream_t *self, const char *endpoint)
+int zflow_stream_connect (zflow_stream_t *self, const char *endpoint)
 {
     if (!endpoint || !*endpoint)
         return ZFLOW_EINVAL;
@@ -182,26 +173,22 @@ zflow_stream_connect (zflow_stream_t *self, const char *endpoint)
     return 0;
 }
 
-zsock_t *
-zflow_stream_sock (zflow_stream_t *self)
+zsock_t *zflow_stream_sock (zflow_stream_t *self)
 {
     return self->sock;
 }
 
-int
-zflow_stream_type (zflow_stream_t *self)
+int zflow_stream_type (zflow_stream_t *self)
 {
     return self->type;
 }
 
-zlistx_t *
-zflow_stream_bindings (zflow_stream_t *self)
+zlistx_t *zflow_stream_bindings (zflow_stream_t *self)
 {
     return self->bindings;
 }
 
-zlistx_t *
-zflow_stream_connections (zflow_stream_t *self)
+zlistx_t *zflow_stream_connections (zflow_stream_t *self)
 {
     return self->connections;
 }
@@ -210,8 +197,7 @@ zflow_stream_connections (zflow_stream_t *self)
 //  Watermarks
 
 //  Checks a watermark pair; low 0 means high / 4. Returns 0 or EWATERMARK.
-static int
-s_limits (size_t high, size_t low, size_t *high_p, size_t *low_p)
+static int s_limits (size_t high, size_t low, size_t *high_p, size_t *low_p)
 {
     if (high == 0 || high < low)
         return ZFLOW_EWATERMARK;
@@ -220,14 +206,12 @@ s_limits (size_t high, size_t low, size_t *high_p, size_t *low_p)
     return 0;
 }
 
-int
-zflow_stream_set_read_limits (zflow_stream_t *self, size_t high, size_t low)
+int zflow_stream_set_read_limits (zflow_stream_t *self, size_t high, size_t low)
 {
     return s_limits (high, low, &self->read_high, &self->read_low);
 }
 
-int
-zflow_stream_set_read_limits_msgs (zflow_stream_t *self, size_t high, size_t low)
+int zflow_stream_set_read_limits_msgs (zflow_stream_t *self, size_t high, size_t low)
 {
     if (high == 0 && low == 0) {
         self->read_high_msgs = self->read_low_msgs = 0;
@@ -236,26 +220,23 @@ zflow_stream_set_read_limits_msgs (zflow_stream_t *self, size_t high, size_t low
     return s_limits (high, low, &self->read_high_msgs, &self->read_low_msgs);
 }
 
-int
-zflow_stream_set_write_limits (zflow_stream_t *self, size_t high, size_t low)
+int zflow_stream_set_write_limits (zflow_stream_t *self, size_t high, size_t low)
 {
     return s_limits (high, low, &self->write_high, &self->write_low);
 }
 
 //  True when the read buffer is at or above a high watermark.
-bool
-zflow__stream_read_full (zflow_stream_t *self)
+bool zflow__stream_read_full (zflow_stream_t *self)
 {
-    return self->rbuf.bytes >= self->read_high
-           || (self->read_high_msgs && self->rbuf.msgs >= self->read_high_msgs);
+    return self->rbuf.bytes >= self->read_high ||
+           (self->read_high_msgs && self->rbuf.msgs >= self->read_high_msgs);
 }
 
 //  True when the read buffer is at or below every low watermark.
-bool
-zflow__stream_read_low (zflow_stream_t *self)
+bool zflow__stream_read_low (zflow_stream_t *self)
 {
-    return self->rbuf.bytes <= self->read_low
-           && (!self->read_high_msgs || self->rbuf.msgs <= self->read_low_msgs);
+    return self->rbuf.bytes <= self->read_low &&
+           (!self->read_high_msgs || self->rbuf.msgs <= self->read_low_msgs);
 }
 
 //  ---------------------------------------------------------------------
@@ -263,8 +244,7 @@ zflow__stream_read_low (zflow_stream_t *self)
 
 //  Records a failure of the socket: ETERM and ENOTSOCK mean it is gone
 //  (closed underneath); anything else is kept as the stream's exception.
-static int
-s_fail (zflow_stream_t *self, int err)
+static int s_fail (zflow_stream_t *self, int err)
 {
     if (err == ETERM || err == ENOTSOCK) {
         zflow_stream_close (self);
@@ -277,14 +257,12 @@ s_fail (zflow_stream_t *self, int err)
     return ZFLOW_ETRANSPORT;
 }
 
-int
-zflow_stream_exception (zflow_stream_t *self)
+int zflow_stream_exception (zflow_stream_t *self)
 {
     return self->exception;
 }
 
-int
-zflow_stream_errno (zflow_stream_t *self)
+int zflow_stream_errno (zflow_stream_t *self)
 {
     return self->exception_errno;
 }
@@ -301,8 +279,7 @@ zflow_stream_errno (zflow_stream_t *self)
 //  Receives the remaining parts of a message whose first part is
 //  msg->parts[0] (received, with more set), reusing msg's other parts.
 //  Returns 0 or an error (msg is then empty).
-static int
-s_recv_rest (zflow_stream_t *self, zflow_msg_t *msg)
+static int s_recv_rest (zflow_stream_t *self, zflow_msg_t *msg)
 {
     size_t index = 1;
     while (true) {
@@ -335,8 +312,7 @@ s_recv_rest (zflow_stream_t *self, zflow_msg_t *msg)
 //  nor re-initialises anything. flags: 0 or ZMQ_DONTWAIT (first part only).
 //  Returns 0, ZFLOW_EAGAIN (nothing there, or RCVTIMEO expired) or an error;
 //  msg is empty after an error.
-static int
-s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
+static int s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
 {
     if (msg->count == 0) {
         zmq_msg_t *part = zflow__msg_append (msg);
@@ -358,8 +334,7 @@ s_recv_msg (zflow_stream_t *self, zflow_msg_t *msg, int flags)
 
 //  Moves whatever the socket has into the read buffer, without waiting,
 //  until it is empty or the buffer reaches a high watermark.
-void
-zflow__stream_fill (zflow_stream_t *self)
+void zflow__stream_fill (zflow_stream_t *self)
 {
     while (self->sock && !zflow__stream_read_full (self)) {
         bool more = true;
@@ -373,7 +348,7 @@ zflow__stream_fill (zflow_stream_t *self)
                 zflow__ring_abandon (&self->rbuf);
                 if (err != EAGAIN && err != EINTR)
                     s_fail (self, err);
-                return;     //  flags is 0 past the first part: never EAGAIN there
+                return; //  flags is 0 past the first part: never EAGAIN there
             }
             more = zmq_msg_more (slot);
             zflow__ring_commit (&self->rbuf, more);
@@ -383,8 +358,7 @@ zflow__stream_fill (zflow_stream_t *self)
 }
 
 //  Sets ZMQ_RCVTIMEO only when it changes: the setsockopt is not free.
-static void
-s_set_rcvtimeo (zflow_stream_t *self, int timeout_ms)
+static void s_set_rcvtimeo (zflow_stream_t *self, int timeout_ms)
 {
     if (self->rcvtimeo != timeout_ms) {
         zmq_setsockopt (self->handle, ZMQ_RCVTIMEO, &timeout_ms, sizeof (int));
@@ -396,8 +370,7 @@ s_set_rcvtimeo (zflow_stream_t *self, int timeout_ms)
 //  read of a plain reading thread: straight into the caller's first part,
 //  as little as possible between the caller and zmq_msg_recv. Returns as
 //  zflow_stream_read; multipart messages go on through s_recv_msg.
-static inline int
-s_read_direct (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
+static inline int s_read_direct (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
 {
     int flags = 0;
     if (timeout_ms == 0)
@@ -434,8 +407,7 @@ s_read_direct (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
     return 0;
 }
 
-int
-zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
+int zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
 {
     if (!msg)
         return ZFLOW_EINVAL;
@@ -452,8 +424,7 @@ zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
     return self->sock ? ZFLOW_EAGAIN : ZFLOW_ECLOSED;
 }
 
-zmsg_t *
-zflow_stream_read_zmsg (zflow_stream_t *self, int timeout_ms, int *err_p)
+zmsg_t *zflow_stream_read_zmsg (zflow_stream_t *self, int timeout_ms, int *err_p)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     int rc = msg ? zflow_stream_read (self, msg, timeout_ms) : ZFLOW_ENOMEM;
@@ -473,19 +444,16 @@ zflow_stream_read_zmsg (zflow_stream_t *self, int timeout_ms, int *err_p)
 //  send does not tell: libzmq throttles the mailbox reads of send (about
 //  once a millisecond), so the reader's "room again" command may be waiting
 //  unread. ZMQ_EVENTS reads the mailbox at once.
-static bool
-s_writable_now (zflow_stream_t *self)
+static bool s_writable_now (zflow_stream_t *self)
 {
     int events = 0;
     size_t size = sizeof (events);
-    return zmq_getsockopt (self->handle, ZMQ_EVENTS, &events, &size) == 0
-           && (events & ZMQ_POLLOUT);
+    return zmq_getsockopt (self->handle, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLOUT);
 }
 
 //  Sends msg now if the socket takes it. Returns 0 (sent), ZFLOW_EAGAIN (the
 //  socket refused the first part: msg is untouched) or an error.
-static int
-s_send_msg (zflow_stream_t *self, zflow_msg_t *msg)
+static int s_send_msg (zflow_stream_t *self, zflow_msg_t *msg)
 {
     size_t last = msg->count - 1;
     for (size_t i = 0; i <= last; i++) {
@@ -503,14 +471,13 @@ s_send_msg (zflow_stream_t *self, zflow_msg_t *msg)
             return s_fail (self, err);
         }
     }
-    msg->count = 0;     //  sent parts are empty zmq_msg_t: nothing to close
+    msg->count = 0; //  sent parts are empty zmq_msg_t: nothing to close
     return 0;
 }
 
 //  Drops what is left of the message at the head of the write buffer
 //  (its first parts may have gone out already), counted.
-static void
-s_drop_rest (zflow_stream_t *self)
+static void s_drop_rest (zflow_stream_t *self)
 {
     bool more = true;
     while (more && self->wbuf.count) {
@@ -522,8 +489,7 @@ s_drop_rest (zflow_stream_t *self)
 
 //  Sends queued messages in order until the socket refuses one. Returns 0,
 //  or the error that stopped it.
-int
-zflow__stream_flush (zflow_stream_t *self)
+int zflow__stream_flush (zflow_stream_t *self)
 {
     while (self->sock && self->wbuf.count) {
         bool more;
@@ -553,8 +519,7 @@ zflow__stream_flush (zflow_stream_t *self)
 }
 
 //  After the write buffer shrank: tells an attached owner that it drained.
-void
-zflow__stream_after_flush (zflow_stream_t *self)
+void zflow__stream_after_flush (zflow_stream_t *self)
 {
     if (self->write_above && self->wbuf.bytes <= self->write_low) {
         self->write_above = false;
@@ -564,8 +529,7 @@ zflow__stream_after_flush (zflow_stream_t *self)
     zflow__stream_update_write_polling (self);
 }
 
-int
-zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
+int zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
 {
     if (!msg || msg->count == 0)
         return ZFLOW_EINVAL;
@@ -613,8 +577,7 @@ zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
     return 0;
 }
 
-int
-zflow_stream_write_zmsg (zflow_stream_t *self, zmsg_t **msg_p)
+int zflow_stream_write_zmsg (zflow_stream_t *self, zmsg_t **msg_p)
 {
     if (!msg_p || !*msg_p)
         return ZFLOW_EINVAL;
@@ -632,8 +595,7 @@ zflow_stream_write_zmsg (zflow_stream_t *self, zmsg_t **msg_p)
 
 //  Flushes and waits until at most target bytes (and, for target 0, no
 //  message) are queued. The shared body of drain and flush.
-static int
-s_wait_written (zflow_stream_t *self, size_t target, int timeout_ms)
+static int s_wait_written (zflow_stream_t *self, size_t target, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
     while (true) {
@@ -655,14 +617,12 @@ s_wait_written (zflow_stream_t *self, size_t target, int timeout_ms)
     }
 }
 
-int
-zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
+int zflow_stream_drain (zflow_stream_t *self, int timeout_ms)
 {
     return s_wait_written (self, self->write_low, timeout_ms);
 }
 
-int
-zflow_stream_flush (zflow_stream_t *self, int timeout_ms)
+int zflow_stream_flush (zflow_stream_t *self, int timeout_ms)
 {
     return s_wait_written (self, 0, timeout_ms);
 }
@@ -670,8 +630,7 @@ zflow_stream_flush (zflow_stream_t *self, int timeout_ms)
 //  ---------------------------------------------------------------------
 //  Closing and counters
 
-void
-zflow_stream_close (zflow_stream_t *self)
+void zflow_stream_close (zflow_stream_t *self)
 {
     if (!self->sock)
         return;
@@ -689,62 +648,52 @@ zflow_stream_close (zflow_stream_t *self)
     self->closed = true;
 }
 
-bool
-zflow_stream_at_closing (zflow_stream_t *self)
+bool zflow_stream_at_closing (zflow_stream_t *self)
 {
     return self->closed && self->rbuf.msgs == 0;
 }
 
-size_t
-zflow_stream_read_pending (zflow_stream_t *self)
+size_t zflow_stream_read_pending (zflow_stream_t *self)
 {
     return self->rbuf.msgs;
 }
 
-size_t
-zflow_stream_read_pending_bytes (zflow_stream_t *self)
+size_t zflow_stream_read_pending_bytes (zflow_stream_t *self)
 {
     return self->rbuf.bytes;
 }
 
-size_t
-zflow_stream_write_pending (zflow_stream_t *self)
+size_t zflow_stream_write_pending (zflow_stream_t *self)
 {
     return self->wbuf.msgs;
 }
 
-size_t
-zflow_stream_write_pending_bytes (zflow_stream_t *self)
+size_t zflow_stream_write_pending_bytes (zflow_stream_t *self)
 {
     return self->wbuf.bytes;
 }
 
-bool
-zflow_stream_read_paused (zflow_stream_t *self)
+bool zflow_stream_read_paused (zflow_stream_t *self)
 {
     return self->read_paused;
 }
 
-uint64_t
-zflow_stream_msgs_read (zflow_stream_t *self)
+uint64_t zflow_stream_msgs_read (zflow_stream_t *self)
 {
     return self->msgs_read;
 }
 
-uint64_t
-zflow_stream_msgs_written (zflow_stream_t *self)
+uint64_t zflow_stream_msgs_written (zflow_stream_t *self)
 {
     return self->msgs_written;
 }
 
-uint64_t
-zflow_stream_pauses (zflow_stream_t *self)
+uint64_t zflow_stream_pauses (zflow_stream_t *self)
 {
     return self->pauses;
 }
 
-uint64_t
-zflow_stream_dropped (zflow_stream_t *self)
+uint64_t zflow_stream_dropped (zflow_stream_t *self)
 {
     return self->dropped;
 }
@@ -752,21 +701,19 @@ zflow_stream_dropped (zflow_stream_t *self)
 //  ---------------------------------------------------------------------
 //  Monitor
 
-int
-zflow_stream_enable_monitor (zflow_stream_t *self, int events, size_t backlog)
+int zflow_stream_enable_monitor (zflow_stream_t *self, int events, size_t backlog)
 {
     if (!self->sock)
         return ZFLOW_ECLOSED;
     if (self->monitor)
         return 0;
-    self->monitor = zflow_stream_monitor_new (self->handle, events ? events : ZMQ_EVENT_ALL,
-                                              backlog ? backlog
-                                                      : ZFLOW_STREAM_DEFAULT_EVENTS_BACKLOG);
+    self->monitor =
+        zflow_stream_monitor_new (self->handle, events ? events : ZMQ_EVENT_ALL,
+                                  backlog ? backlog : ZFLOW_STREAM_DEFAULT_EVENTS_BACKLOG);
     return self->monitor ? 0 : ZFLOW_ETRANSPORT;
 }
 
-int
-zflow_stream_read_event (zflow_stream_t *self, zflow_event_t *event, int timeout_ms)
+int zflow_stream_read_event (zflow_stream_t *self, zflow_event_t *event, int timeout_ms)
 {
     if (!event)
         return ZFLOW_EINVAL;
@@ -775,8 +722,7 @@ zflow_stream_read_event (zflow_stream_t *self, zflow_event_t *event, int timeout
     return zflow_stream_monitor_read (self->monitor, event, timeout_ms);
 }
 
-uint64_t
-zflow_stream_events_discarded (zflow_stream_t *self)
+uint64_t zflow_stream_events_discarded (zflow_stream_t *self)
 {
     return self->monitor ? zflow_stream_monitor_discarded (self->monitor) : 0;
 }

@@ -15,14 +15,13 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_stream_internal.h"
 #include "zflow_error.h"
+#include "zflow_stream_internal.h"
 
 static void s_add_reader (zflow_stream_t *self);
 
 //  Pauses or resumes the loop's reader according to the read watermarks.
-void
-zflow__stream_update_read_polling (zflow_stream_t *self)
+void zflow__stream_update_read_polling (zflow_stream_t *self)
 {
     if (!self->loop || !self->sock || !self->on_readable)
         return;
@@ -30,15 +29,13 @@ zflow__stream_update_read_polling (zflow_stream_t *self)
         zloop_reader_end (self->loop, self->sock);
         self->read_paused = true;
         self->pauses++;
-    }
-    else if (self->read_paused && zflow__stream_read_low (self)) {
+    } else if (self->read_paused && zflow__stream_read_low (self)) {
         self->read_paused = false;
         s_add_reader (self);
     }
 }
 
-static int
-s_on_socket_readable (zloop_t *loop, zsock_t *sock, void *arg)
+static int s_on_socket_readable (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
     (void) sock;
@@ -50,15 +47,13 @@ s_on_socket_readable (zloop_t *loop, zsock_t *sock, void *arg)
     return 0;
 }
 
-static void
-s_add_reader (zflow_stream_t *self)
+static void s_add_reader (zflow_stream_t *self)
 {
     zloop_reader (self->loop, self->sock, s_on_socket_readable, self);
     zloop_reader_set_tolerant (self->loop, self->sock);
 }
 
-static int
-s_on_socket_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static int s_on_socket_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     (void) item;
@@ -69,8 +64,7 @@ s_on_socket_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 }
 
 //  Keeps a POLLOUT poller on the loop exactly while messages are queued.
-void
-zflow__stream_update_write_polling (zflow_stream_t *self)
+void zflow__stream_update_write_polling (zflow_stream_t *self)
 {
     if (!self->loop || !self->sock)
         return;
@@ -79,13 +73,11 @@ zflow__stream_update_write_polling (zflow_stream_t *self)
         zloop_poller (self->loop, &item, s_on_socket_writable, self);
         zloop_poller_set_tolerant (self->loop, &item);
         self->polling_out = true;
-    }
-    else if (!self->wbuf.count && self->polling_out)
+    } else if (!self->wbuf.count && self->polling_out)
         zflow__stream_stop_write_polling (self);
 }
 
-void
-zflow__stream_stop_write_polling (zflow_stream_t *self)
+void zflow__stream_stop_write_polling (zflow_stream_t *self)
 {
     if (self->polling_out) {
         zmq_pollitem_t item = {self->handle, 0, ZMQ_POLLOUT, 0};
@@ -94,9 +86,8 @@ zflow__stream_stop_write_polling (zflow_stream_t *self)
     }
 }
 
-int
-zflow_stream_attach (zflow_stream_t *self, zloop_t *loop, zflow_stream_fn *on_readable,
-                     zflow_stream_fn *on_drained, void *arg)
+int zflow_stream_attach (zflow_stream_t *self, zloop_t *loop, zflow_stream_fn *on_readable,
+                         zflow_stream_fn *on_drained, void *arg)
 {
     if (!loop || self->loop)
         return ZFLOW_EINVAL;
@@ -113,8 +104,7 @@ zflow_stream_attach (zflow_stream_t *self, zloop_t *loop, zflow_stream_fn *on_re
     return 0;
 }
 
-void
-zflow_stream_detach (zflow_stream_t *self)
+void zflow_stream_detach (zflow_stream_t *self)
 {
     if (!self->loop)
         return;

@@ -17,21 +17,20 @@
 #include <string.h>
 
 struct _zflow_stream_monitor_t {
-    zsock_t *pair;           //  our end of libzmq's monitor PAIR
-    int user_events;         //  the events the user asked for
-    zflow_event_t *ring;     //  the backlog, circular
-    size_t capacity;         //  backlog size
-    size_t head;             //  oldest event
-    size_t count;            //  events in the backlog
-    uint64_t discarded;      //  events dropped because the backlog was full
-    bool stopped;            //  the socket is closed: no more events will come
+    zsock_t *pair;       //  our end of libzmq's monitor PAIR
+    int user_events;     //  the events the user asked for
+    zflow_event_t *ring; //  the backlog, circular
+    size_t capacity;     //  backlog size
+    size_t head;         //  oldest event
+    size_t count;        //  events in the backlog
+    uint64_t discarded;  //  events dropped because the backlog was full
+    bool stopped;        //  the socket is closed: no more events will come
 };
 
 //  Makes monitor endpoints unique within the process.
 static atomic_uint s_monitor_id;
 
-zflow_stream_monitor_t *
-zflow_stream_monitor_new (void *handle, int events, size_t backlog)
+zflow_stream_monitor_t *zflow_stream_monitor_new (void *handle, int events, size_t backlog)
 {
     zflow_stream_monitor_t *self = (zflow_stream_monitor_t *) zmalloc (sizeof (*self));
     if (!self)
@@ -55,8 +54,7 @@ zflow_stream_monitor_new (void *handle, int events, size_t backlog)
     return self;
 }
 
-void
-zflow_stream_monitor_destroy (zflow_stream_monitor_t **self_p)
+void zflow_stream_monitor_destroy (zflow_stream_monitor_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -68,8 +66,7 @@ zflow_stream_monitor_destroy (zflow_stream_monitor_t **self_p)
 }
 
 //  Appends an event, discarding the oldest when the backlog is full.
-static void
-s_push (zflow_stream_monitor_t *self, const zflow_event_t *event)
+static void s_push (zflow_stream_monitor_t *self, const zflow_event_t *event)
 {
     if (self->count == self->capacity) {
         self->head = (self->head + 1) % self->capacity;
@@ -82,8 +79,7 @@ s_push (zflow_stream_monitor_t *self, const zflow_event_t *event)
 
 //  Moves every event waiting on the PAIR into the backlog. Each event is two
 //  frames: 6 bytes (uint16 event, uint32 value, host order) and the endpoint.
-static void
-s_pull (zflow_stream_monitor_t *self)
+static void s_pull (zflow_stream_monitor_t *self)
 {
     while (self->pair) {
         zmsg_t *msg = zmsg_recv_nowait (self->pair);
@@ -110,8 +106,7 @@ s_pull (zflow_stream_monitor_t *self)
     }
 }
 
-void
-zflow_stream_monitor_stop (zflow_stream_monitor_t *self, void *handle)
+void zflow_stream_monitor_stop (zflow_stream_monitor_t *self, void *handle)
 {
     s_pull (self);
     zmq_socket_monitor (handle, NULL, 0);
@@ -119,8 +114,7 @@ zflow_stream_monitor_stop (zflow_stream_monitor_t *self, void *handle)
     self->stopped = true;
 }
 
-int
-zflow_stream_monitor_read (zflow_stream_monitor_t *self, zflow_event_t *event, int timeout_ms)
+int zflow_stream_monitor_read (zflow_stream_monitor_t *self, zflow_event_t *event, int timeout_ms)
 {
     s_pull (self);
     if (self->count == 0 && !self->stopped && timeout_ms != 0) {
@@ -142,31 +136,45 @@ zflow_stream_monitor_read (zflow_stream_monitor_t *self, zflow_event_t *event, i
     return 0;
 }
 
-uint64_t
-zflow_stream_monitor_discarded (zflow_stream_monitor_t *self)
+uint64_t zflow_stream_monitor_discarded (zflow_stream_monitor_t *self)
 {
     return self->discarded;
 }
 
-const char *
-zflow_event_name (int type)
+const char *zflow_event_name (int type)
 {
     switch (type) {
-        case ZMQ_EVENT_CONNECTED: return "connected";
-        case ZMQ_EVENT_CONNECT_DELAYED: return "connect_delayed";
-        case ZMQ_EVENT_CONNECT_RETRIED: return "connect_retried";
-        case ZMQ_EVENT_LISTENING: return "listening";
-        case ZMQ_EVENT_BIND_FAILED: return "bind_failed";
-        case ZMQ_EVENT_ACCEPTED: return "accepted";
-        case ZMQ_EVENT_ACCEPT_FAILED: return "accept_failed";
-        case ZMQ_EVENT_CLOSED: return "closed";
-        case ZMQ_EVENT_CLOSE_FAILED: return "close_failed";
-        case ZMQ_EVENT_DISCONNECTED: return "disconnected";
-        case ZMQ_EVENT_MONITOR_STOPPED: return "monitor_stopped";
-        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL: return "handshake_failed_no_detail";
-        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED: return "handshake_succeeded";
-        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL: return "handshake_failed_protocol";
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: return "handshake_failed_auth";
-        default: return "unknown";
+    case ZMQ_EVENT_CONNECTED:
+        return "connected";
+    case ZMQ_EVENT_CONNECT_DELAYED:
+        return "connect_delayed";
+    case ZMQ_EVENT_CONNECT_RETRIED:
+        return "connect_retried";
+    case ZMQ_EVENT_LISTENING:
+        return "listening";
+    case ZMQ_EVENT_BIND_FAILED:
+        return "bind_failed";
+    case ZMQ_EVENT_ACCEPTED:
+        return "accepted";
+    case ZMQ_EVENT_ACCEPT_FAILED:
+        return "accept_failed";
+    case ZMQ_EVENT_CLOSED:
+        return "closed";
+    case ZMQ_EVENT_CLOSE_FAILED:
+        return "close_failed";
+    case ZMQ_EVENT_DISCONNECTED:
+        return "disconnected";
+    case ZMQ_EVENT_MONITOR_STOPPED:
+        return "monitor_stopped";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        return "handshake_failed_no_detail";
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        return "handshake_succeeded";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        return "handshake_failed_protocol";
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        return "handshake_failed_auth";
+    default:
+        return "unknown";
     }
 }

@@ -27,8 +27,7 @@ void zflow_stream_monitor_stop (zflow_stream_monitor_t *self, void *handle);
 void zflow_stream_monitor_destroy (zflow_stream_monitor_t **self_p);
 
 //  Reads one event (see zflow_stream_read_event for the returns).
-int zflow_stream_monitor_read (zflow_stream_monitor_t *self, zflow_event_t *event,
-                               int timeout_ms);
+int zflow_stream_monitor_read (zflow_stream_monitor_t *self, zflow_event_t *event, int timeout_ms);
 
 //  Returns the number of events discarded because the backlog was full.
 uint64_t zflow_stream_monitor_discarded (zflow_stream_monitor_t *self);

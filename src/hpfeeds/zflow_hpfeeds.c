@@ -17,46 +17,45 @@
 #include "zflow_meta.h"
 #include "zflow_stream.h"
 #include <errno.h>
-#include <time.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 struct _zflow_hpfeeds_t {
-    zactor_t *actor;              //  the client actor
-    zsock_t *push;                //  rings and large publishes to the actor (PUSH)
-    zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off buffer (shared with the actor)
-    zsock_t *events;              //  events from the actor (PULL)
-    zsock_t *reader;              //  PULL of the actor's batches, or NULL (reader = false)
-    zmq_msg_t batch;              //  the batch being handed out (whole publish frames)
-    const uint8_t *batch_data;    //  its bytes (NULL: none)
-    size_t batch_size;            //  its size
-    size_t batch_offset;          //  bytes of it already handed out
-    size_t batch_taken;           //  frames handed out, not yet taken off handoff->unread
-    zflow_msg_t *env_msg;         //  the message the last envelope was built in
-    void *env_key;                //  its key part's data, as built
-    void *env_payload;            //  its payload part's data, as built
-    int reader_timeout;           //  receive timeout set on reader
-    zflow_meta_t *meta;           //  meta of the last ident read
-    char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
-    size_t meta_ident_size;       //  its length
-    zmq_msg_t meta_msg;           //  its encoding (shared by the envelopes, refcounted)
-    bool meta_valid;              //  meta_msg holds the encoding of meta_ident
-    const void *meta_data;        //  zmq_msg_data (&meta_msg) while valid
-    char source_name[300];        //  meta "src" (as the actor's)
-    char *ident;                  //  our ident (the wrapper encodes publish frames)
-    size_t ident_size;            //  its length
-    char input[64];               //  endpoint of the actor's PULL
-    char output[64];              //  endpoint of the actor's XPUB
-    char events_ep[64];           //  endpoint of the actor's event PUSH
-    char batch_ep[64];            //  endpoint of the actor's batch PUSH
-    int timeout_ms;               //  publish timeout
+    zactor_t *actor;                  //  the client actor
+    zsock_t *push;                    //  rings and large publishes to the actor (PUSH)
+    zflow_hpfeeds_handoff_t *handoff; //  the publish hand-off buffer (shared with the actor)
+    zsock_t *events;                  //  events from the actor (PULL)
+    zsock_t *reader;                  //  PULL of the actor's batches, or NULL (reader = false)
+    zmq_msg_t batch;                  //  the batch being handed out (whole publish frames)
+    const uint8_t *batch_data;        //  its bytes (NULL: none)
+    size_t batch_size;                //  its size
+    size_t batch_offset;              //  bytes of it already handed out
+    size_t batch_taken;               //  frames handed out, not yet taken off handoff->unread
+    zflow_msg_t *env_msg;             //  the message the last envelope was built in
+    void *env_key;                    //  its key part's data, as built
+    void *env_payload;                //  its payload part's data, as built
+    int reader_timeout;               //  receive timeout set on reader
+    zflow_meta_t *meta;               //  meta of the last ident read
+    char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1]; //  that ident
+    size_t meta_ident_size;                     //  its length
+    zmq_msg_t meta_msg;    //  its encoding (shared by the envelopes, refcounted)
+    bool meta_valid;       //  meta_msg holds the encoding of meta_ident
+    const void *meta_data; //  zmq_msg_data (&meta_msg) while valid
+    char source_name[300]; //  meta "src" (as the actor's)
+    char *ident;           //  our ident (the wrapper encodes publish frames)
+    size_t ident_size;     //  its length
+    char input[64];        //  endpoint of the actor's PULL
+    char output[64];       //  endpoint of the actor's XPUB
+    char events_ep[64];    //  endpoint of the actor's event PUSH
+    char batch_ep[64];     //  endpoint of the actor's batch PUSH
+    int timeout_ms;        //  publish timeout
 };
 
 static atomic_uint s_instances;
 
-void
-zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
+void zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
 {
     memset (config, 0, sizeof (*config));
     config->host = "127.0.0.1";
@@ -74,8 +73,7 @@ zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config)
 }
 
 //  Creates the publish hand-off; returns 0 or -1.
-static int
-s_handoff_new (zflow_hpfeeds_handoff_t **handoff_p)
+static int s_handoff_new (zflow_hpfeeds_handoff_t **handoff_p)
 {
     zflow_hpfeeds_handoff_t *handoff = (zflow_hpfeeds_handoff_t *) zmalloc (sizeof (*handoff));
     if (!handoff)
@@ -93,8 +91,7 @@ s_handoff_new (zflow_hpfeeds_handoff_t **handoff_p)
     return handoff->data && handoff->pool ? 0 : -1;
 }
 
-static void
-s_handoff_destroy (zflow_hpfeeds_handoff_t **handoff_p)
+static void s_handoff_destroy (zflow_hpfeeds_handoff_t **handoff_p)
 {
     zflow_hpfeeds_handoff_t *handoff = *handoff_p;
     if (!handoff)
@@ -102,22 +99,20 @@ s_handoff_destroy (zflow_hpfeeds_handoff_t **handoff_p)
     pthread_mutex_destroy (&handoff->lock);
     pthread_cond_destroy (&handoff->taken);
     free (handoff->data);
-    zflow__hpfeeds_pool_destroy (&handoff->pool);     //  lives on while batches are out
+    zflow__hpfeeds_pool_destroy (&handoff->pool); //  lives on while batches are out
     free (handoff);
     *handoff_p = NULL;
 }
 
-static int
-s_check (const zflow_hpfeeds_config_t *c)
+static int s_check (const zflow_hpfeeds_config_t *c)
 {
     if (!c || !c->host || !*c->host || !c->ident || !*c->ident || !c->secret)
         return ZFLOW_EINVAL;
     if (strlen (c->ident) > ZFLOW_HPFEEDS_MAX_STR || strlen (c->host) > 255)
         return ZFLOW_EINVAL;
-    if (c->port <= 0 || c->port > 65535 || c->backoff_min_ms <= 0
-        || c->backoff_max_ms < c->backoff_min_ms || c->refused_backoff_ms < 0
-        || c->auth_wait_ms < 0
-        || c->output_hwm <= 0)
+    if (c->port <= 0 || c->port > 65535 || c->backoff_min_ms <= 0 ||
+        c->backoff_max_ms < c->backoff_min_ms || c->refused_backoff_ms < 0 || c->auth_wait_ms < 0 ||
+        c->output_hwm <= 0)
         return ZFLOW_EINVAL;
     if (c->outbox_bytes < ZFLOW_HPFEEDS_MAX_FRAME + ZFLOW_HPFEEDS_MAX_FRAME / 10)
         return ZFLOW_EINVAL;
@@ -126,8 +121,7 @@ s_check (const zflow_hpfeeds_config_t *c)
     return 0;
 }
 
-static zflow_hpfeeds_t *
-s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
+static zflow_hpfeeds_t *s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
 {
     if (err_p)
         *err_p = code;
@@ -135,8 +129,7 @@ s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
     return NULL;
 }
 
-zflow_hpfeeds_t *
-zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
+zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
 {
     int rc = s_check (config);
     if (rc)
@@ -155,16 +148,16 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
     snprintf (self->output, sizeof (self->output), "inproc://zflow-hpfeeds-%d-%u", getpid (), id);
     snprintf (self->events_ep, sizeof (self->events_ep), "inproc://zflow-hpfeeds-%d-%u-events",
               getpid (), id);
-    self->timeout_ms = config->outbox_policy == ZFLOW_HPFEEDS_BLOCK ? config->publish_timeout_ms
-                                                                     : -1;
+    self->timeout_ms =
+        config->outbox_policy == ZFLOW_HPFEEDS_BLOCK ? config->publish_timeout_ms : -1;
     if (s_handoff_new (&self->handoff))
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
     //  Our ends exist before the actor starts, so no early event or
     //  message is lost (inproc allows connect before bind).
     self->push = zsock_new (ZMQ_PUSH);
     self->events = zsock_new (ZMQ_PULL);
-    if (!self->push || !self->events || zsock_bind (self->events, "%s", self->events_ep)
-        || zsock_connect (self->push, "%s", self->input))
+    if (!self->push || !self->events || zsock_bind (self->events, "%s", self->events_ep) ||
+        zsock_connect (self->push, "%s", self->input))
         return s_fail (&self, ZFLOW_ENOMEM, err_p);
     zsock_set_sndhwm (self->push, S_INPUT_HWM);
     zsock_set_sndtimeo (self->push, self->timeout_ms);
@@ -184,16 +177,20 @@ zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
         if (zsock_connect (self->reader, "%s", self->batch_ep))
             return s_fail (&self, ZFLOW_ENOMEM, err_p);
     }
-    zflow_hpfeeds_args_t args = {*config, self->input, self->output, self->events_ep,
-                                 self->reader ? self->batch_ep : NULL, self->handoff};
+    zflow_hpfeeds_args_t args = {*config,
+                                 self->input,
+                                 self->output,
+                                 self->events_ep,
+                                 self->reader ? self->batch_ep : NULL,
+                                 self->handoff};
     self->actor = zflow_actor_start (zflow__hpfeeds_client_actor, &args);
     if (!self->actor)
         return s_fail (&self, config->tls ? ZFLOW_ECONFIG : ZFLOW_ENOMEM, err_p);
     return self;
 }
 
-zflow_hpfeeds_t *
-zflow_hpfeeds_new (const char *host, int port, const char *ident, const char *secret)
+zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *ident,
+                                    const char *secret)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -204,8 +201,7 @@ zflow_hpfeeds_new (const char *host, int port, const char *ident, const char *se
     return zflow_hpfeeds_new_config (&config, NULL);
 }
 
-void
-zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
+void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -226,12 +222,11 @@ zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
 //  With the hand-off locked: waits until it has room for need more bytes
 //  (S_PUB_BATCH: until it is empty), up to the publish timeout. Returns 0
 //  or ZFLOW_ETIMEDOUT.
-static int
-s_wait_room (zflow_hpfeeds_t *self, size_t need)
+static int s_wait_room (zflow_hpfeeds_t *self, size_t need)
 {
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     if (handoff->size + need <= S_PUB_BATCH)
-        return 0;       //  the common case: no clock read
+        return 0; //  the common case: no clock read
     struct timespec deadline;
     if (self->timeout_ms >= 0) {
         clock_gettime (CLOCK_MONOTONIC, &deadline);
@@ -254,8 +249,7 @@ s_wait_room (zflow_hpfeeds_t *self, size_t need)
 }
 
 //  Sends one ZeroMQ frame (a ring when size is 0) to the actor.
-static int
-s_send (zflow_hpfeeds_t *self, zmq_msg_t *frame)
+static int s_send (zflow_hpfeeds_t *self, zmq_msg_t *frame)
 {
     if (zmq_msg_send (frame, zsock_resolve (self->push), 0) < 0) {
         int error = zmq_errno ();
@@ -270,8 +264,7 @@ s_send (zflow_hpfeeds_t *self, zmq_msg_t *frame)
 //  socket did not take it all: direct writes are then off, the rest stays
 //  (head_sent bytes of its first frame written), and the actor must be
 //  rung at once to take it.
-static bool
-s_direct_write (zflow_hpfeeds_handoff_t *handoff)
+static bool s_direct_write (zflow_hpfeeds_handoff_t *handoff)
 {
     size_t written = 0;
     handoff->direct_writes++;
@@ -283,11 +276,12 @@ s_direct_write (zflow_hpfeeds_handoff_t *handoff)
         else if (rc < 0 && errno == EINTR)
             continue;
         else
-            break;      //  full, or broken: the actor sees which on its own poll
+            break; //  full, or broken: the actor sees which on its own poll
     }
     //  whole frames written are done; a cut one stays, with what was sent
     size_t done = 0, frames = 0;
-    while (done < handoff->size && written - done >= zflow__hpfeeds_frame_size (handoff->data + done)) {
+    while (done < handoff->size &&
+           written - done >= zflow__hpfeeds_frame_size (handoff->data + done)) {
         done += zflow__hpfeeds_frame_size (handoff->data + done);
         frames++;
     }
@@ -305,16 +299,15 @@ s_direct_write (zflow_hpfeeds_handoff_t *handoff)
 
 //  A large frame travels alone once the hand-off is empty (order kept);
 //  no direct write may pass it before the actor has taken it.
-static int
-s_publish_large (zflow_hpfeeds_t *self, const char *channel, size_t channel_size,
-                 const void *payload, size_t size, size_t total)
+static int s_publish_large (zflow_hpfeeds_t *self, const char *channel, size_t channel_size,
+                            const void *payload, size_t size, size_t total)
 {
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     zmq_msg_t frame;
     if (zmq_msg_init_size (&frame, total))
         return ZFLOW_ENOMEM;
-    zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident,
-                                   self->ident_size, channel, channel_size, payload, size);
+    zflow__hpfeeds_encode_publish ((uint8_t *) zmq_msg_data (&frame), self->ident, self->ident_size,
+                                   channel, channel_size, payload, size);
     pthread_mutex_lock (&handoff->lock);
     int rc = s_wait_room (self, S_PUB_BATCH);
     if (rc == 0) {
@@ -326,7 +319,7 @@ s_publish_large (zflow_hpfeeds_t *self, const char *channel, size_t channel_size
         zmq_msg_close (&frame);
         return rc;
     }
-    if ((rc = s_send (self, &frame))) {     //  s_send closed the frame
+    if ((rc = s_send (self, &frame))) { //  s_send closed the frame
         pthread_mutex_lock (&handoff->lock);
         handoff->large_pending--;
         pthread_mutex_unlock (&handoff->lock);
@@ -335,17 +328,15 @@ s_publish_large (zflow_hpfeeds_t *self, const char *channel, size_t channel_size
 }
 
 //  Rings the actor. Returns 0 or s_send's error.
-static int
-s_ring (zflow_hpfeeds_t *self)
+static int s_ring (zflow_hpfeeds_t *self)
 {
     zmq_msg_t frame;
     zmq_msg_init (&frame);
     return s_send (self, &frame);
 }
 
-int
-zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
-                       size_t size)
+int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
+                           size_t size)
 {
     if (!self || !channel || (!payload && size))
         return ZFLOW_EINVAL;
@@ -360,8 +351,8 @@ zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *p
         return s_publish_large (self, channel, channel_size, payload, size, (size_t) total);
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     pthread_mutex_lock (&handoff->lock);
-    if (handoff->size + (size_t) total > S_PUB_BATCH && handoff->direct_fd >= 0
-        && s_direct_write (handoff)) {
+    if (handoff->size + (size_t) total > S_PUB_BATCH && handoff->direct_fd >= 0 &&
+        s_direct_write (handoff)) {
         //  the socket is full: the actor takes over (an urgent ring; one
         //  that cannot be sent leaves it to the ring already on its way)
         pthread_mutex_unlock (&handoff->lock);
@@ -395,8 +386,7 @@ zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *p
     return rc;
 }
 
-static int
-s_command (zflow_hpfeeds_t *self, const char *command, const char *channel)
+static int s_command (zflow_hpfeeds_t *self, const char *command, const char *channel)
 {
     if (!self || !channel || !*channel)
         return ZFLOW_EINVAL;
@@ -408,25 +398,22 @@ s_command (zflow_hpfeeds_t *self, const char *command, const char *channel)
     return rc;
 }
 
-int
-zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel)
+int zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel)
 {
     return s_command (self, "SUBSCRIBE", channel);
 }
 
-int
-zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
+int zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
 {
     return s_command (self, "UNSUBSCRIBE", channel);
 }
 
 //  Makes the meta part's encoding current for the frame's ident (the meta
 //  is encoded once per ident and shared by the envelopes, refcounted).
-static int
-s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame)
+static int s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame)
 {
-    if (self->meta_valid && self->meta_ident_size == frame->name_size
-        && memcmp (self->meta_ident, frame->name, frame->name_size) == 0)
+    if (self->meta_valid && self->meta_ident_size == frame->name_size &&
+        memcmp (self->meta_ident, frame->name, frame->name_size) == 0)
         return 0;
     uint8_t wire[ZFLOW_META_MAX_WIRE];
     memcpy (self->meta_ident, frame->name, frame->name_size);
@@ -450,24 +437,22 @@ s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame)
 //  Returns part's data to be overwritten with size bytes if the part is
 //  the one the last envelope built (data == built), has that size and is
 //  not shared with a copy (zmq_msg_copy); else NULL.
-static void *
-s_reusable (zmq_msg_t *part, void *built, size_t size)
+static void *s_reusable (zmq_msg_t *part, void *built, size_t size)
 {
     void *data = zmq_msg_data (part);
-    return data == built && zmq_msg_size (part) == size && !zmq_msg_get (part, ZMQ_SHARED)
-               ? data
-               : NULL;
+    return data == built && zmq_msg_size (part) == size && !zmq_msg_get (part, ZMQ_SHARED) ? data
+                                                                                           : NULL;
 }
 
 //  Refills the envelope the last read built in msg, in place, when the
 //  reader hands the same message back: no part is freed or allocated
 //  when the key and payload sizes repeat, which is the common case of a
 //  read loop. Returns true if done.
-static bool
-s_envelope_again (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg_t *msg)
+static bool s_envelope_again (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame,
+                              zflow_msg_t *msg)
 {
-    if (msg != self->env_msg || zflow_msg_size (msg) != 3
-        || zflow_msg_data (msg, 1) != self->meta_data)
+    if (msg != self->env_msg || zflow_msg_size (msg) != 3 ||
+        zflow_msg_data (msg, 1) != self->meta_data)
         return false;
     uint8_t *key = (uint8_t *) s_reusable ((zmq_msg_t *) zflow_msg_zmq (msg, 0), self->env_key,
                                            8 + frame->channel_size);
@@ -492,8 +477,7 @@ s_envelope_again (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zfl
 
 //  Builds the envelope of a publish frame in msg: key ("hpfeeds", channel),
 //  the meta of its ident, the payload.
-static int
-s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg_t *msg)
+static int s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg_t *msg)
 {
     if (s_meta_current (self, frame))
         return ZFLOW_ENOMEM;
@@ -522,8 +506,7 @@ s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame, zflow_msg
 //  Splits a publish frame of a batch: the actor checked it already
 //  (zflow__hpfeeds_parse), so only its bounds are checked again here.
 //  Returns 0, or -1 when it does not fit in size bytes.
-static int
-s_decode (const uint8_t *data, size_t size, zflow_hpfeeds_frame_t *frame)
+static int s_decode (const uint8_t *data, size_t size, zflow_hpfeeds_frame_t *frame)
 {
     if (size < 7)
         return -1;
@@ -544,8 +527,7 @@ s_decode (const uint8_t *data, size_t size, zflow_hpfeeds_frame_t *frame)
 
 //  Takes the next frame of the current batch, or waits for the next batch
 //  (the actor sends whole publish frames with valid channels only).
-static int
-s_next_frame (zflow_hpfeeds_t *self, zflow_hpfeeds_frame_t *frame, int timeout_ms)
+static int s_next_frame (zflow_hpfeeds_t *self, zflow_hpfeeds_frame_t *frame, int timeout_ms)
 {
     if (!self->reader)
         return ZFLOW_ENOTSUP;
@@ -553,7 +535,7 @@ s_next_frame (zflow_hpfeeds_t *self, zflow_hpfeeds_frame_t *frame, int timeout_m
         if (self->batch_offset < self->batch_size) {
             const uint8_t *data = self->batch_data + self->batch_offset;
             if (s_decode (data, self->batch_size - self->batch_offset, frame)) {
-                self->batch_offset = self->batch_size;      //  cannot happen
+                self->batch_offset = self->batch_size; //  cannot happen
                 continue;
             }
             self->batch_offset += frame->size;
@@ -586,8 +568,7 @@ s_next_frame (zflow_hpfeeds_t *self, zflow_hpfeeds_frame_t *frame, int timeout_m
     }
 }
 
-int
-zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
+int zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
 {
     if (!self || !msg)
         return ZFLOW_EINVAL;
@@ -596,8 +577,7 @@ zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms)
     return rc ? rc : s_envelope (self, &frame, msg);
 }
 
-int
-zflow_hpfeeds_recv (zflow_hpfeeds_t *self, zflow_hpfeeds_message_t *message, int timeout_ms)
+int zflow_hpfeeds_recv (zflow_hpfeeds_t *self, zflow_hpfeeds_message_t *message, int timeout_ms)
 {
     if (!self || !message)
         return ZFLOW_EINVAL;
@@ -614,20 +594,19 @@ zflow_hpfeeds_recv (zflow_hpfeeds_t *self, zflow_hpfeeds_message_t *message, int
     return rc;
 }
 
-int
-zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident, const void **payload_p,
-                      size_t *size_p)
+int zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident,
+                          const void **payload_p, size_t *size_p)
 {
     size_t key_size = 0;
     const char *key = msg ? (const char *) zflow_envelope_key (msg, &key_size) : NULL;
-    if (!key || key_size < 9 || key_size > 8 + ZFLOW_HPFEEDS_MAX_STR
-        || memcmp (key, "hpfeeds\x1f", 8) || zflow_msg_size (msg) < 3)
+    if (!key || key_size < 9 || key_size > 8 + ZFLOW_HPFEEDS_MAX_STR ||
+        memcmp (key, "hpfeeds\x1f", 8) || zflow_msg_size (msg) < 3)
         return ZFLOW_EPROTO;
     if (ident) {
         zflow_meta_t *meta = zflow_meta_new ();
-        int rc = meta ? zflow_meta_decode (meta, zflow_msg_data (msg, 1),
-                                           zflow_msg_part_size (msg, 1))
-                      : ZFLOW_ENOMEM;
+        int rc =
+            meta ? zflow_meta_decode (meta, zflow_msg_data (msg, 1), zflow_msg_part_size (msg, 1))
+                 : ZFLOW_ENOMEM;
         const char *value = rc == 0 ? zflow_meta_get (meta, "ident") : NULL;
         snprintf (ident, ZFLOW_HPFEEDS_MAX_STR + 1, "%s", value ? value : "");
         zflow_meta_destroy (&meta);
@@ -643,14 +622,12 @@ zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident, const 
     return 0;
 }
 
-const char *
-zflow_hpfeeds_endpoint (zflow_hpfeeds_t *self)
+const char *zflow_hpfeeds_endpoint (zflow_hpfeeds_t *self)
 {
     return self ? self->output : NULL;
 }
 
-char *
-zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms)
+char *zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms)
 {
     if (!self)
         return NULL;
@@ -666,9 +643,8 @@ zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms)
     return text;
 }
 
-int
-zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char *endpoint,
-                            const char *subscribe, const char *channel)
+int zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char *endpoint,
+                                const char *subscribe, const char *channel)
 {
     if (!self || !endpoint || !channel || !*channel)
         return ZFLOW_EINVAL;
@@ -686,8 +662,7 @@ zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char *end
     return rc;
 }
 
-bool
-zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
+bool zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
 {
     int connected = 0;
     if (!self || zstr_send (self->actor, "STATUS") || zsock_recv (self->actor, "i", &connected))
@@ -695,21 +670,18 @@ zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
     return connected != 0;
 }
 
-zhash_t *
-zflow_hpfeeds_stats (zflow_hpfeeds_t *self)
+zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self)
 {
     return self ? zflow_actor_stats (self->actor, 5000) : NULL;
 }
 
-void
-zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self)
+void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self)
 {
     if (self)
         zstr_send (self->actor, "VERBOSE");
 }
 
-zactor_t *
-zflow_hpfeeds_actor (zflow_hpfeeds_t *self)
+zactor_t *zflow_hpfeeds_actor (zflow_hpfeeds_t *self)
 {
     return self ? self->actor : NULL;
 }

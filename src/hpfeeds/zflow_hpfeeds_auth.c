@@ -13,12 +13,11 @@
 #include <jansson.h>
 
 struct _zflow_hpfeeds_auth_t {
-    zhash_t *users;     //  ident -> zflow_hpfeeds_user_t
+    zhash_t *users; //  ident -> zflow_hpfeeds_user_t
 };
 
 //  The table's free function (zhash_free_fn takes the item itself).
-static void
-s_user_destroy (void *item)
+static void s_user_destroy (void *item)
 {
     zflow_hpfeeds_user_t *user = (zflow_hpfeeds_user_t *) item;
     if (!user)
@@ -31,8 +30,7 @@ s_user_destroy (void *item)
     free (user);
 }
 
-zflow_hpfeeds_auth_t *
-zflow__hpfeeds_auth_new (void)
+zflow_hpfeeds_auth_t *zflow__hpfeeds_auth_new (void)
 {
     zflow_hpfeeds_auth_t *self = (zflow_hpfeeds_auth_t *) zmalloc (sizeof (*self));
     if (!self)
@@ -45,8 +43,7 @@ zflow__hpfeeds_auth_new (void)
     return self;
 }
 
-void
-zflow__hpfeeds_auth_destroy (zflow_hpfeeds_auth_t **self_p)
+void zflow__hpfeeds_auth_destroy (zflow_hpfeeds_auth_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -56,8 +53,7 @@ zflow__hpfeeds_auth_destroy (zflow_hpfeeds_auth_t **self_p)
     *self_p = NULL;
 }
 
-static zhash_t *
-s_channel_set (const char **names, size_t count)
+static zhash_t *s_channel_set (const char **names, size_t count)
 {
     zhash_t *set = zhash_new ();
     for (size_t index = 0; set && index < count; index++) {
@@ -70,10 +66,9 @@ s_channel_set (const char **names, size_t count)
     return set;
 }
 
-int
-zflow__hpfeeds_auth_add (zflow_hpfeeds_auth_t *self, const char *ident, const char *secret,
-                         const char *owner, const char **pub, size_t npub, const char **sub,
-                         size_t nsub)
+int zflow__hpfeeds_auth_add (zflow_hpfeeds_auth_t *self, const char *ident, const char *secret,
+                             const char *owner, const char **pub, size_t npub, const char **sub,
+                             size_t nsub)
 {
     if (!self || !ident || !secret || !*ident || strlen (ident) > ZFLOW_HPFEEDS_MAX_STR)
         return ZFLOW_EINVAL;
@@ -100,22 +95,19 @@ zflow__hpfeeds_auth_add (zflow_hpfeeds_auth_t *self, const char *ident, const ch
     return 0;
 }
 
-zflow_hpfeeds_user_t *
-zflow__hpfeeds_auth_lookup (zflow_hpfeeds_auth_t *self, const char *ident)
+zflow_hpfeeds_user_t *zflow__hpfeeds_auth_lookup (zflow_hpfeeds_auth_t *self, const char *ident)
 {
     return (zflow_hpfeeds_user_t *) zhash_lookup (self->users, ident);
 }
 
-size_t
-zflow__hpfeeds_auth_size (zflow_hpfeeds_auth_t *self)
+size_t zflow__hpfeeds_auth_size (zflow_hpfeeds_auth_t *self)
 {
     return zhash_size (self->users);
 }
 
 //  Collects a JSON array of strings into names (max entries). Returns the
 //  count, or -1 when it is not an array of strings.
-static int
-s_json_names (json_t *array, const char **names, size_t max)
+static int s_json_names (json_t *array, const char **names, size_t max)
 {
     if (!json_is_array (array) || json_array_size (array) > max)
         return -1;
@@ -131,11 +123,11 @@ s_json_names (json_t *array, const char **names, size_t max)
 }
 
 #define S_MAX_CHANNELS 1024
-#define S_MAX_ZPL (4 * 1024 * 1024)     //  largest ZPL user file
+#define S_MAX_ZPL (4 * 1024 * 1024) //  largest ZPL user file
 
 //  Checks every entry first (all or nothing), then adds them.
-static int
-s_json_apply (zflow_hpfeeds_auth_t *self, json_t *root, bool apply, char *errbuf, size_t errlen)
+static int s_json_apply (zflow_hpfeeds_auth_t *self, json_t *root, bool apply, char *errbuf,
+                         size_t errlen)
 {
     const char *ident;
     json_t *entry;
@@ -150,15 +142,14 @@ s_json_apply (zflow_hpfeeds_auth_t *self, json_t *root, bool apply, char *errbuf
         json_t *owner = json_object_get (entry, "owner");
         int npub = s_json_names (json_object_get (entry, "pubchans"), pub, S_MAX_CHANNELS);
         int nsub = s_json_names (json_object_get (entry, "subchans"), sub, S_MAX_CHANNELS);
-        if (!json_is_object (entry) || !json_is_string (secret) || !json_is_string (owner)
-            || npub < 0 || nsub < 0) {
+        if (!json_is_object (entry) || !json_is_string (secret) || !json_is_string (owner) ||
+            npub < 0 || nsub < 0) {
             snprintf (errbuf, errlen,
                       "entry for '%s' needs owner and secret (strings) and pubchans and subchans "
                       "(lists of strings)",
                       ident);
             rc = ZFLOW_ECONFIG;
-        }
-        else if (apply)
+        } else if (apply)
             rc = zflow__hpfeeds_auth_add (self, ident, json_string_value (secret),
                                           json_string_value (owner), pub, (size_t) npub, sub,
                                           (size_t) nsub);
@@ -172,9 +163,8 @@ s_json_apply (zflow_hpfeeds_auth_t *self, json_t *root, bool apply, char *errbuf
     return rc;
 }
 
-int
-zflow__hpfeeds_auth_load_json (zflow_hpfeeds_auth_t *self, const char *path, char *errbuf,
-                               size_t errlen)
+int zflow__hpfeeds_auth_load_json (zflow_hpfeeds_auth_t *self, const char *path, char *errbuf,
+                                   size_t errlen)
 {
     json_error_t error;
     json_t *root = json_load_file (path, 0, &error);
@@ -199,8 +189,7 @@ zflow__hpfeeds_auth_load_json (zflow_hpfeeds_auth_t *self, const char *path, cha
 }
 
 //  Collects the values of children named name into names.
-static size_t
-s_zpl_names (zconfig_t *user, const char *name, const char **names, size_t max)
+static size_t s_zpl_names (zconfig_t *user, const char *name, const char **names, size_t max)
 {
     size_t count = 0;
     for (zconfig_t *child = zconfig_child (user); child; child = zconfig_next (child))
@@ -209,8 +198,8 @@ s_zpl_names (zconfig_t *user, const char *name, const char **names, size_t max)
     return count;
 }
 
-static int
-s_zpl_apply (zflow_hpfeeds_auth_t *self, zconfig_t *root, bool apply, char *errbuf, size_t errlen)
+static int s_zpl_apply (zflow_hpfeeds_auth_t *self, zconfig_t *root, bool apply, char *errbuf,
+                        size_t errlen)
 {
     const char *pub[S_MAX_CHANNELS], *sub[S_MAX_CHANNELS];
     int count = 0;
@@ -239,9 +228,8 @@ s_zpl_apply (zflow_hpfeeds_auth_t *self, zconfig_t *root, bool apply, char *errb
     return count;
 }
 
-int
-zflow__hpfeeds_auth_load_zpl (zflow_hpfeeds_auth_t *self, const char *path, char *errbuf,
-                              size_t errlen)
+int zflow__hpfeeds_auth_load_zpl (zflow_hpfeeds_auth_t *self, const char *path, char *errbuf,
+                                  size_t errlen)
 {
     //  Read the text ourselves: czmq's zconfig_load leaks its zfile when the
     //  text does not parse.

@@ -27,19 +27,19 @@
 #ifndef ZFLOW_HPFEEDS_AUTH_H_INCLUDED
 #define ZFLOW_HPFEEDS_AUTH_H_INCLUDED
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <czmq.h>
 
 typedef struct _zflow_hpfeeds_auth_t zflow_hpfeeds_auth_t;
 
 //  One user. Owned by the table.
 typedef struct {
-    char *ident;      //  the ident
-    char *secret;     //  the shared secret
-    char *owner;      //  the owner (informational)
-    zhash_t *pub;     //  channels the ident may publish to (set)
-    zhash_t *sub;     //  channels the ident may subscribe to (set)
+    char *ident;  //  the ident
+    char *secret; //  the shared secret
+    char *owner;  //  the owner (informational)
+    zhash_t *pub; //  channels the ident may publish to (set)
+    zhash_t *sub; //  channels the ident may subscribe to (set)
 } zflow_hpfeeds_user_t;
 
 //  Creates an empty table. NULL when out of memory.

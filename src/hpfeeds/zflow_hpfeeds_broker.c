@@ -20,9 +20,9 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_hpfeeds_broker_internal.h"
-#include "zflow_hpfeeds_broker_actor.h"
 #include "zflow_error.h"
+#include "zflow_hpfeeds_broker_actor.h"
+#include "zflow_hpfeeds_broker_internal.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,8 +38,7 @@
 static int s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
 //  The channel table's free function.
-static void
-s_channel_destroy (void *item)
+static void s_channel_destroy (void *item)
 {
     channel_t *channel = (channel_t *) item;
     free (channel->name);
@@ -48,8 +47,7 @@ s_channel_destroy (void *item)
 }
 
 //  Returns the channel, creating it. name is NUL-terminated.
-static channel_t *
-s_channel (broker_t *self, const char *name)
+static channel_t *s_channel (broker_t *self, const char *name)
 {
     channel_t *channel = (channel_t *) zhash_lookup (self->channels, name);
     if (channel)
@@ -64,8 +62,7 @@ s_channel (broker_t *self, const char *name)
 }
 
 //  Copies a wire string to a C string; false if it holds a NUL byte.
-static bool
-s_cstr (char *dst, const uint8_t *src, size_t size)
+static bool s_cstr (char *dst, const uint8_t *src, size_t size)
 {
     if (size > ZFLOW_HPFEEDS_MAX_STR || memchr (src, 0, size))
         return false;
@@ -75,8 +72,7 @@ s_cstr (char *dst, const uint8_t *src, size_t size)
 }
 
 //  Registers the connection's poller for events (no-op if unchanged).
-static void
-s_conn_poll (conn_t *conn, short events)
+static void s_conn_poll (conn_t *conn, short events)
 {
     if (conn->events == events || conn->dead)
         return;
@@ -92,8 +88,7 @@ s_conn_poll (conn_t *conn, short events)
 }
 
 //  Marks the connection dead; the reaper frees it.
-void
-zflow__hpfeeds_broker_conn_kill (conn_t *conn)
+void zflow__hpfeeds_broker_conn_kill (conn_t *conn)
 {
     if (conn->dead)
         return;
@@ -119,8 +114,7 @@ zflow__hpfeeds_broker_conn_kill (conn_t *conn)
         zsys_debug ("hpfeeds broker: connection %" PRIu64 " (%s) closed", conn->id, conn->ident);
 }
 
-static void
-s_conn_free (conn_t **conn_p)
+static void s_conn_free (conn_t **conn_p)
 {
     conn_t *conn = *conn_p;
     if (conn->fd >= 0)
@@ -134,8 +128,7 @@ s_conn_free (conn_t **conn_p)
 
 //  Appends an error frame with text (at most 1024 bytes of it) to the
 //  output, past the limit: it is small, and either the last or a notice.
-static void
-s_conn_error (conn_t *conn, const char *text)
+static void s_conn_error (conn_t *conn, const char *text)
 {
     if (zflow_actor_verbose (conn->broker->base))
         zsys_debug ("hpfeeds broker: connection %" PRIu64 ": ERROR: %s", conn->id, text);
@@ -149,8 +142,7 @@ s_conn_error (conn_t *conn, const char *text)
 }
 
 //  Refuses: sends an error frame with text, then closes once it is out.
-void
-zflow__hpfeeds_broker_conn_refuse (conn_t *conn, const char *text)
+void zflow__hpfeeds_broker_conn_refuse (conn_t *conn, const char *text)
 {
     s_conn_error (conn, text);
     conn->closing = true;
@@ -158,8 +150,7 @@ zflow__hpfeeds_broker_conn_refuse (conn_t *conn, const char *text)
     zflow__hpfeeds_broker_conn_flush (conn);
 }
 
-void
-zflow__hpfeeds_broker_conn_notice (conn_t *conn, const char *text)
+void zflow__hpfeeds_broker_conn_notice (conn_t *conn, const char *text)
 {
     s_conn_error (conn, text);
     if (!conn->dirty) {
@@ -171,17 +162,16 @@ zflow__hpfeeds_broker_conn_notice (conn_t *conn, const char *text)
 //  Delivers a run of publish frames (frames of them, size bytes at raw)
 //  to a subscriber: in one copy when its output has room, else frame by
 //  frame, so that the slow-subscriber policy applies to whole frames.
-static void
-s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t size,
-                size_t frames)
+static void s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t size,
+                            size_t frames)
 {
     broker_t *self = conn->broker;
     if (conn->closing || conn->dead)
         return;
     if (zflow__hpfeeds_buf_append (&conn->out, raw, size) == 0) {
         conn->msgs_out += frames;
-        if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK && !conn->congested
-            && zflow__hpfeeds_buf_size (&conn->out) > conn->out.limit - ZFLOW_HPFEEDS_MAX_FRAME) {
+        if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK && !conn->congested &&
+            zflow__hpfeeds_buf_size (&conn->out) > conn->out.limit - ZFLOW_HPFEEDS_MAX_FRAME) {
             conn->congested = true;
             self->congested++;
         }
@@ -213,9 +203,8 @@ s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t siz
 
 //  Routes a run of accepted publish frames (frames of them, size bytes
 //  at raw, data bytes of payload in all) to channel and counts them.
-static void
-s_route (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t size, size_t frames,
-         size_t data)
+static void s_route (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t size,
+                     size_t frames, size_t data)
 {
     broker_t *self = conn->broker;
     conn->msgs_in += frames;
@@ -225,7 +214,7 @@ s_route (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t size, size
     counters->msgs_in += frames;
     counters->bytes_in += data;
     if (zlistx_size (channel->subscribers) == 0) {
-        channel->unrouted += frames;    //  pub/sub: nobody to tell; counted, for loss accounts
+        channel->unrouted += frames; //  pub/sub: nobody to tell; counted, for loss accounts
         self->unrouted += frames;
     }
     for (conn_t *sub = (conn_t *) zlistx_first (channel->subscribers); sub;
@@ -244,14 +233,13 @@ s_route (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t size, size
 //  run of complete publish frames at the head of the input that carry the
 //  ident and channel of the last accepted publish, without parsing them
 //  in full. Returns the bytes consumed (0: the next frame is another kind).
-static size_t
-s_route_run (conn_t *conn)
+static size_t s_route_run (conn_t *conn)
 {
     const uint8_t *head = zflow__hpfeeds_buf_head (&conn->in);
     size_t size = zflow__hpfeeds_buf_size (&conn->in), run = 0, frames = 0, frame;
     while ((frame = zflow__hpfeeds_same_publish (head + run, size - run, conn->pub_prefix,
-                                                 conn->pub_prefix_size))
-           && (frames == 0 || run + frame <= S_RUN_BYTES)) {
+                                                 conn->pub_prefix_size)) &&
+           (frames == 0 || run + frame <= S_RUN_BYTES)) {
         run += frame;
         frames++;
     }
@@ -263,17 +251,16 @@ s_route_run (conn_t *conn)
     return run;
 }
 
-static void
-s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
+static void s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
 {
     broker_t *self = conn->broker;
     char ident[ZFLOW_HPFEEDS_MAX_STR + 1], text[S_ERRLEN];
     bool named = s_cstr (ident, frame->name, frame->name_size);
     zflow_hpfeeds_user_t *user = named ? zflow__hpfeeds_auth_lookup (self->auth, ident) : NULL;
     uint8_t hash[ZFLOW_HPFEEDS_HASH];
-    if (user && frame->data_size == ZFLOW_HPFEEDS_HASH
-        && zflow__hpfeeds_hash (conn->nonce, sizeof (conn->nonce), user->secret, hash) == 0
-        && CRYPTO_memcmp (hash, frame->data, ZFLOW_HPFEEDS_HASH) == 0) {
+    if (user && frame->data_size == ZFLOW_HPFEEDS_HASH &&
+        zflow__hpfeeds_hash (conn->nonce, sizeof (conn->nonce), user->secret, hash) == 0 &&
+        CRYPTO_memcmp (hash, frame->data, ZFLOW_HPFEEDS_HASH) == 0) {
         conn->authed = true;
         conn->user = user;
         memcpy (conn->ident, ident, sizeof (ident));
@@ -289,13 +276,12 @@ s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
     zflow__hpfeeds_broker_conn_refuse (conn, text);
 }
 
-static void
-s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t *raw)
+static void s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t *raw)
 {
     broker_t *self = conn->broker;
     char name[ZFLOW_HPFEEDS_MAX_STR + 1], text[S_ERRLEN];
-    if (frame->name_size != conn->ident_size
-        || memcmp (frame->name, conn->ident, frame->name_size)) {
+    if (frame->name_size != conn->ident_size ||
+        memcmp (frame->name, conn->ident, frame->name_size)) {
         self->refusals++;
         snprintf (text, sizeof (text), "Invalid authkey in message, ident=%.*s",
                   (int) frame->name_size, (const char *) frame->name);
@@ -303,14 +289,13 @@ s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_
         return;
     }
     channel_t *channel = conn->last_pub;
-    if (!channel || channel->name_size != frame->channel_size
-        || memcmp (channel->name, frame->channel, frame->channel_size)) {
-        if (!s_cstr (name, frame->channel, frame->channel_size)
-            || !zhash_lookup (conn->user->pub, name)) {
+    if (!channel || channel->name_size != frame->channel_size ||
+        memcmp (channel->name, frame->channel, frame->channel_size)) {
+        if (!s_cstr (name, frame->channel, frame->channel_size) ||
+            !zhash_lookup (conn->user->pub, name)) {
             self->refusals++;
-            snprintf (text, sizeof (text),
-                      "Authkey not allowed to pub here. ident=%s, chan=%.*s", conn->ident,
-                      (int) frame->channel_size, (const char *) frame->channel);
+            snprintf (text, sizeof (text), "Authkey not allowed to pub here. ident=%s, chan=%.*s",
+                      conn->ident, (int) frame->channel_size, (const char *) frame->channel);
             zflow__hpfeeds_broker_conn_refuse (conn, text);
             return;
         }
@@ -322,16 +307,15 @@ s_handle_publish (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_
     s_route (conn, channel, raw, frame->size, 1, frame->data_size);
 }
 
-static void
-s_handle_subscribe (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
+static void s_handle_subscribe (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
 {
     broker_t *self = conn->broker;
     char name[ZFLOW_HPFEEDS_MAX_STR + 1], text[S_ERRLEN];
     bool subscribe = frame->op == ZFLOW_HPFEEDS_OP_SUBSCRIBE;
-    if (!s_cstr (name, frame->channel, frame->channel_size)
-        || (subscribe && !zhash_lookup (conn->user->sub, name))) {
+    if (!s_cstr (name, frame->channel, frame->channel_size) ||
+        (subscribe && !zhash_lookup (conn->user->sub, name))) {
         if (!subscribe)
-            return;     //  never subscribed: nothing to do
+            return; //  never subscribed: nothing to do
         self->refusals++;
         snprintf (text, sizeof (text), "Authkey not allowed to sub here. ident=%s, chan=%.*s",
                   conn->ident, (int) frame->channel_size, (const char *) frame->channel);
@@ -340,24 +324,22 @@ s_handle_subscribe (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
     }
     //  Only a subscribe creates a channel: unsubscribes from random names
     //  must not grow the table.
-    channel_t *channel = subscribe ? s_channel (self, name)
-                                   : (channel_t *) zhash_lookup (self->channels, name);
+    channel_t *channel =
+        subscribe ? s_channel (self, name) : (channel_t *) zhash_lookup (self->channels, name);
     if (!channel)
         return;
     void *handle = zlistx_find (channel->subscribers, conn);
     if (subscribe && !handle) {
         zlistx_add_end (channel->subscribers, conn);
         zlistx_add_end (conn->subs, channel);
-    }
-    else if (!subscribe && handle) {
+    } else if (!subscribe && handle) {
         zlistx_delete (channel->subscribers, handle);
         zlistx_delete (conn->subs, zlistx_find (conn->subs, channel));
     }
 }
 
 //  Handles one complete frame; raw points at its first byte.
-static void
-s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t *raw)
+static void s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t *raw)
 {
     char text[S_ERRLEN];
     if (!conn->authed) {
@@ -367,8 +349,7 @@ s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t 
             conn->broker->refusals++;
             zflow__hpfeeds_broker_conn_refuse (conn, "First message was not AUTH");
         }
-    }
-    else if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH)
+    } else if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH)
         s_handle_publish (conn, frame, raw);
     else if (frame->op == ZFLOW_HPFEEDS_OP_SUBSCRIBE || frame->op == ZFLOW_HPFEEDS_OP_UNSUBSCRIBE)
         s_handle_subscribe (conn, frame);
@@ -381,8 +362,7 @@ s_handle_frame (conn_t *conn, const zflow_hpfeeds_frame_t *frame, const uint8_t 
 }
 
 //  Parses and handles every complete frame in the input buffer.
-static void
-s_conn_parse (conn_t *conn)
+static void s_conn_parse (conn_t *conn)
 {
     zflow_hpfeeds_frame_t frame;
     char text[S_ERRLEN];
@@ -417,8 +397,7 @@ s_conn_parse (conn_t *conn)
 }
 
 //  Writes pending output; adjusts POLLOUT; closes a drained refused peer.
-void
-zflow__hpfeeds_broker_conn_flush (conn_t *conn)
+void zflow__hpfeeds_broker_conn_flush (conn_t *conn)
 {
     if (conn->dead)
         return;
@@ -429,7 +408,7 @@ zflow__hpfeeds_broker_conn_flush (conn_t *conn)
     }
     bool pending = zflow__hpfeeds_buf_size (&conn->out) > 0;
     if (conn->closing && !pending && !conn->shut) {
-        shutdown (conn->fd, SHUT_WR);     //  the error is out: say we are done
+        shutdown (conn->fd, SHUT_WR); //  the error is out: say we are done
         conn->shut = true;
     }
     if (conn->congested && zflow__hpfeeds_buf_size (&conn->out) <= conn->out.limit / 2) {
@@ -441,8 +420,7 @@ zflow__hpfeeds_broker_conn_flush (conn_t *conn)
     s_conn_poll (conn, (short) ((reading ? ZMQ_POLLIN : 0) | (pending ? ZMQ_POLLOUT : 0)));
 }
 
-void
-zflow__hpfeeds_broker_flush_dirty (broker_t *self)
+void zflow__hpfeeds_broker_flush_dirty (broker_t *self)
 {
     conn_t *conn;
     while ((conn = (conn_t *) zlistx_first (self->dirty))) {
@@ -454,8 +432,7 @@ zflow__hpfeeds_broker_flush_dirty (broker_t *self)
 
 //  BLOCK: once no subscriber is congested, the stalled publishers go on
 //  with the input they hold (each may stall again).
-static void
-s_resume (broker_t *self)
+static void s_resume (broker_t *self)
 {
     while (self->resume && self->congested == 0 && zlistx_size (self->stalled)) {
         self->resume = false;
@@ -466,7 +443,7 @@ s_resume (broker_t *self)
             conn->stalled = false;
             if (conn->dead)
                 continue;
-            zflow__hpfeeds_broker_conn_flush (conn);        //  POLLIN again
+            zflow__hpfeeds_broker_conn_flush (conn); //  POLLIN again
             s_conn_parse (conn);
         }
         zlistx_destroy (&waiting);
@@ -475,8 +452,7 @@ s_resume (broker_t *self)
     self->resume = false;
 }
 
-static int
-s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static int s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     conn_t *conn = (conn_t *) arg;
@@ -490,14 +466,12 @@ s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
             //  DRAIN: the peer sent its last frame; it may still be owed some
             conn->eof = true;
             zflow__hpfeeds_broker_conn_flush (conn);
-        }
-        else if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        } else if (rc == 0 || (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
             if (zflow_actor_verbose (conn->broker->base))
                 zsys_debug ("hpfeeds broker: connection %" PRIu64 ": read: %s", conn->id,
                             rc == 0 ? "end of stream" : strerror (errno));
             zflow__hpfeeds_broker_conn_kill (conn);
-        }
-        else if (conn->closing)
+        } else if (conn->closing)
             zflow__hpfeeds_buf_consume (&conn->in, zflow__hpfeeds_buf_size (&conn->in));
         else if (rc > 0)
             s_conn_parse (conn);
@@ -507,8 +481,7 @@ s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
-static void
-s_accept_one (broker_t *self, int fd)
+static void s_accept_one (broker_t *self, int fd)
 {
     int one = 1;
     setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
@@ -531,12 +504,10 @@ s_accept_one (broker_t *self, int fd)
     zflow__hpfeeds_broker_conn_flush (conn);
 }
 
-static int
-s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg);
+static int s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 
 //  Listens again after a pause for lack of file descriptors.
-static int
-s_on_listen_again (zloop_t *loop, int timer_id, void *arg)
+static int s_on_listen_again (zloop_t *loop, int timer_id, void *arg)
 {
     (void) timer_id;
     broker_t *self = (broker_t *) arg;
@@ -546,8 +517,7 @@ s_on_listen_again (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static int s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     (void) item;
@@ -564,16 +534,14 @@ s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
             zloop_poller_end (self->loop, &listen_item);
             zloop_timer (self->loop, 100, 1, s_on_listen_again, self);
             break;
-        }
-        else
-            break;      //  EAGAIN (all taken) or an aborted connection
+        } else
+            break; //  EAGAIN (all taken) or an aborted connection
     }
     return 0;
 }
 
 //  Frees dead connections and closes refused ones that linger.
-static int
-s_on_reap (zloop_t *loop, int timer_id, void *arg)
+static int s_on_reap (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -592,8 +560,7 @@ s_on_reap (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-int
-zflow__hpfeeds_broker_listen (broker_t *self, const char *host, const char *port)
+int zflow__hpfeeds_broker_listen (broker_t *self, const char *host, const char *port)
 {
     if (self->listen_fd >= 0)
         return ZFLOW_EINVAL;
@@ -617,9 +584,9 @@ zflow__hpfeeds_broker_listen (broker_t *self, const char *host, const char *port
     struct sockaddr_storage address;
     socklen_t length = sizeof (address);
     getsockname (fd, (struct sockaddr *) &address, &length);
-    self->port = ntohs (address.ss_family == AF_INET6
-                            ? ((struct sockaddr_in6 *) &address)->sin6_port
-                            : ((struct sockaddr_in *) &address)->sin_port);
+    self->port =
+        ntohs (address.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &address)->sin6_port
+                                             : ((struct sockaddr_in *) &address)->sin_port);
     self->listen_fd = fd;
     zmq_pollitem_t item = {NULL, fd, ZMQ_POLLIN, 0};
     zloop_poller (self->loop, &item, s_on_listen, self);
@@ -627,8 +594,7 @@ zflow__hpfeeds_broker_listen (broker_t *self, const char *host, const char *port
     return self->port;
 }
 
-void
-zflow__hpfeeds_broker_unlisten (broker_t *self)
+void zflow__hpfeeds_broker_unlisten (broker_t *self)
 {
     if (self->listen_fd < 0)
         return;
@@ -638,8 +604,7 @@ zflow__hpfeeds_broker_unlisten (broker_t *self)
     self->listen_fd = -1;
 }
 
-void
-zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
+void zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
 {
     broker_t self = {0};
     self.base = zflow_actor_new (pipe, "hpfeeds broker");
@@ -652,8 +617,8 @@ zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
     self.listen_fd = -1;
     self.drain_timer = -1;
     self.outbuf_limit = ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
-    bool ok = self.base && self.name && self.auth && self.conns && self.dirty && self.stalled
-              && self.channels;
+    bool ok = self.base && self.name && self.auth && self.conns && self.dirty && self.stalled &&
+              self.channels;
     if (ok) {
         self.loop = zflow_actor_loop (self.base);
         zflow_actor_set_command_handler (self.base, zflow__hpfeeds_broker_on_command, &self);
@@ -661,8 +626,7 @@ zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
         zloop_timer (self.loop, 100, 0, s_on_reap, &self);
         zflow_actor_ready (self.base, 0);
         zflow_actor_run (self.base);
-    }
-    else if (self.base)
+    } else if (self.base)
         zflow_actor_ready (self.base, -1);
     conn_t *conn;
     while (self.conns && (conn = (conn_t *) zlistx_detach (self.conns, NULL)))

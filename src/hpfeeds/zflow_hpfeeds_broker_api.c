@@ -9,19 +9,18 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_hpfeeds_broker.h"
 #include "zflow_actor.h"
 #include "zflow_error.h"
+#include "zflow_hpfeeds_broker.h"
 #include "zflow_hpfeeds_broker_actor.h"
 #include "zflow_hpfeeds_proto.h"
 
 struct _zflow_hpfeeds_broker_t {
-    zactor_t *actor;    //  the broker actor
-    int port;           //  port after bind, or 0
+    zactor_t *actor; //  the broker actor
+    int port;        //  port after bind, or 0
 };
 
-zflow_hpfeeds_broker_t *
-zflow_hpfeeds_broker_new (const char *name)
+zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const char *name)
 {
     if (name && (strlen (name) > ZFLOW_HPFEEDS_MAX_STR || !*name))
         return NULL;
@@ -36,8 +35,7 @@ zflow_hpfeeds_broker_new (const char *name)
     return self;
 }
 
-void
-zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p)
+void zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -46,8 +44,7 @@ zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p)
     *self_p = NULL;
 }
 
-static int
-s_wait_int (zflow_hpfeeds_broker_t *self)
+static int s_wait_int (zflow_hpfeeds_broker_t *self)
 {
     int rc = ZFLOW_ECLOSED;
     if (zsock_recv (self->actor, "i", &rc))
@@ -55,9 +52,8 @@ s_wait_int (zflow_hpfeeds_broker_t *self)
     return rc;
 }
 
-int
-zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ident,
-                               const char *secret, const char **pubchans, const char **subchans)
+int zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ident,
+                                   const char *secret, const char **pubchans, const char **subchans)
 {
     if (!self || !ident || !secret)
         return ZFLOW_EINVAL;
@@ -78,9 +74,8 @@ zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ident,
     return s_wait_int (self);
 }
 
-static int
-s_load (zflow_hpfeeds_broker_t *self, const char *command, const char *path, char *errbuf,
-        size_t errlen)
+static int s_load (zflow_hpfeeds_broker_t *self, const char *command, const char *path,
+                   char *errbuf, size_t errlen)
 {
     if (!self || !path)
         return ZFLOW_EINVAL;
@@ -96,27 +91,23 @@ s_load (zflow_hpfeeds_broker_t *self, const char *command, const char *path, cha
     return rc;
 }
 
-int
-zflow_hpfeeds_broker_load_json (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
-                                size_t errlen)
+int zflow_hpfeeds_broker_load_json (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
+                                    size_t errlen)
 {
     return s_load (self, "LOAD JSON", path, errbuf, errlen);
 }
 
-int
-zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
-                               size_t errlen)
+int zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
+                                   size_t errlen)
 {
     return s_load (self, "LOAD ZPL", path, errbuf, errlen);
 }
 
-int
-zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
-                                      zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit)
+int zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
+                                          zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit)
 {
-    if (!self
-        || (policy != ZFLOW_HPFEEDS_SLOW_DROP && policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT
-            && policy != ZFLOW_HPFEEDS_SLOW_BLOCK))
+    if (!self || (policy != ZFLOW_HPFEEDS_SLOW_DROP && policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT &&
+                  policy != ZFLOW_HPFEEDS_SLOW_BLOCK))
         return ZFLOW_EINVAL;
     char limit[32];
     snprintf (limit, sizeof (limit), "%zu", outbuf_limit);
@@ -128,8 +119,7 @@ zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
     return s_wait_int (self);
 }
 
-int
-zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port)
+int zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port)
 {
     if (!self || port < 0 || port > 65535)
         return ZFLOW_EINVAL;
@@ -143,14 +133,12 @@ zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int p
     return rc;
 }
 
-int
-zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self)
+int zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self)
 {
     return self ? self->port : 0;
 }
 
-int
-zflow_hpfeeds_broker_drain (zflow_hpfeeds_broker_t *self, int timeout_ms)
+int zflow_hpfeeds_broker_drain (zflow_hpfeeds_broker_t *self, int timeout_ms)
 {
     if (!self || timeout_ms < 0)
         return ZFLOW_EINVAL;
@@ -164,21 +152,18 @@ zflow_hpfeeds_broker_drain (zflow_hpfeeds_broker_t *self, int timeout_ms)
     return rc;
 }
 
-zhash_t *
-zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self)
+zhash_t *zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self)
 {
     return self ? zflow_actor_stats (self->actor, 5000) : NULL;
 }
 
-void
-zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self)
+void zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self)
 {
     if (self)
         zstr_send (self->actor, "VERBOSE");
 }
 
-zactor_t *
-zflow_hpfeedzflow__hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self)
+zactor_t *zflow_hpfeedzflow__hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self)
 {
     return self ? self->actor : NULL;
 }

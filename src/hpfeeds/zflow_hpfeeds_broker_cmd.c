@@ -8,16 +8,15 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_hpfeeds_broker_internal.h"
 #include "zflow_error.h"
+#include "zflow_hpfeeds_broker_internal.h"
 #include <inttypes.h>
 #include <limits.h>
 #include <sys/socket.h>
 
 //  After users change, connections point at the current entries; an ident
 //  that is gone is refused.
-static void
-s_refresh_users (broker_t *self)
+static void s_refresh_users (broker_t *self)
 {
     for (conn_t *conn = (conn_t *) zlistx_first (self->conns); conn;
          conn = (conn_t *) zlistx_next (self->conns)) {
@@ -44,8 +43,7 @@ s_refresh_users (broker_t *self)
 
 //  Counts the publish frames of buf from offset at (a frame start); a
 //  frame cut short at the end counts as one.
-static uint64_t
-s_publishes (const zflow_hpfeeds_buf_t *buf, size_t at)
+static uint64_t s_publishes (const zflow_hpfeeds_buf_t *buf, size_t at)
 {
     const uint8_t *data = zflow__hpfeeds_buf_head (buf);
     size_t size = zflow__hpfeeds_buf_size (buf);
@@ -64,29 +62,26 @@ s_publishes (const zflow_hpfeeds_buf_t *buf, size_t at)
 
 //  True when every connection has sent its last frame and has been sent
 //  everything it is owed.
-static bool
-s_drained (broker_t *self)
+static bool s_drained (broker_t *self)
 {
     for (conn_t *conn = (conn_t *) zlistx_first (self->conns); conn;
          conn = (conn_t *) zlistx_next (self->conns))
-        if (!conn->dead
-            && (!conn->eof || conn->stalled || zflow__hpfeeds_buf_size (&conn->out)))
+        if (!conn->dead && (!conn->eof || conn->stalled || zflow__hpfeeds_buf_size (&conn->out)))
             return false;
     return true;
 }
 
 //  Ends DRAIN: closes every connection, counts what it could not deliver,
 //  answers the command.
-static void
-s_drain_end (broker_t *self)
+static void s_drain_end (broker_t *self)
 {
     uint64_t lost = 0;
     for (conn_t *conn = (conn_t *) zlistx_first (self->conns); conn;
          conn = (conn_t *) zlistx_next (self->conns)) {
         if (conn->dead)
             continue;
-        lost += (conn->out_left > 0) + s_publishes (&conn->out, conn->out_left)
-                + s_publishes (&conn->in, 0);
+        lost += (conn->out_left > 0) + s_publishes (&conn->out, conn->out_left) +
+                s_publishes (&conn->in, 0);
         shutdown (conn->fd, SHUT_WR);
         zflow__hpfeeds_broker_conn_kill (conn);
     }
@@ -100,8 +95,7 @@ s_drain_end (broker_t *self)
     zsock_send (zflow_actor_pipe (self->base), "i", lost > INT_MAX ? INT_MAX : (int) lost);
 }
 
-static int
-s_on_drain_tick (zloop_t *loop, int timer_id, void *arg)
+static int s_on_drain_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -111,8 +105,7 @@ s_on_drain_tick (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static void
-s_drain_begin (broker_t *self, int timeout_ms)
+static void s_drain_begin (broker_t *self, int timeout_ms)
 {
     zflow__hpfeeds_broker_unlisten (self);
     self->draining = true;
@@ -122,7 +115,7 @@ s_drain_begin (broker_t *self, int timeout_ms)
         if (conn->dead)
             continue;
         if (!conn->authed || conn->closing)
-            zflow__hpfeeds_broker_conn_kill (conn);   //  owed nothing, sends nothing we keep
+            zflow__hpfeeds_broker_conn_kill (conn); //  owed nothing, sends nothing we keep
         else
             zflow__hpfeeds_broker_conn_notice (conn, ZFLOW_HPFEEDS_SHUTDOWN_TEXT);
     }
@@ -132,8 +125,7 @@ s_drain_begin (broker_t *self, int timeout_ms)
 }
 
 //  ADD USER: ident, secret, owner, npub, pub..., sub...
-static int
-s_cmd_add_user (broker_t *self, zmsg_t *request)
+static int s_cmd_add_user (broker_t *self, zmsg_t *request)
 {
     char *ident = zmsg_popstr (request);
     char *secret = zmsg_popstr (request);
@@ -159,8 +151,8 @@ s_cmd_add_user (broker_t *self, zmsg_t *request)
     return rc;
 }
 
-int
-zflow__hpfeeds_broker_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+int zflow__hpfeeds_broker_on_command (zflow_actor_t *base, const char *command, zmsg_t *request,
+                                      void *arg)
 {
     broker_t *self = (broker_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
@@ -177,8 +169,7 @@ zflow__hpfeeds_broker_on_command (zflow_actor_t *base, const char *command, zmsg
             s_refresh_users (self);
         zsock_send (pipe, "is", rc, errbuf);
         zstr_free (&path);
-    }
-    else if (streq (command, "POLICY")) {
+    } else if (streq (command, "POLICY")) {
         char *policy = zmsg_popstr (request);
         char *limit = zmsg_popstr (request);
         self->policy = policy && streq (policy, "1")   ? ZFLOW_HPFEEDS_SLOW_DROP
@@ -192,26 +183,23 @@ zflow__hpfeeds_broker_on_command (zflow_actor_t *base, const char *command, zmsg
         zstr_free (&policy);
         zstr_free (&limit);
         zsock_send (pipe, "i", 0);
-    }
-    else if (streq (command, "DRAIN")) {
+    } else if (streq (command, "DRAIN")) {
         char *timeout = zmsg_popstr (request);
-        s_drain_begin (self, timeout ? atoi (timeout) : 0);    //  it answers when done
+        s_drain_begin (self, timeout ? atoi (timeout) : 0); //  it answers when done
         zstr_free (&timeout);
-    }
-    else if (streq (command, "BIND")) {
+    } else if (streq (command, "BIND")) {
         char *host = zmsg_popstr (request);
         char *port = zmsg_popstr (request);
-        zsock_send (pipe, "i", zflow__hpfeeds_broker_listen (self, host ? host : "", port ? port : "0"));
+        zsock_send (pipe, "i",
+                    zflow__hpfeeds_broker_listen (self, host ? host : "", port ? port : "0"));
         zstr_free (&host);
         zstr_free (&port);
-    }
-    else
+    } else
         zsys_warning ("hpfeeds broker: unknown command '%s'", command);
     return 0;
 }
 
-void
-zflow__hpfeeds_broker_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+void zflow__hpfeeds_broker_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     broker_t *self = (broker_t *) arg;
@@ -259,4 +247,3 @@ zflow__hpfeeds_broker_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "drains", self->drains);
     zflow_actor_stats_add (reply, "drain_lost", self->drain_lost);
 }
-

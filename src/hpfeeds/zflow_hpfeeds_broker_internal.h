@@ -21,84 +21,84 @@
 #include "zflow_hpfeeds_buf.h"
 #include "zflow_hpfeeds_proto.h"
 
-#define S_READ_CHUNK (256 * 1024)    //  bytes asked of the kernel per read
-#define S_LINGER_MS 1000             //  longest wait for a refused peer to close
-#define S_ERRLEN 600                 //  room for an error text
+#define S_READ_CHUNK (256 * 1024) //  bytes asked of the kernel per read
+#define S_LINGER_MS 1000          //  longest wait for a refused peer to close
+#define S_ERRLEN 600              //  room for an error text
 
 typedef struct _broker_t broker_t;
 
 //  A channel someone published to or subscribed to.
 typedef struct {
-    char *name;               //  channel name
-    size_t name_size;         //  its length
-    zlistx_t *subscribers;    //  conn_t * subscribed now (not owned)
-    uint64_t msgs;            //  publishes received
-    uint64_t bytes;           //  payload bytes received
-    uint64_t drops;           //  deliveries dropped for slow subscribers
-    uint64_t unrouted;        //  publishes that found no subscriber
+    char *name;            //  channel name
+    size_t name_size;      //  its length
+    zlistx_t *subscribers; //  conn_t * subscribed now (not owned)
+    uint64_t msgs;         //  publishes received
+    uint64_t bytes;        //  payload bytes received
+    uint64_t drops;        //  deliveries dropped for slow subscribers
+    uint64_t unrouted;     //  publishes that found no subscriber
 } channel_t;
 
 //  One client connection.
 typedef struct {
-    broker_t *broker;             //  the broker
-    int fd;                       //  the TCP socket (non-blocking)
-    uint64_t id;                  //  connection number
-    short events;                 //  poll events registered now
-    bool authed;                  //  auth accepted
-    bool closing;                 //  refused: flushing the error, then close
-    bool dead;                    //  closed: waits for the reaper
-    bool dirty;                   //  on the broker's list of pending writes
-    bool shut;                    //  shutdown (SHUT_WR) done
-    bool congested;               //  BLOCK: output near its limit
-    bool stalled;                 //  BLOCK: input paused until no one is congested
-    bool eof;                     //  draining: the peer has finished sending
-    int64_t closing_since;        //  when closing began (ms)
-    uint8_t nonce[ZFLOW_HPFEEDS_NONCE];  //  the nonce sent in info
-    char ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  authenticated ident
-    size_t ident_size;            //  its length
-    zflow_hpfeeds_user_t *user;   //  its user entry (owned by the table)
-    zflow_hpfeeds_buf_t in;       //  bytes read, not yet parsed
-    zflow_hpfeeds_buf_t out;      //  bytes to send (bounded), whole frames
-    size_t out_left;              //  unsent bytes of out's head frame (0: at a frame start)
-    zlistx_t *subs;               //  channel_t * subscribed (not owned)
-    channel_t *last_pub;          //  cache: last channel published to (allowed)
-    uint8_t pub_prefix[ZFLOW_HPFEEDS_MAX_PREFIX];  //  its publish frames' ident and channel
-    size_t pub_prefix_size;       //  bytes in pub_prefix
-    uint64_t msgs_in;             //  publishes received
-    uint64_t msgs_out;            //  publishes delivered to it
-    uint64_t drops;               //  deliveries dropped (slow)
+    broker_t *broker;                      //  the broker
+    int fd;                                //  the TCP socket (non-blocking)
+    uint64_t id;                           //  connection number
+    short events;                          //  poll events registered now
+    bool authed;                           //  auth accepted
+    bool closing;                          //  refused: flushing the error, then close
+    bool dead;                             //  closed: waits for the reaper
+    bool dirty;                            //  on the broker's list of pending writes
+    bool shut;                             //  shutdown (SHUT_WR) done
+    bool congested;                        //  BLOCK: output near its limit
+    bool stalled;                          //  BLOCK: input paused until no one is congested
+    bool eof;                              //  draining: the peer has finished sending
+    int64_t closing_since;                 //  when closing began (ms)
+    uint8_t nonce[ZFLOW_HPFEEDS_NONCE];    //  the nonce sent in info
+    char ident[ZFLOW_HPFEEDS_MAX_STR + 1]; //  authenticated ident
+    size_t ident_size;                     //  its length
+    zflow_hpfeeds_user_t *user;            //  its user entry (owned by the table)
+    zflow_hpfeeds_buf_t in;                //  bytes read, not yet parsed
+    zflow_hpfeeds_buf_t out;               //  bytes to send (bounded), whole frames
+    size_t out_left;     //  unsent bytes of out's head frame (0: at a frame start)
+    zlistx_t *subs;      //  channel_t * subscribed (not owned)
+    channel_t *last_pub; //  cache: last channel published to (allowed)
+    uint8_t pub_prefix[ZFLOW_HPFEEDS_MAX_PREFIX]; //  its publish frames' ident and channel
+    size_t pub_prefix_size;                       //  bytes in pub_prefix
+    uint64_t msgs_in;                             //  publishes received
+    uint64_t msgs_out;                            //  publishes delivered to it
+    uint64_t drops;                               //  deliveries dropped (slow)
 } conn_t;
 
 struct _broker_t {
-    zflow_actor_t *base;          //  actor base (pipe, loop, counters)
-    zloop_t *loop;                //  the loop (owned by base)
-    char *name;                   //  name in the info frame
-    zflow_hpfeeds_auth_t *auth;   //  users
-    int listen_fd;                //  listening socket, or -1
-    int port;                     //  its port
-    zlistx_t *conns;              //  conn_t * (owned)
-    zlistx_t *dirty;              //  conn_t * with output to flush (not owned)
-    zlistx_t *stalled;            //  conn_t * whose input waits (BLOCK; not owned)
-    int congested;                //  connections with congested set
-    bool resume;                  //  congestion ended: resume the stalled
-    uint64_t stalls;              //  times a publisher was stalled
-    zhash_t *channels;            //  name -> channel_t (owned)
-    zflow_hpfeeds_slow_policy_t policy;  //  slow subscriber policy
-    size_t outbuf_limit;          //  output buffer per connection
-    uint64_t next_id;             //  next connection number
-    uint64_t connections_total;   //  connections accepted
-    uint64_t auth_failures;       //  refused auths
-    uint64_t refusals;            //  refused publish / subscribe / first message
-    uint64_t slow_drops;          //  deliveries dropped (policy drop)
-    uint64_t slow_disconnects;    //  connections closed (policy disconnect)
-    uint64_t protocol_errors;     //  malformed or oversized frames
-    uint64_t accept_pauses;       //  times accepting paused (out of file descriptors)
-    uint64_t unrouted;            //  publishes that found no subscriber
-    bool draining;                //  DRAIN: stopping gracefully
-    int64_t drain_deadline;       //  when DRAIN gives up waiting (ms, monotonic)
-    int drain_timer;              //  DRAIN's check timer, or -1
-    uint64_t drains;              //  DRAINs completed
-    uint64_t drain_lost;          //  publish frames DRAIN had to drop at its deadline
+    zflow_actor_t *base;                //  actor base (pipe, loop, counters)
+    zloop_t *loop;                      //  the loop (owned by base)
+    char *name;                         //  name in the info frame
+    zflow_hpfeeds_auth_t *auth;         //  users
+    int listen_fd;                      //  listening socket, or -1
+    int port;                           //  its port
+    zlistx_t *conns;                    //  conn_t * (owned)
+    zlistx_t *dirty;                    //  conn_t * with output to flush (not owned)
+    zlistx_t *stalled;                  //  conn_t * whose input waits (BLOCK; not owned)
+    int congested;                      //  connections with congested set
+    bool resume;                        //  congestion ended: resume the stalled
+    uint64_t stalls;                    //  times a publisher was stalled
+    zhash_t *channels;                  //  name -> channel_t (owned)
+    zflow_hpfeeds_slow_policy_t policy; //  slow subscriber policy
+    size_t outbuf_limit;                //  output buffer per connection
+    uint64_t next_id;                   //  next connection number
+    uint64_t connections_total;         //  connections accepted
+    uint64_t auth_failures;             //  refused auths
+    uint64_t refusals;                  //  refused publish / subscribe / first message
+    uint64_t slow_drops;                //  deliveries dropped (policy drop)
+    uint64_t slow_disconnects;          //  connections closed (policy disconnect)
+    uint64_t protocol_errors;           //  malformed or oversized frames
+    uint64_t accept_pauses;             //  times accepting paused (out of file descriptors)
+    uint64_t unrouted;                  //  publishes that found no subscriber
+    bool draining;                      //  DRAIN: stopping gracefully
+    int64_t drain_deadline;             //  when DRAIN gives up waiting (ms, monotonic)
+    int drain_timer;                    //  DRAIN's check timer, or -1
+    uint64_t drains;                    //  DRAINs completed
+    uint64_t drain_lost;                //  publish frames DRAIN had to drop at its deadline
 };
 
 //  Writes the connection's pending output; adjusts its poller; closes a

@@ -15,23 +15,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-void
-zflow__hpfeeds_buf_init (zflow_hpfeeds_buf_t *self, size_t limit)
+void zflow__hpfeeds_buf_init (zflow_hpfeeds_buf_t *self, size_t limit)
 {
     memset (self, 0, sizeof (*self));
     self->limit = limit;
 }
 
-void
-zflow__hpfeeds_buf_free (zflow_hpfeeds_buf_t *self)
+void zflow__hpfeeds_buf_free (zflow_hpfeeds_buf_t *self)
 {
     free (self->data);
     self->data = NULL;
     self->capacity = self->head = self->tail = 0;
 }
 
-uint8_t *
-zflow__hpfeeds_buf_reserve (zflow_hpfeeds_buf_t *self, size_t size)
+uint8_t *zflow__hpfeeds_buf_reserve (zflow_hpfeeds_buf_t *self, size_t size)
 {
     size_t stored = self->tail - self->head;
     if (size > self->limit || stored > self->limit - size)
@@ -64,14 +61,12 @@ zflow__hpfeeds_buf_reserve (zflow_hpfeeds_buf_t *self, size_t size)
     return self->data + self->tail;
 }
 
-void
-zflow__hpfeeds_buf_commit (zflow_hpfeeds_buf_t *self, size_t size)
+void zflow__hpfeeds_buf_commit (zflow_hpfeeds_buf_t *self, size_t size)
 {
     self->tail += size;
 }
 
-int
-zflow__hpfeeds_buf_append (zflow_hpfeeds_buf_t *self, const void *data, size_t size)
+int zflow__hpfeeds_buf_append (zflow_hpfeeds_buf_t *self, const void *data, size_t size)
 {
     uint8_t *dst = zflow__hpfeeds_buf_reserve (self, size);
     if (!dst)
@@ -82,16 +77,14 @@ zflow__hpfeeds_buf_append (zflow_hpfeeds_buf_t *self, const void *data, size_t s
     return 0;
 }
 
-void
-zflow__hpfeeds_buf_consume (zflow_hpfeeds_buf_t *self, size_t size)
+void zflow__hpfeeds_buf_consume (zflow_hpfeeds_buf_t *self, size_t size)
 {
     self->head += size;
     if (self->head >= self->tail)
         self->head = self->tail = 0;
 }
 
-size_t
-zflow__hpfeeds_buf_consume_frames (zflow_hpfeeds_buf_t *self, size_t n, size_t *left)
+size_t zflow__hpfeeds_buf_consume_frames (zflow_hpfeeds_buf_t *self, size_t n, size_t *left)
 {
     const uint8_t *data = zflow__hpfeeds_buf_head (self);
     size_t rest = *left, done = n, frames = 0;
@@ -109,8 +102,7 @@ zflow__hpfeeds_buf_consume_frames (zflow_hpfeeds_buf_t *self, size_t n, size_t *
     return frames;
 }
 
-ssize_t
-zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t want)
+ssize_t zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t want)
 {
     if (want < 4096)
         want = 4096;
@@ -136,8 +128,7 @@ zflow__hpfeeds_buf_read_fd (zflow_hpfeeds_buf_t *self, int fd, size_t want)
     return rc;
 }
 
-ssize_t
-zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd, size_t *left)
+ssize_t zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd, size_t *left)
 {
     ssize_t total = 0;
     while (self->tail > self->head) {
@@ -153,8 +144,7 @@ zflow__hpfeeds_buf_write_fd (zflow_hpfeeds_buf_t *self, int fd, size_t *left)
             //  all out: the buffer held whole frames, so this is a frame's end
             zflow__hpfeeds_buf_consume (self, (size_t) rc);
             *left = 0;
-        }
-        else
+        } else
             zflow__hpfeeds_buf_consume_frames (self, (size_t) rc, left);
         total += rc;
     }

@@ -20,11 +20,11 @@
 #include <sys/types.h>
 
 typedef struct {
-    uint8_t *data;    //  allocated storage (NULL until first use)
-    size_t capacity;  //  bytes allocated
-    size_t head;      //  first unconsumed byte
-    size_t tail;      //  end of the stored bytes
-    size_t limit;     //  most bytes the buffer may hold
+    uint8_t *data;   //  allocated storage (NULL until first use)
+    size_t capacity; //  bytes allocated
+    size_t head;     //  first unconsumed byte
+    size_t tail;     //  end of the stored bytes
+    size_t limit;    //  most bytes the buffer may hold
 } zflow_hpfeeds_buf_t;
 
 //  Sets up an empty buffer that may hold up to limit bytes.
@@ -34,15 +34,13 @@ void zflow__hpfeeds_buf_init (zflow_hpfeeds_buf_t *self, size_t limit);
 void zflow__hpfeeds_buf_free (zflow_hpfeeds_buf_t *self);
 
 //  Returns the number of stored bytes.
-static inline size_t
-zflow__hpfeeds_buf_size (const zflow_hpfeeds_buf_t *self)
+static inline size_t zflow__hpfeeds_buf_size (const zflow_hpfeeds_buf_t *self)
 {
     return self->tail - self->head;
 }
 
 //  Returns the stored bytes (valid until the buffer changes).
-static inline uint8_t *
-zflow__hpfeeds_buf_head (const zflow_hpfeeds_buf_t *self)
+static inline uint8_t *zflow__hpfeeds_buf_head (const zflow_hpfeeds_buf_t *self)
 {
     return self->data + self->head;
 }

@@ -37,13 +37,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define S_STABLE_MS 1000              //  a connection this old resets the backoff
+#define S_STABLE_MS 1000 //  a connection this old resets the backoff
 
 static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg);
 static int s_on_settled (zloop_t *loop, int timer_id, void *arg);
 
-void
-zflow__hpfeeds_client_event (client_t *self, int type, const char *format, ...)
+void zflow__hpfeeds_client_event (client_t *self, int type, const char *format, ...)
 {
     char text[1100];
     va_list args;
@@ -61,8 +60,7 @@ zflow__hpfeeds_client_event (client_t *self, int type, const char *format, ...)
         zmq_send (sock, text, strlen (text), 0);
 }
 
-void
-zflow__hpfeeds_client_poll (client_t *self, short events)
+void zflow__hpfeeds_client_poll (client_t *self, short events)
 {
     if (self->events == events)
         return;
@@ -77,12 +75,10 @@ zflow__hpfeeds_client_poll (client_t *self, short events)
     }
 }
 
-static int
-s_on_timer (zloop_t *loop, int timer_id, void *arg);
+static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
 
 //  Closes the connection and plans the next attempt.
-void
-zflow__hpfeeds_client_disconnect (client_t *self, const char *reason)
+void zflow__hpfeeds_client_disconnect (client_t *self, const char *reason)
 {
     bool was_ready = self->state == S_READY && !self->settling;
     //  what the publisher left (a frame cut on the wire too) joins the outbox
@@ -138,15 +134,14 @@ zflow__hpfeeds_client_disconnect (client_t *self, const char *reason)
                                                                        : self->backoff_ms * 2;
     if (self->refused && delay < self->cfg.refused_backoff_ms)
         delay = self->cfg.refused_backoff_ms;
-    delay = (int) ((int64_t) delay * (75 + random () % 51) / 100);     //  +-25% jitter
+    delay = (int) ((int64_t) delay * (75 + random () % 51) / 100); //  +-25% jitter
     self->refused = false;
     if (self->timer_id < 0)
-        self->timer_id = zloop_timer (self->loop, (size_t) (delay > 0 ? delay : 1), 1, s_on_timer,
-                                      self);
+        self->timer_id =
+            zloop_timer (self->loop, (size_t) (delay > 0 ? delay : 1), 1, s_on_timer, self);
 }
 
-static void
-s_connect (client_t *self)
+static void s_connect (client_t *self)
 {
     struct addrinfo hints = {0}, *result = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -168,16 +163,14 @@ s_connect (client_t *self)
     if (rc == 0 || errno == EINPROGRESS) {
         self->state = S_CONNECTING;
         zflow__hpfeeds_client_poll (self, ZMQ_POLLOUT);
-    }
-    else {
+    } else {
         char reason[128];
         snprintf (reason, sizeof (reason), "connect: %s", strerror (errno));
         zflow__hpfeeds_client_disconnect (self, reason);
     }
 }
 
-static int
-s_on_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -189,18 +182,16 @@ s_on_timer (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  The connection is taken as accepted: publishes may flow.
-static void
-s_established (client_t *self)
+static void s_established (client_t *self)
 {
     self->settling = false;
     self->connects++;
     self->connected_at = zclock_mono ();
-    zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_CONNECTED, "%s:%d (broker %s)", self->host, self->cfg.port,
-             self->broker_name);
+    zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_CONNECTED, "%s:%d (broker %s)",
+                                 self->host, self->cfg.port, self->broker_name);
 }
 
-static int
-s_on_settled (zloop_t *loop, int timer_id, void *arg)
+static int s_on_settled (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -214,8 +205,7 @@ s_on_settled (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  The info frame: answer with auth, then subscribe every channel.
-void
-zflow__hpfeeds_client_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
+void zflow__hpfeeds_client_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
 {
     uint8_t hash[ZFLOW_HPFEEDS_HASH], buf[600];
     if (zflow__hpfeeds_hash (frame->data, frame->data_size, self->secret, hash)) {
@@ -237,29 +227,27 @@ zflow__hpfeeds_client_on_info (client_t *self, const zflow_hpfeeds_frame_t *fram
     //  that a refused auth (wrong secret) loses none of them.
     if (self->cfg.auth_wait_ms > 0) {
         self->settling = true;
-        self->settle_timer = zloop_timer (self->loop, (size_t) self->cfg.auth_wait_ms, 1,
-                                          s_on_settled, self);
-    }
-    else
+        self->settle_timer =
+            zloop_timer (self->loop, (size_t) self->cfg.auth_wait_ms, 1, s_on_settled, self);
+    } else
         s_established (self);
     zflow__hpfeeds_client_flush (self);
 }
 
 //  Writes ctl, then the outbox; returns -1 on a dead socket.
-static int
-s_write (client_t *self)
+static int s_write (client_t *self)
 {
     for (;;) {
         if (self->draining && !self->frame_left) {
             if (!self->shut)
-                shutdown (self->fd, SHUT_WR);   //  the broker reads up to here
+                shutdown (self->fd, SHUT_WR); //  the broker reads up to here
             self->shut = true;
             return 0;
         }
-        zflow_hpfeeds_buf_t *buf = (zflow__hpfeeds_buf_size (&self->ctl) && !self->frame_left)
-                                           || self->settling
-                                       ? &self->ctl
-                                       : &self->out;
+        zflow_hpfeeds_buf_t *buf =
+            (zflow__hpfeeds_buf_size (&self->ctl) && !self->frame_left) || self->settling
+                ? &self->ctl
+                : &self->out;
         //  OpenSSL wants a write that could not finish retried with the
         //  same bytes: stay on that buffer (the outbox keeps them, see
         //  s_drop_oldest).
@@ -283,24 +271,24 @@ s_write (client_t *self)
         if (buf == &self->ctl)
             zflow__hpfeeds_buf_consume (buf, (size_t) rc);
         else
-            self->sent += zflow__hpfeeds_buf_consume_frames (&self->out, (size_t) rc,
-                                                             &self->frame_left);
+            self->sent +=
+                zflow__hpfeeds_buf_consume_frames (&self->out, (size_t) rc, &self->frame_left);
         if ((size_t) rc < size)
             return 0;
     }
 }
 
-void
-zflow__hpfeeds_client_flush (client_t *self)
+void zflow__hpfeeds_client_flush (client_t *self)
 {
     if (self->state == S_READY) {
         if (s_write (self)) {
             zflow__hpfeeds_client_disconnect (self, "the connection broke while sending");
             return;
         }
-        bool pending = self->draining ? self->frame_left > 0
-                       : zflow__hpfeeds_buf_size (&self->ctl)
-                             || (!self->settling && zflow__hpfeeds_buf_size (&self->out));
+        bool pending = self->draining
+                           ? self->frame_left > 0
+                           : zflow__hpfeeds_buf_size (&self->ctl) ||
+                                 (!self->settling && zflow__hpfeeds_buf_size (&self->out));
         short events = (short) ((self->tcp_paused ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0));
         zflow__hpfeeds_client_poll (self, events);
         if (!pending)
@@ -310,8 +298,7 @@ zflow__hpfeeds_client_flush (client_t *self)
 }
 
 //  Advances the TLS handshake; on success waits for the info frame.
-static void
-s_handshake (client_t *self)
+static void s_handshake (client_t *self)
 {
     char reason[512];
     short events = 0;
@@ -319,20 +306,18 @@ s_handshake (client_t *self)
     if (rc == 0)
         zflow__hpfeeds_client_poll (self, events);
     else if (rc < 0) {
-        self->refused = true;   //  a bad certificate will not get better soon
+        self->refused = true; //  a bad certificate will not get better soon
         zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, "%s", reason);
         zflow__hpfeeds_client_disconnect (self, reason);
-    }
-    else {
+    } else {
         self->state = S_WAIT_INFO;
         zflow__hpfeeds_client_poll (self, ZMQ_POLLIN);
-        zflow__hpfeeds_client_read (self);      //  the info frame may be in the session already
+        zflow__hpfeeds_client_read (self); //  the info frame may be in the session already
     }
 }
 
 //  The TCP connect finished (or failed).
-static void
-s_on_connected (client_t *self)
+static void s_on_connected (client_t *self)
 {
     int error = 0;
     socklen_t length = sizeof (error);
@@ -341,23 +326,20 @@ s_on_connected (client_t *self)
     if (error) {
         snprintf (reason, sizeof (reason), "connect: %s", strerror (error));
         zflow__hpfeeds_client_disconnect (self, reason);
-    }
-    else if (self->tls) {
+    } else if (self->tls) {
         if (zflow__hpfeeds_tls_start (self->tls, self->fd, self->host, reason, sizeof (reason)))
             zflow__hpfeeds_client_disconnect (self, reason);
         else {
             self->state = S_HANDSHAKE;
             s_handshake (self);
         }
-    }
-    else {
+    } else {
         self->state = S_WAIT_INFO;
         zflow__hpfeeds_client_poll (self, ZMQ_POLLIN);
     }
 }
 
-static int
-s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     client_t *self = (client_t *) arg;
@@ -375,28 +357,24 @@ s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 }
 
 //  The channel list holds its own string copies.
-static void *
-s_str_dup (const void *item)
+static void *s_str_dup (const void *item)
 {
     return strdup ((const char *) item);
 }
 
-static void
-s_str_free (void **item)
+static void s_str_free (void **item)
 {
     free (*item);
     *item = NULL;
 }
 
-static int
-s_str_cmp (const void *a, const void *b)
+static int s_str_cmp (const void *a, const void *b)
 {
     return strcmp ((const char *) a, (const char *) b);
 }
 
 //  Sets up the sockets and buffers; returns 0 or -1.
-static int
-s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
+static int s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
 {
     self->base = zflow_actor_new (pipe, "hpfeeds client");
     self->cfg = args->config;
@@ -441,14 +419,14 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     if (args->batch) {
         self->batch = zsock_new (ZMQ_PUSH);
         //  handoff->unread bounds the messages; a batch holds at least one
-        if (!self->batch || (zsock_set_sndhwm (self->batch, self->cfg.output_hwm), 0)
-            || zsock_bind (self->batch, "%s", args->batch))
+        if (!self->batch || (zsock_set_sndhwm (self->batch, self->cfg.output_hwm), 0) ||
+            zsock_bind (self->batch, "%s", args->batch))
             return -1;
     }
     self->events_sock = zsock_new (ZMQ_PUSH);
-    if (!self->base || !self->host || !self->ident || !self->secret || !self->channels
-        || !self->refused_pub
-        || !self->sources || !self->meta || !self->input || !self->output || !self->events_sock)
+    if (!self->base || !self->host || !self->ident || !self->secret || !self->channels ||
+        !self->refused_pub || !self->sources || !self->meta || !self->input || !self->output ||
+        !self->events_sock)
         return -1;
     zlistx_set_duplicator (self->channels, s_str_dup);
     zlistx_set_destructor (self->channels, s_str_free);
@@ -458,8 +436,8 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     zmq_setsockopt (zsock_resolve (self->output), ZMQ_XPUB_NODROP, &nodrop, sizeof (nodrop));
     zsock_set_sndhwm (self->events_sock, 1000);
     zsock_set_rcvhwm (self->input, S_INPUT_HWM);
-    if (zsock_bind (self->output, "%s", args->output)
-        || zsock_connect (self->events_sock, "%s", args->events))
+    if (zsock_bind (self->output, "%s", args->output) ||
+        zsock_connect (self->events_sock, "%s", args->events))
         return -1;
     self->loop = zflow_actor_loop (self->base);
     zloop_reader (self->loop, self->input, zflow__hpfeeds_client_on_input, self);
@@ -469,8 +447,7 @@ s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
     return 0;
 }
 
-void
-zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
+void zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
 {
     client_t self_struct, *self = &self_struct;
     memset (self, 0, sizeof (*self));
@@ -478,11 +455,10 @@ zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
         zflow_actor_ready (self->base, 0);
         s_connect (self);
         zflow_actor_run (self->base);
-    }
-    else if (self->base)
+    } else if (self->base)
         zflow_actor_ready (self->base, -1);
     else {
-        zsock_signal (pipe, 0);     //  as zflow_actor_ready (pipe, -1) would
+        zsock_signal (pipe, 0); //  as zflow_actor_ready (pipe, -1) would
         zsock_signal (pipe, 1);
     }
     if (self->fd >= 0)

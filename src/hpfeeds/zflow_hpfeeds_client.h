@@ -42,12 +42,12 @@
 
 //  What the wrapper hands the actor (read before the actor signals ready).
 typedef struct {
-    zflow_hpfeeds_config_t config;  //  checked settings (strings owned by the wrapper)
-    const char *input;              //  endpoint of the publish PULL socket
-    const char *output;             //  endpoint of the output PUB socket
-    const char *events;             //  endpoint of the event PUSH socket
-    const char *batch;              //  endpoint of the reader's batch PUSH socket, or NULL
-    struct _zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off (owned by the wrapper)
+    zflow_hpfeeds_config_t config; //  checked settings (strings owned by the wrapper)
+    const char *input;             //  endpoint of the publish PULL socket
+    const char *output;            //  endpoint of the output PUB socket
+    const char *events;            //  endpoint of the event PUSH socket
+    const char *batch;             //  endpoint of the reader's batch PUSH socket, or NULL
+    struct _zflow_hpfeeds_handoff_t *handoff; //  the publish hand-off (owned by the wrapper)
 } zflow_hpfeeds_args_t;
 
 //  Publish frames smaller than this go through the hand-off buffer.
@@ -82,24 +82,24 @@ typedef struct {
 //  itself it turns direct_fd off and takes data (zflow__hpfeeds_client_
 //  direct_off), so the bytes on the wire stay whole frames in order.
 typedef struct _zflow_hpfeeds_handoff_t {
-    pthread_mutex_t lock;        //  guards the fields below but unread and pool
-    pthread_cond_t taken;        //  signalled when the actor takes data (if waiting)
-    uint8_t *data;               //  whole publish frames (S_PUB_BATCH bytes of room)
-    size_t size;                 //  bytes in data
-    size_t count;                //  frames in data
-    bool rung;                   //  a ring is on its way to the actor
-    bool waiting;                //  the publisher waits on taken
-    int direct_fd;               //  the socket the publisher may write to, or -1
-    size_t head_sent;            //  bytes of data's first frame already written (direct)
-    uint64_t direct_frames;      //  frames written whole by the publisher, not yet
-                                 //  counted by the actor (published and sent)
-    uint64_t direct_writes;      //  direct writes made (the actor sees a busy publisher)
-    uint64_t direct_stalls;      //  direct writes the socket did not take whole
-    size_t large_pending;        //  frames sent alone on the PULL socket, not taken yet
-                                 //  (no direct write may pass them)
-    atomic_size_t unread;        //  messages batched to the reader, not read yet (at most
-                                 //  2 * output_hwm, as a PUB and a SUB of output_hwm each)
-    zflow_hpfeeds_pool_t *pool;  //  blocks for the reader's batches (owned by the wrapper)
+    pthread_mutex_t lock;       //  guards the fields below but unread and pool
+    pthread_cond_t taken;       //  signalled when the actor takes data (if waiting)
+    uint8_t *data;              //  whole publish frames (S_PUB_BATCH bytes of room)
+    size_t size;                //  bytes in data
+    size_t count;               //  frames in data
+    bool rung;                  //  a ring is on its way to the actor
+    bool waiting;               //  the publisher waits on taken
+    int direct_fd;              //  the socket the publisher may write to, or -1
+    size_t head_sent;           //  bytes of data's first frame already written (direct)
+    uint64_t direct_frames;     //  frames written whole by the publisher, not yet
+                                //  counted by the actor (published and sent)
+    uint64_t direct_writes;     //  direct writes made (the actor sees a busy publisher)
+    uint64_t direct_stalls;     //  direct writes the socket did not take whole
+    size_t large_pending;       //  frames sent alone on the PULL socket, not taken yet
+                                //  (no direct write may pass them)
+    atomic_size_t unread;       //  messages batched to the reader, not read yet (at most
+                                //  2 * output_hwm, as a PUB and a SUB of output_hwm each)
+    zflow_hpfeeds_pool_t *pool; //  blocks for the reader's batches (owned by the wrapper)
 } zflow_hpfeeds_handoff_t;
 
 //  The reader's hand-off: one ZeroMQ frame holds up to this many whole
@@ -124,79 +124,78 @@ typedef struct _client_t client_t;
 
 //  A stream whose messages are published into a channel.
 typedef struct {
-    client_t *client;                       //  the client
-    zflow_stream_t *stream;                 //  the stream (owned)
-    char channel[ZFLOW_HPFEEDS_MAX_STR + 1];  //  target channel
-    zflow_msg_t *msg;                       //  reusable message
+    client_t *client;                        //  the client
+    zflow_stream_t *stream;                  //  the stream (owned)
+    char channel[ZFLOW_HPFEEDS_MAX_STR + 1]; //  target channel
+    zflow_msg_t *msg;                        //  reusable message
 } source_t;
 
 struct _client_t {
-    zflow_actor_t *base;             //  actor base
-    zloop_t *loop;                   //  its loop
-    zflow_hpfeeds_config_t cfg;      //  settings (strings owned below)
-    char *host, *ident, *secret;     //  copies of the strings
-    char source_name[300];           //  meta "src"
-    state_t state;                   //  connection state
-    int fd;                          //  TCP socket, or -1
-    zflow_hpfeeds_tls_t *tls;        //  TLS context and session, or NULL (plain TCP)
-    zflow_hpfeeds_buf_t *tls_retry;  //  TLS: buffer of a write to retry unchanged, or NULL
-    short events;                    //  poll events registered on fd
-    zflow_hpfeeds_buf_t in;          //  bytes read, not yet handled
-    zflow_hpfeeds_buf_t ctl;         //  auth / subscribe frames to send
-    zflow_hpfeeds_buf_t out;         //  the outbox: publish frames to send
-    size_t frame_left;               //  unsent bytes of the outbox head frame (0: at start)
-    zlistx_t *channels;              //  subscribed channel names (owned strings)
-    zhash_t *refused_pub;            //  channels the broker refused us to publish to (set)
-    zsock_t *input;                  //  PULL: rings and large publishes from the wrapper
-    zflow_hpfeeds_handoff_t *handoff;  //  the publish hand-off (owned by the wrapper)
-    uint8_t *spare;                  //  the hand-off buffer the actor holds (owned)
-    zsock_t *output;                 //  XPUB: received envelopes
-    int output_topics;               //  topics subscribed on output (0: nobody listens)
-    zsock_t *batch;                  //  PUSH: batches for the wrapper's reader, or NULL
-    size_t run_bytes;                //  publish frames at the head of in, being delivered
-    size_t run_frames;               //  how many frames those are
-    size_t run_data;                 //  their payload bytes
-    size_t run_pub_offset;           //  bytes of the run already sent on output
-    bool run_batched;                //  the run went to the batch socket
-    zsock_t *events_sock;            //  PUSH: events
-    bool input_paused;               //  BLOCK: outbox full, input reader ended
-    bool tcp_paused;                 //  lossless: output full, TCP reads stopped
-    bool resuming;                   //  retrying after a pause (not a new pause)
-    int pause_timer;                 //  retry timer while paused, or -1
-    int timer_id;                    //  reconnect timer, or -1
-    int backoff_ms;                  //  next reconnect delay before jitter
-    bool refused;                    //  the broker sent an error on this connection
-    bool settling;                   //  auth sent, publishes held for auth_wait_ms
-    bool draining;                   //  the broker shuts down: finish the frame, then stop
-    bool shut;                       //  draining: our sending side is closed (SHUT_WR)
-    int drain_timer;                 //  draining: gives up on a broker that never closes, or -1
-    int settle_timer;                //  its timer, or -1
-    int linger_timer;                //  direct writes: takes the hand-off after a ring, or -1
-    uint64_t direct_writes_seen;     //  handoff->direct_writes at the last take
-    bool pub_busy;                   //  the publisher wrote directly since the take before
-    int64_t connected_at;            //  when publishes began to flow (ms)
-    char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1];  //  name from the info frame
-    zflow_meta_t *meta;              //  meta of the last ident seen
+    zflow_actor_t *base;              //  actor base
+    zloop_t *loop;                    //  its loop
+    zflow_hpfeeds_config_t cfg;       //  settings (strings owned below)
+    char *host, *ident, *secret;      //  copies of the strings
+    char source_name[300];            //  meta "src"
+    state_t state;                    //  connection state
+    int fd;                           //  TCP socket, or -1
+    zflow_hpfeeds_tls_t *tls;         //  TLS context and session, or NULL (plain TCP)
+    zflow_hpfeeds_buf_t *tls_retry;   //  TLS: buffer of a write to retry unchanged, or NULL
+    short events;                     //  poll events registered on fd
+    zflow_hpfeeds_buf_t in;           //  bytes read, not yet handled
+    zflow_hpfeeds_buf_t ctl;          //  auth / subscribe frames to send
+    zflow_hpfeeds_buf_t out;          //  the outbox: publish frames to send
+    size_t frame_left;                //  unsent bytes of the outbox head frame (0: at start)
+    zlistx_t *channels;               //  subscribed channel names (owned strings)
+    zhash_t *refused_pub;             //  channels the broker refused us to publish to (set)
+    zsock_t *input;                   //  PULL: rings and large publishes from the wrapper
+    zflow_hpfeeds_handoff_t *handoff; //  the publish hand-off (owned by the wrapper)
+    uint8_t *spare;                   //  the hand-off buffer the actor holds (owned)
+    zsock_t *output;                  //  XPUB: received envelopes
+    int output_topics;                //  topics subscribed on output (0: nobody listens)
+    zsock_t *batch;                   //  PUSH: batches for the wrapper's reader, or NULL
+    size_t run_bytes;                 //  publish frames at the head of in, being delivered
+    size_t run_frames;                //  how many frames those are
+    size_t run_data;                  //  their payload bytes
+    size_t run_pub_offset;            //  bytes of the run already sent on output
+    bool run_batched;                 //  the run went to the batch socket
+    zsock_t *events_sock;             //  PUSH: events
+    bool input_paused;                //  BLOCK: outbox full, input reader ended
+    bool tcp_paused;                  //  lossless: output full, TCP reads stopped
+    bool resuming;                    //  retrying after a pause (not a new pause)
+    int pause_timer;                  //  retry timer while paused, or -1
+    int timer_id;                     //  reconnect timer, or -1
+    int backoff_ms;                   //  next reconnect delay before jitter
+    bool refused;                     //  the broker sent an error on this connection
+    bool settling;                    //  auth sent, publishes held for auth_wait_ms
+    bool draining;                    //  the broker shuts down: finish the frame, then stop
+    bool shut;                        //  draining: our sending side is closed (SHUT_WR)
+    int drain_timer;                  //  draining: gives up on a broker that never closes, or -1
+    int settle_timer;                 //  its timer, or -1
+    int linger_timer;                 //  direct writes: takes the hand-off after a ring, or -1
+    uint64_t direct_writes_seen;      //  handoff->direct_writes at the last take
+    bool pub_busy;                    //  the publisher wrote directly since the take before
+    int64_t connected_at;             //  when publishes began to flow (ms)
+    char broker_name[ZFLOW_HPFEEDS_MAX_STR + 1]; //  name from the info frame
+    zflow_meta_t *meta;                          //  meta of the last ident seen
     char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1];  //  that ident
     uint8_t meta_wire[ZFLOW_META_MAX_WIRE];      //  its encoding
-    int meta_size;                   //  bytes in meta_wire (<= 0: none)
-    zlistx_t *sources;               //  source_t * (owned)
-    uint64_t connects;               //  connections that reached the established state
-    uint64_t disconnects;            //  established connections lost
-    uint64_t published;              //  publishes put in the outbox
-    uint64_t sent;                   //  publish frames fully written to TCP
-    uint64_t received;               //  publish frames received
-    uint64_t outbox_drops;           //  publishes dropped by the outbox policy
-    uint64_t inflight_lost;          //  frames cut in the middle by a lost connection
-    uint64_t inproc_drops;           //  received messages the output could not take
-    uint64_t tcp_pauses;             //  times TCP reading paused (lossless)
-    uint64_t broker_errors;          //  error frames from the broker
-    uint64_t broker_shutdowns;       //  graceful broker shutdowns (drains) seen
-    uint64_t protocol_errors;        //  malformed or unexpected frames from the broker
-    uint64_t events_dropped;         //  events the user did not read in time
-    uint64_t refused_drops;          //  publishes to a refused channel, dropped
+    int meta_size;                               //  bytes in meta_wire (<= 0: none)
+    zlistx_t *sources;                           //  source_t * (owned)
+    uint64_t connects;                           //  connections that reached the established state
+    uint64_t disconnects;                        //  established connections lost
+    uint64_t published;                          //  publishes put in the outbox
+    uint64_t sent;                               //  publish frames fully written to TCP
+    uint64_t received;                           //  publish frames received
+    uint64_t outbox_drops;                       //  publishes dropped by the outbox policy
+    uint64_t inflight_lost;                      //  frames cut in the middle by a lost connection
+    uint64_t inproc_drops;                       //  received messages the output could not take
+    uint64_t tcp_pauses;                         //  times TCP reading paused (lossless)
+    uint64_t broker_errors;                      //  error frames from the broker
+    uint64_t broker_shutdowns;                   //  graceful broker shutdowns (drains) seen
+    uint64_t protocol_errors;                    //  malformed or unexpected frames from the broker
+    uint64_t events_dropped;                     //  events the user did not read in time
+    uint64_t refused_drops;                      //  publishes to a refused channel, dropped
 };
-
 
 //  Bytes asked of the kernel per read.
 #define S_READ_CHUNK (256 * 1024)

@@ -15,20 +15,19 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_hpfeeds_client.h"
 #include "zflow_actor.h"
 #include "zflow_error.h"
 #include "zflow_hpfeeds_buf.h"
+#include "zflow_hpfeeds_client.h"
 #include "zflow_hpfeeds_proto.h"
 #include "zflow_hpfeeds_tls.h"
 #include "zflow_key.h"
 #include <errno.h>
 
-#define S_DRAIN_WAIT_MS 3000          //  longest wait for a draining broker to close
+#define S_DRAIN_WAIT_MS 3000 //  longest wait for a draining broker to close
 
 //  A broker that said it drains but did not close: give up on it.
-static int
-s_on_drain_wait (zloop_t *loop, int timer_id, void *arg)
+static int s_on_drain_wait (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -40,8 +39,7 @@ s_on_drain_wait (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  An error frame: tell the user; a refused subscription is forgotten.
-static void
-s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
+static void s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
 {
     char text[1024];
     snprintf (text, sizeof (text), "%.*s", (int) frame->data_size, (const char *) frame->data);
@@ -50,8 +48,8 @@ s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
         //  sending side, read what we are owed until it closes; the rest of
         //  the outbox waits for the next connection, so nothing is lost.
         if (self->draining)
-            return;     //  said again: nothing new
-        zflow__hpfeeds_client_direct_off (self);     //  our writes only, from here
+            return;                              //  said again: nothing new
+        zflow__hpfeeds_client_direct_off (self); //  our writes only, from here
         self->draining = true;
         self->broker_shutdowns++;
         self->drain_timer = zloop_timer (self->loop, S_DRAIN_WAIT_MS, 1, s_on_drain_wait, self);
@@ -78,23 +76,22 @@ s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
 }
 
 //  True when channel can be a key component (not empty, no 0x1F, no NUL).
-static bool
-s_valid_channel (const zflow_hpfeeds_frame_t *frame)
+static bool s_valid_channel (const zflow_hpfeeds_frame_t *frame)
 {
-    return frame->channel_size > 0 && !memchr (frame->channel, ZFLOW_KEY_SEP, frame->channel_size)
-           && !memchr (frame->channel, 0, frame->channel_size);
+    return frame->channel_size > 0 &&
+           !memchr (frame->channel, ZFLOW_KEY_SEP, frame->channel_size) &&
+           !memchr (frame->channel, 0, frame->channel_size);
 }
 
 //  Sends one received publish (with a valid channel) on the output as an
 //  envelope. Returns 0, or -1 when the output is full (ZMQ EAGAIN).
-static int
-s_deliver (client_t *self, const zflow_hpfeeds_frame_t *frame)
+static int s_deliver (client_t *self, const zflow_hpfeeds_frame_t *frame)
 {
     uint8_t key[8 + ZFLOW_HPFEEDS_MAX_STR];
     memcpy (key, "hpfeeds\x1f", 8);
     memcpy (key + 8, frame->channel, frame->channel_size);
-    if (self->meta_size <= 0 || strlen (self->meta_ident) != frame->name_size
-        || memcmp (self->meta_ident, frame->name, frame->name_size)) {
+    if (self->meta_size <= 0 || strlen (self->meta_ident) != frame->name_size ||
+        memcmp (self->meta_ident, frame->name, frame->name_size)) {
         memcpy (self->meta_ident, frame->name, frame->name_size);
         self->meta_ident[frame->name_size] = 0;
         zflow_meta_reset (self->meta);
@@ -110,13 +107,11 @@ s_deliver (client_t *self, const zflow_hpfeeds_frame_t *frame)
     return 0;
 }
 
-static int
-s_on_output_retry (zloop_t *loop, int timer_id, void *arg);
+static int s_on_output_retry (zloop_t *loop, int timer_id, void *arg);
 
 //  Stops reading TCP until the output socket can take more. A PUB socket
 //  always reports POLLOUT, so the retry is a short timer, not a poller.
-static void
-s_pause_tcp (client_t *self)
+static void s_pause_tcp (client_t *self)
 {
     if (!self->resuming)
         self->tcp_pauses++;
@@ -128,8 +123,7 @@ s_pause_tcp (client_t *self)
 
 //  True while someone subscribes to the output (XPUB): reads the pending
 //  (un)subscriptions first. Nobody listening: envelopes are not built.
-static bool
-s_output_listened (client_t *self)
+static bool s_output_listened (client_t *self)
 {
     void *sock = zsock_resolve (self->output);
     uint8_t note[1 + 8 + ZFLOW_HPFEEDS_MAX_STR];
@@ -139,8 +133,7 @@ s_output_listened (client_t *self)
     return self->output_topics > 0;
 }
 
-int
-zflow__hpfeeds_client_on_output_note (zloop_t *loop, zsock_t *reader, void *arg)
+int zflow__hpfeeds_client_on_output_note (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     (void) reader;
@@ -153,8 +146,7 @@ zflow__hpfeeds_client_on_output_note (zloop_t *loop, zsock_t *reader, void *arg)
 //  frame with the ident and channel of the one before it is checked by
 //  its header and one compare (zflow__hpfeeds_same_publish), any other
 //  is parsed in full and its channel checked.
-static void
-s_scan_run (client_t *self)
+static void s_scan_run (client_t *self)
 {
     const uint8_t *head = zflow__hpfeeds_buf_head (&self->in);
     size_t size = zflow__hpfeeds_buf_size (&self->in), prefix_size = 0, overhead = 0;
@@ -165,8 +157,8 @@ s_scan_run (client_t *self)
         size_t left = size - self->run_bytes;
         size_t total = prefix ? zflow__hpfeeds_same_publish (at, left, prefix, prefix_size) : 0;
         if (total == 0) {
-            if (zflow__hpfeeds_parse (at, left, &frame, NULL, 0) != 1
-                || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || !s_valid_channel (&frame))
+            if (zflow__hpfeeds_parse (at, left, &frame, NULL, 0) != 1 ||
+                frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || !s_valid_channel (&frame))
                 break;
             total = frame.size;
             prefix = at + ZFLOW_HPFEEDS_HEADER;
@@ -183,8 +175,7 @@ s_scan_run (client_t *self)
 
 //  A failed hand-off: lossless pauses TCP reads (returns -1, the run
 //  stays), lossy counts count drops (returns 0).
-static int
-s_output_full (client_t *self, size_t count)
+static int s_output_full (client_t *self, size_t count)
 {
     if (self->cfg.lossless) {
         s_pause_tcp (self);
@@ -197,8 +188,7 @@ s_output_full (client_t *self, size_t count)
 
 //  Sends the run to the reader as one batch: in a block of the pool when
 //  it fits one (the usual case), else copied by libzmq.
-static int
-s_send_batch (client_t *self, const uint8_t *head, size_t size)
+static int s_send_batch (client_t *self, const uint8_t *head, size_t size)
 {
     void *sock = zsock_resolve (self->batch);
     zmq_msg_t batch;
@@ -212,16 +202,15 @@ s_send_batch (client_t *self, const uint8_t *head, size_t size)
 
 //  Hands the run to the reader as one batch and to the output subscribers
 //  as envelopes, then consumes it. Returns 0, or -1 when paused.
-static int
-s_deliver_run (client_t *self)
+static int s_deliver_run (client_t *self)
 {
     const uint8_t *head = zflow__hpfeeds_buf_head (&self->in);
     if (self->batch && !self->run_batched) {
         //  counted first: the reader may take the batch before send returns
         atomic_size_t *unread = &self->handoff->unread;
         size_t before = atomic_fetch_add (unread, self->run_frames);
-        if ((before && before + self->run_frames > 2 * (size_t) self->cfg.output_hwm)
-            || s_send_batch (self, head, self->run_bytes) < 0) {
+        if ((before && before + self->run_frames > 2 * (size_t) self->cfg.output_hwm) ||
+            s_send_batch (self, head, self->run_bytes) < 0) {
             atomic_fetch_sub (unread, self->run_frames);
             if (s_output_full (self, self->run_frames))
                 return -1;
@@ -251,8 +240,7 @@ s_deliver_run (client_t *self)
 
 //  Handles the frames in the input buffer: runs of publish frames go out
 //  together, any other frame one by one.
-static void
-s_parse (client_t *self)
+static void s_parse (client_t *self)
 {
     zflow_hpfeeds_frame_t frame;
     char text[512];
@@ -264,35 +252,34 @@ s_parse (client_t *self)
                 break;
             continue;
         }
-        int rc = zflow__hpfeeds_parse (zflow__hpfeeds_buf_head (&self->in),
-                                       zflow__hpfeeds_buf_size (&self->in), &frame, text,
-                                       sizeof (text));
+        int rc =
+            zflow__hpfeeds_parse (zflow__hpfeeds_buf_head (&self->in),
+                                  zflow__hpfeeds_buf_size (&self->in), &frame, text, sizeof (text));
         if (rc == 0)
             break;
         if (rc < 0) {
             self->protocol_errors++;
-            zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_PROTOCOL, "from the broker: %s", text);
+            zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_PROTOCOL, "from the broker: %s",
+                                         text);
             zflow__hpfeeds_client_disconnect (self, text);
             return;
         }
         if (frame.op == ZFLOW_HPFEEDS_OP_PUBLISH && self->state == S_READY) {
-            self->inproc_drops++;   //  its channel is not a valid key component
+            self->inproc_drops++; //  its channel is not a valid key component
             self->received++;
             zflow_actor_counters (self->base)->msgs_in++;
             zflow_actor_counters (self->base)->bytes_in += frame.data_size;
-        }
-        else if (frame.op == ZFLOW_HPFEEDS_OP_ERROR)
+        } else if (frame.op == ZFLOW_HPFEEDS_OP_ERROR)
             s_on_error (self, &frame);
         else if (frame.op == ZFLOW_HPFEEDS_OP_INFO && self->state == S_WAIT_INFO)
             zflow__hpfeeds_client_on_info (self, &frame);
         else
-            self->protocol_errors++;    //  frames a broker does not send: skipped
+            self->protocol_errors++; //  frames a broker does not send: skipped
         zflow__hpfeeds_buf_consume (&self->in, frame.size);
     }
 }
 
-static int
-s_on_output_retry (zloop_t *loop, int timer_id, void *arg)
+static int s_on_output_retry (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -313,8 +300,7 @@ s_on_output_retry (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  Reads what the socket (or the TLS session) has, then handles it.
-void
-zflow__hpfeeds_client_read (client_t *self)
+void zflow__hpfeeds_client_read (client_t *self)
 {
     ssize_t rc;
     do {
@@ -324,20 +310,19 @@ zflow__hpfeeds_client_read (client_t *self)
             if (rc > 0)
                 zflow__hpfeeds_buf_commit (&self->in, (size_t) rc);
             else if (!dst)
-                errno = EAGAIN;     //  full: parse first (a frame is never larger)
-        }
-        else
+                errno = EAGAIN; //  full: parse first (a frame is never larger)
+        } else
             rc = zflow__hpfeeds_buf_read_fd (&self->in, self->fd, S_READ_CHUNK);
     } while (rc > 0 && self->tls && zflow__hpfeeds_tls_pending (self->tls));
     if (rc == 0)
-        zflow__hpfeeds_client_disconnect (self, self->draining ? "the broker shut down (drained)"
-                                           : "the broker closed the connection");
+        zflow__hpfeeds_client_disconnect (self, self->draining
+                                                    ? "the broker shut down (drained)"
+                                                    : "the broker closed the connection");
     else if (rc < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
         char reason[128];
         snprintf (reason, sizeof (reason), "read: %s", strerror (errno));
         zflow__hpfeeds_client_disconnect (self, reason);
-    }
-    else
+    } else
         s_parse (self);
     //  TLS may hold decrypted bytes that poll does not announce
     if (self->fd >= 0 && self->tls && !self->tcp_paused && zflow__hpfeeds_tls_pending (self->tls))

@@ -14,17 +14,16 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_hpfeeds_client.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
+#include "zflow_hpfeeds_client.h"
 #include "zflow_hpfeeds_proto.h"
 #include <assert.h>
 
-#define S_INPUT_BATCH 4096     //  publishes taken from the PULL per wakeup
+#define S_INPUT_BATCH 4096 //  publishes taken from the PULL per wakeup
 
 //  Bytes the outbox can still take.
-static size_t
-s_room (client_t *self)
+static size_t s_room (client_t *self)
 {
     return self->out.limit - zflow__hpfeeds_buf_size (&self->out);
 }
@@ -32,12 +31,11 @@ s_room (client_t *self)
 //  Drops whole frames from the head of the outbox (never the one partly on
 //  the wire) until at least need bytes, and a quarter of the outbox, are
 //  free: dropping in batches keeps the cost of moving the bytes low.
-static void
-s_drop_oldest (client_t *self, size_t need)
+static void s_drop_oldest (client_t *self, size_t need)
 {
     size_t target = need > self->out.limit / 4 ? need : self->out.limit / 4;
-    while (!self->frame_left && self->tls_retry != &self->out && s_room (self) < target
-           && zflow__hpfeeds_buf_size (&self->out)) {
+    while (!self->frame_left && self->tls_retry != &self->out && s_room (self) < target &&
+           zflow__hpfeeds_buf_size (&self->out)) {
         const uint8_t *head = zflow__hpfeeds_buf_head (&self->out);
         size_t size = zflow__hpfeeds_frame_size (head);
         zflow__hpfeeds_buf_consume (&self->out, size);
@@ -48,8 +46,7 @@ s_drop_oldest (client_t *self, size_t need)
 
 //  Returns room for a frame of total bytes at the outbox tail, dropping
 //  old frames by policy, or NULL when it was dropped (counted).
-static uint8_t *
-s_reserve (client_t *self, size_t total)
+static uint8_t *s_reserve (client_t *self, size_t total)
 {
     uint8_t *dst = zflow__hpfeeds_buf_reserve (&self->out, total);
     if (!dst && self->cfg.outbox_policy == ZFLOW_HPFEEDS_DROP_OLDEST) {
@@ -64,8 +61,7 @@ s_reserve (client_t *self, size_t total)
 }
 
 //  True when the broker refused us channel (channel_size bytes).
-static bool
-s_refused (client_t *self, const void *channel, size_t channel_size)
+static bool s_refused (client_t *self, const void *channel, size_t channel_size)
 {
     if (zhash_size (self->refused_pub) == 0)
         return false;
@@ -79,8 +75,7 @@ s_refused (client_t *self, const void *channel, size_t channel_size)
     return true;
 }
 
-void
-zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel)
+void zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel)
 {
     if (strlen (channel) > ZFLOW_HPFEEDS_MAX_STR)
         return;
@@ -100,9 +95,9 @@ zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel)
     while (src < size) {
         zflow_hpfeeds_frame_t frame;
         if (zflow__hpfeeds_parse (base + src, size - src, &frame, NULL, 0) != 1)
-            break;      //  cannot happen: the outbox holds whole frames
-        bool drop = frame.channel_size == channel_size
-                    && memcmp (frame.channel, channel, channel_size) == 0;
+            break; //  cannot happen: the outbox holds whole frames
+        bool drop = frame.channel_size == channel_size &&
+                    memcmp (frame.channel, channel, channel_size) == 0;
         if (drop)
             self->refused_drops++;
         else {
@@ -118,9 +113,8 @@ zflow__hpfeeds_client_refuse_pub (client_t *self, const char *channel)
 
 //  Puts one publish frame in the outbox. Returns 0, or -1 when it was
 //  dropped (no room even after dropping old frames, or invalid).
-static int
-s_enqueue (client_t *self, const void *channel, size_t channel_size, const void *payload,
-           size_t size)
+static int s_enqueue (client_t *self, const void *channel, size_t channel_size, const void *payload,
+                      size_t size)
 {
     long total = zflow__hpfeeds_encode_publish (NULL, self->ident, strlen (self->ident), channel,
                                                 channel_size, payload, size);
@@ -140,15 +134,14 @@ s_enqueue (client_t *self, const void *channel, size_t channel_size, const void 
 
 //  Puts a publish frame the wrapper encoded in the outbox, after checking
 //  it is one complete publish frame with our ident.
-static void
-s_enqueue_frame (client_t *self, const uint8_t *data, size_t size)
+static void s_enqueue_frame (client_t *self, const uint8_t *data, size_t size)
 {
     zflow_hpfeeds_frame_t frame;
     size_t ident_size = strlen (self->ident);
-    if (zflow__hpfeeds_parse (data, size, &frame, NULL, 0) != 1 || frame.size != size
-        || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || frame.name_size != ident_size
-        || memcmp (frame.name, self->ident, ident_size)) {
-        self->outbox_drops++;   //  cannot come from the wrapper
+    if (zflow__hpfeeds_parse (data, size, &frame, NULL, 0) != 1 || frame.size != size ||
+        frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || frame.name_size != ident_size ||
+        memcmp (frame.name, self->ident, ident_size)) {
+        self->outbox_drops++; //  cannot come from the wrapper
         return;
     }
     if (s_refused (self, frame.channel, frame.channel_size))
@@ -162,17 +155,15 @@ s_enqueue_frame (client_t *self, const uint8_t *data, size_t size)
 }
 
 //  BLOCK: true while the outbox may not have room for the largest frame.
-static bool
-s_blocked (client_t *self)
+static bool s_blocked (client_t *self)
 {
-    return self->cfg.outbox_policy == ZFLOW_HPFEEDS_BLOCK
-           && s_room (self) < ZFLOW_HPFEEDS_MAX_FRAME;
+    return self->cfg.outbox_policy == ZFLOW_HPFEEDS_BLOCK &&
+           s_room (self) < ZFLOW_HPFEEDS_MAX_FRAME;
 }
 
 //  With the hand-off locked: counts the frames the publisher wrote itself
 //  as published and sent.
-static void
-s_count_direct (client_t *self)
+static void s_count_direct (client_t *self)
 {
     self->published += self->handoff->direct_frames;
     self->sent += self->handoff->direct_frames;
@@ -183,8 +174,7 @@ s_count_direct (client_t *self)
 //  or when direct writes end). Direct writes end with it: the outbox may
 //  now hold frames the actor must write first (zflow__hpfeeds_client_
 //  flush turns them on again once it is empty).
-static void
-s_take (client_t *self)
+static void s_take (client_t *self)
 {
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     pthread_mutex_lock (&handoff->lock);
@@ -216,8 +206,8 @@ s_take (client_t *self)
     }
     //  The frames are our wrapper's own: in one piece when nothing is
     //  refused and they fit, else frame by frame (policy, refusals).
-    uint8_t *dst = zhash_size (self->refused_pub) ? NULL
-                                                  : zflow__hpfeeds_buf_reserve (&self->out, size);
+    uint8_t *dst =
+        zhash_size (self->refused_pub) ? NULL : zflow__hpfeeds_buf_reserve (&self->out, size);
     if (dst) {
         memcpy (dst, data, size);
         zflow__hpfeeds_buf_commit (&self->out, size);
@@ -227,13 +217,12 @@ s_take (client_t *self)
     zflow_hpfeeds_frame_t frame;
     for (size_t offset = 0; offset < size; offset += frame.size) {
         if (zflow__hpfeeds_parse (data + offset, size - offset, &frame, NULL, 0) != 1)
-            break;      //  cannot happen: the wrapper encodes whole frames
+            break; //  cannot happen: the wrapper encodes whole frames
         s_enqueue_frame (self, data + offset, frame.size);
     }
 }
 
-void
-zflow__hpfeeds_client_direct_off (client_t *self)
+void zflow__hpfeeds_client_direct_off (client_t *self)
 {
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     pthread_mutex_lock (&handoff->lock);
@@ -244,12 +233,11 @@ zflow__hpfeeds_client_direct_off (client_t *self)
         s_take (self);
 }
 
-void
-zflow__hpfeeds_client_direct_on (client_t *self)
+void zflow__hpfeeds_client_direct_on (client_t *self)
 {
-    if (self->state != S_READY || self->settling || self->draining || self->tls || self->fd < 0
-        || self->frame_left || zflow__hpfeeds_buf_size (&self->out)
-        || zflow__hpfeeds_buf_size (&self->ctl) || zhash_size (self->refused_pub))
+    if (self->state != S_READY || self->settling || self->draining || self->tls || self->fd < 0 ||
+        self->frame_left || zflow__hpfeeds_buf_size (&self->out) ||
+        zflow__hpfeeds_buf_size (&self->ctl) || zhash_size (self->refused_pub))
         return;
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     pthread_mutex_lock (&handoff->lock);
@@ -259,8 +247,7 @@ zflow__hpfeeds_client_direct_on (client_t *self)
 }
 
 //  Direct writes: the hand-off's wait is over, take what is there.
-static int
-s_on_linger (zloop_t *loop, int timer_id, void *arg)
+static int s_on_linger (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -277,8 +264,7 @@ s_on_linger (zloop_t *loop, int timer_id, void *arg)
 //  write this one too once it fills: wait for that, up to S_PUB_LINGER_MS,
 //  rather than take a few frames now. Otherwise (a slower publisher, or
 //  direct writes off: an urgent ring) take at once.
-static void
-s_on_ring (client_t *self)
+static void s_on_ring (client_t *self)
 {
     zflow_hpfeeds_handoff_t *handoff = self->handoff;
     pthread_mutex_lock (&handoff->lock);
@@ -296,8 +282,7 @@ s_on_ring (client_t *self)
     s_take (self);
 }
 
-int
-zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg)
+int zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     client_t *self = (client_t *) arg;
@@ -308,12 +293,11 @@ zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg)
         if (zmq_msg_recv (&frame, sock, ZMQ_DONTWAIT) < 0)
             break;
         if (zmq_msg_size (&frame) == 0)
-            s_on_ring (self);   //  BLOCK: room for S_PUB_BATCH, as not blocked
+            s_on_ring (self); //  BLOCK: room for S_PUB_BATCH, as not blocked
         else {
             //  a large frame: everything published before it goes first
             zflow__hpfeeds_client_direct_off (self);
-            s_enqueue_frame (self, (const uint8_t *) zmq_msg_data (&frame),
-                             zmq_msg_size (&frame));
+            s_enqueue_frame (self, (const uint8_t *) zmq_msg_data (&frame), zmq_msg_size (&frame));
             pthread_mutex_lock (&self->handoff->lock);
             self->handoff->large_pending--;
             pthread_mutex_unlock (&self->handoff->lock);
@@ -328,8 +312,7 @@ zflow__hpfeeds_client_on_input (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
-static void
-s_on_source (zflow_stream_t *stream, void *arg)
+static void s_on_source (zflow_stream_t *stream, void *arg)
 {
     source_t *source = (source_t *) arg;
     client_t *self = source->client;
@@ -347,8 +330,7 @@ s_on_source (zflow_stream_t *stream, void *arg)
 }
 
 //  After the outbox drained: resume what BLOCK paused.
-void
-zflow__hpfeeds_client_pump (client_t *self)
+void zflow__hpfeeds_client_pump (client_t *self)
 {
     if (s_blocked (self))
         return;
@@ -362,8 +344,7 @@ zflow__hpfeeds_client_pump (client_t *self)
             s_on_source (source->stream, source);
 }
 
-void
-zflow__hpfeeds_client_source_destroy (source_t **source_p)
+void zflow__hpfeeds_client_source_destroy (source_t **source_p)
 {
     zflow_stream_destroy (&(*source_p)->stream);
     zflow_msg_destroy (&(*source_p)->msg);
@@ -371,14 +352,13 @@ zflow__hpfeeds_client_source_destroy (source_t **source_p)
     *source_p = NULL;
 }
 
-static int
-s_cmd_publish_from (client_t *self, zmsg_t *request)
+static int s_cmd_publish_from (client_t *self, zmsg_t *request)
 {
     char *type = zmsg_popstr (request), *endpoint = zmsg_popstr (request);
     char *subscribe = zmsg_popstr (request), *channel = zmsg_popstr (request);
     int rc = ZFLOW_EINVAL, socktype = type ? atoi (type) : -1;
-    if (endpoint && channel && *channel && strlen (channel) <= ZFLOW_HPFEEDS_MAX_STR
-        && (socktype == ZMQ_PULL || socktype == ZMQ_SUB)) {
+    if (endpoint && channel && *channel && strlen (channel) <= ZFLOW_HPFEEDS_MAX_STR &&
+        (socktype == ZMQ_PULL || socktype == ZMQ_SUB)) {
         source_t *source = (source_t *) zmalloc (sizeof (source_t));
         source->client = self;
         source->msg = zflow_msg_new ();
@@ -400,8 +380,7 @@ s_cmd_publish_from (client_t *self, zmsg_t *request)
     return rc;
 }
 
-static int
-s_cmd_subscribe (client_t *self, const char *command, const char *channel)
+static int s_cmd_subscribe (client_t *self, const char *command, const char *channel)
 {
     if (!channel || !*channel)
         return ZFLOW_EINVAL;
@@ -410,7 +389,7 @@ s_cmd_subscribe (client_t *self, const char *command, const char *channel)
     bool subscribe = streq (command, "SUBSCRIBE");
     void *handle = zlistx_find (self->channels, (void *) channel);
     if (subscribe == (handle != NULL))
-        return 0;       //  nothing changes
+        return 0; //  nothing changes
     if (subscribe && zlistx_size (self->channels) >= ZFLOW_HPFEEDS_MAX_CHANNELS)
         return ZFLOW_EFULL;
     if (subscribe)
@@ -429,9 +408,8 @@ s_cmd_subscribe (client_t *self, const char *command, const char *channel)
     return 0;
 }
 
-int
-zflow__hpfeeds_client_command (zflow_actor_t *base, const char *command, zmsg_t *request,
-                               void *arg)
+int zflow__hpfeeds_client_command (zflow_actor_t *base, const char *command, zmsg_t *request,
+                                   void *arg)
 {
     client_t *self = (client_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
@@ -439,8 +417,7 @@ zflow__hpfeeds_client_command (zflow_actor_t *base, const char *command, zmsg_t 
         char *channel = zmsg_popstr (request);
         zsock_send (pipe, "i", s_cmd_subscribe (self, command, channel));
         zstr_free (&channel);
-    }
-    else if (streq (command, "PUBLISH FROM"))
+    } else if (streq (command, "PUBLISH FROM"))
         zsock_send (pipe, "i", s_cmd_publish_from (self, request));
     else if (streq (command, "STATUS"))
         zsock_send (pipe, "i", self->state == S_READY && !self->settling ? 1 : 0);
@@ -449,8 +426,7 @@ zflow__hpfeeds_client_command (zflow_actor_t *base, const char *command, zmsg_t 
     return 0;
 }
 
-void
-zflow__hpfeeds_client_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+void zflow__hpfeeds_client_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     client_t *self = (client_t *) arg;
@@ -479,4 +455,3 @@ zflow__hpfeeds_client_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "events_dropped", self->events_dropped);
     zflow_actor_stats_add (reply, "refused_drops", self->refused_drops);
 }
-

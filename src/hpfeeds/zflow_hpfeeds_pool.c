@@ -17,17 +17,16 @@
 #include <string.h>
 
 struct _zflow_hpfeeds_pool_t {
-    pthread_mutex_t lock;     //  guards free_blocks, cached and closed
-    size_t block_size;        //  bytes per block
-    size_t max_cached;        //  most free blocks kept
-    void **free_blocks;       //  the free blocks kept (max_cached slots)
-    size_t cached;            //  how many there are
-    bool closed;              //  the owner destroyed the pool: keep nothing
-    atomic_size_t refs;       //  the owner's hold (1 until destroy) + blocks in use
+    pthread_mutex_t lock; //  guards free_blocks, cached and closed
+    size_t block_size;    //  bytes per block
+    size_t max_cached;    //  most free blocks kept
+    void **free_blocks;   //  the free blocks kept (max_cached slots)
+    size_t cached;        //  how many there are
+    bool closed;          //  the owner destroyed the pool: keep nothing
+    atomic_size_t refs;   //  the owner's hold (1 until destroy) + blocks in use
 };
 
-zflow_hpfeeds_pool_t *
-zflow__hpfeeds_pool_new (size_t block_size, size_t max_cached)
+zflow_hpfeeds_pool_t *zflow__hpfeeds_pool_new (size_t block_size, size_t max_cached)
 {
     assert (block_size > 0);
     zflow_hpfeeds_pool_t *self = (zflow_hpfeeds_pool_t *) calloc (1, sizeof (*self));
@@ -46,8 +45,7 @@ zflow__hpfeeds_pool_new (size_t block_size, size_t max_cached)
 }
 
 //  Drops one hold; the last frees the pool.
-static void
-s_unref (zflow_hpfeeds_pool_t *self)
+static void s_unref (zflow_hpfeeds_pool_t *self)
 {
     if (atomic_fetch_sub (&self->refs, 1) != 1)
         return;
@@ -56,8 +54,7 @@ s_unref (zflow_hpfeeds_pool_t *self)
     free (self);
 }
 
-void
-zflow__hpfeeds_pool_destroy (zflow_hpfeeds_pool_t **self_p)
+void zflow__hpfeeds_pool_destroy (zflow_hpfeeds_pool_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -73,8 +70,7 @@ zflow__hpfeeds_pool_destroy (zflow_hpfeeds_pool_t **self_p)
 
 //  libzmq's free function for a message's block (called in whichever
 //  thread drops the message's last reference).
-static void
-s_give_back (void *block, void *hint)
+static void s_give_back (void *block, void *hint)
 {
     zflow_hpfeeds_pool_t *self = (zflow_hpfeeds_pool_t *) hint;
     pthread_mutex_lock (&self->lock);
@@ -87,9 +83,8 @@ s_give_back (void *block, void *hint)
     s_unref (self);
 }
 
-int
-zflow__hpfeeds_pool_msg (zflow_hpfeeds_pool_t *self, zmq_msg_t *msg, const void *data,
-                         size_t size)
+int zflow__hpfeeds_pool_msg (zflow_hpfeeds_pool_t *self, zmq_msg_t *msg, const void *data,
+                             size_t size)
 {
     assert (self && msg);
     if (size > self->block_size)
@@ -112,8 +107,7 @@ zflow__hpfeeds_pool_msg (zflow_hpfeeds_pool_t *self, zmq_msg_t *msg, const void 
     return 0;
 }
 
-size_t
-zflow__hpfeeds_pool_cached (zflow_hpfeeds_pool_t *self)
+size_t zflow__hpfeeds_pool_cached (zflow_hpfeeds_pool_t *self)
 {
     pthread_mutex_lock (&self->lock);
     size_t cached = self->cached;

@@ -17,8 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-size_t
-zflow__hpfeeds_max_frame (uint8_t op)
+size_t zflow__hpfeeds_max_frame (uint8_t op)
 {
     switch (op) {
     case ZFLOW_HPFEEDS_OP_ERROR:
@@ -29,14 +28,14 @@ zflow__hpfeeds_max_frame (uint8_t op)
         return ZFLOW_HPFEEDS_MAX_INFO;
     case ZFLOW_HPFEEDS_OP_SUBSCRIBE:
     case ZFLOW_HPFEEDS_OP_UNSUBSCRIBE:
-        return ZFLOW_HPFEEDS_MAXBUF;     //  the reference's default limit
+        return ZFLOW_HPFEEDS_MAXBUF; //  the reference's default limit
     default:
         return 0;
     }
 }
 
-static int
-s_fail (int code, char *errbuf, size_t errlen, const char *format, unsigned a, unsigned b)
+static int s_fail (int code, char *errbuf, size_t errlen, const char *format, unsigned a,
+                   unsigned b)
 {
     if (errbuf && errlen)
         snprintf (errbuf, errlen, format, a, b);
@@ -44,8 +43,7 @@ s_fail (int code, char *errbuf, size_t errlen, const char *format, unsigned a, u
 }
 
 //  Takes one str8 from [*cursor, end): returns 0 or -1 if it does not fit.
-static int
-s_str8 (const uint8_t **cursor, const uint8_t *end, const uint8_t **str, size_t *size)
+static int s_str8 (const uint8_t **cursor, const uint8_t *end, const uint8_t **str, size_t *size)
 {
     if (*cursor >= end)
         return -1;
@@ -59,9 +57,8 @@ s_str8 (const uint8_t **cursor, const uint8_t *end, const uint8_t **str, size_t 
 }
 
 //  Splits the body of a complete frame into its fields.
-static int
-s_parse_body (const uint8_t *body, const uint8_t *end, zflow_hpfeeds_frame_t *frame, char *errbuf,
-              size_t errlen)
+static int s_parse_body (const uint8_t *body, const uint8_t *end, zflow_hpfeeds_frame_t *frame,
+                         char *errbuf, size_t errlen)
 {
     const uint8_t *cursor = body;
     if (frame->op == ZFLOW_HPFEEDS_OP_ERROR) {
@@ -73,8 +70,8 @@ s_parse_body (const uint8_t *body, const uint8_t *end, zflow_hpfeeds_frame_t *fr
         return s_fail (ZFLOW_EPROTO, errbuf, errlen,
                        "malformed frame: opcode %u string runs past the %u-byte frame", frame->op,
                        frame->size);
-    if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH
-        && s_str8 (&cursor, end, &frame->channel, &frame->channel_size))
+    if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH &&
+        s_str8 (&cursor, end, &frame->channel, &frame->channel_size))
         return s_fail (ZFLOW_EPROTO, errbuf, errlen,
                        "malformed frame: opcode %u channel runs past the %u-byte frame", frame->op,
                        frame->size);
@@ -92,9 +89,8 @@ s_parse_body (const uint8_t *body, const uint8_t *end, zflow_hpfeeds_frame_t *fr
     return 1;
 }
 
-int
-zflow__hpfeeds_parse (const uint8_t *buf, size_t size, zflow_hpfeeds_frame_t *frame, char *errbuf,
-                      size_t errlen)
+int zflow__hpfeeds_parse (const uint8_t *buf, size_t size, zflow_hpfeeds_frame_t *frame,
+                          char *errbuf, size_t errlen)
 {
     if (size < ZFLOW_HPFEEDS_HEADER)
         return 0;
@@ -118,8 +114,7 @@ zflow__hpfeeds_parse (const uint8_t *buf, size_t size, zflow_hpfeeds_frame_t *fr
     return s_parse_body (buf + ZFLOW_HPFEEDS_HEADER, buf + total, frame, errbuf, errlen);
 }
 
-static uint8_t *
-s_put_header (uint8_t *dst, size_t total, uint8_t op)
+static uint8_t *s_put_header (uint8_t *dst, size_t total, uint8_t op)
 {
     dst[0] = (uint8_t) (total >> 24);
     dst[1] = (uint8_t) (total >> 16);
@@ -129,8 +124,7 @@ s_put_header (uint8_t *dst, size_t total, uint8_t op)
     return dst + ZFLOW_HPFEEDS_HEADER;
 }
 
-static uint8_t *
-s_put_str8 (uint8_t *dst, const void *str, size_t size)
+static uint8_t *s_put_str8 (uint8_t *dst, const void *str, size_t size)
 {
     *dst++ = (uint8_t) size;
     if (size)
@@ -138,8 +132,8 @@ s_put_str8 (uint8_t *dst, const void *str, size_t size)
     return dst + size;
 }
 
-int
-zflow__hpfeeds_encode_info (uint8_t *dst, const char *name, const uint8_t *nonce, size_t nonce_size)
+int zflow__hpfeeds_encode_info (uint8_t *dst, const char *name, const uint8_t *nonce,
+                                size_t nonce_size)
 {
     size_t name_size = strlen (name);
     size_t total = ZFLOW_HPFEEDS_HEADER + 1 + name_size + nonce_size;
@@ -152,8 +146,7 @@ zflow__hpfeeds_encode_info (uint8_t *dst, const char *name, const uint8_t *nonce
     return (int) total;
 }
 
-int
-zflow__hpfeeds_encode_auth (uint8_t *dst, const char *ident, const uint8_t *hash)
+int zflow__hpfeeds_encode_auth (uint8_t *dst, const char *ident, const uint8_t *hash)
 {
     size_t ident_size = strlen (ident);
     size_t total = ZFLOW_HPFEEDS_HEADER + 1 + ident_size + ZFLOW_HPFEEDS_HASH;
@@ -166,8 +159,7 @@ zflow__hpfeeds_encode_auth (uint8_t *dst, const char *ident, const uint8_t *hash
     return (int) total;
 }
 
-int
-zflow__hpfeeds_encode_error (uint8_t *dst, const char *text, size_t text_size)
+int zflow__hpfeeds_encode_error (uint8_t *dst, const char *text, size_t text_size)
 {
     size_t total = ZFLOW_HPFEEDS_HEADER + text_size;
     if (text_size > ZFLOW_HPFEEDS_MAXBUF)
@@ -180,9 +172,8 @@ zflow__hpfeeds_encode_error (uint8_t *dst, const char *text, size_t text_size)
     return (int) total;
 }
 
-int
-zflow__hpfeeds_encode_sub (uint8_t *dst, uint8_t op, const char *ident, const void *channel,
-                           size_t channel_size)
+int zflow__hpfeeds_encode_sub (uint8_t *dst, uint8_t op, const char *ident, const void *channel,
+                               size_t channel_size)
 {
     size_t ident_size = strlen (ident);
     size_t total = ZFLOW_HPFEEDS_HEADER + 1 + ident_size + channel_size;
@@ -198,13 +189,12 @@ zflow__hpfeeds_encode_sub (uint8_t *dst, uint8_t op, const char *ident, const vo
     return (int) total;
 }
 
-long
-zflow__hpfeeds_encode_publish (uint8_t *dst, const void *ident, size_t ident_size,
-                               const void *channel, size_t channel_size, const void *payload,
-                               size_t payload_size)
+long zflow__hpfeeds_encode_publish (uint8_t *dst, const void *ident, size_t ident_size,
+                                    const void *channel, size_t channel_size, const void *payload,
+                                    size_t payload_size)
 {
-    if (ident_size > ZFLOW_HPFEEDS_MAX_STR || channel_size > ZFLOW_HPFEEDS_MAX_STR
-        || payload_size > ZFLOW_HPFEEDS_MAXBUF)
+    if (ident_size > ZFLOW_HPFEEDS_MAX_STR || channel_size > ZFLOW_HPFEEDS_MAX_STR ||
+        payload_size > ZFLOW_HPFEEDS_MAXBUF)
         return ZFLOW_ETOOBIG;
     size_t total = ZFLOW_HPFEEDS_HEADER + 2 + ident_size + channel_size + payload_size;
     if (total > ZFLOW_HPFEEDS_MAX_FRAME)
@@ -218,17 +208,16 @@ zflow__hpfeeds_encode_publish (uint8_t *dst, const void *ident, size_t ident_siz
     return (long) total;
 }
 
-int
-zflow__hpfeeds_hash (const uint8_t *nonce, size_t nonce_size, const char *secret, uint8_t *hash)
+int zflow__hpfeeds_hash (const uint8_t *nonce, size_t nonce_size, const char *secret, uint8_t *hash)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
     if (!ctx)
         return ZFLOW_ENOMEM;
     unsigned int size = 0;
-    int ok = EVP_DigestInit_ex (ctx, EVP_sha1 (), NULL)
-             && EVP_DigestUpdate (ctx, nonce, nonce_size)
-             && EVP_DigestUpdate (ctx, secret, strlen (secret))
-             && EVP_DigestFinal_ex (ctx, hash, &size) && size == ZFLOW_HPFEEDS_HASH;
+    int ok = EVP_DigestInit_ex (ctx, EVP_sha1 (), NULL) &&
+             EVP_DigestUpdate (ctx, nonce, nonce_size) &&
+             EVP_DigestUpdate (ctx, secret, strlen (secret)) &&
+             EVP_DigestFinal_ex (ctx, hash, &size) && size == ZFLOW_HPFEEDS_HASH;
     EVP_MD_CTX_free (ctx);
     return ok ? 0 : ZFLOW_EIO;
 }

@@ -35,25 +35,24 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ZFLOW_HPFEEDS_OP_ERROR       0
-#define ZFLOW_HPFEEDS_OP_INFO        1
-#define ZFLOW_HPFEEDS_OP_AUTH        2
-#define ZFLOW_HPFEEDS_OP_PUBLISH     3
-#define ZFLOW_HPFEEDS_OP_SUBSCRIBE   4
+#define ZFLOW_HPFEEDS_OP_ERROR 0
+#define ZFLOW_HPFEEDS_OP_INFO 1
+#define ZFLOW_HPFEEDS_OP_AUTH 2
+#define ZFLOW_HPFEEDS_OP_PUBLISH 3
+#define ZFLOW_HPFEEDS_OP_SUBSCRIBE 4
 #define ZFLOW_HPFEEDS_OP_UNSUBSCRIBE 5
 
-#define ZFLOW_HPFEEDS_HEADER   5                      //  length + opcode
-#define ZFLOW_HPFEEDS_MAXBUF   (1024 * 1024)          //  largest body
-#define ZFLOW_HPFEEDS_MAX_STR  255                    //  longest str8
-#define ZFLOW_HPFEEDS_HASH     20                     //  SHA-1 digest
-#define ZFLOW_HPFEEDS_NONCE    4                      //  nonce in info
-#define ZFLOW_HPFEEDS_MAX_INFO (5 + 256 + 20)         //  info / auth limit
-#define ZFLOW_HPFEEDS_MAX_FRAME (5 + ZFLOW_HPFEEDS_MAXBUF)  //  any frame
+#define ZFLOW_HPFEEDS_HEADER 5                             //  length + opcode
+#define ZFLOW_HPFEEDS_MAXBUF (1024 * 1024)                 //  largest body
+#define ZFLOW_HPFEEDS_MAX_STR 255                          //  longest str8
+#define ZFLOW_HPFEEDS_HASH 20                              //  SHA-1 digest
+#define ZFLOW_HPFEEDS_NONCE 4                              //  nonce in info
+#define ZFLOW_HPFEEDS_MAX_INFO (5 + 256 + 20)              //  info / auth limit
+#define ZFLOW_HPFEEDS_MAX_FRAME (5 + ZFLOW_HPFEEDS_MAXBUF) //  any frame
 
 //  Returns the total size of the frame starting at data (its 4-byte
 //  big-endian length, header included); data must hold at least 4 bytes.
-static inline size_t
-zflow__hpfeeds_frame_size (const uint8_t *data)
+static inline size_t zflow__hpfeeds_frame_size (const uint8_t *data)
 {
     return ((size_t) data[0] << 24) | ((size_t) data[1] << 16) | ((size_t) data[2] << 8) | data[3];
 }
@@ -70,16 +69,15 @@ zflow__hpfeeds_frame_size (const uint8_t *data)
 //  opcode or prefix, or malformed): the caller then parses it in full.
 //  Because both strings are length-prefixed, equal bytes mean equal
 //  strings, and the frame's length covers them.
-static inline size_t
-zflow__hpfeeds_same_publish (const uint8_t *buf, size_t size, const uint8_t *prefix,
-                             size_t prefix_size)
+static inline size_t zflow__hpfeeds_same_publish (const uint8_t *buf, size_t size,
+                                                  const uint8_t *prefix, size_t prefix_size)
 {
     if (size < ZFLOW_HPFEEDS_HEADER + prefix_size || buf[4] != ZFLOW_HPFEEDS_OP_PUBLISH)
         return 0;
     size_t total = zflow__hpfeeds_frame_size (buf);
-    if (total > size || total > ZFLOW_HPFEEDS_MAX_FRAME
-        || total < ZFLOW_HPFEEDS_HEADER + prefix_size
-        || memcmp (buf + ZFLOW_HPFEEDS_HEADER, prefix, prefix_size))
+    if (total > size || total > ZFLOW_HPFEEDS_MAX_FRAME ||
+        total < ZFLOW_HPFEEDS_HEADER + prefix_size ||
+        memcmp (buf + ZFLOW_HPFEEDS_HEADER, prefix, prefix_size))
         return 0;
     return total;
 }
@@ -92,14 +90,14 @@ zflow__hpfeeds_same_publish (const uint8_t *buf, size_t size, const uint8_t *pre
 //  One decoded frame. Pointers point into the parsed buffer (nothing is
 //  copied) and stay valid as long as those bytes do.
 typedef struct {
-    uint8_t op;              //  opcode
-    uint32_t size;           //  total frame size, header included
-    const uint8_t *name;     //  info: broker name; auth, publish, (un)subscribe: ident
-    size_t name_size;        //  bytes in name
-    const uint8_t *channel;  //  publish, (un)subscribe: the channel (else NULL)
-    size_t channel_size;     //  bytes in channel
-    const uint8_t *data;     //  error: text; info: nonce; auth: hash; publish: payload
-    size_t data_size;        //  bytes in data
+    uint8_t op;             //  opcode
+    uint32_t size;          //  total frame size, header included
+    const uint8_t *name;    //  info: broker name; auth, publish, (un)subscribe: ident
+    size_t name_size;       //  bytes in name
+    const uint8_t *channel; //  publish, (un)subscribe: the channel (else NULL)
+    size_t channel_size;    //  bytes in channel
+    const uint8_t *data;    //  error: text; info: nonce; auth: hash; publish: payload
+    size_t data_size;       //  bytes in data
 } zflow_hpfeeds_frame_t;
 
 //  Returns the largest total frame size the protocol allows for opcode op,

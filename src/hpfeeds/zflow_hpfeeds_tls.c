@@ -18,13 +18,12 @@
 #include <zmq.h>
 
 struct _zflow_hpfeeds_tls_t {
-    SSL_CTX *ctx;     //  the client context
-    SSL *ssl;         //  the session, or NULL
-    bool verify;      //  check the certificate and the name
+    SSL_CTX *ctx; //  the client context
+    SSL *ssl;     //  the session, or NULL
+    bool verify;  //  check the certificate and the name
 };
 
-static void
-s_error (char *errbuf, size_t errlen, const char *what)
+static void s_error (char *errbuf, size_t errlen, const char *what)
 {
     unsigned long code = ERR_get_error ();
     char text[256] = "";
@@ -34,8 +33,8 @@ s_error (char *errbuf, size_t errlen, const char *what)
     ERR_clear_error ();
 }
 
-zflow_hpfeeds_tls_t *
-zflow__hpfeeds_tls_new (const char *ca_file, bool verify, char *errbuf, size_t errlen)
+zflow_hpfeeds_tls_t *zflow__hpfeeds_tls_new (const char *ca_file, bool verify, char *errbuf,
+                                             size_t errlen)
 {
     zflow_hpfeeds_tls_t *self = (zflow_hpfeeds_tls_t *) calloc (1, sizeof (*self));
     if (!self)
@@ -58,8 +57,7 @@ zflow__hpfeeds_tls_new (const char *ca_file, bool verify, char *errbuf, size_t e
     return self;
 }
 
-void
-zflow__hpfeeds_tls_destroy (zflow_hpfeeds_tls_t **self_p)
+void zflow__hpfeeds_tls_destroy (zflow_hpfeeds_tls_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -69,9 +67,8 @@ zflow__hpfeeds_tls_destroy (zflow_hpfeeds_tls_t **self_p)
     *self_p = NULL;
 }
 
-int
-zflow__hpfeeds_tls_start (zflow_hpfeeds_tls_t *self, int fd, const char *host, char *errbuf,
-                          size_t errlen)
+int zflow__hpfeeds_tls_start (zflow_hpfeeds_tls_t *self, int fd, const char *host, char *errbuf,
+                              size_t errlen)
 {
     zflow__hpfeeds_tls_stop (self);
     self->ssl = SSL_new (self->ctx);
@@ -80,10 +77,10 @@ zflow__hpfeeds_tls_start (zflow_hpfeeds_tls_t *self, int fd, const char *host, c
         return -1;
     }
     unsigned char address[16];
-    bool literal = inet_pton (AF_INET, host, address) == 1
-                   || inet_pton (AF_INET6, host, address) == 1;
+    bool literal =
+        inet_pton (AF_INET, host, address) == 1 || inet_pton (AF_INET6, host, address) == 1;
     if (!literal)
-        SSL_set_tlsext_host_name (self->ssl, host);     //  SNI takes names only
+        SSL_set_tlsext_host_name (self->ssl, host); //  SNI takes names only
     if (self->verify) {
         X509_VERIFY_PARAM *param = SSL_get0_param (self->ssl);
         int ok = literal ? X509_VERIFY_PARAM_set1_ip_asc (param, host)
@@ -97,8 +94,7 @@ zflow__hpfeeds_tls_start (zflow_hpfeeds_tls_t *self, int fd, const char *host, c
     return 0;
 }
 
-void
-zflow__hpfeeds_tls_stop (zflow_hpfeeds_tls_t *self)
+void zflow__hpfeeds_tls_stop (zflow_hpfeeds_tls_t *self)
 {
     if (self && self->ssl) {
         SSL_free (self->ssl);
@@ -106,9 +102,8 @@ zflow__hpfeeds_tls_stop (zflow_hpfeeds_tls_t *self)
     }
 }
 
-int
-zflow__hpfeeds_tls_handshake (zflow_hpfeeds_tls_t *self, short *events_p, char *errbuf,
-                              size_t errlen)
+int zflow__hpfeeds_tls_handshake (zflow_hpfeeds_tls_t *self, short *events_p, char *errbuf,
+                                  size_t errlen)
 {
     ERR_clear_error ();
     int rc = SSL_do_handshake (self->ssl);
@@ -124,15 +119,13 @@ zflow__hpfeeds_tls_handshake (zflow_hpfeeds_tls_t *self, short *events_p, char *
         snprintf (errbuf, errlen, "TLS: certificate verify failed: %s",
                   X509_verify_cert_error_string (result));
         ERR_clear_error ();
-    }
-    else
+    } else
         s_error (errbuf, errlen, "handshake failed");
     return -1;
 }
 
 //  Maps a failed SSL_read / SSL_write to errno.
-static ssize_t
-s_fail (zflow_hpfeeds_tls_t *self, int rc)
+static ssize_t s_fail (zflow_hpfeeds_tls_t *self, int rc)
 {
     int error = SSL_get_error (self->ssl, rc);
     if (error == SSL_ERROR_ZERO_RETURN)
@@ -142,16 +135,14 @@ s_fail (zflow_hpfeeds_tls_t *self, int rc)
     return -1;
 }
 
-ssize_t
-zflow__hpfeeds_tls_read (zflow_hpfeeds_tls_t *self, void *data, size_t size)
+ssize_t zflow__hpfeeds_tls_read (zflow_hpfeeds_tls_t *self, void *data, size_t size)
 {
     int want = size > 1024 * 1024 ? 1024 * 1024 : (int) size;
     int rc = SSL_read (self->ssl, data, want);
     return rc > 0 ? rc : s_fail (self, rc);
 }
 
-ssize_t
-zflow__hpfeeds_tls_write (zflow_hpfeeds_tls_t *self, const void *data, size_t size)
+ssize_t zflow__hpfeeds_tls_write (zflow_hpfeeds_tls_t *self, const void *data, size_t size)
 {
     int want = size > 1024 * 1024 ? 1024 * 1024 : (int) size;
     int rc = SSL_write (self->ssl, data, want);
@@ -159,12 +150,11 @@ zflow__hpfeeds_tls_write (zflow_hpfeeds_tls_t *self, const void *data, size_t si
         return rc;
     ssize_t result = s_fail (self, rc);
     if (result == 0)
-        errno = EIO;    //  no "end of stream" for a write
+        errno = EIO; //  no "end of stream" for a write
     return -1;
 }
 
-bool
-zflow__hpfeeds_tls_pending (zflow_hpfeeds_tls_t *self)
+bool zflow__hpfeeds_tls_pending (zflow_hpfeeds_tls_t *self)
 {
     return self->ssl && SSL_pending (self->ssl) > 0;
 }

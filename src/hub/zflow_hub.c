@@ -45,72 +45,69 @@
 
 //  One subscription pattern the hub knows (its wire form is its hash key).
 typedef struct {
-    uint64_t count;         //  subscriptions to it now
+    uint64_t count; //  subscriptions to it now
 } s_pattern_t;
 
 //  One zflow subscriber (local or remote) the hub has heard of.
 typedef struct {
-    zhashx_t *patterns;     //  pattern wire form -> its subscriptions (uint64_t *)
-    uint64_t fence;         //  last fence seen
-    uint64_t presence;      //  its presence topic's subscriptions now (gone at 0)
+    zhashx_t *patterns; //  pattern wire form -> its subscriptions (uint64_t *)
+    uint64_t fence;     //  last fence seen
+    uint64_t presence;  //  its presence topic's subscriptions now (gone at 0)
 } s_peer_t;
 
 struct _zflow_hub_t {
-    char *name;                 //  the hub's name
-    char *pub_endpoint;         //  inproc endpoint of the XSUB side
-    char *sub_endpoint;         //  inproc endpoint of the XPUB side
-    char *bound_pub;            //  real endpoint of the last external XSUB bind
-    char *bound_sub;            //  real endpoint of the last external XPUB bind
-    zactor_t *actor;            //  the hub actor
-    pthread_mutex_t lock;       //  guards trie, patterns and peers
-    pthread_cond_t fenced;      //  signalled when a fence arrives
-    zflow_trie_t *trie;         //  pattern index, items are s_pattern_t
-    zhashx_t *patterns;         //  pattern wire form -> s_pattern_t
-    zhashx_t *peers;            //  subscriber uid -> s_peer_t
-    bool curve;                 //  this hub holds a reference on the shared zauth
+    char *name;            //  the hub's name
+    char *pub_endpoint;    //  inproc endpoint of the XSUB side
+    char *sub_endpoint;    //  inproc endpoint of the XPUB side
+    char *bound_pub;       //  real endpoint of the last external XSUB bind
+    char *bound_sub;       //  real endpoint of the last external XPUB bind
+    zactor_t *actor;       //  the hub actor
+    pthread_mutex_t lock;  //  guards trie, patterns and peers
+    pthread_cond_t fenced; //  signalled when a fence arrives
+    zflow_trie_t *trie;    //  pattern index, items are s_pattern_t
+    zhashx_t *patterns;    //  pattern wire form -> s_pattern_t
+    zhashx_t *peers;       //  subscriber uid -> s_peer_t
+    bool curve;            //  this hub holds a reference on the shared zauth
 };
 
 //  The actor's state.
 typedef struct {
-    zflow_hub_t *hub;           //  shared with the caller (not owned)
-    zflow_actor_t *base;        //  actor base: loop, pipe, counters
-    zflow_stream_t *in;         //  XSUB side, publishers connect here
-    zflow_stream_t *out;        //  XPUB side, subscribers connect here
-    zflow_msg_t *msg;           //  message being forwarded, reused
-    zflow_msg_t *notice;        //  notice being built, reused
-    zflow_msg_t *control;       //  (un)subscription being read, reused
-    bool paused;                //  input held back until out drains
-    uint64_t notices;           //  notices published
-    uint64_t notices_skipped;   //  notices not published (key too long)
-    uint64_t notices_dropped;   //  notices dropped: output too far behind
-    uint64_t malformed;         //  messages or topics refused
-    uint64_t pauses;            //  times publishers were held back
-    uint64_t prefixes;          //  plain prefix (un)subscriptions seen
-    uint64_t hellos;            //  subscribers asked to announce their subscriptions
+    zflow_hub_t *hub;         //  shared with the caller (not owned)
+    zflow_actor_t *base;      //  actor base: loop, pipe, counters
+    zflow_stream_t *in;       //  XSUB side, publishers connect here
+    zflow_stream_t *out;      //  XPUB side, subscribers connect here
+    zflow_msg_t *msg;         //  message being forwarded, reused
+    zflow_msg_t *notice;      //  notice being built, reused
+    zflow_msg_t *control;     //  (un)subscription being read, reused
+    bool paused;              //  input held back until out drains
+    uint64_t notices;         //  notices published
+    uint64_t notices_skipped; //  notices not published (key too long)
+    uint64_t notices_dropped; //  notices dropped: output too far behind
+    uint64_t malformed;       //  messages or topics refused
+    uint64_t pauses;          //  times publishers were held back
+    uint64_t prefixes;        //  plain prefix (un)subscriptions seen
+    uint64_t hellos;          //  subscribers asked to announce their subscriptions
 } s_hub_t;
 
 //  ZeroMQ's ZAP handler is per context: the hubs of a process share one zauth.
 static pthread_mutex_t s_auth_lock = PTHREAD_MUTEX_INITIALIZER;
-static zactor_t *s_auth;            //  the shared zauth actor
-static size_t s_auth_refs;          //  hubs using it
-static char s_auth_dir[1024];       //  its CURVE allow directory ("" = any)
+static zactor_t *s_auth;      //  the shared zauth actor
+static size_t s_auth_refs;    //  hubs using it
+static char s_auth_dir[1024]; //  its CURVE allow directory ("" = any)
 
-static void
-s_pattern_destroy (void **item_p)
+static void s_pattern_destroy (void **item_p)
 {
     free (*item_p);
     *item_p = NULL;
 }
 
-static void
-s_count_destroy (void **item_p)
+static void s_count_destroy (void **item_p)
 {
     free (*item_p);
     *item_p = NULL;
 }
 
-static void
-s_peer_destroy (void **item_p)
+static void s_peer_destroy (void **item_p)
 {
     s_peer_t *self = (s_peer_t *) *item_p;
     if (self) {
@@ -120,8 +117,7 @@ s_peer_destroy (void **item_p)
     }
 }
 
-static s_peer_t *
-s_peer_new (void)
+static s_peer_t *s_peer_new (void)
 {
     s_peer_t *self = (s_peer_t *) zmalloc (sizeof (s_peer_t));
     self->patterns = zhashx_new ();
@@ -133,8 +129,7 @@ s_peer_new (void)
 //  The actor
 
 //  Writes msg to the XPUB side; holds publishers back above its watermark.
-static void
-s_send_out (s_hub_t *self, zflow_msg_t *msg)
+static void s_send_out (s_hub_t *self, zflow_msg_t *msg)
 {
     zflow_counters_t *counters = zflow_actor_counters (self->base);
     counters->bytes_out += zflow_msg_content_size (msg);
@@ -151,8 +146,7 @@ s_send_out (s_hub_t *self, zflow_msg_t *msg)
 }
 
 //  Forwards what the XSUB side has, until it is empty or out is full.
-static void
-s_pump (s_hub_t *self)
+static void s_pump (s_hub_t *self)
 {
     zflow_counters_t *counters = zflow_actor_counters (self->base);
     while (!self->paused) {
@@ -171,15 +165,13 @@ s_pump (s_hub_t *self)
     }
 }
 
-static void
-s_on_input (zflow_stream_t *stream, void *arg)
+static void s_on_input (zflow_stream_t *stream, void *arg)
 {
     (void) stream;
     s_pump ((s_hub_t *) arg);
 }
 
-static void
-s_on_drained (zflow_stream_t *stream, void *arg)
+static void s_on_drained (zflow_stream_t *stream, void *arg)
 {
     (void) stream;
     s_hub_t *self = (s_hub_t *) arg;
@@ -187,8 +179,7 @@ s_on_drained (zflow_stream_t *stream, void *arg)
     s_pump (self);
 }
 
-static void
-s_notice (s_hub_t *self, bool added, const char *wire, uint64_t count)
+static void s_notice (s_hub_t *self, bool added, const char *wire, uint64_t count)
 {
     //  subscriptions keep coming while a lossless subscriber holds the hub
     //  back: past this backlog their notices are dropped (and counted)
@@ -209,12 +200,11 @@ s_notice (s_hub_t *self, bool added, const char *wire, uint64_t count)
 //  Moves the count of pattern wire by one (up or down) and publishes the
 //  notice. Call with the lock held; the notice is sent after unlocking by
 //  the caller through *count_p. Returns 0, or ZFLOW_EPROTO (bad pattern).
-static int
-s_step (zflow_hub_t *hub, const char *wire, bool up, uint64_t *count_p)
+static int s_step (zflow_hub_t *hub, const char *wire, bool up, uint64_t *count_p)
 {
     s_pattern_t *pattern = (s_pattern_t *) zhashx_lookup (hub->patterns, wire);
     if (up && !pattern) {
-        zflow_key_t *key = zflow_key_decode (wire, strlen (wire), NULL);   //  validates
+        zflow_key_t *key = zflow_key_decode (wire, strlen (wire), NULL); //  validates
         pattern = key ? (s_pattern_t *) zmalloc (sizeof (s_pattern_t)) : NULL;
         zflow_key_destroy (&key);
         if (!pattern || zflow__trie_insert_wire (hub->trie, wire, strlen (wire), pattern)) {
@@ -234,15 +224,14 @@ s_step (zflow_hub_t *hub, const char *wire, bool up, uint64_t *count_p)
 }
 
 //  Sets the subscriptions of peer to pattern wire to n, one notice per step.
-static void
-s_set_count (s_hub_t *self, s_peer_t *peer, const char *wire, uint64_t n)
+static void s_set_count (s_hub_t *self, s_peer_t *peer, const char *wire, uint64_t n)
 {
     zflow_hub_t *hub = self->hub;
     uint64_t *have = (uint64_t *) zhashx_lookup (peer->patterns, wire);
     uint64_t now = have ? *have : 0;
-    if (n > S_MAX_SAME_PATTERN
-        || (!have && n && zhashx_size (peer->patterns) >= S_MAX_PATTERNS_PER_PEER)) {
-        self->malformed++;      //  more than any real subscriber holds
+    if (n > S_MAX_SAME_PATTERN ||
+        (!have && n && zhashx_size (peer->patterns) >= S_MAX_PATTERNS_PER_PEER)) {
+        self->malformed++; //  more than any real subscriber holds
         return;
     }
     while (now != n) {
@@ -268,8 +257,7 @@ s_set_count (s_hub_t *self, s_peer_t *peer, const char *wire, uint64_t n)
         zhashx_delete (peer->patterns, wire);
 }
 
-static s_peer_t *
-s_peer (s_hub_t *self, const char *uid)
+static s_peer_t *s_peer (s_hub_t *self, const char *uid)
 {
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->hub->peers, uid);
     if (!peer && zhashx_size (self->hub->peers) < S_MAX_PEERS) {
@@ -284,8 +272,7 @@ s_peer (s_hub_t *self, const char *uid)
 //  A subscriber's presence topic came (it connected; a remote one may have
 //  reconnected: ask it to announce its subscriptions) or went (it is gone:
 //  so are they).
-static void
-s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
+static void s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
 {
     char uid[ZFLOW_HUB_MAX_UID + 1];
     if (size - 2 > ZFLOW_HUB_MAX_UID) {
@@ -305,7 +292,7 @@ s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
             zflow_msg_t *hello = self->notice;
             zflow_msg_reset (hello);
             zflow_msg_add (hello, topic, size);
-            zflow_msg_add (hello, "\x81\xa1v\x01", 4);      //  {"v": 1}
+            zflow_msg_add (hello, "\x81\xa1v\x01", 4); //  {"v": 1}
             zflow_msg_add (hello, "hello", 5);
             self->hellos++;
             s_send_out (self, hello);
@@ -328,8 +315,7 @@ s_on_presence (s_hub_t *self, bool subscribe, const char *topic, size_t size)
 }
 
 //  True when text is a plain decimal number of at most 19 digits.
-static bool
-s_whole (const char *text)
+static bool s_whole (const char *text)
 {
     size_t digits = strspn (text, "0123456789");
     return digits > 0 && digits <= 19 && text[digits] == 0;
@@ -337,8 +323,7 @@ s_whole (const char *text)
 
 //  "A" uid "\0" pattern wire "\0" n: the subscriber has n subscriptions to
 //  the pattern now. "F" uid "\0" seq: a fence.
-static void
-s_on_announce (s_hub_t *self, const char *data, size_t size)
+static void s_on_announce (s_hub_t *self, const char *data, size_t size)
 {
     char text[ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + ZFLOW_HUB_MAX_UID + 64];
     if (size < 2 || size >= sizeof (text) || memchr (data, 0, size) == NULL) {
@@ -362,8 +347,7 @@ s_on_announce (s_hub_t *self, const char *data, size_t size)
             peer->fence = seq;
         pthread_cond_broadcast (&self->hub->fenced);
         pthread_mutex_unlock (&self->hub->lock);
-    }
-    else if (text[0] == 'A' && last && last < text + size && *wire && s_whole (last))
+    } else if (text[0] == 'A' && last && last < text + size && *wire && s_whole (last))
         s_set_count (self, peer, wire, strtoull (last, NULL, 10));
     else
         self->malformed++;
@@ -371,22 +355,19 @@ s_on_announce (s_hub_t *self, const char *data, size_t size)
 
 //  One message from the XPUB side: an (un)subscription, or an announcement
 //  a zflow subscriber sent upstream.
-static void
-s_on_upstream (s_hub_t *self, const char *data, size_t size)
+static void s_on_upstream (s_hub_t *self, const char *data, size_t size)
 {
     if (size >= 1 && (data[0] == 0 || data[0] == 1)) {
-        if (size >= 3 && data[1] == 0
-            && (data[2] == ZFLOW_HUB_PRESENCE || data[2] == ZFLOW_HUB_PRESENCE_REMOTE))
+        if (size >= 3 && data[1] == 0 &&
+            (data[2] == ZFLOW_HUB_PRESENCE || data[2] == ZFLOW_HUB_PRESENCE_REMOTE))
             s_on_presence (self, data[0] == 1, data + 1, size - 1);
         else
-            self->prefixes++;       //  a literal prefix: ZeroMQ does the filtering
-    }
-    else
+            self->prefixes++; //  a literal prefix: ZeroMQ does the filtering
+    } else
         s_on_announce (self, data, size);
 }
 
-static void
-s_on_output (zflow_stream_t *stream, void *arg)
+static void s_on_output (zflow_stream_t *stream, void *arg)
 {
     s_hub_t *self = (s_hub_t *) arg;
     zflow_msg_t *msg = self->control;
@@ -400,8 +381,7 @@ s_on_output (zflow_stream_t *stream, void *arg)
     zflow_msg_reset (msg);
 }
 
-static void
-s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     s_hub_t *self = (s_hub_t *) arg;
@@ -427,8 +407,7 @@ s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 }
 
 //  Binds stream to endpoint (if not empty); *real_p gets the real endpoint.
-static int
-s_bind_one (zflow_stream_t *stream, const char *endpoint, char **real_p)
+static int s_bind_one (zflow_stream_t *stream, const char *endpoint, char **real_p)
 {
     *real_p = NULL;
     if (!endpoint || !*endpoint)
@@ -443,8 +422,7 @@ s_bind_one (zflow_stream_t *stream, const char *endpoint, char **real_p)
 }
 
 //  BIND pub sub -> rc, real pub, real sub. CURVE cert -> rc.
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
     s_hub_t *self = (s_hub_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
@@ -462,8 +440,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         zstr_free (&sub);
         zstr_free (&real_pub);
         zstr_free (&real_sub);
-    }
-    else if (streq (command, "CURVE")) {
+    } else if (streq (command, "CURVE")) {
         zframe_t *frame = zmsg_pop (request);
         zcert_t *cert = frame && zframe_size (frame) == sizeof (void *)
                             ? *(zcert_t **) zframe_data (frame)
@@ -475,14 +452,12 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
             zsock_set_curve_server (socks[i], 1);
         }
         zsock_send (pipe, "i", cert ? 0 : ZFLOW_EINVAL);
-    }
-    else
+    } else
         zsys_warning ("hub %s: unknown command '%s'", self->hub->name, command);
     return 0;
 }
 
-static zflow_stream_t *
-s_stream (int type, const char *endpoint)
+static zflow_stream_t *s_stream (int type, const char *endpoint)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock)
@@ -508,8 +483,7 @@ s_stream (int type, const char *endpoint)
     return stream;
 }
 
-static int
-s_hub_setup (s_hub_t *self)
+static int s_hub_setup (s_hub_t *self)
 {
     zloop_t *loop = zflow_actor_loop (self->base);
     self->msg = zflow_msg_new ();
@@ -533,8 +507,7 @@ s_hub_setup (s_hub_t *self)
     return 0;
 }
 
-static void
-s_hub_actor (zsock_t *pipe, void *args)
+static void s_hub_actor (zsock_t *pipe, void *args)
 {
     s_hub_t self = {0};
     self.hub = (zflow_hub_t *) args;
@@ -544,8 +517,7 @@ s_hub_actor (zsock_t *pipe, void *args)
             zflow_actor_ready (self.base, -1);
         else
             zsock_signal (pipe, 0), zsock_signal (pipe, 1);
-    }
-    else {
+    } else {
         zflow_actor_ready (self.base, 0);
         zflow_actor_run (self.base);
     }
@@ -566,8 +538,7 @@ s_hub_actor (zsock_t *pipe, void *args)
 //  ---------------------------------------------------------------------
 //  The caller's side
 
-static bool
-s_name_ok (const char *name)
+static bool s_name_ok (const char *name)
 {
     size_t len = name ? strlen (name) : 0;
     if (len == 0 || len > ZFLOW_HUB_MAX_NAME)
@@ -578,8 +549,7 @@ s_name_ok (const char *name)
     return true;
 }
 
-zflow_hub_t *
-zflow_hub_new (const char *name, int *err_p)
+zflow_hub_t *zflow_hub_new (const char *name, int *err_p)
 {
     int err = s_name_ok (name) ? 0 : ZFLOW_EINVAL;
     zflow_hub_t *self = err ? NULL : (zflow_hub_t *) zmalloc (sizeof (zflow_hub_t));
@@ -612,8 +582,7 @@ zflow_hub_new (const char *name, int *err_p)
     return self;
 }
 
-static void
-s_auth_release (void)
+static void s_auth_release (void)
 {
     pthread_mutex_lock (&s_auth_lock);
     if (s_auth_refs && --s_auth_refs == 0)
@@ -621,8 +590,7 @@ s_auth_release (void)
     pthread_mutex_unlock (&s_auth_lock);
 }
 
-void
-zflow_hub_destroy (zflow_hub_t **self_p)
+void zflow_hub_destroy (zflow_hub_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -644,41 +612,36 @@ zflow_hub_destroy (zflow_hub_t **self_p)
     *self_p = NULL;
 }
 
-const char *
-zflow_hub_name (zflow_hub_t *self)
+const char *zflow_hub_name (zflow_hub_t *self)
 {
     return self->name;
 }
 
-const char *
-zflow_hub_pub_endpoint (zflow_hub_t *self)
+const char *zflow_hub_pub_endpoint (zflow_hub_t *self)
 {
     return self->pub_endpoint;
 }
 
-const char *
-zflow_hub_sub_endpoint (zflow_hub_t *self)
+const char *zflow_hub_sub_endpoint (zflow_hub_t *self)
 {
     return self->sub_endpoint;
 }
 
 //  Takes a reference on the process's zauth, set for the allow directory.
-static int
-s_auth_acquire (const char *allow_dir)
+static int s_auth_acquire (const char *allow_dir)
 {
     const char *dir = allow_dir ? allow_dir : "";
     int rc = 0;
     pthread_mutex_lock (&s_auth_lock);
     if (s_auth_refs && strcmp (s_auth_dir, dir) != 0)
-        rc = ZFLOW_ECONFIG;     //  zauth's CURVE policy is process-wide
+        rc = ZFLOW_ECONFIG; //  zauth's CURVE policy is process-wide
     else if (!s_auth) {
         s_auth = zactor_new (zauth, NULL);
         if (s_auth && strlen (dir) < sizeof (s_auth_dir)) {
             zstr_sendx (s_auth, "CURVE", *dir ? dir : CURVE_ALLOW_ANY, NULL);
             zsock_wait (s_auth);
             snprintf (s_auth_dir, sizeof (s_auth_dir), "%s", dir);
-        }
-        else {
+        } else {
             zactor_destroy (&s_auth);
             rc = ZFLOW_ECONFIG;
         }
@@ -689,8 +652,7 @@ s_auth_acquire (const char *allow_dir)
     return rc;
 }
 
-int
-zflow_hub_set_curve (zflow_hub_t *self, const zflow_hub_curve_t *curve)
+int zflow_hub_set_curve (zflow_hub_t *self, const zflow_hub_curve_t *curve)
 {
     if (!self || !curve || !curve->cert)
         return ZFLOW_EINVAL;
@@ -707,8 +669,7 @@ zflow_hub_set_curve (zflow_hub_t *self, const zflow_hub_curve_t *curve)
     return rc;
 }
 
-int
-zflow_hub_bind (zflow_hub_t *self, const char *pub_endpoint, const char *sub_endpoint)
+int zflow_hub_bind (zflow_hub_t *self, const char *pub_endpoint, const char *sub_endpoint)
 {
     if (!self || (!pub_endpoint && !sub_endpoint))
         return ZFLOW_EINVAL;
@@ -733,20 +694,17 @@ zflow_hub_bind (zflow_hub_t *self, const char *pub_endpoint, const char *sub_end
     return rc;
 }
 
-const char *
-zflow_hub_bound_pub (zflow_hub_t *self)
+const char *zflow_hub_bound_pub (zflow_hub_t *self)
 {
     return self->bound_pub;
 }
 
-const char *
-zflow_hub_bound_sub (zflow_hub_t *self)
+const char *zflow_hub_bound_sub (zflow_hub_t *self)
 {
     return self->bound_sub;
 }
 
-bool
-zflow_hub_has_subscribers (zflow_hub_t *self, const zflow_key_t *key)
+bool zflow_hub_has_subscribers (zflow_hub_t *self, const zflow_key_t *key)
 {
     if (!self || !key)
         return false;
@@ -758,8 +716,7 @@ zflow_hub_has_subscribers (zflow_hub_t *self, const zflow_key_t *key)
     return any;
 }
 
-size_t
-zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *pattern)
+size_t zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *pattern)
 {
     if (!self || !pattern)
         return 0;
@@ -772,20 +729,17 @@ zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *pattern)
     return count;
 }
 
-zhash_t *
-zflow_hub_stats (zflow_hub_t *self, int timeout_ms)
+zhash_t *zflow_hub_stats (zflow_hub_t *self, int timeout_ms)
 {
     return self ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }
 
-zactor_t *
-zflow_hub_actor (zflow_hub_t *self)
+zactor_t *zflow_hub_actor (zflow_hub_t *self)
 {
     return self->actor;
 }
 
-int
-zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int timeout_ms)
+int zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int timeout_ms)
 {
     //  the condition variable runs on the monotonic clock (see the hub's
     //  construction), so a wall-clock step cannot stretch or cut the wait
@@ -807,12 +761,11 @@ zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int tim
             break;
         //  a negative timeout waits as long as it takes
         int wait = timeout_ms < 0 ? pthread_cond_wait (&self->fenced, &self->lock)
-                                  : pthread_cond_timedwait (&self->fenced, &self->lock,
-                                                            &deadline);
+                                  : pthread_cond_timedwait (&self->fenced, &self->lock, &deadline);
         if (wait == ETIMEDOUT)
             rc = ZFLOW_ETIMEDOUT;
         else if (wait != 0)
-            rc = ZFLOW_EINVAL;      //  never spin on an error while holding the lock
+            rc = ZFLOW_EINVAL; //  never spin on an error while holding the lock
     }
     pthread_mutex_unlock (&self->lock);
     return rc;

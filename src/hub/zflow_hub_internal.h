@@ -36,8 +36,8 @@
 #ifndef ZFLOW_HUB_INTERNAL_H_INCLUDED
 #define ZFLOW_HUB_INTERNAL_H_INCLUDED
 
-#include <stdint.h>
 #include "zflow_hub.h"
+#include <stdint.h>
 
 #define ZFLOW_HUB_PRESENCE 'p'
 #define ZFLOW_HUB_PRESENCE_REMOTE 'r'

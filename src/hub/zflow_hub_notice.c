@@ -8,16 +8,15 @@
     =========================================================================
 */
 #include "zflow_hub_notice.h"
-#include "zflow_hub.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
+#include "zflow_hub.h"
 #include "zflow_hub_trie.h"
 #include <msgpack.h>
 #include <string.h>
 
 //  Splits the wire form into components; returns their count or -1.
-static int
-s_split (const char *wire, size_t size, const char **parts, size_t *lens, size_t max)
+static int s_split (const char *wire, size_t size, const char **parts, size_t *lens, size_t max)
 {
     size_t count = 0;
     const char *end = wire + size;
@@ -33,16 +32,18 @@ s_split (const char *wire, size_t size, const char **parts, size_t *lens, size_t
     return -1;
 }
 
-int
-zflow__hub_notice_encode (zflow_msg_t *msg, bool added, const void *wire, size_t size,
-                          uint64_t count)
+int zflow__hub_notice_encode (zflow_msg_t *msg, bool added, const void *wire, size_t size,
+                              uint64_t count)
 {
     const char *parts[ZFLOW_KEY_MAX_PARTS];
     size_t lens[ZFLOW_KEY_MAX_PARTS];
     int n = s_split ((const char *) wire, size, parts, lens, ZFLOW_KEY_MAX_PARTS);
     if (n < 0)
         return ZFLOW_ETOOBIG;
-    const char *head = added ? "Hub\x1f" "addedSubscriber\x1f" : "Hub\x1f" "removedSubscriber\x1f";
+    const char *head = added ? "Hub\x1f"
+                               "addedSubscriber\x1f"
+                             : "Hub\x1f"
+                               "removedSubscriber\x1f";
     size_t head_size = strlen (head);
     char key[ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + 32];
     if (head_size + size > sizeof (key))
@@ -66,15 +67,14 @@ zflow__hub_notice_encode (zflow_msg_t *msg, bool added, const void *wire, size_t
     msgpack_pack_str_body (&pk, "currentSubscriberCount", 22);
     msgpack_pack_uint64 (&pk, count);
     int rc = buffer.data ? zflow_envelope_encode (msg, key, head_size + size, NULL, buffer.data,
-                                                 buffer.size)
+                                                  buffer.size)
                          : ZFLOW_ENOMEM;
     msgpack_sbuffer_destroy (&buffer);
     return rc;
 }
 
 //  Decodes one str object into a key component list.
-static int
-s_decode_key (const msgpack_object *array, zflow_key_t **key_p)
+static int s_decode_key (const msgpack_object *array, zflow_key_t **key_p)
 {
     if (array->type != MSGPACK_OBJECT_ARRAY || array->via.array.size == 0)
         return ZFLOW_EPROTO;
@@ -91,7 +91,7 @@ s_decode_key (const msgpack_object *array, zflow_key_t **key_p)
         memcpy (store[i], part->via.str.ptr, part->via.str.size);
         store[i][part->via.str.size] = 0;
         if (strlen (store[i]) != part->via.str.size)
-            return ZFLOW_EPROTO;    //  a NUL inside
+            return ZFLOW_EPROTO; //  a NUL inside
         parts[i] = store[i];
     }
     int err = 0;
@@ -99,8 +99,7 @@ s_decode_key (const msgpack_object *array, zflow_key_t **key_p)
     return *key_p ? 0 : err;
 }
 
-static int
-s_decode_map (const msgpack_object *root, zflow_key_t **key_p, uint64_t *count_p)
+static int s_decode_map (const msgpack_object *root, zflow_key_t **key_p, uint64_t *count_p)
 {
     if (root->type != MSGPACK_OBJECT_MAP)
         return ZFLOW_EPROTO;
@@ -114,9 +113,8 @@ s_decode_map (const msgpack_object *root, zflow_key_t **key_p, uint64_t *count_p
             int rc = s_decode_key (value, key_p);
             if (rc)
                 return rc;
-        }
-        else if (name->via.str.size == 22
-                 && memcmp (name->via.str.ptr, "currentSubscriberCount", 22) == 0) {
+        } else if (name->via.str.size == 22 &&
+                   memcmp (name->via.str.ptr, "currentSubscriberCount", 22) == 0) {
             if (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
                 return ZFLOW_EPROTO;
             *count_p = value->via.u64;
@@ -126,8 +124,7 @@ s_decode_map (const msgpack_object *root, zflow_key_t **key_p, uint64_t *count_p
     return *key_p && have_count ? 0 : ZFLOW_EPROTO;
 }
 
-int
-zflow_hub_notice_decode (const void *data, size_t size, zflow_key_t **key_p, uint64_t *count_p)
+int zflow_hub_notice_decode (const void *data, size_t size, zflow_key_t **key_p, uint64_t *count_p)
 {
     if (!data || !key_p || !count_p)
         return ZFLOW_EINVAL;
@@ -139,7 +136,7 @@ zflow_hub_notice_decode (const void *data, size_t size, zflow_key_t **key_p, uin
     size_t offset = 0;
     msgpack_unpack_return ret = msgpack_unpack ((const char *) data, size, &offset, &zone, &root);
     int rc = ret == MSGPACK_UNPACK_SUCCESS && offset == size ? s_decode_map (&root, key_p, count_p)
-                                                            : ZFLOW_EPROTO;
+                                                             : ZFLOW_EPROTO;
     if (rc)
         zflow_key_destroy (key_p);
     msgpack_zone_destroy (&zone);

@@ -20,10 +20,10 @@
 #ifndef ZFLOW_HUB_NOTICE_H_INCLUDED
 #define ZFLOW_HUB_NOTICE_H_INCLUDED
 
+#include "zflow_msg.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "zflow_msg.h"
 
 //  Resets msg and fills it with the notice envelope for a pattern (wire form,
 //  size bytes) whose subscription count is now count. Returns 0, or

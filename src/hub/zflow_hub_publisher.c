@@ -17,30 +17,29 @@
 #define S_WIRE_MAX (ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1))
 
 struct _zflow_hub_publisher_t {
-    zflow_hub_t *hub;           //  the local hub, or NULL when remote (not owned)
-    zflow_stream_t *stream;     //  XPUB socket connected to the hub's XSUB side
-    zflow_msg_t *msg;           //  message being built, reused
-    size_t prefix_parts;        //  components in the prefix
-    size_t prefix_size;         //  bytes of the prefix wire form plus separator
-    char wire[S_WIRE_MAX];      //  prefix wire form + separator, then the key
+    zflow_hub_t *hub;       //  the local hub, or NULL when remote (not owned)
+    zflow_stream_t *stream; //  XPUB socket connected to the hub's XSUB side
+    zflow_msg_t *msg;       //  message being built, reused
+    size_t prefix_parts;    //  components in the prefix
+    size_t prefix_size;     //  bytes of the prefix wire form plus separator
+    char wire[S_WIRE_MAX];  //  prefix wire form + separator, then the key
 };
 
 //  Waits for the hub's XSUB subscription: from then on nothing is lost.
-static int
-s_wait_hub (zflow_hub_publisher_t *self, int timeout_ms)
+static int s_wait_hub (zflow_hub_publisher_t *self, int timeout_ms)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     int rc = msg ? zflow_stream_read (self->stream, msg, timeout_ms) : ZFLOW_ENOMEM;
-    if (rc == 0 && (zflow_msg_part_size (msg, 0) < 1
-                    || *(const char *) zflow_msg_data (msg, 0) != 1))
+    if (rc == 0 &&
+        (zflow_msg_part_size (msg, 0) < 1 || *(const char *) zflow_msg_data (msg, 0) != 1))
         rc = ZFLOW_EPROTO;
     zflow_msg_destroy (&msg);
     return rc;
 }
 
-static zflow_hub_publisher_t *
-s_new (zflow_hub_t *hub, const char *endpoint, const zflow_key_t *prefix,
-       const zflow_hub_curve_t *curve, int timeout_ms, int *err_p)
+static zflow_hub_publisher_t *s_new (zflow_hub_t *hub, const char *endpoint,
+                                     const zflow_key_t *prefix, const zflow_hub_curve_t *curve,
+                                     int timeout_ms, int *err_p)
 {
     zflow_hub_publisher_t *self = (zflow_hub_publisher_t *) zmalloc (sizeof (*self));
     zsock_t *sock = zsock_new (ZMQ_XPUB);
@@ -81,8 +80,8 @@ s_new (zflow_hub_t *hub, const char *endpoint, const zflow_key_t *prefix,
     return self;
 }
 
-zflow_hub_publisher_t *
-zflow_hub_publisher_new (zflow_hub_t *hub, const zflow_key_t *prefix, int *err_p)
+zflow_hub_publisher_t *zflow_hub_publisher_new (zflow_hub_t *hub, const zflow_key_t *prefix,
+                                                int *err_p)
 {
     if (!hub) {
         if (err_p)
@@ -92,9 +91,10 @@ zflow_hub_publisher_new (zflow_hub_t *hub, const zflow_key_t *prefix, int *err_p
     return s_new (hub, zflow_hub_pub_endpoint (hub), prefix, NULL, 5000, err_p);
 }
 
-zflow_hub_publisher_t *
-zflow_hub_publisher_new_remote (const char *endpoint, const zflow_key_t *prefix,
-                                const zflow_hub_curve_t *curve, int timeout_ms, int *err_p)
+zflow_hub_publisher_t *zflow_hub_publisher_new_remote (const char *endpoint,
+                                                       const zflow_key_t *prefix,
+                                                       const zflow_hub_curve_t *curve,
+                                                       int timeout_ms, int *err_p)
 {
     if (!endpoint) {
         if (err_p)
@@ -104,8 +104,7 @@ zflow_hub_publisher_new_remote (const char *endpoint, const zflow_key_t *prefix,
     return s_new (NULL, endpoint, prefix, curve, timeout_ms, err_p);
 }
 
-void
-zflow_hub_publisher_destroy (zflow_hub_publisher_t **self_p)
+void zflow_hub_publisher_destroy (zflow_hub_publisher_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -119,8 +118,7 @@ zflow_hub_publisher_destroy (zflow_hub_publisher_t **self_p)
 }
 
 //  Puts prefix + key in self->wire; returns its size or a negative error.
-static int
-s_full_key (zflow_hub_publisher_t *self, const zflow_key_t *key)
+static int s_full_key (zflow_hub_publisher_t *self, const zflow_key_t *key)
 {
     if (!key)
         return ZFLOW_EINVAL;
@@ -132,9 +130,8 @@ s_full_key (zflow_hub_publisher_t *self, const zflow_key_t *key)
     return (int) (self->prefix_size + size);
 }
 
-int
-zflow_hub_publisher_publish (zflow_hub_publisher_t *self, const zflow_key_t *key,
-                             const void *data, size_t size)
+int zflow_hub_publisher_publish (zflow_hub_publisher_t *self, const zflow_key_t *key,
+                                 const void *data, size_t size)
 {
     if (!self)
         return ZFLOW_EINVAL;
@@ -145,9 +142,8 @@ zflow_hub_publisher_publish (zflow_hub_publisher_t *self, const zflow_key_t *key
     return rc ? rc : zflow_stream_write (self->stream, self->msg);
 }
 
-int
-zflow_hub_publisher_publish_msg (zflow_hub_publisher_t *self, const zflow_key_t *key,
-                                 zflow_msg_t *payload)
+int zflow_hub_publisher_publish_msg (zflow_hub_publisher_t *self, const zflow_key_t *key,
+                                     zflow_msg_t *payload)
 {
     if (!self || !payload)
         return ZFLOW_EINVAL;
@@ -161,20 +157,17 @@ zflow_hub_publisher_publish_msg (zflow_hub_publisher_t *self, const zflow_key_t 
     return zflow_stream_write (self->stream, payload);
 }
 
-int
-zflow_hub_publisher_drain (zflow_hub_publisher_t *self, int timeout_ms)
+int zflow_hub_publisher_drain (zflow_hub_publisher_t *self, int timeout_ms)
 {
     return self ? zflow_stream_drain (self->stream, timeout_ms) : ZFLOW_EINVAL;
 }
 
-int
-zflow_hub_publisher_flush (zflow_hub_publisher_t *self, int timeout_ms)
+int zflow_hub_publisher_flush (zflow_hub_publisher_t *self, int timeout_ms)
 {
     return self ? zflow_stream_flush (self->stream, timeout_ms) : ZFLOW_EINVAL;
 }
 
-int
-zflow_hub_publisher_has_subscribers (zflow_hub_publisher_t *self, const zflow_key_t *key)
+int zflow_hub_publisher_has_subscribers (zflow_hub_publisher_t *self, const zflow_key_t *key)
 {
     if (!self)
         return ZFLOW_EINVAL;
@@ -192,9 +185,7 @@ zflow_hub_publisher_has_subscribers (zflow_hub_publisher_t *self, const zflow_ke
     return rc;
 }
 
-
-zflow_stream_t *
-zflow_hub_publisher_stream (zflow_hub_publisher_t *self)
+zflow_stream_t *zflow_hub_publisher_stream (zflow_hub_publisher_t *self)
 {
     return self->stream;
 }

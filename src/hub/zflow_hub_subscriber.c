@@ -23,24 +23,23 @@
 #define S_SYNC_TIMEOUT 5000
 
 struct _zflow_hub_subscriber_t {
-    zflow_hub_t *hub;           //  the local hub, or NULL when remote (not owned)
-    char *id;                   //  the user's id
-    char *uid;                  //  unique id for presence, announcements, fences
-    char *queue_endpoint;       //  inproc endpoint of the actor's queue PAIR
-    zactor_t *actor;            //  the subscriber actor
-    zsock_t *queue;             //  PAIR connected to the actor's queue
-    bool sync;                  //  wait for the hub after each subscription
-    uint64_t fence;             //  last fence sent
-    int next_id;                //  next listener id
+    zflow_hub_t *hub;     //  the local hub, or NULL when remote (not owned)
+    char *id;             //  the user's id
+    char *uid;            //  unique id for presence, announcements, fences
+    char *queue_endpoint; //  inproc endpoint of the actor's queue PAIR
+    zactor_t *actor;      //  the subscriber actor
+    zsock_t *queue;       //  PAIR connected to the actor's queue
+    bool sync;            //  wait for the hub after each subscription
+    uint64_t fence;       //  last fence sent
+    int next_id;          //  next listener id
 };
 
-static zflow_hub_subscriber_t *
-s_new (zflow_hub_t *hub, const char *endpoint, const char *id, const zflow_hub_curve_t *curve,
-       int *err_p)
+static zflow_hub_subscriber_t *s_new (zflow_hub_t *hub, const char *endpoint, const char *id,
+                                      const zflow_hub_curve_t *curve, int *err_p)
 {
     int err = endpoint && id && *id ? 0 : ZFLOW_EINVAL;
-    zflow_hub_subscriber_t *self
-        = err ? NULL : (zflow_hub_subscriber_t *) zmalloc (sizeof (zflow_hub_subscriber_t));
+    zflow_hub_subscriber_t *self =
+        err ? NULL : (zflow_hub_subscriber_t *) zmalloc (sizeof (zflow_hub_subscriber_t));
     if (self) {
         self->hub = hub;
         self->sync = true;
@@ -49,11 +48,11 @@ s_new (zflow_hub_t *hub, const char *endpoint, const char *id, const zflow_hub_c
         zuuid_t *uuid = zuuid_new ();
         self->uid = uuid ? strdup (zuuid_str (uuid)) : NULL;
         zuuid_destroy (&uuid);
-        self->queue_endpoint = self->uid ? zsys_sprintf ("inproc://zflow.hubsub.%s", self->uid)
-                                         : NULL;
+        self->queue_endpoint =
+            self->uid ? zsys_sprintf ("inproc://zflow.hubsub.%s", self->uid) : NULL;
         if (self->id && self->queue_endpoint) {
             zflow_hub_sub_args_t args = {endpoint, self->queue_endpoint, self->uid, self->id,
-                                         curve, hub == NULL};
+                                         curve,    hub == NULL};
             self->actor = zflow_actor_start (zflow__hub_subscriber_actor, &args);
         }
         if (self->actor)
@@ -73,21 +72,18 @@ s_new (zflow_hub_t *hub, const char *endpoint, const char *id, const zflow_hub_c
     return self;
 }
 
-zflow_hub_subscriber_t *
-zflow_hub_subscriber_new (zflow_hub_t *hub, const char *id, int *err_p)
+zflow_hub_subscriber_t *zflow_hub_subscriber_new (zflow_hub_t *hub, const char *id, int *err_p)
 {
     return s_new (hub, hub ? zflow_hub_sub_endpoint (hub) : NULL, id, NULL, err_p);
 }
 
-zflow_hub_subscriber_t *
-zflow_hub_subscriber_new_remote (const char *endpoint, const char *id,
-                                 const zflow_hub_curve_t *curve, int *err_p)
+zflow_hub_subscriber_t *zflow_hub_subscriber_new_remote (const char *endpoint, const char *id,
+                                                         const zflow_hub_curve_t *curve, int *err_p)
 {
     return s_new (NULL, endpoint, id, curve, err_p);
 }
 
-void
-zflow_hub_subscriber_destroy (zflow_hub_subscriber_t **self_p)
+void zflow_hub_subscriber_destroy (zflow_hub_subscriber_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -101,31 +97,26 @@ zflow_hub_subscriber_destroy (zflow_hub_subscriber_t **self_p)
     *self_p = NULL;
 }
 
-const char *
-zflow_hub_subscriber_id (zflow_hub_subscriber_t *self)
+const char *zflow_hub_subscriber_id (zflow_hub_subscriber_t *self)
 {
     return self->id;
 }
 
-int
-zflow_hub_subscriber_set_queue (zflow_hub_subscriber_t *self, size_t limit,
-                                zflow_hub_overflow_t policy)
+int zflow_hub_subscriber_set_queue (zflow_hub_subscriber_t *self, size_t limit,
+                                    zflow_hub_overflow_t policy)
 {
-    if (!self || limit == 0 || limit > INT_MAX || (int) policy < ZFLOW_HUB_BLOCK
-        || policy > ZFLOW_HUB_DROP_OLDEST)
+    if (!self || limit == 0 || limit > INT_MAX || (int) policy < ZFLOW_HUB_BLOCK ||
+        policy > ZFLOW_HUB_DROP_OLDEST)
         return ZFLOW_EINVAL;
-    return zsock_send (self->actor, "sii", "QUEUE", (int) limit, (int) policy) ? ZFLOW_ECLOSED
-                                                                              : 0;
+    return zsock_send (self->actor, "sii", "QUEUE", (int) limit, (int) policy) ? ZFLOW_ECLOSED : 0;
 }
 
-void
-zflow_hub_subscriber_set_sync (zflow_hub_subscriber_t *self, bool sync)
+void zflow_hub_subscriber_set_sync (zflow_hub_subscriber_t *self, bool sync)
 {
     self->sync = sync;
 }
 
-int
-zflow_hub_subscriber_sync (zflow_hub_subscriber_t *self, int timeout_ms)
+int zflow_hub_subscriber_sync (zflow_hub_subscriber_t *self, int timeout_ms)
 {
     if (!self)
         return ZFLOW_EINVAL;
@@ -143,9 +134,8 @@ zflow_hub_subscriber_sync (zflow_hub_subscriber_t *self, int timeout_ms)
 }
 
 //  Sends SUB; returns the actor's reply for actor listeners, else 0.
-static int
-s_send_sub (zflow_hub_subscriber_t *self, const zflow_key_t *pattern, int kind, int id,
-            zflow_hub_listener_fn *fn, void *arg, const char *endpoint)
+static int s_send_sub (zflow_hub_subscriber_t *self, const zflow_key_t *pattern, int kind, int id,
+                       zflow_hub_listener_fn *fn, void *arg, const char *endpoint)
 {
     size_t size;
     const void *wire = zflow_key_wire (pattern, &size);
@@ -162,8 +152,7 @@ s_send_sub (zflow_hub_subscriber_t *self, const zflow_key_t *pattern, int kind, 
     return rc;
 }
 
-int
-zflow_hub_subscriber_subscribe (zflow_hub_subscriber_t *self, const zflow_key_t *pattern)
+int zflow_hub_subscriber_subscribe (zflow_hub_subscriber_t *self, const zflow_key_t *pattern)
 {
     if (!self || !pattern)
         return ZFLOW_EINVAL;
@@ -171,8 +160,7 @@ zflow_hub_subscriber_subscribe (zflow_hub_subscriber_t *self, const zflow_key_t 
 }
 
 //  Sends UNSUB and returns the actor's reply.
-static int
-s_send_unsub (zflow_hub_subscriber_t *self, const zflow_key_t *pattern, int kind, int id)
+static int s_send_unsub (zflow_hub_subscriber_t *self, const zflow_key_t *pattern, int kind, int id)
 {
     size_t size = 0;
     const void *wire = pattern ? zflow_key_wire (pattern, &size) : "";
@@ -185,17 +173,15 @@ s_send_unsub (zflow_hub_subscriber_t *self, const zflow_key_t *pattern, int kind
     return rc;
 }
 
-int
-zflow_hub_subscriber_unsubscribe (zflow_hub_subscriber_t *self, const zflow_key_t *pattern)
+int zflow_hub_subscriber_unsubscribe (zflow_hub_subscriber_t *self, const zflow_key_t *pattern)
 {
     if (!self || !pattern)
         return ZFLOW_EINVAL;
     return s_send_unsub (self, pattern, S_QUEUE, 0);
 }
 
-int
-zflow_hub_subscriber_consume (zflow_hub_subscriber_t *self, zflow_msg_t *envelope,
-                              int timeout_ms)
+int zflow_hub_subscriber_consume (zflow_hub_subscriber_t *self, zflow_msg_t *envelope,
+                                  int timeout_ms)
 {
     if (!self || !envelope)
         return ZFLOW_EINVAL;
@@ -229,10 +215,9 @@ zflow_hub_subscriber_consume (zflow_hub_subscriber_t *self, zflow_msg_t *envelop
     } while (true);
 }
 
-int
-zflow_hub_subscriber_add_sync_listener (zflow_hub_subscriber_t *self,
-                                        const zflow_key_t *pattern,
-                                        zflow_hub_listener_fn *fn, void *arg)
+int zflow_hub_subscriber_add_sync_listener (zflow_hub_subscriber_t *self,
+                                            const zflow_key_t *pattern, zflow_hub_listener_fn *fn,
+                                            void *arg)
 {
     if (!self || !pattern || !fn)
         return ZFLOW_EINVAL;
@@ -241,9 +226,8 @@ zflow_hub_subscriber_add_sync_listener (zflow_hub_subscriber_t *self,
     return rc ? rc : id;
 }
 
-int
-zflow_hub_subscriber_add_actor_listener (zflow_hub_subscriber_t *self,
-                                         const zflow_key_t *pattern, const char *endpoint)
+int zflow_hub_subscriber_add_actor_listener (zflow_hub_subscriber_t *self,
+                                             const zflow_key_t *pattern, const char *endpoint)
 {
     if (!self || !pattern || !endpoint || !*endpoint)
         return ZFLOW_EINVAL;
@@ -252,8 +236,7 @@ zflow_hub_subscriber_add_actor_listener (zflow_hub_subscriber_t *self,
     return rc ? rc : id;
 }
 
-int
-zflow_hub_subscriber_remove_listener (zflow_hub_subscriber_t *self, int id)
+int zflow_hub_subscriber_remove_listener (zflow_hub_subscriber_t *self, int id)
 {
     if (!self || id <= 0)
         return ZFLOW_EINVAL;
@@ -263,8 +246,7 @@ zflow_hub_subscriber_remove_listener (zflow_hub_subscriber_t *self, int id)
     return rc;
 }
 
-int
-zflow_hub_subscriber_remove_all_listeners (zflow_hub_subscriber_t *self)
+int zflow_hub_subscriber_remove_all_listeners (zflow_hub_subscriber_t *self)
 {
     if (!self || zstr_send (self->actor, "REMOVE_LISTENERS"))
         return ZFLOW_EINVAL;
@@ -273,8 +255,7 @@ zflow_hub_subscriber_remove_all_listeners (zflow_hub_subscriber_t *self)
     return removed;
 }
 
-zhash_t *
-zflow_hub_subscriber_stats (zflow_hub_subscriber_t *self, int timeout_ms)
+zhash_t *zflow_hub_subscriber_stats (zflow_hub_subscriber_t *self, int timeout_ms)
 {
     return self ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }

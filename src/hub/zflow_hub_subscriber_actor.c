@@ -26,56 +26,54 @@
 //  One subscription: the queue's (per pattern) or one listener.
 typedef struct _s_sub_t s_sub_t;
 typedef struct {
-    s_sub_t *owner;                 //  the actor state it belongs to
-    int kind;                       //  S_QUEUE, S_SYNC or S_ACTOR
-    int id;                         //  listener id (0 for the queue)
-    char *wire;                     //  the pattern, wire form (NUL-terminated)
-    size_t wire_size;               //  its size
-    zflow_hub_listener_fn *fn;      //  sync listener callback
-    void *arg;                      //  its argument
-    zflow_stream_t *stream;         //  actor listener's PUSH stream
-    bool above;                     //  actor stream above its watermark
-    size_t subs;                    //  live subscriptions (> 1: queue pattern subscribed twice)
+    s_sub_t *owner;            //  the actor state it belongs to
+    int kind;                  //  S_QUEUE, S_SYNC or S_ACTOR
+    int id;                    //  listener id (0 for the queue)
+    char *wire;                //  the pattern, wire form (NUL-terminated)
+    size_t wire_size;          //  its size
+    zflow_hub_listener_fn *fn; //  sync listener callback
+    void *arg;                 //  its argument
+    zflow_stream_t *stream;    //  actor listener's PUSH stream
+    bool above;                //  actor stream above its watermark
+    size_t subs;               //  live subscriptions (> 1: queue pattern subscribed twice)
 } s_item_t;
 
 struct _s_sub_t {
-    zflow_actor_t *base;            //  actor base: loop, pipe, counters
-    const char *uid;                //  unique id (owned by the subscriber object)
-    zsock_t *sub;                   //  XSUB socket connected to the hub
-    zsock_t *queue;                 //  PAIR to the subscriber object's consume
-    zflow_trie_t *trie;             //  patterns -> s_item_t
-    zhashx_t *items;                //  "q<wire>" or "l<id>" -> s_item_t
-    zflow_msg_t *msg;               //  message being read, reused
-    zflow_msg_t **ring;             //  the queue: messages waiting for consume
-    size_t head;                    //  index of the oldest in ring
-    size_t count;                   //  messages in ring
-    size_t limit;                   //  queue limit (ring capacity)
-    int policy;                     //  zflow_hub_overflow_t
-    bool reading;                   //  XSUB reader registered
-    bool polling;                   //  PAIR POLLOUT poller registered
-    bool queue_hit;                 //  current message matched a queue pattern
-    size_t actors_above;            //  actor listeners above their watermark
-    zhashx_t *counts;               //  pattern wire -> subscriptions to it (uint64_t *)
-    char presence[ZFLOW_HUB_MAX_UID + 2];   //  presence topic "\0p" uid
-    size_t presence_size;           //  its size
-    int deferred;                   //  first error of a command with no reply,
-                                    //  returned (and cleared) by the next FENCE
-    uint64_t delivered_queue, delivered_sync, delivered_actor;  //  deliveries
-    uint64_t dropped_newest, dropped_oldest;                    //  drops by policy
-    uint64_t max_depth, unmatched, malformed, blocked;          //  other counters
+    zflow_actor_t *base;                  //  actor base: loop, pipe, counters
+    const char *uid;                      //  unique id (owned by the subscriber object)
+    zsock_t *sub;                         //  XSUB socket connected to the hub
+    zsock_t *queue;                       //  PAIR to the subscriber object's consume
+    zflow_trie_t *trie;                   //  patterns -> s_item_t
+    zhashx_t *items;                      //  "q<wire>" or "l<id>" -> s_item_t
+    zflow_msg_t *msg;                     //  message being read, reused
+    zflow_msg_t **ring;                   //  the queue: messages waiting for consume
+    size_t head;                          //  index of the oldest in ring
+    size_t count;                         //  messages in ring
+    size_t limit;                         //  queue limit (ring capacity)
+    int policy;                           //  zflow_hub_overflow_t
+    bool reading;                         //  XSUB reader registered
+    bool polling;                         //  PAIR POLLOUT poller registered
+    bool queue_hit;                       //  current message matched a queue pattern
+    size_t actors_above;                  //  actor listeners above their watermark
+    zhashx_t *counts;                     //  pattern wire -> subscriptions to it (uint64_t *)
+    char presence[ZFLOW_HUB_MAX_UID + 2]; //  presence topic "\0p" uid
+    size_t presence_size;                 //  its size
+    int deferred;                         //  first error of a command with no reply,
+                                          //  returned (and cleared) by the next FENCE
+    uint64_t delivered_queue, delivered_sync, delivered_actor; //  deliveries
+    uint64_t dropped_newest, dropped_oldest;                   //  drops by policy
+    uint64_t max_depth, unmatched, malformed, blocked;         //  other counters
 };
 
 static void s_update_reader (s_sub_t *self);
 
-static void
-s_count_destroy (void **item_p)
+static void s_count_destroy (void **item_p)
 {
     free (*item_p);
     *item_p = NULL;
 }
 
-static void
-s_item_destroy (void **item_p)
+static void s_item_destroy (void **item_p)
 {
     s_item_t *item = (s_item_t *) *item_p;
     if (!item)
@@ -92,8 +90,8 @@ s_item_destroy (void **item_p)
 
 //  Sends one frame upstream through the XSUB socket: "\x01" / "\0" + topic
 //  for a subscription, or an announcement as is (head + body).
-static void
-s_upstream (s_sub_t *self, const char *head, size_t head_size, const void *body, size_t size)
+static void s_upstream (s_sub_t *self, const char *head, size_t head_size, const void *body,
+                        size_t size)
 {
     zmq_msg_t msg;
     if (zmq_msg_init_size (&msg, head_size + size))
@@ -105,15 +103,13 @@ s_upstream (s_sub_t *self, const char *head, size_t head_size, const void *body,
         zmq_msg_close (&msg);
 }
 
-static void
-s_setsub (s_sub_t *self, bool on, const void *topic, size_t size)
+static void s_setsub (s_sub_t *self, bool on, const void *topic, size_t size)
 {
     s_upstream (self, on ? "\x01" : "", 1, topic, size);
 }
 
 //  Tells the hub that this subscriber has n subscriptions to wire.
-static void
-s_announce (s_sub_t *self, const char *wire, uint64_t n)
+static void s_announce (s_sub_t *self, const char *wire, uint64_t n)
 {
     char body[S_TOPIC_MAX];
     int size = snprintf (body, sizeof (body), "%s%c%s%c%" PRIu64, self->uid, 0, wire, 0, n);
@@ -122,8 +118,7 @@ s_announce (s_sub_t *self, const char *wire, uint64_t n)
 }
 
 //  Announces every pattern again (the hub asked: it has just (re)met us).
-static void
-s_announce_all (s_sub_t *self)
+static void s_announce_all (s_sub_t *self)
 {
     for (uint64_t *n = (uint64_t *) zhashx_first (self->counts); n;
          n = (uint64_t *) zhashx_next (self->counts))
@@ -131,8 +126,7 @@ s_announce_all (s_sub_t *self)
 }
 
 //  Adds or removes one subscription of item: prefix and count.
-static void
-s_zmq_subscribe (s_sub_t *self, s_item_t *item, bool on)
+static void s_zmq_subscribe (s_sub_t *self, s_item_t *item, bool on)
 {
     if (!on && item->subs == 0)
         return;
@@ -156,11 +150,9 @@ s_zmq_subscribe (s_sub_t *self, s_item_t *item, bool on)
 //  ---------------------------------------------------------------------
 //  The queue
 
-static void
-s_flush_queue (s_sub_t *self);
+static void s_flush_queue (s_sub_t *self);
 
-static int
-s_on_queue_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+static int s_on_queue_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     (void) item;
@@ -169,8 +161,7 @@ s_on_queue_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 }
 
 //  Sends queued messages to the subscriber object until its PAIR is full.
-static void
-s_flush_queue (s_sub_t *self)
+static void s_flush_queue (s_sub_t *self)
 {
     void *handle = zsock_resolve (self->queue);
     while (self->count) {
@@ -183,7 +174,7 @@ s_flush_queue (s_sub_t *self)
                 break;
         }
         if (i == 0)
-            break;      //  EAGAIN on the first part: the consumer is behind
+            break; //  EAGAIN on the first part: the consumer is behind
         zflow_msg_reset (msg);
         self->head = (self->head + 1) % self->limit;
         self->count--;
@@ -202,14 +193,13 @@ s_flush_queue (s_sub_t *self)
 }
 
 //  Queues a copy of msg, by the overflow policy.
-static void
-s_enqueue (s_sub_t *self, zflow_msg_t *msg)
+static void s_enqueue (s_sub_t *self, zflow_msg_t *msg)
 {
     zflow_counters_t *counters = zflow_actor_counters (self->base);
     if (self->count == self->limit) {
         counters->drops++;
         if (self->policy != ZFLOW_HUB_DROP_OLDEST) {
-            self->dropped_newest++;     //  (under BLOCK the reader stopped before this)
+            self->dropped_newest++; //  (under BLOCK the reader stopped before this)
             return;
         }
         self->dropped_oldest++;
@@ -232,8 +222,7 @@ s_enqueue (s_sub_t *self, zflow_msg_t *msg)
 }
 
 //  Resizes the ring to limit (keeping the newest messages if it shrinks).
-static int
-s_set_limit (s_sub_t *self, size_t limit)
+static int s_set_limit (s_sub_t *self, size_t limit)
 {
     zflow_msg_t **ring = (zflow_msg_t **) calloc (limit, sizeof (zflow_msg_t *));
     if (!ring)
@@ -263,8 +252,7 @@ s_set_limit (s_sub_t *self, size_t limit)
 //  Dispatch
 
 //  Writes a copy of msg to an actor listener's stream, by the policy.
-static void
-s_to_actor (s_sub_t *self, s_item_t *item, zflow_msg_t *msg)
+static void s_to_actor (s_sub_t *self, s_item_t *item, zflow_msg_t *msg)
 {
     zflow_counters_t *counters = zflow_actor_counters (self->base);
     if (item->above && self->policy != ZFLOW_HUB_BLOCK) {
@@ -290,8 +278,7 @@ s_to_actor (s_sub_t *self, s_item_t *item, zflow_msg_t *msg)
     }
 }
 
-static bool
-s_on_match (void *arg_item, void *arg)
+static bool s_on_match (void *arg_item, void *arg)
 {
     s_item_t *item = (s_item_t *) arg_item;
     s_sub_t *self = (s_sub_t *) arg;
@@ -301,14 +288,12 @@ s_on_match (void *arg_item, void *arg)
         item->fn (self->msg, item->arg);
         self->delivered_sync++;
         zflow_actor_counters (self->base)->msgs_out++;
-    }
-    else
+    } else
         s_to_actor (self, item, self->msg);
     return true;
 }
 
-static void
-s_dispatch (s_sub_t *self)
+static void s_dispatch (s_sub_t *self)
 {
     if (zflow_msg_size (self->msg) < 3 || zflow_msg_part_size (self->msg, 0) == 0) {
         self->malformed++;
@@ -318,8 +303,8 @@ s_dispatch (s_sub_t *self)
     if (key[0] == 0) {
         //  no key starts with NUL: a hub control message ("hello" under a
         //  presence topic; an empty prefix lets other subscribers' through)
-        if (zflow_msg_part_size (self->msg, 0) == self->presence_size
-            && memcmp (key, self->presence, self->presence_size) == 0)
+        if (zflow_msg_part_size (self->msg, 0) == self->presence_size &&
+            memcmp (key, self->presence, self->presence_size) == 0)
             s_announce_all (self);
         return;
     }
@@ -330,14 +315,13 @@ s_dispatch (s_sub_t *self)
     size_t matched = zflow__trie_match (self->trie, zflow_msg_data (self->msg, 0),
                                         zflow_msg_part_size (self->msg, 0), s_on_match, self);
     if (matched == 0)
-        self->unmatched++;      //  came in on a literal prefix, matched no pattern
+        self->unmatched++; //  came in on a literal prefix, matched no pattern
     if (self->queue_hit)
         s_enqueue (self, self->msg);
 }
 
 //  Reads one whole message from the XSUB socket. Returns 0 or -1 (nothing).
-static int
-s_recv (void *handle, zflow_msg_t *msg)
+static int s_recv (void *handle, zflow_msg_t *msg)
 {
     zflow_msg_reset (msg);
     int flags = ZMQ_DONTWAIT;
@@ -347,7 +331,7 @@ s_recv (void *handle, zflow_msg_t *msg)
             return -1;
         zmq_msg_init (part);
         if (zmq_msg_recv (part, handle, flags) < 0) {
-            zflow_msg_reset (msg);  //  (only the first part can fail: EAGAIN)
+            zflow_msg_reset (msg); //  (only the first part can fail: EAGAIN)
             return -1;
         }
         if (!zmq_msg_more (part))
@@ -356,8 +340,7 @@ s_recv (void *handle, zflow_msg_t *msg)
     }
 }
 
-static int
-s_on_sub (zloop_t *loop, zsock_t *sock, void *arg)
+static int s_on_sub (zloop_t *loop, zsock_t *sock, void *arg)
 {
     (void) loop;
     s_sub_t *self = (s_sub_t *) arg;
@@ -367,7 +350,7 @@ s_on_sub (zloop_t *loop, zsock_t *sock, void *arg)
             break;
         s_dispatch (self);
         if (self->queue_hit)
-            s_flush_queue (self);   //  also stops reading when the queue is full
+            s_flush_queue (self); //  also stops reading when the queue is full
         else if (self->actors_above)
             s_update_reader (self);
     }
@@ -376,25 +359,22 @@ s_on_sub (zloop_t *loop, zsock_t *sock, void *arg)
 }
 
 //  Reads the XSUB socket unless a lossless destination is full.
-static void
-s_update_reader (s_sub_t *self)
+static void s_update_reader (s_sub_t *self)
 {
-    bool full = self->policy == ZFLOW_HUB_BLOCK
-                && (self->count >= self->limit || self->actors_above > 0);
+    bool full =
+        self->policy == ZFLOW_HUB_BLOCK && (self->count >= self->limit || self->actors_above > 0);
     zloop_t *loop = zflow_actor_loop (self->base);
     if (full && self->reading) {
         zloop_reader_end (loop, self->sub);
         self->reading = false;
         self->blocked++;
-    }
-    else if (!full && !self->reading) {
+    } else if (!full && !self->reading) {
         //  zmq_poll is level-triggered: what waits is read on the next turn
         self->reading = zloop_reader (loop, self->sub, s_on_sub, self) == 0;
     }
 }
 
-static void
-s_on_actor_drained (zflow_stream_t *stream, void *arg)
+static void s_on_actor_drained (zflow_stream_t *stream, void *arg)
 {
     (void) stream;
     s_item_t *item = (s_item_t *) arg;
@@ -408,8 +388,7 @@ s_on_actor_drained (zflow_stream_t *stream, void *arg)
 //  ---------------------------------------------------------------------
 //  Commands
 
-static int
-s_pop_int (zmsg_t *request)
+static int s_pop_int (zmsg_t *request)
 {
     char *text = zmsg_popstr (request);
     int value = text ? atoi (text) : 0;
@@ -417,8 +396,7 @@ s_pop_int (zmsg_t *request)
     return value;
 }
 
-static void *
-s_pop_ptr (zmsg_t *request)
+static void *s_pop_ptr (zmsg_t *request)
 {
     zframe_t *frame = zmsg_pop (request);
     void *value = NULL;
@@ -430,8 +408,7 @@ s_pop_ptr (zmsg_t *request)
 
 //  Decodes the pattern frame (may be empty for a listener removal) and
 //  makes the item's hash key: "q" + wire for the queue, "l" + id otherwise.
-static zflow_key_t *
-s_pattern_named (zframe_t *wire, int kind, int id, char *name, size_t capacity)
+static zflow_key_t *s_pattern_named (zframe_t *wire, int kind, int id, char *name, size_t capacity)
 {
     zflow_key_t *pattern = wire && zframe_size (wire)
                                ? zflow_key_decode (zframe_data (wire), zframe_size (wire), NULL)
@@ -443,8 +420,8 @@ s_pattern_named (zframe_t *wire, int kind, int id, char *name, size_t capacity)
     return pattern;
 }
 
-static int
-s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t **pattern_p)
+static int s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name,
+                  zflow_key_t **pattern_p)
 {
     s_item_t *item = (s_item_t *) zhashx_lookup (self->items, name);
     if (!item) {
@@ -465,8 +442,8 @@ s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t
                                      s_on_actor_drained, item);
         }
         zstr_free (&endpoint);
-        if ((kind == S_ACTOR && !item->stream) || !item->wire
-            || zflow__trie_insert_wire (self->trie, item->wire, item->wire_size, item)) {
+        if ((kind == S_ACTOR && !item->stream) || !item->wire ||
+            zflow__trie_insert_wire (self->trie, item->wire, item->wire_size, item)) {
             void *doomed = item;
             s_item_destroy (&doomed);
             return kind == S_ACTOR ? ZFLOW_EENDPOINT : ZFLOW_ENOMEM;
@@ -478,8 +455,7 @@ s_add (s_sub_t *self, zmsg_t *request, int kind, int id, char *name, zflow_key_t
 }
 
 //  Removes one ZeroMQ subscription of item, and the item with its last one.
-static void
-s_remove (s_sub_t *self, s_item_t *item, const char *name)
+static void s_remove (s_sub_t *self, s_item_t *item, const char *name)
 {
     s_zmq_subscribe (self, item, false);
     if (item->subs == 0 || item->kind != S_QUEUE) {
@@ -493,8 +469,7 @@ s_remove (s_sub_t *self, s_item_t *item, const char *name)
     }
 }
 
-static int
-s_remove_listeners (s_sub_t *self)
+static int s_remove_listeners (s_sub_t *self)
 {
     zlistx_t *names = zhashx_keys (self->items);
     int removed = 0;
@@ -508,16 +483,14 @@ s_remove_listeners (s_sub_t *self)
     return removed;
 }
 
-static void
-s_fence (s_sub_t *self, const char *seq)
+static void s_fence (s_sub_t *self, const char *seq)
 {
     char body[S_TOPIC_MAX];
     int size = snprintf (body, sizeof (body), "%s%c%.32s", self->uid, 0, seq);
     s_upstream (self, "F", 1, body, (size_t) size);
 }
 
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
     s_sub_t *self = (s_sub_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
@@ -547,8 +520,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
             if (!self->deferred)
                 self->deferred = rc;
         }
-    }
-    else if (streq (command, "REMOVE_LISTENERS"))
+    } else if (streq (command, "REMOVE_LISTENERS"))
         zsock_send (pipe, "i", s_remove_listeners (self));
     else if (streq (command, "FENCE")) {
         //  the reply carries the first error since the last fence (0 if none)
@@ -557,8 +529,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
         zstr_free (&seq);
         zsock_send (pipe, "i", self->deferred);
         self->deferred = 0;
-    }
-    else if (streq (command, "QUEUE")) {
+    } else if (streq (command, "QUEUE")) {
         int limit = s_pop_int (request);
         int policy = s_pop_int (request);
         if (limit > 0 && s_set_limit (self, (size_t) limit) == 0)
@@ -570,8 +541,7 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
     return 0;
 }
 
-static void
-s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     s_sub_t *self = (s_sub_t *) arg;
@@ -588,8 +558,7 @@ s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "subscriptions", zflow__trie_items (self->trie));
 }
 
-static int
-s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
+static int s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
 {
     self->uid = args->uid;
     self->policy = ZFLOW_HUB_BLOCK;
@@ -599,8 +568,8 @@ s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
     self->counts = zhashx_new ();
     self->sub = zsock_new (ZMQ_XSUB);
     self->queue = zsock_new (ZMQ_PAIR);
-    if (!self->trie || !self->items || !self->counts || !self->msg || !self->sub || !self->queue
-        || s_set_limit (self, ZFLOW_HUB_DEFAULT_QUEUE))
+    if (!self->trie || !self->items || !self->counts || !self->msg || !self->sub || !self->queue ||
+        s_set_limit (self, ZFLOW_HUB_DEFAULT_QUEUE))
         return -1;
     zhashx_set_destructor (self->items, s_item_destroy);
     zhashx_set_destructor (self->counts, s_count_destroy);
@@ -617,7 +586,8 @@ s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
         zcert_apply (curve->cert, self->sub);
         zsock_set_curve_serverkey (self->sub, curve->server_public);
     }
-    if (strlen (self->uid) > ZFLOW_HUB_MAX_UID || zsock_connect (self->sub, "%s", args->endpoint) != 0)
+    if (strlen (self->uid) > ZFLOW_HUB_MAX_UID ||
+        zsock_connect (self->sub, "%s", args->endpoint) != 0)
         return -1;
     self->presence[0] = 0;
     self->presence[1] = args->remote ? ZFLOW_HUB_PRESENCE_REMOTE : ZFLOW_HUB_PRESENCE;
@@ -630,8 +600,7 @@ s_setup (s_sub_t *self, const zflow_hub_sub_args_t *args)
     return 0;
 }
 
-void
-zflow__hub_subscriber_actor (zsock_t *pipe, void *args)
+void zflow__hub_subscriber_actor (zsock_t *pipe, void *args)
 {
     s_sub_t self = {0};
     self.base = zflow_actor_new (pipe, ((zflow_hub_sub_args_t *) args)->id);
@@ -643,10 +612,9 @@ zflow__hub_subscriber_actor (zsock_t *pipe, void *args)
     if (s_setup (&self, (zflow_hub_sub_args_t *) args) == 0) {
         zflow_actor_ready (self.base, 0);
         zflow_actor_run (self.base);
-    }
-    else
+    } else
         zflow_actor_ready (self.base, -1);
-    zhashx_destroy (&self.items);   //  closes actor listener streams
+    zhashx_destroy (&self.items); //  closes actor listener streams
     zhashx_destroy (&self.counts);
     zflow__trie_destroy (&self.trie);
     zsock_destroy (&self.sub);

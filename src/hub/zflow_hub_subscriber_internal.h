@@ -23,9 +23,9 @@
 #include "zflow_hub_subscriber.h"
 
 //  Kinds of subscription.
-#define S_QUEUE 0       //  the subscriber's queue
-#define S_SYNC 1        //  a sync listener
-#define S_ACTOR 2       //  an actor listener
+#define S_QUEUE 0 //  the subscriber's queue
+#define S_SYNC 1  //  a sync listener
+#define S_ACTOR 2 //  an actor listener
 
 //  What the subscriber object gives its actor at start (read before ready).
 typedef struct {

@@ -19,41 +19,40 @@
 
 //  A growable array of item pointers.
 typedef struct {
-    void **items;       //  the items
-    size_t count;       //  items in use
-    size_t capacity;    //  items allocated
+    void **items;    //  the items
+    size_t count;    //  items in use
+    size_t capacity; //  items allocated
 } s_items_t;
 
 typedef struct _s_node_t s_node_t;
 struct _s_node_t {
-    char *name;             //  this node's component (NULL for the root and "*")
-    size_t name_len;        //  its length
-    uint32_t hash;          //  its FNV-1a hash
-    s_node_t *next;         //  next sibling in the parent's hash chain
-    s_node_t **buckets;     //  exact children, chained hash table (NULL if none yet)
-    size_t nbuckets;        //  buckets allocated (power of two)
-    size_t nchildren;       //  exact children stored
-    s_node_t *star;         //  the "*" child, or NULL
-    s_items_t exact;        //  items whose pattern ends here
-    s_items_t rest;         //  items whose pattern ends with a trailing "*" here
+    char *name;         //  this node's component (NULL for the root and "*")
+    size_t name_len;    //  its length
+    uint32_t hash;      //  its FNV-1a hash
+    s_node_t *next;     //  next sibling in the parent's hash chain
+    s_node_t **buckets; //  exact children, chained hash table (NULL if none yet)
+    size_t nbuckets;    //  buckets allocated (power of two)
+    size_t nchildren;   //  exact children stored
+    s_node_t *star;     //  the "*" child, or NULL
+    s_items_t exact;    //  items whose pattern ends here
+    s_items_t rest;     //  items whose pattern ends with a trailing "*" here
 };
 
 struct _zflow_trie_t {
-    s_node_t root;          //  the root (matches the empty prefix)
-    size_t items;           //  items stored
-    size_t nodes;           //  nodes allocated, root excluded
+    s_node_t root; //  the root (matches the empty prefix)
+    size_t items;  //  items stored
+    size_t nodes;  //  nodes allocated, root excluded
 };
 
 //  One key split into components, with their hashes.
 typedef struct {
-    const char *part[ZFLOW_TRIE_MAX_PARTS];     //  component starts
-    size_t len[ZFLOW_TRIE_MAX_PARTS];           //  component lengths
-    uint32_t hash[ZFLOW_TRIE_MAX_PARTS];        //  component hashes
-    size_t count;                               //  components
+    const char *part[ZFLOW_TRIE_MAX_PARTS]; //  component starts
+    size_t len[ZFLOW_TRIE_MAX_PARTS];       //  component lengths
+    uint32_t hash[ZFLOW_TRIE_MAX_PARTS];    //  component hashes
+    size_t count;                           //  components
 } s_split_t;
 
-static uint32_t
-s_hash (const char *data, size_t size)
+static uint32_t s_hash (const char *data, size_t size)
 {
     uint32_t hash = 2166136261u;
     for (size_t i = 0; i < size; i++)
@@ -61,8 +60,7 @@ s_hash (const char *data, size_t size)
     return hash;
 }
 
-static int
-s_items_add (s_items_t *self, void *item)
+static int s_items_add (s_items_t *self, void *item)
 {
     if (self->count == self->capacity) {
         size_t capacity = self->capacity ? self->capacity * 2 : 2;
@@ -76,8 +74,7 @@ s_items_add (s_items_t *self, void *item)
     return 0;
 }
 
-static int
-s_items_remove (s_items_t *self, void *item)
+static int s_items_remove (s_items_t *self, void *item)
 {
     for (size_t i = 0; i < self->count; i++)
         if (self->items[i] == item) {
@@ -92,21 +89,19 @@ s_items_remove (s_items_t *self, void *item)
     return ZFLOW_ENOTFOUND;
 }
 
-static s_node_t *
-s_child (s_node_t *self, const char *name, size_t len, uint32_t hash)
+static s_node_t *s_child (s_node_t *self, const char *name, size_t len, uint32_t hash)
 {
     if (!self->buckets)
         return NULL;
     s_node_t *child = self->buckets[hash & (self->nbuckets - 1)];
-    while (child && (child->hash != hash || child->name_len != len
-                     || memcmp (child->name, name, len) != 0))
+    while (child &&
+           (child->hash != hash || child->name_len != len || memcmp (child->name, name, len) != 0))
         child = child->next;
     return child;
 }
 
 //  Doubles the bucket array (or makes the first one) and rehashes.
-static int
-s_grow (s_node_t *self)
+static int s_grow (s_node_t *self)
 {
     size_t nbuckets = self->nbuckets ? self->nbuckets * 2 : 4;
     s_node_t **buckets = (s_node_t **) calloc (nbuckets, sizeof (s_node_t *));
@@ -127,8 +122,7 @@ s_grow (s_node_t *self)
     return 0;
 }
 
-static s_node_t *
-s_add_child (zflow_trie_t *trie, s_node_t *self, const char *name, size_t len)
+static s_node_t *s_add_child (zflow_trie_t *trie, s_node_t *self, const char *name, size_t len)
 {
     uint32_t hash = s_hash (name, len);
     s_node_t *child = s_child (self, name, len, hash);
@@ -154,8 +148,7 @@ s_add_child (zflow_trie_t *trie, s_node_t *self, const char *name, size_t len)
     return child;
 }
 
-static void
-s_node_free (s_node_t *self)
+static void s_node_free (s_node_t *self)
 {
     for (size_t i = 0; i < self->nbuckets; i++) {
         s_node_t *child = self->buckets[i];
@@ -176,15 +169,13 @@ s_node_free (s_node_t *self)
     free (self->name);
 }
 
-static bool
-s_node_empty (const s_node_t *self)
+static bool s_node_empty (const s_node_t *self)
 {
     return self->nchildren == 0 && !self->star && self->exact.count == 0 && self->rest.count == 0;
 }
 
 //  Unlinks child from parent (it must be there) and frees it.
-static void
-s_unlink (zflow_trie_t *trie, s_node_t *parent, s_node_t *child)
+static void s_unlink (zflow_trie_t *trie, s_node_t *parent, s_node_t *child)
 {
     if (parent->star == child)
         parent->star = NULL;
@@ -200,14 +191,12 @@ s_unlink (zflow_trie_t *trie, s_node_t *parent, s_node_t *child)
     trie->nodes--;
 }
 
-zflow_trie_t *
-zflow__trie_new (void)
+zflow_trie_t *zflow__trie_new (void)
 {
     return (zflow_trie_t *) calloc (1, sizeof (zflow_trie_t));
 }
 
-void
-zflow__trie_destroy (zflow_trie_t **self_p)
+void zflow__trie_destroy (zflow_trie_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -216,15 +205,13 @@ zflow__trie_destroy (zflow_trie_t **self_p)
     *self_p = NULL;
 }
 
-static bool
-s_is_star (const char *part)
+static bool s_is_star (const char *part)
 {
     return part[0] == '*' && part[1] == 0;
 }
 
 //  Splits the wire form; false if it has too many components.
-static bool
-s_split (const void *wire, size_t size, s_split_t *split)
+static bool s_split (const void *wire, size_t size, s_split_t *split)
 {
     const char *at = (const char *) wire;
     const char *end = at + size;
@@ -244,14 +231,12 @@ s_split (const void *wire, size_t size, s_split_t *split)
     }
 }
 
-static bool
-s_split_star (const s_split_t *split, size_t index)
+static bool s_split_star (const s_split_t *split, size_t index)
 {
     return split->len[index] == 1 && split->part[index][0] == '*';
 }
 
-int
-zflow__trie_insert_wire (zflow_trie_t *self, const void *wire, size_t size, void *item)
+int zflow__trie_insert_wire (zflow_trie_t *self, const void *wire, size_t size, void *item)
 {
     s_split_t split;
     if (!self || !wire || !s_split (wire, size, &split) || split.count > ZFLOW_KEY_MAX_PARTS)
@@ -268,8 +253,7 @@ zflow__trie_insert_wire (zflow_trie_t *self, const void *wire, size_t size, void
                 self->nodes++;
             }
             node = node->star;
-        }
-        else
+        } else
             node = s_add_child (self, node, split.part[i], split.len[i]);
         if (!node)
             return ZFLOW_ENOMEM;
@@ -281,8 +265,7 @@ zflow__trie_insert_wire (zflow_trie_t *self, const void *wire, size_t size, void
     return rc;
 }
 
-int
-zflow__trie_insert (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
+int zflow__trie_insert (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
 {
     if (!pattern)
         return ZFLOW_EINVAL;
@@ -291,8 +274,7 @@ zflow__trie_insert (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
     return zflow__trie_insert_wire (self, wire, size, item);
 }
 
-int
-zflow__trie_remove_wire (zflow_trie_t *self, const void *wire, size_t size, void *item)
+int zflow__trie_remove_wire (zflow_trie_t *self, const void *wire, size_t size, void *item)
 {
     s_split_t split;
     if (!self || !wire || !s_split (wire, size, &split) || split.count > ZFLOW_KEY_MAX_PARTS)
@@ -322,8 +304,7 @@ zflow__trie_remove_wire (zflow_trie_t *self, const void *wire, size_t size, void
     return 0;
 }
 
-int
-zflow__trie_remove (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
+int zflow__trie_remove (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
 {
     if (!pattern)
         return ZFLOW_EINVAL;
@@ -333,15 +314,14 @@ zflow__trie_remove (zflow_trie_t *self, const zflow_key_t *pattern, void *item)
 }
 
 typedef struct {
-    const s_split_t *split;     //  the key
-    zflow_trie_fn *fn;          //  the caller's function (NULL: stop at the first)
-    void *arg;                  //  its argument
-    size_t matched;             //  items passed to fn
-    bool stopped;               //  fn asked to stop
+    const s_split_t *split; //  the key
+    zflow_trie_fn *fn;      //  the caller's function (NULL: stop at the first)
+    void *arg;              //  its argument
+    size_t matched;         //  items passed to fn
+    bool stopped;           //  fn asked to stop
 } s_match_t;
 
-static void
-s_visit (s_match_t *m, const s_items_t *items)
+static void s_visit (s_match_t *m, const s_items_t *items)
 {
     for (size_t i = 0; i < items->count && !m->stopped; i++) {
         m->matched++;
@@ -350,15 +330,14 @@ s_visit (s_match_t *m, const s_items_t *items)
     }
 }
 
-static void
-s_match (s_match_t *m, s_node_t *node, size_t index)
+static void s_match (s_match_t *m, s_node_t *node, size_t index)
 {
     const s_split_t *split = m->split;
     if (index == split->count) {
         s_visit (m, &node->exact);
         return;
     }
-    s_visit (m, &node->rest);     //  one or more components remain
+    s_visit (m, &node->rest); //  one or more components remain
     s_node_t *child = s_child (node, split->part[index], split->len[index], split->hash[index]);
     if (child && !m->stopped)
         s_match (m, child, index + 1);
@@ -366,8 +345,8 @@ s_match (s_match_t *m, s_node_t *node, size_t index)
         s_match (m, node->star, index + 1);
 }
 
-size_t
-zflow__trie_match (zflow_trie_t *self, const void *wire, size_t size, zflow_trie_fn *fn, void *arg)
+size_t zflow__trie_match (zflow_trie_t *self, const void *wire, size_t size, zflow_trie_fn *fn,
+                          void *arg)
 {
     s_split_t split;
     if (!self || !wire || !s_split (wire, size, &split))
@@ -377,26 +356,22 @@ zflow__trie_match (zflow_trie_t *self, const void *wire, size_t size, zflow_trie
     return m.matched;
 }
 
-bool
-zflow__trie_any (zflow_trie_t *self, const void *wire, size_t size)
+bool zflow__trie_any (zflow_trie_t *self, const void *wire, size_t size)
 {
     return zflow__trie_match (self, wire, size, NULL, NULL) > 0;
 }
 
-size_t
-zflow__trie_items (zflow_trie_t *self)
+size_t zflow__trie_items (zflow_trie_t *self)
 {
     return self->items;
 }
 
-size_t
-zflow__trie_nodes (zflow_trie_t *self)
+size_t zflow__trie_nodes (zflow_trie_t *self)
 {
     return self->nodes;
 }
 
-bool
-zflow__pattern_has_wildcard (const zflow_key_t *pattern)
+bool zflow__pattern_has_wildcard (const zflow_key_t *pattern)
 {
     for (size_t i = 0; i < zflow_key_size (pattern); i++)
         if (s_is_star (zflow_key_at (pattern, i)))
@@ -404,8 +379,7 @@ zflow__pattern_has_wildcard (const zflow_key_t *pattern)
     return false;
 }
 
-int
-zflow__pattern_prefix_wire (const void *wire, size_t size, char *buffer, size_t capacity)
+int zflow__pattern_prefix_wire (const void *wire, size_t size, char *buffer, size_t capacity)
 {
     //  the components before the first "*", each with its separator
     const char *at = (const char *) wire;
@@ -427,8 +401,7 @@ zflow__pattern_prefix_wire (const void *wire, size_t size, char *buffer, size_t 
     return (int) len;
 }
 
-int
-zflow__pattern_prefix (const zflow_key_t *pattern, char *buffer, size_t capacity)
+int zflow__pattern_prefix (const zflow_key_t *pattern, char *buffer, size_t capacity)
 {
     size_t size;
     const void *wire = zflow_key_wire (pattern, &size);

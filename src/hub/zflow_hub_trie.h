@@ -21,9 +21,9 @@
 #ifndef ZFLOW_HUB_TRIE_H_INCLUDED
 #define ZFLOW_HUB_TRIE_H_INCLUDED
 
+#include "zflow_key.h"
 #include <stdbool.h>
 #include <stddef.h>
-#include "zflow_key.h"
 
 typedef struct _zflow_trie_t zflow_trie_t;
 

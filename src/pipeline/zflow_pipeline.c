@@ -87,7 +87,7 @@ static void s_stage_destroy (zflow__stage_t **stage_p)
 
 zflow_pipeline_t *zflow_pipeline_new (const char *name)
 {
-    zflow_pipeline_t *self = (zflow_pipeline_t *)zmalloc (sizeof (zflow_pipeline_t));
+    zflow_pipeline_t *self = (zflow_pipeline_t *) zmalloc (sizeof (zflow_pipeline_t));
     if (!self)
         return NULL;
     self->name = strdup (name ? name : "pipeline");
@@ -192,10 +192,10 @@ static zflow__stage_t *s_add (zflow_pipeline_t *self, const char *name, zflow__s
             zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
             return NULL;
         }
-        self->stages = (zflow__stage_t **)more;
+        self->stages = (zflow__stage_t **) more;
         self->capacity = capacity;
     }
-    zflow__stage_t *stage = (zflow__stage_t *)zmalloc (sizeof (zflow__stage_t));
+    zflow__stage_t *stage = (zflow__stage_t *) zmalloc (sizeof (zflow__stage_t));
     if (stage) {
         stage->name = strdup (name);
         stage->kind = kind;
@@ -204,10 +204,10 @@ static zflow__stage_t *s_add (zflow_pipeline_t *self, const char *name, zflow__s
         stage->output_names = zlistx_new ();
     }
     if (stage && stage->outputs && stage->output_names) {
-        zlistx_set_destructor (stage->outputs, (zlistx_destructor_fn *)zstr_free);
-        zlistx_set_duplicator (stage->outputs, (zlistx_duplicator_fn *)strdup);
-        zlistx_set_destructor (stage->output_names, (zlistx_destructor_fn *)zstr_free);
-        zlistx_set_duplicator (stage->output_names, (zlistx_duplicator_fn *)strdup);
+        zlistx_set_destructor (stage->outputs, (zlistx_destructor_fn *) zstr_free);
+        zlistx_set_duplicator (stage->outputs, (zlistx_duplicator_fn *) strdup);
+        zlistx_set_destructor (stage->output_names, (zlistx_destructor_fn *) zstr_free);
+        zlistx_set_duplicator (stage->output_names, (zlistx_duplicator_fn *) strdup);
     }
     if (!stage || !stage->name || !stage->input || !stage->outputs || !stage->output_names ||
         s_set_text (&stage->server_cert, self->server_cert) ||
@@ -234,8 +234,8 @@ static int s_consume (zflow_pipeline_t *self, zflow__stage_t *stage)
     if (zlistx_size (self->group) == 0)
         return zflow__pipeline_fail (self, ZFLOW_EINVAL,
                                      "stage '%s': nothing before it to read from", stage->name);
-    for (zflow__stage_t *from = (zflow__stage_t *)zlistx_first (self->group); from;
-         from = (zflow__stage_t *)zlistx_next (self->group)) {
+    for (zflow__stage_t *from = (zflow__stage_t *) zlistx_first (self->group); from;
+         from = (zflow__stage_t *) zlistx_next (self->group)) {
         zlistx_add_end (from->outputs, stage->input);
         zlistx_add_end (from->output_names, stage->name);
     }
@@ -338,7 +338,7 @@ int zflow_pipeline_subscribe (zflow_pipeline_t *self, const char *prefixes)
                                      "subscribe: the last stage is not a sub source");
     zlistx_destroy (&stage->subscribe);
     stage->subscribe = zlistx_new ();
-    zlistx_set_destructor (stage->subscribe, (zlistx_destructor_fn *)zframe_destroy);
+    zlistx_set_destructor (stage->subscribe, (zlistx_destructor_fn *) zframe_destroy);
     char *copy = strdup (prefixes), *save = NULL;
     int rc = 0;
     for (char *text = strtok_r (copy, ", ", &save); text && rc == 0;
@@ -512,7 +512,7 @@ static char *s_ask (zactor_t *actor, const char *command, const char *arg, int t
         int64_t left = deadline - zclock_mono ();
         if (left <= 0)
             break;
-        zsock_set_rcvtimeo (actor, (int)left);
+        zsock_set_rcvtimeo (actor, (int) left);
         zmsg_t *reply = zmsg_recv (actor);
         if (!reply)
             break;

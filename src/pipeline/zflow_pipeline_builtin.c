@@ -39,7 +39,7 @@ static bool s_object_matches (json_t *want, json_t *event)
 
 static bool s_match_json (const zflow_msg_t *msg, void *arg)
 {
-    json_t *match = (json_t *)arg;
+    json_t *match = (json_t *) arg;
     json_t *event = zflow__codec_payload (msg);
     bool keep = false;
     if (json_is_object (event)) {
@@ -57,7 +57,7 @@ static bool s_match_json (const zflow_msg_t *msg, void *arg)
 
 static void s_json_free (void *arg)
 {
-    json_decref ((json_t *)arg);
+    json_decref ((json_t *) arg);
 }
 
 int zflow_pipeline_filter_json (zflow_pipeline_t *self, const char *name, const char *match)
@@ -87,7 +87,7 @@ int zflow_pipeline_filter_json (zflow_pipeline_t *self, const char *name, const 
 static bool s_nonempty (const zflow_msg_t *msg, void *arg)
 {
     json_t *event = zflow__codec_payload (msg);
-    json_t *field = json_object_get (event, (const char *)arg);
+    json_t *field = json_object_get (event, (const char *) arg);
     bool keep = false;
     switch (field ? json_typeof (field) : JSON_NULL) {
     case JSON_STRING:
@@ -131,7 +131,7 @@ typedef struct {
 
 static void s_rekey_free (void *arg)
 {
-    s_rekey_t *self = (s_rekey_t *)arg;
+    s_rekey_t *self = (s_rekey_t *) arg;
     zflow_key_destroy (&self->from);
     zflow_key_destroy (&self->to);
     zflow_msg_destroy (&self->scratch);
@@ -155,7 +155,7 @@ static int s_replace_frame (zflow_msg_t *msg, zflow_msg_t *scratch, size_t index
 
 static int s_rekey (zflow_msg_t *msg, void *arg)
 {
-    s_rekey_t *self = (s_rekey_t *)arg;
+    s_rekey_t *self = (s_rekey_t *) arg;
     size_t size;
     const void *wire = zflow_envelope_key (msg, &size);
     zflow_key_t *key = wire ? zflow_key_decode (wire, size, NULL) : NULL;
@@ -188,7 +188,7 @@ static int s_rekey (zflow_msg_t *msg, void *arg)
 int zflow_pipeline_rekey (zflow_pipeline_t *self, const char *name, const char *from,
                           const char *to)
 {
-    s_rekey_t *state = (s_rekey_t *)zmalloc (sizeof (s_rekey_t));
+    s_rekey_t *state = (s_rekey_t *) zmalloc (sizeof (s_rekey_t));
     if (!state)
         return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
     state->scratch = zflow_msg_new ();
@@ -215,7 +215,7 @@ typedef struct {
 
 static void s_encode_free (void *arg)
 {
-    s_encode_t *self = (s_encode_t *)arg;
+    s_encode_t *self = (s_encode_t *) arg;
     zflow_meta_destroy (&self->meta);
     zflow_msg_destroy (&self->scratch);
     free (self);
@@ -223,7 +223,7 @@ static void s_encode_free (void *arg)
 
 static int s_encode (zflow_msg_t *msg, void *arg)
 {
-    s_encode_t *self = (s_encode_t *)arg;
+    s_encode_t *self = (s_encode_t *) arg;
     json_t *json = zflow__codec_payload (msg);
     size_t size = 0;
     char *data = json ? zflow__codec_encode (json, self->encoding, &size) : NULL;
@@ -239,7 +239,7 @@ static int s_encode (zflow_msg_t *msg, void *arg)
     if (wire_size > 0) {
         zflow_msg_reset (self->scratch);
         rc = zflow_msg_add_zmq (self->scratch, zflow_msg_zmq (msg, 0));
-        rc = rc ? rc : zflow_msg_add (self->scratch, wire, (size_t)wire_size);
+        rc = rc ? rc : zflow_msg_add (self->scratch, wire, (size_t) wire_size);
         rc = rc ? rc : zflow_msg_add (self->scratch, data, size);
         if (rc == 0)
             zflow_msg_move (msg, self->scratch);
@@ -252,7 +252,7 @@ static int s_encode (zflow_msg_t *msg, void *arg)
 int zflow_pipeline_encode (zflow_pipeline_t *self, const char *name,
                            zflow_pipeline_encoding_t encoding)
 {
-    s_encode_t *state = (s_encode_t *)zmalloc (sizeof (s_encode_t));
+    s_encode_t *state = (s_encode_t *) zmalloc (sizeof (s_encode_t));
     if (!state)
         return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
     state->encoding = encoding;

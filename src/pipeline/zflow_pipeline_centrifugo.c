@@ -32,12 +32,12 @@ typedef struct {
 
 static void s_stop (void *arg)
 {
-    zflow_centrifugo_sink_destroy (&((s_cf_t *)arg)->sink);
+    zflow_centrifugo_sink_destroy (&((s_cf_t *) arg)->sink);
 }
 
 static void s_free (void *arg)
 {
-    s_cf_t *self = (s_cf_t *)arg;
+    s_cf_t *self = (s_cf_t *) arg;
     s_stop (self);
     free (self->address);
     free (self->api_key);
@@ -48,7 +48,7 @@ static void s_free (void *arg)
 
 static int s_start (void *arg, zflow__stage_t *stage)
 {
-    s_cf_t *self = (s_cf_t *)arg;
+    s_cf_t *self = (s_cf_t *) arg;
     zflow_centrifugo_sink_config_t config = self->config;
     config.input_type = ZMQ_PULL;
     config.input_connect = self->endpoint;
@@ -73,7 +73,7 @@ static uint64_t s_done (s_cf_t *self)
 
 static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
 {
-    s_cf_t *self = (s_cf_t *)arg;
+    s_cf_t *self = (s_cf_t *) arg;
     zhash_t *stats = zflow_actor_stats (stage->actor, 1000);
     uint64_t passed = zflow_stats_get (stats, "msgs_out");
     zhash_destroy (&stats);
@@ -87,13 +87,13 @@ static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
 
 static void s_stats (void *arg, zhash_t *stats)
 {
-    s_cf_t *self = (s_cf_t *)arg;
+    s_cf_t *self = (s_cf_t *) arg;
     zhash_t *sink = self->sink ? zflow_centrifugo_sink_stats (self->sink, 1000) : NULL;
-    for (const char *value = sink ? (const char *)zhash_first (sink) : NULL; value;
-         value = (const char *)zhash_next (sink)) {
+    for (const char *value = sink ? (const char *) zhash_first (sink) : NULL; value;
+         value = (const char *) zhash_next (sink)) {
         char name[300];
         snprintf (name, sizeof (name), "centrifugo.%s", zhash_cursor (sink));
-        zhash_update (stats, name, (void *)value);
+        zhash_update (stats, name, (void *) value);
     }
     zhash_destroy (&sink);
 }
@@ -106,7 +106,7 @@ int zflow_pipeline_sink_centrifugo (zflow_pipeline_t *self, const char *name,
     if (!config || !config->address)
         return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': no Centrifugo address",
                                      name ? name : "");
-    s_cf_t *state = (s_cf_t *)zmalloc (sizeof (s_cf_t));
+    s_cf_t *state = (s_cf_t *) zmalloc (sizeof (s_cf_t));
     if (!state)
         return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
     state->config = *config;
@@ -117,7 +117,7 @@ int zflow_pipeline_sink_centrifugo (zflow_pipeline_t *self, const char *name,
     state->config.api_key = state->api_key;
     state->config.channel_rule = state->channel_rule;
     state->config.subscribe = NULL;
-    state->endpoint = zsys_sprintf ("inproc://zflow-pipeline-centrifugo-%p", (void *)state);
+    state->endpoint = zsys_sprintf ("inproc://zflow-pipeline-centrifugo-%p", (void *) state);
     int rc = zflow_pipeline_sink (self, name, "push", state->endpoint, NULL);
     if (rc) {
         s_free (state);

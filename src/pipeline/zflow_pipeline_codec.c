@@ -54,11 +54,11 @@ static json_t *s_from_msgpack (const msgpack_object *obj)
     case MSGPACK_OBJECT_BOOLEAN:
         return json_boolean (obj->via.boolean);
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
-        if (obj->via.u64 > (uint64_t)INT64_MAX)
-            return json_real ((double)obj->via.u64);
-        return json_integer ((json_int_t)obj->via.u64);
+        if (obj->via.u64 > (uint64_t) INT64_MAX)
+            return json_real ((double) obj->via.u64);
+        return json_integer ((json_int_t) obj->via.u64);
     case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-        return json_integer ((json_int_t)obj->via.i64);
+        return json_integer ((json_int_t) obj->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64:
         return json_real (obj->via.f64);
@@ -90,7 +90,7 @@ static json_t *s_decode_msgpack (const void *data, size_t size)
     msgpack_unpacked_init (&result);
     size_t offset = 0;
     json_t *json = NULL;
-    msgpack_unpack_return rc = msgpack_unpack_next (&result, (const char *)data, size, &offset);
+    msgpack_unpack_return rc = msgpack_unpack_next (&result, (const char *) data, size, &offset);
     if (rc == MSGPACK_UNPACK_SUCCESS && offset == size &&
         (result.data.type == MSGPACK_OBJECT_MAP || result.data.type == MSGPACK_OBJECT_ARRAY))
         json = s_from_msgpack (&result.data);
@@ -100,7 +100,7 @@ static json_t *s_decode_msgpack (const void *data, size_t size)
 
 json_t *zflow__codec_decode (const void *data, size_t size)
 {
-    const char *text = (const char *)data;
+    const char *text = (const char *) data;
     size_t at = 0;
     while (at < size &&
            (text[at] == ' ' || text[at] == '\t' || text[at] == '\r' || text[at] == '\n'))
@@ -149,7 +149,7 @@ static int s_pack (msgpack_packer *pk, const json_t *json)
         const char *name;
         json_t *value;
         int rc = msgpack_pack_map (pk, json_object_size (json));
-        json_object_foreach ((json_t *)json, name, value)
+        json_object_foreach ((json_t *) json, name, value)
         {
             size_t size = strlen (name);
             rc = rc ? rc : msgpack_pack_str (pk, size);
@@ -191,7 +191,7 @@ static int s_write_string (FILE *file, const char *data, size_t size)
     json_t *string = json_stringn (data, size);
     if (!string) {
         //  not UTF-8: keep ASCII, replace every other byte by '?'
-        char *ascii = (char *)malloc (size + 1);
+        char *ascii = (char *) malloc (size + 1);
         if (!ascii)
             return ZFLOW_EIO;
         for (size_t i = 0; i < size; i++)
@@ -207,7 +207,7 @@ static int s_write_string (FILE *file, const char *data, size_t size)
 int zflow__codec_write_line (FILE *file, const zflow_msg_t *msg)
 {
     size_t size;
-    const char *data = (const char *)zflow_envelope_payload (msg, &size);
+    const char *data = (const char *) zflow_envelope_payload (msg, &size);
     if (!data)
         return ZFLOW_EINVAL;
     int rc = 0;

@@ -27,20 +27,20 @@
 #define S_MIN_CAPACITY (64 * 1024)
 
 struct _zflow__linefile_t {
-    int fd;                      //  where lines go (non-blocking)
-    bool own;                    //  fd was opened here (not stdout)
-    int saved_flags;             //  stdout's file status flags before, or -1
-    char *path;                  //  the path, for messages
-    char *stage;                 //  the stage's name, for messages
-    zflow_counters_t *counters;  //  the stage's counters (not owned)
-    char *out;                   //  formatted lines not yet written
-    size_t off;                  //  start of the unwritten bytes in out
-    size_t len;                  //  end of the unwritten bytes in out
-    size_t cap;                  //  allocated size of out
+    int fd;                     //  where lines go (non-blocking)
+    bool own;                   //  fd was opened here (not stdout)
+    int saved_flags;            //  stdout's file status flags before, or -1
+    char *path;                 //  the path, for messages
+    char *stage;                //  the stage's name, for messages
+    zflow_counters_t *counters; //  the stage's counters (not owned)
+    char *out;                  //  formatted lines not yet written
+    size_t off;                 //  start of the unwritten bytes in out
+    size_t len;                 //  end of the unwritten bytes in out
+    size_t cap;                 //  allocated size of out
 };
 
-zflow__linefile_t *
-zflow__linefile_open (const char *path, const char *stage, zflow_counters_t *counters)
+zflow__linefile_t *zflow__linefile_open (const char *path, const char *stage,
+                                         zflow_counters_t *counters)
 {
     zflow__linefile_t *self = (zflow__linefile_t *) zmalloc (sizeof (*self));
     if (!self)
@@ -53,12 +53,12 @@ zflow__linefile_open (const char *path, const char *stage, zflow_counters_t *cou
     if (self->own)
         self->fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
     else {
-        fflush (stdout);    //  nothing else writes to it from now on
+        fflush (stdout); //  nothing else writes to it from now on
         self->fd = STDOUT_FILENO;
     }
     int flags = self->fd >= 0 ? fcntl (self->fd, F_GETFL) : -1;
-    if (!self->path || !self->stage || flags < 0
-        || fcntl (self->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    if (!self->path || !self->stage || flags < 0 ||
+        fcntl (self->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
         zsys_error ("%s: cannot open %s: %s", stage, path, strerror (errno));
         if (self->own && self->fd >= 0)
             close (self->fd);
@@ -71,8 +71,7 @@ zflow__linefile_open (const char *path, const char *stage, zflow_counters_t *cou
     return self;
 }
 
-void
-zflow__linefile_close (zflow__linefile_t **self_p)
+void zflow__linefile_close (zflow__linefile_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -93,20 +92,17 @@ zflow__linefile_close (zflow__linefile_t **self_p)
     *self_p = NULL;
 }
 
-int
-zflow__linefile_fd (zflow__linefile_t *self)
+int zflow__linefile_fd (zflow__linefile_t *self)
 {
     return self->fd;
 }
 
-size_t
-zflow__linefile_pending (zflow__linefile_t *self)
+size_t zflow__linefile_pending (zflow__linefile_t *self)
 {
     return self->len - self->off;
 }
 
-int
-zflow__linefile_append (zflow__linefile_t *self, const zflow_msg_t *msg)
+int zflow__linefile_append (zflow__linefile_t *self, const zflow_msg_t *msg)
 {
     char *line;
     size_t size;
@@ -135,8 +131,7 @@ zflow__linefile_append (zflow__linefile_t *self, const zflow_msg_t *msg)
 }
 
 //  Counts the lines (newlines) in data[0..size).
-static uint64_t
-s_lines (const char *data, size_t size)
+static uint64_t s_lines (const char *data, size_t size)
 {
     uint64_t lines = 0;
     for (const char *end = data + size;
@@ -145,26 +140,24 @@ s_lines (const char *data, size_t size)
     return lines;
 }
 
-void
-zflow__linefile_discard (zflow__linefile_t *self, int error, const char *why)
+void zflow__linefile_discard (zflow__linefile_t *self, int error, const char *why)
 {
     size_t pending = zflow__linefile_pending (self);
     if (!pending)
         return;
     uint64_t lines = s_lines (self->out + self->off, pending);
     if (self->out[self->len - 1] != '\n')
-        lines++;    //  cannot happen: every line ends in one; keep the count honest
+        lines++; //  cannot happen: every line ends in one; keep the count honest
     self->counters->drops += lines;
     //  stdout's reader went away (zflow run | head): what it did not want
     //  is counted in drops, without a warning, as Unix tools end quietly
     if (!(error == EPIPE && streq (self->path, "-")))
-        zsys_warning ("%s: %" PRIu64 " lines (%zu bytes) not written to %s: %s", self->stage,
-                      lines, pending, self->path, error ? strerror (error) : why);
+        zsys_warning ("%s: %" PRIu64 " lines (%zu bytes) not written to %s: %s", self->stage, lines,
+                      pending, self->path, error ? strerror (error) : why);
     self->off = self->len = 0;
 }
 
-int
-zflow__linefile_write (zflow__linefile_t *self)
+int zflow__linefile_write (zflow__linefile_t *self)
 {
     while (zflow__linefile_pending (self)) {
         ssize_t n = write (self->fd, self->out + self->off, zflow__linefile_pending (self));
@@ -180,8 +173,7 @@ zflow__linefile_write (zflow__linefile_t *self)
     return 0;
 }
 
-int
-zflow__linefile_flush (zflow__linefile_t *self, int64_t deadline, size_t limit)
+int zflow__linefile_flush (zflow__linefile_t *self, int64_t deadline, size_t limit)
 {
     while (zflow__linefile_pending (self) > limit) {
         if (zflow__linefile_write (self)) {

@@ -11,10 +11,10 @@
 #ifndef ZFLOW_PIPELINE_FILE_H_INCLUDED
 #define ZFLOW_PIPELINE_FILE_H_INCLUDED
 
-#include <stddef.h>
-#include <stdint.h>
 #include "zflow_actor.h"
 #include "zflow_msg.h"
+#include <stddef.h>
+#include <stdint.h>
 
 typedef struct _zflow__linefile_t zflow__linefile_t;
 

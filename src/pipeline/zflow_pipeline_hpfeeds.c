@@ -32,7 +32,7 @@ typedef struct {
 
 static void s_free (void *arg)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *)arg;
+    s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
     zflow_hpfeeds_destroy (&self->client);
     free (self->host);
     free (self->ident);
@@ -44,7 +44,7 @@ static void s_free (void *arg)
 
 static int s_start (void *arg, zflow__stage_t *stage)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *)arg;
+    s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
     zflow_hpfeeds_config_t config = self->config;
     bool lossless = stage->mode == ZFLOW_PIPELINE_LOSSLESS;
     config.lossless = lossless;
@@ -80,7 +80,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
 //  Sink: waits until the client has written what the stage passed it.
 static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *)arg;
+    s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
     if (!self->sink || !self->client)
         return 0;
     zhash_t *stats = zflow_actor_stats (stage->actor, 1000);
@@ -100,22 +100,22 @@ static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
 
 static void s_stop (void *arg)
 {
-    zflow_hpfeeds_destroy (&((s_hpfeeds_t *)arg)->client);
+    zflow_hpfeeds_destroy (&((s_hpfeeds_t *) arg)->client);
 }
 
 static void s_stats (void *arg, zhash_t *stats)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *)arg;
+    s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
     zhash_t *client = self->client ? zflow_hpfeeds_stats (self->client) : NULL;
-    for (const char *value = client ? (const char *)zhash_first (client) : NULL; value;
-         value = (const char *)zhash_next (client)) {
+    for (const char *value = client ? (const char *) zhash_first (client) : NULL; value;
+         value = (const char *) zhash_next (client)) {
         char name[300];
         snprintf (name, sizeof (name), "hpfeeds.%s", zhash_cursor (client));
-        zhash_update (stats, name, (void *)value);
+        zhash_update (stats, name, (void *) value);
     }
-    const char *disconnects = client ? (const char *)zhash_lookup (client, "disconnects") : NULL;
+    const char *disconnects = client ? (const char *) zhash_lookup (client, "disconnects") : NULL;
     if (disconnects)
-        zhash_update (stats, "reconnects", (void *)disconnects);
+        zhash_update (stats, "reconnects", (void *) disconnects);
     zhash_destroy (&client);
 }
 
@@ -124,7 +124,7 @@ static const zflow__resource_ops_t s_ops = {s_start, s_drain, s_stop, s_stats, s
 //  Copies config and the channel(s) into a new state, or returns NULL.
 static s_hpfeeds_t *s_new (const zflow_hpfeeds_config_t *config, const char *channels, bool sink)
 {
-    s_hpfeeds_t *self = (s_hpfeeds_t *)zmalloc (sizeof (s_hpfeeds_t));
+    s_hpfeeds_t *self = (s_hpfeeds_t *) zmalloc (sizeof (s_hpfeeds_t));
     if (!self)
         return NULL;
     self->config = *config;
@@ -147,7 +147,7 @@ static int s_add (zflow_pipeline_t *pipeline, const char *name,
                                      name ? name : "");
     s_hpfeeds_t *self = s_new (config, channels, sink);
     if (self && sink)
-        self->endpoint = zsys_sprintf ("inproc://zflow-hpfeeds-%p-%s", (void *)self, name);
+        self->endpoint = zsys_sprintf ("inproc://zflow-hpfeeds-%p-%s", (void *) self, name);
     if (!self || (sink && !self->endpoint)) {
         if (self)
             s_free (self);

@@ -60,24 +60,24 @@ struct _s_run_t {
     zflow_stream_t *input;      //  input link or user endpoint (not synth)
     s_output_t *outputs;        //  outputs, n_outputs of them
     size_t n_outputs;
-    size_t blocked;     //  outputs above their watermark now
-    zflow__linefile_t *file;  //  file sink: the output and its buffer, or NULL
-    bool file_polling;  //  file sink: the loop polls its fd for POLLOUT
-    bool file_waiting;  //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
-    zflow_msg_t *msg;   //  reused message
-    zflow_msg_t *copy;  //  reused copy for all outputs but the last
-    zflow_meta_t *meta; //  reused meta for wrapping
-    zflow_key_t *key;   //  key for wrapping (sources, synthetic)
-    uint64_t seq;       //  sequence number of wrapped messages
-    uint64_t filtered;  //  messages a filter dropped
-    uint64_t errors;    //  messages lost to a map error or a dead output
-    bool stopped;       //  drained: takes nothing more in
-    bool draining;      //  inside DRAIN: never drop, wait instead
-    bool pumping;       //  inside s_pump (callbacks may re-enter)
-    int retry_timer;    //  timer id of a pending re-pump, or -1
-    uint64_t generated; //  synthetic: events made
-    int synth_timer;    //  synthetic: generator timer id, or -1
-    int64_t started;    //  synthetic: start time (monotonic ms)
+    size_t blocked;          //  outputs above their watermark now
+    zflow__linefile_t *file; //  file sink: the output and its buffer, or NULL
+    bool file_polling;       //  file sink: the loop polls its fd for POLLOUT
+    bool file_waiting;       //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
+    zflow_msg_t *msg;        //  reused message
+    zflow_msg_t *copy;       //  reused copy for all outputs but the last
+    zflow_meta_t *meta;      //  reused meta for wrapping
+    zflow_key_t *key;        //  key for wrapping (sources, synthetic)
+    uint64_t seq;            //  sequence number of wrapped messages
+    uint64_t filtered;       //  messages a filter dropped
+    uint64_t errors;         //  messages lost to a map error or a dead output
+    bool stopped;            //  drained: takes nothing more in
+    bool draining;           //  inside DRAIN: never drop, wait instead
+    bool pumping;            //  inside s_pump (callbacks may re-enter)
+    int retry_timer;         //  timer id of a pending re-pump, or -1
+    uint64_t generated;      //  synthetic: events made
+    int synth_timer;         //  synthetic: generator timer id, or -1
+    int64_t started;         //  synthetic: start time (monotonic ms)
 };
 
 static void s_pump (s_run_t *run);
@@ -224,21 +224,22 @@ static void s_synth_one (s_run_t *run, zflow_msg_t *msg)
     char hashes[80] = "";
     if (n % 3 == 0)
         snprintf (hashes, sizeof (hashes), "\"%016" PRIx64 "%016" PRIx64 "\"",
-                  (uint64_t)(n * 0x9E3779B97F4A7C15ULL), (uint64_t)(~n * 0xC2B2AE3D27D4EB4FULL));
+                  (uint64_t) (n * 0x9E3779B97F4A7C15ULL), (uint64_t) (~n * 0xC2B2AE3D27D4EB4FULL));
     char event[512];
-    int size = snprintf (event, sizeof (event),
-                         "{\"eventid\":\"%s\",\"seq\":%" PRIu64 ",\"src_ip\":\"10.%u.%u.%u\","
-                         "\"src_port\":%u,\"dst_port\":%u,\"timestamp\":%" PRId64 ","
-                         "\"hashes\":[%s]}",
-                         s_eventids[n % 6], n, (unsigned)(n >> 16) & 255, (unsigned)(n >> 8) & 255,
-                         (unsigned)n & 255, (unsigned)(1024 + n % 60000), (n % 2) ? 445u : 22u,
-                         zclock_time (), hashes);
+    int size =
+        snprintf (event, sizeof (event),
+                  "{\"eventid\":\"%s\",\"seq\":%" PRIu64 ",\"src_ip\":\"10.%u.%u.%u\","
+                  "\"src_port\":%u,\"dst_port\":%u,\"timestamp\":%" PRId64 ","
+                  "\"hashes\":[%s]}",
+                  s_eventids[n % 6], n, (unsigned) (n >> 16) & 255, (unsigned) (n >> 8) & 255,
+                  (unsigned) n & 255, (unsigned) (1024 + n % 60000), (n % 2) ? 445u : 22u,
+                  zclock_time (), hashes);
     zflow_meta_reset (run->meta);
     zflow_meta_set_source (run->meta, run->desc->name);
     zflow_meta_set_seq (run->meta, n + 1);
     zflow_meta_stamp (run->meta);
     zflow_meta_set_content_type (run->meta, ZFLOW__CT_JSON);
-    zflow_envelope_encode_key (msg, run->key, run->meta, event, (size_t)size);
+    zflow_envelope_encode_key (msg, run->key, run->meta, event, (size_t) size);
 }
 
 //  Makes the events due now, while the outputs take them.
@@ -264,9 +265,9 @@ static void s_synth_pump (s_run_t *run)
 
 static int s_on_synth_timer (zloop_t *loop, int timer_id, void *arg)
 {
-    (void)loop;
-    (void)timer_id;
-    s_pump ((s_run_t *)arg);
+    (void) loop;
+    (void) timer_id;
+    s_pump ((s_run_t *) arg);
     return 0;
 }
 
@@ -283,9 +284,9 @@ static void s_update_depth (s_run_t *run)
 
 static int s_on_retry (zloop_t *loop, int timer_id, void *arg)
 {
-    (void)loop;
-    (void)timer_id;
-    s_run_t *run = (s_run_t *)arg;
+    (void) loop;
+    (void) timer_id;
+    s_run_t *run = (s_run_t *) arg;
     run->retry_timer = -1;
     s_pump (run);
     return 0;
@@ -293,9 +294,9 @@ static int s_on_retry (zloop_t *loop, int timer_id, void *arg)
 
 static int s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    (void)loop;
-    (void)item;
-    s_run_t *run = (s_run_t *)arg;
+    (void) loop;
+    (void) item;
+    s_run_t *run = (s_run_t *) arg;
     s_file_sync (run);
     if (!run->blocked)
         s_pump (run);
@@ -313,8 +314,8 @@ static void s_pump (s_run_t *run)
         s_synth_pump (run);
     else {
         size_t taken = 0;
-        while (!run->blocked && taken < S_BATCH
-               && (!run->file || zflow__linefile_pending (run->file) <= S_FILE_HIGH) &&
+        while (!run->blocked && taken < S_BATCH &&
+               (!run->file || zflow__linefile_pending (run->file) <= S_FILE_HIGH) &&
                zflow_stream_read (run->input, run->msg, 0) == 0) {
             s_handle (run, run->msg);
             taken++;
@@ -330,14 +331,14 @@ static void s_pump (s_run_t *run)
 
 static void s_on_input (zflow_stream_t *stream, void *arg)
 {
-    (void)stream;
-    s_pump ((s_run_t *)arg);
+    (void) stream;
+    s_pump ((s_run_t *) arg);
 }
 
 static void s_on_drained (zflow_stream_t *stream, void *arg)
 {
-    (void)stream;
-    s_output_t *out = (s_output_t *)arg;
+    (void) stream;
+    s_output_t *out = (s_output_t *) arg;
     if (out->above) {
         out->above = false;
         out->run->blocked--;
@@ -386,8 +387,8 @@ static zflow_stream_t *s_user_stream (s_run_t *run)
     zsock_set_linger (sock, 1000); //  let a remote peer get the tail
     if (desc->sock_type == ZMQ_SUB && !desc->subscribe)
         zsock_set_subscribe (sock, "");
-    for (zframe_t *prefix = desc->subscribe ? (zframe_t *)zlistx_first (desc->subscribe) : NULL;
-         prefix; prefix = (zframe_t *)zlistx_next (desc->subscribe))
+    for (zframe_t *prefix = desc->subscribe ? (zframe_t *) zlistx_first (desc->subscribe) : NULL;
+         prefix; prefix = (zframe_t *) zlistx_next (desc->subscribe))
         zmq_setsockopt (zsock_resolve (sock), ZMQ_SUBSCRIBE, zframe_data (prefix),
                         zframe_size (prefix));
     //  queue only to peers that completed the handshake: a refused peer
@@ -433,7 +434,7 @@ static int s_open_input (s_run_t *run)
         run->input = s_link (run, ZMQ_PULL, desc->input, true);
     if (!run->input)
         return ZFLOW_ECONFIG;
-    size_t hwm = (size_t)desc->hwm;
+    size_t hwm = (size_t) desc->hwm;
     zflow_stream_set_read_limits_msgs (run->input, hwm, hwm / 4);
     return zflow_stream_attach (run->input, loop, s_on_input, NULL, run);
 }
@@ -444,14 +445,15 @@ static int s_open_outputs (s_run_t *run)
     if (desc->kind == ZFLOW__STAGE_CALL)
         return 0; //  the callback is its output
     if (desc->kind == ZFLOW__STAGE_FILE)
-        return (run->file = zflow__linefile_open (run->desc->path, run->desc->name,
-                                                  run->counters)) ? 0 : ZFLOW_ECONFIG;
+        return (run->file = zflow__linefile_open (run->desc->path, run->desc->name, run->counters))
+                   ? 0
+                   : ZFLOW_ECONFIG;
     size_t count = desc->kind == ZFLOW__STAGE_SINK ? 1 : zlistx_size (desc->outputs);
-    run->outputs = (s_output_t *)zmalloc (sizeof (s_output_t) * (count ? count : 1));
+    run->outputs = (s_output_t *) zmalloc (sizeof (s_output_t) * (count ? count : 1));
     if (!run->outputs)
         return ZFLOW_ENOMEM;
-    const char *endpoint = (const char *)zlistx_first (desc->outputs);
-    const char *name = (const char *)zlistx_first (desc->output_names);
+    const char *endpoint = (const char *) zlistx_first (desc->outputs);
+    const char *name = (const char *) zlistx_first (desc->output_names);
     for (size_t i = 0; i < count; i++) {
         s_output_t *out = &run->outputs[i];
         out->run = run;
@@ -463,8 +465,8 @@ static int s_open_outputs (s_run_t *run)
         run->n_outputs++;
         zflow_stream_set_write_limits (out->stream, ZFLOW_STREAM_DEFAULT_HIGH, 0);
         zflow_stream_attach (out->stream, zflow_actor_loop (run->base), NULL, s_on_drained, out);
-        endpoint = (const char *)zlistx_next (desc->outputs);
-        name = (const char *)zlistx_next (desc->output_names);
+        endpoint = (const char *) zlistx_next (desc->outputs);
+        name = (const char *) zlistx_next (desc->output_names);
     }
     return 0;
 }
@@ -499,7 +501,7 @@ static void s_run_destroy (s_run_t **run_p)
 
 static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
 {
-    s_run_t *run = (s_run_t *)zmalloc (sizeof (s_run_t));
+    s_run_t *run = (s_run_t *) zmalloc (sizeof (s_run_t));
     if (!run)
         return NULL;
     run->desc = desc;
@@ -528,7 +530,7 @@ static int s_flush_outputs (s_run_t *run, int64_t deadline, bool all)
         if (all)
             zflow_stream_set_write_limits (out->stream, 1, 1);
         int64_t left = deadline - zclock_mono ();
-        int rc = zflow_stream_drain (out->stream, left > 0 ? (int)left : 0);
+        int rc = zflow_stream_drain (out->stream, left > 0 ? (int) left : 0);
         if (rc)
             return rc;
         if (out->above) {
@@ -589,8 +591,8 @@ static char *s_bindings (s_run_t *run)
     if (!stream)
         return NULL;
     char *list = NULL;
-    for (const char *ep = (const char *)zlistx_first (zflow_stream_bindings (stream)); ep;
-         ep = (const char *)zlistx_next (zflow_stream_bindings (stream))) {
+    for (const char *ep = (const char *) zlistx_first (zflow_stream_bindings (stream)); ep;
+         ep = (const char *) zlistx_next (zflow_stream_bindings (stream))) {
         char *more = list ? zsys_sprintf ("%s,%s", list, ep) : strdup (ep);
         free (list);
         list = more;
@@ -600,7 +602,7 @@ static char *s_bindings (s_run_t *run)
 
 static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
-    s_run_t *run = (s_run_t *)arg;
+    s_run_t *run = (s_run_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
     if (streq (command, "BINDINGS")) {
         char *list = s_bindings (run);
@@ -615,7 +617,7 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
         long timeout = text ? strtol (text, NULL, 10) : 1000;
         zstr_free (&text);
         char code[16];
-        snprintf (code, sizeof (code), "%d", s_drain (run, (int)timeout));
+        snprintf (code, sizeof (code), "%d", s_drain (run, (int) timeout));
         zstr_sendx (pipe, "DRAIN", code, NULL);
     } else
         zsys_warning ("%s: unknown command '%s' ignored", run->desc->name, command);
@@ -624,8 +626,8 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
 
 static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
-    (void)base;
-    s_run_t *run = (s_run_t *)arg;
+    (void) base;
+    s_run_t *run = (s_run_t *) arg;
     zflow_actor_stats_add (reply, "filtered", run->filtered);
     zflow_actor_stats_add (reply, "errors", run->errors);
     zflow_actor_stats_add (reply, "pauses", run->input ? zflow_stream_pauses (run->input) : 0);
@@ -651,7 +653,7 @@ void zflow__stage_actor (zsock_t *pipe, void *args)
     sigaddset (&signals, SIGTERM);
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
 
-    zflow__stage_t *desc = (zflow__stage_t *)args;
+    zflow__stage_t *desc = (zflow__stage_t *) args;
     zflow_actor_t *base = zflow_actor_new (pipe, desc->name);
     if (!base) {
         zsock_signal (pipe, 0);
@@ -677,5 +679,5 @@ const char *zflow__stage_kind_name (zflow__stage_kind_t kind)
 {
     static const char *names[] = {"source", "source", "merge", "map",
                                   "filter", "sink",   "sink",  "sink"};
-    return (unsigned)kind < 8 ? names[kind] : "unknown";
+    return (unsigned) kind < 8 ? names[kind] : "unknown";
 }

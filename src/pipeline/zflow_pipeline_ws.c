@@ -40,7 +40,7 @@ typedef struct {
 
 static void s_stop (void *arg)
 {
-    s_ws_t *self = (s_ws_t *)arg;
+    s_ws_t *self = (s_ws_t *) arg;
     if (self->feed)
         zflow_ws_stream_close (self->feed, &self->stream);
     zflow_ws_destroy (&self->feed);
@@ -48,7 +48,7 @@ static void s_stop (void *arg)
 
 static void s_free (void *arg)
 {
-    s_ws_t *self = (s_ws_t *)arg;
+    s_ws_t *self = (s_ws_t *) arg;
     s_stop (self);
     free (self->url);
     free (self->filter);
@@ -59,7 +59,7 @@ static void s_free (void *arg)
 
 static int s_start (void *arg, zflow__stage_t *stage)
 {
-    s_ws_t *self = (s_ws_t *)arg;
+    s_ws_t *self = (s_ws_t *) arg;
     zflow_ws_config_t *config = zflow_ws_config_new (self->url);
     int rc = config ? 0 : ZFLOW_ECONFIG;
     rc = rc ? rc : zflow_ws_config_set_autostart (config, false);
@@ -82,7 +82,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
     int policy = self->lossless ? ZFLOW_WS_BACKPRESSURE : ZFLOW_WS_DROP;
     if (self->feed)
         self->stream =
-            zflow_ws_stream_filter (self->feed, self->filter, (size_t)stage->hwm, policy, &rc);
+            zflow_ws_stream_filter (self->feed, self->filter, (size_t) stage->hwm, policy, &rc);
     if (self->stream) {
         stage->external = self->stream;
         rc = zflow_ws_start (self->feed);
@@ -96,17 +96,17 @@ static int s_start (void *arg, zflow__stage_t *stage)
 
 static void s_stats (void *arg, zhash_t *stats)
 {
-    s_ws_t *self = (s_ws_t *)arg;
+    s_ws_t *self = (s_ws_t *) arg;
     zhash_t *feed = self->feed ? zflow_actor_stats (zflow_ws_actor (self->feed), 1000) : NULL;
-    for (const char *value = feed ? (const char *)zhash_first (feed) : NULL; value;
-         value = (const char *)zhash_next (feed)) {
+    for (const char *value = feed ? (const char *) zhash_first (feed) : NULL; value;
+         value = (const char *) zhash_next (feed)) {
         char name[300];
         snprintf (name, sizeof (name), "ws.%s", zhash_cursor (feed));
-        zhash_update (stats, name, (void *)value);
+        zhash_update (stats, name, (void *) value);
     }
-    const char *reconnects = feed ? (const char *)zhash_lookup (feed, "reconnects") : NULL;
+    const char *reconnects = feed ? (const char *) zhash_lookup (feed, "reconnects") : NULL;
     if (reconnects)
-        zhash_update (stats, "reconnects", (void *)reconnects);
+        zhash_update (stats, "reconnects", (void *) reconnects);
     zhash_destroy (&feed);
 }
 
@@ -116,7 +116,7 @@ static const zflow__resource_ops_t s_ops = {s_start, NULL, s_stop, s_stats, s_fr
 //  full send queue waits (lossless, up to 5 s) or drops (lossy).
 static int s_write (zflow_msg_t *msg, void *arg)
 {
-    s_ws_t *self = (s_ws_t *)arg;
+    s_ws_t *self = (s_ws_t *) arg;
     size_t size;
     const void *payload = zflow_envelope_payload (msg, &size);
     if (!payload || !self->feed)
@@ -142,13 +142,13 @@ static int s_add (zflow_pipeline_t *self, const char *name, const char *url, con
                                      "stage '%s': '%s' is not a ws:// or "
                                      "wss:// URL",
                                      name ? name : "", url ? url : "(null)");
-    s_ws_t *state = (s_ws_t *)zmalloc (sizeof (s_ws_t));
+    s_ws_t *state = (s_ws_t *) zmalloc (sizeof (s_ws_t));
     if (!state)
         return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
     state->url = strdup (url);
     state->filter = filter && *filter ? strdup (filter) : NULL;
     state->send = send && *send ? strdup (send) : NULL;
-    state->endpoint = zsys_sprintf ("inproc://zflow-pipeline-ws-%p", (void *)state);
+    state->endpoint = zsys_sprintf ("inproc://zflow-pipeline-ws-%p", (void *) state);
     state->sink = sink;
     //  a source's endpoint is never used: the actor reads the feed stream;
     //  a sink's callback gets the state, which the resource owns

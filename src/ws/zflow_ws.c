@@ -19,9 +19,9 @@
 
 //  One stream the caller holds, to name it to the actor.
 typedef struct {
-    zflow_stream_t *stream;   //  the caller's stream (owned by the caller)
-    uint64_t id;              //  the actor's id for it
-    zflow_ws_stream_shared_t *shared;   //  state shared with the actor (ours)
+    zflow_stream_t *stream;           //  the caller's stream (owned by the caller)
+    uint64_t id;                      //  the actor's id for it
+    zflow_ws_stream_shared_t *shared; //  state shared with the actor (ours)
 } s_stream_ref_t;
 
 //  ---------------------------------------------------------------------
@@ -30,15 +30,15 @@ typedef struct {
 
 //  One registered stream.
 typedef struct {
-    zflow_stream_t *stream;             //  the caller's stream
-    zflow_ws_stream_shared_t *shared;   //  its state
+    zflow_stream_t *stream;           //  the caller's stream
+    zflow_ws_stream_shared_t *shared; //  its state
 } s_registered_t;
 
 static pthread_mutex_t s_registry_lock = PTHREAD_MUTEX_INITIALIZER;
-static s_registered_t *s_registry = NULL;    //  registered streams (guarded by the lock)
-static size_t s_registry_size = 0;           //  entries in use
-static size_t s_registry_cap = 0;            //  entries allocated
-static atomic_uint_fast64_t s_registry_gen = 1;   //  bumped on every removal
+static s_registered_t *s_registry = NULL;       //  registered streams (guarded by the lock)
+static size_t s_registry_size = 0;              //  entries in use
+static size_t s_registry_cap = 0;               //  entries allocated
+static atomic_uint_fast64_t s_registry_gen = 1; //  bumped on every removal
 
 //  Each reading thread remembers its last lookup while nothing was removed.
 static _Thread_local zflow_stream_t *s_cached_stream = NULL;
@@ -47,8 +47,7 @@ static _Thread_local uint_fast64_t s_cached_gen = 0;
 
 static void s_shared_destroy (zflow_ws_stream_shared_t **shared_p);
 
-static int
-s_register (zflow_stream_t *stream, zflow_ws_stream_shared_t *shared)
+static int s_register (zflow_stream_t *stream, zflow_ws_stream_shared_t *shared)
 {
     int rc = 0;
     pthread_mutex_lock (&s_registry_lock);
@@ -56,7 +55,8 @@ s_register (zflow_stream_t *stream, zflow_ws_stream_shared_t *shared)
     for (size_t i = 0; i < s_registry_size; i++)
         if (s_registry[i].stream == stream && atomic_load (&s_registry[i].shared->orphan)) {
             s_shared_destroy (&s_registry[i].shared);
-            memmove (s_registry + i, s_registry + i + 1, (--s_registry_size - i) * sizeof (*s_registry));
+            memmove (s_registry + i, s_registry + i + 1,
+                     (--s_registry_size - i) * sizeof (*s_registry));
             i--;
         }
     if (s_registry_size == s_registry_cap) {
@@ -65,24 +65,23 @@ s_register (zflow_stream_t *stream, zflow_ws_stream_shared_t *shared)
         if (grown) {
             s_registry = grown;
             s_registry_cap = cap;
-        }
-        else
+        } else
             rc = ZFLOW_ENOMEM;
     }
     if (rc == 0)
-        s_registry[s_registry_size++] = (s_registered_t) { stream, shared };
-    atomic_fetch_add (&s_registry_gen, 1);   //  a cached miss for this pointer is stale
+        s_registry[s_registry_size++] = (s_registered_t){stream, shared};
+    atomic_fetch_add (&s_registry_gen, 1); //  a cached miss for this pointer is stale
     pthread_mutex_unlock (&s_registry_lock);
     return rc;
 }
 
-static void
-s_unregister (zflow_ws_stream_shared_t *shared)
+static void s_unregister (zflow_ws_stream_shared_t *shared)
 {
     pthread_mutex_lock (&s_registry_lock);
     for (size_t i = 0; i < s_registry_size; i++)
         if (s_registry[i].shared == shared) {
-            memmove (s_registry + i, s_registry + i + 1, (--s_registry_size - i) * sizeof (*s_registry));
+            memmove (s_registry + i, s_registry + i + 1,
+                     (--s_registry_size - i) * sizeof (*s_registry));
             break;
         }
     if (s_registry_size == 0) {
@@ -94,15 +93,14 @@ s_unregister (zflow_ws_stream_shared_t *shared)
     pthread_mutex_unlock (&s_registry_lock);
 }
 
-static zflow_ws_stream_shared_t *
-s_lookup (zflow_stream_t *stream)
+static zflow_ws_stream_shared_t *s_lookup (zflow_stream_t *stream)
 {
     uint_fast64_t gen = atomic_load (&s_registry_gen);
     if (s_cached_stream == stream && s_cached_gen == gen)
         return s_cached_shared;
     zflow_ws_stream_shared_t *shared = NULL;
     pthread_mutex_lock (&s_registry_lock);
-    for (size_t i = s_registry_size; i-- > 0;)   //  the newest first
+    for (size_t i = s_registry_size; i-- > 0;) //  the newest first
         if (s_registry[i].stream == stream) {
             shared = s_registry[i].shared;
             break;
@@ -115,8 +113,7 @@ s_lookup (zflow_stream_t *stream)
     return shared;
 }
 
-static void
-s_shared_destroy (zflow_ws_stream_shared_t **shared_p)
+static void s_shared_destroy (zflow_ws_stream_shared_t **shared_p)
 {
     zflow_ws_stream_shared_t *shared = *shared_p;
     if (!shared)
@@ -127,8 +124,7 @@ s_shared_destroy (zflow_ws_stream_shared_t **shared_p)
     *shared_p = NULL;
 }
 
-static zflow_ws_stream_shared_t *
-s_shared_new (void)
+static zflow_ws_stream_shared_t *s_shared_new (void)
 {
     zflow_ws_stream_shared_t *shared =
         (zflow_ws_stream_shared_t *) calloc (1, sizeof (zflow_ws_stream_shared_t));
@@ -145,8 +141,7 @@ s_shared_new (void)
 //  it). orphan: the caller may still read the stream (the feed is being
 //  destroyed), so its state stays registered until the reader sees the end,
 //  zflow_ws_stream_close (NULL, ...) or a new stream at the same address.
-static void
-s_ref_destroy (s_stream_ref_t **ref_p, bool orphan)
+static void s_ref_destroy (s_stream_ref_t **ref_p, bool orphan)
 {
     s_stream_ref_t *ref = *ref_p;
     if (!ref)
@@ -165,8 +160,7 @@ s_ref_destroy (s_stream_ref_t **ref_p, bool orphan)
 }
 
 //  Frees the state of a stream whose feed is gone.
-static void
-s_orphan_free (zflow_ws_stream_shared_t *shared)
+static void s_orphan_free (zflow_ws_stream_shared_t *shared)
 {
     if (shared && atomic_load (&shared->orphan)) {
         s_unregister (shared);
@@ -175,17 +169,16 @@ s_orphan_free (zflow_ws_stream_shared_t *shared)
 }
 
 struct _zflow_ws_t {
-    zactor_t *actor;            //  the feed actor
-    zflow_ws_args_t args;       //  what the actor was started with
-    zflow_ws_shared_t shared;   //  state shared with the actor
-    zsock_t *sendq;             //  PAIR to the actor for outgoing messages
-    char *endpoint;             //  PUB endpoint
-    zlist_t *streams;           //  s_stream_ref_t items
-    bool exited;                //  zflow_ws_exit done
+    zactor_t *actor;          //  the feed actor
+    zflow_ws_args_t args;     //  what the actor was started with
+    zflow_ws_shared_t shared; //  state shared with the actor
+    zsock_t *sendq;           //  PAIR to the actor for outgoing messages
+    char *endpoint;           //  PUB endpoint
+    zlist_t *streams;         //  s_stream_ref_t items
+    bool exited;              //  zflow_ws_exit done
 };
 
-zflow_ws_t *
-zflow_ws_new (const char *name, zflow_ws_config_t **config_p, int *err_p)
+zflow_ws_t *zflow_ws_new (const char *name, zflow_ws_config_t **config_p, int *err_p)
 {
     int rc = ZFLOW_EINVAL;
     zflow_ws_t *self = NULL;
@@ -205,17 +198,17 @@ zflow_ws_new (const char *name, zflow_ws_config_t **config_p, int *err_p)
     static atomic_uint_fast64_t s_instances = 0;
     self->args.send_endpoint = zsys_sprintf ("inproc://zflow-ws-send-%" PRIu64,
                                              (uint64_t) atomic_fetch_add (&s_instances, 1));
-    self->endpoint = config->endpoint ? strdup (config->endpoint)
-                                      : zsys_sprintf ("inproc://zflow-ws-%s", name);
+    self->endpoint =
+        config->endpoint ? strdup (config->endpoint) : zsys_sprintf ("inproc://zflow-ws-%s", name);
     self->streams = zlist_new ();
     self->sendq = zsock_new (ZMQ_PAIR);
-    if (!self->args.name || !self->args.send_endpoint || !self->endpoint || !self->streams
-        || !self->sendq)
+    if (!self->args.name || !self->args.send_endpoint || !self->endpoint || !self->streams ||
+        !self->sendq)
         goto fail;
     self->shared.send_queue = config->send_queue;
     self->args.shared = &self->shared;
     self->args.config = config;
-    config = NULL;   //  the actor owns it from here on
+    config = NULL; //  the actor owns it from here on
     self->actor = zflow_actor_start (zflow__ws_actor, &self->args);
     rc = ZFLOW_EENDPOINT;
     if (!self->actor)
@@ -236,8 +229,7 @@ fail:
     return NULL;
 }
 
-void
-zflow_ws_destroy (zflow_ws_t **self_p)
+void zflow_ws_destroy (zflow_ws_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -258,32 +250,27 @@ zflow_ws_destroy (zflow_ws_t **self_p)
     *self_p = NULL;
 }
 
-const char *
-zflow_ws_endpoint (zflow_ws_t *self)
+const char *zflow_ws_endpoint (zflow_ws_t *self)
 {
     return self->endpoint;
 }
 
-zactor_t *
-zflow_ws_actor (zflow_ws_t *self)
+zactor_t *zflow_ws_actor (zflow_ws_t *self)
 {
     return self->actor;
 }
 
-bool
-zflow_ws_present (zflow_ws_t *self)
+bool zflow_ws_present (zflow_ws_t *self)
 {
     return atomic_load (&self->shared.connected);
 }
 
-uint64_t
-zflow_ws_connects (zflow_ws_t *self)
+uint64_t zflow_ws_connects (zflow_ws_t *self)
 {
     return atomic_load (&self->shared.connects);
 }
 
-int
-zflow_ws_wait_connected (zflow_ws_t *self, int timeout_ms)
+int zflow_ws_wait_connected (zflow_ws_t *self, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     while (!atomic_load (&self->shared.connected)) {
@@ -296,8 +283,7 @@ zflow_ws_wait_connected (zflow_ws_t *self, int timeout_ms)
     return 0;
 }
 
-int
-zflow_ws_send (zflow_ws_t *self, const void *data, size_t size, bool binary)
+int zflow_ws_send (zflow_ws_t *self, const void *data, size_t size, bool binary)
 {
     if (!self || (!data && size))
         return ZFLOW_EINVAL;
@@ -326,8 +312,7 @@ zflow_ws_send (zflow_ws_t *self, const void *data, size_t size, bool binary)
     return 0;
 }
 
-int
-zflow_ws_start (zflow_ws_t *self)
+int zflow_ws_start (zflow_ws_t *self)
 {
     if (self->exited)
         return ZFLOW_ECLOSED;
@@ -337,8 +322,7 @@ zflow_ws_start (zflow_ws_t *self)
     return rc;
 }
 
-int
-zflow_ws_reconnect (zflow_ws_t *self)
+int zflow_ws_reconnect (zflow_ws_t *self)
 {
     if (self->exited)
         return ZFLOW_ECLOSED;
@@ -348,9 +332,8 @@ zflow_ws_reconnect (zflow_ws_t *self)
     return rc;
 }
 
-zflow_stream_t *
-zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_json, size_t queue, int policy,
-                        int *err_p)
+zflow_stream_t *zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_json, size_t queue,
+                                        int policy, int *err_p)
 {
     int rc = ZFLOW_ECLOSED;
     zsock_t *peer = NULL;
@@ -389,8 +372,7 @@ zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_json, size_t queue,
         ref->stream = stream;
         ref->id = id;
         zlist_append (self->streams, ref);
-    }
-    else if (ref) {
+    } else if (ref) {
         s_shared_destroy (&ref->shared);
         free (ref);
     }
@@ -401,8 +383,7 @@ zflow_ws_stream_filter (zflow_ws_t *self, const char *filter_json, size_t queue,
 }
 
 //  Reads one big-endian number of size bytes.
-static uint64_t
-s_get_be (const uint8_t *bytes, size_t size)
+static uint64_t s_get_be (const uint8_t *bytes, size_t size)
 {
     uint64_t value = 0;
     for (size_t i = 0; i < size; i++)
@@ -412,8 +393,7 @@ s_get_be (const uint8_t *bytes, size_t size)
 
 //  Takes a batch (4 frames, just read into msg) for handing out. Returns 0,
 //  or ZFLOW_EPROTO when it is not a well-formed batch (msg is then reset).
-static int
-s_batch_take (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
+static int s_batch_take (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
 {
     zflow_msg_move (shared->batch, msg);
     size_t index_size = zflow_msg_part_size (shared->batch, 2);
@@ -422,10 +402,10 @@ s_batch_take (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
     for (size_t i = 0; i < count; i++)
         total += s_get_be (index + i * ZFLOW_WS_BATCH_ENTRY + 8, 4);
     zflow_meta_t *meta = shared->meta;
-    if (count == 0 || index_size % ZFLOW_WS_BATCH_ENTRY
-        || total != zflow_msg_part_size (shared->batch, 3)
-        || zflow_meta_decode (meta, zflow_msg_data (shared->batch, 1),
-                              zflow_msg_part_size (shared->batch, 1)) != 0) {
+    if (count == 0 || index_size % ZFLOW_WS_BATCH_ENTRY ||
+        total != zflow_msg_part_size (shared->batch, 3) ||
+        zflow_meta_decode (meta, zflow_msg_data (shared->batch, 1),
+                           zflow_msg_part_size (shared->batch, 1)) != 0) {
         zflow_msg_reset (shared->batch);
         return ZFLOW_EPROTO;
     }
@@ -453,15 +433,15 @@ s_batch_take (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
 //  bytes (nothing else in a meta can hold eight 0xff bytes: texts are
 //  UTF-8, ts is below 2^63), so each message copies it and fills in its
 //  seq there instead of encoding a meta. Returns 0 or -1.
-static int
-s_template (zflow_ws_stream_shared_t *shared, int type)
+static int s_template (zflow_ws_stream_shared_t *shared, int type)
 {
     zflow_meta_set_seq (shared->meta, UINT64_MAX);
     zflow_meta_set_content_type (shared->meta, zflow__ws_type_name (type));
     int size = zflow_meta_encode (shared->meta, shared->tmpl[type], sizeof (shared->tmpl[type]));
-    static const uint8_t marker[9] = { 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t marker[9] = {0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     const uint8_t *at = size > 0 ? (const uint8_t *) memmem (shared->tmpl[type], (size_t) size,
-                                                             marker, sizeof (marker)) : NULL;
+                                                             marker, sizeof (marker))
+                                 : NULL;
     if (!at)
         return -1;
     shared->tmpl_seq[type] = (size_t) (at - shared->tmpl[type]) + 1;
@@ -471,8 +451,7 @@ s_template (zflow_ws_stream_shared_t *shared, int type)
 
 //  Hands out the next message of the batch as an envelope in msg. Returns
 //  0 or ZFLOW_ENOMEM.
-static int
-s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
+static int s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
 {
     zflow_msg_reset (msg);
     const uint8_t *entry = shared->index + shared->next * ZFLOW_WS_BATCH_ENTRY;
@@ -483,19 +462,17 @@ s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
     int type = entry[12] <= ZFLOW_WS_TYPE_BINARY ? entry[12] : ZFLOW_WS_TYPE_BINARY;
     int rc = 0;
     if (!shared->tmpl_size[type])
-        s_template (shared, type);   //  on failure each meta is encoded in full
+        s_template (shared, type); //  on failure each meta is encoded in full
     if (zflow_msg_add (msg, shared->key, shared->key_size))
         rc = ZFLOW_ENOMEM;
     else if (shared->tmpl_size[type]) {
         uint8_t *meta = (uint8_t *) zflow_msg_add_empty (msg, shared->tmpl_size[type]);
         if (meta) {
             memcpy (meta, shared->tmpl[type], shared->tmpl_size[type]);
-            memcpy (meta + shared->tmpl_seq[type], entry, 8);   //  seq, big-endian as msgpack
-        }
-        else
+            memcpy (meta + shared->tmpl_seq[type], entry, 8); //  seq, big-endian as msgpack
+        } else
             rc = ZFLOW_ENOMEM;
-    }
-    else {
+    } else {
         uint8_t meta[512];
         zflow_meta_set_seq (shared->meta, s_get_be (entry, 8));
         zflow_meta_set_content_type (shared->meta, zflow__ws_type_name (type));
@@ -506,7 +483,7 @@ s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
     if (rc == 0 && zflow_msg_add (msg, data, size))
         rc = ZFLOW_ENOMEM;
     if (rc)
-        zflow_msg_reset (msg);   //  this message is lost, the next ones are not
+        zflow_msg_reset (msg); //  this message is lost, the next ones are not
     shared->offset += size;
     atomic_fetch_sub (&shared->pending, 1);
     if (++shared->next == shared->count) {
@@ -516,8 +493,7 @@ s_batch_next (zflow_ws_stream_shared_t *shared, zflow_msg_t *msg)
     return rc;
 }
 
-int
-zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms)
+int zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms)
 {
     if (!stream || !msg)
         return ZFLOW_EINVAL;
@@ -525,7 +501,7 @@ zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms)
     if (shared && shared->count > 0)
         return s_batch_next (shared, msg);
     if (shared && !atomic_load_explicit (&shared->batch_reader, memory_order_relaxed))
-        atomic_store (&shared->batch_reader, true);   //  batches from now on
+        atomic_store (&shared->batch_reader, true); //  batches from now on
     int rc = zflow_stream_read (stream, msg, timeout_ms);
     if (rc == 0 && zflow_msg_size (msg) == 1 && zflow_msg_streq (msg, 0, ZFLOW_WS_END)) {
         zflow_msg_reset (msg);
@@ -538,13 +514,12 @@ zflow_ws_stream_read (zflow_stream_t *stream, zflow_msg_t *msg, int timeout_ms)
         return rc ? rc : s_batch_next (shared, msg);
     }
     if (rc == 0 && shared)
-        atomic_fetch_sub (&shared->pending, 1);   //  a batch of one as a plain envelope
+        atomic_fetch_sub (&shared->pending, 1); //  a batch of one as a plain envelope
     return rc;
 }
 
 //  Finds the caller's record of stream; removes it when take.
-static s_stream_ref_t *
-s_find_ref (zflow_ws_t *self, zflow_stream_t *stream, bool take)
+static s_stream_ref_t *s_find_ref (zflow_ws_t *self, zflow_stream_t *stream, bool take)
 {
     s_stream_ref_t *ref = (s_stream_ref_t *) zlist_first (self->streams);
     while (ref && ref->stream != stream)
@@ -554,8 +529,7 @@ s_find_ref (zflow_ws_t *self, zflow_stream_t *stream, bool take)
     return ref;
 }
 
-uint64_t
-zflow_ws_stream_drops (zflow_ws_t *self, zflow_stream_t *stream)
+uint64_t zflow_ws_stream_drops (zflow_ws_t *self, zflow_stream_t *stream)
 {
     s_stream_ref_t *ref = s_find_ref (self, stream, false);
     uint64_t drops = 0;
@@ -568,8 +542,7 @@ zflow_ws_stream_drops (zflow_ws_t *self, zflow_stream_t *stream)
     return drops;
 }
 
-void
-zflow_ws_stream_close (zflow_ws_t *self, zflow_stream_t **stream_p)
+void zflow_ws_stream_close (zflow_ws_t *self, zflow_stream_t **stream_p)
 {
     if (!stream_p || !*stream_p)
         return;
@@ -582,13 +555,12 @@ zflow_ws_stream_close (zflow_ws_t *self, zflow_stream_t **stream_p)
         zsock_recv (self->actor, "8", &drops);
     }
     if (!ref)
-        s_orphan_free (s_lookup (*stream_p));   //  after zflow_ws_destroy
+        s_orphan_free (s_lookup (*stream_p)); //  after zflow_ws_destroy
     s_ref_destroy (&ref, false);
     zflow_stream_destroy (stream_p);
 }
 
-int
-zflow_ws_flush (zflow_ws_t *self, int timeout_ms)
+int zflow_ws_flush (zflow_ws_t *self, int timeout_ms)
 {
     if (!self)
         return ZFLOW_EINVAL;
@@ -599,8 +571,8 @@ zflow_ws_flush (zflow_ws_t *self, int timeout_ms)
         //  sends the actor has not handed to the connection, then bytes
         //  the connection has not written
         uint64_t bytes = 1;
-        if (atomic_load (&self->shared.send_pending) == 0
-            && (zstr_send (self->actor, "PENDING") || zsock_recv (self->actor, "8", &bytes)))
+        if (atomic_load (&self->shared.send_pending) == 0 &&
+            (zstr_send (self->actor, "PENDING") || zsock_recv (self->actor, "8", &bytes)))
             return ZFLOW_ECLOSED;
         if (atomic_load (&self->shared.send_pending) == 0 && bytes == 0)
             return 0;
@@ -610,8 +582,7 @@ zflow_ws_flush (zflow_ws_t *self, int timeout_ms)
     }
 }
 
-int
-zflow_ws_exit (zflow_ws_t *self)
+int zflow_ws_exit (zflow_ws_t *self)
 {
     if (!self || self->exited)
         return ZFLOW_ECLOSED;

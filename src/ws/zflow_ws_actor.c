@@ -14,7 +14,7 @@
 #include "zflow_ws_actor.h"
 
 struct _zflow_ws_out_t {
-    zflow_ws_conn_t *conn;   //  the connection being set up
+    zflow_ws_conn_t *conn; //  the connection being set up
 };
 
 static void s_connect (zflow_ws_self_t *self, bool rotation);
@@ -23,24 +23,21 @@ static void s_flush_sends (zflow_ws_self_t *self);
 //  ---------------------------------------------------------------------
 //  Small helpers
 
-static void
-s_timer_stop (zflow_ws_self_t *self, int *timer)
+static void s_timer_stop (zflow_ws_self_t *self, int *timer)
 {
     if (*timer >= 0)
         zloop_timer_end (self->loop, *timer);
     *timer = -1;
 }
 
-int
-zflow_ws_out_send (zflow_ws_out_t *out, const void *data, size_t size, bool binary)
+int zflow_ws_out_send (zflow_ws_out_t *out, const void *data, size_t size, bool binary)
 {
     if (!out || (!data && size))
         return ZFLOW_EINVAL;
     return zflow__ws_conn_send (out->conn, binary, data, size);
 }
 
-void
-zflow__ws_set_paused (zflow_ws_self_t *self, bool paused)
+void zflow__ws_set_paused (zflow_ws_self_t *self, bool paused)
 {
     if (paused && !self->paused)
         self->stats.pauses++;
@@ -53,8 +50,7 @@ zflow__ws_set_paused (zflow_ws_self_t *self, bool paused)
 
 //  The delay before the next attempt: doubling backoff with jitter, and
 //  never sooner than the connection-attempt rate limit allows.
-static int
-s_next_delay (zflow_ws_self_t *self)
+static int s_next_delay (zflow_ws_self_t *self)
 {
     zflow_ws_config_t *config = self->config;
     int64_t delay = config->backoff_initial_ms;
@@ -69,8 +65,7 @@ s_next_delay (zflow_ws_self_t *self)
     return (int) (delay > 0 ? delay : 1);
 }
 
-static int
-s_on_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -85,22 +80,19 @@ s_on_reconnect_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static void
-s_schedule (zflow_ws_self_t *self, bool rotation)
+static void s_schedule (zflow_ws_self_t *self, bool rotation)
 {
     if (self->exiting || self->reconnect_timer >= 0)
         return;
     int delay = s_next_delay (self);
     self->rotate_pending = rotation;
-    self->reconnect_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_reconnect_timer,
-                                         self);
+    self->reconnect_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_reconnect_timer, self);
     if (zflow_actor_verbose (self->base))
         zsys_debug ("zflow_ws %s: %s in %d ms", self->name, rotation ? "rotation" : "reconnect",
                     delay);
 }
 
-static int
-s_on_reap (zloop_t *loop, int timer_id, void *arg)
+static int s_on_reap (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -115,8 +107,7 @@ s_on_reap (zloop_t *loop, int timer_id, void *arg)
 //  ---------------------------------------------------------------------
 //  Exit
 
-static void
-s_exit_finish (zflow_ws_self_t *self)
+static void s_exit_finish (zflow_ws_self_t *self)
 {
     if (self->exited || self->conn || self->next)
         return;
@@ -127,8 +118,7 @@ s_exit_finish (zflow_ws_self_t *self)
     zsock_send (self->pipe, "i", 0);
 }
 
-static void
-s_exit_begin (zflow_ws_self_t *self)
+static void s_exit_begin (zflow_ws_self_t *self)
 {
     self->exiting = true;
     s_timer_stop (self, &self->reconnect_timer);
@@ -153,15 +143,14 @@ s_exit_begin (zflow_ws_self_t *self)
 //  Connection callbacks
 
 //  Runs the on-connect messages and hook. Returns 0 or -1.
-static int
-s_on_connect_hook (zflow_ws_self_t *self, zflow_ws_conn_t *conn)
+static int s_on_connect_hook (zflow_ws_self_t *self, zflow_ws_conn_t *conn)
 {
     char *text = (char *) zlist_first (self->config->connect_msgs);
     for (; text; text = (char *) zlist_next (self->config->connect_msgs))
         if (zflow__ws_conn_send (conn, false, text, strlen (text)))
             return -1;
     if (self->config->on_connect) {
-        zflow_ws_out_t out = { conn };
+        zflow_ws_out_t out = {conn};
         if (self->config->on_connect (&out, self->config->on_connect_arg)) {
             zsys_warning ("zflow_ws %s: on-connect hook failed", self->name);
             return -1;
@@ -170,8 +159,7 @@ s_on_connect_hook (zflow_ws_self_t *self, zflow_ws_conn_t *conn)
     return 0;
 }
 
-static void
-s_on_open (zflow_ws_conn_t *conn, void *arg)
+static void s_on_open (zflow_ws_conn_t *conn, void *arg)
 {
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
     if (s_on_connect_hook (self, conn)) {
@@ -200,24 +188,22 @@ s_on_open (zflow_ws_conn_t *conn, void *arg)
     s_flush_sends (self);
 }
 
-static void
-s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size, void *arg)
+static void s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size,
+                          void *arg)
 {
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
-    self->rx = conn;   //  application pings are answered on the connection they came on
+    self->rx = conn; //  application pings are answered on the connection they came on
     zflow__ws_fanout (self, binary, data, size);
     self->rx = NULL;
 }
 
-static void
-s_on_pong (zflow_ws_conn_t *conn, void *arg)
+static void s_on_pong (zflow_ws_conn_t *conn, void *arg)
 {
     (void) conn;
     ((zflow_ws_self_t *) arg)->last_pong = zclock_mono ();
 }
 
-static void
-s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, void *arg)
+static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, void *arg)
 {
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
     zlist_append (self->dead, conn);
@@ -227,7 +213,7 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
         zsys_info ("zflow_ws %s: connection closed (%d): %s: %s", self->name, code,
                    zflow_strerror (error), reason);
     if (conn == self->conn) {
-        self->conn = self->next;   //  a replacement still opening takes over
+        self->conn = self->next; //  a replacement still opening takes over
         self->next = NULL;
         atomic_store (&self->shared->connected, zflow__ws_conn_is_open (self->conn));
         if (!self->conn) {
@@ -236,8 +222,7 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
             self->attempt++;
             s_schedule (self, false);
         }
-    }
-    else if (conn == self->next) {
+    } else if (conn == self->next) {
         self->next = NULL;
         self->attempt++;
         s_schedule (self, true);
@@ -247,26 +232,24 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
 }
 
 //  The messages of one socket read are gathered per stream: send them.
-static void
-s_on_read_end (zflow_ws_conn_t *conn, void *arg)
+static void s_on_read_end (zflow_ws_conn_t *conn, void *arg)
 {
     (void) conn;
     zflow__ws_streams_flush ((zflow_ws_self_t *) arg);
 }
 
-static const zflow_ws_conn_callbacks_t s_callbacks = { s_on_open, s_on_message, s_on_closed,
-                                                       s_on_pong };
+static const zflow_ws_conn_callbacks_t s_callbacks = {s_on_open, s_on_message, s_on_closed,
+                                                      s_on_pong};
 
 //  Starts a connection attempt (as the replacement when rotation).
-static void
-s_connect (zflow_ws_self_t *self, bool rotation)
+static void s_connect (zflow_ws_self_t *self, bool rotation)
 {
     self->last_attempt = zclock_mono ();
     self->stats.attempts++;
     char err[256];
     int rc;
-    zflow_ws_conn_t *conn = zflow__ws_conn_new (self->loop, &self->conn_config, &s_callbacks,
-                                                self, &rc, err, sizeof (err));
+    zflow_ws_conn_t *conn = zflow__ws_conn_new (self->loop, &self->conn_config, &s_callbacks, self,
+                                                &rc, err, sizeof (err));
     if (!conn) {
         zsys_warning ("zflow_ws %s: cannot connect: %s", self->name, err);
         self->attempt++;
@@ -280,8 +263,7 @@ s_connect (zflow_ws_self_t *self, bool rotation)
         self->conn = conn;
 }
 
-void
-zflow__ws_rotate (zflow_ws_self_t *self)
+void zflow__ws_rotate (zflow_ws_self_t *self)
 {
     if (self->exiting || self->next || !zflow__ws_conn_is_open (self->conn))
         return;
@@ -296,8 +278,7 @@ zflow__ws_rotate (zflow_ws_self_t *self)
 //  ---------------------------------------------------------------------
 //  Timers: rotation, pings, send rate
 
-static int
-s_on_rotate_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_rotate_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -305,8 +286,7 @@ s_on_rotate_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_on_ping_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_ping_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -317,14 +297,12 @@ s_on_ping_timer (zloop_t *loop, int timer_id, void *arg)
         zsys_info ("zflow_ws %s: no pong for %d ms, closing", self->name,
                    2 * self->config->ping_ms);
         zflow__ws_conn_close (self->conn, 1001, "ping timeout");
-    }
-    else
+    } else
         zflow__ws_conn_ping (self->conn, "zflow", 5);
     return 0;
 }
 
-static int
-s_on_app_ping_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_app_ping_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -343,8 +321,7 @@ s_on_app_ping_timer (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_on_send_timer (zloop_t *loop, int timer_id, void *arg)
+static int s_on_send_timer (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -355,23 +332,22 @@ s_on_send_timer (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  Sends queued messages while a connection is open and the rate allows.
-static void
-s_flush_sends (zflow_ws_self_t *self)
+static void s_flush_sends (zflow_ws_self_t *self)
 {
     double rate = self->config->send_rate;
     while (zlist_size (self->outq) > 0 && zflow__ws_conn_is_open (self->conn)) {
         int64_t now = zclock_usecs ();
         if (rate > 0 && now < self->next_send_at) {
             if (self->send_timer < 0)
-                self->send_timer = zloop_timer (
-                    self->loop, (size_t) ((self->next_send_at - now) / 1000 + 1), 1,
-                    s_on_send_timer, self);
+                self->send_timer =
+                    zloop_timer (self->loop, (size_t) ((self->next_send_at - now) / 1000 + 1), 1,
+                                 s_on_send_timer, self);
             return;
         }
         zframe_t *frame = (zframe_t *) zlist_pop (self->outq);
         const uint8_t *data = zframe_data (frame);
-        if (zflow__ws_conn_send (self->conn, data[0] == 'B', data + 1, zframe_size (frame) - 1)
-            == ZFLOW_ENOMEM) {
+        if (zflow__ws_conn_send (self->conn, data[0] == 'B', data + 1, zframe_size (frame) - 1) ==
+            ZFLOW_ENOMEM) {
             zlist_push (self->outq, frame);
             return;
         }
@@ -383,8 +359,7 @@ s_flush_sends (zflow_ws_self_t *self)
 }
 
 //  A message from zflow_ws_send: flag byte ('T' or 'B') + payload.
-static int
-s_on_sendq (zloop_t *loop, zsock_t *reader, void *arg)
+static int s_on_sendq (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
@@ -404,8 +379,7 @@ s_on_sendq (zloop_t *loop, zsock_t *reader, void *arg)
 
 //  A subscription change on the XPUB: byte 1 subscribes, byte 0 leaves
 //  (XPUB passes one per topic, so this counts distinct topics).
-static int
-s_on_subscription (zloop_t *loop, zsock_t *reader, void *arg)
+static int s_on_subscription (zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void) loop;
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
@@ -419,8 +393,7 @@ s_on_subscription (zloop_t *loop, zsock_t *reader, void *arg)
 //  ---------------------------------------------------------------------
 //  Commands
 
-static zflow_ws_stream_t *
-s_find_stream (zflow_ws_self_t *self, uint64_t id)
+static zflow_ws_stream_t *s_find_stream (zflow_ws_self_t *self, uint64_t id)
 {
     zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
     while (stream && stream->id != id)
@@ -428,8 +401,7 @@ s_find_stream (zflow_ws_self_t *self, uint64_t id)
     return stream;
 }
 
-static void
-s_cmd_stream (zflow_ws_self_t *self, zmsg_t *request)
+static void s_cmd_stream (zflow_ws_self_t *self, zmsg_t *request)
 {
     char *filter = zmsg_popstr (request);
     char *queue = zmsg_popstr (request);
@@ -453,8 +425,7 @@ s_cmd_stream (zflow_ws_self_t *self, zmsg_t *request)
     zstr_free (&policy);
 }
 
-static uint64_t
-s_pop_id (zmsg_t *request)
+static uint64_t s_pop_id (zmsg_t *request)
 {
     char *text = zmsg_popstr (request);
     uint64_t id = text ? strtoull (text, NULL, 10) : 0;
@@ -462,8 +433,7 @@ s_pop_id (zmsg_t *request)
     return id;
 }
 
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
     (void) base;
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
@@ -477,33 +447,29 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
             zlistx_delete (self->streams, zlistx_find (self->streams, stream));
         }
         zsock_send (self->pipe, "8", drops);
-    }
-    else if (streq (command, "START")) {
+    } else if (streq (command, "START")) {
         if (!self->started && !self->exiting) {
             self->started = true;
             s_connect (self, false);
         }
         zsock_send (self->pipe, "i", self->exiting ? ZFLOW_ECLOSED : 0);
-    }
-    else if (streq (command, "RECONNECT")) {
+    } else if (streq (command, "RECONNECT")) {
         zflow__ws_rotate (self);
         zsock_send (self->pipe, "i", self->exiting ? ZFLOW_ECLOSED : 0);
-    }
-    else if (streq (command, "PENDING"))     //  bytes the connection has yet to write
-        zsock_send (self->pipe, "8", (uint64_t) (self->conn ? zflow__ws_conn_queued (self->conn) : 0));
+    } else if (streq (command, "PENDING")) //  bytes the connection has yet to write
+        zsock_send (self->pipe, "8",
+                    (uint64_t) (self->conn ? zflow__ws_conn_queued (self->conn) : 0));
     else if (streq (command, "EXIT")) {
         if (self->exited)
             zsock_send (self->pipe, "i", ZFLOW_ECLOSED);
         else if (!self->exiting)
             s_exit_begin (self);
-    }
-    else
+    } else
         zsys_warning ("zflow_ws %s: unknown command %s", self->name, command);
     return 0;
 }
 
-static void
-s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     zflow_ws_stats_t *stats = &((zflow_ws_self_t *) arg)->stats;
@@ -525,8 +491,7 @@ s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 //  ---------------------------------------------------------------------
 //  The actor
 
-static void
-s_self_destroy (zflow_ws_self_t **self_p)
+static void s_self_destroy (zflow_ws_self_t **self_p)
 {
     zflow_ws_self_t *self = *self_p;
     if (!self)
@@ -558,8 +523,7 @@ s_self_destroy (zflow_ws_self_t **self_p)
 }
 
 //  Builds the actor state. Returns it, or NULL on bad configuration.
-static zflow_ws_self_t *
-s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
+static zflow_ws_self_t *s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
 {
     zflow_ws_self_t *self = (zflow_ws_self_t *) calloc (1, sizeof (zflow_ws_self_t));
     if (!self) {
@@ -580,8 +544,8 @@ s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
     self->meta = zflow_meta_new ();
     self->pub = zsock_new (ZMQ_XPUB);
     self->sendq = zsock_new (ZMQ_PAIR);
-    if (!self->base || !self->dead || !self->streams || !self->outq || !self->key || !self->meta
-        || !self->pub || !self->sendq) {
+    if (!self->base || !self->dead || !self->streams || !self->outq || !self->key || !self->meta ||
+        !self->pub || !self->sendq) {
         s_self_destroy (&self);
         return NULL;
     }
@@ -589,22 +553,21 @@ s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
     zflow_meta_set_source (self->meta, args->name);
     //  Handlers, a parser and ping replies need jansson's value; filters
     //  alone can work on a scan of the text.
-    self->fast_json = self->config->parse_mode == ZFLOW_WS_PARSE_JSON && !self->config->parser
-                      && self->config->nhandlers == 0 && !self->config->reply_ping;
+    self->fast_json = self->config->parse_mode == ZFLOW_WS_PARSE_JSON && !self->config->parser &&
+                      self->config->nhandlers == 0 && !self->config->reply_ping;
     //  (NULL when there is no such filter or no memory: jansson matches.)
     self->rotate_cfilter = zflow__ws_cfilter_new (self->config->rotate_filter);
     self->pong_cfilter = zflow__ws_cfilter_new (self->config->app_pong_filter);
     self->pub_handle = zsock_resolve (self->pub);
     zflow_ws_config_t *config = self->config;
-    self->conn_config = (zflow_ws_conn_config_t) {
-        config->url, config->headers, config->protocols, config->deflate, !config->tls_verify,
-        config->ca_file, config->max_message, config->timeout_ms };
+    self->conn_config = (zflow_ws_conn_config_t){
+        config->url,         config->headers, config->protocols,   config->deflate,
+        !config->tls_verify, config->ca_file, config->max_message, config->timeout_ms};
     return self;
 }
 
 //  Binds the sockets and registers handlers and timers. Returns 0 or -1.
-static int
-s_self_start (zflow_ws_self_t *self, zflow_ws_args_t *args)
+static int s_self_start (zflow_ws_self_t *self, zflow_ws_args_t *args)
 {
     char endpoint[300];
     if (self->config->endpoint)
@@ -617,8 +580,8 @@ s_self_start (zflow_ws_self_t *self, zflow_ws_args_t *args)
     //  moment (libzmq releases it asynchronously): retry briefly.
     int rc = -1;
     for (int i = 0; i < 50 && rc < 0; i++)
-        if ((rc = zsock_bind (self->pub, "%s", endpoint)) < 0 && zmq_errno () == EADDRINUSE
-            && strncmp (endpoint, "inproc://", 9) == 0)
+        if ((rc = zsock_bind (self->pub, "%s", endpoint)) < 0 && zmq_errno () == EADDRINUSE &&
+            strncmp (endpoint, "inproc://", 9) == 0)
             zclock_sleep (10);
         else
             break;
@@ -633,19 +596,18 @@ s_self_start (zflow_ws_self_t *self, zflow_ws_args_t *args)
     zloop_reader (self->loop, self->pub, s_on_subscription, self);
     zflow_ws_config_t *config = self->config;
     if (config->rotate_ms > 0)
-        self->rotate_timer = zloop_timer (self->loop, (size_t) config->rotate_ms, 0,
-                                          s_on_rotate_timer, self);
+        self->rotate_timer =
+            zloop_timer (self->loop, (size_t) config->rotate_ms, 0, s_on_rotate_timer, self);
     if (config->ping_ms > 0)
-        self->ping_timer = zloop_timer (self->loop, (size_t) config->ping_ms, 0, s_on_ping_timer,
-                                        self);
+        self->ping_timer =
+            zloop_timer (self->loop, (size_t) config->ping_ms, 0, s_on_ping_timer, self);
     if (config->app_ping_ms > 0)
-        self->app_ping_timer = zloop_timer (self->loop, (size_t) config->app_ping_ms, 0,
-                                            s_on_app_ping_timer, self);
+        self->app_ping_timer =
+            zloop_timer (self->loop, (size_t) config->app_ping_ms, 0, s_on_app_ping_timer, self);
     return 0;
 }
 
-void
-zflow__ws_actor (zsock_t *pipe, void *arg)
+void zflow__ws_actor (zsock_t *pipe, void *arg)
 {
     zflow_ws_args_t *args = (zflow_ws_args_t *) arg;
     zflow_ws_self_t *self = s_self_new (pipe, args);

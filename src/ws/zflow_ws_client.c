@@ -13,18 +13,17 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "zflow_ws_conn.h"
 #include <errno.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "zflow_ws_conn.h"
 
 //  ---------------------------------------------------------------------
 //  Plumbing: poller, timers, raw I/O
 
 //  Registers the events we want on fd now (re-registering only on change).
-void
-zflow__ws_conn_set_events (zflow_ws_conn_t *self, short events)
+void zflow__ws_conn_set_events (zflow_ws_conn_t *self, short events)
 {
     if (self->fd < 0 || events == self->events)
         return;
@@ -32,22 +31,20 @@ zflow__ws_conn_set_events (zflow_ws_conn_t *self, short events)
         zloop_poller_end (self->loop, &self->item);
     self->events = events;
     if (events) {
-        self->item = (zmq_pollitem_t) { NULL, self->fd, events, 0 };
+        self->item = (zmq_pollitem_t){NULL, self->fd, events, 0};
         zloop_poller (self->loop, &self->item, zflow__ws_conn_on_fd, self);
         zloop_poller_set_tolerant (self->loop, &self->item);
     }
 }
 
-void
-zflow__ws_conn_stop_timer (zflow_ws_conn_t *self)
+void zflow__ws_conn_stop_timer (zflow_ws_conn_t *self)
 {
     if (self->timer >= 0)
         zloop_timer_end (self->loop, self->timer);
     self->timer = -1;
 }
 
-static int
-s_on_timeout (zloop_t *loop, int timer_id, void *arg)
+static int s_on_timeout (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -63,8 +60,7 @@ s_on_timeout (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-void
-zflow__ws_conn_start_timer (zflow_ws_conn_t *self)
+void zflow__ws_conn_start_timer (zflow_ws_conn_t *self)
 {
     zflow__ws_conn_stop_timer (self);
     self->timer = zloop_timer (self->loop, (size_t) self->timeout_ms, 1, s_on_timeout, self);
@@ -72,8 +68,7 @@ zflow__ws_conn_start_timer (zflow_ws_conn_t *self)
 
 //  Reads up to size bytes. Returns > 0, 0 at EOF, -1 for "try later" or
 //  -2 on error (with reason set).
-ssize_t
-zflow__ws_conn_io_read (zflow_ws_conn_t *self, void *buf, size_t size)
+ssize_t zflow__ws_conn_io_read (zflow_ws_conn_t *self, void *buf, size_t size)
 {
     self->io_wants_write = false;
     if (!self->ssl) {
@@ -102,8 +97,7 @@ zflow__ws_conn_io_read (zflow_ws_conn_t *self, void *buf, size_t size)
 }
 
 //  Writes up to size bytes. Returns > 0, -1 for "try later" or -2 on error.
-ssize_t
-zflow__ws_conn_io_write (zflow_ws_conn_t *self, const void *buf, size_t size)
+ssize_t zflow__ws_conn_io_write (zflow_ws_conn_t *self, const void *buf, size_t size)
 {
     if (!self->ssl) {
         ssize_t n = send (self->fd, buf, size, MSG_NOSIGNAL);
@@ -127,8 +121,7 @@ zflow__ws_conn_io_write (zflow_ws_conn_t *self, const void *buf, size_t size)
 //  Fails the connection: before OPEN it ends at once; once open it queues
 //  a close frame with code, stops reading and lets the close handshake
 //  end (the TCP connection closes once our close frame is written).
-void
-zflow__ws_conn_fail (zflow_ws_conn_t *self, int error, int code, const char *text)
+void zflow__ws_conn_fail (zflow_ws_conn_t *self, int error, int code, const char *text)
 {
     if (!self->failed) {
         self->failed = true;
@@ -142,8 +135,7 @@ zflow__ws_conn_fail (zflow_ws_conn_t *self, int error, int code, const char *tex
             self->state = S_CLOSING;
             zflow__ws_conn_start_timer (self);
         }
-    }
-    else if (self->state < S_OPEN)
+    } else if (self->state < S_OPEN)
         zflow__ws_conn_finish (self);
 }
 
@@ -155,8 +147,7 @@ zflow__ws_conn_fail (zflow_ws_conn_t *self, int error, int code, const char *tex
 //  and handed over in the pieces wslay asks for (one system call per
 //  64 KiB instead of per 4 KiB). Returns 0 while paused, when the socket
 //  has nothing, or at EOF / on error (then io_failed and reason are set).
-static size_t
-s_read (void *arg, uint8_t *buf, size_t len)
+static size_t s_read (void *arg, uint8_t *buf, size_t len)
 {
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
     if (self->paused || self->io_failed)
@@ -191,19 +182,18 @@ s_read (void *arg, uint8_t *buf, size_t len)
 
 //  A whole data message: inflates it if compressed, checks the UTF-8 of
 //  inflated text (the message layer checked the rest), delivers it.
-static void
-s_on_message (zflow_ws_conn_t *self, const zflow_ws_frame_event_t *event)
+static void s_on_message (zflow_ws_conn_t *self, const zflow_ws_frame_event_t *event)
 {
     //  Data that arrives after our close frame is still delivered (the
     //  peer sent it before it saw our close); after a failure it is not.
     if (self->failed)
         return;
-    static const uint8_t s_empty[1] = { 0 };
+    static const uint8_t s_empty[1] = {0};
     const uint8_t *data = event->data ? event->data : s_empty;
     size_t size = event->size;
     if (event->compressed) {
-        int rc = zflow__ws_inflate (&self->inflater, data, size, true, self->max_message,
-                                    &self->zbuf);
+        int rc =
+            zflow__ws_inflate (&self->inflater, data, size, true, self->max_message, &self->zbuf);
         if (rc == 0 && self->accept.server_no_takeover)
             inflateReset (&self->inflater);
         if (rc == ZFLOW_ETOOBIG)
@@ -225,8 +215,7 @@ s_on_message (zflow_ws_conn_t *self, const zflow_ws_frame_event_t *event)
 
 //  The peer's close frame (checked by the message layer, which queued
 //  our reply): keeps its reason unless we failed first.
-static void
-s_on_close_frame (zflow_ws_conn_t *self, const zflow_ws_frame_event_t *event)
+static void s_on_close_frame (zflow_ws_conn_t *self, const zflow_ws_frame_event_t *event)
 {
     if (!self->failed)
         snprintf (self->reason, sizeof (self->reason), "%.*s", (int) event->size,
@@ -240,8 +229,7 @@ s_on_close_frame (zflow_ws_conn_t *self, const zflow_ws_frame_event_t *event)
 
 //  Writes what the message layer queued and sets the poll events;
 //  finishes when it wants neither to read nor to write.
-void
-zflow__ws_conn_pump (zflow_ws_conn_t *self)
+void zflow__ws_conn_pump (zflow_ws_conn_t *self)
 {
     if (self->state != S_OPEN && self->state != S_CLOSING)
         return;
@@ -273,25 +261,23 @@ zflow__ws_conn_pump (zflow_ws_conn_t *self)
         zflow__ws_conn_finish (self);
         return;
     }
-    short events = (want_read && !self->paused ? ZMQ_POLLIN : 0)
-                   | (want_write || self->io_wants_write ? ZMQ_POLLOUT : 0);
+    short events = (want_read && !self->paused ? ZMQ_POLLIN : 0) |
+                   (want_write || self->io_wants_write ? ZMQ_POLLOUT : 0);
     zflow__ws_conn_set_events (self, events);
 }
 
-void
-zflow__ws_conn_on_read_end (zflow_ws_conn_t *self, zflow_ws_read_end_fn *fn)
+void zflow__ws_conn_on_read_end (zflow_ws_conn_t *self, zflow_ws_read_end_fn *fn)
 {
     self->on_read_end = fn;
 }
 
 //  Handles every frame that can be read now, then writes what they queued.
-void
-zflow__ws_conn_readable (zflow_ws_conn_t *self)
+void zflow__ws_conn_readable (zflow_ws_conn_t *self)
 {
     zflow_ws_frame_event_t event;
     zflow_ws_frame_kind_t kind;
-    while (self->state != S_DONE
-           && (kind = zflow__ws_frame_next (self->ws, &event)) != ZFLOW_WS_FRAME_AGAIN) {
+    while (self->state != S_DONE &&
+           (kind = zflow__ws_frame_next (self->ws, &event)) != ZFLOW_WS_FRAME_AGAIN) {
         if (kind == ZFLOW_WS_FRAME_MESSAGE)
             s_on_message (self, &event);
         else if (kind == ZFLOW_WS_FRAME_PONG && self->cb.on_pong)
@@ -318,8 +304,7 @@ zflow__ws_conn_readable (zflow_ws_conn_t *self)
 }
 
 //  Starts framing: the message layer and, if negotiated, zlib.
-int
-zflow__ws_conn_ws_start (zflow_ws_conn_t *self)
+int zflow__ws_conn_ws_start (zflow_ws_conn_t *self)
 {
     self->ws = zflow__ws_frame_new (s_read, self, self->max_message, self->accept.deflate);
     if (!self->ws)
@@ -341,32 +326,40 @@ zflow__ws_conn_ws_start (zflow_ws_conn_t *self)
     return 0;
 }
 
-int
-zflow__ws_conn_on_fd (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+int zflow__ws_conn_on_fd (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
     (void) loop;
     (void) item;
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
     switch (self->state) {
-        case S_CONNECT: zflow__ws_conn_connected (self); break;
-        case S_TLS: zflow__ws_conn_tls_step (self); break;
-        case S_SEND_HS: zflow__ws_conn_handshake_send (self); break;
-        case S_RECV_HS: zflow__ws_conn_handshake_recv (self); break;
-        case S_OPEN:
-        case S_CLOSING:
-            if ((item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) || self->io_wants_write)
-                zflow__ws_conn_readable (self);
-            else
-                zflow__ws_conn_pump (self);
-            break;
-        case S_DONE: zflow__ws_conn_set_events (self, 0); break;
+    case S_CONNECT:
+        zflow__ws_conn_connected (self);
+        break;
+    case S_TLS:
+        zflow__ws_conn_tls_step (self);
+        break;
+    case S_SEND_HS:
+        zflow__ws_conn_handshake_send (self);
+        break;
+    case S_RECV_HS:
+        zflow__ws_conn_handshake_recv (self);
+        break;
+    case S_OPEN:
+    case S_CLOSING:
+        if ((item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) || self->io_wants_write)
+            zflow__ws_conn_readable (self);
+        else
+            zflow__ws_conn_pump (self);
+        break;
+    case S_DONE:
+        zflow__ws_conn_set_events (self, 0);
+        break;
     }
     return 0;
 }
 
 //  Ends the connection: closes the socket and tells the owner, once.
-void
-zflow__ws_conn_finish (zflow_ws_conn_t *self)
+void zflow__ws_conn_finish (zflow_ws_conn_t *self)
 {
     if (self->state == S_DONE)
         return;
@@ -375,7 +368,7 @@ zflow__ws_conn_finish (zflow_ws_conn_t *self)
     zflow__ws_conn_stop_timer (self);
     zflow__ws_conn_set_events (self, 0);
     if (self->ssl)
-        SSL_shutdown (self->ssl);   //  best effort close_notify
+        SSL_shutdown (self->ssl); //  best effort close_notify
     if (self->fd >= 0)
         close (self->fd);
     self->fd = -1;
@@ -397,8 +390,7 @@ zflow__ws_conn_finish (zflow_ws_conn_t *self)
 //  ---------------------------------------------------------------------
 //  Public (internal) API
 
-void
-zflow__ws_conn_destroy (zflow_ws_conn_t **self_p)
+void zflow__ws_conn_destroy (zflow_ws_conn_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -430,8 +422,7 @@ zflow__ws_conn_destroy (zflow_ws_conn_t **self_p)
     *self_p = NULL;
 }
 
-int
-zflow__ws_conn_send (zflow_ws_conn_t *self, bool binary, const void *data, size_t size)
+int zflow__ws_conn_send (zflow_ws_conn_t *self, bool binary, const void *data, size_t size)
 {
     if (self->state != S_OPEN)
         return ZFLOW_ECLOSED;
@@ -455,8 +446,7 @@ zflow__ws_conn_send (zflow_ws_conn_t *self, bool binary, const void *data, size_
     return 0;
 }
 
-int
-zflow__ws_conn_ping (zflow_ws_conn_t *self, const void *data, size_t size)
+int zflow__ws_conn_ping (zflow_ws_conn_t *self, const void *data, size_t size)
 {
     if (self->state != S_OPEN)
         return ZFLOW_ECLOSED;
@@ -469,8 +459,7 @@ zflow__ws_conn_ping (zflow_ws_conn_t *self, const void *data, size_t size)
     return 0;
 }
 
-int
-zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason)
+int zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason)
 {
     if (self->state == S_DONE || self->state == S_CLOSING)
         return self->state == S_DONE ? ZFLOW_ECLOSED : 0;
@@ -492,9 +481,8 @@ zflow__ws_conn_close (zflow_ws_conn_t *self, int code, const char *reason)
     return 0;
 }
 
-int
-zflow__ws_conn_feed (zloop_t *loop, const uint8_t *data, size_t size, bool deflate,
-                     size_t max_message)
+int zflow__ws_conn_feed (zloop_t *loop, const uint8_t *data, size_t size, bool deflate,
+                         size_t max_message)
 {
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) calloc (1, sizeof (zflow_ws_conn_t));
     if (!self)
@@ -512,7 +500,7 @@ zflow__ws_conn_feed (zloop_t *loop, const uint8_t *data, size_t size, bool defla
         memcpy (self->response, data, size);
         self->response_size = size;
         self->state = S_OPEN;
-        zflow__ws_conn_readable (self);   //  the socket is -1: reads end at the data's end
+        zflow__ws_conn_readable (self); //  the socket is -1: reads end at the data's end
         rc = self->failed ? self->error : 0;
     }
     zflow__ws_conn_destroy (&self);
@@ -520,8 +508,7 @@ zflow__ws_conn_feed (zloop_t *loop, const uint8_t *data, size_t size, bool defla
 }
 
 //  After a resume: reads what arrived (TLS may hold data the poller cannot see).
-static int
-s_on_resume (zloop_t *loop, int timer_id, void *arg)
+static int s_on_resume (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -532,8 +519,7 @@ s_on_resume (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-void
-zflow__ws_conn_pause (zflow_ws_conn_t *self, bool paused)
+void zflow__ws_conn_pause (zflow_ws_conn_t *self, bool paused)
 {
     if (self->paused == paused)
         return;
@@ -547,32 +533,27 @@ zflow__ws_conn_pause (zflow_ws_conn_t *self, bool paused)
         self->resume_timer = zloop_timer (self->loop, 0, 1, s_on_resume, self);
 }
 
-bool
-zflow__ws_conn_is_open (zflow_ws_conn_t *self)
+bool zflow__ws_conn_is_open (zflow_ws_conn_t *self)
 {
     return self && self->state == S_OPEN;
 }
 
-bool
-zflow__ws_conn_is_done (zflow_ws_conn_t *self)
+bool zflow__ws_conn_is_done (zflow_ws_conn_t *self)
 {
     return !self || self->state == S_DONE;
 }
 
-const char *
-zflow__ws_conn_protocol (zflow_ws_conn_t *self)
+const char *zflow__ws_conn_protocol (zflow_ws_conn_t *self)
 {
     return self->accept.protocol;
 }
 
-bool
-zflow__ws_conn_deflate (zflow_ws_conn_t *self)
+bool zflow__ws_conn_deflate (zflow_ws_conn_t *self)
 {
     return self->accept.deflate;
 }
 
-size_t
-zflow__ws_conn_queued (zflow_ws_conn_t *self)
+size_t zflow__ws_conn_queued (zflow_ws_conn_t *self)
 {
     size_t size = 0;
     if (self->ws)

@@ -21,10 +21,10 @@
 #ifndef ZFLOW_WS_CLIENT_H_INCLUDED
 #define ZFLOW_WS_CLIENT_H_INCLUDED
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <czmq.h>
 
 typedef struct _zflow_ws_conn_t zflow_ws_conn_t;
 
@@ -35,14 +35,14 @@ typedef struct _zflow_ws_conn_t zflow_ws_conn_t;
 
 //  Connection settings. The strings are copied by zflow__ws_conn_new.
 typedef struct {
-    const char *url;          //  ws://host[:port]/path or wss://...
-    const char *headers;      //  extra request headers, "Name: value" lines joined by CRLF
-    const char *protocols;    //  comma-separated subprotocols to offer, or NULL
-    bool deflate;             //  offer permessage-deflate
-    bool tls_no_verify;       //  wss: skip certificate and host-name checks (testing only)
-    const char *ca_file;      //  wss: PEM file of trusted CAs (NULL: the system store)
-    size_t max_message;       //  largest message accepted (0: the default)
-    int timeout_ms;           //  connect + handshake timeout (0: the default)
+    const char *url;       //  ws://host[:port]/path or wss://...
+    const char *headers;   //  extra request headers, "Name: value" lines joined by CRLF
+    const char *protocols; //  comma-separated subprotocols to offer, or NULL
+    bool deflate;          //  offer permessage-deflate
+    bool tls_no_verify;    //  wss: skip certificate and host-name checks (testing only)
+    const char *ca_file;   //  wss: PEM file of trusted CAs (NULL: the system store)
+    size_t max_message;    //  largest message accepted (0: the default)
+    int timeout_ms;        //  connect + handshake timeout (0: the default)
 } zflow_ws_conn_config_t;
 
 //  Called once the handshake succeeded.
@@ -64,10 +64,10 @@ typedef void (zflow_ws_pong_fn) (zflow_ws_conn_t *conn, void *arg);
 typedef void (zflow_ws_read_end_fn) (zflow_ws_conn_t *conn, void *arg);
 
 typedef struct {
-    zflow_ws_open_fn *on_open;          //  may be NULL
-    zflow_ws_message_fn *on_message;    //  may be NULL
-    zflow_ws_closed_fn *on_closed;      //  may be NULL
-    zflow_ws_pong_fn *on_pong;          //  may be NULL
+    zflow_ws_open_fn *on_open;       //  may be NULL
+    zflow_ws_message_fn *on_message; //  may be NULL
+    zflow_ws_closed_fn *on_closed;   //  may be NULL
+    zflow_ws_pong_fn *on_pong;       //  may be NULL
 } zflow_ws_conn_callbacks_t;
 
 //  Starts connecting to config->url on loop (the loop stays the caller's).

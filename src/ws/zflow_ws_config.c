@@ -12,8 +12,7 @@
 //  ---------------------------------------------------------------------
 //  Filters
 
-json_t *
-zflow__ws_filter_parse (const char *text)
+json_t *zflow__ws_filter_parse (const char *text)
 {
     if (!text)
         return NULL;
@@ -29,16 +28,15 @@ zflow__ws_filter_parse (const char *text)
     }
     size_t index;
     json_t *item;
-    json_array_foreach (value, index, item)
-        if (!json_is_object (item)) {
-            json_decref (value);
-            return NULL;
-        }
+    json_array_foreach (value, index, item) if (!json_is_object (item))
+    {
+        json_decref (value);
+        return NULL;
+    }
     return value;
 }
 
-bool
-zflow__ws_filter_match (const json_t *filter, const json_t *message)
+bool zflow__ws_filter_match (const json_t *filter, const json_t *message)
 {
     if (!filter)
         return true;
@@ -46,11 +44,13 @@ zflow__ws_filter_match (const json_t *filter, const json_t *message)
         return false;
     size_t index;
     json_t *item;
-    json_array_foreach (filter, index, item) {
+    json_array_foreach (filter, index, item)
+    {
         const char *key;
         json_t *want;
         bool all = true;
-        json_object_foreach ((json_t *) item, key, want) {
+        json_object_foreach ((json_t *) item, key, want)
+        {
             json_t *have = json_object_get (message, key);
             if (!have || !json_equal (have, want)) {
                 all = false;
@@ -66,8 +66,7 @@ zflow__ws_filter_match (const json_t *filter, const json_t *message)
 //  ---------------------------------------------------------------------
 //  Configuration
 
-zflow_ws_config_t *
-zflow_ws_config_new (const char *url)
+zflow_ws_config_t *zflow_ws_config_new (const char *url)
 {
     zflow_ws_url_t parsed;
     if (zflow__ws_url_parse (url, &parsed))
@@ -93,8 +92,7 @@ zflow_ws_config_new (const char *url)
     return self;
 }
 
-void
-zflow_ws_config_destroy (zflow_ws_config_t **self_p)
+void zflow_ws_config_destroy (zflow_ws_config_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -116,8 +114,7 @@ zflow_ws_config_destroy (zflow_ws_config_t **self_p)
 }
 
 //  Replaces *field with a copy of value (NULL clears). Returns 0 or ENOMEM.
-static int
-s_set_string (char **field, const char *value)
+static int s_set_string (char **field, const char *value)
 {
     char *copy = value ? strdup (value) : NULL;
     if (value && !copy)
@@ -127,13 +124,12 @@ s_set_string (char **field, const char *value)
     return 0;
 }
 
-int
-zflow_ws_config_set_header (zflow_ws_config_t *self, const char *name, const char *value)
+int zflow_ws_config_set_header (zflow_ws_config_t *self, const char *name, const char *value)
 {
     if (!self || !name || !value || !*name || strpbrk (name, "\r\n:") || strpbrk (value, "\r\n"))
         return ZFLOW_EINVAL;
-    size_t size = (self->headers ? strlen (self->headers) + 2 : 0) + strlen (name)
-                  + strlen (value) + 3;
+    size_t size =
+        (self->headers ? strlen (self->headers) + 2 : 0) + strlen (name) + strlen (value) + 3;
     char *headers = (char *) malloc (size);
     if (!headers)
         return ZFLOW_ENOMEM;
@@ -144,16 +140,14 @@ zflow_ws_config_set_header (zflow_ws_config_t *self, const char *name, const cha
     return 0;
 }
 
-int
-zflow_ws_config_set_protocols (zflow_ws_config_t *self, const char *protocols)
+int zflow_ws_config_set_protocols (zflow_ws_config_t *self, const char *protocols)
 {
     if (!self || (protocols && strpbrk (protocols, "\r\n")))
         return ZFLOW_EINVAL;
     return s_set_string (&self->protocols, protocols);
 }
 
-int
-zflow_ws_config_set_deflate (zflow_ws_config_t *self, bool offer)
+int zflow_ws_config_set_deflate (zflow_ws_config_t *self, bool offer)
 {
     if (!self)
         return ZFLOW_EINVAL;
@@ -161,8 +155,7 @@ zflow_ws_config_set_deflate (zflow_ws_config_t *self, bool offer)
     return 0;
 }
 
-int
-zflow_ws_config_set_tls (zflow_ws_config_t *self, bool verify, const char *ca_file)
+int zflow_ws_config_set_tls (zflow_ws_config_t *self, bool verify, const char *ca_file)
 {
     if (!self)
         return ZFLOW_EINVAL;
@@ -170,8 +163,7 @@ zflow_ws_config_set_tls (zflow_ws_config_t *self, bool verify, const char *ca_fi
     return s_set_string (&self->ca_file, ca_file);
 }
 
-int
-zflow_ws_config_set_max_message (zflow_ws_config_t *self, size_t size)
+int zflow_ws_config_set_max_message (zflow_ws_config_t *self, size_t size)
 {
     if (!self || size == 0 || size > (1u << 31) - 1)
         return ZFLOW_EINVAL;
@@ -179,8 +171,7 @@ zflow_ws_config_set_max_message (zflow_ws_config_t *self, size_t size)
     return 0;
 }
 
-int
-zflow_ws_config_set_timeout (zflow_ws_config_t *self, int timeout_ms)
+int zflow_ws_config_set_timeout (zflow_ws_config_t *self, int timeout_ms)
 {
     if (!self || timeout_ms <= 0)
         return ZFLOW_EINVAL;
@@ -188,8 +179,7 @@ zflow_ws_config_set_timeout (zflow_ws_config_t *self, int timeout_ms)
     return 0;
 }
 
-int
-zflow_ws_config_set_parse (zflow_ws_config_t *self, int mode)
+int zflow_ws_config_set_parse (zflow_ws_config_t *self, int mode)
 {
     if (!self || (mode != ZFLOW_WS_PARSE_JSON && mode != ZFLOW_WS_PARSE_RAW))
         return ZFLOW_EINVAL;
@@ -198,8 +188,7 @@ zflow_ws_config_set_parse (zflow_ws_config_t *self, int mode)
     return 0;
 }
 
-int
-zflow_ws_config_set_parser (zflow_ws_config_t *self, zflow_ws_parse_fn *fn, void *arg)
+int zflow_ws_config_set_parser (zflow_ws_config_t *self, zflow_ws_parse_fn *fn, void *arg)
 {
     if (!self || !fn)
         return ZFLOW_EINVAL;
@@ -208,17 +197,15 @@ zflow_ws_config_set_parser (zflow_ws_config_t *self, zflow_ws_parse_fn *fn, void
     return 0;
 }
 
-int
-zflow_ws_config_add_handler (zflow_ws_config_t *self, zflow_ws_handler_fn *fn, void *arg)
+int zflow_ws_config_add_handler (zflow_ws_config_t *self, zflow_ws_handler_fn *fn, void *arg)
 {
     if (!self || !fn || self->nhandlers == ZFLOW_WS_MAX_HANDLERS)
         return ZFLOW_EINVAL;
-    self->handlers[self->nhandlers++] = (zflow_ws_handler_t) { fn, arg };
+    self->handlers[self->nhandlers++] = (zflow_ws_handler_t){fn, arg};
     return 0;
 }
 
-int
-zflow_ws_config_set_decode (zflow_ws_config_t *self, int mode)
+int zflow_ws_config_set_decode (zflow_ws_config_t *self, int mode)
 {
     if (!self || mode < ZFLOW_WS_DECODE_NONE || mode > ZFLOW_WS_DECODE_DEFLATE)
         return ZFLOW_EINVAL;
@@ -226,8 +213,7 @@ zflow_ws_config_set_decode (zflow_ws_config_t *self, int mode)
     return 0;
 }
 
-int
-zflow_ws_config_set_backoff (zflow_ws_config_t *self, int initial_ms, int max_ms)
+int zflow_ws_config_set_backoff (zflow_ws_config_t *self, int initial_ms, int max_ms)
 {
     if (!self || initial_ms <= 0 || max_ms < initial_ms)
         return ZFLOW_EINVAL;
@@ -236,8 +222,7 @@ zflow_ws_config_set_backoff (zflow_ws_config_t *self, int initial_ms, int max_ms
     return 0;
 }
 
-int
-zflow_ws_config_set_connect_rate (zflow_ws_config_t *self, int interval_ms)
+int zflow_ws_config_set_connect_rate (zflow_ws_config_t *self, int interval_ms)
 {
     if (!self || interval_ms < 0)
         return ZFLOW_EINVAL;
@@ -245,8 +230,8 @@ zflow_ws_config_set_connect_rate (zflow_ws_config_t *self, int interval_ms)
     return 0;
 }
 
-int
-zflow_ws_config_set_rotate (zflow_ws_config_t *self, int64_t interval_ms, const char *filter_json)
+int zflow_ws_config_set_rotate (zflow_ws_config_t *self, int64_t interval_ms,
+                                const char *filter_json)
 {
     if (!self || interval_ms < 0)
         return ZFLOW_EINVAL;
@@ -259,16 +244,14 @@ zflow_ws_config_set_rotate (zflow_ws_config_t *self, int64_t interval_ms, const 
     return 0;
 }
 
-int
-zflow_ws_config_on_connect_send (zflow_ws_config_t *self, const char *text)
+int zflow_ws_config_on_connect_send (zflow_ws_config_t *self, const char *text)
 {
     if (!self || !text || !zflow__ws_utf8_valid ((const uint8_t *) text, strlen (text)))
         return ZFLOW_EINVAL;
     return zlist_append (self->connect_msgs, (void *) text) == 0 ? 0 : ZFLOW_ENOMEM;
 }
 
-int
-zflow_ws_config_on_connect (zflow_ws_config_t *self, zflow_ws_connect_fn *fn, void *arg)
+int zflow_ws_config_on_connect (zflow_ws_config_t *self, zflow_ws_connect_fn *fn, void *arg)
 {
     if (!self)
         return ZFLOW_EINVAL;
@@ -277,8 +260,7 @@ zflow_ws_config_on_connect (zflow_ws_config_t *self, zflow_ws_connect_fn *fn, vo
     return 0;
 }
 
-int
-zflow_ws_config_set_ping (zflow_ws_config_t *self, int interval_ms)
+int zflow_ws_config_set_ping (zflow_ws_config_t *self, int interval_ms)
 {
     if (!self || interval_ms < 0)
         return ZFLOW_EINVAL;
@@ -286,9 +268,8 @@ zflow_ws_config_set_ping (zflow_ws_config_t *self, int interval_ms)
     return 0;
 }
 
-int
-zflow_ws_config_set_app_ping (zflow_ws_config_t *self, int interval_ms, const char *ping_text,
-                              const char *pong)
+int zflow_ws_config_set_app_ping (zflow_ws_config_t *self, int interval_ms, const char *ping_text,
+                                  const char *pong)
 {
     if (!self || interval_ms < 0 || (interval_ms && !ping_text))
         return ZFLOW_EINVAL;
@@ -298,14 +279,13 @@ zflow_ws_config_set_app_ping (zflow_ws_config_t *self, int interval_ms, const ch
     json_decref (self->app_pong_filter);
     self->app_pong_filter = filter;
     self->app_ping_ms = interval_ms;
-    if (s_set_string (&self->app_ping_text, ping_text)
-        || s_set_string (&self->app_pong_text, filter ? NULL : pong))
+    if (s_set_string (&self->app_ping_text, ping_text) ||
+        s_set_string (&self->app_pong_text, filter ? NULL : pong))
         return ZFLOW_ENOMEM;
     return 0;
 }
 
-int
-zflow_ws_config_set_send_queue (zflow_ws_config_t *self, size_t messages)
+int zflow_ws_config_set_send_queue (zflow_ws_config_t *self, size_t messages)
 {
     if (!self || messages == 0)
         return ZFLOW_EINVAL;
@@ -313,8 +293,7 @@ zflow_ws_config_set_send_queue (zflow_ws_config_t *self, size_t messages)
     return 0;
 }
 
-int
-zflow_ws_config_set_send_rate (zflow_ws_config_t *self, double per_second)
+int zflow_ws_config_set_send_rate (zflow_ws_config_t *self, double per_second)
 {
     if (!self || per_second < 0)
         return ZFLOW_EINVAL;
@@ -322,16 +301,14 @@ zflow_ws_config_set_send_rate (zflow_ws_config_t *self, double per_second)
     return 0;
 }
 
-int
-zflow_ws_config_set_endpoint (zflow_ws_config_t *self, const char *endpoint)
+int zflow_ws_config_set_endpoint (zflow_ws_config_t *self, const char *endpoint)
 {
     if (!self || !endpoint || !*endpoint)
         return ZFLOW_EINVAL;
     return s_set_string (&self->endpoint, endpoint);
 }
 
-int
-zflow_ws_config_set_autostart (zflow_ws_config_t *self, bool autostart)
+int zflow_ws_config_set_autostart (zflow_ws_config_t *self, bool autostart)
 {
     if (!self)
         return ZFLOW_EINVAL;
@@ -339,21 +316,20 @@ zflow_ws_config_set_autostart (zflow_ws_config_t *self, bool autostart)
     return 0;
 }
 
-int
-zflow_ws_config_set_app_ping_reply (zflow_ws_config_t *self, const char *ping, const char *pong)
+int zflow_ws_config_set_app_ping_reply (zflow_ws_config_t *self, const char *ping, const char *pong)
 {
     if (!self || (ping && (!*ping || !pong || !*pong)))
         return ZFLOW_EINVAL;
-    if (ping && (!zflow__ws_utf8_valid ((const uint8_t *) ping, strlen (ping))
-                 || !zflow__ws_utf8_valid ((const uint8_t *) pong, strlen (pong))))
+    if (ping && (!zflow__ws_utf8_valid ((const uint8_t *) ping, strlen (ping)) ||
+                 !zflow__ws_utf8_valid ((const uint8_t *) pong, strlen (pong))))
         return ZFLOW_EINVAL;
-    if (s_set_string (&self->reply_ping, ping) || s_set_string (&self->reply_pong, ping ? pong : NULL))
+    if (s_set_string (&self->reply_ping, ping) ||
+        s_set_string (&self->reply_pong, ping ? pong : NULL))
         return ZFLOW_ENOMEM;
     return 0;
 }
 
-int
-zflow_ws_config_set_batch (zflow_ws_config_t *self, size_t messages)
+int zflow_ws_config_set_batch (zflow_ws_config_t *self, size_t messages)
 {
     if (!self || messages == 0 || messages > 65536)
         return ZFLOW_EINVAL;

@@ -11,12 +11,12 @@
 #ifndef ZFLOW_WS_CONN_H_INCLUDED
 #define ZFLOW_WS_CONN_H_INCLUDED
 
-#include <openssl/ssl.h>
 #include "zflow_error.h"
 #include "zflow_ws_client.h"
 #include "zflow_ws_frame.h"
 #include "zflow_ws_proto.h"
 #include "zflow_ws_tls.h"
+#include <openssl/ssl.h>
 
 //  Connection states, in order.
 typedef enum { S_CONNECT, S_TLS, S_SEND_HS, S_RECV_HS, S_OPEN, S_CLOSING, S_DONE } s_state_t;
@@ -27,48 +27,48 @@ typedef enum { S_CONNECT, S_TLS, S_SEND_HS, S_RECV_HS, S_OPEN, S_CLOSING, S_DONE
 #define S_HS_BUF 16384
 
 struct _zflow_ws_conn_t {
-    zloop_t *loop;                        //  the caller's loop
-    zflow_ws_conn_callbacks_t cb;         //  the caller's callbacks
-    zflow_ws_read_end_fn *on_read_end;    //  run after each socket read, or NULL
-    void *arg;                            //  their argument
-    s_state_t state;                      //  where we are
-    int fd;                               //  the TCP socket, -1 when closed
-    zmq_pollitem_t item;                  //  our poller on fd
-    short events;                         //  events registered (0: none)
-    bool io_wants_write;                  //  TLS read needs the socket writable
-    int timer;                            //  connect/handshake/close timer, -1 when none
-    zflow_ws_url_t url;                   //  parsed URL
-    char *headers;                        //  extra request headers (owned) or NULL
-    char *protocols;                      //  offered subprotocols (owned) or NULL
-    bool offer_deflate;                   //  offer permessage-deflate
-    bool tls_no_verify;                   //  skip TLS checks
-    char *ca_file;                        //  CA file (owned) or NULL
-    size_t max_message;                   //  largest message accepted
-    int timeout_ms;                       //  handshake and close timeout
-    SSL_CTX *ssl_ctx;                     //  TLS context (wss) or NULL
-    SSL *ssl;                             //  TLS session (wss) or NULL
-    char key[32];                         //  our Sec-WebSocket-Key
-    char *request;                        //  handshake request (owned) while sending
-    size_t request_sent;                  //  bytes of it written
-    char *response;                       //  handshake response buffer (S_HS_BUF + 1)
-    size_t response_size;                 //  bytes in it
-    size_t prefetch;                      //  offset of frame bytes read with the response
-    zflow_ws_accept_t accept;             //  what the server accepted
-    zflow_ws_frame_t *ws;                 //  the message layer (over wslay's frames) once open
-    z_stream inflater;                    //  permessage-deflate receive state
-    z_stream deflater;                    //  permessage-deflate send state
-    bool zlib_ready;                      //  both z_streams initialised
-    bool send_plain;                      //  deflate negotiated but we send uncompressed
-    zflow_ws_buf_t zbuf;                  //  (de)compression output
-    uint8_t *ahead;                       //  bytes read from the socket ahead of wslay, or NULL
-    size_t ahead_pos;                     //  next byte of it to give wslay
-    size_t ahead_len;                     //  bytes in it
-    bool paused;                          //  reading paused by the owner
-    int resume_timer;                     //  one-shot read after resume, -1 when none
-    bool io_failed;                       //  the socket failed or hit EOF
-    bool failed;                          //  we failed the connection
-    int error;                            //  zflow code of the failure
-    char reason[256];                     //  failure or close reason text
+    zloop_t *loop;                     //  the caller's loop
+    zflow_ws_conn_callbacks_t cb;      //  the caller's callbacks
+    zflow_ws_read_end_fn *on_read_end; //  run after each socket read, or NULL
+    void *arg;                         //  their argument
+    s_state_t state;                   //  where we are
+    int fd;                            //  the TCP socket, -1 when closed
+    zmq_pollitem_t item;               //  our poller on fd
+    short events;                      //  events registered (0: none)
+    bool io_wants_write;               //  TLS read needs the socket writable
+    int timer;                         //  connect/handshake/close timer, -1 when none
+    zflow_ws_url_t url;                //  parsed URL
+    char *headers;                     //  extra request headers (owned) or NULL
+    char *protocols;                   //  offered subprotocols (owned) or NULL
+    bool offer_deflate;                //  offer permessage-deflate
+    bool tls_no_verify;                //  skip TLS checks
+    char *ca_file;                     //  CA file (owned) or NULL
+    size_t max_message;                //  largest message accepted
+    int timeout_ms;                    //  handshake and close timeout
+    SSL_CTX *ssl_ctx;                  //  TLS context (wss) or NULL
+    SSL *ssl;                          //  TLS session (wss) or NULL
+    char key[32];                      //  our Sec-WebSocket-Key
+    char *request;                     //  handshake request (owned) while sending
+    size_t request_sent;               //  bytes of it written
+    char *response;                    //  handshake response buffer (S_HS_BUF + 1)
+    size_t response_size;              //  bytes in it
+    size_t prefetch;                   //  offset of frame bytes read with the response
+    zflow_ws_accept_t accept;          //  what the server accepted
+    zflow_ws_frame_t *ws;              //  the message layer (over wslay's frames) once open
+    z_stream inflater;                 //  permessage-deflate receive state
+    z_stream deflater;                 //  permessage-deflate send state
+    bool zlib_ready;                   //  both z_streams initialised
+    bool send_plain;                   //  deflate negotiated but we send uncompressed
+    zflow_ws_buf_t zbuf;               //  (de)compression output
+    uint8_t *ahead;                    //  bytes read from the socket ahead of wslay, or NULL
+    size_t ahead_pos;                  //  next byte of it to give wslay
+    size_t ahead_len;                  //  bytes in it
+    bool paused;                       //  reading paused by the owner
+    int resume_timer;                  //  one-shot read after resume, -1 when none
+    bool io_failed;                    //  the socket failed or hit EOF
+    bool failed;                       //  we failed the connection
+    int error;                         //  zflow code of the failure
+    char reason[256];                  //  failure or close reason text
 };
 
 //  Shared steps (zflow_ws_client.c).

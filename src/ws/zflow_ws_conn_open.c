@@ -8,24 +8,23 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "zflow_ws_conn.h"
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include "zflow_ws_conn.h"
 
 //  ---------------------------------------------------------------------
 //  Connecting, TLS, handshake
 
-void
-zflow__ws_conn_handshake_send (zflow_ws_conn_t *self)
+void zflow__ws_conn_handshake_send (zflow_ws_conn_t *self)
 {
     size_t total = strlen (self->request);
     while (self->request_sent < total) {
         ssize_t n = zflow__ws_conn_io_write (self, self->request + self->request_sent,
-                                total - self->request_sent);
+                                             total - self->request_sent);
         if (n == -1) {
             zflow__ws_conn_set_events (self, ZMQ_POLLOUT);
             return;
@@ -40,24 +39,24 @@ zflow__ws_conn_handshake_send (zflow_ws_conn_t *self)
     zflow__ws_conn_set_events (self, ZMQ_POLLIN);
 }
 
-void
-zflow__ws_conn_handshake_recv (zflow_ws_conn_t *self)
+void zflow__ws_conn_handshake_recv (zflow_ws_conn_t *self)
 {
     while (true) {
         ssize_t n = zflow__ws_conn_io_read (self, self->response + self->response_size,
-                               S_HS_BUF - self->response_size);
+                                            S_HS_BUF - self->response_size);
         if (n == -1)
             break;
         if (n <= 0) {
             zflow__ws_conn_fail (self, n == 0 ? ZFLOW_EREFUSED : ZFLOW_ETRANSPORT, 1006,
-                    n == 0 ? "server closed the connection during the handshake" : self->reason);
+                                 n == 0 ? "server closed the connection during the handshake"
+                                        : self->reason);
             return;
         }
         self->response_size += (size_t) n;
         char err[300];
-        int rc = zflow__ws_response (self->response, self->response_size, self->key,
-                                     self->protocols, self->offer_deflate, &self->accept, err,
-                                     sizeof (err));
+        int rc =
+            zflow__ws_response (self->response, self->response_size, self->key, self->protocols,
+                                self->offer_deflate, &self->accept, err, sizeof (err));
         if (rc == ZFLOW_EAGAIN)
             continue;
         if (rc) {
@@ -75,7 +74,7 @@ zflow__ws_conn_handshake_recv (zflow_ws_conn_t *self)
         if (self->cb.on_open)
             self->cb.on_open (self, self->arg);
         if (self->prefetch < self->response_size)
-            zflow__ws_conn_readable (self);   //  frames came with the response
+            zflow__ws_conn_readable (self); //  frames came with the response
         else
             zflow__ws_conn_pump (self);
         return;
@@ -83,15 +82,13 @@ zflow__ws_conn_handshake_recv (zflow_ws_conn_t *self)
     zflow__ws_conn_set_events (self, self->io_wants_write ? ZMQ_POLLOUT : ZMQ_POLLIN);
 }
 
-static void
-s_begin_handshake (zflow_ws_conn_t *self)
+static void s_begin_handshake (zflow_ws_conn_t *self)
 {
     self->state = S_SEND_HS;
     zflow__ws_conn_handshake_send (self);
 }
 
-void
-zflow__ws_conn_tls_step (zflow_ws_conn_t *self)
+void zflow__ws_conn_tls_step (zflow_ws_conn_t *self)
 {
     int rc = SSL_connect (self->ssl);
     if (rc == 1) {
@@ -110,8 +107,7 @@ zflow__ws_conn_tls_step (zflow_ws_conn_t *self)
     }
 }
 
-void
-zflow__ws_conn_connected (zflow_ws_conn_t *self)
+void zflow__ws_conn_connected (zflow_ws_conn_t *self)
 {
     int so_error = 0;
     socklen_t len = sizeof (so_error);
@@ -120,15 +116,16 @@ zflow__ws_conn_connected (zflow_ws_conn_t *self)
         char text[256];
         snprintf (text, sizeof (text), "connect to %.100s:%s: %s", self->url.host, self->url.port,
                   strerror (so_error));
-        zflow__ws_conn_fail (self, so_error == ECONNREFUSED ? ZFLOW_EREFUSED : ZFLOW_ETRANSPORT, 1006, text);
+        zflow__ws_conn_fail (self, so_error == ECONNREFUSED ? ZFLOW_EREFUSED : ZFLOW_ETRANSPORT,
+                             1006, text);
         return;
     }
     if (!self->url.tls) {
         s_begin_handshake (self);
         return;
     }
-    self->ssl = zflow__ws_tls_session (self->ssl_ctx, self->fd, self->url.host,
-                                       !self->tls_no_verify);
+    self->ssl =
+        zflow__ws_tls_session (self->ssl_ctx, self->fd, self->url.host, !self->tls_no_verify);
     if (!self->ssl) {
         zflow__ws_conn_fail (self, ZFLOW_ENOMEM, 1006, "cannot create the TLS session");
         return;
@@ -141,10 +138,9 @@ zflow__ws_conn_connected (zflow_ws_conn_t *self)
 //  Public (internal) API
 
 //  Opens the TCP socket and starts a non-blocking connect.
-static int
-s_start_connect (zflow_ws_conn_t *self, char *err, size_t err_size)
+static int s_start_connect (zflow_ws_conn_t *self, char *err, size_t err_size)
 {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     struct addrinfo *addrs = NULL;
     int rc = getaddrinfo (self->url.host, self->url.port, &hints, &addrs);
     if (rc != 0) {
@@ -173,9 +169,8 @@ s_start_connect (zflow_ws_conn_t *self, char *err, size_t err_size)
 }
 
 //  Copies config into self. Returns 0 or a zflow error with err set.
-static int
-s_configure (zflow_ws_conn_t *self, const zflow_ws_conn_config_t *config, char *err,
-             size_t err_size)
+static int s_configure (zflow_ws_conn_t *self, const zflow_ws_conn_config_t *config, char *err,
+                        size_t err_size)
 {
     if (zflow__ws_url_parse (config->url, &self->url)) {
         snprintf (err, err_size, "bad WebSocket URL (want ws:// or wss://)");
@@ -185,16 +180,15 @@ s_configure (zflow_ws_conn_t *self, const zflow_ws_conn_config_t *config, char *
     self->protocols = config->protocols ? strdup (config->protocols) : NULL;
     self->ca_file = config->ca_file ? strdup (config->ca_file) : NULL;
     self->response = malloc (S_HS_BUF + 1);
-    if ((config->headers && !self->headers) || (config->protocols && !self->protocols)
-        || (config->ca_file && !self->ca_file) || !self->response)
+    if ((config->headers && !self->headers) || (config->protocols && !self->protocols) ||
+        (config->ca_file && !self->ca_file) || !self->response)
         return ZFLOW_ENOMEM;
     self->offer_deflate = config->deflate;
     self->tls_no_verify = config->tls_no_verify;
     self->max_message = config->max_message ? config->max_message : ZFLOW_WS_DEFAULT_MAX_MESSAGE;
     self->timeout_ms = config->timeout_ms > 0 ? config->timeout_ms : ZFLOW_WS_DEFAULT_TIMEOUT;
     if (self->url.tls) {
-        self->ssl_ctx = zflow__ws_tls_context (!self->tls_no_verify, self->ca_file, err,
-                                               err_size);
+        self->ssl_ctx = zflow__ws_tls_context (!self->tls_no_verify, self->ca_file, err, err_size);
         if (!self->ssl_ctx)
             return ZFLOW_ECONFIG;
     }
@@ -205,10 +199,9 @@ s_configure (zflow_ws_conn_t *self, const zflow_ws_conn_config_t *config, char *
     return self->request ? 0 : ZFLOW_ENOMEM;
 }
 
-zflow_ws_conn_t *
-zflow__ws_conn_new (zloop_t *loop, const zflow_ws_conn_config_t *config,
-                    const zflow_ws_conn_callbacks_t *callbacks, void *arg, int *err_p, char *err,
-                    size_t err_size)
+zflow_ws_conn_t *zflow__ws_conn_new (zloop_t *loop, const zflow_ws_conn_config_t *config,
+                                     const zflow_ws_conn_callbacks_t *callbacks, void *arg,
+                                     int *err_p, char *err, size_t err_size)
 {
     char scratch[16];
     if (!err) {
@@ -231,8 +224,7 @@ zflow__ws_conn_new (zloop_t *loop, const zflow_ws_conn_config_t *config,
         rc = s_configure (self, config, err, err_size);
         if (rc == 0)
             rc = s_start_connect (self, err, err_size);
-    }
-    else if (loop && config && config->url)
+    } else if (loop && config && config->url)
         rc = ZFLOW_ENOMEM;
     if (rc && self)
         zflow__ws_conn_destroy (&self);
@@ -240,4 +232,3 @@ zflow__ws_conn_new (zloop_t *loop, const zflow_ws_conn_config_t *config,
         *err_p = rc;
     return self;
 }
-

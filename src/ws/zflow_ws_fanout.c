@@ -15,14 +15,13 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include <endian.h>
 #include "zflow_ws_actor.h"
+#include <endian.h>
 
 //  ---------------------------------------------------------------------
 //  Streams
 
-void
-zflow__ws_stream_destroy (zflow_ws_stream_t **stream_p)
+void zflow__ws_stream_destroy (zflow_ws_stream_t **stream_p)
 {
     if (!stream_p || !*stream_p)
         return;
@@ -36,9 +35,9 @@ zflow__ws_stream_destroy (zflow_ws_stream_t **stream_p)
     *stream_p = NULL;
 }
 
-zflow_ws_stream_t *
-zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, int policy,
-                      zflow_ws_stream_shared_t *shared, zsock_t **peer_p, int *err_p)
+zflow_ws_stream_t *zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue,
+                                         int policy, zflow_ws_stream_shared_t *shared,
+                                         zsock_t **peer_p, int *err_p)
 {
     *err_p = ZFLOW_EINVAL;
     json_t *parsed = NULL;
@@ -93,8 +92,7 @@ zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue, i
 }
 
 //  Makes room for size more bytes in buf. Returns 0 or -1 (out of memory).
-static int
-s_buf_room (zflow_ws_buf_t *buf, size_t size)
+static int s_buf_room (zflow_ws_buf_t *buf, size_t size)
 {
     if (buf->size + size <= buf->cap)
         return 0;
@@ -112,41 +110,36 @@ s_buf_room (zflow_ws_buf_t *buf, size_t size)
 //  True when the stream gets batches: batches of more than one are on and
 //  its reader uses zflow_ws_stream_read (it says so at its first read). A
 //  reader that uses zflow_stream_read gets plain envelopes, as before.
-static bool
-s_batching (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+static bool s_batching (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
-    return self->config->batch > 1
-           && atomic_load_explicit (&stream->shared->batch_reader, memory_order_relaxed);
+    return self->config->batch > 1 &&
+           atomic_load_explicit (&stream->shared->batch_reader, memory_order_relaxed);
 }
 
 //  Messages sent to the stream and not yet handed out by its reader. Only
 //  zflow_ws_stream_read counts them: without batches the pipe's own bound
 //  (queue envelopes) decides, as sends refused.
-static size_t
-s_pending (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+static size_t s_pending (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
     if (!s_batching (self, stream))
         return 0;
     return atomic_load_explicit (&stream->shared->pending, memory_order_relaxed);
 }
 
-static void
-s_count_drops (zflow_ws_self_t *self, zflow_ws_stream_t *stream, size_t messages)
+static void s_count_drops (zflow_ws_self_t *self, zflow_ws_stream_t *stream, size_t messages)
 {
     stream->drops += messages;
     self->stats.stream_drops += messages;
     zflow_actor_counters (self->base)->drops += messages;
 }
 
-static void
-s_batch_reset (zflow_ws_stream_t *stream)
+static void s_batch_reset (zflow_ws_stream_t *stream)
 {
     stream->index.size = stream->data.size = 0;
     stream->count = 0;
 }
 
-static uint64_t
-s_get_be (const uint8_t *bytes, size_t size)
+static uint64_t s_get_be (const uint8_t *bytes, size_t size)
 {
     uint64_t value = 0;
     for (size_t i = 0; i < size; i++)
@@ -157,8 +150,7 @@ s_get_be (const uint8_t *bytes, size_t size)
 //  Batches of one: sends the gathered messages as plain envelopes, from the
 //  first until the pipe refuses one, and keeps the rest. Returns how many
 //  went.
-static size_t
-s_send_singles (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+static size_t s_send_singles (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
     size_t key_size;
     const void *key = zflow_key_wire (self->key, &key_size);
@@ -171,8 +163,8 @@ s_send_singles (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
         zflow_meta_set_content_type (self->meta, zflow__ws_type_name (entry[12]));
         uint8_t meta[512];
         int meta_size = zflow_meta_encode (self->meta, meta, sizeof (meta));
-        if (meta_size <= 0
-            || zmq_send (stream->handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        if (meta_size <= 0 ||
+            zmq_send (stream->handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
             break;
         zmq_send (stream->handle, meta, (size_t) meta_size, ZMQ_SNDMORE | ZMQ_DONTWAIT);
         zmq_send (stream->handle, stream->data.data + offset, size, ZMQ_DONTWAIT);
@@ -198,8 +190,7 @@ s_send_singles (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 
 //  Sends the batch in one ZeroMQ message (key, meta, index, data). Returns
 //  0, or -1 when the pipe refused it (EAGAIN) or on error.
-static int
-s_send_batch (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+static int s_send_batch (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
     size_t key_size;
     const void *key = zflow_key_wire (self->key, &key_size);
@@ -211,7 +202,7 @@ s_send_batch (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
     zflow_meta_set (self->meta, "batch", count);
     uint8_t meta[512];
     int meta_size = zflow_meta_encode (self->meta, meta, sizeof (meta));
-    zflow_meta_reset (self->meta);   //  no "batch" on the PUB envelopes
+    zflow_meta_reset (self->meta); //  no "batch" on the PUB envelopes
     zflow_meta_set_source (self->meta, self->name);
     if (meta_size <= 0 || zmq_send (stream->handle, key, key_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
         return -1;
@@ -226,8 +217,7 @@ static int s_held_retry (zloop_t *loop, int timer_id, void *arg);
 
 //  Marks a BACKPRESSURE stream full: its batch waits, reading pauses, and
 //  a timer looks for room (the reader gives room back by reading).
-static void
-s_hold (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+static void s_hold (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
     if (stream->held)
         return;
@@ -238,8 +228,7 @@ s_hold (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
     }
 }
 
-void
-zflow__ws_stream_unhold (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+void zflow__ws_stream_unhold (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
     if (!stream->held)
         return;
@@ -252,8 +241,7 @@ zflow__ws_stream_unhold (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 }
 
 //  Sends the stream's batch if it has room (BACKPRESSURE) or at all (DROP).
-static void
-s_flush (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
+static void s_flush (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 {
     if (stream->count == 0)
         return;
@@ -288,8 +276,7 @@ s_flush (zflow_ws_self_t *self, zflow_ws_stream_t *stream)
 }
 
 //  While streams are full: sends the batches that now have room.
-static int
-s_held_retry (zloop_t *loop, int timer_id, void *arg)
+static int s_held_retry (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -301,8 +288,7 @@ s_held_retry (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-void
-zflow__ws_streams_flush (zflow_ws_self_t *self)
+void zflow__ws_streams_flush (zflow_ws_self_t *self)
 {
     zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
     for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams))
@@ -311,19 +297,19 @@ zflow__ws_streams_flush (zflow_ws_self_t *self)
 }
 
 //  Adds one message to a stream's batch, by its policy.
-static void
-s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int type,
-             const uint8_t *data, size_t size)
+static void s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int type,
+                         const uint8_t *data, size_t size)
 {
-    if (stream->policy == ZFLOW_WS_DROP && s_pending (self, stream) + stream->count >= stream->queue) {
+    if (stream->policy == ZFLOW_WS_DROP &&
+        s_pending (self, stream) + stream->count >= stream->queue) {
         s_count_drops (self, stream, 1);
         return;
     }
-    if (stream->count > 0 && !stream->held
-        && (stream->count >= self->config->batch || stream->data.size >= ZFLOW_WS_BATCH_BYTES))
+    if (stream->count > 0 && !stream->held &&
+        (stream->count >= self->config->batch || stream->data.size >= ZFLOW_WS_BATCH_BYTES))
         s_flush (self, stream);
     if (s_buf_room (&stream->index, ZFLOW_WS_BATCH_ENTRY) || s_buf_room (&stream->data, size)) {
-        s_count_drops (self, stream, 1);   //  out of memory
+        s_count_drops (self, stream, 1); //  out of memory
         return;
     }
     uint8_t *entry = stream->index.data + stream->index.size;
@@ -345,8 +331,7 @@ s_to_stream (zflow_ws_self_t *self, zflow_ws_stream_t *stream, uint64_t seq, int
         s_flush (self, stream);
 }
 
-void
-zflow__ws_streams_end (zflow_ws_self_t *self)
+void zflow__ws_streams_end (zflow_ws_self_t *self)
 {
     zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
     for (; stream; stream = (zflow_ws_stream_t *) zlistx_next (self->streams)) {
@@ -379,8 +364,7 @@ zflow__ws_streams_end (zflow_ws_self_t *self)
 //  The pipeline
 
 //  Decodes a compressed binary payload into self->dbuf. Returns 0 or -1.
-static int
-s_decode (zflow_ws_self_t *self, const uint8_t *data, size_t size)
+static int s_decode (zflow_ws_self_t *self, const uint8_t *data, size_t size)
 {
     if (!self->decoder_ready) {
         int bits = self->config->decode == ZFLOW_WS_DECODE_GZIP ? 15 + 32 : -15;
@@ -390,20 +374,21 @@ s_decode (zflow_ws_self_t *self, const uint8_t *data, size_t size)
     }
     inflateReset (&self->decoder);
     return zflow__ws_inflate (&self->decoder, data, size, false, self->config->max_message,
-                              &self->dbuf) == 0 ? 0 : -1;
+                              &self->dbuf) == 0
+               ? 0
+               : -1;
 }
 
 //  True when the message is the exact application pong text.
-static bool
-s_is_app_pong (zflow_ws_self_t *self, const uint8_t *data, size_t size)
+static bool s_is_app_pong (zflow_ws_self_t *self, const uint8_t *data, size_t size)
 {
     const char *pong = self->config->app_pong_text;
     return size == strlen (pong) && memcmp (data, pong, size) == 0;
 }
 
 //  Answers a server application ping. Returns true when it was one.
-static bool
-s_answer_ping (zflow_ws_self_t *self, const uint8_t *data, size_t size, const json_t *parsed)
+static bool s_answer_ping (zflow_ws_self_t *self, const uint8_t *data, size_t size,
+                           const json_t *parsed)
 {
     zflow_ws_config_t *config = self->config;
     if (!self->rx)
@@ -413,7 +398,8 @@ s_answer_ping (zflow_ws_self_t *self, const uint8_t *data, size_t size, const js
         return true;
     }
     json_t *value = json_is_object (parsed) && json_object_size (parsed) == 1
-                    ? json_object_get (parsed, config->reply_ping) : NULL;
+                        ? json_object_get (parsed, config->reply_ping)
+                        : NULL;
     if (!value)
         return false;
     json_t *answer = json_pack ("{sO}", config->reply_pong, value);
@@ -425,17 +411,16 @@ s_answer_ping (zflow_ws_self_t *self, const uint8_t *data, size_t size, const js
     return true;
 }
 
-const char *
-zflow__ws_type_name (int type)
+const char *zflow__ws_type_name (int type)
 {
-    return type == ZFLOW_WS_TYPE_JSON ? "application/json"
-           : type == ZFLOW_WS_TYPE_BINARY ? "application/octet-stream" : "text/plain";
+    return type == ZFLOW_WS_TYPE_JSON     ? "application/json"
+           : type == ZFLOW_WS_TYPE_BINARY ? "application/octet-stream"
+                                          : "text/plain";
 }
 
 //  Sends copies of the three parts to handle without blocking. Returns 0,
 //  or -1 with errno (EAGAIN when full).
-static int
-s_send_copy (void *handle, zmq_msg_t parts[3])
+static int s_send_copy (void *handle, zmq_msg_t parts[3])
 {
     zmq_msg_t copy;
     for (int i = 0; i < 3; i++) {
@@ -443,16 +428,15 @@ s_send_copy (void *handle, zmq_msg_t parts[3])
         zmq_msg_copy (&copy, &parts[i]);
         if (zmq_msg_send (&copy, handle, (i < 2 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT) < 0) {
             zmq_msg_close (&copy);
-            return -1;   //  only the first part can fail: libzmq takes multipart atomically
+            return -1; //  only the first part can fail: libzmq takes multipart atomically
         }
     }
     return 0;
 }
 
 //  Builds the envelope parts of message self->seq. Returns 0 or -1.
-static int
-s_envelope (zflow_ws_self_t *self, zmq_msg_t parts[3], const uint8_t *data, size_t size,
-            const char *content_type)
+static int s_envelope (zflow_ws_self_t *self, zmq_msg_t parts[3], const uint8_t *data, size_t size,
+                       const char *content_type)
 {
     size_t key_size;
     const void *key = zflow_key_wire (self->key, &key_size);
@@ -477,8 +461,7 @@ s_envelope (zflow_ws_self_t *self, zmq_msg_t parts[3], const uint8_t *data, size
 }
 
 //  Parses the message once, by the configured mode.
-static json_t *
-s_parse (zflow_ws_self_t *self, const uint8_t *data, size_t size, bool binary)
+static json_t *s_parse (zflow_ws_self_t *self, const uint8_t *data, size_t size, bool binary)
 {
     zflow_ws_config_t *config = self->config;
     json_t *parsed = NULL;
@@ -494,33 +477,32 @@ s_parse (zflow_ws_self_t *self, const uint8_t *data, size_t size, bool binary)
 }
 
 //  Runs the handlers; a failure is counted and logged, never swallowed.
-static void
-s_run_handlers (zflow_ws_self_t *self, const uint8_t *data, size_t size, bool binary,
-                const json_t *parsed)
+static void s_run_handlers (zflow_ws_self_t *self, const uint8_t *data, size_t size, bool binary,
+                            const json_t *parsed)
 {
     for (size_t i = 0; i < self->config->nhandlers; i++) {
         zflow_ws_handler_t *handler = &self->config->handlers[i];
         int rc = handler->fn (data, size, binary, parsed, handler->arg);
         if (rc) {
             self->stats.handler_errors++;
-            zsys_warning ("zflow_ws %s: handler %zu failed (%d) on message %" PRIu64, self->name,
-                          i, rc, self->seq + 1);
+            zsys_warning ("zflow_ws %s: handler %zu failed (%d) on message %" PRIu64, self->name, i,
+                          rc, self->seq + 1);
         }
     }
 }
 
 //  The message in hand: scanned (the fast path) and/or parsed by jansson.
 typedef struct {
-    const uint8_t *data;     //  the message
-    size_t size;             //  its size
-    bool scanned;            //  scan holds its fields
-    zflow_ws_scan_t scan;    //  top-level fields (when scanned)
-    json_t *parsed;          //  jansson's value, or NULL (made lazily when scanned)
+    const uint8_t *data;  //  the message
+    size_t size;          //  its size
+    bool scanned;         //  scan holds its fields
+    zflow_ws_scan_t scan; //  top-level fields (when scanned)
+    json_t *parsed;       //  jansson's value, or NULL (made lazily when scanned)
 } s_message_t;
 
 //  True when the message matches filter, on the fast path when it can.
-static bool
-s_matches (const json_t *filter, const zflow_ws_cfilter_t *cfilter, s_message_t *message)
+static bool s_matches (const json_t *filter, const zflow_ws_cfilter_t *cfilter,
+                       s_message_t *message)
 {
     if (!filter)
         return true;
@@ -529,19 +511,18 @@ s_matches (const json_t *filter, const zflow_ws_cfilter_t *cfilter, s_message_t 
         if (match >= 0)
             return match == 1;
         //  Unsure: the scan said jansson parses it, so ask jansson.
-        message->parsed = json_loadb ((const char *) message->data, message->size,
-                                      JSON_DECODE_ANY, NULL);
+        message->parsed =
+            json_loadb ((const char *) message->data, message->size, JSON_DECODE_ANY, NULL);
     }
     if (!message->parsed)
-        return false;   //  not even jansson could parse it (out of memory)
+        return false; //  not even jansson could parse it (out of memory)
     return zflow__ws_filter_match (filter, message->parsed);
 }
 
 //  Publishes the message (data, size: what is published) on the PUB and
 //  adds it to the batch of every stream whose filter it matches.
-static void
-s_distribute (zflow_ws_self_t *self, s_message_t *message, int type, const uint8_t *data,
-              size_t size)
+static void s_distribute (zflow_ws_self_t *self, s_message_t *message, int type,
+                          const uint8_t *data, size_t size)
 {
     zflow_counters_t *counters = zflow_actor_counters (self->base);
     self->seq++;
@@ -562,8 +543,7 @@ s_distribute (zflow_ws_self_t *self, s_message_t *message, int type, const uint8
             s_to_stream (self, stream, self->seq, type, data, size);
 }
 
-void
-zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_t size)
+void zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_t size)
 {
     zflow_counters_t *counters = zflow_actor_counters (self->base);
     counters->msgs_in++;
@@ -572,9 +552,8 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
         if (s_decode (self, data, size) == 0) {
             data = self->dbuf.data;
             size = self->dbuf.size;
-        }
-        else
-            self->stats.decode_errors++;   //  published as received
+        } else
+            self->stats.decode_errors++; //  published as received
     }
     s_message_t message;
     message.data = data;
@@ -592,8 +571,9 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     }
     if (self->config->app_pong_text || self->config->app_pong_filter) {
         bool pong = self->config->app_pong_text
-                    ? s_is_app_pong (self, data, size)
-                    : (message.scanned || parsed) && s_matches (self->config->app_pong_filter, self->pong_cfilter, &message);
+                        ? s_is_app_pong (self, data, size)
+                        : (message.scanned || parsed) && s_matches (self->config->app_pong_filter,
+                                                                    self->pong_cfilter, &message);
         if (pong) {
             self->stats.app_pongs++;
             json_decref (message.parsed);
@@ -602,19 +582,20 @@ zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_
     }
     s_run_handlers (self, data, size, binary, parsed);
     int type = message.scanned || parsed ? ZFLOW_WS_TYPE_JSON
-               : binary ? ZFLOW_WS_TYPE_BINARY : ZFLOW_WS_TYPE_TEXT;
+               : binary                  ? ZFLOW_WS_TYPE_BINARY
+                                         : ZFLOW_WS_TYPE_TEXT;
     //  A parser of your own transforms the message: its value is published.
     char *transformed = NULL;
-    if (self->config->parser && parsed
-        && (transformed = json_dumps (parsed, JSON_COMPACT | JSON_ENCODE_ANY))) {
+    if (self->config->parser && parsed &&
+        (transformed = json_dumps (parsed, JSON_COMPACT | JSON_ENCODE_ANY))) {
         data = (const uint8_t *) transformed;
         size = strlen (transformed);
     }
     s_distribute (self, &message, type, data, size);
     if (transformed)
         free (transformed);
-    if (self->config->rotate_filter && (message.scanned || message.parsed)
-        && s_matches (self->config->rotate_filter, self->rotate_cfilter, &message))
+    if (self->config->rotate_filter && (message.scanned || message.parsed) &&
+        s_matches (self->config->rotate_filter, self->rotate_cfilter, &message))
         zflow__ws_rotate (self);
     json_decref (message.parsed);
 }

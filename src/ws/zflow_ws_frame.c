@@ -16,68 +16,65 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "zflow_ws_frame.h"
+#include "zflow_error.h"
+#include "zflow_ws_proto.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/types.h>
 #include <wslay/wslay.h>
-#include "zflow_error.h"
-#include "zflow_ws_frame.h"
-#include "zflow_ws_proto.h"
 
 //  Largest frame header we write: 2 + 8 length bytes + 4 mask bytes.
 #define S_HEADER_MAX 14
 
 struct _zflow_ws_frame_t {
-    wslay_frame_context_ptr wslay;   //  wslay's frame parser and builder
-    zflow_ws_frame_read_fn *read;    //  where input comes from
-    void *arg;                       //  its argument
-    size_t max_message;              //  largest data message accepted
-    bool deflate;                    //  RSV1 allowed on a message's first frame
-    bool reading;                    //  frames are still read
-    bool in_frame;                   //  payload of the current frame is still to come
-    uint64_t frame_left;             //  how much of it
-    uint8_t opcode;                  //  opcode of the current frame
-    uint8_t msg_opcode;              //  opcode of the data message in progress, 0 if none
-    bool msg_compressed;             //  that message has RSV1
-    zflow_ws_buf_t msg;              //  its fragments joined
-    size_t msg_checked;              //  bytes of msg whose UTF-8 is checked
-    uint8_t ctrl[125];               //  payload of the control frame being read
-    size_t ctrl_size;                //  bytes in ctrl
-    zflow_ws_buf_t out;              //  framed bytes to write
-    size_t out_pos;                  //  the first of them not written yet
-    int code_sent;                   //  close code we queued (1005: none), 0 before
-    int code_received;               //  close code received (1005: none), 0 before
+    wslay_frame_context_ptr wslay; //  wslay's frame parser and builder
+    zflow_ws_frame_read_fn *read;  //  where input comes from
+    void *arg;                     //  its argument
+    size_t max_message;            //  largest data message accepted
+    bool deflate;                  //  RSV1 allowed on a message's first frame
+    bool reading;                  //  frames are still read
+    bool in_frame;                 //  payload of the current frame is still to come
+    uint64_t frame_left;           //  how much of it
+    uint8_t opcode;                //  opcode of the current frame
+    uint8_t msg_opcode;            //  opcode of the data message in progress, 0 if none
+    bool msg_compressed;           //  that message has RSV1
+    zflow_ws_buf_t msg;            //  its fragments joined
+    size_t msg_checked;            //  bytes of msg whose UTF-8 is checked
+    uint8_t ctrl[125];             //  payload of the control frame being read
+    size_t ctrl_size;              //  bytes in ctrl
+    zflow_ws_buf_t out;            //  framed bytes to write
+    size_t out_pos;                //  the first of them not written yet
+    int code_sent;                 //  close code we queued (1005: none), 0 before
+    int code_received;             //  close code received (1005: none), 0 before
 };
 
 //  ---------------------------------------------------------------------
 //  wslay callbacks
 
-static ssize_t
-s_recv (uint8_t *buf, size_t len, int flags, void *user_data)
+static ssize_t s_recv (uint8_t *buf, size_t len, int flags, void *user_data)
 {
     (void) flags;
     zflow_ws_frame_t *self = (zflow_ws_frame_t *) user_data;
     size_t n = self->read (self->arg, buf, len);
-    return n ? (ssize_t) n : -1;   //  wslay takes -1 as "want read"
+    return n ? (ssize_t) n : -1; //  wslay takes -1 as "want read"
 }
 
 //  Appends to out, where s_queue made room for the whole frame first.
-static ssize_t
-s_send (const uint8_t *data, size_t len, int flags, void *user_data)
+static ssize_t s_send (const uint8_t *data, size_t len, int flags, void *user_data)
 {
     (void) flags;
     zflow_ws_frame_t *self = (zflow_ws_frame_t *) user_data;
     if (len > self->out.cap - self->out.size)
-        return -1;   //  cannot happen: s_queue reserved the room
+        return -1; //  cannot happen: s_queue reserved the room
     memcpy (self->out.data + self->out.size, data, len);
     self->out.size += len;
     return (ssize_t) len;
 }
 
 //  Mask keys come from the kernel's random source (RFC 6455 10.3).
-static int
-s_genmask (uint8_t *buf, size_t len, void *user_data)
+static int s_genmask (uint8_t *buf, size_t len, void *user_data)
 {
     (void) user_data;
     return getrandom (buf, len, 0) == (ssize_t) len ? 0 : -1;
@@ -87,8 +84,7 @@ s_genmask (uint8_t *buf, size_t len, void *user_data)
 //  Buffers and output
 
 //  Makes room for extra more bytes in buf. Returns 0 or ZFLOW_ENOMEM.
-static int
-s_reserve (zflow_ws_buf_t *buf, size_t extra)
+static int s_reserve (zflow_ws_buf_t *buf, size_t extra)
 {
     if (extra <= buf->cap - buf->size)
         return 0;
@@ -108,8 +104,8 @@ s_reserve (zflow_ws_buf_t *buf, size_t extra)
 
 //  Frames and masks one whole frame into out. Returns 0, ZFLOW_ENOMEM or
 //  ZFLOW_EIO (no mask key).
-static int
-s_queue (zflow_ws_frame_t *self, uint8_t opcode, uint8_t rsv, const void *data, size_t size)
+static int s_queue (zflow_ws_frame_t *self, uint8_t opcode, uint8_t rsv, const void *data,
+                    size_t size)
 {
     if (self->out_pos > 0 && size + S_HEADER_MAX > self->out.cap - self->out.size) {
         //  Move what is left to write to the front (TLS allows a moved
@@ -120,9 +116,13 @@ s_queue (zflow_ws_frame_t *self, uint8_t opcode, uint8_t rsv, const void *data, 
     }
     if (size > SIZE_MAX - S_HEADER_MAX || s_reserve (&self->out, size + S_HEADER_MAX))
         return ZFLOW_ENOMEM;
-    struct wslay_frame_iocb iocb = { .fin = 1, .rsv = rsv, .opcode = opcode,
-                                     .payload_length = size, .mask = 1,
-                                     .data = (const uint8_t *) data, .data_length = size };
+    struct wslay_frame_iocb iocb = {.fin = 1,
+                                    .rsv = rsv,
+                                    .opcode = opcode,
+                                    .payload_length = size,
+                                    .mask = 1,
+                                    .data = (const uint8_t *) data,
+                                    .data_length = size};
     ssize_t n = wslay_frame_send (self->wslay, &iocb);
     //  Only the mask key can fail, before anything is written.
     return n == (ssize_t) size ? 0 : ZFLOW_EIO;
@@ -132,9 +132,8 @@ s_queue (zflow_ws_frame_t *self, uint8_t opcode, uint8_t rsv, const void *data, 
 //  Receiving
 
 //  Ends reading with an error event.
-static zflow_ws_frame_kind_t
-s_fail (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event, int error, int code,
-        const char *text)
+static zflow_ws_frame_kind_t s_fail (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event,
+                                     int error, int code, const char *text)
 {
     self->reading = false;
     event->error = error;
@@ -144,19 +143,18 @@ s_fail (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event, int error, int co
 }
 
 //  True for close codes a peer may send (RFC 6455 7.4, IANA registry).
-static bool
-s_close_code_valid (int code)
+static bool s_close_code_valid (int code)
 {
-    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014)
-           || (code >= 3000 && code <= 4999);
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+           (code >= 3000 && code <= 4999);
 }
 
 //  Checks the header of a new frame (wslay refused fragmented and
 //  over-long control frames and bad lengths already) and starts a data
 //  message. Returns AGAIN when it is fine, else ERROR.
-static zflow_ws_frame_kind_t
-s_frame_start (zflow_ws_frame_t *self, const struct wslay_frame_iocb *iocb,
-               zflow_ws_frame_event_t *event)
+static zflow_ws_frame_kind_t s_frame_start (zflow_ws_frame_t *self,
+                                            const struct wslay_frame_iocb *iocb,
+                                            zflow_ws_frame_event_t *event)
 {
     uint8_t opcode = iocb->opcode;
     bool control = wslay_is_ctrl_frame (opcode);
@@ -196,8 +194,7 @@ s_frame_start (zflow_ws_frame_t *self, const struct wslay_frame_iocb *iocb,
 
 //  Checks the UTF-8 of the joined message not checked yet: all of it when
 //  final, else up to its last whole code point.
-static bool
-s_utf8_check (zflow_ws_frame_t *self, bool final)
+static bool s_utf8_check (zflow_ws_frame_t *self, bool final)
 {
     size_t size = self->msg.size - self->msg_checked;
     if (size == 0)
@@ -212,9 +209,9 @@ s_utf8_check (zflow_ws_frame_t *self, bool final)
 }
 
 //  Takes a chunk of a data frame: joins it, or completes the message.
-static zflow_ws_frame_kind_t
-s_data_chunk (zflow_ws_frame_t *self, const struct wslay_frame_iocb *iocb, size_t n,
-              zflow_ws_frame_event_t *event)
+static zflow_ws_frame_kind_t s_data_chunk (zflow_ws_frame_t *self,
+                                           const struct wslay_frame_iocb *iocb, size_t n,
+                                           zflow_ws_frame_event_t *event)
 {
     bool last = !self->in_frame && iocb->fin;
     bool text = self->msg_opcode == WSLAY_TEXT_FRAME && !self->msg_compressed;
@@ -224,8 +221,7 @@ s_data_chunk (zflow_ws_frame_t *self, const struct wslay_frame_iocb *iocb, size_
             return s_fail (self, event, ZFLOW_EPROTO, 1007, "text message is not valid UTF-8");
         event->data = iocb->data;
         event->size = n;
-    }
-    else {
+    } else {
         if (s_reserve (&self->msg, n))
             return s_fail (self, event, ZFLOW_ENOMEM, 1011, "out of memory");
         if (n)
@@ -247,8 +243,7 @@ s_data_chunk (zflow_ws_frame_t *self, const struct wslay_frame_iocb *iocb, size_
 }
 
 //  Handles a whole close frame: checks its code and reason, echoes it.
-static zflow_ws_frame_kind_t
-s_close_frame (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event)
+static zflow_ws_frame_kind_t s_close_frame (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event)
 {
     if (self->ctrl_size == 1)
         return s_fail (self, event, ZFLOW_EPROTO, 1002, "peer sent a one-byte close payload");
@@ -271,12 +266,12 @@ s_close_frame (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event)
 }
 
 //  Takes a chunk of a control frame; acts once the frame is whole.
-static zflow_ws_frame_kind_t
-s_control_chunk (zflow_ws_frame_t *self, const struct wslay_frame_iocb *iocb, size_t n,
-                 zflow_ws_frame_event_t *event)
+static zflow_ws_frame_kind_t s_control_chunk (zflow_ws_frame_t *self,
+                                              const struct wslay_frame_iocb *iocb, size_t n,
+                                              zflow_ws_frame_event_t *event)
 {
     if (n)
-        memcpy (self->ctrl + self->ctrl_size, iocb->data, n);   //  wslay bounds it to 125
+        memcpy (self->ctrl + self->ctrl_size, iocb->data, n); //  wslay bounds it to 125
     self->ctrl_size += n;
     if (self->in_frame)
         return ZFLOW_WS_FRAME_AGAIN;
@@ -292,8 +287,7 @@ s_control_chunk (zflow_ws_frame_t *self, const struct wslay_frame_iocb *iocb, si
     return rc ? s_fail (self, event, rc, 1011, "cannot queue a pong") : ZFLOW_WS_FRAME_AGAIN;
 }
 
-zflow_ws_frame_kind_t
-zflow__ws_frame_next (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event)
+zflow_ws_frame_kind_t zflow__ws_frame_next (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event)
 {
     while (self->reading) {
         struct wslay_frame_iocb iocb;
@@ -324,13 +318,13 @@ zflow__ws_frame_next (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event)
 //  ---------------------------------------------------------------------
 //  The rest of the API
 
-zflow_ws_frame_t *
-zflow__ws_frame_new (zflow_ws_frame_read_fn *read, void *arg, size_t max_message, bool deflate)
+zflow_ws_frame_t *zflow__ws_frame_new (zflow_ws_frame_read_fn *read, void *arg, size_t max_message,
+                                       bool deflate)
 {
     zflow_ws_frame_t *self = (zflow_ws_frame_t *) calloc (1, sizeof (zflow_ws_frame_t));
     if (!self)
         return NULL;
-    struct wslay_frame_callbacks callbacks = { s_send, s_recv, s_genmask };
+    struct wslay_frame_callbacks callbacks = {s_send, s_recv, s_genmask};
     if (wslay_frame_context_init (&self->wslay, &callbacks, self) != 0) {
         free (self);
         return NULL;
@@ -343,8 +337,7 @@ zflow__ws_frame_new (zflow_ws_frame_read_fn *read, void *arg, size_t max_message
     return self;
 }
 
-void
-zflow__ws_frame_destroy (zflow_ws_frame_t **self_p)
+void zflow__ws_frame_destroy (zflow_ws_frame_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -356,9 +349,8 @@ zflow__ws_frame_destroy (zflow_ws_frame_t **self_p)
     *self_p = NULL;
 }
 
-int
-zflow__ws_frame_send (zflow_ws_frame_t *self, bool binary, bool compressed, const void *data,
-                      size_t size)
+int zflow__ws_frame_send (zflow_ws_frame_t *self, bool binary, bool compressed, const void *data,
+                          size_t size)
 {
     if (self->code_sent)
         return ZFLOW_ECLOSED;
@@ -366,8 +358,7 @@ zflow__ws_frame_send (zflow_ws_frame_t *self, bool binary, bool compressed, cons
                     compressed ? WSLAY_RSV1_BIT : WSLAY_RSV_NONE, data, size);
 }
 
-int
-zflow__ws_frame_ping (zflow_ws_frame_t *self, const void *data, size_t size)
+int zflow__ws_frame_ping (zflow_ws_frame_t *self, const void *data, size_t size)
 {
     if (self->code_sent)
         return ZFLOW_ECLOSED;
@@ -376,12 +367,11 @@ zflow__ws_frame_ping (zflow_ws_frame_t *self, const void *data, size_t size)
     return s_queue (self, WSLAY_PING, WSLAY_RSV_NONE, data, size);
 }
 
-int
-zflow__ws_frame_close (zflow_ws_frame_t *self, int code, const void *reason, size_t size)
+int zflow__ws_frame_close (zflow_ws_frame_t *self, int code, const void *reason, size_t size)
 {
     if (self->code_sent)
         return 0;
-    uint8_t payload[125] = { 0 };
+    uint8_t payload[125] = {0};
     size_t len = 0;
     if (code) {
         if (size > sizeof (payload) - 2)
@@ -398,41 +388,35 @@ zflow__ws_frame_close (zflow_ws_frame_t *self, int code, const void *reason, siz
     return rc;
 }
 
-void
-zflow__ws_frame_stop_reading (zflow_ws_frame_t *self)
+void zflow__ws_frame_stop_reading (zflow_ws_frame_t *self)
 {
     self->reading = false;
 }
 
-const uint8_t *
-zflow__ws_frame_out (zflow_ws_frame_t *self, size_t *size)
+const uint8_t *zflow__ws_frame_out (zflow_ws_frame_t *self, size_t *size)
 {
     *size = self->out.size - self->out_pos;
     return *size ? self->out.data + self->out_pos : NULL;
 }
 
-void
-zflow__ws_frame_out_done (zflow_ws_frame_t *self, size_t size)
+void zflow__ws_frame_out_done (zflow_ws_frame_t *self, size_t size)
 {
     self->out_pos += size;
     if (self->out_pos >= self->out.size)
         self->out.size = self->out_pos = 0;
 }
 
-bool
-zflow__ws_frame_reading (zflow_ws_frame_t *self)
+bool zflow__ws_frame_reading (zflow_ws_frame_t *self)
 {
     return self->reading;
 }
 
-int
-zflow__ws_frame_code_sent (zflow_ws_frame_t *self)
+int zflow__ws_frame_code_sent (zflow_ws_frame_t *self)
 {
     return self->code_sent;
 }
 
-int
-zflow__ws_frame_code_received (zflow_ws_frame_t *self)
+int zflow__ws_frame_code_received (zflow_ws_frame_t *self)
 {
     return self->code_received;
 }

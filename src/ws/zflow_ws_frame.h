@@ -42,22 +42,22 @@ typedef size_t (zflow_ws_frame_read_fn) (void *arg, uint8_t *buf, size_t size);
 
 //  What zflow__ws_frame_next found.
 typedef enum {
-    ZFLOW_WS_FRAME_AGAIN,     //  nothing more to read now (or reading is over)
-    ZFLOW_WS_FRAME_MESSAGE,   //  a whole data message
-    ZFLOW_WS_FRAME_PONG,      //  a pong frame
-    ZFLOW_WS_FRAME_CLOSE,     //  the peer's (valid) close frame; reading is over
-    ZFLOW_WS_FRAME_ERROR      //  the peer broke the protocol; reading is over
+    ZFLOW_WS_FRAME_AGAIN,   //  nothing more to read now (or reading is over)
+    ZFLOW_WS_FRAME_MESSAGE, //  a whole data message
+    ZFLOW_WS_FRAME_PONG,    //  a pong frame
+    ZFLOW_WS_FRAME_CLOSE,   //  the peer's (valid) close frame; reading is over
+    ZFLOW_WS_FRAME_ERROR    //  the peer broke the protocol; reading is over
 } zflow_ws_frame_kind_t;
 
 //  The details of an event.
 typedef struct {
-    bool binary;            //  MESSAGE: binary, else text
-    bool compressed;        //  MESSAGE: RSV1 set (permessage-deflate), not checked for UTF-8
-    const uint8_t *data;    //  MESSAGE: payload; CLOSE: reason (valid until the next call)
-    size_t size;            //  its size in bytes
-    int code;               //  CLOSE: code received (1005: none); ERROR: close code to send
-    int error;              //  ERROR: zflow code (ZFLOW_EPROTO, ZFLOW_ETOOBIG, ZFLOW_ENOMEM)
-    const char *text;       //  ERROR: why, for people (static)
+    bool binary;         //  MESSAGE: binary, else text
+    bool compressed;     //  MESSAGE: RSV1 set (permessage-deflate), not checked for UTF-8
+    const uint8_t *data; //  MESSAGE: payload; CLOSE: reason (valid until the next call)
+    size_t size;         //  its size in bytes
+    int code;            //  CLOSE: code received (1005: none); ERROR: close code to send
+    int error;           //  ERROR: zflow code (ZFLOW_EPROTO, ZFLOW_ETOOBIG, ZFLOW_ENOMEM)
+    const char *text;    //  ERROR: why, for people (static)
 } zflow_ws_frame_event_t;
 
 //  Creates the message layer of an open client connection: read supplies

@@ -10,12 +10,12 @@
 #ifndef ZFLOW_WS_INTERNAL_H_INCLUDED
 #define ZFLOW_WS_INTERNAL_H_INCLUDED
 
-#include <stdatomic.h>
-#include <zmq.h>
 #include "zflow.h"
 #include "zflow_ws.h"
 #include "zflow_ws_client.h"
 #include "zflow_ws_proto.h"
+#include <stdatomic.h>
+#include <zmq.h>
 
 #define ZFLOW_WS_MAX_HANDLERS 8
 //  The one-frame message that ends every stream when the feed exits.
@@ -23,54 +23,54 @@
 
 //  One handler and its argument.
 typedef struct {
-    zflow_ws_handler_fn *fn;   //  the handler
-    void *arg;                 //  its argument
+    zflow_ws_handler_fn *fn; //  the handler
+    void *arg;               //  its argument
 } zflow_ws_handler_t;
 
 struct _zflow_ws_config_t {
-    char *url;                       //  ws:// or wss:// URL
-    char *headers;                   //  extra headers joined by CRLF, or NULL
-    char *protocols;                 //  offered subprotocols, or NULL
-    bool deflate;                    //  offer permessage-deflate
-    bool tls_verify;                 //  check certificate and host name
-    char *ca_file;                   //  extra trusted CAs, or NULL
-    size_t max_message;              //  largest message accepted
-    int timeout_ms;                  //  handshake and close timeout
-    int parse_mode;                  //  ZFLOW_WS_PARSE_*
-    zflow_ws_parse_fn *parser;       //  user parser, or NULL
-    void *parser_arg;                //  its argument
-    zflow_ws_handler_t handlers[ZFLOW_WS_MAX_HANDLERS];   //  message handlers
-    size_t nhandlers;                //  handlers in use
-    int decode;                      //  ZFLOW_WS_DECODE_*
-    int backoff_initial_ms;          //  first reconnect delay
-    int backoff_max_ms;              //  reconnect delay cap
-    int connect_interval_ms;         //  least time between attempts
-    int64_t rotate_ms;               //  policy reconnect period (0: off)
-    json_t *rotate_filter;           //  policy reconnect filter, or NULL
-    zlist_t *connect_msgs;           //  texts sent after each connect (char *)
-    zflow_ws_connect_fn *on_connect; //  on-connect hook, or NULL
-    void *on_connect_arg;            //  its argument
-    int ping_ms;                     //  WebSocket ping period (0: off)
-    int app_ping_ms;                 //  application ping period (0: off)
-    char *app_ping_text;             //  application ping template
-    char *app_pong_text;             //  exact pong text, or NULL
-    json_t *app_pong_filter;         //  pong filter, or NULL
-    char *reply_ping;                //  server ping to answer (text / JSON key), or NULL
-    char *reply_pong;                //  the answer (text / JSON key)
-    size_t send_queue;               //  most queued outgoing messages
-    double send_rate;                //  outgoing messages per second (0: no limit)
-    char *endpoint;                  //  PUB endpoint, or NULL for the default
-    bool manual_start;               //  wait for zflow_ws_start before connecting
-    size_t batch;                    //  most messages per stream batch (1: no batches)
+    char *url;                                          //  ws:// or wss:// URL
+    char *headers;                                      //  extra headers joined by CRLF, or NULL
+    char *protocols;                                    //  offered subprotocols, or NULL
+    bool deflate;                                       //  offer permessage-deflate
+    bool tls_verify;                                    //  check certificate and host name
+    char *ca_file;                                      //  extra trusted CAs, or NULL
+    size_t max_message;                                 //  largest message accepted
+    int timeout_ms;                                     //  handshake and close timeout
+    int parse_mode;                                     //  ZFLOW_WS_PARSE_*
+    zflow_ws_parse_fn *parser;                          //  user parser, or NULL
+    void *parser_arg;                                   //  its argument
+    zflow_ws_handler_t handlers[ZFLOW_WS_MAX_HANDLERS]; //  message handlers
+    size_t nhandlers;                                   //  handlers in use
+    int decode;                                         //  ZFLOW_WS_DECODE_*
+    int backoff_initial_ms;                             //  first reconnect delay
+    int backoff_max_ms;                                 //  reconnect delay cap
+    int connect_interval_ms;                            //  least time between attempts
+    int64_t rotate_ms;                                  //  policy reconnect period (0: off)
+    json_t *rotate_filter;                              //  policy reconnect filter, or NULL
+    zlist_t *connect_msgs;                              //  texts sent after each connect (char *)
+    zflow_ws_connect_fn *on_connect;                    //  on-connect hook, or NULL
+    void *on_connect_arg;                               //  its argument
+    int ping_ms;                                        //  WebSocket ping period (0: off)
+    int app_ping_ms;                                    //  application ping period (0: off)
+    char *app_ping_text;                                //  application ping template
+    char *app_pong_text;                                //  exact pong text, or NULL
+    json_t *app_pong_filter;                            //  pong filter, or NULL
+    char *reply_ping;  //  server ping to answer (text / JSON key), or NULL
+    char *reply_pong;  //  the answer (text / JSON key)
+    size_t send_queue; //  most queued outgoing messages
+    double send_rate;  //  outgoing messages per second (0: no limit)
+    char *endpoint;    //  PUB endpoint, or NULL for the default
+    bool manual_start; //  wait for zflow_ws_start before connecting
+    size_t batch;      //  most messages per stream batch (1: no batches)
 };
 
 //  State shared by the caller's object and the actor thread.
 typedef struct {
-    atomic_bool connected;       //  a connection is open
-    atomic_bool closed;          //  the feed exited
-    atomic_size_t send_pending;  //  messages given to send and not yet written or dropped
-    atomic_uint_fast64_t connects;   //  connections opened so far
-    size_t send_queue;           //  most pending sends (copied from the config)
+    atomic_bool connected;         //  a connection is open
+    atomic_bool closed;            //  the feed exited
+    atomic_size_t send_pending;    //  messages given to send and not yet written or dropped
+    atomic_uint_fast64_t connects; //  connections opened so far
+    size_t send_queue;             //  most pending sends (copied from the config)
 } zflow_ws_shared_t;
 
 //  Batches: the actor gathers the messages of one socket read for a stream
@@ -80,31 +80,31 @@ typedef struct {
 //  type: 1 byte, all big-endian, 3 bytes zero) and the payloads back to
 //  back. zflow_ws_stream_read hands them out one envelope at a time.
 #define ZFLOW_WS_BATCH_ENTRY 16
-#define ZFLOW_WS_BATCH_DEFAULT 256   //  most messages in one batch by default
-#define ZFLOW_WS_BATCH_BYTES (256 * 1024)   //  a batch is sent once its payloads reach this
+#define ZFLOW_WS_BATCH_DEFAULT 256        //  most messages in one batch by default
+#define ZFLOW_WS_BATCH_BYTES (256 * 1024) //  a batch is sent once its payloads reach this
 //  Content types in the index (the type byte).
-#define ZFLOW_WS_TYPE_JSON 0         //  application/json
-#define ZFLOW_WS_TYPE_TEXT 1         //  text/plain
-#define ZFLOW_WS_TYPE_BINARY 2       //  application/octet-stream
+#define ZFLOW_WS_TYPE_JSON 0   //  application/json
+#define ZFLOW_WS_TYPE_TEXT 1   //  text/plain
+#define ZFLOW_WS_TYPE_BINARY 2 //  application/octet-stream
 
 //  One stream's state shared by the actor (writer) and the reader.
 typedef struct {
-    atomic_size_t pending;       //  messages sent to the stream and not yet handed out
-    atomic_bool orphan;          //  the feed is destroyed: the reader's side frees this
-    atomic_bool batch_reader;    //  the reader uses zflow_ws_stream_read: batches welcome
+    atomic_size_t pending;    //  messages sent to the stream and not yet handed out
+    atomic_bool orphan;       //  the feed is destroyed: the reader's side frees this
+    atomic_bool batch_reader; //  the reader uses zflow_ws_stream_read: batches welcome
     //  Reader side only:
-    zflow_msg_t *batch;          //  the batch being handed out (4 frames), or empty
-    size_t count;                //  messages in it
-    size_t next;                 //  the next one to hand out
-    size_t offset;               //  where its payload starts in the data frame
-    const uint8_t *key;          //  the batch's frames (they live in batch): key,
-    size_t key_size;             //  its size,
-    const uint8_t *index;        //  index,
-    const uint8_t *data;         //  and payloads
-    zflow_meta_t *meta;          //  meta of the messages handed out (src, ts of the batch)
-    uint8_t tmpl[3][256];        //  per content type: that meta encoded, seq to be filled in
-    size_t tmpl_size[3];         //  its size, 0 until made for this batch
-    size_t tmpl_seq[3];          //  where the 8 bytes of seq go in it
+    zflow_msg_t *batch;   //  the batch being handed out (4 frames), or empty
+    size_t count;         //  messages in it
+    size_t next;          //  the next one to hand out
+    size_t offset;        //  where its payload starts in the data frame
+    const uint8_t *key;   //  the batch's frames (they live in batch): key,
+    size_t key_size;      //  its size,
+    const uint8_t *index; //  index,
+    const uint8_t *data;  //  and payloads
+    zflow_meta_t *meta;   //  meta of the messages handed out (src, ts of the batch)
+    uint8_t tmpl[3][256]; //  per content type: that meta encoded, seq to be filled in
+    size_t tmpl_size[3];  //  its size, 0 until made for this batch
+    size_t tmpl_seq[3];   //  where the 8 bytes of seq go in it
 } zflow_ws_stream_shared_t;
 
 //  Content type text of a type byte.
@@ -112,10 +112,10 @@ const char *zflow__ws_type_name (int type);
 
 //  What the actor function receives.
 typedef struct {
-    char *name;                  //  feed name
-    zflow_ws_config_t *config;   //  the configuration (the actor takes it)
-    zflow_ws_shared_t *shared;   //  shared state (owned by the caller's object)
-    char *send_endpoint;         //  inproc endpoint the actor binds for sends
+    char *name;                //  feed name
+    zflow_ws_config_t *config; //  the configuration (the actor takes it)
+    zflow_ws_shared_t *shared; //  shared state (owned by the caller's object)
+    char *send_endpoint;       //  inproc endpoint the actor binds for sends
 } zflow_ws_args_t;
 
 //  The actor function (zactor_fn).
@@ -133,8 +133,8 @@ bool zflow__ws_filter_match (const json_t *filter, const json_t *message);
 //  The filter fast path (zflow_ws_scan.c)
 
 //  Kinds of scanned values.
-#define ZFLOW_WS_SCAN_STRING 0          //  a string without escapes
-#define ZFLOW_WS_SCAN_STRING_ESCAPED 1  //  a string with escapes
+#define ZFLOW_WS_SCAN_STRING 0         //  a string without escapes
+#define ZFLOW_WS_SCAN_STRING_ESCAPED 1 //  a string with escapes
 #define ZFLOW_WS_SCAN_INTEGER 2
 #define ZFLOW_WS_SCAN_REAL 3
 #define ZFLOW_WS_SCAN_TRUE 4
@@ -147,18 +147,18 @@ bool zflow__ws_filter_match (const json_t *filter, const json_t *message);
 
 //  One top-level field: spans in the message text.
 typedef struct {
-    const char *key;       //  the key, without quotes (no escapes)
-    size_t key_size;       //  its length
-    const char *value;     //  the value's text (strings with their quotes)
-    size_t value_size;     //  its length
-    int kind;              //  ZFLOW_WS_SCAN_*
+    const char *key;   //  the key, without quotes (no escapes)
+    size_t key_size;   //  its length
+    const char *value; //  the value's text (strings with their quotes)
+    size_t value_size; //  its length
+    int kind;          //  ZFLOW_WS_SCAN_*
 } zflow_ws_scan_field_t;
 
 //  The top-level fields of a JSON text.
 typedef struct {
-    bool object;           //  the text is an object (else fields is empty)
-    size_t count;          //  fields in use
-    zflow_ws_scan_field_t fields[ZFLOW_WS_SCAN_FIELDS];   //  in text order
+    bool object;  //  the text is an object (else fields is empty)
+    size_t count; //  fields in use
+    zflow_ws_scan_field_t fields[ZFLOW_WS_SCAN_FIELDS]; //  in text order
 } zflow_ws_scan_t;
 
 //  Scans data as JSON. Returns 0 when it is sure that jansson would parse

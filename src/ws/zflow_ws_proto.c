@@ -7,16 +7,16 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "zflow_ws_proto.h"
+#include "zflow_error.h"
 #include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-#include "zflow_error.h"
-#include "zflow_ws_proto.h"
 
 //  The GUID of RFC 6455 section 1.3, appended to the key before hashing.
 #define S_WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -26,8 +26,7 @@
 //  ---------------------------------------------------------------------
 //  URL
 
-int
-zflow__ws_url_parse (const char *url, zflow_ws_url_t *out)
+int zflow__ws_url_parse (const char *url, zflow_ws_url_t *out)
 {
     if (!url || !out)
         return ZFLOW_EINVAL;
@@ -38,13 +37,12 @@ zflow__ws_url_parse (const char *url, zflow_ws_url_t *out)
     else if (strncasecmp (url, "wss://", 6) == 0) {
         out->tls = true;
         rest = url + 6;
-    }
-    else
+    } else
         return ZFLOW_EINVAL;
     size_t auth_len = strcspn (rest, "/?#");
     const char *host = rest, *port = NULL;
     size_t host_len = auth_len;
-    if (*host == '[') {     //  [v6]:port
+    if (*host == '[') { //  [v6]:port
         const char *close = memchr (host, ']', auth_len);
         if (!close)
             return ZFLOW_EINVAL;
@@ -52,8 +50,7 @@ zflow__ws_url_parse (const char *url, zflow_ws_url_t *out)
         host_len = (size_t) (close - host);
         if (close[1] == ':')
             port = close + 2;
-    }
-    else {
+    } else {
         const char *colon = memchr (host, ':', auth_len);
         if (colon) {
             host_len = (size_t) (colon - host);
@@ -73,8 +70,7 @@ zflow__ws_url_parse (const char *url, zflow_ws_url_t *out)
         long value = strtol (out->port, NULL, 10);
         if (value < 1 || value > 65535)
             return ZFLOW_EINVAL;
-    }
-    else {
+    } else {
         strcpy (out->port, out->tls ? "443" : "80");
         out->default_port = true;
     }
@@ -91,8 +87,7 @@ zflow__ws_url_parse (const char *url, zflow_ws_url_t *out)
 //  ---------------------------------------------------------------------
 //  Handshake
 
-int
-zflow__ws_make_key (char *key_b64)
+int zflow__ws_make_key (char *key_b64)
 {
     unsigned char raw[16];
     if (getrandom (raw, sizeof (raw), 0) != (ssize_t) sizeof (raw))
@@ -102,8 +97,7 @@ zflow__ws_make_key (char *key_b64)
 }
 
 //  Computes the Sec-WebSocket-Accept value for key into accept (29 bytes).
-static void
-s_accept_for (const char *key_b64, char *accept)
+static void s_accept_for (const char *key_b64, char *accept)
 {
     char joined[128];
     snprintf (joined, sizeof (joined), "%s%s", key_b64, S_WS_GUID);
@@ -112,16 +106,15 @@ s_accept_for (const char *key_b64, char *accept)
     EVP_EncodeBlock ((unsigned char *) accept, digest, sizeof (digest));
 }
 
-char *
-zflow__ws_request (const zflow_ws_url_t *url, const char *key_b64, const char *headers,
-                   const char *protocols, bool deflate)
+char *zflow__ws_request (const zflow_ws_url_t *url, const char *key_b64, const char *headers,
+                         const char *protocols, bool deflate)
 {
     char host[300];
     bool v6 = strchr (url->host, ':') != NULL;
     snprintf (host, sizeof (host), "%s%s%s%s%s", v6 ? "[" : "", url->host, v6 ? "]" : "",
               url->default_port ? "" : ":", url->default_port ? "" : url->port);
-    size_t size = strlen (url->path) + strlen (host) + 512 + (headers ? strlen (headers) : 0)
-                  + (protocols ? strlen (protocols) : 0);
+    size_t size = strlen (url->path) + strlen (host) + 512 + (headers ? strlen (headers) : 0) +
+                  (protocols ? strlen (protocols) : 0);
     char *request = malloc (size);
     if (!request)
         return NULL;
@@ -142,8 +135,7 @@ zflow__ws_request (const zflow_ws_url_t *url, const char *key_b64, const char *h
 }
 
 //  True when the comma-separated list contains token (case-insensitive).
-static bool
-s_list_has (const char *list, size_t list_len, const char *token)
+static bool s_list_has (const char *list, size_t list_len, const char *token)
 {
     size_t token_len = strlen (token);
     const char *p = list, *end = list + list_len;
@@ -163,8 +155,7 @@ s_list_has (const char *list, size_t list_len, const char *token)
 }
 
 //  Parses one window-bits parameter value "=N". Returns 8..15 or -1.
-static int
-s_window_bits (const char *value, size_t len)
+static int s_window_bits (const char *value, size_t len)
 {
     if (len == 0 || len > 2)
         return -1;
@@ -180,8 +171,7 @@ s_window_bits (const char *value, size_t len)
 //  Parses a Sec-WebSocket-Extensions response value into out. Returns 0 or
 //  ZFLOW_EPROTO (an extension we did not offer, an unknown or repeated
 //  parameter, a bad value).
-static int
-s_parse_extensions (const char *value, size_t len, bool offered, zflow_ws_accept_t *out)
+static int s_parse_extensions (const char *value, size_t len, bool offered, zflow_ws_accept_t *out)
 {
     char text[512];
     if (len >= sizeof (text) || !offered || out->deflate)
@@ -189,7 +179,7 @@ s_parse_extensions (const char *value, size_t len, bool offered, zflow_ws_accept
     memcpy (text, value, len);
     text[len] = 0;
     if (strchr (text, ','))
-        return ZFLOW_EPROTO;   //  we offered one extension: one may come back
+        return ZFLOW_EPROTO; //  we offered one extension: one may come back
     char *save = NULL;
     char *part = strtok_r (text, ";", &save);
     unsigned seen = 0;
@@ -217,20 +207,16 @@ s_parse_extensions (const char *value, size_t len, bool offered, zflow_ws_accept
         if (S_IS ("server_no_context_takeover") && !eq) {
             bit = 1;
             out->server_no_takeover = true;
-        }
-        else if (S_IS ("client_no_context_takeover") && !eq) {
+        } else if (S_IS ("client_no_context_takeover") && !eq) {
             bit = 2;
             out->client_no_takeover = true;
-        }
-        else if (S_IS ("server_max_window_bits")) {
+        } else if (S_IS ("server_max_window_bits")) {
             bit = 4;
             out->server_max_window_bits = s_window_bits (arg, arg_len);
-        }
-        else if (S_IS ("client_max_window_bits")) {
+        } else if (S_IS ("client_max_window_bits")) {
             bit = 8;
             out->client_max_window_bits = s_window_bits (arg, arg_len);
-        }
-        else
+        } else
             return ZFLOW_EPROTO;
 #undef S_IS
         if ((seen & bit) || out->server_max_window_bits < 0 || out->client_max_window_bits < 0)
@@ -242,36 +228,31 @@ s_parse_extensions (const char *value, size_t len, bool offered, zflow_ws_accept
 }
 
 //  Checks one response header line. Returns 0 or a zflow error with err set.
-static int
-s_check_header (const char *name, size_t name_len, const char *value, size_t value_len,
-                const char *key_b64, const char *protocols, bool deflate_offered,
-                zflow_ws_accept_t *out, unsigned *found, char *err, size_t err_size)
+static int s_check_header (const char *name, size_t name_len, const char *value, size_t value_len,
+                           const char *key_b64, const char *protocols, bool deflate_offered,
+                           zflow_ws_accept_t *out, unsigned *found, char *err, size_t err_size)
 {
 #define S_NAME(n) (name_len == strlen (n) && strncasecmp (name, n, name_len) == 0)
     if (S_NAME ("Upgrade")) {
         if (!s_list_has (value, value_len, "websocket"))
             goto bad;
         *found |= 1;
-    }
-    else if (S_NAME ("Connection")) {
+    } else if (S_NAME ("Connection")) {
         if (!s_list_has (value, value_len, "upgrade"))
             goto bad;
         *found |= 2;
-    }
-    else if (S_NAME ("Sec-WebSocket-Accept")) {
+    } else if (S_NAME ("Sec-WebSocket-Accept")) {
         char accept[32];
         s_accept_for (key_b64, accept);
         if (value_len != strlen (accept) || memcmp (value, accept, value_len) != 0)
             goto bad;
         *found |= 4;
-    }
-    else if (S_NAME ("Sec-WebSocket-Extensions")) {
+    } else if (S_NAME ("Sec-WebSocket-Extensions")) {
         if (s_parse_extensions (value, value_len, deflate_offered, out))
             goto bad;
-    }
-    else if (S_NAME ("Sec-WebSocket-Protocol")) {
-        if (out->protocol[0] || value_len >= sizeof (out->protocol) || !protocols
-            || memchr (value, ',', value_len))
+    } else if (S_NAME ("Sec-WebSocket-Protocol")) {
+        if (out->protocol[0] || value_len >= sizeof (out->protocol) || !protocols ||
+            memchr (value, ',', value_len))
             goto bad;
         memcpy (out->protocol, value, value_len);
         out->protocol[value_len] = 0;
@@ -287,8 +268,7 @@ bad:
 }
 
 //  Looks for the Location header of a redirect, for the error text.
-static void
-s_location (const char *buf, size_t size, char *location, size_t loc_size)
+static void s_location (const char *buf, size_t size, char *location, size_t loc_size)
 {
     snprintf (location, loc_size, "(no Location)");
     for (const char *p = buf; p + 10 < buf + size; p++)
@@ -302,9 +282,8 @@ s_location (const char *buf, size_t size, char *location, size_t loc_size)
         }
 }
 
-int
-zflow__ws_response (const char *buf, size_t size, const char *key_b64, const char *protocols,
-                    bool deflate_offered, zflow_ws_accept_t *out, char *err, size_t err_size)
+int zflow__ws_response (const char *buf, size_t size, const char *key_b64, const char *protocols,
+                        bool deflate_offered, zflow_ws_accept_t *out, char *err, size_t err_size)
 {
     const char *end = NULL;
     for (size_t i = 0; i + 3 < size && i < S_MAX_RESPONSE; i++)
@@ -320,8 +299,8 @@ zflow__ws_response (const char *buf, size_t size, const char *key_b64, const cha
     out->server_max_window_bits = out->client_max_window_bits = 15;
     out->header_size = (size_t) (end - buf);
     int status = 0;
-    if (size < 12 || strncmp (buf, "HTTP/1.1 ", 9) != 0 || !isdigit ((unsigned char) buf[9])
-        || !isdigit ((unsigned char) buf[10]) || !isdigit ((unsigned char) buf[11])) {
+    if (size < 12 || strncmp (buf, "HTTP/1.1 ", 9) != 0 || !isdigit ((unsigned char) buf[9]) ||
+        !isdigit ((unsigned char) buf[10]) || !isdigit ((unsigned char) buf[11])) {
         snprintf (err, err_size, "handshake response is not HTTP/1.1");
         return ZFLOW_EPROTO;
     }
@@ -364,8 +343,9 @@ zflow__ws_response (const char *buf, size_t size, const char *key_b64, const cha
     }
     if (found != 7) {
         snprintf (err, err_size, "handshake response lacks %s",
-                  !(found & 1) ? "Upgrade: websocket"
-                  : !(found & 2) ? "Connection: Upgrade" : "Sec-WebSocket-Accept");
+                  !(found & 1)   ? "Upgrade: websocket"
+                  : !(found & 2) ? "Connection: Upgrade"
+                                 : "Sec-WebSocket-Accept");
         return ZFLOW_EPROTO;
     }
     return 0;
@@ -374,8 +354,7 @@ zflow__ws_response (const char *buf, size_t size, const char *key_b64, const cha
 //  ---------------------------------------------------------------------
 //  UTF-8
 
-bool
-zflow__ws_utf8_valid (const uint8_t *data, size_t size)
+bool zflow__ws_utf8_valid (const uint8_t *data, size_t size)
 {
     size_t i = 0;
     while (i < size) {
@@ -403,13 +382,22 @@ zflow__ws_utf8_valid (const uint8_t *data, size_t size)
         }
         size_t n;
         uint32_t cp, min;
-        if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; min = 0x10000; }
-        else
+        if ((c & 0xE0) == 0xC0) {
+            n = 1;
+            cp = c & 0x1F;
+            min = 0x80;
+        } else if ((c & 0xF0) == 0xE0) {
+            n = 2;
+            cp = c & 0x0F;
+            min = 0x800;
+        } else if ((c & 0xF8) == 0xF0) {
+            n = 3;
+            cp = c & 0x07;
+            min = 0x10000;
+        } else
             return false;
         if (i + n >= size)
-            return false;   //  truncated sequence
+            return false; //  truncated sequence
         for (size_t k = 1; k <= n; k++) {
             if ((data[i + k] & 0xC0) != 0x80)
                 return false;
@@ -422,8 +410,7 @@ zflow__ws_utf8_valid (const uint8_t *data, size_t size)
     return true;
 }
 
-size_t
-zflow__ws_utf8_whole (const uint8_t *data, size_t size)
+size_t zflow__ws_utf8_whole (const uint8_t *data, size_t size)
 {
     //  Back over up to three continuation bytes to the lead byte.
     for (size_t back = 1; back <= 4 && back <= size; back++) {
@@ -439,16 +426,14 @@ zflow__ws_utf8_whole (const uint8_t *data, size_t size)
 //  ---------------------------------------------------------------------
 //  Compression
 
-void
-zflow__ws_buf_free (zflow_ws_buf_t *buf)
+void zflow__ws_buf_free (zflow_ws_buf_t *buf)
 {
     free (buf->data);
     memset (buf, 0, sizeof (*buf));
 }
 
 //  Makes room for at least more bytes. Returns 0 or ZFLOW_ENOMEM.
-static int
-s_buf_reserve (zflow_ws_buf_t *buf, size_t more)
+static int s_buf_reserve (zflow_ws_buf_t *buf, size_t more)
 {
     if (buf->cap - buf->size >= more)
         return 0;
@@ -464,8 +449,8 @@ s_buf_reserve (zflow_ws_buf_t *buf, size_t more)
 }
 
 //  Runs inflate over input until it is consumed. Returns as zflow__ws_inflate.
-static int
-s_inflate_input (z_stream *zs, const uint8_t *data, size_t size, size_t limit, zflow_ws_buf_t *out)
+static int s_inflate_input (z_stream *zs, const uint8_t *data, size_t size, size_t limit,
+                            zflow_ws_buf_t *out)
 {
     zs->next_in = (Bytef *) data;
     zs->avail_in = (uInt) size;
@@ -487,11 +472,10 @@ s_inflate_input (z_stream *zs, const uint8_t *data, size_t size, size_t limit, z
     }
 }
 
-int
-zflow__ws_inflate (z_stream *zs, const uint8_t *data, size_t size, bool raw_tail, size_t limit,
-                   zflow_ws_buf_t *out)
+int zflow__ws_inflate (z_stream *zs, const uint8_t *data, size_t size, bool raw_tail, size_t limit,
+                       zflow_ws_buf_t *out)
 {
-    static const uint8_t tail[4] = { 0x00, 0x00, 0xff, 0xff };
+    static const uint8_t tail[4] = {0x00, 0x00, 0xff, 0xff};
     out->size = 0;
     int rc = s_inflate_input (zs, data, size, limit, out);
     if (rc == 0 && raw_tail)
@@ -499,8 +483,7 @@ zflow__ws_inflate (z_stream *zs, const uint8_t *data, size_t size, bool raw_tail
     return rc;
 }
 
-int
-zflow__ws_deflate (z_stream *zs, const uint8_t *data, size_t size, zflow_ws_buf_t *out)
+int zflow__ws_deflate (z_stream *zs, const uint8_t *data, size_t size, zflow_ws_buf_t *out)
 {
     out->size = 0;
     zs->next_in = (Bytef *) data;

@@ -22,11 +22,11 @@
 
 //  A parsed ws:// or wss:// URL.
 typedef struct {
-    bool tls;           //  wss://
-    char host[256];     //  host name or address (brackets removed for IPv6)
-    char port[8];       //  port as text ("80", "443" by default)
-    char path[2048];    //  path and query, "/" when absent
-    bool default_port;  //  true when the URL gave no port
+    bool tls;          //  wss://
+    char host[256];    //  host name or address (brackets removed for IPv6)
+    char port[8];      //  port as text ("80", "443" by default)
+    char path[2048];   //  path and query, "/" when absent
+    bool default_port; //  true when the URL gave no port
 } zflow_ws_url_t;
 
 //  Parses url into *out. Returns 0, or ZFLOW_EINVAL (not ws:// or wss://,
@@ -35,13 +35,13 @@ int zflow__ws_url_parse (const char *url, zflow_ws_url_t *out);
 
 //  What the server accepted in its handshake response.
 typedef struct {
-    bool deflate;                  //  permessage-deflate negotiated
-    bool server_no_takeover;       //  server_no_context_takeover
-    bool client_no_takeover;       //  client_no_context_takeover
-    int server_max_window_bits;    //  8..15 (15 when not given)
-    int client_max_window_bits;    //  8..15 (15 when not given)
-    char protocol[128];            //  the chosen subprotocol, "" if none
-    size_t header_size;            //  bytes of the response (through CRLFCRLF)
+    bool deflate;               //  permessage-deflate negotiated
+    bool server_no_takeover;    //  server_no_context_takeover
+    bool client_no_takeover;    //  client_no_context_takeover
+    int server_max_window_bits; //  8..15 (15 when not given)
+    int client_max_window_bits; //  8..15 (15 when not given)
+    char protocol[128];         //  the chosen subprotocol, "" if none
+    size_t header_size;         //  bytes of the response (through CRLFCRLF)
 } zflow_ws_accept_t;
 
 //  Fills key_b64 (at least 25 bytes) with a new random Sec-WebSocket-Key.
@@ -73,9 +73,9 @@ size_t zflow__ws_utf8_whole (const uint8_t *data, size_t size);
 
 //  A growable byte buffer for inflated output.
 typedef struct {
-    uint8_t *data;   //  heap buffer (owned)
-    size_t size;     //  bytes used
-    size_t cap;      //  bytes allocated
+    uint8_t *data; //  heap buffer (owned)
+    size_t size;   //  bytes used
+    size_t cap;    //  bytes allocated
 } zflow_ws_buf_t;
 
 void zflow__ws_buf_free (zflow_ws_buf_t *buf);

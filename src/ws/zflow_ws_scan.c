@@ -21,17 +21,17 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include <pthread.h>
 #include "zflow_ws_internal.h"
+#include <pthread.h>
 
 #define S_MAX_DEPTH 64
 
 //  The scanner's cursor.
 typedef struct {
-    const uint8_t *at;     //  next byte
-    const uint8_t *end;    //  end of the text
-    bool ascii_only;       //  bytes above 0x7F make the scan unsure (binary input)
-    int depth;             //  nesting depth
+    const uint8_t *at;  //  next byte
+    const uint8_t *end; //  end of the text
+    bool ascii_only;    //  bytes above 0x7F make the scan unsure (binary input)
+    int depth;          //  nesting depth
 } s_cursor_t;
 
 //  Bytes that need no check inside a string: in text (already valid UTF-8)
@@ -39,8 +39,7 @@ typedef struct {
 static bool s_plain_text[256];
 static bool s_plain_ascii[256];
 
-static void
-s_tables_init (void)
+static void s_tables_init (void)
 {
     for (int c = 0; c < 256; c++) {
         s_plain_text[c] = c >= 0x20 && c != '"' && c != '\\';
@@ -48,17 +47,15 @@ s_tables_init (void)
     }
 }
 
-static void
-s_skip_space (s_cursor_t *cur)
+static void s_skip_space (s_cursor_t *cur)
 {
-    while (cur->at < cur->end
-           && (*cur->at == ' ' || *cur->at == '\t' || *cur->at == '\n' || *cur->at == '\r'))
+    while (cur->at < cur->end &&
+           (*cur->at == ' ' || *cur->at == '\t' || *cur->at == '\n' || *cur->at == '\r'))
         cur->at++;
 }
 
 //  A string from its opening quote. Returns 0 and sets *escaped, or -1.
-static int
-s_string (s_cursor_t *cur, bool *escaped)
+static int s_string (s_cursor_t *cur, bool *escaped)
 {
     *escaped = false;
     cur->at++;
@@ -88,8 +85,7 @@ s_string (s_cursor_t *cur, bool *escaped)
 }
 
 //  A number. Returns its kind (ZFLOW_WS_SCAN_INTEGER or _REAL) or -1.
-static int
-s_number (s_cursor_t *cur)
+static int s_number (s_cursor_t *cur)
 {
     const uint8_t *start = cur->at;
     if (*cur->at == '-')
@@ -123,8 +119,7 @@ static int s_value (s_cursor_t *cur, zflow_ws_scan_t *top);
 
 //  An object or array from its opening bracket; top (may be NULL) gets the
 //  fields of a top-level object. Returns 0 or -1.
-static int
-s_container (s_cursor_t *cur, zflow_ws_scan_t *top)
+static int s_container (s_cursor_t *cur, zflow_ws_scan_t *top)
 {
     bool object = *cur->at == '{';
     uint8_t close = object ? '}' : ']';
@@ -145,7 +140,7 @@ s_container (s_cursor_t *cur, zflow_ws_scan_t *top)
                 return -1;
             const uint8_t *key = cur->at + 1;
             if (s_string (cur, &escaped) || escaped)
-                return -1;   //  keys with escapes are left to jansson
+                return -1; //  keys with escapes are left to jansson
             if (top) {
                 if (top->count == ZFLOW_WS_SCAN_FIELDS)
                     return -1;
@@ -183,8 +178,7 @@ s_container (s_cursor_t *cur, zflow_ws_scan_t *top)
 }
 
 //  One value at cur (no leading space). Returns its kind or -1.
-static int
-s_value (s_cursor_t *cur, zflow_ws_scan_t *top)
+static int s_value (s_cursor_t *cur, zflow_ws_scan_t *top)
 {
     if (cur->at >= cur->end)
         return -1;
@@ -207,12 +201,11 @@ s_value (s_cursor_t *cur, zflow_ws_scan_t *top)
     return c == 't' ? ZFLOW_WS_SCAN_TRUE : c == 'f' ? ZFLOW_WS_SCAN_FALSE : ZFLOW_WS_SCAN_NULL;
 }
 
-int
-zflow__ws_scan (const uint8_t *data, size_t size, bool binary, zflow_ws_scan_t *scan)
+int zflow__ws_scan (const uint8_t *data, size_t size, bool binary, zflow_ws_scan_t *scan)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once (&once, s_tables_init);
-    s_cursor_t cur = { data, data + size, binary, 0 };
+    s_cursor_t cur = {data, data + size, binary, 0};
     scan->count = 0;
     s_skip_space (&cur);
     bool object = cur.at < cur.end && *cur.at == '{';
@@ -226,22 +219,21 @@ zflow__ws_scan (const uint8_t *data, size_t size, bool binary, zflow_ws_scan_t *
 
 //  One pair of a filter object, ready to compare with scanned text.
 typedef struct {
-    const char *key;       //  the key (points into the filter's JSON value)
-    size_t key_size;       //  its length
-    int kind;              //  ZFLOW_WS_SCAN_* of the wanted value, or -1: jansson compares
-    const char *text;      //  strings: the wanted text; integers: its decimal form
-    size_t text_size;      //  its length
-    char number[24];       //  the decimal form of an integer
+    const char *key;  //  the key (points into the filter's JSON value)
+    size_t key_size;  //  its length
+    int kind;         //  ZFLOW_WS_SCAN_* of the wanted value, or -1: jansson compares
+    const char *text; //  strings: the wanted text; integers: its decimal form
+    size_t text_size; //  its length
+    char number[24];  //  the decimal form of an integer
 } s_pair_t;
 
 struct _zflow_ws_cfilter_t {
-    size_t nobjects;       //  objects in the filter (any one may match)
-    size_t *npairs;        //  pairs of each (all must match)
-    s_pair_t **pairs;      //  the pairs of each object
+    size_t nobjects;  //  objects in the filter (any one may match)
+    size_t *npairs;   //  pairs of each (all must match)
+    s_pair_t **pairs; //  the pairs of each object
 };
 
-void
-zflow__ws_cfilter_destroy (zflow_ws_cfilter_t **self_p)
+void zflow__ws_cfilter_destroy (zflow_ws_cfilter_t **self_p)
 {
     zflow_ws_cfilter_t *self = *self_p;
     if (!self)
@@ -255,8 +247,7 @@ zflow__ws_cfilter_destroy (zflow_ws_cfilter_t **self_p)
 }
 
 //  Prepares one wanted value.
-static void
-s_pair_set (s_pair_t *pair, const char *key, const json_t *want)
+static void s_pair_set (s_pair_t *pair, const char *key, const json_t *want)
 {
     pair->key = key;
     pair->key_size = strlen (key);
@@ -275,7 +266,7 @@ s_pair_set (s_pair_t *pair, const char *key, const json_t *want)
         pair->text_size = strlen (pair->number);
         break;
     case JSON_REAL:
-        pair->kind = ZFLOW_WS_SCAN_REAL;   //  compared by jansson (no locale)
+        pair->kind = ZFLOW_WS_SCAN_REAL; //  compared by jansson (no locale)
         break;
     case JSON_TRUE:
         pair->kind = ZFLOW_WS_SCAN_TRUE;
@@ -287,12 +278,11 @@ s_pair_set (s_pair_t *pair, const char *key, const json_t *want)
         pair->kind = ZFLOW_WS_SCAN_NULL;
         break;
     default:
-        break;   //  objects and arrays: jansson compares them
+        break; //  objects and arrays: jansson compares them
     }
 }
 
-zflow_ws_cfilter_t *
-zflow__ws_cfilter_new (const json_t *filter)
+zflow_ws_cfilter_t *zflow__ws_cfilter_new (const json_t *filter)
 {
     zflow_ws_cfilter_t *self = (zflow_ws_cfilter_t *) calloc (1, sizeof (zflow_ws_cfilter_t));
     size_t count = json_array_size (filter);
@@ -320,15 +310,14 @@ fail:
 }
 
 //  Compares one wanted value with a scanned value: 1 equal, 0 not, -1 unsure.
-static int
-s_equal (const s_pair_t *want, const zflow_ws_scan_field_t *have)
+static int s_equal (const s_pair_t *want, const zflow_ws_scan_field_t *have)
 {
     switch (want->kind) {
     case ZFLOW_WS_SCAN_STRING:
         if (have->kind == ZFLOW_WS_SCAN_STRING_ESCAPED)
             return -1;
-        return have->kind == ZFLOW_WS_SCAN_STRING && have->value_size - 2 == want->text_size
-               && memcmp (have->value + 1, want->text, want->text_size) == 0;
+        return have->kind == ZFLOW_WS_SCAN_STRING && have->value_size - 2 == want->text_size &&
+               memcmp (have->value + 1, want->text, want->text_size) == 0;
     case ZFLOW_WS_SCAN_INTEGER:
         //  The scan took only plain integers (no leading zeros, no
         //  exponent): equal values have the same text, but for -0.
@@ -336,8 +325,8 @@ s_equal (const s_pair_t *want, const zflow_ws_scan_field_t *have)
             return 0;
         if (have->value_size == 2 && memcmp (have->value, "-0", 2) == 0)
             return want->text_size == 1 && want->text[0] == '0';
-        return have->value_size == want->text_size
-               && memcmp (have->value, want->text, want->text_size) == 0;
+        return have->value_size == want->text_size &&
+               memcmp (have->value, want->text, want->text_size) == 0;
     case ZFLOW_WS_SCAN_REAL:
         return have->kind == ZFLOW_WS_SCAN_REAL ? -1 : 0;
     case ZFLOW_WS_SCAN_TRUE:
@@ -350,22 +339,19 @@ s_equal (const s_pair_t *want, const zflow_ws_scan_field_t *have)
 }
 
 //  The last field named like pair (jansson keeps the last of duplicates).
-static const zflow_ws_scan_field_t *
-s_field (const zflow_ws_scan_t *scan, const s_pair_t *pair)
+static const zflow_ws_scan_field_t *s_field (const zflow_ws_scan_t *scan, const s_pair_t *pair)
 {
     for (size_t i = scan->count; i-- > 0;) {
         const zflow_ws_scan_field_t *field = &scan->fields[i];
-        if (field->key_size == pair->key_size
-            && (pair->key_size == 0
-                || (field->key[0] == pair->key[0]
-                    && memcmp (field->key, pair->key, pair->key_size) == 0)))
+        if (field->key_size == pair->key_size &&
+            (pair->key_size == 0 || (field->key[0] == pair->key[0] &&
+                                     memcmp (field->key, pair->key, pair->key_size) == 0)))
             return field;
     }
     return NULL;
 }
 
-int
-zflow__ws_cfilter_match (const zflow_ws_cfilter_t *self, const zflow_ws_scan_t *scan)
+int zflow__ws_cfilter_match (const zflow_ws_cfilter_t *self, const zflow_ws_scan_t *scan)
 {
     if (!self)
         return 1;
@@ -378,7 +364,7 @@ zflow__ws_cfilter_match (const zflow_ws_cfilter_t *self, const zflow_ws_scan_t *
             const zflow_ws_scan_field_t *have = s_field (scan, &self->pairs[i][j]);
             int equal = have ? s_equal (&self->pairs[i][j], have) : 0;
             if (equal < 0)
-                all = -1;   //  unsure: only a definite match elsewhere decides
+                all = -1; //  unsure: only a definite match elsewhere decides
             else if (equal == 0) {
                 all = 0;
                 break;

@@ -7,15 +7,14 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include <stdio.h>
-#include <string.h>
+#include "zflow_ws_tls.h"
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
-#include "zflow_ws_tls.h"
+#include <stdio.h>
+#include <string.h>
 
-SSL_CTX *
-zflow__ws_tls_context (bool verify, const char *ca_file, char *err, size_t err_size)
+SSL_CTX *zflow__ws_tls_context (bool verify, const char *ca_file, char *err, size_t err_size)
 {
     SSL_CTX *ctx = SSL_CTX_new (TLS_client_method ());
     if (!ctx) {
@@ -33,14 +32,12 @@ zflow__ws_tls_context (bool verify, const char *ca_file, char *err, size_t err_s
             SSL_CTX_free (ctx);
             return NULL;
         }
-    }
-    else
+    } else
         SSL_CTX_set_verify (ctx, SSL_VERIFY_NONE, NULL);
     return ctx;
 }
 
-SSL *
-zflow__ws_tls_session (SSL_CTX *ctx, int fd, const char *host, bool verify)
+SSL *zflow__ws_tls_session (SSL_CTX *ctx, int fd, const char *host, bool verify)
 {
     SSL *ssl = SSL_new (ctx);
     if (!ssl)
@@ -48,7 +45,7 @@ zflow__ws_tls_session (SSL_CTX *ctx, int fd, const char *host, bool verify)
     unsigned char addr[16];
     bool is_ip = inet_pton (AF_INET, host, addr) == 1 || inet_pton (AF_INET6, host, addr) == 1;
     if (!is_ip)
-        SSL_set_tlsext_host_name (ssl, host);   //  SNI is for names only (RFC 6066)
+        SSL_set_tlsext_host_name (ssl, host); //  SNI is for names only (RFC 6066)
     if (verify) {
         X509_VERIFY_PARAM *param = SSL_get0_param (ssl);
         int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc (param, host)
@@ -66,8 +63,7 @@ zflow__ws_tls_session (SSL_CTX *ctx, int fd, const char *host, bool verify)
     return ssl;
 }
 
-void
-zflow__ws_tls_error (char *buf, size_t size, const char *what)
+void zflow__ws_tls_error (char *buf, size_t size, const char *what)
 {
     unsigned long code = ERR_get_error ();
     char text[200] = "unknown error";
@@ -77,15 +73,13 @@ zflow__ws_tls_error (char *buf, size_t size, const char *what)
     ERR_clear_error ();
 }
 
-void
-zflow__ws_tls_verify_error (SSL *ssl, char *buf, size_t size)
+void zflow__ws_tls_verify_error (SSL *ssl, char *buf, size_t size)
 {
     long result = SSL_get_verify_result (ssl);
     if (result != X509_V_OK) {
         snprintf (buf, size, "TLS certificate rejected: %s",
                   X509_verify_cert_error_string (result));
         ERR_clear_error ();
-    }
-    else
+    } else
         zflow__ws_tls_error (buf, size, "TLS handshake failed");
 }

@@ -10,9 +10,9 @@
 #ifndef ZFLOW_WS_TLS_H_INCLUDED
 #define ZFLOW_WS_TLS_H_INCLUDED
 
+#include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
-#include <openssl/ssl.h>
 
 //  Creates a client context: TLS 1.2 or newer; when verify, peer
 //  certificates are checked against the system store plus ca_file (may be

@@ -11,9 +11,9 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "test_centrifugo_fake.h"
 #include "zflow.h"
 #include "zflow_centrifugo.h"
-#include "test_centrifugo_fake.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,20 +23,19 @@
 //  fake server process is always stopped at the end.
 static int s_failures = 0;
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            s_failures++;                                                               \
-        }                                                                               \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
+            s_failures++;                                                                          \
+        }                                                                                          \
     } while (0)
 
 #define KEY "secret-key"
 
 static test_fake_t s_fake;
 
-static zflow_centrifugo_t *
-s_client (zflow_centrifugo_format_t format)
+static zflow_centrifugo_t *s_client (zflow_centrifugo_format_t format)
 {
     zflow_centrifugo_t *client = zflow_centrifugo_new (s_fake.api, KEY);
     CHECK (client);
@@ -46,15 +45,13 @@ s_client (zflow_centrifugo_format_t format)
 }
 
 //  Returns integer field name of obj, or -1.
-static json_int_t
-s_int (const json_t *obj, const char *name)
+static json_int_t s_int (const json_t *obj, const char *name)
 {
     json_t *value = json_object_get (obj, name);
     return json_is_integer (value) ? json_integer_value (value) : -1;
 }
 
-static void
-test_publish_and_history (zflow_centrifugo_format_t format)
+static void test_publish_and_history (zflow_centrifugo_format_t format)
 {
     zflow_centrifugo_t *client = s_client (format);
     const char *channel = format == ZFLOW_CENTRIFUGO_MODERN ? "chat:m" : "chat:l";
@@ -75,7 +72,7 @@ test_publish_and_history (zflow_centrifugo_format_t format)
     CHECK (s_int (result, "offset") == 2);
     json_decref (result);
     CHECK (zflow_centrifugo_publish (client, channel, data, &opts, &result) == 0);
-    CHECK (s_int (result, "offset") == 2);  //  same answer, not published again
+    CHECK (s_int (result, "offset") == 2); //  same answer, not published again
     json_decref (result);
     zflow_centrifugo_publish_opts_t bin = {.b64data = "AAEC", .delta = true};
     CHECK (zflow_centrifugo_publish (client, channel, NULL, &bin, NULL) == 0);
@@ -104,15 +101,15 @@ test_publish_and_history (zflow_centrifugo_format_t format)
 
     //  112: a position from another epoch cannot be recovered.
     zflow_centrifugo_position_t stale = {.offset = 1, .epoch = "nope"};
-    CHECK (zflow_centrifugo_history (client, channel, 10, &stale, false, &result)
-           == ZFLOW_EREFUSED);
+    CHECK (zflow_centrifugo_history (client, channel, 10, &stale, false, &result) ==
+           ZFLOW_EREFUSED);
     CHECK (result == NULL);
     CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_UNRECOVERABLE);
 
     CHECK (zflow_centrifugo_history_remove (client, channel, NULL) == 0);
     CHECK (zflow_centrifugo_history (client, channel, 10, NULL, false, &result) == 0);
     CHECK (json_array_size (json_object_get (result, "publications")) == 0);
-    CHECK (s_int (result, "offset") == 4);  //  the position stays
+    CHECK (s_int (result, "offset") == 4); //  the position stays
     json_decref (result);
     json_decref (tags);
     json_decref (data);
@@ -120,8 +117,7 @@ test_publish_and_history (zflow_centrifugo_format_t format)
     CHECK (client == NULL);
 }
 
-static void
-test_users_and_presence (zflow_centrifugo_format_t format)
+static void test_users_and_presence (zflow_centrifugo_format_t format)
 {
     zflow_centrifugo_t *client = s_client (format);
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
@@ -186,8 +182,7 @@ test_users_and_presence (zflow_centrifugo_format_t format)
     zflow_centrifugo_destroy (&client);
 }
 
-static void
-test_broadcast_and_batch (zflow_centrifugo_format_t format)
+static void test_broadcast_and_batch (zflow_centrifugo_format_t format)
 {
     zflow_centrifugo_t *client = s_client (format);
     json_t *data = json_pack ("{s:i}", "n", 7);
@@ -197,8 +192,8 @@ test_broadcast_and_batch (zflow_centrifugo_format_t format)
     json_t *responses = json_object_get (result, "responses");
     CHECK (json_array_size (responses) == 2);
     CHECK (zflow_centrifugo_reply_error (json_array_get (responses, 0), NULL) == 0);
-    CHECK (zflow_centrifugo_reply_error (json_array_get (responses, 1), NULL)
-           == ZFLOW_CENTRIFUGO_UNKNOWN_CHANNEL);
+    CHECK (zflow_centrifugo_reply_error (json_array_get (responses, 1), NULL) ==
+           ZFLOW_CENTRIFUGO_UNKNOWN_CHANNEL);
     json_decref (result);
 
     //  A batch of three: two good publishes and one to an unknown namespace.
@@ -217,8 +212,8 @@ test_broadcast_and_batch (zflow_centrifugo_format_t format)
     CHECK (s_int (zflow_centrifugo_reply_result (json_array_get (replies, 0)), "offset") == 1);
     CHECK (s_int (zflow_centrifugo_reply_result (json_array_get (replies, 1)), "offset") == 2);
     const char *message = NULL;
-    CHECK (zflow_centrifugo_reply_error (json_array_get (replies, 2), &message)
-           == ZFLOW_CENTRIFUGO_UNKNOWN_CHANNEL);
+    CHECK (zflow_centrifugo_reply_error (json_array_get (replies, 2), &message) ==
+           ZFLOW_CENTRIFUGO_UNKNOWN_CHANNEL);
     CHECK (message && streq (message, "unknown channel"));
     CHECK (zflow_centrifugo_reply_result (json_array_get (replies, 2)) == NULL);
     json_decref (replies);
@@ -242,16 +237,15 @@ test_broadcast_and_batch (zflow_centrifugo_format_t format)
     zflow_centrifugo_destroy (&client);
 }
 
-static void
-test_response_errors (zflow_centrifugo_format_t format)
+static void test_response_errors (zflow_centrifugo_format_t format)
 {
     zflow_centrifugo_t *client = s_client (format);
     json_t *data = json_pack ("{s:i}", "n", 1);
     json_t *result = json_object ();
     json_t *sentinel = result;
     //  102 unknown namespace; the result pointer is cleared.
-    CHECK (zflow_centrifugo_publish (client, "unknown:chat", data, NULL, &result)
-           == ZFLOW_EREFUSED);
+    CHECK (zflow_centrifugo_publish (client, "unknown:chat", data, NULL, &result) ==
+           ZFLOW_EREFUSED);
     CHECK (result == NULL);
     json_decref (sentinel);
     CHECK (zflow_centrifugo_error_kind (client) == ZFLOW_CENTRIFUGO_ERR_RESPONSE);
@@ -264,11 +258,11 @@ test_response_errors (zflow_centrifugo_format_t format)
     CHECK (zflow_centrifugo_call (client, "publish", NULL, NULL) == ZFLOW_EREFUSED);
     CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_BAD_REQUEST);
     //  108 history off; 113 version conflict; 100 internal.
-    CHECK (zflow_centrifugo_history (client, "nohistory:x", 1, NULL, false, NULL)
-           == ZFLOW_EREFUSED);
+    CHECK (zflow_centrifugo_history (client, "nohistory:x", 1, NULL, false, NULL) ==
+           ZFLOW_EREFUSED);
     CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_NOT_AVAILABLE);
     const char *channel = format == ZFLOW_CENTRIFUGO_MODERN ? "versions:m" : "versions:l";
-    channel = strchr (channel, ':') + 1;   //  default namespace
+    channel = strchr (channel, ':') + 1; //  default namespace
     zflow_centrifugo_publish_opts_t versioned = {.version = 5};
     CHECK (zflow_centrifugo_publish (client, channel, data, &versioned, NULL) == 0);
     CHECK (zflow_centrifugo_publish (client, channel, data, &versioned, NULL) == ZFLOW_EREFUSED);
@@ -291,8 +285,7 @@ test_response_errors (zflow_centrifugo_format_t format)
     zflow_centrifugo_destroy (&client);
 }
 
-static void
-test_transport_error_mode (void)
+static void test_transport_error_mode (void)
 {
     zflow_centrifugo_t *client = s_client (ZFLOW_CENTRIFUGO_MODERN);
     zflow_centrifugo_set_transport_errors (client, true);
@@ -314,8 +307,7 @@ test_transport_error_mode (void)
     zflow_centrifugo_destroy (&client);
 }
 
-static void
-test_request_errors (void)
+static void test_request_errors (void)
 {
     json_t *result = NULL;
     //  401: wrong key, in both formats (X-API-Key / Authorization: apikey).
@@ -381,8 +373,7 @@ test_request_errors (void)
     CHECK (zflow_centrifugo_new (s_fake.api, "key\r\nX-Evil: 1") == NULL);
 }
 
-static void
-test_tls_verify (void)
+static void test_tls_verify (void)
 {
     char dir[] = "/tmp/zflow_centrifugo_tlsXXXXXX";
     if (!mkdtemp (dir) || test_make_cert (dir)) {
@@ -405,8 +396,7 @@ test_tls_verify (void)
     CHECK (system (command) == 0);
 }
 
-static void
-test_keepalive (void)
+static void test_keepalive (void)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     zflow_centrifugo_t *client = s_client (ZFLOW_CENTRIFUGO_MODERN);
@@ -436,8 +426,7 @@ typedef struct {
     int score;
 } player_t;
 
-static json_t *
-s_encode_player (const void *object, void *arg)
+static json_t *s_encode_player (const void *object, void *arg)
 {
     int *calls = (int *) arg;
     (*calls)++;
@@ -446,20 +435,19 @@ s_encode_player (const void *object, void *arg)
                         : NULL;
 }
 
-static void
-test_encoder (void)
+static void test_encoder (void)
 {
     zflow_centrifugo_t *client = s_client (ZFLOW_CENTRIFUGO_MODERN);
     player_t player = {"ann", 12};
-    CHECK (zflow_centrifugo_publish_object (client, "chat:players", &player, NULL, NULL)
-           == ZFLOW_EINVAL);   //  no encoder yet
+    CHECK (zflow_centrifugo_publish_object (client, "chat:players", &player, NULL, NULL) ==
+           ZFLOW_EINVAL); //  no encoder yet
     int calls = 0;
     zflow_centrifugo_set_encoder (client, s_encode_player, &calls);
     CHECK (zflow_centrifugo_publish_object (client, "chat:players", &player, NULL, NULL) == 0);
     CHECK (calls == 1);
     player_t nameless = {NULL, 0};
-    CHECK (zflow_centrifugo_publish_object (client, "chat:players", &nameless, NULL, NULL)
-           == ZFLOW_EINVAL);
+    CHECK (zflow_centrifugo_publish_object (client, "chat:players", &nameless, NULL, NULL) ==
+           ZFLOW_EINVAL);
     json_t *result = NULL;
     CHECK (zflow_centrifugo_history (client, "chat:players", 5, NULL, false, &result) == 0);
     json_t *pub = json_array_get (json_object_get (result, "publications"), 0);
@@ -472,8 +460,7 @@ test_encoder (void)
 }
 
 //  The client from a plain thread while another thread uses its own.
-static void *
-s_thread (void *arg)
+static void *s_thread (void *arg)
 {
     zflow_centrifugo_t *client = zflow_centrifugo_new (s_fake.api, KEY);
     json_t *data = json_pack ("{s:s}", "from", (const char *) arg);
@@ -486,8 +473,7 @@ s_thread (void *arg)
     return failures;
 }
 
-static void
-test_threads (void)
+static void test_threads (void)
 {
     pthread_t a, b;
     pthread_create (&a, NULL, s_thread, "a");
@@ -506,8 +492,7 @@ test_threads (void)
     zflow_centrifugo_destroy (&client);
 }
 
-int
-main (void)
+int main (void)
 {
     if (test_fake_start (&s_fake, KEY)) {
         fprintf (stderr, "cannot start the fake Centrifugo\n");

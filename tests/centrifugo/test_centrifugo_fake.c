@@ -19,8 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int
-s_start (test_fake_t *fake, const char *key, const char *tls_dir)
+static int s_start (test_fake_t *fake, const char *key, const char *tls_dir)
 {
     int fds[2];
     if (pipe (fds))
@@ -64,14 +63,12 @@ s_start (test_fake_t *fake, const char *key, const char *tls_dir)
     return 0;
 }
 
-int
-test_fake_start (test_fake_t *fake, const char *key)
+int test_fake_start (test_fake_t *fake, const char *key)
 {
     return s_start (fake, key, NULL);
 }
 
-int
-test_fake_start_tls (test_fake_t *fake, const char *key, const char *dir)
+int test_fake_start_tls (test_fake_t *fake, const char *key, const char *dir)
 {
     if (s_start (fake, key, dir))
         return -1;
@@ -80,8 +77,7 @@ test_fake_start_tls (test_fake_t *fake, const char *key, const char *dir)
     return 0;
 }
 
-int
-test_make_cert (const char *dir)
+int test_make_cert (const char *dir)
 {
     char command[1024];
     snprintf (command, sizeof (command),
@@ -91,8 +87,7 @@ test_make_cert (const char *dir)
     return system (command) == 0 ? 0 : -1;
 }
 
-void
-test_fake_stop (test_fake_t *fake)
+void test_fake_stop (test_fake_t *fake)
 {
     if (fake->pid > 0) {
         kill (fake->pid, SIGTERM);
@@ -101,16 +96,14 @@ test_fake_stop (test_fake_t *fake)
     }
 }
 
-static size_t
-s_collect (char *data, size_t size, size_t nmemb, void *arg)
+static size_t s_collect (char *data, size_t size, size_t nmemb, void *arg)
 {
     FILE *stream = (FILE *) arg;
     return fwrite (data, size, nmemb, stream);
 }
 
 //  One plain request to the fake's control path; body NULL means GET.
-static char *
-s_request (test_fake_t *fake, const char *body)
+static char *s_request (test_fake_t *fake, const char *body)
 {
     char url[128];
     snprintf (url, sizeof (url), "%s/_control", fake->base);
@@ -139,16 +132,14 @@ s_request (test_fake_t *fake, const char *body)
     return answer;
 }
 
-int
-test_fake_control (test_fake_t *fake, const char *json)
+int test_fake_control (test_fake_t *fake, const char *json)
 {
     char *answer = s_request (fake, json);
     free (answer);
     return answer ? 0 : -1;
 }
 
-json_t *
-test_fake_state (test_fake_t *fake)
+json_t *test_fake_state (test_fake_t *fake)
 {
     char *answer = s_request (fake, NULL);
     json_t *state = answer ? json_loads (answer, 0, NULL) : NULL;
@@ -156,20 +147,19 @@ test_fake_state (test_fake_t *fake)
     return state;
 }
 
-int
-test_refused_port (int *fd_p)
+int test_refused_port (int *fd_p)
 {
     int fd = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
     socklen_t len = sizeof (addr);
-    if (fd < 0 || bind (fd, (struct sockaddr *) &addr, sizeof (addr))
-        || getsockname (fd, (struct sockaddr *) &addr, &len)) {
+    if (fd < 0 || bind (fd, (struct sockaddr *) &addr, sizeof (addr)) ||
+        getsockname (fd, (struct sockaddr *) &addr, &len)) {
         if (fd >= 0)
             close (fd);
         return -1;
     }
-    *fd_p = fd;     //  bound, never listening: connecting to it is refused
+    *fd_p = fd; //  bound, never listening: connecting to it is refused
     return ntohs (addr.sin_port);
 }

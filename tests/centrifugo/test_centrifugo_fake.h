@@ -14,10 +14,10 @@
 #include <sys/types.h>
 
 typedef struct {
-    pid_t pid;          //  the fake's process
-    int port;           //  the port it listens on (127.0.0.1)
-    char base[64];      //  "http://127.0.0.1:<port>"
-    char api[80];       //  "<base>/api"
+    pid_t pid;     //  the fake's process
+    int port;      //  the port it listens on (127.0.0.1)
+    char base[64]; //  "http://127.0.0.1:<port>"
+    char api[80];  //  "<base>/api"
 } test_fake_t;
 
 //  Starts the fake with api key (NULL for none). Returns 0 or -1.

@@ -12,12 +12,12 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "test_centrifugo_fake.h"
 #include "zflow.h"
 #include "zflow_centrifugo_sink.h"
 #include "zflow_hub.h"
 #include "zflow_hub_publisher.h"
 #include "zflow_hub_subscriber.h"
-#include "test_centrifugo_fake.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +26,12 @@
 //  fake server process is always stopped at the end.
 static int s_failures = 0;
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);   \
-            s_failures++;                                                               \
-        }                                                                               \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
+            s_failures++;                                                                          \
+        }                                                                                          \
     } while (0)
 
 #define KEY "sink-key"
@@ -41,8 +41,7 @@ static int s_endpoints = 0;
 
 //  A config publishing to the fake, fed by PUSH into the sink's PULL on a
 //  fresh inproc endpoint written into endpoint.
-static zflow_centrifugo_sink_config_t
-s_config (char *endpoint, size_t size)
+static zflow_centrifugo_sink_config_t s_config (char *endpoint, size_t size)
 {
     snprintf (endpoint, size, "inproc://centrifugo-sink-%d", ++s_endpoints);
     zflow_centrifugo_sink_config_t config = {0};
@@ -57,8 +56,7 @@ s_config (char *endpoint, size_t size)
 
 //  Sends one envelope with key (text form) and payload; returns the
 //  result of the send.
-static int
-s_send (zsock_t *sock, const char *key_text, const char *payload, size_t size)
+static int s_send (zsock_t *sock, const char *key_text, const char *payload, size_t size)
 {
     zflow_key_t *key = zflow_key_parse (key_text, NULL);
     size_t key_size;
@@ -78,16 +76,14 @@ s_send (zsock_t *sock, const char *key_text, const char *payload, size_t size)
     return rc;
 }
 
-static int
-s_send_n (zsock_t *sock, const char *key_text, int n)
+static int s_send_n (zsock_t *sock, const char *key_text, int n)
 {
     char payload[64];
     snprintf (payload, sizeof (payload), "{\"n\":%d}", n);
     return s_send (sock, key_text, payload, strlen (payload));
 }
 
-static uint64_t
-s_stat (zflow_centrifugo_sink_t *sink, const char *name)
+static uint64_t s_stat (zflow_centrifugo_sink_t *sink, const char *name)
 {
     zhash_t *stats = zflow_centrifugo_sink_stats (sink, 2000);
     uint64_t value = stats ? zflow_stats_get (stats, name) : 0;
@@ -96,8 +92,8 @@ s_stat (zflow_centrifugo_sink_t *sink, const char *name)
 }
 
 //  Waits until counter name reaches at least value (or timeout_ms).
-static bool
-s_wait_stat (zflow_centrifugo_sink_t *sink, const char *name, uint64_t value, int timeout_ms)
+static bool s_wait_stat (zflow_centrifugo_sink_t *sink, const char *name, uint64_t value,
+                         int timeout_ms)
 {
     int64_t end = zclock_mono () + timeout_ms;
     while (zclock_mono () < end) {
@@ -110,8 +106,7 @@ s_wait_stat (zflow_centrifugo_sink_t *sink, const char *name, uint64_t value, in
 
 //  Checks that channel holds publications {"n":0..count-1}, each once,
 //  in order unless unordered. Returns the number of problems.
-static int
-s_check_set (const char *channel, int count, bool unordered)
+static int s_check_set (const char *channel, int count, bool unordered)
 {
     json_t *state = test_fake_state (&s_fake);
     json_t *pubs = json_object_get (json_object_get (state, "publications"), channel);
@@ -125,7 +120,7 @@ s_check_set (const char *channel, int count, bool unordered)
     for (size_t index = 0; index < json_array_size (pubs) && !problems; index++) {
         json_t *n = json_object_get (json_object_get (json_array_get (pubs, index), "data"), "n");
         json_int_t value = json_integer_value (n);
-        bool bad = unordered ? (value < 0 || value >= count || seen [value]++)
+        bool bad = unordered ? (value < 0 || value >= count || seen[value]++)
                              : value != (json_int_t) index;
         if (bad) {
             fprintf (stderr, "%s: publication %zu holds n=%lld\n", channel, index,
@@ -138,14 +133,12 @@ s_check_set (const char *channel, int count, bool unordered)
     return problems;
 }
 
-static int
-s_check_channel (const char *channel, int count)
+static int s_check_channel (const char *channel, int count)
 {
     return s_check_set (channel, count, false);
 }
 
-static json_int_t
-s_duplicates (void)
+static json_int_t s_duplicates (void)
 {
     json_t *state = test_fake_state (&s_fake);
     json_int_t value = json_integer_value (json_object_get (state, "duplicates"));
@@ -153,8 +146,7 @@ s_duplicates (void)
     return value;
 }
 
-static void
-test_publish (zflow_centrifugo_format_t format)
+static void test_publish (zflow_centrifugo_format_t format)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     char endpoint[64];
@@ -176,8 +168,8 @@ test_publish (zflow_centrifugo_format_t format)
     CHECK (s_check_channel ("chat:room1", 230) == 0);
     CHECK (s_check_channel ("news:x:y", 20) == 0);
     json_t *state = test_fake_state (&s_fake);
-    json_t *bin = json_array_get (
-        json_object_get (json_object_get (state, "publications"), "chat:bin"), 0);
+    json_t *bin =
+        json_array_get (json_object_get (json_object_get (state, "publications"), "chat:bin"), 0);
     CHECK (streq (json_string_value (json_object_get (bin, "b64data")) ?: "", "AP8Q"));
     //  Batched: far fewer requests than messages.
     CHECK (json_integer_value (json_object_get (state, "requests")) < 50);
@@ -196,8 +188,7 @@ test_publish (zflow_centrifugo_format_t format)
 }
 
 //  A partial batch goes out after batch_ms, not when it fills.
-static void
-test_time_flush (void)
+static void test_time_flush (void)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     char endpoint[64];
@@ -228,8 +219,7 @@ test_time_flush (void)
 }
 
 //  Faults that the sink must ride out with no duplicate and no loss.
-static void
-test_retry (const char *fault, int count, bool expect_duplicates)
+static void test_retry (const char *fault, int count, bool expect_duplicates)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     char endpoint[64];
@@ -250,7 +240,7 @@ test_retry (const char *fault, int count, bool expect_duplicates)
     CHECK (s_check_set ("chat:retry", 300, streq (fault, "internal_some")) == 0);
     CHECK (s_stat (sink, "retries") >= (uint64_t) count);
     CHECK (s_stat (sink, "drops") == 0);
-    if (expect_duplicates)    //  applied batches were sent again and dropped by key
+    if (expect_duplicates) //  applied batches were sent again and dropped by key
         CHECK (s_duplicates () > 0);
     zsock_destroy (&push);
     zflow_centrifugo_sink_destroy (&sink);
@@ -258,8 +248,7 @@ test_retry (const char *fault, int count, bool expect_duplicates)
 
 //  A server that keeps failing: the sink stops reading (lossless), then
 //  delivers everything once the server is back.
-static void
-test_backpressure (void)
+static void test_backpressure (void)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     CHECK (test_fake_control (&s_fake, "{\"fault\":\"status\",\"count\":1000000}") == 0);
@@ -281,8 +270,7 @@ test_backpressure (void)
         if (s_send_n (push, "chat/bp", sent) == 0) {
             sent++;
             last = zclock_mono ();
-        }
-        else
+        } else
             zclock_sleep (5);
     }
     //  The producer was pushed back: at most the outbox, the input stream
@@ -300,8 +288,7 @@ test_backpressure (void)
 }
 
 //  Lossy: a full outbox drops (counted) instead of pushing back.
-static void
-test_lossy (void)
+static void test_lossy (void)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     CHECK (test_fake_control (&s_fake, "{\"fault\":\"status\",\"count\":1000000}") == 0);
@@ -326,8 +313,7 @@ test_lossy (void)
 
 //  A server that answers error 100 for ever does not hold the destroy: the
 //  final flush tries once, and what it could not send is counted dropped.
-static void
-test_destroy_against_failing_server (void)
+static void test_destroy_against_failing_server (void)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     char endpoint[64];
@@ -348,8 +334,7 @@ test_destroy_against_failing_server (void)
 
 //  SUB input with prefixes, a mapping rule, rejected and unmapped keys,
 //  and a bounded number of attempts.
-static void
-test_sub_rule_and_rejects (void)
+static void test_sub_rule_and_rejects (void)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     zsock_t *pub = zsock_new_pub ("inproc://centrifugo-sink-pub");
@@ -406,8 +391,7 @@ test_sub_rule_and_rejects (void)
 //  pushes the matching envelopes into the sink's PULL input (the hub then
 //  counts the subscription); a plain SUB at the hub's XPUB side receives
 //  too, uncounted.
-static void
-test_hub (void)
+static void test_hub (void)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
     zflow_hub_t *hub = zflow_hub_new ("centrifugo-sink-test", NULL);
@@ -434,7 +418,7 @@ test_hub (void)
     sub_config.channel_rule = "news:{1}";
     zflow_centrifugo_sink_t *sub_sink = zflow_centrifugo_sink_new (&sub_config, NULL);
     CHECK (sub_sink);
-    zclock_sleep (100);     //  a plain SUB has no confirmation: let it join
+    zclock_sleep (100); //  a plain SUB has no confirmation: let it join
 
     zflow_hub_publisher_t *publisher = zflow_hub_publisher_new (hub, NULL, NULL);
     CHECK (publisher);
@@ -453,7 +437,7 @@ test_hub (void)
     CHECK (s_wait_stat (sub_sink, "published", 100, 5000));
     CHECK (s_check_channel ("chat:t1", 100) == 0);
     CHECK (s_check_channel ("news:t1", 100) == 0);
-    CHECK (s_stat (sink, "msgs_in") == 100);    //  ("other", ...) never reached them
+    CHECK (s_stat (sink, "msgs_in") == 100); //  ("other", ...) never reached them
     CHECK (s_stat (sub_sink, "msgs_in") == 100);
     zflow_hub_publisher_destroy (&publisher);
     zflow_hub_subscriber_destroy (&subscriber);
@@ -465,8 +449,7 @@ test_hub (void)
     zflow_hub_destroy (&hub);
 }
 
-static void
-test_bad_config (void)
+static void test_bad_config (void)
 {
     int err = 0;
     CHECK (zflow_centrifugo_sink_new (NULL, &err) == NULL);
@@ -474,11 +457,11 @@ test_bad_config (void)
     zflow_centrifugo_sink_config_t config = {0};
     config.input_connect = "inproc://nothing";
     err = 0;
-    CHECK (zflow_centrifugo_sink_new (&config, &err) == NULL);   //  no address
+    CHECK (zflow_centrifugo_sink_new (&config, &err) == NULL); //  no address
     CHECK (err == ZFLOW_ECONFIG);
     config.address = s_fake.api;
     config.input_connect = NULL;
-    CHECK (zflow_centrifugo_sink_new (&config, &err) == NULL);   //  no input
+    CHECK (zflow_centrifugo_sink_new (&config, &err) == NULL); //  no input
     config.input_connect = "inproc://nothing";
     config.input_type = ZMQ_PUB;
     CHECK (zflow_centrifugo_sink_new (&config, &err) == NULL);
@@ -495,8 +478,7 @@ test_bad_config (void)
     CHECK (err == ZFLOW_EENDPOINT);
 }
 
-int
-main (void)
+int main (void)
 {
     if (test_fake_start (&s_fake, KEY)) {
         fprintf (stderr, "cannot start the fake Centrifugo\n");
@@ -505,13 +487,13 @@ main (void)
     test_publish (ZFLOW_CENTRIFUGO_MODERN);
     test_publish (ZFLOW_CENTRIFUGO_LEGACY);
     test_time_flush ();
-    test_retry ("close_after", 2, true);   //  applied, answer lost
-    test_retry ("status", 3, false);       //  503
-    test_retry ("hang", 1, false);         //  timeout
-    test_retry ("malformed", 2, false);    //  unreadable answer
-    test_retry ("internal", 2, false);     //  error 100 per command
-    test_retry ("internal_some", 3, false);//  error 100 for half the commands
-    test_retry ("short", 2, true);         //  a reply missing: applied, sent again
+    test_retry ("close_after", 2, true);    //  applied, answer lost
+    test_retry ("status", 3, false);        //  503
+    test_retry ("hang", 1, false);          //  timeout
+    test_retry ("malformed", 2, false);     //  unreadable answer
+    test_retry ("internal", 2, false);      //  error 100 per command
+    test_retry ("internal_some", 3, false); //  error 100 for half the commands
+    test_retry ("short", 2, true);          //  a reply missing: applied, sent again
     test_backpressure ();
     test_lossy ();
     test_destroy_against_failing_server ();

@@ -17,18 +17,18 @@
 //  ---------------------------------------------------------------------
 //  Tests
 
-static void
-test_config (void)
+static void test_config (void)
 {
     int err = 0;
-    zflow_centrifugo_source_config_t config = { 0 };
+    zflow_centrifugo_source_config_t config = {0};
     CHECK (!zflow_centrifugo_source_new (&config, &err));
     CHECK_RC (err, ZFLOW_ECONFIG);
     config.url = "http://127.0.0.1:1/";
     CHECK (!zflow_centrifugo_source_new (&config, &err));
     CHECK_RC (err, ZFLOW_ECONFIG);
     config.url = "ws://127.0.0.1:1/connection/websocket";
-    config.channels = "ok,bad\x1f" "channel";
+    config.channels = "ok,bad\x1f"
+                      "channel";
     CHECK (!zflow_centrifugo_source_new (&config, &err));
     CHECK_RC (err, ZFLOW_ECONFIG);
     config.channels = "a,b";
@@ -59,13 +59,12 @@ test_config (void)
 
 //  Publications arrive in order, under the right key, with offsets, on
 //  many channels; a channel without history and a refused one too.
-static void
-test_publications (void)
+static void test_publications (void)
 {
     fake_t fake;
     fake_start (&fake, 0, NULL);
-    zflow_centrifugo_source_t *source = source_new (&fake, fake.token,
-                                                    "news,chat:room1,c3,c4,nohist:x,bad:y", "pubs");
+    zflow_centrifugo_source_t *source =
+        source_new (&fake, fake.token, "news,chat:room1,c3,c4,nohist:x,bad:y", "pubs");
     collect_t c;
     collect_init (&c, source);
     CHECK_RC (zflow_centrifugo_source_start (source), 0);
@@ -73,13 +72,16 @@ test_publications (void)
     CHECK (WAIT_UNTIL (&c, events_of (&c, "error", "code", 102) == 1, 2000));
     CHECK (events_of (&c, "connected", NULL, 0) == 1);
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":300,\"from\":0}");
-    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"chat:room1\",\"count\":100,\"from\":0}");
+    FAKE_OK (&fake,
+             "{\"op\":\"publish_many\",\"channel\":\"chat:room1\",\"count\":100,\"from\":0}");
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"c3\",\"count\":50,\"from\":0}");
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"c4\",\"count\":50,\"from\":0}");
     FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"nohist:x\",\"data\":\"plain\"}");
     FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"elsewhere\",\"data\":1}");
-    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 300 && pubs_of (&c, "c4") == 50
-                               && pubs_of (&c, "nohist:x") == 1, 5000));
+    CHECK (WAIT_UNTIL (&c,
+                       pubs_of (&c, "news") == 300 && pubs_of (&c, "c4") == 50 &&
+                           pubs_of (&c, "nohist:x") == 1,
+                       5000));
     collect_pump (&c, 50);
     check_sequence (&c, "news", 1, 300, 0);
     check_sequence (&c, "chat:room1", 1, 100, 0);
@@ -114,8 +116,7 @@ test_publications (void)
     check_sequence (&c, "late", 1, 5, 0);
     //  A saved position resumes a new source where the old one stopped.
     char epoch[64];
-    CHECK_RC (zflow_centrifugo_source_position (source, "news", &offset, epoch, sizeof (epoch)),
-              0);
+    CHECK_RC (zflow_centrifugo_source_position (source, "news", &offset, epoch, sizeof (epoch)), 0);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":20,\"from\":300}");
@@ -127,8 +128,8 @@ test_publications (void)
     collect_pump (&c, 50);
     json_t *list = json_object_get (c.pubs, "news");
     for (size_t i = 0; i < 20; i++)
-        CHECK (json_integer_value (json_object_get (json_array_get (list, i), "offset"))
-               == (json_int_t) (301 + i));
+        CHECK (json_integer_value (json_object_get (json_array_get (list, i), "offset")) ==
+               (json_int_t) (301 + i));
     CHECK (stat_of (source, "recovered") == 20);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
@@ -137,8 +138,7 @@ test_publications (void)
 
 //  A wrong token: disconnect 3500 as an event, a few spaced retries, then
 //  "failed"; an expired one: error 109; a good token brings it back.
-static void
-test_wrong_token (void)
+static void test_wrong_token (void)
 {
     fake_t fake;
     fake_start (&fake, 0, NULL);
@@ -154,11 +154,13 @@ test_wrong_token (void)
     json_t *event;
     size_t index;
     int seen = 0;
-    json_array_foreach (c.events, index, event)
-        if (streq (json_string_value (json_object_get (event, "type")), "disconnected")) {
-            CHECK (streq (json_string_value (json_object_get (event, "reason")), "invalid token"));
-            CHECK (json_is_true (json_object_get (event, "reconnect")) == (++seen < 3));
-        }
+    json_array_foreach (
+        c.events, index,
+        event) if (streq (json_string_value (json_object_get (event, "type")), "disconnected"))
+    {
+        CHECK (streq (json_string_value (json_object_get (event, "reason")), "invalid token"));
+        CHECK (json_is_true (json_object_get (event, "reconnect")) == (++seen < 3));
+    }
     //  Backoff between attempts: at least 25 + 50 ms of waiting (jitter halves).
     CHECK (took >= 75);
     collect_pump (&c, 600);
@@ -168,11 +170,12 @@ test_wrong_token (void)
     //  An expired token: error 109 in the connect reply.
     CHECK_RC (zflow_centrifugo_source_set_token (source, fake.expired), 0);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "error", "code", 109) >= 1, 3000));
-    json_array_foreach (c.events, index, event)
-        if (json_integer_value (json_object_get (event, "code")) == 109) {
-            CHECK (streq (json_string_value (json_object_get (event, "message")), "token expired"));
-            CHECK (streq (json_string_value (json_object_get (event, "op")), "connect"));
-        }
+    json_array_foreach (c.events, index,
+                        event) if (json_integer_value (json_object_get (event, "code")) == 109)
+    {
+        CHECK (streq (json_string_value (json_object_get (event, "message")), "token expired"));
+        CHECK (streq (json_string_value (json_object_get (event, "op")), "connect"));
+    }
     CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 2, 5000));
     CHECK (fake_stat (&fake, "expired_tokens") == 3);
     //  A good token: connected and subscribed.
@@ -188,14 +191,13 @@ test_wrong_token (void)
 //  The fake is killed mid-stream and restarted with its history (as with
 //  Redis); what was published while the source was away comes back through
 //  recovery exactly once and in order, on every channel.
-static void
-test_restart_recovery (void)
+static void test_restart_recovery (void)
 {
     char state[64];
     snprintf (state, sizeof (state), "/tmp/zflow-centsrc-%d.state", (int) getpid ());
     unlink (state);
     fake_t fake;
-    const char *args1[] = { "--state", state, NULL };
+    const char *args1[] = {"--state", state, NULL};
     fake_start (&fake, 0, args1);
     zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news,chat", "restart");
     collect_t c;
@@ -210,7 +212,7 @@ test_restart_recovery (void)
     fake_stop (&fake, true);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", NULL, 0) == 1, 3000));
     //  The new server holds handshakes (503) until the missed ones are in.
-    const char *args2[] = { "--state", state, "--paused", NULL };
+    const char *args2[] = {"--state", state, "--paused", NULL};
     fake_start (&fake, port, args2);
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":50,\"from\":200}");
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"chat\",\"count\":10,\"from\":20}");
@@ -228,7 +230,8 @@ test_restart_recovery (void)
     CHECK (json_array_size (subs) == 2);
     json_t *sub;
     size_t index;
-    json_array_foreach (subs, index, sub) {
+    json_array_foreach (subs, index, sub)
+    {
         CHECK (json_is_true (json_object_get (sub, "recover")));
         CHECK (streq (json_string_value (json_object_get (sub, "epoch")),
                       json_string_value (json_object_get (stats, "epoch"))));
@@ -239,10 +242,11 @@ test_restart_recovery (void)
     json_decref (stats);
     CHECK (events_of (&c, "subscribed", NULL, 0) == 4);
     json_t *event;
-    json_array_foreach (c.events, index, event)
-        if (streq (json_string_value (json_object_get (event, "type")), "subscribed")
-            && json_is_true (json_object_get (event, "was_recovering")))
-            CHECK (json_is_true (json_object_get (event, "recovered")));
+    json_array_foreach (
+        c.events, index,
+        event) if (streq (json_string_value (json_object_get (event, "type")), "subscribed") &&
+                   json_is_true (json_object_get (event, "was_recovering")))
+        CHECK (json_is_true (json_object_get (event, "recovered")));
     CHECK (stat_of (source, "recovered") >= 60);
     CHECK (stat_of (source, "duplicates") == 0);
     CHECK (stat_of (source, "gaps") == 0);
@@ -256,8 +260,7 @@ test_restart_recovery (void)
 
 //  A restart without the history (memory engine): a new epoch, so the
 //  source reports it could not recover and starts from the new top.
-static void
-test_unrecovered (void)
+static void test_unrecovered (void)
 {
     fake_t fake;
     fake_start (&fake, 0, NULL);
@@ -282,8 +285,7 @@ test_unrecovered (void)
 //  A token that expires: the source says so before it runs out, takes a
 //  new one without reconnecting; left alone, the server closes with 3005
 //  and the source reconnects and is refused (error 109) until a new token.
-static void
-test_token_refresh (void)
+static void test_token_refresh (void)
 {
     fake_t fake;
     fake_start (&fake, 0, NULL);
@@ -315,8 +317,8 @@ test_token_refresh (void)
     free (short_token);
     //  No new token: closed with 3005 at expiry, then refused (109).
     answer = fake_ctl (&fake, "{\"op\":\"token\",\"ttl\":2}");
-    source = source_new (&fake, json_string_value (json_object_get (answer, "token")), "news",
-                         "expire");
+    source =
+        source_new (&fake, json_string_value (json_object_get (answer, "token")), "news", "expire");
     json_decref (answer);
     collect_init (&c, source);
     CHECK_RC (zflow_centrifugo_source_start (source), 0);
@@ -332,14 +334,13 @@ test_token_refresh (void)
 //  Server-side subscriptions: from the connect reply and from a subscribe
 //  push at run time; after a restart the connect request asks to recover
 //  them, and the missed publications come back in the connect reply.
-static void
-test_server_side (void)
+static void test_server_side (void)
 {
     char state[64];
     snprintf (state, sizeof (state), "/tmp/zflow-centsrc-srv-%d.state", (int) getpid ());
     unlink (state);
     fake_t fake;
-    const char *args1[] = { "--state", state, "--subs", "srv1", NULL };
+    const char *args1[] = {"--state", state, "--subs", "srv1", NULL};
     fake_start (&fake, 0, args1);
     zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "cli1", "server");
     collect_t c;
@@ -351,12 +352,13 @@ test_server_side (void)
     FAKE_OK (&fake, "{\"op\":\"server_subscribe\",\"channel\":\"srv2\"}");
     CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 3, 3000));
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv2\",\"count\":5,\"from\":0}");
-    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "srv1") == 10 && pubs_of (&c, "cli1") == 10
-                               && pubs_of (&c, "srv2") == 5, 3000));
+    CHECK (WAIT_UNTIL (
+        &c, pubs_of (&c, "srv1") == 10 && pubs_of (&c, "cli1") == 10 && pubs_of (&c, "srv2") == 5,
+        3000));
     CHECK (stat_of (source, "channels") == 3);
     int port = fake.port;
     fake_stop (&fake, true);
-    const char *args2[] = { "--state", state, "--subs", "srv1", "--paused", NULL };
+    const char *args2[] = {"--state", state, "--subs", "srv1", "--paused", NULL};
     fake_start (&fake, port, args2);
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"srv1\",\"count\":10,\"from\":10}");
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"cli1\",\"count\":10,\"from\":10}");
@@ -369,13 +371,13 @@ test_server_side (void)
     check_sequence (&c, "cli1", 1, 20, 0);
     check_sequence (&c, "srv2", 1, 5, 0);
     json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
-    json_t *asked = json_object_get (json_array_get (json_object_get (stats, "connect_subs"), 0),
-                                     "srv1");
+    json_t *asked =
+        json_object_get (json_array_get (json_object_get (stats, "connect_subs"), 0), "srv1");
     CHECK (json_is_true (json_object_get (asked, "recover")));
     CHECK (json_integer_value (json_object_get (asked, "offset")) == 10);
     CHECK (streq (json_string_value (json_object_get (asked, "epoch")),
                   json_string_value (json_object_get (stats, "epoch"))));
-    CHECK (json_array_size (json_object_get (stats, "subscribes")) == 1);   //  cli1 only
+    CHECK (json_array_size (json_object_get (stats, "subscribes")) == 1); //  cli1 only
     json_decref (stats);
     CHECK (stat_of (source, "recovered") == 20);
     CHECK (stat_of (source, "duplicates") == 0 && stat_of (source, "gaps") == 0);
@@ -386,11 +388,10 @@ test_server_side (void)
 }
 
 //  Server pings are answered; the connection stays.
-static void
-test_ping (void)
+static void test_ping (void)
 {
     fake_t fake;
-    const char *args[] = { "--ping-ms", "150", "--pong-timeout-ms", "300", NULL };
+    const char *args[] = {"--ping-ms", "150", "--pong-timeout-ms", "300", NULL};
     fake_start (&fake, 0, args);
     zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news", "ping");
     collect_t c;
@@ -410,8 +411,7 @@ test_ping (void)
 
 //  Broken server messages are counted and reported, not fatal; disconnect
 //  and unsubscribe pushes are followed.
-static void
-test_malformed_and_pushes (void)
+static void test_malformed_and_pushes (void)
 {
     fake_t fake;
     fake_start (&fake, 0, NULL);
@@ -460,23 +460,22 @@ test_malformed_and_pushes (void)
 }
 
 //  Runs fn unless the command line names other tests.
-#define RUN_IF(fn)                                                                         \
-    do {                                                                                   \
-        bool wanted_ = argc < 2;                                                           \
-        for (int i_ = 1; i_ < argc; i_++)                                                  \
-            wanted_ = wanted_ || streq (argv[i_], #fn);                                    \
-        if (wanted_)                                                                       \
-            RUN (fn);                                                                      \
+#define RUN_IF(fn)                                                                                 \
+    do {                                                                                           \
+        bool wanted_ = argc < 2;                                                                   \
+        for (int i_ = 1; i_ < argc; i_++)                                                          \
+            wanted_ = wanted_ || streq (argv[i_], #fn);                                            \
+        if (wanted_)                                                                               \
+            RUN (fn);                                                                              \
     } while (0)
 
 //  Lossless: the same stalled subscriber loses nothing; the source holds
 //  what the PUB refuses and stops reading until the subscriber catches up.
-static void
-test_lossless (void)
+static void test_lossless (void)
 {
     fake_t fake;
     fake_start (&fake, 0, NULL);
-    zflow_centrifugo_source_config_t config = { 0 };
+    zflow_centrifugo_source_config_t config = {0};
     config.url = fake.url;
     config.token = fake.token;
     config.channels = "news";
@@ -509,7 +508,7 @@ test_lossless (void)
         CHECK (zmsg && zflow_msg_from_zmsg (msg, &zmsg) == 0);
         CHECK (zflow_envelope_decode (msg, meta) == 0 && zflow_meta_seq (meta) == expected);
         if (expected % 100 == 0)
-            zclock_sleep (5);    //  a slow reader
+            zclock_sleep (5); //  a slow reader
     }
     CHECK (stat_of (source, "drops") == 0);
     CHECK (stat_of (source, "queue_depth") == 0);
@@ -524,8 +523,7 @@ test_lossless (void)
 //  wss: a certificate for 127.0.0.1 made with the openssl CLI; the source
 //  connects when it trusts it, and a source that does not trust it fails
 //  its handshakes (nothing published, no connect).
-static void
-test_tls (void)
+static void test_tls (void)
 {
     char dir[64];
     snprintf (dir, sizeof (dir), "/tmp/zflow-centsrc-tls-%d", (int) getpid ());
@@ -540,11 +538,11 @@ test_tls (void)
         return;
     }
     fake_t fake;
-    const char *args[] = { "--tls", dir, NULL };
+    const char *args[] = {"--tls", dir, NULL};
     fake_start (&fake, 0, args);
     char ca[96];
     snprintf (ca, sizeof (ca), "%s/cert.pem", dir);
-    zflow_centrifugo_source_config_t config = { 0 };
+    zflow_centrifugo_source_config_t config = {0};
     config.url = fake.url;
     config.token = fake.token;
     config.channels = "secure";
@@ -583,8 +581,7 @@ static bool s_done = false;
 
 //  A failed CHECK exits with actors still running, and czmq's own exit
 //  handler would then wait for them for ever: leave at once instead.
-static void
-s_at_exit (void)
+static void s_at_exit (void)
 {
     if (!s_done)
         _exit (1);
@@ -592,13 +589,12 @@ s_at_exit (void)
 
 //  A server that goes silent: no ping for the announced interval plus the
 //  grace, then no reply to connect: each time the connection is replaced.
-static void
-test_watchdog (void)
+static void test_watchdog (void)
 {
     fake_t fake;
-    const char *args[] = { "--ping-ms", "1000", "--pong-timeout-ms", "5000", NULL };
+    const char *args[] = {"--ping-ms", "1000", "--pong-timeout-ms", "5000", NULL};
     fake_start (&fake, 0, args);
-    zflow_centrifugo_source_config_t config = { 0 };
+    zflow_centrifugo_source_config_t config = {0};
     config.url = fake.url;
     config.token = fake.token;
     config.channels = "news";
@@ -636,12 +632,11 @@ test_watchdog (void)
 
 //  A subscriber that does not read: the PUB's watermark bounds what waits,
 //  the rest is dropped and counted, and what got through is in order.
-static void
-test_drops (void)
+static void test_drops (void)
 {
     fake_t fake;
     fake_start (&fake, 0, NULL);
-    zflow_centrifugo_source_config_t config = { 0 };
+    zflow_centrifugo_source_config_t config = {0};
     config.url = fake.url;
     config.token = fake.token;
     config.channels = "news";
@@ -661,8 +656,8 @@ test_drops (void)
         zclock_sleep (20);
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":1000,\"from\":0}");
     end = zclock_mono () + 5000;
-    while (stat_of (source, "publications") + stat_of (source, "drops") < 1000
-           && zclock_mono () < end)
+    while (stat_of (source, "publications") + stat_of (source, "drops") < 1000 &&
+           zclock_mono () < end)
         zclock_sleep (20);
     uint64_t published = stat_of (source, "publications");
     uint64_t drops = stat_of (source, "drops");
@@ -687,8 +682,7 @@ test_drops (void)
     fake_stop (&fake, false);
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     signal (SIGPIPE, SIG_IGN);
     zsys_init ();

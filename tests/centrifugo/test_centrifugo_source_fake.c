@@ -19,15 +19,14 @@
 //  The fake server: a child process driven over its stdin / stdout
 
 //  Starts the fake with extra arguments (NULL-terminated; port 0: any).
-void
-fake_start (fake_t *fake, int port, const char *extra[])
+void fake_start (fake_t *fake, int port, const char *extra[])
 {
     int to_child[2], from_child[2];
     CHECK (pipe (to_child) == 0 && pipe (from_child) == 0);
     char port_text[16];
     snprintf (port_text, sizeof (port_text), "%d", port);
-    const char *argv[16] = { ZFLOW_CENTSRC_PYTHON3, ZFLOW_CENTRIFUGO_WS_FAKE, "--secret", SECRET,
-                             "--port", port_text };
+    const char *argv[16] = {
+        ZFLOW_CENTSRC_PYTHON3, ZFLOW_CENTRIFUGO_WS_FAKE, "--secret", SECRET, "--port", port_text};
     int argc = 6;
     for (int i = 0; extra && extra[i] && argc < 15; i++)
         argv[argc++] = extra[i];
@@ -63,8 +62,7 @@ fake_start (fake_t *fake, int port, const char *extra[])
 }
 
 //  Sends a control command; returns the fake's answer (caller owns it).
-json_t *
-fake_ctl (fake_t *fake, const char *format, ...)
+json_t *fake_ctl (fake_t *fake, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
@@ -79,8 +77,7 @@ fake_ctl (fake_t *fake, const char *format, ...)
     return answer;
 }
 
-json_int_t
-fake_stat (fake_t *fake, const char *name)
+json_int_t fake_stat (fake_t *fake, const char *name)
 {
     json_t *stats = fake_ctl (fake, "{\"op\":\"stats\"}");
     json_int_t value = json_integer_value (json_object_get (stats, name));
@@ -89,8 +86,7 @@ fake_stat (fake_t *fake, const char *name)
 }
 
 //  Stops the fake: SIGKILL (a crash) or a clean quit.
-void
-fake_stop (fake_t *fake, bool kill_it)
+void fake_stop (fake_t *fake, bool kill_it)
 {
     if (kill_it)
         kill (fake->pid, SIGKILL);
@@ -110,8 +106,7 @@ fake_stop (fake_t *fake, bool kill_it)
 //  ---------------------------------------------------------------------
 //  What the source publishes, collected from its PUB
 
-void
-collect_init (collect_t *c, zflow_centrifugo_source_t *source)
+void collect_init (collect_t *c, zflow_centrifugo_source_t *source)
 {
     c->sub = zsock_new (ZMQ_SUB);
     CHECK (c->sub);
@@ -123,8 +118,7 @@ collect_init (collect_t *c, zflow_centrifugo_source_t *source)
     c->bad = 0;
 }
 
-void
-collect_destroy (collect_t *c)
+void collect_destroy (collect_t *c)
 {
     zsock_destroy (&c->sub);
     json_decref (c->pubs);
@@ -132,15 +126,14 @@ collect_destroy (collect_t *c)
 }
 
 //  Files one envelope.
-static void
-collect_one (collect_t *c, zflow_msg_t *msg, zflow_meta_t *meta)
+static void collect_one (collect_t *c, zflow_msg_t *msg, zflow_meta_t *meta)
 {
     size_t key_size, size;
     const char *key = (const char *) zflow_envelope_key (msg, &key_size);
     const char *payload = (const char *) zflow_envelope_payload (msg, &size);
     int err;
-    zflow_key_t *k = zflow_envelope_decode (msg, meta) == 0 ? zflow_key_decode (key, key_size, &err)
-                                                            : NULL;
+    zflow_key_t *k =
+        zflow_envelope_decode (msg, meta) == 0 ? zflow_key_decode (key, key_size, &err) : NULL;
     json_t *data = payload ? json_loadb (payload, size, JSON_DECODE_ANY, NULL) : NULL;
     if (!k || zflow_key_size (k) != 2 || !data) {
         c->bad++;
@@ -149,11 +142,9 @@ collect_one (collect_t *c, zflow_msg_t *msg, zflow_meta_t *meta)
         return;
     }
     if (streq (zflow_key_at (k, 0), "centrifugo.event")) {
-        CHECK (streq (zflow_key_at (k, 1),
-                      json_string_value (json_object_get (data, "type"))));
+        CHECK (streq (zflow_key_at (k, 1), json_string_value (json_object_get (data, "type"))));
         json_array_append_new (c->events, data);
-    }
-    else {
+    } else {
         CHECK (streq (zflow_key_at (k, 0), "centrifugo"));
         CHECK (streq (zflow_meta_content_type (meta), "application/json"));
         json_t *list = json_object_get (c->pubs, zflow_key_at (k, 1));
@@ -162,17 +153,16 @@ collect_one (collect_t *c, zflow_msg_t *msg, zflow_meta_t *meta)
             json_object_set_new (c->pubs, zflow_key_at (k, 1), list);
         }
         const char *epoch = zflow_meta_get (meta, "epoch");
-        json_array_append_new (list, json_pack ("{s:I,s:o,s:s,s:s}", "offset",
-                                                (json_int_t) zflow_meta_seq (meta), "data", data,
-                                                "epoch", epoch ? epoch : "", "src",
-                                                zflow_meta_source (meta)));
+        json_array_append_new (list,
+                               json_pack ("{s:I,s:o,s:s,s:s}", "offset",
+                                          (json_int_t) zflow_meta_seq (meta), "data", data, "epoch",
+                                          epoch ? epoch : "", "src", zflow_meta_source (meta)));
     }
     zflow_key_destroy (&k);
 }
 
 //  Reads what arrives for up to ms milliseconds.
-void
-collect_pump (collect_t *c, int ms)
+void collect_pump (collect_t *c, int ms)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
@@ -197,27 +187,24 @@ collect_pump (collect_t *c, int ms)
     zflow_msg_destroy (&msg);
 }
 
-size_t
-pubs_of (collect_t *c, const char *channel)
+size_t pubs_of (collect_t *c, const char *channel)
 {
     return json_array_size (json_object_get (c->pubs, channel));
 }
 
 //  Events of type (and, if not NULL, with field name equal to value).
-size_t
-events_of (collect_t *c, const char *type, const char *name, json_int_t value)
+size_t events_of (collect_t *c, const char *type, const char *name, json_int_t value)
 {
     size_t count = 0, index;
     json_t *event;
-    json_array_foreach (c->events, index, event)
-        if (streq (json_string_value (json_object_get (event, "type")), type)
-            && (!name || json_integer_value (json_object_get (event, name)) == value))
-            count++;
+    json_array_foreach (
+        c->events, index,
+        event) if (streq (json_string_value (json_object_get (event, "type")), type) &&
+                   (!name || json_integer_value (json_object_get (event, name)) == value)) count++;
     return count;
 }
 
-uint64_t
-stat_of (zflow_centrifugo_source_t *source, const char *name)
+uint64_t stat_of (zflow_centrifugo_source_t *source, const char *name)
 {
     zhash_t *stats = zflow_centrifugo_source_stats (source, 2000);
     CHECK (stats);
@@ -228,9 +215,8 @@ stat_of (zflow_centrifugo_source_t *source, const char *name)
 
 //  Checks that channel got exactly the publications first..last in order,
 //  each with data {"n": offset - 1 + base_n}.
-void
-check_sequence (collect_t *c, const char *channel, json_int_t first, json_int_t last,
-                json_int_t base_n)
+void check_sequence (collect_t *c, const char *channel, json_int_t first, json_int_t last,
+                     json_int_t base_n)
 {
     json_t *list = json_object_get (c->pubs, channel);
     if (json_array_size (list) != (size_t) (last - first + 1))
@@ -245,10 +231,10 @@ check_sequence (collect_t *c, const char *channel, json_int_t first, json_int_t 
     }
 }
 
-zflow_centrifugo_source_t *
-source_new (fake_t *fake, const char *token, const char *channels, const char *name)
+zflow_centrifugo_source_t *source_new (fake_t *fake, const char *token, const char *channels,
+                                       const char *name)
 {
-    zflow_centrifugo_source_config_t config = { 0 };
+    zflow_centrifugo_source_config_t config = {0};
     config.url = fake->url;
     config.token = token;
     config.channels = channels;
@@ -263,4 +249,3 @@ source_new (fake_t *fake, const char *token, const char *channels, const char *n
     CHECK (source);
     return source;
 }
-

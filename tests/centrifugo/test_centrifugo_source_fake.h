@@ -18,37 +18,37 @@
 #define SECRET "zflow-test-secret"
 
 typedef struct {
-    pid_t pid;            //  the fake's process
-    FILE *in;             //  its stdin (control commands)
-    FILE *out;            //  its stdout (answers)
-    int port;             //  its port on 127.0.0.1
-    char url[128];        //  ws://127.0.0.1:<port>/connection/websocket
-    char token[512];      //  a token it accepts
-    char expired[512];    //  an expired token it signed
+    pid_t pid;         //  the fake's process
+    FILE *in;          //  its stdin (control commands)
+    FILE *out;         //  its stdout (answers)
+    int port;          //  its port on 127.0.0.1
+    char url[128];     //  ws://127.0.0.1:<port>/connection/websocket
+    char token[512];   //  a token it accepts
+    char expired[512]; //  an expired token it signed
 } fake_t;
 
 typedef struct {
-    zsock_t *sub;      //  SUB on the source's endpoint, all keys
-    json_t *pubs;      //  channel -> [ {"offset","data","epoch","src"} ]
-    json_t *events;    //  [ event objects ]
-    int bad;           //  envelopes that did not decode
+    zsock_t *sub;   //  SUB on the source's endpoint, all keys
+    json_t *pubs;   //  channel -> [ {"offset","data","epoch","src"} ]
+    json_t *events; //  [ event objects ]
+    int bad;        //  envelopes that did not decode
 } collect_t;
 
 //  Sends a control command and checks it succeeded.
-#define FAKE_OK(fake, ...)                                                                 \
-    do {                                                                                   \
-        json_t *answer_ = fake_ctl (fake, __VA_ARGS__);                                    \
-        CHECK (json_is_true (json_object_get (answer_, "ok")));                            \
-        json_decref (answer_);                                                             \
+#define FAKE_OK(fake, ...)                                                                         \
+    do {                                                                                           \
+        json_t *answer_ = fake_ctl (fake, __VA_ARGS__);                                            \
+        CHECK (json_is_true (json_object_get (answer_, "ok")));                                    \
+        json_decref (answer_);                                                                     \
     } while (0)
 
 //  Pumps until cond holds or ms pass; evaluates to cond.
-#define WAIT_UNTIL(c, cond, ms)                                                            \
-    ({                                                                                     \
-        int64_t wait_end_ = zclock_mono () + (ms);                                         \
-        while (!(cond) && zclock_mono () < wait_end_)                                      \
-            collect_pump ((c), 20);                                                        \
-        (cond);                                                                            \
+#define WAIT_UNTIL(c, cond, ms)                                                                    \
+    ({                                                                                             \
+        int64_t wait_end_ = zclock_mono () + (ms);                                                 \
+        while (!(cond) && zclock_mono () < wait_end_)                                              \
+            collect_pump ((c), 20);                                                                \
+        (cond);                                                                                    \
     })
 
 //  Starts the fake with extra arguments (NULL-terminated; port 0: any);

@@ -28,8 +28,8 @@ int main (void)
     while (fgets (line, sizeof (line), stdin))
         ;
     zhash_t *stats = zflow_hub_stats (hub, 1000);
-    for (const char *value = stats ? (const char *)zhash_first (stats) : NULL; value;
-         value = (const char *)zhash_next (stats))
+    for (const char *value = stats ? (const char *) zhash_first (stats) : NULL; value;
+         value = (const char *) zhash_next (stats))
         fprintf (stderr, "%s %s\n", zhash_cursor (stats), value);
     zhash_destroy (&stats);
     zflow_hub_destroy (&hub);

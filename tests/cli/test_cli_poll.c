@@ -32,13 +32,13 @@ static void s_check (bool ok, const char *what)
 //  The map callback: waits for a message on the gate (at most 20 s).
 static int s_slow (zflow_msg_t *msg, void *arg)
 {
-    (void)msg;
+    (void) msg;
     zsock_t *gate = zsock_new_pull (">inproc://test-cli-poll-gate");
     zsock_set_rcvtimeo (gate, 20000);
     char *word = zstr_recv (gate);
     zstr_free (&word);
     zsock_destroy (&gate);
-    (void)arg;
+    (void) arg;
     return 0;
 }
 
@@ -46,27 +46,27 @@ static int s_slow (zflow_msg_t *msg, void *arg)
 //  runs in the test's zloop): sends "<ms> <response>" back on the pipe.
 static void s_client (zsock_t *pipe, void *arg)
 {
-    int port = *(int *)arg;
+    int port = *(int *) arg;
     zsock_signal (pipe, 0);
     char *path;
     while ((path = zstr_recv (pipe)) && !streq (path, "$TERM")) {
         int64_t start = zclock_mono ();
         int fd = socket (AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+        struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) port)};
         inet_pton (AF_INET, "127.0.0.1", &address.sin_addr);
         struct timeval timeout = {10, 0};
         setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof (timeout));
         char response[4096] = "";
         size_t size = 0;
-        if (connect (fd, (struct sockaddr *)&address, sizeof (address)) == 0) {
+        if (connect (fd, (struct sockaddr *) &address, sizeof (address)) == 0) {
             char *request = zsys_sprintf ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
             ssize_t sent = write (fd, request, strlen (request));
-            (void)sent;
+            (void) sent;
             zstr_free (&request);
             ssize_t n;
             while (size < sizeof (response) - 1 &&
                    (n = read (fd, response + size, sizeof (response) - 1 - size)) > 0)
-                size += (size_t)n;
+                size += (size_t) n;
         }
         close (fd);
         zstr_sendf (pipe, "%" PRId64 " %s", zclock_mono () - start, response);
@@ -78,8 +78,8 @@ static void s_client (zsock_t *pipe, void *arg)
 //  The test's zloop ends when the client's answer arrives.
 static int s_on_answer (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    (void)loop;
-    *(char **)arg = zstr_recv (reader);
+    (void) loop;
+    *(char **) arg = zstr_recv (reader);
     return -1;
 }
 

@@ -3,12 +3,11 @@
 #include <string.h>
 
 typedef struct {
-    bool bad_config;        //  make the actor refuse to start
-    int echoes;             //  ECHO commands seen (actor thread only)
+    bool bad_config; //  make the actor refuse to start
+    int echoes;      //  ECHO commands seen (actor thread only)
 } config_t;
 
-static int
-s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
     config_t *config = (config_t *) arg;
     if (streq (command, "ECHO")) {
@@ -35,15 +34,13 @@ s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *a
     return streq (command, "QUIT") ? -1 : 0;
 }
 
-static void
-s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
+static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     zflow_actor_stats_add (reply, "echoes", (uint64_t) ((config_t *) arg)->echoes);
 }
 
-static void
-s_test_actor (zsock_t *pipe, void *args)
+static void s_test_actor (zsock_t *pipe, void *args)
 {
     config_t *config = (config_t *) args;
     zflow_actor_t *base = zflow_actor_new (pipe, "test");
@@ -62,15 +59,13 @@ s_test_actor (zsock_t *pipe, void *args)
     zflow_actor_destroy (&base);
 }
 
-static void
-test_bad_config (void)
+static void test_bad_config (void)
 {
     config_t config = {true, 0};
     CHECK (zflow_actor_start (s_test_actor, &config) == NULL);
 }
 
-static void
-test_commands (void)
+static void test_commands (void)
 {
     config_t config = {false, 0};
     zactor_t *actor = zflow_actor_start (s_test_actor, &config);
@@ -88,7 +83,7 @@ test_commands (void)
     reply = zstr_recv (actor);
     CHECK (streq (reply, "yes"));
     zstr_free (&reply);
-    zstr_send (actor, "NO-SUCH-COMMAND");      //  ignored, actor keeps serving
+    zstr_send (actor, "NO-SUCH-COMMAND"); //  ignored, actor keeps serving
     zhash_t *stats = zflow_actor_stats (actor, 2000);
     CHECK (stats);
     CHECK (zflow_stats_get (stats, "msgs_in") == 1);
@@ -104,8 +99,7 @@ test_commands (void)
 }
 
 //  A handler that returns -1 ends the actor; STATS then times out cleanly.
-static void
-test_handler_quits (void)
+static void test_handler_quits (void)
 {
     config_t config = {false, 0};
     zactor_t *actor = zflow_actor_start (s_test_actor, &config);
@@ -117,13 +111,12 @@ test_handler_quits (void)
 
 //  A STATS call that timed out leaves its reply behind; the next call must
 //  skip it and return its own, fresh one.
-static void
-test_late_reply (void)
+static void test_late_reply (void)
 {
     config_t config = {false, 0};
     zactor_t *actor = zflow_actor_start (s_test_actor, &config);
     zstr_send (actor, "SLEEP");
-    CHECK (zflow_actor_stats (actor, 100) == NULL);    //  busy: times out
+    CHECK (zflow_actor_stats (actor, 100) == NULL); //  busy: times out
     zstr_send (actor, "BUMP");
     zhash_t *stats = zflow_actor_stats (actor, 3000);
     CHECK (stats);
@@ -134,8 +127,7 @@ test_late_reply (void)
     zactor_destroy (&actor);
 }
 
-int
-main (void)
+int main (void)
 {
     printf ("test_actor\n");
     RUN (test_bad_config);

@@ -2,8 +2,7 @@
 #include "zflow_testing.h"
 #include <string.h>
 
-static void
-test_meta_fields (void)
+static void test_meta_fields (void)
 {
     zflow_meta_t *meta = zflow_meta_new ();
     CHECK (meta);
@@ -13,9 +12,9 @@ test_meta_fields (void)
     zflow_meta_set_timestamp (meta, 1700000000123456LL);
     CHECK_RC (zflow_meta_set_content_type (meta, "application/json"), 0);
     CHECK_RC (zflow_meta_set (meta, "ident", "sensor-1"), 0);
-    CHECK_RC (zflow_meta_set (meta, "ident", "sensor-2"), 0);     //  replaces
+    CHECK_RC (zflow_meta_set (meta, "ident", "sensor-2"), 0); //  replaces
     CHECK (zflow_meta_extra_count (meta) == 1);
-    CHECK_RC (zflow_meta_set (meta, "src", "x"), ZFLOW_EINVAL);   //  reserved
+    CHECK_RC (zflow_meta_set (meta, "src", "x"), ZFLOW_EINVAL); //  reserved
     CHECK_RC (zflow_meta_set (meta, "", "x"), ZFLOW_EINVAL);
     CHECK_RC (zflow_meta_set (meta, NULL, "x"), ZFLOW_EINVAL);
     CHECK_RC (zflow_meta_set (meta, "n", NULL), ZFLOW_EINVAL);
@@ -24,7 +23,7 @@ test_meta_fields (void)
     big[sizeof (big) - 1] = 0;
     CHECK_RC (zflow_meta_set_source (meta, big), ZFLOW_ETOOBIG);
     CHECK_RC (zflow_meta_set (meta, "big", big), ZFLOW_ETOOBIG);
-    CHECK (streq (zflow_meta_source (meta), "hpfeeds"));  //  unchanged by the refusal
+    CHECK (streq (zflow_meta_source (meta), "hpfeeds")); //  unchanged by the refusal
     for (int i = 1; i < ZFLOW_META_MAX_EXTRA; i++) {
         char name[8];
         snprintf (name, sizeof (name), "x%d", i);
@@ -59,8 +58,7 @@ test_meta_fields (void)
 }
 
 //  Each of these is not a valid meta; decode must say EPROTO and not crash.
-static void
-test_meta_malformed (void)
+static void test_meta_malformed (void)
 {
     static const struct {
         const char *what;
@@ -68,11 +66,17 @@ test_meta_malformed (void)
         size_t size;
     } cases[] = {
         {"empty", "", 0},
-        {"not msgpack (truncated str)", "\xa5" "ab", 3},
+        {"not msgpack (truncated str)",
+         "\xa5"
+         "ab",
+         3},
         {"an array, not a map", "\x91\x01", 2},
         {"map without v", "\x81\xa3seq\x01", 6},
         {"unknown version", "\x81\xa1v\x02", 4},
-        {"v as a string", "\x81\xa1v\xa1" "1", 5},
+        {"v as a string",
+         "\x81\xa1v\xa1"
+         "1",
+         5},
         {"seq negative", "\x82\xa1v\x01\xa3seq\xff", 9},
         {"src as an int", "\x82\xa1v\x01\xa3src\x05", 9},
         {"extra as an int", "\x82\xa1v\x01\xa1x\x05", 7},
@@ -97,8 +101,7 @@ test_meta_malformed (void)
     zflow_meta_destroy (&meta);
 }
 
-static void
-test_envelope (void)
+static void test_envelope (void)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
@@ -140,14 +143,14 @@ test_envelope (void)
     zflow_msg_reset (msg);
     zflow_msg_addstr (msg, "k");
     zflow_msg_addstr (msg, "not msgpack meta");
-    CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO);   //  two frames
+    CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO); //  two frames
     zflow_msg_addstr (msg, "payload");
-    CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO);   //  bad meta
+    CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO); //  bad meta
     zflow_msg_reset (msg);
     zflow_msg_add (msg, "", 0);
     zflow_msg_add (msg, "\x81\xa1v\x01", 4);
     zflow_msg_add (msg, "", 0);
-    CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO);   //  empty key
+    CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO); //  empty key
     //  keys past the limits are not keys: too many components, one too long
     char long_part[ZFLOW_KEY_MAX_PART + 2];
     memset (long_part, 'k', sizeof (long_part));
@@ -158,14 +161,14 @@ test_envelope (void)
     CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO);
     char many[2 * ZFLOW_KEY_MAX_PARTS + 1];
     for (int i = 0; i < 2 * ZFLOW_KEY_MAX_PARTS + 1; i++)
-        many[i] = i % 2 ? ZFLOW_KEY_SEP : 'p';      //  33 components
+        many[i] = i % 2 ? ZFLOW_KEY_SEP : 'p'; //  33 components
     zflow_msg_reset (msg);
     zflow_msg_add (msg, many, sizeof (many));
     zflow_msg_add (msg, "\x81\xa1v\x01", 4);
     zflow_msg_add (msg, "", 0);
     CHECK_RC (zflow_envelope_decode (msg, back), ZFLOW_EPROTO);
     zflow_msg_reset (msg);
-    zflow_msg_add (msg, many, sizeof (many) - 2);   //  32 components: a key
+    zflow_msg_add (msg, many, sizeof (many) - 2); //  32 components: a key
     zflow_msg_add (msg, "\x81\xa1v\x01", 4);
     zflow_msg_add (msg, "", 0);
     CHECK_RC (zflow_envelope_decode (msg, back), 0);
@@ -176,8 +179,7 @@ test_envelope (void)
     zflow_msg_destroy (&msg);
 }
 
-int
-main (void)
+int main (void)
 {
     printf ("test_envelope\n");
     RUN (test_meta_fields);

@@ -1,10 +1,9 @@
 /*  Tests for zflow_histogram: exact small values, bounded error, percentiles. */
-#include "zflow_testing.h"
 #include "zflow_histogram.h"
+#include "zflow_testing.h"
 #include <math.h>
 
-static void
-test_small_exact (void)
+static void test_small_exact (void)
 {
     zflow_histogram_t *h = zflow_histogram_new ();
     CHECK (zflow_histogram_percentile (h, 50) == 0 && zflow_histogram_count (h) == 0);
@@ -19,15 +18,14 @@ test_small_exact (void)
     CHECK (zflow_histogram_percentile (h, 100) == 100);
     CHECK (zflow_histogram_percentile (h, 0) == 1);
     CHECK (fabs (zflow_histogram_mean (h) - 50.5) < 1e-9);
-    zflow_histogram_record (h, -5);     //  counts as 0
+    zflow_histogram_record (h, -5); //  counts as 0
     CHECK (zflow_histogram_min (h) == 0);
     zflow_histogram_destroy (&h);
     CHECK (h == NULL);
 }
 
 //  Large values keep their percentile within 1/128 of the true value.
-static void
-test_relative_error (void)
+static void test_relative_error (void)
 {
     zflow_histogram_t *h = zflow_histogram_new ();
     //  a spread over six decades, 1 us .. 1 s in ns, log-uniform
@@ -48,8 +46,7 @@ test_relative_error (void)
     zflow_histogram_destroy (&h);
 }
 
-static void
-test_merge (void)
+static void test_merge (void)
 {
     zflow_histogram_t *a = zflow_histogram_new ();
     zflow_histogram_t *b = zflow_histogram_new ();
@@ -69,8 +66,7 @@ test_merge (void)
     zflow_histogram_destroy (&b);
 }
 
-int
-main (void)
+int main (void)
 {
     printf ("test_histogram\n");
     RUN (test_small_exact);

@@ -2,8 +2,7 @@
 #include "zflow_testing.h"
 #include <string.h>
 
-static void
-test_build (void)
+static void test_build (void)
 {
     zflow_key_t *key = zflow_key_new ("hpfeeds", "dionaea.capture", NULL);
     CHECK (key);
@@ -14,7 +13,10 @@ test_build (void)
     size_t size;
     const char *wire = (const char *) zflow_key_wire (key, &size);
     CHECK (size == strlen ("hpfeeds") + 1 + strlen ("dionaea.capture"));
-    CHECK (memcmp (wire, "hpfeeds\x1f" "dionaea.capture", size) == 0);
+    CHECK (memcmp (wire,
+                   "hpfeeds\x1f"
+                   "dionaea.capture",
+                   size) == 0);
     CHECK (streq (zflow_key_text (key), "hpfeeds/dionaea.capture"));
 
     int err = 0;
@@ -44,13 +46,13 @@ test_build (void)
     zflow_key_destroy (&key);
 }
 
-static void
-test_bad_input (void)
+static void test_bad_input (void)
 {
     int err = 0;
     CHECK (zflow_key_new (NULL) == NULL);
     CHECK (zflow_key_new_array (NULL, 0, &err) == NULL && err == ZFLOW_EINVAL);
-    const char *with_sep[] = {"a", "b\x1f" "c"};
+    const char *with_sep[] = {"a", "b\x1f"
+                                   "c"};
     CHECK (zflow_key_new_array (with_sep, 2, &err) == NULL && err == ZFLOW_EINVAL);
     const char *with_null[] = {"a", NULL};
     CHECK (zflow_key_new_array (with_null, 2, &err) == NULL && err == ZFLOW_EINVAL);
@@ -59,15 +61,15 @@ test_bad_input (void)
     long_part[sizeof (long_part) - 1] = 0;
     const char *too_long[] = {long_part};
     CHECK (zflow_key_new_array (too_long, 1, &err) == NULL && err == ZFLOW_ETOOBIG);
-    long_part[ZFLOW_KEY_MAX_PART] = 0;      //  exactly at the limit is fine
+    long_part[ZFLOW_KEY_MAX_PART] = 0; //  exactly at the limit is fine
     zflow_key_t *ok = zflow_key_new_array (too_long, 1, &err);
     CHECK (ok && err == 0);
     zflow_key_destroy (&ok);
     const char *many[ZFLOW_KEY_MAX_PARTS + 1];
     for (int i = 0; i <= ZFLOW_KEY_MAX_PARTS; i++)
         many[i] = "p";
-    CHECK (zflow_key_new_array (many, ZFLOW_KEY_MAX_PARTS + 1, &err) == NULL
-           && err == ZFLOW_ETOOBIG);
+    CHECK (zflow_key_new_array (many, ZFLOW_KEY_MAX_PARTS + 1, &err) == NULL &&
+           err == ZFLOW_ETOOBIG);
     ok = zflow_key_new_array (many, ZFLOW_KEY_MAX_PARTS, &err);
     CHECK (ok);
     zflow_key_t *joined = zflow_key_join (ok, ok, &err);
@@ -83,8 +85,7 @@ test_bad_input (void)
     zflow_key_destroy (&empty_part);
 }
 
-int
-main (void)
+int main (void)
 {
     printf ("test_key\n");
     RUN (test_build);

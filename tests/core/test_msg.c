@@ -2,8 +2,7 @@
 #include "zflow_testing.h"
 #include <string.h>
 
-static void
-test_parts (void)
+static void test_parts (void)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     CHECK (msg);
@@ -43,8 +42,7 @@ test_parts (void)
     zflow_msg_destroy (&msg);
 }
 
-static void
-test_copy_move (void)
+static void test_copy_move (void)
 {
     zflow_msg_t *a = zflow_msg_new ();
     zflow_msg_t *b = zflow_msg_new ();
@@ -71,8 +69,7 @@ test_copy_move (void)
     zflow_msg_destroy (&b);
 }
 
-static void
-test_zmsg (void)
+static void test_zmsg (void)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     zmsg_t *zmsg = zmsg_new ();
@@ -101,8 +98,7 @@ test_zmsg (void)
     zflow_msg_destroy (&msg);
 }
 
-static void
-test_strerror (void)
+static void test_strerror (void)
 {
     CHECK (strcmp (zflow_strerror (0), "success") == 0);
     CHECK (strcmp (zflow_strerror (ZFLOW_ECLOSED), "stream or actor is closed") == 0);
@@ -112,8 +108,7 @@ test_strerror (void)
         CHECK (strcmp (zflow_strerror (code), "unknown zflow error") != 0);
 }
 
-int
-main (void)
+int main (void)
 {
     printf ("test_msg\n");
     RUN (test_parts);

@@ -3,8 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 
-static void
-test_bad_creation (void)
+static void test_bad_creation (void)
 {
     int err = 0;
     CHECK (zflow_stream_new (99, NULL, NULL, &err) == NULL);
@@ -26,7 +25,7 @@ test_bad_creation (void)
     CHECK_RC (zflow_stream_set_write_limits (s, 5, 6), ZFLOW_EWATERMARK);
     CHECK_RC (zflow_stream_set_read_limits_msgs (s, 1, 2), ZFLOW_EWATERMARK);
     CHECK_RC (zflow_stream_set_read_limits_msgs (s, 0, 0), 0);
-    CHECK_RC (zflow_stream_set_read_limits (s, 100, 0), 0);     //  low = high / 4
+    CHECK_RC (zflow_stream_set_read_limits (s, 100, 0), 0); //  low = high / 4
     zflow_msg_t *empty = zflow_msg_new ();
     CHECK_RC (zflow_stream_write (s, empty), ZFLOW_EINVAL);
     CHECK_RC (zflow_stream_write (s, NULL), ZFLOW_EINVAL);
@@ -40,12 +39,11 @@ test_bad_creation (void)
     CHECK (zflow_stream_new_sock (NULL) == NULL);
 }
 
-static void
-test_endpoints (void)
+static void test_endpoints (void)
 {
     int err;
-    zflow_stream_t *server
-        = zflow_stream_new (ZMQ_ROUTER, "tcp://127.0.0.1:*, inproc://ep-test", NULL, &err);
+    zflow_stream_t *server =
+        zflow_stream_new (ZMQ_ROUTER, "tcp://127.0.0.1:*, inproc://ep-test", NULL, &err);
     CHECK (server);
     CHECK (zflow_stream_type (server) == ZMQ_ROUTER);
     CHECK (zsock_type (zflow_stream_sock (server)) == ZMQ_ROUTER);
@@ -74,7 +72,7 @@ test_endpoints (void)
         CHECK_RC (zflow_stream_write (client, msg), 0);
         CHECK (zflow_msg_size (msg) == 0);
         CHECK_RC (zflow_stream_read (server, msg, 5000), 0);
-        CHECK (zflow_msg_size (msg) == 4);  //  routing id + 3 parts
+        CHECK (zflow_msg_size (msg) == 4); //  routing id + 3 parts
         CHECK (zflow_msg_streq (msg, 3, number));
         CHECK_RC (zflow_stream_write (server, msg), 0);
         CHECK_RC (zflow_stream_read (client, msg, 5000), 0);
@@ -87,8 +85,7 @@ test_endpoints (void)
     zflow_stream_destroy (&server);
 }
 
-static void
-test_timeouts (void)
+static void test_timeouts (void)
 {
     zflow_stream_t *pull = zflow_stream_new (ZMQ_PULL, "inproc://timeouts", NULL, NULL);
     zflow_msg_t *msg = zflow_msg_new ();
@@ -116,8 +113,7 @@ test_timeouts (void)
     zflow_stream_destroy (&pull);
 }
 
-static void
-test_close (void)
+static void test_close (void)
 {
     zsock_t *sock = zsock_new_pull ("inproc://close-test");
     zflow_stream_t *pull = zflow_stream_new_sock (&sock);
@@ -126,7 +122,7 @@ test_close (void)
     zflow_msg_t *msg = zflow_msg_new ();
     CHECK (!zflow_stream_at_closing (pull));
     zflow_stream_close (pull);
-    zflow_stream_close (pull);      //  idempotent
+    zflow_stream_close (pull); //  idempotent
     CHECK (zflow_stream_sock (pull) == NULL);
     CHECK (zflow_stream_at_closing (pull));
     CHECK_RC (zflow_stream_read (pull, msg, 100), ZFLOW_ECLOSED);
@@ -146,8 +142,7 @@ test_close (void)
 
 //  A REQ socket may not send twice in a row: libzmq says EFSM, which the
 //  stream keeps and returns to the next call.
-static void
-test_exception (void)
+static void test_exception (void)
 {
     zflow_stream_t *rep = zflow_stream_new (ZMQ_REP, "inproc://fsm", NULL, NULL);
     zflow_stream_t *req = zflow_stream_new (ZMQ_REQ, NULL, "inproc://fsm", NULL);
@@ -164,15 +159,14 @@ test_exception (void)
     zflow_msg_addstr (msg, "three");
     CHECK_RC (zflow_stream_write (req, msg), ZFLOW_ETRANSPORT);
     CHECK (zflow_msg_size (msg) == 0);
-    CHECK (zflow_stream_dropped (req) == 2);    //  refused on a failed stream: counted
+    CHECK (zflow_stream_dropped (req) == 2); //  refused on a failed stream: counted
     zflow_msg_destroy (&msg);
     zflow_stream_destroy (&req);
     zflow_stream_destroy (&rep);
 }
 
 //  Blocks in read until the context is shut down underneath.
-static void *
-s_blocked_reader (void *arg)
+static void *s_blocked_reader (void *arg)
 {
     zflow_stream_t *pull = (zflow_stream_t *) arg;
     zflow_msg_t *msg = zflow_msg_new ();
@@ -184,8 +178,7 @@ s_blocked_reader (void *arg)
 //  The context goes away under a blocked reader (libzmq's ETERM): read
 //  returns the closed error, the stream is closed, nothing crashes. This
 //  ends czmq's context, so it runs last.
-static void
-test_closed_underneath (void)
+static void test_closed_underneath (void)
 {
     zflow_stream_t *pull = zflow_stream_new (ZMQ_PULL, "inproc://underneath", NULL, NULL);
     pthread_t thread;
@@ -203,8 +196,7 @@ test_closed_underneath (void)
     zflow_stream_destroy (&pull);
 }
 
-int
-main (void)
+int main (void)
 {
     printf ("test_stream\n");
     RUN (test_bad_creation);

@@ -3,8 +3,7 @@
 #include <string.h>
 
 //  Reads events until one of type arrives (or the wait runs out).
-static bool
-s_wait_for (zflow_stream_t *stream, int type, zflow_event_t *event)
+static bool s_wait_for (zflow_stream_t *stream, int type, zflow_event_t *event)
 {
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline)
@@ -13,22 +12,21 @@ s_wait_for (zflow_stream_t *stream, int type, zflow_event_t *event)
     return false;
 }
 
-static void
-test_events (void)
+static void test_events (void)
 {
     zflow_stream_t *server = zflow_stream_new (ZMQ_ROUTER, "tcp://127.0.0.1:*", NULL, NULL);
     zflow_event_t event;
-    CHECK_RC (zflow_stream_read_event (server, &event, 0), ZFLOW_EINVAL);   //  not enabled
+    CHECK_RC (zflow_stream_read_event (server, &event, 0), ZFLOW_EINVAL); //  not enabled
     CHECK_RC (zflow_stream_read_event (server, NULL, 0), ZFLOW_EINVAL);
     CHECK_RC (zflow_stream_enable_monitor (server, 0, 0), 0);
-    CHECK_RC (zflow_stream_enable_monitor (server, 0, 0), 0);              //  idempotent
+    CHECK_RC (zflow_stream_enable_monitor (server, 0, 0), 0); //  idempotent
     CHECK_RC (zflow_stream_read_event (server, &event, 0), ZFLOW_EAGAIN);
     CHECK_RC (zflow_stream_read_event (server, &event, 50), ZFLOW_ETIMEDOUT);
 
     const char *endpoint = (const char *) zlistx_first (zflow_stream_bindings (server));
     zflow_stream_t *client = zflow_stream_new (ZMQ_DEALER, NULL, NULL, NULL);
-    CHECK_RC (zflow_stream_enable_monitor (client, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED,
-                                           0), 0);
+    CHECK_RC (zflow_stream_enable_monitor (client, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED, 0),
+              0);
     CHECK_RC (zflow_stream_connect (client, endpoint), 0);
     CHECK (s_wait_for (server, ZMQ_EVENT_ACCEPTED, &event));
     CHECK (streq (event.endpoint, endpoint));
@@ -48,8 +46,7 @@ test_events (void)
 
 //  Ten peers connect to a stream whose backlog holds three events: the
 //  oldest are discarded and counted, and the newest remain.
-static void
-test_backlog (void)
+static void test_backlog (void)
 {
     zflow_stream_t *server = zflow_stream_new (ZMQ_ROUTER, "tcp://127.0.0.1:*", NULL, NULL);
     CHECK_RC (zflow_stream_enable_monitor (server, ZMQ_EVENT_ACCEPTED, 3), 0);
@@ -80,8 +77,7 @@ test_backlog (void)
 
 //  After close, the events already in the backlog can still be read, then
 //  read_event says closed.
-static void
-test_close (void)
+static void test_close (void)
 {
     zflow_stream_t *server = zflow_stream_new (ZMQ_ROUTER, "tcp://127.0.0.1:*", NULL, NULL);
     CHECK_RC (zflow_stream_enable_monitor (server, ZMQ_EVENT_ACCEPTED, 0), 0);
@@ -98,8 +94,7 @@ test_close (void)
     zflow_stream_destroy (&server);
 }
 
-int
-main (void)
+int main (void)
 {
     printf ("test_stream_monitor\n");
     RUN (test_events);

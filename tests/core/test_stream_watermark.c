@@ -9,8 +9,7 @@
 #define SLOW_SIZE 256
 
 //  Reads count messages of a 4-byte sequence number and checks their order.
-static void
-s_ordered_reader (zsock_t *pipe, void *args)
+static void s_ordered_reader (zsock_t *pipe, void *args)
 {
     const char *endpoint = (const char *) args;
     zflow_stream_t *pull = zflow_stream_new (ZMQ_PULL, NULL, endpoint, NULL);
@@ -30,8 +29,7 @@ s_ordered_reader (zsock_t *pipe, void *args)
     zsock_wait (pipe);
 }
 
-static void
-test_write_watermark (void)
+static void test_write_watermark (void)
 {
     zsock_t *sock = zsock_new (ZMQ_PUSH);
     zsock_set_sndhwm (sock, 5);
@@ -72,8 +70,7 @@ test_write_watermark (void)
 }
 
 //  Writes SLOW_COUNT numbered messages as fast as the reader lets it.
-static void
-s_fast_writer (zsock_t *pipe, void *args)
+static void s_fast_writer (zsock_t *pipe, void *args)
 {
     zsock_t *sock = zsock_new (ZMQ_PUSH);
     zsock_set_sndhwm (sock, 10);
@@ -97,17 +94,16 @@ s_fast_writer (zsock_t *pipe, void *args)
 }
 
 typedef struct {
-    zflow_stream_t *pull;     //  the attached stream
-    zflow_msg_t *msg;         //  reused for reads
-    int received;             //  messages read, in order
-    bool out_of_order;        //  a sequence number was wrong
-    size_t max_bytes;         //  most bytes ever seen in the read buffer
-    size_t max_msgs;          //  most messages ever seen in the read buffer
-    int readable_calls;       //  on_readable calls
+    zflow_stream_t *pull; //  the attached stream
+    zflow_msg_t *msg;     //  reused for reads
+    int received;         //  messages read, in order
+    bool out_of_order;    //  a sequence number was wrong
+    size_t max_bytes;     //  most bytes ever seen in the read buffer
+    size_t max_msgs;      //  most messages ever seen in the read buffer
+    int readable_calls;   //  on_readable calls
 } slow_t;
 
-static void
-s_note_pending (slow_t *slow)
+static void s_note_pending (slow_t *slow)
 {
     size_t bytes = zflow_stream_read_pending_bytes (slow->pull);
     size_t msgs = zflow_stream_read_pending (slow->pull);
@@ -119,8 +115,7 @@ s_note_pending (slow_t *slow)
 
 //  The slow consumer's on_readable reads nothing: it leaves the messages to
 //  push back, as a stage whose output is congested would.
-static void
-s_on_readable (zflow_stream_t *stream, void *arg)
+static void s_on_readable (zflow_stream_t *stream, void *arg)
 {
     (void) stream;
     slow_t *slow = (slow_t *) arg;
@@ -129,8 +124,7 @@ s_on_readable (zflow_stream_t *stream, void *arg)
 }
 
 //  Every millisecond the consumer manages four messages.
-static int
-s_on_tick (zloop_t *loop, int timer_id, void *arg)
+static int s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -148,8 +142,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     return slow->received == SLOW_COUNT || slow->out_of_order ? -1 : 0;
 }
 
-static void
-s_slow_reader_run (size_t high_bytes, size_t high_msgs)
+static void s_slow_reader_run (size_t high_bytes, size_t high_msgs)
 {
     //  a socket made outside the stream: the stream does not know its
     //  bindings, so each run takes its own endpoint
@@ -176,9 +169,9 @@ s_slow_reader_run (size_t high_bytes, size_t high_msgs)
     zsock_signal (writer, 0);
     zactor_destroy (&writer);
     CHECK (!slow.out_of_order);
-    CHECK (slow.received == SLOW_COUNT);   //  nothing lost
+    CHECK (slow.received == SLOW_COUNT); //  nothing lost
     CHECK (dropped == 0);
-    CHECK (drains > 0);                    //  the writer was pushed back
+    CHECK (drains > 0); //  the writer was pushed back
     CHECK (zflow_stream_pauses (slow.pull) > 0);
     CHECK (slow.readable_calls > 0);
     //  bounded: the fill stops at the high watermark, so the buffer never
@@ -186,28 +179,25 @@ s_slow_reader_run (size_t high_bytes, size_t high_msgs)
     CHECK (slow.max_bytes < high_bytes + SLOW_SIZE);
     if (high_msgs)
         CHECK (slow.max_msgs <= high_msgs);
-    printf (" [max buffered %zu bytes, %zu msgs; %d writer drains]", slow.max_bytes,
-            slow.max_msgs, drains);
+    printf (" [max buffered %zu bytes, %zu msgs; %d writer drains]", slow.max_bytes, slow.max_msgs,
+            drains);
     zflow_stream_detach (slow.pull);
     zloop_destroy (&loop);
     zflow_msg_destroy (&slow.msg);
     zflow_stream_destroy (&slow.pull);
 }
 
-static void
-test_slow_reader_bytes (void)
+static void test_slow_reader_bytes (void)
 {
     s_slow_reader_run (4096, 0);
 }
 
-static void
-test_slow_reader_msgs (void)
+static void test_slow_reader_msgs (void)
 {
     s_slow_reader_run (1 << 20, 8);
 }
 
-int
-main (void)
+int main (void)
 {
     printf ("test_stream_watermark\n");
     RUN (test_write_watermark);

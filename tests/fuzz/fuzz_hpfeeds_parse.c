@@ -20,8 +20,7 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static void
-s_check (const uint8_t *buf, const zflow_hpfeeds_frame_t *frame)
+static void s_check (const uint8_t *buf, const zflow_hpfeeds_frame_t *frame)
 {
     const uint8_t *end = buf + frame->size;
     if (frame->name && (frame->name < buf || frame->name + frame->name_size > end))
@@ -34,17 +33,16 @@ s_check (const uint8_t *buf, const zflow_hpfeeds_frame_t *frame)
         abort ();
     if (frame->op == ZFLOW_HPFEEDS_OP_PUBLISH) {
         uint8_t *copy = (uint8_t *) malloc (frame->size);
-        long total = zflow__hpfeeds_encode_publish (copy, frame->name, frame->name_size,
-                                                    frame->channel, frame->channel_size,
-                                                    frame->data, frame->data_size);
+        long total =
+            zflow__hpfeeds_encode_publish (copy, frame->name, frame->name_size, frame->channel,
+                                           frame->channel_size, frame->data, frame->data_size);
         if (total != (long) frame->size || memcmp (copy, buf, frame->size))
             abort ();
         free (copy);
     }
 }
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     //  The first byte picks the piece size, the rest is the byte stream.
     if (size == 0)
@@ -64,11 +62,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             size_t same = prefix_size ? zflow__hpfeeds_same_publish (data + offset, fed - offset,
                                                                      prefix, prefix_size)
                                       : 0;
-            rc = zflow__hpfeeds_parse (data + offset, fed - offset, &frame, errbuf,
-                                       sizeof (errbuf));
-            if (same && (rc != 1 || frame.size != same || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH
-                         || (size_t) (frame.data - data - offset) != 5 + prefix_size))
-                abort ();       //  the fast path took a frame the full parse does not
+            rc =
+                zflow__hpfeeds_parse (data + offset, fed - offset, &frame, errbuf, sizeof (errbuf));
+            if (same && (rc != 1 || frame.size != same || frame.op != ZFLOW_HPFEEDS_OP_PUBLISH ||
+                         (size_t) (frame.data - data - offset) != 5 + prefix_size))
+                abort (); //  the fast path took a frame the full parse does not
             if (rc != 1)
                 break;
             s_check (data + offset, &frame);
@@ -80,7 +78,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
         if (rc < 0) {
             if (strlen (errbuf) == 0)
-                abort ();       //  every error explains itself
+                abort (); //  every error explains itself
             return 0;
         }
         if (fed == size)

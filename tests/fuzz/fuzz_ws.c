@@ -14,20 +14,19 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "zflow_ws_client.h"
+#include "zflow_ws_proto.h"
+#include <czmq.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <czmq.h>
-#include "zflow_ws_client.h"
-#include "zflow_ws_proto.h"
 
 //  The key the handshake responses in the corpus were computed for.
 #define S_KEY "dGhlIHNhbXBsZSBub25jZQ=="
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-int
-LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
+int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
     static zloop_t *loop = NULL;
     if (!loop) {
@@ -48,8 +47,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         if (mode == 3 && rc == 0)
             zflow__ws_conn_feed (loop, data + accept.header_size, size - accept.header_size,
                                  accept.deflate, 65536);
-    }
-    else if (mode == 1 || mode == 2)
+    } else if (mode == 1 || mode == 2)
         zflow__ws_conn_feed (loop, data, size, mode == 2, 65536);
     else {
         char *url = (char *) malloc (size + 1);

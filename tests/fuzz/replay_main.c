@@ -19,8 +19,7 @@
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static int
-s_run_file (const char *path)
+static int s_run_file (const char *path)
 {
     FILE *file = fopen (path, "rb");
     if (!file)
@@ -46,8 +45,7 @@ s_run_file (const char *path)
     return 0;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     int files = 0;
     for (int arg = 1; arg < argc; arg++) {

@@ -18,19 +18,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHECK(x)                                                                    \
-    do {                                                                            \
-        if (!(x)) {                                                                 \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
-            abort ();                                                               \
-        }                                                                           \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                 \
+            abort ();                                                                              \
+        }                                                                                          \
     } while (0)
 
 static const char *s_pub[] = {"chan1", "chan2", "out", NULL};
 static const char *s_sub[] = {"chan1", "chan2", "out", NULL};
 
-static zflow_hpfeeds_broker_t *
-s_broker (int port)
+static zflow_hpfeeds_broker_t *s_broker (int port)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow-test");
     CHECK (broker);
@@ -50,8 +49,8 @@ s_broker (int port)
     return broker;
 }
 
-static zflow_hpfeeds_t *
-s_client (int port, const char *ident, const char *secret, zflow_hpfeeds_config_t *config)
+static zflow_hpfeeds_t *s_client (int port, const char *ident, const char *secret,
+                                  zflow_hpfeeds_config_t *config)
 {
     zflow_hpfeeds_config_t defaults;
     if (!config) {
@@ -70,8 +69,7 @@ s_client (int port, const char *ident, const char *secret, zflow_hpfeeds_config_
 }
 
 //  Waits for an event of type; returns its text (caller frees).
-static char *
-s_wait_event (zflow_hpfeeds_t *client, int type, int timeout_ms)
+static char *s_wait_event (zflow_hpfeeds_t *client, int type, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     while (zclock_mono () < deadline) {
@@ -86,8 +84,7 @@ s_wait_event (zflow_hpfeeds_t *client, int type, int timeout_ms)
     return NULL;
 }
 
-static void
-s_wait_connected (zflow_hpfeeds_t *client)
+static void s_wait_connected (zflow_hpfeeds_t *client)
 {
     char *text = s_wait_event (client, ZFLOW_HPFEEDS_EVENT_CONNECTED, 5000);
     CHECK (text);
@@ -95,9 +92,8 @@ s_wait_connected (zflow_hpfeeds_t *client)
 }
 
 //  Reads one message and checks it.
-static void
-s_expect (zflow_hpfeeds_t *client, zflow_msg_t *msg, const char *channel, const char *ident,
-          const char *payload)
+static void s_expect (zflow_hpfeeds_t *client, zflow_msg_t *msg, const char *channel,
+                      const char *ident, const char *payload)
 {
     CHECK (zflow_hpfeeds_read (client, msg, 3000) == 0);
     char got_channel[256], got_ident[256];
@@ -109,8 +105,7 @@ s_expect (zflow_hpfeeds_t *client, zflow_msg_t *msg, const char *channel, const 
     CHECK (size == strlen (payload) && memcmp (data, payload, size) == 0);
 }
 
-static void
-test_round_trip (int port)
+static void test_round_trip (int port)
 {
     zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", NULL);
     zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", NULL);
@@ -119,14 +114,13 @@ test_round_trip (int port)
     s_wait_connected (bob);
     s_wait_connected (alice);
     CHECK (zflow_hpfeeds_connected (alice));
-    zclock_sleep (100);     //  no acks in hpfeeds: let the subscribes reach the broker
+    zclock_sleep (100); //  no acks in hpfeeds: let the subscribes reach the broker
     zflow_msg_t *msg = zflow_msg_new ();
     char payload[64];
     for (int index = 0; index < 1000; index++) {
         snprintf (payload, sizeof (payload), "message %d", index);
         CHECK (zflow_hpfeeds_publish (alice, index % 2 ? "chan2" : "chan1", payload,
-                                      strlen (payload))
-               == 0);
+                                      strlen (payload)) == 0);
     }
     for (int index = 0; index < 1000; index++) {
         snprintf (payload, sizeof (payload), "message %d", index);
@@ -161,8 +155,7 @@ test_round_trip (int port)
     zflow_hpfeeds_destroy (&bob);
 }
 
-static void
-test_many_channels (int port)
+static void test_many_channels (int port)
 {
     zflow_hpfeeds_t *carol = s_client (port, "carol", "sc", NULL);
     char channel[32];
@@ -187,8 +180,7 @@ test_many_channels (int port)
 
 //  Refusals reach the user as events with the broker's text, and are not
 //  retried in a tight loop.
-static void
-test_refusals (zflow_hpfeeds_broker_t *broker, int port)
+static void test_refusals (zflow_hpfeeds_broker_t *broker, int port)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -254,8 +246,7 @@ test_refusals (zflow_hpfeeds_broker_t *broker, int port)
 }
 
 //  Messages from a PULL stream and a SUB on a hub-like PUB are published.
-static void
-test_publish_from (int port)
+static void test_publish_from (int port)
 {
     zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", NULL);
     zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", NULL);
@@ -264,10 +255,9 @@ test_publish_from (int port)
     s_wait_connected (alice);
     zclock_sleep (100);
     zsock_t *push = zsock_new_push ("@inproc://test-publish-from");
-    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_PULL, "inproc://test-publish-from", NULL, "out")
-           == 0);
-    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_REQ, "inproc://x", NULL, "out")
-           == ZFLOW_EINVAL);
+    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_PULL, "inproc://test-publish-from", NULL,
+                                       "out") == 0);
+    CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_REQ, "inproc://x", NULL, "out") == ZFLOW_EINVAL);
     zstr_send (push, "plain one");
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
@@ -279,13 +269,15 @@ test_publish_from (int port)
     //  a hub-like PUB: only the subscribed key prefix is published
     zsock_t *hub = zsock_new_pub ("@inproc://test-publish-from-hub");
     CHECK (zflow_hpfeeds_publish_from (alice, ZMQ_SUB, "inproc://test-publish-from-hub",
-                                       "sensors\x1f", "out")
-           == 0);
-    zclock_sleep (100);     //  let the subscription reach the PUB
+                                       "sensors\x1f", "out") == 0);
+    zclock_sleep (100); //  let the subscription reach the PUB
     CHECK (zflow_envelope_encode (msg, "other\x1fx", 7, meta, "not this", 8) == 0);
     zmsg = zflow_msg_to_zmsg (msg);
     zmsg_send (&zmsg, hub);
-    CHECK (zflow_envelope_encode (msg, "sensors\x1f" "a", 9, meta, "from the hub", 12) == 0);
+    CHECK (zflow_envelope_encode (msg,
+                                  "sensors\x1f"
+                                  "a",
+                                  9, meta, "from the hub", 12) == 0);
     zmsg = zflow_msg_to_zmsg (msg);
     zmsg_send (&zmsg, hub);
     s_expect (bob, msg, "out", "alice", "from the hub");
@@ -299,8 +291,7 @@ test_publish_from (int port)
 }
 
 //  A consumer that does not read: TCP reads pause, nothing is lost.
-static void
-test_lossless (int port)
+static void test_lossless (int port)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -337,8 +328,7 @@ test_lossless (int port)
 }
 
 //  Reads until quiet; marks seen[seq] for payloads "seq".
-static int
-s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
+static int s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     int count = 0;
@@ -347,11 +337,11 @@ s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
         size_t size;
         char text[32];
         CHECK (zflow_hpfeeds_unpack (msg, NULL, NULL, &data, &size) == 0);
-        size = size < sizeof (text) - 1 ? size : sizeof (text) - 1;     //  the number leads
+        size = size < sizeof (text) - 1 ? size : sizeof (text) - 1; //  the number leads
         memcpy (text, data, size);
         text[size] = 0;
         int seq = atoi (text);
-        CHECK (seq >= 0 && seq < max && !seen[seq]);   //  no duplicates
+        CHECK (seq >= 0 && seq < max && !seen[seq]); //  no duplicates
         seen[seq] = true;
         count++;
     }
@@ -359,8 +349,7 @@ s_drain (zflow_hpfeeds_t *client, bool *seen, int max, int quiet_ms)
     return count;
 }
 
-static int
-s_count (const bool *seen, int from, int to)
+static int s_count (const bool *seen, int from, int to)
 {
     int count = 0;
     for (int index = from; index < to; index++)
@@ -368,8 +357,7 @@ s_count (const bool *seen, int from, int to)
     return count;
 }
 
-static void
-s_publish_range (zflow_hpfeeds_t *client, int from, int to)
+static void s_publish_range (zflow_hpfeeds_t *client, int from, int to)
 {
     char payload[32];
     for (int index = from; index < to; index++) {
@@ -379,8 +367,7 @@ s_publish_range (zflow_hpfeeds_t *client, int from, int to)
 }
 
 //  The broker dies mid-stream and comes back on the same port.
-static void
-test_restart (void)
+static void test_restart (void)
 {
     zflow_hpfeeds_broker_t *broker = s_broker (0);
     int port = zflow_hpfeeds_broker_port (broker);
@@ -389,7 +376,7 @@ test_restart (void)
     fast.backoff_min_ms = 30;
     fast.backoff_max_ms = 100;
     zflow_hpfeeds_config_init (&slow);
-    slow.backoff_min_ms = 1000;     //  bob (fast) is back and subscribed well before
+    slow.backoff_min_ms = 1000; //  bob (fast) is back and subscribed well before
     slow.backoff_max_ms = 1500;
     zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", &fast);
     zflow_hpfeeds_t *alice = s_client (port, "alice", "sa", &slow);
@@ -429,8 +416,7 @@ test_restart (void)
             "phase 2 (while down) %d of %d; "
             "phase 3 (after) %d of %d\n",
             got1, PHASE1, PHASE1 - got1, first_gap, last_gap,
-            zflow_stats_get (stats, "inflight_lost"),
-            got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
+            zflow_stats_get (stats, "inflight_lost"), got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
     CHECK (zflow_stats_get (stats, "connects") == 2);
     zhash_destroy (&stats);
     //  what was lost is one run of phase 1: the frames on the wire or in
@@ -447,8 +433,7 @@ test_restart (void)
 }
 
 //  No broker: the outbox keeps the newest publishes, drops the oldest.
-static void
-test_outbox (void)
+static void test_outbox (void)
 {
     zflow_hpfeeds_broker_t *broker = s_broker (0);
     int port = zflow_hpfeeds_broker_port (broker);
@@ -475,8 +460,7 @@ test_outbox (void)
     }
     uint64_t drops = zflow_stats_get (stats, "outbox_drops");
     uint64_t pending = zflow_stats_get (stats, "outbox_pending");
-    printf ("outbox: %d published while down, %" PRIu64 " oldest dropped, %" PRIu64
-            " bytes kept\n",
+    printf ("outbox: %d published while down, %" PRIu64 " oldest dropped, %" PRIu64 " bytes kept\n",
             COUNT, drops, pending);
     CHECK (zflow_stats_get (stats, "published") == COUNT);
     CHECK (drops > 0 && drops < COUNT);
@@ -516,8 +500,7 @@ test_outbox (void)
 
 //  BLOCK: no broker, the publisher waits (here up to 200 ms) instead of
 //  losing anything, and every accepted publish arrives later.
-static void
-test_block (void)
+static void test_block (void)
 {
     zflow_hpfeeds_broker_t *broker = s_broker (0);
     int port = zflow_hpfeeds_broker_port (broker);
@@ -568,8 +551,7 @@ test_block (void)
 }
 
 //  A hostile broker: an oversized frame, then a truncated one.
-static int
-s_accept_info (int listener)
+static int s_accept_info (int listener)
 {
     struct pollfd item = {listener, POLLIN, 0};
     CHECK (poll (&item, 1, 5000) == 1);
@@ -585,8 +567,7 @@ s_accept_info (int listener)
     return fd;
 }
 
-static void
-test_hostile_broker (void)
+static void test_hostile_broker (void)
 {
     int port, listener = zflow_testing_listen (0, &port);
     CHECK (listener >= 0);
@@ -631,7 +612,7 @@ test_hostile_broker (void)
     zstr_free (&text);
     struct pollfd half = {fd, POLLIN, 0};
     uint8_t byte;
-    CHECK (poll (&half, 1, 2000) == 1 && recv (fd, &byte, 1, 0) == 0);   //  its FIN
+    CHECK (poll (&half, 1, 2000) == 1 && recv (fd, &byte, 1, 0) == 0); //  its FIN
     int64_t start = zclock_mono ();
     text = s_wait_event (client, ZFLOW_HPFEEDS_EVENT_DISCONNECTED, 6000);
     CHECK (text && strstr (text, "did not close"));
@@ -650,8 +631,7 @@ test_hostile_broker (void)
 
 //  A refused publish: the client drops that channel's frames still in its
 //  outbox, and sends the rest on the next connection.
-static void
-test_refused_publish_purge (void)
+static void test_refused_publish_purge (void)
 {
     int port, listener = zflow_testing_listen (4096, &port);
     CHECK (listener >= 0);
@@ -666,11 +646,10 @@ test_refused_publish_purge (void)
     memset (payload, 'p', sizeof (payload));
     for (int index = 0; index < COUNT; index++)
         CHECK (zflow_hpfeeds_publish (client, index % 10 ? "chan1" : "forbidden", payload,
-                                      sizeof (payload))
-               == 0);
+                                      sizeof (payload)) == 0);
     //  first connection: take the auth, read nothing, refuse
     int fd = s_accept_info (listener);
-    zclock_sleep (300);     //  the client fills the socket buffers; the rest waits
+    zclock_sleep (300); //  the client fills the socket buffers; the rest waits
     const char *refusal = "Authkey not allowed to pub here. ident=alice, chan=forbidden";
     uint8_t frame[200];
     int size = zflow__hpfeeds_encode_error (frame, refusal, strlen (refusal));
@@ -717,8 +696,7 @@ test_refused_publish_purge (void)
     close (listener);
 }
 
-int
-main (void)
+int main (void)
 {
     setvbuf (stdout, NULL, _IONBF, 0);
     zflow_hpfeeds_broker_t *broker = s_broker (0);
@@ -736,7 +714,7 @@ main (void)
         CHECK (zflow_hpfeeds_subscribe (greedy, channel) == 0);
     }
     CHECK (zflow_hpfeeds_subscribe (greedy, "one.more") == ZFLOW_EFULL);
-    CHECK (zflow_hpfeeds_subscribe (greedy, "c.7") == 0);     //  already there
+    CHECK (zflow_hpfeeds_subscribe (greedy, "c.7") == 0); //  already there
     zflow_hpfeeds_destroy (&greedy);
     test_round_trip (port);
     test_many_channels (port);

@@ -18,20 +18,21 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#define CHECK(x)                                                                    \
-    do {                                                                            \
-        if (!(x)) {                                                                 \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
-            abort ();                                                               \
-        }                                                                           \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                 \
+            abort ();                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define S_BAD_CHANNEL "bad\x1f" "chan"
+#define S_BAD_CHANNEL                                                                              \
+    "bad\x1f"                                                                                      \
+    "chan"
 
 static const char *s_chans[] = {"chan1", "chan2", S_BAD_CHANNEL, NULL};
 
-static zflow_hpfeeds_t *
-s_client (int port, const char *ident, zflow_hpfeeds_config_t *config)
+static zflow_hpfeeds_t *s_client (int port, const char *ident, zflow_hpfeeds_config_t *config)
 {
     zflow_hpfeeds_config_t defaults;
     if (!config) {
@@ -47,8 +48,7 @@ s_client (int port, const char *ident, zflow_hpfeeds_config_t *config)
     return client;
 }
 
-static void
-s_wait_connected (zflow_hpfeeds_t *client)
+static void s_wait_connected (zflow_hpfeeds_t *client)
 {
     int64_t deadline = zclock_mono () + 5000;
     while (!zflow_hpfeeds_connected (client) && zclock_mono () < deadline)
@@ -56,8 +56,7 @@ s_wait_connected (zflow_hpfeeds_t *client)
     CHECK (zflow_hpfeeds_connected (client));
 }
 
-static uint64_t
-s_stat (zflow_hpfeeds_t *client, const char *name)
+static uint64_t s_stat (zflow_hpfeeds_t *client, const char *name)
 {
     zhash_t *stats = zflow_hpfeeds_stats (client);
     CHECK (stats);
@@ -70,11 +69,11 @@ s_stat (zflow_hpfeeds_t *client, const char *name)
 //  is large (20 KB..60 KB) so that batches also end on the byte limit, and
 //  every 1000th is over 64 KiB, so it travels alone past the publish
 //  hand-off buffer (order kept).
-static size_t
-s_payload (int index, char *buffer)
+static size_t s_payload (int index, char *buffer)
 {
     size_t size = (size_t) snprintf (buffer, 32, "%d:", index);
-    size_t total = index % 97 == 0 ? 20000 + (size_t) (index % 5) * 10000 : 1 + (size_t) (index % 300);
+    size_t total =
+        index % 97 == 0 ? 20000 + (size_t) (index % 5) * 10000 : 1 + (size_t) (index % 300);
     if (index % 1000 == 500)
         total = 90000;
     if (total < size)
@@ -85,8 +84,7 @@ s_payload (int index, char *buffer)
 }
 
 //  Checks that msg is message index on channel, from ident alice.
-static void
-s_check (zflow_msg_t *msg, int index, char *expected)
+static void s_check (zflow_msg_t *msg, int index, char *expected)
 {
     char channel[256], ident[256];
     const void *data;
@@ -103,8 +101,7 @@ s_check (zflow_msg_t *msg, int index, char *expected)
 
 //  Order and content across batches, on the reader and on a SUB stream of
 //  the output endpoint at the same time; nothing lost (lossless).
-static void
-test_order (int port)
+static void test_order (int port)
 {
     zflow_hpfeeds_t *bob = s_client (port, "bob", NULL);
     zflow_hpfeeds_t *alice = s_client (port, "alice", NULL);
@@ -162,8 +159,7 @@ test_order (int port)
 
 //  A frame whose channel cannot be a key, in the middle of a run: it is
 //  dropped and counted, the frames around it arrive in order.
-static void
-test_bad_channel (int port)
+static void test_bad_channel (int port)
 {
     zflow_hpfeeds_t *bob = s_client (port, "bob", NULL);
     zflow_hpfeeds_t *alice = s_client (port, "alice", NULL);
@@ -199,8 +195,7 @@ test_bad_channel (int port)
 
 //  Lossy mode with a reader that waits: what arrives is in order and
 //  what does not is counted, exactly.
-static void
-test_lossy_accounting (int port)
+static void test_lossy_accounting (int port)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -248,8 +243,7 @@ test_lossy_accounting (int port)
 //  zflow_hpfeeds_read refills the envelope it built last in place when
 //  sizes repeat: a copy of it (parts shared) keeps its message, and the
 //  message keeps its content when the user changed a part meanwhile.
-static void
-test_refill (int port)
+static void test_refill (int port)
 {
     zflow_hpfeeds_t *bob = s_client (port, "bob", NULL);
     zflow_hpfeeds_t *alice = s_client (port, "alice", NULL);
@@ -269,15 +263,15 @@ test_refill (int port)
         const void *data;
         size_t size;
         CHECK (zflow_hpfeeds_unpack (msg, NULL, NULL, &data, &size) == 0);
-        CHECK (size == sizeof (payload) && ((const char *) data)[0] == 'a' + index % 26
-               && ((const char *) data)[99] == 'a' + index % 26);
-        if (index > 0 && index % 4 == 1) {     //  the copy made after the last read
+        CHECK (size == sizeof (payload) && ((const char *) data)[0] == 'a' + index % 26 &&
+               ((const char *) data)[99] == 'a' + index % 26);
+        if (index > 0 && index % 4 == 1) { //  the copy made after the last read
             CHECK (zflow_hpfeeds_unpack (keep, NULL, NULL, &data, &size) == 0);
             CHECK (size == sizeof (payload) && ((const char *) data)[0] == 'a' + (index - 1) % 26);
         }
         if (index % 4 == 0)
             CHECK (zflow_msg_copy (keep, msg) == 0);
-        if (index % 4 == 2) {   //  the user swaps the payload part for its own
+        if (index % 4 == 2) { //  the user swaps the payload part for its own
             zmq_msg_t *part = (zmq_msg_t *) zflow_msg_zmq (msg, 2);
             zmq_msg_close (part);
             zmq_msg_init_size (part, sizeof (payload));
@@ -291,8 +285,7 @@ test_refill (int port)
     zflow_hpfeeds_destroy (&bob);
 }
 
-int
-main (void)
+int main (void)
 {
     zsys_init ();
     zsys_set_logstream (stderr);

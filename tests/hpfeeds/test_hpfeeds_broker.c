@@ -11,20 +11,20 @@
 #include "zflow.h"
 #include "zflow_hpfeeds_proto.h"
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHECK(x)                                                                    \
-    do {                                                                            \
-        if (!(x)) {                                                                 \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
-            abort ();                                                               \
-        }                                                                           \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                 \
+            abort ();                                                                              \
+        }                                                                                          \
     } while (0)
 
 //  A raw peer: a blocking socket and what it has read.
@@ -36,8 +36,7 @@ typedef struct {
     size_t nonce_size;
 } peer_t;
 
-static void
-s_send (peer_t *peer, const void *data, size_t size)
+static void s_send (peer_t *peer, const void *data, size_t size)
 {
     //  a blocking send may still return early (a signal): send the rest
     const uint8_t *cursor = (const uint8_t *) data;
@@ -53,8 +52,7 @@ s_send (peer_t *peer, const void *data, size_t size)
 
 //  Reads the next frame (waits up to 3 s). Returns the frame, or op 255
 //  at end of stream.
-static zflow_hpfeeds_frame_t
-s_recv (peer_t *peer)
+static zflow_hpfeeds_frame_t s_recv (peer_t *peer)
 {
     zflow_hpfeeds_frame_t frame;
     for (;;) {
@@ -73,8 +71,7 @@ s_recv (peer_t *peer)
     }
 }
 
-static void
-s_pop (peer_t *peer, const zflow_hpfeeds_frame_t *frame)
+static void s_pop (peer_t *peer, const zflow_hpfeeds_frame_t *frame)
 {
     memmove (peer->buf, peer->buf + frame->size, peer->size - frame->size);
     peer->size -= frame->size;
@@ -84,8 +81,7 @@ s_pop (peer_t *peer, const zflow_hpfeeds_frame_t *frame)
 //  Connects a raw peer and reads the info frame; rcvbuf: the socket's
 //  receive buffer (0: the default), set before connecting so that the TCP
 //  window is scaled for it.
-static peer_t *
-s_connect_rcvbuf (int port, int rcvbuf)
+static peer_t *s_connect_rcvbuf (int port, int rcvbuf)
 {
     peer_t *peer = (peer_t *) zmalloc (sizeof (peer_t));
     peer->fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -106,22 +102,19 @@ s_connect_rcvbuf (int port, int rcvbuf)
     return peer;
 }
 
-static peer_t *
-s_connect (int port)
+static peer_t *s_connect (int port)
 {
     return s_connect_rcvbuf (port, 0);
 }
 
-static void
-s_close (peer_t **peer_p)
+static void s_close (peer_t **peer_p)
 {
     close ((*peer_p)->fd);
     free (*peer_p);
     *peer_p = NULL;
 }
 
-static void
-s_auth (peer_t *peer, const char *ident, const char *secret)
+static void s_auth (peer_t *peer, const char *ident, const char *secret)
 {
     uint8_t hash[20], frame[300];
     CHECK (zflow__hpfeeds_hash (peer->nonce, peer->nonce_size, secret, hash) == 0);
@@ -129,16 +122,14 @@ s_auth (peer_t *peer, const char *ident, const char *secret)
     s_send (peer, frame, (size_t) size);
 }
 
-static void
-s_sub (peer_t *peer, uint8_t op, const char *ident, const char *channel)
+static void s_sub (peer_t *peer, uint8_t op, const char *ident, const char *channel)
 {
     uint8_t frame[600];
     int size = zflow__hpfeeds_encode_sub (frame, op, ident, channel, strlen (channel));
     s_send (peer, frame, (size_t) size);
 }
 
-static void
-s_pub (peer_t *peer, const char *ident, const char *channel, const char *payload)
+static void s_pub (peer_t *peer, const char *ident, const char *channel, const char *payload)
 {
     uint8_t frame[2000];
     long size = zflow__hpfeeds_encode_publish (frame, ident, strlen (ident), channel,
@@ -147,8 +138,7 @@ s_pub (peer_t *peer, const char *ident, const char *channel, const char *payload
 }
 
 //  Expects an error frame containing text, then the end of the stream.
-static void
-s_expect_refusal (peer_t *peer, const char *text)
+static void s_expect_refusal (peer_t *peer, const char *text)
 {
     zflow_hpfeeds_frame_t frame = s_recv (peer);
     CHECK (frame.op == ZFLOW_HPFEEDS_OP_ERROR);
@@ -163,20 +153,19 @@ s_expect_refusal (peer_t *peer, const char *text)
 }
 
 //  Publishes until the subscriber's frames arrive.
-static void
-s_expect_publish (peer_t *peer, const char *ident, const char *channel, const char *payload)
+static void s_expect_publish (peer_t *peer, const char *ident, const char *channel,
+                              const char *payload)
 {
     zflow_hpfeeds_frame_t frame = s_recv (peer);
     CHECK (frame.op == ZFLOW_HPFEEDS_OP_PUBLISH);
     CHECK (frame.name_size == strlen (ident) && !memcmp (frame.name, ident, frame.name_size));
-    CHECK (frame.channel_size == strlen (channel)
-           && !memcmp (frame.channel, channel, frame.channel_size));
+    CHECK (frame.channel_size == strlen (channel) &&
+           !memcmp (frame.channel, channel, frame.channel_size));
     CHECK (frame.data_size == strlen (payload) && !memcmp (frame.data, payload, frame.data_size));
     s_pop (peer, &frame);
 }
 
-static zflow_hpfeeds_broker_t *
-s_broker (int *port_p)
+static zflow_hpfeeds_broker_t *s_broker (int *port_p)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
     CHECK (broker);
@@ -192,15 +181,14 @@ s_broker (int *port_p)
     return broker;
 }
 
-static void
-test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
+static void test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
 {
     peer_t *alice = s_connect (port), *bob = s_connect (port);
     s_auth (alice, "alice", "secret-a");
     s_auth (bob, "bob", "secret-b");
     s_sub (bob, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
     s_sub (alice, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "alice", "chan2");
-    zclock_sleep (100);     //  the protocol has no acks: let the subscribes land
+    zclock_sleep (100); //  the protocol has no acks: let the subscribes land
     s_pub (alice, "alice", "chan1", "hello");
     s_pub (alice, "alice", "chan2", "to myself");
     s_expect_publish (bob, "alice", "chan1", "hello");
@@ -228,8 +216,7 @@ test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
 }
 
 //  Encodes a publish frame at dst; returns its size.
-static size_t
-s_put_pub (uint8_t *dst, const char *ident, const char *channel, const char *payload)
+static size_t s_put_pub (uint8_t *dst, const char *ident, const char *channel, const char *payload)
 {
     long size = zflow__hpfeeds_encode_publish (dst, ident, strlen (ident), channel,
                                                strlen (channel), payload, strlen (payload));
@@ -241,8 +228,7 @@ s_put_pub (uint8_t *dst, const char *ident, const char *channel, const char *pay
 //  each frame (s_route_run): a change of channel, a frame cut between two
 //  sends, a spoofed ident and a refused channel in the middle of a run are
 //  each seen, and the order is kept.
-static void
-test_runs (int port)
+static void test_runs (int port)
 {
     peer_t *alice = s_connect (port), *bob = s_connect (port);
     s_auth (alice, "alice", "secret-a");
@@ -256,7 +242,7 @@ test_runs (int port)
                               {"chan2", "b1"}, {"chan1", "a4"}, {"chan1", "a5"}};
     for (int index = 0; index < 6; index++)
         size += s_put_pub (wire + size, "alice", order[index][0], order[index][1]);
-    size_t cut = size + 9;      //  inside the next frame's ident
+    size_t cut = size + 9; //  inside the next frame's ident
     size += s_put_pub (wire + size, "alice", "chan1", "a6");
     size += s_put_pub (wire + size, "alice", "chan3", "refused");
     size += s_put_pub (wire + size, "alice", "chan1", "never routed");
@@ -288,8 +274,7 @@ test_runs (int port)
     s_close (&bob);
 }
 
-static void
-test_refusals (int port)
+static void test_refusals (int port)
 {
     peer_t *peer = s_connect (port);
     s_sub (peer, ZFLOW_HPFEEDS_OP_SUBSCRIBE, "bob", "chan1");
@@ -325,8 +310,7 @@ test_refusals (int port)
     s_close (&peer);
 }
 
-static void
-test_hostile (zflow_hpfeeds_broker_t *broker, int port)
+static void test_hostile (zflow_hpfeeds_broker_t *broker, int port)
 {
     //  oversized: refused from the header, before any body is sent
     peer_t *peer = s_connect (port);
@@ -372,13 +356,12 @@ test_hostile (zflow_hpfeeds_broker_t *broker, int port)
     zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
     CHECK (zflow_stats_get (stats, "protocol_errors") == 4);
     CHECK (zflow_stats_get (stats, "auth_failures") == 2);
-    CHECK (zflow_stats_get (stats, "refusals") == 6);     //  4 in test_refusals, 2 in test_runs
+    CHECK (zflow_stats_get (stats, "refusals") == 6); //  4 in test_refusals, 2 in test_runs
     zhash_destroy (&stats);
 }
 
 //  A subscriber that never reads: dropped and counted, or disconnected.
-static void
-test_slow (zflow_hpfeeds_slow_policy_t policy)
+static void test_slow (zflow_hpfeeds_slow_policy_t policy)
 {
     int port;
     zflow_hpfeeds_broker_t *broker = s_broker (&port);
@@ -412,8 +395,7 @@ test_slow (zflow_hpfeeds_slow_policy_t policy)
                 break;
         }
         CHECK (received + zflow_stats_get (stats, "chan.chan1.drops") == 20000);
-    }
-    else {
+    } else {
         CHECK (zflow_stats_get (stats, "slow_disconnects") == 1);
         CHECK (zflow_stats_get (stats, "connections") == 1);
     }
@@ -433,8 +415,7 @@ typedef struct {
     int count;
 } slow_reader_t;
 
-static void *
-s_slow_reader (void *arg)
+static void *s_slow_reader (void *arg)
 {
     slow_reader_t *reader = (slow_reader_t *) arg;
     for (; reader->count < 20000; reader->count++) {
@@ -451,8 +432,7 @@ s_slow_reader (void *arg)
     return NULL;
 }
 
-static void
-test_slow_block (void)
+static void test_slow_block (void)
 {
     int port;
     zflow_hpfeeds_broker_t *broker = s_broker (&port);
@@ -485,8 +465,7 @@ test_slow_block (void)
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
-static void
-test_config_files (void)
+static void test_config_files (void)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
     char path[] = "/tmp/zflow_hpf_users_XXXXXX";
@@ -498,8 +477,8 @@ test_config_files (void)
     char err[256];
     CHECK (zflow_hpfeeds_broker_load_json (broker, path, err, sizeof (err)) == 1);
     CHECK (zflow_hpfeeds_broker_load_zpl (broker, path, err, sizeof (err)) == ZFLOW_ECONFIG);
-    CHECK (zflow_hpfeeds_broker_load_json (broker, "/nonexistent.json", err, sizeof (err))
-           == ZFLOW_ECONFIG);
+    CHECK (zflow_hpfeeds_broker_load_json (broker, "/nonexistent.json", err, sizeof (err)) ==
+           ZFLOW_ECONFIG);
     CHECK (strlen (err) > 0);
     int port = zflow_hpfeeds_broker_bind (broker, NULL, 0);
     CHECK (port > 0);
@@ -520,8 +499,7 @@ test_config_files (void)
 //  delivered, the rest waits in the publisher's outbox and goes to the
 //  broker when it listens again. A raw peer that ignores the notice keeps
 //  the drain waiting until its timeout, then gets the end of stream.
-static void
-test_drain (void)
+static void test_drain (void)
 {
     int port;
     zflow_hpfeeds_broker_t *broker = s_broker (&port);
@@ -539,7 +517,7 @@ test_drain (void)
     CHECK (sub && pub && zflow_hpfeeds_subscribe (sub, "chan1") == 0);
     while (!zflow_hpfeeds_connected (sub) || !zflow_hpfeeds_connected (pub))
         zclock_sleep (10);
-    zclock_sleep (100);     //  the subscription is in
+    zclock_sleep (100); //  the subscription is in
     const int total = 20000;
     char payload[64];
     for (int index = 0; index < total; index++) {
@@ -548,7 +526,7 @@ test_drain (void)
     }
     int64_t start = zclock_mono ();
     CHECK (zflow_hpfeeds_broker_drain (broker, 5000) == 0);
-    CHECK (zclock_mono () - start < 2000);     //  the clients answered at once
+    CHECK (zclock_mono () - start < 2000); //  the clients answered at once
     CHECK (zflow_hpfeeds_broker_port (broker) == 0);
     CHECK (zflow_hpfeeds_broker_bind (broker, "127.0.0.1", port) == port);
     //  every publish arrives exactly once, or was published while bob had
@@ -566,8 +544,7 @@ test_drain (void)
             CHECK (index >= 0 && index < total && !seen[index]);
             seen[index] = 1;
             received++;
-        }
-        else {
+        } else {
             zhash_destroy (&stats);
             stats = zflow_hpfeeds_broker_stats (broker);
             unrouted = (int) zflow_stats_get (stats, "unrouted");
@@ -583,7 +560,8 @@ test_drain (void)
     zhash_destroy (&stats);
     stats = zflow_hpfeeds_stats (pub);
     CHECK (zflow_stats_get (stats, "broker_shutdowns") == 1);
-    CHECK (zflow_stats_get (stats, "inflight_lost") == 0 && zflow_stats_get (stats, "outbox_drops") == 0);
+    CHECK (zflow_stats_get (stats, "inflight_lost") == 0 &&
+           zflow_stats_get (stats, "outbox_drops") == 0);
     zhash_destroy (&stats);
     free (seen);
     zflow_hpfeeds_destroy (&pub);
@@ -599,8 +577,8 @@ test_drain (void)
     CHECK (zclock_mono () - start >= 250);
     zflow_hpfeeds_frame_t frame = s_recv (peer);
     CHECK (frame.op == ZFLOW_HPFEEDS_OP_ERROR);
-    CHECK (frame.data_size == strlen (ZFLOW_HPFEEDS_SHUTDOWN_TEXT)
-           && memcmp (frame.data, ZFLOW_HPFEEDS_SHUTDOWN_TEXT, frame.data_size) == 0);
+    CHECK (frame.data_size == strlen (ZFLOW_HPFEEDS_SHUTDOWN_TEXT) &&
+           memcmp (frame.data, ZFLOW_HPFEEDS_SHUTDOWN_TEXT, frame.data_size) == 0);
     s_pop (peer, &frame);
     CHECK (s_recv (peer).op == 255);
     s_close (&peer);
@@ -609,8 +587,7 @@ test_drain (void)
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
-int
-main (void)
+int main (void)
 {
     setvbuf (stdout, NULL, _IONBF, 0);
     int port;

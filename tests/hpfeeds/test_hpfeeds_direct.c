@@ -11,8 +11,8 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_testing.h"
 #include "zflow_hpfeeds_proto.h"
+#include "zflow_testing.h"
 #include "zflow_testing_tcp.h"
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,34 +25,32 @@
 //  abort, not exit: a failure in a helper thread must not wait on the
 //  live actors in exit's handlers
 #undef CHECK
-#define CHECK(expr)                                                                        \
-    do {                                                                                   \
-        if (!(expr)) {                                                                     \
-            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);      \
-            abort ();                                                                      \
-        }                                                                                  \
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if (!(expr)) {                                                                             \
+            fprintf (stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #expr);              \
+            abort ();                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define S_COUNT 200000          //  100-byte publishes: ~26 MB, far over the socket buffers
+#define S_COUNT 200000 //  100-byte publishes: ~26 MB, far over the socket buffers
 
-static zflow_hpfeeds_t *
-s_client (int port, const char *ident, const char *secret)
+static zflow_hpfeeds_t *s_client (int port, const char *ident, const char *secret)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
     config.port = port;
     config.ident = ident;
     config.secret = secret;
-    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;     //  nothing may be dropped here
-    config.publish_timeout_ms = 10000;              //  a stuck test fails, not hangs
+    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK; //  nothing may be dropped here
+    config.publish_timeout_ms = 10000;          //  a stuck test fails, not hangs
     int rc = 0;
     zflow_hpfeeds_t *client = zflow_hpfeeds_new_config (&config, &rc);
     CHECK (client && rc == 0);
     return client;
 }
 
-static void
-s_wait_connected (zflow_hpfeeds_t *client)
+static void s_wait_connected (zflow_hpfeeds_t *client)
 {
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline) {
@@ -66,8 +64,7 @@ s_wait_connected (zflow_hpfeeds_t *client)
 }
 
 //  The payload of publish number index: 100 bytes that name it.
-static void
-s_payload (char *payload, long index)
+static void s_payload (char *payload, long index)
 {
     memset (payload, '.', 100);
     char head[16];
@@ -79,13 +76,12 @@ s_payload (char *payload, long index)
 //  frame, takes the auth, waits until the client's socket is full, then
 //  reads every frame and checks the order.
 typedef struct {
-    int listener;               //  its listening socket
-    long frames;                //  publish frames read whole and in order
-    bool ok;                    //  no frame was malformed or out of order
+    int listener; //  its listening socket
+    long frames;  //  publish frames read whole and in order
+    bool ok;      //  no frame was malformed or out of order
 } slow_broker_t;
 
-static void *
-s_slow_broker (void *arg)
+static void *s_slow_broker (void *arg)
 {
     slow_broker_t *self = (slow_broker_t *) arg;
     int fd = accept (self->listener, NULL, NULL);
@@ -93,7 +89,7 @@ s_slow_broker (void *arg)
     uint8_t info[64];
     int size = zflow__hpfeeds_encode_info (info, "slow", (const uint8_t *) "abcd", 4);
     CHECK (send (fd, info, (size_t) size, 0) == size);
-    zclock_sleep (700);         //  the publisher fills the socket meanwhile
+    zclock_sleep (700); //  the publisher fills the socket meanwhile
     static uint8_t buf[1 << 20];
     size_t held = 0;
     bool authed = false;
@@ -114,9 +110,9 @@ s_slow_broker (void *arg)
             }
             char expected[100];
             s_payload (expected, self->frames);
-            if (frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || frame.data_size != 100
-                || memcmp (frame.data, expected, 100) || frame.channel_size != 5
-                || memcmp (frame.channel, "chan1", 5))
+            if (frame.op != ZFLOW_HPFEEDS_OP_PUBLISH || frame.data_size != 100 ||
+                memcmp (frame.data, expected, 100) || frame.channel_size != 5 ||
+                memcmp (frame.channel, "chan1", 5))
                 self->ok = false;
             self->frames++;
         }
@@ -129,8 +125,7 @@ s_slow_broker (void *arg)
 
 //  One round against a slow raw broker: every frame must arrive whole and
 //  in order. Returns the direct writes the socket did not take whole.
-static uint64_t
-s_round_socket_full (void)
+static uint64_t s_round_socket_full (void)
 {
     int port, listener = zflow_testing_listen (16 * 1024, &port);
     CHECK (listener >= 0);
@@ -139,7 +134,7 @@ s_round_socket_full (void)
     pthread_create (&thread, NULL, s_slow_broker, &broker);
     zflow_hpfeeds_t *client = s_client (port, "alice", "sa");
     s_wait_connected (client);
-    zclock_sleep (150);         //  past the auth wait: direct writes are on
+    zclock_sleep (150); //  past the auth wait: direct writes are on
     char payload[100];
     for (long index = 0; index < S_COUNT; index++) {
         s_payload (payload, index);
@@ -166,8 +161,7 @@ s_round_socket_full (void)
 //  Whether the socket fills during a direct write or during one of the
 //  actor's own writes (after it took a burst's tail) is down to timing, so
 //  rounds repeat until a direct write has stalled (most runs: the first).
-static void
-test_socket_full (void)
+static void test_socket_full (void)
 {
     int round = 0;
     while (round < 8 && s_round_socket_full () == 0)
@@ -178,8 +172,7 @@ test_socket_full (void)
 //  Through the embedded broker: bursts of small publishes written
 //  directly, with large ones (which travel through the actor) between
 //  them, arrive in order; the last publish of the run arrives too.
-static void
-test_order_with_large (void)
+static void test_order_with_large (void)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("direct");
     const char *chans[] = {"chan1", NULL};
@@ -246,8 +239,7 @@ test_order_with_large (void)
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
-int
-main (void)
+int main (void)
 {
     setvbuf (stdout, NULL, _IONBF, 0);
     printf ("test_hpfeeds_direct:\n");

@@ -17,16 +17,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CHECK(x)                                                                    \
-    do {                                                                            \
-        if (!(x)) {                                                                 \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
-            abort ();                                                               \
-        }                                                                           \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                 \
+            abort ();                                                                              \
+        }                                                                                          \
     } while (0)
 
-static char *
-s_wait_event (zflow_hpfeeds_t *client, int type)
+static char *s_wait_event (zflow_hpfeeds_t *client, int type)
 {
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline) {
@@ -40,8 +39,7 @@ s_wait_event (zflow_hpfeeds_t *client, int type)
 }
 
 //  The Python client against the zflow broker.
-static void
-test_python_client (const char *python, const char *peer)
+static void test_python_client (const char *python, const char *peer)
 {
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow");
     const char *chans[] = {"chan1", "chan2", NULL};
@@ -57,9 +55,8 @@ test_python_client (const char *python, const char *peer)
 }
 
 //  Starts peer.py as a broker (TLS when tls_dir is set); returns its port.
-static FILE *
-s_python_broker (const char *python, const char *peer, const char *dir, const char *tls_dir,
-                 int *port_p)
+static FILE *s_python_broker (const char *python, const char *peer, const char *dir,
+                              const char *tls_dir, int *port_p)
 {
     char port_file[256], command[1024];
     snprintf (port_file, sizeof (port_file), "%s/port", dir);
@@ -69,7 +66,7 @@ s_python_broker (const char *python, const char *peer, const char *dir, const ch
                   python, peer, port_file, tls_dir, tls_dir);
     else
         snprintf (command, sizeof (command), "'%s' '%s' broker '%s'", python, peer, port_file);
-    FILE *broker = popen (command, "w");     //  it runs until we close its stdin
+    FILE *broker = popen (command, "w"); //  it runs until we close its stdin
     CHECK (broker);
     int port = 0;
     for (int tries = 0; tries < 200 && port == 0; tries++) {
@@ -77,8 +74,7 @@ s_python_broker (const char *python, const char *peer, const char *dir, const ch
         if (file) {
             CHECK (fscanf (file, "%d", &port) == 1);
             fclose (file);
-        }
-        else
+        } else
             zclock_sleep (25);
     }
     CHECK (port > 0);
@@ -88,8 +84,7 @@ s_python_broker (const char *python, const char *peer, const char *dir, const ch
 }
 
 //  zflow clients against the Python broker.
-static void
-test_python_broker (const char *python, const char *peer)
+static void test_python_broker (const char *python, const char *peer)
 {
     char dir[] = "/tmp/zflow_hpf_interop_XXXXXX";
     CHECK (mkdtemp (dir));
@@ -142,8 +137,7 @@ test_python_broker (const char *python, const char *peer)
     rmdir (dir);
 }
 
-static zflow_hpfeeds_t *
-s_tls_client (int port, const char *ca_file, bool verify)
+static zflow_hpfeeds_t *s_tls_client (int port, const char *ca_file, bool verify)
 {
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
@@ -154,7 +148,7 @@ s_tls_client (int port, const char *ca_file, bool verify)
     config.tls_ca_file = ca_file;
     config.tls_verify = verify;
     config.refused_backoff_ms = 300;
-    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;     //  22 MB go out faster than TLS takes them
+    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK; //  22 MB go out faster than TLS takes them
     int rc = 0;
     zflow_hpfeeds_t *client = zflow_hpfeeds_new_config (&config, &rc);
     CHECK (client && rc == 0);
@@ -162,8 +156,7 @@ s_tls_client (int port, const char *ca_file, bool verify)
 }
 
 //  TLS: against the Python broker with a self-signed certificate.
-static void
-test_tls (const char *python, const char *peer)
+static void test_tls (const char *python, const char *peer)
 {
     char dir[] = "/tmp/zflow_hpf_tls_XXXXXX";
     CHECK (mkdtemp (dir));
@@ -241,8 +234,7 @@ test_tls (const char *python, const char *peer)
     CHECK (system (command) == 0);
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     setvbuf (stdout, NULL, _IONBF, 0);
     if (argc < 3) {

@@ -9,14 +9,13 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_testing.h"
 #include "zflow_hpfeeds_pool.h"
+#include "zflow_testing.h"
 #include <czmq.h>
 #include <string.h>
 
 //  Blocks come back on close, are reused, and at most max_cached are kept.
-static void
-test_reuse (void)
+static void test_reuse (void)
 {
     zflow_hpfeeds_pool_t *pool = zflow__hpfeeds_pool_new (64, 2);
     CHECK (pool);
@@ -32,7 +31,7 @@ test_reuse (void)
     CHECK (zflow__hpfeeds_pool_cached (pool) == 1);
     zmq_msg_close (&msgs[1]);
     zmq_msg_close (&msgs[2]);
-    CHECK (zflow__hpfeeds_pool_cached (pool) == 2);     //  the third was freed
+    CHECK (zflow__hpfeeds_pool_cached (pool) == 2); //  the third was freed
     //  a kept block is handed out again (last in, first out)
     zmq_msg_t again;
     CHECK (zflow__hpfeeds_pool_msg (pool, &again, "x", 1) == 0);
@@ -54,8 +53,7 @@ test_reuse (void)
 //  Blocks sent through inproc and closed in the receiving thread come
 //  back; one still queued in a socket when the pool is destroyed is freed
 //  with the socket, after the pool's owner has gone.
-static void
-test_threads_and_lifetime (void)
+static void test_threads_and_lifetime (void)
 {
     zflow_hpfeeds_pool_t *pool = zflow__hpfeeds_pool_new (1024, 4);
     zsock_t *push = zsock_new_push ("inproc://test-pool");
@@ -80,11 +78,10 @@ test_threads_and_lifetime (void)
     CHECK (zmq_msg_send (&queued, zsock_resolve (push), 0) == 17);
     zflow__hpfeeds_pool_destroy (&pool);
     zsock_destroy (&pull);
-    zsock_destroy (&push);      //  the queued block goes back to a pool nobody owns
+    zsock_destroy (&push); //  the queued block goes back to a pool nobody owns
 }
 
-int
-main (void)
+int main (void)
 {
     setvbuf (stdout, NULL, _IONBF, 0);
     printf ("test_hpfeeds_pool:\n");

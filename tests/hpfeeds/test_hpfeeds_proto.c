@@ -16,16 +16,15 @@
 #include <string.h>
 
 //  Checks that stay in release builds (assert is compiled out by NDEBUG).
-#define CHECK(x)                                                                    \
-    do {                                                                            \
-        if (!(x)) {                                                                 \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x); \
-            abort ();                                                               \
-        }                                                                           \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #x);                 \
+            abort ();                                                                              \
+        }                                                                                          \
     } while (0)
 
-static void
-s_header (uint8_t *dst, uint32_t total, uint8_t op)
+static void s_header (uint8_t *dst, uint32_t total, uint8_t op)
 {
     dst[0] = (uint8_t) (total >> 24);
     dst[1] = (uint8_t) (total >> 16);
@@ -35,8 +34,7 @@ s_header (uint8_t *dst, uint32_t total, uint8_t op)
 }
 
 //  Known bytes, written by hand from the protocol text.
-static void
-test_encode_known (void)
+static void test_encode_known (void)
 {
     uint8_t buf[128];
     long size = zflow__hpfeeds_encode_publish (buf, "id", 2, "ch", 2, "xyz", 3);
@@ -59,8 +57,7 @@ test_encode_known (void)
     CHECK (err == 9 && buf[4] == 0 && memcmp (buf + 5, "nope", 4) == 0);
 }
 
-static void
-test_hash_vector (const char *hex_expect)
+static void test_hash_vector (const char *hex_expect)
 {
     uint8_t hash[20];
     char hex[41];
@@ -70,8 +67,7 @@ test_hash_vector (const char *hex_expect)
     CHECK (streq (hex, hex_expect));
 }
 
-static void
-test_strings_too_long (void)
+static void test_strings_too_long (void)
 {
     char big[300];
     memset (big, 'a', sizeof (big) - 1);
@@ -84,17 +80,16 @@ test_strings_too_long (void)
     CHECK (zflow__hpfeeds_encode_auth (NULL, big, (const uint8_t *) big) == ZFLOW_ETOOBIG);
     CHECK (zflow__hpfeeds_encode_info (NULL, big, (const uint8_t *) "1234", 4) == ZFLOW_ETOOBIG);
     //  a payload that would make the frame pass 5 + 1 MiB
-    CHECK (zflow__hpfeeds_encode_publish (NULL, "i", 1, "c", 1, "", ZFLOW_HPFEEDS_MAXBUF - 3)
-            == ZFLOW_ETOOBIG);
-    CHECK (zflow__hpfeeds_encode_publish (NULL, "i", 1, "c", 1, "", ZFLOW_HPFEEDS_MAXBUF - 4)
-            == ZFLOW_HPFEEDS_MAX_FRAME);
-    CHECK (zflow__hpfeeds_encode_publish (NULL, "i", 1, "c", 1, "", ZFLOW_HPFEEDS_MAXBUF - 5)
-            == ZFLOW_HPFEEDS_MAX_FRAME - 1);
+    CHECK (zflow__hpfeeds_encode_publish (NULL, "i", 1, "c", 1, "", ZFLOW_HPFEEDS_MAXBUF - 3) ==
+           ZFLOW_ETOOBIG);
+    CHECK (zflow__hpfeeds_encode_publish (NULL, "i", 1, "c", 1, "", ZFLOW_HPFEEDS_MAXBUF - 4) ==
+           ZFLOW_HPFEEDS_MAX_FRAME);
+    CHECK (zflow__hpfeeds_encode_publish (NULL, "i", 1, "c", 1, "", ZFLOW_HPFEEDS_MAXBUF - 5) ==
+           ZFLOW_HPFEEDS_MAX_FRAME - 1);
 }
 
 //  Every frame, fed one byte at a time, is found only when complete.
-static void
-test_partial (void)
+static void test_partial (void)
 {
     uint8_t buf[256];
     long size = zflow__hpfeeds_encode_publish (buf, "ident", 5, "chan", 4, "payload", 7);
@@ -120,8 +115,7 @@ test_partial (void)
 }
 
 //  Limits and malformed frames are refused from the header alone.
-static void
-test_hostile (void)
+static void test_hostile (void)
 {
     uint8_t buf[600] = {0};
     zflow_hpfeeds_frame_t frame;
@@ -130,7 +124,7 @@ test_hostile (void)
     CHECK (zflow__hpfeeds_parse (buf, 5, &frame, err, sizeof (err)) == ZFLOW_ETOOBIG);
     CHECK (strstr (err, "too big"));
     s_header (buf, 5 + 1024 * 1024, 3);
-    CHECK (zflow__hpfeeds_parse (buf, 5, &frame, err, sizeof (err)) == 0);  //  allowed, waits
+    CHECK (zflow__hpfeeds_parse (buf, 5, &frame, err, sizeof (err)) == 0); //  allowed, waits
     s_header (buf, 5 + 1024 * 1024, 0);
     CHECK (zflow__hpfeeds_parse (buf, 5, &frame, err, sizeof (err)) == 0);
     s_header (buf, 5 + 1024 * 1024 + 1, 0);
@@ -186,8 +180,7 @@ test_hostile (void)
 }
 
 //  Random bytes never crash the parser or escape the buffer.
-static void
-test_random (void)
+static void test_random (void)
 {
     uint8_t buf[512];
     zflow_hpfeeds_frame_t frame;
@@ -205,14 +198,12 @@ test_random (void)
             CHECK (!frame.data || frame.data + frame.data_size <= buf + frame.size);
             CHECK (!frame.channel || frame.channel + frame.channel_size <= buf + frame.size);
             CHECK (!frame.name || frame.name + frame.name_size <= buf + frame.size);
-        }
-        else
+        } else
             CHECK (rc == 0 || rc == ZFLOW_EPROTO || rc == ZFLOW_ETOOBIG);
     }
 }
 
-static void
-test_buf (void)
+static void test_buf (void)
 {
     zflow_hpfeeds_buf_t buf;
     zflow__hpfeeds_buf_init (&buf, 10000);
@@ -221,7 +212,7 @@ test_buf (void)
     CHECK (zflow__hpfeeds_buf_append (&buf, chunk, 3000) == 0);
     CHECK (zflow__hpfeeds_buf_append (&buf, chunk, 3000) == 0);
     CHECK (zflow__hpfeeds_buf_append (&buf, chunk, 3000) == 0);
-    CHECK (zflow__hpfeeds_buf_append (&buf, chunk, 3000) == -1);   //  over the limit
+    CHECK (zflow__hpfeeds_buf_append (&buf, chunk, 3000) == -1); //  over the limit
     CHECK (zflow__hpfeeds_buf_size (&buf) == 9000);
     zflow__hpfeeds_buf_consume (&buf, 8000);
     CHECK (zflow__hpfeeds_buf_append (&buf, chunk, 3000) == 0);
@@ -230,8 +221,7 @@ test_buf (void)
     zflow__hpfeeds_buf_free (&buf);
 }
 
-static void
-test_auth (void)
+static void test_auth (void)
 {
     char dir[] = "/tmp/zflow_hpf_XXXXXX";
     CHECK (mkdtemp (dir));
@@ -246,8 +236,8 @@ test_auth (void)
     zflow_hpfeeds_auth_t *auth = zflow__hpfeeds_auth_new ();
     CHECK (zflow__hpfeeds_auth_load_json (auth, path, err, sizeof (err)) == 2);
     zflow_hpfeeds_user_t *bob = zflow__hpfeeds_auth_lookup (auth, "bob");
-    CHECK (bob && streq (bob->secret, "s") && zhash_lookup (bob->pub, "a")
-            && !zhash_lookup (bob->sub, "a") && zhash_lookup (bob->sub, "b"));
+    CHECK (bob && streq (bob->secret, "s") && zhash_lookup (bob->pub, "a") &&
+           !zhash_lookup (bob->sub, "a") && zhash_lookup (bob->sub, "b"));
     //  broken JSON and a wrong shape are refused with a text, nothing changes
     file = fopen (path, "w");
     fputs ("{\"carol\": {\"owner\": \"c\", \"secret\": \"s\", \"pubchans\": \"a\", "
@@ -270,8 +260,8 @@ test_auth (void)
     fclose (file);
     CHECK (zflow__hpfeeds_auth_load_zpl (auth, path, err, sizeof (err)) == 1);
     zflow_hpfeeds_user_t *zed = zflow__hpfeeds_auth_lookup (auth, "zed");
-    CHECK (zed && zhash_lookup (zed->pub, "p1") && zhash_lookup (zed->pub, "p2")
-            && zhash_lookup (zed->sub, "s1") && zhash_size (zed->pub) == 2);
+    CHECK (zed && zhash_lookup (zed->pub, "p1") && zhash_lookup (zed->pub, "p2") &&
+           zhash_lookup (zed->sub, "s1") && zhash_size (zed->pub) == 2);
     file = fopen (path, "w");
     fputs ("user\n    secret = \"z\"\n", file);
     fclose (file);
@@ -282,8 +272,7 @@ test_auth (void)
     CHECK (system (path) == 0);
 }
 
-int
-main (void)
+int main (void)
 {
     test_encode_known ();
     //  echo -n $'\x01\x02\x03\x04secret' | openssl dgst -sha1

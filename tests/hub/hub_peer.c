@@ -12,8 +12,8 @@
 #include "zflow.h"
 #include <stdio.h>
 
-static int
-s_sub (const char *endpoint, const char *pattern_text, int count, zflow_hub_curve_t *curve)
+static int s_sub (const char *endpoint, const char *pattern_text, int count,
+                  zflow_hub_curve_t *curve)
 {
     int err = 0;
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new_remote (endpoint, "peer", curve, &err);
@@ -41,8 +41,7 @@ s_sub (const char *endpoint, const char *pattern_text, int count, zflow_hub_curv
     return rc;
 }
 
-static int
-s_pub (const char *endpoint, const char *key_text, int count, zflow_hub_curve_t *curve)
+static int s_pub (const char *endpoint, const char *key_text, int count, zflow_hub_curve_t *curve)
 {
     int err = 0;
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new_remote (endpoint, NULL, curve, 5000, &err);
@@ -59,23 +58,23 @@ s_pub (const char *endpoint, const char *key_text, int count, zflow_hub_curve_t 
     }
     int rc = zflow_hub_publisher_flush (pub, 10000) == 0 ? 0 : 2;
     zflow_key_destroy (&key);
-    zflow_hub_publisher_destroy (&pub);     //  lingers until sent
+    zflow_hub_publisher_destroy (&pub); //  lingers until sent
     return rc;
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     if (argc != 5 && argc != 8) {
-        fprintf (stderr, "usage: hub_peer sub|pub <endpoint> <key> <count> [server public secret]\n");
+        fprintf (stderr,
+                 "usage: hub_peer sub|pub <endpoint> <key> <count> [server public secret]\n");
         return 1;
     }
     zflow_hub_curve_t curve = {NULL, NULL, NULL};
     if (argc == 8) {
         curve.server_public = argv[5];
         byte public_key[32], secret_key[32];
-        if (strlen (argv[6]) != 40 || strlen (argv[7]) != 40
-            || !zmq_z85_decode (public_key, argv[6]) || !zmq_z85_decode (secret_key, argv[7]))
+        if (strlen (argv[6]) != 40 || strlen (argv[7]) != 40 ||
+            !zmq_z85_decode (public_key, argv[6]) || !zmq_z85_decode (secret_key, argv[7]))
             return 1;
         curve.cert = zcert_new_from (public_key, secret_key);
         if (!curve.cert)

@@ -9,8 +9,7 @@
 #include "../zflow_testing.h"
 
 //  A key from its text form; fails the test if invalid.
-static inline zflow_key_t *
-K (const char *text)
+static inline zflow_key_t *K (const char *text)
 {
     zflow_key_t *key = zflow_key_parse (text, NULL);
     CHECK (key);
@@ -18,8 +17,7 @@ K (const char *text)
 }
 
 //  Publishes text under key (text form); returns the publish result.
-static inline int
-pub_text (zflow_hub_publisher_t *pub, const char *key_text, const char *text)
+static inline int pub_text (zflow_hub_publisher_t *pub, const char *key_text, const char *text)
 {
     zflow_key_t *key = K (key_text);
     int rc = zflow_hub_publisher_publish (pub, key, text, strlen (text));
@@ -28,8 +26,7 @@ pub_text (zflow_hub_publisher_t *pub, const char *key_text, const char *text)
 }
 
 //  True if the envelope's key (text form) is key_text and its payload text.
-static inline bool
-env_is (const zflow_msg_t *env, const char *key_text, const char *text)
+static inline bool env_is (const zflow_msg_t *env, const char *key_text, const char *text)
 {
     size_t size;
     const void *wire = zflow_envelope_key (env, &size);
@@ -42,8 +39,7 @@ env_is (const zflow_msg_t *env, const char *key_text, const char *text)
 
 //  Consumes one envelope (timeout ms) and returns its key text (caller frees)
 //  and payload text in *text_p (caller frees), or NULL on timeout.
-static inline char *
-consume_text (zflow_hub_subscriber_t *sub, int timeout, char **text_p)
+static inline char *consume_text (zflow_hub_subscriber_t *sub, int timeout, char **text_p)
 {
     zflow_msg_t *env = zflow_msg_new ();
     char *key_text = NULL;
@@ -62,8 +58,8 @@ consume_text (zflow_hub_subscriber_t *sub, int timeout, char **text_p)
 }
 
 //  Polls a stats counter of a subscriber until it reaches at least value.
-static inline uint64_t
-wait_sub_stat (zflow_hub_subscriber_t *sub, const char *name, uint64_t value, int timeout)
+static inline uint64_t wait_sub_stat (zflow_hub_subscriber_t *sub, const char *name, uint64_t value,
+                                      int timeout)
 {
     int64_t deadline = zclock_mono () + timeout;
     uint64_t now = 0;

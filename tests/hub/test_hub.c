@@ -4,8 +4,7 @@
 #include <pthread.h>
 
 //  The seed's example: prefix ("a"), subscription ("a","b","*").
-static void
-test_seed_example (void)
+static void test_seed_example (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("seed", NULL);
     CHECK (hub);
@@ -32,8 +31,7 @@ test_seed_example (void)
 
 //  Every rule through the hub: one subscriber per pattern, a fixed set of
 //  keys published, and exactly the expected ones arrive at each.
-static void
-test_wildcards (void)
+static void test_wildcards (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("wild", NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
@@ -41,7 +39,7 @@ test_wildcards (void)
     const size_t nkeys = sizeof (keys) / sizeof (keys[0]);
     struct {
         const char *pattern;
-        const char *expect;     //  the keys that must arrive, in publish order
+        const char *expect; //  the keys that must arrive, in publish order
     } cases[] = {
         {"a/*", "a/b a/b/c a/x/c a/bc a/b/c/d a//c"},
         {"a/*/c", "a/b/c a/x/c a//c"},
@@ -70,14 +68,15 @@ test_wildcards (void)
         char *key;
         //  "end" matches only "*"; read until quiet for the others
         while ((key = consume_text (subs[i], 300, &text))) {
-            if (strncmp (key, "Hub/", 4) == 0) {    //  "*" sees the hub's notices too
+            if (strncmp (key, "Hub/", 4) == 0) { //  "*" sees the hub's notices too
                 free (key);
                 free (text);
                 continue;
             }
             CHECK (streq (key, text));
             if (!streq (key, "end"))
-                snprintf (got + strlen (got), sizeof (got) - strlen (got), "%s%s", *got ? " " : "", key);
+                snprintf (got + strlen (got), sizeof (got) - strlen (got), "%s%s", *got ? " " : "",
+                          key);
             bool end = streq (key, "end");
             free (key);
             free (text);
@@ -97,8 +96,7 @@ test_wildcards (void)
 
 //  Several patterns feed one ordered queue; a message matching two of them
 //  is queued once; unsubscribing one stops its keys only.
-static void
-test_queue_order (void)
+static void test_queue_order (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("order", NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
@@ -122,7 +120,7 @@ test_queue_order (void)
         free (key);
         free (text);
     }
-    CHECK (consume_text (sub, 50, NULL) == NULL);   //  "one/two" came once, not twice
+    CHECK (consume_text (sub, 50, NULL) == NULL); //  "one/two" came once, not twice
     CHECK (zflow_hub_subscriber_unsubscribe (sub, p1) == 0);
     CHECK (zflow_hub_subscriber_unsubscribe (sub, p1) == ZFLOW_ENOTFOUND);
     CHECK (pub_text (pub, "one/x", "gone") == 0);
@@ -141,14 +139,13 @@ test_queue_order (void)
 }
 
 typedef struct {
-    int count;              //  calls
-    int last;               //  last sequence number seen
-    bool in_order;          //  every call had a higher number than the last
-    pthread_t thread;       //  thread of the last call
+    int count;        //  calls
+    int last;         //  last sequence number seen
+    bool in_order;    //  every call had a higher number than the last
+    pthread_t thread; //  thread of the last call
 } s_seen_t;
 
-static void
-s_listener (const zflow_msg_t *env, void *arg)
+static void s_listener (const zflow_msg_t *env, void *arg)
 {
     s_seen_t *seen = (s_seen_t *) arg;
     char *text = zflow_msg_strdup (env, ZFLOW_ENVELOPE_PAYLOAD);
@@ -163,8 +160,7 @@ s_listener (const zflow_msg_t *env, void *arg)
 
 //  Sync listeners run in the subscriber's thread, in publish order; removed
 //  listeners are not called again.
-static void
-test_sync_listeners (void)
+static void test_sync_listeners (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("sync", NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
@@ -183,7 +179,7 @@ test_sync_listeners (void)
     CHECK (zflow_hub_publisher_flush (pub, 2000) == 0);
     CHECK (wait_sub_stat (sub, "delivered_sync", 1500, 5000) == 1500);
     CHECK (a.count == 1000 && a.in_order && a.last == 999);
-    CHECK (b.count == 500 && b.in_order && b.last == 998);  //  the even ones, in order
+    CHECK (b.count == 500 && b.in_order && b.last == 998); //  the even ones, in order
     CHECK (!pthread_equal (a.thread, pthread_self ()));
     CHECK (zflow_hub_subscriber_remove_listener (sub, ida) == 0);
     CHECK (zflow_hub_subscriber_remove_listener (sub, ida) == ZFLOW_ENOTFOUND);
@@ -206,8 +202,7 @@ test_sync_listeners (void)
 }
 
 //  A user actor reading an actor listener's messages from its own stream.
-static void
-s_user_actor (zsock_t *pipe, void *args)
+static void s_user_actor (zsock_t *pipe, void *args)
 {
     const char *endpoint = (const char *) args;
     zflow_stream_t *in = zflow_stream_new (ZMQ_PULL, endpoint, NULL, NULL);
@@ -235,8 +230,7 @@ s_user_actor (zsock_t *pipe, void *args)
             zstr_free (&command);
             if (term)
                 break;
-        }
-        else if (!which)
+        } else if (!which)
             break;
     }
     zpoller_destroy (&poller);
@@ -244,8 +238,7 @@ s_user_actor (zsock_t *pipe, void *args)
     zflow_stream_destroy (&in);
 }
 
-static void
-test_actor_listener (void)
+static void test_actor_listener (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("actors", NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
@@ -254,7 +247,8 @@ test_actor_listener (void)
     zflow_key_t *pattern = K ("feed/*");
     int id = zflow_hub_subscriber_add_actor_listener (sub, pattern, "inproc://test-hub-user-actor");
     CHECK (id > 0);
-    CHECK (zflow_hub_subscriber_add_actor_listener (sub, pattern, "nonsense://") == ZFLOW_EENDPOINT);
+    CHECK (zflow_hub_subscriber_add_actor_listener (sub, pattern, "nonsense://") ==
+           ZFLOW_EENDPOINT);
     for (int i = 0; i < 2000; i++) {
         char text[16];
         snprintf (text, sizeof (text), "%d", i);
@@ -291,8 +285,7 @@ test_actor_listener (void)
 
 //  Reads notices until one for pattern_text arrives; returns its count and
 //  whether it was an addedSubscriber notice in *added_p.
-static int
-s_next_notice (zflow_hub_subscriber_t *watch, const char *pattern_text, bool *added_p)
+static int s_next_notice (zflow_hub_subscriber_t *watch, const char *pattern_text, bool *added_p)
 {
     zflow_msg_t *env = zflow_msg_new ();
     int count = -1;
@@ -306,8 +299,9 @@ s_next_notice (zflow_hub_subscriber_t *watch, const char *pattern_text, bool *ad
         uint64_t n = 0;
         CHECK (zflow_hub_notice_decode (payload, size, &pattern, &n) == 0);
         //  the notice key ends with the pattern
-        zflow_key_t *tail = zflow_key_new_array ((const char *[]){zflow_key_at (key, 2), zflow_key_at (key, 3), zflow_key_at (key, 4)},
-                                                 zflow_key_size (key) - 2 > 3 ? 3 : zflow_key_size (key) - 2, NULL);
+        zflow_key_t *tail = zflow_key_new_array (
+            (const char *[]){zflow_key_at (key, 2), zflow_key_at (key, 3), zflow_key_at (key, 4)},
+            zflow_key_size (key) - 2 > 3 ? 3 : zflow_key_size (key) - 2, NULL);
         CHECK (tail && zflow_key_eq (tail, pattern));
         if (streq (zflow_key_text (pattern), pattern_text)) {
             count = (int) n;
@@ -321,8 +315,7 @@ s_next_notice (zflow_hub_subscriber_t *watch, const char *pattern_text, bool *ad
     return count;
 }
 
-static void
-test_notices (void)
+static void test_notices (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("notices", NULL);
     zflow_hub_subscriber_t *watch = zflow_hub_subscriber_new (hub, "watch", NULL);
@@ -352,8 +345,8 @@ test_notices (void)
     CHECK (zflow_hub_subscription_count (hub, pattern) == 0);
     zhash_t *stats = zflow_hub_stats (hub, 1000);
     CHECK (zflow_stats_get (stats, "notices") >= 6);
-    CHECK (zflow_stats_get (stats, "patterns") == 2);      //  watch's own two
-    CHECK (zflow_stats_get (stats, "peers") == 2);     //  watch and s1 (s2 is gone)
+    CHECK (zflow_stats_get (stats, "patterns") == 2); //  watch's own two
+    CHECK (zflow_stats_get (stats, "peers") == 2);    //  watch and s1 (s2 is gone)
     zhash_destroy (&stats);
     zflow_key_destroy (&listen);
     zflow_key_destroy (&pattern);
@@ -364,8 +357,7 @@ test_notices (void)
     zflow_hub_destroy (&hub);
 }
 
-static void
-test_has_subscribers (void)
+static void test_has_subscribers (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("has", NULL);
     zflow_key_t *prefix = K ("a");
@@ -396,8 +388,7 @@ test_has_subscribers (void)
 }
 
 //  Hub names and keys: empty, too many components, too long, separator, NUL.
-static void
-test_bad_keys (void)
+static void test_bad_keys (void)
 {
     int err = 0;
     CHECK (zflow_hub_new (NULL, &err) == NULL && err == ZFLOW_EINVAL);
@@ -411,21 +402,21 @@ test_bad_keys (void)
     for (int i = 0; i <= ZFLOW_KEY_MAX_PARTS; i++)
         parts[i] = "p";
     CHECK (zflow_key_new_array (parts, 0, &err) == NULL && err == ZFLOW_EINVAL);
-    CHECK (zflow_key_new_array (parts, ZFLOW_KEY_MAX_PARTS + 1, &err) == NULL
-           && err == ZFLOW_ETOOBIG);
+    CHECK (zflow_key_new_array (parts, ZFLOW_KEY_MAX_PARTS + 1, &err) == NULL &&
+           err == ZFLOW_ETOOBIG);
     char long_part[ZFLOW_KEY_MAX_PART + 2];
     memset (long_part, 'x', sizeof (long_part) - 1);
     long_part[sizeof (long_part) - 1] = 0;
     const char *too_long[] = {"a", long_part};
     CHECK (zflow_key_new_array (too_long, 2, &err) == NULL && err == ZFLOW_ETOOBIG);
-    const char *with_sep[] = {"a", "b\x1f" "c"};
+    const char *with_sep[] = {"a", "b\x1f"
+                                   "c"};
     CHECK (zflow_key_new_array (with_sep, 2, &err) == NULL && err == ZFLOW_EINVAL);
     CHECK (zflow_key_decode ("a\0b", 3, &err) == NULL && err == ZFLOW_EINVAL);
 }
 
 //  Publisher and subscriber calls with bad arguments: clear codes.
-static void
-test_bad_calls (void)
+static void test_bad_calls (void)
 {
     int err = 0;
     zflow_hub_t *hub = zflow_hub_new ("badcalls", NULL);
@@ -454,14 +445,14 @@ test_bad_calls (void)
     CHECK (zflow_hub_subscriber_subscribe (sub, deep) == 0);
     //  published after the subscription (one that came before could still be
     //  on its way through the hub and arrive, which is no error)
-    CHECK (zflow_hub_publisher_publish (pub, one, "z", 1) == 0);   //  exactly 32: fine
+    CHECK (zflow_hub_publisher_publish (pub, one, "z", 1) == 0); //  exactly 32: fine
     CHECK (pub_text (pub, "x", "deep") == 0);
     const char *expected[] = {"z", "deep"};
     for (int i = 0; i < 2; i++) {
         char *text = NULL;
         char *key = consume_text (sub, 2000, &text);
-        CHECK (key
-               && streq (key, "p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/x"));
+        CHECK (key &&
+               streq (key, "p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/p/x"));
         CHECK (text && streq (text, expected[i]));
         free (key);
         free (text);
@@ -477,8 +468,7 @@ test_bad_calls (void)
 
 //  Frames that are not envelopes, straight into the hub's XSUB side: counted
 //  as malformed and dropped; the hub goes on serving.
-static void
-test_bad_frames (void)
+static void test_bad_frames (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("badframes", NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "s", NULL);
@@ -488,7 +478,7 @@ test_bad_frames (void)
     CHECK (zflow_hub_subscriber_subscribe (sub, after) == 0);
     zsock_t *raw = zsock_new (ZMQ_XPUB);
     CHECK (zsock_connect (raw, "%s", zflow_hub_pub_endpoint (hub)) == 0);
-    zframe_t *hello = zframe_recv (raw);    //  the hub's subscription
+    zframe_t *hello = zframe_recv (raw); //  the hub's subscription
     CHECK (hello && zframe_size (hello) == 1);
     zframe_destroy (&hello);
     zstr_send (raw, "single frame");
@@ -518,8 +508,7 @@ test_bad_frames (void)
 }
 
 //  Two hubs in one process do not see each other's traffic.
-static void
-test_two_hubs (void)
+static void test_two_hubs (void)
 {
     zflow_hub_t *h1 = zflow_hub_new ("h1", NULL);
     zflow_hub_t *h2 = zflow_hub_new ("h2", NULL);
@@ -551,13 +540,12 @@ test_two_hubs (void)
 }
 
 typedef struct {
-    zflow_hub_t *hub;       //  the hub
-    const char *key;        //  key to publish under
-    int count;              //  messages to publish
+    zflow_hub_t *hub; //  the hub
+    const char *key;  //  key to publish under
+    int count;        //  messages to publish
 } s_producer_t;
 
-static void *
-s_producer (void *arg)
+static void *s_producer (void *arg)
 {
     s_producer_t *self = (s_producer_t *) arg;
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (self->hub, NULL, NULL);
@@ -577,8 +565,7 @@ s_producer (void *arg)
 
 //  Three publishers in three threads: the queue gets everything, each
 //  publisher's messages in the order it published them.
-static void
-test_concurrent_publishers (void)
+static void test_concurrent_publishers (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("threads", NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "all", NULL);
@@ -612,8 +599,7 @@ test_concurrent_publishers (void)
 
 //  zflow_hub_subscriber_sync with no time limit waits for the hub, and
 //  returns success, every time.
-static void
-test_sync_forever (void)
+static void test_sync_forever (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("syncforever", NULL);
     for (int i = 0; i < 20; i++) {
@@ -630,8 +616,7 @@ test_sync_forever (void)
     zflow_hub_destroy (&hub);
 }
 
-int
-main (void)
+int main (void)
 {
     test_seed_example ();
     test_wildcards ();

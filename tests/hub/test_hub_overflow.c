@@ -9,8 +9,7 @@
 
 //  Publishes BURST numbered messages to a subscriber that does not consume,
 //  waits until it has read them all, then returns what the queue holds.
-static int
-s_burst (zflow_hub_overflow_t policy, int *got, uint64_t *drops)
+static int s_burst (zflow_hub_overflow_t policy, int *got, uint64_t *drops)
 {
     zflow_hub_t *hub = zflow_hub_new ("overflow", NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
@@ -49,8 +48,7 @@ s_burst (zflow_hub_overflow_t policy, int *got, uint64_t *drops)
     return n;
 }
 
-static void
-test_drop_newest (void)
+static void test_drop_newest (void)
 {
     int got[LIMIT + 3];
     uint64_t drops = 0;
@@ -61,8 +59,7 @@ test_drop_newest (void)
         CHECK (got[i] == i);
 }
 
-static void
-test_drop_oldest (void)
+static void test_drop_oldest (void)
 {
     int got[LIMIT + 3];
     uint64_t drops = 0;
@@ -79,33 +76,30 @@ test_drop_oldest (void)
 #define PAYLOAD 200
 
 typedef struct {
-    zflow_hub_subscriber_t *sub;    //  the slow subscriber
-    int received;                   //  messages consumed
-    bool in_order;                  //  all in publish order
+    zflow_hub_subscriber_t *sub; //  the slow subscriber
+    int received;                //  messages consumed
+    bool in_order;               //  all in publish order
 } s_consumer_t;
 
-static void *
-s_slow_consumer (void *arg)
+static void *s_slow_consumer (void *arg)
 {
     s_consumer_t *self = (s_consumer_t *) arg;
     zflow_msg_t *env = zflow_msg_new ();
     self->in_order = true;
-    while (self->received < LOSSLESS
-           && zflow_hub_subscriber_consume (self->sub, env, 5000) == 0) {
+    while (self->received < LOSSLESS && zflow_hub_subscriber_consume (self->sub, env, 5000) == 0) {
         int seq;
         memcpy (&seq, zflow_envelope_payload (env, NULL), sizeof (seq));
         if (seq != self->received)
             self->in_order = false;
         self->received++;
         if (self->received % 100 == 0)
-            zclock_sleep (1);       //  slow: about 100 messages per millisecond
+            zclock_sleep (1); //  slow: about 100 messages per millisecond
     }
     zflow_msg_destroy (&env);
     return NULL;
 }
 
-static void
-test_block (void)
+static void test_block (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("lossless", NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
@@ -151,8 +145,8 @@ test_block (void)
     CHECK (zflow_stats_get (stats, "paused") > 0);
     CHECK (zflow_stats_get (stats, "drops") == 0);
     zhash_destroy (&stats);
-    printf ("lossless: %d messages, publisher drained %d times, max buffered %zu bytes\n",
-            LOSSLESS, drains, max_pending);
+    printf ("lossless: %d messages, publisher drained %d times, max buffered %zu bytes\n", LOSSLESS,
+            drains, max_pending);
     zflow_key_destroy (&key);
     zflow_key_destroy (&prefix_key);
     zflow_key_destroy (&pattern);
@@ -164,16 +158,15 @@ test_block (void)
 //  An actor listener whose user actor never reads: under a drop policy the
 //  subscriber drops (and counts) instead of holding the hub back, and keeps
 //  serving its queue.
-static void
-test_actor_listener_drops (void)
+static void test_actor_listener_drops (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("actordrop", NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "stuck", NULL);
     CHECK (zflow_hub_subscriber_set_queue (sub, LIMIT, ZFLOW_HUB_DROP_NEWEST) == 0);
     zflow_key_t *pattern = K ("stuck/*");
-    CHECK (zflow_hub_subscriber_add_actor_listener (sub, pattern, "inproc://nobody-reads-here")
-           > 0);
+    CHECK (zflow_hub_subscriber_add_actor_listener (sub, pattern, "inproc://nobody-reads-here") >
+           0);
     char payload[PAYLOAD] = {0};
     for (int i = 0; i < LOSSLESS; i++) {
         int rc = zflow_hub_publisher_publish (pub, pattern, payload, sizeof (payload));
@@ -197,12 +190,11 @@ test_actor_listener_drops (void)
 
 //  A user actor that starts reading its stream only after "GO", then
 //  answers "COUNT" with how many messages came and whether in order.
-static void
-s_late_reader (zsock_t *pipe, void *args)
+static void s_late_reader (zsock_t *pipe, void *args)
 {
     zflow_stream_t *in = zflow_stream_new (ZMQ_PULL, (const char *) args, NULL, NULL);
     zsock_signal (pipe, 0);
-    char *command = zstr_recv (pipe);     //  "GO"
+    char *command = zstr_recv (pipe); //  "GO"
     zstr_free (&command);
     zflow_msg_t *env = zflow_msg_new ();
     int count = 0;
@@ -232,16 +224,15 @@ s_late_reader (zsock_t *pipe, void *args)
 
 //  An actor listener under BLOCK: while its user actor does not read, the
 //  publisher is pushed back; once it reads, everything arrives in order.
-static void
-test_actor_listener_block (void)
+static void test_actor_listener_block (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("actorblock", NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "blocking", NULL);
     zactor_t *user = zactor_new (s_late_reader, "inproc://test-hub-late-reader");
     zflow_key_t *pattern = K ("late/*");
-    CHECK (zflow_hub_subscriber_add_actor_listener (sub, pattern, "inproc://test-hub-late-reader")
-           > 0);
+    CHECK (zflow_hub_subscriber_add_actor_listener (sub, pattern, "inproc://test-hub-late-reader") >
+           0);
     char payload[PAYLOAD] = {0};
     int sent = 0;
     bool held_back = false;
@@ -252,7 +243,7 @@ test_actor_listener_block (void)
         if (rc == ZFLOW_DRAIN)
             held_back = zflow_hub_publisher_drain (pub, 200) == ZFLOW_ETIMEDOUT;
     }
-    CHECK (held_back);      //  nobody reads: the publisher cannot get rid of its messages
+    CHECK (held_back); //  nobody reads: the publisher cannot get rid of its messages
     zstr_send (user, "GO");
     CHECK (zflow_hub_publisher_drain (pub, 10000) == 0);
     for (; sent < LOSSLESS; sent++) {
@@ -279,8 +270,7 @@ test_actor_listener_block (void)
     zflow_hub_destroy (&hub);
 }
 
-static void
-s_nothing (const zflow_msg_t *envelope, void *arg)
+static void s_nothing (const zflow_msg_t *envelope, void *arg)
 {
     (void) envelope;
     (void) arg;
@@ -289,8 +279,7 @@ s_nothing (const zflow_msg_t *envelope, void *arg)
 //  A lossless notice watcher that does not consume while 40,000
 //  subscriptions come: the hub keeps serving subscriptions, its notice
 //  backlog stays bounded and the rest are dropped and counted.
-static void
-test_notice_backlog (void)
+static void test_notice_backlog (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("backlog", NULL);
     zflow_hub_subscriber_t *watch = zflow_hub_subscriber_new (hub, "watch", NULL);
@@ -307,7 +296,7 @@ test_notice_backlog (void)
         CHECK (zflow_hub_subscriber_add_sync_listener (busy, pattern, s_nothing, NULL) > 0);
         zflow_key_destroy (&pattern);
     }
-    CHECK (zflow_hub_subscriber_sync (busy, 20000) == 0);   //  the hub saw them all
+    CHECK (zflow_hub_subscriber_sync (busy, 20000) == 0); //  the hub saw them all
     zflow_key_t *last = K ("many/k39999");
     CHECK (zflow_hub_subscription_count (hub, last) == 1);
     zhash_t *stats = zflow_hub_stats (hub, 1000);
@@ -317,7 +306,7 @@ test_notice_backlog (void)
     //  bounded: a notice here is at least 60 bytes, the backlog 1 MiB
     CHECK (zflow_stats_get (stats, "queue_depth") <= 1024 * 1024 / 60 + 1);
     zhash_destroy (&stats);
-    char *key = consume_text (watch, 2000, NULL);      //  the watcher still gets notices
+    char *key = consume_text (watch, 2000, NULL); //  the watcher still gets notices
     CHECK (key && strncmp (key, "Hub/addedSubscriber/", 20) == 0);
     free (key);
     zflow_key_destroy (&last);
@@ -327,8 +316,7 @@ test_notice_backlog (void)
     zflow_hub_destroy (&hub);
 }
 
-int
-main (void)
+int main (void)
 {
     test_notice_backlog ();
     test_actor_listener_block ();

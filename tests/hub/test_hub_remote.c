@@ -6,11 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *s_peer;      //  path of hub_peer
+static const char *s_peer; //  path of hub_peer
 
-static pid_t
-s_spawn (const char *mode, const char *endpoint, const char *key, const char *count,
-         const char *const *curve)
+static pid_t s_spawn (const char *mode, const char *endpoint, const char *key, const char *count,
+                      const char *const *curve)
 {
     pid_t pid = fork ();
     CHECK (pid >= 0);
@@ -26,8 +25,7 @@ s_spawn (const char *mode, const char *endpoint, const char *key, const char *co
 }
 
 //  Waits for the child to exit; returns its exit status (or -1, killed).
-static int
-s_reap (pid_t pid, int timeout_ms)
+static int s_reap (pid_t pid, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     int status = 0;
@@ -43,22 +41,20 @@ s_reap (pid_t pid, int timeout_ms)
 }
 
 //  Polls until the hub counts `want` subscriptions to pattern.
-static bool
-s_wait_count (zflow_hub_t *hub, const char *pattern_text, size_t want, int timeout_ms)
+static bool s_wait_count (zflow_hub_t *hub, const char *pattern_text, size_t want, int timeout_ms)
 {
     zflow_key_t *pattern = K (pattern_text);
     int64_t deadline = zclock_mono () + timeout_ms;
     bool ok = false;
-    while (!(ok = zflow_hub_subscription_count (hub, pattern) == want)
-           && zclock_mono () < deadline)
+    while (!(ok = zflow_hub_subscription_count (hub, pattern) == want) && zclock_mono () < deadline)
         zclock_sleep (5);
     zflow_key_destroy (&pattern);
     return ok;
 }
 
 //  A peer process subscribes on sub_endpoint; we publish; it checks.
-static void
-s_remote_subscriber (zflow_hub_t *hub, const char *sub_endpoint, const char *const *curve)
+static void s_remote_subscriber (zflow_hub_t *hub, const char *sub_endpoint,
+                                 const char *const *curve)
 {
     pid_t pid = s_spawn ("sub", sub_endpoint, "remote/*", "500", curve);
     CHECK (s_wait_count (hub, "remote/*", 1, 10000));
@@ -77,8 +73,8 @@ s_remote_subscriber (zflow_hub_t *hub, const char *sub_endpoint, const char *con
 }
 
 //  A peer process publishes on pub_endpoint; a local subscriber checks.
-static void
-s_remote_publisher (zflow_hub_t *hub, const char *pub_endpoint, const char *const *curve)
+static void s_remote_publisher (zflow_hub_t *hub, const char *pub_endpoint,
+                                const char *const *curve)
 {
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "local", NULL);
     zflow_key_t *pattern = K ("from/*");
@@ -96,8 +92,7 @@ s_remote_publisher (zflow_hub_t *hub, const char *pub_endpoint, const char *cons
     zflow_hub_subscriber_destroy (&sub);
 }
 
-static void
-test_tcp (void)
+static void test_tcp (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("tcp", NULL);
     CHECK (zflow_hub_bind (hub, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*") == 0);
@@ -109,8 +104,7 @@ test_tcp (void)
     zflow_hub_destroy (&hub);
 }
 
-static void
-test_ipc (void)
+static void test_ipc (void)
 {
     char sub_ep[128], pub_ep[128];
     snprintf (sub_ep, sizeof (sub_ep), "ipc:///tmp/zflow-test-hub-%d.sub", (int) getpid ());
@@ -124,8 +118,7 @@ test_ipc (void)
     unlink (pub_ep + 6);
 }
 
-static void
-test_curve (void)
+static void test_curve (void)
 {
     zcert_t *server = zcert_new ();
     zcert_t *client = zcert_new ();
@@ -158,8 +151,7 @@ test_curve (void)
 
 //  CURVE with an allow directory: only clients whose public certificate is
 //  there get in, even with the right server key.
-static void
-test_curve_allow_dir (void)
+static void test_curve_allow_dir (void)
 {
     char dir[64];
     snprintf (dir, sizeof (dir), "/tmp/zflow-test-hub-certs-%d", (int) getpid ());
@@ -194,8 +186,7 @@ test_curve_allow_dir (void)
 //  The hub goes away and comes back on the same port: the remote subscriber
 //  reconnects, the new hub says hello, and the subscriber announces its
 //  patterns again, so counts and delivery are right on the new hub.
-static void
-test_reconnect (void)
+static void test_reconnect (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("again", NULL);
     CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
@@ -211,7 +202,7 @@ test_reconnect (void)
     for (int tries = 0; tries < 100 && rc != 0; tries++) {
         rc = zflow_hub_bind (hub, NULL, endpoint);
         if (rc)
-            zclock_sleep (20);      //  the old listener closes asynchronously
+            zclock_sleep (20); //  the old listener closes asynchronously
     }
     CHECK (rc == 0);
     CHECK (s_wait_count (hub, "re/*", 2, 5000));
@@ -232,8 +223,7 @@ test_reconnect (void)
 
 //  Sends one raw upstream message (a (un)subscription or an announcement)
 //  from a plain XSUB, as a hostile peer would.
-static void
-s_raw_upstream (zsock_t *xsub, const void *data, size_t size)
+static void s_raw_upstream (zsock_t *xsub, const void *data, size_t size)
 {
     CHECK (zmq_send (zsock_resolve (xsub), data, size, 0) == (int) size);
 }
@@ -242,14 +232,13 @@ s_raw_upstream (zsock_t *xsub, const void *data, size_t size)
 //  subscriber the hub never saw, a presence unsubscribe for someone else.
 //  The hub keeps serving, counts them as malformed, and the real
 //  subscriber keeps its subscription.
-static void
-test_hostile_peers (void)
+static void test_hostile_peers (void)
 {
     zflow_hub_t *hub = zflow_hub_new ("hostile", NULL);
     CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
     const char *endpoint = zflow_hub_bound_sub (hub);
-    zflow_hub_subscriber_t *victim
-        = zflow_hub_subscriber_new_remote (endpoint, "victim", NULL, NULL);
+    zflow_hub_subscriber_t *victim =
+        zflow_hub_subscriber_new_remote (endpoint, "victim", NULL, NULL);
     zflow_key_t *pattern = zflow_key_parse ("a/b", NULL);
     CHECK (zflow_hub_subscriber_subscribe (victim, pattern) == 0);
     CHECK (s_wait_count (hub, "a/b", 1, 5000));
@@ -257,11 +246,14 @@ test_hostile_peers (void)
     zsock_t *liar = zsock_new (ZMQ_XSUB);
     CHECK (zsock_connect (liar, "%s", endpoint) == 0);
     zclock_sleep (200);
-    const char huge[] = "Avictim\0a\0" "18446744073709551615";
+    const char huge[] = "Avictim\0a\0"
+                        "18446744073709551615";
     s_raw_upstream (liar, huge, sizeof (huge) - 1);
-    const char stranger_a[] = "Astranger\0a\0" "1";
+    const char stranger_a[] = "Astranger\0a\0"
+                              "1";
     s_raw_upstream (liar, stranger_a, sizeof (stranger_a) - 1);
-    const char stranger_f[] = "Fstranger\0" "7";
+    const char stranger_f[] = "Fstranger\0"
+                              "7";
     s_raw_upstream (liar, stranger_f, sizeof (stranger_f) - 1);
     //  the victim's presence topic, subscribed and unsubscribed by the liar
     char topic[64] = {0, ZFLOW_HUB_PRESENCE_REMOTE};
@@ -278,10 +270,10 @@ test_hostile_peers (void)
 
     int64_t start = zclock_mono ();
     zhash_t *stats = zflow_hub_stats (hub, 2000);
-    CHECK (stats);                                      //  still serving, at once
+    CHECK (stats); //  still serving, at once
     CHECK (zclock_mono () - start < 1000);
     CHECK (zflow_stats_get (stats, "malformed") >= 3);
-    CHECK (zflow_stats_get (stats, "peers") == 1);      //  no stranger was created
+    CHECK (zflow_stats_get (stats, "peers") == 1); //  no stranger was created
     zhash_destroy (&stats);
     CHECK (zflow_hub_subscription_count (hub, pattern) == 1);
     zsock_destroy (&liar);
@@ -290,8 +282,7 @@ test_hostile_peers (void)
     zflow_hub_destroy (&hub);
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     CHECK (argc == 2);
     s_peer = argv[1];

@@ -7,8 +7,7 @@
 
 #include "zflow_testing.h"
 
-static bool
-s_count (void *item, void *arg)
+static bool s_count (void *item, void *arg)
 {
     (void) item;
     (*(int *) arg)++;
@@ -16,8 +15,7 @@ s_count (void *item, void *arg)
 }
 
 //  Number of items matching the key given in text form.
-static int
-s_matches (zflow_trie_t *trie, const char *text)
+static int s_matches (zflow_trie_t *trie, const char *text)
 {
     zflow_key_t *key = zflow_key_parse (text, NULL);
     CHECK (key);
@@ -32,8 +30,7 @@ s_matches (zflow_trie_t *trie, const char *text)
 }
 
 //  A trie holding only pattern, checked against key.
-static bool
-s_one (const char *pattern_text, const char *key_text)
+static bool s_one (const char *pattern_text, const char *key_text)
 {
     zflow_trie_t *trie = zflow__trie_new ();
     zflow_key_t *pattern = zflow_key_parse (pattern_text, NULL);
@@ -48,8 +45,7 @@ s_one (const char *pattern_text, const char *key_text)
     return hit;
 }
 
-static void
-test_rules (void)
+static void test_rules (void)
 {
     //  trailing "*": one or more remaining components
     CHECK (s_one ("a/*", "a/b"));
@@ -83,8 +79,7 @@ test_rules (void)
     CHECK (!s_one ("a/b", "a/*"));
 }
 
-static void
-test_items (void)
+static void test_items (void)
 {
     zflow_trie_t *trie = zflow__trie_new ();
     zflow_key_t *ab = zflow_key_new ("a", "b", NULL);
@@ -92,7 +87,7 @@ test_items (void)
     zflow_key_t *starb = zflow_key_new ("*", "b", NULL);
     int x, y;
     CHECK (zflow__trie_insert (trie, ab, &x) == 0);
-    CHECK (zflow__trie_insert (trie, ab, &x) == 0);     //  twice: two items
+    CHECK (zflow__trie_insert (trie, ab, &x) == 0); //  twice: two items
     CHECK (zflow__trie_insert (trie, astar, &y) == 0);
     CHECK (zflow__trie_insert (trie, starb, &y) == 0);
     CHECK (s_matches (trie, "a/b") == 4);
@@ -123,8 +118,7 @@ test_items (void)
 
 //  100,000 patterns: each key still finds exactly its own, and removing all
 //  of them frees every node.
-static void
-test_many (void)
+static void test_many (void)
 {
     zflow_trie_t *trie = zflow__trie_new ();
     enum { N = 100000 };
@@ -132,7 +126,8 @@ test_many (void)
     for (int i = 0; i < N; i++) {
         char part[32];
         snprintf (part, sizeof (part), "k%d", i);
-        keys[i] = i % 2 ? zflow_key_new ("bench", part, NULL) : zflow_key_new ("w", part, "*", NULL);
+        keys[i] =
+            i % 2 ? zflow_key_new ("bench", part, NULL) : zflow_key_new ("w", part, "*", NULL);
         CHECK (zflow__trie_insert (trie, keys[i], keys[i]) == 0);
     }
     CHECK (zflow__trie_items (trie) == N);
@@ -149,13 +144,20 @@ test_many (void)
     zflow__trie_destroy (&trie);
 }
 
-static void
-test_prefix (void)
+static void test_prefix (void)
 {
     char buffer[64];
-    struct { const char *pattern; const char *prefix; } cases[] = {
-        {"a/b/*", "a\x1f" "b\x1f"}, {"a/b", "a\x1f" "b"}, {"*/b", ""},
-        {"a/*/c", "a\x1f"}, {"*", ""}, {"a", "a"}};
+    struct {
+        const char *pattern;
+        const char *prefix;
+    } cases[] = {{"a/b/*", "a\x1f"
+                           "b\x1f"},
+                 {"a/b", "a\x1f"
+                         "b"},
+                 {"*/b", ""},
+                 {"a/*/c", "a\x1f"},
+                 {"*", ""},
+                 {"a", "a"}};
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
         zflow_key_t *pattern = zflow_key_parse (cases[i].pattern, NULL);
         int size = zflow__pattern_prefix (pattern, buffer, sizeof (buffer));
@@ -166,16 +168,23 @@ test_prefix (void)
     }
 }
 
-static void
-test_notice (void)
+static void test_notice (void)
 {
     zflow_msg_t *msg = zflow_msg_new ();
-    const char wire[] = "key\x1f" "of\x1f" "added\x1f" "*";
+    const char wire[] = "key\x1f"
+                        "of\x1f"
+                        "added\x1f"
+                        "*";
     CHECK (zflow__hub_notice_encode (msg, true, wire, strlen (wire), 2) == 0);
     CHECK (zflow_envelope_decode (msg, NULL) == 0);
     size_t size;
     const char *key = (const char *) zflow_envelope_key (msg, &size);
-    const char expect[] = "Hub\x1f" "addedSubscriber\x1f" "key\x1f" "of\x1f" "added\x1f" "*";
+    const char expect[] = "Hub\x1f"
+                          "addedSubscriber\x1f"
+                          "key\x1f"
+                          "of\x1f"
+                          "added\x1f"
+                          "*";
     CHECK (size == strlen (expect) && memcmp (key, expect, size) == 0);
     const void *payload = zflow_envelope_payload (msg, &size);
     zflow_key_t *pattern = NULL;
@@ -196,8 +205,7 @@ test_notice (void)
     zflow_msg_destroy (&msg);
 }
 
-int
-main (void)
+int main (void)
 {
     test_rules ();
     test_items ();

@@ -270,7 +270,7 @@ static void s_test_lossy (void)
 //  A user sink: takes three, drops (EFULL) the fourth, fails the fifth.
 static int s_user_sink (zflow_msg_t *msg, void *arg)
 {
-    int *calls = (int *)arg;
+    int *calls = (int *) arg;
     CHECK (zflow_envelope_decode (msg, NULL) == 0);
     int n = ++*calls % 5;
     return n == 4 ? ZFLOW_EFULL : n == 0 ? ZFLOW_EIO : 0;

@@ -44,7 +44,7 @@ static void s_test_codec (void)
     CHECK (json);
     size_t size;
     char *packed = zflow__codec_encode (json, ZFLOW_PIPELINE_MSGPACK, &size);
-    CHECK (packed && (byte)packed[0] == 0x83); //  a fixmap of 3
+    CHECK (packed && (byte) packed[0] == 0x83); //  a fixmap of 3
     json_t *back = zflow__codec_decode (packed, size);
     CHECK (back && json_equal (json, back));
     //  lines: msgpack comes out as JSON
@@ -90,9 +90,9 @@ static void s_test_codec (void)
 //  Counts an envelope whose key is "zflow/in" and fails every fifth.
 static int s_user_map (zflow_msg_t *msg, void *arg)
 {
-    int *calls = (int *)arg;
+    int *calls = (int *) arg;
     size_t size;
-    const char *key = (const char *)zflow_envelope_key (msg, &size);
+    const char *key = (const char *) zflow_envelope_key (msg, &size);
     if (size != 8 || memcmp (key, "zflow\x1fin", 8))
         return ZFLOW_EPROTO;
     return ++*calls % 5 == 0 ? ZFLOW_EPROTO : 0;
@@ -102,7 +102,7 @@ static int s_user_map (zflow_msg_t *msg, void *arg)
 static zlistx_t *s_lines (const char *path)
 {
     zlistx_t *lines = zlistx_new ();
-    zlistx_set_destructor (lines, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (lines, (zlistx_destructor_fn *) zstr_free);
     FILE *file = fopen (path, "r");
     char buffer[1024];
     while (file && fgets (buffer, sizeof (buffer), file)) {
@@ -151,9 +151,9 @@ static void s_test_filters (void)
                            "{\"type\":\"b\",\"z\":null}"};     //  7 kept
     zlistx_t *lines = s_run (p, "inproc://test-filters", path, input, 7);
     CHECK (zlistx_size (lines) == 3);
-    CHECK (streq ((char *)zlistx_first (lines), "{\"type\":\"a\",\"n\":1,\"x\":1}"));
-    CHECK (streq ((char *)zlistx_next (lines), "{\"type\":\"b\",\"n\":2}"));
-    CHECK (streq ((char *)zlistx_next (lines), "{\"type\":\"b\",\"z\":null}"));
+    CHECK (streq ((char *) zlistx_first (lines), "{\"type\":\"a\",\"n\":1,\"x\":1}"));
+    CHECK (streq ((char *) zlistx_next (lines), "{\"type\":\"b\",\"n\":2}"));
+    CHECK (streq ((char *) zlistx_next (lines), "{\"type\":\"b\",\"z\":null}"));
     zlistx_destroy (&lines);
     CHECK (calls == 7);
     zflow_pipeline_destroy (&p);

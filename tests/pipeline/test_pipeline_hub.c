@@ -67,7 +67,7 @@ int main (void)
     int got = 0;
     while (got < 100 && zflow_hub_subscriber_consume (sub, msg, 3000) == 0) {
         size_t size;
-        const char *key = (const char *)zflow_envelope_key (msg, &size);
+        const char *key = (const char *) zflow_envelope_key (msg, &size);
         CHECK (size == 9 && memcmp (key,
                                     "bridged\x1f"
                                     "a",

@@ -146,11 +146,11 @@ int main (void)
     zflow_pipeline_sink_hpfeeds (feed, "publish", &config, "events");
     CHECK (zflow_pipeline_start (feed) == 0);
 
-    byte *seen = (byte *)zmalloc (total);
+    byte *seen = (byte *) zmalloc (total);
     uint64_t received = 0, duplicates = 0, restarts = 0, broker_counted = 0;
     zflow_msg_t *msg = zflow_msg_new ();
     long rss_start = s_rss_kib (), rss_peak = rss_start;
-    int64_t left = 0;       //  when the watcher left (0: not yet; -1: back)
+    int64_t left = 0; //  when the watcher left (0: not yet; -1: back)
     //  restart the broker each time another sixth of the events went out
     while (!zflow_pipeline_sources_done (feed)) {
         received += s_watch (watch, msg, seen, total, &duplicates, 20);
@@ -197,16 +197,17 @@ int main (void)
     CHECK (filter_in <= total && filter_out <= filter_in && unique <= filter_out);
     uint64_t lost = (total - filter_in) + (filter_out - unique);
     uint64_t counted = broker_counted + s_broker_counted (broker);
-    const char *names[] = {"hpfeeds.inflight_lost", "hpfeeds.outbox_drops",
-                           "hpfeeds.inproc_drops", "hpfeeds.refused_drops"};
+    const char *names[] = {"hpfeeds.inflight_lost", "hpfeeds.outbox_drops", "hpfeeds.inproc_drops",
+                           "hpfeeds.refused_drops"};
     for (int n = 0; n < 4; n++)
         counted += zflow_stats_get (feed_stats, names[n]) + zflow_stats_get (in_stats, names[n]) +
                    zflow_stats_get (out_stats, names[n]) +
                    zflow_stats_get (watch_stats, names[n] + 8);
     printf ("soak: %" PRIu64 " events, %" PRIu64 " with hashes, %" PRIu64 " reached the filter, "
             "%" PRIu64 " passed, %" PRIu64 " arrived; lost around 5 broker restarts: %" PRIu64
-            " measured, %" PRIu64 " counted by zflow; %" PRIu64 " duplicates; reconnects feed %"
-            PRIu64 " bridge %" PRIu64 "+%" PRIu64 " watch %" PRIu64 "; RSS %ld -> peak %ld KiB\n",
+            " measured, %" PRIu64 " counted by zflow; %" PRIu64
+            " duplicates; reconnects feed %" PRIu64 " bridge %" PRIu64 "+%" PRIu64 " watch %" PRIu64
+            "; RSS %ld -> peak %ld KiB\n",
             total, expected, filter_in, filter_out, unique, lost, counted, duplicates,
             zflow_stats_get (feed_stats, "reconnects"), zflow_stats_get (in_stats, "reconnects"),
             zflow_stats_get (out_stats, "reconnects"), zflow_stats_get (watch_stats, "disconnects"),
@@ -217,7 +218,7 @@ int main (void)
     CHECK (zflow_stats_get (in_stats, "reconnects") >= 5);
     CHECK (zflow_stats_get (out_stats, "reconnects") >= 5);
     CHECK (zflow_stats_get (watch_stats, "disconnects") >= 5);
-    CHECK (zflow_stats_get (watch_stats, "broker_shutdowns") == 5);   //  each stop was a drain
+    CHECK (zflow_stats_get (watch_stats, "broker_shutdowns") == 5); //  each stop was a drain
     CHECK (left == -1 && lost > 0);           //  the watcher's absence cost something
     CHECK (lost == counted);                  //  every loss is accounted for
     CHECK (unique > expected / 2);            //  the restarts cost a little, not most

@@ -15,29 +15,27 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include <netinet/in.h>
-#include <pthread.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
-#include <sys/socket.h>
+#include "ws_testlib.h"
 #include "zflow.h"
 #include "zflow_ws_internal.h"
-#include "ws_testlib.h"
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <sys/socket.h>
 
 #define S_BURSTS 5
 #define S_PER_BURST 100
 #define S_TOTAL (S_BURSTS * S_PER_BURST)
 
 //  Message i is JSON but for two in 50: one plain text, one empty.
-static bool
-s_is_json (int i)
+static bool s_is_json (int i)
 {
     return i % 50 != 49 && i % 50 != 24;
 }
 
 //  Message i: JSON {"k":i%3,"seq":i}, or plain text, or empty.
-static int
-s_message (char *out, size_t size, int i)
+static int s_message (char *out, size_t size, int i)
 {
     if (i % 50 == 24) {
         *out = 0;
@@ -49,8 +47,7 @@ s_message (char *out, size_t size, int i)
 }
 
 //  Answers the opening handshake on fd. Returns 0 or -1.
-static int
-s_handshake (int fd)
+static int s_handshake (int fd)
 {
     char request[8192];
     size_t got = 0;
@@ -79,14 +76,14 @@ s_handshake (int fd)
     char response[256];
     int n = snprintf (response, sizeof (response),
                       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", accept);
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+                      accept);
     return write (fd, response, (size_t) n) == n ? 0 : -1;
 }
 
 //  The child: waits for the client's first frame, writes S_BURSTS bursts
 //  of S_PER_BURST frames (one write each, 30 ms apart), then a close.
-static void
-s_server_child (int listener)
+static void s_server_child (int listener)
 {
     int fd = accept (listener, NULL, NULL);
     char go[64];
@@ -107,7 +104,7 @@ s_server_child (int listener)
             _exit (0);
         usleep (30000);
     }
-    uint8_t close_frame[4] = { 0x88, 2, 1000 >> 8, 1000 & 0xff };
+    uint8_t close_frame[4] = {0x88, 2, 1000 >> 8, 1000 & 0xff};
     if (write (fd, close_frame, 4) != 4)
         _exit (0);
     while (read (fd, go, sizeof (go)) > 0)
@@ -116,14 +113,13 @@ s_server_child (int listener)
 }
 
 //  Starts a server child; returns its pid and the port in *port.
-static pid_t
-s_server_start (int *port)
+static pid_t s_server_start (int *port)
 {
     int listener = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK)};
     socklen_t len = sizeof (addr);
-    if (bind (listener, (struct sockaddr *) &addr, len) || listen (listener, 4)
-        || getsockname (listener, (struct sockaddr *) &addr, &len))
+    if (bind (listener, (struct sockaddr *) &addr, len) || listen (listener, 4) ||
+        getsockname (listener, (struct sockaddr *) &addr, &len))
         return -1;
     *port = ntohs (addr.sin_port);
     pid_t pid = fork ();
@@ -133,16 +129,14 @@ s_server_start (int *port)
     return pid;
 }
 
-static void
-s_server_stop (pid_t pid)
+static void s_server_stop (pid_t pid)
 {
     kill (pid, SIGTERM);
     waitpid (pid, NULL, 0);
 }
 
 //  A feed on a fresh server, not started (streams first). batch 0: default.
-static zflow_ws_t *
-s_feed (const char *name, size_t batch, pid_t *pid)
+static zflow_ws_t *s_feed (const char *name, size_t batch, pid_t *pid)
 {
     int port = 0;
     *pid = s_server_start (&port);
@@ -150,23 +144,21 @@ s_feed (const char *name, size_t batch, pid_t *pid)
     snprintf (url, sizeof (url), "ws://127.0.0.1:%d/", port);
     zflow_ws_config_t *config = zflow_ws_config_new (url);
     zflow_ws_config_set_deflate (config, false);
-    zflow_ws_config_set_backoff (config, 60000, 60000);   //  one connection only
+    zflow_ws_config_set_backoff (config, 60000, 60000); //  one connection only
     zflow_ws_config_set_autostart (config, false);
     if (batch)
         zflow_ws_config_set_batch (config, batch);
     return zflow_ws_new (name, &config, NULL);
 }
 
-static void
-s_go (zflow_ws_t *feed)
+static void s_go (zflow_ws_t *feed)
 {
     zflow_ws_start (feed);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
     zflow_ws_send (feed, "go", 2, false);
 }
 
-static uint64_t
-s_stat (zflow_ws_t *feed, const char *name)
+static uint64_t s_stat (zflow_ws_t *feed, const char *name)
 {
     zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 2000);
     uint64_t value = zflow_stats_get (stats, name);
@@ -175,16 +167,14 @@ s_stat (zflow_ws_t *feed, const char *name)
 }
 
 //  Waits until the feed has taken every message in.
-static void
-s_wait_published (zflow_ws_t *feed)
+static void s_wait_published (zflow_ws_t *feed)
 {
     for (int i = 0; i < 300 && s_stat (feed, "published") < S_TOTAL; i++)
         zclock_sleep (10);
     CHECK (s_stat (feed, "published") == S_TOTAL);
 }
 
-static uint64_t
-s_be (const uint8_t *bytes, size_t size)
+static uint64_t s_be (const uint8_t *bytes, size_t size)
 {
     uint64_t value = 0;
     for (size_t i = 0; i < size; i++)
@@ -193,29 +183,26 @@ s_be (const uint8_t *bytes, size_t size)
 }
 
 //  Checks one envelope handed out: message i with seq i + 1.
-static bool
-s_is_message (zflow_msg_t *msg, const char *name, int i)
+static bool s_is_message (zflow_msg_t *msg, const char *name, int i)
 {
     char want[32], key[64];
     s_message (want, sizeof (want), i);
     snprintf (key, sizeof (key), "ws\x1f%s", name);
     zflow_meta_t *meta = zflow_meta_new ();
-    bool ok = zflow_msg_size (msg) == 3 && zflow_msg_streq (msg, 0, key)
-              && zflow_msg_streq (msg, 2, want)
-              && zflow_meta_decode (meta, zflow_msg_data (msg, 1), zflow_msg_part_size (msg, 1)) == 0
-              && zflow_meta_seq (meta) == (uint64_t) i + 1
-              && streq (zflow_meta_source (meta), name) && zflow_meta_timestamp (meta) > 0
-              && zflow_meta_get (meta, "batch") == NULL
-              && streq (zflow_meta_content_type (meta),
-                        s_is_json (i) ? "application/json" : "text/plain");
+    bool ok =
+        zflow_msg_size (msg) == 3 && zflow_msg_streq (msg, 0, key) &&
+        zflow_msg_streq (msg, 2, want) &&
+        zflow_meta_decode (meta, zflow_msg_data (msg, 1), zflow_msg_part_size (msg, 1)) == 0 &&
+        zflow_meta_seq (meta) == (uint64_t) i + 1 && streq (zflow_meta_source (meta), name) &&
+        zflow_meta_timestamp (meta) > 0 && zflow_meta_get (meta, "batch") == NULL &&
+        streq (zflow_meta_content_type (meta), s_is_json (i) ? "application/json" : "text/plain");
     zflow_meta_destroy (&meta);
     return ok;
 }
 
 //  The envelopes: every message in order across batches, filtered ones too;
 //  the pipe carries batches (read raw on a third stream).
-static void
-s_test_order (void)
+static void s_test_order (void)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("order", 0, &pid);
@@ -237,7 +224,7 @@ s_test_order (void)
         CHECK (s_is_message (msg, "order", expect));
         expect += 3;
         while (!s_is_json (expect))
-            expect += 3;   //  not JSON: only unfiltered streams get it
+            expect += 3; //  not JSON: only unfiltered streams get it
     }
     CHECK (expect >= S_TOTAL);
     //  The batch form, read as plain ZeroMQ messages.
@@ -245,8 +232,10 @@ s_test_order (void)
     uint64_t next_seq = 1;
     while (zflow_stream_read (raw, msg, 200) == 0 && zflow_msg_size (msg) == 4) {
         zflow_meta_t *meta = zflow_meta_new ();
-        CHECK (zflow_meta_decode (meta, zflow_msg_data (msg, 1), zflow_msg_part_size (msg, 1)) == 0);
-        size_t n = (size_t) atoi (zflow_meta_get (meta, "batch") ? zflow_meta_get (meta, "batch") : "0");
+        CHECK (zflow_meta_decode (meta, zflow_msg_data (msg, 1), zflow_msg_part_size (msg, 1)) ==
+               0);
+        size_t n =
+            (size_t) atoi (zflow_meta_get (meta, "batch") ? zflow_meta_get (meta, "batch") : "0");
         CHECK (n > 0 && zflow_msg_part_size (msg, 2) == n * ZFLOW_WS_BATCH_ENTRY);
         CHECK (zflow_meta_seq (meta) == next_seq);
         const uint8_t *index = (const uint8_t *) zflow_msg_data (msg, 2);
@@ -274,8 +263,7 @@ s_test_order (void)
 }
 
 //  set_batch: at most that many per batch; 1 gives plain envelopes.
-static void
-s_test_batch_size (void)
+static void s_test_batch_size (void)
 {
     for (int round = 0; round < 2; round++) {
         size_t limit = round == 0 ? 7 : 1;
@@ -290,10 +278,10 @@ s_test_batch_size (void)
         bool within = true;
         while (zflow_stream_read (raw, msg, 200) == 0 && zflow_msg_size (msg) >= 3) {
             if (limit == 1) {
-                within = within && zflow_msg_size (msg) == 3 && s_is_message (msg, "size", (int) messages);
+                within = within && zflow_msg_size (msg) == 3 &&
+                         s_is_message (msg, "size", (int) messages);
                 messages++;
-            }
-            else {
+            } else {
                 size_t n = zflow_msg_part_size (msg, 2) / ZFLOW_WS_BATCH_ENTRY;
                 within = within && zflow_msg_size (msg) == 4 && n >= 1 && n <= limit;
                 messages += n;
@@ -315,8 +303,7 @@ s_test_batch_size (void)
 //  Readers that use only zflow_stream_read get plain envelopes, as before
 //  batches existed (by default, and with batches of one): the pipe bounds
 //  DROP streams, BACKPRESSURE loses nothing.
-static void
-s_test_plain_readers (size_t batch)
+static void s_test_plain_readers (size_t batch)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("plainread", batch, &pid);
@@ -347,8 +334,7 @@ s_test_plain_readers (size_t batch)
 
 //  DROP counts per message: a queue of 10 unread keeps exactly the first
 //  10 of 500, whatever the batches; BACKPRESSURE loses none, in order.
-static void
-s_test_policies (void)
+static void s_test_policies (void)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("policies", 0, &pid);
@@ -366,7 +352,7 @@ s_test_policies (void)
         CHECK (s_is_message (msg, "policies", count));
         count++;
         if (count % 20 == 0)
-            zclock_sleep (10);   //  slower than the server: the feed must wait
+            zclock_sleep (10); //  slower than the server: the feed must wait
     }
     CHECK (count == S_TOTAL);
     CHECK (zflow_ws_stream_drops (feed, slow) == 0);
@@ -388,15 +374,14 @@ s_test_policies (void)
 
 //  Exit with batches half read: the rest is handed out, then ECLOSED; a
 //  stream closed with a batch half read frees it.
-static void
-s_test_exit (void)
+static void s_test_exit (void)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("exit", 0, &pid);
     zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_stream_t *other = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_msg_t *msg = zflow_msg_new ();
-    CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_EAGAIN);   //  batches, please
+    CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_EAGAIN); //  batches, please
     CHECK (zflow_ws_stream_read (other, msg, 0) == ZFLOW_EAGAIN);
     s_go (feed);
     s_wait_published (feed);
@@ -418,30 +403,28 @@ s_test_exit (void)
     s_server_stop (pid);
 }
 
-static void *
-s_reader (void *arg)
+static void *s_reader (void *arg)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     intptr_t count = 0;
     int rc;
     while ((rc = zflow_ws_stream_read ((zflow_stream_t *) arg, msg, 2000)) == 0)
         if (count++ % 10 == 0)
-            zclock_sleep (3);   //  still reading when the feed is destroyed
+            zclock_sleep (3); //  still reading when the feed is destroyed
     zflow_msg_destroy (&msg);
     return (void *) (rc == ZFLOW_ECLOSED ? count : -1);
 }
 
 //  The feed destroyed while a reader still works through its batches: it
 //  gets every message, then ECLOSED; streams are freed after the feed.
-static void
-s_test_destroy_while_reading (void)
+static void s_test_destroy_while_reading (void)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("destroy", 0, &pid);
     zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_stream_t *unread = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_msg_t *msg = zflow_msg_new ();
-    CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_EAGAIN);   //  batches, please
+    CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_EAGAIN); //  batches, please
     CHECK (zflow_ws_stream_read (unread, msg, 0) == ZFLOW_EAGAIN);
     zflow_msg_destroy (&msg);
     s_go (feed);
@@ -459,8 +442,7 @@ s_test_destroy_while_reading (void)
     s_server_stop (pid);
 }
 
-int
-main (void)
+int main (void)
 {
     zsys_init ();
     s_test_order ();

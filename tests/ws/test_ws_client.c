@@ -11,34 +11,33 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include <czmq.h>
+#include "ws_testlib.h"
 #include "zflow.h"
 #include "zflow_ws_client.h"
-#include "ws_testlib.h"
+#include <czmq.h>
 
 //  What the callbacks saw.
 typedef struct {
-    bool opened;          //  on_open ran
-    bool closed;          //  on_closed ran
-    int error;            //  its error
-    int code;             //  its close code
-    char reason[256];     //  its reason
-    int pongs;            //  pongs received
-    zlist_t *messages;    //  received messages as strings, "T:" or "B:" prefixed
-    size_t last_size;     //  size of the last message
-    bool last_binary;     //  type of the last message
-    size_t want;          //  stop the loop after this many messages (0: on close)
+    bool opened;       //  on_open ran
+    bool closed;       //  on_closed ran
+    int error;         //  its error
+    int code;          //  its close code
+    char reason[256];  //  its reason
+    int pongs;         //  pongs received
+    zlist_t *messages; //  received messages as strings, "T:" or "B:" prefixed
+    size_t last_size;  //  size of the last message
+    bool last_binary;  //  type of the last message
+    size_t want;       //  stop the loop after this many messages (0: on close)
 } s_seen_t;
 
-static void
-s_on_open (zflow_ws_conn_t *conn, void *arg)
+static void s_on_open (zflow_ws_conn_t *conn, void *arg)
 {
     (void) conn;
     ((s_seen_t *) arg)->opened = true;
 }
 
-static void
-s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size, void *arg)
+static void s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size,
+                          void *arg)
 {
     (void) conn;
     s_seen_t *seen = (s_seen_t *) arg;
@@ -52,8 +51,7 @@ s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t si
     seen->last_binary = binary;
 }
 
-static void
-s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, void *arg)
+static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, void *arg)
 {
     (void) conn;
     s_seen_t *seen = (s_seen_t *) arg;
@@ -63,18 +61,16 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
     snprintf (seen->reason, sizeof (seen->reason), "%s", reason);
 }
 
-static void
-s_on_pong (zflow_ws_conn_t *conn, void *arg)
+static void s_on_pong (zflow_ws_conn_t *conn, void *arg)
 {
     (void) conn;
     ((s_seen_t *) arg)->pongs++;
 }
 
-static const zflow_ws_conn_callbacks_t s_callbacks = { s_on_open, s_on_message, s_on_closed,
-                                                       s_on_pong };
+static const zflow_ws_conn_callbacks_t s_callbacks = {s_on_open, s_on_message, s_on_closed,
+                                                      s_on_pong};
 
-static int
-s_check_done (zloop_t *loop, int timer_id, void *arg)
+static int s_check_done (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -86,8 +82,7 @@ s_check_done (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_give_up (zloop_t *loop, int timer_id, void *arg)
+static int s_give_up (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -96,8 +91,7 @@ s_give_up (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  Runs loop until want messages arrived (or close), at most ms.
-static void
-s_run (zloop_t *loop, s_seen_t *seen, size_t want, int ms)
+static void s_run (zloop_t *loop, s_seen_t *seen, size_t want, int ms)
 {
     seen->want = want;
     int t1 = zloop_timer (loop, 2, 0, s_check_done, seen);
@@ -107,8 +101,7 @@ s_run (zloop_t *loop, s_seen_t *seen, size_t want, int ms)
     zloop_timer_end (loop, t2);
 }
 
-static void
-s_seen_reset (s_seen_t *seen)
+static void s_seen_reset (s_seen_t *seen)
 {
     if (seen->messages) {
         char *text;
@@ -121,14 +114,13 @@ s_seen_reset (s_seen_t *seen)
 }
 
 //  Opens a connection and runs until it is open (or failed).
-static zflow_ws_conn_t *
-s_open (zloop_t *loop, s_seen_t *seen, zflow_ws_conn_config_t *config)
+static zflow_ws_conn_t *s_open (zloop_t *loop, s_seen_t *seen, zflow_ws_conn_config_t *config)
 {
     s_seen_reset (seen);
     char err[256];
     int rc;
-    zflow_ws_conn_t *conn = zflow__ws_conn_new (loop, config, &s_callbacks, seen, &rc, err,
-                                                sizeof (err));
+    zflow_ws_conn_t *conn =
+        zflow__ws_conn_new (loop, config, &s_callbacks, seen, &rc, err, sizeof (err));
     if (!conn) {
         fprintf (stderr, "conn_new: %s (%s)\n", zflow_strerror (rc), err);
         return NULL;
@@ -141,20 +133,18 @@ s_open (zloop_t *loop, s_seen_t *seen, zflow_ws_conn_config_t *config)
     return conn;
 }
 
-static const char *
-s_last (s_seen_t *seen)
+static const char *s_last (s_seen_t *seen)
 {
     return (const char *) zlist_last (seen->messages);
 }
 
 //  Echo of text and binary, big compressible text, close 1000.
-static void
-s_test_echo (zloop_t *loop, int port, bool deflate)
+static void s_test_echo (zloop_t *loop, int port, bool deflate)
 {
     char url[128];
-    s_seen_t seen = { 0 };
-    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "ws", port, "/echo"),
-                                      .deflate = true };
+    s_seen_t seen = {0};
+    zflow_ws_conn_config_t config = {.url = ws_url (url, sizeof (url), "ws", port, "/echo"),
+                                     .deflate = true};
     zflow_ws_conn_t *conn = s_open (loop, &seen, &config);
     CHECK (conn && seen.opened);
     if (!conn || !seen.opened)
@@ -163,7 +153,7 @@ s_test_echo (zloop_t *loop, int port, bool deflate)
     CHECK (zflow__ws_conn_send (conn, false, "hello", 5) == 0);
     s_run (loop, &seen, 1, 3000);
     CHECK (zlist_size (seen.messages) == 1 && streq (s_last (&seen), "T:hello"));
-    uint8_t bin[5] = { 0, 1, 2, 0xff, 0 };
+    uint8_t bin[5] = {0, 1, 2, 0xff, 0};
     CHECK (zflow__ws_conn_send (conn, true, bin, 5) == 0);
     s_run (loop, &seen, 2, 3000);
     CHECK (seen.last_binary && seen.last_size == 5 && memcmp (s_last (&seen) + 2, bin, 5) == 0);
@@ -174,10 +164,10 @@ s_test_echo (zloop_t *loop, int port, bool deflate)
     for (size_t i = 0; i < big; i++)
         text[i] = (char) ('a' + (i / 7) % 26);
     CHECK (zflow__ws_conn_send (conn, false, text, big) == 0);
-    CHECK (zflow__ws_conn_send (conn, false, text, big) == 0);   //  context takeover
+    CHECK (zflow__ws_conn_send (conn, false, text, big) == 0); //  context takeover
     s_run (loop, &seen, 4, 5000);
-    CHECK (zlist_size (seen.messages) == 4 && seen.last_size == big
-           && memcmp (s_last (&seen) + 2, text, big) == 0);
+    CHECK (zlist_size (seen.messages) == 4 && seen.last_size == big &&
+           memcmp (s_last (&seen) + 2, text, big) == 0);
     free (text);
     CHECK (zflow__ws_conn_ping (conn, "p", 1) == 0);
     s_run (loop, &seen, 5, 300);
@@ -191,12 +181,11 @@ s_test_echo (zloop_t *loop, int port, bool deflate)
 }
 
 //  Server-side behaviours: fragments, server ping, close codes, big messages.
-static void
-s_test_server_paths (zloop_t *loop, int port)
+static void s_test_server_paths (zloop_t *loop, int port)
 {
     char url[128];
-    s_seen_t seen = { 0 };
-    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "ws", port, "/frag") };
+    s_seen_t seen = {0};
+    zflow_ws_conn_config_t config = {.url = ws_url (url, sizeof (url), "ws", port, "/frag")};
     zflow_ws_conn_t *conn = s_open (loop, &seen, &config);
     s_run (loop, &seen, 1, 3000);
     CHECK (zlist_size (seen.messages) == 1 && streq (s_last (&seen), "T:fragmented"));
@@ -233,14 +222,13 @@ s_test_server_paths (zloop_t *loop, int port)
 }
 
 //  Handshake: custom headers, subprotocols, redirects and refusals.
-static void
-s_test_handshake (zloop_t *loop, int port)
+static void s_test_handshake (zloop_t *loop, int port)
 {
     char url[128];
-    s_seen_t seen = { 0 };
-    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "ws", port, "/headers"),
-                                      .headers = "X-Test: 42\r\nX-Other: yes",
-                                      .protocols = "nope, chat" };
+    s_seen_t seen = {0};
+    zflow_ws_conn_config_t config = {.url = ws_url (url, sizeof (url), "ws", port, "/headers"),
+                                     .headers = "X-Test: 42\r\nX-Other: yes",
+                                     .protocols = "nope, chat"};
     zflow_ws_conn_t *conn = s_open (loop, &seen, &config);
     CHECK (conn && seen.opened);
     s_run (loop, &seen, 1, 3000);
@@ -252,7 +240,7 @@ s_test_handshake (zloop_t *loop, int port)
     CHECK (conn && streq (zflow__ws_conn_protocol (conn), "chat"));
     zflow__ws_conn_destroy (&conn);
 
-    config = (zflow_ws_conn_config_t) { .url = ws_url (url, sizeof (url), "ws", port, "/redirect") };
+    config = (zflow_ws_conn_config_t){.url = ws_url (url, sizeof (url), "ws", port, "/redirect")};
     conn = s_open (loop, &seen, &config);
     CHECK (seen.closed && seen.error == ZFLOW_EREFUSED && strstr (seen.reason, "redirect"));
     zflow__ws_conn_destroy (&conn);
@@ -277,8 +265,7 @@ s_test_handshake (zloop_t *loop, int port)
 }
 
 //  The server is killed: the client sees an abnormal close (1006).
-static void
-s_test_killed (zloop_t *loop)
+static void s_test_killed (zloop_t *loop)
 {
     ws_server_t server;
     if (ws_python_start (&server, NULL, NULL, NULL, NULL)) {
@@ -286,9 +273,8 @@ s_test_killed (zloop_t *loop)
         return;
     }
     char url[128];
-    s_seen_t seen = { 0 };
-    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "ws", server.port,
-                                                     "/echo") };
+    s_seen_t seen = {0};
+    zflow_ws_conn_config_t config = {.url = ws_url (url, sizeof (url), "ws", server.port, "/echo")};
     zflow_ws_conn_t *conn = s_open (loop, &seen, &config);
     CHECK (seen.opened);
     ws_server_kill (&server);
@@ -301,12 +287,11 @@ s_test_killed (zloop_t *loop)
 
 //  wss:// with a self-signed certificate: trusted via ca_file, rejected
 //  without it, accepted with verification off.
-static void
-s_test_tls (zloop_t *loop)
+static void s_test_tls (zloop_t *loop)
 {
     char dir[] = "/tmp/zflow-ws-tls-XXXXXX";
-    if (!mkdtemp (dir) || ws_make_cert (dir, "good", "IP:127.0.0.1,DNS:localhost")
-        || ws_make_cert (dir, "other", "DNS:other.example")) {
+    if (!mkdtemp (dir) || ws_make_cert (dir, "good", "IP:127.0.0.1,DNS:localhost") ||
+        ws_make_cert (dir, "other", "DNS:other.example")) {
         CHECK (!"openssl req failed");
         return;
     }
@@ -318,10 +303,10 @@ s_test_tls (zloop_t *loop)
         CHECK (!"tls server start");
         return;
     }
-    s_seen_t seen = { 0 };
-    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "wss", server.port,
-                                                     "/echo"),
-                                      .ca_file = cert, .deflate = true };
+    s_seen_t seen = {0};
+    zflow_ws_conn_config_t config = {.url = ws_url (url, sizeof (url), "wss", server.port, "/echo"),
+                                     .ca_file = cert,
+                                     .deflate = true};
     zflow_ws_conn_t *conn = s_open (loop, &seen, &config);
     CHECK (seen.opened);
     CHECK (conn && zflow__ws_conn_deflate (conn));
@@ -335,7 +320,7 @@ s_test_tls (zloop_t *loop)
     }
     zflow__ws_conn_destroy (&conn);
 
-    config.ca_file = NULL;   //  self-signed, not in the system store
+    config.ca_file = NULL; //  self-signed, not in the system store
     conn = s_open (loop, &seen, &config);
     CHECK (seen.closed && seen.error == ZFLOW_EREFUSED && strstr (seen.reason, "certificate"));
     zflow__ws_conn_destroy (&conn);
@@ -347,9 +332,8 @@ s_test_tls (zloop_t *loop)
     zflow__ws_conn_destroy (&conn);
 
     //  By name: "localhost" is in the certificate (and gets SNI).
-    config = (zflow_ws_conn_config_t) { .url = ws_url (url, sizeof (url), "wss", server.port,
-                                                       "/echo"),
-                                        .ca_file = cert };
+    config = (zflow_ws_conn_config_t){
+        .url = ws_url (url, sizeof (url), "wss", server.port, "/echo"), .ca_file = cert};
     char by_name[128];
     snprintf (by_name, sizeof (by_name), "wss://localhost:%d/sni", server.port);
     config.url = by_name;
@@ -359,7 +343,7 @@ s_test_tls (zloop_t *loop)
     CHECK (zlist_size (seen.messages) == 1 && streq (s_last (&seen), "T:localhost"));
     zflow__ws_conn_destroy (&conn);
     config.url = ws_url (url, sizeof (url), "wss", server.port, "/sni");
-    conn = s_open (loop, &seen, &config);   //  an address: no SNI (RFC 6066)
+    conn = s_open (loop, &seen, &config); //  an address: no SNI (RFC 6066)
     s_run (loop, &seen, 1, 3000);
     CHECK (zlist_size (seen.messages) == 1 && streq (s_last (&seen), "T:None"));
     zflow__ws_conn_destroy (&conn);
@@ -373,15 +357,14 @@ s_test_tls (zloop_t *loop)
         CHECK (!"tls server start");
         return;
     }
-    config = (zflow_ws_conn_config_t) { .url = ws_url (url, sizeof (url), "wss", server.port,
-                                                       "/echo"),
-                                        .ca_file = other_cert };
+    config = (zflow_ws_conn_config_t){
+        .url = ws_url (url, sizeof (url), "wss", server.port, "/echo"), .ca_file = other_cert};
     conn = s_open (loop, &seen, &config);
     printf ("wrong host: %s\n", seen.reason);
-    CHECK (seen.closed && !seen.opened && seen.error == ZFLOW_EREFUSED
-           && strstr (seen.reason, "mismatch"));
+    CHECK (seen.closed && !seen.opened && seen.error == ZFLOW_EREFUSED &&
+           strstr (seen.reason, "mismatch"));
     zflow__ws_conn_destroy (&conn);
-    config.tls_no_verify = true;   //  with the checks off it connects
+    config.tls_no_verify = true; //  with the checks off it connects
     conn = s_open (loop, &seen, &config);
     CHECK (seen.opened);
     zflow__ws_conn_destroy (&conn);
@@ -396,8 +379,7 @@ s_test_tls (zloop_t *loop)
 
 //  Starts Node's ws server (tests/ws/node_server.js). Returns 0, -1 on
 //  failure, or 77 when node or the ws package is missing (ctest SKIP).
-static int
-s_node_start (ws_server_t *server, bool deflate)
+static int s_node_start (ws_server_t *server, bool deflate)
 {
     if (system ("node --version >/dev/null 2>&1") != 0) {
         printf ("SKIP: node is not installed\n");
@@ -408,13 +390,12 @@ s_node_start (ws_server_t *server, bool deflate)
                 "npm install --prefix tests/ws ws\n");
         return 77;
     }
-    char *argv[] = { "/usr/bin/env", "node", WS_TEST_DIR "/node_server.js",
-                     deflate ? "--deflate" : NULL, NULL };
+    char *argv[] = {"/usr/bin/env", "node", WS_TEST_DIR "/node_server.js",
+                    deflate ? "--deflate" : NULL, NULL};
     return ws_server_start (server, argv);
 }
 
-int
-main (int argc, char *argv[])
+int main (int argc, char *argv[])
 {
     zsys_init ();
     bool node = argc > 1 && streq (argv[1], "node");
@@ -431,8 +412,8 @@ main (int argc, char *argv[])
             fprintf (stderr, "cannot start the %s server\n", node ? "Node ws" : "Python");
             return 1;
         }
-        printf ("%s server, deflate=%d, port %d\n", node ? "node ws" : "python websockets",
-                deflate, server.port);
+        printf ("%s server, deflate=%d, port %d\n", node ? "node ws" : "python websockets", deflate,
+                server.port);
         s_test_echo (loop, server.port, deflate);
         s_test_server_paths (loop, server.port);
         if (!deflate && !node)

@@ -19,30 +19,29 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "ws_testlib.h"
 #include "zflow.h"
 #include "zflow_ws_client.h"
-#include "ws_testlib.h"
 
 //  What the callbacks saw.
 typedef struct {
-    bool opened;         //  handshake done
-    bool closed;         //  on_closed ran
-    int error;           //  its error
-    int code;            //  its code
-    int messages;        //  data messages delivered
-    char last[4096];     //  the last message (its start)
-    size_t last_size;    //  its size
+    bool opened;      //  handshake done
+    bool closed;      //  on_closed ran
+    int error;        //  its error
+    int code;         //  its code
+    int messages;     //  data messages delivered
+    char last[4096];  //  the last message (its start)
+    size_t last_size; //  its size
 } s_seen_t;
 
-static void
-s_on_open (zflow_ws_conn_t *conn, void *arg)
+static void s_on_open (zflow_ws_conn_t *conn, void *arg)
 {
     (void) conn;
     ((s_seen_t *) arg)->opened = true;
 }
 
-static void
-s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size, void *arg)
+static void s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t size,
+                          void *arg)
 {
     (void) conn;
     (void) binary;
@@ -52,8 +51,7 @@ s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *data, size_t si
     snprintf (seen->last, sizeof (seen->last), "%.*s", (int) size, (const char *) data);
 }
 
-static void
-s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, void *arg)
+static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, void *arg)
 {
     (void) conn;
     (void) reason;
@@ -63,11 +61,9 @@ s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char *reason, voi
     seen->code = code;
 }
 
-static const zflow_ws_conn_callbacks_t s_callbacks = { s_on_open, s_on_message, s_on_closed,
-                                                       NULL };
+static const zflow_ws_conn_callbacks_t s_callbacks = {s_on_open, s_on_message, s_on_closed, NULL};
 
-static int
-s_tick (zloop_t *loop, int timer_id, void *arg)
+static int s_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -75,8 +71,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     return seen->closed || (seen->messages && !seen->closed && seen->code == -1) ? -1 : 0;
 }
 
-static int
-s_give_up (zloop_t *loop, int timer_id, void *arg)
+static int s_give_up (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
@@ -85,15 +80,15 @@ s_give_up (zloop_t *loop, int timer_id, void *arg)
 }
 
 //  Connects to path and runs until closed (at most ms).
-static zflow_ws_conn_t *
-s_run_case (zloop_t *loop, int port, const char *path, s_seen_t *seen, size_t max_message,
-            bool deflate, int ms)
+static zflow_ws_conn_t *s_run_case (zloop_t *loop, int port, const char *path, s_seen_t *seen,
+                                    size_t max_message, bool deflate, int ms)
 {
     char url[128];
     memset (seen, 0, sizeof (*seen));
-    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "ws", port, path),
-                                      .max_message = max_message, .deflate = deflate,
-                                      .protocols = "chat" };
+    zflow_ws_conn_config_t config = {.url = ws_url (url, sizeof (url), "ws", port, path),
+                                     .max_message = max_message,
+                                     .deflate = deflate,
+                                     .protocols = "chat"};
     zflow_ws_conn_t *conn = zflow__ws_conn_new (loop, &config, &s_callbacks, seen, NULL, NULL, 0);
     int t1 = zloop_timer (loop, 2, 0, s_tick, seen);
     int t2 = zloop_timer (loop, (size_t) ms, 1, s_give_up, NULL);
@@ -104,8 +99,7 @@ s_run_case (zloop_t *loop, int port, const char *path, s_seen_t *seen, size_t ma
 }
 
 //  Fetches the server's record of the last case into buf.
-static void
-s_result (zloop_t *loop, int port, char *buf, size_t size)
+static void s_result (zloop_t *loop, int port, char *buf, size_t size)
 {
     s_seen_t seen;
     zflow_ws_conn_t *conn = s_run_case (loop, port, "/result", &seen, 0, false, 3000);
@@ -114,17 +108,17 @@ s_result (zloop_t *loop, int port, char *buf, size_t size)
 }
 
 //  One broken data case: the client must fail it with code.
-static void
-s_expect_fail (zloop_t *loop, int port, const char *path, int code, size_t max, bool deflate)
+static void s_expect_fail (zloop_t *loop, int port, const char *path, int code, size_t max,
+                           bool deflate)
 {
     s_seen_t seen;
     zflow_ws_conn_t *conn = s_run_case (loop, port, path, &seen, max, deflate, 3000);
     char result[512], want[64];
     s_result (loop, port, result, sizeof (result));
     snprintf (want, sizeof (want), "\"close_code\": %d", code);
-    bool ok = seen.opened && seen.closed && seen.error != 0 && seen.code == code
-              && seen.messages == 0 && strstr (result, want) && strstr (result, path)
-              && strstr (result, "\"masked\": true");
+    bool ok = seen.opened && seen.closed && seen.error != 0 && seen.code == code &&
+              seen.messages == 0 && strstr (result, want) && strstr (result, path) &&
+              strstr (result, "\"masked\": true");
     printf ("%-14s want %d: client error=%d code=%d msgs=%d; server saw %s%s\n", path, code,
             seen.error, seen.code, seen.messages, result, ok ? "" : "  <-- WRONG");
     CHECK (ok);
@@ -132,8 +126,7 @@ s_expect_fail (zloop_t *loop, int port, const char *path, int code, size_t max, 
 }
 
 //  A broken handshake: the client must refuse before opening.
-static void
-s_expect_refused (zloop_t *loop, int port, const char *path)
+static void s_expect_refused (zloop_t *loop, int port, const char *path)
 {
     s_seen_t seen;
     zflow_ws_conn_t *conn = s_run_case (loop, port, path, &seen, 0, false, 3000);
@@ -144,8 +137,7 @@ s_expect_refused (zloop_t *loop, int port, const char *path)
 }
 
 //  Runs the loop until seen has a message, or for at most 3 s.
-static void
-s_wait_message (zloop_t *loop, s_seen_t *seen)
+static void s_wait_message (zloop_t *loop, s_seen_t *seen)
 {
     for (int i = 0; i < 300 && !seen->messages && !seen->closed; i++) {
         int t = zloop_timer (loop, 10, 1, s_give_up, NULL);
@@ -156,20 +148,18 @@ s_wait_message (zloop_t *loop, s_seen_t *seen)
 
 //  A case the client must take: one message that starts with want and has
 //  size bytes, then our clean close 1000; pong: the server saw our pong.
-static void
-s_expect_message (zloop_t *loop, int port, const char *path, const char *want, size_t size,
-                  bool pong)
+static void s_expect_message (zloop_t *loop, int port, const char *path, const char *want,
+                              size_t size, bool pong)
 {
     s_seen_t seen;
     char url[128];
     memset (&seen, 0, sizeof (seen));
     seen.code = -1;
-    zflow_ws_conn_config_t config = { .url = ws_url (url, sizeof (url), "ws", port, path) };
-    zflow_ws_conn_t *conn = zflow__ws_conn_new (loop, &config, &s_callbacks, &seen, NULL, NULL,
-                                                0);
+    zflow_ws_conn_config_t config = {.url = ws_url (url, sizeof (url), "ws", port, path)};
+    zflow_ws_conn_t *conn = zflow__ws_conn_new (loop, &config, &s_callbacks, &seen, NULL, NULL, 0);
     s_wait_message (loop, &seen);
-    bool ok = seen.messages == 1 && !seen.closed && seen.last_size == size
-              && strncmp (seen.last, want, strlen (want)) == 0;
+    bool ok = seen.messages == 1 && !seen.closed && seen.last_size == size &&
+              strncmp (seen.last, want, strlen (want)) == 0;
     zflow__ws_conn_close (conn, 1000, NULL);
     seen.code = 0;
     int t = zloop_timer (loop, 2, 0, s_tick, &seen);
@@ -181,8 +171,8 @@ s_expect_message (zloop_t *loop, int port, const char *path, const char *want, s
     zflow__ws_conn_destroy (&conn);
     char result[512];
     s_result (loop, port, result, sizeof (result));
-    ok = ok && strstr (result, "\"close_code\": 1000") && strstr (result, path)
-         && (!pong || strstr (result, "\"pong\": true"));
+    ok = ok && strstr (result, "\"close_code\": 1000") && strstr (result, path) &&
+         (!pong || strstr (result, "\"pong\": true"));
     printf ("%-14s message of %zu bytes, closed %d; server saw %s%s\n", path, seen.last_size,
             seen.code, result, ok ? "" : "  <-- WRONG");
     CHECK (ok);
@@ -190,27 +180,25 @@ s_expect_message (zloop_t *loop, int port, const char *path, const char *want, s
 
 //  The server closes with 3001 and a reason: the client echoes the code
 //  and reports a clean close.
-static void
-s_expect_close_echo (zloop_t *loop, int port)
+static void s_expect_close_echo (zloop_t *loop, int port)
 {
     s_seen_t seen;
     zflow_ws_conn_t *conn = s_run_case (loop, port, "/close3001", &seen, 0, false, 3000);
     char result[512];
     s_result (loop, port, result, sizeof (result));
-    bool ok = seen.opened && seen.closed && seen.error == 0 && seen.code == 3001
-              && strstr (result, "\"close_code\": 3001");
+    bool ok = seen.opened && seen.closed && seen.error == 0 && seen.code == 3001 &&
+              strstr (result, "\"close_code\": 3001");
     printf ("/close3001     client error=%d code=%d; server saw %s%s\n", seen.error, seen.code,
             result, ok ? "" : "  <-- WRONG");
     CHECK (ok);
     zflow__ws_conn_destroy (&conn);
 }
 
-int
-main (void)
+int main (void)
 {
     zsys_init ();
     ws_server_t server;
-    char *argv[] = { "/usr/bin/python3", WS_TEST_DIR "/conformance.py", NULL };
+    char *argv[] = {"/usr/bin/python3", WS_TEST_DIR "/conformance.py", NULL};
     if (ws_server_start (&server, argv)) {
         fprintf (stderr, "cannot start the conformance server\n");
         return 1;

@@ -12,17 +12,16 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "ws_testlib.h"
+#include "zflow.h"
 #include <pthread.h>
 #include <zlib.h>
-#include "zflow.h"
-#include "ws_testlib.h"
 
-static int s_port;   //  the shared echo server
+static int s_port; //  the shared echo server
 
 //  Starts a feed on path of the server at port, with config tweaks done by
 //  the caller on *config (may be NULL to use defaults).
-static zflow_ws_t *
-s_feed (const char *name, int port, const char *path, zflow_ws_config_t *config)
+static zflow_ws_t *s_feed (const char *name, int port, const char *path, zflow_ws_config_t *config)
 {
     char url[128];
     ws_url (url, sizeof (url), "ws", port, path);
@@ -32,21 +31,19 @@ s_feed (const char *name, int port, const char *path, zflow_ws_config_t *config)
     zflow_ws_t *feed = zflow_ws_new (name, &config, &rc);
     if (!feed) {
         fprintf (stderr, "zflow_ws_new: %s\n", zflow_strerror (rc));
-        exit (1);   //  every test needs its feed
+        exit (1); //  every test needs its feed
     }
     return feed;
 }
 
-static zflow_ws_config_t *
-s_config (int port, const char *path)
+static zflow_ws_config_t *s_config (int port, const char *path)
 {
     char url[128];
     return zflow_ws_config_new (ws_url (url, sizeof (url), "ws", port, path));
 }
 
 //  Reads all messages available within ms; returns how many.
-static int
-s_drain (zflow_stream_t *stream, int ms, zlist_t *payloads)
+static int s_drain (zflow_stream_t *stream, int ms, zlist_t *payloads)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     int count = 0;
@@ -59,8 +56,7 @@ s_drain (zflow_stream_t *stream, int ms, zlist_t *payloads)
     return count;
 }
 
-static void
-s_free_list (zlist_t **list_p)
+static void s_free_list (zlist_t **list_p)
 {
     char *item;
     while (*list_p && (item = (char *) zlist_pop (*list_p)))
@@ -68,8 +64,7 @@ s_free_list (zlist_t **list_p)
     zlist_destroy (list_p);
 }
 
-static uint64_t
-s_stat (zflow_ws_t *feed, const char *name)
+static uint64_t s_stat (zflow_ws_t *feed, const char *name)
 {
     zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 2000);
     uint64_t value = zflow_stats_get (stats, name);
@@ -79,8 +74,7 @@ s_stat (zflow_ws_t *feed, const char *name)
 
 static int s_handler_calls;
 
-static int
-s_handler (const void *data, size_t size, bool binary, const json_t *parsed, void *arg)
+static int s_handler (const void *data, size_t size, bool binary, const json_t *parsed, void *arg)
 {
     (void) binary;
     (void) parsed;
@@ -90,8 +84,7 @@ s_handler (const void *data, size_t size, bool binary, const json_t *parsed, voi
 }
 
 //  Filters over several streams, envelope, PUB, parse errors, handlers.
-static void
-s_test_filters (void)
+static void s_test_filters (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/echo");
     zflow_ws_config_add_handler (config, s_handler, NULL);
@@ -101,15 +94,15 @@ s_test_filters (void)
         return;
     CHECK (zflow_ws_present (feed));
     zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *a = zflow_ws_stream_filter (feed, "[{\"kind\":\"a\"}]", 0, ZFLOW_WS_DROP,
-                                                NULL);
-    zflow_stream_t *mix = zflow_ws_stream_filter (
-        feed, "[{\"kind\":\"b\",\"i\":3},{\"i\":4}]", 0, ZFLOW_WS_DROP, NULL);
+    zflow_stream_t *a = zflow_ws_stream_filter (feed, "[{\"kind\":\"a\"}]", 0, ZFLOW_WS_DROP, NULL);
+    zflow_stream_t *mix = zflow_ws_stream_filter (feed, "[{\"kind\":\"b\",\"i\":3},{\"i\":4}]", 0,
+                                                  ZFLOW_WS_DROP, NULL);
     int rc;
-    CHECK (zflow_ws_stream_filter (feed, "[1,2]", 0, ZFLOW_WS_DROP, &rc) == NULL
-           && rc == ZFLOW_EINVAL);
+    CHECK (zflow_ws_stream_filter (feed, "[1,2]", 0, ZFLOW_WS_DROP, &rc) == NULL &&
+           rc == ZFLOW_EINVAL);
     CHECK (zflow_ws_stream_filter (feed, NULL, 0, 7, &rc) == NULL && rc == ZFLOW_EINVAL);
-    zsock_t *sub = zsock_new_sub (zflow_ws_endpoint (feed), "ws\x1f" "filters");
+    zsock_t *sub = zsock_new_sub (zflow_ws_endpoint (feed), "ws\x1f"
+                                                            "filters");
     //  Many streams, one per kind.
     zflow_stream_t *kinds[20];
     for (int k = 0; k < 20; k++) {
@@ -118,7 +111,7 @@ s_test_filters (void)
         kinds[k] = zflow_ws_stream_filter (feed, filter, 0, ZFLOW_WS_DROP, NULL);
         CHECK (kinds[k]);
     }
-    zclock_sleep (50);   //  the SUB subscription reaches the PUB
+    zclock_sleep (50); //  the SUB subscription reaches the PUB
     for (int i = 0; i < 10; i++) {
         char text[64];
         snprintf (text, sizeof (text), "{\"i\":%d,\"kind\":\"%s\"}", i, i % 2 ? "b" : "a");
@@ -149,7 +142,8 @@ s_test_filters (void)
     CHECK (first && zmsg_size (first) == 3);
     if (first) {
         char *key = zmsg_popstr (first);
-        CHECK (streq (key, "ws\x1f" "filters"));
+        CHECK (streq (key, "ws\x1f"
+                           "filters"));
         zframe_t *meta_frame = zmsg_pop (first);
         zflow_meta_t *meta = zflow_meta_new ();
         CHECK (zflow_meta_decode (meta, zframe_data (meta_frame), zframe_size (meta_frame)) == 0);
@@ -176,8 +170,7 @@ s_test_filters (void)
 
 //  A full DROP stream loses only its own messages; a BACKPRESSURE stream
 //  loses none.
-static void
-s_test_policies (void)
+static void s_test_policies (void)
 {
     zflow_ws_t *feed = s_feed ("policies", s_port, "/echo", NULL);
     CHECK (feed && zflow_ws_wait_connected (feed, 3000) == 0);
@@ -219,8 +212,7 @@ s_test_policies (void)
     zflow_ws_destroy (&feed);
 }
 
-static void *
-s_blocked_reader (void *arg)
+static void *s_blocked_reader (void *arg)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     intptr_t rc = zflow_ws_stream_read ((zflow_stream_t *) arg, msg, -1);
@@ -229,8 +221,7 @@ s_blocked_reader (void *arg)
 }
 
 //  Exit closes cleanly and wakes a reader blocked forever.
-static void
-s_test_exit (void)
+static void s_test_exit (void)
 {
     zflow_ws_t *feed = s_feed ("exit", s_port, "/echo", NULL);
     CHECK (feed && zflow_ws_wait_connected (feed, 3000) == 0);
@@ -256,8 +247,7 @@ s_test_exit (void)
 //  Flush: every message sent is written before it returns (the echo
 //  server sends each back); without a connection it times out; after
 //  exit it says closed.
-static void
-s_test_flush (void)
+static void s_test_flush (void)
 {
     zflow_ws_t *feed = s_feed ("flush", s_port, "/echo", NULL);
     CHECK (feed && zflow_ws_wait_connected (feed, 3000) == 0);
@@ -299,8 +289,8 @@ s_test_flush (void)
 static volatile int s_logins;
 static volatile int s_queued;
 
-static int
-s_count_logins (const void *data, size_t size, bool binary, const json_t *parsed, void *arg)
+static int s_count_logins (const void *data, size_t size, bool binary, const json_t *parsed,
+                           void *arg)
 {
     (void) data;
     (void) size;
@@ -315,8 +305,7 @@ s_count_logins (const void *data, size_t size, bool binary, const json_t *parsed
 
 //  Without autostart the feed connects on zflow_ws_start, so a stream made
 //  before sees the very first messages (the server sends 10 at once).
-static void
-s_test_autostart (void)
+static void s_test_autostart (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/stream/10");
     zflow_ws_config_set_autostart (config, false);
@@ -327,16 +316,15 @@ s_test_autostart (void)
     CHECK (zflow_ws_start (feed) == 0);
     zlist_t *payloads = zlist_new ();
     CHECK (s_drain (b, 500, payloads) == 5);
-    CHECK (zlist_size (payloads) > 0 && streq ((char *) zlist_first (payloads),
-                                                 "{\"i\": 1, \"kind\": \"b\"}"));
+    CHECK (zlist_size (payloads) > 0 &&
+           streq ((char *) zlist_first (payloads), "{\"i\": 1, \"kind\": \"b\"}"));
     s_free_list (&payloads);
     zflow_ws_stream_close (feed, &b);
     zflow_ws_destroy (&feed);
 }
 
 //  Killed and restarted server: reconnect with the on-connect message.
-static void
-s_test_kill_restart (void)
+static void s_test_kill_restart (void)
 {
     ws_server_t server;
     if (ws_python_start (&server, NULL, NULL, NULL, NULL)) {
@@ -353,7 +341,7 @@ s_test_kill_restart (void)
     zflow_ws_t *feed = s_feed ("restart", server.port, NULL, config);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
     for (int i = 0; i < 400 && s_logins < 1; i++)
-        zclock_sleep (5);   //  the first login's echo is back before the kill
+        zclock_sleep (5); //  the first login's echo is back before the kill
     CHECK (s_logins == 1);
     int port = server.port;
     ws_server_kill (&server);
@@ -371,7 +359,7 @@ s_test_kill_restart (void)
     for (int i = 0; i < 100 && (s_logins < 2 || s_queued < 1); i++)
         zclock_sleep (5);
     CHECK (s_logins == 2);
-    CHECK (s_queued == 1);   //  sent while disconnected, delivered after
+    CHECK (s_queued == 1); //  sent while disconnected, delivered after
     CHECK (s_stat (feed, "send_dropped") == 0);
     CHECK (s_stat (feed, "reconnects") >= 1);
     zflow_ws_destroy (&feed);
@@ -379,8 +367,7 @@ s_test_kill_restart (void)
 }
 
 //  A clean close (1000) also reconnects.
-static void
-s_test_clean_close (void)
+static void s_test_clean_close (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/close/1000");
     zflow_ws_config_set_backoff (config, 10, 20);
@@ -393,8 +380,7 @@ s_test_clean_close (void)
 
 //  Policy reconnect (by call and by filter) loses nothing: the server
 //  numbers messages once over all connections, and we see every number.
-static void
-s_test_rotation (void)
+static void s_test_rotation (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/count");
     zflow_ws_config_set_rotate (config, 0, "[{\"seq\":40}]");
@@ -428,7 +414,7 @@ s_test_rotation (void)
     }
     CHECK (count > 100);
     CHECK (distinct);
-    CHECK ((size_t) (max - min + 1) == count);   //  no gap
+    CHECK ((size_t) (max - min + 1) == count); //  no gap
     printf ("rotation: %zu messages, seq %d..%d\n", count, min, max);
     free (seen);
     s_free_list (&payloads);
@@ -437,8 +423,7 @@ s_test_rotation (void)
 }
 
 //  Send queue bound while nobody listens; connection-attempt rate limit.
-static void
-s_test_limits (void)
+static void s_test_limits (void)
 {
     zflow_ws_config_t *config = zflow_ws_config_new ("ws://127.0.0.1:1/");
     zflow_ws_config_set_send_queue (config, 3);
@@ -477,8 +462,7 @@ s_test_limits (void)
 }
 
 //  Application pings are swallowed; gzip binary payloads are decoded.
-static void
-s_test_app_ping_gzip (void)
+static void s_test_app_ping_gzip (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/echo");
     zflow_ws_config_set_app_ping (config, 30, "ping", "ping");
@@ -486,8 +470,8 @@ s_test_app_ping_gzip (void)
     zflow_ws_config_set_ping (config, 30);
     zflow_ws_t *feed = s_feed ("appping", s_port, NULL, config);
     zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *zipped = zflow_ws_stream_filter (feed, "{\"zip\":true}", 0, ZFLOW_WS_DROP,
-                                                     NULL);
+    zflow_stream_t *zipped =
+        zflow_ws_stream_filter (feed, "{\"zip\":true}", 0, ZFLOW_WS_DROP, NULL);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
     const char *json = "{\"zip\":true,\"pad\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}";
     uint8_t packed[256];
@@ -500,10 +484,10 @@ s_test_app_ping_gzip (void)
     CHECK (zlist_size (payloads) == 1 && streq ((char *) zlist_first (payloads), json));
     s_free_list (&payloads);
     zclock_sleep (150);
-    CHECK (s_drain (all, 100, NULL) == 2);   //  no "ping" echoes
+    CHECK (s_drain (all, 100, NULL) == 2); //  no "ping" echoes
     CHECK (s_stat (feed, "app_pongs") >= 2);
     CHECK (s_stat (feed, "decode_errors") == 1);
-    CHECK (zflow_ws_present (feed));   //  WebSocket pongs keep it alive
+    CHECK (zflow_ws_present (feed)); //  WebSocket pongs keep it alive
     zflow_ws_stream_close (feed, &all);
     zflow_ws_stream_close (feed, &zipped);
     zflow_ws_destroy (&feed);
@@ -511,8 +495,7 @@ s_test_app_ping_gzip (void)
 
 //  A parser of our own: wraps text as {"text":..., "len":n}; filters see
 //  and streams get the transformed value; "bad" is refused.
-static json_t *
-s_wrap (const void *data, size_t size, bool binary, void *arg)
+static json_t *s_wrap (const void *data, size_t size, bool binary, void *arg)
 {
     (void) binary;
     (void) arg;
@@ -521,8 +504,7 @@ s_wrap (const void *data, size_t size, bool binary, void *arg)
     return json_pack ("{s:s%,s:i}", "text", (const char *) data, size, "len", (int) size);
 }
 
-static void
-s_test_parser (void)
+static void s_test_parser (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/echo");
     zflow_ws_config_set_parser (config, s_wrap, NULL);
@@ -535,8 +517,8 @@ s_test_parser (void)
     zflow_ws_send (feed, "bad", 3, false);
     zlist_t *payloads = zlist_new ();
     CHECK (s_drain (len2, 500, payloads) == 1);
-    CHECK (zlist_size (payloads) == 1
-           && streq ((char *) zlist_first (payloads), "{\"text\":\"ab\",\"len\":2}"));
+    CHECK (zlist_size (payloads) == 1 &&
+           streq ((char *) zlist_first (payloads), "{\"text\":\"ab\",\"len\":2}"));
     s_free_list (&payloads);
     payloads = zlist_new ();
     CHECK (s_drain (all, 200, payloads) == 3);
@@ -549,8 +531,7 @@ s_test_parser (void)
 }
 
 //  Server application pings are answered and swallowed.
-static void
-s_test_app_ping_reply (void)
+static void s_test_app_ping_reply (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/apping");
     CHECK (zflow_ws_config_set_app_ping_reply (config, "ping", "pong") == 0);
@@ -567,8 +548,7 @@ s_test_app_ping_reply (void)
     zflow_ws_destroy (&feed);
 }
 
-int
-main (void)
+int main (void)
 {
     zsys_init ();
     ws_server_t server;

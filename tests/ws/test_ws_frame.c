@@ -16,32 +16,31 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
+#include "zflow_error.h"
+#include "zflow_ws_frame.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "zflow_error.h"
-#include "zflow_ws_frame.h"
 
 static int s_checks_failed = 0;
 
-#define CHECK(cond)                                                                           \
-    do {                                                                                      \
-        if (!(cond)) {                                                                        \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);         \
-            s_checks_failed++;                                                                \
-        }                                                                                     \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);              \
+            s_checks_failed++;                                                                     \
+        }                                                                                          \
     } while (0)
 
 //  Input for the read function: bytes handed out at most piece at a time.
 typedef struct {
-    uint8_t *data;   //  all the server's bytes (owned)
-    size_t size;     //  how many
-    size_t pos;      //  bytes handed out so far
-    size_t piece;    //  largest piece per read
+    uint8_t *data; //  all the server's bytes (owned)
+    size_t size;   //  how many
+    size_t pos;    //  bytes handed out so far
+    size_t piece;  //  largest piece per read
 } s_input_t;
 
-static size_t
-s_read (void *arg, uint8_t *buf, size_t size)
+static size_t s_read (void *arg, uint8_t *buf, size_t size)
 {
     s_input_t *input = (s_input_t *) arg;
     size_t n = input->size - input->pos;
@@ -53,8 +52,8 @@ s_read (void *arg, uint8_t *buf, size_t size)
 }
 
 //  Appends an unmasked server frame to input.
-static void
-s_frame (s_input_t *input, int opcode, bool fin, int rsv, const void *payload, size_t size)
+static void s_frame (s_input_t *input, int opcode, bool fin, int rsv, const void *payload,
+                     size_t size)
 {
     uint8_t *grown = (uint8_t *) realloc (input->data, input->size + size + 10);
     if (!grown)
@@ -68,8 +67,7 @@ s_frame (s_input_t *input, int opcode, bool fin, int rsv, const void *payload, s
         *p++ = 126;
         *p++ = (uint8_t) (size >> 8);
         *p++ = (uint8_t) size;
-    }
-    else {
+    } else {
         *p++ = 127;
         for (int i = 7; i >= 0; i--)
             *p++ = (uint8_t) ((uint64_t) size >> (8 * i));
@@ -82,15 +80,14 @@ s_frame (s_input_t *input, int opcode, bool fin, int rsv, const void *payload, s
 //  Parses the next frame we wrote from out[*pos..size): checks the mask
 //  bit, unmasks into payload (at least 125 bytes). Returns the opcode or
 //  -1, with the payload size in *psize.
-static int
-s_written (const uint8_t *out, size_t size, size_t *pos, uint8_t *payload, size_t *psize)
+static int s_written (const uint8_t *out, size_t size, size_t *pos, uint8_t *payload, size_t *psize)
 {
     if (*pos + 6 > size)
         return -1;
     const uint8_t *p = out + *pos;
     size_t len = p[1] & 0x7F;
     if (!(p[1] & 0x80) || len > 125 || *pos + 6 + len > size)
-        return -1;   //  only short masked frames expected here
+        return -1; //  only short masked frames expected here
     for (size_t i = 0; i < len; i++)
         payload[i] = p[6 + i] ^ p[2 + i % 4];
     *psize = len;
@@ -102,8 +99,7 @@ s_written (const uint8_t *out, size_t size, size_t *pos, uint8_t *payload, size_
 #define S_BIG 70000
 
 //  Builds the stream of good frames every piece size must handle.
-static void
-s_good_stream (s_input_t *input, uint8_t *big)
+static void s_good_stream (s_input_t *input, uint8_t *big)
 {
     for (size_t i = 0; i < S_BIG; i++)
         big[i] = (uint8_t) (i * 7);
@@ -118,20 +114,22 @@ s_good_stream (s_input_t *input, uint8_t *big)
     s_frame (input, 0, false, 0, big + 1000, 0);
     s_frame (input, 0, true, 0, big + 1000, S_BIG - 1000);
     s_frame (input, 1, true, 0, "", 0);
-    s_frame (input, 8, true, 0, "\x03\xe8" "bye", 5);
-    s_frame (input, 1, true, 0, "after close", 11);   //  never read
+    s_frame (input, 8, true, 0,
+             "\x03\xe8"
+             "bye",
+             5);
+    s_frame (input, 1, true, 0, "after close", 11); //  never read
 }
 
 //  Runs the good stream in pieces of piece bytes.
-static void
-s_run_good (size_t piece)
+static void s_run_good (size_t piece)
 {
     static uint8_t big[S_BIG];
-    s_input_t input = { NULL, 0, 0, piece };
+    s_input_t input = {NULL, 0, 0, piece};
     s_good_stream (&input, big);
     zflow_ws_frame_t *frame = zflow__ws_frame_new (s_read, &input, 1 << 20, false);
     CHECK (frame);
-    const char *texts[] = { "hello", "caf\xc3\xa9 \xe2\x82\xac!" };
+    const char *texts[] = {"hello", "caf\xc3\xa9 \xe2\x82\xac!"};
     int messages = 0, pongs = 0, closes = 0, agains = 0;
     while (closes == 0 && agains < 1000000) {
         zflow_ws_frame_event_t event;
@@ -142,38 +140,35 @@ s_run_good (size_t piece)
         }
         if (kind == ZFLOW_WS_FRAME_MESSAGE) {
             if (messages < 2)
-                CHECK (!event.binary && event.size == strlen (texts[messages])
-                       && memcmp (event.data, texts[messages], event.size) == 0);
+                CHECK (!event.binary && event.size == strlen (texts[messages]) &&
+                       memcmp (event.data, texts[messages], event.size) == 0);
             else if (messages == 2)
                 CHECK (event.binary && event.size == S_BIG && memcmp (event.data, big, S_BIG) == 0);
             else
                 CHECK (!event.binary && event.size == 0);
             messages++;
-        }
-        else if (kind == ZFLOW_WS_FRAME_PONG) {
+        } else if (kind == ZFLOW_WS_FRAME_PONG) {
             CHECK (event.size == 2 && memcmp (event.data, "po", 2) == 0);
             pongs++;
-        }
-        else if (kind == ZFLOW_WS_FRAME_CLOSE) {
+        } else if (kind == ZFLOW_WS_FRAME_CLOSE) {
             CHECK (event.code == 1000 && event.size == 3 && memcmp (event.data, "bye", 3) == 0);
             closes++;
-        }
-        else
+        } else
             CHECK (!"unexpected error event");
     }
     CHECK (messages == 4 && pongs == 1 && closes == 1);
     CHECK (!zflow__ws_frame_reading (frame));
-    CHECK (zflow__ws_frame_next (frame, &(zflow_ws_frame_event_t) { 0 }) == ZFLOW_WS_FRAME_AGAIN);
+    CHECK (zflow__ws_frame_next (frame, &(zflow_ws_frame_event_t){0}) == ZFLOW_WS_FRAME_AGAIN);
     CHECK (zflow__ws_frame_code_received (frame) == 1000);
     CHECK (zflow__ws_frame_code_sent (frame) == 1000);
     //  Written back: the pong, then the close echoed; nothing more is sent.
     size_t size, pos = 0, psize = 0;
     const uint8_t *out = zflow__ws_frame_out (frame, &size);
     uint8_t payload[125];
-    CHECK (out && s_written (out, size, &pos, payload, &psize) == 10 && psize == 2
-           && memcmp (payload, "hi", 2) == 0);
-    CHECK (out && s_written (out, size, &pos, payload, &psize) == 8 && psize == 2
-           && payload[0] == 0x03 && payload[1] == 0xe8 && pos == size);
+    CHECK (out && s_written (out, size, &pos, payload, &psize) == 10 && psize == 2 &&
+           memcmp (payload, "hi", 2) == 0);
+    CHECK (out && s_written (out, size, &pos, payload, &psize) == 8 && psize == 2 &&
+           payload[0] == 0x03 && payload[1] == 0xe8 && pos == size);
     CHECK (zflow__ws_frame_send (frame, false, false, "x", 1) == ZFLOW_ECLOSED);
     printf ("pieces of %zu bytes: %d messages, %d pong, close 1000 echoed\n", piece, messages,
             pongs);
@@ -184,9 +179,8 @@ s_run_good (size_t piece)
 
 //  Feeds one broken stream; the first non-message event must be an error
 //  with code, before any message when messages is 0.
-static void
-s_expect_error (const char *name, s_input_t *input, size_t max, bool deflate, int code,
-                int error)
+static void s_expect_error (const char *name, s_input_t *input, size_t max, bool deflate, int code,
+                            int error)
 {
     zflow_ws_frame_t *frame = zflow__ws_frame_new (s_read, input, max, deflate);
     zflow_ws_frame_event_t event;
@@ -194,9 +188,9 @@ s_expect_error (const char *name, s_input_t *input, size_t max, bool deflate, in
     int messages = 0;
     while ((kind = zflow__ws_frame_next (frame, &event)) == ZFLOW_WS_FRAME_MESSAGE)
         messages++;
-    bool ok = kind == ZFLOW_WS_FRAME_ERROR && event.code == code && event.error == error
-              && messages == 0 && !zflow__ws_frame_reading (frame)
-              && zflow__ws_frame_next (frame, &event) == ZFLOW_WS_FRAME_AGAIN;
+    bool ok = kind == ZFLOW_WS_FRAME_ERROR && event.code == code && event.error == error &&
+              messages == 0 && !zflow__ws_frame_reading (frame) &&
+              zflow__ws_frame_next (frame, &event) == ZFLOW_WS_FRAME_AGAIN;
     printf ("%-12s %s (%s)\n", name, ok ? "refused" : "WRONG",
             kind == ZFLOW_WS_FRAME_ERROR ? event.text : "-");
     CHECK (ok);
@@ -209,10 +203,9 @@ s_expect_error (const char *name, s_input_t *input, size_t max, bool deflate, in
     input->piece = 3;
 }
 
-static void
-s_run_errors (void)
+static void s_run_errors (void)
 {
-    s_input_t input = { NULL, 0, 0, 3 };
+    s_input_t input = {NULL, 0, 0, 3};
     //  Invalid UTF-8 in a first fragment: refused before the message ends.
     s_frame (&input, 1, false, 0, "ok \xff", 4);
     s_expect_error ("fail-fast", &input, 1000, false, 1007, ZFLOW_EPROTO);
@@ -241,7 +234,7 @@ s_run_errors (void)
     s_expect_error ("interrupted", &input, 1000, false, 1002, ZFLOW_EPROTO);
     s_frame (&input, 9, false, 0, "p", 1);
     s_expect_error ("frag-ping", &input, 1000, false, 1002, ZFLOW_EPROTO);
-    s_frame (&input, 8, true, 0, "\x03\xe7", 2);   //  999
+    s_frame (&input, 8, true, 0, "\x03\xe7", 2); //  999
     s_expect_error ("close-999", &input, 1000, false, 1002, ZFLOW_EPROTO);
     s_frame (&input, 8, true, 0, "\x03", 1);
     s_expect_error ("close-1byte", &input, 1000, false, 1002, ZFLOW_EPROTO);
@@ -250,7 +243,7 @@ s_run_errors (void)
     s_frame (&input, 7, true, 0, "x", 1);
     s_expect_error ("opcode-7", &input, 1000, false, 1002, ZFLOW_EPROTO);
     //  A masked server frame (mask bit and a zero key).
-    const uint8_t masked[] = { 0x81, 0x81, 0, 0, 0, 0, 'm' };
+    const uint8_t masked[] = {0x81, 0x81, 0, 0, 0, 0, 'm'};
     input.data = (uint8_t *) malloc (sizeof (masked));
     memcpy (input.data, masked, sizeof (masked));
     input.size = sizeof (masked);
@@ -258,23 +251,22 @@ s_run_errors (void)
 }
 
 //  The send side: masked frames with the right header, ping limits.
-static void
-s_run_send (void)
+static void s_run_send (void)
 {
-    s_input_t input = { NULL, 0, 0, 1 };
+    s_input_t input = {NULL, 0, 0, 1};
     zflow_ws_frame_t *frame = zflow__ws_frame_new (s_read, &input, 1000, true);
     CHECK (zflow__ws_frame_send (frame, false, false, "abc", 3) == 0);
     CHECK (zflow__ws_frame_send (frame, true, true, "\x01", 1) == 0);
     CHECK (zflow__ws_frame_ping (frame, "p", 1) == 0);
-    char big[126] = { 0 };
+    char big[126] = {0};
     CHECK (zflow__ws_frame_ping (frame, big, sizeof (big)) == ZFLOW_ETOOBIG);
     size_t size, pos = 0, psize = 0;
     const uint8_t *out = zflow__ws_frame_out (frame, &size);
     uint8_t payload[125];
-    CHECK (out && out[0] == 0x81 && s_written (out, size, &pos, payload, &psize) == 1
-           && psize == 3 && memcmp (payload, "abc", 3) == 0);
-    CHECK (out && out[pos] == 0xC2 && s_written (out, size, &pos, payload, &psize) == 2
-           && psize == 1 && payload[0] == 1);
+    CHECK (out && out[0] == 0x81 && s_written (out, size, &pos, payload, &psize) == 1 &&
+           psize == 3 && memcmp (payload, "abc", 3) == 0);
+    CHECK (out && out[pos] == 0xC2 && s_written (out, size, &pos, payload, &psize) == 2 &&
+           psize == 1 && payload[0] == 1);
     CHECK (out && s_written (out, size, &pos, payload, &psize) == 9 && pos == size);
     //  Written in two goes; the rest stays queued.
     zflow__ws_frame_out_done (frame, 5);
@@ -291,13 +283,12 @@ s_run_send (void)
     CHECK (zflow__ws_frame_code_sent (frame) == 4000);
     CHECK (zflow__ws_frame_send (frame, false, false, "x", 1) == ZFLOW_ECLOSED);
     zflow__ws_frame_destroy (&frame);
-    zflow__ws_frame_destroy (&frame);   //  idempotent
+    zflow__ws_frame_destroy (&frame); //  idempotent
 }
 
-int
-main (void)
+int main (void)
 {
-    const size_t pieces[] = { 1, 3, 7, 4096, 1 << 20 };
+    const size_t pieces[] = {1, 3, 7, 4096, 1 << 20};
     for (size_t i = 0; i < sizeof (pieces) / sizeof (pieces[0]); i++)
         s_run_good (pieces[i]);
     s_run_errors ();

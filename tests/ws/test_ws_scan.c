@@ -16,17 +16,17 @@
 #include "zflow_ws_internal.h"
 
 static int s_failures = 0;
-static size_t s_claimed = 0;    //  messages the scan decided
-static size_t s_decided = 0;    //  filter answers the scan gave
+static size_t s_claimed = 0; //  messages the scan decided
+static size_t s_decided = 0; //  filter answers the scan gave
 
-#define CHECK(cond, ...) \
-    do { \
-        if (!(cond)) { \
-            s_failures++; \
-            fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf (stderr, __VA_ARGS__); \
-            fprintf (stderr, "\n"); \
-        } \
+#define CHECK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            s_failures++;                                                                          \
+            fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                  \
+            fprintf (stderr, __VA_ARGS__);                                                         \
+            fprintf (stderr, "\n");                                                                \
+        }                                                                                          \
     } while (0)
 
 static const char *s_filters[] = {
@@ -83,15 +83,15 @@ static const char *s_messages[] = {
 };
 
 //  One message against every filter.
-static void
-s_check (const uint8_t *data, size_t size, bool binary, json_t **filters, size_t nfilters)
+static void s_check (const uint8_t *data, size_t size, bool binary, json_t **filters,
+                     size_t nfilters)
 {
     //  Text messages reach the feed only as valid UTF-8 (the client checks).
     if (!binary && !zflow__ws_utf8_valid (data, size))
         return;
     zflow_ws_scan_t scan;
     if (zflow__ws_scan (data, size, binary, &scan) != 0)
-        return;   //  unsure: the feed asks jansson, nothing to compare
+        return; //  unsure: the feed asks jansson, nothing to compare
     s_claimed++;
     json_error_t error;
     json_t *parsed = json_loadb ((const char *) data, size, JSON_DECODE_ANY, &error);
@@ -115,12 +115,11 @@ s_check (const uint8_t *data, size_t size, bool binary, json_t **filters, size_t
 
 //  A random change: a byte replaced, removed, duplicated, or a piece
 //  inserted from a small alphabet of JSON tokens.
-static size_t
-s_mutate (const char *in, uint8_t *out, size_t cap, unsigned *seed)
+static size_t s_mutate (const char *in, uint8_t *out, size_t cap, unsigned *seed)
 {
-    static const char *pieces[] = { "\"", "\\", ",", ":", "{", "}", "[", "]", " ", "1", "-",
-                                    ".", "e", "true", "null", "\"k\"", "\xc3\xa9", "\x01",
-                                    "\\u0000", "\xff" };
+    static const char *pieces[] = {"\"",   "\\",    ",",        ":",    "{",       "}",   "[",
+                                   "]",    " ",     "1",        "-",    ".",       "e",   "true",
+                                   "null", "\"k\"", "\xc3\xa9", "\x01", "\\u0000", "\xff"};
     size_t size = strlen (in);
     if (size + 8 > cap)
         return 0;
@@ -134,8 +133,7 @@ s_mutate (const char *in, uint8_t *out, size_t cap, unsigned *seed)
         else if (what == 1 && at < size) {
             memmove (out + at, out + at + 1, size - at - 1);
             size--;
-        }
-        else {
+        } else {
             const char *piece = pieces[rand_r (seed) % (sizeof (pieces) / sizeof (pieces[0]))];
             size_t len = strlen (piece);
             if (size + len > cap)
@@ -148,8 +146,7 @@ s_mutate (const char *in, uint8_t *out, size_t cap, unsigned *seed)
     return size;
 }
 
-int
-main (void)
+int main (void)
 {
     size_t nfilters = sizeof (s_filters) / sizeof (s_filters[0]);
     json_t *filters[sizeof (s_filters) / sizeof (s_filters[0])];
@@ -179,12 +176,14 @@ main (void)
     json_decref (three);
     //  Duplicates: the last one counts, as in jansson.
     const char *dup = "{\"k\":1,\"k\":2}";
-    CHECK (zflow__ws_scan ((const uint8_t *) dup, strlen (dup), false, &scan) == 0
-           && zflow__ws_cfilter_match (ones, &scan) == 0, "last duplicate wins");
+    CHECK (zflow__ws_scan ((const uint8_t *) dup, strlen (dup), false, &scan) == 0 &&
+               zflow__ws_cfilter_match (ones, &scan) == 0,
+           "last duplicate wins");
     zflow__ws_cfilter_destroy (&ones);
     //  Things left to jansson.
-    const char *unsure[] = { "{\"e\":\"\\u0041\"}", "{\"x\":1e5}", "{\"k\":01}", "{\"k\":1,}",
-                             "{\"k\\n\":1}", "{\"big\":12345678901234567890}" };
+    const char *unsure[] = {"{\"e\":\"\\u0041\"}", "{\"x\":1e5}",
+                            "{\"k\":01}",          "{\"k\":1,}",
+                            "{\"k\\n\":1}",        "{\"big\":12345678901234567890}"};
     for (size_t i = 0; i < sizeof (unsure) / sizeof (unsure[0]); i++)
         CHECK (zflow__ws_scan ((const uint8_t *) unsure[i], strlen (unsure[i]), false, &scan) != 0,
                "'%s' is left to jansson", unsure[i]);

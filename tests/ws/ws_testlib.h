@@ -26,24 +26,22 @@
 
 //  A running server.
 typedef struct {
-    pid_t pid;   //  child process, 0 when none
-    int port;    //  port it listens on
+    pid_t pid; //  child process, 0 when none
+    int port;  //  port it listens on
 } ws_server_t;
 
 static int s_checks_failed = 0;
 
-#define CHECK(cond)                                                             \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
-                     #cond);                                                    \
-            s_checks_failed++;                                                  \
-        }                                                                       \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);              \
+            s_checks_failed++;                                                                     \
+        }                                                                                          \
     } while (0)
 
 //  Starts argv (NULL-terminated) and reads the port it prints. Returns 0 or -1.
-static inline int
-ws_server_start (ws_server_t *server, char *const argv[])
+static inline int ws_server_start (ws_server_t *server, char *const argv[])
 {
     int fds[2];
     if (pipe (fds))
@@ -59,7 +57,7 @@ ws_server_start (ws_server_t *server, char *const argv[])
         _exit (127);
     }
     close (fds[1]);
-    char line[32] = { 0 };
+    char line[32] = {0};
     size_t got = 0;
     while (got < sizeof (line) - 1) {
         ssize_t n = read (fds[0], line + got, 1);
@@ -80,20 +78,18 @@ ws_server_start (ws_server_t *server, char *const argv[])
 }
 
 //  Starts tests/ws/server.py with up to four extra arguments (NULL ends).
-static inline int
-ws_python_start (ws_server_t *server, const char *a1, const char *a2, const char *a3,
-                 const char *a4)
+static inline int ws_python_start (ws_server_t *server, const char *a1, const char *a2,
+                                   const char *a3, const char *a4)
 {
-    char *argv[8] = { "/usr/bin/python3", WS_TEST_DIR "/server.py" };
-    const char *extra[4] = { a1, a2, a3, a4 };
+    char *argv[8] = {"/usr/bin/python3", WS_TEST_DIR "/server.py"};
+    const char *extra[4] = {a1, a2, a3, a4};
     for (int i = 0, n = 2; i < 4 && extra[i]; i++)
         argv[n++] = (char *) extra[i];
     return ws_server_start (server, argv);
 }
 
 //  Kills the server (SIGKILL: no close frames) and reaps it.
-static inline void
-ws_server_kill (ws_server_t *server)
+static inline void ws_server_kill (ws_server_t *server)
 {
     if (server->pid > 0) {
         kill (server->pid, SIGKILL);
@@ -103,8 +99,8 @@ ws_server_kill (ws_server_t *server)
 }
 
 //  Writes a URL for the server and path into buf.
-static inline const char *
-ws_url (char *buf, size_t size, const char *scheme, int port, const char *path)
+static inline const char *ws_url (char *buf, size_t size, const char *scheme, int port,
+                                  const char *path)
 {
     snprintf (buf, size, "%s://127.0.0.1:%d%s", scheme, port, path);
     return buf;
@@ -113,8 +109,7 @@ ws_url (char *buf, size_t size, const char *scheme, int port, const char *path)
 //  Makes a self-signed certificate dir/<name>.pem and key dir/<name>-key.pem
 //  for the subjectAltName san ("IP:127.0.0.1,DNS:localhost"). Returns 0 or
 //  -1 (openssl CLI missing or failed).
-static inline int
-ws_make_cert (const char *dir, const char *name, const char *san)
+static inline int ws_make_cert (const char *dir, const char *name, const char *san)
 {
     char cmd[1024];
     snprintf (cmd, sizeof (cmd),
