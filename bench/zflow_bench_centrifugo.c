@@ -253,9 +253,9 @@ static double s_run (const char *address, size_t batch_max, bool keepalive, int 
     int64_t deadline = zclock_mono () + 60000;
     while (published + lost < (uint64_t) count && zclock_mono () < deadline) {
         zhash_t *stats = zflow_centrifugo_sink_stats (sink, 5000);
-        published = zflow_stats_get (stats, "published");
-        lost = zflow_stats_get (stats, "drops");
-        *requests_p = zflow_stats_get (stats, "requests");
+        published = zflow_actor_stats_get (stats, "published");
+        lost = zflow_actor_stats_get (stats, "drops");
+        *requests_p = zflow_actor_stats_get (stats, "requests");
         zhash_destroy (&stats);
         if (published + lost < (uint64_t) count)
             zclock_sleep (2);

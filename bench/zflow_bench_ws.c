@@ -187,7 +187,7 @@ static double s_run_zflow (int total, bool filtered)
             count, secs, count / secs);
     zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 2000);
     printf ("      (backpressure pauses: %" PRIu64 ", stream drops: %" PRIu64 ")\n",
-            zflow_stats_get (stats, "pauses"), zflow_stats_get (stats, "stream_drops"));
+            zflow_actor_stats_get (stats, "pauses"), zflow_actor_stats_get (stats, "stream_drops"));
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     for (int i = 0; i < nstreams; i++)

@@ -93,14 +93,14 @@ static int s_sink_demo (const char *address, const char *key, zflow_centrifugo_f
     for (int tries = 0; tries < 300; tries++) {
         zhash_destroy (&stats);
         stats = zflow_centrifugo_sink_stats (sink, 1000);
-        if (zflow_stats_get (stats, "published") + zflow_stats_get (stats, "drops") >= 10)
+        if (zflow_actor_stats_get (stats, "published") + zflow_actor_stats_get (stats, "drops") >= 10)
             break;
         zclock_sleep (10);
     }
     const char *names[] = {"msgs_in", "published", "batches", "requests", "retries", "drops"};
     for (size_t index = 0; index < sizeof (names) / sizeof (names[0]); index++)
-        printf ("sink %s=%" PRIu64 "\n", names[index], zflow_stats_get (stats, names[index]));
-    int rc = zflow_stats_get (stats, "published") == 10 ? 0 : -1;
+        printf ("sink %s=%" PRIu64 "\n", names[index], zflow_actor_stats_get (stats, names[index]));
+    int rc = zflow_actor_stats_get (stats, "published") == 10 ? 0 : -1;
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     zflow_key_destroy (&channel_key);

@@ -75,7 +75,7 @@ int main (void)
         int connected = zflow_hpfeeds_connected (reader);
         for (size_t i = 0; i < 3; i++) {
             zhash_t *stats = zflow_pipeline_stats (p, i, 1000);
-            connected += (int) zflow_stats_get (stats, "hpfeeds.connected");
+            connected += (int) zflow_actor_stats_get (stats, "hpfeeds.connected");
             zhash_destroy (&stats);
         }
         if (connected == 4)

@@ -77,7 +77,7 @@ typedef struct {
 static void s_filter_pump (filter_t *self)
 {
     while (!self->congested && zflow_stream_read (self->in, self->msg, 0) == 0) {
-        zflow_counters_t *counters = zflow_actor_counters (self->base);
+        zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
         counters->msgs_in++;
         size_t size;
         const char *payload = (const char *) zflow_envelope_payload (self->msg, &size);
@@ -179,7 +179,7 @@ int main (int argc, char *argv[])
     printf ("throughput: %d events in, %d kept, %.3f s, %.0f msgs/s through the pipeline, "
             "mean latency %.1f us; filter dropped %" PRIu64 " (no hashes)\n",
             count, received, seconds, count / seconds,
-            received ? (double) latency_sum / received : 0.0, zflow_stats_get (stats, "drops"));
+            received ? (double) latency_sum / received : 0.0, zflow_actor_stats_get (stats, "drops"));
     zhash_destroy (&stats);
     zflow_meta_destroy (&meta);
     zflow_msg_destroy (&msg);

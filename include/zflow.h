@@ -17,7 +17,6 @@
 #include "zflow_actor.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
-#include "zflow_histogram.h"
 #include "zflow_key.h"
 #include "zflow_meta.h"
 #include "zflow_msg.h"

@@ -55,7 +55,7 @@ typedef struct {
     uint64_t bytes_out;   //  payload bytes sent on
     uint64_t drops;       //  messages dropped by policy (always counted)
     uint64_t queue_depth; //  messages waiting in the actor's queues now
-} zflow_counters_t;
+} zflow_actor_counters_t;
 
 //  Handles a command that is not $TERM, VERBOSE or STATS. request holds the
 //  command's remaining frames (the handler may read them; the base destroys
@@ -85,7 +85,7 @@ zsock_t *zflow_actor_pipe (zflow_actor_t *self);
 const char *zflow_actor_name (zflow_actor_t *self);
 
 //  Returns the standard counters, for the actor to update in place.
-zflow_counters_t *zflow_actor_counters (zflow_actor_t *self);
+zflow_actor_counters_t *zflow_actor_counters (zflow_actor_t *self);
 
 //  True after VERBOSE.
 bool zflow_actor_verbose (zflow_actor_t *self);
@@ -123,7 +123,7 @@ zactor_t *zflow_actor_start (zactor_fn *actor_fn, void *args);
 zhash_t *zflow_actor_stats (zactor_t *actor, int timeout_ms);
 
 //  Returns counter name from a STATS hash as a number (0 if absent).
-uint64_t zflow_stats_get (zhash_t *stats, const char *name);
+uint64_t zflow_actor_stats_get (zhash_t *stats, const char *name);
 
 #ifdef __cplusplus
 }

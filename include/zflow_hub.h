@@ -122,7 +122,7 @@ size_t zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *patte
 
 //  Asks the actor for its counters (the standard ones plus patterns,
 //  subscriptions, notices, malformed, paused). Returns a hash (the caller
-//  owns it; zhash_destroy) or NULL on timeout. See zflow_stats_get.
+//  owns it; zhash_destroy) or NULL on timeout. See zflow_actor_stats_get.
 zhash_t *zflow_hub_stats (zflow_hub_t *self, int timeout_ms);
 
 //  Returns the hub's actor (for VERBOSE); owned by the hub.

@@ -52,7 +52,7 @@ typedef struct {
     int type;           //  ZMQ_EVENT_* (ZMQ_EVENT_CONNECTED, ...)
     int value;          //  the event's value (fd, errno or interval, per libzmq)
     char endpoint[256]; //  the endpoint it concerns, NUL-terminated (may be cut)
-} zflow_event_t;
+} zflow_stream_event_t;
 
 //  Returns a static name for a ZMQ_EVENT_* type ("connected", "accepted",
 //  "handshake_failed_auth", ...), "unknown" if it is not one.
@@ -149,7 +149,7 @@ int zflow_stream_enable_monitor (zflow_stream_t *self, int events, size_t backlo
 //  Reads one monitor event into *event. timeout_ms as for read. Returns 0,
 //  ZFLOW_EAGAIN, ZFLOW_ETIMEDOUT, ZFLOW_ECLOSED (closed and no events left),
 //  or ZFLOW_EINVAL if the monitor was never enabled.
-int zflow_stream_read_event (zflow_stream_t *self, zflow_event_t *event, int timeout_ms);
+int zflow_stream_read_event (zflow_stream_t *self, zflow_stream_event_t *event, int timeout_ms);
 
 //  Closes the stream and its socket. Messages already in the read buffer can
 //  still be read; unsent messages in the write buffer are discarded (and

@@ -27,7 +27,7 @@ typedef struct {
 //  The actor's state.
 typedef struct {
     zflow_actor_t *base;        //  actor base: loop, pipe, counters
-    zflow_counters_t *counters; //  the base's standard counters
+    zflow_actor_counters_t *counters; //  the base's standard counters
     zflow_centrifugo_t *client; //  the API client
     zflow_stream_t *input;      //  the input stream (SUB or PULL)
     zflow_msg_t *msg;           //  reused for every input message

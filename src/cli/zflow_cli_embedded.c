@@ -107,7 +107,7 @@ int zflow_cli_embedded_started (zflow_cli_embedded_t *self)
     bool connected = false;
     while (!connected && zclock_mono () < deadline) {
         zhash_t *stats = zflow_pipeline_stats (self->bridge, 0, 1000);
-        connected = zflow_stats_get (stats, "hpfeeds.connected") == 1;
+        connected = zflow_actor_stats_get (stats, "hpfeeds.connected") == 1;
         zhash_destroy (&stats);
         if (!connected)
             zclock_sleep (10);
@@ -132,7 +132,7 @@ bool zflow_cli_embedded_done (zflow_cli_embedded_t *self)
         self->feed_done_at = zclock_mono ();
     }
     zhash_t *stats = zflow_pipeline_stats (self->bridge, 0, 1000);
-    bool all = zflow_stats_get (stats, "msgs_in") >= self->count;
+    bool all = zflow_actor_stats_get (stats, "msgs_in") >= self->count;
     zhash_destroy (&stats);
     return all || zclock_mono () - self->feed_done_at > 3000;
 }

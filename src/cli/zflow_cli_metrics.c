@@ -54,7 +54,7 @@ static char *s_metrics_text (zflow_cli_poll_t *poll)
             fprintf (file, "zflow_%s%s{stage=\"%s\",kind=\"%s\"} %" PRIu64 "\n",
                      s_metrics[m].counter, suffix, zflow_pipeline_stage_name (pipeline, i),
                      zflow_pipeline_stage_kind (pipeline, i),
-                     zflow_stats_get (stats[i], s_metrics[m].counter));
+                     zflow_actor_stats_get (stats[i], s_metrics[m].counter));
     }
     if (file) {
         fprintf (file, "# HELP zflow_link_drops_total Messages dropped at one output link.\n"

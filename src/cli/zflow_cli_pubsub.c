@@ -127,10 +127,10 @@ static int s_pub_centrifugo (const s_args_t *args)
     uint64_t published = 0, done = 0;
     for (int64_t deadline = zclock_mono () + 30000; done < lines && zclock_mono () < deadline;) {
         zhash_t *stats = zflow_pipeline_stats (p, 1, 1000);
-        published = zflow_stats_get (stats, "centrifugo.published");
-        done = published + zflow_stats_get (stats, "centrifugo.drops") +
-               zflow_stats_get (stats, "centrifugo.unmapped") +
-               zflow_stats_get (stats, "centrifugo.malformed");
+        published = zflow_actor_stats_get (stats, "centrifugo.published");
+        done = published + zflow_actor_stats_get (stats, "centrifugo.drops") +
+               zflow_actor_stats_get (stats, "centrifugo.unmapped") +
+               zflow_actor_stats_get (stats, "centrifugo.malformed");
         zhash_destroy (&stats);
         if (done < lines)
             zclock_sleep (10);

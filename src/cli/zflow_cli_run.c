@@ -125,13 +125,13 @@ static size_t s_totals (zflow_cli_poll_t *poll, uint64_t totals[5])
         stale += zflow_cli_poll_stale (poll, age);
         const char *kind = zflow_pipeline_stage_kind (pipeline, i);
         if (streq (kind, "source"))
-            totals[0] += zflow_stats_get (stats, "msgs_in");
+            totals[0] += zflow_actor_stats_get (stats, "msgs_in");
         //  several sinks see the same messages: count the busiest one
-        if (streq (kind, "sink") && zflow_stats_get (stats, "msgs_out") > totals[1])
-            totals[1] = zflow_stats_get (stats, "msgs_out");
-        totals[2] += zflow_stats_get (stats, "drops");
-        totals[3] += zflow_stats_get (stats, "errors");
-        totals[4] += zflow_stats_get (stats, "reconnects");
+        if (streq (kind, "sink") && zflow_actor_stats_get (stats, "msgs_out") > totals[1])
+            totals[1] = zflow_actor_stats_get (stats, "msgs_out");
+        totals[2] += zflow_actor_stats_get (stats, "drops");
+        totals[3] += zflow_actor_stats_get (stats, "errors");
+        totals[4] += zflow_actor_stats_get (stats, "reconnects");
         zhash_destroy (&stats);
     }
     return stale;

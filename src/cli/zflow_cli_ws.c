@@ -224,7 +224,7 @@ int zflow_cli_ws_pub (int argc, char **argv)
     bool open = zflow_ws_present (feed);
     zflow_ws_exit (feed); //  close 1000, waiting for the server's close
     zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 1000);
-    uint64_t dropped = zflow_stats_get (stats, "send_dropped");
+    uint64_t dropped = zflow_actor_stats_get (stats, "send_dropped");
     uint64_t connects = zflow_ws_connects (feed);
     zhash_destroy (&stats);
     zflow_ws_destroy (&feed);

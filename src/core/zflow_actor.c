@@ -17,7 +17,7 @@ struct _zflow_actor_t {
     char *name;                         //  label for trace lines
     bool verbose;                       //  trace to stderr
     bool terminated;                    //  $TERM received
-    zflow_counters_t counters;          //  the standard counters
+    zflow_actor_counters_t counters;          //  the standard counters
     zflow_actor_command_fn *on_command; //  handler for other commands
     void *command_arg;                  //  its argument
     zflow_actor_stats_fn *on_stats;     //  adds the actor's own counters
@@ -35,7 +35,7 @@ static void s_reply_stats (zflow_actor_t *self, zmsg_t *request)
         zmsg_addstr (reply, tag);
         zstr_free (&tag);
     }
-    zflow_counters_t *c = &self->counters;
+    zflow_actor_counters_t *c = &self->counters;
     zflow_actor_stats_add (reply, "msgs_in", c->msgs_in);
     zflow_actor_stats_add (reply, "bytes_in", c->bytes_in);
     zflow_actor_stats_add (reply, "msgs_out", c->msgs_out);
@@ -116,7 +116,7 @@ const char *zflow_actor_name (zflow_actor_t *self)
     return self->name;
 }
 
-zflow_counters_t *zflow_actor_counters (zflow_actor_t *self)
+zflow_actor_counters_t *zflow_actor_counters (zflow_actor_t *self)
 {
     return &self->counters;
 }
@@ -225,7 +225,7 @@ zhash_t *zflow_actor_stats (zactor_t *actor, int timeout_ms)
     return stats;
 }
 
-uint64_t zflow_stats_get (zhash_t *stats, const char *name)
+uint64_t zflow_actor_stats_get (zhash_t *stats, const char *name)
 {
     const char *value = stats ? (const char *) zhash_lookup (stats, name) : NULL;
     return value ? strtoull (value, NULL, 10) : 0;

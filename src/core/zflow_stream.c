@@ -126,7 +126,7 @@ void zflow_stream_destroy (zflow_stream_t **self_p)
         return;
     zflow_stream_t *self = *self_p;
     zflow_stream_close (self);
-    zflow_stream_monitor_destroy (&self->monitor);
+    zflow__stream_monitor_destroy (&self->monitor);
     zflow__ring_destroy (&self->rbuf);
     zlistx_destroy (&self->bindings);
     zlistx_destroy (&self->connections);
@@ -637,7 +637,7 @@ void zflow_stream_close (zflow_stream_t *self)
     zflow_stream_detach (self);
     self->dropped += zflow__ring_destroy (&self->wbuf);
     if (self->monitor)
-        zflow_stream_monitor_stop (self->monitor, self->handle);
+        zflow__stream_monitor_stop (self->monitor, self->handle);
     //  unbind first: libzmq frees endpoints only when its reaper gets to the
     //  socket, and a caller who closes a stream expects to rebind at once
     for (const char *ep = (const char *) zlistx_first (self->bindings); ep;
@@ -708,21 +708,21 @@ int zflow_stream_enable_monitor (zflow_stream_t *self, int events, size_t backlo
     if (self->monitor)
         return 0;
     self->monitor =
-        zflow_stream_monitor_new (self->handle, events ? events : ZMQ_EVENT_ALL,
+        zflow__stream_monitor_new (self->handle, events ? events : ZMQ_EVENT_ALL,
                                   backlog ? backlog : ZFLOW_STREAM_DEFAULT_EVENTS_BACKLOG);
     return self->monitor ? 0 : ZFLOW_ETRANSPORT;
 }
 
-int zflow_stream_read_event (zflow_stream_t *self, zflow_event_t *event, int timeout_ms)
+int zflow_stream_read_event (zflow_stream_t *self, zflow_stream_event_t *event, int timeout_ms)
 {
     if (!event)
         return ZFLOW_EINVAL;
     if (!self->monitor)
         return self->closed ? ZFLOW_ECLOSED : ZFLOW_EINVAL;
-    return zflow_stream_monitor_read (self->monitor, event, timeout_ms);
+    return zflow__stream_monitor_read (self->monitor, event, timeout_ms);
 }
 
 uint64_t zflow_stream_events_discarded (zflow_stream_t *self)
 {
-    return self->monitor ? zflow_stream_monitor_discarded (self->monitor) : 0;
+    return self->monitor ? zflow__stream_monitor_discarded (self->monitor) : 0;
 }

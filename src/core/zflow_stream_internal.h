@@ -37,7 +37,7 @@ struct _zflow_stream_t {
     int exception;                   //  kept transport error (zflow code), or 0
     int exception_errno;             //  libzmq errno behind it
     bool closed;                     //  close() called or the socket died
-    zflow_stream_monitor_t *monitor; //  socket monitor, NULL until enabled
+    zflow__stream_monitor_t *monitor; //  socket monitor, NULL until enabled
     zloop_t *loop;                   //  attached loop, or NULL
     bool polling_out;                //  POLLOUT poller registered on loop
     zflow_stream_fn *on_readable;    //  attached: called when messages were buffered

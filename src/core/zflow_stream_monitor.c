@@ -19,7 +19,7 @@
 struct _zflow_stream_monitor_t {
     zsock_t *pair;       //  our end of libzmq's monitor PAIR
     int user_events;     //  the events the user asked for
-    zflow_event_t *ring; //  the backlog, circular
+    zflow_stream_event_t *ring; //  the backlog, circular
     size_t capacity;     //  backlog size
     size_t head;         //  oldest event
     size_t count;        //  events in the backlog
@@ -30,9 +30,9 @@ struct _zflow_stream_monitor_t {
 //  Makes monitor endpoints unique within the process.
 static atomic_uint s_monitor_id;
 
-zflow_stream_monitor_t *zflow_stream_monitor_new (void *handle, int events, size_t backlog)
+zflow__stream_monitor_t *zflow__stream_monitor_new (void *handle, int events, size_t backlog)
 {
-    zflow_stream_monitor_t *self = (zflow_stream_monitor_t *) zmalloc (sizeof (*self));
+    zflow__stream_monitor_t *self = (zflow__stream_monitor_t *) zmalloc (sizeof (*self));
     if (!self)
         return NULL;
     char endpoint[64];
@@ -40,7 +40,7 @@ zflow_stream_monitor_t *zflow_stream_monitor_new (void *handle, int events, size
               atomic_fetch_add (&s_monitor_id, 1));
     self->user_events = events;
     self->capacity = backlog;
-    self->ring = (zflow_event_t *) calloc (backlog, sizeof (zflow_event_t));
+    self->ring = (zflow_stream_event_t *) calloc (backlog, sizeof (zflow_stream_event_t));
     if (!self->ring || zmq_socket_monitor (handle, endpoint, events)) {
         free (self->ring);
         free (self);
@@ -49,16 +49,16 @@ zflow_stream_monitor_t *zflow_stream_monitor_new (void *handle, int events, size
     self->pair = zsock_new (ZMQ_PAIR);
     if (!self->pair || zsock_connect (self->pair, "%s", endpoint)) {
         zmq_socket_monitor (handle, NULL, 0);
-        zflow_stream_monitor_destroy (&self);
+        zflow__stream_monitor_destroy (&self);
     }
     return self;
 }
 
-void zflow_stream_monitor_destroy (zflow_stream_monitor_t **self_p)
+void zflow__stream_monitor_destroy (zflow__stream_monitor_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zflow_stream_monitor_t *self = *self_p;
+    zflow__stream_monitor_t *self = *self_p;
     zsock_destroy (&self->pair);
     free (self->ring);
     free (self);
@@ -66,7 +66,7 @@ void zflow_stream_monitor_destroy (zflow_stream_monitor_t **self_p)
 }
 
 //  Appends an event, discarding the oldest when the backlog is full.
-static void s_push (zflow_stream_monitor_t *self, const zflow_event_t *event)
+static void s_push (zflow__stream_monitor_t *self, const zflow_stream_event_t *event)
 {
     if (self->count == self->capacity) {
         self->head = (self->head + 1) % self->capacity;
@@ -79,7 +79,7 @@ static void s_push (zflow_stream_monitor_t *self, const zflow_event_t *event)
 
 //  Moves every event waiting on the PAIR into the backlog. Each event is two
 //  frames: 6 bytes (uint16 event, uint32 value, host order) and the endpoint.
-static void s_pull (zflow_stream_monitor_t *self)
+static void s_pull (zflow__stream_monitor_t *self)
 {
     while (self->pair) {
         zmsg_t *msg = zmsg_recv_nowait (self->pair);
@@ -92,7 +92,7 @@ static void s_pull (zflow_stream_monitor_t *self)
             uint32_t value;
             memcpy (&type, zframe_data (head), 2);
             memcpy (&value, zframe_data (head) + 2, 4);
-            zflow_event_t event = {type, (int) value, ""};
+            zflow_stream_event_t event = {type, (int) value, ""};
             if (address) {
                 size_t size = zframe_size (address);
                 if (size >= sizeof (event.endpoint))
@@ -106,7 +106,7 @@ static void s_pull (zflow_stream_monitor_t *self)
     }
 }
 
-void zflow_stream_monitor_stop (zflow_stream_monitor_t *self, void *handle)
+void zflow__stream_monitor_stop (zflow__stream_monitor_t *self, void *handle)
 {
     s_pull (self);
     zmq_socket_monitor (handle, NULL, 0);
@@ -114,7 +114,7 @@ void zflow_stream_monitor_stop (zflow_stream_monitor_t *self, void *handle)
     self->stopped = true;
 }
 
-int zflow_stream_monitor_read (zflow_stream_monitor_t *self, zflow_event_t *event, int timeout_ms)
+int zflow__stream_monitor_read (zflow__stream_monitor_t *self, zflow_stream_event_t *event, int timeout_ms)
 {
     s_pull (self);
     if (self->count == 0 && !self->stopped && timeout_ms != 0) {
@@ -136,7 +136,7 @@ int zflow_stream_monitor_read (zflow_stream_monitor_t *self, zflow_event_t *even
     return 0;
 }
 
-uint64_t zflow_stream_monitor_discarded (zflow_stream_monitor_t *self)
+uint64_t zflow__stream_monitor_discarded (zflow__stream_monitor_t *self)
 {
     return self->discarded;
 }

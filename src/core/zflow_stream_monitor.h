@@ -13,23 +13,23 @@
 
 #include "zflow_stream.h"
 
-typedef struct _zflow_stream_monitor_t zflow_stream_monitor_t;
+typedef struct _zflow_stream_monitor_t zflow__stream_monitor_t;
 
 //  Starts libzmq's monitor on the socket handle for the events mask, with a
 //  backlog of backlog events. Returns NULL if libzmq refused.
-zflow_stream_monitor_t *zflow_stream_monitor_new (void *handle, int events, size_t backlog);
+zflow__stream_monitor_t *zflow__stream_monitor_new (void *handle, int events, size_t backlog);
 
 //  Stops monitoring; events already emitted stay readable. Call before the
 //  socket is closed.
-void zflow_stream_monitor_stop (zflow_stream_monitor_t *self, void *handle);
+void zflow__stream_monitor_stop (zflow__stream_monitor_t *self, void *handle);
 
 //  Frees everything; sets *self_p to NULL. Idempotent.
-void zflow_stream_monitor_destroy (zflow_stream_monitor_t **self_p);
+void zflow__stream_monitor_destroy (zflow__stream_monitor_t **self_p);
 
 //  Reads one event (see zflow_stream_read_event for the returns).
-int zflow_stream_monitor_read (zflow_stream_monitor_t *self, zflow_event_t *event, int timeout_ms);
+int zflow__stream_monitor_read (zflow__stream_monitor_t *self, zflow_stream_event_t *event, int timeout_ms);
 
 //  Returns the number of events discarded because the backlog was full.
-uint64_t zflow_stream_monitor_discarded (zflow_stream_monitor_t *self);
+uint64_t zflow__stream_monitor_discarded (zflow__stream_monitor_t *self);
 
 #endif

@@ -210,7 +210,7 @@ static void s_route (conn_t *conn, channel_t *channel, const uint8_t *raw, size_
     conn->msgs_in += frames;
     channel->msgs += frames;
     channel->bytes += data;
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     counters->msgs_in += frames;
     counters->bytes_in += data;
     if (zlistx_size (channel->subscribers) == 0) {

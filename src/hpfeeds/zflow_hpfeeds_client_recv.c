@@ -226,7 +226,7 @@ static int s_deliver_run (client_t *self)
                 return -1;
             self->run_pub_offset += frame.size;
         }
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     counters->msgs_in += self->run_frames;
     counters->bytes_in += self->run_data;
     counters->msgs_out += self->run_frames;

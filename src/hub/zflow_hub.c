@@ -131,7 +131,7 @@ static s_peer_t *s_peer_new (void)
 //  Writes msg to the XPUB side; holds publishers back above its watermark.
 static void s_send_out (s_hub_t *self, zflow_msg_t *msg)
 {
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     counters->bytes_out += zflow_msg_content_size (msg);
     int rc = zflow_stream_write (self->out, msg);
     if (rc < 0)
@@ -148,7 +148,7 @@ static void s_send_out (s_hub_t *self, zflow_msg_t *msg)
 //  Forwards what the XSUB side has, until it is empty or out is full.
 static void s_pump (s_hub_t *self)
 {
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     while (!self->paused) {
         int rc = zflow_stream_read (self->in, self->msg, 0);
         if (rc)

@@ -195,7 +195,7 @@ static void s_flush_queue (s_sub_t *self)
 //  Queues a copy of msg, by the overflow policy.
 static void s_enqueue (s_sub_t *self, zflow_msg_t *msg)
 {
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     if (self->count == self->limit) {
         counters->drops++;
         if (self->policy != ZFLOW_HUB_DROP_OLDEST) {
@@ -254,7 +254,7 @@ static int s_set_limit (s_sub_t *self, size_t limit)
 //  Writes a copy of msg to an actor listener's stream, by the policy.
 static void s_to_actor (s_sub_t *self, s_item_t *item, zflow_msg_t *msg)
 {
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     if (item->above && self->policy != ZFLOW_HUB_BLOCK) {
         counters->drops++;
         self->dropped_newest++;
@@ -308,7 +308,7 @@ static void s_dispatch (s_sub_t *self)
             s_announce_all (self);
         return;
     }
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     counters->msgs_in++;
     counters->bytes_in += zflow_msg_content_size (self->msg);
     self->queue_hit = false;

@@ -66,7 +66,7 @@ static uint64_t s_done (s_cf_t *self)
 {
     zhash_t *stats = zflow_centrifugo_sink_stats (self->sink, 1000);
     //  unmapped and malformed messages are already counted in drops
-    uint64_t done = zflow_stats_get (stats, "published") + zflow_stats_get (stats, "drops");
+    uint64_t done = zflow_actor_stats_get (stats, "published") + zflow_actor_stats_get (stats, "drops");
     zhash_destroy (&stats);
     return done;
 }
@@ -75,7 +75,7 @@ static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
 {
     s_cf_t *self = (s_cf_t *) arg;
     zhash_t *stats = zflow_actor_stats (stage->actor, 1000);
-    uint64_t passed = zflow_stats_get (stats, "msgs_out");
+    uint64_t passed = zflow_actor_stats_get (stats, "msgs_out");
     zhash_destroy (&stats);
     while (s_done (self) < passed) {
         if (zclock_mono () >= deadline)

@@ -32,7 +32,7 @@ struct _zflow__linefile_t {
     int saved_flags;            //  stdout's file status flags before, or -1
     char *path;                 //  the path, for messages
     char *stage;                //  the stage's name, for messages
-    zflow_counters_t *counters; //  the stage's counters (not owned)
+    zflow_actor_counters_t *counters; //  the stage's counters (not owned)
     char *out;                  //  formatted lines not yet written
     size_t off;                 //  start of the unwritten bytes in out
     size_t len;                 //  end of the unwritten bytes in out
@@ -40,7 +40,7 @@ struct _zflow__linefile_t {
 };
 
 zflow__linefile_t *zflow__linefile_open (const char *path, const char *stage,
-                                         zflow_counters_t *counters)
+                                         zflow_actor_counters_t *counters)
 {
     zflow__linefile_t *self = (zflow__linefile_t *) zmalloc (sizeof (*self));
     if (!self)

@@ -25,7 +25,7 @@ typedef struct _zflow__linefile_t zflow__linefile_t;
 //  Returns the file (the caller owns it: zflow__linefile_close), or NULL
 //  after logging why.
 zflow__linefile_t *zflow__linefile_open (const char *path, const char *stage,
-                                         zflow_counters_t *counters);
+                                         zflow_actor_counters_t *counters);
 
 //  Stops the file: one last non-blocking write, what is left counted as
 //  lost (and logged), stdout's flags restored, the descriptor closed if it

@@ -84,11 +84,11 @@ static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
     if (!self->sink || !self->client)
         return 0;
     zhash_t *stats = zflow_actor_stats (stage->actor, 1000);
-    uint64_t passed = zflow_stats_get (stats, "msgs_out");
+    uint64_t passed = zflow_actor_stats_get (stats, "msgs_out");
     zhash_destroy (&stats);
     while (true) {
         stats = zflow_hpfeeds_stats (self->client);
-        uint64_t sent = zflow_stats_get (stats, "sent") + zflow_stats_get (stats, "outbox_drops");
+        uint64_t sent = zflow_actor_stats_get (stats, "sent") + zflow_actor_stats_get (stats, "outbox_drops");
         zhash_destroy (&stats);
         if (sent >= passed)
             return 0;

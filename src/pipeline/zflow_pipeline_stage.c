@@ -56,7 +56,7 @@ typedef struct {
 struct _s_run_t {
     zflow__stage_t *desc;       //  the description (owned by the pipeline)
     zflow_actor_t *base;        //  the actor base
-    zflow_counters_t *counters; //  the base's standard counters
+    zflow_actor_counters_t *counters; //  the base's standard counters
     zflow_stream_t *input;      //  input link or user endpoint (not synth)
     s_output_t *outputs;        //  outputs, n_outputs of them
     size_t n_outputs;

@@ -524,7 +524,7 @@ static bool s_matches (const json_t *filter, const zflow_ws_cfilter_t *cfilter,
 static void s_distribute (zflow_ws_self_t *self, s_message_t *message, int type,
                           const uint8_t *data, size_t size)
 {
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     self->seq++;
     zmq_msg_t parts[3];
     //  Nobody subscribed: ZeroMQ would drop it anyway.
@@ -545,7 +545,7 @@ static void s_distribute (zflow_ws_self_t *self, s_message_t *message, int type,
 
 void zflow__ws_fanout (zflow_ws_self_t *self, bool binary, const uint8_t *data, size_t size)
 {
-    zflow_counters_t *counters = zflow_actor_counters (self->base);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     counters->msgs_in++;
     counters->bytes_in += size;
     if (binary && self->config->decode != ZFLOW_WS_DECODE_NONE) {

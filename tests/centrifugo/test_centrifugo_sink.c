@@ -86,7 +86,7 @@ static int s_send_n (zsock_t *sock, const char *key_text, int n)
 static uint64_t s_stat (zflow_centrifugo_sink_t *sink, const char *name)
 {
     zhash_t *stats = zflow_centrifugo_sink_stats (sink, 2000);
-    uint64_t value = stats ? zflow_stats_get (stats, name) : 0;
+    uint64_t value = stats ? zflow_actor_stats_get (stats, name) : 0;
     zhash_destroy (&stats);
     return value;
 }
@@ -175,12 +175,12 @@ static void test_publish (zflow_centrifugo_format_t format)
     CHECK (json_integer_value (json_object_get (state, "requests")) < 50);
     json_decref (state);
     zhash_t *stats = zflow_centrifugo_sink_stats (sink, 2000);
-    CHECK (zflow_stats_get (stats, "msgs_in") == 251);
-    CHECK (zflow_stats_get (stats, "msgs_out") == 251);
-    CHECK (zflow_stats_get (stats, "drops") == 1);
-    CHECK (zflow_stats_get (stats, "queue_depth") == 0);
-    CHECK (zflow_stats_get (stats, "connects") == 1);
-    CHECK (zflow_stats_get (stats, "retries") == 0);
+    CHECK (zflow_actor_stats_get (stats, "msgs_in") == 251);
+    CHECK (zflow_actor_stats_get (stats, "msgs_out") == 251);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 1);
+    CHECK (zflow_actor_stats_get (stats, "queue_depth") == 0);
+    CHECK (zflow_actor_stats_get (stats, "connects") == 1);
+    CHECK (zflow_actor_stats_get (stats, "retries") == 0);
     zhash_destroy (&stats);
     zsock_destroy (&push);
     zflow_centrifugo_sink_destroy (&sink);

@@ -208,7 +208,7 @@ uint64_t stat_of (zflow_centrifugo_source_t *source, const char *name)
 {
     zhash_t *stats = zflow_centrifugo_source_stats (source, 2000);
     CHECK (stats);
-    uint64_t value = zflow_stats_get (stats, name);
+    uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
 }

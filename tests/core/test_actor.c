@@ -86,14 +86,14 @@ static void test_commands (void)
     zstr_send (actor, "NO-SUCH-COMMAND"); //  ignored, actor keeps serving
     zhash_t *stats = zflow_actor_stats (actor, 2000);
     CHECK (stats);
-    CHECK (zflow_stats_get (stats, "msgs_in") == 1);
-    CHECK (zflow_stats_get (stats, "bytes_in") == 4);
-    CHECK (zflow_stats_get (stats, "echoes") == 1);
-    CHECK (zhash_lookup (stats, "drops") && zflow_stats_get (stats, "drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "msgs_in") == 1);
+    CHECK (zflow_actor_stats_get (stats, "bytes_in") == 4);
+    CHECK (zflow_actor_stats_get (stats, "echoes") == 1);
+    CHECK (zhash_lookup (stats, "drops") && zflow_actor_stats_get (stats, "drops") == 0);
     CHECK (zhash_lookup (stats, "queue_depth"));
-    CHECK (zflow_stats_get (stats, "absent") == 0);
+    CHECK (zflow_actor_stats_get (stats, "absent") == 0);
     zhash_destroy (&stats);
-    CHECK (zflow_stats_get (NULL, "msgs_in") == 0);
+    CHECK (zflow_actor_stats_get (NULL, "msgs_in") == 0);
     zactor_destroy (&actor);
     CHECK (actor == NULL);
 }
@@ -121,7 +121,7 @@ static void test_late_reply (void)
     zhash_t *stats = zflow_actor_stats (actor, 3000);
     CHECK (stats);
     //  the late reply said 0; the answer to this call comes after BUMP
-    CHECK (zflow_stats_get (stats, "msgs_in") == 1);
+    CHECK (zflow_actor_stats_get (stats, "msgs_in") == 1);
     CHECK (zhash_lookup (stats, "tag") == NULL);
     zhash_destroy (&stats);
     zactor_destroy (&actor);

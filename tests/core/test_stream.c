@@ -132,7 +132,7 @@ static void test_close (void)
     CHECK (zflow_msg_size (msg) == 0);
     CHECK_RC (zflow_stream_drain (pull, 0), 0);
     CHECK_RC (zflow_stream_bind (pull, "inproc://x"), ZFLOW_ECLOSED);
-    zflow_event_t event;
+    zflow_stream_event_t event;
     CHECK_RC (zflow_stream_read_event (pull, &event, 0), ZFLOW_ECLOSED);
     CHECK_RC (zflow_stream_enable_monitor (pull, 0, 0), ZFLOW_ECLOSED);
     zflow_msg_destroy (&msg);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 //  Reads events until one of type arrives (or the wait runs out).
-static bool s_wait_for (zflow_stream_t *stream, int type, zflow_event_t *event)
+static bool s_wait_for (zflow_stream_t *stream, int type, zflow_stream_event_t *event)
 {
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline)
@@ -15,7 +15,7 @@ static bool s_wait_for (zflow_stream_t *stream, int type, zflow_event_t *event)
 static void test_events (void)
 {
     zflow_stream_t *server = zflow_stream_new (ZMQ_ROUTER, "tcp://127.0.0.1:*", NULL, NULL);
-    zflow_event_t event;
+    zflow_stream_event_t event;
     CHECK_RC (zflow_stream_read_event (server, &event, 0), ZFLOW_EINVAL); //  not enabled
     CHECK_RC (zflow_stream_read_event (server, NULL, 0), ZFLOW_EINVAL);
     CHECK_RC (zflow_stream_enable_monitor (server, 0, 0), 0);
@@ -52,7 +52,7 @@ static void test_backlog (void)
     CHECK_RC (zflow_stream_enable_monitor (server, ZMQ_EVENT_ACCEPTED, 3), 0);
     const char *endpoint = (const char *) zlistx_first (zflow_stream_bindings (server));
     zflow_stream_t *clients[10];
-    zflow_event_t event;
+    zflow_stream_event_t event;
     //  each client sees its own connection first; then give the server's
     //  accepts a moment to be reported
     for (int i = 0; i < 10; i++) {
@@ -85,7 +85,7 @@ static void test_close (void)
     zflow_stream_t *client = zflow_stream_new (ZMQ_DEALER, NULL, endpoint, NULL);
     zclock_sleep (200);
     zflow_stream_close (server);
-    zflow_event_t event;
+    zflow_stream_event_t event;
     CHECK_RC (zflow_stream_read_event (server, &event, 1000), 0);
     CHECK (event.type == ZMQ_EVENT_ACCEPTED);
     CHECK_RC (zflow_stream_read_event (server, &event, 1000), ZFLOW_ECLOSED);

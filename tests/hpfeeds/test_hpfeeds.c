@@ -147,8 +147,8 @@ static void test_round_trip (int port)
     CHECK (zflow_hpfeeds_subscribe (alice, big) == ZFLOW_ETOOBIG);
     CHECK (zflow_hpfeeds_publish (alice, NULL, "x", 1) == ZFLOW_EINVAL);
     zhash_t *stats = zflow_hpfeeds_stats (bob);
-    CHECK (zflow_stats_get (stats, "received") == 1001);
-    CHECK (zflow_stats_get (stats, "connected") == 1);
+    CHECK (zflow_actor_stats_get (stats, "received") == 1001);
+    CHECK (zflow_actor_stats_get (stats, "connected") == 1);
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     zflow_hpfeeds_destroy (&alice);
@@ -211,14 +211,14 @@ static void test_refusals (zflow_hpfeeds_broker_t *broker, int port)
     text = s_wait_event (bob, ZFLOW_HPFEEDS_EVENT_ERROR, 1000);
     CHECK (text == NULL);
     zhash_t *bob_stats = zflow_hpfeeds_stats (bob);
-    CHECK (zflow_stats_get (bob_stats, "refused_drops") == 10);
-    CHECK (zflow_stats_get (bob_stats, "broker_errors") == 2);
+    CHECK (zflow_actor_stats_get (bob_stats, "refused_drops") == 10);
+    CHECK (zflow_actor_stats_get (bob_stats, "broker_errors") == 2);
     zhash_destroy (&bob_stats);
     zflow_hpfeeds_destroy (&bob);
 
     //  wrong secret: a clear error, then bounded retries
     zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
-    uint64_t failures_before = zflow_stats_get (stats, "auth_failures");
+    uint64_t failures_before = zflow_actor_stats_get (stats, "auth_failures");
     zhash_destroy (&stats);
     zflow_hpfeeds_t *eve = s_client (port, "bob", "wrong", &config);
     for (int index = 0; index < 10; index++)
@@ -229,13 +229,13 @@ static void test_refusals (zflow_hpfeeds_broker_t *broker, int port)
     zclock_sleep (1500);
     //  the refused auths cost no publishes: all ten still wait
     stats = zflow_hpfeeds_stats (eve);
-    CHECK (zflow_stats_get (stats, "published") == 10);
-    CHECK (zflow_stats_get (stats, "sent") == 0);
-    CHECK (zflow_stats_get (stats, "outbox_pending") == 10 * (5 + 1 + 3 + 1 + 5 + 4));
-    CHECK (zflow_stats_get (stats, "connected") == 0);
+    CHECK (zflow_actor_stats_get (stats, "published") == 10);
+    CHECK (zflow_actor_stats_get (stats, "sent") == 0);
+    CHECK (zflow_actor_stats_get (stats, "outbox_pending") == 10 * (5 + 1 + 3 + 1 + 5 + 4));
+    CHECK (zflow_actor_stats_get (stats, "connected") == 0);
     zhash_destroy (&stats);
     stats = zflow_hpfeeds_broker_stats (broker);
-    uint64_t failures = zflow_stats_get (stats, "auth_failures") - failures_before;
+    uint64_t failures = zflow_actor_stats_get (stats, "auth_failures") - failures_before;
     zhash_destroy (&stats);
     printf ("wrong secret: %" PRIu64 " attempts in about 1.5 s (refused backoff 400 ms)\n",
             failures);
@@ -309,7 +309,7 @@ static void test_lossless (int port)
     }
     zclock_sleep (500);
     zhash_t *stats = zflow_hpfeeds_stats (bob);
-    uint64_t pauses = zflow_stats_get (stats, "tcp_pauses");
+    uint64_t pauses = zflow_actor_stats_get (stats, "tcp_pauses");
     zhash_destroy (&stats);
     CHECK (pauses > 0);
     zflow_msg_t *msg = zflow_msg_new ();
@@ -318,9 +318,9 @@ static void test_lossless (int port)
         s_expect (bob, msg, "chan1", "alice", payload);
     }
     stats = zflow_hpfeeds_stats (bob);
-    CHECK (zflow_stats_get (stats, "inproc_drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "inproc_drops") == 0);
     printf ("lossless: 20000 of 20000 delivered, TCP reads paused %" PRIu64 " times\n",
-            zflow_stats_get (stats, "tcp_pauses"));
+            zflow_actor_stats_get (stats, "tcp_pauses"));
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     zflow_hpfeeds_destroy (&alice);
@@ -416,8 +416,8 @@ static void test_restart (void)
             "phase 2 (while down) %d of %d; "
             "phase 3 (after) %d of %d\n",
             got1, PHASE1, PHASE1 - got1, first_gap, last_gap,
-            zflow_stats_get (stats, "inflight_lost"), got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
-    CHECK (zflow_stats_get (stats, "connects") == 2);
+            zflow_actor_stats_get (stats, "inflight_lost"), got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
+    CHECK (zflow_actor_stats_get (stats, "connects") == 2);
     zhash_destroy (&stats);
     //  what was lost is one run of phase 1: the frames on the wire or in
     //  the dying broker's buffers (TCP keeps order; the rest waited in the
@@ -454,15 +454,15 @@ static void test_outbox (void)
     for (int tries = 0; tries < 100; tries++) {
         zhash_destroy (&stats);
         stats = zflow_hpfeeds_stats (alice);
-        if (zflow_stats_get (stats, "published") == COUNT)
+        if (zflow_actor_stats_get (stats, "published") == COUNT)
             break;
         zclock_sleep (20);
     }
-    uint64_t drops = zflow_stats_get (stats, "outbox_drops");
-    uint64_t pending = zflow_stats_get (stats, "outbox_pending");
+    uint64_t drops = zflow_actor_stats_get (stats, "outbox_drops");
+    uint64_t pending = zflow_actor_stats_get (stats, "outbox_pending");
     printf ("outbox: %d published while down, %" PRIu64 " oldest dropped, %" PRIu64 " bytes kept\n",
             COUNT, drops, pending);
-    CHECK (zflow_stats_get (stats, "published") == COUNT);
+    CHECK (zflow_actor_stats_get (stats, "published") == COUNT);
     CHECK (drops > 0 && drops < COUNT);
     CHECK (pending <= config.outbox_bytes);
     zhash_destroy (&stats);
@@ -530,7 +530,7 @@ static void test_block (void)
     //  64 KiB taken from the hand-off buffer; the buffer: 64 KiB more
     CHECK (accepted > 100 && accepted < 1200 - 1024 + 2 * 64 + 10);
     zhash_t *stats = zflow_hpfeeds_stats (alice);
-    CHECK (zflow_stats_get (stats, "outbox_drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "outbox_drops") == 0);
     zhash_destroy (&stats);
     broker = s_broker (port);
     zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", NULL);
@@ -619,9 +619,9 @@ static void test_hostile_broker (void)
     CHECK (zclock_mono () - start >= 1000);
     zstr_free (&text);
     zhash_t *stats = zflow_hpfeeds_stats (client);
-    CHECK (zflow_stats_get (stats, "protocol_errors") == 1);
-    CHECK (zflow_stats_get (stats, "broker_shutdowns") == 1);
-    CHECK (zflow_stats_get (stats, "broker_errors") == 0);
+    CHECK (zflow_actor_stats_get (stats, "protocol_errors") == 1);
+    CHECK (zflow_actor_stats_get (stats, "broker_shutdowns") == 1);
+    CHECK (zflow_actor_stats_get (stats, "broker_errors") == 0);
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     close (fd);
@@ -685,10 +685,10 @@ static void test_refused_publish_purge (void)
     zhash_t *stats = zflow_hpfeeds_stats (client);
     printf ("refused publish: %" PRIu64 " queued frames of the refused channel dropped, then "
             "%d frames of chan1 and %d of it sent\n",
-            zflow_stats_get (stats, "refused_drops"), chan1, forbidden);
-    CHECK (zflow_stats_get (stats, "refused_drops") > 0);
+            zflow_actor_stats_get (stats, "refused_drops"), chan1, forbidden);
+    CHECK (zflow_actor_stats_get (stats, "refused_drops") > 0);
     CHECK (forbidden == 0 && chan1 > 0);
-    CHECK (zflow_stats_get (stats, "outbox_pending") == 0);
+    CHECK (zflow_actor_stats_get (stats, "outbox_pending") == 0);
     zhash_destroy (&stats);
     free (buffer);
     close (fd);

@@ -60,7 +60,7 @@ static uint64_t s_stat (zflow_hpfeeds_t *client, const char *name)
 {
     zhash_t *stats = zflow_hpfeeds_stats (client);
     CHECK (stats);
-    uint64_t value = zflow_stats_get (stats, name);
+    uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
 }

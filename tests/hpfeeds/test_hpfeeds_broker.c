@@ -203,12 +203,12 @@ static void test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
     s_expect_publish (bob, "alice", "chan2", "second");
     s_expect_publish (alice, "alice", "chan2", "second");
     zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
-    CHECK (zflow_stats_get (stats, "chan.chan1.msgs") == 2);
-    CHECK (zflow_stats_get (stats, "chan.chan2.msgs") == 2);
-    CHECK (zflow_stats_get (stats, "chan.chan1.subscribers") == 0);
-    CHECK (zflow_stats_get (stats, "chan.chan2.subscribers") == 2);
-    CHECK (zflow_stats_get (stats, "msgs_in") == 4);
-    CHECK (zflow_stats_get (stats, "connections") == 2);
+    CHECK (zflow_actor_stats_get (stats, "chan.chan1.msgs") == 2);
+    CHECK (zflow_actor_stats_get (stats, "chan.chan2.msgs") == 2);
+    CHECK (zflow_actor_stats_get (stats, "chan.chan1.subscribers") == 0);
+    CHECK (zflow_actor_stats_get (stats, "chan.chan2.subscribers") == 2);
+    CHECK (zflow_actor_stats_get (stats, "msgs_in") == 4);
+    CHECK (zflow_actor_stats_get (stats, "connections") == 2);
     CHECK (zhash_lookup (stats, "chan.never-seen.msgs") == NULL);
     zhash_destroy (&stats);
     s_close (&alice);
@@ -354,9 +354,9 @@ static void test_hostile (zflow_hpfeeds_broker_t *broker, int port)
     s_close (&a);
     s_close (&b);
     zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
-    CHECK (zflow_stats_get (stats, "protocol_errors") == 4);
-    CHECK (zflow_stats_get (stats, "auth_failures") == 2);
-    CHECK (zflow_stats_get (stats, "refusals") == 6); //  4 in test_refusals, 2 in test_runs
+    CHECK (zflow_actor_stats_get (stats, "protocol_errors") == 4);
+    CHECK (zflow_actor_stats_get (stats, "auth_failures") == 2);
+    CHECK (zflow_actor_stats_get (stats, "refusals") == 6); //  4 in test_refusals, 2 in test_runs
     zhash_destroy (&stats);
 }
 
@@ -378,12 +378,12 @@ static void test_slow (zflow_hpfeeds_slow_policy_t policy)
         s_pub (a, "alice", "chan1", payload);
     zclock_sleep (300);
     zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
-    CHECK (zflow_stats_get (stats, "chan.chan1.msgs") == 20000);
-    CHECK (zflow_stats_get (stats, "drops") > 0);
-    CHECK (zflow_stats_get (stats, "chan.chan1.drops") > 0);
+    CHECK (zflow_actor_stats_get (stats, "chan.chan1.msgs") == 20000);
+    CHECK (zflow_actor_stats_get (stats, "drops") > 0);
+    CHECK (zflow_actor_stats_get (stats, "chan.chan1.drops") > 0);
     if (policy == ZFLOW_HPFEEDS_SLOW_DROP) {
-        CHECK (zflow_stats_get (stats, "slow_drops") > 10000);
-        CHECK (zflow_stats_get (stats, "connections") == 2);
+        CHECK (zflow_actor_stats_get (stats, "slow_drops") > 10000);
+        CHECK (zflow_actor_stats_get (stats, "connections") == 2);
         //  runs of frames that do not fit are dropped frame by frame: what
         //  bob reads (whole, intact frames) and the drops add up
         int received = 0;
@@ -391,13 +391,13 @@ static void test_slow (zflow_hpfeeds_slow_policy_t policy)
              frame = s_recv (b)) {
             CHECK (frame.data_size == 1000 && frame.data[0] == 'p' && frame.data[999] == 'p');
             s_pop (b, &frame);
-            if (++received + zflow_stats_get (stats, "chan.chan1.drops") == 20000)
+            if (++received + zflow_actor_stats_get (stats, "chan.chan1.drops") == 20000)
                 break;
         }
-        CHECK (received + zflow_stats_get (stats, "chan.chan1.drops") == 20000);
+        CHECK (received + zflow_actor_stats_get (stats, "chan.chan1.drops") == 20000);
     } else {
-        CHECK (zflow_stats_get (stats, "slow_disconnects") == 1);
-        CHECK (zflow_stats_get (stats, "connections") == 1);
+        CHECK (zflow_actor_stats_get (stats, "slow_disconnects") == 1);
+        CHECK (zflow_actor_stats_get (stats, "connections") == 1);
     }
     printf ("slow subscriber (%s): %s deliveries dropped\n",
             policy == ZFLOW_HPFEEDS_SLOW_DROP ? "drop" : "disconnect",
@@ -456,9 +456,9 @@ static void test_slow_block (void)
     printf ("slow subscriber (block): %d of 20000 delivered, publisher stalled %s times\n",
             reader.count, (char *) zhash_lookup (stats, "stalls"));
     CHECK (reader.count == 20000);
-    CHECK (zflow_stats_get (stats, "drops") == 0);
-    CHECK (zflow_stats_get (stats, "stalls") > 0);
-    CHECK (zflow_stats_get (stats, "congested") == 0);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "stalls") > 0);
+    CHECK (zflow_actor_stats_get (stats, "congested") == 0);
     zhash_destroy (&stats);
     s_close (&a);
     s_close (&b);
@@ -547,21 +547,21 @@ static void test_drain (void)
         } else {
             zhash_destroy (&stats);
             stats = zflow_hpfeeds_broker_stats (broker);
-            unrouted = (int) zflow_stats_get (stats, "unrouted");
+            unrouted = (int) zflow_actor_stats_get (stats, "unrouted");
             CHECK (zclock_mono () - start < 20000);
         }
     }
     zhash_destroy (&stats);
     stats = zflow_hpfeeds_broker_stats (broker);
     printf ("drain: %d of %d delivered, %" PRIu64 " unrouted, %" PRIu64 " lost\n", received, total,
-            zflow_stats_get (stats, "unrouted"), zflow_stats_get (stats, "drain_lost"));
-    CHECK (received + (int) zflow_stats_get (stats, "unrouted") == total);
-    CHECK (zflow_stats_get (stats, "drains") == 1 && zflow_stats_get (stats, "drain_lost") == 0);
+            zflow_actor_stats_get (stats, "unrouted"), zflow_actor_stats_get (stats, "drain_lost"));
+    CHECK (received + (int) zflow_actor_stats_get (stats, "unrouted") == total);
+    CHECK (zflow_actor_stats_get (stats, "drains") == 1 && zflow_actor_stats_get (stats, "drain_lost") == 0);
     zhash_destroy (&stats);
     stats = zflow_hpfeeds_stats (pub);
-    CHECK (zflow_stats_get (stats, "broker_shutdowns") == 1);
-    CHECK (zflow_stats_get (stats, "inflight_lost") == 0 &&
-           zflow_stats_get (stats, "outbox_drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "broker_shutdowns") == 1);
+    CHECK (zflow_actor_stats_get (stats, "inflight_lost") == 0 &&
+           zflow_actor_stats_get (stats, "outbox_drops") == 0);
     zhash_destroy (&stats);
     free (seen);
     zflow_hpfeeds_destroy (&pub);

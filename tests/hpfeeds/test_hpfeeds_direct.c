@@ -146,10 +146,10 @@ static uint64_t s_round_socket_full (void)
     zhash_t *stats = zflow_hpfeeds_stats (client);
     printf (" (%s direct writes, %s stalled)", (char *) zhash_lookup (stats, "direct_writes"),
             (char *) zhash_lookup (stats, "direct_stalls"));
-    CHECK (zflow_stats_get (stats, "published") == S_COUNT);
-    CHECK (zflow_stats_get (stats, "sent") == S_COUNT);
-    CHECK (zflow_stats_get (stats, "outbox_drops") == 0);
-    uint64_t stalls = zflow_stats_get (stats, "direct_stalls");
+    CHECK (zflow_actor_stats_get (stats, "published") == S_COUNT);
+    CHECK (zflow_actor_stats_get (stats, "sent") == S_COUNT);
+    CHECK (zflow_actor_stats_get (stats, "outbox_drops") == 0);
+    uint64_t stalls = zflow_actor_stats_get (stats, "direct_stalls");
     zhash_destroy (&stats);
     zflow_hpfeeds_destroy (&client);
     close (listener);
@@ -229,8 +229,8 @@ static void test_order_with_large (void)
     printf (" (lone publish after the burst: %d ms)", (int) (zclock_mono () - start));
     CHECK (zclock_mono () - start < 1000);
     zhash_t *stats = zflow_hpfeeds_stats (pub);
-    CHECK (zflow_stats_get (stats, "published") == (uint64_t) total + 1);
-    CHECK (zflow_stats_get (stats, "sent") == (uint64_t) total + 1);
+    CHECK (zflow_actor_stats_get (stats, "published") == (uint64_t) total + 1);
+    CHECK (zflow_actor_stats_get (stats, "sent") == (uint64_t) total + 1);
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     free (large);

@@ -65,7 +65,7 @@ static inline uint64_t wait_sub_stat (zflow_hub_subscriber_t *sub, const char *n
     uint64_t now = 0;
     while (true) {
         zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
-        now = zflow_stats_get (stats, name);
+        now = zflow_actor_stats_get (stats, name);
         zhash_destroy (&stats);
         if (now >= value || zclock_mono () > deadline)
             return now;

@@ -190,7 +190,7 @@ static void test_sync_listeners (void)
     CHECK (zflow_hub_subscriber_remove_all_listeners (sub) == 1);
     CHECK (pub_text (pub, "s/n/even", "1001") == 0);
     zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
-    CHECK (zflow_stats_get (stats, "subscriptions") == 0);
+    CHECK (zflow_actor_stats_get (stats, "subscriptions") == 0);
     zhash_destroy (&stats);
     zclock_sleep (50);
     CHECK (b.count == 501);
@@ -344,9 +344,9 @@ static void test_notices (void)
     CHECK (s_next_notice (watch, "x/*/y", &was_added) == 0 && !was_added);
     CHECK (zflow_hub_subscription_count (hub, pattern) == 0);
     zhash_t *stats = zflow_hub_stats (hub, 1000);
-    CHECK (zflow_stats_get (stats, "notices") >= 6);
-    CHECK (zflow_stats_get (stats, "patterns") == 2); //  watch's own two
-    CHECK (zflow_stats_get (stats, "peers") == 2);    //  watch and s1 (s2 is gone)
+    CHECK (zflow_actor_stats_get (stats, "notices") >= 6);
+    CHECK (zflow_actor_stats_get (stats, "patterns") == 2); //  watch's own two
+    CHECK (zflow_actor_stats_get (stats, "peers") == 2);    //  watch and s1 (s2 is gone)
     zhash_destroy (&stats);
     zflow_key_destroy (&listen);
     zflow_key_destroy (&pattern);
@@ -491,7 +491,7 @@ static void test_bad_frames (void)
     free (key);
     free (text);
     zhash_t *stats = zflow_hub_stats (hub, 1000);
-    CHECK (zflow_stats_get (stats, "malformed") == 3);
+    CHECK (zflow_actor_stats_get (stats, "malformed") == 3);
     zhash_destroy (&stats);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     CHECK (pub_text (pub, "after/all", "still") == 0);

@@ -25,10 +25,10 @@ static int s_burst (zflow_hub_overflow_t policy, int *got, uint64_t *drops)
     CHECK (zflow_hub_publisher_flush (pub, 5000) == 0);
     CHECK (wait_sub_stat (sub, "msgs_in", BURST, 5000) == BURST);
     zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
-    *drops = zflow_stats_get (stats, "drops");
-    uint64_t newest = zflow_stats_get (stats, "dropped_newest");
-    uint64_t oldest = zflow_stats_get (stats, "dropped_oldest");
-    CHECK (zflow_stats_get (stats, "max_queue_depth") <= LIMIT);
+    *drops = zflow_actor_stats_get (stats, "drops");
+    uint64_t newest = zflow_actor_stats_get (stats, "dropped_newest");
+    uint64_t oldest = zflow_actor_stats_get (stats, "dropped_oldest");
+    CHECK (zflow_actor_stats_get (stats, "max_queue_depth") <= LIMIT);
     CHECK (policy == ZFLOW_HUB_DROP_NEWEST ? oldest == 0 && newest == *drops
                                            : newest == 0 && oldest == *drops);
     zhash_destroy (&stats);
@@ -136,14 +136,14 @@ static void test_block (void)
     CHECK (drains > 0);
     CHECK (max_pending <= ZFLOW_STREAM_DEFAULT_HIGH + PAYLOAD + 64);
     zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
-    CHECK (zflow_stats_get (stats, "drops") == 0);
-    CHECK (zflow_stats_get (stats, "max_queue_depth") <= LIMIT);
-    CHECK (zflow_stats_get (stats, "blocked") > 0);
-    CHECK (zflow_stats_get (stats, "delivered_queue") == LOSSLESS);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "max_queue_depth") <= LIMIT);
+    CHECK (zflow_actor_stats_get (stats, "blocked") > 0);
+    CHECK (zflow_actor_stats_get (stats, "delivered_queue") == LOSSLESS);
     zhash_destroy (&stats);
     stats = zflow_hub_stats (hub, 1000);
-    CHECK (zflow_stats_get (stats, "paused") > 0);
-    CHECK (zflow_stats_get (stats, "drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "paused") > 0);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 0);
     zhash_destroy (&stats);
     printf ("lossless: %d messages, publisher drained %d times, max buffered %zu bytes\n", LOSSLESS,
             drains, max_pending);
@@ -177,10 +177,10 @@ static void test_actor_listener_drops (void)
     CHECK (zflow_hub_publisher_flush (pub, 10000) == 0);
     CHECK (wait_sub_stat (sub, "msgs_in", LOSSLESS, 10000) == LOSSLESS);
     zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
-    uint64_t delivered = zflow_stats_get (stats, "delivered_actor");
-    uint64_t drops = zflow_stats_get (stats, "dropped_newest");
+    uint64_t delivered = zflow_actor_stats_get (stats, "delivered_actor");
+    uint64_t drops = zflow_actor_stats_get (stats, "dropped_newest");
     CHECK (drops > 0 && delivered + drops == LOSSLESS);
-    CHECK (zflow_stats_get (stats, "blocked") == 0);
+    CHECK (zflow_actor_stats_get (stats, "blocked") == 0);
     zhash_destroy (&stats);
     zflow_key_destroy (&pattern);
     zflow_hub_subscriber_destroy (&sub);
@@ -261,7 +261,7 @@ static void test_actor_listener_block (void)
     }
     CHECK (count == LOSSLESS && in_order);
     zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
-    CHECK (zflow_stats_get (stats, "drops") == 0 && zflow_stats_get (stats, "blocked") > 0);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 0 && zflow_actor_stats_get (stats, "blocked") > 0);
     zhash_destroy (&stats);
     zflow_key_destroy (&pattern);
     zflow_hub_subscriber_destroy (&sub);
@@ -300,11 +300,11 @@ static void test_notice_backlog (void)
     zflow_key_t *last = K ("many/k39999");
     CHECK (zflow_hub_subscription_count (hub, last) == 1);
     zhash_t *stats = zflow_hub_stats (hub, 1000);
-    uint64_t sent = zflow_stats_get (stats, "notices");
-    uint64_t dropped = zflow_stats_get (stats, "notices_dropped");
+    uint64_t sent = zflow_actor_stats_get (stats, "notices");
+    uint64_t dropped = zflow_actor_stats_get (stats, "notices_dropped");
     CHECK (dropped > 0 && sent + dropped >= N);
     //  bounded: a notice here is at least 60 bytes, the backlog 1 MiB
-    CHECK (zflow_stats_get (stats, "queue_depth") <= 1024 * 1024 / 60 + 1);
+    CHECK (zflow_actor_stats_get (stats, "queue_depth") <= 1024 * 1024 / 60 + 1);
     zhash_destroy (&stats);
     char *key = consume_text (watch, 2000, NULL); //  the watcher still gets notices
     CHECK (key && strncmp (key, "Hub/addedSubscriber/", 20) == 0);

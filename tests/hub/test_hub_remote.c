@@ -272,8 +272,8 @@ static void test_hostile_peers (void)
     zhash_t *stats = zflow_hub_stats (hub, 2000);
     CHECK (stats); //  still serving, at once
     CHECK (zclock_mono () - start < 1000);
-    CHECK (zflow_stats_get (stats, "malformed") >= 3);
-    CHECK (zflow_stats_get (stats, "peers") == 1); //  no stranger was created
+    CHECK (zflow_actor_stats_get (stats, "malformed") >= 3);
+    CHECK (zflow_actor_stats_get (stats, "peers") == 1); //  no stranger was created
     zhash_destroy (&stats);
     CHECK (zflow_hub_subscription_count (hub, pattern) == 1);
     zsock_destroy (&liar);

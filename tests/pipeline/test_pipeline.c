@@ -20,7 +20,7 @@ static uint64_t s_sum (zflow_pipeline_t *p, const char *counter)
     for (size_t i = 0; i < zflow_pipeline_size (p); i++) {
         zhash_t *stats = zflow_pipeline_stats (p, i, 2000);
         CHECK (stats);
-        sum += zflow_stats_get (stats, counter);
+        sum += zflow_actor_stats_get (stats, counter);
         zhash_destroy (&stats);
     }
     return sum;
@@ -31,7 +31,7 @@ static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *counter)
 {
     zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
     CHECK (stats);
-    uint64_t value = zflow_stats_get (stats, counter);
+    uint64_t value = zflow_actor_stats_get (stats, counter);
     zhash_destroy (&stats);
     return value;
 }

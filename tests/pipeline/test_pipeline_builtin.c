@@ -206,7 +206,7 @@ static void s_test_curve (void)
     CHECK (zflow_pipeline_start (wrong) == 0);
     zclock_sleep (500);
     zhash_t *stats = zflow_pipeline_stats (wrong, 0, 1000);
-    CHECK (zflow_stats_get (stats, "msgs_in") == 0);
+    CHECK (zflow_actor_stats_get (stats, "msgs_in") == 0);
     zhash_destroy (&stats);
     zflow_pipeline_destroy (&wrong);
 
@@ -220,7 +220,7 @@ static void s_test_curve (void)
     while (got < 100 && zclock_mono () < deadline) {
         zclock_sleep (50);
         stats = zflow_pipeline_stats (b, 1, 1000);
-        got = zflow_stats_get (stats, "msgs_out");
+        got = zflow_actor_stats_get (stats, "msgs_out");
         zhash_destroy (&stats);
     }
     CHECK (got == 100);

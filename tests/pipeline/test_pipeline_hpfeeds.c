@@ -24,7 +24,7 @@
 static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *name)
 {
     zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
-    uint64_t value = zflow_stats_get (stats, name);
+    uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
 }

@@ -47,7 +47,7 @@ int main (void)
     uint64_t prefixes = 0;
     while (prefixes == 0 && zclock_mono () < deadline) {
         zhash_t *stats = zflow_hub_stats (hub, 1000);
-        prefixes = zflow_stats_get (stats, "prefix_subscriptions");
+        prefixes = zflow_actor_stats_get (stats, "prefix_subscriptions");
         zhash_destroy (&stats);
         zclock_sleep (10);
     }
@@ -76,7 +76,7 @@ int main (void)
     }
     CHECK (got == 100);
     zhash_t *stats = zflow_pipeline_stats (p, 0, 1000);
-    CHECK (zflow_stats_get (stats, "msgs_in") == 100); //  "other" never reached it
+    CHECK (zflow_actor_stats_get (stats, "msgs_in") == 100); //  "other" never reached it
     zhash_destroy (&stats);
     CHECK (zflow_pipeline_stop (p, 2000) == 0);
     zflow_pipeline_destroy (&p);

@@ -56,7 +56,7 @@ static zflow_hpfeeds_broker_t *s_broker (int port, int *port_p)
 static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *name)
 {
     zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
-    uint64_t value = zflow_stats_get (stats, name);
+    uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
 }
@@ -67,7 +67,7 @@ static uint64_t s_broker_counted (zflow_hpfeeds_broker_t *broker)
 {
     zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
     CHECK (stats);
-    uint64_t counted = zflow_stats_get (stats, "unrouted") + zflow_stats_get (stats, "drain_lost");
+    uint64_t counted = zflow_actor_stats_get (stats, "unrouted") + zflow_actor_stats_get (stats, "drain_lost");
     zhash_destroy (&stats);
     return counted;
 }
@@ -192,33 +192,33 @@ int main (void)
     zhash_t *out_stats = zflow_pipeline_stats (bridge, 2, 2000);
     zhash_t *watch_stats = zflow_hpfeeds_stats (watch);
     CHECK (feed_stats && in_stats && filter_stats && out_stats && watch_stats);
-    uint64_t filter_in = zflow_stats_get (filter_stats, "msgs_in");
-    uint64_t filter_out = zflow_stats_get (filter_stats, "msgs_out");
+    uint64_t filter_in = zflow_actor_stats_get (filter_stats, "msgs_in");
+    uint64_t filter_out = zflow_actor_stats_get (filter_stats, "msgs_out");
     CHECK (filter_in <= total && filter_out <= filter_in && unique <= filter_out);
     uint64_t lost = (total - filter_in) + (filter_out - unique);
     uint64_t counted = broker_counted + s_broker_counted (broker);
     const char *names[] = {"hpfeeds.inflight_lost", "hpfeeds.outbox_drops", "hpfeeds.inproc_drops",
                            "hpfeeds.refused_drops"};
     for (int n = 0; n < 4; n++)
-        counted += zflow_stats_get (feed_stats, names[n]) + zflow_stats_get (in_stats, names[n]) +
-                   zflow_stats_get (out_stats, names[n]) +
-                   zflow_stats_get (watch_stats, names[n] + 8);
+        counted += zflow_actor_stats_get (feed_stats, names[n]) + zflow_actor_stats_get (in_stats, names[n]) +
+                   zflow_actor_stats_get (out_stats, names[n]) +
+                   zflow_actor_stats_get (watch_stats, names[n] + 8);
     printf ("soak: %" PRIu64 " events, %" PRIu64 " with hashes, %" PRIu64 " reached the filter, "
             "%" PRIu64 " passed, %" PRIu64 " arrived; lost around 5 broker restarts: %" PRIu64
             " measured, %" PRIu64 " counted by zflow; %" PRIu64
             " duplicates; reconnects feed %" PRIu64 " bridge %" PRIu64 "+%" PRIu64 " watch %" PRIu64
             "; RSS %ld -> peak %ld KiB\n",
             total, expected, filter_in, filter_out, unique, lost, counted, duplicates,
-            zflow_stats_get (feed_stats, "reconnects"), zflow_stats_get (in_stats, "reconnects"),
-            zflow_stats_get (out_stats, "reconnects"), zflow_stats_get (watch_stats, "disconnects"),
+            zflow_actor_stats_get (feed_stats, "reconnects"), zflow_actor_stats_get (in_stats, "reconnects"),
+            zflow_actor_stats_get (out_stats, "reconnects"), zflow_actor_stats_get (watch_stats, "disconnects"),
             rss_start, rss_peak);
     CHECK (duplicates == 0);
     CHECK (received == unique);
-    CHECK (zflow_stats_get (feed_stats, "reconnects") >= 5);
-    CHECK (zflow_stats_get (in_stats, "reconnects") >= 5);
-    CHECK (zflow_stats_get (out_stats, "reconnects") >= 5);
-    CHECK (zflow_stats_get (watch_stats, "disconnects") >= 5);
-    CHECK (zflow_stats_get (watch_stats, "broker_shutdowns") == 5); //  each stop was a drain
+    CHECK (zflow_actor_stats_get (feed_stats, "reconnects") >= 5);
+    CHECK (zflow_actor_stats_get (in_stats, "reconnects") >= 5);
+    CHECK (zflow_actor_stats_get (out_stats, "reconnects") >= 5);
+    CHECK (zflow_actor_stats_get (watch_stats, "disconnects") >= 5);
+    CHECK (zflow_actor_stats_get (watch_stats, "broker_shutdowns") == 5); //  each stop was a drain
     CHECK (left == -1 && lost > 0);           //  the watcher's absence cost something
     CHECK (lost == counted);                  //  every loss is accounted for
     CHECK (unique > expected / 2);            //  the restarts cost a little, not most

@@ -67,7 +67,7 @@ static void s_free_list (zlist_t **list_p)
 static uint64_t s_stat (zflow_ws_t *feed, const char *name)
 {
     zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 2000);
-    uint64_t value = zflow_stats_get (stats, name);
+    uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
 }
