@@ -93,7 +93,8 @@ static int s_sink_demo (const char *address, const char *key, zflow_centrifugo_f
     for (int tries = 0; tries < 300; tries++) {
         zhash_destroy (&stats);
         stats = zflow_centrifugo_sink_stats (sink, 1000);
-        if (zflow_actor_stats_get (stats, "published") + zflow_actor_stats_get (stats, "drops") >= 10)
+        if (zflow_actor_stats_get (stats, "published") + zflow_actor_stats_get (stats, "drops") >=
+            10)
             break;
         zclock_sleep (10);
     }

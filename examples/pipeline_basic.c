@@ -81,7 +81,8 @@ int main (void)
         zhash_t *stats = zflow_pipeline_stats (p, i, 1000);
         fprintf (stderr, "%-9s %-7s in %3" PRIu64 "  out %3" PRIu64 "  filtered %" PRIu64 "\n",
                  zflow_pipeline_stage_name (p, i), zflow_pipeline_stage_kind (p, i),
-                 zflow_actor_stats_get (stats, "msgs_in"), zflow_actor_stats_get (stats, "msgs_out"),
+                 zflow_actor_stats_get (stats, "msgs_in"),
+                 zflow_actor_stats_get (stats, "msgs_out"),
                  zflow_actor_stats_get (stats, "filtered"));
         zhash_destroy (&stats);
     }

@@ -179,7 +179,8 @@ int main (int argc, char *argv[])
     printf ("throughput: %d events in, %d kept, %.3f s, %.0f msgs/s through the pipeline, "
             "mean latency %.1f us; filter dropped %" PRIu64 " (no hashes)\n",
             count, received, seconds, count / seconds,
-            received ? (double) latency_sum / received : 0.0, zflow_actor_stats_get (stats, "drops"));
+            received ? (double) latency_sum / received : 0.0,
+            zflow_actor_stats_get (stats, "drops"));
     zhash_destroy (&stats);
     zflow_meta_destroy (&meta);
     zflow_msg_destroy (&msg);

@@ -26,37 +26,37 @@ typedef struct {
 
 //  The actor's state.
 typedef struct {
-    zflow_actor_t *base;        //  actor base: loop, pipe, counters
+    zflow_actor_t *base;              //  actor base: loop, pipe, counters
     zflow_actor_counters_t *counters; //  the base's standard counters
-    zflow_centrifugo_t *client; //  the API client
-    zflow_stream_t *input;      //  the input stream (SUB or PULL)
-    zflow_msg_t *msg;           //  reused for every input message
-    char *rule;                 //  key -> channel template
-    zlist_t *prefixes;          //  SUB key prefixes in wire form (char *), or empty
-    size_t batch_max;           //  commands per batch
-    int batch_ms;               //  partial batch delay
-    size_t outbox_max;          //  outbox capacity
-    bool lossy;                 //  drop instead of pushing back
-    bool parallel;              //  batch "parallel" flag
-    int retry_min_ms;           //  first backoff
-    int retry_max_ms;           //  longest backoff
-    int max_attempts;           //  attempts per batch, 0 for no limit
-    json_t **outbox;            //  ring of publish params, outbox_max slots
-    size_t head;                //  index of the oldest command
-    size_t count;               //  commands in the outbox
-    int timer;                  //  id of the armed flush timer, or -1
-    bool backoff;               //  waiting out a retry backoff
-    int attempts;               //  failed attempts of the current batch
-    char id[24];                //  this sink's idempotency key prefix
-    uint64_t seq;               //  next idempotency key number
-    uint64_t published;         //  commands Centrifugo accepted
-    uint64_t rejected;          //  commands refused for good
-    uint64_t malformed;         //  input messages that were not envelopes
-    uint64_t unmapped;          //  keys the rule could not map
-    uint64_t batches;           //  batches accepted
-    uint64_t retries;           //  batch or command retries
-    uint64_t request_errors;    //  failed HTTP exchanges (incl. decode)
-    uint64_t response_errors;   //  per-command errors
+    zflow_centrifugo_t *client;       //  the API client
+    zflow_stream_t *input;            //  the input stream (SUB or PULL)
+    zflow_msg_t *msg;                 //  reused for every input message
+    char *rule;                       //  key -> channel template
+    zlist_t *prefixes;                //  SUB key prefixes in wire form (char *), or empty
+    size_t batch_max;                 //  commands per batch
+    int batch_ms;                     //  partial batch delay
+    size_t outbox_max;                //  outbox capacity
+    bool lossy;                       //  drop instead of pushing back
+    bool parallel;                    //  batch "parallel" flag
+    int retry_min_ms;                 //  first backoff
+    int retry_max_ms;                 //  longest backoff
+    int max_attempts;                 //  attempts per batch, 0 for no limit
+    json_t **outbox;                  //  ring of publish params, outbox_max slots
+    size_t head;                      //  index of the oldest command
+    size_t count;                     //  commands in the outbox
+    int timer;                        //  id of the armed flush timer, or -1
+    bool backoff;                     //  waiting out a retry backoff
+    int attempts;                     //  failed attempts of the current batch
+    char id[24];                      //  this sink's idempotency key prefix
+    uint64_t seq;                     //  next idempotency key number
+    uint64_t published;               //  commands Centrifugo accepted
+    uint64_t rejected;                //  commands refused for good
+    uint64_t malformed;               //  input messages that were not envelopes
+    uint64_t unmapped;                //  keys the rule could not map
+    uint64_t batches;                 //  batches accepted
+    uint64_t retries;                 //  batch or command retries
+    uint64_t request_errors;          //  failed HTTP exchanges (incl. decode)
+    uint64_t response_errors;         //  per-command errors
 } s_sink_t;
 
 static void s_arm_timer (s_sink_t *self, int delay_ms, bool replace);

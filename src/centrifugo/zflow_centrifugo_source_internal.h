@@ -51,7 +51,7 @@ typedef struct {
 //  The actor's state.
 typedef struct {
     zflow_actor_t *base;                //  actor base: loop, pipe, counters
-    zflow_actor_counters_t *counters;         //  the base's standard counters
+    zflow_actor_counters_t *counters;   //  the base's standard counters
     zloop_t *loop;                      //  the base's loop
     zsock_t *pub;                       //  PUB for envelopes and events
     void *pub_handle;                   //  its libzmq handle

@@ -125,8 +125,9 @@ int zflow_cli_hpfeeds_pub (const char *url)
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline) {
         zhash_t *stats = zflow_hpfeeds_stats (client);
-        bool empty = zflow_actor_stats_get (stats, "outbox_pending") == 0 &&
-                     zflow_actor_stats_get (stats, "sent") >= zflow_actor_stats_get (stats, "published");
+        bool empty =
+            zflow_actor_stats_get (stats, "outbox_pending") == 0 &&
+            zflow_actor_stats_get (stats, "sent") >= zflow_actor_stats_get (stats, "published");
         zhash_destroy (&stats);
         if (empty)
             break;
@@ -278,7 +279,8 @@ int zflow_cli_broker (int argc, char **argv)
                 fprintf (stderr,
                          "zflow broker: %" PRIu64 " connections, %" PRIu64 " msgs in, %" PRIu64
                          " msgs out, %" PRIu64 " auth failures, %" PRIu64 " drops\n",
-                         zflow_actor_stats_get (stats, "connections"), zflow_actor_stats_get (stats, "msgs_in"),
+                         zflow_actor_stats_get (stats, "connections"),
+                         zflow_actor_stats_get (stats, "msgs_in"),
                          zflow_actor_stats_get (stats, "msgs_out"),
                          zflow_actor_stats_get (stats, "auth_failures"),
                          zflow_actor_stats_get (stats, "slow_drops"));

@@ -17,7 +17,7 @@ struct _zflow_actor_t {
     char *name;                         //  label for trace lines
     bool verbose;                       //  trace to stderr
     bool terminated;                    //  $TERM received
-    zflow_actor_counters_t counters;          //  the standard counters
+    zflow_actor_counters_t counters;    //  the standard counters
     zflow_actor_command_fn *on_command; //  handler for other commands
     void *command_arg;                  //  its argument
     zflow_actor_stats_fn *on_stats;     //  adds the actor's own counters

@@ -709,7 +709,7 @@ int zflow_stream_enable_monitor (zflow_stream_t *self, int events, size_t backlo
         return 0;
     self->monitor =
         zflow__stream_monitor_new (self->handle, events ? events : ZMQ_EVENT_ALL,
-                                  backlog ? backlog : ZFLOW_STREAM_DEFAULT_EVENTS_BACKLOG);
+                                   backlog ? backlog : ZFLOW_STREAM_DEFAULT_EVENTS_BACKLOG);
     return self->monitor ? 0 : ZFLOW_ETRANSPORT;
 }
 

@@ -17,36 +17,36 @@
 #include "zflow_stream_monitor.h"
 
 struct _zflow_stream_t {
-    zsock_t *sock;                   //  the socket; NULL once closed
-    void *handle;                    //  its libzmq handle, cached for the hot path
-    int type;                        //  ZMQ socket type
-    zlistx_t *bindings;              //  bound endpoints (real ports)
-    zlistx_t *connections;           //  connected endpoints
-    zflow_ring_t rbuf;               //  read buffer (filled only when attached)
-    zflow_ring_t wbuf;               //  write buffer (messages the socket refused)
-    size_t read_high;                //  read buffer bytes at which reading pauses
-    size_t read_low;                 //  read buffer bytes at which it resumes
-    size_t read_high_msgs;           //  same in messages (0 = no message limit)
-    size_t read_low_msgs;            //  resume level in messages
-    size_t write_high;               //  write buffer bytes above which write says DRAIN
-    size_t write_low;                //  level that drain waits for
-    bool write_above;                //  wbuf went above write_high, not yet at low
-    bool read_paused;                //  reader removed from the loop by watermark
-    unsigned flush_skip;             //  writes left before write() retries a refused flush
-    int rcvtimeo;                    //  ZMQ_RCVTIMEO last set, to avoid resetting it
-    int exception;                   //  kept transport error (zflow code), or 0
-    int exception_errno;             //  libzmq errno behind it
-    bool closed;                     //  close() called or the socket died
+    zsock_t *sock;                    //  the socket; NULL once closed
+    void *handle;                     //  its libzmq handle, cached for the hot path
+    int type;                         //  ZMQ socket type
+    zlistx_t *bindings;               //  bound endpoints (real ports)
+    zlistx_t *connections;            //  connected endpoints
+    zflow_ring_t rbuf;                //  read buffer (filled only when attached)
+    zflow_ring_t wbuf;                //  write buffer (messages the socket refused)
+    size_t read_high;                 //  read buffer bytes at which reading pauses
+    size_t read_low;                  //  read buffer bytes at which it resumes
+    size_t read_high_msgs;            //  same in messages (0 = no message limit)
+    size_t read_low_msgs;             //  resume level in messages
+    size_t write_high;                //  write buffer bytes above which write says DRAIN
+    size_t write_low;                 //  level that drain waits for
+    bool write_above;                 //  wbuf went above write_high, not yet at low
+    bool read_paused;                 //  reader removed from the loop by watermark
+    unsigned flush_skip;              //  writes left before write() retries a refused flush
+    int rcvtimeo;                     //  ZMQ_RCVTIMEO last set, to avoid resetting it
+    int exception;                    //  kept transport error (zflow code), or 0
+    int exception_errno;              //  libzmq errno behind it
+    bool closed;                      //  close() called or the socket died
     zflow__stream_monitor_t *monitor; //  socket monitor, NULL until enabled
-    zloop_t *loop;                   //  attached loop, or NULL
-    bool polling_out;                //  POLLOUT poller registered on loop
-    zflow_stream_fn *on_readable;    //  attached: called when messages were buffered
-    zflow_stream_fn *on_drained;     //  attached: called when the write buffer drained
-    void *arg;                       //  argument of both callbacks
-    uint64_t msgs_read;              //  messages handed to readers
-    uint64_t msgs_written;           //  messages taken by the socket
-    uint64_t pauses;                 //  times reading paused at the read watermark
-    uint64_t dropped;                //  messages dropped (see zflow_stream_dropped)
+    zloop_t *loop;                    //  attached loop, or NULL
+    bool polling_out;                 //  POLLOUT poller registered on loop
+    zflow_stream_fn *on_readable;     //  attached: called when messages were buffered
+    zflow_stream_fn *on_drained;      //  attached: called when the write buffer drained
+    void *arg;                        //  argument of both callbacks
+    uint64_t msgs_read;               //  messages handed to readers
+    uint64_t msgs_written;            //  messages taken by the socket
+    uint64_t pauses;                  //  times reading paused at the read watermark
+    uint64_t dropped;                 //  messages dropped (see zflow_stream_dropped)
 };
 
 //  Moves whatever the socket has into the read buffer, without waiting,

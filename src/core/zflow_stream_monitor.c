@@ -17,14 +17,14 @@
 #include <string.h>
 
 struct _zflow_stream_monitor_t {
-    zsock_t *pair;       //  our end of libzmq's monitor PAIR
-    int user_events;     //  the events the user asked for
+    zsock_t *pair;              //  our end of libzmq's monitor PAIR
+    int user_events;            //  the events the user asked for
     zflow_stream_event_t *ring; //  the backlog, circular
-    size_t capacity;     //  backlog size
-    size_t head;         //  oldest event
-    size_t count;        //  events in the backlog
-    uint64_t discarded;  //  events dropped because the backlog was full
-    bool stopped;        //  the socket is closed: no more events will come
+    size_t capacity;            //  backlog size
+    size_t head;                //  oldest event
+    size_t count;               //  events in the backlog
+    uint64_t discarded;         //  events dropped because the backlog was full
+    bool stopped;               //  the socket is closed: no more events will come
 };
 
 //  Makes monitor endpoints unique within the process.
@@ -114,7 +114,8 @@ void zflow__stream_monitor_stop (zflow__stream_monitor_t *self, void *handle)
     self->stopped = true;
 }
 
-int zflow__stream_monitor_read (zflow__stream_monitor_t *self, zflow_stream_event_t *event, int timeout_ms)
+int zflow__stream_monitor_read (zflow__stream_monitor_t *self, zflow_stream_event_t *event,
+                                int timeout_ms)
 {
     s_pull (self);
     if (self->count == 0 && !self->stopped && timeout_ms != 0) {

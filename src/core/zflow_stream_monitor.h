@@ -27,7 +27,8 @@ void zflow__stream_monitor_stop (zflow__stream_monitor_t *self, void *handle);
 void zflow__stream_monitor_destroy (zflow__stream_monitor_t **self_p);
 
 //  Reads one event (see zflow_stream_read_event for the returns).
-int zflow__stream_monitor_read (zflow__stream_monitor_t *self, zflow_stream_event_t *event, int timeout_ms);
+int zflow__stream_monitor_read (zflow__stream_monitor_t *self, zflow_stream_event_t *event,
+                                int timeout_ms);
 
 //  Returns the number of events discarded because the backlog was full.
 uint64_t zflow__stream_monitor_discarded (zflow__stream_monitor_t *self);

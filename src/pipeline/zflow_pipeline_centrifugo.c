@@ -66,7 +66,8 @@ static uint64_t s_done (s_cf_t *self)
 {
     zhash_t *stats = zflow_centrifugo_sink_stats (self->sink, 1000);
     //  unmapped and malformed messages are already counted in drops
-    uint64_t done = zflow_actor_stats_get (stats, "published") + zflow_actor_stats_get (stats, "drops");
+    uint64_t done =
+        zflow_actor_stats_get (stats, "published") + zflow_actor_stats_get (stats, "drops");
     zhash_destroy (&stats);
     return done;
 }

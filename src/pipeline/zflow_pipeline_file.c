@@ -27,16 +27,16 @@
 #define S_MIN_CAPACITY (64 * 1024)
 
 struct _zflow__linefile_t {
-    int fd;                     //  where lines go (non-blocking)
-    bool own;                   //  fd was opened here (not stdout)
-    int saved_flags;            //  stdout's file status flags before, or -1
-    char *path;                 //  the path, for messages
-    char *stage;                //  the stage's name, for messages
+    int fd;                           //  where lines go (non-blocking)
+    bool own;                         //  fd was opened here (not stdout)
+    int saved_flags;                  //  stdout's file status flags before, or -1
+    char *path;                       //  the path, for messages
+    char *stage;                      //  the stage's name, for messages
     zflow_actor_counters_t *counters; //  the stage's counters (not owned)
-    char *out;                  //  formatted lines not yet written
-    size_t off;                 //  start of the unwritten bytes in out
-    size_t len;                 //  end of the unwritten bytes in out
-    size_t cap;                 //  allocated size of out
+    char *out;                        //  formatted lines not yet written
+    size_t off;                       //  start of the unwritten bytes in out
+    size_t len;                       //  end of the unwritten bytes in out
+    size_t cap;                       //  allocated size of out
 };
 
 zflow__linefile_t *zflow__linefile_open (const char *path, const char *stage,

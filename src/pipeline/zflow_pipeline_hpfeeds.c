@@ -88,7 +88,8 @@ static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
     zhash_destroy (&stats);
     while (true) {
         stats = zflow_hpfeeds_stats (self->client);
-        uint64_t sent = zflow_actor_stats_get (stats, "sent") + zflow_actor_stats_get (stats, "outbox_drops");
+        uint64_t sent =
+            zflow_actor_stats_get (stats, "sent") + zflow_actor_stats_get (stats, "outbox_drops");
         zhash_destroy (&stats);
         if (sent >= passed)
             return 0;

@@ -54,11 +54,11 @@ typedef struct {
 
 //  The running state of a stage, owned by its actor.
 struct _s_run_t {
-    zflow__stage_t *desc;       //  the description (owned by the pipeline)
-    zflow_actor_t *base;        //  the actor base
+    zflow__stage_t *desc;             //  the description (owned by the pipeline)
+    zflow_actor_t *base;              //  the actor base
     zflow_actor_counters_t *counters; //  the base's standard counters
-    zflow_stream_t *input;      //  input link or user endpoint (not synth)
-    s_output_t *outputs;        //  outputs, n_outputs of them
+    zflow_stream_t *input;            //  input link or user endpoint (not synth)
+    s_output_t *outputs;              //  outputs, n_outputs of them
     size_t n_outputs;
     size_t blocked;          //  outputs above their watermark now
     zflow__linefile_t *file; //  file sink: the output and its buffer, or NULL

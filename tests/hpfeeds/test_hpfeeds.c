@@ -416,7 +416,8 @@ static void test_restart (void)
             "phase 2 (while down) %d of %d; "
             "phase 3 (after) %d of %d\n",
             got1, PHASE1, PHASE1 - got1, first_gap, last_gap,
-            zflow_actor_stats_get (stats, "inflight_lost"), got2, PHASE2 - PHASE1, got3, TOTAL - PHASE2);
+            zflow_actor_stats_get (stats, "inflight_lost"), got2, PHASE2 - PHASE1, got3,
+            TOTAL - PHASE2);
     CHECK (zflow_actor_stats_get (stats, "connects") == 2);
     zhash_destroy (&stats);
     //  what was lost is one run of phase 1: the frames on the wire or in

@@ -556,7 +556,8 @@ static void test_drain (void)
     printf ("drain: %d of %d delivered, %" PRIu64 " unrouted, %" PRIu64 " lost\n", received, total,
             zflow_actor_stats_get (stats, "unrouted"), zflow_actor_stats_get (stats, "drain_lost"));
     CHECK (received + (int) zflow_actor_stats_get (stats, "unrouted") == total);
-    CHECK (zflow_actor_stats_get (stats, "drains") == 1 && zflow_actor_stats_get (stats, "drain_lost") == 0);
+    CHECK (zflow_actor_stats_get (stats, "drains") == 1 &&
+           zflow_actor_stats_get (stats, "drain_lost") == 0);
     zhash_destroy (&stats);
     stats = zflow_hpfeeds_stats (pub);
     CHECK (zflow_actor_stats_get (stats, "broker_shutdowns") == 1);

@@ -261,7 +261,8 @@ static void test_actor_listener_block (void)
     }
     CHECK (count == LOSSLESS && in_order);
     zhash_t *stats = zflow_hub_subscriber_stats (sub, 1000);
-    CHECK (zflow_actor_stats_get (stats, "drops") == 0 && zflow_actor_stats_get (stats, "blocked") > 0);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 0 &&
+           zflow_actor_stats_get (stats, "blocked") > 0);
     zhash_destroy (&stats);
     zflow_key_destroy (&pattern);
     zflow_hub_subscriber_destroy (&sub);

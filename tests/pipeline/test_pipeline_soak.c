@@ -67,7 +67,8 @@ static uint64_t s_broker_counted (zflow_hpfeeds_broker_t *broker)
 {
     zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
     CHECK (stats);
-    uint64_t counted = zflow_actor_stats_get (stats, "unrouted") + zflow_actor_stats_get (stats, "drain_lost");
+    uint64_t counted =
+        zflow_actor_stats_get (stats, "unrouted") + zflow_actor_stats_get (stats, "drain_lost");
     zhash_destroy (&stats);
     return counted;
 }
@@ -200,7 +201,8 @@ int main (void)
     const char *names[] = {"hpfeeds.inflight_lost", "hpfeeds.outbox_drops", "hpfeeds.inproc_drops",
                            "hpfeeds.refused_drops"};
     for (int n = 0; n < 4; n++)
-        counted += zflow_actor_stats_get (feed_stats, names[n]) + zflow_actor_stats_get (in_stats, names[n]) +
+        counted += zflow_actor_stats_get (feed_stats, names[n]) +
+                   zflow_actor_stats_get (in_stats, names[n]) +
                    zflow_actor_stats_get (out_stats, names[n]) +
                    zflow_actor_stats_get (watch_stats, names[n] + 8);
     printf ("soak: %" PRIu64 " events, %" PRIu64 " with hashes, %" PRIu64 " reached the filter, "
@@ -209,9 +211,10 @@ int main (void)
             " duplicates; reconnects feed %" PRIu64 " bridge %" PRIu64 "+%" PRIu64 " watch %" PRIu64
             "; RSS %ld -> peak %ld KiB\n",
             total, expected, filter_in, filter_out, unique, lost, counted, duplicates,
-            zflow_actor_stats_get (feed_stats, "reconnects"), zflow_actor_stats_get (in_stats, "reconnects"),
-            zflow_actor_stats_get (out_stats, "reconnects"), zflow_actor_stats_get (watch_stats, "disconnects"),
-            rss_start, rss_peak);
+            zflow_actor_stats_get (feed_stats, "reconnects"),
+            zflow_actor_stats_get (in_stats, "reconnects"),
+            zflow_actor_stats_get (out_stats, "reconnects"),
+            zflow_actor_stats_get (watch_stats, "disconnects"), rss_start, rss_peak);
     CHECK (duplicates == 0);
     CHECK (received == unique);
     CHECK (zflow_actor_stats_get (feed_stats, "reconnects") >= 5);
