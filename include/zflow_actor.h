@@ -6,7 +6,8 @@
     and keeps the standard counters:
 
         $TERM     ends the loop (the actor function then returns)
-        VERBOSE   turns on tracing to stderr (zsys_debug)
+        VERBOSE   turns on tracing to stderr (zsys_debug); "VERBOSE" "0"
+                  turns it off again
         STATS     replies with one message of name/value frame pairs, values
                   in decimal text: msgs_in, bytes_in, msgs_out, bytes_out,
                   drops, queue_depth, then the actor's own counters. A
@@ -25,8 +26,18 @@
         }
 
     On the caller's side, zflow_actor_start() wraps zactor_new and returns
-    NULL when the actor signalled a bad configuration, and
-    zflow_actor_stats() asks for STATS.
+    NULL when the actor signalled a bad configuration, zflow_actor_stats()
+    asks for STATS and zflow_actor_set_verbose() sends VERBOSE. Each public
+    actor class (zflow_hub_t, zflow_hpfeeds_t, ...) wraps a zactor_t and
+    offers the same three as zflow_X_stats (self, timeout_ms),
+    zflow_X_set_verbose (self, verbose) and zflow_X_actor (self); the base
+    has no data endpoint of its own (each class's zflow_X_endpoint says
+    where its data flows).
+
+    Destroy order: zflow_actor_destroy may come before the destruction of
+    zflow streams attached to its loop; those streams are then detached
+    (their loop is gone) and can still be used in blocking mode, detached
+    and destroyed.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -72,7 +83,11 @@ typedef void (zflow_actor_stats_fn) (zflow_actor_t *self, zmsg_t *reply, void *a
 //  function owns it and destroys it before returning.
 zflow_actor_t *zflow_actor_new (zsock_t *pipe, const char *name);
 
-//  Destroys the base and its loop; sets *self_p to NULL. Idempotent.
+//  Destroys the base and its loop; sets *self_p to NULL. Idempotent and
+//  NULL-safe (self_p NULL or *self_p NULL do nothing). Streams still
+//  attached to the loop are detached first (without touching the loop), so
+//  they may be destroyed after the base. Readers and timers that other code
+//  put on the loop end with it.
 void zflow_actor_destroy (zflow_actor_t **self_p);
 
 //  Returns the actor's zloop (owned by the base), for readers and timers.
@@ -87,7 +102,7 @@ const char *zflow_actor_name (zflow_actor_t *self);
 //  Returns the standard counters, for the actor to update in place.
 zflow_actor_counters_t *zflow_actor_counters (zflow_actor_t *self);
 
-//  True after VERBOSE.
+//  True after VERBOSE (until "VERBOSE" "0").
 bool zflow_actor_verbose (zflow_actor_t *self);
 
 //  Sets the handler for other commands (NULL: they are logged and ignored).
@@ -117,10 +132,15 @@ int zflow_actor_run (zflow_actor_t *self);
 zactor_t *zflow_actor_start (zactor_fn *actor_fn, void *args);
 
 //  Caller side: sends a tagged STATS and waits up to timeout_ms for its
-//  reply (skipping late replies to earlier calls). Returns a hash of
-//  counter name -> decimal text (the caller owns it; zhash_destroy), or
-//  NULL on timeout.
+//  reply (skipping late replies to earlier calls). actor stays owned by the
+//  caller. Returns a hash of counter name -> decimal text (the caller owns
+//  it; zhash_destroy), or NULL on timeout or when actor is NULL.
 zhash_t *zflow_actor_stats (zactor_t *actor, int timeout_ms);
+
+//  Caller side: turns the actor's tracing on or off (sends "VERBOSE" "1" or
+//  "VERBOSE" "0"; it does not wait for the actor). actor stays owned by the
+//  caller; NULL does nothing, and so does an actor that has ended.
+void zflow_actor_set_verbose (zactor_t *actor, bool verbose);
 
 //  Returns counter name from a STATS hash as a number (0 if absent).
 uint64_t zflow_actor_stats_get (zhash_t *stats, const char *name);

@@ -56,7 +56,7 @@ typedef struct {
 
 //  Returns a static name for a ZMQ_EVENT_* type ("connected", "accepted",
 //  "handshake_failed_auth", ...), "unknown" if it is not one.
-const char *zflow_event_name (int type);
+const char *zflow_stream_event_name (int type);
 
 //  Creates a stream on a new socket of type (ZMQ_PUSH, ZMQ_SUB, ...), then
 //  binds to each endpoint of bind and connects to each of connect. Both are
@@ -73,8 +73,11 @@ zflow_stream_t *zflow_stream_new (int type, const char *bind, const char *connec
 //  *sock_p untouched) if sock_p or *sock_p is NULL or out of memory.
 zflow_stream_t *zflow_stream_new_sock (zsock_t **sock_p);
 
-//  Closes the socket (if still open) and frees everything; sets *self_p to
-//  NULL. Idempotent.
+//  Detaches the stream from its loop (if attached), closes the socket (if
+//  still open) and frees everything; sets *self_p to NULL. Idempotent and
+//  NULL-safe (self_p NULL or *self_p NULL do nothing). Safe after the loop
+//  the stream was attached to is gone when that loop belonged to a
+//  zflow_actor_t (see zflow_stream_attach).
 void zflow_stream_destroy (zflow_stream_t **self_p);
 
 //  Binds the socket to one more endpoint. Returns 0, ZFLOW_EENDPOINT,
@@ -153,7 +156,7 @@ int zflow_stream_read_event (zflow_stream_t *self, zflow_stream_event_t *event, 
 
 //  Closes the stream and its socket. Messages already in the read buffer can
 //  still be read; unsent messages in the write buffer are discarded (and
-//  counted in zflow_stream_dropped). Idempotent.
+//  counted in zflow_stream_dropped). Idempotent; NULL does nothing.
 void zflow_stream_close (zflow_stream_t *self);
 
 //  Returns true when the stream is closed and its read buffer is empty.
@@ -197,12 +200,20 @@ typedef void (zflow_stream_fn) (zflow_stream_t *stream, void *arg);
 //  it flushes the write buffer when the socket is writable, and calls
 //  on_drained (may be NULL) each time the write buffer falls to its low
 //  watermark after having been above high. The loop and callbacks stay owned
-//  by the caller. Returns 0, ZFLOW_EINVAL (already attached, or NULL loop)
-//  or ZFLOW_ECLOSED.
+//  by the caller. Returns 0, ZFLOW_EINVAL (NULL self or loop, or already
+//  attached) or ZFLOW_ECLOSED.
+//
+//  Destroy order: the loop of a zflow_actor_t may be destroyed first
+//  (zflow_actor_destroy); the stream is then detached without touching the
+//  loop, and keeps working in blocking mode (read, write, drain) until it
+//  is destroyed. A zloop you created yourself must outlive the streams
+//  attached to it, or you detach them before zloop_destroy.
 int zflow_stream_attach (zflow_stream_t *self, zloop_t *loop, zflow_stream_fn *on_readable,
                          zflow_stream_fn *on_drained, void *arg);
 
-//  Detaches the stream from its loop (no-op if not attached).
+//  Detaches the stream from its loop: removes its reader and poller (messages
+//  already buffered stay readable). No-op if not attached, if its actor's
+//  loop is gone, or if self is NULL.
 void zflow_stream_detach (zflow_stream_t *self);
 
 #ifdef __cplusplus

@@ -8,6 +8,7 @@
     =========================================================================
 */
 #include "zflow_actor.h"
+#include "zflow_stream_internal.h"
 #include <inttypes.h>
 #include <stdatomic.h>
 
@@ -61,9 +62,12 @@ static int s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     else if (streq (command, "$TERM")) {
         self->terminated = true;
         rc = -1;
-    } else if (streq (command, "VERBOSE"))
-        self->verbose = true;
-    else if (streq (command, "STATS"))
+    } else if (streq (command, "VERBOSE")) {
+        //  "VERBOSE" alone or "VERBOSE" "1" turns tracing on, "VERBOSE" "0" off
+        char *value = zmsg_popstr (request);
+        self->verbose = !value || !streq (value, "0");
+        zstr_free (&value);
+    } else if (streq (command, "STATS"))
         s_reply_stats (self, request);
     else if (self->on_command)
         rc = self->on_command (self, command, request, self->command_arg);
@@ -95,6 +99,8 @@ void zflow_actor_destroy (zflow_actor_t **self_p)
     if (!self_p || !*self_p)
         return;
     zflow_actor_t *self = *self_p;
+    //  streams still attached to the loop outlive it safely: they let go
+    zflow__stream_forget_loop (self->loop);
     zloop_destroy (&self->loop);
     free (self->name);
     free (self);
@@ -200,8 +206,20 @@ static zmsg_t *s_await_reply (zactor_t *actor, const char *tag, int timeout_ms)
     }
 }
 
+void zflow_actor_set_verbose (zactor_t *actor, bool verbose)
+{
+    if (!actor)
+        return;
+    //  an actor that has ended no longer reads its pipe: do not block on it
+    zsock_set_sndtimeo (actor, 0);
+    zstr_sendx (actor, "VERBOSE", verbose ? "1" : "0", NULL);
+    zsock_set_sndtimeo (actor, -1);
+}
+
 zhash_t *zflow_actor_stats (zactor_t *actor, int timeout_ms)
 {
+    if (!actor)
+        return NULL;
     char tag[16];
     snprintf (tag, sizeof (tag), "%u", atomic_fetch_add (&s_stats_tag, 1));
     //  an actor that has ended no longer reads its pipe: bound both ways

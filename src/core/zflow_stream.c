@@ -632,7 +632,7 @@ int zflow_stream_flush (zflow_stream_t *self, int timeout_ms)
 
 void zflow_stream_close (zflow_stream_t *self)
 {
-    if (!self->sock)
+    if (!self || !self->sock)
         return;
     zflow_stream_detach (self);
     self->dropped += zflow__ring_destroy (&self->wbuf);

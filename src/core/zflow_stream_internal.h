@@ -39,6 +39,8 @@ struct _zflow_stream_t {
     bool closed;                      //  close() called or the socket died
     zflow__stream_monitor_t *monitor; //  socket monitor, NULL until enabled
     zloop_t *loop;                    //  attached loop, or NULL
+    zflow_stream_t *attached_prev;    //  neighbours in the list of attached streams
+    zflow_stream_t *attached_next;    //  (see zflow__stream_forget_loop)
     bool polling_out;                 //  POLLOUT poller registered on loop
     zflow_stream_fn *on_readable;     //  attached: called when messages were buffered
     zflow_stream_fn *on_drained;      //  attached: called when the write buffer drained
@@ -71,5 +73,11 @@ void zflow__stream_after_flush (zflow_stream_t *self);
 void zflow__stream_update_read_polling (zflow_stream_t *self);
 void zflow__stream_update_write_polling (zflow_stream_t *self);
 void zflow__stream_stop_write_polling (zflow_stream_t *self);
+
+//  Tells every stream attached to loop that the loop is about to be
+//  destroyed: they become detached without touching it, so a stream that
+//  outlives its loop can still be detached and destroyed. The actor base
+//  calls this before it destroys its loop. Safe from any thread.
+void zflow__stream_forget_loop (zloop_t *loop);
 
 #endif

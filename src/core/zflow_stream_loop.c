@@ -17,8 +17,27 @@
 */
 #include "zflow_error.h"
 #include "zflow_stream_internal.h"
+#include <pthread.h>
 
 static void s_add_reader (zflow_stream_t *self);
+
+//  Every attached stream, in one list, so that a loop about to be destroyed
+//  can let go of its streams (zflow__stream_forget_loop): without it a
+//  stream destroyed after its actor would detach from a freed loop. Streams
+//  attach and detach rarely, so one lock for the process is enough.
+static pthread_mutex_t s_attached_lock = PTHREAD_MUTEX_INITIALIZER;
+static zflow_stream_t *s_attached; //  head of the list, NULL if none
+
+static void s_attached_unlink (zflow_stream_t *self)
+{
+    if (self->attached_prev)
+        self->attached_prev->attached_next = self->attached_next;
+    else
+        s_attached = self->attached_next;
+    if (self->attached_next)
+        self->attached_next->attached_prev = self->attached_prev;
+    self->attached_prev = self->attached_next = NULL;
+}
 
 //  Pauses or resumes the loop's reader according to the read watermarks.
 void zflow__stream_update_read_polling (zflow_stream_t *self)
@@ -89,11 +108,17 @@ void zflow__stream_stop_write_polling (zflow_stream_t *self)
 int zflow_stream_attach (zflow_stream_t *self, zloop_t *loop, zflow_stream_fn *on_readable,
                          zflow_stream_fn *on_drained, void *arg)
 {
-    if (!loop || self->loop)
+    if (!self || !loop || self->loop)
         return ZFLOW_EINVAL;
     if (!self->sock)
         return ZFLOW_ECLOSED;
+    pthread_mutex_lock (&s_attached_lock);
     self->loop = loop;
+    self->attached_next = s_attached;
+    if (s_attached)
+        s_attached->attached_prev = self;
+    s_attached = self;
+    pthread_mutex_unlock (&s_attached_lock);
     self->on_readable = on_readable;
     self->on_drained = on_drained;
     self->arg = arg;
@@ -106,11 +131,34 @@ int zflow_stream_attach (zflow_stream_t *self, zloop_t *loop, zflow_stream_fn *o
 
 void zflow_stream_detach (zflow_stream_t *self)
 {
-    if (!self->loop)
+    if (!self || !self->loop)
         return;
     if (self->on_readable && !self->read_paused)
         zloop_reader_end (self->loop, self->sock);
     zflow__stream_stop_write_polling (self);
     self->read_paused = false;
+    pthread_mutex_lock (&s_attached_lock);
+    s_attached_unlink (self);
     self->loop = NULL;
+    pthread_mutex_unlock (&s_attached_lock);
+}
+
+void zflow__stream_forget_loop (zloop_t *loop)
+{
+    if (!loop)
+        return;
+    pthread_mutex_lock (&s_attached_lock);
+    zflow_stream_t *stream = s_attached;
+    while (stream) {
+        zflow_stream_t *next = stream->attached_next;
+        if (stream->loop == loop) {
+            //  the loop frees its readers and pollers itself: only forget it
+            s_attached_unlink (stream);
+            stream->loop = NULL;
+            stream->polling_out = false;
+            stream->read_paused = false;
+        }
+        stream = next;
+    }
+    pthread_mutex_unlock (&s_attached_lock);
 }

@@ -142,7 +142,7 @@ uint64_t zflow__stream_monitor_discarded (zflow__stream_monitor_t *self)
     return self->discarded;
 }
 
-const char *zflow_event_name (int type)
+const char *zflow_stream_event_name (int type)
 {
     switch (type) {
     case ZMQ_EVENT_CONNECTED:

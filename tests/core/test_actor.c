@@ -127,6 +127,75 @@ static void test_late_reply (void)
     zactor_destroy (&actor);
 }
 
+//  Turning tracing off again, and NULL actors.
+static void test_set_verbose (void)
+{
+    config_t config = {false, 0};
+    zactor_t *actor = zflow_actor_start (s_test_actor, &config);
+    zflow_actor_set_verbose (actor, true);
+    zstr_send (actor, "VERBOSE?");
+    char *reply = zstr_recv (actor);
+    CHECK (streq (reply, "yes"));
+    zstr_free (&reply);
+    zflow_actor_set_verbose (actor, false);
+    zstr_send (actor, "VERBOSE?");
+    reply = zstr_recv (actor);
+    CHECK (streq (reply, "no"));
+    zstr_free (&reply);
+    zactor_destroy (&actor);
+    zflow_actor_set_verbose (NULL, true);
+    CHECK (zflow_actor_stats (NULL, 100) == NULL);
+    zflow_actor_destroy (NULL);
+    zflow_actor_t *none = NULL;
+    zflow_actor_destroy (&none);
+}
+
+//  The base (and its loop) destroyed before the streams attached to the
+//  loop: the streams must let go of the loop, not touch it when they are
+//  detached and destroyed later (a use-after-free ASan would see), and keep
+//  working in blocking mode. One stream has a reader, the other a POLLOUT
+//  poller (messages its socket refused wait in its write buffer).
+static void test_destroy_order (void)
+{
+    zsock_t *pipe = zsock_new_pair ("@inproc://order-pipe");
+    CHECK (pipe);
+    zflow_actor_t *base = zflow_actor_new (pipe, "order");
+    CHECK (base);
+    zflow_stream_t *pull = zflow_stream_new (ZMQ_PULL, "inproc://order", NULL, NULL);
+    zflow_stream_t *push = zflow_stream_new (ZMQ_PUSH, NULL, NULL, NULL);
+    CHECK (pull && push);
+    zsock_set_sndhwm (zflow_stream_sock (push), 1);
+    CHECK_RC (zflow_stream_connect (push, "inproc://nobody-binds-this"), 0);
+    CHECK_RC (zflow_stream_attach (pull, zflow_actor_loop (base), NULL, NULL, NULL), 0);
+    CHECK_RC (zflow_stream_attach (push, zflow_actor_loop (base), NULL, NULL, NULL), 0);
+    zflow_msg_t *msg = zflow_msg_new ();
+    for (int i = 0; i < 5; i++) {
+        zflow_msg_addstr (msg, "queued");
+        CHECK (zflow_stream_write (push, msg) >= 0);
+    }
+    CHECK (zflow_stream_write_pending (push) > 0);
+    zflow_actor_destroy (&base);
+    CHECK (base == NULL);
+    zflow_actor_destroy (&base);
+    //  detached: a new loop takes them (an attached stream would refuse)
+    zloop_t *loop = zloop_new ();
+    CHECK_RC (zflow_stream_attach (pull, loop, NULL, NULL, NULL), 0);
+    zflow_stream_detach (pull);
+    zloop_destroy (&loop);
+    //  still a working stream in blocking mode
+    zflow_stream_t *sender = zflow_stream_new (ZMQ_PUSH, NULL, "inproc://order", NULL);
+    zflow_msg_addstr (msg, "after");
+    CHECK_RC (zflow_stream_write (sender, msg), 0);
+    CHECK_RC (zflow_stream_read (pull, msg, 2000), 0);
+    CHECK (zflow_msg_streq (msg, 0, "after"));
+    zflow_stream_detach (push);
+    zflow_stream_destroy (&push);
+    zflow_stream_destroy (&pull);
+    zflow_stream_destroy (&sender);
+    zflow_msg_destroy (&msg);
+    zsock_destroy (&pipe);
+}
+
 int main (void)
 {
     printf ("test_actor\n");
@@ -134,5 +203,7 @@ int main (void)
     RUN (test_commands);
     RUN (test_handler_quits);
     RUN (test_late_reply);
+    RUN (test_set_verbose);
+    RUN (test_destroy_order);
     return 0;
 }

@@ -37,6 +37,13 @@ static void test_bad_creation (void)
     zsock_t *nothing = NULL;
     CHECK (zflow_stream_new_sock (&nothing) == NULL);
     CHECK (zflow_stream_new_sock (NULL) == NULL);
+    //  NULL-safe: destroy, detach and close do nothing, attach refuses
+    zflow_stream_destroy (NULL);
+    zflow_stream_detach (NULL);
+    zflow_stream_close (NULL);
+    zloop_t *loop = zloop_new ();
+    CHECK_RC (zflow_stream_attach (NULL, loop, NULL, NULL, NULL), ZFLOW_EINVAL);
+    zloop_destroy (&loop);
 }
 
 static void test_endpoints (void)

@@ -30,7 +30,7 @@ static void test_events (void)
     CHECK_RC (zflow_stream_connect (client, endpoint), 0);
     CHECK (s_wait_for (server, ZMQ_EVENT_ACCEPTED, &event));
     CHECK (streq (event.endpoint, endpoint));
-    CHECK (streq (zflow_event_name (event.type), "accepted"));
+    CHECK (streq (zflow_stream_event_name (event.type), "accepted"));
     CHECK (s_wait_for (client, ZMQ_EVENT_CONNECTED, &event));
     CHECK (streq (event.endpoint, endpoint));
     //  the client asked only for connected/disconnected: nothing else comes
@@ -39,8 +39,9 @@ static void test_events (void)
     //  the peer goes away: the server sees it disconnect
     zflow_stream_destroy (&client);
     CHECK (s_wait_for (server, ZMQ_EVENT_DISCONNECTED, &event));
-    CHECK (streq (zflow_event_name (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), "handshake_failed_auth"));
-    CHECK (streq (zflow_event_name (0), "unknown"));
+    CHECK (
+        streq (zflow_stream_event_name (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH), "handshake_failed_auth"));
+    CHECK (streq (zflow_stream_event_name (0), "unknown"));
     zflow_stream_destroy (&server);
 }
 
