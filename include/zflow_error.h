@@ -14,7 +14,7 @@
 extern "C" {
 #endif
 
-//  One table feeds both the enum and zflow_strerror(), so a code can never
+//  One table feeds both the enum and zflow_error_text(), so a code can never
 //  lack its text. Every zflow function that can fail returns 0 on success or
 //  one of these negative codes; none of them asserts on user input.
 #define ZFLOW_ERRNO_MAP(X)                                                                         \
@@ -50,6 +50,10 @@ typedef enum {
 
 //  Returns a static, human-readable text for a zflow code (0 gives "success",
 //  an unknown code gives "unknown zflow error"). Never NULL; nothing to free.
+const char *zflow_error_text (int code);
+
+//  The old name of zflow_error_text, kept until every caller has moved;
+//  it will be removed.
 const char *zflow_strerror (int code);
 
 #ifdef __cplusplus

@@ -9,7 +9,7 @@
 */
 #include "zflow_error.h"
 
-const char *zflow_strerror (int code)
+const char *zflow_error_text (int code)
 {
     switch (code) {
     case ZFLOW_OK:
@@ -22,4 +22,9 @@ const char *zflow_strerror (int code)
     default:
         return "unknown zflow error";
     }
+}
+
+const char *zflow_strerror (int code)
+{
+    return zflow_error_text (code);
 }

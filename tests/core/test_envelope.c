@@ -89,7 +89,7 @@ static void test_meta_malformed (void)
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
         int rc = zflow_meta_decode (meta, cases[i].data, cases[i].size);
         if (rc != ZFLOW_EPROTO) {
-            fprintf (stderr, "case '%s': %d (%s)\n", cases[i].what, rc, zflow_strerror (rc));
+            fprintf (stderr, "case '%s': %d (%s)\n", cases[i].what, rc, zflow_error_text (rc));
             CHECK (false);
         }
         CHECK (zflow_meta_source (meta) == NULL);
