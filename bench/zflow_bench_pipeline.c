@@ -110,7 +110,7 @@ static double s_run_zflow (int count, int run)
     snprintf (out, sizeof (out), "inproc://bench-zf-out-%d", run);
     zsock_t *consumer = zsock_new (ZMQ_PULL);
     zsock_bind (consumer, "%s", out);
-    zflow_pipeline_t *p = zflow_pipeline_new ("bench");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bench"}, NULL);
     zflow_pipeline_source (p, "in", "pull", in, NULL);
     zflow_pipeline_merge (p, "pass");
     zflow_pipeline_sink (p, "out", "push", NULL, out);

@@ -37,7 +37,8 @@ static int s_tag (zflow_msg_t *msg, void *arg)
 int main (void)
 {
     int seen = 0;
-    zflow_pipeline_t *p = zflow_pipeline_new ("aiostream");
+    zflow_pipeline_t *p =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "aiostream"}, NULL);
     //  three sources in a row form one group: merge takes them all
     zflow_pipeline_source (p, "in1", "pull", "inproc://broker-1", NULL);
     zflow_pipeline_source (p, "in2", "pull", "inproc://broker-2", NULL);
@@ -78,7 +79,7 @@ int main (void)
     }
     zclock_sleep (100);
     for (size_t i = 0; i < zflow_pipeline_size (p); i++) {
-        zhash_t *stats = zflow_pipeline_stats (p, i, 1000);
+        zhash_t *stats = zflow_pipeline_stage_stats (p, i, 1000);
         fprintf (stderr, "%-9s %-7s in %3" PRIu64 "  out %3" PRIu64 "  filtered %" PRIu64 "\n",
                  zflow_pipeline_stage_name (p, i), zflow_pipeline_stage_kind (p, i),
                  zflow_actor_stats_get (stats, "msgs_in"),

@@ -51,7 +51,8 @@ int main (void)
     zflow_hpfeeds_config_init (&config);
     config.ident = "ident";
     config.secret = "secret";
-    zflow_pipeline_t *p = zflow_pipeline_new ("aiostream");
+    zflow_pipeline_t *p =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "aiostream"}, NULL);
     const char *names[] = {"in1", "in2", "in3"};
     for (int b = 0; b < 3; b++) {
         config.port = ports[b];
@@ -74,7 +75,7 @@ int main (void)
     for (int tries = 0; tries < 500; tries++) {
         int connected = zflow_hpfeeds_connected (reader);
         for (size_t i = 0; i < 3; i++) {
-            zhash_t *stats = zflow_pipeline_stats (p, i, 1000);
+            zhash_t *stats = zflow_pipeline_stage_stats (p, i, 1000);
             connected += (int) zflow_actor_stats_get (stats, "hpfeeds.connected");
             zhash_destroy (&stats);
         }

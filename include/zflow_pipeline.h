@@ -23,7 +23,10 @@
     current group; a sink consumes the current group and leaves it as it is,
     so several sinks in a row all receive the same messages.
 
-        zflow_pipeline_t *p = zflow_pipeline_new ("bridge");
+        zflow_pipeline_config_t config;
+        zflow_pipeline_config_init (&config);
+        config.name = "bridge";
+        zflow_pipeline_t *p = zflow_pipeline_new (&config, NULL);
         zflow_pipeline_source (p, "in", "pull", "tcp://127.0.0.1:*", NULL);
         zflow_pipeline_filter_nonempty (p, "hashes", "hashes");
         zflow_pipeline_encode (p, "reencode", ZFLOW_PIPELINE_JSON);
@@ -96,21 +99,34 @@ typedef bool (zflow_pipeline_filter_fn) (const zflow_msg_t *msg, void *arg);
 //  Frees a callback's argument when the pipeline is destroyed.
 typedef void (zflow_pipeline_free_fn) (void *arg);
 
-//  Creates an empty pipeline named name (labels stages in traces). Returns
-//  NULL only when out of memory. The caller owns it (zflow_pipeline_destroy).
-zflow_pipeline_t *zflow_pipeline_new (const char *name);
+//  Default link watermark in messages.
+#define ZFLOW_PIPELINE_DEFAULT_HWM 1000
+
+//  The settings of a pipeline. zflow_pipeline_new copies what it needs; the
+//  caller keeps the struct (and its strings) and may free or reuse it at
+//  once. A zeroed struct also means the defaults (NULL name, 0 hwm).
+typedef struct {
+    const char *name;           //  labels stages in traces (default "pipeline")
+    zflow_pipeline_mode_t mode; //  delivery mode (default ZFLOW_PIPELINE_LOSSLESS)
+    int hwm;                    //  watermark of every link in messages: the ZeroMQ
+                                //  HWM of both its sockets and each stream's read
+                                //  and write watermark (default 1000)
+    bool verbose;               //  every stage traces to stderr (default false)
+} zflow_pipeline_config_t;
+
+//  Sets every field of config to its default. NULL does nothing.
+void zflow_pipeline_config_init (zflow_pipeline_config_t *config);
+
+//  Creates an empty pipeline from config (NULL: all defaults), copied.
+//  Returns the pipeline (the caller owns it; zflow_pipeline_destroy), or
+//  NULL with *err_p (if err_p is not NULL) set to ZFLOW_EINVAL (unknown
+//  mode, negative hwm) or ZFLOW_ENOMEM; *err_p is 0 on success.
+zflow_pipeline_t *zflow_pipeline_new (const zflow_pipeline_config_t *config, int *err_p);
 
 //  Stops the pipeline if it runs (draining for up to 2 s), frees every
-//  stage and callback argument; sets *self_p to NULL. Idempotent.
+//  stage and callback argument; sets *self_p to NULL. Idempotent and
+//  NULL-safe (self_p NULL or *self_p NULL do nothing).
 void zflow_pipeline_destroy (zflow_pipeline_t **self_p);
-
-//  Sets the delivery mode (before start). Returns 0 or ZFLOW_EINVAL.
-int zflow_pipeline_set_mode (zflow_pipeline_t *self, zflow_pipeline_mode_t mode);
-
-//  Sets the watermark of every link in messages (before start; default
-//  1000): the ZeroMQ HWM of both sockets and each stream's read and write
-//  watermark. Returns 0 or ZFLOW_EINVAL (0).
-int zflow_pipeline_set_hwm (zflow_pipeline_t *self, int messages);
 
 //  Uses CURVE on the ZeroMQ endpoints of the stages added after this call
 //  (until called again). server_cert: a czmq zcert file (secret key) for a
@@ -293,13 +309,20 @@ const char *zflow_pipeline_stage_kind (zflow_pipeline_t *self, size_t index);
 char *zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index);
 
 //  Asks stage index for STATS (zflow_actor_stats). Returns the hash (the
-//  caller owns it; zhash_destroy), or NULL (not running, no such stage,
-//  timeout). Besides the standard counters: "filtered", "errors",
+//  caller owns it; zhash_destroy), or NULL (NULL self, not running, no such
+//  stage, timeout). Besides the standard counters: "filtered", "errors",
 //  "pauses", and for each output link "drops.<consumer>".
-zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, size_t index, int timeout_ms);
+zhash_t *zflow_pipeline_stage_stats (zflow_pipeline_t *self, size_t index, int timeout_ms);
 
-//  Sends VERBOSE to every running stage.
-void zflow_pipeline_set_verbose (zflow_pipeline_t *self);
+//  Asks every stage for STATS, within timeout_ms in all. Returns one hash
+//  of "<stage name>.<counter>" -> decimal text for all stages (the caller
+//  owns it; zhash_destroy), or NULL (NULL self, not running, or a stage
+//  did not answer in time).
+zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms);
+
+//  Turns tracing to stderr on or off for every stage: at once for a running
+//  pipeline, and for the stages of every later start. NULL does nothing.
+void zflow_pipeline_set_verbose (zflow_pipeline_t *self, bool verbose);
 
 #ifdef __cplusplus
 }

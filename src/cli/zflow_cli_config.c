@@ -358,10 +358,11 @@ int zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_g
     int rc = s_check_all (root, &sections, file, lines, global) ? -1 : 0;
     zflow_pipeline_t *pipeline = NULL;
     if (rc == 0) {
-        pipeline = zflow_pipeline_new ("zflow");
-        zflow_pipeline_set_mode (pipeline, (zflow_pipeline_mode_t) global->mode);
+        zflow_pipeline_config_t config = {.name = "zflow",
+                                          .mode = (zflow_pipeline_mode_t) global->mode,
+                                          .hwm = (int) global->hwm};
         if (global->hwm < 1 || global->hwm > 1000000 ||
-            zflow_pipeline_set_hwm (pipeline, (int) global->hwm)) {
+            !(pipeline = zflow_pipeline_new (&config, NULL))) {
             fprintf (stderr, "%s:%d: section 'zflow': option 'hwm': must be 1 to 1000000\n", file,
                      s_line (lines, "zflow", "hwm"));
             rc = -1;

@@ -42,7 +42,8 @@ static int s_build (zflow_cli_embedded_t *self, uint64_t rate)
     config.port = self->port;
     config.ident = "bridge";
     config.secret = "bridge-secret";
-    zflow_pipeline_t *p = self->bridge = zflow_pipeline_new ("bridge");
+    zflow_pipeline_t *p = self->bridge =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bridge"}, NULL);
     zflow_pipeline_source_hpfeeds (p, "subscribe", &config, "events");
     zflow_pipeline_filter_nonempty (p, "hashes", "hashes");
     zflow_pipeline_encode (p, "reencode", ZFLOW_PIPELINE_JSON);
@@ -50,7 +51,8 @@ static int s_build (zflow_cli_embedded_t *self, uint64_t rate)
     zflow_pipeline_sink_file (p, "stdout", "-");
     config.ident = "feed";
     config.secret = "feed-secret";
-    zflow_pipeline_t *f = self->feed = zflow_pipeline_new ("feed");
+    zflow_pipeline_t *f = self->feed =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "feed"}, NULL);
     zflow_pipeline_source_synthetic (f, "feed", rate, self->count);
     zflow_pipeline_sink_hpfeeds (f, "publish", &config, "events");
     zflow_pipeline_t *failed = zflow_pipeline_error (p) ? p : zflow_pipeline_error (f) ? f : NULL;
@@ -106,7 +108,7 @@ int zflow_cli_embedded_started (zflow_cli_embedded_t *self)
     int64_t deadline = zclock_mono () + 5000;
     bool connected = false;
     while (!connected && zclock_mono () < deadline) {
-        zhash_t *stats = zflow_pipeline_stats (self->bridge, 0, 1000);
+        zhash_t *stats = zflow_pipeline_stage_stats (self->bridge, 0, 1000);
         connected = zflow_actor_stats_get (stats, "hpfeeds.connected") == 1;
         zhash_destroy (&stats);
         if (!connected)
@@ -131,7 +133,7 @@ bool zflow_cli_embedded_done (zflow_cli_embedded_t *self)
             return false;
         self->feed_done_at = zclock_mono ();
     }
-    zhash_t *stats = zflow_pipeline_stats (self->bridge, 0, 1000);
+    zhash_t *stats = zflow_pipeline_stage_stats (self->bridge, 0, 1000);
     bool all = zflow_actor_stats_get (stats, "msgs_in") >= self->count;
     zhash_destroy (&stats);
     return all || zclock_mono () - self->feed_done_at > 3000;

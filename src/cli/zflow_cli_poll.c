@@ -68,7 +68,7 @@ static void s_poller (zsock_t *pipe, void *arg)
     bool term = false;
     while (!term) {
         for (size_t i = 0; i < self->size && !term; i++) {
-            zhash_t *stats = zflow_pipeline_stats (self->pipeline, i, self->timeout_ms);
+            zhash_t *stats = zflow_pipeline_stage_stats (self->pipeline, i, self->timeout_ms);
             if (stats) {
                 pthread_mutex_lock (&self->mutex);
                 zhash_destroy (&self->entries[i].stats);

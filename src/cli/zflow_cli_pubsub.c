@@ -102,7 +102,7 @@ static int s_pub_centrifugo (const s_args_t *args)
     config.max_attempts = 5;
     char endpoint[64];
     snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-%d", (int) getpid ());
-    zflow_pipeline_t *p = zflow_pipeline_new ("pub");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "pub"}, NULL);
     zflow_pipeline_source (p, "stdin", "pull", endpoint, NULL);
     zflow_pipeline_sink_centrifugo (p, "centrifugo", &config);
     if (zflow_pipeline_start (p)) {
@@ -126,7 +126,7 @@ static int s_pub_centrifugo (const s_args_t *args)
     //  wait until Centrifugo has answered for every line
     uint64_t published = 0, done = 0;
     for (int64_t deadline = zclock_mono () + 30000; done < lines && zclock_mono () < deadline;) {
-        zhash_t *stats = zflow_pipeline_stats (p, 1, 1000);
+        zhash_t *stats = zflow_pipeline_stage_stats (p, 1, 1000);
         published = zflow_actor_stats_get (stats, "centrifugo.published");
         done = published + zflow_actor_stats_get (stats, "centrifugo.drops") +
                zflow_actor_stats_get (stats, "centrifugo.unmapped") +

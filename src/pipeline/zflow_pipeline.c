@@ -41,6 +41,7 @@ struct _zflow_pipeline_t {
     int error;            //  first builder error, or 0
     char error_text[256]; //  its description
     bool running;         //  started and not stopped
+    bool verbose;         //  stages trace to stderr (sent to each at start)
 };
 
 //  Source of pipeline ids (inproc endpoint names must be unique per process).
@@ -85,19 +86,48 @@ static void s_stage_destroy (zflow__stage_t **stage_p)
     *stage_p = NULL;
 }
 
-zflow_pipeline_t *zflow_pipeline_new (const char *name)
+void zflow_pipeline_config_init (zflow_pipeline_config_t *config)
 {
+    if (!config)
+        return;
+    memset (config, 0, sizeof (*config));
+    config->name = "pipeline";
+    config->mode = ZFLOW_PIPELINE_LOSSLESS;
+    config->hwm = ZFLOW_PIPELINE_DEFAULT_HWM;
+}
+
+//  Sets *err_p (if not NULL) and returns NULL: the failure of _new.
+static zflow_pipeline_t *s_new_failed (int code, int *err_p)
+{
+    if (err_p)
+        *err_p = code;
+    return NULL;
+}
+
+zflow_pipeline_t *zflow_pipeline_new (const zflow_pipeline_config_t *config, int *err_p)
+{
+    zflow_pipeline_config_t defaults;
+    zflow_pipeline_config_init (&defaults);
+    if (!config)
+        config = &defaults;
+    if ((config->mode != ZFLOW_PIPELINE_LOSSLESS && config->mode != ZFLOW_PIPELINE_LOSSY) ||
+        config->hwm < 0)
+        return s_new_failed (ZFLOW_EINVAL, err_p);
     zflow_pipeline_t *self = (zflow_pipeline_t *) zmalloc (sizeof (zflow_pipeline_t));
     if (!self)
-        return NULL;
-    self->name = strdup (name ? name : "pipeline");
+        return s_new_failed (ZFLOW_ENOMEM, err_p);
+    self->name = strdup (config->name ? config->name : defaults.name);
     self->group = zlistx_new ();
     self->id = atomic_fetch_add (&s_next_id, 1);
-    self->hwm = 1000;
+    self->mode = config->mode;
+    self->hwm = config->hwm ? config->hwm : ZFLOW_PIPELINE_DEFAULT_HWM;
+    self->verbose = config->verbose;
     if (!self->name || !self->group) {
         zflow_pipeline_destroy (&self);
-        return NULL;
+        return s_new_failed (ZFLOW_ENOMEM, err_p);
     }
+    if (err_p)
+        *err_p = 0;
     return self;
 }
 
@@ -118,22 +148,6 @@ void zflow_pipeline_destroy (zflow_pipeline_t **self_p)
     free (self->server_key);
     free (self);
     *self_p = NULL;
-}
-
-int zflow_pipeline_set_mode (zflow_pipeline_t *self, zflow_pipeline_mode_t mode)
-{
-    if (self->running || (mode != ZFLOW_PIPELINE_LOSSLESS && mode != ZFLOW_PIPELINE_LOSSY))
-        return ZFLOW_EINVAL;
-    self->mode = mode;
-    return 0;
-}
-
-int zflow_pipeline_set_hwm (zflow_pipeline_t *self, int messages)
-{
-    if (self->running || messages <= 0)
-        return ZFLOW_EINVAL;
-    self->hwm = messages;
-    return 0;
 }
 
 //  Replaces *field by a copy of value (NULL clears). Returns 0 or ENOMEM.
@@ -493,6 +507,8 @@ int zflow_pipeline_start (zflow_pipeline_t *self)
             return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s' failed to start",
                                          stage->name);
         }
+        if (self->verbose)
+            zflow_actor_set_verbose (stage->actor, true);
     }
     self->running = true;
     return 0;
@@ -610,9 +626,9 @@ char *zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index)
     return reply;
 }
 
-zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, size_t index, int timeout_ms)
+zhash_t *zflow_pipeline_stage_stats (zflow_pipeline_t *self, size_t index, int timeout_ms)
 {
-    if (!self->running || index >= self->size)
+    if (!self || !self->running || index >= self->size)
         return NULL;
     zflow__stage_t *stage = self->stages[index];
     zhash_t *stats = zflow_actor_stats (stage->actor, timeout_ms);
@@ -621,8 +637,37 @@ zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, size_t index, int timeout
     return stats;
 }
 
-void zflow_pipeline_set_verbose (zflow_pipeline_t *self)
+zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms)
 {
+    if (!self || !self->running)
+        return NULL;
+    zhash_t *all = zhash_new ();
+    zhash_autofree (all);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    for (size_t i = 0; all && i < self->size; i++) {
+        int64_t left = timeout_ms < 0 ? -1 : deadline - zclock_mono ();
+        zhash_t *stats =
+            timeout_ms >= 0 && left <= 0 ? NULL : zflow_pipeline_stage_stats (self, i, (int) left);
+        if (!stats) {
+            zhash_destroy (&all); //  a stage did not answer in time
+            break;
+        }
+        for (const char *value = (const char *) zhash_first (stats); value;
+             value = (const char *) zhash_next (stats)) {
+            char name[S_NAME_MAX + 256];
+            snprintf (name, sizeof (name), "%s.%s", self->stages[i]->name, zhash_cursor (stats));
+            zhash_update (all, name, (void *) value);
+        }
+        zhash_destroy (&stats);
+    }
+    return all;
+}
+
+void zflow_pipeline_set_verbose (zflow_pipeline_t *self, bool verbose)
+{
+    if (!self)
+        return;
+    self->verbose = verbose;
     for (size_t i = 0; self->running && i < self->size; i++)
-        zstr_send (self->stages[i]->actor, "VERBOSE");
+        zflow_actor_set_verbose (self->stages[i]->actor, verbose);
 }

@@ -111,7 +111,7 @@ static bool s_wait_stale (zflow_cli_poll_t *poll, size_t index, bool stale)
 
 int main (void)
 {
-    zflow_pipeline_t *p = zflow_pipeline_new ("poll");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "poll"}, NULL);
     zflow_pipeline_source (p, "in", "pull", "inproc://test-cli-poll-in", NULL);
     zflow_pipeline_map (p, "slow", s_slow, NULL, NULL);
     zflow_pipeline_sink_file (p, "out", "/dev/null");

@@ -18,7 +18,7 @@ static uint64_t s_sum (zflow_pipeline_t *p, const char *counter)
 {
     uint64_t sum = 0;
     for (size_t i = 0; i < zflow_pipeline_size (p); i++) {
-        zhash_t *stats = zflow_pipeline_stats (p, i, 2000);
+        zhash_t *stats = zflow_pipeline_stage_stats (p, i, 2000);
         CHECK (stats);
         sum += zflow_actor_stats_get (stats, counter);
         zhash_destroy (&stats);
@@ -29,7 +29,7 @@ static uint64_t s_sum (zflow_pipeline_t *p, const char *counter)
 //  Returns counter of stage index.
 static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *counter)
 {
-    zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
+    zhash_t *stats = zflow_pipeline_stage_stats (p, index, 2000);
     CHECK (stats);
     uint64_t value = zflow_actor_stats_get (stats, counter);
     zhash_destroy (&stats);
@@ -51,40 +51,83 @@ static size_t s_drain_pull (zsock_t *pull, int quiet_ms)
     return count;
 }
 
+//  Bad settings, and a NULL config (all defaults); NULL-safe calls.
+static void s_test_config (void)
+{
+    int err = 1;
+    zflow_pipeline_config_t config;
+    zflow_pipeline_config_init (&config);
+    CHECK (streq (config.name, "pipeline") && config.mode == ZFLOW_PIPELINE_LOSSLESS);
+    CHECK (config.hwm == ZFLOW_PIPELINE_DEFAULT_HWM && !config.verbose);
+    config.mode = (zflow_pipeline_mode_t) 7;
+    CHECK (zflow_pipeline_new (&config, &err) == NULL);
+    CHECK_RC (err, ZFLOW_EINVAL);
+    zflow_pipeline_config_init (&config);
+    config.hwm = -1;
+    err = 1;
+    CHECK (zflow_pipeline_new (&config, &err) == NULL);
+    CHECK_RC (err, ZFLOW_EINVAL);
+    CHECK (zflow_pipeline_new (&config, NULL) == NULL);
+    //  NULL config: the defaults; the config is copied (its name may go)
+    zflow_pipeline_t *p = zflow_pipeline_new (NULL, &err);
+    CHECK (p && err == 0);
+    zflow_pipeline_destroy (&p);
+    char *name = strdup ("copied");
+    zflow_pipeline_config_init (&config);
+    config.name = name;
+    p = zflow_pipeline_new (&config, &err);
+    CHECK (p && err == 0);
+    free (name); //  the pipeline has its own copy (ASan would see a use)
+    zflow_pipeline_config_init (NULL);
+    //  not running: no stats; NULL self: no stats, nothing set
+    CHECK (zflow_pipeline_stats (p, 100) == NULL);
+    CHECK (zflow_pipeline_stage_stats (p, 0, 100) == NULL);
+    CHECK (zflow_pipeline_stats (NULL, 100) == NULL);
+    CHECK (zflow_pipeline_stage_stats (NULL, 0, 100) == NULL);
+    zflow_pipeline_set_verbose (NULL, true);
+    zflow_pipeline_set_verbose (p, true);
+    zflow_pipeline_set_verbose (p, false);
+    zflow_pipeline_destroy (&p);
+    CHECK (p == NULL);
+    zflow_pipeline_destroy (&p);
+    zflow_pipeline_destroy (NULL);
+    printf ("config: ok\n");
+}
+
 //  Builder errors: bad names, nothing before a filter, bad types.
 static void s_test_builder_errors (void)
 {
-    zflow_pipeline_t *p = zflow_pipeline_new ("errors");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "errors"}, NULL);
     CHECK (zflow_pipeline_filter_nonempty (p, "f", "hashes") == ZFLOW_EINVAL);
     CHECK (strstr (zflow_pipeline_error_text (p), "nothing before it"));
     CHECK (zflow_pipeline_start (p) == ZFLOW_EINVAL);
     zflow_pipeline_destroy (&p);
 
-    p = zflow_pipeline_new ("errors");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "errors"}, NULL);
     CHECK (zflow_pipeline_source (p, "in", "push", "inproc://x", NULL) == ZFLOW_EINVAL);
     CHECK (strstr (zflow_pipeline_error_text (p), "pull or sub"));
     zflow_pipeline_destroy (&p);
 
-    p = zflow_pipeline_new ("errors");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "errors"}, NULL);
     CHECK (zflow_pipeline_source (p, "in", "pull", NULL, NULL) == ZFLOW_EINVAL);
     CHECK (zflow_pipeline_source (p, "bad name", "pull", "inproc://x", NULL) == ZFLOW_EINVAL);
     zflow_pipeline_destroy (&p);
 
-    p = zflow_pipeline_new ("errors");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "errors"}, NULL);
     CHECK (zflow_pipeline_source (p, "in", "pull", "inproc://x", NULL) == 0);
     CHECK (zflow_pipeline_source (p, "in", "pull", "inproc://y", NULL) == ZFLOW_EINVAL);
     CHECK (strstr (zflow_pipeline_error_text (p), "duplicate"));
     zflow_pipeline_destroy (&p);
 
     //  a source nobody reads
-    p = zflow_pipeline_new ("errors");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "errors"}, NULL);
     CHECK (zflow_pipeline_source (p, "in", "pull", "inproc://x", NULL) == 0);
     CHECK (zflow_pipeline_start (p) == ZFLOW_ECONFIG);
     CHECK (strstr (zflow_pipeline_error_text (p), "nothing reads its output"));
     zflow_pipeline_destroy (&p);
 
     //  a bind that fails stops the start, and nothing is left running
-    p = zflow_pipeline_new ("errors");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "errors"}, NULL);
     zflow_pipeline_source (p, "in", "pull", "tcp://256.1.1.1:1", NULL);
     zflow_pipeline_sink_file (p, "out", "/dev/null");
     CHECK (zflow_pipeline_start (p) == ZFLOW_ECONFIG);
@@ -97,7 +140,7 @@ static void s_test_builder_errors (void)
 //  A source reading raw JSON, a filter on "hashes", a sink to a PULL peer.
 static void s_test_filter_bridge (void)
 {
-    zflow_pipeline_t *p = zflow_pipeline_new ("bridge");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bridge"}, NULL);
     zflow_pipeline_source (p, "in", "pull", "tcp://127.0.0.1:*", NULL);
     zflow_pipeline_filter_nonempty (p, "hashes", "hashes");
     zflow_pipeline_sink (p, "out", "push", "tcp://127.0.0.1:*", NULL);
@@ -132,8 +175,27 @@ static void s_test_filter_bridge (void)
         zframe_destroy (&meta);
         zmsg_destroy (&msg);
     }
+    //  all stages' counters in one hash, named <stage>.<counter>; the source
+    //  takes in all 301 messages (poll: counters follow the messages)
+    zhash_t *all = NULL;
+    for (int tries = 0; tries < 50; tries++) {
+        zhash_destroy (&all);
+        all = zflow_pipeline_stats (p, 2000);
+        CHECK (all);
+        if (zflow_actor_stats_get (all, "in.msgs_in") == 301)
+            break;
+        zclock_sleep (100);
+    }
+    CHECK (zflow_actor_stats_get (all, "in.msgs_in") == 301);
+    CHECK (zhash_lookup (all, "hashes.filtered") && zhash_lookup (all, "out.msgs_out"));
+    CHECK (zflow_actor_stats_get (all, "out.msgs_out") == 100);
+    CHECK (zhash_lookup (all, "msgs_in") == NULL);
+    zhash_destroy (&all);
+    zflow_pipeline_set_verbose (p, true);
+    zflow_pipeline_set_verbose (p, false);
     CHECK (zflow_pipeline_stop (p, 2000) == 0);
     CHECK (!zflow_pipeline_running (p));
+    CHECK (zflow_pipeline_stats (p, 100) == NULL);
     zflow_pipeline_destroy (&p);
     zsock_destroy (&push);
     zsock_destroy (&pull);
@@ -145,7 +207,7 @@ static void s_test_filter_bridge (void)
 //  Two sources merged, then two sinks that each get every message.
 static void s_test_merge_fanout (void)
 {
-    zflow_pipeline_t *p = zflow_pipeline_new ("fan");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "fan"}, NULL);
     zflow_pipeline_source (p, "a", "pull", "inproc://test-merge-a", NULL);
     zflow_pipeline_source (p, "b", "pull", "inproc://test-merge-b", NULL);
     zflow_pipeline_merge (p, "merge");
@@ -190,8 +252,8 @@ static void s_test_merge_fanout (void)
 static void s_test_lossless (void)
 {
     const uint64_t total = 20000;
-    zflow_pipeline_t *p = zflow_pipeline_new ("lossless");
-    zflow_pipeline_set_hwm (p, 100);
+    zflow_pipeline_t *p =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "lossless", .hwm = 100}, NULL);
     zflow_pipeline_source_synthetic (p, "synth", 0, total);
     zflow_pipeline_encode (p, "pack", ZFLOW_PIPELINE_MSGPACK);
     zflow_pipeline_sink (p, "out", "push", "inproc://test-lossless", NULL);
@@ -237,9 +299,12 @@ static void s_test_lossless (void)
 static void s_test_lossy (void)
 {
     const uint64_t total = 20000;
-    zflow_pipeline_t *p = zflow_pipeline_new ("lossy");
-    zflow_pipeline_set_mode (p, ZFLOW_PIPELINE_LOSSY);
-    zflow_pipeline_set_hwm (p, 100);
+    zflow_pipeline_config_t config;
+    zflow_pipeline_config_init (&config);
+    config.name = "lossy";
+    config.mode = ZFLOW_PIPELINE_LOSSY;
+    config.hwm = 100;
+    zflow_pipeline_t *p = zflow_pipeline_new (&config, NULL);
     zflow_pipeline_source_synthetic (p, "synth", 0, total);
     zflow_pipeline_merge (p, "pass");
     zflow_pipeline_sink (p, "out", "push", "inproc://test-lossy", NULL);
@@ -279,7 +344,7 @@ static int s_user_sink (zflow_msg_t *msg, void *arg)
 static void s_test_sink_fn (void)
 {
     int calls = 0;
-    zflow_pipeline_t *p = zflow_pipeline_new ("sinkfn");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "sinkfn"}, NULL);
     zflow_pipeline_source (p, "in", "pull", "inproc://test-sink-fn", NULL);
     zflow_pipeline_sink_fn (p, "user", s_user_sink, &calls, NULL);
     CHECK (zflow_pipeline_start (p) == 0);
@@ -302,6 +367,7 @@ static void s_test_sink_fn (void)
 
 int main (void)
 {
+    s_test_config ();
     s_test_builder_errors ();
     s_test_filter_bridge ();
     s_test_merge_fanout ();

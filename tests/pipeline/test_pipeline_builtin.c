@@ -134,7 +134,7 @@ static void s_test_filters (void)
 {
     char path[300];
     snprintf (path, sizeof (path), "%s/out.jsonl", s_dir);
-    zflow_pipeline_t *p = zflow_pipeline_new ("filters");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "filters"}, NULL);
     zflow_pipeline_source (p, "in", "pull", "inproc://test-filters", NULL);
     int calls = 0;
     zflow_pipeline_map (p, "user", s_user_map, &calls, NULL);
@@ -160,7 +160,7 @@ static void s_test_filters (void)
     unlink (path);
 
     //  bad match text is a builder error kept for start
-    p = zflow_pipeline_new ("bad");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bad"}, NULL);
     zflow_pipeline_source (p, "in", "pull", "inproc://test-bad", NULL);
     CHECK (zflow_pipeline_filter_json (p, "match", "[1]") == ZFLOW_ECONFIG);
     CHECK (zflow_pipeline_filter_json (p, "match2", "{") == ZFLOW_ECONFIG);
@@ -188,7 +188,7 @@ static void s_test_curve (void)
     CHECK (zcert_save (cert, client) == 0);
     zcert_destroy (&cert);
 
-    zflow_pipeline_t *a = zflow_pipeline_new ("a");
+    zflow_pipeline_t *a = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "a"}, NULL);
     zflow_pipeline_source_synthetic (a, "synth", 0, 100);
     zflow_pipeline_set_curve (a, server, NULL, NULL);
     zflow_pipeline_sink (a, "out", "push", "tcp://127.0.0.1:*", NULL);
@@ -199,18 +199,19 @@ static void s_test_curve (void)
     //  wrong key first: it must get nothing
     char path[300];
     snprintf (path, sizeof (path), "%s/curve.jsonl", s_dir);
-    zflow_pipeline_t *wrong = zflow_pipeline_new ("wrong");
+    zflow_pipeline_t *wrong =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "wrong"}, NULL);
     zflow_pipeline_set_curve (wrong, NULL, client, client); //  not the server's key
     zflow_pipeline_source (wrong, "in", "pull", NULL, endpoint);
     zflow_pipeline_sink_file (wrong, "file", path);
     CHECK (zflow_pipeline_start (wrong) == 0);
     zclock_sleep (500);
-    zhash_t *stats = zflow_pipeline_stats (wrong, 0, 1000);
+    zhash_t *stats = zflow_pipeline_stage_stats (wrong, 0, 1000);
     CHECK (zflow_actor_stats_get (stats, "msgs_in") == 0);
     zhash_destroy (&stats);
     zflow_pipeline_destroy (&wrong);
 
-    zflow_pipeline_t *b = zflow_pipeline_new ("b");
+    zflow_pipeline_t *b = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "b"}, NULL);
     zflow_pipeline_set_curve (b, NULL, client, server);
     zflow_pipeline_source (b, "in", "pull", NULL, endpoint);
     zflow_pipeline_sink_file (b, "file", path);
@@ -219,7 +220,7 @@ static void s_test_curve (void)
     uint64_t got = 0;
     while (got < 100 && zclock_mono () < deadline) {
         zclock_sleep (50);
-        stats = zflow_pipeline_stats (b, 1, 1000);
+        stats = zflow_pipeline_stage_stats (b, 1, 1000);
         got = zflow_actor_stats_get (stats, "msgs_out");
         zhash_destroy (&stats);
     }

@@ -23,7 +23,7 @@
 
 static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *name)
 {
-    zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
+    zhash_t *stats = zflow_pipeline_stage_stats (p, index, 2000);
     uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
@@ -51,7 +51,8 @@ int main (void)
     CHECK (fd >= 0);
     close (fd);
 
-    zflow_pipeline_t *bridge = zflow_pipeline_new ("bridge");
+    zflow_pipeline_t *bridge =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bridge"}, NULL);
     config.ident = "bridge";
     config.secret = "s2";
     zflow_pipeline_source_hpfeeds (bridge, "subscribe", &config, "events");
@@ -72,7 +73,7 @@ int main (void)
     CHECK (s_stat (bridge, 0, "hpfeeds.connected") == 1);
     zclock_sleep (100);
 
-    zflow_pipeline_t *feed = zflow_pipeline_new ("feed");
+    zflow_pipeline_t *feed = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "feed"}, NULL);
     config.ident = "feed";
     config.secret = "s1";
     zflow_pipeline_source_synthetic (feed, "synth", 0, total);
@@ -111,7 +112,7 @@ int main (void)
     unlink (path);
 
     //  a bad client setting (no port) makes start fail, nothing left running
-    zflow_pipeline_t *bad = zflow_pipeline_new ("bad");
+    zflow_pipeline_t *bad = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bad"}, NULL);
     config.port = 0;
     zflow_pipeline_source_hpfeeds (bad, "in", &config, "events");
     zflow_pipeline_sink_file (bad, "out", "/dev/null");

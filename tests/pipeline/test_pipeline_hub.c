@@ -26,7 +26,7 @@ int main (void)
     zflow_key_t *pattern = zflow_key_new ("bridged", "*", NULL);
     CHECK (zflow_hub_subscriber_subscribe (sub, pattern) == 0);
 
-    zflow_pipeline_t *p = zflow_pipeline_new ("hub");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "hub"}, NULL);
     CHECK (zflow_pipeline_source (p, "in", "sub", NULL, zflow_hub_sub_endpoint (hub)) == 0);
     CHECK (zflow_pipeline_subscribe (p, "events") == 0);
     zflow_pipeline_rekey (p, "rekey", "events", "bridged");
@@ -34,7 +34,7 @@ int main (void)
     CHECK (zflow_pipeline_subscribe (p, "x") == ZFLOW_EINVAL); //  not a sub source
     zflow_pipeline_destroy (&p);
 
-    p = zflow_pipeline_new ("hub");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "hub"}, NULL);
     zflow_pipeline_source (p, "in", "sub", NULL, zflow_hub_sub_endpoint (hub));
     zflow_pipeline_subscribe (p, "events");
     zflow_pipeline_rekey (p, "rekey", "events", "bridged");
@@ -75,7 +75,7 @@ int main (void)
         got++;
     }
     CHECK (got == 100);
-    zhash_t *stats = zflow_pipeline_stats (p, 0, 1000);
+    zhash_t *stats = zflow_pipeline_stage_stats (p, 0, 1000);
     CHECK (zflow_actor_stats_get (stats, "msgs_in") == 100); //  "other" never reached it
     zhash_destroy (&stats);
     CHECK (zflow_pipeline_stop (p, 2000) == 0);

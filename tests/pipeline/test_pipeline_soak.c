@@ -55,7 +55,7 @@ static zflow_hpfeeds_broker_t *s_broker (int port, int *port_p)
 
 static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *name)
 {
-    zhash_t *stats = zflow_pipeline_stats (p, index, 2000);
+    zhash_t *stats = zflow_pipeline_stage_stats (p, index, 2000);
     uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
@@ -123,7 +123,8 @@ int main (void)
     config.backoff_max_ms = 100;
     config.ident = "bridge";
     config.secret = "s2";
-    zflow_pipeline_t *bridge = zflow_pipeline_new ("bridge");
+    zflow_pipeline_t *bridge =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bridge"}, NULL);
     zflow_pipeline_source_hpfeeds (bridge, "subscribe", &config, "events");
     zflow_pipeline_filter_nonempty (bridge, "hashes", "hashes");
     zflow_pipeline_sink_hpfeeds (bridge, "republish", &config, "hashes");
@@ -142,7 +143,7 @@ int main (void)
 
     config.ident = "feed";
     config.secret = "s1";
-    zflow_pipeline_t *feed = zflow_pipeline_new ("feed");
+    zflow_pipeline_t *feed = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "feed"}, NULL);
     zflow_pipeline_source_synthetic (feed, "synth", 20000, total);
     zflow_pipeline_sink_hpfeeds (feed, "publish", &config, "events");
     CHECK (zflow_pipeline_start (feed) == 0);
@@ -187,10 +188,10 @@ int main (void)
     for (uint64_t seq = 0; seq < total; seq++)
         unique += seen[seq];
     uint64_t expected = (total + 2) / 3;
-    zhash_t *feed_stats = zflow_pipeline_stats (feed, 1, 2000);
-    zhash_t *in_stats = zflow_pipeline_stats (bridge, 0, 2000);
-    zhash_t *filter_stats = zflow_pipeline_stats (bridge, 1, 2000);
-    zhash_t *out_stats = zflow_pipeline_stats (bridge, 2, 2000);
+    zhash_t *feed_stats = zflow_pipeline_stage_stats (feed, 1, 2000);
+    zhash_t *in_stats = zflow_pipeline_stage_stats (bridge, 0, 2000);
+    zhash_t *filter_stats = zflow_pipeline_stage_stats (bridge, 1, 2000);
+    zhash_t *out_stats = zflow_pipeline_stage_stats (bridge, 2, 2000);
     zhash_t *watch_stats = zflow_hpfeeds_stats (watch);
     CHECK (feed_stats && in_stats && filter_stats && out_stats && watch_stats);
     uint64_t filter_in = zflow_actor_stats_get (filter_stats, "msgs_in");
