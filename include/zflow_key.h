@@ -51,7 +51,8 @@ zflow_key_t *zflow_key_decode (const void *data, size_t size, int *err_p);
 //  Parses the text form "a/b/c". Returns the key, or NULL with *err_p set.
 zflow_key_t *zflow_key_parse (const char *text, int *err_p);
 
-//  Destroys the key and sets *self_p to NULL. Idempotent.
+//  Destroys the key and sets *self_p to NULL. Idempotent and NULL-safe
+//  (self_p NULL or *self_p NULL do nothing).
 void zflow_key_destroy (zflow_key_t **self_p);
 
 //  Returns a new key that is a copy of self, or NULL (ENOMEM).

@@ -42,7 +42,8 @@ typedef struct _zflow_meta_t zflow_meta_t;
 //  memory. The caller owns it (zflow_meta_destroy).
 zflow_meta_t *zflow_meta_new (void);
 
-//  Destroys the meta and sets *self_p to NULL. Idempotent.
+//  Destroys the meta and sets *self_p to NULL. Idempotent and NULL-safe
+//  (self_p NULL or *self_p NULL do nothing).
 void zflow_meta_destroy (zflow_meta_t **self_p);
 
 //  Clears every field.

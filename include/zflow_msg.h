@@ -30,7 +30,7 @@ typedef struct _zflow_msg_t zflow_msg_t;
 zflow_msg_t *zflow_msg_new (void);
 
 //  Destroys the message and all its parts, and sets *self_p to NULL.
-//  Safe to call with *self_p already NULL.
+//  Idempotent and NULL-safe (self_p NULL or *self_p NULL do nothing).
 void zflow_msg_destroy (zflow_msg_t **self_p);
 
 //  Removes every part (the message keeps its capacity for reuse).

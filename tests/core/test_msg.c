@@ -110,6 +110,26 @@ static void test_strerror (void)
     CHECK (zflow_strerror (ZFLOW_EINVAL) == zflow_error_text (ZFLOW_EINVAL));
 }
 
+//  Every core destroy is NULL-safe and idempotent, and sets the pointer
+//  to NULL.
+static void test_destroy_null (void)
+{
+    zflow_msg_destroy (NULL);
+    zflow_key_destroy (NULL);
+    zflow_meta_destroy (NULL);
+    zflow_msg_t *msg = zflow_msg_new ();
+    zflow_key_t *key = zflow_key_new ("a", NULL);
+    zflow_meta_t *meta = zflow_meta_new ();
+    CHECK (msg && key && meta);
+    zflow_msg_destroy (&msg);
+    zflow_key_destroy (&key);
+    zflow_meta_destroy (&meta);
+    CHECK (msg == NULL && key == NULL && meta == NULL);
+    zflow_msg_destroy (&msg);
+    zflow_key_destroy (&key);
+    zflow_meta_destroy (&meta);
+}
+
 int main (void)
 {
     printf ("test_msg\n");
@@ -117,5 +137,6 @@ int main (void)
     RUN (test_copy_move);
     RUN (test_zmsg);
     RUN (test_strerror);
+    RUN (test_destroy_null);
     return 0;
 }
