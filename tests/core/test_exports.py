@@ -24,8 +24,11 @@ import sys
 
 def exported_symbols(lib):
     nm = os.environ.get("NM") or "nm"
-    out = subprocess.run([nm, "-D", "--defined-only", lib], check=True,
-                         capture_output=True, text=True).stdout
+    run = subprocess.run([nm, "-D", "--defined-only", lib], capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit("%s: cannot list its symbols (is the shared library built?): %s"
+                 % (lib, run.stderr.strip()))
+    out = run.stdout
     symbols = set()
     for line in out.splitlines():
         parts = line.split()
