@@ -205,7 +205,7 @@ static size_t s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
     for (size_t index = 0; index < n; index++) {
         json_t **slot = s_slot (self, index);
         const char *message = NULL;
-        int code = zflow_centrifugo_reply_error (json_array_get (replies, index), &message);
+        int code = zflow_centrifugo_json_reply_error (json_array_get (replies, index), &message);
         if (code)
             self->response_errors++;
         if (code == ZFLOW_CENTRIFUGO_INTERNAL) {
@@ -248,7 +248,7 @@ static int s_send_batch (s_sink_t *self)
     for (size_t index = 0; index < n; index++)
         zflow__centrifugo_add_shared (self->client, "publish", *s_slot (self, index));
     json_t *replies = NULL;
-    int rc = zflow_centrifugo_send (self->client, self->parallel, &replies);
+    int rc = zflow_centrifugo_json_send (self->client, self->parallel, &replies);
     if (rc) {
         self->request_errors++;
         if (zflow_actor_verbose (self->base))
@@ -418,18 +418,21 @@ static int s_configure_numbers (s_sink_t *self, const zflow_centrifugo_sink_conf
     return self->outbox ? 0 : ZFLOW_ENOMEM;
 }
 
-//  Makes the API client. Returns 0 or ZFLOW_ECONFIG.
+//  Makes the API client. Returns 0, ZFLOW_ECONFIG or ZFLOW_ENOMEM.
 static int s_configure_client (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
 {
-    self->client = zflow_centrifugo_new (config->address, config->api_key);
-    if (!self->client || zflow_centrifugo_set_format (self->client, config->format))
-        return ZFLOW_ECONFIG;
-    zflow_centrifugo_set_verify (self->client, !config->insecure);
-    zflow_centrifugo_set_keepalive (self->client, !config->close_connections);
+    zflow_centrifugo_config_t client;
+    zflow_centrifugo_config_init (&client);
+    client.address = config->address;
+    client.api_key = config->api_key;
+    client.format = config->format;
+    client.insecure = config->insecure;
+    client.close_connections = config->close_connections;
     if (config->timeout_ms > 0)
-        zflow_centrifugo_set_timeouts (self->client, ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT,
-                                       config->timeout_ms);
-    return 0;
+        client.timeout_ms = config->timeout_ms;
+    int rc = ZFLOW_ECONFIG;
+    self->client = zflow_centrifugo_new (&client, &rc);
+    return self->client ? 0 : rc;
 }
 
 //  Opens the input socket, with its high-water mark set before any pipe
