@@ -76,10 +76,11 @@ typedef struct _zflow_centrifugo_sink_t zflow_centrifugo_sink_t;
 #define ZFLOW_CENTRIFUGO_SINK_RETRY_MIN_MS 10
 #define ZFLOW_CENTRIFUGO_SINK_RETRY_MAX_MS 2000
 
-//  The sink's configuration. Zero-initialise it and set what you need:
-//  zero / NULL / false fields take the defaults named here.
+//  The sink's configuration. zflow_centrifugo_sink_config_init sets every
+//  default; a zero-initialised struct means the same defaults (zero / NULL
+//  / false fields take the defaults named here).
 typedef struct {
-    const char *address;              //  API address (required), as zflow_centrifugo_new
+    const char *address;              //  API address (required), as in zflow_centrifugo_config_t
     const char *api_key;              //  API key, or NULL
     zflow_centrifugo_format_t format; //  wire format (default modern)
     bool insecure;                    //  turn TLS verification off (default: verify)
@@ -105,29 +106,51 @@ typedef struct {
     bool close_connections;           //  a new connection per request (default: keep-alive)
 } zflow_centrifugo_sink_config_t;
 
-//  Starts the sink actor. The configuration is copied; config may be freed
-//  after the call. Returns the sink (the caller owns it;
+//  Sets every field of config to its default (address and the input
+//  endpoints NULL: set them). config belongs to the caller; a NULL config
+//  is ignored.
+void zflow_centrifugo_sink_config_init (zflow_centrifugo_sink_config_t *config);
+
+//  Starts the sink actor. Everything is copied from config (strings
+//  duplicated) before the call returns: the caller may free or reuse
+//  config at once. Returns the sink (the caller owns it;
 //  zflow_centrifugo_sink_destroy), or NULL with *err_p (if err_p is not
-//  NULL) set to ZFLOW_ECONFIG (missing address or input, bad input type,
-//  bad key prefix, batch_max > outbox_max), ZFLOW_EENDPOINT (bind or
-//  connect failed) or ZFLOW_ENOMEM.
+//  NULL) set to ZFLOW_EINVAL (config NULL), ZFLOW_ECONFIG (missing
+//  address or input, bad input type, bad key prefix, batch_max >
+//  outbox_max, retry_min_ms > retry_max_ms, an API key holding CR or LF,
+//  an unknown format), ZFLOW_EENDPOINT (bind or connect failed) or
+//  ZFLOW_ENOMEM.
 zflow_centrifugo_sink_t *zflow_centrifugo_sink_new (const zflow_centrifugo_sink_config_t *config,
                                                     int *err_p);
 
 //  Stops the actor and frees the sink; sets *self_p to NULL. Before it
 //  ends, the actor makes one attempt (no retries) to send what its outbox
-//  still holds. Idempotent.
+//  still holds. Nothing happens when self_p or *self_p is NULL;
+//  idempotent. Producers connected to the sink's input may outlive it:
+//  their messages then wait at their own HWM (PUSH) or are dropped (PUB).
 void zflow_centrifugo_sink_destroy (zflow_centrifugo_sink_t **self_p);
 
-//  Returns the sink's actor (owned by the sink), e.g. to poll it.
+//  Returns the sink's actor (owned by the sink: do not destroy it), e.g.
+//  to poll it, or NULL for a NULL self.
 zactor_t *zflow_centrifugo_sink_actor (zflow_centrifugo_sink_t *self);
 
-//  Returns the sink's counters (as zflow_actor_stats: the caller owns the
-//  hash), or NULL on timeout.
+//  Returns the endpoint the sink reads envelopes on: the last endpoint of
+//  input_bind as bound (a tcp:// port chosen by the system resolved), for
+//  producers to connect to. Owned by the sink, valid until it is
+//  destroyed. NULL when the input only connects (input_bind NULL) or for
+//  a NULL self.
+const char *zflow_centrifugo_sink_endpoint (zflow_centrifugo_sink_t *self);
+
+//  Returns the sink's counters (as zflow_actor_stats: a new hash the
+//  caller owns and destroys with zhash_destroy), or NULL on timeout or for
+//  a NULL self.
 zhash_t *zflow_centrifugo_sink_stats (zflow_centrifugo_sink_t *self, int timeout_ms);
 
-//  Turns on tracing to stderr.
-void zflow_centrifugo_sink_verbose (zflow_centrifugo_sink_t *self);
+//  Turns tracing to stderr on or off (off by default). It overrides the
+//  plain VERBOSE command a pipeline may send the actor. Asynchronous: it
+//  takes effect before the next command the actor reads. Nothing happens
+//  for a NULL self.
+void zflow_centrifugo_sink_set_verbose (zflow_centrifugo_sink_t *self, bool verbose);
 
 #ifdef __cplusplus
 }

@@ -113,8 +113,9 @@ typedef struct _zflow_centrifugo_source_t zflow_centrifugo_source_t;
 #define ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS 10000
 #define ZFLOW_CENTRIFUGO_SOURCE_SNDHWM 1000
 
-//  The source's configuration. Zero-initialise it and set what you need:
-//  zero / NULL / false fields take the defaults named here.
+//  The source's configuration. zflow_centrifugo_source_config_init sets
+//  every default; a zero-initialised struct means the same defaults (zero
+//  / NULL / false fields take the defaults named here).
 typedef struct {
     const char *url;        //  ws[s]://host:port/connection/websocket (required)
     const char *token;      //  connection token (JWT), or NULL
@@ -133,60 +134,79 @@ typedef struct {
     size_t sndhwm;          //  PUB send watermark in messages (1000)
     bool insecure;          //  wss: skip certificate checks (testing only)
     const char *ca_file;    //  wss: PEM file of trusted CAs, or NULL (system store)
-    size_t max_message;     //  largest WebSocket message (16 MiB)
+    size_t max_message;     //  largest WebSocket message (0: 16 MiB)
 } zflow_centrifugo_source_config_t;
 
-//  Starts the source actor; it connects at once unless manual_start. The
-//  configuration is copied. Returns the source (the caller owns it;
-//  zflow_centrifugo_source_destroy), or NULL with *err_p (if not NULL) set
-//  to ZFLOW_ECONFIG (no or bad url, bad channel name or key prefix),
+//  Sets every field of config to its default (url, token and channels
+//  NULL: set them). config belongs to the caller; a NULL config is
+//  ignored.
+void zflow_centrifugo_source_config_init (zflow_centrifugo_source_config_t *config);
+
+//  Starts the source actor; it connects at once unless manual_start.
+//  Everything is copied from config (strings duplicated) before the call
+//  returns: the caller may free or reuse config at once. Returns the
+//  source (the caller owns it; zflow_centrifugo_source_destroy), or NULL
+//  with *err_p (if not NULL) set to ZFLOW_EINVAL (config NULL),
+//  ZFLOW_ECONFIG (no or bad url, bad channel name or key prefix),
 //  ZFLOW_EENDPOINT (the PUB endpoint cannot be bound) or ZFLOW_ENOMEM.
 zflow_centrifugo_source_t *
 zflow_centrifugo_source_new (const zflow_centrifugo_source_config_t *config, int *err_p);
 
 //  Stops the actor (the WebSocket is closed at once) and frees the source;
-//  sets *self_p to NULL. Idempotent.
+//  sets *self_p to NULL. Nothing happens when self_p or *self_p is NULL;
+//  idempotent. Subscribers connected to the endpoint may outlive the
+//  source: they simply receive nothing more.
 void zflow_centrifugo_source_destroy (zflow_centrifugo_source_t **self_p);
 
-//  The PUB endpoint the envelopes go out on (owned by the source).
+//  Returns the PUB endpoint the envelopes and events go out on, for
+//  subscribers to connect to. Owned by the source, valid until it is
+//  destroyed; NULL for a NULL self.
 const char *zflow_centrifugo_source_endpoint (zflow_centrifugo_source_t *self);
 
-//  The actor (owned by the source), e.g. for zflow_actor_stats.
+//  Returns the actor (owned by the source: do not destroy it), e.g. for
+//  zflow_actor_stats or to poll it; NULL for a NULL self.
 zactor_t *zflow_centrifugo_source_actor (zflow_centrifugo_source_t *self);
 
 //  Connects a source made with manual_start (a no-op otherwise). Returns 0
-//  or ZFLOW_ECLOSED.
+//  or ZFLOW_ECLOSED (NULL self, or the actor is gone).
 int zflow_centrifugo_source_start (zflow_centrifugo_source_t *self);
 
-//  Adds a channel and subscribes to it now if connected. With epoch not
-//  NULL the first subscribe recovers from that position (offset, epoch),
-//  e.g. one saved by zflow_centrifugo_source_position. Returns 0,
-//  ZFLOW_EINVAL (bad channel name), ZFLOW_ENOTSUP (already there) or
-//  ZFLOW_ECLOSED.
+//  Adds a channel and subscribes to it now if connected. channel and
+//  epoch are borrowed (copied by the actor). With epoch not NULL the first
+//  subscribe recovers from that position (offset, epoch), e.g. one saved
+//  by zflow_centrifugo_source_position. Returns 0, ZFLOW_EINVAL (NULL,
+//  empty or bad channel name), ZFLOW_ENOTSUP (already there) or
+//  ZFLOW_ECLOSED (NULL self, or the actor is gone).
 int zflow_centrifugo_source_subscribe (zflow_centrifugo_source_t *self, const char *channel,
                                        uint64_t offset, const char *epoch);
 
-//  Unsubscribes from a channel and forgets it. Returns 0, ZFLOW_ENOTFOUND
-//  or ZFLOW_ECLOSED.
+//  Unsubscribes from a channel (borrowed) and forgets it. Returns 0,
+//  ZFLOW_ENOTFOUND (NULL or unknown channel) or ZFLOW_ECLOSED (NULL self,
+//  or the actor is gone).
 int zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const char *channel);
 
-//  Replaces the token: sent at once in a refresh command when the current
-//  connection's token expires, used for every later connect, and restarts
-//  a source that gave up. Returns 0 or ZFLOW_ECLOSED.
+//  Replaces the token (borrowed, copied; NULL or "" for none): sent at
+//  once in a refresh command when the current connection's token expires,
+//  used for every later connect, and restarts a source that gave up.
+//  Returns 0 or ZFLOW_ECLOSED (NULL self, or the actor is gone).
 int zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token);
 
-//  The last position published for channel: *offset_p and the epoch copied
-//  into epoch (epoch_size bytes, may be 0). Returns 0, ZFLOW_ENOTFOUND (no
-//  such channel or no position yet) or ZFLOW_ECLOSED.
+//  The last position published for channel (borrowed): *offset_p (if
+//  offset_p is not NULL) and the epoch copied into the caller's buffer
+//  epoch (epoch_size bytes, may be 0; truncated to fit). Returns 0,
+//  ZFLOW_ENOTFOUND (NULL channel, no such channel or no position yet) or
+//  ZFLOW_ECLOSED (NULL self, or the actor is gone).
 int zflow_centrifugo_source_position (zflow_centrifugo_source_t *self, const char *channel,
                                       uint64_t *offset_p, char *epoch, size_t epoch_size);
 
-//  The counters (the caller owns the hash; zhash_destroy), or NULL on
-//  timeout.
+//  The counters (a new hash the caller owns and destroys with
+//  zhash_destroy), or NULL on timeout or for a NULL self.
 zhash_t *zflow_centrifugo_source_stats (zflow_centrifugo_source_t *self, int timeout_ms);
 
-//  Turns on tracing to stderr.
-void zflow_centrifugo_source_verbose (zflow_centrifugo_source_t *self);
+//  Turns tracing to stderr on or off (off by default). It overrides the
+//  plain VERBOSE command a pipeline may send the actor. Waits for the
+//  actor to take it; nothing happens for a NULL self.
+void zflow_centrifugo_source_set_verbose (zflow_centrifugo_source_t *self, bool verbose);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,6 @@
     file, You can obtain one at http://mozilla.org/MPL/2.0/.
     =========================================================================
 */
-#include "zflow_centrifugo.h"
 #include "zflow_centrifugo_internal.h"
 #include "zflow_error.h"
 #include <curl/curl.h>
@@ -21,31 +20,31 @@
 #include <string.h>
 
 struct _zflow_centrifugo_t {
-    CURL *curl;                           //  the easy handle, reused for keep-alive
-    struct curl_slist *headers;           //  request headers, rebuilt on option change
-    bool headers_dirty;                   //  headers must be rebuilt before the next call
-    char *address;                        //  API prefix (modern) or endpoint (legacy)
-    char *api_key;                        //  API key, or NULL
-    zflow_centrifugo_format_t format;     //  wire format
-    int connect_ms;                       //  connect timeout
-    int total_ms;                         //  total timeout per request
-    bool verify;                          //  TLS verification on
-    bool transport_errors;                //  X-Centrifugo-Error-Mode: transport
-    bool keepalive;                       //  reuse connections
-    zflow_centrifugo_encoder_fn *encoder; //  the json_encoder hook, or NULL
-    void *encoder_arg;                    //  its argument
-    char *body;                           //  the answer body being received
-    size_t body_size;                     //  bytes in body
-    size_t body_max;                      //  capacity of body
-    bool body_too_big;                    //  the answer passed ZFLOW_CENTRIFUGO_MAX_BODY
-    char curl_error[CURL_ERROR_SIZE];     //  libcurl's text for the last failure
-    zflow_centrifugo_error_kind_t kind;   //  kind of the last failure
-    int code;                             //  Centrifugo error code of the last failure
-    long status;                          //  HTTP status of the last answer
-    char message[512];                    //  text of the last failure
-    json_t *pending;                      //  queued batch commands: [{method, params}]
-    uint64_t requests;                    //  requests sent
-    uint64_t connects;                    //  new connections opened
+    CURL *curl;                                //  the easy handle, reused for keep-alive
+    struct curl_slist *headers;                //  request headers, rebuilt on option change
+    bool headers_dirty;                        //  headers must be rebuilt before the next call
+    char *address;                             //  API prefix (modern) or endpoint (legacy)
+    char *api_key;                             //  API key, or NULL
+    zflow_centrifugo_format_t format;          //  wire format
+    int connect_ms;                            //  connect timeout
+    int total_ms;                              //  total timeout per request
+    bool verify;                               //  TLS verification on
+    bool transport_errors;                     //  X-Centrifugo-Error-Mode: transport
+    bool keepalive;                            //  reuse connections
+    zflow_centrifugo_json_encoder_fn *encoder; //  the json_encoder hook, or NULL
+    void *encoder_arg;                         //  its argument
+    char *body;                                //  the answer body being received
+    size_t body_size;                          //  bytes in body
+    size_t body_max;                           //  capacity of body
+    bool body_too_big;                         //  the answer passed ZFLOW_CENTRIFUGO_MAX_BODY
+    char curl_error[CURL_ERROR_SIZE];          //  libcurl's text for the last failure
+    zflow_centrifugo_error_kind_t kind;        //  kind of the last failure
+    int code;                                  //  Centrifugo error code of the last failure
+    long status;                               //  HTTP status of the last answer
+    char message[512];                         //  text of the last failure
+    json_t *pending;                           //  queued batch commands: [{method, params}]
+    uint64_t requests;                         //  requests sent
+    uint64_t connects;                         //  new connections opened
 };
 
 static pthread_once_t s_curl_once = PTHREAD_ONCE_INIT;
@@ -102,34 +101,66 @@ static size_t s_on_body (char *data, size_t size, size_t nmemb, void *arg)
     return bytes;
 }
 
-zflow_centrifugo_t *zflow_centrifugo_new (const char *address, const char *api_key)
+void zflow_centrifugo_config_init (zflow_centrifugo_config_t *config)
 {
+    if (!config)
+        return;
+    memset (config, 0, sizeof (*config));
+    config->format = ZFLOW_CENTRIFUGO_MODERN;
+    config->connect_timeout_ms = ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT;
+    config->timeout_ms = ZFLOW_CENTRIFUGO_TOTAL_TIMEOUT;
+}
+
+//  Checks a configuration before anything is allocated. Returns 0,
+//  ZFLOW_EINVAL or ZFLOW_ECONFIG.
+static int s_check_config (const zflow_centrifugo_config_t *config)
+{
+    if (!config)
+        return ZFLOW_EINVAL;
     //  A key with a line break would inject headers.
-    if (!address || !*address || (api_key && strpbrk (api_key, "\r\n")))
-        return NULL;
-    pthread_once (&s_curl_once, s_curl_global_init);
-    if (s_curl_init_rc != CURLE_OK)
-        return NULL;
-    zflow_centrifugo_t *self = (zflow_centrifugo_t *) calloc (1, sizeof (zflow_centrifugo_t));
-    if (!self)
-        return NULL;
-    self->curl = curl_easy_init ();
-    self->address = strdup (address);
-    self->api_key = api_key ? strdup (api_key) : NULL;
-    self->pending = json_array ();
-    if (!self->curl || !self->address || (api_key && !self->api_key) || !self->pending) {
-        zflow_centrifugo_destroy (&self);
+    if (!config->address || !*config->address ||
+        (config->api_key && strpbrk (config->api_key, "\r\n")))
+        return ZFLOW_ECONFIG;
+    if (config->format != ZFLOW_CENTRIFUGO_MODERN && config->format != ZFLOW_CENTRIFUGO_LEGACY)
+        return ZFLOW_ECONFIG;
+    if (config->connect_timeout_ms < 0 || config->timeout_ms < 0)
+        return ZFLOW_ECONFIG;
+    return 0;
+}
+
+zflow_centrifugo_t *zflow_centrifugo_new (const zflow_centrifugo_config_t *config, int *err_p)
+{
+    int rc = s_check_config (config);
+    if (rc == 0) {
+        pthread_once (&s_curl_once, s_curl_global_init);
+        rc = s_curl_init_rc == CURLE_OK ? 0 : ZFLOW_ENOMEM;
+    }
+    zflow_centrifugo_t *self =
+        rc ? NULL : (zflow_centrifugo_t *) calloc (1, sizeof (zflow_centrifugo_t));
+    if (self) {
+        self->curl = curl_easy_init ();
+        self->address = strdup (config->address);
+        self->api_key = config->api_key ? strdup (config->api_key) : NULL;
+        self->pending = json_array ();
+        if (!self->curl || !self->address || (config->api_key && !self->api_key) || !self->pending)
+            zflow_centrifugo_destroy (&self);
+    }
+    if (!self) {
+        if (err_p)
+            *err_p = rc ? rc : ZFLOW_ENOMEM;
         return NULL;
     }
     //  Drop a trailing slash so "<address>/<method>" has exactly one.
     size_t len = strlen (self->address);
     while (len > 1 && self->address[len - 1] == '/')
         self->address[--len] = 0;
-    self->format = ZFLOW_CENTRIFUGO_MODERN;
-    self->connect_ms = ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT;
-    self->total_ms = ZFLOW_CENTRIFUGO_TOTAL_TIMEOUT;
-    self->verify = true;
-    self->keepalive = true;
+    self->format = config->format;
+    self->connect_ms =
+        config->connect_timeout_ms ? config->connect_timeout_ms : ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT;
+    self->total_ms = config->timeout_ms ? config->timeout_ms : ZFLOW_CENTRIFUGO_TOTAL_TIMEOUT;
+    self->verify = !config->insecure;
+    self->keepalive = !config->close_connections;
+    self->transport_errors = config->transport_errors;
     self->headers_dirty = true;
     return self;
 }
@@ -150,80 +181,57 @@ void zflow_centrifugo_destroy (zflow_centrifugo_t **self_p)
     *self_p = NULL;
 }
 
-int zflow_centrifugo_set_format (zflow_centrifugo_t *self, zflow_centrifugo_format_t format)
-{
-    if (format != ZFLOW_CENTRIFUGO_MODERN && format != ZFLOW_CENTRIFUGO_LEGACY)
-        return ZFLOW_EINVAL;
-    self->format = format;
-    self->headers_dirty = true;
-    return 0;
-}
-
 int zflow_centrifugo_set_timeouts (zflow_centrifugo_t *self, int connect_ms, int total_ms)
 {
-    if (connect_ms <= 0 || total_ms <= 0)
+    if (!self || connect_ms <= 0 || total_ms <= 0)
         return ZFLOW_EINVAL;
     self->connect_ms = connect_ms;
     self->total_ms = total_ms;
     return 0;
 }
 
-void zflow_centrifugo_set_verify (zflow_centrifugo_t *self, bool verify)
+void zflow_centrifugo_json_set_encoder (zflow_centrifugo_t *self,
+                                        zflow_centrifugo_json_encoder_fn *encoder, void *arg)
 {
-    self->verify = verify;
-}
-
-void zflow_centrifugo_set_transport_errors (zflow_centrifugo_t *self, bool on)
-{
-    self->transport_errors = on;
-    self->headers_dirty = true;
-}
-
-void zflow_centrifugo_set_keepalive (zflow_centrifugo_t *self, bool on)
-{
-    self->keepalive = on;
-}
-
-void zflow_centrifugo_set_encoder (zflow_centrifugo_t *self, zflow_centrifugo_encoder_fn *encoder,
-                                   void *arg)
-{
+    if (!self)
+        return;
     self->encoder = encoder;
     self->encoder_arg = arg;
 }
 
 zflow_centrifugo_format_t zflow_centrifugo_format (zflow_centrifugo_t *self)
 {
-    return self->format;
+    return self ? self->format : ZFLOW_CENTRIFUGO_MODERN;
 }
 
 zflow_centrifugo_error_kind_t zflow_centrifugo_error_kind (zflow_centrifugo_t *self)
 {
-    return self->kind;
+    return self ? self->kind : ZFLOW_CENTRIFUGO_ERR_USAGE;
 }
 
 int zflow_centrifugo_error_code (zflow_centrifugo_t *self)
 {
-    return self->code;
+    return self ? self->code : 0;
 }
 
 long zflow_centrifugo_http_status (zflow_centrifugo_t *self)
 {
-    return self->status;
+    return self ? self->status : 0;
 }
 
 const char *zflow_centrifugo_error_message (zflow_centrifugo_t *self)
 {
-    return self->message;
+    return self ? self->message : "no client (NULL)";
 }
 
 uint64_t zflow_centrifugo_requests (zflow_centrifugo_t *self)
 {
-    return self->requests;
+    return self ? self->requests : 0;
 }
 
 uint64_t zflow_centrifugo_connects (zflow_centrifugo_t *self)
 {
-    return self->connects;
+    return self ? self->connects : 0;
 }
 
 //  Appends line (NULL counts as a failure) to *list_p. Returns true on

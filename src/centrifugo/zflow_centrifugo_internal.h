@@ -10,7 +10,7 @@
 #ifndef ZFLOW_CENTRIFUGO_INTERNAL_H_INCLUDED
 #define ZFLOW_CENTRIFUGO_INTERNAL_H_INCLUDED
 
-#include "zflow_centrifugo.h"
+#include "zflow_centrifugo_json.h"
 
 //  POSTs size bytes of body to url. Returns 0 when an answer came (any
 //  HTTP status), or a REQUEST failure already recorded.
@@ -42,7 +42,7 @@ const char *zflow__centrifugo_address (zflow_centrifugo_t *self);
 //  The queue of batch commands, an array owned by the client.
 json_t *zflow__centrifugo_pending (zflow_centrifugo_t *self);
 
-//  As zflow_centrifugo_add, sharing params (a reference is taken; the
+//  As zflow_centrifugo_json_add, sharing params (a reference is taken; the
 //  caller must not change params until the batch is sent).
 int zflow__centrifugo_add_shared (zflow_centrifugo_t *self, const char *method, json_t *params);
 

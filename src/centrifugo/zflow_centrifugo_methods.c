@@ -2,7 +2,7 @@
     zflow_centrifugo_methods - the server API methods and batches
 
     Each method builds its documented request object and hands it to
-    zflow_centrifugo_call, which frames it for the wire format in use and
+    zflow_centrifugo_json_call, which frames it for the wire format in use and
     classifies the answer.
 
     Copyright (c) the zflow contributors.
@@ -56,11 +56,13 @@ static json_t *s_parse_body (zflow_centrifugo_t *self)
     return json_loadb (body, size, 0, NULL);
 }
 
-int zflow_centrifugo_call (zflow_centrifugo_t *self, const char *method, const json_t *params,
-                           json_t **result_p)
+int zflow_centrifugo_json_call (zflow_centrifugo_t *self, const char *method, const json_t *params,
+                                json_t **result_p)
 {
     if (result_p)
         *result_p = NULL;
+    if (!self)
+        return ZFLOW_EINVAL;
     zflow__centrifugo_reset_error (self);
     if (!method || !*method || strchr (method, '/') || (params && !json_is_object (params)))
         return zflow__centrifugo_usage (self, ZFLOW_EINVAL, "bad method or params");
@@ -104,10 +106,13 @@ static int s_add_publish_opts (json_t *params, const zflow_centrifugo_publish_op
     int rc = 0;
     if (opts->skip_history)
         rc |= json_object_set_new (params, "skip_history", json_true ());
-    if (opts->tags) {
-        if (!json_is_object (opts->tags))
+    if (opts->tags_json) {
+        json_t *tags = json_loads (opts->tags_json, 0, NULL);
+        if (!json_is_object (tags)) {
+            json_decref (tags);
             return -1;
-        rc |= json_object_set_new (params, "tags", json_deep_copy (opts->tags));
+        }
+        rc |= json_object_set_new (params, "tags", tags);
     }
     if (opts->idempotency_key)
         rc |= json_object_set_new (params, "idempotency_key", json_string (opts->idempotency_key));
@@ -128,12 +133,16 @@ static int s_call_owned (zflow_centrifugo_t *self, const char *method, json_t *p
 {
     if (result_p)
         *result_p = NULL;
+    if (!self) {
+        json_decref (params);
+        return ZFLOW_EINVAL;
+    }
     if (!params || build_rc) {
         json_decref (params);
         zflow__centrifugo_reset_error (self);
         return zflow__centrifugo_usage (self, ZFLOW_EINVAL, "bad arguments");
     }
-    int rc = zflow_centrifugo_call (self, method, params, result_p);
+    int rc = zflow_centrifugo_json_call (self, method, params, result_p);
     json_decref (params);
     return rc;
 }
@@ -148,8 +157,9 @@ static int s_merge_extra (json_t *params, const json_t *extra)
     return json_object_update (params, (json_t *) extra);
 }
 
-int zflow_centrifugo_publish (zflow_centrifugo_t *self, const char *channel, const json_t *data,
-                              const zflow_centrifugo_publish_opts_t *opts, json_t **result_p)
+int zflow_centrifugo_json_publish (zflow_centrifugo_t *self, const char *channel,
+                                   const json_t *data, const zflow_centrifugo_publish_opts_t *opts,
+                                   json_t **result_p)
 {
     int rc = (!channel || (!data && !(opts && opts->b64data))) ? -1 : 0;
     json_t *params = json_object ();
@@ -162,10 +172,16 @@ int zflow_centrifugo_publish (zflow_centrifugo_t *self, const char *channel, con
     return s_call_owned (self, "publish", params, rc, result_p);
 }
 
-int zflow_centrifugo_publish_object (zflow_centrifugo_t *self, const char *channel,
-                                     const void *object,
-                                     const zflow_centrifugo_publish_opts_t *opts, json_t **result_p)
+int zflow_centrifugo_json_publish_object (zflow_centrifugo_t *self, const char *channel,
+                                          const void *object,
+                                          const zflow_centrifugo_publish_opts_t *opts,
+                                          json_t **result_p)
 {
+    if (!self) {
+        if (result_p)
+            *result_p = NULL;
+        return ZFLOW_EINVAL;
+    }
     json_t *data = zflow__centrifugo_encode (self, object);
     if (!data) {
         if (result_p)
@@ -173,14 +189,14 @@ int zflow_centrifugo_publish_object (zflow_centrifugo_t *self, const char *chann
         zflow__centrifugo_reset_error (self);
         return zflow__centrifugo_usage (self, ZFLOW_EINVAL, "no encoder, or it refused the object");
     }
-    int rc = zflow_centrifugo_publish (self, channel, data, opts, result_p);
+    int rc = zflow_centrifugo_json_publish (self, channel, data, opts, result_p);
     json_decref (data);
     return rc;
 }
 
-int zflow_centrifugo_broadcast (zflow_centrifugo_t *self, const char **channels, size_t count,
-                                const json_t *data, const zflow_centrifugo_publish_opts_t *opts,
-                                json_t **result_p)
+int zflow_centrifugo_json_broadcast (zflow_centrifugo_t *self, const char **channels, size_t count,
+                                     const json_t *data,
+                                     const zflow_centrifugo_publish_opts_t *opts, json_t **result_p)
 {
     int rc = (!channels || !count || (!data && !(opts && opts->b64data))) ? -1 : 0;
     json_t *params = json_object ();
@@ -211,32 +227,32 @@ static json_t *s_user_params (const char *user, const char *channel, const json_
     return params;
 }
 
-int zflow_centrifugo_subscribe (zflow_centrifugo_t *self, const char *user, const char *channel,
-                                const json_t *extra, json_t **result_p)
+int zflow_centrifugo_json_subscribe (zflow_centrifugo_t *self, const char *user,
+                                     const char *channel, const json_t *extra, json_t **result_p)
 {
     int rc;
     json_t *params = s_user_params (user, channel, extra, &rc);
     return s_call_owned (self, "subscribe", params, rc || !channel, result_p);
 }
 
-int zflow_centrifugo_unsubscribe (zflow_centrifugo_t *self, const char *user, const char *channel,
-                                  const json_t *extra, json_t **result_p)
+int zflow_centrifugo_json_unsubscribe (zflow_centrifugo_t *self, const char *user,
+                                       const char *channel, const json_t *extra, json_t **result_p)
 {
     int rc;
     json_t *params = s_user_params (user, channel, extra, &rc);
     return s_call_owned (self, "unsubscribe", params, rc || !channel, result_p);
 }
 
-int zflow_centrifugo_disconnect (zflow_centrifugo_t *self, const char *user, const json_t *extra,
-                                 json_t **result_p)
+int zflow_centrifugo_json_disconnect (zflow_centrifugo_t *self, const char *user,
+                                      const json_t *extra, json_t **result_p)
 {
     int rc;
     json_t *params = s_user_params (user, NULL, extra, &rc);
     return s_call_owned (self, "disconnect", params, rc, result_p);
 }
 
-int zflow_centrifugo_refresh (zflow_centrifugo_t *self, const char *user, const json_t *extra,
-                              json_t **result_p)
+int zflow_centrifugo_json_refresh (zflow_centrifugo_t *self, const char *user, const json_t *extra,
+                                   json_t **result_p)
 {
     int rc;
     json_t *params = s_user_params (user, NULL, extra, &rc);
@@ -251,26 +267,27 @@ static int s_channel_call (zflow_centrifugo_t *self, const char *method, const c
     return s_call_owned (self, method, params, 0, result_p);
 }
 
-int zflow_centrifugo_presence (zflow_centrifugo_t *self, const char *channel, json_t **result_p)
+int zflow_centrifugo_json_presence (zflow_centrifugo_t *self, const char *channel,
+                                    json_t **result_p)
 {
     return s_channel_call (self, "presence", channel, result_p);
 }
 
-int zflow_centrifugo_presence_stats (zflow_centrifugo_t *self, const char *channel,
-                                     json_t **result_p)
+int zflow_centrifugo_json_presence_stats (zflow_centrifugo_t *self, const char *channel,
+                                          json_t **result_p)
 {
     return s_channel_call (self, "presence_stats", channel, result_p);
 }
 
-int zflow_centrifugo_history_remove (zflow_centrifugo_t *self, const char *channel,
-                                     json_t **result_p)
+int zflow_centrifugo_json_history_remove (zflow_centrifugo_t *self, const char *channel,
+                                          json_t **result_p)
 {
     return s_channel_call (self, "history_remove", channel, result_p);
 }
 
-int zflow_centrifugo_history (zflow_centrifugo_t *self, const char *channel, int limit,
-                              const zflow_centrifugo_position_t *since, bool reverse,
-                              json_t **result_p)
+int zflow_centrifugo_json_history (zflow_centrifugo_t *self, const char *channel, int limit,
+                                   const zflow_centrifugo_json_position_t *since, bool reverse,
+                                   json_t **result_p)
 {
     json_t *params = channel ? json_pack ("{s:s}", "channel", channel) : NULL;
     int rc = (since && !since->epoch) ? -1 : 0;
@@ -288,13 +305,14 @@ int zflow_centrifugo_history (zflow_centrifugo_t *self, const char *channel, int
     return s_call_owned (self, "history", params, rc, result_p);
 }
 
-int zflow_centrifugo_channels (zflow_centrifugo_t *self, const char *pattern, json_t **result_p)
+int zflow_centrifugo_json_channels (zflow_centrifugo_t *self, const char *pattern,
+                                    json_t **result_p)
 {
     json_t *params = pattern ? json_pack ("{s:s}", "pattern", pattern) : json_object ();
     return s_call_owned (self, "channels", params, 0, result_p);
 }
 
-int zflow_centrifugo_info (zflow_centrifugo_t *self, json_t **result_p)
+int zflow_centrifugo_json_info (zflow_centrifugo_t *self, json_t **result_p)
 {
     return s_call_owned (self, "info", json_object (), 0, result_p);
 }
@@ -302,9 +320,10 @@ int zflow_centrifugo_info (zflow_centrifugo_t *self, json_t **result_p)
 //  ---------------------------------------------------------------------
 //  Batches
 
-int zflow_centrifugo_add (zflow_centrifugo_t *self, const char *method, const json_t *params)
+int zflow_centrifugo_json_add (zflow_centrifugo_t *self, const char *method, const json_t *params)
 {
-    if (!method || !*method || (params && !json_is_object (params)))
+    if (!self || !method || !*method || strchr (method, '/') ||
+        (params && !json_is_object (params)))
         return ZFLOW_EINVAL;
     json_t *copy = params ? json_deep_copy (params) : json_object ();
     json_t *command = copy ? json_pack ("{s:s, s:o}", "method", method, "params", copy) : NULL;
@@ -323,12 +342,13 @@ int zflow__centrifugo_add_shared (zflow_centrifugo_t *self, const char *method, 
 
 size_t zflow_centrifugo_pending (zflow_centrifugo_t *self)
 {
-    return json_array_size (zflow__centrifugo_pending (self));
+    return self ? json_array_size (zflow__centrifugo_pending (self)) : 0;
 }
 
 void zflow_centrifugo_clear (zflow_centrifugo_t *self)
 {
-    json_array_clear (zflow__centrifugo_pending (self));
+    if (self)
+        json_array_clear (zflow__centrifugo_pending (self));
 }
 
 //  Modern batch: {"commands":[{method:params}...],"parallel":b} to /batch;
@@ -423,10 +443,12 @@ static int s_send_legacy (zflow_centrifugo_t *self, json_t *pending, json_t **re
     return rc;
 }
 
-int zflow_centrifugo_send (zflow_centrifugo_t *self, bool parallel, json_t **replies_p)
+int zflow_centrifugo_json_send (zflow_centrifugo_t *self, bool parallel, json_t **replies_p)
 {
     if (replies_p)
         *replies_p = NULL;
+    if (!self)
+        return ZFLOW_EINVAL;
     zflow__centrifugo_reset_error (self);
     json_t *pending = zflow__centrifugo_pending (self);
     if (json_array_size (pending) == 0)
@@ -440,7 +462,7 @@ int zflow_centrifugo_send (zflow_centrifugo_t *self, bool parallel, json_t **rep
     return rc;
 }
 
-int zflow_centrifugo_reply_error (const json_t *reply, const char **message_p)
+int zflow_centrifugo_json_reply_error (const json_t *reply, const char **message_p)
 {
     json_t *error = json_is_object (reply) ? json_object_get (reply, "error") : NULL;
     json_t *code = json_object_get (error, "code");
@@ -456,9 +478,9 @@ int zflow_centrifugo_reply_error (const json_t *reply, const char **message_p)
     return value > 0 && value <= INT_MAX ? (int) value : INT_MAX;
 }
 
-json_t *zflow_centrifugo_reply_result (const json_t *reply)
+json_t *zflow_centrifugo_json_reply_result (const json_t *reply)
 {
-    if (!json_is_object (reply) || zflow_centrifugo_reply_error (reply, NULL))
+    if (!json_is_object (reply) || zflow_centrifugo_json_reply_error (reply, NULL))
         return NULL;
     json_t *result = json_object_get (reply, "result");
     if (result)

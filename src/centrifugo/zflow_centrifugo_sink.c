@@ -22,6 +22,8 @@
 typedef struct {
     const zflow_centrifugo_sink_config_t *config; //  the caller's configuration
     int err;                                      //  set by the actor on bad config
+    char *endpoint;                               //  set by the actor: the input's
+                                                  //  bound endpoint (the caller frees it)
 } s_start_t;
 
 //  The actor's state.
@@ -57,7 +59,16 @@ typedef struct {
     uint64_t retries;                 //  batch or command retries
     uint64_t request_errors;          //  failed HTTP exchanges (incl. decode)
     uint64_t response_errors;         //  per-command errors
+    int trace;                        //  -1: trace after the base's VERBOSE; else
+                                      //  0 / 1 from zflow_centrifugo_sink_set_verbose
 } s_sink_t;
+
+//  True when the sink traces to stderr: set_verbose decides once called,
+//  else the VERBOSE every zflow actor knows (as a pipeline sends it).
+static bool s_verbose (s_sink_t *self)
+{
+    return self->trace < 0 ? zflow_actor_verbose (self->base) : self->trace > 0;
+}
 
 static void s_arm_timer (s_sink_t *self, int delay_ms, bool replace);
 
@@ -205,7 +216,7 @@ static size_t s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
     for (size_t index = 0; index < n; index++) {
         json_t **slot = s_slot (self, index);
         const char *message = NULL;
-        int code = zflow_centrifugo_reply_error (json_array_get (replies, index), &message);
+        int code = zflow_centrifugo_json_reply_error (json_array_get (replies, index), &message);
         if (code)
             self->response_errors++;
         if (code == ZFLOW_CENTRIFUGO_INTERNAL) {
@@ -217,7 +228,7 @@ static size_t s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
         if (code) {
             self->rejected++;
             self->counters->drops++;
-            if (zflow_actor_verbose (self->base))
+            if (s_verbose (self))
                 zsys_debug ("centrifugo_sink: rejected, error %d: %s", code, message);
         } else {
             self->published++;
@@ -248,10 +259,10 @@ static int s_send_batch (s_sink_t *self)
     for (size_t index = 0; index < n; index++)
         zflow__centrifugo_add_shared (self->client, "publish", *s_slot (self, index));
     json_t *replies = NULL;
-    int rc = zflow_centrifugo_send (self->client, self->parallel, &replies);
+    int rc = zflow_centrifugo_json_send (self->client, self->parallel, &replies);
     if (rc) {
         self->request_errors++;
-        if (zflow_actor_verbose (self->base))
+        if (s_verbose (self))
             zsys_debug ("centrifugo_sink: batch of %zu failed: %s", n,
                         zflow_centrifugo_error_message (self->client));
         return -1;
@@ -376,6 +387,20 @@ static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "connects", zflow_centrifugo_connects (self->client));
 }
 
+//  The sink's own commands: TRACE "1" / "0" (set_verbose; no reply).
+static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
+{
+    (void) base;
+    s_sink_t *self = (s_sink_t *) arg;
+    if (streq (command, "TRACE")) {
+        char *on = zmsg_popstr (request);
+        self->trace = on && streq (on, "1") ? 1 : 0;
+        zstr_free (&on);
+    } else
+        zsys_warning ("centrifugo_sink: unknown command '%s' ignored", command);
+    return 0;
+}
+
 static void s_sink_destroy (s_sink_t **self_p)
 {
     s_sink_t *self = *self_p;
@@ -418,18 +443,21 @@ static int s_configure_numbers (s_sink_t *self, const zflow_centrifugo_sink_conf
     return self->outbox ? 0 : ZFLOW_ENOMEM;
 }
 
-//  Makes the API client. Returns 0 or ZFLOW_ECONFIG.
+//  Makes the API client. Returns 0, ZFLOW_ECONFIG or ZFLOW_ENOMEM.
 static int s_configure_client (s_sink_t *self, const zflow_centrifugo_sink_config_t *config)
 {
-    self->client = zflow_centrifugo_new (config->address, config->api_key);
-    if (!self->client || zflow_centrifugo_set_format (self->client, config->format))
-        return ZFLOW_ECONFIG;
-    zflow_centrifugo_set_verify (self->client, !config->insecure);
-    zflow_centrifugo_set_keepalive (self->client, !config->close_connections);
+    zflow_centrifugo_config_t client;
+    zflow_centrifugo_config_init (&client);
+    client.address = config->address;
+    client.api_key = config->api_key;
+    client.format = config->format;
+    client.insecure = config->insecure;
+    client.close_connections = config->close_connections;
     if (config->timeout_ms > 0)
-        zflow_centrifugo_set_timeouts (self->client, ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT,
-                                       config->timeout_ms);
-    return 0;
+        client.timeout_ms = config->timeout_ms;
+    int rc = ZFLOW_ECONFIG;
+    self->client = zflow_centrifugo_new (&client, &rc);
+    return self->client ? 0 : rc;
 }
 
 //  Opens the input socket, with its high-water mark set before any pipe
@@ -502,6 +530,7 @@ static s_sink_t *s_sink_new (zflow_actor_t *base, const zflow_centrifugo_sink_co
     self->counters = zflow_actor_counters (base);
     self->msg = zflow_msg_new ();
     self->timer = -1;
+    self->trace = -1;
     self->rule =
         strdup (config->channel_rule && *config->channel_rule ? config->channel_rule : "{*}");
     zuuid_t *uuid = zuuid_new ();
@@ -554,6 +583,9 @@ static void s_sink_actor (zsock_t *pipe, void *args)
         return;
     }
     zflow_actor_set_stats_handler (self->base, s_stats, self);
+    zflow_actor_set_command_handler (self->base, s_on_command, self);
+    if (start->config->input_bind)
+        start->endpoint = zsock_last_endpoint (zflow_stream_sock (self->input));
     zflow_actor_ready (self->base, 0);
     zflow_actor_run (self->base);
     s_final_flush (self);
@@ -565,22 +597,42 @@ static void s_sink_actor (zsock_t *pipe, void *args)
 
 struct _zflow_centrifugo_sink_t {
     zactor_t *actor; //  the sink actor
+    char *endpoint;  //  the input's bound endpoint, or NULL when it only connects
 };
+
+void zflow_centrifugo_sink_config_init (zflow_centrifugo_sink_config_t *config)
+{
+    if (!config)
+        return;
+    memset (config, 0, sizeof (*config));
+    config->format = ZFLOW_CENTRIFUGO_MODERN;
+    config->timeout_ms = ZFLOW_CENTRIFUGO_TOTAL_TIMEOUT;
+    config->input_type = ZMQ_SUB;
+    config->channel_rule = "{*}";
+    config->batch_max = ZFLOW_CENTRIFUGO_SINK_BATCH_MAX;
+    config->batch_ms = ZFLOW_CENTRIFUGO_SINK_BATCH_MS;
+    config->outbox_max = ZFLOW_CENTRIFUGO_SINK_OUTBOX_MAX;
+    config->retry_min_ms = ZFLOW_CENTRIFUGO_SINK_RETRY_MIN_MS;
+    config->retry_max_ms = ZFLOW_CENTRIFUGO_SINK_RETRY_MAX_MS;
+}
 
 zflow_centrifugo_sink_t *zflow_centrifugo_sink_new (const zflow_centrifugo_sink_config_t *config,
                                                     int *err_p)
 {
-    int err = ZFLOW_ECONFIG;
+    int err = ZFLOW_EINVAL;
     zflow_centrifugo_sink_t *self = NULL;
     if (config) {
-        s_start_t start = {config, 0};
+        s_start_t start = {config, 0, NULL};
         zactor_t *actor = zflow_actor_start (s_sink_actor, &start);
         err = start.err ? start.err : ZFLOW_ENOMEM;
         self = actor ? (zflow_centrifugo_sink_t *) zmalloc (sizeof (*self)) : NULL;
-        if (self)
+        if (self) {
             self->actor = actor;
-        else
+            self->endpoint = start.endpoint;
+        } else {
             zactor_destroy (&actor);
+            zstr_free (&start.endpoint);
+        }
     }
     if (!self && err_p)
         *err_p = err;
@@ -592,21 +644,28 @@ void zflow_centrifugo_sink_destroy (zflow_centrifugo_sink_t **self_p)
     if (!self_p || !*self_p)
         return;
     zactor_destroy (&(*self_p)->actor);
+    zstr_free (&(*self_p)->endpoint);
     free (*self_p);
     *self_p = NULL;
 }
 
 zactor_t *zflow_centrifugo_sink_actor (zflow_centrifugo_sink_t *self)
 {
-    return self->actor;
+    return self ? self->actor : NULL;
+}
+
+const char *zflow_centrifugo_sink_endpoint (zflow_centrifugo_sink_t *self)
+{
+    return self ? self->endpoint : NULL;
 }
 
 zhash_t *zflow_centrifugo_sink_stats (zflow_centrifugo_sink_t *self, int timeout_ms)
 {
-    return zflow_actor_stats (self->actor, timeout_ms);
+    return self ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }
 
-void zflow_centrifugo_sink_verbose (zflow_centrifugo_sink_t *self)
+void zflow_centrifugo_sink_set_verbose (zflow_centrifugo_sink_t *self, bool verbose)
 {
-    zstr_send (self->actor, "VERBOSE");
+    if (self)
+        zstr_sendx (self->actor, "TRACE", verbose ? "1" : "0", NULL);
 }

@@ -33,6 +33,11 @@ typedef struct {
 
 static void s_connect (s_source_t *self);
 
+bool zflow__centsrc_verbose (s_source_t *self)
+{
+    return self->trace < 0 ? zflow_actor_verbose (self->base) : self->trace > 0;
+}
+
 //  ---------------------------------------------------------------------
 //  Channels
 
@@ -166,7 +171,7 @@ static void s_schedule (s_source_t *self)
         return;
     int delay = zflow__centsrc_backoff (self, self->attempt);
     self->reconnect_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_reconnect_timer, self);
-    if (zflow_actor_verbose (self->base))
+    if (zflow__centsrc_verbose (self))
         zsys_debug ("zflow_centrifugo_source %s: reconnect in %d ms", self->name, delay);
 }
 
@@ -243,7 +248,7 @@ static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char 
         if (event && error) //  "error" only when there was one
             json_object_set_new (event, "error", json_string (zflow_strerror (error)));
         zflow__centsrc_event (self, "disconnected", event);
-    } else if (zflow_actor_verbose (self->base))
+    } else if (zflow__centsrc_verbose (self))
         zsys_debug ("zflow_centrifugo_source %s: connection failed: %s", self->name,
                     reason ? reason : "");
     s_reset_session (self);
@@ -389,6 +394,8 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
         rc = s_cmd_unsubscribe (self, first);
     else if (streq (command, "TOKEN"))
         s_cmd_token (self, first);
+    else if (streq (command, "TRACE"))
+        self->trace = first && streq (first, "1") ? 1 : 0;
     else if (streq (command, "POSITION")) {
         s_cmd_position (self, first);
         zstr_free (&first);
@@ -551,6 +558,7 @@ static s_source_t *s_source_new (zsock_t *pipe, s_start_t *start)
     }
     self->reconnect_timer = self->reap_timer = self->watch_timer = self->flush_timer = -1;
     self->next_id = 1;
+    self->trace = -1;
     self->base = zflow_actor_new (pipe, "zflow_centrifugo_source");
     self->channels = zhashx_new ();
     self->dead = zlist_new ();
@@ -601,10 +609,25 @@ static void s_source_actor (zsock_t *pipe, void *arg)
 //  ---------------------------------------------------------------------
 //  The public object
 
+void zflow_centrifugo_source_config_init (zflow_centrifugo_source_config_t *config)
+{
+    if (!config)
+        return;
+    memset (config, 0, sizeof (*config));
+    config->name = "zflow";
+    config->key_prefix = "centrifugo";
+    config->backoff_min_ms = ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MIN_MS;
+    config->backoff_max_ms = ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MAX_MS;
+    config->max_failures = ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES;
+    config->timeout_ms = ZFLOW_CENTRIFUGO_SOURCE_TIMEOUT_MS;
+    config->ping_grace_ms = ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS;
+    config->sndhwm = ZFLOW_CENTRIFUGO_SOURCE_SNDHWM;
+}
+
 zflow_centrifugo_source_t *
 zflow_centrifugo_source_new (const zflow_centrifugo_source_config_t *config, int *err_p)
 {
-    int err = ZFLOW_ECONFIG;
+    int err = ZFLOW_EINVAL;
     zflow_centrifugo_source_t *self = NULL;
     if (config) {
         self = (zflow_centrifugo_source_t *) calloc (1, sizeof (*self));
@@ -726,8 +749,7 @@ zhash_t *zflow_centrifugo_source_stats (zflow_centrifugo_source_t *self, int tim
     return self && self->actor ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }
 
-void zflow_centrifugo_source_verbose (zflow_centrifugo_source_t *self)
+void zflow_centrifugo_source_set_verbose (zflow_centrifugo_source_t *self, bool verbose)
 {
-    if (self && self->actor)
-        zstr_send (self->actor, "VERBOSE");
+    s_call (self, "TRACE", verbose ? "1" : "0", NULL, NULL);
 }

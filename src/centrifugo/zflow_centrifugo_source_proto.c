@@ -79,7 +79,7 @@ void zflow__centsrc_event (s_source_t *self, const char *type, json_t *details)
         zflow_meta_set_source (self->meta, self->name);
         zflow_meta_stamp (self->meta);
         zflow_meta_set_content_type (self->meta, "application/json");
-        if (zflow_actor_verbose (self->base))
+        if (zflow__centsrc_verbose (self))
             zsys_debug ("zflow_centrifugo_source %s: event %s", self->name, text);
         if (s_send_envelope (self, key, (size_t) key_size, text, strlen (text)) == 0)
             self->events++;
@@ -101,7 +101,7 @@ static int s_send_command (s_source_t *self, json_t *command, bool secret)
     int rc = text ? zflow__ws_conn_send (self->conn, false, text, strlen (text)) : ZFLOW_ENOMEM;
     if (rc == 0 && self->reply_deadline == 0)
         self->reply_deadline = zclock_mono () + self->timeout_ms;
-    if (zflow_actor_verbose (self->base) && text)
+    if (zflow__centsrc_verbose (self) && text)
         zsys_debug ("zflow_centrifugo_source %s: >> %s", self->name,
                     secret ? "(connect, token not shown)" : text);
     free (text);
@@ -506,7 +506,7 @@ void zflow__centsrc_on_message (s_source_t *self, const uint8_t *data, size_t si
     self->counters->msgs_in++;
     self->counters->bytes_in += size;
     self->last_rx = zclock_mono ();
-    if (zflow_actor_verbose (self->base))
+    if (zflow__centsrc_verbose (self))
         zsys_debug ("zflow_centrifugo_source %s: << %.*s", self->name,
                     (int) (size > 300 ? 300 : size), (const char *) data);
     const char *text = (const char *) data;

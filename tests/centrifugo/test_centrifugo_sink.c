@@ -155,6 +155,7 @@ static void test_publish (zflow_centrifugo_format_t format)
     config.batch_max = 50;
     zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
     CHECK (sink);
+    CHECK (streq (zflow_centrifugo_sink_endpoint (sink) ?: "", endpoint));
     zsock_t *push = zsock_new_push (endpoint);
     for (int n = 0; n < 230; n++)
         CHECK (s_send_n (push, "chat/room1", n) == 0);
@@ -228,7 +229,7 @@ static void test_retry (const char *fault, int count, bool expect_duplicates)
     config.timeout_ms = 300;
     zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
     if (getenv ("SINK_VERBOSE"))
-        zflow_centrifugo_sink_verbose (sink);
+        zflow_centrifugo_sink_set_verbose (sink, true);
     zsock_t *push = zsock_new_push (endpoint);
     char control[128];
     snprintf (control, sizeof (control), "{\"fault\":\"%s\",\"count\":%d}", fault, count);
@@ -453,7 +454,8 @@ static void test_bad_config (void)
 {
     int err = 0;
     CHECK (zflow_centrifugo_sink_new (NULL, &err) == NULL);
-    CHECK (err == ZFLOW_ECONFIG);
+    CHECK (err == ZFLOW_EINVAL);
+    CHECK (zflow_centrifugo_sink_new (NULL, NULL) == NULL);
     zflow_centrifugo_sink_config_t config = {0};
     config.input_connect = "inproc://nothing";
     err = 0;
@@ -476,6 +478,83 @@ static void test_bad_config (void)
     err = 0;
     CHECK (zflow_centrifugo_sink_new (&config, &err) == NULL);
     CHECK (err == ZFLOW_EENDPOINT);
+    //  The API client's own checks: a key that would inject headers, an
+    //  unknown format.
+    config.input_connect = "inproc://nothing";
+    config.api_key = "k\r\nX-Evil: 1";
+    err = 0;
+    CHECK (zflow_centrifugo_sink_new (&config, &err) == NULL);
+    CHECK (err == ZFLOW_ECONFIG);
+    config.api_key = KEY;
+    config.format = (zflow_centrifugo_format_t) 9;
+    err = 0;
+    CHECK (zflow_centrifugo_sink_new (&config, &err) == NULL);
+    CHECK (err == ZFLOW_ECONFIG);
+}
+
+//  config_init, copying, the endpoint, set_verbose, NULL-safe calls.
+static void test_conventions (void)
+{
+    zflow_centrifugo_sink_config_t config;
+    zflow_centrifugo_sink_config_init (&config);
+    CHECK (config.address == NULL && config.input_bind == NULL && config.input_connect == NULL);
+    CHECK (config.format == ZFLOW_CENTRIFUGO_MODERN && config.input_type == ZMQ_SUB);
+    CHECK (config.batch_max == ZFLOW_CENTRIFUGO_SINK_BATCH_MAX);
+    CHECK (config.batch_ms == ZFLOW_CENTRIFUGO_SINK_BATCH_MS);
+    CHECK (config.outbox_max == ZFLOW_CENTRIFUGO_SINK_OUTBOX_MAX);
+    CHECK (config.retry_min_ms == ZFLOW_CENTRIFUGO_SINK_RETRY_MIN_MS);
+    CHECK (config.retry_max_ms == ZFLOW_CENTRIFUGO_SINK_RETRY_MAX_MS);
+    CHECK (config.timeout_ms == ZFLOW_CENTRIFUGO_TOTAL_TIMEOUT);
+    CHECK (streq (config.channel_rule, "{*}") && !config.lossy);
+    zflow_centrifugo_sink_config_init (NULL);
+
+    //  Strings in the caller's buffers, overwritten as soon as new returns;
+    //  a tcp input on a port the system picks, reported resolved.
+    CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
+    char address[128], key[32], bind[64], rule[16];
+    snprintf (address, sizeof (address), "%s", s_fake.api);
+    snprintf (key, sizeof (key), "%s", KEY);
+    snprintf (bind, sizeof (bind), "tcp://127.0.0.1:*");
+    snprintf (rule, sizeof (rule), "chat:{1}");
+    config.address = address;
+    config.api_key = key;
+    config.input_type = ZMQ_PULL;
+    config.input_bind = bind;
+    config.channel_rule = rule;
+    zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
+    CHECK (sink);
+    memset (address, 'x', sizeof (address) - 1);
+    memset (key, 'y', sizeof (key) - 1);
+    memset (bind, 'z', sizeof (bind) - 1);
+    memset (rule, 'w', sizeof (rule) - 1);
+    const char *endpoint = zflow_centrifugo_sink_endpoint (sink);
+    CHECK (endpoint && strncmp (endpoint, "tcp://127.0.0.1:", 16) == 0 && !strchr (endpoint, '*'));
+    zflow_centrifugo_sink_set_verbose (sink, true);
+    zflow_centrifugo_sink_set_verbose (sink, false);
+    zsock_t *push = zsock_new_push (endpoint);
+    for (int n = 0; n < 5; n++)
+        CHECK (s_send_n (push, "x/copied", n) == 0);
+    CHECK (s_wait_stat (sink, "published", 5, 10000));
+    CHECK (s_check_channel ("chat:copied", 5) == 0);
+    CHECK (zflow_centrifugo_sink_actor (sink) != NULL);
+    zsock_destroy (&push);
+    zflow_centrifugo_sink_destroy (&sink);
+    CHECK (sink == NULL);
+    zflow_centrifugo_sink_destroy (&sink); //  idempotent
+    zflow_centrifugo_sink_destroy (NULL);
+
+    //  A sink that only connects has no endpoint of its own.
+    zflow_centrifugo_sink_config_init (&config);
+    config.address = s_fake.api;
+    config.input_connect = "inproc://centrifugo-sink-nobody";
+    sink = zflow_centrifugo_sink_new (&config, NULL);
+    CHECK (sink && zflow_centrifugo_sink_endpoint (sink) == NULL);
+    zflow_centrifugo_sink_destroy (&sink);
+
+    CHECK (zflow_centrifugo_sink_endpoint (NULL) == NULL);
+    CHECK (zflow_centrifugo_sink_actor (NULL) == NULL);
+    CHECK (zflow_centrifugo_sink_stats (NULL, 10) == NULL);
+    zflow_centrifugo_sink_set_verbose (NULL, true);
 }
 
 int main (void)
@@ -500,6 +579,7 @@ int main (void)
     test_sub_rule_and_rejects ();
     test_hub ();
     test_bad_config ();
+    test_conventions ();
     test_fake_stop (&s_fake);
     if (s_failures)
         fprintf (stderr, "test_centrifugo_sink: %d check(s) failed\n", s_failures);

@@ -20,6 +20,9 @@
 static void test_config (void)
 {
     int err = 0;
+    CHECK (!zflow_centrifugo_source_new (NULL, &err));
+    CHECK_RC (err, ZFLOW_EINVAL);
+    CHECK (!zflow_centrifugo_source_new (NULL, NULL));
     zflow_centrifugo_source_config_t config = {0};
     CHECK (!zflow_centrifugo_source_new (&config, &err));
     CHECK_RC (err, ZFLOW_ECONFIG);
@@ -55,6 +58,61 @@ static void test_config (void)
     zflow_centrifugo_source_destroy (&source);
     zflow_centrifugo_source_destroy (&source);
     CHECK (!source);
+    zflow_centrifugo_source_destroy (NULL);
+}
+
+//  config_init, copying the strings, set_verbose, NULL-safe calls.
+static void test_conventions (void)
+{
+    zflow_centrifugo_source_config_t config;
+    zflow_centrifugo_source_config_init (&config);
+    CHECK (config.url == NULL && config.token == NULL && config.channels == NULL);
+    CHECK (streq (config.name, "zflow") && streq (config.key_prefix, "centrifugo"));
+    CHECK (config.backoff_min_ms == ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MIN_MS);
+    CHECK (config.backoff_max_ms == ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MAX_MS);
+    CHECK (config.max_failures == ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES);
+    CHECK (config.timeout_ms == ZFLOW_CENTRIFUGO_SOURCE_TIMEOUT_MS);
+    CHECK (config.ping_grace_ms == ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS);
+    CHECK (config.sndhwm == ZFLOW_CENTRIFUGO_SOURCE_SNDHWM);
+    CHECK (!config.lossless && !config.insecure && !config.manual_start);
+    zflow_centrifugo_source_config_init (NULL);
+
+    //  Strings in buffers the caller overwrites as soon as new returns.
+    char url[64], name[16], channels[16], endpoint[48];
+    snprintf (url, sizeof (url), "ws://127.0.0.1:1/connection/websocket");
+    snprintf (name, sizeof (name), "conv");
+    snprintf (channels, sizeof (channels), "c1,c2");
+    snprintf (endpoint, sizeof (endpoint), "inproc://centrifugo-source-conv");
+    config.url = url;
+    config.name = name;
+    config.channels = channels;
+    config.endpoint = endpoint;
+    config.manual_start = true;
+    int err = -1;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    memset (url, 'x', sizeof (url) - 1);
+    memset (name, 'y', sizeof (name) - 1);
+    memset (channels, 'z', sizeof (channels) - 1);
+    memset (endpoint, 'w', sizeof (endpoint) - 1);
+    CHECK (
+        streq (zflow_centrifugo_source_endpoint (source) ?: "", "inproc://centrifugo-source-conv"));
+    CHECK (stat_of (source, "channels") == 2);
+    CHECK_RC (zflow_centrifugo_source_subscribe (source, "c2", 0, NULL), ZFLOW_ENOTSUP);
+    zflow_centrifugo_source_set_verbose (source, true);
+    zflow_centrifugo_source_set_verbose (source, false);
+    CHECK (stat_of (source, "channels") == 2); //  still answering
+    zflow_centrifugo_source_destroy (&source);
+    CHECK (!source);
+
+    CHECK (zflow_centrifugo_source_endpoint (NULL) == NULL);
+    CHECK (zflow_centrifugo_source_actor (NULL) == NULL);
+    CHECK (zflow_centrifugo_source_stats (NULL, 10) == NULL);
+    CHECK_RC (zflow_centrifugo_source_start (NULL), ZFLOW_ECLOSED);
+    CHECK_RC (zflow_centrifugo_source_set_token (NULL, "t"), ZFLOW_ECLOSED);
+    CHECK_RC (zflow_centrifugo_source_subscribe (NULL, "c", 0, NULL), ZFLOW_ECLOSED);
+    CHECK_RC (zflow_centrifugo_source_unsubscribe (NULL, "c"), ZFLOW_ECLOSED);
+    zflow_centrifugo_source_set_verbose (NULL, true);
 }
 
 //  Publications arrive in order, under the right key, with offsets, on
@@ -418,7 +476,7 @@ static void test_malformed_and_pushes (void)
     zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "news", "bad");
     collect_t c;
     collect_init (&c, source);
-    zflow_centrifugo_source_verbose (source);
+    zflow_centrifugo_source_set_verbose (source, true);
     CHECK_RC (zflow_centrifugo_source_start (source), 0);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
     FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"not json {\"}");
@@ -690,6 +748,7 @@ int main (int argc, char *argv[])
     zsys_set_logstream (stderr);
     printf ("test_centrifugo_source\n");
     RUN_IF (test_config);
+    RUN_IF (test_conventions);
     RUN_IF (test_publications);
     RUN_IF (test_wrong_token);
     RUN_IF (test_restart_recovery);
