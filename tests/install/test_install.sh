@@ -16,17 +16,17 @@ cmake --install "$build" --prefix "$tmp/prefix" > "$tmp/install.log"
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
 expected="a/b stream or actor is closed"
 
-cmake -S "$source/tests/install/consumer" -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
+cmake -S "$source/docs/consumer" -B "$tmp/cmake" -DCMAKE_PREFIX_PATH="$tmp/prefix" \
     > "$tmp/configure.log"
 cmake --build "$tmp/cmake" > "$tmp/build.log"
 [ "$(LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/cmake/consumer")" = "$expected" ]
 echo "find_package (zflow): ok"
 
-cc "$source/tests/install/consumer/main.c" $(pkg-config --cflags --libs libzflow) -o "$tmp/shared"
+cc "$source/docs/consumer/main.c" $(pkg-config --cflags --libs libzflow) -o "$tmp/shared"
 [ "$(LD_LIBRARY_PATH="$tmp/prefix/lib" "$tmp/shared")" = "$expected" ]
 echo "pkg-config libzflow: ok"
 
-cc "$source/tests/install/consumer/main.c" $(pkg-config --cflags libzflow) \
+cc "$source/docs/consumer/main.c" $(pkg-config --cflags libzflow) \
     "$tmp/prefix/lib/libzflow.a" $(pkg-config --static --libs-only-l libzflow | sed 's/-lzflow//') \
     -o "$tmp/static"
 [ "$("$tmp/static")" = "$expected" ]
