@@ -14,7 +14,7 @@
 
 int main (void)
 {
-    zflow_pipeline_t *p = zflow_pipeline_new ("hello");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "hello"}, NULL);
     zflow_pipeline_source_synthetic (p, "feed", 0, 30);     //  30 events, as fast as taken
     zflow_pipeline_filter_nonempty (p, "hashes", "hashes"); //  one in three has hashes
     zflow_pipeline_sink_file (p, "stdout", "-");            //  JSON lines on stdout
