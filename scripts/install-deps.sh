@@ -12,7 +12,7 @@ $SUDO apt-get install -y --no-install-recommends \
     libzmq3-dev libczmq-dev libmsgpack-dev \
     libjansson-dev libcurl4-openssl-dev libssl-dev libwslay-dev zlib1g-dev \
     python3 python3-websockets clang clang-format libclang-rt-14-dev \
-    openssl gnuplot-nox procps
+    openssl gnuplot-nox procps groff-base man-db
 # Node.js and its ws package: a real peer for the WebSocket tests and the
 # baseline of the WebSocket benchmark (the tests skip, saying so, without them).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
