@@ -17,7 +17,8 @@
     the sink's prefix). When the hub holds back, a lossless sink waits for
     the publisher's buffer to empty (up to S_WAIT_MS per message, keeping
     the message) so the stage stops taking input; a lossy sink drops the
-    messages that find the buffer above its watermark.
+    messages that find the buffer above its watermark, and what waits in
+    the buffer goes with the next message or at stop.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -187,11 +188,14 @@ static int s_write (zflow_msg_t *msg, void *arg)
     if (!self->lossless && zflow_stream_write_pending_bytes (stream) >= ZFLOW_STREAM_DEFAULT_HIGH)
         return ZFLOW_EFULL;
     int rc = zflow_hub_publisher_forward (self->pub, msg);
-    if (rc == ZFLOW_DRAIN && self->lossless) {
-        //  queued: hold the stage until the hub took it all, so nothing
-        //  waits in the buffer for a next message that may not come
-        int flushed = zflow_hub_publisher_flush (self->pub, S_WAIT_MS);
-        if (flushed)
+    if ((rc == 0 || rc == ZFLOW_DRAIN) && zflow_stream_write_pending (stream)) {
+        //  The hub holds back and the message waits in the publisher's
+        //  buffer, which moves only when the publisher is called: lossless
+        //  holds the stage until the hub took it all (so nothing waits for
+        //  a next message that may not come); lossy sends what it can now
+        //  and leaves the rest to the next message or to stop.
+        int flushed = zflow_hub_publisher_flush (self->pub, self->lossless ? S_WAIT_MS : 0);
+        if (flushed && self->lossless)
             zsys_warning ("hub sink: the hub holds back: %s", zflow_strerror (flushed));
     }
     return rc == ZFLOW_DRAIN ? 0 : rc;
