@@ -9,6 +9,7 @@
         publishers  --> inproc://zflow.hub.<name>.pub  (XSUB)
                         the hub actor forwards, counts, publishes notices
         subscribers <-- inproc://zflow.hub.<name>.sub  (XPUB)
+        attached PUB/XPUB endpoints --> a SUB per endpoint (zflow_hub_attach)
 
     zflow_hub_bind adds ipc:// or tcp:// endpoints for other processes, with
     CURVE when zflow_hub_set_curve was called first.
@@ -102,8 +103,9 @@ zflow_hub_t *zflow_hub_new (const zflow_hub_config_t *config, int *err_p);
 //  return ZFLOW_ECLOSED, and has_subscribers says false / 0.
 void zflow_hub_destroy (zflow_hub_t **self_p);
 
-//  Sends VERBOSE to the actor (true: trace attachments, detachments and
-//  pauses to stderr; false: stop the hub's own traces). NULL-safe.
+//  Turns the hub's traces (attachments, detachments, pauses; zsys_debug)
+//  on or off. true also sends VERBOSE to the actor base, whose own traces
+//  stay on once on. NULL-safe.
 void zflow_hub_set_verbose (zflow_hub_t *self, bool verbose);
 
 //  The inproc endpoint of the hub's data: where it publishes every

@@ -5,7 +5,9 @@
     socket through zflow streams: when the XPUB side cannot take more (a
     lossless subscriber is full; XPUB runs with ZMQ_XPUB_NODROP) the write
     buffer passes its high watermark, the hub stops reading its XSUB side,
-    and publishers see backpressure (ZFLOW_DRAIN) in turn.
+    and publishers see backpressure (ZFLOW_DRAIN) in turn. Attached
+    endpoints (zflow_hub_attach.c makes their SUB sockets) are read the
+    same way and held back the same way.
 
     The XPUB side runs with ZMQ_XPUB_VERBOSER so the hub sees every
     subscribe and unsubscribe, also those libzmq makes for a subscriber

@@ -80,7 +80,7 @@ static void s_expect (zflow_hub_subscriber_t *sub, const char *wire, int n)
 
 //  Runs hub -> pipeline -> hub with the hub named by source / sink.
 static void s_bridge (zflow_hub_t *hub, const char *source, const char *sink, const char *prefix,
-                      const char *wire, int n, int slow_ms)
+                      const char *wire, int n, int slow_ms, zflow_pipeline_mode_t mode)
 {
     zflow_hub_subscriber_t *watch = zflow_hub_subscriber_new (hub, "watch", NULL);
     zflow_key_t *pattern = zflow_key_new ("*", "bridged", "*", NULL);
@@ -89,6 +89,7 @@ static void s_bridge (zflow_hub_t *hub, const char *source, const char *sink, co
     CHECK (zflow_hub_subscriber_set_queue (watch, 100, ZFLOW_HUB_BLOCK) == 0);
 
     zflow_pipeline_t *p = zflow_pipeline_new ("hubstage");
+    CHECK_RC (zflow_pipeline_set_mode (p, mode), 0);
     CHECK_RC (zflow_pipeline_source_hub (p, "in", source, "events/*"), 0);
     CHECK_RC (zflow_pipeline_rekey (p, "rekey", "events", "bridged"), 0);
     CHECK_RC (zflow_pipeline_sink_hub (p, "out", sink, prefix), 0);
@@ -123,20 +124,22 @@ static void s_bridge (zflow_hub_t *hub, const char *source, const char *sink, co
     zflow_hub_subscriber_destroy (&watch);
 }
 
+//  The key wires the watcher expects.
+#define S_BRIDGED                                                                                  \
+    "bridged\x1f"                                                                                  \
+    "a"
+#define S_AGAIN "again\x1f" S_BRIDGED
+#define S_REMOTE "remote\x1f" S_BRIDGED
+
 static void test_in_process (void)
 {
     zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "stage"}, NULL);
-    s_bridge (hub, "stage", "stage", NULL,
-              "bridged\x1f"
-              "a",
-              500, 0);
+    s_bridge (hub, "stage", "stage", NULL, S_BRIDGED, 500, 0, ZFLOW_PIPELINE_LOSSLESS);
+    //  lossy: the same path with the drop policies (nothing to drop here)
+    s_bridge (hub, "stage", "stage", NULL, S_BRIDGED, 500, 0, ZFLOW_PIPELINE_LOSSY);
     //  lossless under a slow subscriber: the hub, the sink, the stages and
     //  the source's subscriber all wait, nothing is lost
-    s_bridge (hub, "stage", "stage", "again",
-              "again\x1f"
-              "bridged\x1f"
-              "a",
-              20000, 300);
+    s_bridge (hub, "stage", "stage", "again", S_AGAIN, 20000, 300, ZFLOW_PIPELINE_LOSSLESS);
     zflow_hub_destroy (&hub);
 }
 
@@ -146,11 +149,7 @@ static void test_over_tcp (void)
     CHECK (zflow_hub_bind (hub, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*") == 0);
     char *sub = strdup (zflow_hub_bound_sub (hub));
     char *pub = strdup (zflow_hub_bound_pub (hub));
-    s_bridge (hub, sub, pub, "remote",
-              "remote\x1f"
-              "bridged\x1f"
-              "a",
-              500, 0);
+    s_bridge (hub, sub, pub, "remote", S_REMOTE, 500, 0, ZFLOW_PIPELINE_LOSSLESS);
     free (sub);
     free (pub);
     zflow_hub_destroy (&hub);
