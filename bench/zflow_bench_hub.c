@@ -71,7 +71,7 @@ static void s_add (zflow_hub_subscriber_t *sub, bool wildcard, bool match, size_
 static s_result_t s_run (size_t subs, size_t matching, bool wildcard)
 {
     s_result_t result = {0, 0, 0};
-    zflow_hub_t *hub = zflow_hub_new ("bench", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "bench"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "bench", NULL);
     if (!hub || !pub || !sub) {

@@ -50,7 +50,7 @@ static void print_notice (zflow_hub_subscriber_t *watcher)
 int main (void)
 {
     int err = 0;
-    zflow_hub_t *hub = zflow_hub_new ("example", &err);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "example"}, &err);
     if (!hub) {
         fprintf (stderr, "hub: %s\n", zflow_strerror (err));
         return 1;

@@ -9,6 +9,7 @@
         publishers  --> inproc://zflow.hub.<name>.pub  (XSUB)
                         the hub actor forwards, counts, publishes notices
         subscribers <-- inproc://zflow.hub.<name>.sub  (XPUB)
+        attached PUB/XPUB endpoints --> a SUB per endpoint (zflow_hub_attach)
 
     zflow_hub_bind adds ipc:// or tcp:// endpoints for other processes, with
     CURVE when zflow_hub_set_curve was called first.
@@ -72,16 +73,90 @@ typedef struct {
 //  Longest hub name.
 #define ZFLOW_HUB_MAX_NAME 200
 
-//  Creates a hub called name (1..ZFLOW_HUB_MAX_NAME bytes of [A-Za-z0-9._-])
-//  and starts its actor, bound on inproc://zflow.hub.<name>.pub and .sub.
-//  Returns the hub (the caller owns it; zflow_hub_destroy), or NULL with
-//  *err_p (if not NULL) set to ZFLOW_EINVAL (bad name), ZFLOW_EENDPOINT (a
-//  hub of that name already exists) or ZFLOW_ENOMEM.
-zflow_hub_t *zflow_hub_new (const char *name, int *err_p);
+//  What a hub is made from. Every default is zero, so a compound literal
+//  such as &(zflow_hub_config_t){.name = "events"} is a full config.
+typedef struct {
+    const char *name;               //  1..ZFLOW_HUB_MAX_NAME bytes of [A-Za-z0-9._-];
+                                    //  NULL: a unique name "hub-<n>-<pid>" is made up
+    bool verbose;                   //  trace attachments and backpressure to stderr
+    const zflow_hub_curve_t *curve; //  CURVE for the endpoints zflow_hub_bind binds
+                                    //  (as zflow_hub_set_curve), or NULL
+} zflow_hub_config_t;
 
-//  Stops the actor, closes its sockets and frees the hub; sets *self_p to
-//  NULL. Idempotent. Destroy publishers and subscribers of the hub first.
+//  Sets every field of config to its default (all zero / NULL).
+void zflow_hub_config_init (zflow_hub_config_t *config);
+
+//  Creates a hub from config (NULL: all defaults) and starts its actor,
+//  bound on inproc://zflow.hub.<name>.pub and .sub. Everything needed is
+//  copied (the name, the CURVE certificate and allow directory): the
+//  caller keeps config and may free or reuse it at once. Returns the hub
+//  (the caller owns it; zflow_hub_destroy), or NULL with *err_p (if not
+//  NULL) set to ZFLOW_EINVAL (bad name), ZFLOW_EENDPOINT (a hub of that
+//  name already exists), ZFLOW_ECONFIG (CURVE refused) or ZFLOW_ENOMEM.
+zflow_hub_t *zflow_hub_new (const zflow_hub_config_t *config, int *err_p);
+
+//  Stops the actor (and every attachment), closes its sockets and frees
+//  the hub; sets *self_p to NULL. Idempotent and NULL-safe. Publishers and
+//  subscribers may outlive their hub: destroying them later is safe; until
+//  then publishing queues into the void (nothing is delivered), sync calls
+//  of a subscriber (subscribe in sync mode, zflow_hub_subscriber_sync)
+//  return ZFLOW_ECLOSED, and has_subscribers says false / 0.
 void zflow_hub_destroy (zflow_hub_t **self_p);
+
+//  Turns the hub's traces (attachments, detachments, pauses; zsys_debug)
+//  on or off. true also sends VERBOSE to the actor base, whose own traces
+//  stay on once on. NULL-safe.
+void zflow_hub_set_verbose (zflow_hub_t *self, bool verbose);
+
+//  The inproc endpoint of the hub's data: where it publishes every
+//  envelope (its XPUB side, as zflow_hub_sub_endpoint). Owned by the hub;
+//  NULL for a NULL self.
+const char *zflow_hub_endpoint (zflow_hub_t *self);
+
+//  Feeds the envelopes published on endpoint into the hub: a PUB or XPUB
+//  socket (an adapter's zflow_hpfeeds_endpoint or zflow_ws_endpoint, a
+//  remote tcp:// or ipc:// PUB, another hub's bound sub endpoint). The hub
+//  connects a SUB socket there, subscribed to everything, and forwards
+//  each envelope as it is: key, meta and payload frames untouched.
+//  Messages that are not envelopes are dropped and counted (STATS:
+//  attached_malformed); forwarded ones count in attached_in (and msgs_in).
+//  While the hub holds its publishers back (a lossless subscriber is full)
+//  it stops reading attachments too, so ZeroMQ's HWM pushes back on the
+//  publisher (a PUB drops there; an XPUB with ZMQ_XPUB_NODROP, as the
+//  adapters' lossless outputs, holds its sender back).
+//
+//  When it returns 0, the publisher has been sent the subscription:
+//  - inproc: the connection is made when the call connects (the
+//    publisher's socket attaches it, with the subscription, at its next
+//    send or poll; an endpoint bound later attaches it when it binds).
+//    libzmq lets a socket that processed its commands less than about a
+//    millisecond ago send without looking at new ones, so attach also
+//    waits ZFLOW_HUB_ATTACH_SETTLE ms: every message the publisher sends
+//    after attach returns reaches the hub (tested: attach, then publish
+//    at once, over many runs loses nothing).
+//  - tcp:// and ipc://: attach waits for the ZMTP handshake (libzmq then
+//    sends the subscription first on the connection), then for the
+//    settle time or twice the handshake's duration, whichever is longer,
+//    for the subscription to travel. That covers loopback and local
+//    networks; a publisher further away than that may still drop what it
+//    sends before the subscription arrives (PUB semantics: a publisher
+//    cannot be asked whether it has it).
+//  The hub keeps the connection (libzmq reconnects); a reconnect has the
+//  same gap as any PUB/SUB reconnect.
+//  Returns 0, ZFLOW_EINVAL (NULL argument, endpoint already attached),
+//  ZFLOW_EENDPOINT (libzmq refused the endpoint), ZFLOW_ETIMEDOUT (no
+//  handshake within timeout_ms; nothing stays attached), ZFLOW_ECLOSED
+//  (the actor is gone) or ZFLOW_ENOMEM. endpoint is copied.
+int zflow_hub_attach (zflow_hub_t *self, const char *endpoint, int timeout_ms);
+
+//  How long zflow_hub_attach waits after connecting, in milliseconds.
+#define ZFLOW_HUB_ATTACH_SETTLE 10
+
+//  Stops forwarding from endpoint (as given to zflow_hub_attach) and
+//  closes that connection; what its socket had received and the hub not
+//  yet forwarded is discarded. Returns 0, ZFLOW_ENOTFOUND (not attached),
+//  ZFLOW_EINVAL or ZFLOW_ECLOSED.
+int zflow_hub_detach (zflow_hub_t *self, const char *endpoint);
 
 //  Returns the hub's name (owned by the hub).
 const char *zflow_hub_name (zflow_hub_t *self);
@@ -121,11 +196,13 @@ bool zflow_hub_has_subscribers (zflow_hub_t *self, const zflow_key_t *key);
 size_t zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *pattern);
 
 //  Asks the actor for its counters (the standard ones plus patterns,
-//  subscriptions, notices, malformed, paused). Returns a hash (the caller
-//  owns it; zhash_destroy) or NULL on timeout. See zflow_actor_stats_get.
+//  subscriptions, notices, malformed, paused, attached (endpoints now),
+//  attached_in, attached_malformed). Returns a hash (the caller owns it;
+//  zhash_destroy) or NULL on timeout or a NULL self. See
+//  zflow_actor_stats_get.
 zhash_t *zflow_hub_stats (zflow_hub_t *self, int timeout_ms);
 
-//  Returns the hub's actor (for VERBOSE); owned by the hub.
+//  Returns the hub's actor (borrowed; owned by the hub), NULL for NULL.
 zactor_t *zflow_hub_actor (zflow_hub_t *self);
 
 //  Decodes the payload of a notice. Returns 0 with *key_p (the pattern; the

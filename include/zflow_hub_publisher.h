@@ -35,7 +35,8 @@ typedef struct _zflow_hub_publisher_t zflow_hub_publisher_t;
 //  none; copied). Returns once the hub accepts its messages, or NULL with
 //  *err_p (if not NULL) set to ZFLOW_EINVAL (NULL hub), ZFLOW_ETIMEDOUT (the
 //  hub did not answer within 5 s) or ZFLOW_ENOMEM. The caller owns the
-//  publisher (zflow_hub_publisher_destroy); the hub must outlive it.
+//  publisher (zflow_hub_publisher_destroy). It may outlive the hub: see
+//  zflow_hub_destroy for what it does then.
 zflow_hub_publisher_t *zflow_hub_publisher_new (zflow_hub_t *hub, const zflow_key_t *prefix,
                                                 int *err_p);
 
@@ -63,9 +64,21 @@ int zflow_hub_publisher_publish (zflow_hub_publisher_t *self, const zflow_key_t 
                                  const void *data, size_t size);
 
 //  As publish, with the parts of payload as payload frames (moved out, not
-//  copied; payload is left empty, also on error).
+//  copied; payload is left empty, also on error). The envelope gets a new,
+//  empty meta: to pass an envelope on with its meta, use forward.
 int zflow_hub_publisher_publish_msg (zflow_hub_publisher_t *self, const zflow_key_t *key,
                                      zflow_msg_t *payload);
+
+//  Publishes an existing envelope (frame 0 the key, 1 the meta, 2.. the
+//  payload; see zflow_envelope.h) as it is: meta (ident, source, seq,
+//  timestamps) and payload frames untouched, only the key gets the
+//  publisher's prefix in front (no prefix: unchanged). The frames are
+//  moved out; envelope (the caller still owns the object) is left empty,
+//  also on error. Returns 0, ZFLOW_DRAIN (queued; drain before much more),
+//  ZFLOW_EINVAL (NULL argument), ZFLOW_EPROTO (not an envelope: fewer
+//  than 3 frames or an invalid key; the meta is not decoded),
+//  ZFLOW_ETOOBIG (prefix + key too long), ZFLOW_ECLOSED or ZFLOW_ENOMEM.
+int zflow_hub_publisher_forward (zflow_hub_publisher_t *self, zflow_msg_t *envelope);
 
 //  Waits until the write buffer is down to its low watermark. Returns 0,
 //  ZFLOW_ETIMEDOUT or ZFLOW_ECLOSED.

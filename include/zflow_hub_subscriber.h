@@ -70,7 +70,8 @@ typedef void (zflow_hub_listener_fn) (const zflow_msg_t *envelope, void *arg);
 //  Creates a subscriber called id (any non-empty text, for logs) on a hub
 //  of this process. Returns it (the caller owns it;
 //  zflow_hub_subscriber_destroy), or NULL with *err_p (if not NULL) set to
-//  ZFLOW_EINVAL or ZFLOW_ENOMEM. The hub must outlive it.
+//  ZFLOW_EINVAL or ZFLOW_ENOMEM. It may outlive the hub: see
+//  zflow_hub_destroy for what it does then.
 zflow_hub_subscriber_t *zflow_hub_subscriber_new (zflow_hub_t *hub, const char *id, int *err_p);
 
 //  As zflow_hub_subscriber_new, connected to the XPUB endpoint a hub bound

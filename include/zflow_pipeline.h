@@ -185,6 +185,36 @@ int zflow_pipeline_source_hpfeeds (zflow_pipeline_t *self, const char *name,
 int zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
                                  const zflow_hpfeeds_config_t *config, const char *channel);
 
+//  Adds a source reading a hub's envelopes whose key matches pattern (text
+//  form, "/" between components, "*" wildcards as in zflow_hub.h, e.g.
+//  "hpfeeds/*"), key, meta and payload untouched. hub is the name of a hub
+//  of this process (looked up at start; the hub must not be destroyed
+//  while the pipeline starts) or the sub endpoint it bound
+//  (zflow_hub_bound_sub, any text with "://"). The hub subscriber the
+//  stage uses is created at start: for a hub of this process the
+//  subscription is in effect when start returns; for an endpoint start
+//  waits up to 5 s for the hub's addedSubscriber notice. Lossless: a full
+//  stage holds the hub back (ZFLOW_HUB_BLOCK); lossy: the subscriber drops
+//  the newest (ZFLOW_HUB_DROP_NEWEST). STATS add the subscriber's counters
+//  as "hub.<name>". Returns 0, ZFLOW_EINVAL (no hub or pattern, bad
+//  name), ZFLOW_ECONFIG (bad pattern) or ZFLOW_ENOMEM; no such hub, or
+//  one that does not answer, makes start fail.
+int zflow_pipeline_source_hub (zflow_pipeline_t *self, const char *name, const char *hub,
+                               const char *pattern);
+
+//  Adds a sink publishing each envelope into a hub as it is (meta and
+//  payload untouched), its key under prefix (text form; NULL or "" for
+//  none). hub as for zflow_pipeline_source_hub, an endpoint being the pub
+//  endpoint the hub bound (zflow_hub_bound_pub). The hub publisher is
+//  created at start and returns once the hub takes its messages, so
+//  nothing the sink is passed after start is lost. Lossless: when the hub
+//  holds back the stage waits (up to 5 s per message, keeping it); lossy:
+//  messages meeting a full publisher buffer are dropped (counted in
+//  drops). At stop it sends what the publisher still holds. Returns as
+//  zflow_pipeline_source_hub.
+int zflow_pipeline_sink_hub (zflow_pipeline_t *self, const char *name, const char *hub,
+                             const char *prefix);
+
 //  Adds a source reading a WebSocket feed (zflow_ws_t) at url (ws:// or
 //  wss://), created at start: its messages matching filter (a JSON list
 //  of objects, NULL or "" for all) arrive as envelopes with key ("ws",

@@ -5,7 +5,9 @@
     socket through zflow streams: when the XPUB side cannot take more (a
     lossless subscriber is full; XPUB runs with ZMQ_XPUB_NODROP) the write
     buffer passes its high watermark, the hub stops reading its XSUB side,
-    and publishers see backpressure (ZFLOW_DRAIN) in turn.
+    and publishers see backpressure (ZFLOW_DRAIN) in turn. Attached
+    endpoints (zflow_hub_attach.c makes their SUB sockets) are read the
+    same way and held back the same way.
 
     The XPUB side runs with ZMQ_XPUB_VERBOSER so the hub sees every
     subscribe and unsubscribe, also those libzmq makes for a subscriber
@@ -27,8 +29,10 @@
 #include "zflow_hub_notice.h"
 #include "zflow_hub_trie.h"
 #include "zflow_stream.h"
+#include <inttypes.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 //  ZMTP heartbeats on the hub's external endpoints, in milliseconds.
 #define S_HEARTBEAT_IVL 1000
@@ -68,7 +72,17 @@ struct _zflow_hub_t {
     zhashx_t *patterns;    //  pattern wire form -> s_pattern_t
     zhashx_t *peers;       //  subscriber uid -> s_peer_t
     bool curve;            //  this hub holds a reference on the shared zauth
+    bool verbose;          //  as configured, until zflow_hub_set_verbose
+    bool closed;           //  destroyed: trie, patterns, peers are gone (lock)
+    size_t refs;           //  the owner's and each publisher's and subscriber's
+                           //  (s_registry_lock); the struct is freed at 0
 };
+
+//  One endpoint the hub forwards from (zflow_hub_attach).
+typedef struct {
+    char *endpoint;         //  as the caller gave it
+    zflow_stream_t *stream; //  SUB socket connected there
+} s_attachment_t;
 
 //  The actor's state.
 typedef struct {
@@ -87,6 +101,10 @@ typedef struct {
     uint64_t pauses;          //  times publishers were held back
     uint64_t prefixes;        //  plain prefix (un)subscriptions seen
     uint64_t hellos;          //  subscribers asked to announce their subscriptions
+    zlistx_t *attached;       //  s_attachment_t, endpoints forwarded from
+    uint64_t attached_in;     //  envelopes forwarded from attachments
+    uint64_t attached_bad;    //  messages from attachments that were no envelopes
+    bool verbose;             //  trace attachments and pauses
 } s_hub_t;
 
 //  ZeroMQ's ZAP handler is per context: the hubs of a process share one zauth.
@@ -94,6 +112,12 @@ static pthread_mutex_t s_auth_lock = PTHREAD_MUTEX_INITIALIZER;
 static zactor_t *s_auth;      //  the shared zauth actor
 static size_t s_auth_refs;    //  hubs using it
 static char s_auth_dir[1024]; //  its CURVE allow directory ("" = any)
+
+//  The hubs of the process by name, for zflow__hub_lookup, and the
+//  reference counts of all hubs.
+static pthread_mutex_t s_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static zhashx_t *s_registry; //  name -> zflow_hub_t (not owned)
+static uint64_t s_anonymous; //  hubs named "hub-<n>-<pid>" so far
 
 static void s_pattern_destroy (void **item_p)
 {
@@ -145,24 +169,42 @@ static void s_send_out (s_hub_t *self, zflow_msg_t *msg)
     counters->queue_depth = zflow_stream_write_pending (self->out);
 }
 
-//  Forwards what the XSUB side has, until it is empty or out is full.
-static void s_pump (s_hub_t *self)
+//  Forwards what one input has, until it is empty or out is full.
+static void s_pump_one (s_hub_t *self, zflow_stream_t *input, bool attached)
 {
     zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
     while (!self->paused) {
-        int rc = zflow_stream_read (self->in, self->msg, 0);
+        int rc = zflow_stream_read (input, self->msg, 0);
         if (rc)
             break;
         counters->msgs_in++;
         counters->bytes_in += zflow_msg_content_size (self->msg);
         if (zflow_envelope_decode (self->msg, NULL)) {
-            self->malformed++;
+            if (attached)
+                self->attached_bad++;
+            else
+                self->malformed++;
             counters->drops++;
             zflow_msg_reset (self->msg);
             continue;
         }
+        if (attached)
+            self->attached_in++;
         s_send_out (self, self->msg);
     }
+}
+
+//  Forwards what the XSUB side and the attachments have, until all are
+//  empty or out is full (then on_drained comes back here).
+static void s_pump (s_hub_t *self)
+{
+    bool was_paused = self->paused;
+    s_pump_one (self, self->in, false);
+    for (s_attachment_t *a = (s_attachment_t *) zlistx_first (self->attached); a;
+         a = (s_attachment_t *) zlistx_next (self->attached))
+        s_pump_one (self, a->stream, true);
+    if (self->verbose && self->paused && !was_paused)
+        zsys_debug ("hub %s: output full, holding publishers back", self->hub->name);
 }
 
 static void s_on_input (zflow_stream_t *stream, void *arg)
@@ -404,6 +446,9 @@ static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "prefix_subscriptions", self->prefixes);
     zflow_actor_stats_add (reply, "peers", peers);
     zflow_actor_stats_add (reply, "hellos", self->hellos);
+    zflow_actor_stats_add (reply, "attached", zlistx_size (self->attached));
+    zflow_actor_stats_add (reply, "attached_in", self->attached_in);
+    zflow_actor_stats_add (reply, "attached_malformed", self->attached_bad);
 }
 
 //  Binds stream to endpoint (if not empty); *real_p gets the real endpoint.
@@ -421,7 +466,64 @@ static int s_bind_one (zflow_stream_t *stream, const char *endpoint, char **real
     return 0;
 }
 
+static s_attachment_t *s_attachment_find (s_hub_t *self, const char *endpoint)
+{
+    for (s_attachment_t *a = (s_attachment_t *) zlistx_first (self->attached); a;
+         a = (s_attachment_t *) zlistx_next (self->attached))
+        if (streq (a->endpoint, endpoint))
+            return a;
+    return NULL;
+}
+
+static void s_attachment_destroy (s_attachment_t **self_p)
+{
+    s_attachment_t *self = *self_p;
+    if (self) {
+        zflow_stream_destroy (&self->stream);
+        free (self->endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  ATTACH endpoint, socket (connected by the caller, now ours: destroyed
+//  here when refused) or DETACH endpoint. Returns 0 or a zflow code.
+static int s_on_attach (s_hub_t *self, bool attach, zmsg_t *request)
+{
+    char *endpoint = zmsg_popstr (request);
+    zframe_t *frame = attach ? zmsg_pop (request) : NULL;
+    zsock_t *sock =
+        frame && zframe_size (frame) == sizeof (void *) ? *(zsock_t **) zframe_data (frame) : NULL;
+    zframe_destroy (&frame);
+    s_attachment_t *found = endpoint ? s_attachment_find (self, endpoint) : NULL;
+    int rc = !endpoint || (attach && (!sock || found)) ? ZFLOW_EINVAL
+             : !attach && !found                       ? ZFLOW_ENOTFOUND
+                                                       : 0;
+    if (rc == 0 && !attach) {
+        zlistx_delete (self->attached, zlistx_find (self->attached, found));
+        s_attachment_destroy (&found);
+    } else if (rc == 0) {
+        s_attachment_t *a = (s_attachment_t *) zmalloc (sizeof (s_attachment_t));
+        a->endpoint = strdup (endpoint);
+        a->stream = zflow_stream_new_sock (&sock);
+        if (!a->stream || !a->endpoint ||
+            zflow_stream_attach (a->stream, zflow_actor_loop (self->base), s_on_input, NULL,
+                                 self) ||
+            !zlistx_add_end (self->attached, a)) {
+            s_attachment_destroy (&a);
+            rc = ZFLOW_ENOMEM;
+        }
+    }
+    zsock_destroy (&sock); //  NULL once a stream took it
+    if (self->verbose)
+        zsys_debug ("hub %s: %s %s: %s", self->hub->name, attach ? "attach" : "detach",
+                    endpoint ? endpoint : "?", rc ? zflow_strerror (rc) : "ok");
+    zstr_free (&endpoint);
+    return rc;
+}
+
 //  BIND pub sub -> rc, real pub, real sub. CURVE cert -> rc.
+//  ATTACH endpoint socket / DETACH endpoint -> rc. SETVERBOSE 0|1.
 static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
     s_hub_t *self = (s_hub_t *) arg;
@@ -452,6 +554,12 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
             zsock_set_curve_server (socks[i], 1);
         }
         zsock_send (pipe, "i", cert ? 0 : ZFLOW_EINVAL);
+    } else if (streq (command, "ATTACH") || streq (command, "DETACH"))
+        zsock_send (pipe, "i", s_on_attach (self, command[0] == 'A', request));
+    else if (streq (command, "SETVERBOSE")) {
+        char *flag = zmsg_popstr (request);
+        self->verbose = flag && streq (flag, "1");
+        zstr_free (&flag);
     } else
         zsys_warning ("hub %s: unknown command '%s'", self->hub->name, command);
     return 0;
@@ -489,9 +597,11 @@ static int s_hub_setup (s_hub_t *self)
     self->msg = zflow_msg_new ();
     self->notice = zflow_msg_new ();
     self->control = zflow_msg_new ();
+    self->attached = zlistx_new ();
+    self->verbose = self->hub->verbose;
     self->in = s_stream (ZMQ_XSUB, self->hub->pub_endpoint);
     self->out = s_stream (ZMQ_XPUB, self->hub->sub_endpoint);
-    if (!self->msg || !self->notice || !self->control || !self->in || !self->out)
+    if (!self->msg || !self->notice || !self->control || !self->attached || !self->in || !self->out)
         return -1;
     //  XSUB: take everything; the XPUB side filters per subscriber
     zflow_msg_t *all = zflow_msg_new ();
@@ -527,6 +637,10 @@ static void s_hub_actor (zsock_t *pipe, void *args)
         zsock_unbind (zflow_stream_sock (self.in), "%s", self.hub->pub_endpoint);
     if (self.out)
         zsock_unbind (zflow_stream_sock (self.out), "%s", self.hub->sub_endpoint);
+    for (s_attachment_t *a = self.attached ? (s_attachment_t *) zlistx_first (self.attached) : NULL;
+         a; a = (s_attachment_t *) zlistx_next (self.attached))
+        s_attachment_destroy (&a);
+    zlistx_destroy (&self.attached);
     zflow_stream_destroy (&self.in);
     zflow_stream_destroy (&self.out);
     zflow_msg_destroy (&self.msg);
@@ -549,33 +663,91 @@ static bool s_name_ok (const char *name)
     return true;
 }
 
-zflow_hub_t *zflow_hub_new (const char *name, int *err_p)
+void zflow_hub_config_init (zflow_hub_config_t *config)
 {
-    int err = s_name_ok (name) ? 0 : ZFLOW_EINVAL;
-    zflow_hub_t *self = err ? NULL : (zflow_hub_t *) zmalloc (sizeof (zflow_hub_t));
-    if (self) {
-        self->name = strdup (name);
-        self->pub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.pub", name);
-        self->sub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.sub", name);
-        pthread_mutex_init (&self->lock, NULL);
-        pthread_condattr_t attributes;
-        pthread_condattr_init (&attributes);
-        pthread_condattr_setclock (&attributes, CLOCK_MONOTONIC);
-        pthread_cond_init (&self->fenced, &attributes);
-        pthread_condattr_destroy (&attributes);
-        self->trie = zflow__trie_new ();
-        self->patterns = zhashx_new ();
-        self->peers = zhashx_new ();
-        if (self->patterns)
-            zhashx_set_destructor (self->patterns, s_pattern_destroy);
-        if (self->peers)
-            zhashx_set_destructor (self->peers, s_peer_destroy);
-        if (self->trie && self->patterns && self->peers)
-            self->actor = zflow_actor_start (s_hub_actor, self);
-        if (!self->actor) {
-            err = ZFLOW_EENDPOINT;
+    if (config)
+        memset (config, 0, sizeof (*config));
+}
+
+//  Adds self to the registry under its name. Returns 0 or ZFLOW_EENDPOINT
+//  (the name is taken) / ZFLOW_ENOMEM.
+static int s_register (zflow_hub_t *self)
+{
+    pthread_mutex_lock (&s_registry_lock);
+    if (!s_registry)
+        s_registry = zhashx_new ();
+    int rc = !s_registry                                    ? ZFLOW_ENOMEM
+             : zhashx_insert (s_registry, self->name, self) ? ZFLOW_EENDPOINT
+                                                            : 0;
+    pthread_mutex_unlock (&s_registry_lock);
+    return rc;
+}
+
+static void s_unregister (zflow_hub_t *self)
+{
+    pthread_mutex_lock (&s_registry_lock);
+    if (s_registry && zhashx_lookup (s_registry, self->name) == self)
+        zhashx_delete (s_registry, self->name);
+    if (s_registry && zhashx_size (s_registry) == 0)
+        zhashx_destroy (&s_registry); //  nothing left behind at exit
+    pthread_mutex_unlock (&s_registry_lock);
+}
+
+//  Makes up a name no other hub of this process has had.
+static char *s_anonymous_name (void)
+{
+    pthread_mutex_lock (&s_registry_lock);
+    uint64_t n = ++s_anonymous;
+    pthread_mutex_unlock (&s_registry_lock);
+    return zsys_sprintf ("hub-%" PRIu64 "-%d", n, (int) getpid ());
+}
+
+static zflow_hub_t *s_hub_new (const char *name, bool verbose, int *err_p)
+{
+    zflow_hub_t *self = (zflow_hub_t *) zmalloc (sizeof (zflow_hub_t));
+    if (!self)
+        return NULL;
+    self->refs = 1;
+    self->verbose = verbose;
+    self->name = name ? strdup (name) : s_anonymous_name ();
+    self->pub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.pub", self->name);
+    self->sub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.sub", self->name);
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_condattr_t attributes;
+    pthread_condattr_init (&attributes);
+    pthread_condattr_setclock (&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init (&self->fenced, &attributes);
+    pthread_condattr_destroy (&attributes);
+    self->trie = zflow__trie_new ();
+    self->patterns = zhashx_new ();
+    self->peers = zhashx_new ();
+    if (self->patterns)
+        zhashx_set_destructor (self->patterns, s_pattern_destroy);
+    if (self->peers)
+        zhashx_set_destructor (self->peers, s_peer_destroy);
+    if (self->name && self->pub_endpoint && self->sub_endpoint && self->trie && self->patterns &&
+        self->peers)
+        self->actor = zflow_actor_start (s_hub_actor, self);
+    int err = self->actor ? s_register (self) : ZFLOW_EENDPOINT;
+    if (err) {
+        *err_p = err;
+        zflow_hub_destroy (&self);
+    }
+    return self;
+}
+
+zflow_hub_t *zflow_hub_new (const zflow_hub_config_t *config, int *err_p)
+{
+    zflow_hub_config_t defaults;
+    zflow_hub_config_init (&defaults);
+    if (!config)
+        config = &defaults;
+    int err = !config->name || s_name_ok (config->name) ? 0 : ZFLOW_EINVAL;
+    zflow_hub_t *self = err ? NULL : s_hub_new (config->name, config->verbose, &err);
+    if (self && config->curve) {
+        err = zflow_hub_set_curve (self, config->curve);
+        if (err)
             zflow_hub_destroy (&self);
-        }
     }
     if (err_p)
         *err_p = self ? 0 : err ? err : ZFLOW_ENOMEM;
@@ -590,26 +762,77 @@ static void s_auth_release (void)
     pthread_mutex_unlock (&s_auth_lock);
 }
 
+void zflow__hub_ref (zflow_hub_t *self)
+{
+    pthread_mutex_lock (&s_registry_lock);
+    self->refs++;
+    pthread_mutex_unlock (&s_registry_lock);
+}
+
+void zflow__hub_unref (zflow_hub_t **self_p)
+{
+    zflow_hub_t *self = self_p ? *self_p : NULL;
+    if (!self)
+        return;
+    *self_p = NULL;
+    pthread_mutex_lock (&s_registry_lock);
+    bool last = --self->refs == 0;
+    pthread_mutex_unlock (&s_registry_lock);
+    if (last) {
+        pthread_mutex_destroy (&self->lock);
+        pthread_cond_destroy (&self->fenced);
+        free (self);
+    }
+}
+
+zflow_hub_t *zflow__hub_lookup (const char *name)
+{
+    pthread_mutex_lock (&s_registry_lock);
+    zflow_hub_t *hub = s_registry && name ? (zflow_hub_t *) zhashx_lookup (s_registry, name) : NULL;
+    if (hub)
+        hub->refs++;
+    pthread_mutex_unlock (&s_registry_lock);
+    return hub;
+}
+
 void zflow_hub_destroy (zflow_hub_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     zflow_hub_t *self = *self_p;
+    s_unregister (self);
     zactor_destroy (&self->actor);
     if (self->curve)
         s_auth_release ();
+    //  publishers and subscribers may still hold the struct: what they
+    //  read under the lock is gone, and a waiting fence wakes up
+    pthread_mutex_lock (&self->lock);
+    self->closed = true;
     zflow__trie_destroy (&self->trie);
     zhashx_destroy (&self->patterns);
     zhashx_destroy (&self->peers);
-    pthread_mutex_destroy (&self->lock);
-    pthread_cond_destroy (&self->fenced);
+    pthread_cond_broadcast (&self->fenced);
+    pthread_mutex_unlock (&self->lock);
     zstr_free (&self->name);
     zstr_free (&self->pub_endpoint);
     zstr_free (&self->sub_endpoint);
     zstr_free (&self->bound_pub);
     zstr_free (&self->bound_sub);
-    free (self);
-    *self_p = NULL;
+    zflow__hub_unref (self_p);
+}
+
+void zflow_hub_set_verbose (zflow_hub_t *self, bool verbose)
+{
+    if (!self)
+        return;
+    zsock_send (self->actor, "ss", "SETVERBOSE", verbose ? "1" : "0");
+    if (verbose)
+        zstr_send (self->actor, "VERBOSE");
+}
+
+const char *zflow_hub_endpoint (zflow_hub_t *self)
+{
+    return self ? self->sub_endpoint : NULL;
 }
 
 const char *zflow_hub_name (zflow_hub_t *self)
@@ -711,7 +934,7 @@ bool zflow_hub_has_subscribers (zflow_hub_t *self, const zflow_key_t *key)
     size_t size;
     const void *wire = zflow_key_wire (key, &size);
     pthread_mutex_lock (&self->lock);
-    bool any = zflow__trie_any (self->trie, wire, size);
+    bool any = !self->closed && zflow__trie_any (self->trie, wire, size);
     pthread_mutex_unlock (&self->lock);
     return any;
 }
@@ -723,7 +946,7 @@ size_t zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *patte
     size_t size;
     const char *wire = (const char *) zflow_key_wire (pattern, &size);
     pthread_mutex_lock (&self->lock);
-    s_pattern_t *p = (s_pattern_t *) zhashx_lookup (self->patterns, wire);
+    s_pattern_t *p = self->closed ? NULL : (s_pattern_t *) zhashx_lookup (self->patterns, wire);
     size_t count = p ? p->count : 0;
     pthread_mutex_unlock (&self->lock);
     return count;
@@ -736,7 +959,7 @@ zhash_t *zflow_hub_stats (zflow_hub_t *self, int timeout_ms)
 
 zactor_t *zflow_hub_actor (zflow_hub_t *self)
 {
-    return self->actor;
+    return self ? self->actor : NULL;
 }
 
 int zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int timeout_ms)
@@ -756,6 +979,10 @@ int zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int
     int rc = 0;
     pthread_mutex_lock (&self->lock);
     while (rc == 0) {
+        if (self->closed) {
+            rc = ZFLOW_ECLOSED;
+            break;
+        }
         s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, uid);
         if (peer && peer->fence >= seq)
             break;

@@ -45,7 +45,18 @@
 #define ZFLOW_HUB_MAX_UID 64
 
 //  Waits until the hub has seen fence seq (or a later one) from the
-//  subscriber uid. Returns 0 or ZFLOW_ETIMEDOUT.
+//  subscriber uid. Returns 0, ZFLOW_ETIMEDOUT or ZFLOW_ECLOSED (the hub
+//  was destroyed).
 int zflow__hub_wait_fence (zflow_hub_t *self, const char *uid, uint64_t seq, int timeout_ms);
+
+//  Publishers and subscribers of a local hub hold a reference on it, so
+//  that the struct (its lock and its closed flag) outlives the hub's
+//  destroy until they are gone. zflow__hub_unref sets *self_p to NULL.
+void zflow__hub_ref (zflow_hub_t *self);
+void zflow__hub_unref (zflow_hub_t **self_p);
+
+//  Returns the hub of this process called name with a reference taken
+//  (zflow__hub_unref it), or NULL when there is none.
+zflow_hub_t *zflow__hub_lookup (const char *name);
 
 #endif

@@ -10,6 +10,7 @@
 #include "zflow_hub_publisher.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
+#include "zflow_hub_internal.h"
 
 //  How long destroy lets queued messages go out, in milliseconds.
 #define S_LINGER 1000
@@ -17,7 +18,7 @@
 #define S_WIRE_MAX (ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1))
 
 struct _zflow_hub_publisher_t {
-    zflow_hub_t *hub;       //  the local hub, or NULL when remote (not owned)
+    zflow_hub_t *hub;       //  the local hub (a reference), or NULL when remote
     zflow_stream_t *stream; //  XPUB socket connected to the hub's XSUB side
     zflow_msg_t *msg;       //  message being built, reused
     size_t prefix_parts;    //  components in the prefix
@@ -58,6 +59,8 @@ static zflow_hub_publisher_t *s_new (zflow_hub_t *hub, const char *endpoint,
     }
     if (!err) {
         self->hub = hub;
+        if (hub)
+            zflow__hub_ref (hub); //  the struct outlives a hub destroyed first
         self->stream = zflow_stream_new_sock (&sock);
         self->msg = zflow_msg_new ();
         err = self->stream && self->msg ? 0 : ZFLOW_ENOMEM;
@@ -113,6 +116,7 @@ void zflow_hub_publisher_destroy (zflow_hub_publisher_t **self_p)
         zflow_stream_flush (self->stream, S_LINGER);
     zflow_stream_destroy (&self->stream);
     zflow_msg_destroy (&self->msg);
+    zflow__hub_unref (&self->hub);
     free (self);
     *self_p = NULL;
 }
@@ -155,6 +159,41 @@ int zflow_hub_publisher_publish_msg (zflow_hub_publisher_t *self, const zflow_ke
         return rc;
     }
     return zflow_stream_write (self->stream, payload);
+}
+
+//  Replaces the key frame of envelope with prefix + key. Returns 0,
+//  ZFLOW_ETOOBIG or ZFLOW_ENOMEM.
+static int s_prefix_key (zflow_hub_publisher_t *self, zflow_msg_t *envelope)
+{
+    size_t size;
+    const char *key = (const char *) zflow_envelope_key (envelope, &size);
+    size_t parts = 1;
+    for (size_t i = 0; i < size; i++)
+        parts += key[i] == ZFLOW_KEY_SEP;
+    if (self->prefix_parts + parts > ZFLOW_KEY_MAX_PARTS || self->prefix_size + size > S_WIRE_MAX)
+        return ZFLOW_ETOOBIG;
+    zmq_msg_t full;
+    if (zmq_msg_init_size (&full, self->prefix_size + size))
+        return ZFLOW_ENOMEM;
+    memcpy (zmq_msg_data (&full), self->wire, self->prefix_size);
+    memcpy ((char *) zmq_msg_data (&full) + self->prefix_size, key, size);
+    zmq_msg_move ((zmq_msg_t *) zflow_msg_zmq (envelope, 0), &full);
+    zmq_msg_close (&full);
+    return 0;
+}
+
+int zflow_hub_publisher_forward (zflow_hub_publisher_t *self, zflow_msg_t *envelope)
+{
+    if (!self || !envelope)
+        return ZFLOW_EINVAL;
+    int rc = zflow_envelope_decode (envelope, NULL);
+    if (rc == 0 && self->prefix_size)
+        rc = s_prefix_key (self, envelope);
+    if (rc) {
+        zflow_msg_reset (envelope);
+        return rc;
+    }
+    return zflow_stream_write (self->stream, envelope);
 }
 
 int zflow_hub_publisher_drain (zflow_hub_publisher_t *self, int timeout_ms)

@@ -23,7 +23,7 @@
 #define S_SYNC_TIMEOUT 5000
 
 struct _zflow_hub_subscriber_t {
-    zflow_hub_t *hub;     //  the local hub, or NULL when remote (not owned)
+    zflow_hub_t *hub;     //  the local hub (a reference), or NULL when remote
     char *id;             //  the user's id
     char *uid;            //  unique id for presence, announcements, fences
     char *queue_endpoint; //  inproc endpoint of the actor's queue PAIR
@@ -42,6 +42,8 @@ static zflow_hub_subscriber_t *s_new (zflow_hub_t *hub, const char *endpoint, co
         err ? NULL : (zflow_hub_subscriber_t *) zmalloc (sizeof (zflow_hub_subscriber_t));
     if (self) {
         self->hub = hub;
+        if (hub)
+            zflow__hub_ref (hub); //  the struct outlives a hub destroyed first
         self->sync = true;
         self->next_id = 1;
         self->id = strdup (id);
@@ -93,6 +95,7 @@ void zflow_hub_subscriber_destroy (zflow_hub_subscriber_t **self_p)
     zstr_free (&self->id);
     zstr_free (&self->uid);
     zstr_free (&self->queue_endpoint);
+    zflow__hub_unref (&self->hub);
     free (self);
     *self_p = NULL;
 }

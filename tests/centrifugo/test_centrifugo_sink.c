@@ -395,7 +395,7 @@ static void test_sub_rule_and_rejects (void)
 static void test_hub (void)
 {
     CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
-    zflow_hub_t *hub = zflow_hub_new ("centrifugo-sink-test", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "centrifugo-sink-test"}, NULL);
     CHECK (hub);
     char endpoint[64];
     zflow_centrifugo_sink_config_t config = s_config (endpoint, sizeof (endpoint));

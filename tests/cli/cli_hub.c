@@ -16,7 +16,7 @@
 
 int main (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("cli", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "cli"}, NULL);
     if (!hub || zflow_hub_bind (hub, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*")) {
         fprintf (stderr, "cli_hub: cannot bind\n");
         zflow_hub_destroy (&hub);

@@ -6,7 +6,7 @@
 //  The seed's example: prefix ("a"), subscription ("a","b","*").
 static void test_seed_example (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("seed", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "seed"}, NULL);
     CHECK (hub);
     zflow_key_t *prefix = K ("a");
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, prefix, NULL);
@@ -33,7 +33,7 @@ static void test_seed_example (void)
 //  keys published, and exactly the expected ones arrive at each.
 static void test_wildcards (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("wild", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "wild"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     const char *keys[] = {"a", "a/b", "a/b/c", "a/x/c", "a/bc", "b/c", "x/b", "a/b/c/d", "a//c"};
     const size_t nkeys = sizeof (keys) / sizeof (keys[0]);
@@ -98,7 +98,7 @@ static void test_wildcards (void)
 //  is queued once; unsubscribing one stops its keys only.
 static void test_queue_order (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("order", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "order"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "q", NULL);
     zflow_key_t *p1 = K ("one/*");
@@ -162,7 +162,7 @@ static void s_listener (const zflow_msg_t *env, void *arg)
 //  listeners are not called again.
 static void test_sync_listeners (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("sync", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "sync"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "l", NULL);
     s_seen_t a = {0, -1, true, 0}, b = {0, -1, true, 0};
@@ -240,7 +240,7 @@ static void s_user_actor (zsock_t *pipe, void *args)
 
 static void test_actor_listener (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("actors", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "actors"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "a", NULL);
     zactor_t *user = zactor_new (s_user_actor, "inproc://test-hub-user-actor");
@@ -317,7 +317,7 @@ static int s_next_notice (zflow_hub_subscriber_t *watch, const char *pattern_tex
 
 static void test_notices (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("notices", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "notices"}, NULL);
     zflow_hub_subscriber_t *watch = zflow_hub_subscriber_new (hub, "watch", NULL);
     zflow_key_t *added = K ("Hub/addedSubscriber/*");
     zflow_key_t *removed = K ("Hub/removedSubscriber/*");
@@ -359,7 +359,7 @@ static void test_notices (void)
 
 static void test_has_subscribers (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("has", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "has"}, NULL);
     zflow_key_t *prefix = K ("a");
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, prefix, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "s", NULL);
@@ -391,12 +391,15 @@ static void test_has_subscribers (void)
 static void test_bad_keys (void)
 {
     int err = 0;
-    CHECK (zflow_hub_new (NULL, &err) == NULL && err == ZFLOW_EINVAL);
-    CHECK (zflow_hub_new ("", &err) == NULL && err == ZFLOW_EINVAL);
-    CHECK (zflow_hub_new ("no spaces", &err) == NULL && err == ZFLOW_EINVAL);
-    zflow_hub_t *hub = zflow_hub_new ("bad", &err);
+    CHECK (zflow_hub_new (&(zflow_hub_config_t){.name = "a/b"}, &err) == NULL &&
+           err == ZFLOW_EINVAL);
+    CHECK (zflow_hub_new (&(zflow_hub_config_t){.name = ""}, &err) == NULL && err == ZFLOW_EINVAL);
+    CHECK (zflow_hub_new (&(zflow_hub_config_t){.name = "no spaces"}, &err) == NULL &&
+           err == ZFLOW_EINVAL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "bad"}, &err);
     CHECK (hub && err == 0);
-    CHECK (zflow_hub_new ("bad", &err) == NULL && err == ZFLOW_EENDPOINT);
+    CHECK (zflow_hub_new (&(zflow_hub_config_t){.name = "bad"}, &err) == NULL &&
+           err == ZFLOW_EENDPOINT);
     zflow_hub_destroy (&hub);
     const char *parts[ZFLOW_KEY_MAX_PARTS + 1];
     for (int i = 0; i <= ZFLOW_KEY_MAX_PARTS; i++)
@@ -419,7 +422,7 @@ static void test_bad_keys (void)
 static void test_bad_calls (void)
 {
     int err = 0;
-    zflow_hub_t *hub = zflow_hub_new ("badcalls", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "badcalls"}, NULL);
     const char *parts[ZFLOW_KEY_MAX_PARTS];
     for (int i = 0; i < ZFLOW_KEY_MAX_PARTS; i++)
         parts[i] = "p";
@@ -470,7 +473,7 @@ static void test_bad_calls (void)
 //  as malformed and dropped; the hub goes on serving.
 static void test_bad_frames (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("badframes", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "badframes"}, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "s", NULL);
     zflow_key_t *raw_key = K ("raw");
     zflow_key_t *after = K ("after/*");
@@ -510,8 +513,8 @@ static void test_bad_frames (void)
 //  Two hubs in one process do not see each other's traffic.
 static void test_two_hubs (void)
 {
-    zflow_hub_t *h1 = zflow_hub_new ("h1", NULL);
-    zflow_hub_t *h2 = zflow_hub_new ("h2", NULL);
+    zflow_hub_t *h1 = zflow_hub_new (&(zflow_hub_config_t){.name = "h1"}, NULL);
+    zflow_hub_t *h2 = zflow_hub_new (&(zflow_hub_config_t){.name = "h2"}, NULL);
     CHECK (h1 && h2);
     CHECK (!streq (zflow_hub_pub_endpoint (h1), zflow_hub_pub_endpoint (h2)));
     zflow_hub_subscriber_t *s1 = zflow_hub_subscriber_new (h1, "s1", NULL);
@@ -534,7 +537,7 @@ static void test_two_hubs (void)
     zflow_hub_destroy (&h1);
     zflow_hub_destroy (&h2);
     //  the name is free again at once
-    h1 = zflow_hub_new ("h1", NULL);
+    h1 = zflow_hub_new (&(zflow_hub_config_t){.name = "h1"}, NULL);
     CHECK (h1);
     zflow_hub_destroy (&h1);
 }
@@ -567,7 +570,7 @@ static void *s_producer (void *arg)
 //  publisher's messages in the order it published them.
 static void test_concurrent_publishers (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("threads", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "threads"}, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "all", NULL);
     CHECK (zflow_hub_subscriber_set_queue (sub, 100, ZFLOW_HUB_BLOCK) == 0);
     zflow_key_t *pattern = K ("t/*");
@@ -601,7 +604,7 @@ static void test_concurrent_publishers (void)
 //  returns success, every time.
 static void test_sync_forever (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("syncforever", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "syncforever"}, NULL);
     for (int i = 0; i < 20; i++) {
         zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "s", NULL);
         zflow_hub_subscriber_set_sync (sub, false);

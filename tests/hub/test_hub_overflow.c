@@ -11,7 +11,7 @@
 //  waits until it has read them all, then returns what the queue holds.
 static int s_burst (zflow_hub_overflow_t policy, int *got, uint64_t *drops)
 {
-    zflow_hub_t *hub = zflow_hub_new ("overflow", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "overflow"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "slow", NULL);
     CHECK (zflow_hub_subscriber_set_queue (sub, LIMIT, policy) == 0);
@@ -101,7 +101,7 @@ static void *s_slow_consumer (void *arg)
 
 static void test_block (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("lossless", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "lossless"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "slow", NULL);
     CHECK (zflow_hub_subscriber_set_queue (sub, LIMIT, ZFLOW_HUB_BLOCK) == 0);
@@ -160,7 +160,7 @@ static void test_block (void)
 //  serving its queue.
 static void test_actor_listener_drops (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("actordrop", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "actordrop"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "stuck", NULL);
     CHECK (zflow_hub_subscriber_set_queue (sub, LIMIT, ZFLOW_HUB_DROP_NEWEST) == 0);
@@ -226,7 +226,7 @@ static void s_late_reader (zsock_t *pipe, void *args)
 //  publisher is pushed back; once it reads, everything arrives in order.
 static void test_actor_listener_block (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("actorblock", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "actorblock"}, NULL);
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new (hub, NULL, NULL);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "blocking", NULL);
     zactor_t *user = zactor_new (s_late_reader, "inproc://test-hub-late-reader");
@@ -282,7 +282,7 @@ static void s_nothing (const zflow_msg_t *envelope, void *arg)
 //  backlog stays bounded and the rest are dropped and counted.
 static void test_notice_backlog (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("backlog", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "backlog"}, NULL);
     zflow_hub_subscriber_t *watch = zflow_hub_subscriber_new (hub, "watch", NULL);
     CHECK (zflow_hub_subscriber_set_queue (watch, 1, ZFLOW_HUB_BLOCK) == 0);
     zflow_key_t *notices = K ("Hub/addedSubscriber/*");

@@ -94,7 +94,7 @@ static void s_remote_publisher (zflow_hub_t *hub, const char *pub_endpoint,
 
 static void test_tcp (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("tcp", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "tcp"}, NULL);
     CHECK (zflow_hub_bind (hub, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*") == 0);
     CHECK (strncmp (zflow_hub_bound_pub (hub), "tcp://127.0.0.1:", 16) == 0);
     CHECK (!streq (zflow_hub_bound_pub (hub), "tcp://127.0.0.1:*"));
@@ -109,7 +109,7 @@ static void test_ipc (void)
     char sub_ep[128], pub_ep[128];
     snprintf (sub_ep, sizeof (sub_ep), "ipc:///tmp/zflow-test-hub-%d.sub", (int) getpid ());
     snprintf (pub_ep, sizeof (pub_ep), "ipc:///tmp/zflow-test-hub-%d.pub", (int) getpid ());
-    zflow_hub_t *hub = zflow_hub_new ("ipc", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "ipc"}, NULL);
     CHECK (zflow_hub_bind (hub, pub_ep, sub_ep) == 0);
     s_remote_subscriber (hub, sub_ep, NULL);
     s_remote_publisher (hub, pub_ep, NULL);
@@ -122,7 +122,7 @@ static void test_curve (void)
 {
     zcert_t *server = zcert_new ();
     zcert_t *client = zcert_new ();
-    zflow_hub_t *hub = zflow_hub_new ("curve", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "curve"}, NULL);
     zflow_hub_curve_t curve = {server, NULL, NULL};
     CHECK (zflow_hub_set_curve (hub, &curve) == 0);
     CHECK (zflow_hub_bind (hub, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*") == 0);
@@ -162,7 +162,7 @@ static void test_curve_allow_dir (void)
     char path[128];
     snprintf (path, sizeof (path), "%s/allowed.cert", dir);
     CHECK (zcert_save_public (allowed, path) == 0);
-    zflow_hub_t *hub = zflow_hub_new ("curvedir", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "curvedir"}, NULL);
     zflow_hub_curve_t curve = {server, NULL, dir};
     CHECK (zflow_hub_set_curve (hub, &curve) == 0);
     CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
@@ -188,7 +188,7 @@ static void test_curve_allow_dir (void)
 //  patterns again, so counts and delivery are right on the new hub.
 static void test_reconnect (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("again", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "again"}, NULL);
     CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
     char *endpoint = strdup (zflow_hub_bound_sub (hub));
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new_remote (endpoint, "r", NULL, NULL);
@@ -197,7 +197,7 @@ static void test_reconnect (void)
     CHECK (zflow_hub_subscriber_subscribe (sub, pattern) == 0);
     CHECK (s_wait_count (hub, "re/*", 2, 5000));
     zflow_hub_destroy (&hub);
-    hub = zflow_hub_new ("again", NULL);
+    hub = zflow_hub_new (&(zflow_hub_config_t){.name = "again"}, NULL);
     int rc = -1;
     for (int tries = 0; tries < 100 && rc != 0; tries++) {
         rc = zflow_hub_bind (hub, NULL, endpoint);
@@ -234,7 +234,7 @@ static void s_raw_upstream (zsock_t *xsub, const void *data, size_t size)
 //  subscriber keeps its subscription.
 static void test_hostile_peers (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("hostile", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "hostile"}, NULL);
     CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
     const char *endpoint = zflow_hub_bound_sub (hub);
     zflow_hub_subscriber_t *victim =

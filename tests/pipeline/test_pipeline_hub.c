@@ -20,7 +20,7 @@
 
 int main (void)
 {
-    zflow_hub_t *hub = zflow_hub_new ("pipetest", NULL);
+    zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "pipetest"}, NULL);
     CHECK (hub);
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new (hub, "watch", NULL);
     zflow_key_t *pattern = zflow_key_new ("bridged", "*", NULL);
