@@ -88,8 +88,9 @@ static void s_bridge (zflow_hub_t *hub, const char *source, const char *sink, co
     CHECK (zflow_hub_subscriber_subscribe (watch, prefix ? pattern : plain) == 0);
     CHECK (zflow_hub_subscriber_set_queue (watch, 100, ZFLOW_HUB_BLOCK) == 0);
 
-    zflow_pipeline_t *p = zflow_pipeline_new ("hubstage");
-    CHECK_RC (zflow_pipeline_set_mode (p, mode), 0);
+    zflow_pipeline_t *p =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "hubstage", .mode = mode}, NULL);
+    CHECK (p != NULL);
     CHECK_RC (zflow_pipeline_source_hub (p, "in", source, "events/*"), 0);
     CHECK_RC (zflow_pipeline_rekey (p, "rekey", "events", "bridged"), 0);
     CHECK_RC (zflow_pipeline_sink_hub (p, "out", sink, prefix), 0);
@@ -112,7 +113,7 @@ static void s_bridge (zflow_hub_t *hub, const char *source, const char *sink, co
         CHECK (zflow_actor_stats_get (stats, "paused") > pauses);
     zhash_destroy (&stats);
 
-    stats = zflow_pipeline_stats (p, 0, 2000);
+    stats = zflow_pipeline_stage_stats (p, 0, 2000);
     CHECK (zflow_actor_stats_get (stats, "msgs_in") == (uint64_t) n);
     CHECK (zflow_actor_stats_get (stats, "hub.delivered_actor") == (uint64_t) n);
     zhash_destroy (&stats);
@@ -157,7 +158,7 @@ static void test_over_tcp (void)
 
 static void test_bad_input (void)
 {
-    zflow_pipeline_t *p = zflow_pipeline_new ("bad");
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bad"}, NULL);
     CHECK_RC (zflow_pipeline_source_hub (p, "in", NULL, "a/*"), ZFLOW_EINVAL);
     CHECK_RC (zflow_pipeline_source_hub (p, "in", "", "a/*"), ZFLOW_EINVAL);
     CHECK_RC (zflow_pipeline_source_hub (p, "in", "hub", NULL), ZFLOW_EINVAL);
@@ -169,13 +170,13 @@ static void test_bad_input (void)
     zflow_pipeline_destroy (&p);
 
     //  no hub of that name: start fails, nothing left running
-    p = zflow_pipeline_new ("nohub");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "nohub"}, NULL);
     CHECK_RC (zflow_pipeline_source_hub (p, "in", "no-such-hub", "a/*"), 0);
     CHECK_RC (zflow_pipeline_sink_file (p, "out", "/dev/null"), 0);
     CHECK_RC (zflow_pipeline_start (p), ZFLOW_ECONFIG);
     CHECK (!zflow_pipeline_running (p));
     zflow_pipeline_destroy (&p);
-    p = zflow_pipeline_new ("nohub");
+    p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "nohub"}, NULL);
     zflow_pipeline_source_synthetic (p, "in", 0, 1);
     CHECK_RC (zflow_pipeline_sink_hub (p, "out", "no-such-hub", NULL), 0);
     CHECK_RC (zflow_pipeline_start (p), ZFLOW_ECONFIG);
