@@ -260,7 +260,7 @@ static int s_send (zflow_hpfeeds_t *self, zmq_msg_t *frame)
 }
 
 //  With the hand-off locked and direct writes on: writes the full buffer
-//  to the socket (see zflow_hpfeeds_client.h). Returns true when the
+//  to the socket (see zflow_hpfeeds_handoff.h). Returns true when the
 //  socket did not take it all: direct writes are then off, the rest stays
 //  (head_sent bytes of its first frame written), and the actor must be
 //  rung at once to take it.
@@ -341,7 +341,7 @@ int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const voi
     if (!self || !channel || (!payload && size))
         return ZFLOW_EINVAL;
     //  The hpfeeds frame is encoded here, in the caller's thread, into the
-    //  hand-off buffer the actor takes whole (see zflow_hpfeeds_client.h).
+    //  hand-off buffer the actor takes whole (see zflow_hpfeeds_handoff.h).
     size_t channel_size = strlen (channel), ident_size = self->ident_size;
     long total = zflow__hpfeeds_encode_publish (NULL, self->ident, ident_size, channel,
                                                 channel_size, payload, size);
