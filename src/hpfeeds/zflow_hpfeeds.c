@@ -129,7 +129,7 @@ static zflow_hpfeeds_t *s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
     return NULL;
 }
 
-zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
+zflow_hpfeeds_t *zflow_hpfeeds_new (const zflow_hpfeeds_config_t *config, int *err_p)
 {
     int rc = s_check (config);
     if (rc)
@@ -187,18 +187,6 @@ zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config,
     if (!self->actor)
         return s_fail (&self, config->tls ? ZFLOW_ECONFIG : ZFLOW_ENOMEM, err_p);
     return self;
-}
-
-zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *ident,
-                                    const char *secret)
-{
-    zflow_hpfeeds_config_t config;
-    zflow_hpfeeds_config_init (&config);
-    config.host = host ? host : "127.0.0.1";
-    config.port = port;
-    config.ident = ident;
-    config.secret = secret;
-    return zflow_hpfeeds_new_config (&config, NULL);
 }
 
 void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
@@ -670,15 +658,16 @@ bool zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
     return connected != 0;
 }
 
-zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self)
+zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self, int timeout_ms)
 {
-    return self ? zflow_actor_stats (self->actor, 5000) : NULL;
+    return self ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }
 
-void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self)
+void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self, bool verbose)
 {
+    //  "VERBOSE" "0" turns tracing off (the actor base's protocol)
     if (self)
-        zstr_send (self->actor, "VERBOSE");
+        zstr_sendx (self->actor, "VERBOSE", verbose ? "1" : "0", NULL);
 }
 
 zactor_t *zflow_hpfeeds_actor (zflow_hpfeeds_t *self)
