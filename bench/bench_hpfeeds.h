@@ -26,23 +26,26 @@ typedef struct {
 //  running).
 static inline int bench_hpfeeds_start (bench_hpfeeds_t *self, const char *channel, bool lossless)
 {
-    self->broker = zflow_hpfeeds_broker_new ("bench");
+    zflow_hpfeeds_broker_config_t broker_config;
+    zflow_hpfeeds_broker_config_init (&broker_config);
+    broker_config.name = "bench";
+    if (lossless)
+        broker_config.slow_policy = ZFLOW_HPFEEDS_SLOW_BLOCK;
+    self->broker = zflow_hpfeeds_broker_new (&broker_config, NULL);
     const char *chans[] = {channel, NULL};
     zflow_hpfeeds_broker_add_user (self->broker, "pub", "s", chans, NULL);
     zflow_hpfeeds_broker_add_user (self->broker, "sub", "s", NULL, chans);
-    if (lossless)
-        zflow_hpfeeds_broker_set_slow_policy (self->broker, ZFLOW_HPFEEDS_SLOW_BLOCK, 0);
     int port = zflow_hpfeeds_broker_bind (self->broker, "127.0.0.1", 0);
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
     config.port = port;
     config.secret = "s";
     config.ident = "sub";
-    self->sub = zflow_hpfeeds_new_config (&config, NULL);
+    self->sub = zflow_hpfeeds_new (&config, NULL);
     config.ident = "pub";
     if (lossless)
         config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;
-    self->pub = zflow_hpfeeds_new_config (&config, NULL);
+    self->pub = zflow_hpfeeds_new (&config, NULL);
     int64_t deadline = zclock_mono () + 5000;
     if (port > 0 && self->pub && self->sub && zflow_hpfeeds_subscribe (self->sub, channel) == 0)
         while (zclock_mono () < deadline &&

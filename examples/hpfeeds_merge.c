@@ -27,7 +27,7 @@
 
 static zflow_hpfeeds_broker_t *s_broker (int *port_p)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (NULL);
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (NULL, NULL);
     const char *channels[] = {"in-channel", "out-channel", NULL};
     zflow_hpfeeds_broker_add_user (broker, "ident", "secret", channels, channels);
     *port_p = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
@@ -42,7 +42,7 @@ static zflow_hpfeeds_t *s_client (int port, bool reader)
     config.ident = "ident";
     config.secret = "secret";
     config.reader = reader;
-    zflow_hpfeeds_t *client = zflow_hpfeeds_new_config (&config, NULL);
+    zflow_hpfeeds_t *client = zflow_hpfeeds_new (&config, NULL);
     while (!zflow_hpfeeds_connected (client))
         zclock_sleep (10);
     return client;

@@ -19,7 +19,10 @@ int main (int argc, char *argv[])
 {
     int count = argc > 1 ? atoi (argv[1]) : 10;
     //  The broker: one ident that may publish and subscribe "demo".
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("demo-broker");
+    zflow_hpfeeds_broker_config_t broker_config;
+    zflow_hpfeeds_broker_config_init (&broker_config);
+    broker_config.name = "demo-broker";
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (&broker_config, NULL);
     const char *channels[] = {"demo", NULL};
     zflow_hpfeeds_broker_add_user (broker, "demo", "demo-secret", channels, channels);
     int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
@@ -30,8 +33,13 @@ int main (int argc, char *argv[])
     printf ("broker listening on 127.0.0.1:%d\n", port);
 
     //  Two clients: one subscribes, one publishes.
-    zflow_hpfeeds_t *subscriber = zflow_hpfeeds_new ("127.0.0.1", port, "demo", "demo-secret");
-    zflow_hpfeeds_t *publisher = zflow_hpfeeds_new ("127.0.0.1", port, "demo", "demo-secret");
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.port = port;
+    config.ident = "demo";
+    config.secret = "demo-secret";
+    zflow_hpfeeds_t *subscriber = zflow_hpfeeds_new (&config, NULL);
+    zflow_hpfeeds_t *publisher = zflow_hpfeeds_new (&config, NULL);
     zflow_hpfeeds_subscribe (subscriber, "demo");
     int type;
     char *text = zflow_hpfeeds_event (subscriber, &type, 5000);
@@ -56,7 +64,7 @@ int main (int argc, char *argv[])
         zflow_hpfeeds_unpack (msg, channel, ident, &payload, &size);
         printf ("%s from %s: %.*s\n", channel, ident, (int) size, (const char *) payload);
     }
-    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker, 5000);
     printf ("broker: %s messages on demo\n", (char *) zhash_lookup (stats, "chan.demo.msgs"));
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);

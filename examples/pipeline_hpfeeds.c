@@ -33,7 +33,8 @@
 //  channel; returns it and its port in *port_p.
 static zflow_hpfeeds_broker_t *s_broker (const char *channel, int *port_p)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("example");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "example"}, NULL);
     const char *channels[] = {channel, NULL};
     zflow_hpfeeds_broker_add_user (broker, "ident", "secret", channels, channels);
     *port_p = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
@@ -68,8 +69,8 @@ int main (void)
         fprintf (stderr, "cannot start: %s\n", zflow_pipeline_error_text (p));
         return 1;
     }
-    //  a reader of the output channel
-    zflow_hpfeeds_t *reader = zflow_hpfeeds_new ("127.0.0.1", ports[3], "ident", "secret");
+    //  a reader of the output channel (config's port is ports[3])
+    zflow_hpfeeds_t *reader = zflow_hpfeeds_new (&config, NULL);
     zflow_hpfeeds_subscribe (reader, "out-channel");
     //  wait until the three sources and the reader are subscribed
     for (int tries = 0; tries < 500; tries++) {
@@ -86,7 +87,8 @@ int main (void)
     zclock_sleep (50);
     //  each "broker" gets four events, two of them with hashes
     for (int b = 0; b < 3; b++) {
-        zflow_hpfeeds_t *feed = zflow_hpfeeds_new ("127.0.0.1", ports[b], "ident", "secret");
+        config.port = ports[b];
+        zflow_hpfeeds_t *feed = zflow_hpfeeds_new (&config, NULL);
         for (int i = 0; i < 4; i++) {
             char event[128];
             snprintf (event, sizeof (event), "{\"broker\":%d,\"n\":%d,\"hashes\":[%s]}", b + 1, i,

@@ -134,53 +134,63 @@ typedef struct {
     bool tls_verify;         //  verify the certificate and the host name (default true)
 } zflow_hpfeeds_config_t;
 
-//  Fills config with the defaults (host 127.0.0.1, no port, ident, secret).
+//  Fills config with the defaults (host 127.0.0.1, no port, ident or
+//  secret: set those three). config is the caller's (stack or heap).
 void zflow_hpfeeds_config_init (zflow_hpfeeds_config_t *config);
 
-//  Starts a client with config (copied). It connects in the background;
-//  watch the events or STATS "connected". Returns the client (the caller
-//  owns it; zflow_hpfeeds_destroy), or NULL with *err_p set (if err_p is
-//  not NULL): ZFLOW_EINVAL (missing or over-long host, ident, secret, bad
+//  Starts a client with config. Everything it needs is copied (strings
+//  duplicated): the caller keeps config and may free or reuse it at once.
+//  It connects in the background; watch the events or
+//  zflow_hpfeeds_connected. Returns the client (the caller owns it and
+//  destroys it with zflow_hpfeeds_destroy), or NULL with *err_p set (err_p
+//  may be NULL): ZFLOW_EINVAL (NULL config - there is no default port,
+//  ident or secret -, missing or over-long host, ident or secret, bad
 //  port or bounds), ZFLOW_ECONFIG (TLS context: unreadable CA file) or
 //  ZFLOW_ENOMEM. A certificate that fails verification is reported as an
 //  ERROR event ("TLS: certificate verify failed: ...") and retried after
 //  refused_backoff_ms.
-zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p);
-
-//  As zflow_hpfeeds_new_config with the defaults and these four settings.
-zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *ident,
-                                    const char *secret);
+zflow_hpfeeds_t *zflow_hpfeeds_new (const zflow_hpfeeds_config_t *config, int *err_p);
 
 //  Stops the client, closes the connection (unsent publishes are
-//  discarded) and frees it; sets *self_p to NULL. Idempotent.
+//  discarded) and frees it with everything it owns (its endpoint, actor
+//  and the strings it returned views into); sets *self_p to NULL.
+//  Idempotent and NULL-safe (self_p NULL or *self_p NULL do nothing).
+//  Streams connected to its endpoint stay the caller's and simply stop
+//  receiving.
 void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p);
 
-//  Queues payload[0..size) for channel: the frame is encoded into a 64 KiB
-//  hand-off buffer the actor takes whole (frames of 64 KiB or more travel
-//  alone, in order). With DROP_OLDEST it waits at most while the actor
-//  takes the previous hand-off (the outbox drops the oldest frames); with
-//  BLOCK, it waits while the outbox is full. Returns 0, ZFLOW_EINVAL
-//  (NULL channel), ZFLOW_ETOOBIG (channel over 255 bytes, frame over the
-//  1 MiB limit), ZFLOW_ETIMEDOUT (BLOCK, publish_timeout_ms passed) or
-//  ZFLOW_ECLOSED. Not thread-safe: publish from one thread.
+//  Queues payload[0..size) for channel (both stay the caller's: the frame
+//  is encoded before the call returns) into a 64 KiB hand-off buffer the
+//  actor takes whole (frames of 64 KiB or more travel alone, in order).
+//  With DROP_OLDEST it waits at most while the actor takes the previous
+//  hand-off (the outbox drops the oldest frames); with BLOCK, it waits
+//  while the outbox is full. Returns 0, ZFLOW_EINVAL (NULL self or
+//  channel, NULL payload with size > 0), ZFLOW_ETOOBIG (channel over 255
+//  bytes, frame over the 1 MiB limit), ZFLOW_ETIMEDOUT (BLOCK,
+//  publish_timeout_ms passed), ZFLOW_ENOMEM or ZFLOW_ECLOSED. Not
+//  thread-safe: publish from one thread.
 int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const void *payload,
                            size_t size);
 
 //  Most channels one client subscribes to.
 #define ZFLOW_HPFEEDS_MAX_CHANNELS 10000
 
-//  Subscribes to channel (and again after each reconnect). Returns 0,
-//  ZFLOW_EINVAL, ZFLOW_ETOOBIG (over 255 bytes), ZFLOW_EFULL (already
-//  ZFLOW_HPFEEDS_MAX_CHANNELS channels) or ZFLOW_ECLOSED.
+//  Subscribes to channel (copied; the caller keeps it), now and again after
+//  each reconnect. Returns 0 (also when already subscribed), ZFLOW_EINVAL
+//  (NULL self, NULL or empty channel), ZFLOW_ETOOBIG (over 255 bytes),
+//  ZFLOW_EFULL (already ZFLOW_HPFEEDS_MAX_CHANNELS channels) or
+//  ZFLOW_ECLOSED (the actor is gone).
 int zflow_hpfeeds_subscribe (zflow_hpfeeds_t *self, const char *channel);
 
-//  Unsubscribes from channel. Returns as subscribe.
+//  Unsubscribes from channel (the caller keeps it). Returns 0 (also when
+//  not subscribed), ZFLOW_EINVAL, ZFLOW_ETOOBIG or ZFLOW_ECLOSED.
 int zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel);
 
-//  Reads the next received message as a zflow envelope into msg (reset
-//  first). timeout_ms: -1 forever, 0 no wait. Returns 0, ZFLOW_EAGAIN,
-//  ZFLOW_ETIMEDOUT, ZFLOW_ENOTSUP (created with reader = false) or
-//  ZFLOW_ECLOSED.
+//  Reads the next received message as a zflow envelope into msg (the
+//  caller's, reset first; its parts are then the caller's). timeout_ms: -1
+//  forever, 0 no wait. Returns 0, ZFLOW_EINVAL (NULL self or msg),
+//  ZFLOW_EAGAIN (timeout 0, nothing there), ZFLOW_ETIMEDOUT, ZFLOW_ENOTSUP
+//  (created with reader = false), ZFLOW_ENOMEM or ZFLOW_ECLOSED.
 int zflow_hpfeeds_read (zflow_hpfeeds_t *self, zflow_msg_t *msg, int timeout_ms);
 
 //  One received message as views into the client's receive buffer (the
@@ -195,49 +205,62 @@ typedef struct {
 } zflow_hpfeeds_message_t;
 
 //  Reads the next received message without building an envelope (no
-//  allocation, no copy): fills *message with pointers into the client's
-//  receive buffer, valid until the next zflow_hpfeeds_read,
-//  zflow_hpfeeds_recv or zflow_hpfeeds_destroy. Reads the same sequence as
-//  zflow_hpfeeds_read (the two may be mixed). Returns as zflow_hpfeeds_read.
+//  allocation, no copy): fills *message (the caller's) with pointers into
+//  the client's receive buffer, owned by the client and valid until the
+//  next zflow_hpfeeds_read, zflow_hpfeeds_recv or zflow_hpfeeds_destroy.
+//  Reads the same sequence as zflow_hpfeeds_read (the two may be mixed).
+//  Returns as zflow_hpfeeds_read (ZFLOW_EINVAL for a NULL message).
 int zflow_hpfeeds_recv (zflow_hpfeeds_t *self, zflow_hpfeeds_message_t *message, int timeout_ms);
 
-//  Splits an envelope read from a client into its channel and ident
-//  (copied into channel and ident, each with room for 256 bytes; either may
-//  be NULL) and payload (pointer into msg, *size_p bytes). Returns 0 or
-//  ZFLOW_EPROTO when msg is not an hpfeeds envelope.
+//  Splits an envelope read from a client (msg stays the caller's) into its
+//  channel and ident (copied into the caller's buffers channel and ident,
+//  each with room for 256 bytes; either may be NULL) and payload (*payload_p
+//  points into msg, valid while msg is unchanged; *size_p bytes). Returns 0
+//  or ZFLOW_EPROTO when msg is NULL or not an hpfeeds envelope.
 int zflow_hpfeeds_unpack (const zflow_msg_t *msg, char *channel, char *ident,
                           const void **payload_p, size_t *size_p);
 
-//  Returns the inproc endpoint of the output PUB socket (owned by the
-//  client), for any zflow SUB stream or hub to connect to.
+//  Returns the inproc endpoint of the output PUB socket where the client
+//  publishes each received message as an envelope (owned by the client,
+//  valid until zflow_hpfeeds_destroy), for any zflow SUB stream or hub to
+//  connect to; NULL for a NULL self.
 const char *zflow_hpfeeds_endpoint (zflow_hpfeeds_t *self);
 
-//  Reads the next event: returns its text (the caller frees it) and sets
-//  *type_p, or returns NULL on timeout (timeout_ms as for read).
+//  Reads the next event: returns its text (the caller owns it and frees it
+//  with zstr_free or free) and sets *type_p (may be NULL) to its
+//  zflow_hpfeeds_event_type_t, or returns NULL on timeout (timeout_ms as
+//  for read) or for a NULL self.
 char *zflow_hpfeeds_event (zflow_hpfeeds_t *self, int *type_p, int timeout_ms);
 
 //  Publishes every message arriving on a zflow stream into channel: the
 //  actor connects a socket of type socktype (ZMQ_PULL or ZMQ_SUB) to
 //  endpoint; for ZMQ_SUB, subscribe is the prefix to subscribe to (NULL:
-//  everything). A message that is a zflow envelope publishes its first
-//  payload frame; any other message publishes its last frame. Publishing
-//  follows the outbox policy (BLOCK pushes back on the stream). The C
-//  form of publish_async_iterable. Returns 0, ZFLOW_EINVAL, ZFLOW_ETOOBIG,
-//  ZFLOW_EENDPOINT or ZFLOW_ECLOSED.
+//  everything). The strings are copied (the caller keeps them); the
+//  stream is the client's and ends with it. A message that is a zflow
+//  envelope publishes its first payload frame; any other message publishes
+//  its last frame. Publishing follows the outbox policy (BLOCK pushes back
+//  on the stream). The C form of publish_async_iterable. Returns 0,
+//  ZFLOW_EINVAL (NULL self, endpoint or channel, empty channel, another
+//  socktype), ZFLOW_ETOOBIG (channel over 255 bytes), ZFLOW_EENDPOINT (bad
+//  endpoint) or ZFLOW_ECLOSED.
 int zflow_hpfeeds_publish_from (zflow_hpfeeds_t *self, int socktype, const char *endpoint,
                                 const char *subscribe, const char *channel);
 
-//  True while the client is connected and has sent its auth.
+//  True while the client is connected and its auth wait is over; false
+//  for a NULL self or an actor that is gone.
 bool zflow_hpfeeds_connected (zflow_hpfeeds_t *self);
 
+//  Asks the actor for STATS and waits up to timeout_ms (-1 forever).
 //  Returns the counters (see above) as a hash of name -> decimal text (the
-//  caller owns it; zhash_destroy), or NULL on timeout.
-zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self);
+//  caller owns it; zhash_destroy), or NULL on timeout or for a NULL self.
+zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self, int timeout_ms);
 
-//  Turns on tracing to stderr.
-void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self);
+//  Turns the actor's tracing to stderr on or off (does not wait). NULL
+//  self does nothing.
+void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self, bool verbose);
 
-//  Returns the actor (owned by the client).
+//  Returns the actor (owned by the client: do not destroy it), for polling
+//  or zflow_actor_stats; NULL for a NULL self.
 zactor_t *zflow_hpfeeds_actor (zflow_hpfeeds_t *self);
 
 #ifdef __cplusplus

@@ -41,6 +41,7 @@
 #define ZFLOW_HPFEEDS_BROKER_H_INCLUDED
 
 #include <czmq.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -60,30 +61,57 @@ typedef enum {
 //  Default output buffer per connection, in bytes.
 #define ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF (8 * 1024 * 1024)
 
-//  Starts a broker actor named name (sent in the info frame; NULL means
-//  "zflow"). It listens nowhere until zflow_hpfeeds_broker_bind. Returns
-//  the broker (the caller owns it; zflow_hpfeeds_broker_destroy), or NULL
-//  when name is over 255 bytes or out of memory.
-zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const char *name);
+//  Broker settings. Fill with zflow_hpfeeds_broker_config_init, then set
+//  fields. A zeroed struct means the defaults too (NULL name, DISCONNECT,
+//  0 outbuf_limit), so {.name = "x"} is a complete config.
+typedef struct {
+    const char *name;                        //  name sent in the info frame (default and
+                                             //  NULL: "zflow"; else 1..255 bytes)
+    zflow_hpfeeds_slow_policy_t slow_policy; //  slow subscribers (default DISCONNECT)
+    size_t outbuf_limit;                     //  output buffer per connection in bytes
+                                             //  (default and 0:
+                                             //  ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
+                                             //  at least 64 KiB is used, at least 4 MiB
+                                             //  with ZFLOW_HPFEEDS_SLOW_BLOCK)
+} zflow_hpfeeds_broker_config_t;
+
+//  Fills config (the caller's) with the defaults.
+void zflow_hpfeeds_broker_config_init (zflow_hpfeeds_broker_config_t *config);
+
+//  Starts a broker actor with config (NULL: all defaults). Everything it
+//  needs is copied: the caller keeps config and may free or reuse it at
+//  once. It listens nowhere until zflow_hpfeeds_broker_bind and has no
+//  users until zflow_hpfeeds_broker_add_user or a load. Returns the broker
+//  (the caller owns it and destroys it with zflow_hpfeeds_broker_destroy),
+//  or NULL with *err_p set (err_p may be NULL): ZFLOW_EINVAL (empty or
+//  over-long name, unknown slow_policy) or ZFLOW_ENOMEM.
+zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const zflow_hpfeeds_broker_config_t *config,
+                                                  int *err_p);
 
 //  Stops the broker at once, as a crash would: closes every connection
 //  (what clients wrote and the broker had not read yet, and what it owed
-//  its subscribers, is lost), frees it and sets *self_p to NULL.
-//  Idempotent. Call zflow_hpfeeds_broker_drain first for a graceful stop.
+//  its subscribers, is lost), frees it with its actor and sets *self_p to
+//  NULL. Idempotent and NULL-safe (self_p NULL or *self_p NULL do nothing).
+//  Clients connected to it are independent objects: they see the
+//  connection close and keep reconnecting. Call zflow_hpfeeds_broker_drain
+//  first for a graceful stop.
 void zflow_hpfeeds_broker_destroy (zflow_hpfeeds_broker_t **self_p);
 
 //  Adds (or replaces) a user: ident, secret, and NULL-terminated arrays of
 //  the channels it may publish to and subscribe to (either may be NULL for
-//  none). Connected clients of that ident get the new rights at once.
-//  Returns 0, or ZFLOW_EINVAL (NULL, empty or over-long strings).
+//  none). Everything is copied; the caller keeps the strings and arrays.
+//  Connected clients of that ident get the new rights at once. Returns 0,
+//  ZFLOW_EINVAL (NULL self, NULL, empty or over-long strings) or
+//  ZFLOW_ECLOSED (the actor is gone).
 int zflow_hpfeeds_broker_add_user (zflow_hpfeeds_broker_t *self, const char *ident,
                                    const char *secret, const char **pubchans,
                                    const char **subchans);
 
-//  Loads users from a JSON file in the reference broker's format
+//  Loads users from a JSON file at path in the reference broker's format
 //  ({ident: {owner, secret, pubchans: [...], subchans: [...]}}). All or
-//  nothing. Returns the number of users loaded, or ZFLOW_ECONFIG with the
-//  reason in errbuf (errlen bytes; errbuf may be NULL).
+//  nothing. Returns the number of users loaded, ZFLOW_EINVAL (NULL self or
+//  path), ZFLOW_ECLOSED, or ZFLOW_ECONFIG with the reason written into the
+//  caller's errbuf (errlen bytes, NUL-terminated; errbuf may be NULL).
 int zflow_hpfeeds_broker_load_json (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
                                     size_t errlen);
 
@@ -92,17 +120,11 @@ int zflow_hpfeeds_broker_load_json (zflow_hpfeeds_broker_t *self, const char *pa
 int zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *path, char *errbuf,
                                    size_t errlen);
 
-//  Sets the slow-subscriber policy and the output buffer limit per
-//  connection in bytes (0 keeps the current one; at least 64 KiB is used,
-//  at least 4 MiB with ZFLOW_HPFEEDS_SLOW_BLOCK).
-//  Applies to connections accepted afterwards. Returns 0 or ZFLOW_EINVAL.
-int zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
-                                          zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit);
-
 //  Listens on TCP address host ("127.0.0.1", "0.0.0.0", "::1"; NULL means
-//  127.0.0.1) and port (0 picks a free port). Returns the real port (> 0),
-//  or ZFLOW_EENDPOINT (bad address, port in use), or ZFLOW_EINVAL when the
-//  broker already listens.
+//  127.0.0.1; the caller keeps it) and port (0 picks a free port). Returns
+//  the real port (> 0), or ZFLOW_EENDPOINT (bad address, port in use),
+//  ZFLOW_EINVAL (NULL self, port out of range, the broker already listens)
+//  or ZFLOW_ECLOSED.
 int zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port);
 
 //  Stops the broker gracefully, losing nothing with zflow clients: it stops
@@ -121,17 +143,26 @@ int zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, i
 //  zflow_hpfeeds_broker_bind starts it again.
 int zflow_hpfeeds_broker_drain (zflow_hpfeeds_broker_t *self, int timeout_ms);
 
-//  Returns the port the broker listens on, or 0.
+//  Returns the port the broker listens on, or 0 (not listening, NULL self).
 int zflow_hpfeeds_broker_port (zflow_hpfeeds_broker_t *self);
 
+//  Asks the actor for STATS and waits up to timeout_ms (-1 forever).
 //  Returns the counters (see above) as a hash of name -> decimal text (the
-//  caller owns it; zhash_destroy), or NULL on timeout.
-zhash_t *zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self);
+//  caller owns it; zhash_destroy), or NULL on timeout or for a NULL self.
+zhash_t *zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self, int timeout_ms);
 
-//  Turns on tracing to stderr.
-void zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self);
+//  Turns the actor's tracing to stderr on or off (does not wait). NULL
+//  self does nothing.
+void zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self, bool verbose);
 
-//  Returns the actor (owned by the broker), for polling or zflow_actor_stats.
+//  The broker's data does not flow over ZeroMQ (its clients speak hpfeeds
+//  over TCP: see zflow_hpfeeds_broker_port), so it has no inproc endpoint:
+//  always returns NULL. Present so that every actor class answers the
+//  same calls.
+const char *zflow_hpfeeds_broker_endpoint (zflow_hpfeeds_broker_t *self);
+
+//  Returns the actor (owned by the broker: do not destroy it), for polling
+//  or zflow_actor_stats; NULL for a NULL self.
 zactor_t *zflow_hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self);
 
 #ifdef __cplusplus

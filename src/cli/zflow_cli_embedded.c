@@ -68,7 +68,8 @@ zflow_cli_embedded_t *zflow_cli_embedded_new (uint64_t rate, uint64_t count, boo
         return NULL;
     self->count = count;
     self->quiet = quiet;
-    self->broker = zflow_hpfeeds_broker_new ("zflow-embedded");
+    self->broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "zflow-embedded"}, NULL);
     const char *events[] = {"events", NULL};
     const char *hashes[] = {"hashes", NULL};
     const char *both[] = {"events", "hashes", NULL};

@@ -69,7 +69,7 @@ static zflow_hpfeeds_t *s_client (const s_address_t *address)
     config.secret = address->secret;
     config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;
     int rc = 0;
-    zflow_hpfeeds_t *client = zflow_hpfeeds_new_config (&config, &rc);
+    zflow_hpfeeds_t *client = zflow_hpfeeds_new (&config, &rc);
     if (!client)
         fprintf (stderr, "zflow: hpfeeds client: %s\n", zflow_strerror (rc));
     return client;
@@ -124,7 +124,7 @@ int zflow_cli_hpfeeds_pub (const char *url)
     //  hpfeeds acknowledges nothing: wait until the outbox is written
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline) {
-        zhash_t *stats = zflow_hpfeeds_stats (client);
+        zhash_t *stats = zflow_hpfeeds_stats (client, 5000);
         bool empty =
             zflow_actor_stats_get (stats, "outbox_pending") == 0 &&
             zflow_actor_stats_get (stats, "sent") >= zflow_actor_stats_get (stats, "published");
@@ -222,7 +222,8 @@ int zflow_cli_broker (int argc, char **argv)
     const char *host = "127.0.0.1";
     long port = 10000, drain_ms = 2000;
     bool quiet = false;
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "zflow"}, NULL);
     int rc = ZFLOW_EXIT_OK;
     for (int i = 0; i < argc && rc == 0; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -275,7 +276,7 @@ int zflow_cli_broker (int argc, char **argv)
         while (!zflow_cli_signalled ()) {
             zclock_sleep (50);
             if (!quiet && zclock_mono () >= next) {
-                zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+                zhash_t *stats = zflow_hpfeeds_broker_stats (broker, 5000);
                 fprintf (stderr,
                          "zflow broker: %" PRIu64 " connections, %" PRIu64 " msgs in, %" PRIu64
                          " msgs out, %" PRIu64 " auth failures, %" PRIu64 " drops\n",

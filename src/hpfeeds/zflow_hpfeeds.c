@@ -129,7 +129,7 @@ static zflow_hpfeeds_t *s_fail (zflow_hpfeeds_t **self_p, int code, int *err_p)
     return NULL;
 }
 
-zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config, int *err_p)
+zflow_hpfeeds_t *zflow_hpfeeds_new (const zflow_hpfeeds_config_t *config, int *err_p)
 {
     int rc = s_check (config);
     if (rc)
@@ -187,18 +187,6 @@ zflow_hpfeeds_t *zflow_hpfeeds_new_config (const zflow_hpfeeds_config_t *config,
     if (!self->actor)
         return s_fail (&self, config->tls ? ZFLOW_ECONFIG : ZFLOW_ENOMEM, err_p);
     return self;
-}
-
-zflow_hpfeeds_t *zflow_hpfeeds_new (const char *host, int port, const char *ident,
-                                    const char *secret)
-{
-    zflow_hpfeeds_config_t config;
-    zflow_hpfeeds_config_init (&config);
-    config.host = host ? host : "127.0.0.1";
-    config.port = port;
-    config.ident = ident;
-    config.secret = secret;
-    return zflow_hpfeeds_new_config (&config, NULL);
 }
 
 void zflow_hpfeeds_destroy (zflow_hpfeeds_t **self_p)
@@ -260,7 +248,7 @@ static int s_send (zflow_hpfeeds_t *self, zmq_msg_t *frame)
 }
 
 //  With the hand-off locked and direct writes on: writes the full buffer
-//  to the socket (see zflow_hpfeeds_client.h). Returns true when the
+//  to the socket (see zflow_hpfeeds_handoff.h). Returns true when the
 //  socket did not take it all: direct writes are then off, the rest stays
 //  (head_sent bytes of its first frame written), and the actor must be
 //  rung at once to take it.
@@ -341,7 +329,7 @@ int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const voi
     if (!self || !channel || (!payload && size))
         return ZFLOW_EINVAL;
     //  The hpfeeds frame is encoded here, in the caller's thread, into the
-    //  hand-off buffer the actor takes whole (see zflow_hpfeeds_client.h).
+    //  hand-off buffer the actor takes whole (see zflow_hpfeeds_handoff.h).
     size_t channel_size = strlen (channel), ident_size = self->ident_size;
     long total = zflow__hpfeeds_encode_publish (NULL, self->ident, ident_size, channel,
                                                 channel_size, payload, size);
@@ -670,15 +658,16 @@ bool zflow_hpfeeds_connected (zflow_hpfeeds_t *self)
     return connected != 0;
 }
 
-zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self)
+zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self, int timeout_ms)
 {
-    return self ? zflow_actor_stats (self->actor, 5000) : NULL;
+    return self ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }
 
-void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self)
+void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self, bool verbose)
 {
+    //  "VERBOSE" "0" turns tracing off (the actor base's protocol)
     if (self)
-        zstr_send (self->actor, "VERBOSE");
+        zstr_sendx (self->actor, "VERBOSE", verbose ? "1" : "0", NULL);
 }
 
 zactor_t *zflow_hpfeeds_actor (zflow_hpfeeds_t *self)

@@ -606,9 +606,10 @@ void zflow__hpfeeds_broker_unlisten (broker_t *self)
 
 void zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
 {
+    const zflow_hpfeeds_broker_config_t *config = (const zflow_hpfeeds_broker_config_t *) args;
     broker_t self = {0};
     self.base = zflow_actor_new (pipe, "hpfeeds broker");
-    self.name = strdup (args ? (const char *) args : "zflow");
+    self.name = strdup (config->name);
     self.auth = zflow__hpfeeds_auth_new ();
     self.conns = zlistx_new ();
     self.dirty = zlistx_new ();
@@ -616,7 +617,14 @@ void zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
     self.channels = zhash_new ();
     self.listen_fd = -1;
     self.drain_timer = -1;
-    self.outbuf_limit = ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
+    //  the smallest output buffers that work: 64 KiB, 4 MiB for BLOCK
+    self.policy = config->slow_policy;
+    self.outbuf_limit =
+        config->outbuf_limit ? config->outbuf_limit : ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
+    if (self.outbuf_limit < 65536)
+        self.outbuf_limit = 65536;
+    if (self.policy == ZFLOW_HPFEEDS_SLOW_BLOCK && self.outbuf_limit < 4 * 1024 * 1024)
+        self.outbuf_limit = 4 * 1024 * 1024;
     bool ok = self.base && self.name && self.auth && self.conns && self.dirty && self.stalled &&
               self.channels;
     if (ok) {

@@ -2,12 +2,13 @@
     zflow_hpfeeds_broker_actor - the hpfeeds broker actor function
     (internal; zflow_hpfeeds_broker_api.c wraps it)
 
-    args is the broker name (a C string, read before the actor is ready).
-    Commands on the pipe, each answered on the pipe:
+    args is a zflow_hpfeeds_broker_config_t with checked settings (name
+    not NULL), read before the actor is ready. Commands on the pipe, each
+    answered on the pipe:
         ADD USER ident secret npub pubchan... subchan...   -> "i" status
         LOAD JSON path, LOAD ZPL path                    -> "is" count or error, text
-        POLICY code (0 disconnect, 1 drop, 2 block) limit   -> "i" 0
         BIND host port                                   -> "i" port or error
+        DRAIN timeout_ms                                 -> "i" frames lost, when done
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public

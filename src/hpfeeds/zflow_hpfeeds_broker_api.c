@@ -20,18 +20,42 @@ struct _zflow_hpfeeds_broker_t {
     int port;        //  port after bind, or 0
 };
 
-zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const char *name)
+void zflow_hpfeeds_broker_config_init (zflow_hpfeeds_broker_config_t *config)
 {
-    if (name && (strlen (name) > ZFLOW_HPFEEDS_MAX_STR || !*name))
-        return NULL;
-    zflow_hpfeeds_broker_t *self = (zflow_hpfeeds_broker_t *) zmalloc (sizeof (*self));
-    if (!self)
-        return NULL;
-    self->actor = zflow_actor_start (zflow__hpfeeds_broker_actor, (void *) (name ? name : "zflow"));
-    if (!self->actor) {
-        free (self);
-        return NULL;
+    memset (config, 0, sizeof (*config));
+    config->name = "zflow";
+    config->slow_policy = ZFLOW_HPFEEDS_SLOW_DISCONNECT;
+    config->outbuf_limit = ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
+}
+
+zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const zflow_hpfeeds_broker_config_t *config,
+                                                  int *err_p)
+{
+    zflow_hpfeeds_broker_config_t settings;
+    zflow_hpfeeds_broker_config_init (&settings);
+    if (config)
+        settings = *config;
+    if (!settings.name)
+        settings.name = "zflow";
+    int rc = 0;
+    if (!*settings.name || strlen (settings.name) > ZFLOW_HPFEEDS_MAX_STR ||
+        (settings.slow_policy != ZFLOW_HPFEEDS_SLOW_DROP &&
+         settings.slow_policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT &&
+         settings.slow_policy != ZFLOW_HPFEEDS_SLOW_BLOCK))
+        rc = ZFLOW_EINVAL;
+    zflow_hpfeeds_broker_t *self = rc ? NULL : (zflow_hpfeeds_broker_t *) zmalloc (sizeof (*self));
+    if (self) {
+        //  the actor copies what it needs before it signals ready
+        self->actor = zflow_actor_start (zflow__hpfeeds_broker_actor, &settings);
+        if (!self->actor) {
+            free (self);
+            self = NULL;
+        }
     }
+    if (!self && !rc)
+        rc = ZFLOW_ENOMEM;
+    if (err_p && rc)
+        *err_p = rc;
     return self;
 }
 
@@ -103,22 +127,6 @@ int zflow_hpfeeds_broker_load_zpl (zflow_hpfeeds_broker_t *self, const char *pat
     return s_load (self, "LOAD ZPL", path, errbuf, errlen);
 }
 
-int zflow_hpfeeds_broker_set_slow_policy (zflow_hpfeeds_broker_t *self,
-                                          zflow_hpfeeds_slow_policy_t policy, size_t outbuf_limit)
-{
-    if (!self || (policy != ZFLOW_HPFEEDS_SLOW_DROP && policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT &&
-                  policy != ZFLOW_HPFEEDS_SLOW_BLOCK))
-        return ZFLOW_EINVAL;
-    char limit[32];
-    snprintf (limit, sizeof (limit), "%zu", outbuf_limit);
-    const char *code = policy == ZFLOW_HPFEEDS_SLOW_DROP    ? "1"
-                       : policy == ZFLOW_HPFEEDS_SLOW_BLOCK ? "2"
-                                                            : "0";
-    if (zsock_send (self->actor, "sss", "POLICY", code, limit))
-        return ZFLOW_ECLOSED;
-    return s_wait_int (self);
-}
-
 int zflow_hpfeeds_broker_bind (zflow_hpfeeds_broker_t *self, const char *host, int port)
 {
     if (!self || port < 0 || port > 65535)
@@ -152,18 +160,25 @@ int zflow_hpfeeds_broker_drain (zflow_hpfeeds_broker_t *self, int timeout_ms)
     return rc;
 }
 
-zhash_t *zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self)
+zhash_t *zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self, int timeout_ms)
 {
-    return self ? zflow_actor_stats (self->actor, 5000) : NULL;
+    return self ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }
 
-void zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self)
+void zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self, bool verbose)
 {
+    //  "VERBOSE" "0" turns tracing off (the actor base's protocol)
     if (self)
-        zstr_send (self->actor, "VERBOSE");
+        zstr_sendx (self->actor, "VERBOSE", verbose ? "1" : "0", NULL);
 }
 
-zactor_t *zflow_hpfeedzflow__hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self)
+const char *zflow_hpfeeds_broker_endpoint (zflow_hpfeeds_broker_t *self)
+{
+    (void) self;
+    return NULL;
+}
+
+zactor_t *zflow_hpfeeds_broker_actor (zflow_hpfeeds_broker_t *self)
 {
     return self ? self->actor : NULL;
 }

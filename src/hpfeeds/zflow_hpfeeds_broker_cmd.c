@@ -169,20 +169,6 @@ int zflow__hpfeeds_broker_on_command (zflow_actor_t *base, const char *command, 
             s_refresh_users (self);
         zsock_send (pipe, "is", rc, errbuf);
         zstr_free (&path);
-    } else if (streq (command, "POLICY")) {
-        char *policy = zmsg_popstr (request);
-        char *limit = zmsg_popstr (request);
-        self->policy = policy && streq (policy, "1")   ? ZFLOW_HPFEEDS_SLOW_DROP
-                       : policy && streq (policy, "2") ? ZFLOW_HPFEEDS_SLOW_BLOCK
-                                                       : ZFLOW_HPFEEDS_SLOW_DISCONNECT;
-        size_t bytes = limit ? (size_t) strtoull (limit, NULL, 10) : 0;
-        if (bytes)
-            self->outbuf_limit = bytes < 65536 ? 65536 : bytes;
-        if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK && self->outbuf_limit < 4 * 1024 * 1024)
-            self->outbuf_limit = 4 * 1024 * 1024;
-        zstr_free (&policy);
-        zstr_free (&limit);
-        zsock_send (pipe, "i", 0);
     } else if (streq (command, "DRAIN")) {
         char *timeout = zmsg_popstr (request);
         s_drain_begin (self, timeout ? atoi (timeout) : 0); //  it answers when done

@@ -1,17 +1,13 @@
 /*  =========================================================================
-    zflow_hpfeeds_client - the hpfeeds client actor: the connection's
-    lifecycle (connect, TLS, info and auth, reconnect) and the write side
+    zflow_hpfeeds_client - the hpfeeds client actor: joins the connection,
+    the receive codec and the outbox on one loop; commands, STATS, events
+    and the publish_from streams
 
-    One zloop holds: the pipe, the publish PULL socket, a poller on the TCP
-    socket (POLLIN, plus POLLOUT while bytes wait), the
-    reconnect timer, a 1 ms retry timer while TCP reading is paused, and the
-    streams of publish_from. The outbox and the inputs are in
-    zflow_hpfeeds_outbox.c, the receive side in zflow_hpfeeds_client_recv.c.
-
-    Output has two byte buffers: ctl (auth, subscribe, unsubscribe) and the
-    outbox (publish frames). ctl goes first but only at an outbox frame
-    boundary, so frames never interleave; frame_left tracks how much of the
-    outbox's head frame is already on the wire.
+    One zloop holds: the pipe, the outbox's publish PULL socket, the
+    codec's XPUB output (subscriptions come and go), the connection's
+    poller on its socket (POLLIN, plus POLLOUT while bytes wait) and its
+    timers, a 1 ms retry timer while reading is paused, and the streams of
+    publish_from.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -23,34 +19,46 @@
 #include "zflow_actor.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
-#include "zflow_hpfeeds_buf.h"
-#include "zflow_hpfeeds_proto.h"
-#include "zflow_hpfeeds_tls.h"
-#include "zflow_meta.h"
+#include "zflow_hpfeeds_conn.h"
+#include "zflow_hpfeeds_outbox.h"
+#include "zflow_hpfeeds_recv.h"
 #include "zflow_stream.h"
-#include <errno.h>
-#include <inttypes.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdarg.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#define S_STABLE_MS 1000 //  a connection this old resets the backoff
+typedef struct _client_t client_t;
 
-static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg);
-static int s_on_settled (zloop_t *loop, int timer_id, void *arg);
+//  A stream whose messages are published into a channel.
+typedef struct {
+    client_t *client;                        //  the client
+    zflow_stream_t *stream;                  //  the stream (owned)
+    char channel[ZFLOW_HPFEEDS_MAX_STR + 1]; //  target channel
+    zflow_msg_t *msg;                        //  reusable message
+} source_t;
 
-void zflow__hpfeeds_client_event (client_t *self, int type, const char *format, ...)
+struct _client_t {
+    zflow_actor_t *base;            //  actor base (pipe, loop, counters)
+    zloop_t *loop;                  //  its loop
+    zflow_hpfeeds_conn_t *conn;     //  the connection (owned)
+    zflow_hpfeeds_recv_t *recv;     //  the receive codec (owned)
+    zflow_hpfeeds_outbox_t *outbox; //  the outbox (owned)
+    zsock_t *events_sock;           //  PUSH: events
+    zlistx_t *sources;              //  source_t * (owned)
+    bool resuming;                  //  retrying after a pause (not a new pause)
+    int pause_timer;                //  retry timer while reading is paused, or -1
+    uint64_t tcp_pauses;            //  times reading paused (lossless, output full)
+    uint64_t broker_errors;         //  error frames from the broker
+    uint64_t protocol_errors;       //  malformed or unexpected frames from the broker
+    uint64_t events_dropped;        //  events the user did not read in time
+};
+
+static void s_read (client_t *self);
+
+//  Sends an event to the wrapper; counted in events_dropped when the
+//  wrapper does not read them.
+static void s_event (void *arg, int type, const char *text)
 {
-    char text[1100];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (text, sizeof (text), format, args);
-    va_end (args);
+    client_t *self = (client_t *) arg;
     if (zflow_actor_verbose (self->base))
-        zsys_debug ("hpfeeds client %s: event %d: %s", self->ident, type, text);
+        zsys_debug ("hpfeeds client %s: event %d: %s", self->conn->ident, type, text);
     void *sock = zsock_resolve (self->events_sock);
     char number[8];
     snprintf (number, sizeof (number), "%d", type);
@@ -60,390 +68,303 @@ void zflow__hpfeeds_client_event (client_t *self, int type, const char *format, 
         zmq_send (sock, text, strlen (text), 0);
 }
 
-void zflow__hpfeeds_client_poll (client_t *self, short events)
+static void s_on_source (zflow_stream_t *stream, void *arg);
+
+//  After the outbox drained: resume what BLOCK paused.
+static void s_pump (client_t *self)
 {
-    if (self->events == events)
+    if (zflow__hpfeeds_outbox_blocked (self->outbox))
         return;
-    zmq_pollitem_t item = {NULL, self->fd, 0, 0};
-    if (self->events)
-        zloop_poller_end (self->loop, &item);
-    self->events = events;
-    if (events) {
-        item.events = events;
-        zloop_poller (self->loop, &item, s_on_tcp, self);
-        zloop_poller_set_tolerant (self->loop, &item);
-    }
+    zflow__hpfeeds_outbox_resume (self->outbox);
+    for (source_t *source = (source_t *) zlistx_first (self->sources); source;
+         source = (source_t *) zlistx_next (self->sources))
+        if (zflow_stream_read_pending (source->stream) &&
+            !zflow__hpfeeds_outbox_blocked (self->outbox))
+            s_on_source (source->stream, source);
 }
 
-static int s_on_timer (zloop_t *loop, int timer_id, void *arg);
-
-//  Closes the connection and plans the next attempt.
-void zflow__hpfeeds_client_disconnect (client_t *self, const char *reason)
+//  Writes what is pending if connected; direct writes go on once nothing
+//  is left; then resumes the inputs BLOCK paused.
+static void s_flush (client_t *self)
 {
-    bool was_ready = self->state == S_READY && !self->settling;
-    //  what the publisher left (a frame cut on the wire too) joins the outbox
-    zflow__hpfeeds_client_direct_off (self);
-    if (self->linger_timer >= 0) {
-        zloop_timer_end (self->loop, self->linger_timer);
-        self->linger_timer = -1;
+    int rc = zflow__hpfeeds_conn_flush (self->conn, self->outbox);
+    if (rc < 0)
+        return; //  the connection broke (and was closed)
+    if (rc == 0)
+        zflow__hpfeeds_outbox_direct_on (self->outbox, zflow__hpfeeds_conn_direct_fd (self->conn));
+    s_pump (self);
+}
+
+static void s_on_flush (void *arg)
+{
+    s_flush ((client_t *) arg);
+}
+
+static int s_on_retry (zloop_t *loop, int timer_id, void *arg);
+
+//  Stops reading until the outputs can take more. A PUB socket always
+//  reports POLLOUT, so the retry is a short timer, not a poller.
+static void s_pause_reads (client_t *self)
+{
+    if (!self->resuming)
+        self->tcp_pauses++;
+    zflow__hpfeeds_conn_pause_reads (self->conn, true);
+    if (self->pause_timer < 0)
+        self->pause_timer = zloop_timer (self->loop, 1, 1, s_on_retry, self);
+}
+
+//  An error frame: the shutdown notice of a draining zflow broker starts
+//  the drain; any other is a refusal, told to the user.
+static void s_on_error (client_t *self, const zflow_hpfeeds_frame_t *frame)
+{
+    zflow_hpfeeds_conn_t *conn = self->conn;
+    char text[1024];
+    snprintf (text, sizeof (text), "%.*s", (int) frame->data_size, (const char *) frame->data);
+    if (streq (text, ZFLOW_HPFEEDS_SHUTDOWN_TEXT) && conn->state == ZFLOW_HPFEEDS_CONN_READY &&
+        !conn->tls) {
+        //  Finish the frame on the wire, close our sending side, read what
+        //  we are owed until it closes; the rest of the outbox waits for
+        //  the next connection, so nothing is lost.
+        if (conn->draining)
+            return;                                      //  said again: nothing new
+        zflow__hpfeeds_outbox_direct_off (self->outbox); //  our writes only, from here
+        zflow__hpfeeds_conn_drain (conn, text);
+        s_flush (self);
+        return;
     }
-    if (self->settle_timer >= 0) {
-        zloop_timer_end (self->loop, self->settle_timer);
-        self->settle_timer = -1;
+    self->broker_errors++;
+    s_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, text);
+    zflow__hpfeeds_conn_refused (conn, text);
+    //  A refused publish closes the connection and everything after it on
+    //  the wire is lost: stop sending to that channel at all.
+    const char *chan = strstr (text, ", chan=");
+    if (strncmp (text, "Authkey not allowed to pub here", 31) == 0 && chan)
+        zflow__hpfeeds_outbox_refuse (self->outbox, chan + 7);
+}
+
+//  Handles what the codec has: runs of publishes go out in the codec,
+//  other frames come back here. Returns 0, or -1 when reading paused.
+static int s_parse (client_t *self)
+{
+    zflow_hpfeeds_conn_t *conn = self->conn;
+    zflow_hpfeeds_frame_t frame;
+    char text[512];
+    while (conn->fd >= 0) {
+        zflow_hpfeeds_recv_result_t rc = zflow__hpfeeds_recv_next (
+            self->recv, conn->state == ZFLOW_HPFEEDS_CONN_READY, &frame, text, sizeof (text));
+        if (rc == ZFLOW_HPFEEDS_RECV_MORE)
+            break;
+        if (rc == ZFLOW_HPFEEDS_RECV_FULL) {
+            s_pause_reads (self);
+            return -1;
+        }
+        if (rc == ZFLOW_HPFEEDS_RECV_BAD) {
+            char event[600];
+            snprintf (event, sizeof (event), "from the broker: %s", text);
+            self->protocol_errors++;
+            s_event (self, ZFLOW_HPFEEDS_EVENT_PROTOCOL, event);
+            zflow__hpfeeds_conn_disconnect (conn, text);
+            break;
+        }
+        if (frame.op == ZFLOW_HPFEEDS_OP_ERROR)
+            s_on_error (self, &frame);
+        else if (frame.op == ZFLOW_HPFEEDS_OP_INFO && conn->state == ZFLOW_HPFEEDS_CONN_WAIT_INFO) {
+            zflow__hpfeeds_conn_on_info (conn, &frame);
+            s_flush (self);
+        } else
+            self->protocol_errors++; //  frames a broker does not send: skipped
+        zflow__hpfeeds_recv_consume (self->recv, frame.size);
     }
-    self->settling = false;
-    self->draining = self->shut = false;
-    if (self->drain_timer >= 0) {
-        zloop_timer_end (self->loop, self->drain_timer);
-        self->drain_timer = -1;
+    return 0;
+}
+
+static int s_on_retry (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop;
+    (void) timer_id;
+    client_t *self = (client_t *) arg;
+    self->pause_timer = -1;
+    if (!self->conn->reads_paused)
+        return 0;
+    self->resuming = true;
+    int rc = s_parse (self);
+    self->resuming = false;
+    if (self->conn->fd >= 0 && rc == 0) {
+        zflow__hpfeeds_conn_pause_reads (self->conn, false);
+        if (zflow__hpfeeds_conn_more (self->conn))
+            s_read (self);
     }
-    if (self->fd >= 0) {
-        zflow__hpfeeds_client_poll (self, 0);
-        zflow__hpfeeds_tls_stop (self->tls);
-        close (self->fd);
-        self->fd = -1;
-    }
+    return 0;
+}
+
+//  Reads what the connection has, then handles it.
+static void s_read (client_t *self)
+{
+    if (zflow__hpfeeds_conn_read (self->conn, zflow__hpfeeds_recv_buf (self->recv)) >= 0)
+        s_parse (self);
+    //  TLS may hold decrypted bytes that poll does not announce
+    if (zflow__hpfeeds_conn_more (self->conn))
+        s_read (self);
+}
+
+static void s_on_io (void *arg, short revents)
+{
+    client_t *self = (client_t *) arg;
+    zflow_hpfeeds_conn_t *conn = self->conn;
+    if ((revents & ZMQ_POLLOUT) && conn->state == ZFLOW_HPFEEDS_CONN_READY)
+        s_flush (self);
+    if (conn->fd >= 0 && (revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !conn->reads_paused)
+        s_read (self);
+}
+
+//  The connection closes: what the publisher left joins the outbox (a
+//  frame cut on the wire is lost), what was read is forgotten.
+static void s_on_down (void *arg)
+{
+    client_t *self = (client_t *) arg;
+    zflow__hpfeeds_outbox_disconnected (self->outbox);
+    zflow__hpfeeds_recv_reset (self->recv);
     if (self->pause_timer >= 0) {
         zloop_timer_end (self->loop, self->pause_timer);
         self->pause_timer = -1;
     }
-    self->tcp_paused = false;
-    //  The rest of a frame cut in the middle cannot be sent again alone.
-    if (self->frame_left) {
-        zflow__hpfeeds_buf_consume (&self->out, self->frame_left);
-        self->frame_left = 0;
-        self->inflight_lost++;
-    }
-    self->in.head = self->in.tail = 0;
-    //  a run paused half-way was received (the reader has it)
-    if (self->run_batched || self->run_pub_offset)
-        self->received += self->run_frames;
-    self->run_bytes = self->run_frames = self->run_data = self->run_pub_offset = 0;
-    self->run_batched = false;
-    self->ctl.head = self->ctl.tail = 0;
-    self->tls_retry = NULL;
-    if (was_ready) {
-        self->disconnects++;
-        if (!self->refused && zclock_mono () - self->connected_at >= S_STABLE_MS)
-            self->backoff_ms = self->cfg.backoff_min_ms;
-    }
-    self->state = S_IDLE;
-    zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_DISCONNECTED, "%s", reason);
-    int delay = self->backoff_ms;
-    self->backoff_ms = self->backoff_ms * 2 > self->cfg.backoff_max_ms ? self->cfg.backoff_max_ms
-                                                                       : self->backoff_ms * 2;
-    if (self->refused && delay < self->cfg.refused_backoff_ms)
-        delay = self->cfg.refused_backoff_ms;
-    delay = (int) ((int64_t) delay * (75 + random () % 51) / 100); //  +-25% jitter
-    self->refused = false;
-    if (self->timer_id < 0)
-        self->timer_id =
-            zloop_timer (self->loop, (size_t) (delay > 0 ? delay : 1), 1, s_on_timer, self);
 }
 
-static void s_connect (client_t *self)
+static void s_on_source (zflow_stream_t *stream, void *arg)
 {
-    struct addrinfo hints = {0}, *result = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    char port[16];
-    snprintf (port, sizeof (port), "%d", self->cfg.port);
-    if (getaddrinfo (self->host, port, &hints, &result) || !result) {
-        zflow__hpfeeds_client_disconnect (self, "cannot resolve the broker's host");
-        return;
+    source_t *source = (source_t *) arg;
+    client_t *self = source->client;
+    zflow__hpfeeds_outbox_direct_off (self->outbox);
+    while (!zflow__hpfeeds_outbox_blocked (self->outbox) &&
+           zflow_stream_read (stream, source->msg, 0) == 0) {
+        size_t parts = zflow_msg_size (source->msg), index = parts - 1;
+        if (parts > ZFLOW_ENVELOPE_PAYLOAD && zflow_envelope_decode (source->msg, NULL) == 0)
+            index = ZFLOW_ENVELOPE_PAYLOAD;
+        zflow_actor_counters (self->base)->msgs_in++;
+        zflow__hpfeeds_outbox_enqueue (self->outbox, source->channel, strlen (source->channel),
+                                       zflow_msg_data (source->msg, index),
+                                       zflow_msg_part_size (source->msg, index));
     }
-    self->fd = socket (result->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int rc = -1;
-    if (self->fd >= 0) {
-        int one = 1;
-        setsockopt (self->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
-        rc = connect (self->fd, result->ai_addr, result->ai_addrlen);
-    }
-    freeaddrinfo (result);
-    if (rc == 0 || errno == EINPROGRESS) {
-        self->state = S_CONNECTING;
-        zflow__hpfeeds_client_poll (self, ZMQ_POLLOUT);
-    } else {
-        char reason[128];
-        snprintf (reason, sizeof (reason), "connect: %s", strerror (errno));
-        zflow__hpfeeds_client_disconnect (self, reason);
-    }
+    if (self->conn->state == ZFLOW_HPFEEDS_CONN_READY)
+        s_flush (self);
 }
 
-static int s_on_timer (zloop_t *loop, int timer_id, void *arg)
+static void s_source_destroy (source_t **source_p)
 {
-    (void) loop;
-    (void) timer_id;
-    client_t *self = (client_t *) arg;
-    self->timer_id = -1;
-    if (self->state == S_IDLE)
-        s_connect (self);
-    return 0;
+    zflow_stream_destroy (&(*source_p)->stream);
+    zflow_msg_destroy (&(*source_p)->msg);
+    free (*source_p);
+    *source_p = NULL;
 }
 
-//  The connection is taken as accepted: publishes may flow.
-static void s_established (client_t *self)
+static int s_cmd_publish_from (client_t *self, zmsg_t *request)
 {
-    self->settling = false;
-    self->connects++;
-    self->connected_at = zclock_mono ();
-    zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_CONNECTED, "%s:%d (broker %s)",
-                                 self->host, self->cfg.port, self->broker_name);
-}
-
-static int s_on_settled (zloop_t *loop, int timer_id, void *arg)
-{
-    (void) loop;
-    (void) timer_id;
-    client_t *self = (client_t *) arg;
-    self->settle_timer = -1;
-    if (self->state == S_READY && self->settling) {
-        s_established (self);
-        zflow__hpfeeds_client_flush (self);
-    }
-    return 0;
-}
-
-//  The info frame: answer with auth, then subscribe every channel.
-void zflow__hpfeeds_client_on_info (client_t *self, const zflow_hpfeeds_frame_t *frame)
-{
-    uint8_t hash[ZFLOW_HPFEEDS_HASH], buf[600];
-    if (zflow__hpfeeds_hash (frame->data, frame->data_size, self->secret, hash)) {
-        zflow__hpfeeds_client_disconnect (self, "cannot compute the auth hash");
-        return;
-    }
-    int size = zflow__hpfeeds_encode_auth (buf, self->ident, hash);
-    zflow__hpfeeds_buf_append (&self->ctl, buf, (size_t) size);
-    snprintf (self->broker_name, sizeof (self->broker_name), "%.*s", (int) frame->name_size,
-              (const char *) frame->name);
-    for (const char *channel = (const char *) zlistx_first (self->channels); channel;
-         channel = (const char *) zlistx_next (self->channels)) {
-        size = zflow__hpfeeds_encode_sub (buf, ZFLOW_HPFEEDS_OP_SUBSCRIBE, self->ident, channel,
-                                          strlen (channel));
-        zflow__hpfeeds_buf_append (&self->ctl, buf, (size_t) size);
-    }
-    self->state = S_READY;
-    //  hpfeeds answers nothing to a good auth: publishes wait a moment so
-    //  that a refused auth (wrong secret) loses none of them.
-    if (self->cfg.auth_wait_ms > 0) {
-        self->settling = true;
-        self->settle_timer =
-            zloop_timer (self->loop, (size_t) self->cfg.auth_wait_ms, 1, s_on_settled, self);
-    } else
-        s_established (self);
-    zflow__hpfeeds_client_flush (self);
-}
-
-//  Writes ctl, then the outbox; returns -1 on a dead socket.
-static int s_write (client_t *self)
-{
-    for (;;) {
-        if (self->draining && !self->frame_left) {
-            if (!self->shut)
-                shutdown (self->fd, SHUT_WR); //  the broker reads up to here
-            self->shut = true;
-            return 0;
-        }
-        zflow_hpfeeds_buf_t *buf =
-            (zflow__hpfeeds_buf_size (&self->ctl) && !self->frame_left) || self->settling
-                ? &self->ctl
-                : &self->out;
-        //  OpenSSL wants a write that could not finish retried with the
-        //  same bytes: stay on that buffer (the outbox keeps them, see
-        //  s_drop_oldest).
-        if (self->tls_retry)
-            buf = self->tls_retry;
-        size_t size = zflow__hpfeeds_buf_size (buf);
-        if (size == 0)
-            return 0;
-        ssize_t rc = self->tls
-                         ? zflow__hpfeeds_tls_write (self->tls, zflow__hpfeeds_buf_head (buf), size)
-                         : send (self->fd, zflow__hpfeeds_buf_head (buf), size, MSG_NOSIGNAL);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            self->tls_retry = self->tls ? buf : NULL;
-            return 0;
-        }
-        if (rc < 0)
-            return -1;
-        self->tls_retry = NULL;
-        if (buf == &self->ctl)
-            zflow__hpfeeds_buf_consume (buf, (size_t) rc);
+    char *type = zmsg_popstr (request), *endpoint = zmsg_popstr (request);
+    char *subscribe = zmsg_popstr (request), *channel = zmsg_popstr (request);
+    int rc = ZFLOW_EINVAL, socktype = type ? atoi (type) : -1;
+    if (endpoint && channel && *channel && strlen (channel) <= ZFLOW_HPFEEDS_MAX_STR &&
+        (socktype == ZMQ_PULL || socktype == ZMQ_SUB)) {
+        source_t *source = (source_t *) zmalloc (sizeof (source_t));
+        source->client = self;
+        source->msg = zflow_msg_new ();
+        strcpy (source->channel, channel);
+        source->stream = zflow_stream_new (socktype, NULL, endpoint, &rc);
+        if (source->stream && socktype == ZMQ_SUB)
+            zsock_set_subscribe (zflow_stream_sock (source->stream), subscribe ? subscribe : "");
+        if (source->stream)
+            rc = zflow_stream_attach (source->stream, self->loop, s_on_source, NULL, source);
+        if (rc == 0)
+            zlistx_add_end (self->sources, source);
         else
-            self->sent +=
-                zflow__hpfeeds_buf_consume_frames (&self->out, (size_t) rc, &self->frame_left);
-        if ((size_t) rc < size)
-            return 0;
+            s_source_destroy (&source);
     }
+    zstr_free (&type);
+    zstr_free (&endpoint);
+    zstr_free (&subscribe);
+    zstr_free (&channel);
+    return rc;
 }
 
-void zflow__hpfeeds_client_flush (client_t *self)
+static int s_cmd_subscribe (client_t *self, bool subscribe, const char *channel)
 {
-    if (self->state == S_READY) {
-        if (s_write (self)) {
-            zflow__hpfeeds_client_disconnect (self, "the connection broke while sending");
-            return;
-        }
-        bool pending = self->draining
-                           ? self->frame_left > 0
-                           : zflow__hpfeeds_buf_size (&self->ctl) ||
-                                 (!self->settling && zflow__hpfeeds_buf_size (&self->out));
-        short events = (short) ((self->tcp_paused ? 0 : ZMQ_POLLIN) | (pending ? ZMQ_POLLOUT : 0));
-        zflow__hpfeeds_client_poll (self, events);
-        if (!pending)
-            zflow__hpfeeds_client_direct_on (self);
+    int rc = zflow__hpfeeds_conn_subscribe (self->conn, channel, subscribe);
+    if (rc == 0 && self->conn->state == ZFLOW_HPFEEDS_CONN_READY) {
+        //  a control frame is queued: the actor writes from here
+        zflow__hpfeeds_outbox_direct_off (self->outbox);
+        s_flush (self);
     }
-    zflow__hpfeeds_client_pump (self);
+    return rc;
 }
 
-//  Advances the TLS handshake; on success waits for the info frame.
-static void s_handshake (client_t *self)
+static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
-    char reason[512];
-    short events = 0;
-    int rc = zflow__hpfeeds_tls_handshake (self->tls, &events, reason, sizeof (reason));
-    if (rc == 0)
-        zflow__hpfeeds_client_poll (self, events);
-    else if (rc < 0) {
-        self->refused = true; //  a bad certificate will not get better soon
-        zflow__hpfeeds_client_event (self, ZFLOW_HPFEEDS_EVENT_ERROR, "%s", reason);
-        zflow__hpfeeds_client_disconnect (self, reason);
-    } else {
-        self->state = S_WAIT_INFO;
-        zflow__hpfeeds_client_poll (self, ZMQ_POLLIN);
-        zflow__hpfeeds_client_read (self); //  the info frame may be in the session already
-    }
-}
-
-//  The TCP connect finished (or failed).
-static void s_on_connected (client_t *self)
-{
-    int error = 0;
-    socklen_t length = sizeof (error);
-    getsockopt (self->fd, SOL_SOCKET, SO_ERROR, &error, &length);
-    char reason[512];
-    if (error) {
-        snprintf (reason, sizeof (reason), "connect: %s", strerror (error));
-        zflow__hpfeeds_client_disconnect (self, reason);
-    } else if (self->tls) {
-        if (zflow__hpfeeds_tls_start (self->tls, self->fd, self->host, reason, sizeof (reason)))
-            zflow__hpfeeds_client_disconnect (self, reason);
-        else {
-            self->state = S_HANDSHAKE;
-            s_handshake (self);
-        }
-    } else {
-        self->state = S_WAIT_INFO;
-        zflow__hpfeeds_client_poll (self, ZMQ_POLLIN);
-    }
-}
-
-static int s_on_tcp (zloop_t *loop, zmq_pollitem_t *item, void *arg)
-{
-    (void) loop;
     client_t *self = (client_t *) arg;
-    if (self->state == S_CONNECTING)
-        s_on_connected (self);
-    else if (self->state == S_HANDSHAKE)
-        s_handshake (self);
-    else {
-        if ((item->revents & ZMQ_POLLOUT) && self->state == S_READY)
-            zflow__hpfeeds_client_flush (self);
-        if (self->fd >= 0 && (item->revents & (ZMQ_POLLIN | ZMQ_POLLERR)) && !self->tcp_paused)
-            zflow__hpfeeds_client_read (self);
-    }
+    zsock_t *pipe = zflow_actor_pipe (base);
+    if (streq (command, "SUBSCRIBE") || streq (command, "UNSUBSCRIBE")) {
+        char *channel = zmsg_popstr (request);
+        zsock_send (pipe, "i", s_cmd_subscribe (self, streq (command, "SUBSCRIBE"), channel));
+        zstr_free (&channel);
+    } else if (streq (command, "PUBLISH FROM"))
+        zsock_send (pipe, "i", s_cmd_publish_from (self, request));
+    else if (streq (command, "STATUS"))
+        zsock_send (pipe, "i", zflow__hpfeeds_conn_connected (self->conn) ? 1 : 0);
+    else
+        zsys_warning ("hpfeeds client: unknown command '%s'", command);
     return 0;
 }
 
-//  The channel list holds its own string copies.
-static void *s_str_dup (const void *item)
+static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
-    return strdup ((const char *) item);
+    client_t *self = (client_t *) arg;
+    zflow_hpfeeds_outbox_t *outbox = self->outbox;
+    zflow_hpfeeds_conn_t *conn = self->conn;
+    uint64_t direct_writes, direct_stalls;
+    zflow__hpfeeds_outbox_count_direct (outbox, &direct_writes, &direct_stalls);
+    zflow_actor_counters (base)->queue_depth = zflow__hpfeeds_outbox_size (outbox);
+    zflow_actor_stats_add (reply, "connected", zflow__hpfeeds_conn_connected (conn));
+    zflow_actor_stats_add (reply, "connects", conn->connects);
+    zflow_actor_stats_add (reply, "disconnects", conn->disconnects);
+    zflow_actor_stats_add (reply, "published", outbox->published);
+    zflow_actor_stats_add (reply, "sent", outbox->sent);
+    zflow_actor_stats_add (reply, "direct_writes", direct_writes);
+    zflow_actor_stats_add (reply, "direct_stalls", direct_stalls);
+    zflow_actor_stats_add (reply, "received", self->recv->received);
+    zflow_actor_stats_add (reply, "outbox_pending", zflow__hpfeeds_outbox_size (outbox));
+    zflow_actor_stats_add (reply, "outbox_drops", outbox->drops);
+    zflow_actor_stats_add (reply, "inflight_lost", outbox->inflight_lost);
+    zflow_actor_stats_add (reply, "inproc_drops", self->recv->inproc_drops);
+    zflow_actor_stats_add (reply, "tcp_pauses", self->tcp_pauses);
+    zflow_actor_stats_add (reply, "broker_errors", self->broker_errors);
+    zflow_actor_stats_add (reply, "broker_shutdowns", conn->broker_shutdowns);
+    zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
+    zflow_actor_stats_add (reply, "events_dropped", self->events_dropped);
+    zflow_actor_stats_add (reply, "refused_drops", outbox->refused_drops);
 }
 
-static void s_str_free (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-static int s_str_cmp (const void *a, const void *b)
-{
-    return strcmp ((const char *) a, (const char *) b);
-}
-
-//  Sets up the sockets and buffers; returns 0 or -1.
+//  Sets up the parts and sockets; returns 0 or -1.
 static int s_client_init (client_t *self, zsock_t *pipe, const zflow_hpfeeds_args_t *args)
 {
-    self->base = zflow_actor_new (pipe, "hpfeeds client");
-    self->cfg = args->config;
-    self->host = strdup (args->config.host);
-    self->ident = strdup (args->config.ident);
-    self->secret = strdup (args->config.secret);
-    self->cfg.host = self->host;
-    self->cfg.ident = self->ident;
-    self->cfg.secret = self->secret;
-    snprintf (self->source_name, sizeof (self->source_name), "hpfeeds://%.200s:%d", self->host,
-              self->cfg.port);
-    self->fd = -1;
-    self->timer_id = -1;
     self->pause_timer = -1;
-    self->settle_timer = -1;
-    self->linger_timer = -1;
-    self->drain_timer = -1;
-    self->backoff_ms = self->cfg.backoff_min_ms;
-    self->channels = zlistx_new ();
-    self->refused_pub = zhash_new ();
-    self->sources = zlistx_new ();
-    self->meta = zflow_meta_new ();
-    zflow__hpfeeds_buf_init (&self->in, ZFLOW_HPFEEDS_MAX_FRAME + S_READ_CHUNK);
-    //  room for auth and every subscription at their longest
-    zflow__hpfeeds_buf_init (&self->ctl, 1024 + ZFLOW_HPFEEDS_MAX_CHANNELS * 520);
-    zflow__hpfeeds_buf_init (&self->out, self->cfg.outbox_bytes);
-    self->input = zsock_new_pull (args->input);
-    self->handoff = args->handoff;
-    self->spare = (uint8_t *) malloc (S_PUB_BATCH);
-    if (!self->spare)
-        return -1;
-    if (self->cfg.tls) {
-        char reason[512];
-        self->tls = zflow__hpfeeds_tls_new (args->config.tls_ca_file, self->cfg.tls_verify, reason,
-                                            sizeof (reason));
-        if (!self->tls) {
-            zsys_error ("hpfeeds client: %s", reason);
-            return -1;
-        }
-    }
-    self->output = zsock_new (ZMQ_XPUB);
-    if (args->batch) {
-        self->batch = zsock_new (ZMQ_PUSH);
-        //  handoff->unread bounds the messages; a batch holds at least one
-        if (!self->batch || (zsock_set_sndhwm (self->batch, self->cfg.output_hwm), 0) ||
-            zsock_bind (self->batch, "%s", args->batch))
-            return -1;
-    }
-    self->events_sock = zsock_new (ZMQ_PUSH);
-    if (!self->base || !self->host || !self->ident || !self->secret || !self->channels ||
-        !self->refused_pub || !self->sources || !self->meta || !self->input || !self->output ||
-        !self->events_sock)
-        return -1;
-    zlistx_set_duplicator (self->channels, s_str_dup);
-    zlistx_set_destructor (self->channels, s_str_free);
-    zlistx_set_comparator (self->channels, s_str_cmp);
-    int nodrop = 1;
-    zsock_set_sndhwm (self->output, self->cfg.output_hwm);
-    zmq_setsockopt (zsock_resolve (self->output), ZMQ_XPUB_NODROP, &nodrop, sizeof (nodrop));
-    zsock_set_sndhwm (self->events_sock, 1000);
-    zsock_set_rcvhwm (self->input, S_INPUT_HWM);
-    if (zsock_bind (self->output, "%s", args->output) ||
-        zsock_connect (self->events_sock, "%s", args->events))
+    self->base = zflow_actor_new (pipe, "hpfeeds client");
+    if (!self->base)
         return -1;
     self->loop = zflow_actor_loop (self->base);
-    zloop_reader (self->loop, self->input, zflow__hpfeeds_client_on_input, self);
-    zloop_reader (self->loop, self->output, zflow__hpfeeds_client_on_output_note, self);
-    zflow_actor_set_command_handler (self->base, zflow__hpfeeds_client_command, self);
-    zflow_actor_set_stats_handler (self->base, zflow__hpfeeds_client_stats, self);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
+    const zflow_hpfeeds_conn_handler_t handler = {s_on_io, s_on_flush, s_on_down, s_event};
+    self->conn = zflow__hpfeeds_conn_new (&args->config, self->loop, &handler, self);
+    self->recv = zflow__hpfeeds_recv_new (&args->config, self->loop, counters, args->output,
+                                          args->batch, args->handoff);
+    self->outbox = zflow__hpfeeds_outbox_new (&args->config, self->loop, counters, args->input,
+                                              args->handoff, s_on_flush, self);
+    self->sources = zlistx_new ();
+    self->events_sock = zsock_new (ZMQ_PUSH);
+    if (!self->conn || !self->recv || !self->outbox || !self->sources || !self->events_sock)
+        return -1;
+    zsock_set_sndhwm (self->events_sock, 1000);
+    if (zsock_connect (self->events_sock, "%s", args->events))
+        return -1;
+    zflow_actor_set_command_handler (self->base, s_on_command, self);
+    zflow_actor_set_stats_handler (self->base, s_on_stats, self);
     return 0;
 }
 
@@ -453,7 +374,7 @@ void zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
     memset (self, 0, sizeof (*self));
     if (s_client_init (self, pipe, (const zflow_hpfeeds_args_t *) args) == 0) {
         zflow_actor_ready (self->base, 0);
-        s_connect (self);
+        zflow__hpfeeds_conn_start (self->conn);
         zflow_actor_run (self->base);
     } else if (self->base)
         zflow_actor_ready (self->base, -1);
@@ -461,26 +382,13 @@ void zflow__hpfeeds_client_actor (zsock_t *pipe, void *args)
         zsock_signal (pipe, 0); //  as zflow_actor_ready (pipe, -1) would
         zsock_signal (pipe, 1);
     }
-    if (self->fd >= 0)
-        close (self->fd);
     source_t *source;
     while (self->sources && (source = (source_t *) zlistx_detach (self->sources, NULL)))
-        zflow__hpfeeds_client_source_destroy (&source);
+        s_source_destroy (&source);
     zlistx_destroy (&self->sources);
-    zlistx_destroy (&self->channels);
-    zhash_destroy (&self->refused_pub);
-    zflow_meta_destroy (&self->meta);
-    zflow__hpfeeds_tls_destroy (&self->tls);
-    zflow__hpfeeds_buf_free (&self->in);
-    zflow__hpfeeds_buf_free (&self->ctl);
-    zflow__hpfeeds_buf_free (&self->out);
-    zsock_destroy (&self->input);
-    free (self->spare);
-    zsock_destroy (&self->output);
-    zsock_destroy (&self->batch);
+    zflow__hpfeeds_outbox_destroy (&self->outbox);
+    zflow__hpfeeds_recv_destroy (&self->recv);
+    zflow__hpfeeds_conn_destroy (&self->conn);
     zsock_destroy (&self->events_sock);
-    free (self->host);
-    free (self->ident);
-    free (self->secret);
     zflow_actor_destroy (&self->base);
 }

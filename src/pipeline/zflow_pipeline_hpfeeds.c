@@ -52,7 +52,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
     if (self->sink)
         config.outbox_policy = lossless ? ZFLOW_HPFEEDS_BLOCK : ZFLOW_HPFEEDS_DROP_OLDEST;
     int rc = 0;
-    self->client = zflow_hpfeeds_new_config (&config, &rc);
+    self->client = zflow_hpfeeds_new (&config, &rc);
     if (!self->client) {
         zsys_error ("%s: hpfeeds client refused its settings: %s", stage->name,
                     zflow_strerror (rc));
@@ -87,7 +87,7 @@ static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
     uint64_t passed = zflow_actor_stats_get (stats, "msgs_out");
     zhash_destroy (&stats);
     while (true) {
-        stats = zflow_hpfeeds_stats (self->client);
+        stats = zflow_hpfeeds_stats (self->client, 5000);
         uint64_t sent =
             zflow_actor_stats_get (stats, "sent") + zflow_actor_stats_get (stats, "outbox_drops");
         zhash_destroy (&stats);
@@ -107,7 +107,7 @@ static void s_stop (void *arg)
 static void s_stats (void *arg, zhash_t *stats)
 {
     s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
-    zhash_t *client = self->client ? zflow_hpfeeds_stats (self->client) : NULL;
+    zhash_t *client = self->client ? zflow_hpfeeds_stats (self->client, 5000) : NULL;
     for (const char *value = client ? (const char *) zhash_first (client) : NULL; value;
          value = (const char *) zhash_next (client)) {
         char name[300];

@@ -31,7 +31,8 @@ static const char *s_sub[] = {"chan1", "chan2", "out", NULL};
 
 static zflow_hpfeeds_broker_t *s_broker (int port)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow-test");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "zflow-test"}, NULL);
     CHECK (broker);
     CHECK (zflow_hpfeeds_broker_add_user (broker, "alice", "sa", s_pub, s_sub) == 0);
     CHECK (zflow_hpfeeds_broker_add_user (broker, "bob", "sb", NULL, s_sub) == 0);
@@ -45,7 +46,7 @@ static zflow_hpfeeds_broker_t *s_broker (int port)
     CHECK (zflow_hpfeeds_broker_add_user (broker, "carol", "sc", many, many) == 0);
     CHECK (zflow_hpfeeds_broker_bind (broker, "127.0.0.1", port) > 0);
     if (getenv ("ZFLOW_VERBOSE"))
-        zflow_hpfeeds_broker_set_verbose (broker);
+        zflow_hpfeeds_broker_set_verbose (broker, true);
     return broker;
 }
 
@@ -61,10 +62,10 @@ static zflow_hpfeeds_t *s_client (int port, const char *ident, const char *secre
     config->ident = ident;
     config->secret = secret;
     int rc = 0;
-    zflow_hpfeeds_t *client = zflow_hpfeeds_new_config (config, &rc);
+    zflow_hpfeeds_t *client = zflow_hpfeeds_new (config, &rc);
     CHECK (client && rc == 0);
     if (getenv ("ZFLOW_VERBOSE"))
-        zflow_hpfeeds_set_verbose (client);
+        zflow_hpfeeds_set_verbose (client, true);
     return client;
 }
 
@@ -146,7 +147,7 @@ static void test_round_trip (int port)
     CHECK (zflow_hpfeeds_publish (alice, big, "x", 1) == ZFLOW_ETOOBIG);
     CHECK (zflow_hpfeeds_subscribe (alice, big) == ZFLOW_ETOOBIG);
     CHECK (zflow_hpfeeds_publish (alice, NULL, "x", 1) == ZFLOW_EINVAL);
-    zhash_t *stats = zflow_hpfeeds_stats (bob);
+    zhash_t *stats = zflow_hpfeeds_stats (bob, 5000);
     CHECK (zflow_actor_stats_get (stats, "received") == 1001);
     CHECK (zflow_actor_stats_get (stats, "connected") == 1);
     zhash_destroy (&stats);
@@ -210,14 +211,14 @@ static void test_refusals (zflow_hpfeeds_broker_t *broker, int port)
         CHECK (zflow_hpfeeds_publish (bob, "chan1", "again", 5) == 0);
     text = s_wait_event (bob, ZFLOW_HPFEEDS_EVENT_ERROR, 1000);
     CHECK (text == NULL);
-    zhash_t *bob_stats = zflow_hpfeeds_stats (bob);
+    zhash_t *bob_stats = zflow_hpfeeds_stats (bob, 5000);
     CHECK (zflow_actor_stats_get (bob_stats, "refused_drops") == 10);
     CHECK (zflow_actor_stats_get (bob_stats, "broker_errors") == 2);
     zhash_destroy (&bob_stats);
     zflow_hpfeeds_destroy (&bob);
 
     //  wrong secret: a clear error, then bounded retries
-    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker, 5000);
     uint64_t failures_before = zflow_actor_stats_get (stats, "auth_failures");
     zhash_destroy (&stats);
     zflow_hpfeeds_t *eve = s_client (port, "bob", "wrong", &config);
@@ -228,13 +229,13 @@ static void test_refusals (zflow_hpfeeds_broker_t *broker, int port)
     zstr_free (&text);
     zclock_sleep (1500);
     //  the refused auths cost no publishes: all ten still wait
-    stats = zflow_hpfeeds_stats (eve);
+    stats = zflow_hpfeeds_stats (eve, 5000);
     CHECK (zflow_actor_stats_get (stats, "published") == 10);
     CHECK (zflow_actor_stats_get (stats, "sent") == 0);
     CHECK (zflow_actor_stats_get (stats, "outbox_pending") == 10 * (5 + 1 + 3 + 1 + 5 + 4));
     CHECK (zflow_actor_stats_get (stats, "connected") == 0);
     zhash_destroy (&stats);
-    stats = zflow_hpfeeds_broker_stats (broker);
+    stats = zflow_hpfeeds_broker_stats (broker, 5000);
     uint64_t failures = zflow_actor_stats_get (stats, "auth_failures") - failures_before;
     zhash_destroy (&stats);
     printf ("wrong secret: %" PRIu64 " attempts in about 1.5 s (refused backoff 400 ms)\n",
@@ -308,7 +309,7 @@ static void test_lossless (int port)
         CHECK (zflow_hpfeeds_publish (alice, "chan1", payload, (size_t) size) == 0);
     }
     zclock_sleep (500);
-    zhash_t *stats = zflow_hpfeeds_stats (bob);
+    zhash_t *stats = zflow_hpfeeds_stats (bob, 5000);
     uint64_t pauses = zflow_actor_stats_get (stats, "tcp_pauses");
     zhash_destroy (&stats);
     CHECK (pauses > 0);
@@ -317,7 +318,7 @@ static void test_lossless (int port)
         snprintf (payload, sizeof (payload), "%d", index);
         s_expect (bob, msg, "chan1", "alice", payload);
     }
-    stats = zflow_hpfeeds_stats (bob);
+    stats = zflow_hpfeeds_stats (bob, 5000);
     CHECK (zflow_actor_stats_get (stats, "inproc_drops") == 0);
     printf ("lossless: 20000 of 20000 delivered, TCP reads paused %" PRIu64 " times\n",
             zflow_actor_stats_get (stats, "tcp_pauses"));
@@ -410,7 +411,7 @@ static void test_restart (void)
                 first_gap = index;
             last_gap = index;
         }
-    zhash_t *stats = zflow_hpfeeds_stats (alice);
+    zhash_t *stats = zflow_hpfeeds_stats (alice, 5000);
     printf ("restart: phase 1 (stream, broker killed) %d of %d arrived, lost %d (#%d..#%d, "
             "in flight when it died; %" PRIu64 " cut in the middle of a frame); "
             "phase 2 (while down) %d of %d; "
@@ -454,7 +455,7 @@ static void test_outbox (void)
     zhash_t *stats = NULL;
     for (int tries = 0; tries < 100; tries++) {
         zhash_destroy (&stats);
-        stats = zflow_hpfeeds_stats (alice);
+        stats = zflow_hpfeeds_stats (alice, 5000);
         if (zflow_actor_stats_get (stats, "published") == COUNT)
             break;
         zclock_sleep (20);
@@ -530,7 +531,7 @@ static void test_block (void)
     //  outbox: 1200 KiB less room for the largest frame, plus the last
     //  64 KiB taken from the hand-off buffer; the buffer: 64 KiB more
     CHECK (accepted > 100 && accepted < 1200 - 1024 + 2 * 64 + 10);
-    zhash_t *stats = zflow_hpfeeds_stats (alice);
+    zhash_t *stats = zflow_hpfeeds_stats (alice, 5000);
     CHECK (zflow_actor_stats_get (stats, "outbox_drops") == 0);
     zhash_destroy (&stats);
     broker = s_broker (port);
@@ -619,7 +620,7 @@ static void test_hostile_broker (void)
     CHECK (text && strstr (text, "did not close"));
     CHECK (zclock_mono () - start >= 1000);
     zstr_free (&text);
-    zhash_t *stats = zflow_hpfeeds_stats (client);
+    zhash_t *stats = zflow_hpfeeds_stats (client, 5000);
     CHECK (zflow_actor_stats_get (stats, "protocol_errors") == 1);
     CHECK (zflow_actor_stats_get (stats, "broker_shutdowns") == 1);
     CHECK (zflow_actor_stats_get (stats, "broker_errors") == 0);
@@ -683,7 +684,7 @@ static void test_refused_publish_purge (void)
         memmove (buffer, buffer + offset, used - offset);
         used -= offset;
     }
-    zhash_t *stats = zflow_hpfeeds_stats (client);
+    zhash_t *stats = zflow_hpfeeds_stats (client, 5000);
     printf ("refused publish: %" PRIu64 " queued frames of the refused channel dropped, then "
             "%d frames of chan1 and %d of it sent\n",
             zflow_actor_stats_get (stats, "refused_drops"), chan1, forbidden);
@@ -697,6 +698,73 @@ static void test_refused_publish_purge (void)
     close (listener);
 }
 
+//  The API conventions: one constructor that copies its config (the
+//  caller's strings go at once), refuses garbage, stats with a timeout,
+//  set_verbose both ways, the actor and endpoint, destroy NULL-safe and
+//  idempotent.
+static void test_conventions (int port)
+{
+    int err = 0;
+    CHECK (zflow_hpfeeds_new (NULL, &err) == NULL && err == ZFLOW_EINVAL);
+    CHECK (zflow_hpfeeds_new (NULL, NULL) == NULL);
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.port = 70000;
+    config.ident = "a";
+    config.secret = "b";
+    err = 0;
+    CHECK (zflow_hpfeeds_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
+    config.port = port;
+    config.outbox_policy = (zflow_hpfeeds_outbox_policy_t) 7;
+    err = 0;
+    CHECK (zflow_hpfeeds_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
+    config.outbox_policy = ZFLOW_HPFEEDS_DROP_OLDEST;
+    config.ident = "";
+    err = 0;
+    CHECK (zflow_hpfeeds_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
+
+    //  the config's strings are freed (and scribbled over) right after new
+    char *host = strdup ("127.0.0.1"), *ident = strdup ("alice"), *secret = strdup ("sa");
+    config.host = host;
+    config.ident = ident;
+    config.secret = secret;
+    zflow_hpfeeds_t *alice = zflow_hpfeeds_new (&config, &err);
+    CHECK (alice);
+    memset (host, 'x', strlen (host));
+    memset (ident, 'x', strlen (ident));
+    memset (secret, 'x', strlen (secret));
+    free (host);
+    free (ident);
+    free (secret);
+    memset (&config, 0, sizeof (config));
+    zflow_hpfeeds_t *bob = s_client (port, "bob", "sb", NULL);
+    CHECK (zflow_hpfeeds_subscribe (bob, "chan1") == 0);
+    s_wait_connected (alice);
+    s_wait_connected (bob);
+    zclock_sleep (100); //  the subscription is not acknowledged
+    CHECK (zflow_hpfeeds_publish (alice, "chan1", "copied", 6) == 0);
+    zflow_msg_t *msg = zflow_msg_new ();
+    s_expect (bob, msg, "chan1", "alice", "copied");
+    zflow_msg_destroy (&msg);
+
+    zhash_t *stats = zflow_hpfeeds_stats (alice, 2000);
+    CHECK (stats && zflow_actor_stats_get (stats, "connected") == 1);
+    CHECK (zflow_actor_stats_get (stats, "published") == 1);
+    zhash_destroy (&stats);
+    CHECK (zflow_hpfeeds_stats (NULL, 100) == NULL);
+    zflow_hpfeeds_set_verbose (alice, true);
+    zflow_hpfeeds_set_verbose (alice, false);
+    zflow_hpfeeds_set_verbose (NULL, true);
+    CHECK (zflow_hpfeeds_actor (alice) && zflow_hpfeeds_actor (NULL) == NULL);
+    CHECK (zflow_hpfeeds_endpoint (alice) && zflow_hpfeeds_endpoint (NULL) == NULL);
+    CHECK (zflow_hpfeeds_connected (alice) && !zflow_hpfeeds_connected (NULL));
+    zflow_hpfeeds_destroy (&alice);
+    CHECK (alice == NULL);
+    zflow_hpfeeds_destroy (&alice);
+    zflow_hpfeeds_destroy (NULL);
+    zflow_hpfeeds_destroy (&bob);
+}
+
 int main (void)
 {
     setvbuf (stdout, NULL, _IONBF, 0);
@@ -705,10 +773,9 @@ int main (void)
     int err = 0;
     zflow_hpfeeds_config_t config;
     zflow_hpfeeds_config_init (&config);
-    CHECK (zflow_hpfeeds_new_config (&config, &err) == NULL && err == ZFLOW_EINVAL);
-    CHECK (zflow_hpfeeds_new (NULL, 0, "a", "b") == NULL);
+    CHECK (zflow_hpfeeds_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
     //  subscriptions are bounded
-    zflow_hpfeeds_t *greedy = zflow_hpfeeds_new ("127.0.0.1", 1, "a", "b");
+    zflow_hpfeeds_t *greedy = s_client (1, "a", "b", NULL);
     char channel[32];
     for (int index = 0; index < ZFLOW_HPFEEDS_MAX_CHANNELS; index++) {
         snprintf (channel, sizeof (channel), "c.%d", index);
@@ -717,6 +784,7 @@ int main (void)
     CHECK (zflow_hpfeeds_subscribe (greedy, "one.more") == ZFLOW_EFULL);
     CHECK (zflow_hpfeeds_subscribe (greedy, "c.7") == 0); //  already there
     zflow_hpfeeds_destroy (&greedy);
+    test_conventions (port);
     test_round_trip (port);
     test_many_channels (port);
     test_refusals (broker, port);

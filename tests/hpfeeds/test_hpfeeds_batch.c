@@ -43,7 +43,7 @@ static zflow_hpfeeds_t *s_client (int port, const char *ident, zflow_hpfeeds_con
     config->ident = ident;
     config->secret = "s";
     int rc = 0;
-    zflow_hpfeeds_t *client = zflow_hpfeeds_new_config (config, &rc);
+    zflow_hpfeeds_t *client = zflow_hpfeeds_new (config, &rc);
     CHECK (client && rc == 0);
     return client;
 }
@@ -58,7 +58,7 @@ static void s_wait_connected (zflow_hpfeeds_t *client)
 
 static uint64_t s_stat (zflow_hpfeeds_t *client, const char *name)
 {
-    zhash_t *stats = zflow_hpfeeds_stats (client);
+    zhash_t *stats = zflow_hpfeeds_stats (client, 5000);
     CHECK (stats);
     uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
@@ -289,12 +289,14 @@ int main (void)
 {
     zsys_init ();
     zsys_set_logstream (stderr);
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow-test");
+    //  lossless end to end while the readers are behind
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (
+        &(zflow_hpfeeds_broker_config_t){.name = "zflow-test",
+                                         .slow_policy = ZFLOW_HPFEEDS_SLOW_BLOCK},
+        NULL);
     CHECK (broker);
     CHECK (zflow_hpfeeds_broker_add_user (broker, "alice", "s", s_chans, s_chans) == 0);
     CHECK (zflow_hpfeeds_broker_add_user (broker, "bob", "s", NULL, s_chans) == 0);
-    //  lossless end to end while the readers are behind
-    zflow_hpfeeds_broker_set_slow_policy (broker, ZFLOW_HPFEEDS_SLOW_BLOCK, 0);
     int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
     CHECK (port > 0);
     test_order (port);

@@ -77,11 +77,10 @@ static void s_pop (peer_t *peer, const zflow_hpfeeds_frame_t *frame)
     peer->size -= frame->size;
 }
 
-//  Connects and reads the info frame.
-//  Connects a raw peer and reads the info frame; rcvbuf: the socket's
-//  receive buffer (0: the default), set before connecting so that the TCP
-//  window is scaled for it.
-static peer_t *s_connect_rcvbuf (int port, int rcvbuf)
+//  Connects a raw peer (nothing read yet); rcvbuf: the socket's receive
+//  buffer (0: the default), set before connecting so that the TCP window is
+//  scaled for it.
+static peer_t *s_dial (int port, int rcvbuf)
 {
     peer_t *peer = (peer_t *) zmalloc (sizeof (peer_t));
     peer->fd = socket (AF_INET, SOCK_STREAM, 0);
@@ -92,6 +91,13 @@ static peer_t *s_connect_rcvbuf (int port, int rcvbuf)
     address.sin_port = htons ((uint16_t) port);
     address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
     CHECK (connect (peer->fd, (struct sockaddr *) &address, sizeof (address)) == 0);
+    return peer;
+}
+
+//  Connects a raw peer and reads the info frame of the broker "test".
+static peer_t *s_connect_rcvbuf (int port, int rcvbuf)
+{
+    peer_t *peer = s_dial (port, rcvbuf);
     zflow_hpfeeds_frame_t info = s_recv (peer);
     CHECK (info.op == ZFLOW_HPFEEDS_OP_INFO);
     CHECK (info.name_size == 4 && memcmp (info.name, "test", 4) == 0);
@@ -165,9 +171,10 @@ static void s_expect_publish (peer_t *peer, const char *ident, const char *chann
     s_pop (peer, &frame);
 }
 
-static zflow_hpfeeds_broker_t *s_broker (int *port_p)
+static zflow_hpfeeds_broker_t *s_broker_with (const zflow_hpfeeds_broker_config_t *config,
+                                              int *port_p)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (config, NULL);
     CHECK (broker);
     const char *pub[] = {"chan1", "chan2", NULL};
     const char *sub[] = {"chan1", "chan2", NULL};
@@ -179,6 +186,11 @@ static zflow_hpfeeds_broker_t *s_broker (int *port_p)
     CHECK (zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0) == ZFLOW_EINVAL);
     *port_p = port;
     return broker;
+}
+
+static zflow_hpfeeds_broker_t *s_broker (int *port_p)
+{
+    return s_broker_with (&(zflow_hpfeeds_broker_config_t){.name = "test"}, port_p);
 }
 
 static void test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
@@ -202,7 +214,7 @@ static void test_round_trip (zflow_hpfeeds_broker_t *broker, int port)
     s_pub (alice, "alice", "chan2", "second");
     s_expect_publish (bob, "alice", "chan2", "second");
     s_expect_publish (alice, "alice", "chan2", "second");
-    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker, 5000);
     CHECK (zflow_actor_stats_get (stats, "chan.chan1.msgs") == 2);
     CHECK (zflow_actor_stats_get (stats, "chan.chan2.msgs") == 2);
     CHECK (zflow_actor_stats_get (stats, "chan.chan1.subscribers") == 0);
@@ -353,7 +365,7 @@ static void test_hostile (zflow_hpfeeds_broker_t *broker, int port)
     s_expect_publish (b, "alice", "chan1", "still here");
     s_close (&a);
     s_close (&b);
-    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker, 5000);
     CHECK (zflow_actor_stats_get (stats, "protocol_errors") == 4);
     CHECK (zflow_actor_stats_get (stats, "auth_failures") == 2);
     CHECK (zflow_actor_stats_get (stats, "refusals") == 6); //  4 in test_refusals, 2 in test_runs
@@ -364,8 +376,9 @@ static void test_hostile (zflow_hpfeeds_broker_t *broker, int port)
 static void test_slow (zflow_hpfeeds_slow_policy_t policy)
 {
     int port;
-    zflow_hpfeeds_broker_t *broker = s_broker (&port);
-    CHECK (zflow_hpfeeds_broker_set_slow_policy (broker, policy, 65536) == 0);
+    zflow_hpfeeds_broker_config_t config = {
+        .name = "test", .slow_policy = policy, .outbuf_limit = 65536};
+    zflow_hpfeeds_broker_t *broker = s_broker_with (&config, &port);
     peer_t *a = s_connect (port), *b = s_connect_rcvbuf (port, 4096);
     s_auth (a, "alice", "secret-a");
     s_auth (b, "bob", "secret-b");
@@ -377,7 +390,7 @@ static void test_slow (zflow_hpfeeds_slow_policy_t policy)
     for (int count = 0; count < 20000; count++)
         s_pub (a, "alice", "chan1", payload);
     zclock_sleep (300);
-    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker, 5000);
     CHECK (zflow_actor_stats_get (stats, "chan.chan1.msgs") == 20000);
     CHECK (zflow_actor_stats_get (stats, "drops") > 0);
     CHECK (zflow_actor_stats_get (stats, "chan.chan1.drops") > 0);
@@ -435,9 +448,10 @@ static void *s_slow_reader (void *arg)
 static void test_slow_block (void)
 {
     int port;
-    zflow_hpfeeds_broker_t *broker = s_broker (&port);
     //  the smallest buffer BLOCK allows; the reader takes about 10 MB/s
-    CHECK (zflow_hpfeeds_broker_set_slow_policy (broker, ZFLOW_HPFEEDS_SLOW_BLOCK, 65536) == 0);
+    zflow_hpfeeds_broker_config_t config = {
+        .name = "test", .slow_policy = ZFLOW_HPFEEDS_SLOW_BLOCK, .outbuf_limit = 65536};
+    zflow_hpfeeds_broker_t *broker = s_broker_with (&config, &port);
     peer_t *a = s_connect (port), *b = s_connect (port);
     s_auth (a, "alice", "secret-a");
     s_auth (b, "bob", "secret-b");
@@ -452,7 +466,7 @@ static void test_slow_block (void)
     for (int count = 0; count < 20000; count++)
         s_pub (a, "alice", "chan1", payload);
     pthread_join (thread, NULL);
-    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker, 5000);
     printf ("slow subscriber (block): %d of 20000 delivered, publisher stalled %s times\n",
             reader.count, (char *) zhash_lookup (stats, "stalls"));
     CHECK (reader.count == 20000);
@@ -467,7 +481,8 @@ static void test_slow_block (void)
 
 static void test_config_files (void)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "test"}, NULL);
     char path[] = "/tmp/zflow_hpf_users_XXXXXX";
     int fd = mkstemp (path);
     const char *json = "{\"carol\": {\"owner\": \"c\", \"secret\": \"sc\", \"pubchans\": [\"x\"],"
@@ -510,10 +525,10 @@ static void test_drain (void)
     config.backoff_max_ms = 50;
     config.ident = "bob";
     config.secret = "secret-b";
-    zflow_hpfeeds_t *sub = zflow_hpfeeds_new_config (&config, NULL);
+    zflow_hpfeeds_t *sub = zflow_hpfeeds_new (&config, NULL);
     config.ident = "alice";
     config.secret = "secret-a";
-    zflow_hpfeeds_t *pub = zflow_hpfeeds_new_config (&config, NULL);
+    zflow_hpfeeds_t *pub = zflow_hpfeeds_new (&config, NULL);
     CHECK (sub && pub && zflow_hpfeeds_subscribe (sub, "chan1") == 0);
     while (!zflow_hpfeeds_connected (sub) || !zflow_hpfeeds_connected (pub))
         zclock_sleep (10);
@@ -546,20 +561,20 @@ static void test_drain (void)
             received++;
         } else {
             zhash_destroy (&stats);
-            stats = zflow_hpfeeds_broker_stats (broker);
+            stats = zflow_hpfeeds_broker_stats (broker, 5000);
             unrouted = (int) zflow_actor_stats_get (stats, "unrouted");
             CHECK (zclock_mono () - start < 20000);
         }
     }
     zhash_destroy (&stats);
-    stats = zflow_hpfeeds_broker_stats (broker);
+    stats = zflow_hpfeeds_broker_stats (broker, 5000);
     printf ("drain: %d of %d delivered, %" PRIu64 " unrouted, %" PRIu64 " lost\n", received, total,
             zflow_actor_stats_get (stats, "unrouted"), zflow_actor_stats_get (stats, "drain_lost"));
     CHECK (received + (int) zflow_actor_stats_get (stats, "unrouted") == total);
     CHECK (zflow_actor_stats_get (stats, "drains") == 1 &&
            zflow_actor_stats_get (stats, "drain_lost") == 0);
     zhash_destroy (&stats);
-    stats = zflow_hpfeeds_stats (pub);
+    stats = zflow_hpfeeds_stats (pub, 5000);
     CHECK (zflow_actor_stats_get (stats, "broker_shutdowns") == 1);
     CHECK (zflow_actor_stats_get (stats, "inflight_lost") == 0 &&
            zflow_actor_stats_get (stats, "outbox_drops") == 0);
@@ -588,13 +603,81 @@ static void test_drain (void)
     zflow_hpfeeds_broker_destroy (&broker);
 }
 
+//  The API conventions: a constructor that copies its config (NULL: the
+//  defaults), refuses garbage, stats with a timeout, set_verbose both
+//  ways, no endpoint, the actor (usable with zflow_actor_stats), destroy
+//  NULL-safe and idempotent.
+static void test_conventions (void)
+{
+    int err = 0;
+    zflow_hpfeeds_broker_config_t config;
+    zflow_hpfeeds_broker_config_init (&config);
+    CHECK (streq (config.name, "zflow") && config.slow_policy == ZFLOW_HPFEEDS_SLOW_DISCONNECT &&
+           config.outbuf_limit == ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF);
+    config.name = "";
+    CHECK (zflow_hpfeeds_broker_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
+    char long_name[300];
+    memset (long_name, 'n', sizeof (long_name) - 1);
+    long_name[sizeof (long_name) - 1] = 0;
+    config.name = long_name;
+    err = 0;
+    CHECK (zflow_hpfeeds_broker_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
+    config.name = "test";
+    config.slow_policy = (zflow_hpfeeds_slow_policy_t) 9;
+    err = 0;
+    CHECK (zflow_hpfeeds_broker_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
+    CHECK (zflow_hpfeeds_broker_new (&config, NULL) == NULL);
+
+    //  NULL config: the defaults, name "zflow" in the info frame
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (NULL, &err);
+    CHECK (broker);
+    int port = zflow_hpfeeds_broker_bind (broker, NULL, 0);
+    CHECK (port > 0);
+    peer_t *peer = s_dial (port, 0);
+    zflow_hpfeeds_frame_t info = s_recv (peer);
+    CHECK (info.op == ZFLOW_HPFEEDS_OP_INFO);
+    CHECK (info.name_size == 5 && memcmp (info.name, "zflow", 5) == 0);
+    s_close (&peer);
+    zflow_hpfeeds_broker_destroy (&broker);
+
+    //  the config is copied: its name may go at once (s_connect checks it)
+    char *name = strdup ("test");
+    zflow_hpfeeds_broker_config_init (&config);
+    config.name = name;
+    int test_port;
+    broker = s_broker_with (&config, &test_port);
+    memset (name, 'x', 4);
+    free (name);
+    peer = s_connect (test_port);
+    s_auth (peer, "alice", "secret-a");
+    s_close (&peer);
+
+    zactor_t *actor = zflow_hpfeeds_broker_actor (broker);
+    CHECK (actor && zflow_hpfeeds_broker_actor (NULL) == NULL);
+    zhash_t *stats = zflow_actor_stats (actor, 2000);
+    CHECK (stats && zflow_actor_stats_get (stats, "connections_total") == 1);
+    zhash_destroy (&stats);
+    stats = zflow_hpfeeds_broker_stats (broker, 2000);
+    CHECK (stats && zflow_actor_stats_get (stats, "connections_total") == 1);
+    zhash_destroy (&stats);
+    CHECK (zflow_hpfeeds_broker_stats (NULL, 100) == NULL);
+    CHECK (zflow_hpfeeds_broker_endpoint (broker) == NULL);
+    zflow_hpfeeds_broker_set_verbose (broker, true);
+    zflow_hpfeeds_broker_set_verbose (broker, false);
+    zflow_hpfeeds_broker_set_verbose (NULL, true);
+    zflow_hpfeeds_broker_destroy (&broker);
+    CHECK (broker == NULL);
+    zflow_hpfeeds_broker_destroy (&broker);
+    zflow_hpfeeds_broker_destroy (NULL);
+}
+
 int main (void)
 {
     setvbuf (stdout, NULL, _IONBF, 0);
     int port;
     zflow_hpfeeds_broker_t *broker = s_broker (&port);
     if (getenv ("ZFLOW_VERBOSE"))
-        zflow_hpfeeds_broker_set_verbose (broker);
+        zflow_hpfeeds_broker_set_verbose (broker, true);
     test_round_trip (broker, port);
     test_runs (port);
     test_refusals (port);
@@ -603,6 +686,7 @@ int main (void)
     test_slow (ZFLOW_HPFEEDS_SLOW_DROP);
     test_slow (ZFLOW_HPFEEDS_SLOW_DISCONNECT);
     test_slow_block ();
+    test_conventions ();
     test_config_files ();
     test_drain ();
     printf ("test_hpfeeds_broker: OK\n");

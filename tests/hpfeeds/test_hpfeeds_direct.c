@@ -45,7 +45,7 @@ static zflow_hpfeeds_t *s_client (int port, const char *ident, const char *secre
     config.outbox_policy = ZFLOW_HPFEEDS_BLOCK; //  nothing may be dropped here
     config.publish_timeout_ms = 10000;          //  a stuck test fails, not hangs
     int rc = 0;
-    zflow_hpfeeds_t *client = zflow_hpfeeds_new_config (&config, &rc);
+    zflow_hpfeeds_t *client = zflow_hpfeeds_new (&config, &rc);
     CHECK (client && rc == 0);
     return client;
 }
@@ -143,7 +143,7 @@ static uint64_t s_round_socket_full (void)
     pthread_join (thread, NULL);
     CHECK (broker.ok);
     CHECK (broker.frames == S_COUNT);
-    zhash_t *stats = zflow_hpfeeds_stats (client);
+    zhash_t *stats = zflow_hpfeeds_stats (client, 5000);
     printf (" (%s direct writes, %s stalled)", (char *) zhash_lookup (stats, "direct_writes"),
             (char *) zhash_lookup (stats, "direct_stalls"));
     CHECK (zflow_actor_stats_get (stats, "published") == S_COUNT);
@@ -174,12 +174,13 @@ static void test_socket_full (void)
 //  them, arrive in order; the last publish of the run arrives too.
 static void test_order_with_large (void)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("direct");
+    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (
+        &(zflow_hpfeeds_broker_config_t){.name = "direct", .slow_policy = ZFLOW_HPFEEDS_SLOW_BLOCK},
+        NULL);
     const char *chans[] = {"chan1", NULL};
     CHECK (zflow_hpfeeds_broker_add_user (broker, "alice", "sa", chans, chans) == 0);
     int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
     CHECK (port > 0);
-    zflow_hpfeeds_broker_set_slow_policy (broker, ZFLOW_HPFEEDS_SLOW_BLOCK, 0);
     zflow_hpfeeds_t *pub = s_client (port, "alice", "sa");
     zflow_hpfeeds_t *sub = s_client (port, "alice", "sa");
     CHECK (zflow_hpfeeds_subscribe (sub, "chan1") == 0);
@@ -228,7 +229,7 @@ static void test_order_with_large (void)
     CHECK (zflow_hpfeeds_read (sub, msg, 5000) == 0);
     printf (" (lone publish after the burst: %d ms)", (int) (zclock_mono () - start));
     CHECK (zclock_mono () - start < 1000);
-    zhash_t *stats = zflow_hpfeeds_stats (pub);
+    zhash_t *stats = zflow_hpfeeds_stats (pub, 5000);
     CHECK (zflow_actor_stats_get (stats, "published") == (uint64_t) total + 1);
     CHECK (zflow_actor_stats_get (stats, "sent") == (uint64_t) total + 1);
     zhash_destroy (&stats);

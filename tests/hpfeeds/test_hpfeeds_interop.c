@@ -41,7 +41,8 @@ static char *s_wait_event (zflow_hpfeeds_t *client, int type)
 //  The Python client against the zflow broker.
 static void test_python_client (const char *python, const char *peer)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("zflow");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "zflow"}, NULL);
     const char *chans[] = {"chan1", "chan2", NULL};
     CHECK (zflow_hpfeeds_broker_add_user (broker, "alice", "sa", chans, chans) == 0);
     CHECK (zflow_hpfeeds_broker_add_user (broker, "bob", "sb", NULL, chans) == 0);
@@ -83,6 +84,17 @@ static FILE *s_python_broker (const char *python, const char *peer, const char *
     return broker;
 }
 
+//  A client with the defaults, on 127.0.0.1:port.
+static zflow_hpfeeds_t *s_client (int port, const char *ident, const char *secret)
+{
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.port = port;
+    config.ident = ident;
+    config.secret = secret;
+    return zflow_hpfeeds_new (&config, NULL);
+}
+
 //  zflow clients against the Python broker.
 static void test_python_broker (const char *python, const char *peer)
 {
@@ -90,8 +102,8 @@ static void test_python_broker (const char *python, const char *peer)
     CHECK (mkdtemp (dir));
     int port;
     FILE *broker = s_python_broker (python, peer, dir, NULL, &port);
-    zflow_hpfeeds_t *bob = zflow_hpfeeds_new ("127.0.0.1", port, "bob", "sb");
-    zflow_hpfeeds_t *alice = zflow_hpfeeds_new ("127.0.0.1", port, "alice", "sa");
+    zflow_hpfeeds_t *bob = s_client (port, "bob", "sb");
+    zflow_hpfeeds_t *alice = s_client (port, "alice", "sa");
     CHECK (bob && alice);
     CHECK (zflow_hpfeeds_subscribe (bob, "chan1") == 0);
     char *text = s_wait_event (bob, ZFLOW_HPFEEDS_EVENT_CONNECTED);
@@ -120,7 +132,7 @@ static void test_python_broker (const char *python, const char *peer)
             CHECK (((const uint8_t *) data)[byte] == (uint8_t) (byte * 7 + (size_t) index));
     }
     //  the Python broker's refusals reach zflow as events
-    zflow_hpfeeds_t *eve = zflow_hpfeeds_new ("127.0.0.1", port, "bob", "wrong");
+    zflow_hpfeeds_t *eve = s_client (port, "bob", "wrong");
     text = s_wait_event (eve, ZFLOW_HPFEEDS_EVENT_ERROR);
     CHECK (text && streq (text, "Authentication failed for bob"));
     zstr_free (&text);
@@ -150,7 +162,7 @@ static zflow_hpfeeds_t *s_tls_client (int port, const char *ca_file, bool verify
     config.refused_backoff_ms = 300;
     config.outbox_policy = ZFLOW_HPFEEDS_BLOCK; //  22 MB go out faster than TLS takes them
     int rc = 0;
-    zflow_hpfeeds_t *client = zflow_hpfeeds_new_config (&config, &rc);
+    zflow_hpfeeds_t *client = zflow_hpfeeds_new (&config, &rc);
     CHECK (client && rc == 0);
     return client;
 }
@@ -225,7 +237,7 @@ static void test_tls (const char *python, const char *peer)
     config.tls = true;
     config.tls_ca_file = "/nonexistent/ca.pem";
     int rc = 0;
-    CHECK (zflow_hpfeeds_new_config (&config, &rc) == NULL && rc == ZFLOW_ECONFIG);
+    CHECK (zflow_hpfeeds_new (&config, &rc) == NULL && rc == ZFLOW_ECONFIG);
     printf ("TLS: %zu payload sizes x 20 rounds through a TLS broker\n", count);
     free (payload);
     zflow_msg_destroy (&msg);

@@ -32,7 +32,8 @@ static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *name)
 int main (void)
 {
     const uint64_t total = 600;
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("test");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "test"}, NULL);
     const char *events[] = {"events", NULL};
     const char *hashes[] = {"hashes", NULL};
     const char *both[] = {"events", "hashes", NULL};
@@ -62,7 +63,9 @@ int main (void)
     zflow_pipeline_sink_file (bridge, "file", path);
     CHECK (zflow_pipeline_start (bridge) == 0);
 
-    zflow_hpfeeds_t *watch = zflow_hpfeeds_new ("127.0.0.1", port, "watch", "s3");
+    config.ident = "watch";
+    config.secret = "s3";
+    zflow_hpfeeds_t *watch = zflow_hpfeeds_new (&config, NULL);
     zflow_hpfeeds_subscribe (watch, "hashes");
 
     //  wait until both subscribers are connected (and so subscribed)

@@ -36,7 +36,8 @@
 
 static zflow_hpfeeds_broker_t *s_broker (int port, int *port_p)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("soak");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "soak"}, NULL);
     const char *events[] = {"events", NULL};
     const char *hashes[] = {"hashes", NULL};
     zflow_hpfeeds_broker_add_user (broker, "feed", "s1", events, NULL);
@@ -65,7 +66,7 @@ static uint64_t s_stat (zflow_pipeline_t *p, size_t index, const char *name)
 //  drain dropped.
 static uint64_t s_broker_counted (zflow_hpfeeds_broker_t *broker)
 {
-    zhash_t *stats = zflow_hpfeeds_broker_stats (broker);
+    zhash_t *stats = zflow_hpfeeds_broker_stats (broker, 5000);
     CHECK (stats);
     uint64_t counted =
         zflow_actor_stats_get (stats, "unrouted") + zflow_actor_stats_get (stats, "drain_lost");
@@ -133,7 +134,7 @@ int main (void)
     zflow_hpfeeds_config_t watch_config = config;
     watch_config.ident = "watch";
     watch_config.secret = "s3";
-    zflow_hpfeeds_t *watch = zflow_hpfeeds_new_config (&watch_config, NULL);
+    zflow_hpfeeds_t *watch = zflow_hpfeeds_new (&watch_config, NULL);
     zflow_hpfeeds_subscribe (watch, "hashes");
     int64_t deadline = zclock_mono () + 5000;
     while ((s_stat (bridge, 0, "hpfeeds.connected") != 1 || !zflow_hpfeeds_connected (watch)) &&
@@ -192,7 +193,7 @@ int main (void)
     zhash_t *in_stats = zflow_pipeline_stage_stats (bridge, 0, 2000);
     zhash_t *filter_stats = zflow_pipeline_stage_stats (bridge, 1, 2000);
     zhash_t *out_stats = zflow_pipeline_stage_stats (bridge, 2, 2000);
-    zhash_t *watch_stats = zflow_hpfeeds_stats (watch);
+    zhash_t *watch_stats = zflow_hpfeeds_stats (watch, 5000);
     CHECK (feed_stats && in_stats && filter_stats && out_stats && watch_stats);
     uint64_t filter_in = zflow_actor_stats_get (filter_stats, "msgs_in");
     uint64_t filter_out = zflow_actor_stats_get (filter_stats, "msgs_out");
