@@ -19,10 +19,23 @@
 #include <stdio.h>
 #include <string.h>
 
+//  A client of the embedded broker at port with ident and secret.
+static zflow_hpfeeds_t *s_hpfeeds_client (int port, const char *ident, const char *secret)
+{
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.host = "127.0.0.1";
+    config.port = port;
+    config.ident = ident;
+    config.secret = secret;
+    return zflow_hpfeeds_new (&config, NULL);
+}
+
 int main (void)
 {
     //  the broker and its two users
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("example");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "example"}, NULL);
     const char *events[] = {"events", NULL};
     zflow_hpfeeds_broker_add_user (broker, "sensor", "s1", events, NULL);
     zflow_hpfeeds_broker_add_user (broker, "reader", "s2", NULL, events);
@@ -31,8 +44,8 @@ int main (void)
         fprintf (stderr, "hub_bridge: the broker cannot bind\n");
         return 1;
     }
-    zflow_hpfeeds_t *reader = zflow_hpfeeds_new ("127.0.0.1", port, "reader", "s2");
-    zflow_hpfeeds_t *sensor = zflow_hpfeeds_new ("127.0.0.1", port, "sensor", "s1");
+    zflow_hpfeeds_t *reader = s_hpfeeds_client (port, "reader", "s2");
+    zflow_hpfeeds_t *sensor = s_hpfeeds_client (port, "sensor", "s1");
     zflow_hpfeeds_subscribe (reader, "events");
 
     //  the hub, its subscriber on hpfeeds/*, and the reader attached

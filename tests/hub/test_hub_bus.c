@@ -109,19 +109,32 @@ static void test_attach_then_publish (void)
     s_attach_runs (ZMQ_PUB, "tcp", 10);
 }
 
+//  A client of the embedded broker at port with ident and secret.
+static zflow_hpfeeds_t *s_hpfeeds_client (int port, const char *ident, const char *secret)
+{
+    zflow_hpfeeds_config_t config;
+    zflow_hpfeeds_config_init (&config);
+    config.host = "127.0.0.1";
+    config.port = port;
+    config.ident = ident;
+    config.secret = secret;
+    return zflow_hpfeeds_new (&config, NULL);
+}
+
 //  An hpfeeds client's endpoint attached to a hub: a hub subscriber on
 //  hpfeeds/* gets every message with its publisher's ident.
 static void test_attach_hpfeeds (void)
 {
-    zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new ("bus");
+    zflow_hpfeeds_broker_t *broker =
+        zflow_hpfeeds_broker_new (&(zflow_hpfeeds_broker_config_t){.name = "bus"}, NULL);
     const char *events[] = {"events", NULL};
     zflow_hpfeeds_broker_add_user (broker, "feed", "s1", events, NULL);
     zflow_hpfeeds_broker_add_user (broker, "reader", "s2", NULL, events);
     int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
     CHECK (port > 0);
-    zflow_hpfeeds_t *reader = zflow_hpfeeds_new ("127.0.0.1", port, "reader", "s2");
+    zflow_hpfeeds_t *reader = s_hpfeeds_client (port, "reader", "s2");
     CHECK (reader && zflow_hpfeeds_subscribe (reader, "events") == 0);
-    zflow_hpfeeds_t *feed = zflow_hpfeeds_new ("127.0.0.1", port, "feed", "s1");
+    zflow_hpfeeds_t *feed = s_hpfeeds_client (port, "feed", "s1");
     CHECK (feed);
     int64_t deadline = zclock_mono () + 5000;
     while ((!zflow_hpfeeds_connected (reader) || !zflow_hpfeeds_connected (feed)) &&
