@@ -112,7 +112,8 @@ static void s_stats (void *arg, zhash_t *stats)
     zhash_destroy (&sink);
 }
 
-static const zflow__resource_ops_t s_ops = {s_start, s_drain, s_stop, s_stats, s_free};
+static const zflow__resource_ops_t s_ops = {
+    .start = s_start, .drain = s_drain, .stop = s_stop, .stats = s_stats, .free = s_free};
 
 int zflow_pipeline_sink_centrifugo (zflow_pipeline_t *self, const char *name,
                                     const zflow_centrifugo_sink_config_t *config)
@@ -179,6 +180,7 @@ static int s_source_start (void *arg, zflow__stage_t *stage)
     zflow_centrifugo_source_config_t config = self->config;
     config.lossless = stage->mode == ZFLOW_PIPELINE_LOSSLESS;
     config.name = stage->name;
+    config.manual_start = true; //  connects once the stage listens (s_source_running)
     int rc = 0;
     self->source = zflow_centrifugo_source_new (&config, &rc);
     if (!self->source) {
@@ -188,6 +190,14 @@ static int s_source_start (void *arg, zflow__stage_t *stage)
     free (stage->connect);
     stage->connect = strdup (zflow_centrifugo_source_endpoint (self->source));
     return 0;
+}
+
+//  The stage's SUB is connected now: connect to Centrifugo, so that the
+//  first events (connected, subscribed) reach it.
+static int s_source_running (void *arg, zflow__stage_t *stage)
+{
+    (void) stage;
+    return zflow_centrifugo_source_start (((s_source_t *) arg)->source);
 }
 
 static void s_source_stats (void *arg, zhash_t *stats)
@@ -208,8 +218,11 @@ static void s_source_stats (void *arg, zhash_t *stats)
     zhash_destroy (&source);
 }
 
-static const zflow__resource_ops_t s_source_ops = {s_source_start, NULL, s_source_stop,
-                                                   s_source_stats, s_source_free};
+static const zflow__resource_ops_t s_source_ops = {.start = s_source_start,
+                                                   .stop = s_source_stop,
+                                                   .stats = s_source_stats,
+                                                   .free = s_source_free,
+                                                   .running = s_source_running};
 
 //  ---------------------------------------------------------------------
 //  The descriptor

@@ -127,7 +127,8 @@ static void s_stats (void *arg, zhash_t *stats)
     zhash_destroy (&client);
 }
 
-static const zflow__resource_ops_t s_ops = {s_start, s_drain, s_stop, s_stats, s_free};
+static const zflow__resource_ops_t s_ops = {
+    .start = s_start, .drain = s_drain, .stop = s_stop, .stats = s_stats, .free = s_free};
 
 //  Copies config and the channel(s) into a new state, or returns NULL.
 static s_hpfeeds_t *s_new (const zflow_hpfeeds_config_t *config, const char *channels, bool sink)

@@ -166,7 +166,8 @@ static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
     return rc == ZFLOW_ETIMEDOUT ? rc : 0;
 }
 
-static const zflow__resource_ops_t s_ops = {s_start, s_drain, s_stop, s_stats, s_free};
+static const zflow__resource_ops_t s_ops = {
+    .start = s_start, .drain = s_drain, .stop = s_stop, .stats = s_stats, .free = s_free};
 
 //  Sink: sends the first payload frame; text if UTF-8, else binary. A
 //  full send queue waits (lossless, up to 5 s) or drops (lossy).
