@@ -53,7 +53,8 @@
 #include "zflow_centrifugo_sink.h"
 #include "zflow_centrifugo_source.h"
 
-//  Pipelines
+//  Pipelines, and the adapters that add their stages
+#include "zflow_adapter.h"
 #include "zflow_pipeline.h"
 
 #endif

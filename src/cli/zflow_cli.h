@@ -1,12 +1,9 @@
 /*  =========================================================================
     zflow_cli - the zflow command: shared types and entry points
 
-    Internal to the zflow program. Each stage type (adapter) is one const
-    descriptor: its name, a summary, the size of its configuration struct,
-    its option table and a build function. The option table is the only
-    place an option is declared: the loader parses and checks the config
-    file with it, `zflow help TYPE` prints it, and the README tables are
-    that output. The loader has no per-type code.
+    Internal to the zflow program. Stage types are the library's adapters
+    (zflow_adapter.h): the loader, zflow help and zflow pub / sub find
+    them in its registry and have no per-adapter code.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -27,49 +24,8 @@
 #define ZFLOW_EXIT_USAGE 2   //  bad command line
 #define ZFLOW_EXIT_CONFIG 3  //  the configuration file is invalid (nothing was started)
 
-//  Option value types.
-typedef enum {
-    ZFLOW_CLI_STRING, //  const char * (owned by the loaded configuration)
-    ZFLOW_CLI_INT,    //  int64_t, decimal, checked for range and trailing text
-    ZFLOW_CLI_BOOL,   //  bool: true/false, yes/no, on/off, 1/0
-    ZFLOW_CLI_ENUM    //  int: index of the value in choices ("a|b|c")
-} zflow_cli_type_t;
-
-//  One option of a stage type.
-typedef struct {
-    const char *name;      //  option name in the file
-    zflow_cli_type_t type; //  value type
-    bool required;         //  must be given
-    const char *fallback;  //  default value as text, or NULL (none)
-    const char *choices;   //  ZFLOW_CLI_ENUM: allowed values, '|'-separated
-    const char *help;      //  one line of help
-    size_t offset;         //  offsetof the field in the type's config struct
-} zflow_cli_option_t;
-
-//  Builds the stage name with the parsed config into pipeline. Writes an
-//  error into err (errsize bytes) and returns non-zero when the values
-//  do not go together (e.g. neither bind nor connect).
-typedef int (zflow_cli_build_fn) (zflow_pipeline_t *pipeline, const char *name, const void *config,
-                                  char *err, size_t errsize);
-
-//  A stage type: the descriptor the loader and `zflow help` look up by name.
-typedef struct {
-    const char *name;                  //  type name, "pull", "filter", ...
-    const char *role;                  //  "source", "stage" or "sink"
-    const char *summary;               //  one line of help
-    size_t config_size;                //  size of its config struct
-    const zflow_cli_option_t *options; //  option table, ended by {NULL}
-    zflow_cli_build_fn *build;         //  adds the stage to a pipeline
-} zflow_cli_adapter_t;
-
-//  Returns the descriptor named name, or NULL. (zflow_cli_adapters.c)
-const zflow_cli_adapter_t *zflow_cli_adapter (const char *name);
-
-//  Returns descriptor index (NULL past the end), for listing.
-const zflow_cli_adapter_t *zflow_cli_adapter_at (size_t index);
-
 //  Options of the "zflow" section of a file (mode, hwm, ...).
-extern const zflow_cli_adapter_t zflow_cli_global;
+extern const zflow_adapter_t zflow_cli_global;
 
 //  Global settings of a run, from the "zflow" section.
 typedef struct {
@@ -78,18 +34,6 @@ typedef struct {
     const char *control; //  control endpoint, or NULL for the default
     const char *metrics; //  metrics address, or NULL
 } zflow_cli_global_t;
-
-//  Fills config (config_size bytes, zeroed first) from the values of a
-//  zconfig section with the option table (defaults applied). Errors go
-//  into err as "FILE:LINE: ..." using lines (zconfig path -> line).
-//  Returns 0 or -1.
-int zflow_cli_options_parse (const zflow_cli_adapter_t *adapter, zconfig_t *section,
-                             const char *file, zhash_t *lines, const char *skip, void *config,
-                             char *err, size_t errsize);
-
-//  Prints the option table of adapter to file, as a text table or as a
-//  Markdown table.
-void zflow_cli_options_print (const zflow_cli_adapter_t *adapter, FILE *file, bool markdown);
 
 //  Loads and checks FILE, then builds its pipeline (not started) into
 //  *pipeline_p and fills *global. On any error writes every message found
@@ -106,23 +50,6 @@ int zflow_cli_stats (int argc, char **argv);
 int zflow_cli_pub (int argc, char **argv);
 int zflow_cli_sub (int argc, char **argv);
 int zflow_cli_broker (int argc, char **argv);
-
-//  hpfeeds from the terminal (zflow_cli_hpfeeds.c): url is
-//  hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]. Return exit codes.
-int zflow_cli_hpfeeds_pub (const char *url);
-int zflow_cli_hpfeeds_sub (const char *url, int64_t count);
-
-//  zflow pub ws[s]://... (zflow_cli_ws.c): argc/argv as zflow_cli_pub's.
-//  Returns an exit code.
-int zflow_cli_ws_pub (int argc, char **argv);
-
-//  zflow sub ws[s]://... (zflow_cli_ws.c): argc/argv as zflow_cli_sub's.
-//  Returns an exit code.
-int zflow_cli_ws_sub (int argc, char **argv);
-
-//  zflow sub centrifugo+ws[s]://... (zflow_cli_centrifugo.c): argc/argv as
-//  zflow_cli_sub's. Returns an exit code.
-int zflow_cli_centrifugo_sub (int argc, char **argv);
 
 //  Makes SIGINT/SIGTERM set a flag (a second one exits at once) and
 //  ignores SIGPIPE (writes to a closed stdout fail instead), and reads the

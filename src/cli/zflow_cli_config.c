@@ -38,13 +38,15 @@
 
 //  One section of the file, checked and waiting to be built.
 typedef struct {
-    zconfig_t *section;                 //  its zconfig node
-    const char *name;                   //  section (stage) name
-    const zflow_cli_adapter_t *adapter; //  its type
-    void *config;                       //  parsed options (adapter's struct)
-    const char *input;                  //  input names, or NULL
-    bool built;                         //  added to the pipeline
-    bool read;                          //  some section reads it
+    zconfig_t *section;             //  its zconfig node
+    const char *name;               //  section (stage) name
+    const zflow_adapter_t *adapter; //  its type
+    const char *type;               //  the type name the section gave
+    int role;                       //  ZFLOW_ADAPTER_SOURCE, _SINK or _STAGE
+    void *config;                   //  parsed options (adapter's struct)
+    const char *input;              //  input names, or NULL
+    bool built;                     //  added to the pipeline
+    bool read;                      //  some section reads it
 } s_section_t;
 
 //  Records path -> line; a top-level name seen twice goes in as "!dup/name".
@@ -165,7 +167,13 @@ static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t 
     char dup[520], err[768];
     snprintf (dup, sizeof (dup), "!dup/%s", name);
     const char *type = zconfig_get (node, "type", NULL);
-    const zflow_cli_adapter_t *adapter = type ? zflow_cli_adapter (type) : NULL;
+    const zflow_adapter_t *adapter = type ? zflow_adapter_find (type) : NULL;
+    const char *input = zconfig_get (node, "input", NULL);
+    //  an adapter with several roles: a section with input is a sink
+    int role = zflow_adapter_role (adapter, type);
+    if (adapter && !role)
+        role = input ? (adapter->sink ? ZFLOW_ADAPTER_SINK : ZFLOW_ADAPTER_STAGE)
+                     : (adapter->source ? ZFLOW_ADAPTER_SOURCE : ZFLOW_ADAPTER_STAGE);
     if (zhash_lookup (lines, dup))
         snprintf (err, sizeof (err), "%s:%d: section '%s' is declared twice", file,
                   (int) (intptr_t) zhash_lookup (lines, dup), name);
@@ -180,11 +188,17 @@ static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t 
         self->section = node;
         self->name = name;
         self->adapter = adapter;
+        self->type = type;
+        self->role = role;
         self->config = zmalloc (adapter->config_size ? adapter->config_size : 1);
-        self->input = zconfig_get (node, "input", NULL);
-        if (zflow_cli_options_parse (adapter, node, file, lines, "type|input", self->config, err,
-                                     sizeof (err)) == 0)
+        self->input = input;
+        const char *option = NULL;
+        char problem[600];
+        if (zflow_adapter_parse (adapter, type, role, node, "type|input", self->config, &option,
+                                 problem, sizeof (problem)) == 0)
             return self;
+        snprintf (err, sizeof (err), "%s:%d: section '%s': %s", file, s_line (lines, name, option),
+                  name, problem);
         free (self->config);
         free (self);
     }
@@ -196,7 +210,7 @@ static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t 
 static int s_check_links (s_section_t *self, s_sections_t *sections, const char *file,
                           zhash_t *lines)
 {
-    bool source = streq (self->adapter->role, "source");
+    bool source = self->role == ZFLOW_ADAPTER_SOURCE;
     int line = s_line (lines, self->name, "input");
     if (source && self->input) {
         fprintf (stderr, "%s:%d: section '%s': a source (type '%s') takes no 'input'\n", file, line,
@@ -218,11 +232,11 @@ static int s_check_links (s_section_t *self, s_sections_t *sections, const char 
             fprintf (stderr, "%s:%d: section '%s': option 'input': '%s' names no section\n", file,
                      line, self->name, word);
             errors++;
-        } else if (streq (from->adapter->role, "sink")) {
+        } else if (from->role == ZFLOW_ADAPTER_SINK) {
             fprintf (stderr,
                      "%s:%d: section '%s': option 'input': '%s' is a sink (type '%s'), it has no "
                      "output\n",
-                     file, line, self->name, word, from->adapter->name);
+                     file, line, self->name, word, from->type);
             errors++;
         } else
             from->read = true;
@@ -253,8 +267,11 @@ static int s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const ch
             if (!ready)
                 continue;
             char err[512] = "";
-            if ((s->input && zflow_pipeline_from (pipeline, s->input)) ||
-                s->adapter->build (pipeline, s->name, s->config, err, sizeof (err))) {
+            zflow_adapter_add_fn *add = s->role == ZFLOW_ADAPTER_SOURCE ? s->adapter->source
+                                        : s->role == ZFLOW_ADAPTER_SINK ? s->adapter->sink
+                                                                        : s->adapter->stage;
+            if ((s->input && zflow_pipeline_from (pipeline, s->input)) || !add ||
+                add (pipeline, s->name, s->config, err, sizeof (err))) {
                 fprintf (stderr, "%s:%d: section '%s': %s\n", file, s_line (lines, s->name, NULL),
                          s->name, *err ? err : zflow_pipeline_error_text (pipeline));
                 rc = -1;
@@ -290,9 +307,11 @@ static int s_check_all (zconfig_t *root, s_sections_t *sections, const char *fil
     char err[768];
     zconfig_t *settings = zconfig_locate (root, "zflow");
     zconfig_t *empty = settings ? NULL : zconfig_new ("zflow", NULL);
-    if (zflow_cli_options_parse (&zflow_cli_global, settings ? settings : empty, file, lines, NULL,
-                                 global, err, sizeof (err))) {
-        fprintf (stderr, "%s\n", err);
+    const char *option = NULL;
+    if (zflow_adapter_parse (&zflow_cli_global, "zflow", 0, settings ? settings : empty, NULL,
+                             global, &option, err, sizeof (err))) {
+        fprintf (stderr, "%s:%d: section 'zflow': %s\n", file, s_line (lines, "zflow", option),
+                 err);
         errors++;
     }
     zconfig_destroy (&empty);
@@ -318,7 +337,7 @@ static int s_check_all (zconfig_t *root, s_sections_t *sections, const char *fil
         errors += s_check_links (s, sections, file, lines);
     for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s && errors == 0;
          s = (s_section_t *) zlistx_next (sections->list))
-        if (!s->read && !streq (s->adapter->role, "sink")) {
+        if (!s->read && s->role != ZFLOW_ADAPTER_SINK) {
             fprintf (stderr,
                      "%s:%d: section '%s': nothing reads its output (no section has input = %s)\n",
                      file, s_line (lines, s->name, NULL), s->name, s->name);

@@ -13,11 +13,39 @@
 static void s_help_usage (FILE *file)
 {
     fprintf (file,
-             "usage: zflow help [TYPE | --all] [--markdown]\n"
+             "usage: zflow help [NAME | --all] [--markdown]\n"
              "\n"
-             "Lists the stage types a configuration file can use, or the options of one\n"
-             "(from the same table the loader checks files with). Every section also takes\n"
-             "'type' and, for all but sources, 'input' (sections it reads, comma-separated).\n");
+             "Lists the adapters (the stage types a configuration file can use, and the URL\n"
+             "schemes of zflow pub / sub), or the options of one (from the same table the\n"
+             "loader checks files with; zflow pub / sub take them as --name value). Every\n"
+             "section also takes 'type' and, for all but sources, 'input' (sections it\n"
+             "reads, comma-separated); an adapter that is both a source and a sink is a sink\n"
+             "in a section with 'input'.\n");
+}
+
+//  One adapter in the list: name, its stage type names, roles, summary.
+static void s_list_line (const zflow_adapter_t *adapter, bool markdown)
+{
+    char types[160] = "", roles[32] = "";
+    int all = zflow_adapter_roles (adapter);
+    snprintf (types, sizeof (types), "%s", adapter->aliases ? adapter->aliases : adapter->name);
+    //  "hpfeeds_sub=source|hpfeeds_pub=sink" -> "hpfeeds_sub hpfeeds_pub"
+    char *out = types;
+    for (const char *in = types; *in;) {
+        if (*in == '=')
+            in += strcspn (in, "|");
+        else
+            *out++ = *in == '|' ? ' ' : *in, in++;
+    }
+    *out = 0;
+    snprintf (roles, sizeof (roles), "%s%s%s", all & ZFLOW_ADAPTER_SOURCE ? "source " : "",
+              all & ZFLOW_ADAPTER_STAGE ? "stage " : "", all & ZFLOW_ADAPTER_SINK ? "sink " : "");
+    roles[strlen (roles) - 1] = 0;
+    if (markdown)
+        printf ("| `%s` | %s | %s | %s | %s |\n", adapter->name, types, roles,
+                adapter->url_form ? adapter->url_form : "", adapter->summary);
+    else
+        printf ("  %-10s %-11s %-25s %s\n", adapter->name, roles, types, adapter->summary);
 }
 
 int zflow_cli_help (int argc, char **argv)
@@ -40,26 +68,30 @@ int zflow_cli_help (int argc, char **argv)
         }
     }
     if (type) {
-        const zflow_cli_adapter_t *adapter =
-            streq (type, "zflow") ? &zflow_cli_global : zflow_cli_adapter (type);
+        const zflow_adapter_t *adapter =
+            streq (type, "zflow") ? &zflow_cli_global : zflow_adapter_find (type);
         if (!adapter) {
             fprintf (stderr, "zflow help: unknown type '%s' (see: zflow help)\n", type);
             return ZFLOW_EXIT_USAGE;
         }
-        zflow_cli_options_print (adapter, stdout, markdown);
+        zflow_adapter_print (adapter, stdout, markdown);
         return ZFLOW_EXIT_OK;
     }
     if (all) {
-        zflow_cli_options_print (&zflow_cli_global, stdout, markdown);
-        for (size_t i = 0; zflow_cli_adapter_at (i); i++)
-            zflow_cli_options_print (zflow_cli_adapter_at (i), stdout, markdown);
+        zflow_adapter_print (&zflow_cli_global, stdout, markdown);
+        for (size_t i = 0; zflow_adapter_at (i); i++)
+            zflow_adapter_print (zflow_adapter_at (i), stdout, markdown);
         return ZFLOW_EXIT_OK;
     }
-    printf ("stage types (zflow help TYPE for options; zflow help zflow for run settings):\n\n");
-    for (size_t i = 0; zflow_cli_adapter_at (i); i++) {
-        const zflow_cli_adapter_t *adapter = zflow_cli_adapter_at (i);
-        printf ("  %-10s %-7s %s\n", adapter->name, adapter->role, adapter->summary);
+    if (markdown) {
+        printf ("| adapter | stage types | roles | URL | summary |\n|---|---|---|---|---|\n");
+        for (size_t i = 0; zflow_adapter_at (i); i++)
+            s_list_line (zflow_adapter_at (i), true);
+        return ZFLOW_EXIT_OK;
     }
+    printf ("adapters (zflow help NAME for options; zflow help zflow for run settings):\n\n");
+    for (size_t i = 0; zflow_adapter_at (i); i++)
+        s_list_line (zflow_adapter_at (i), false);
     return ZFLOW_EXIT_OK;
 }
 

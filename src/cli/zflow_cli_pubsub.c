@@ -1,10 +1,13 @@
 /*  =========================================================================
-    zflow_cli_pubsub - zflow pub / zflow sub: from and to the terminal
+    zflow_cli_pubsub - zflow pub / zflow sub: any adapter from the terminal
 
-    pub reads lines from stdin and sends each as a zflow envelope; sub
-    prints what it receives as JSON lines. Both speak plain ZeroMQ
-    endpoints (PUSH/PULL or PUB/SUB), so they talk to zflow run's pull,
-    sub, push and pub stages.
+    Both work on adapters only (zflow_adapter.h), found by the URL's scheme
+    or by --type: pub runs a pipeline "stdin lines -> the adapter's sink",
+    sub runs "the adapter's source -> stdout". The adapter's option table
+    gives the command-line options (--name value), its URL function the
+    options a URL stands for, and its STATS names what pub and sub wait
+    for: a connection, the messages the far end took, events that end the
+    command. Nothing here knows one adapter from another.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -14,222 +17,378 @@
 */
 #include "zflow_cli.h"
 #include "zflow_pipeline_codec.h"
-#include <errno.h>
+#include <jansson.h>
 #include <string.h>
 #include <unistd.h>
 
-//  Arguments common to pub and sub.
+//  Most adapter options one command line passes.
+#define S_MAX_ARGS 64
+
+//  The command line of pub or sub.
 typedef struct {
-    const char *endpoint; //  where to connect (or bind)
-    const char *type;     //  socket type name
-    const char *key;      //  pub: key text
-    bool bind;            //  bind instead of connect
-    int64_t count;        //  sub: stop after so many (0: never)
-    const char *channel;  //  Centrifugo: the channel
-    const char *api_key;  //  Centrifugo: the API key
+    const char *command;            //  "pub" or "sub"
+    int role;                       //  ZFLOW_ADAPTER_SINK (pub) or _SOURCE (sub)
+    const zflow_adapter_t *adapter; //  the adapter
+    const char *url;                //  the URL given, or NULL
+    const char *key;                //  pub: key of the envelopes; sub: key filter
+    int64_t count;                  //  sub: stop after so many (0: never)
+    int64_t timeout_ms;             //  longest wait for a connection
+    bool quiet;                     //  sub: no events on stderr
+    int argc;                       //  the adapter's options
+    char *argv[S_MAX_ARGS];         //  (pointers into the command line)
+    void *config;                   //  the adapter's parsed config
+    zconfig_t *section;             //  the option values config points into
 } s_args_t;
 
-static int s_parse (int argc, char **argv, s_args_t *args, const char *name, const char *usage)
+static void s_usage (FILE *file, const char *command)
 {
+    bool pub = streq (command, "pub");
+    fprintf (
+        file,
+        pub ? "usage: zflow pub [--type NAME] URL [--key a/b] [--timeout MS] [--OPTION VALUE]...\n"
+              "\n"
+              "Sends each line of stdin as one message (a zflow envelope, key --key, default\n"
+              "zflow/pub) into the sink of the adapter that serves URL's scheme, or of\n"
+              "--type NAME: zflow help lists them, zflow help NAME their options, which\n"
+              "are given here as --option value (see below with a URL). Waits for the\n"
+              "connection (--timeout, default 5000 ms), then until the far end took every\n"
+              "line. A ZeroMQ URL is connected; --bind ENDPOINT binds instead.\n"
+              "  zflow pub tcp://127.0.0.1:5555 [--type pub]\n"
+              "  zflow pub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n"
+              "  zflow pub http://HOST:8000/api --channel CHANNEL [--api-key KEY]\n"
+              "  zflow pub ws://HOST:PORT/PATH [--binary] [--header 'Name: value']...\n"
+              "Exit codes: 0 every line taken, 1 no connection or lines not taken (said on\n"
+              "stderr), 2 usage error.\n"
+            : "usage: zflow sub [--type NAME] URL [--count N] [--key a/b] [--timeout MS] "
+              "[-q]\n"
+              "                 [--OPTION VALUE]...\n"
+              "\n"
+              "Prints what the source of the adapter that serves URL's scheme (or --type\n"
+              "NAME) reads as JSON lines (payloads; msgpack converted) until Ctrl-C or N\n"
+              "messages; ends quietly when stdout is closed (| head). --key keeps the\n"
+              "envelopes whose key is a/b or below it. The adapter's options (zflow help\n"
+              "NAME) are given as --option value. Its events (connected, errors) go to\n"
+              "stderr unless -q; one that refuses for good (a bad token) ends it.\n"
+              "  zflow sub tcp://127.0.0.1:5556 [--type pull]\n"
+              "  zflow sub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]\n"
+              "  zflow sub ws[s]://HOST[:PORT]/PATH [--header 'Name: value']...\n"
+              "  zflow sub centrifugo+ws://HOST:8000/connection/websocket --channel CH\n"
+              "Exit codes: 0 ok, 1 no connection within --timeout or refused, 2 usage "
+              "error.\n");
+}
+
+//  Prints the adapter's options for role as --name lines.
+static void s_options_help (const zflow_adapter_t *adapter, int role)
+{
+    printf ("\n%s (%s): %s\n  URL: %s\n", adapter->name, zflow_adapter_role_name (role),
+            adapter->summary, adapter->url_form ? adapter->url_form : "(none)");
+    for (const zflow_adapter_option_t *o = adapter->options; o->name; o++) {
+        if (o->roles && !(o->roles & role))
+            continue;
+        char name[64];
+        snprintf (name, sizeof (name), "%s", o->name);
+        for (char *c = name; *c; c++)
+            *c = *c == '_' ? '-' : *c;
+        printf ("  --%-16s %s%s%s%s\n", name, o->help, o->fallback ? " (default " : "",
+                o->fallback ? o->fallback : "", o->fallback ? ")" : "");
+    }
+}
+
+//  Reads a number >= 0 (> 0 when positive). Returns -1 when bad.
+static int64_t s_number (const char *text, bool positive)
+{
+    char *end = NULL;
+    long long value = text ? strtoll (text, &end, 10) : -1;
+    return text && *text && !*end && value >= (positive ? 1 : 0) ? value : -1;
+}
+
+//  Finds the adapter: --type NAME, else the first argument with a scheme.
+static const zflow_adapter_t *s_adapter (int argc, char **argv, int role, const char **name_p)
+{
+    *name_p = NULL;
+    for (int i = 0; i + 1 < argc; i++)
+        if (streq (argv[i], "--type"))
+            return zflow_adapter_find (*name_p = argv[i + 1]);
+    for (int i = 0; i < argc; i++)
+        if (strstr (argv[i], "://"))
+            return zflow_adapter_find_url (*name_p = argv[i], role);
+    return NULL;
+}
+
+//  True when the adapter's option --arg takes no value (a boolean alone).
+static bool s_flag (const zflow_adapter_t *adapter, const char *arg, const char *next)
+{
+    for (const zflow_adapter_option_t *o = adapter->options; o->name; o++) {
+        bool same = strlen (arg) == strlen (o->name) + 2;
+        for (size_t i = 0; same && o->name[i]; i++)
+            same = arg[i + 2] == o->name[i] || (arg[i + 2] == '-' && o->name[i] == '_');
+        if (same && o->type == ZFLOW_ADAPTER_BOOL)
+            return !next || (!streq (next, "true") && !streq (next, "false"));
+    }
+    return false;
+}
+
+//  Parses the command line. Returns 0, 1 (help shown) or -1 (reported).
+static int s_parse (int argc, char **argv, s_args_t *args)
+{
+    const char *name = NULL;
+    args->adapter = s_adapter (argc, argv, args->role, &name);
     for (int i = 0; i < argc; i++) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (streq (argv[i], "-h") || streq (argv[i], "--help")) {
-            printf ("%s", usage);
+        const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (streq (arg, "-h") || streq (arg, "--help")) {
+            s_usage (stdout, args->command);
+            if (args->adapter)
+                s_options_help (args->adapter, args->role);
             return 1;
-        } else if (streq (argv[i], "--bind"))
-            args->bind = true;
-        else if (streq (argv[i], "--type") && value)
-            args->type = argv[++i];
-        else if (streq (argv[i], "--key") && value)
+        }
+        bool generic = streq (arg, "--type") || streq (arg, "--key") || streq (arg, "--timeout") ||
+                       (args->role == ZFLOW_ADAPTER_SOURCE && streq (arg, "--count"));
+        if (generic && !value) {
+            fprintf (stderr, "zflow %s: bad argument '%s' (needs a value)\n", args->command, arg);
+            return -1;
+        } else if (streq (arg, "--key"))
             args->key = argv[++i];
-        else if (streq (argv[i], "--channel") && value)
-            args->channel = argv[++i];
-        else if (streq (argv[i], "--api-key") && value)
-            args->api_key = argv[++i];
-        else if (streq (argv[i], "--count") && value) {
-            char *end = NULL;
-            args->count = strtoll (argv[++i], &end, 10);
-            if (*end || args->count < 0) {
-                fprintf (stderr, "zflow %s: --count needs a non-negative number\n", name);
-                return -1;
-            }
-        } else if (argv[i][0] != '-' && !args->endpoint)
-            args->endpoint = argv[i];
-        else {
-            fprintf (stderr, "zflow %s: bad argument '%s'\n%s", name, argv[i], usage);
+        else if (streq (arg, "--type"))
+            i++;
+        else if (streq (arg, "--count") && (args->count = s_number (argv[++i], false)) < 0) {
+            fprintf (stderr, "zflow %s: --count needs a non-negative number\n", args->command);
+            return -1;
+        } else if (streq (arg, "--timeout") &&
+                   ((args->timeout_ms = s_number (argv[++i], true)) < 0 ||
+                    args->timeout_ms > 3600000)) {
+            fprintf (stderr, "zflow %s: bad argument '%s' (1 to 3600000 ms)\n", args->command,
+                     argv[i]);
+            return -1;
+        } else if (generic)
+            ; //  done above
+        else if (args->role == ZFLOW_ADAPTER_SOURCE &&
+                 (streq (arg, "-q") || streq (arg, "--quiet")))
+            args->quiet = true;
+        else if (arg[0] != '-' && !args->url)
+            args->url = arg;
+        else if (strncmp (arg, "--", 2) == 0 && args->adapter && args->argc + 2 < S_MAX_ARGS) {
+            args->argv[args->argc++] = argv[i];
+            if (!s_flag (args->adapter, arg, value) && value)
+                args->argv[args->argc++] = argv[++i];
+        } else {
+            fprintf (stderr, "zflow %s: bad argument '%s'\n", args->command, arg);
+            s_usage (stderr, args->command);
             return -1;
         }
     }
-    if (!args->endpoint) {
-        fprintf (stderr, "zflow %s: which endpoint?\n%s", name, usage);
+    if (!args->adapter) {
+        if (name)
+            fprintf (stderr, "zflow %s: no adapter %s '%s' (see: zflow help)\n", args->command,
+                     strstr (name, "://") ? "serves" : "named", name);
+        else
+            fprintf (stderr, "zflow %s: which URL?\n", args->command);
+        if (!name)
+            s_usage (stderr, args->command);
+        return -1;
+    }
+    if (!(zflow_adapter_roles (args->adapter) & args->role)) {
+        fprintf (stderr, "zflow %s: %s has no %s (see: zflow help %s)\n", args->command,
+                 args->adapter->name, zflow_adapter_role_name (args->role), args->adapter->name);
         return -1;
     }
     return 0;
 }
 
-//  Opens the socket. Returns it, or NULL (reported).
-static zsock_t *s_open (const s_args_t *args, const char *name, const char *type_a, int sock_a,
-                        int sock_b)
+//  Fills args->config from the URL and the adapter's options. Returns 0
+//  or -1 (reported).
+static int s_configure (s_args_t *args)
 {
-    int type = streq (args->type, type_a) ? sock_a : sock_b;
-    zsock_t *sock = zsock_new (type);
-    if (type == ZMQ_SUB)
-        zsock_set_subscribe (sock, "");
-    zsock_set_linger (sock, 2000);
-    int rc = args->bind ? zsock_bind (sock, "%s", args->endpoint)
-                        : zsock_connect (sock, "%s", args->endpoint);
-    if (rc < 0) {
-        fprintf (stderr, "zflow %s: cannot %s %s: %s\n", name, args->bind ? "bind" : "connect",
-                 args->endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
+    const zflow_adapter_t *adapter = args->adapter;
+    char err[600] = "";
+    args->section = zconfig_new (args->command, NULL);
+    args->config = zmalloc (adapter->config_size ? adapter->config_size : 1);
+    //  the wait for a connection also bounds the adapter's own connect
+    char timeout[32];
+    snprintf (timeout, sizeof (timeout), "%" PRId64, args->timeout_ms);
+    bool has_timeout = false;
+    for (const zflow_adapter_option_t *o = adapter->options; o->name; o++)
+        has_timeout = has_timeout || (streq (o->name, "timeout") && o->type == ZFLOW_ADAPTER_INT);
+    if (has_timeout)
+        zconfig_put (args->section, "timeout", timeout);
+    int rc = 0;
+    if (args->url && adapter->from_url)
+        rc = adapter->from_url (args->url, args->role, args->section, err, sizeof (err));
+    else if (args->url) {
+        snprintf (err, sizeof (err), "%s takes no URL", adapter->name);
+        rc = -1;
     }
-    return sock;
+    rc = rc ? rc
+            : zflow_adapter_args (adapter, args->role, args->section, args->argc, args->argv, err,
+                                  sizeof (err));
+    rc = rc ? rc
+            : zflow_adapter_parse (adapter, adapter->name, args->role, args->section, NULL,
+                                   args->config, NULL, err, sizeof (err));
+    if (rc)
+        fprintf (stderr, "zflow %s: %s\n", args->command, err);
+    return rc;
 }
 
-//  Publishes stdin lines into a Centrifugo channel through a pipeline
-//  (pull -> Centrifugo sink), whose stop waits until all were handled.
-static int s_pub_centrifugo (const s_args_t *args)
+static void s_args_free (s_args_t *args)
 {
-    if (!args->channel) {
-        fprintf (stderr, "zflow pub: Centrifugo needs --channel CHANNEL\n");
-        return ZFLOW_EXIT_USAGE;
+    free (args->config);
+    zconfig_destroy (&args->section);
+}
+
+//  Builds the pipeline around the adapter (the adapter stage is index 0
+//  for sub, 1 for pub) and starts it. Returns it, or NULL with *exit_p set
+//  (reported).
+static zflow_pipeline_t *s_pipeline (s_args_t *args, const char *endpoint, int *exit_p)
+{
+    char err[600] = "";
+    zflow_pipeline_t *p =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = args->command}, NULL);
+    int rc;
+    if (args->role == ZFLOW_ADAPTER_SINK) {
+        rc = zflow_pipeline_source (p, "stdin", "pull", endpoint, NULL);
+        rc =
+            rc ? rc : args->adapter->sink (p, args->adapter->name, args->config, err, sizeof (err));
+    } else {
+        rc = args->adapter->source (p, args->adapter->name, args->config, err, sizeof (err));
+        rc = rc ? rc : zflow_pipeline_sink (p, "stdout", "push", endpoint, NULL);
     }
-    zflow_centrifugo_sink_config_t config;
-    memset (&config, 0, sizeof (config));
-    config.address = args->endpoint;
-    config.api_key = args->api_key;
-    config.channel_rule = args->channel; //  no {..}: every message goes there
-    config.max_attempts = 5;
-    char endpoint[64];
-    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-%d", (int) getpid ());
-    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "pub"}, NULL);
-    zflow_pipeline_source (p, "stdin", "pull", endpoint, NULL);
-    zflow_pipeline_sink_centrifugo (p, "centrifugo", &config);
-    if (zflow_pipeline_start (p)) {
-        fprintf (stderr, "zflow pub: %s\n", zflow_pipeline_error_text (p));
+    *exit_p = ZFLOW_EXIT_USAGE;
+    if (rc == 0) {
+        *exit_p = ZFLOW_EXIT_RUNTIME;
+        rc = zflow_pipeline_start (p);
+        snprintf (err, sizeof (err), "%s", zflow_pipeline_error_text (p));
+    }
+    if (rc) {
+        fprintf (stderr, "zflow %s: %s: %s\n", args->command, args->url ? args->url : "",
+                 *err ? err : zflow_strerror (rc));
         zflow_pipeline_destroy (&p);
-        return ZFLOW_EXIT_RUNTIME;
     }
-    zsock_t *push = zsock_new (ZMQ_PUSH);
-    zsock_connect (push, "%s", endpoint);
-    char *line = NULL;
-    size_t capacity = 0;
-    ssize_t size;
-    uint64_t lines = 0;
-    while ((size = getline (&line, &capacity, stdin)) >= 0) {
-        while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
-            size--;
-        zmq_send (zsock_resolve (push), line, (size_t) size, 0);
-        lines++;
-    }
-    free (line);
-    //  wait until Centrifugo has answered for every line
-    uint64_t published = 0, done = 0;
-    for (int64_t deadline = zclock_mono () + 30000; done < lines && zclock_mono () < deadline;) {
-        zhash_t *stats = zflow_pipeline_stage_stats (p, 1, 1000);
-        published = zflow_actor_stats_get (stats, "centrifugo.published");
-        done = published + zflow_actor_stats_get (stats, "centrifugo.drops") +
-               zflow_actor_stats_get (stats, "centrifugo.unmapped") +
-               zflow_actor_stats_get (stats, "centrifugo.malformed");
-        zhash_destroy (&stats);
-        if (done < lines)
-            zclock_sleep (10);
-    }
-    int rc = zflow_pipeline_stop (p, 5000) || published < lines;
-    zsock_destroy (&push);
-    zflow_pipeline_destroy (&p);
-    if (rc)
-        fprintf (stderr, "zflow pub: Centrifugo took %" PRIu64 " of %" PRIu64 " lines\n", published,
-                 lines);
-    return rc ? ZFLOW_EXIT_RUNTIME : ZFLOW_EXIT_OK;
+    return p;
 }
 
-static const char *s_pub_usage =
-    "usage: zflow pub ENDPOINT [--type push|pub] [--bind] [--key a/b]\n"
-    "       zflow pub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n"
-    "       zflow pub http[s]://HOST:PORT/api --channel CHANNEL [--api-key KEY]\n"
-    "       zflow pub ws[s]://HOST[:PORT]/PATH [--binary] [--header 'N: v'] ... (zflow pub ws:// "
-    "-h)\n"
-    "\n"
-    "Sends each line of stdin as a zflow envelope (key default zflow/pub) to\n"
-    "ENDPOINT (connects; --bind to bind; default type push), publishes it to\n"
-    "an hpfeeds channel, into a Centrifugo channel (server HTTP API; exit 1\n"
-    "unless Centrifugo accepted every line), or as WebSocket messages.\n"
-    "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
-
-//  The first argument that starts with one of the prefixes (NULL-ended), or
-//  NULL: which form of pub / sub the command line asks for.
-static const char *s_find (int argc, char **argv, const char *a, const char *b)
+//  The counter name of the adapter stage, or 0.
+static uint64_t s_counter (zflow_pipeline_t *p, size_t stage, const char *name)
 {
-    for (int i = 0; i < argc; i++)
-        if (strncmp (argv[i], a, strlen (a)) == 0 || strncmp (argv[i], b, strlen (b)) == 0)
-            return argv[i];
-    return NULL;
+    zhash_t *stats = zflow_pipeline_stage_stats (p, stage, 1000);
+    uint64_t value = name ? zflow_actor_stats_get (stats, name) : 0;
+    zhash_destroy (&stats);
+    return value;
 }
 
-int zflow_cli_pub (int argc, char **argv)
+//  Waits until the adapter stage says it is connected (when it can say).
+//  Returns 0, or -1 (reported) after the timeout.
+static int s_wait_connected (zflow_pipeline_t *p, size_t stage, const s_args_t *args)
 {
-    if (s_find (argc, argv, "ws://", "wss://"))
-        return zflow_cli_ws_pub (argc, argv);
-    s_args_t args = {NULL, "push", "zflow/pub", false, 0, NULL, NULL};
-    int rc = s_parse (argc, argv, &args, "pub", s_pub_usage);
-    if (rc)
-        return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
-    if (strncmp (args.endpoint, "hpfeeds://", 10) == 0)
-        return zflow_cli_hpfeeds_pub (args.endpoint);
-    if (strncmp (args.endpoint, "http://", 7) == 0 || strncmp (args.endpoint, "https://", 8) == 0)
-        return s_pub_centrifugo (&args);
-    zflow_key_t *key = zflow_key_parse (args.key, NULL);
-    if (!key || (!streq (args.type, "push") && !streq (args.type, "pub"))) {
-        fprintf (stderr, "zflow pub: bad key '%s' or type '%s'\n", args.key, args.type);
-        zflow_key_destroy (&key);
-        return ZFLOW_EXIT_USAGE;
+    const char *connected = args->adapter->stats.connected;
+    if (!connected) {
+        zclock_sleep (300); //  no way to know: give peers time to join (PUB)
+        return 0;
     }
-    zsock_t *sock = s_open (&args, "pub", "pub", ZMQ_PUB, ZMQ_PUSH);
-    if (!sock) {
-        zflow_key_destroy (&key);
-        return ZFLOW_EXIT_RUNTIME;
+    int64_t deadline = zclock_mono () + args->timeout_ms;
+    while (!zflow_cli_signalled () && zclock_mono () < deadline) {
+        if (s_counter (p, stage, connected))
+            return 0;
+        zclock_sleep (20);
     }
-    if (streq (args.type, "pub"))
-        zclock_sleep (300); //  let subscribers join before the first line
+    if (zflow_cli_signalled ())
+        return 0;
+    fprintf (stderr, "zflow %s: cannot connect to %s within %" PRId64 " ms (no connection)\n",
+             args->command, args->url ? args->url : args->adapter->name, args->timeout_ms);
+    return -1;
+}
+
+//  ---------------------------------------------------------------------
+//  zflow pub
+
+//  Sends stdin's lines as envelopes to endpoint. Returns the line count.
+static uint64_t s_send_lines (const char *endpoint, zflow_key_t *key)
+{
+    char connect[70];
+    snprintf (connect, sizeof (connect), ">%s", endpoint); //  the pipeline's pull binds
+    zsock_t *push = zsock_new_push (connect);
     zflow_msg_t *msg = zflow_msg_new ();
     zflow_meta_t *meta = zflow_meta_new ();
     zflow_meta_set_source (meta, "zflow-pub");
     char *line = NULL;
     size_t capacity = 0;
     ssize_t size;
-    uint64_t seq = 0;
-    while ((size = getline (&line, &capacity, stdin)) >= 0) {
+    uint64_t lines = 0;
+    while (!zflow_cli_signalled () && (size = getline (&line, &capacity, stdin)) >= 0) {
         while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
             size--;
-        zflow_meta_set_seq (meta, ++seq);
+        zflow_meta_set_seq (meta, ++lines);
         zflow_meta_stamp (meta);
         zflow_envelope_encode_key (msg, key, meta, line, (size_t) size);
         zmsg_t *zmsg = zflow_msg_to_zmsg (msg);
-        zmsg_send (&zmsg, sock);
+        zmsg_send (&zmsg, push);
     }
     free (line);
     zflow_msg_destroy (&msg);
     zflow_meta_destroy (&meta);
-    zflow_key_destroy (&key);
-    zsock_destroy (&sock); //  lingers up to 2 s to deliver the tail
-    return ZFLOW_EXIT_OK;
+    zsock_destroy (&push);
+    return lines;
 }
 
-static const char *s_sub_usage =
-    "usage: zflow sub ENDPOINT [--type pull|sub] [--bind] [--count N] [--key a/b]\n"
-    "       zflow sub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...] [--count N]\n"
-    "       zflow sub ws[s]://HOST[:PORT]/PATH [--count N] [--header 'N: v'] ... (zflow sub ws:// "
-    "-h)\n"
-    "       zflow sub centrifugo+ws[s]://HOST:PORT/connection/websocket --channel CH\n"
-    "                 [--channel CH]... [--token JWT] [--count N] (zflow sub centrifugo+ws:// -h)\n"
-    "\n"
-    "Prints what ENDPOINT sends as JSON lines (payloads; msgpack converted) until\n"
-    "Ctrl-C or N messages; ends quietly when stdout is closed (| head). Connects\n"
-    "(--bind to bind). Default type sub. --key keeps the envelopes whose key is\n"
-    "a/b or below it. A zflow hub's bound endpoints work too: pub --type pub to\n"
-    "its publishers' side, sub to its subscribers' side.\n"
-    "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
+//  Waits until the sink has dealt with lines messages; returns how many
+//  the far end took (the adapter's "delivered", else what the stage wrote).
+static uint64_t s_wait_taken (zflow_pipeline_t *p, const s_args_t *args, uint64_t lines)
+{
+    const zflow_adapter_stats_t *names = &args->adapter->stats;
+    uint64_t taken = 0;
+    for (int64_t deadline = zclock_mono () + 30000; zclock_mono () < deadline;) {
+        zhash_t *stats = zflow_pipeline_stage_stats (p, 1, 1000);
+        uint64_t written = zflow_actor_stats_get (stats, "msgs_out");
+        uint64_t failed =
+            zflow_actor_stats_get (stats, "errors") + zflow_actor_stats_get (stats, "drops");
+        uint64_t dropped = names->dropped ? zflow_actor_stats_get (stats, names->dropped) : 0;
+        taken = names->delivered ? zflow_actor_stats_get (stats, names->delivered) : written;
+        zhash_destroy (&stats);
+        if (written + failed >= lines && taken + dropped >= written)
+            break;
+        zclock_sleep (10);
+    }
+    return taken;
+}
+
+int zflow_cli_pub (int argc, char **argv)
+{
+    s_args_t args = {.command = "pub", .role = ZFLOW_ADAPTER_SINK, .timeout_ms = 5000};
+    int rc = s_parse (argc, argv, &args);
+    if (rc)
+        return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
+    zflow_key_t *key = zflow_key_parse (args.key ? args.key : "zflow/pub", NULL);
+    if (!key) {
+        fprintf (stderr, "zflow pub: bad key '%s'\n", args.key);
+        return ZFLOW_EXIT_USAGE;
+    }
+    if (s_configure (&args)) {
+        s_args_free (&args);
+        zflow_key_destroy (&key);
+        return ZFLOW_EXIT_USAGE;
+    }
+    zflow_cli_catch_signals ();
+    char endpoint[64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-pub-%d", (int) getpid ());
+    int exit_code;
+    zflow_pipeline_t *p = s_pipeline (&args, endpoint, &exit_code);
+    if (p && s_wait_connected (p, 1, &args) == 0) {
+        uint64_t lines = s_send_lines (endpoint, key);
+        uint64_t taken = s_wait_taken (p, &args, lines);
+        rc = zflow_pipeline_stop (p, (int) args.timeout_ms);
+        exit_code = taken < lines || rc ? ZFLOW_EXIT_RUNTIME : ZFLOW_EXIT_OK;
+        if (taken < lines)
+            fprintf (stderr, "zflow pub: %s took %" PRIu64 " of %" PRIu64 " lines\n",
+                     args.adapter->name, taken, lines);
+        else if (rc)
+            fprintf (stderr, "zflow pub: lines still unsent at the end: %s\n", zflow_strerror (rc));
+    }
+    zflow_pipeline_destroy (&p);
+    zflow_key_destroy (&key);
+    s_args_free (&args);
+    return exit_code;
+}
+
+//  ---------------------------------------------------------------------
+//  zflow sub
 
 //  True when msg's key (frame 1, wire form) is wire or below it.
 static bool s_key_below (const zflow_msg_t *msg, const char *wire, size_t size)
@@ -240,71 +399,131 @@ static bool s_key_below (const zflow_msg_t *msg, const char *wire, size_t size)
            (key_size == size || key[size] == 0x1F);
 }
 
+//  True when event type with its JSON details ends the command: a type of
+//  the adapter's fatal list ("type" or "type:op"), unless temporary.
+static bool s_fatal (const char *fatal, const char *type, const char *details)
+{
+    json_t *json = json_loads (details, 0, NULL);
+    const char *op = json_string_value (json_object_get (json, "op"));
+    bool temporary = json_is_true (json_object_get (json, "temporary"));
+    bool found = false;
+    char *list = strdup (fatal ? fatal : ""), *save = NULL;
+    for (char *item = strtok_r (list, "|", &save); item && !found;
+         item = strtok_r (NULL, "|", &save)) {
+        char *colon = strchr (item, ':');
+        if (colon)
+            *colon++ = 0;
+        found = streq (item, type) && (!colon || (op && streq (op, colon)));
+    }
+    free (list);
+    json_decref (json);
+    return found && !temporary;
+}
+
+//  An event envelope (key "<events>", <type>) of the adapter: said on
+//  stderr. Returns 1 when it is not an event, 0, or -1 when fatal.
+static int s_event (const s_args_t *args, const zflow_msg_t *msg)
+{
+    const char *events = args->adapter->stats.events;
+    size_t key_size = 0, size = 0, prefix = events ? strlen (events) : 0;
+    const char *key = (const char *) zflow_envelope_key (msg, &key_size);
+    if (!events || !key || key_size <= prefix + 1 || memcmp (key, events, prefix) ||
+        key[prefix] != 0x1F)
+        return 1;
+    char *type = strndup (key + prefix + 1, key_size - prefix - 1);
+    const char *payload = (const char *) zflow_envelope_payload (msg, &size);
+    char *details = strndup (payload ? payload : "", size);
+    bool fatal = s_fatal (args->adapter->stats.fatal, type, details);
+    if (fatal || !args->quiet)
+        fprintf (stderr, "zflow sub: %s %s %s\n", args->adapter->name, type, details);
+    free (type);
+    free (details);
+    return fatal ? -1 : 0;
+}
+
+//  Prints what arrives on sock; until the adapter stage (0 in p) says it
+//  is connected, up to the timeout (events, such as a refusal, may come
+//  first). Returns the exit code.
+static int s_print (zflow_pipeline_t *p, zsock_t *sock, const s_args_t *args, zflow_key_t *key)
+{
+    const char *connected = args->adapter->stats.connected;
+    int64_t deadline = zclock_mono () + args->timeout_ms, next_check = 0;
+    size_t wire_size = 0;
+    const char *wire = key ? (const char *) zflow_key_wire (key, &wire_size) : NULL;
+    zflow_msg_t *msg = zflow_msg_new ();
+    int64_t got = 0;
+    int rc = ZFLOW_EXIT_OK;
+    while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () &&
+           (!args->count || got < args->count)) {
+        if (connected && zclock_mono () >= next_check) {
+            if (s_counter (p, 0, connected))
+                connected = NULL;
+            else if (zclock_mono () > deadline) {
+                fprintf (stderr, "zflow sub: no connection to %s within %" PRId64 " ms\n",
+                         args->url ? args->url : args->adapter->name, args->timeout_ms);
+                rc = ZFLOW_EXIT_RUNTIME;
+                break;
+            }
+            next_check = zclock_mono () + 50;
+        }
+        zmsg_t *zmsg = zmsg_recv (sock);
+        if (!zmsg)
+            continue;
+        zflow_msg_from_zmsg (msg, &zmsg);
+        if (zflow_envelope_decode (msg, NULL))
+            continue;
+        int event = s_event (args, msg);
+        if (event < 0)
+            rc = ZFLOW_EXIT_RUNTIME;
+        if (event <= 0) {
+            if (event < 0)
+                break;
+            continue;
+        }
+        if (key && !s_key_below (msg, wire, wire_size))
+            continue;
+        if (zflow__codec_write_line (stdout, msg) || fflush (stdout))
+            break; //  stdout closed (| head): a quiet end
+        got++;
+    }
+    zflow_msg_destroy (&msg);
+    return rc;
+}
+
 int zflow_cli_sub (int argc, char **argv)
 {
-    if (s_find (argc, argv, "centrifugo+ws://", "centrifugo+wss://"))
-        return zflow_cli_centrifugo_sub (argc, argv);
-    if (s_find (argc, argv, "ws://", "wss://")) {
-        zflow_cli_catch_signals ();
-        return zflow_cli_ws_sub (argc, argv);
-    }
     zflow_cli_catch_signals (); //  and SIGPIPE: a closed stdout ends the loop quietly
-    s_args_t args = {NULL, "sub", NULL, false, 0, NULL, NULL};
-    int rc = s_parse (argc, argv, &args, "sub", s_sub_usage);
+    s_args_t args = {.command = "sub", .role = ZFLOW_ADAPTER_SOURCE, .timeout_ms = 5000};
+    int rc = s_parse (argc, argv, &args);
     if (rc)
         return rc > 0 ? ZFLOW_EXIT_OK : ZFLOW_EXIT_USAGE;
-    if (strncmp (args.endpoint, "hpfeeds://", 10) == 0)
-        return zflow_cli_hpfeeds_sub (args.endpoint, args.count);
-    if (!streq (args.type, "pull") && !streq (args.type, "sub")) {
-        fprintf (stderr, "zflow sub: bad type '%s'\n", args.type);
-        return ZFLOW_EXIT_USAGE;
-    }
     //  --key a/b: only envelopes whose key is a/b or below it
     zflow_key_t *key = args.key ? zflow_key_parse (args.key, NULL) : NULL;
     if (args.key && !key) {
         fprintf (stderr, "zflow sub: bad key '%s'\n", args.key);
         return ZFLOW_EXIT_USAGE;
     }
-    zsock_t *sock = s_open (&args, "sub", "sub", ZMQ_SUB, ZMQ_PULL);
-    if (!sock) {
+    if (s_configure (&args)) {
+        s_args_free (&args);
         zflow_key_destroy (&key);
-        return ZFLOW_EXIT_RUNTIME;
+        return ZFLOW_EXIT_USAGE;
     }
-    size_t wire_size = 0;
-    const char *wire = key ? (const char *) zflow_key_wire (key, &wire_size) : NULL;
-    if (key && streq (args.type, "sub")) {
-        zsock_set_unsubscribe (sock, "");
-        char *prefix = strndup (wire, wire_size);
-        zsock_set_subscribe (sock, prefix);
-        free (prefix);
+    char endpoint[64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://zflow-cli-sub-%d", (int) getpid ());
+    int exit_code;
+    zflow_pipeline_t *p = s_pipeline (&args, endpoint, &exit_code);
+    char connect[70];
+    snprintf (connect, sizeof (connect), ">%s", endpoint); //  the pipeline's push binds
+    zsock_t *pull = p ? zsock_new_pull (connect) : NULL;
+    if (pull) {
+        zsock_set_rcvtimeo (pull, 200);
+        exit_code = s_print (p, pull, &args, key);
     }
-    zsock_set_rcvtimeo (sock, 200);
-    zflow_msg_t *msg = zflow_msg_new ();
-    int64_t got = 0;
-    int written = 0;
-    while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () && !written &&
-           (!args.count || got < args.count)) {
-        zmsg_t *zmsg = zmsg_recv (sock);
-        if (!zmsg)
-            continue;
-        zflow_msg_from_zmsg (msg, &zmsg);
-        if (key && !s_key_below (msg, wire, wire_size))
-            continue;
-        if (zflow_envelope_decode (msg, NULL) == 0)
-            written = zflow__codec_write_line (stdout, msg);
-        else {
-            //  not an envelope: print its first frame
-            zflow_msg_t *wrapped = zflow_msg_new ();
-            zflow_envelope_encode (wrapped, "raw", 3, NULL, zflow_msg_data (msg, 0),
-                                   zflow_msg_part_size (msg, 0));
-            written = zflow__codec_write_line (stdout, wrapped);
-            zflow_msg_destroy (&wrapped);
-        }
-        written = written || fflush (stdout); //  stdout closed (| head): a quiet end
-        got++;
-    }
-    zflow_msg_destroy (&msg);
-    zsock_destroy (&sock);
+    zsock_destroy (&pull);
+    if (p)
+        zflow_pipeline_stop (p, 2000);
+    zflow_pipeline_destroy (&p);
     zflow_key_destroy (&key);
-    return ZFLOW_EXIT_OK;
+    s_args_free (&args);
+    return exit_code;
 }

@@ -175,7 +175,8 @@ static void s_stats (void *arg, zhash_t *stats)
     }
 }
 
-static const zflow__resource_ops_t s_ops = {s_start, s_drain, s_stop, s_stats, s_free};
+static const zflow__resource_ops_t s_ops = {
+    .start = s_start, .drain = s_drain, .stop = s_stop, .stats = s_stats, .free = s_free};
 
 //  Sink callback, in the stage's thread (the publisher is used from there
 //  only while the pipeline runs; s_drain uses it once the stage drained).

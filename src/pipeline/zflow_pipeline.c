@@ -510,6 +510,15 @@ int zflow_pipeline_start (zflow_pipeline_t *self)
         if (self->verbose)
             zflow_actor_set_verbose (stage->actor, true);
     }
+    for (size_t i = 0; i < self->size; i++) {
+        zflow__stage_t *stage = self->stages[i];
+        if (stage->resource_started && stage->ops->running &&
+            stage->ops->running (stage->resource, stage)) {
+            s_end_all (self);
+            return zflow__pipeline_fail (self, ZFLOW_ECONFIG, "stage '%s' failed to start",
+                                         stage->name);
+        }
+    }
     self->running = true;
     return 0;
 }

@@ -100,6 +100,10 @@ struct _zflow__resource_ops_t {
     void (*stats) (void *state, zhash_t *stats);
     //  Frees state.
     void (*free) (void *state);
+    //  Called once every stage actor runs (its sockets connected): a
+    //  resource whose first output must not be missed starts producing
+    //  here. Returns 0 or a code (the start then fails). May be NULL.
+    int (*running) (void *state, zflow__stage_t *stage);
 };
 
 //  Attaches a resource to the stage added last; the pipeline owns state

@@ -154,7 +154,8 @@ p = subprocess.run([ZFLOW, "pub", f"http://127.0.0.1:{cf_port}/api", "--channel"
 check(p.returncode == 0 and [x["data"]["x"] for x in state()["publications"]["chat:cli"]] == [1, 2],
       "zflow pub http://.../api publishes stdin lines into a Centrifugo channel")
 p = subprocess.run([ZFLOW, "pub", f"http://127.0.0.1:{cf_port}/api", "--channel", "chat:cli",
-                    "--api-key", "wrong"], input='{"x":3}\n', capture_output=True, text=True,
+                    "--api-key", "wrong", "--max-attempts", "5"], input='{"x":3}\n',
+                   capture_output=True, text=True,
                    timeout=60)
 check(p.returncode == 1 and "took 0 of 1" in p.stderr, "a wrong API key exits 1 and says so")
 

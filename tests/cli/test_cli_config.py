@@ -274,6 +274,59 @@ for command in ["run", "check", "help", "stats", "pub", "sub", "broker", "keygen
 rc, out, err = run(["help", "pull"])
 assert rc == 0 and "server_key" in out and "REQUIRED" in out
 
+# adapters: one descriptor each, listed and printed from the registry
+rc, out, err = run(["help"])
+assert rc == 0 and all(name in out for name in ["hpfeeds", "ws_sub", "centrifugo_pub", "pull"]), out
+rc, out, err = run(["help", "hpfeeds"])
+assert rc == 0 and "hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL" in out and "channels" in out, out
+rc, out, err = run(["help", "wss", "--markdown"])
+assert rc == 0 and out.startswith("`ws` (source, sink)") and "| `subprotocol` | string |" in out, out
+rc, out, err = run(["help", "--markdown"])
+assert rc == 0 and "| `centrifugo` |" in out, out
+
+# a section of an adapter with two roles is a sink when it has input
+expect("role_from_input", """src
+    type = synthetic
+    count = 1
+out
+    type = hpfeeds
+    input = src
+    port = 10000
+    ident = a
+    secret = b
+    channel = c
+""", 0)
+expect("role_option", """src
+    type = hpfeeds_sub
+    port = 10000
+    ident = a
+    secret = b
+    channel = c
+out
+    type = file
+    input = src
+""", 3, "FILE:6: section 'src': unknown option 'channel' for type 'hpfeeds_sub' (see: zflow help hpfeeds)")
+
+# zflow pub / sub: the adapter's options on the command line, checked the same way (exit 2)
+for args, want in [
+        (["sub", "hpfeeds://a:b@127.0.0.1:x/c"], "zflow sub: option 'port': 'x' is not an integer"),
+        (["sub", "tcp://127.0.0.1:1", "--nope", "1"],
+         "zflow sub: unknown option '--nope' for sub (see: zflow help sub)"),
+        (["pub", "http://127.0.0.1:1/api", "--format", "old"],
+         "zflow pub: option 'format': 'old' is not one of the choices modern|legacy"),
+        (["pub", "http://127.0.0.1:1/api", "--batch-max", "0"], "zflow pub: http://127.0.0.1:1/api: batch_max must be 1-10000"),
+        (["sub", "centrifugo+ws://127.0.0.1:1/c"],
+         "zflow sub: missing required option 'channel'"),
+        (["pub", "nosuch://x"], "zflow pub: no adapter serves 'nosuch://x'"),
+        (["pub", "--type", "synthetic", "x"], "zflow pub: synthetic has no sink"),
+        (["sub", "ws://127.0.0.1:1/x", "--timeout", "soon"], "zflow sub: bad argument 'soon'")]:
+    rc, out, err = run(args)
+    if rc != 2 or want not in err:
+        failures += 1
+        print("FAIL", args, rc, err)
+    else:
+        print("ok  ", " ".join(args))
+
 # the example files in examples/ are valid
 examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples")
 for name in sorted(os.listdir(examples)):

@@ -1,5 +1,11 @@
 /*  =========================================================================
-    zflow_pipeline_hpfeeds - hpfeeds sources and sinks for pipelines
+    zflow_hpfeeds_adapter - the hpfeeds adapter: its descriptor and its
+    pipeline stages (zflow_pipeline_source_hpfeeds / sink_hpfeeds)
+
+    Stage types hpfeeds_sub (a source) and hpfeeds_pub (a sink), or
+    hpfeeds with the role given by the section (input: a sink); URL
+    hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...] for zflow pub /
+    zflow sub.
 
     Each stage owns one zflow_hpfeeds_t client, created when the pipeline
     starts (so building or checking a pipeline connects nowhere) and
@@ -14,6 +20,7 @@
     =========================================================================
 */
 #include "zflow_actor.h"
+#include "zflow_adapter_list.h"
 #include "zflow_error.h"
 #include "zflow_pipeline_stage.h"
 #include <string.h>
@@ -120,7 +127,8 @@ static void s_stats (void *arg, zhash_t *stats)
     zhash_destroy (&client);
 }
 
-static const zflow__resource_ops_t s_ops = {s_start, s_drain, s_stop, s_stats, s_free};
+static const zflow__resource_ops_t s_ops = {
+    .start = s_start, .drain = s_drain, .stop = s_stop, .stats = s_stats, .free = s_free};
 
 //  Copies config and the channel(s) into a new state, or returns NULL.
 static s_hpfeeds_t *s_new (const zflow_hpfeeds_config_t *config, const char *channels, bool sink)
@@ -175,3 +183,116 @@ int zflow_pipeline_sink_hpfeeds (zflow_pipeline_t *self, const char *name,
 {
     return s_add (self, name, config, channel, true);
 }
+
+//  ---------------------------------------------------------------------
+//  The descriptor
+
+//  The options of both roles (channels: source, channel: sink).
+typedef struct {
+    const char *host;       //  broker host
+    int64_t port;           //  broker port
+    const char *ident;      //  ident
+    const char *secret;     //  secret
+    const char *channels;   //  channels (source) or channel (sink)
+    int64_t backoff_max_ms; //  longest reconnect delay
+    int64_t outbox_kib;     //  outbox limit, KiB
+} s_options_t;
+
+static const zflow_adapter_option_t s_options[] = {
+    {"host", ZFLOW_ADAPTER_STRING, false, "127.0.0.1", NULL, "broker host",
+     offsetof (s_options_t, host), 0},
+    {"port", ZFLOW_ADAPTER_INT, true, NULL, NULL, "broker port", offsetof (s_options_t, port), 0},
+    {"ident", ZFLOW_ADAPTER_STRING, true, NULL, NULL, "ident to authenticate with",
+     offsetof (s_options_t, ident), 0},
+    {"secret", ZFLOW_ADAPTER_STRING, true, NULL, NULL, "secret of the ident",
+     offsetof (s_options_t, secret), 0},
+    {"backoff_max_ms", ZFLOW_ADAPTER_INT, false, "5000", NULL, "longest reconnect delay, ms",
+     offsetof (s_options_t, backoff_max_ms), 0},
+    {"outbox_kib", ZFLOW_ADAPTER_INT, false, "4096", NULL,
+     "publishes kept while disconnected, KiB (at least 1126)", offsetof (s_options_t, outbox_kib),
+     0},
+    {"channels", ZFLOW_ADAPTER_STRING, true, NULL, NULL, "channels to subscribe, comma-separated",
+     offsetof (s_options_t, channels), ZFLOW_ADAPTER_SOURCE},
+    {"channel", ZFLOW_ADAPTER_STRING, true, NULL, NULL, "channel to publish each payload to",
+     offsetof (s_options_t, channels), ZFLOW_ADAPTER_SINK},
+    {NULL}};
+
+//  hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]
+static int s_from_url (const char *url, int role, zconfig_t *section, char *err, size_t errsize)
+{
+    char text[1024];
+    if (strncmp (url, "hpfeeds://", 10) || strlen (url) >= sizeof (text)) {
+        snprintf (err, errsize, "'%s' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL", url);
+        return -1;
+    }
+    strcpy (text, url + 10);
+    char *at = strrchr (text, '@');
+    char *colon = at ? strchr (text, ':') : NULL;
+    char *slash = at ? strchr (at, '/') : NULL;
+    char *port = slash ? memchr (at, ':', (size_t) (slash - at)) : NULL;
+    if (!at || !colon || colon > at || !slash || !port || !slash[1]) {
+        snprintf (err, errsize, "'%s' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL", url);
+        return -1;
+    }
+    *colon = *at = *port = *slash = 0;
+    zconfig_put (section, "ident", text);
+    zconfig_put (section, "secret", colon + 1);
+    zconfig_put (section, "host", at + 1);
+    zconfig_put (section, "port", port + 1);
+    zconfig_put (section, role == ZFLOW_ADAPTER_SINK ? "channel" : "channels", slash + 1);
+    return 0;
+}
+
+static int s_add_stage (zflow_pipeline_t *pipeline, const char *name, const void *config, bool sink,
+                        char *err, size_t errsize)
+{
+    const s_options_t *self = (const s_options_t *) config;
+    if (self->port < 1 || self->port > 65535 || self->backoff_max_ms > 3600000 ||
+        self->outbox_kib < 1126 || self->outbox_kib > 1024 * 1024) {
+        snprintf (err, errsize,
+                  "port must be 1-65535, backoff_max_ms at most 3600000, "
+                  "outbox_kib 1126-1048576");
+        return -1;
+    }
+    zflow_hpfeeds_config_t hpfeeds;
+    zflow_hpfeeds_config_init (&hpfeeds);
+    hpfeeds.host = self->host;
+    hpfeeds.port = (int) self->port;
+    hpfeeds.ident = self->ident;
+    hpfeeds.secret = self->secret;
+    hpfeeds.backoff_max_ms = (int) self->backoff_max_ms;
+    hpfeeds.outbox_bytes = (size_t) self->outbox_kib * 1024;
+    int rc = s_add (pipeline, name, &hpfeeds, self->channels, sink);
+    if (rc)
+        snprintf (err, errsize, "%s", zflow_pipeline_error_text (pipeline));
+    return rc;
+}
+
+static int s_add_source (zflow_pipeline_t *pipeline, const char *name, const void *config,
+                         char *err, size_t errsize)
+{
+    return s_add_stage (pipeline, name, config, false, err, errsize);
+}
+
+static int s_add_sink (zflow_pipeline_t *pipeline, const char *name, const void *config, char *err,
+                       size_t errsize)
+{
+    return s_add_stage (pipeline, name, config, true, err, errsize);
+}
+
+const zflow_adapter_t zflow__adapter_hpfeeds = {
+    .name = "hpfeeds",
+    .aliases = "hpfeeds_sub=source|hpfeeds_pub=sink",
+    .schemes = "hpfeeds",
+    .summary = "subscribes to hpfeeds channels (key hpfeeds/<channel>), or publishes each payload "
+               "to one",
+    .url_form = "hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]",
+    .config_size = sizeof (s_options_t),
+    .options = s_options,
+    .from_url = s_from_url,
+    .source = s_add_source,
+    .sink = s_add_sink,
+    .stats = {.connected = "hpfeeds.connected",
+              .delivered = "hpfeeds.sent",
+              .dropped = "hpfeeds.outbox_drops",
+              .all = "hpfeeds.<client counter>|reconnects"}};

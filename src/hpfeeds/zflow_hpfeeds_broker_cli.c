@@ -1,9 +1,9 @@
 /*  =========================================================================
-    zflow_cli_hpfeeds - zflow broker, and zflow pub / sub on hpfeeds://
+    zflow_hpfeeds_broker_cli - the zflow broker command: an hpfeeds broker
+    from the command line
 
-    hpfeeds addresses on the command line:
-
-        hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]
+    Part of the zflow program (linked into it from src/cli/), not of the
+    library: it is hpfeeds-only, so it lives with hpfeeds.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -13,158 +13,9 @@
 */
 #include "zflow_cli.h"
 #include "zflow_hpfeeds_broker.h"
-#include "zflow_pipeline_codec.h"
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-
-//  A parsed hpfeeds:// address; the strings point into text.
-typedef struct {
-    char text[1024];      //  a copy of the address, cut into pieces
-    const char *ident;    //  ident
-    const char *secret;   //  secret
-    const char *host;     //  host
-    int port;             //  port
-    const char *channels; //  channel list
-} s_address_t;
-
-//  Parses an hpfeeds:// address. Returns 0 or -1 (reported).
-static int s_parse_address (const char *url, s_address_t *address)
-{
-    memset (address, 0, sizeof (*address));
-    if (strncmp (url, "hpfeeds://", 10) || strlen (url) >= sizeof (address->text))
-        return -1;
-    strcpy (address->text, url + 10);
-    char *at = strrchr (address->text, '@');
-    char *colon = at ? strchr (address->text, ':') : NULL;
-    char *slash = at ? strchr (at, '/') : NULL;
-    char *port = slash ? memchr (at, ':', (size_t) (slash - at)) : NULL;
-    if (!at || !colon || colon > at || !slash || !port || !slash[1]) {
-        fprintf (stderr, "zflow: '%s' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n", url);
-        return -1;
-    }
-    *colon = *at = *port = *slash = 0;
-    char *end = NULL;
-    long number = strtol (port + 1, &end, 10);
-    if (*end || number <= 0 || number > 65535) {
-        fprintf (stderr, "zflow: bad port in '%s'\n", url);
-        return -1;
-    }
-    address->ident = address->text;
-    address->secret = colon + 1;
-    address->host = at + 1;
-    address->port = (int) number;
-    address->channels = slash + 1;
-    return 0;
-}
-
-//  Starts a client for address. Returns it, or NULL (reported).
-static zflow_hpfeeds_t *s_client (const s_address_t *address)
-{
-    zflow_hpfeeds_config_t config;
-    zflow_hpfeeds_config_init (&config);
-    config.host = address->host;
-    config.port = address->port;
-    config.ident = address->ident;
-    config.secret = address->secret;
-    config.outbox_policy = ZFLOW_HPFEEDS_BLOCK;
-    int rc = 0;
-    zflow_hpfeeds_t *client = zflow_hpfeeds_new (&config, &rc);
-    if (!client)
-        fprintf (stderr, "zflow: hpfeeds client: %s\n", zflow_strerror (rc));
-    return client;
-}
-
-//  Waits for the client to connect; reports a refusal. Returns 0 or -1.
-static int s_wait_connected (zflow_hpfeeds_t *client, const s_address_t *address)
-{
-    int64_t deadline = zclock_mono () + 10000;
-    while (!zflow_hpfeeds_connected (client) && zclock_mono () < deadline &&
-           !zflow_cli_signalled ()) {
-        int type = 0;
-        char *text = zflow_hpfeeds_event (client, &type, 100);
-        if (text && type == ZFLOW_HPFEEDS_EVENT_ERROR) {
-            fprintf (stderr, "zflow: hpfeeds broker %s:%d refused: %s\n", address->host,
-                     address->port, text);
-            zstr_free (&text);
-            return -1;
-        }
-        zstr_free (&text);
-    }
-    if (zflow_hpfeeds_connected (client))
-        return 0;
-    fprintf (stderr, "zflow: cannot connect to hpfeeds broker %s:%d\n", address->host,
-             address->port);
-    return -1;
-}
-
-int zflow_cli_hpfeeds_pub (const char *url)
-{
-    s_address_t address;
-    if (s_parse_address (url, &address))
-        return ZFLOW_EXIT_USAGE;
-    zflow_hpfeeds_t *client = s_client (&address);
-    if (!client || s_wait_connected (client, &address)) {
-        zflow_hpfeeds_destroy (&client);
-        return ZFLOW_EXIT_RUNTIME;
-    }
-    char *line = NULL;
-    size_t capacity = 0;
-    ssize_t size;
-    int rc = ZFLOW_EXIT_OK;
-    while (rc == 0 && (size = getline (&line, &capacity, stdin)) >= 0) {
-        while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
-            size--;
-        if (zflow_hpfeeds_publish (client, address.channels, line, (size_t) size)) {
-            fprintf (stderr, "zflow pub: publish failed\n");
-            rc = ZFLOW_EXIT_RUNTIME;
-        }
-    }
-    free (line);
-    //  hpfeeds acknowledges nothing: wait until the outbox is written
-    int64_t deadline = zclock_mono () + 5000;
-    while (zclock_mono () < deadline) {
-        zhash_t *stats = zflow_hpfeeds_stats (client, 5000);
-        bool empty =
-            zflow_actor_stats_get (stats, "outbox_pending") == 0 &&
-            zflow_actor_stats_get (stats, "sent") >= zflow_actor_stats_get (stats, "published");
-        zhash_destroy (&stats);
-        if (empty)
-            break;
-        zclock_sleep (10);
-    }
-    zflow_hpfeeds_destroy (&client);
-    return rc;
-}
-
-int zflow_cli_hpfeeds_sub (const char *url, int64_t count)
-{
-    s_address_t address;
-    if (s_parse_address (url, &address))
-        return ZFLOW_EXIT_USAGE;
-    zflow_hpfeeds_t *client = s_client (&address);
-    char *copy = strdup (address.channels), *save = NULL;
-    for (char *channel = strtok_r (copy, ",", &save); client && channel;
-         channel = strtok_r (NULL, ",", &save))
-        zflow_hpfeeds_subscribe (client, channel);
-    free (copy);
-    if (!client || s_wait_connected (client, &address)) {
-        zflow_hpfeeds_destroy (&client);
-        return ZFLOW_EXIT_RUNTIME;
-    }
-    zflow_msg_t *msg = zflow_msg_new ();
-    int64_t got = 0;
-    while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () && (!count || got < count)) {
-        if (zflow_hpfeeds_read (client, msg, 200) != 0)
-            continue;
-        if (zflow__codec_write_line (stdout, msg) || fflush (stdout))
-            break; //  stdout closed (| head): a quiet end
-        got++;
-    }
-    zflow_msg_destroy (&msg);
-    zflow_hpfeeds_destroy (&client);
-    return ZFLOW_EXIT_OK;
-}
 
 //  ---------------------------------------------------------------------
 //  zflow broker
