@@ -29,6 +29,7 @@
     X (push)       /* src/pipeline/zflow_zmq_adapter.c */                                          \
     X (pub)        /* src/pipeline/zflow_zmq_adapter.c */                                          \
     X (file)       /* src/pipeline/zflow_file_adapter.c */                                         \
+    X (hub)        /* src/hub/zflow_hub_adapter.c */                                               \
     X (hpfeeds)    /* src/hpfeeds/zflow_hpfeeds_adapter.c */                                       \
     X (ws)         /* src/ws/zflow_ws_adapter.c */                                                 \
     X (centrifugo) /* src/centrifugo/zflow_centrifugo_adapter.c */

@@ -102,6 +102,9 @@ static void s_test_find (void)
     CHECK (zflow_adapter_find ("centrifugo_pub") == zflow_adapter_find ("centrifugo"));
     CHECK (zflow_adapter_role (zflow_adapter_find ("file"), "file") == ZFLOW_ADAPTER_SINK);
     CHECK (zflow_adapter_role (zflow_adapter_find ("rekey"), "rekey") == ZFLOW_ADAPTER_STAGE);
+    const zflow_adapter_t *hub = zflow_adapter_find ("hub");
+    CHECK (hub && zflow_adapter_find ("hub_sub") == hub && zflow_adapter_find ("hub_pub") == hub);
+    CHECK (zflow_adapter_roles (hub) == (ZFLOW_ADAPTER_SOURCE | ZFLOW_ADAPTER_SINK));
     CHECK (zflow_adapter_find ("nosuch") == NULL);
     CHECK (zflow_adapter_find (NULL) == NULL);
     CHECK (zflow_adapter_find ("") == NULL);
@@ -121,7 +124,7 @@ static void s_test_find (void)
     for (; zflow_adapter_at (count); count++)
         for (size_t j = 0; j < count; j++)
             CHECK (!streq (zflow_adapter_at (j)->name, zflow_adapter_at (count)->name));
-    CHECK (count == 14);
+    CHECK (count == 15);
     CHECK (zflow_adapter_at (count) == NULL);
     CHECK (streq (zflow_adapter_role_name (ZFLOW_ADAPTER_STAGE), "stage"));
     CHECK (streq (zflow_adapter_role_name (99), "?"));
