@@ -18,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+//  How long zflow pub waits, once all is sent, for a broker's refusal.
+#define S_REFUSAL_WAIT_MS 200
+
 //  A parsed hpfeeds:// address; the strings point into text.
 typedef struct {
     char text[1024];      //  a copy of the address, cut into pieces
@@ -98,6 +101,31 @@ static int s_wait_connected (zflow_hpfeeds_t *client, const s_address_t *address
     return -1;
 }
 
+//  Reads the client's events for up to wait_ms (0: only those already
+//  there). A broker refuses a publish it does not allow (an ACL) with an
+//  error frame, then closes the connection; the client would reconnect and
+//  go on, so zflow pub stops at the first one. Returns true on a refusal
+//  (reported).
+static bool s_refused (zflow_hpfeeds_t *client, const s_address_t *address, int wait_ms)
+{
+    int64_t deadline = zclock_mono () + wait_ms;
+    bool refused = false;
+    while (!refused) {
+        int64_t left = deadline - zclock_mono ();
+        int type = 0;
+        char *text = zflow_hpfeeds_event (client, &type, left > 0 ? (int) left : 0);
+        if (!text)
+            break;
+        if (type == ZFLOW_HPFEEDS_EVENT_ERROR) {
+            fprintf (stderr, "zflow pub: hpfeeds broker %s:%d refused: %s\n", address->host,
+                     address->port, text);
+            refused = true;
+        }
+        zstr_free (&text);
+    }
+    return refused;
+}
+
 int zflow_cli_hpfeeds_pub (const char *url)
 {
     s_address_t address;
@@ -112,18 +140,21 @@ int zflow_cli_hpfeeds_pub (const char *url)
     size_t capacity = 0;
     ssize_t size;
     int rc = ZFLOW_EXIT_OK;
-    while (rc == 0 && (size = getline (&line, &capacity, stdin)) >= 0) {
+    for (uint64_t lines = 1; rc == 0 && (size = getline (&line, &capacity, stdin)) >= 0; lines++) {
         while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
             size--;
-        if (zflow_hpfeeds_publish (client, address.channels, line, (size_t) size)) {
-            fprintf (stderr, "zflow pub: publish failed\n");
+        int published = zflow_hpfeeds_publish (client, address.channels, line, (size_t) size);
+        if (published) {
+            fprintf (stderr, "zflow pub: line %" PRIu64 ": publish failed: %s\n", lines,
+                     zflow_strerror (published));
             rc = ZFLOW_EXIT_RUNTIME;
-        }
+        } else if (lines % 64 == 0 && s_refused (client, &address, 0))
+            rc = ZFLOW_EXIT_RUNTIME;
     }
     free (line);
     //  hpfeeds acknowledges nothing: wait until the outbox is written
     int64_t deadline = zclock_mono () + 5000;
-    while (zclock_mono () < deadline) {
+    while (rc == 0 && zclock_mono () < deadline) {
         zhash_t *stats = zflow_hpfeeds_stats (client);
         bool empty =
             zflow_actor_stats_get (stats, "outbox_pending") == 0 &&
@@ -133,6 +164,10 @@ int zflow_cli_hpfeeds_pub (const char *url)
             break;
         zclock_sleep (10);
     }
+    //  ... nor a publish it allows: a refusal is the only answer, within a
+    //  round trip. Wait that long for one (S_REFUSAL_WAIT_MS).
+    if (rc == 0 && s_refused (client, &address, S_REFUSAL_WAIT_MS))
+        rc = ZFLOW_EXIT_RUNTIME;
     zflow_hpfeeds_destroy (&client);
     return rc;
 }

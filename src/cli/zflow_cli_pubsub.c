@@ -153,8 +153,10 @@ static const char *s_pub_usage =
     "\n"
     "Sends each line of stdin as a zflow envelope (key default zflow/pub) to\n"
     "ENDPOINT (connects; --bind to bind; default type push), publishes it to\n"
-    "an hpfeeds channel, into a Centrifugo channel (server HTTP API; exit 1\n"
-    "unless Centrifugo accepted every line), or as WebSocket messages.\n"
+    "an hpfeeds channel (exit 1 when the broker refuses the auth or a publish:\n"
+    "hpfeeds acknowledges nothing, so it waits 200 ms for a refusal at the end),\n"
+    "into a Centrifugo channel (server HTTP API; exit 1 unless Centrifugo\n"
+    "accepted every line), or as WebSocket messages.\n"
     "Exit codes: 0 ok, 1 endpoint error, 2 usage error.\n";
 
 //  The first argument that starts with one of the prefixes (NULL-ended), or
