@@ -44,7 +44,7 @@ class RefBroker:
         for attempt in range(5):
             self.port = port or realpeers.free_port()
             self.proc = subprocess.Popen(
-                [os.path.join(realpeers.PEERS, "bin", "hpfeeds-broker"), "--bind",
+                [os.path.join(realpeers.VENV, "bin", "hpfeeds-broker"), "--bind",
                  f"127.0.0.1:{self.port}", "--auth", self.auth, "--name", "refbroker",
                  #  without --exporter it serves its metrics on 0.0.0.0:8080
                  #  (an empty default still counts as set): keep it on loopback

@@ -1,8 +1,8 @@
 """Shared helpers of the tests against real peers (label `real`): the
 reference hpfeeds broker and clients (PyPI hpfeeds 3.1.0) and Centrifugo v6,
 all installed by scripts/install-deps.sh under ZFLOW_PEERS (default
-/opt/zflow-peers: a Python venv with system site-packages, the centrifugo
-binary in its bin/).
+/opt/zflow-peers): venv/, a Python venv of Debian's python3 with system
+site-packages (python3-websockets), and bin/centrifugo.
 
 A missing peer is a failure with a message saying what to install, never a
 skip: CI installs them, so a test that cannot run has found a broken setup.
@@ -15,7 +15,8 @@ import sys
 import time
 
 PEERS = os.environ.get("ZFLOW_PEERS", "/opt/zflow-peers")
-PYTHON = os.path.join(PEERS, "bin", "python3")
+VENV = os.path.join(PEERS, "venv")
+PYTHON = os.path.join(VENV, "bin", "python3")
 CENTRIFUGO = os.path.join(PEERS, "bin", "centrifugo")
 CENTRIFUGO_VERSION = "6.9.1"
 
@@ -30,7 +31,7 @@ def die(message):
 def use_peers_python():
     """Re-runs the calling script under the peers' venv interpreter (which
     has hpfeeds) unless it already runs there; fails when it is missing."""
-    if os.path.realpath(sys.prefix) == os.path.realpath(PEERS):
+    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
         return
     if not os.access(PYTHON, os.X_OK):
         die(f"no Python venv for the real peers at {PEERS}: run scripts/install-deps.sh "
@@ -46,7 +47,7 @@ def need_hpfeeds():
     except ImportError as e:
         die(f"the reference hpfeeds package is missing from {PEERS} ({e}): run "
             "scripts/install-deps.sh (pip install 'hpfeeds[broker]==3.1.0')")
-    broker = os.path.join(PEERS, "bin", "hpfeeds-broker")
+    broker = os.path.join(VENV, "bin", "hpfeeds-broker")
     if not os.access(broker, os.X_OK):
         die(f"{broker} is missing: run scripts/install-deps.sh")
     return broker
