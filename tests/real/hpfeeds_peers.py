@@ -4,6 +4,7 @@ JSON auth file) and `zflow broker` (users from --user), with the same users,
 each startable again on the same port (a restart)."""
 import json
 import os
+import socket
 import subprocess
 import tempfile
 import threading
@@ -116,10 +117,12 @@ class BlockingSub:
     channel, bytes), the broker's error frames to .errors."""
 
     def __init__(self, port, ident, channels, reconnect=False):
-        import hpfeeds
+        from hpfeeds.client import Client
         self.messages, self.errors = [], []
-        self.client = hpfeeds.new("127.0.0.1", port, ident, USERS[ident][0], timeout=3,
-                                  reconnect=reconnect, sleepwait=0.2)
+        #  not hpfeeds.new(): it drops its sleepwait argument (20 s between
+        #  reconnects, whatever the caller says)
+        self.client = Client("127.0.0.1", port, ident, USERS[ident][0], timeout=3,
+                             reconnect=reconnect, sleepwait=0.2)
         self.client.subscribe(list(channels))
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -133,5 +136,9 @@ class BlockingSub:
 
     def close(self):
         self.client.stop()
+        try:  # wakes its thread's recv (close() alone does not)
+            self.client.s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.client.close()
         self.thread.join(5)
