@@ -137,9 +137,9 @@ class Centrifugo:
         except ValueError:
             return status, text
 
-    def api(self, method, **params):
+    def api(self, api_method, **params):
         """Calls one server API method; returns (status, answer)."""
-        return self.http(f"/api/{method}", params)
+        return self.http(f"/api/{api_method}", params)
 
     def stop(self):
         rc = realpeers.stop(self.proc)
