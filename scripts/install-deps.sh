@@ -19,3 +19,38 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     $SUDO apt-get install -y --no-install-recommends nodejs npm
 fi
 npm ci --prefix tests/ws --no-audit --no-fund --loglevel=error
+
+# The real peers of the `real` tests (tests/real/), all under ZFLOW_PEERS:
+# venv/, a venv of Debian's Python (its pip refuses system-wide installs;
+# not a python3 found first on PATH) that also sees Debian's
+# python3-websockets, with the reference hpfeeds broker and clients from
+# PyPI; and bin/centrifugo, Centrifugo v6 built by Go from the module proxy
+# (skipped when that version is already there: a build takes minutes).
+PEERS="${ZFLOW_PEERS:-/opt/zflow-peers}"
+CENTRIFUGO_VERSION=6.9.1
+step() { echo "install-deps: $1: $(( $(date +%s) - step_start )) s"; step_start=$(date +%s); }
+step_start=$(date +%s)
+$SUDO apt-get install -y --no-install-recommends python3-venv
+[ -x /usr/local/go/bin/go ] || command -v go >/dev/null 2>&1 ||
+    $SUDO apt-get install -y --no-install-recommends golang-go
+step "python3-venv"
+VENV="$PEERS/venv"
+if ! grep -qx 'home = /usr/bin' "$VENV/pyvenv.cfg" 2>/dev/null; then
+    $SUDO /usr/bin/python3 -m venv --system-site-packages --clear "$VENV"
+fi
+$SUDO "$VENV/bin/pip" install --quiet 'hpfeeds[broker]==3.1.0'
+step "hpfeeds 3.1.0 (with its broker)"
+# autobahntestsuite installs, but it is Python 2 code (see the README)
+$SUDO "$VENV/bin/pip" install --quiet autobahntestsuite ||
+    echo "install-deps: autobahntestsuite did not install"
+step "autobahntestsuite"
+GO="$(command -v go || echo /usr/local/go/bin/go)"
+if "$GO" version -m "$PEERS/bin/centrifugo" 2>/dev/null |
+        grep -q "mod[[:space:]]*github.com/centrifugal/centrifugo/v6[[:space:]]*v$CENTRIFUGO_VERSION"; then
+    echo "install-deps: centrifugo v$CENTRIFUGO_VERSION already in $PEERS/bin"
+else
+    $SUDO env GOBIN="$PEERS/bin" "$GO" install \
+        -ldflags "-X github.com/centrifugal/centrifugo/v6/internal/build.Version=$CENTRIFUGO_VERSION" \
+        "github.com/centrifugal/centrifugo/v6@v$CENTRIFUGO_VERSION"
+fi
+step "centrifugo v$CENTRIFUGO_VERSION"
