@@ -143,7 +143,8 @@ static zflow_ws_t *s_feed (int argc, char **argv, s_ws_args_t *args, int *exit_p
     zflow_ws_config_t *config = s_config (argc, argv, args);
     int rc = config ? zflow_ws_config_set_parse (config, ZFLOW_WS_PARSE_RAW) : ZFLOW_EINVAL;
     rc = rc ? rc : zflow_ws_config_set_send_queue (config, S_SEND_QUEUE);
-    zflow_ws_t *feed = rc ? NULL : zflow_ws_new ("pub", &config, &rc);
+    rc = rc ? rc : zflow_ws_config_set_name (config, "pub");
+    zflow_ws_t *feed = rc ? NULL : zflow_ws_new (config, &rc);
     zflow_ws_config_destroy (&config);
     if (!feed) {
         if (args->url && rc != ZFLOW_EINVAL)
@@ -223,7 +224,7 @@ int zflow_cli_ws_pub (int argc, char **argv)
         fprintf (stderr, "zflow pub: lines still unsent after %d ms\n", (int) args.timeout_ms);
     bool open = zflow_ws_present (feed);
     zflow_ws_exit (feed); //  close 1000, waiting for the server's close
-    zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 1000);
+    zhash_t *stats = zflow_ws_stats (feed, 1000);
     uint64_t dropped = zflow_actor_stats_get (stats, "send_dropped");
     uint64_t connects = zflow_ws_connects (feed);
     zhash_destroy (&stats);
@@ -249,9 +250,10 @@ int zflow_cli_ws_sub (int argc, char **argv)
     zflow_ws_config_t *config = s_config (argc, argv, &args);
     //  streams first, then the connection: no message is missed
     int rc = config ? zflow_ws_config_set_autostart (config, false) : ZFLOW_EINVAL;
-    zflow_ws_t *feed = rc == 0 ? zflow_ws_new ("sub", &config, &rc) : NULL;
+    rc = rc ? rc : zflow_ws_config_set_name (config, "sub");
+    zflow_ws_t *feed = rc == 0 ? zflow_ws_new (config, &rc) : NULL;
     zflow_ws_config_destroy (&config);
-    zflow_stream_t *stream =
+    zflow_ws_stream_t *stream =
         feed ? zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_BACKPRESSURE, &rc) : NULL;
     if (!stream) {
         if (args.url && rc != ZFLOW_EINVAL)
@@ -274,7 +276,7 @@ int zflow_cli_ws_sub (int argc, char **argv)
         got++;
     }
     zflow_msg_destroy (&msg);
-    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_stream_destroy (&stream);
     zflow_ws_destroy (&feed);
     return ZFLOW_EXIT_OK;
 }

@@ -28,21 +28,20 @@
 
 //  One stage's feed.
 typedef struct {
-    char *url;              //  ws:// or wss:// URL
-    char *filter;           //  JSON filter, or NULL for everything
-    char *send;             //  text sent after every connect, or NULL
-    char *endpoint;         //  the feed's PUB endpoint (unique per state)
-    zflow_ws_t *feed;       //  the running feed, or NULL
-    zflow_stream_t *stream; //  the stage's input stream, or NULL
-    bool sink;              //  a sink (else a source)
-    bool lossless;          //  sink: wait for room instead of dropping
+    char *url;                 //  ws:// or wss:// URL
+    char *filter;              //  JSON filter, or NULL for everything
+    char *send;                //  text sent after every connect, or NULL
+    char *endpoint;            //  the feed's PUB endpoint (unique per state)
+    zflow_ws_t *feed;          //  the running feed, or NULL
+    zflow_ws_stream_t *stream; //  the stage's input stream, or NULL
+    bool sink;                 //  a sink (else a source)
+    bool lossless;             //  sink: wait for room instead of dropping
 } s_ws_t;
 
 static void s_stop (void *arg)
 {
     s_ws_t *self = (s_ws_t *) arg;
-    if (self->feed)
-        zflow_ws_stream_close (self->feed, &self->stream);
+    zflow_ws_stream_destroy (&self->stream);
     zflow_ws_destroy (&self->feed);
 }
 
@@ -63,11 +62,12 @@ static int s_start (void *arg, zflow__stage_t *stage)
     zflow_ws_config_t *config = zflow_ws_config_new (self->url);
     int rc = config ? 0 : ZFLOW_ECONFIG;
     rc = rc ? rc : zflow_ws_config_set_autostart (config, false);
+    rc = rc ? rc : zflow_ws_config_set_name (config, stage->name);
     rc = rc ? rc : zflow_ws_config_set_endpoint (config, self->endpoint);
     if (rc == 0 && self->send)
         rc = zflow_ws_config_on_connect_send (config, self->send);
     if (rc == 0)
-        self->feed = zflow_ws_new (stage->name, &config, &rc);
+        self->feed = zflow_ws_new (config, &rc);
     zflow_ws_config_destroy (&config);
     self->lossless = stage->mode == ZFLOW_PIPELINE_LOSSLESS;
     if (self->sink) {
@@ -84,7 +84,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
         self->stream =
             zflow_ws_stream_filter (self->feed, self->filter, (size_t) stage->hwm, policy, &rc);
     if (self->stream) {
-        stage->external = self->stream;
+        stage->external = zflow_ws_stream_stream (self->stream);
         rc = zflow_ws_start (self->feed);
     }
     if (rc) {
@@ -97,7 +97,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
 static void s_stats (void *arg, zhash_t *stats)
 {
     s_ws_t *self = (s_ws_t *) arg;
-    zhash_t *feed = self->feed ? zflow_actor_stats (zflow_ws_actor (self->feed), 1000) : NULL;
+    zhash_t *feed = zflow_ws_stats (self->feed, 1000);
     for (const char *value = feed ? (const char *) zhash_first (feed) : NULL; value;
          value = (const char *) zhash_next (feed)) {
         char name[300];
