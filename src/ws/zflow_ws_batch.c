@@ -45,8 +45,7 @@ static uint64_t s_get_be (const uint8_t *bytes, size_t size)
 //  ---------------------------------------------------------------------
 //  Writer
 
-//  Makes room for size more bytes in buf. Returns 0 or -1 (out of memory).
-static int s_buf_room (zflow_ws_buf_t *buf, size_t size)
+int zflow__ws_buf_grow (zflow_ws_buf_t *buf, size_t size)
 {
     if (buf->size + size <= buf->cap)
         return 0;
@@ -58,27 +57,6 @@ static int s_buf_room (zflow_ws_buf_t *buf, size_t size)
         return -1;
     buf->data = grown;
     buf->cap = cap;
-    return 0;
-}
-
-int zflow__ws_batch_add (zflow_ws_batch_t *self, uint64_t seq, int type, bool binary,
-                         const uint8_t *data, size_t size)
-{
-    if (s_buf_room (&self->index, ZFLOW_WS_BATCH_ENTRY) || s_buf_room (&self->data, size))
-        return -1;
-    uint8_t *entry = self->index.data + self->index.size;
-    uint64_t seq_be = htobe64 (seq);
-    uint32_t size_be = htobe32 ((uint32_t) size);
-    memcpy (entry, &seq_be, 8);
-    memcpy (entry + 8, &size_be, 4);
-    entry[12] = (uint8_t) type;
-    entry[13] = binary ? ZFLOW_WS_FLAG_BINARY : 0;
-    entry[14] = entry[15] = 0;
-    self->index.size += ZFLOW_WS_BATCH_ENTRY;
-    if (size)
-        memcpy (self->data.data + self->data.size, data, size);
-    self->data.size += size;
-    self->count++;
     return 0;
 }
 
@@ -166,11 +144,6 @@ void zflow__ws_unbatch_fini (zflow_ws_unbatch_t *self)
     self->count = 0;
 }
 
-bool zflow__ws_unbatch_more (const zflow_ws_unbatch_t *self)
-{
-    return self->count > 0;
-}
-
 bool zflow__ws_unbatch_is_batch (zflow_msg_t *msg)
 {
     return zflow_msg_size (msg) == 4;
@@ -232,22 +205,11 @@ static int s_template (zflow_ws_unbatch_t *self, int slot, int type, bool binary
     return 0;
 }
 
-//  Adds the meta frame of the message entry describes to msg. Returns 0 or
-//  ZFLOW_ENOMEM.
-static int s_add_meta (zflow_ws_unbatch_t *self, zflow_msg_t *msg, const uint8_t *entry, int type,
-                       bool binary)
+//  Adds the meta frame of the message entry describes to msg, encoded in
+//  full (when no template could be made). Returns 0 or ZFLOW_ENOMEM.
+static int s_add_meta_full (zflow_ws_unbatch_t *self, zflow_msg_t *msg, const uint8_t *entry,
+                            int type, bool binary)
 {
-    int slot = type * 2 + (binary ? 1 : 0);
-    if (!self->tmpl_size[slot])
-        s_template (self, slot, type, binary); //  on failure each meta is encoded in full
-    if (self->tmpl_size[slot]) {
-        uint8_t *meta = (uint8_t *) zflow_msg_add_empty (msg, self->tmpl_size[slot]);
-        if (!meta)
-            return ZFLOW_ENOMEM;
-        memcpy (meta, self->tmpl[slot], self->tmpl_size[slot]);
-        memcpy (meta + self->tmpl_seq[slot], entry, 8); //  seq, big-endian as msgpack
-        return 0;
-    }
     uint8_t meta[512];
     zflow__ws_meta_message (self->meta, s_get_be (entry, 8), type, binary);
     int meta_size = zflow_meta_encode (self->meta, meta, sizeof (meta));
@@ -266,7 +228,19 @@ int zflow__ws_unbatch_next (zflow_ws_unbatch_t *self, zflow_msg_t *msg, bool *bi
     int type = entry[12] <= ZFLOW_WS_TYPE_BINARY ? entry[12] : ZFLOW_WS_TYPE_BINARY;
     bool binary = (entry[13] & ZFLOW_WS_FLAG_BINARY) != 0;
     int rc = zflow_msg_add (msg, self->key, self->key_size) ? ZFLOW_ENOMEM : 0;
-    rc = rc ? rc : s_add_meta (self, msg, entry, type, binary);
+    int slot = type * 2 + (binary ? 1 : 0);
+    if (rc == 0 && !self->tmpl_size[slot])
+        s_template (self, slot, type, binary); //  on failure each meta is encoded in full
+    if (rc == 0 && self->tmpl_size[slot]) {
+        //  The template, with this message's seq (big-endian, as msgpack).
+        uint8_t *meta = (uint8_t *) zflow_msg_add_empty (msg, self->tmpl_size[slot]);
+        if (meta) {
+            memcpy (meta, self->tmpl[slot], self->tmpl_size[slot]);
+            memcpy (meta + self->tmpl_seq[slot], entry, 8);
+        } else
+            rc = ZFLOW_ENOMEM;
+    } else if (rc == 0)
+        rc = s_add_meta_full (self, msg, entry, type, binary);
     if (rc == 0 && zflow_msg_add (msg, self->data + self->offset, size))
         rc = ZFLOW_ENOMEM;
     if (rc)

@@ -33,9 +33,11 @@
 #include "zflow_meta.h"
 #include "zflow_msg.h"
 #include "zflow_ws_proto.h"
+#include <endian.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define ZFLOW_WS_BATCH_ENTRY 16           //  bytes of one index entry
 #define ZFLOW_WS_BATCH_DEFAULT 256        //  most messages in one batch by default
@@ -66,10 +68,34 @@ typedef struct {
     size_t count;         //  messages in it
 } zflow_ws_batch_t;
 
+//  Makes room for size more bytes in buf (the slow path of _batch_add).
+//  Returns 0 or -1 (out of memory).
+int zflow__ws_buf_grow (zflow_ws_buf_t *buf, size_t size);
+
 //  Appends one message. Returns 0, or -1 when out of memory (the batch is
-//  unchanged).
-int zflow__ws_batch_add (zflow_ws_batch_t *self, uint64_t seq, int type, bool binary,
-                         const uint8_t *data, size_t size);
+//  unchanged). Inline: it runs for every message and every stream.
+static inline int zflow__ws_batch_add (zflow_ws_batch_t *self, uint64_t seq, int type, bool binary,
+                                       const uint8_t *data, size_t size)
+{
+    if ((self->index.size + ZFLOW_WS_BATCH_ENTRY > self->index.cap &&
+         zflow__ws_buf_grow (&self->index, ZFLOW_WS_BATCH_ENTRY)) ||
+        (self->data.size + size > self->data.cap && zflow__ws_buf_grow (&self->data, size)))
+        return -1;
+    uint8_t *entry = self->index.data + self->index.size;
+    uint64_t seq_be = htobe64 (seq);
+    uint32_t size_be = htobe32 ((uint32_t) size);
+    memcpy (entry, &seq_be, 8);
+    memcpy (entry + 8, &size_be, 4);
+    entry[12] = (uint8_t) type;
+    entry[13] = binary ? ZFLOW_WS_FLAG_BINARY : 0;
+    entry[14] = entry[15] = 0;
+    self->index.size += ZFLOW_WS_BATCH_ENTRY;
+    if (size)
+        memcpy (self->data.data + self->data.size, data, size);
+    self->data.size += size;
+    self->count++;
+    return 0;
+}
 
 //  Empties the batch (keeps its memory).
 void zflow__ws_batch_reset (zflow_ws_batch_t *self);
@@ -121,7 +147,10 @@ int zflow__ws_unbatch_init (zflow_ws_unbatch_t *self);
 void zflow__ws_unbatch_fini (zflow_ws_unbatch_t *self);
 
 //  True while messages of the batch remain to be handed out.
-bool zflow__ws_unbatch_more (const zflow_ws_unbatch_t *self);
+static inline bool zflow__ws_unbatch_more (const zflow_ws_unbatch_t *self)
+{
+    return self->count > 0;
+}
 
 //  True when msg (as read from the stream) is a batch: four frames.
 bool zflow__ws_unbatch_is_batch (zflow_msg_t *msg);
