@@ -154,17 +154,20 @@ static double s_run_zflow (int total, bool filtered)
     zflow_ws_config_set_backoff (config, 60000, 60000); //  one connection only
     zflow_ws_config_set_autostart (config, false);      //  streams first
     int64_t start = zclock_usecs ();
-    zflow_ws_t *feed = zflow_ws_new (filtered ? "bench_f" : "bench_p", &config, NULL);
+    zflow_ws_config_set_name (config, filtered ? "bench_f" : "bench_p");
+    zflow_ws_t *feed = zflow_ws_new (config, NULL);
+    zflow_ws_config_destroy (&config);
     int nstreams = filtered ? 10 : 1;
-    zflow_stream_t *streams[10];
+    zflow_ws_stream_t *streams[10];
     zmq_pollitem_t items[10];
     for (int i = 0; i < nstreams; i++) {
         char filter[32];
         snprintf (filter, sizeof (filter), "{\"k\":%d}", i);
         streams[i] = zflow_ws_stream_filter (feed, filtered ? filter : NULL, 100000,
                                              ZFLOW_WS_BACKPRESSURE, NULL);
-        items[i] =
-            (zmq_pollitem_t){zsock_resolve (zflow_stream_sock (streams[i])), 0, ZMQ_POLLIN, 0};
+        items[i] = (zmq_pollitem_t){
+            zsock_resolve (zflow_stream_sock (zflow_ws_stream_stream (streams[i]))), 0, ZMQ_POLLIN,
+            0};
     }
     zflow_msg_t *msg = zflow_msg_new ();
     for (int i = 0; i < nstreams; i++)
@@ -185,13 +188,13 @@ static double s_run_zflow (int total, bool filtered)
     double secs = (double) (zclock_usecs () - start) / 1e6;
     printf ("zflow %-8s %d messages in %.3f s: %.0f msg/s\n", filtered ? "filtered" : "plain",
             count, secs, count / secs);
-    zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 2000);
+    zhash_t *stats = zflow_ws_stats (feed, 2000);
     printf ("      (backpressure pauses: %" PRIu64 ", stream drops: %" PRIu64 ")\n",
             zflow_actor_stats_get (stats, "pauses"), zflow_actor_stats_get (stats, "stream_drops"));
     zhash_destroy (&stats);
     zflow_msg_destroy (&msg);
     for (int i = 0; i < nstreams; i++)
-        zflow_ws_stream_close (feed, &streams[i]);
+        zflow_ws_stream_destroy (&streams[i]);
     zflow_ws_destroy (&feed);
     s_server_stop (pid);
     return count == total ? count / secs : 0;

@@ -70,13 +70,15 @@ int main (int argc, char *argv[])
     }
     zflow_ws_config_add_handler (config, s_count, &seen);
     zflow_ws_config_set_autostart (config, false); //  the stream first, then connect
+    zflow_ws_config_set_name (config, "example");
     int rc;
-    zflow_ws_t *feed = zflow_ws_new ("example", &config, &rc);
+    zflow_ws_t *feed = zflow_ws_new (config, &rc);
+    zflow_ws_config_destroy (&config); //  the feed keeps its own copy
     if (!feed) {
         fprintf (stderr, "ws_feed: %s\n", zflow_strerror (rc));
         return 1;
     }
-    zflow_stream_t *stream = zflow_ws_stream_filter (feed, filter, 1000, ZFLOW_WS_DROP, &rc);
+    zflow_ws_stream_t *stream = zflow_ws_stream_filter (feed, filter, 1000, ZFLOW_WS_DROP, &rc);
     if (!stream) {
         fprintf (stderr, "ws_feed: bad filter: %s\n", zflow_strerror (rc));
         zflow_ws_destroy (&feed);
@@ -97,10 +99,9 @@ int main (int argc, char *argv[])
         printed++;
     }
     printf ("ws_feed: %ld printed, %" PRIu64 " received, %" PRIu64 " dropped, connected: %s\n",
-            printed, seen, zflow_ws_stream_drops (feed, stream),
-            zflow_ws_present (feed) ? "yes" : "no");
+            printed, seen, zflow_ws_stream_drops (stream), zflow_ws_present (feed) ? "yes" : "no");
     zflow_msg_destroy (&msg);
-    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_stream_destroy (&stream);
     zflow_ws_destroy (&feed);
     return 0;
 }

@@ -23,6 +23,13 @@ static void s_flush_sends (zflow_ws_self_t *self);
 //  ---------------------------------------------------------------------
 //  Small helpers
 
+//  True when connections and reconnects are logged (zflow_ws_set_verbose,
+//  or the actor's own VERBOSE command).
+static bool s_verbose (zflow_ws_self_t *self)
+{
+    return self->verbose || zflow_actor_verbose (self->base);
+}
+
 static void s_timer_stop (zflow_ws_self_t *self, int *timer)
 {
     if (*timer >= 0)
@@ -87,7 +94,7 @@ static void s_schedule (zflow_ws_self_t *self, bool rotation)
     int delay = s_next_delay (self);
     self->rotate_pending = rotation;
     self->reconnect_timer = zloop_timer (self->loop, (size_t) delay, 1, s_on_reconnect_timer, self);
-    if (zflow_actor_verbose (self->base))
+    if (s_verbose (self))
         zsys_debug ("zflow_ws %s: %s in %d ms", self->name, rotation ? "rotation" : "reconnect",
                     delay);
 }
@@ -182,7 +189,7 @@ static void s_on_open (zflow_ws_conn_t *conn, void *arg)
     self->stats.connects++;
     atomic_fetch_add (&self->shared->connects, 1);
     atomic_store (&self->shared->connected, true);
-    if (zflow_actor_verbose (self->base))
+    if (s_verbose (self))
         zsys_debug ("zflow_ws %s: connected (deflate %d, protocol '%s')", self->name,
                     zflow__ws_conn_deflate (conn), zflow__ws_conn_protocol (conn));
     s_flush_sends (self);
@@ -212,6 +219,12 @@ static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char 
     if (error && !self->exiting)
         zsys_info ("zflow_ws %s: connection closed (%d): %s: %s", self->name, code,
                    zflow_strerror (error), reason);
+    //  The close event: kept for zflow_ws_last_close, given to the hook.
+    self->stats.closes++;
+    self->last_code = code;
+    snprintf (self->last_reason, sizeof (self->last_reason), "%s", reason);
+    if (self->config->on_close)
+        self->config->on_close (code, reason, error, self->config->on_close_arg);
     if (conn == self->conn) {
         self->conn = self->next; //  a replacement still opening takes over
         self->next = NULL;
@@ -393,44 +406,34 @@ static int s_on_subscription (zloop_t *loop, zsock_t *reader, void *arg)
 //  ---------------------------------------------------------------------
 //  Commands
 
-static zflow_ws_stream_t *s_find_stream (zflow_ws_self_t *self, uint64_t id)
-{
-    zflow_ws_stream_t *stream = (zflow_ws_stream_t *) zlistx_first (self->streams);
-    while (stream && stream->id != id)
-        stream = (zflow_ws_stream_t *) zlistx_next (self->streams);
-    return stream;
-}
-
+//  STREAM filter queue policy link: a new route; replies rc and the
+//  stream's end of the pipe (for the caller to own).
 static void s_cmd_stream (zflow_ws_self_t *self, zmsg_t *request)
 {
     char *filter = zmsg_popstr (request);
     char *queue = zmsg_popstr (request);
     char *policy = zmsg_popstr (request);
     zframe_t *pointer = zmsg_pop (request);
-    zflow_ws_stream_shared_t *shared = NULL;
-    if (pointer && zframe_size (pointer) == sizeof (shared))
-        memcpy (&shared, zframe_data (pointer), sizeof (shared));
+    zflow_ws_link_t *link = NULL;
+    if (pointer && zframe_size (pointer) == sizeof (link))
+        memcpy (&link, zframe_data (pointer), sizeof (link));
     zframe_destroy (&pointer);
     zsock_t *peer = NULL;
     int rc = ZFLOW_ECLOSED;
-    zflow_ws_stream_t *stream = NULL;
+    zflow_ws_route_t *route = NULL;
+    zflow__ws_routes_sweep (self);
     if (!self->exiting && filter && queue && policy)
-        stream = zflow__ws_stream_add (self, filter, strtoul (queue, NULL, 10),
-                                       (int) strtol (policy, NULL, 10), shared, &peer, &rc);
-    if (stream)
-        zlistx_add_end (self->streams, stream);
-    zsock_send (self->pipe, "ip8", rc, (void *) peer, stream ? stream->id : (uint64_t) 0);
+        route = zflow__ws_route_new (self, filter, strtoul (queue, NULL, 10),
+                                     (int) strtol (policy, NULL, 10), link, &peer, &rc);
+    if (route && !zlistx_add_end (self->routes, route)) {
+        zflow__ws_route_destroy (&route);
+        zsock_destroy (&peer);
+        rc = ZFLOW_ENOMEM;
+    }
+    zsock_send (self->pipe, "ip", rc, (void *) peer);
     zstr_free (&filter);
     zstr_free (&queue);
     zstr_free (&policy);
-}
-
-static uint64_t s_pop_id (zmsg_t *request)
-{
-    char *text = zmsg_popstr (request);
-    uint64_t id = text ? strtoull (text, NULL, 10) : 0;
-    zstr_free (&text);
-    return id;
 }
 
 static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
@@ -439,15 +442,13 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
     if (streq (command, "STREAM"))
         s_cmd_stream (self, request);
-    else if (streq (command, "UNSTREAM") || streq (command, "DROPS")) {
-        zflow_ws_stream_t *stream = s_find_stream (self, s_pop_id (request));
-        uint64_t drops = stream ? stream->drops : 0;
-        if (stream && streq (command, "UNSTREAM")) {
-            zflow__ws_stream_unhold (self, stream);
-            zlistx_delete (self->streams, zlistx_find (self->streams, stream));
-        }
-        zsock_send (self->pipe, "8", drops);
-    } else if (streq (command, "START")) {
+    else if (streq (command, "SET VERBOSE")) { //  no reply
+        char *value = zmsg_popstr (request);
+        self->verbose = value && streq (value, "1");
+        zstr_free (&value);
+    } else if (streq (command, "LAST CLOSE"))
+        zsock_send (self->pipe, "is", self->last_code, self->last_reason);
+    else if (streq (command, "START")) {
         if (!self->started && !self->exiting) {
             self->started = true;
             s_connect (self, false);
@@ -486,6 +487,7 @@ static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "send_dropped", stats->send_dropped);
     zflow_actor_stats_add (reply, "stream_drops", stats->stream_drops);
     zflow_actor_stats_add (reply, "pauses", stats->pauses);
+    zflow_actor_stats_add (reply, "closes", stats->closes);
 }
 
 //  ---------------------------------------------------------------------
@@ -502,7 +504,7 @@ static void s_self_destroy (zflow_ws_self_t **self_p)
     while (self->dead && (conn = (zflow_ws_conn_t *) zlist_pop (self->dead)))
         zflow__ws_conn_destroy (&conn);
     zlist_destroy (&self->dead);
-    zlistx_destroy (&self->streams);
+    zlistx_destroy (&self->routes);
     zframe_t *frame;
     while (self->outq && (frame = (zframe_t *) zlist_pop (self->outq)))
         zframe_destroy (&frame);
@@ -511,6 +513,7 @@ static void s_self_destroy (zflow_ws_self_t **self_p)
     zsock_destroy (&self->sendq);
     zflow_key_destroy (&self->key);
     zflow_meta_destroy (&self->meta);
+    zflow_meta_destroy (&self->batch_meta);
     zflow__ws_cfilter_destroy (&self->rotate_cfilter);
     zflow__ws_cfilter_destroy (&self->pong_cfilter);
     if (self->decoder_ready)
@@ -530,27 +533,29 @@ static zflow_ws_self_t *s_self_new (zsock_t *pipe, zflow_ws_args_t *args)
         zflow_ws_config_destroy (&args->config);
         return NULL;
     }
-    self->name = args->name;
     self->config = args->config;
+    self->name = self->config->name;
     self->shared = args->shared;
     self->pipe = pipe;
     self->reconnect_timer = self->rotate_timer = self->ping_timer = -1;
     self->app_ping_timer = self->send_timer = self->reap_timer = self->held_timer = -1;
     self->base = zflow_actor_new (pipe, "zflow_ws");
     self->dead = zlist_new ();
-    self->streams = zlistx_new ();
+    self->routes = zlistx_new ();
     self->outq = zlist_new ();
-    self->key = zflow_key_new ("ws", args->name, NULL);
+    self->key = zflow_key_new ("ws", self->name, NULL);
     self->meta = zflow_meta_new ();
+    self->batch_meta = zflow_meta_new ();
     self->pub = zsock_new (ZMQ_XPUB);
     self->sendq = zsock_new (ZMQ_PAIR);
-    if (!self->base || !self->dead || !self->streams || !self->outq || !self->key || !self->meta ||
-        !self->pub || !self->sendq) {
+    if (!self->base || !self->dead || !self->routes || !self->outq || !self->key || !self->meta ||
+        !self->batch_meta || !self->pub || !self->sendq) {
         s_self_destroy (&self);
         return NULL;
     }
-    zlistx_set_destructor (self->streams, (zlistx_destructor_fn *) zflow__ws_stream_destroy);
-    zflow_meta_set_source (self->meta, args->name);
+    zlistx_set_destructor (self->routes, (zlistx_destructor_fn *) zflow__ws_route_destroy);
+    zflow_meta_set_source (self->meta, self->name);
+    zflow_meta_set_source (self->batch_meta, self->name);
     //  Handlers, a parser and ping replies need jansson's value; filters
     //  alone can work on a scan of the text.
     self->fast_json = self->config->parse_mode == ZFLOW_WS_PARSE_JSON && !self->config->parser &&

@@ -16,25 +16,20 @@
 
 #include "zflow_ws_internal.h"
 
-//  One stream, as the actor sees it.
+//  One stream, as the actor sees it: its filter, its end of the pipe and
+//  the batch being gathered for it.
 typedef struct {
-    uint64_t id;                      //  stream id (the caller names streams by it)
-    zsock_t *sock;                    //  actor side of the PAIR pipe
-    void *handle;                     //  its libzmq handle
-    json_t *filter;                   //  the filter, or NULL for every message
-    zflow_ws_cfilter_t *cfilter;      //  the filter prepared for scanned messages, or NULL
-    int policy;                       //  ZFLOW_WS_DROP or ZFLOW_WS_BACKPRESSURE
-    size_t queue;                     //  most messages sent and not yet handed out by the reader
-    zflow_ws_stream_shared_t *shared; //  shared with the reader (owned by the caller's side)
-    uint64_t drops;                   //  messages dropped (DROP policy)
-    uint64_t delivered;               //  messages queued to the stream
-    zflow_ws_buf_t index;             //  the batch being built: its index entries
-    zflow_ws_buf_t data;              //  and its payloads
-    size_t count;                     //  messages in it
-    uint64_t first_seq;               //  seq of its first message
-    int first_type;                   //  content type of its first message
-    bool held;                        //  BACKPRESSURE: the stream is full and the batch waits
-} zflow_ws_stream_t;
+    zsock_t *sock;               //  actor side of the PAIR pipe
+    void *handle;                //  its libzmq handle
+    json_t *filter;              //  the filter, or NULL for every message
+    zflow_ws_cfilter_t *cfilter; //  the filter prepared for scanned messages, or NULL
+    int policy;                  //  ZFLOW_WS_DROP or ZFLOW_WS_BACKPRESSURE
+    size_t queue;                //  most messages sent and not yet handed out by the reader
+    zflow_ws_link_t *link;       //  shared with the stream (one reference is ours)
+    uint64_t delivered;          //  messages queued to the stream
+    zflow_ws_batch_t batch;      //  the batch being built
+    bool held;                   //  BACKPRESSURE: the stream is full and the batch waits
+} zflow_ws_route_t;
 
 //  Counters of the feed (STATS adds them to the standard ones).
 typedef struct {
@@ -51,14 +46,15 @@ typedef struct {
     uint64_t send_dropped;   //  queued sends dropped at exit
     uint64_t stream_drops;   //  drops over all streams
     uint64_t pauses;         //  times reading paused for a backpressured stream
+    uint64_t closes;         //  connections ended (each ran the close hook)
 } zflow_ws_stats_t;
 
 typedef struct {
     zflow_actor_t *base;                //  actor base (owns the loop)
     zloop_t *loop;                      //  the loop
     zsock_t *pipe;                      //  the pipe
-    char *name;                         //  feed name (owned)
-    zflow_ws_config_t *config;          //  configuration (owned)
+    const char *name;                   //  feed name (in config)
+    zflow_ws_config_t *config;          //  configuration (owned: our copy)
     zflow_ws_shared_t *shared;          //  shared with the caller
     zflow_ws_conn_config_t conn_config; //  derived connection settings
     zsock_t *pub;                       //  XPUB socket (a PUB that sees subscriptions)
@@ -69,8 +65,7 @@ typedef struct {
     zflow_ws_conn_t *next;              //  the replacement being opened, or NULL
     zflow_ws_conn_t *rx;                //  the connection the message in hand came from
     zlist_t *dead;                      //  finished connections to destroy
-    zlistx_t *streams;                  //  zflow_ws_stream_t items
-    uint64_t next_stream_id;            //  id of the next stream
+    zlistx_t *routes;                   //  zflow_ws_route_t items, one per stream
     size_t held_streams;                //  streams whose batch waits for room
     int held_timer;                     //  retries held streams, -1 when none
     zlist_t *outq;                      //  zframe_t: flag byte + message, waiting to be sent
@@ -90,7 +85,8 @@ typedef struct {
     bool exiting;                       //  EXIT received
     bool exited;                        //  EXIT completed
     zflow_key_t *key;                   //  ("ws", name)
-    zflow_meta_t *meta;                 //  reused meta
+    zflow_meta_t *meta;                 //  reused meta (PUB envelopes, singles)
+    zflow_meta_t *batch_meta;           //  reused meta of stream batches
     uint64_t seq;                       //  sequence number of the last message
     z_stream decoder;                   //  gzip/deflate decoder
     bool decoder_ready;                 //  decoder initialised
@@ -99,6 +95,9 @@ typedef struct {
     bool fast_json;                     //  JSON messages only meet filters: scan, no jansson
     zflow_ws_cfilter_t *rotate_cfilter; //  the rotate filter prepared, or NULL
     zflow_ws_cfilter_t *pong_cfilter;   //  the application pong filter prepared, or NULL
+    bool verbose;                       //  log connections and reconnects
+    int last_code;                      //  close code of the last connection (0: none yet)
+    char last_reason[256];              //  its reason
 } zflow_ws_self_t;
 
 //  Takes one message through the pipeline (zflow_ws_fanout.c).
@@ -110,16 +109,23 @@ void zflow__ws_streams_flush (zflow_ws_self_t *self);
 //  Sends the end marker to every stream (at exit).
 void zflow__ws_streams_end (zflow_ws_self_t *self);
 
-//  Creates a stream; returns it (owned by self->streams) or NULL.
-zflow_ws_stream_t *zflow__ws_stream_add (zflow_ws_self_t *self, const char *filter, size_t queue,
-                                         int policy, zflow_ws_stream_shared_t *shared,
-                                         zsock_t **peer_p, int *err_p);
+//  Creates the route of a new stream (taking a reference to link); the
+//  peer end of its pipe goes to *peer_p. Returns it (add it to
+//  self->routes) or NULL with *err_p set.
+zflow_ws_route_t *zflow__ws_route_new (zflow_ws_self_t *self, const char *filter, size_t queue,
+                                       int policy, zflow_ws_link_t *link, zsock_t **peer_p,
+                                       int *err_p);
 
-//  Forgets a stream's held batch before it is removed.
-void zflow__ws_stream_unhold (zflow_ws_self_t *self, zflow_ws_stream_t *stream);
+//  Destroys a route (zlistx destructor shape): its stream sees the end.
+void zflow__ws_route_destroy (zflow_ws_route_t **route_p);
 
-//  Destroys a stream item (zlistx destructor shape).
-void zflow__ws_stream_destroy (zflow_ws_stream_t **stream_p);
+//  Adds one message to a route's batch, by its policy (sent at once when
+//  the stream does not take batches).
+void zflow__ws_route_add (zflow_ws_self_t *self, zflow_ws_route_t *route, uint64_t seq, int type,
+                          bool binary, const uint8_t *data, size_t size);
+
+//  Removes the routes whose stream was destroyed.
+void zflow__ws_routes_sweep (zflow_ws_self_t *self);
 
 //  Starts a policy reconnect (zflow_ws_actor.c).
 void zflow__ws_rotate (zflow_ws_self_t *self);

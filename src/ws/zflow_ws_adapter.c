@@ -34,27 +34,26 @@
 
 //  One stage's feed.
 typedef struct {
-    char *url;              //  ws:// or wss:// URL
-    char *filter;           //  JSON filter, or NULL for everything
-    char *send;             //  text sent after every connect, or NULL
-    char *endpoint;         //  the feed's PUB endpoint (unique per state)
-    zflow_ws_t *feed;       //  the running feed, or NULL
-    zflow_stream_t *stream; //  the stage's input stream, or NULL
-    bool sink;              //  a sink (else a source)
-    bool lossless;          //  sink: wait for room instead of dropping
-    char *headers;          //  extra request headers, "Name: value" lines, or NULL
-    char *protocols;        //  subprotocols offered, comma-separated, or NULL
-    bool insecure;          //  wss: no certificate checks
-    char *ca_file;          //  wss: trusted CAs, or NULL
-    int timeout_ms;         //  connect (and close) timeout, 0: the feed's default
-    bool binary;            //  sink: every message binary (else text when UTF-8)
+    char *url;                 //  ws:// or wss:// URL
+    char *filter;              //  JSON filter, or NULL for everything
+    char *send;                //  text sent after every connect, or NULL
+    char *endpoint;            //  the feed's PUB endpoint (unique per state)
+    zflow_ws_t *feed;          //  the running feed, or NULL
+    zflow_ws_stream_t *stream; //  the stage's input stream, or NULL
+    bool sink;                 //  a sink (else a source)
+    bool lossless;             //  sink: wait for room instead of dropping
+    char *headers;             //  extra request headers, "Name: value" lines, or NULL
+    char *protocols;           //  subprotocols offered, comma-separated, or NULL
+    bool insecure;             //  wss: no certificate checks
+    char *ca_file;             //  wss: trusted CAs, or NULL
+    int timeout_ms;            //  connect (and close) timeout, 0: the feed's default
+    bool binary;               //  sink: every message binary (else text when UTF-8)
 } s_ws_t;
 
 static void s_stop (void *arg)
 {
     s_ws_t *self = (s_ws_t *) arg;
-    if (self->feed)
-        zflow_ws_stream_close (self->feed, &self->stream);
+    zflow_ws_stream_destroy (&self->stream);
     zflow_ws_destroy (&self->feed);
 }
 
@@ -106,8 +105,9 @@ static int s_start (void *arg, zflow__stage_t *stage)
     s_ws_t *self = (s_ws_t *) arg;
     zflow_ws_config_t *config = zflow_ws_config_new (self->url);
     int rc = config ? s_configure (self, config) : ZFLOW_ECONFIG;
+    rc = rc ? rc : zflow_ws_config_set_name (config, stage->name);
     if (rc == 0)
-        self->feed = zflow_ws_new (stage->name, &config, &rc);
+        self->feed = zflow_ws_new (config, &rc);
     zflow_ws_config_destroy (&config);
     self->lossless = stage->mode == ZFLOW_PIPELINE_LOSSLESS;
     if (self->sink) {
@@ -124,7 +124,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
         self->stream =
             zflow_ws_stream_filter (self->feed, self->filter, (size_t) stage->hwm, policy, &rc);
     if (self->stream) {
-        stage->external = self->stream;
+        stage->external = zflow_ws_stream_stream (self->stream);
         rc = zflow_ws_start (self->feed);
     }
     if (rc) {
@@ -137,7 +137,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
 static void s_stats (void *arg, zhash_t *stats)
 {
     s_ws_t *self = (s_ws_t *) arg;
-    zhash_t *feed = self->feed ? zflow_actor_stats (zflow_ws_actor (self->feed), 1000) : NULL;
+    zhash_t *feed = zflow_ws_stats (self->feed, 1000);
     for (const char *value = feed ? (const char *) zhash_first (feed) : NULL; value;
          value = (const char *) zhash_next (feed)) {
         char name[300];

@@ -75,8 +75,9 @@ zflow_ws_config_t *zflow_ws_config_new (const char *url)
     if (!self)
         return NULL;
     self->url = strdup (url);
+    self->name = strdup ("ws");
     self->connect_msgs = zlist_new ();
-    if (!self->url || !self->connect_msgs) {
+    if (!self->url || !self->name || !self->connect_msgs) {
         zflow_ws_config_destroy (&self);
         return NULL;
     }
@@ -106,6 +107,7 @@ void zflow_ws_config_destroy (zflow_ws_config_t **self_p)
     free (self->reply_ping);
     free (self->reply_pong);
     free (self->endpoint);
+    free (self->name);
     json_decref (self->rotate_filter);
     json_decref (self->app_pong_filter);
     zlist_destroy (&self->connect_msgs);
@@ -335,4 +337,69 @@ int zflow_ws_config_set_batch (zflow_ws_config_t *self, size_t messages)
         return ZFLOW_EINVAL;
     self->batch = messages;
     return 0;
+}
+
+int zflow_ws_config_set_name (zflow_ws_config_t *self, const char *name)
+{
+    if (!self || !name || !*name)
+        return ZFLOW_EINVAL;
+    zflow_key_t *key = zflow_key_new ("ws", name, NULL);
+    if (!key)
+        return ZFLOW_EINVAL; //  0x1F in it, or too long for a key
+    zflow_key_destroy (&key);
+    return s_set_string (&self->name, name);
+}
+
+int zflow_ws_config_on_close (zflow_ws_config_t *self, zflow_ws_close_fn *fn, void *arg)
+{
+    if (!self)
+        return ZFLOW_EINVAL;
+    self->on_close = fn;
+    self->on_close_arg = arg;
+    return 0;
+}
+
+//  Copies *field into *copy (NULL stays NULL). Returns 0 or -1.
+static int s_dup_string (char **copy, const char *field)
+{
+    *copy = field ? strdup (field) : NULL;
+    return field && !*copy ? -1 : 0;
+}
+
+//  Copies a JSON filter: a deep copy, so that no reference count is
+//  shared between the caller's thread and the actor's.
+static int s_dup_json (json_t **copy, const json_t *field)
+{
+    *copy = field ? json_deep_copy (field) : NULL;
+    return field && !*copy ? -1 : 0;
+}
+
+zflow_ws_config_t *zflow__ws_config_dup (const zflow_ws_config_t *self)
+{
+    zflow_ws_config_t *copy = (zflow_ws_config_t *) malloc (sizeof (zflow_ws_config_t));
+    if (!copy)
+        return NULL;
+    *copy = *self; //  numbers and callbacks; every pointer is replaced below
+    int rc = s_dup_string (&copy->url, self->url);
+    rc |= s_dup_string (&copy->headers, self->headers);
+    rc |= s_dup_string (&copy->protocols, self->protocols);
+    rc |= s_dup_string (&copy->ca_file, self->ca_file);
+    rc |= s_dup_string (&copy->app_ping_text, self->app_ping_text);
+    rc |= s_dup_string (&copy->app_pong_text, self->app_pong_text);
+    rc |= s_dup_string (&copy->reply_ping, self->reply_ping);
+    rc |= s_dup_string (&copy->reply_pong, self->reply_pong);
+    rc |= s_dup_string (&copy->endpoint, self->endpoint);
+    rc |= s_dup_string (&copy->name, self->name);
+    rc |= s_dup_json (&copy->rotate_filter, self->rotate_filter);
+    rc |= s_dup_json (&copy->app_pong_filter, self->app_pong_filter);
+    copy->connect_msgs = zlist_new ();
+    if (copy->connect_msgs) {
+        zlist_autofree (copy->connect_msgs);
+        const char *text = (const char *) zlist_first (self->connect_msgs);
+        for (; text; text = (const char *) zlist_next (self->connect_msgs))
+            rc |= zlist_append (copy->connect_msgs, (void *) text);
+    }
+    if (rc || !copy->connect_msgs)
+        zflow_ws_config_destroy (&copy);
+    return copy;
 }

@@ -12,6 +12,7 @@
 
 #include "zflow.h"
 #include "zflow_ws.h"
+#include "zflow_ws_batch.h"
 #include "zflow_ws_client.h"
 #include "zflow_ws_proto.h"
 #include <stdatomic.h>
@@ -55,13 +56,16 @@ struct _zflow_ws_config_t {
     char *app_ping_text;                                //  application ping template
     char *app_pong_text;                                //  exact pong text, or NULL
     json_t *app_pong_filter;                            //  pong filter, or NULL
-    char *reply_ping;  //  server ping to answer (text / JSON key), or NULL
-    char *reply_pong;  //  the answer (text / JSON key)
-    size_t send_queue; //  most queued outgoing messages
-    double send_rate;  //  outgoing messages per second (0: no limit)
-    char *endpoint;    //  PUB endpoint, or NULL for the default
-    bool manual_start; //  wait for zflow_ws_start before connecting
-    size_t batch;      //  most messages per stream batch (1: no batches)
+    char *reply_ping;            //  server ping to answer (text / JSON key), or NULL
+    char *reply_pong;            //  the answer (text / JSON key)
+    size_t send_queue;           //  most queued outgoing messages
+    double send_rate;            //  outgoing messages per second (0: no limit)
+    char *endpoint;              //  PUB endpoint, or NULL for the default
+    bool manual_start;           //  wait for zflow_ws_start before connecting
+    size_t batch;                //  most messages per stream batch (1: no batches)
+    char *name;                  //  feed name (a key component)
+    zflow_ws_close_fn *on_close; //  close hook, or NULL
+    void *on_close_arg;          //  its argument
 };
 
 //  State shared by the caller's object and the actor thread.
@@ -73,47 +77,35 @@ typedef struct {
     size_t send_queue;             //  most pending sends (copied from the config)
 } zflow_ws_shared_t;
 
-//  Batches: the actor gathers the messages of one socket read for a stream
-//  and sends them as one ZeroMQ message of four frames: key, meta (seq of
-//  the first message, ts of the read, extra "batch" = count), an index of
-//  ZFLOW_WS_BATCH_ENTRY bytes per message (seq: 8 bytes, size: 4 bytes,
-//  type: 1 byte, all big-endian, 3 bytes zero) and the payloads back to
-//  back. zflow_ws_stream_read hands them out one envelope at a time.
-#define ZFLOW_WS_BATCH_ENTRY 16
-#define ZFLOW_WS_BATCH_DEFAULT 256        //  most messages in one batch by default
-#define ZFLOW_WS_BATCH_BYTES (256 * 1024) //  a batch is sent once its payloads reach this
-//  Content types in the index (the type byte).
-#define ZFLOW_WS_TYPE_JSON 0   //  application/json
-#define ZFLOW_WS_TYPE_TEXT 1   //  text/plain
-#define ZFLOW_WS_TYPE_BINARY 2 //  application/octet-stream
-
-//  One stream's state shared by the actor (writer) and the reader.
+//  What a stream and the feed actor share (zflow_ws_stream.c). Counted
+//  references: the stream holds one, the actor's route another; the last
+//  release frees it, so either side may go first.
 typedef struct {
-    atomic_size_t pending;    //  messages sent to the stream and not yet handed out
-    atomic_bool orphan;       //  the feed is destroyed: the reader's side frees this
-    atomic_bool batch_reader; //  the reader uses zflow_ws_stream_read: batches welcome
-    //  Reader side only:
-    zflow_msg_t *batch;   //  the batch being handed out (4 frames), or empty
-    size_t count;         //  messages in it
-    size_t next;          //  the next one to hand out
-    size_t offset;        //  where its payload starts in the data frame
-    const uint8_t *key;   //  the batch's frames (they live in batch): key,
-    size_t key_size;      //  its size,
-    const uint8_t *index; //  index,
-    const uint8_t *data;  //  and payloads
-    zflow_meta_t *meta;   //  meta of the messages handed out (src, ts of the batch)
-    uint8_t tmpl[3][256]; //  per content type: that meta encoded, seq to be filled in
-    size_t tmpl_size[3];  //  its size, 0 until made for this batch
-    size_t tmpl_seq[3];   //  where the 8 bytes of seq go in it
-} zflow_ws_stream_shared_t;
+    atomic_int refs;            //  holders: the stream, the actor's route
+    atomic_size_t pending;      //  messages sent to the stream and not yet handed out
+    atomic_bool batch_reader;   //  the reader uses zflow_ws_stream_read: batches welcome
+    atomic_bool closed;         //  the stream is destroyed: the actor drops its route
+    atomic_bool ended;          //  the route is gone (the feed exited): nothing more comes
+    atomic_uint_fast64_t drops; //  messages dropped for the stream (queue full)
+} zflow_ws_link_t;
 
-//  Content type text of a type byte.
-const char *zflow__ws_type_name (int type);
+//  Drops one reference to *link_p (frees it with the last); sets *link_p
+//  to NULL. NULL-safe.
+void zflow__ws_link_release (zflow_ws_link_t **link_p);
+
+//  Asks the feed's actor for the route of a new stream sharing link (the
+//  route takes its own reference). Returns 0 with the stream's end of the
+//  pipe in *peer_p (the caller owns it), or ZFLOW_EINVAL (bad filter or
+//  policy), ZFLOW_ECLOSED (the feed exited), ZFLOW_ENOMEM, ZFLOW_EENDPOINT.
+int zflow__ws_open_route (zflow_ws_t *self, const char *filter_json, size_t queue, int policy,
+                          zflow_ws_link_t *link, zsock_t **peer_p);
+
+//  Deep-copies a configuration. Returns the copy, or NULL (out of memory).
+zflow_ws_config_t *zflow__ws_config_dup (const zflow_ws_config_t *self);
 
 //  What the actor function receives.
 typedef struct {
-    char *name;                //  feed name
-    zflow_ws_config_t *config; //  the configuration (the actor takes it)
+    zflow_ws_config_t *config; //  the configuration, a copy (the actor takes it)
     zflow_ws_shared_t *shared; //  shared state (owned by the caller's object)
     char *send_endpoint;       //  inproc endpoint the actor binds for sends
 } zflow_ws_args_t;

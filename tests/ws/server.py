@@ -7,7 +7,9 @@ bound port on the first line of stdout, then serves until killed.
     server.py [--deflate] [--tls CERT KEY] [--port N]
 
 Paths:  /echo         echo every message (text stays text, binary binary)
-        /close/CODE   close at once with CODE and reason "bye"
+        /close/CODE[/REASON]  close at once with CODE and REASON ("bye")
+        /mixed        send binary {"b":1}, text "hello", binary 00 01 02 and
+                      text {"t":1}, then echo
         /stream/N     send N JSON messages {"i":k,"kind":"a"|"b"}, then echo
         /frag         send one text message in 3 fragments, then echo
         /ping         ping the client, send "pong-ok" when its pong arrives
@@ -39,8 +41,14 @@ UNSENT = []   # numbers whose send failed: the next sender takes them first
 async def handler(ws):
     path = ws.path
     if path.startswith("/close/"):
-        await ws.close(int(path.split("/")[2]), "bye")
+        parts = path.split("/")
+        await ws.close(int(parts[2]), parts[3] if len(parts) > 3 else "bye")
         return
+    if path == "/mixed":
+        await ws.send(b'{"b":1}')
+        await ws.send("hello")
+        await ws.send(b"\x00\x01\x02")
+        await ws.send('{"t":1}')
     if path.startswith("/stream/"):
         n = int(path.split("/")[2])
         for k in range(n):

@@ -148,7 +148,10 @@ static zflow_ws_t *s_feed (const char *name, size_t batch, pid_t *pid)
     zflow_ws_config_set_autostart (config, false);
     if (batch)
         zflow_ws_config_set_batch (config, batch);
-    return zflow_ws_new (name, &config, NULL);
+    zflow_ws_config_set_name (config, name);
+    zflow_ws_t *feed = zflow_ws_new (config, NULL);
+    zflow_ws_config_destroy (&config);
+    return feed;
 }
 
 static void s_go (zflow_ws_t *feed)
@@ -160,7 +163,7 @@ static void s_go (zflow_ws_t *feed)
 
 static uint64_t s_stat (zflow_ws_t *feed, const char *name)
 {
-    zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 2000);
+    zhash_t *stats = zflow_ws_stats (feed, 2000);
     uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
@@ -206,9 +209,10 @@ static void s_test_order (void)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("order", 0, &pid);
-    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *ones = zflow_ws_stream_filter (feed, "{\"k\":1}", 10000, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *raw = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *all = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *ones =
+        zflow_ws_stream_filter (feed, "{\"k\":1}", 10000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *raw = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_msg_t *msg = zflow_msg_new ();
     //  A reader gets batches once it has called zflow_ws_stream_read.
     CHECK (zflow_ws_stream_read (raw, msg, 0) == ZFLOW_EAGAIN);
@@ -230,7 +234,8 @@ static void s_test_order (void)
     //  The batch form, read as plain ZeroMQ messages.
     size_t batches = 0, biggest = 0, messages = 0;
     uint64_t next_seq = 1;
-    while (zflow_stream_read (raw, msg, 200) == 0 && zflow_msg_size (msg) == 4) {
+    while (zflow_stream_read (zflow_ws_stream_stream (raw), msg, 200) == 0 &&
+           zflow_msg_size (msg) == 4) {
         zflow_meta_t *meta = zflow_meta_new ();
         CHECK (zflow_meta_decode (meta, zflow_msg_data (msg, 1), zflow_msg_part_size (msg, 1)) ==
                0);
@@ -255,9 +260,9 @@ static void s_test_order (void)
     CHECK (batches < S_TOTAL);
     printf ("order: %zu batches, biggest %zu\n", batches, biggest);
     zflow_msg_destroy (&msg);
-    zflow_ws_stream_close (feed, &all);
-    zflow_ws_stream_close (feed, &ones);
-    zflow_ws_stream_close (feed, &raw);
+    zflow_ws_stream_destroy (&all);
+    zflow_ws_stream_destroy (&ones);
+    zflow_ws_stream_destroy (&raw);
     zflow_ws_destroy (&feed);
     s_server_stop (pid);
 }
@@ -269,14 +274,15 @@ static void s_test_batch_size (void)
         size_t limit = round == 0 ? 7 : 1;
         pid_t pid;
         zflow_ws_t *feed = s_feed ("size", limit, &pid);
-        zflow_stream_t *raw = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+        zflow_ws_stream_t *raw = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
         zflow_msg_t *msg = zflow_msg_new ();
         CHECK (zflow_ws_stream_read (raw, msg, 0) == ZFLOW_EAGAIN);
         s_go (feed);
         s_wait_published (feed);
         size_t messages = 0;
         bool within = true;
-        while (zflow_stream_read (raw, msg, 200) == 0 && zflow_msg_size (msg) >= 3) {
+        while (zflow_stream_read (zflow_ws_stream_stream (raw), msg, 200) == 0 &&
+               zflow_msg_size (msg) >= 3) {
             if (limit == 1) {
                 within = within && zflow_msg_size (msg) == 3 &&
                          s_is_message (msg, "size", (int) messages);
@@ -290,7 +296,7 @@ static void s_test_batch_size (void)
         CHECK (within);
         CHECK (messages == S_TOTAL);
         zflow_msg_destroy (&msg);
-        zflow_ws_stream_close (feed, &raw);
+        zflow_ws_stream_destroy (&raw);
         zflow_ws_destroy (&feed);
         s_server_stop (pid);
     }
@@ -307,12 +313,12 @@ static void s_test_plain_readers (size_t batch)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("plainread", batch, &pid);
-    zflow_stream_t *small = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 5, ZFLOW_WS_BACKPRESSURE, NULL);
+    zflow_ws_stream_t *small = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 5, ZFLOW_WS_BACKPRESSURE, NULL);
     s_go (feed);
     zflow_msg_t *msg = zflow_msg_new ();
     int count = 0;
-    while (count < S_TOTAL && zflow_stream_read (slow, msg, 2000) == 0) {
+    while (count < S_TOTAL && zflow_stream_read (zflow_ws_stream_stream (slow), msg, 2000) == 0) {
         CHECK (s_is_message (msg, "plainread", count));
         count++;
         if (count % 20 == 0)
@@ -320,14 +326,15 @@ static void s_test_plain_readers (size_t batch)
     }
     CHECK (count == S_TOTAL);
     int got = 0;
-    while (zflow_stream_read (small, msg, 100) == 0 && zflow_msg_size (msg) == 3)
+    while (zflow_stream_read (zflow_ws_stream_stream (small), msg, 100) == 0 &&
+           zflow_msg_size (msg) == 3)
         got++;
-    uint64_t drops = zflow_ws_stream_drops (feed, small);
+    uint64_t drops = zflow_ws_stream_drops (small);
     CHECK (got >= 10 && got < S_TOTAL && (uint64_t) got + drops == S_TOTAL);
-    CHECK (zflow_ws_stream_drops (feed, slow) == 0);
+    CHECK (zflow_ws_stream_drops (slow) == 0);
     zflow_msg_destroy (&msg);
-    zflow_ws_stream_close (feed, &small);
-    zflow_ws_stream_close (feed, &slow);
+    zflow_ws_stream_destroy (&small);
+    zflow_ws_stream_destroy (&slow);
     zflow_ws_destroy (&feed);
     s_server_stop (pid);
 }
@@ -338,8 +345,8 @@ static void s_test_policies (void)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("policies", 0, &pid);
-    zflow_stream_t *small = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_BACKPRESSURE, NULL);
+    zflow_ws_stream_t *small = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 10, ZFLOW_WS_BACKPRESSURE, NULL);
     zflow_msg_t *msg = zflow_msg_new ();
     //  Both readers use zflow_ws_stream_read from the start: batches, bounds
     //  counted per message.
@@ -355,7 +362,7 @@ static void s_test_policies (void)
             zclock_sleep (10); //  slower than the server: the feed must wait
     }
     CHECK (count == S_TOTAL);
-    CHECK (zflow_ws_stream_drops (feed, slow) == 0);
+    CHECK (zflow_ws_stream_drops (slow) == 0);
     CHECK (s_stat (feed, "pauses") > 0);
     int got = 0;
     while (zflow_ws_stream_read (small, msg, 100) == 0) {
@@ -363,11 +370,11 @@ static void s_test_policies (void)
         got++;
     }
     CHECK (got == 10);
-    CHECK (zflow_ws_stream_drops (feed, small) == S_TOTAL - 10);
+    CHECK (zflow_ws_stream_drops (small) == S_TOTAL - 10);
     CHECK (s_stat (feed, "stream_drops") == S_TOTAL - 10);
     zflow_msg_destroy (&msg);
-    zflow_ws_stream_close (feed, &small);
-    zflow_ws_stream_close (feed, &slow);
+    zflow_ws_stream_destroy (&small);
+    zflow_ws_stream_destroy (&slow);
     zflow_ws_destroy (&feed);
     s_server_stop (pid);
 }
@@ -378,8 +385,8 @@ static void s_test_exit (void)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("exit", 0, &pid);
-    zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *other = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *other = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_msg_t *msg = zflow_msg_new ();
     CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_EAGAIN); //  batches, please
     CHECK (zflow_ws_stream_read (other, msg, 0) == ZFLOW_EAGAIN);
@@ -387,7 +394,7 @@ static void s_test_exit (void)
     s_wait_published (feed);
     CHECK (zflow_ws_stream_read (stream, msg, 1000) == 0 && s_is_message (msg, "exit", 0));
     CHECK (zflow_ws_stream_read (other, msg, 1000) == 0 && s_is_message (msg, "exit", 0));
-    zflow_ws_stream_close (feed, &other);
+    zflow_ws_stream_destroy (&other);
     CHECK (zflow_ws_exit (feed) == 0);
     int count = 1;
     int rc;
@@ -398,7 +405,7 @@ static void s_test_exit (void)
     CHECK (rc == ZFLOW_ECLOSED && count == S_TOTAL);
     CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_ECLOSED);
     zflow_msg_destroy (&msg);
-    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_stream_destroy (&stream);
     zflow_ws_destroy (&feed);
     s_server_stop (pid);
 }
@@ -408,7 +415,7 @@ static void *s_reader (void *arg)
     zflow_msg_t *msg = zflow_msg_new ();
     intptr_t count = 0;
     int rc;
-    while ((rc = zflow_ws_stream_read ((zflow_stream_t *) arg, msg, 2000)) == 0)
+    while ((rc = zflow_ws_stream_read ((zflow_ws_stream_t *) arg, msg, 2000)) == 0)
         if (count++ % 10 == 0)
             zclock_sleep (3); //  still reading when the feed is destroyed
     zflow_msg_destroy (&msg);
@@ -421,8 +428,8 @@ static void s_test_destroy_while_reading (void)
 {
     pid_t pid;
     zflow_ws_t *feed = s_feed ("destroy", 0, &pid);
-    zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *unread = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *unread = zflow_ws_stream_filter (feed, NULL, 10000, ZFLOW_WS_DROP, NULL);
     zflow_msg_t *msg = zflow_msg_new ();
     CHECK (zflow_ws_stream_read (stream, msg, 0) == ZFLOW_EAGAIN); //  batches, please
     CHECK (zflow_ws_stream_read (unread, msg, 0) == ZFLOW_EAGAIN);
@@ -436,8 +443,8 @@ static void s_test_destroy_while_reading (void)
     void *result = NULL;
     pthread_join (thread, &result);
     CHECK ((intptr_t) result == S_TOTAL);
-    zflow_stream_destroy (&stream);
-    zflow_ws_stream_close (NULL, &unread);
+    zflow_ws_stream_destroy (&stream);
+    zflow_ws_stream_destroy (&unread);
     CHECK (unread == NULL);
     s_server_stop (pid);
 }

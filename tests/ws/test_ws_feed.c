@@ -27,8 +27,9 @@ static zflow_ws_t *s_feed (const char *name, int port, const char *path, zflow_w
     ws_url (url, sizeof (url), "ws", port, path);
     if (!config)
         config = zflow_ws_config_new (url);
-    int rc;
-    zflow_ws_t *feed = zflow_ws_new (name, &config, &rc);
+    int rc = zflow_ws_config_set_name (config, name);
+    zflow_ws_t *feed = rc ? NULL : zflow_ws_new (config, &rc);
+    zflow_ws_config_destroy (&config); //  the feed has its own copy
     if (!feed) {
         fprintf (stderr, "zflow_ws_new: %s\n", zflow_strerror (rc));
         exit (1); //  every test needs its feed
@@ -43,7 +44,7 @@ static zflow_ws_config_t *s_config (int port, const char *path)
 }
 
 //  Reads all messages available within ms; returns how many.
-static int s_drain (zflow_stream_t *stream, int ms, zlist_t *payloads)
+static int s_drain (zflow_ws_stream_t *stream, int ms, zlist_t *payloads)
 {
     zflow_msg_t *msg = zflow_msg_new ();
     int count = 0;
@@ -66,7 +67,7 @@ static void s_free_list (zlist_t **list_p)
 
 static uint64_t s_stat (zflow_ws_t *feed, const char *name)
 {
-    zhash_t *stats = zflow_actor_stats (zflow_ws_actor (feed), 2000);
+    zhash_t *stats = zflow_ws_stats (feed, 2000);
     uint64_t value = zflow_actor_stats_get (stats, name);
     zhash_destroy (&stats);
     return value;
@@ -93,10 +94,11 @@ static void s_test_filters (void)
     if (!feed)
         return;
     CHECK (zflow_ws_present (feed));
-    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *a = zflow_ws_stream_filter (feed, "[{\"kind\":\"a\"}]", 0, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *mix = zflow_ws_stream_filter (feed, "[{\"kind\":\"b\",\"i\":3},{\"i\":4}]", 0,
-                                                  ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *a =
+        zflow_ws_stream_filter (feed, "[{\"kind\":\"a\"}]", 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *mix = zflow_ws_stream_filter (feed, "[{\"kind\":\"b\",\"i\":3},{\"i\":4}]",
+                                                     0, ZFLOW_WS_DROP, NULL);
     int rc;
     CHECK (zflow_ws_stream_filter (feed, "[1,2]", 0, ZFLOW_WS_DROP, &rc) == NULL &&
            rc == ZFLOW_EINVAL);
@@ -104,7 +106,7 @@ static void s_test_filters (void)
     zsock_t *sub = zsock_new_sub (zflow_ws_endpoint (feed), "ws\x1f"
                                                             "filters");
     //  Many streams, one per kind.
-    zflow_stream_t *kinds[20];
+    zflow_ws_stream_t *kinds[20];
     for (int k = 0; k < 20; k++) {
         char filter[64];
         snprintf (filter, sizeof (filter), "{\"k\":%d}", k);
@@ -159,12 +161,12 @@ static void s_test_filters (void)
     CHECK (s_stat (feed, "handler_errors") == 1);
     CHECK (s_handler_calls == 211);
     zsock_destroy (&sub);
-    zflow_ws_stream_close (feed, &all);
+    zflow_ws_stream_destroy (&all);
     CHECK (all == NULL);
-    zflow_ws_stream_close (feed, &a);
-    zflow_ws_stream_close (feed, &mix);
+    zflow_ws_stream_destroy (&a);
+    zflow_ws_stream_destroy (&mix);
     for (int k = 0; k < 20; k++)
-        zflow_ws_stream_close (feed, &kinds[k]);
+        zflow_ws_stream_destroy (&kinds[k]);
     zflow_ws_destroy (&feed);
 }
 
@@ -174,8 +176,8 @@ static void s_test_policies (void)
 {
     zflow_ws_t *feed = s_feed ("policies", s_port, "/echo", NULL);
     CHECK (feed && zflow_ws_wait_connected (feed, 3000) == 0);
-    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *small = zflow_ws_stream_filter (feed, NULL, 5, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *all = zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *small = zflow_ws_stream_filter (feed, NULL, 5, ZFLOW_WS_DROP, NULL);
     for (int i = 0; i < 100; i++) {
         char text[32];
         snprintf (text, sizeof (text), "{\"n\":%d}", i);
@@ -183,13 +185,13 @@ static void s_test_policies (void)
     }
     CHECK (s_drain (all, 1000, NULL) == 100);
     int got = s_drain (small, 50, NULL);
-    uint64_t drops = zflow_ws_stream_drops (feed, small);
+    uint64_t drops = zflow_ws_stream_drops (small);
     CHECK (got >= 5 && got < 100);
     CHECK ((uint64_t) got + drops == 100);
     CHECK (s_stat (feed, "stream_drops") == drops);
-    zflow_ws_stream_close (feed, &small);
+    zflow_ws_stream_destroy (&small);
 
-    zflow_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 5, ZFLOW_WS_BACKPRESSURE, NULL);
+    zflow_ws_stream_t *slow = zflow_ws_stream_filter (feed, NULL, 5, ZFLOW_WS_BACKPRESSURE, NULL);
     for (int i = 0; i < 100; i++) {
         char text[32];
         snprintf (text, sizeof (text), "{\"n\":%d}", i);
@@ -205,17 +207,17 @@ static void s_test_policies (void)
         CHECK (streq (p, want));
     }
     s_free_list (&payloads);
-    CHECK (zflow_ws_stream_drops (feed, slow) == 0);
+    CHECK (zflow_ws_stream_drops (slow) == 0);
     CHECK (s_drain (all, 1000, NULL) == 100);
-    zflow_ws_stream_close (feed, &slow);
-    zflow_ws_stream_close (feed, &all);
+    zflow_ws_stream_destroy (&slow);
+    zflow_ws_stream_destroy (&all);
     zflow_ws_destroy (&feed);
 }
 
 static void *s_blocked_reader (void *arg)
 {
     zflow_msg_t *msg = zflow_msg_new ();
-    intptr_t rc = zflow_ws_stream_read ((zflow_stream_t *) arg, msg, -1);
+    intptr_t rc = zflow_ws_stream_read ((zflow_ws_stream_t *) arg, msg, -1);
     zflow_msg_destroy (&msg);
     return (void *) rc;
 }
@@ -225,7 +227,7 @@ static void s_test_exit (void)
 {
     zflow_ws_t *feed = s_feed ("exit", s_port, "/echo", NULL);
     CHECK (feed && zflow_ws_wait_connected (feed, 3000) == 0);
-    zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
     pthread_t thread;
     pthread_create (&thread, NULL, s_blocked_reader, stream);
     zclock_sleep (50);
@@ -240,7 +242,7 @@ static void s_test_exit (void)
     CHECK (zflow_ws_send (feed, "x", 1, false) == ZFLOW_ECLOSED);
     CHECK (zflow_ws_exit (feed) == ZFLOW_ECLOSED);
     CHECK (zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL) == NULL);
-    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_stream_destroy (&stream);
     zflow_ws_destroy (&feed);
 }
 
@@ -251,7 +253,8 @@ static void s_test_flush (void)
 {
     zflow_ws_t *feed = s_feed ("flush", s_port, "/echo", NULL);
     CHECK (feed && zflow_ws_wait_connected (feed, 3000) == 0);
-    zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_BACKPRESSURE, NULL);
+    zflow_ws_stream_t *stream =
+        zflow_ws_stream_filter (feed, NULL, 1000, ZFLOW_WS_BACKPRESSURE, NULL);
     CHECK (stream);
     char text[32];
     int sent = 0;
@@ -269,7 +272,7 @@ static void s_test_flush (void)
     CHECK (zflow_ws_exit (feed) == 0);
     CHECK (zflow_ws_flush (feed, 100) == ZFLOW_ECLOSED);
     CHECK (zflow_ws_flush (NULL, 100) == ZFLOW_EINVAL);
-    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_stream_destroy (&stream);
     zflow_ws_destroy (&feed);
 
     //  a feed not started: its sends wait, flush times out
@@ -312,14 +315,15 @@ static void s_test_autostart (void)
     zflow_ws_t *feed = s_feed ("autostart", s_port, NULL, config);
     zclock_sleep (50);
     CHECK (!zflow_ws_present (feed) && zflow_ws_connects (feed) == 0);
-    zflow_stream_t *b = zflow_ws_stream_filter (feed, "{\"kind\":\"b\"}", 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *b =
+        zflow_ws_stream_filter (feed, "{\"kind\":\"b\"}", 0, ZFLOW_WS_DROP, NULL);
     CHECK (zflow_ws_start (feed) == 0);
     zlist_t *payloads = zlist_new ();
     CHECK (s_drain (b, 500, payloads) == 5);
     CHECK (zlist_size (payloads) > 0 &&
            streq ((char *) zlist_first (payloads), "{\"i\": 1, \"kind\": \"b\"}"));
     s_free_list (&payloads);
-    zflow_ws_stream_close (feed, &b);
+    zflow_ws_stream_destroy (&b);
     zflow_ws_destroy (&feed);
 }
 
@@ -385,7 +389,7 @@ static void s_test_rotation (void)
     zflow_ws_config_t *config = s_config (s_port, "/count");
     zflow_ws_config_set_rotate (config, 0, "[{\"seq\":40}]");
     zflow_ws_t *feed = s_feed ("rotate", s_port, NULL, config);
-    zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 100000, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 100000, ZFLOW_WS_DROP, NULL);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
     for (int i = 0; i < 3; i++) {
         zclock_sleep (150);
@@ -418,7 +422,7 @@ static void s_test_rotation (void)
     printf ("rotation: %zu messages, seq %d..%d\n", count, min, max);
     free (seen);
     s_free_list (&payloads);
-    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_stream_destroy (&stream);
     zflow_ws_destroy (&feed);
 }
 
@@ -444,7 +448,7 @@ static void s_test_limits (void)
     config = s_config (s_port, "/echo");
     zflow_ws_config_set_send_rate (config, 20);
     feed = s_feed ("rate", s_port, NULL, config);
-    zflow_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *stream = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
     int64_t start = zclock_mono ();
     for (int i = 0; i < 5; i++)
@@ -457,7 +461,7 @@ static void s_test_limits (void)
     CHECK (got == 5);
     CHECK (elapsed >= 180);
     zflow_msg_destroy (&msg);
-    zflow_ws_stream_close (feed, &stream);
+    zflow_ws_stream_destroy (&stream);
     zflow_ws_destroy (&feed);
 }
 
@@ -469,8 +473,8 @@ static void s_test_app_ping_gzip (void)
     zflow_ws_config_set_decode (config, ZFLOW_WS_DECODE_GZIP);
     zflow_ws_config_set_ping (config, 30);
     zflow_ws_t *feed = s_feed ("appping", s_port, NULL, config);
-    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *zipped =
+    zflow_ws_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *zipped =
         zflow_ws_stream_filter (feed, "{\"zip\":true}", 0, ZFLOW_WS_DROP, NULL);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
     const char *json = "{\"zip\":true,\"pad\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}";
@@ -488,8 +492,8 @@ static void s_test_app_ping_gzip (void)
     CHECK (s_stat (feed, "app_pongs") >= 2);
     CHECK (s_stat (feed, "decode_errors") == 1);
     CHECK (zflow_ws_present (feed)); //  WebSocket pongs keep it alive
-    zflow_ws_stream_close (feed, &all);
-    zflow_ws_stream_close (feed, &zipped);
+    zflow_ws_stream_destroy (&all);
+    zflow_ws_stream_destroy (&zipped);
     zflow_ws_destroy (&feed);
 }
 
@@ -509,8 +513,8 @@ static void s_test_parser (void)
     zflow_ws_config_t *config = s_config (s_port, "/echo");
     zflow_ws_config_set_parser (config, s_wrap, NULL);
     zflow_ws_t *feed = s_feed ("parser", s_port, NULL, config);
-    zflow_stream_t *len2 = zflow_ws_stream_filter (feed, "{\"len\":2}", 0, ZFLOW_WS_DROP, NULL);
-    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *len2 = zflow_ws_stream_filter (feed, "{\"len\":2}", 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
     zflow_ws_send (feed, "ab", 2, false);
     zflow_ws_send (feed, "abc", 3, false);
@@ -525,8 +529,8 @@ static void s_test_parser (void)
     CHECK (zlist_size (payloads) == 3 && streq ((char *) zlist_last (payloads), "bad"));
     s_free_list (&payloads);
     CHECK (s_stat (feed, "parse_errors") == 1);
-    zflow_ws_stream_close (feed, &len2);
-    zflow_ws_stream_close (feed, &all);
+    zflow_ws_stream_destroy (&len2);
+    zflow_ws_stream_destroy (&all);
     zflow_ws_destroy (&feed);
 }
 
@@ -537,14 +541,14 @@ static void s_test_app_ping_reply (void)
     CHECK (zflow_ws_config_set_app_ping_reply (config, "ping", "pong") == 0);
     zflow_ws_config_set_autostart (config, false);
     zflow_ws_t *feed = s_feed ("appreply", s_port, NULL, config);
-    zflow_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
+    zflow_ws_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
     zflow_ws_start (feed);
     zlist_t *payloads = zlist_new ();
     CHECK (s_drain (all, 1000, payloads) == 1);
     CHECK (zlist_size (payloads) == 1 && streq ((char *) zlist_first (payloads), "{\"ok\": true}"));
     s_free_list (&payloads);
     CHECK (s_stat (feed, "app_pings") == 2);
-    zflow_ws_stream_close (feed, &all);
+    zflow_ws_stream_destroy (&all);
     zflow_ws_destroy (&feed);
 }
 
