@@ -10,7 +10,7 @@
     fields of its config struct with offsetof, is the only place an option
     is declared: the configuration loader parses and checks sections with
     it, `zflow pub` / `zflow sub` take the same options as --name value
-    pairs, and `zflow help NAME` prints it (the README tables are that
+    pairs, and `zflow help NAME` prints it (docs/cli.md's tables are that
     output). A user's adapter is registered with zflow_adapter_register and
     is then found like the built-in ones:
 
@@ -183,7 +183,7 @@ int zflow_adapter_args (const zflow_adapter_t *adapter, int role, zconfig_t *sec
                         char **argv, char *err, size_t errsize);
 
 //  Prints adapter's summary, URL form and option table to file, as text or
-//  as Markdown (what the README's tables are made of).
+//  as Markdown (what the tables of docs/cli.md are made of).
 void zflow_adapter_print (const zflow_adapter_t *adapter, FILE *file, bool markdown);
 
 #ifdef __cplusplus

@@ -27,7 +27,7 @@
     one or more remaining components (("a","*") matches ("a","b") and
     ("a","b","c") but not ("a")). Subscribers (zflow_hub_subscriber.h)
     subscribe ZeroMQ-side to the longest literal prefix of their pattern and
-    match exactly in their own actor with a trie (see the README).
+    match exactly in their own actor with a trie (see docs/hub.md).
 
     For each subscription added or removed the hub publishes a notice under
     ("Hub", "addedSubscriber", <pattern...>) or ("Hub", "removedSubscriber",

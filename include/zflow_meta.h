@@ -3,7 +3,7 @@
 
     Source, sequence number, timestamp, content type, and up to
     ZFLOW_META_MAX_EXTRA extra text fields ("ident" for hpfeeds, ...). On the
-    wire it is one msgpack map (see zflow_envelope.h and the README):
+    wire it is one msgpack map (see zflow_envelope.h and docs/core.md):
 
         { "v": 1, "src": str, "seq": uint, "ts": int (microseconds since the
           UNIX epoch), "ct": str, <name>: str ... }

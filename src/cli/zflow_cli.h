@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-//  Exit codes of the zflow command (documented in the README and --help).
+//  Exit codes of the zflow command (documented in docs/cli.md and --help).
 #define ZFLOW_EXIT_OK 0      //  success; run stopped by a signal, --duration or its sources
 #define ZFLOW_EXIT_RUNTIME 1 //  a stage failed to start, drain timed out, no control endpoint
 #define ZFLOW_EXIT_USAGE 2   //  bad command line
