@@ -13,6 +13,7 @@
 */
 #include "zflow_hpfeeds_proto.h"
 #include "zflow_error.h"
+#include "zflow_openssl.h"
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
@@ -210,6 +211,7 @@ long zflow__hpfeeds_encode_publish (uint8_t *dst, const void *ident, size_t iden
 
 int zflow__hpfeeds_hash (const uint8_t *nonce, size_t nonce_size, const char *secret, uint8_t *hash)
 {
+    zflow__openssl_init ();
     EVP_MD_CTX *ctx = EVP_MD_CTX_new ();
     if (!ctx)
         return ZFLOW_ENOMEM;

@@ -8,6 +8,7 @@
     =========================================================================
 */
 #include "zflow_hpfeeds_tls.h"
+#include "zflow_openssl.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/err.h>
@@ -40,6 +41,7 @@ zflow_hpfeeds_tls_t *zflow__hpfeeds_tls_new (const char *ca_file, bool verify, c
     if (!self)
         return NULL;
     self->verify = verify;
+    zflow__openssl_init ();
     self->ctx = SSL_CTX_new (TLS_client_method ());
     bool ok = self->ctx && SSL_CTX_set_min_proto_version (self->ctx, TLS1_2_VERSION);
     if (ok && verify)

@@ -9,6 +9,7 @@
 */
 #include "zflow_ws_proto.h"
 #include "zflow_error.h"
+#include "zflow_openssl.h"
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -89,6 +90,7 @@ int zflow__ws_url_parse (const char *url, zflow_ws_url_t *out)
 
 int zflow__ws_make_key (char *key_b64)
 {
+    zflow__openssl_init ();
     unsigned char raw[16];
     if (getrandom (raw, sizeof (raw), 0) != (ssize_t) sizeof (raw))
         return ZFLOW_EIO;

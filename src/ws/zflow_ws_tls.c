@@ -8,6 +8,7 @@
     =========================================================================
 */
 #include "zflow_ws_tls.h"
+#include "zflow_openssl.h"
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -16,6 +17,7 @@
 
 SSL_CTX *zflow__ws_tls_context (bool verify, const char *ca_file, char *err, size_t err_size)
 {
+    zflow__openssl_init ();
     SSL_CTX *ctx = SSL_CTX_new (TLS_client_method ());
     if (!ctx) {
         zflow__ws_tls_error (err, err_size, "SSL_CTX_new");
