@@ -503,12 +503,17 @@ static int s_event (const s_args_t *args, const zflow_msg_t *msg)
 }
 
 //  Asks the adapter stage (0 in p) whether it is connected (then clears
-//  *connected_p) or was refused for good. Returns 0, or the exit code
-//  (reported) on a refusal or when the deadline passed unconnected.
+//  *connected_p) or was refused for good; clears *refusable_p when the
+//  stage does not report refusals (the adapter's other role may). Returns
+//  0, or the exit code (reported) on a refusal or when the deadline
+//  passed unconnected.
 static int s_check_source (zflow_pipeline_t *p, const s_args_t *args, const char **connected_p,
-                           int64_t deadline)
+                           bool *refusable_p, int64_t deadline)
 {
     zhash_t *stats = zflow_pipeline_stage_stats (p, 0, 1000);
+    const char *refused = args->adapter->stats.refused;
+    if (stats) //  no answer this time: ask again
+        *refusable_p = refused && zhash_lookup (stats, refused);
     int rc = s_refused (stats, args) ? ZFLOW_EXIT_RUNTIME : 0;
     if (rc == 0 && *connected_p && zflow_actor_stats_get (stats, *connected_p))
         *connected_p = NULL;
@@ -521,13 +526,14 @@ static int s_check_source (zflow_pipeline_t *p, const s_args_t *args, const char
     return rc;
 }
 
-//  Prints what arrives on sock; until the adapter stage (0 in p) says it
-//  is connected, up to the timeout (events, such as a refusal, may come
-//  first), and as long as it runs whether it was refused. Returns the
-//  exit code.
+//  Prints what arrives on sock; asks the adapter stage (0 in p) until it
+//  says it is connected, up to the timeout (events, such as a refusal, may
+//  come first), and as long as it runs when it reports refusals. Returns
+//  the exit code.
 static int s_print (zflow_pipeline_t *p, zsock_t *sock, const s_args_t *args, zflow_key_t *key)
 {
     const char *connected = args->adapter->stats.connected;
+    bool refusable = args->adapter->stats.refused != NULL;
     int64_t deadline = zclock_mono () + args->timeout_ms, next_check = 0;
     size_t wire_size = 0;
     const char *wire = key ? (const char *) zflow_key_wire (key, &wire_size) : NULL;
@@ -536,8 +542,8 @@ static int s_print (zflow_pipeline_t *p, zsock_t *sock, const s_args_t *args, zf
     int rc = ZFLOW_EXIT_OK;
     while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () &&
            (!args->count || got < args->count)) {
-        if ((connected || args->adapter->stats.refused) && zclock_mono () >= next_check) {
-            if ((rc = s_check_source (p, args, &connected, deadline)) != 0)
+        if ((connected || refusable) && zclock_mono () >= next_check) {
+            if ((rc = s_check_source (p, args, &connected, &refusable, deadline)) != 0)
                 break;
             next_check = zclock_mono () + S_CHECK_MS;
         }
