@@ -106,6 +106,13 @@ typedef struct {
     const char *fatal;     //  event types that mean "refused for good", '|'-separated;
                            //  "type:op" matches only a payload with that "op", and a
                            //  payload with "temporary": true is never fatal
+    const char *refused;   //  non-zero once the far end refused for good (a wrong
+                           //  secret or API key, a channel the ident may not use):
+                           //  zflow pub / sub stop at once and exit 1
+    const char *reason;    //  an entry holding TEXT, not a number: the far end's words
+                           //  for its last refusal or rejected message, said with it
+    int settle_ms;         //  sink whose far end acknowledges nothing: how long after
+                           //  the last message a refusal may still come (0: none)
     const char *all;       //  every counter it adds, '|'-separated, for help
 } zflow_adapter_stats_t;
 

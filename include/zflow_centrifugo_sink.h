@@ -33,7 +33,9 @@
     retries the whole batch after a backoff that doubles from retry_min_ms
     to retry_max_ms; a per-command error 100 (internal) retries that
     command; other per-command errors are permanent and counted in
-    "rejected" and "drops". max_attempts > 0 gives up on a batch after that
+    "rejected" and "drops". HTTP 401 and 403 (a wrong or missing API key)
+    are permanent too: the batch is dropped at once, counted in "refused"
+    and "drops". max_attempts > 0 gives up on a batch after that
     many failed attempts (counted in drops); 0 retries for ever. Order
     within a channel is kept, except that a command retried alone after
     error 100 is published after the commands of its batch that succeeded.
@@ -47,8 +49,10 @@
 
     STATS adds: published, rejected, malformed, unmapped, batches,
     requests, retries, request_errors, response_errors, outbox (commands
-    waiting, the standard queue_depth too) and connects (TCP connections
-    opened).
+    waiting, the standard queue_depth too), connects (TCP connections
+    opened), refused, and - once something failed - reason: TEXT, not a
+    number, saying why the last request or command failed ("HTTP status
+    401: ... (wrong or missing API key)", "error 102: unknown channel").
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public

@@ -370,4 +370,7 @@ const zflow_adapter_t zflow__adapter_centrifugo = {
               .dropped = "centrifugo.drops",
               .events = "centrifugo.event",
               .fatal = "failed|error:subscribe",
+              //  sink: a wrong API key (HTTP 401/403) is refused for good
+              .refused = "centrifugo.refused",
+              .reason = "centrifugo.reason",
               .all = "centrifugo.<sink or source counter>|centrifugo.connected"}};

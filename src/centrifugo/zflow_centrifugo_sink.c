@@ -59,6 +59,8 @@ typedef struct {
     uint64_t retries;                 //  batch or command retries
     uint64_t request_errors;          //  failed HTTP exchanges (incl. decode)
     uint64_t response_errors;         //  per-command errors
+    uint64_t refused;                 //  commands dropped on a refused request (401, 403)
+    char reason[200];                 //  why the last request or command failed, or ""
     int trace;                        //  -1: trace after the base's VERBOSE; else
                                       //  0 / 1 from zflow_centrifugo_sink_set_verbose
 } s_sink_t;
@@ -228,6 +230,8 @@ static size_t s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
         if (code) {
             self->rejected++;
             self->counters->drops++;
+            snprintf (self->reason, sizeof (self->reason), "error %d: %s", code,
+                      message ? message : "");
             if (s_verbose (self))
                 zsys_debug ("centrifugo_sink: rejected, error %d: %s", code, message);
         } else {
@@ -251,7 +255,9 @@ static size_t s_settle_replies (s_sink_t *self, json_t *replies, size_t n)
 
 //  Sends one batch from the front of the outbox. Returns 0 when the server
 //  answered and nothing needs a retry, 1 when some commands got error 100
-//  and wait for a retry, -1 on a failed exchange.
+//  and wait for a retry, -1 on a failed exchange, -2 when the server
+//  refused the request for good (HTTP 401 or 403: the API key is wrong or
+//  missing, and no retry can change that).
 static int s_send_batch (s_sink_t *self)
 {
     size_t n = self->count < self->batch_max ? self->count : self->batch_max;
@@ -262,10 +268,15 @@ static int s_send_batch (s_sink_t *self)
     int rc = zflow_centrifugo_json_send (self->client, self->parallel, &replies);
     if (rc) {
         self->request_errors++;
+        long status = zflow_centrifugo_error_kind (self->client) == ZFLOW_CENTRIFUGO_ERR_REQUEST
+                          ? zflow_centrifugo_http_status (self->client)
+                          : 0;
+        snprintf (self->reason, sizeof (self->reason), "%s%s",
+                  zflow_centrifugo_error_message (self->client),
+                  status == 401 || status == 403 ? " (wrong or missing API key)" : "");
         if (s_verbose (self))
-            zsys_debug ("centrifugo_sink: batch of %zu failed: %s", n,
-                        zflow_centrifugo_error_message (self->client));
-        return -1;
+            zsys_debug ("centrifugo_sink: batch of %zu failed: %s", n, self->reason);
+        return status == 401 || status == 403 ? -2 : -1;
     }
     self->batches++;
     size_t kept = s_settle_replies (self, replies, n);
@@ -290,9 +301,16 @@ static void s_flush (s_sink_t *self, bool force)
 {
     int rounds = 0;
     while (self->count && !self->backoff && (force || self->count >= self->batch_max)) {
-        if (s_send_batch (self) == 0)
+        int sent = s_send_batch (self);
+        if (sent == 0)
             self->attempts = 0;
-        else {
+        else if (sent == -2) {
+            size_t n = self->count < self->batch_max ? self->count : self->batch_max;
+            self->refused += n;
+            self->counters->drops += n;
+            s_outbox_drop_front (self, n);
+            self->attempts = 0;
+        } else {
             self->retries++;
             self->attempts++;
             if (self->max_attempts > 0 && self->attempts >= self->max_attempts) {
@@ -385,6 +403,11 @@ static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "response_errors", self->response_errors);
     zflow_actor_stats_add (reply, "outbox", self->count);
     zflow_actor_stats_add (reply, "connects", zflow_centrifugo_connects (self->client));
+    zflow_actor_stats_add (reply, "refused", self->refused);
+    if (*self->reason) {
+        zmsg_addstr (reply, "reason");
+        zmsg_addstr (reply, self->reason);
+    }
 }
 
 //  The sink's own commands: TRACE "1" / "0" (set_verbose; no reply).

@@ -6,8 +6,9 @@
     sub runs "the adapter's source -> stdout". The adapter's option table
     gives the command-line options (--name value), its URL function the
     options a URL stands for, and its STATS names what pub and sub wait
-    for: a connection, the messages the far end took, events that end the
-    command. Nothing here knows one adapter from another.
+    for: a connection, the messages the far end took, a refusal for good
+    (said in the far end's words) and events that end the command. Nothing
+    here knows one adapter from another.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -52,13 +53,15 @@ static void s_usage (FILE *file, const char *command)
               "--type NAME: zflow help lists them, zflow help NAME their options, which\n"
               "are given here as --option value (see below with a URL). Waits for the\n"
               "connection (--timeout, default 5000 ms), then until the far end took every\n"
-              "line. A ZeroMQ URL is connected; --bind ENDPOINT binds instead.\n"
+              "line; a far end that refuses for good (a wrong secret or API key, a channel\n"
+              "the ident may not use) ends it at once, its words said on stderr. A ZeroMQ\n"
+              "URL is connected; --bind ENDPOINT binds instead.\n"
               "  zflow pub tcp://127.0.0.1:5555 [--type pub]\n"
               "  zflow pub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL\n"
               "  zflow pub http://HOST:8000/api --channel CHANNEL [--api-key KEY]\n"
               "  zflow pub ws://HOST:PORT/PATH [--binary] [--header 'Name: value']...\n"
-              "Exit codes: 0 every line taken, 1 no connection or lines not taken (said on\n"
-              "stderr), 2 usage error.\n"
+              "Exit codes: 0 every line taken, 1 no connection, refused or lines not taken\n"
+              "(said on stderr, with why), 2 usage error.\n"
             : "usage: zflow sub [--type NAME] URL [--count N] [--key a/b] [--timeout MS] "
               "[-q]\n"
               "                 [--OPTION VALUE]...\n"
@@ -68,7 +71,8 @@ static void s_usage (FILE *file, const char *command)
               "messages; ends quietly when stdout is closed (| head). --key keeps the\n"
               "envelopes whose key is a/b or below it. The adapter's options (zflow help\n"
               "NAME) are given as --option value. Its events (connected, errors) go to\n"
-              "stderr unless -q; one that refuses for good (a bad token) ends it.\n"
+              "stderr unless -q; a refusal for good (a bad token or secret, a channel the\n"
+              "ident may not read) ends it, said on stderr.\n"
               "  zflow sub tcp://127.0.0.1:5556 [--type pull]\n"
               "  zflow sub hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]\n"
               "  zflow sub ws[s]://HOST[:PORT]/PATH [--header 'Name: value']...\n"
@@ -265,17 +269,30 @@ static zflow_pipeline_t *s_pipeline (s_args_t *args, const char *endpoint, int *
     return p;
 }
 
-//  The counter name of the adapter stage, or 0.
-static uint64_t s_counter (zflow_pipeline_t *p, size_t stage, const char *name)
+//  The far end's words in the adapter stage's STATS (its reason entry),
+//  or NULL. Borrowed from stats.
+static const char *s_reason (zhash_t *stats, const s_args_t *args)
 {
-    zhash_t *stats = zflow_pipeline_stage_stats (p, stage, 1000);
-    uint64_t value = name ? zflow_actor_stats_get (stats, name) : 0;
-    zhash_destroy (&stats);
-    return value;
+    const char *reason = args->adapter->stats.reason;
+    return reason && stats ? (const char *) zhash_lookup (stats, reason) : NULL;
+}
+
+//  True when the adapter stage's STATS say the far end refused for good
+//  (a wrong secret or key, a channel the ident may not use): said on
+//  stderr, with the far end's words when the adapter keeps them.
+static bool s_refused (zhash_t *stats, const s_args_t *args)
+{
+    const char *refused = args->adapter->stats.refused;
+    if (!refused || !zflow_actor_stats_get (stats, refused))
+        return false;
+    const char *reason = s_reason (stats, args);
+    fprintf (stderr, "zflow %s: %s refused: %s\n", args->command, args->adapter->name,
+             reason ? reason : "(no reason given)");
+    return true;
 }
 
 //  Waits until the adapter stage says it is connected (when it can say).
-//  Returns 0, or -1 (reported) after the timeout.
+//  Returns 0, or -1 (reported) after the timeout or on a refusal.
 static int s_wait_connected (zflow_pipeline_t *p, size_t stage, const s_args_t *args)
 {
     const char *connected = args->adapter->stats.connected;
@@ -285,7 +302,13 @@ static int s_wait_connected (zflow_pipeline_t *p, size_t stage, const s_args_t *
     }
     int64_t deadline = zclock_mono () + args->timeout_ms;
     while (!zflow_cli_signalled () && zclock_mono () < deadline) {
-        if (s_counter (p, stage, connected))
+        zhash_t *stats = zflow_pipeline_stage_stats (p, stage, 1000);
+        bool refused = s_refused (stats, args);
+        bool up = !refused && zflow_actor_stats_get (stats, connected);
+        zhash_destroy (&stats);
+        if (refused)
+            return -1;
+        if (up)
             return 0;
         zclock_sleep (20);
     }
@@ -299,8 +322,24 @@ static int s_wait_connected (zflow_pipeline_t *p, size_t stage, const s_args_t *
 //  ---------------------------------------------------------------------
 //  zflow pub
 
-//  Sends stdin's lines as envelopes to endpoint. Returns the line count.
-static uint64_t s_send_lines (const char *endpoint, zflow_key_t *key)
+//  How often pub asks the sink, while sending, whether it was refused.
+#define S_CHECK_MS 50
+
+//  True when the sink (stage 1 of p) was refused for good (reported).
+static bool s_sink_refused (zflow_pipeline_t *p, const s_args_t *args)
+{
+    if (!args->adapter->stats.refused)
+        return false;
+    zhash_t *stats = zflow_pipeline_stage_stats (p, 1, 1000);
+    bool refused = s_refused (stats, args);
+    zhash_destroy (&stats);
+    return refused;
+}
+
+//  Sends stdin's lines as envelopes to endpoint, until the end or a
+//  refusal of the sink (reported; *refused_p set). Returns the line count.
+static uint64_t s_send_lines (zflow_pipeline_t *p, const s_args_t *args, const char *endpoint,
+                              zflow_key_t *key, bool *refused_p)
 {
     char connect[70];
     snprintf (connect, sizeof (connect), ">%s", endpoint); //  the pipeline's pull binds
@@ -312,7 +351,10 @@ static uint64_t s_send_lines (const char *endpoint, zflow_key_t *key)
     size_t capacity = 0;
     ssize_t size;
     uint64_t lines = 0;
-    while (!zflow_cli_signalled () && (size = getline (&line, &capacity, stdin)) >= 0) {
+    int64_t next_check = zclock_mono () + S_CHECK_MS;
+    //  a far end that refuses (an ACL) must not cost every line's retries
+    while (!zflow_cli_signalled () && !*refused_p &&
+           (size = getline (&line, &capacity, stdin)) >= 0) {
         while (size && (line[size - 1] == '\n' || line[size - 1] == '\r'))
             size--;
         zflow_meta_set_seq (meta, ++lines);
@@ -320,6 +362,10 @@ static uint64_t s_send_lines (const char *endpoint, zflow_key_t *key)
         zflow_envelope_encode_key (msg, key, meta, line, (size_t) size);
         zmsg_t *zmsg = zflow_msg_to_zmsg (msg);
         zmsg_send (&zmsg, push);
+        if (zclock_mono () >= next_check) {
+            *refused_p = s_sink_refused (p, args);
+            next_check = zclock_mono () + S_CHECK_MS;
+        }
     }
     free (line);
     zflow_msg_destroy (&msg);
@@ -328,21 +374,31 @@ static uint64_t s_send_lines (const char *endpoint, zflow_key_t *key)
     return lines;
 }
 
-//  Waits until the sink has dealt with lines messages; returns how many
-//  the far end took (the adapter's "delivered", else what the stage wrote).
-static uint64_t s_wait_taken (zflow_pipeline_t *p, const s_args_t *args, uint64_t lines)
+//  Waits until the sink has dealt with lines messages, then as long as
+//  the adapter says a refusal may still come (its far end acknowledges
+//  nothing). Returns how many the far end took (the adapter's
+//  "delivered", else what the stage wrote); on a refusal (reported) sets
+//  *refused_p; copies the far end's last words, if any, into reason.
+static uint64_t s_wait_taken (zflow_pipeline_t *p, const s_args_t *args, uint64_t lines,
+                              bool *refused_p, char *reason, size_t reason_size)
 {
     const zflow_adapter_stats_t *names = &args->adapter->stats;
     uint64_t taken = 0;
-    for (int64_t deadline = zclock_mono () + 30000; zclock_mono () < deadline;) {
+    int64_t deadline = zclock_mono () + 30000, settled = 0;
+    while (!*refused_p && zclock_mono () < deadline) {
         zhash_t *stats = zflow_pipeline_stage_stats (p, 1, 1000);
         uint64_t written = zflow_actor_stats_get (stats, "msgs_out");
         uint64_t failed =
             zflow_actor_stats_get (stats, "errors") + zflow_actor_stats_get (stats, "drops");
         uint64_t dropped = names->dropped ? zflow_actor_stats_get (stats, names->dropped) : 0;
         taken = names->delivered ? zflow_actor_stats_get (stats, names->delivered) : written;
+        *refused_p = s_refused (stats, args);
+        const char *words = s_reason (stats, args);
+        snprintf (reason, reason_size, "%s", words ? words : "");
         zhash_destroy (&stats);
-        if (written + failed >= lines && taken + dropped >= written)
+        if (!settled && written + failed >= lines && taken + dropped >= written)
+            settled = zclock_mono () + names->settle_ms;
+        if (settled && zclock_mono () >= settled)
             break;
         zclock_sleep (10);
     }
@@ -371,13 +427,18 @@ int zflow_cli_pub (int argc, char **argv)
     int exit_code;
     zflow_pipeline_t *p = s_pipeline (&args, endpoint, &exit_code);
     if (p && s_wait_connected (p, 1, &args) == 0) {
-        uint64_t lines = s_send_lines (endpoint, key);
-        uint64_t taken = s_wait_taken (p, &args, lines);
+        bool refused = false;
+        char reason[300] = "";
+        uint64_t lines = s_send_lines (p, &args, endpoint, key, &refused);
+        uint64_t taken =
+            refused ? 0 : s_wait_taken (p, &args, lines, &refused, reason, sizeof (reason));
         rc = zflow_pipeline_stop (p, (int) args.timeout_ms);
-        exit_code = taken < lines || rc ? ZFLOW_EXIT_RUNTIME : ZFLOW_EXIT_OK;
-        if (taken < lines)
-            fprintf (stderr, "zflow pub: %s took %" PRIu64 " of %" PRIu64 " lines\n",
-                     args.adapter->name, taken, lines);
+        exit_code = refused || taken < lines || rc ? ZFLOW_EXIT_RUNTIME : ZFLOW_EXIT_OK;
+        if (refused)
+            ; //  said already, in the far end's words
+        else if (taken < lines)
+            fprintf (stderr, "zflow pub: %s took %" PRIu64 " of %" PRIu64 " lines%s%s\n",
+                     args.adapter->name, taken, lines, *reason ? ": " : "", reason);
         else if (rc)
             fprintf (stderr, "zflow pub: lines still unsent at the end: %s\n", zflow_strerror (rc));
     }
@@ -441,12 +502,38 @@ static int s_event (const s_args_t *args, const zflow_msg_t *msg)
     return fatal ? -1 : 0;
 }
 
-//  Prints what arrives on sock; until the adapter stage (0 in p) says it
-//  is connected, up to the timeout (events, such as a refusal, may come
-//  first). Returns the exit code.
+//  Asks the adapter stage (0 in p) whether it is connected (then clears
+//  *connected_p) or was refused for good; clears *refusable_p when the
+//  stage does not report refusals (the adapter's other role may). Returns
+//  0, or the exit code (reported) on a refusal or when the deadline
+//  passed unconnected.
+static int s_check_source (zflow_pipeline_t *p, const s_args_t *args, const char **connected_p,
+                           bool *refusable_p, int64_t deadline)
+{
+    zhash_t *stats = zflow_pipeline_stage_stats (p, 0, 1000);
+    const char *refused = args->adapter->stats.refused;
+    if (stats) //  no answer this time: ask again
+        *refusable_p = refused && zhash_lookup (stats, refused);
+    int rc = s_refused (stats, args) ? ZFLOW_EXIT_RUNTIME : 0;
+    if (rc == 0 && *connected_p && zflow_actor_stats_get (stats, *connected_p))
+        *connected_p = NULL;
+    else if (rc == 0 && *connected_p && zclock_mono () > deadline) {
+        fprintf (stderr, "zflow sub: no connection to %s within %" PRId64 " ms\n",
+                 args->url ? args->url : args->adapter->name, args->timeout_ms);
+        rc = ZFLOW_EXIT_RUNTIME;
+    }
+    zhash_destroy (&stats);
+    return rc;
+}
+
+//  Prints what arrives on sock; asks the adapter stage (0 in p) until it
+//  says it is connected, up to the timeout (events, such as a refusal, may
+//  come first), and as long as it runs when it reports refusals. Returns
+//  the exit code.
 static int s_print (zflow_pipeline_t *p, zsock_t *sock, const s_args_t *args, zflow_key_t *key)
 {
     const char *connected = args->adapter->stats.connected;
+    bool refusable = args->adapter->stats.refused != NULL;
     int64_t deadline = zclock_mono () + args->timeout_ms, next_check = 0;
     size_t wire_size = 0;
     const char *wire = key ? (const char *) zflow_key_wire (key, &wire_size) : NULL;
@@ -455,16 +542,10 @@ static int s_print (zflow_pipeline_t *p, zsock_t *sock, const s_args_t *args, zf
     int rc = ZFLOW_EXIT_OK;
     while (!zflow_cli_signalled () && !zflow_cli_stdout_closed () &&
            (!args->count || got < args->count)) {
-        if (connected && zclock_mono () >= next_check) {
-            if (s_counter (p, 0, connected))
-                connected = NULL;
-            else if (zclock_mono () > deadline) {
-                fprintf (stderr, "zflow sub: no connection to %s within %" PRId64 " ms\n",
-                         args->url ? args->url : args->adapter->name, args->timeout_ms);
-                rc = ZFLOW_EXIT_RUNTIME;
+        if ((connected || refusable) && zclock_mono () >= next_check) {
+            if ((rc = s_check_source (p, args, &connected, &refusable, deadline)) != 0)
                 break;
-            }
-            next_check = zclock_mono () + 50;
+            next_check = zclock_mono () + S_CHECK_MS;
         }
         zmsg_t *zmsg = zmsg_recv (sock);
         if (!zmsg)

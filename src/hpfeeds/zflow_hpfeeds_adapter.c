@@ -13,6 +13,15 @@
     output; a sink is a PUSH stage bound on an inproc endpoint that the
     client reads with publish_from.
 
+    The client's events are read whenever the stage's STATS are asked for
+    (and at drain): an ERROR event (the broker's error frame - a wrong
+    secret, a channel the ident may not use - or a TLS verification
+    failure) is counted in hpfeeds.refused and its text kept in
+    hpfeeds.reason, so that zflow pub / sub can stop at once with the
+    broker's words (else hpfeeds.reason says why a lossless sink dropped
+    messages: only one too big for a frame can be). A sink that was refused and is not connected has
+    nothing to drain: what it holds waits for a broker that said no.
+
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
     License, v. 2.0. If a copy of the MPL was not distributed with this
@@ -23,6 +32,7 @@
 #include "zflow_adapter_list.h"
 #include "zflow_error.h"
 #include "zflow_pipeline_stage.h"
+#include <pthread.h>
 #include <string.h>
 
 //  One stage's client and what it needs to start it.
@@ -34,13 +44,21 @@ typedef struct {
     char *channels;          //  source: channels; sink: the channel
     char *endpoint;          //  sink: the inproc endpoint it reads
     bool sink;               //  a sink (else a source)
+    bool block;              //  sink: a full outbox blocks (lossless), so its only
+                             //  drops are messages too big for a frame
     zflow_hpfeeds_t *client; //  the running client, or NULL
+    pthread_mutex_t lock;    //  guards the reading of the client's events (STATS and
+                             //  drain may come from different threads) and the two below
+    uint64_t refused;        //  ERROR events seen: refusals by the broker
+    char *reason;            //  the text of the last one, or NULL
 } s_hpfeeds_t;
 
 static void s_free (void *arg)
 {
     s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
     zflow_hpfeeds_destroy (&self->client);
+    pthread_mutex_destroy (&self->lock);
+    free (self->reason);
     free (self->host);
     free (self->ident);
     free (self->secret);
@@ -58,6 +76,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
     config.reader = false;
     if (self->sink)
         config.outbox_policy = lossless ? ZFLOW_HPFEEDS_BLOCK : ZFLOW_HPFEEDS_DROP_OLDEST;
+    self->block = self->sink && lossless;
     int rc = 0;
     self->client = zflow_hpfeeds_new (&config, &rc);
     if (!self->client) {
@@ -84,7 +103,28 @@ static int s_start (void *arg, zflow__stage_t *stage)
     return rc;
 }
 
-//  Sink: waits until the client has written what the stage passed it.
+//  Reads the client's pending events: counts the refusals (ERROR) and
+//  keeps the last one's text. Returns the refusals so far.
+static uint64_t s_read_events (s_hpfeeds_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    int type = 0;
+    char *text;
+    while (self->client && (text = zflow_hpfeeds_event (self->client, &type, 0))) {
+        if (type == ZFLOW_HPFEEDS_EVENT_ERROR) {
+            self->refused++;
+            free (self->reason);
+            self->reason = text;
+        } else
+            zstr_free (&text);
+    }
+    uint64_t refused = self->refused;
+    pthread_mutex_unlock (&self->lock);
+    return refused;
+}
+
+//  Sink: waits until the client has written what the stage passed it (or
+//  dropped it: too big, refused), or until a broker that refused it is gone.
 static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
 {
     s_hpfeeds_t *self = (s_hpfeeds_t *) arg;
@@ -95,10 +135,12 @@ static int s_drain (void *arg, zflow__stage_t *stage, int64_t deadline)
     zhash_destroy (&stats);
     while (true) {
         stats = zflow_hpfeeds_stats (self->client, 5000);
-        uint64_t sent =
-            zflow_actor_stats_get (stats, "sent") + zflow_actor_stats_get (stats, "outbox_drops");
+        uint64_t sent = zflow_actor_stats_get (stats, "sent") +
+                        zflow_actor_stats_get (stats, "outbox_drops") +
+                        zflow_actor_stats_get (stats, "refused_drops");
+        bool connected = zflow_actor_stats_get (stats, "connected") > 0;
         zhash_destroy (&stats);
-        if (sent >= passed)
+        if (sent >= passed || (s_read_events (self) && !connected))
             return 0;
         if (zclock_mono () >= deadline)
             return ZFLOW_ETIMEDOUT;
@@ -124,6 +166,28 @@ static void s_stats (void *arg, zhash_t *stats)
     const char *disconnects = client ? (const char *) zhash_lookup (client, "disconnects") : NULL;
     if (disconnects)
         zhash_update (stats, "reconnects", (void *) disconnects);
+    if (client) {
+        //  what will never reach the broker: too big, or to a refused channel
+        char number[32];
+        snprintf (number, sizeof (number), "%" PRIu64,
+                  zflow_actor_stats_get (client, "outbox_drops") +
+                      zflow_actor_stats_get (client, "refused_drops"));
+        zhash_update (stats, "hpfeeds.dropped", number);
+        snprintf (number, sizeof (number), "%" PRIu64, s_read_events (self));
+        zhash_update (stats, "hpfeeds.refused", number);
+        pthread_mutex_lock (&self->lock);
+        uint64_t too_big = self->block ? zflow_actor_stats_get (client, "outbox_drops") : 0;
+        if (self->reason)
+            zhash_update (stats, "hpfeeds.reason", self->reason);
+        else if (too_big) {
+            char text[120];
+            snprintf (text, sizeof (text),
+                      "%" PRIu64 " message%s over the hpfeeds frame limit (1 MiB) dropped", too_big,
+                      too_big > 1 ? "s" : "");
+            zhash_update (stats, "hpfeeds.reason", text);
+        }
+        pthread_mutex_unlock (&self->lock);
+    }
     zhash_destroy (&client);
 }
 
@@ -142,6 +206,7 @@ static s_hpfeeds_t *s_new (const zflow_hpfeeds_config_t *config, const char *cha
     self->secret = config->secret ? strdup (config->secret) : NULL;
     self->channels = strdup (channels);
     self->sink = sink;
+    pthread_mutex_init (&self->lock, NULL);
     self->config.host = self->host;
     self->config.ident = self->ident;
     self->config.secret = self->secret;
@@ -294,5 +359,11 @@ const zflow_adapter_t zflow__adapter_hpfeeds = {
     .sink = s_add_sink,
     .stats = {.connected = "hpfeeds.connected",
               .delivered = "hpfeeds.sent",
-              .dropped = "hpfeeds.outbox_drops",
-              .all = "hpfeeds.<client counter>|reconnects"}};
+              .dropped = "hpfeeds.dropped",
+              .refused = "hpfeeds.refused",
+              .reason = "hpfeeds.reason",
+              //  hpfeeds acknowledges nothing: a refused publish is known
+              //  by the error frame, within a round trip
+              .settle_ms = 200,
+              .all = "hpfeeds.<client counter>|hpfeeds.dropped|hpfeeds.refused|hpfeeds.reason|"
+                     "reconnects"}};

@@ -388,6 +388,55 @@ static void test_sub_rule_and_rejects (void)
     zflow_centrifugo_sink_destroy (&sink);
 }
 
+//  The text of STATS entry name (a new string the caller frees), or NULL.
+static char *s_stat_text (zflow_centrifugo_sink_t *sink, const char *name)
+{
+    zhash_t *stats = zflow_centrifugo_sink_stats (sink, 2000);
+    const char *value = stats ? (const char *) zhash_lookup (stats, name) : NULL;
+    char *text = value ? strdup (value) : NULL;
+    zhash_destroy (&stats);
+    return text;
+}
+
+//  A wrong API key (HTTP 401) is refused for good: the batch is dropped at
+//  once, without retries, counted in refused, and reason says why; a
+//  rejected command's reason is its error code and message.
+static void test_refused (void)
+{
+    CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
+    char endpoint[64];
+    zflow_centrifugo_sink_config_t config = s_config (endpoint, sizeof (endpoint));
+    config.channel_rule = "{0}:{1}";
+    zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
+    char *reason = s_stat_text (sink, "reason");
+    CHECK (reason == NULL); //  nothing failed yet
+    zsock_t *push = zsock_new_push (endpoint);
+    s_send_n (push, "unknown/x", 0);
+    CHECK (s_wait_stat (sink, "rejected", 1, 5000));
+    reason = s_stat_text (sink, "reason");
+    CHECK (reason && strncmp (reason, "error ", 6) == 0);
+    free (reason);
+    CHECK (s_stat (sink, "refused") == 0);
+    zsock_destroy (&push);
+    zflow_centrifugo_sink_destroy (&sink);
+
+    config = s_config (endpoint, sizeof (endpoint));
+    config.api_key = "wrong";
+    sink = zflow_centrifugo_sink_new (&config, NULL);
+    push = zsock_new_push (endpoint);
+    s_send_n (push, "chat/refused", 0);
+    s_send_n (push, "chat/refused", 1);
+    CHECK (s_wait_stat (sink, "refused", 2, 5000));
+    CHECK (s_stat (sink, "drops") == 2);
+    CHECK (s_stat (sink, "retries") == 0);
+    CHECK (s_stat (sink, "published") == 0);
+    reason = s_stat_text (sink, "reason");
+    CHECK (reason && strstr (reason, "401") && strstr (reason, "API key"));
+    free (reason);
+    zsock_destroy (&push);
+    zflow_centrifugo_sink_destroy (&sink);
+}
+
 //  Hub keys into channels: a hub subscriber's actor listener on a pattern
 //  pushes the matching envelopes into the sink's PULL input (the hub then
 //  counts the subscription); a plain SUB at the hub's XPUB side receives
@@ -577,6 +626,7 @@ int main (void)
     test_lossy ();
     test_destroy_against_failing_server ();
     test_sub_rule_and_rejects ();
+    test_refused ();
     test_hub ();
     test_bad_config ();
     test_conventions ();

@@ -157,7 +157,8 @@ p = subprocess.run([ZFLOW, "pub", f"http://127.0.0.1:{cf_port}/api", "--channel"
                     "--api-key", "wrong", "--max-attempts", "5"], input='{"x":3}\n',
                    capture_output=True, text=True,
                    timeout=60)
-check(p.returncode == 1 and "took 0 of 1" in p.stderr, "a wrong API key exits 1 and says so")
+check(p.returncode == 1 and "401" in p.stderr and "API key" in p.stderr,
+      f"a wrong API key exits 1 and says so: HTTP 401 ({p.stderr.strip()!r})")
 
 run.send_signal(signal.SIGTERM)
 run.wait(timeout=15)

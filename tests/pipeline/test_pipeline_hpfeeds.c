@@ -99,6 +99,7 @@ int main (void)
     CHECK (s_stat (bridge, 0, "msgs_in") == total);
     CHECK (s_stat (bridge, 1, "filtered") == total - total / 3);
     CHECK (s_stat (bridge, 0, "reconnects") == 0);
+    CHECK (s_stat (bridge, 0, "hpfeeds.refused") == 0);
     CHECK (zflow_pipeline_stop (feed, 2000) == 0);
     CHECK (zflow_pipeline_stop (bridge, 2000) == 0);
     zflow_pipeline_destroy (&feed);
@@ -113,6 +114,37 @@ int main (void)
         fclose (file);
     CHECK (lines == total / 3);
     unlink (path);
+
+    //  refusals: a wrong secret (source) and a channel the ident may not
+    //  publish to (sink) are counted in hpfeeds.refused, with the broker's
+    //  words in hpfeeds.reason; the refused sink's stop does not wait
+    zflow_pipeline_t *refused =
+        zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "refused"}, NULL);
+    config.ident = "feed";
+    config.secret = "wrong";
+    zflow_pipeline_source_hpfeeds (refused, "in", &config, "events");
+    zflow_pipeline_sink_file (refused, "out", "/dev/null");
+    zflow_pipeline_source_synthetic (refused, "synth", 0, 10);
+    config.ident = "watch";
+    config.secret = "s3";
+    zflow_pipeline_sink_hpfeeds (refused, "publish", &config, "events");
+    CHECK (zflow_pipeline_start (refused) == 0);
+    deadline = zclock_mono () + 5000;
+    while ((s_stat (refused, 0, "hpfeeds.refused") == 0 ||
+            s_stat (refused, 3, "hpfeeds.refused") == 0) &&
+           zclock_mono () < deadline)
+        zclock_sleep (20);
+    for (size_t stage = 0; stage < 4; stage += 3) {
+        zhash_t *stats = zflow_pipeline_stage_stats (refused, stage, 2000);
+        const char *reason = stats ? (const char *) zhash_lookup (stats, "hpfeeds.reason") : NULL;
+        CHECK (zflow_actor_stats_get (stats, "hpfeeds.refused") >= 1);
+        CHECK (reason && strstr (reason, stage ? "not allowed to pub" : "Authentication failed"));
+        zhash_destroy (&stats);
+    }
+    int64_t stopping = zclock_mono ();
+    zflow_pipeline_stop (refused, 3000);
+    CHECK (zclock_mono () - stopping < 2000);
+    zflow_pipeline_destroy (&refused);
 
     //  a bad client setting (no port) makes start fail, nothing left running
     zflow_pipeline_t *bad = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bad"}, NULL);
