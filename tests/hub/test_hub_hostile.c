@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -360,6 +361,62 @@ static void test_partial_frames (void)
     zflow_hub_destroy (&hub);
 }
 
+//  ---------------------------------------------------------------------
+//  The limits as configured, and a bad config
+
+#ifdef ZFLOW_HUB_DEFAULT_STALL_LIMIT
+static void test_limits (void)
+{
+    int err = 0;
+    zflow_hub_config_t config;
+    zflow_hub_config_init (&config);
+    CHECK (config.max_message == 0 && config.stall_limit_ms == 0);
+    config.name = "hostile-bad";
+    config.max_message = (size_t) INT_MAX + 1;
+    CHECK (zflow_hub_new (&config, &err) == NULL);
+    CHECK_RC (err, ZFLOW_EINVAL);
+
+    //  4 KiB of topics in all: the peer holding the most goes, the small
+    //  one stays; 20 subscriptions per connection: the 21st drops it
+    config.name = "hostile-limits";
+    config.max_message = 0;
+    config.max_subscription_bytes = 4096;
+    config.max_peer_subscriptions = 20;
+    zflow_hub_t *hub = zflow_hub_new (&config, &err);
+    CHECK (hub);
+    CHECK (zflow_hub_bind (hub, NULL, "tcp://127.0.0.1:*") == 0);
+    int small = s_zmtp_connect (zflow_hub_bound_sub (hub), "SUB", 0);
+    int big = s_zmtp_connect (zflow_hub_bound_sub (hub), "SUB", 0);
+    int many = s_zmtp_connect (zflow_hub_bound_sub (hub), "SUB", 0);
+    char topic[250];
+    memset (topic, 'x', sizeof (topic));
+    CHECK (s_zmtp_subscribe (small, "small", 5));
+    for (int i = 0; i < 21; i++) //  231 bytes
+        s_zmtp_subscribe (many, topic, 1 + i);
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_stat (hub, "subscription_disconnects") < 1 && zclock_mono () < deadline)
+        zclock_sleep (10);
+    CHECK (s_stat (hub, "subscription_disconnects") == 1); //  many, at its 21st
+    CHECK (s_stat (hub, "remote_connections") == 1);
+    for (int i = 0; i < 17; i++) { //  big passes 4 KiB at its 17th topic
+        topic[0] = (char) ('a' + i);
+        s_zmtp_subscribe (big, topic, 250);
+    }
+    while (s_stat (hub, "subscription_disconnects") < 2 && zclock_mono () < deadline)
+        zclock_sleep (10);
+    CHECK (s_stat (hub, "subscription_disconnects") == 2);
+    CHECK (s_stat (hub, "remote_connections") == 1);
+    CHECK (s_stat (hub, "remote_subscription_bytes") == 5);
+    //  the dropped connections are closed: reading them ends
+    char byte;
+    CHECK (recv (big, &byte, 1, 0) <= 0 && recv (many, &byte, 1, 0) <= 0);
+    close (small);
+    close (big);
+    close (many);
+    zflow_hub_destroy (&hub);
+}
+#endif
+
 int main (int argc, char *argv[])
 {
     //  one test by name, or all
@@ -371,5 +428,9 @@ int main (int argc, char *argv[])
         RUN (test_partial_frames);
     if (!only || streq (only, "stall"))
         RUN (test_stalled_subscriber);
+#ifdef ZFLOW_HUB_DEFAULT_STALL_LIMIT
+    if (!only || streq (only, "limits"))
+        RUN (test_limits);
+#endif
     return 0;
 }
