@@ -14,13 +14,31 @@
     zflow_hub_bind adds ipc:// or tcp:// endpoints for other processes, with
     CURVE when zflow_hub_set_curve was called first.
 
-    Trust: the hub counts subscriptions from what its peers announce, and
-    ZeroMQ does not tell it which connection sent an announcement. It
-    bounds what any peer can claim (counts, patterns, peers, message size
-    ZFLOW_HUB_MAX_MESSAGE) and ignores announcements from subscribers it
-    has not seen arrive, but a peer that can reach an endpoint can still
-    misstate another's subscriptions: bind network endpoints only where the
-    peers are trusted, or with CURVE and an allow directory.
+    Trust: the hub counts subscriptions from what its peers announce. It
+    bounds what any peer can claim (counts, patterns, peers, message size)
+    and ignores announcements from subscribers it has not seen arrive, but
+    a peer that can reach an endpoint can still misstate another's
+    subscriptions: bind network endpoints only where the peers are trusted,
+    or with CURVE and an allow directory.
+
+    Hostile peers: on the endpoints of zflow_hub_bind the hub tells one
+    connection from another by its socket and disconnects (counted in
+    STATS) a connection that
+    - sends a message larger than max_message (at its frame header, so a
+      partial frame never holds more than that);
+    - holds more than max_peer_subscriptions subscriptions, or holds the
+      most when all remote connections together pass
+      max_subscription_bytes of topics (libzmq keeps ~50 bytes of memory
+      per byte of topic; the default bounds that near 50 MiB);
+    - over tcp://, does not read: when the hub has been holding its
+      publishers back for stall_limit_ms (a lossless subscriber is full)
+      and the connection has data waiting and took none of it for as
+      long, whatever it sends (pings keep ZMTP's heartbeat alive, not
+      this). The hub as a whole stalls at most about stall_limit_ms plus
+      a fifth of it because of one such peer. ipc:// peers are counted
+      but not timed (a Unix socket does not say what its peer took); a
+      local inproc subscriber is trusted (its queue policy decides).
+    The limits need Linux (TCP_INFO) for the stall check.
 
     Keys are zflow_key_t tuples; subscription patterns may hold "*": a "*"
     matches exactly one component at its position, a trailing "*" matches
@@ -81,9 +99,32 @@ typedef struct {
     bool verbose;                   //  trace attachments and backpressure to stderr
     const zflow_hub_curve_t *curve; //  CURVE for the endpoints zflow_hub_bind binds
                                     //  (as zflow_hub_set_curve), or NULL
+    size_t max_message;             //  largest message (bytes, <= INT_MAX) a peer may
+                                    //  send to a bound tcp/ipc endpoint; 0:
+                                    //  ZFLOW_HUB_DEFAULT_MAX_MESSAGE
+    size_t max_peer_subscriptions;  //  subscriptions one remote connection may hold
+                                    //  (ZeroMQ ones and the patterns its zflow
+                                    //  subscribers announce); 0:
+                                    //  ZFLOW_HUB_DEFAULT_PEER_SUBSCRIPTIONS
+    size_t max_subscription_bytes;  //  topics all remote connections may hold
+                                    //  together, bytes; 0:
+                                    //  ZFLOW_HUB_DEFAULT_SUBSCRIPTION_BYTES
+    int stall_limit_ms;             //  drop a tcp subscriber that takes nothing this
+                                    //  long while the hub holds publishers back; 0:
+                                    //  ZFLOW_HUB_DEFAULT_STALL_LIMIT, < 0: never
 } zflow_hub_config_t;
 
-//  Sets every field of config to its default (all zero / NULL).
+//  Defaults of the limits on remote peers (see "Hostile peers" above): 1 MiB
+//  messages, 10,000 subscriptions per connection, 1 MiB of topics in all
+//  (about 50 MiB of libzmq's memory), 10 s without reading while the hub
+//  waits (as long as ZMTP's heartbeat timeout of the hub's endpoints).
+#define ZFLOW_HUB_DEFAULT_MAX_MESSAGE (1024 * 1024)
+#define ZFLOW_HUB_DEFAULT_PEER_SUBSCRIPTIONS 10000
+#define ZFLOW_HUB_DEFAULT_SUBSCRIPTION_BYTES (1024 * 1024)
+#define ZFLOW_HUB_DEFAULT_STALL_LIMIT 10000
+
+//  Sets every field of config to its default (all zero / NULL: the limits
+//  then take their ZFLOW_HUB_DEFAULT_ values).
 void zflow_hub_config_init (zflow_hub_config_t *config);
 
 //  Creates a hub from config (NULL: all defaults) and starts its actor,
@@ -91,8 +132,9 @@ void zflow_hub_config_init (zflow_hub_config_t *config);
 //  copied (the name, the CURVE certificate and allow directory): the
 //  caller keeps config and may free or reuse it at once. Returns the hub
 //  (the caller owns it; zflow_hub_destroy), or NULL with *err_p (if not
-//  NULL) set to ZFLOW_EINVAL (bad name), ZFLOW_EENDPOINT (a hub of that
-//  name already exists), ZFLOW_ECONFIG (CURVE refused) or ZFLOW_ENOMEM.
+//  NULL) set to ZFLOW_EINVAL (bad name, max_message over INT_MAX),
+//  ZFLOW_EENDPOINT (a hub of that name already exists), ZFLOW_ECONFIG
+//  (CURVE refused) or ZFLOW_ENOMEM.
 zflow_hub_t *zflow_hub_new (const zflow_hub_config_t *config, int *err_p);
 
 //  Stops the actor (and every attachment), closes its sockets and frees
@@ -166,7 +208,8 @@ const char *zflow_hub_name (zflow_hub_t *self);
 const char *zflow_hub_pub_endpoint (zflow_hub_t *self);
 const char *zflow_hub_sub_endpoint (zflow_hub_t *self);
 
-//  Largest message accepted from a tcp:// or ipc:// peer (64 MiB).
+//  Largest message accepted from an endpoint of zflow_hub_attach (64 MiB;
+//  the endpoints of zflow_hub_bind take the config's max_message).
 #define ZFLOW_HUB_MAX_MESSAGE (64 * 1024 * 1024)
 
 //  Turns on CURVE for the endpoints bound after this call (inproc is not
@@ -197,7 +240,10 @@ size_t zflow_hub_subscription_count (zflow_hub_t *self, const zflow_key_t *patte
 
 //  Asks the actor for its counters (the standard ones plus patterns,
 //  subscriptions, notices, malformed, paused, attached (endpoints now),
-//  attached_in, attached_malformed). Returns a hash (the caller owns it;
+//  attached_in, attached_malformed; of the limits on remote peers:
+//  stalled_disconnects, subscription_disconnects, remote_connections,
+//  remote_subscriptions, remote_subscription_bytes, refused_messages).
+//  Returns a hash (the caller owns it;
 //  zhash_destroy) or NULL on timeout or a NULL self. See
 //  zflow_actor_stats_get.
 zhash_t *zflow_hub_stats (zflow_hub_t *self, int timeout_ms);

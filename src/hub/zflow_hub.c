@@ -25,11 +25,13 @@
 #include "zflow_actor.h"
 #include "zflow_envelope.h"
 #include "zflow_error.h"
+#include "zflow_hub_guard.h"
 #include "zflow_hub_internal.h"
 #include "zflow_hub_notice.h"
 #include "zflow_hub_trie.h"
 #include "zflow_stream.h"
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,10 +44,20 @@
 #define S_NOTICE_BACKLOG (1024 * 1024)
 //  Limits on what peers may claim, so that no message from the network can
 //  make the hub loop or grow without bound: subscribers it tracks, patterns
-//  per subscriber, and subscriptions to one pattern by one subscriber.
+//  per subscriber, and subscriptions to one pattern by one subscriber (a
+//  remote connection's new patterns also count against its
+//  max_peer_subscriptions: zflow_hub_guard.h).
 #define S_MAX_PEERS 100000
 #define S_MAX_PATTERNS_PER_PEER 1000000
 #define S_MAX_SAME_PATTERN 10000
+//  Messages a tcp:// or ipc:// connection may have waiting for the hub to
+//  read on the XPUB side. libzmq adds each subscription to its trie as it
+//  takes it from that pipe, and keeps taking while the connection's I/O
+//  thread refills it: with the default (1000) a flood got ~70,000
+//  subscriptions into the trie before the hub saw the 10,000th and dropped
+//  the peer; with 10 the overshoot is a few. Only control messages come
+//  this way (subscriptions, announcements, fences).
+#define S_REMOTE_RCVHWM 10
 
 //  One subscription pattern the hub knows (its wire form is its hash key).
 typedef struct {
@@ -73,6 +85,10 @@ struct _zflow_hub_t {
     zhashx_t *peers;       //  subscriber uid -> s_peer_t
     bool curve;            //  this hub holds a reference on the shared zauth
     bool verbose;          //  as configured, until zflow_hub_set_verbose
+    size_t max_message;    //  largest message from a bound tcp/ipc endpoint
+    size_t max_peer_subs;  //  subscriptions per remote connection
+    size_t max_sub_bytes;  //  topics of all remote connections, bytes
+    int stall_limit_ms;    //  drop a tcp subscriber taking nothing this long
     bool closed;           //  destroyed: trie, patterns, peers are gone (lock)
     size_t refs;           //  the owner's and each publisher's and subscriber's
                            //  (s_registry_lock); the struct is freed at 0
@@ -94,6 +110,8 @@ typedef struct {
     zflow_msg_t *notice;      //  notice being built, reused
     zflow_msg_t *control;     //  (un)subscription being read, reused
     bool paused;              //  input held back until out drains
+    int64_t paused_since;     //  when it began (zclock_mono)
+    zflow_hub_guard_t *guard; //  limits on remote subscribers
     uint64_t notices;         //  notices published
     uint64_t notices_skipped; //  notices not published (key too long)
     uint64_t notices_dropped; //  notices dropped: output too far behind
@@ -164,6 +182,7 @@ static void s_send_out (s_hub_t *self, zflow_msg_t *msg)
         counters->msgs_out++;
     if (rc == ZFLOW_DRAIN && !self->paused) {
         self->paused = true;
+        self->paused_since = zclock_mono ();
         self->pauses++;
     }
     counters->queue_depth = zflow_stream_write_pending (self->out);
@@ -266,7 +285,9 @@ static int s_step (zflow_hub_t *hub, const char *wire, bool up, uint64_t *count_
 }
 
 //  Sets the subscriptions of peer to pattern wire to n, one notice per step.
-static void s_set_count (s_hub_t *self, s_peer_t *peer, const char *wire, uint64_t n)
+//  origin (a zmq_msg_t *, or NULL) is the announcement: a new pattern counts
+//  against the limits of the connection it came from.
+static void s_set_count (s_hub_t *self, s_peer_t *peer, const char *wire, uint64_t n, void *origin)
 {
     zflow_hub_t *hub = self->hub;
     uint64_t *have = (uint64_t *) zhashx_lookup (peer->patterns, wire);
@@ -276,6 +297,9 @@ static void s_set_count (s_hub_t *self, s_peer_t *peer, const char *wire, uint64
         self->malformed++; //  more than any real subscriber holds
         return;
     }
+    if (origin && (!have != !n) &&
+        !zflow__hub_guard_account (self->guard, origin, n ? 1 : -1, strlen (wire)))
+        return; //  its connection went past a limit: dropped
     while (now != n) {
         bool up = n > now;
         uint64_t count = 0;
@@ -349,7 +373,7 @@ static void s_on_presence (s_hub_t *self, bool subscribe, const char *topic, siz
     zlistx_t *wires = zhashx_keys (peer->patterns);
     for (const char *wire = (const char *) zlistx_first (wires); wire;
          wire = (const char *) zlistx_next (wires))
-        s_set_count (self, peer, wire, 0);
+        s_set_count (self, peer, wire, 0, NULL);
     zlistx_destroy (&wires);
     pthread_mutex_lock (&self->hub->lock);
     zhashx_delete (self->hub->peers, uid);
@@ -365,7 +389,7 @@ static bool s_whole (const char *text)
 
 //  "A" uid "\0" pattern wire "\0" n: the subscriber has n subscriptions to
 //  the pattern now. "F" uid "\0" seq: a fence.
-static void s_on_announce (s_hub_t *self, const char *data, size_t size)
+static void s_on_announce (s_hub_t *self, const char *data, size_t size, void *origin)
 {
     char text[ZFLOW_KEY_MAX_PARTS * (ZFLOW_KEY_MAX_PART + 1) + ZFLOW_HUB_MAX_UID + 64];
     if (size < 2 || size >= sizeof (text) || memchr (data, 0, size) == NULL) {
@@ -390,23 +414,28 @@ static void s_on_announce (s_hub_t *self, const char *data, size_t size)
         pthread_cond_broadcast (&self->hub->fenced);
         pthread_mutex_unlock (&self->hub->lock);
     } else if (text[0] == 'A' && last && last < text + size && *wire && s_whole (last))
-        s_set_count (self, peer, wire, strtoull (last, NULL, 10));
+        s_set_count (self, peer, wire, strtoull (last, NULL, 10), origin);
     else
         self->malformed++;
 }
 
-//  One message from the XPUB side: an (un)subscription, or an announcement
-//  a zflow subscriber sent upstream.
-static void s_on_upstream (s_hub_t *self, const char *data, size_t size)
+//  One message from the XPUB side (origin, a zmq_msg_t *): an
+//  (un)subscription, or an announcement a zflow subscriber sent upstream.
+//  What a remote connection sends counts against its limits first.
+static void s_on_upstream (s_hub_t *self, const char *data, size_t size, void *origin)
 {
-    if (size >= 1 && (data[0] == 0 || data[0] == 1)) {
+    bool subscription = size >= 1 && (data[0] == 0 || data[0] == 1);
+    int delta = !subscription ? 0 : data[0] == 1 ? 1 : -1;
+    if (!zflow__hub_guard_account (self->guard, origin, delta, subscription ? size - 1 : 0))
+        return;
+    if (subscription) {
         if (size >= 3 && data[1] == 0 &&
             (data[2] == ZFLOW_HUB_PRESENCE || data[2] == ZFLOW_HUB_PRESENCE_REMOTE))
             s_on_presence (self, data[0] == 1, data + 1, size - 1);
         else
             self->prefixes++; //  a literal prefix: ZeroMQ does the filtering
     } else
-        s_on_announce (self, data, size);
+        s_on_announce (self, data, size, origin);
 }
 
 static void s_on_output (zflow_stream_t *stream, void *arg)
@@ -416,7 +445,7 @@ static void s_on_output (zflow_stream_t *stream, void *arg)
     while (zflow_stream_read (stream, msg, 0) == 0) {
         if (zflow_msg_size (msg) == 1)
             s_on_upstream (self, (const char *) zflow_msg_data (msg, 0),
-                           zflow_msg_part_size (msg, 0));
+                           zflow_msg_part_size (msg, 0), zflow_msg_zmq (msg, 0));
         else
             self->malformed++;
     }
@@ -449,17 +478,33 @@ static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "attached", zlistx_size (self->attached));
     zflow_actor_stats_add (reply, "attached_in", self->attached_in);
     zflow_actor_stats_add (reply, "attached_malformed", self->attached_bad);
+    zflow__hub_guard_stats (self->guard, reply);
+}
+
+//  The guard's periodic check (zflow_hub_guard.h).
+static int s_on_check (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop, (void) timer_id;
+    s_hub_t *self = (s_hub_t *) arg;
+    zflow__hub_guard_check (self->guard, self->paused ? self->paused_since : 0);
+    return 0;
 }
 
 //  Binds stream to endpoint (if not empty); *real_p gets the real endpoint.
-static int s_bind_one (zflow_stream_t *stream, const char *endpoint, char **real_p)
+static int s_bind_one (s_hub_t *self, zflow_stream_t *stream, const char *endpoint, char **real_p)
 {
     *real_p = NULL;
     if (!endpoint || !*endpoint)
         return 0;
     //  peers on the network may not make the hub take any size of message
-    //  (inproc messages are not decoded, so this bounds only tcp/ipc peers)
-    zsock_set_maxmsgsize (zflow_stream_sock (stream), ZFLOW_HUB_MAX_MESSAGE);
+    //  (inproc messages are not decoded, so this bounds only tcp/ipc peers;
+    //  libzmq takes the options a bind has when it binds). A peer announcing
+    //  more is disconnected at the frame header: each connection holds at
+    //  most max_message of a partial frame.
+    zsock_t *sock = zflow_stream_sock (stream);
+    zsock_set_maxmsgsize (sock, (int) self->hub->max_message);
+    if (stream == self->out)
+        zsock_set_rcvhwm (sock, S_REMOTE_RCVHWM);
     if (zflow_stream_bind (stream, endpoint))
         return ZFLOW_EENDPOINT;
     *real_p = strdup ((const char *) zlistx_last (zflow_stream_bindings (stream)));
@@ -532,9 +577,9 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
         char *pub = zmsg_popstr (request);
         char *sub = zmsg_popstr (request);
         char *real_pub = NULL, *real_sub = NULL;
-        int rc = s_bind_one (self->in, pub, &real_pub);
+        int rc = s_bind_one (self, self->in, pub, &real_pub);
         if (rc == 0)
-            rc = s_bind_one (self->out, sub, &real_sub);
+            rc = s_bind_one (self, self->out, sub, &real_sub);
         if (rc && real_pub)
             zsock_unbind (zflow_stream_sock (self->in), "%s", real_pub);
         zsock_send (pipe, "iss", rc, real_pub ? real_pub : "", real_sub ? real_sub : "");
@@ -601,7 +646,10 @@ static int s_hub_setup (s_hub_t *self)
     self->verbose = self->hub->verbose;
     self->in = s_stream (ZMQ_XSUB, self->hub->pub_endpoint);
     self->out = s_stream (ZMQ_XPUB, self->hub->sub_endpoint);
-    if (!self->msg || !self->notice || !self->control || !self->attached || !self->in || !self->out)
+    self->guard = zflow__hub_guard_new (self->hub->max_peer_subs, self->hub->max_sub_bytes,
+                                        self->hub->stall_limit_ms);
+    if (!self->msg || !self->notice || !self->control || !self->attached || !self->in ||
+        !self->out || !self->guard)
         return -1;
     //  XSUB: take everything; the XPUB side filters per subscriber
     zflow_msg_t *all = zflow_msg_new ();
@@ -612,6 +660,9 @@ static int s_hub_setup (s_hub_t *self)
         return -1;
     zflow_stream_attach (self->in, loop, s_on_input, NULL, self);
     zflow_stream_attach (self->out, loop, s_on_output, s_on_drained, self);
+    if (zloop_timer (loop, (size_t) zflow__hub_guard_interval (self->guard), 0, s_on_check, self) <
+        0)
+        return -1;
     zflow_actor_set_command_handler (self->base, s_on_command, self);
     zflow_actor_set_stats_handler (self->base, s_stats, self);
     return 0;
@@ -646,6 +697,7 @@ static void s_hub_actor (zsock_t *pipe, void *args)
     zflow_msg_destroy (&self.msg);
     zflow_msg_destroy (&self.notice);
     zflow_msg_destroy (&self.control);
+    zflow__hub_guard_destroy (&self.guard);
     zflow_actor_destroy (&self.base);
 }
 
@@ -702,14 +754,21 @@ static char *s_anonymous_name (void)
     return zsys_sprintf ("hub-%" PRIu64 "-%d", n, (int) getpid ());
 }
 
-static zflow_hub_t *s_hub_new (const char *name, bool verbose, int *err_p)
+static zflow_hub_t *s_hub_new (const zflow_hub_config_t *config, int *err_p)
 {
     zflow_hub_t *self = (zflow_hub_t *) zmalloc (sizeof (zflow_hub_t));
     if (!self)
         return NULL;
     self->refs = 1;
-    self->verbose = verbose;
-    self->name = name ? strdup (name) : s_anonymous_name ();
+    self->verbose = config->verbose;
+    self->max_message = config->max_message ? config->max_message : ZFLOW_HUB_DEFAULT_MAX_MESSAGE;
+    self->max_peer_subs = config->max_peer_subscriptions ? config->max_peer_subscriptions
+                                                         : ZFLOW_HUB_DEFAULT_PEER_SUBSCRIPTIONS;
+    self->max_sub_bytes = config->max_subscription_bytes ? config->max_subscription_bytes
+                                                         : ZFLOW_HUB_DEFAULT_SUBSCRIPTION_BYTES;
+    self->stall_limit_ms =
+        config->stall_limit_ms ? config->stall_limit_ms : ZFLOW_HUB_DEFAULT_STALL_LIMIT;
+    self->name = config->name ? strdup (config->name) : s_anonymous_name ();
     self->pub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.pub", self->name);
     self->sub_endpoint = zsys_sprintf ("inproc://zflow.hub.%s.sub", self->name);
     pthread_mutex_init (&self->lock, NULL);
@@ -742,8 +801,10 @@ zflow_hub_t *zflow_hub_new (const zflow_hub_config_t *config, int *err_p)
     zflow_hub_config_init (&defaults);
     if (!config)
         config = &defaults;
-    int err = !config->name || s_name_ok (config->name) ? 0 : ZFLOW_EINVAL;
-    zflow_hub_t *self = err ? NULL : s_hub_new (config->name, config->verbose, &err);
+    int err = (config->name && !s_name_ok (config->name)) || config->max_message > INT_MAX
+                  ? ZFLOW_EINVAL
+                  : 0;
+    zflow_hub_t *self = err ? NULL : s_hub_new (config, &err);
     if (self && config->curve) {
         err = zflow_hub_set_curve (self, config->curve);
         if (err)
