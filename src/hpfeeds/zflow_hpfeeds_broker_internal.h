@@ -24,7 +24,7 @@
 #define S_READ_CHUNK (256 * 1024) //  bytes asked of the kernel per read
 #define S_LINGER_MS 1000          //  longest wait for a refused peer to close
 #define S_ERRLEN 600              //  room for an error text
-#define S_TICK_MS 100             //  period of the reaper, which also checks the deadlines
+#define S_TICK_MS 50              //  period of the reaper, which also checks the deadlines
 
 typedef struct _broker_t broker_t;
 
