@@ -16,18 +16,42 @@
 
     Users come from a JSON file in the reference broker's format, a ZPL file
     or the API, in any mix. All sockets are non-blocking in the actor's loop.
-    Each connection has a bounded output buffer; a subscriber that cannot
-    keep up is disconnected or loses messages (counted), by policy.
 
-    STATS (zflow_hpfeeds_broker_stats) adds to the standard counters:
+    Hostile or broken peers cost little and are closed in bounded time:
+    before auth a connection may only send an auth frame (at most 281
+    bytes: its receive buffer starts at that size), so an unauthenticated
+    connection holds a few KiB; it must authenticate within auth_timeout_ms
+    (closed with "Authentication timeout"); a connection that sends no frame
+    and is sent nothing for idle_timeout_ms is closed ("Idle timeout"; hpfeeds
+    has no heartbeat, so the default is an hour, and TCP keepalive closes
+    half-open connections sooner); connections past max_connections are
+    accepted and closed at once, before the info frame.
+
+    Slow subscribers. Each connection has an output buffer of outbuf_limit
+    bytes. slow_policy says what happens to a subscriber that falls behind:
+    DISCONNECT (the default) does what the reference broker does: it
+    buffers generously, and a subscriber whose output stays above half of
+    outbuf_limit for slow_grace_ms is disconnected (one that fills the
+    buffer is disconnected at once); DROP drops what does not fit; BLOCK
+    stops reading the publishers. What a disconnected subscriber was owed
+    is counted as lost.
+
+    STATS (zflow_hpfeeds_broker_stats) adds to the standard counters
+    (msgs_out counts copies queued for subscribers, less those lost with a
+    slow disconnect; drops counts every copy a slow subscriber did not get:
+    slow_drops + slow_lost):
     connections, connections_total, auth_failures, refusals, slow_drops,
-    slow_disconnects, protocol_errors, accept_pauses, stalls (times a
-    publisher waited for a slow subscriber, BLOCK), congested (subscribers
-    near their limit now), unrouted (publishes to a channel nobody was
-    subscribed to: pub/sub forwards them to no one, counted so that losses
-    can be accounted for), drains, drain_lost (see zflow_hpfeeds_broker_drain),
-    and per channel
-    "chan.<name>.msgs", "chan.<name>.bytes", "chan.<name>.drops", "chan.<name>.unrouted",
+    slow_disconnects, slow_lost (copies lost with those disconnects: queued
+    and unsent, or not fitting), auth_timeouts, idle_timeouts,
+    refused_connections (over max_connections), protocol_errors,
+    accept_pauses, stalls (times a publisher waited for a slow subscriber,
+    BLOCK), congested (subscribers near their limit now), unrouted
+    (publishes to a channel nobody was subscribed to: pub/sub forwards them
+    to no one, counted so that losses can be accounted for; nothing in the
+    hpfeeds protocol can tell the publisher), drains, drain_lost (see
+    zflow_hpfeeds_broker_drain), and per channel
+    "chan.<name>.msgs", "chan.<name>.bytes", "chan.<name>.drops" (copies
+    dropped or not fitting when delivered), "chan.<name>.unrouted",
     "chan.<name>.subscribers", and per connection "conn.<id>.<ident>.msgs_in",
     ".msgs_out", ".drops", ".out_pending".
 
@@ -52,18 +76,29 @@ typedef struct _zflow_hpfeeds_broker_t zflow_hpfeeds_broker_t;
 
 //  What to do with a subscriber whose output buffer is full.
 typedef enum {
-    ZFLOW_HPFEEDS_SLOW_DISCONNECT = 0, //  close its connection (counted; the default)
+    ZFLOW_HPFEEDS_SLOW_DISCONNECT = 0, //  close its connection after slow_grace_ms above half
+                                       //  its buffer, or at once when full (counted; the default)
     ZFLOW_HPFEEDS_SLOW_DROP = 1,       //  drop the message for it (counted)
     ZFLOW_HPFEEDS_SLOW_BLOCK = 2       //  lossless: stop reading publishers until it catches
                                        //  up (one stuck subscriber stalls every publisher)
 } zflow_hpfeeds_slow_policy_t;
 
-//  Default output buffer per connection, in bytes.
-#define ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF (8 * 1024 * 1024)
+//  Default output buffer per connection, in bytes: generous, as the
+//  reference broker's (it starts its 60 s deadline at 50 x 1 MiB queued;
+//  half of this is where ours starts).
+#define ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF (100 * 1024 * 1024)
+//  Default grace of a slow subscriber (DISCONNECT), in ms: the reference's.
+#define ZFLOW_HPFEEDS_BROKER_DEFAULT_SLOW_GRACE 60000
+//  Default time to authenticate after connecting, in ms.
+#define ZFLOW_HPFEEDS_BROKER_DEFAULT_AUTH_TIMEOUT 10000
+//  Default idle timeout, in ms (an hour: hpfeeds has no heartbeat).
+#define ZFLOW_HPFEEDS_BROKER_DEFAULT_IDLE_TIMEOUT 3600000
+//  Default most connections at once.
+#define ZFLOW_HPFEEDS_BROKER_DEFAULT_MAX_CONNECTIONS 10000
 
 //  Broker settings. Fill with zflow_hpfeeds_broker_config_init, then set
 //  fields. A zeroed struct means the defaults too (NULL name, DISCONNECT,
-//  0 outbuf_limit), so {.name = "x"} is a complete config.
+//  0 for every number), so {.name = "x"} is a complete config.
 typedef struct {
     const char *name;                        //  name sent in the info frame (default and
                                              //  NULL: "zflow"; else 1..255 bytes)
@@ -73,6 +108,17 @@ typedef struct {
                                              //  ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
                                              //  at least 64 KiB is used, at least 4 MiB
                                              //  with ZFLOW_HPFEEDS_SLOW_BLOCK)
+    int slow_grace_ms;   //  DISCONNECT: longest time a subscriber's output may stay above
+                         //  half of outbuf_limit (default and 0:
+                         //  ZFLOW_HPFEEDS_BROKER_DEFAULT_SLOW_GRACE; negative: no grace,
+                         //  disconnected only when the buffer is full)
+    int auth_timeout_ms; //  time to authenticate after connecting (default and 0:
+                         //  ZFLOW_HPFEEDS_BROKER_DEFAULT_AUTH_TIMEOUT; checked every 100 ms)
+    int idle_timeout_ms; //  a connection that sends no frame and is sent nothing for this
+                         //  long is closed (default and 0:
+                         //  ZFLOW_HPFEEDS_BROKER_DEFAULT_IDLE_TIMEOUT; negative: never)
+    int max_connections; //  most connections at once; more are closed at once (default and
+                         //  0: ZFLOW_HPFEEDS_BROKER_DEFAULT_MAX_CONNECTIONS)
 } zflow_hpfeeds_broker_config_t;
 
 //  Fills config (the caller's) with the defaults.
@@ -84,7 +130,8 @@ void zflow_hpfeeds_broker_config_init (zflow_hpfeeds_broker_config_t *config);
 //  users until zflow_hpfeeds_broker_add_user or a load. Returns the broker
 //  (the caller owns it and destroys it with zflow_hpfeeds_broker_destroy),
 //  or NULL with *err_p set (err_p may be NULL): ZFLOW_EINVAL (empty or
-//  over-long name, unknown slow_policy) or ZFLOW_ENOMEM.
+//  over-long name, unknown slow_policy, negative auth_timeout_ms or
+//  max_connections) or ZFLOW_ENOMEM.
 zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const zflow_hpfeeds_broker_config_t *config,
                                                   int *err_p);
 

@@ -27,6 +27,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -94,6 +97,7 @@ void zflow__hpfeeds_broker_conn_kill (conn_t *conn)
         return;
     s_conn_poll (conn, 0);
     conn->dead = true;
+    conn->broker->live--;
     if (conn->congested) {
         conn->congested = false;
         if (--conn->broker->congested == 0)
@@ -159,22 +163,59 @@ void zflow__hpfeeds_broker_conn_notice (conn_t *conn, const char *text)
     }
 }
 
-//  Delivers a run of publish frames (frames of them, size bytes at raw)
-//  to a subscriber: in one copy when its output has room, else frame by
-//  frame, so that the slow-subscriber policy applies to whole frames.
+//  Closes a subscriber that fell too far behind (DISCONNECT) and counts
+//  what it is owed as lost: the copies queued and not sent (taken back
+//  out of msgs_out), plus unfit copies that did not fit.
+static void s_conn_slow_close (conn_t *conn, uint64_t unfit)
+{
+    broker_t *self = conn->broker;
+    uint64_t queued =
+        (conn->out_left > 0) + zflow__hpfeeds_broker_publishes (&conn->out, conn->out_left);
+    zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
+    counters->msgs_out -= queued < counters->msgs_out ? queued : counters->msgs_out;
+    conn->msgs_out -= queued < conn->msgs_out ? queued : conn->msgs_out;
+    counters->drops += queued + unfit;
+    conn->drops += queued + unfit;
+    self->slow_lost += queued + unfit;
+    self->slow_disconnects++;
+    if (zflow_actor_verbose (self->base))
+        zsys_debug ("hpfeeds broker: connection %" PRIu64 " too slow, closed (%" PRIu64
+                    " messages lost)",
+                    conn->id, queued + unfit);
+    zflow__hpfeeds_broker_conn_kill (conn);
+}
+
+//  The output passed the high mark (cold): BLOCK marks the subscriber
+//  congested, DISCONNECT starts its grace period.
+static void s_conn_high (conn_t *conn)
+{
+    broker_t *self = conn->broker;
+    if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK) {
+        if (!conn->congested) {
+            conn->congested = true;
+            self->congested++;
+        }
+    } else if (conn->slow_since == 0)
+        conn->slow_since = self->now;
+}
+
+//  Delivers a run of publish frames (frames of them, size bytes at raw,
+//  data bytes of payload in all) to a subscriber: in one copy when its
+//  output has room, else frame by frame, so that the slow-subscriber
+//  policy applies to whole frames.
 static void s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *raw, size_t size,
-                            size_t frames)
+                            size_t frames, size_t data)
 {
     broker_t *self = conn->broker;
     if (conn->closing || conn->dead)
         return;
     if (zflow__hpfeeds_buf_append (&conn->out, raw, size) == 0) {
         conn->msgs_out += frames;
-        if (self->policy == ZFLOW_HPFEEDS_SLOW_BLOCK && !conn->congested &&
-            zflow__hpfeeds_buf_size (&conn->out) > conn->out.limit - ZFLOW_HPFEEDS_MAX_FRAME) {
-            conn->congested = true;
-            self->congested++;
-        }
+        zflow_actor_counters_t *counters = zflow_actor_counters (self->base);
+        counters->msgs_out += frames;
+        counters->bytes_out += data;
+        if (zflow__hpfeeds_buf_size (&conn->out) > self->out_high)
+            s_conn_high (conn);
         if (!conn->dirty) {
             conn->dirty = true;
             zlistx_add_end (self->dirty, conn);
@@ -182,23 +223,31 @@ static void s_conn_deliver (conn_t *conn, channel_t *channel, const uint8_t *raw
         return;
     }
     if (frames > 1) {
-        for (size_t offset = 0, frame; offset < size; offset += frame) {
-            frame = zflow__hpfeeds_frame_size (raw + offset);
-            s_conn_deliver (conn, channel, raw + offset, frame, 1);
+        size_t overhead = (size - data) / frames; //  a run shares its ident and channel
+        size_t offset = 0, done = 0;
+        while (offset < size && !conn->dead) {
+            size_t frame = zflow__hpfeeds_frame_size (raw + offset);
+            s_conn_deliver (conn, channel, raw + offset, frame, 1, frame - overhead);
+            offset += frame;
+            done++;
+        }
+        if (done < frames) {
+            //  closed in the middle of the run: the rest is lost with it
+            uint64_t rest = frames - done;
+            channel->drops += rest;
+            conn->drops += rest;
+            zflow_actor_counters (self->base)->drops += rest;
+            self->slow_lost += rest;
         }
         return;
     }
-    conn->drops++;
     channel->drops++;
-    zflow_actor_counters (self->base)->drops++;
-    if (self->policy == ZFLOW_HPFEEDS_SLOW_DROP)
+    if (self->policy == ZFLOW_HPFEEDS_SLOW_DROP) {
+        conn->drops++;
+        zflow_actor_counters (self->base)->drops++;
         self->slow_drops++;
-    else {
-        self->slow_disconnects++;
-        if (zflow_actor_verbose (self->base))
-            zsys_debug ("hpfeeds broker: connection %" PRIu64 " too slow, closed", conn->id);
-        zflow__hpfeeds_broker_conn_kill (conn);
-    }
+    } else
+        s_conn_slow_close (conn, 1);
 }
 
 //  Routes a run of accepted publish frames (frames of them, size bytes
@@ -218,11 +267,8 @@ static void s_route (conn_t *conn, channel_t *channel, const uint8_t *raw, size_
         self->unrouted += frames;
     }
     for (conn_t *sub = (conn_t *) zlistx_first (channel->subscribers); sub;
-         sub = (conn_t *) zlistx_next (channel->subscribers)) {
-        s_conn_deliver (sub, channel, raw, size, frames);
-        counters->msgs_out += frames;
-        counters->bytes_out += data;
-    }
+         sub = (conn_t *) zlistx_next (channel->subscribers))
+        s_conn_deliver (sub, channel, raw, size, frames, data);
 }
 
 //  Most bytes routed as one run (a single frame may be larger): under the
@@ -263,6 +309,8 @@ static void s_handle_auth (conn_t *conn, const zflow_hpfeeds_frame_t *frame)
         CRYPTO_memcmp (hash, frame->data, ZFLOW_HPFEEDS_HASH) == 0) {
         conn->authed = true;
         conn->user = user;
+        //  authenticated: frames up to the protocol's largest may come now
+        conn->in.limit = ZFLOW_HPFEEDS_MAX_FRAME + S_READ_CHUNK;
         memcpy (conn->ident, ident, sizeof (ident));
         conn->ident_size = strlen (ident);
         if (zflow_actor_verbose (self->base))
@@ -379,13 +427,23 @@ static void s_conn_parse (conn_t *conn)
             }
             break;
         }
-        if (conn->last_pub && s_route_run (conn))
+        if (conn->last_pub && s_route_run (conn)) {
+            conn->last_active = self->now;
             continue;
+        }
         const uint8_t *raw = zflow__hpfeeds_buf_head (&conn->in);
         int rc = zflow__hpfeeds_parse (raw, zflow__hpfeeds_buf_size (&conn->in), &frame, text,
                                        sizeof (text));
-        if (rc == 0)
+        if (rc == 0) {
+            if (!conn->authed && zflow__hpfeeds_buf_size (&conn->in) >= ZFLOW_HPFEEDS_HEADER &&
+                raw[4] != ZFLOW_HPFEEDS_OP_AUTH) {
+                //  refused from its header: the rest of a first frame that
+                //  is not an auth (up to 1 MiB) is never read
+                self->refusals++;
+                zflow__hpfeeds_broker_conn_refuse (conn, "First message was not AUTH");
+            }
             break;
+        }
         if (rc < 0) {
             conn->broker->protocol_errors++;
             zflow__hpfeeds_broker_conn_refuse (conn, text);
@@ -393,6 +451,7 @@ static void s_conn_parse (conn_t *conn)
         }
         s_handle_frame (conn, &frame, raw);
         zflow__hpfeeds_buf_consume (&conn->in, frame.size);
+        conn->last_active = self->now;
     }
 }
 
@@ -402,11 +461,19 @@ void zflow__hpfeeds_broker_conn_flush (conn_t *conn)
     if (conn->dead)
         return;
     //  out_left: the rest of the head frame, so that DRAIN counts whole frames
-    if (zflow__hpfeeds_buf_write_fd (&conn->out, conn->fd, &conn->out_left) < 0) {
+    ssize_t written = zflow__hpfeeds_buf_write_fd (&conn->out, conn->fd, &conn->out_left);
+    if (written < 0) {
         zflow__hpfeeds_broker_conn_kill (conn);
         return;
     }
-    bool pending = zflow__hpfeeds_buf_size (&conn->out) > 0;
+    if (written > 0)
+        conn->last_active = conn->broker->now;
+    size_t queued = zflow__hpfeeds_buf_size (&conn->out);
+    bool pending = queued > 0;
+    if (!pending && !conn->authed)
+        zflow__hpfeeds_buf_free (&conn->out); //  the info frame is out: hold nothing
+    if (conn->slow_since && queued <= conn->broker->out_low)
+        conn->slow_since = 0; //  caught up within its grace
     if (conn->closing && !pending && !conn->shut) {
         shutdown (conn->fd, SHUT_WR); //  the error is out: say we are done
         conn->shut = true;
@@ -483,14 +550,32 @@ static int s_on_conn (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 
 static void s_accept_one (broker_t *self, int fd)
 {
-    int one = 1;
+    if (self->live >= self->max_connections) {
+        //  over the limit: closed before the info frame (the peer sees the
+        //  end of the stream), so that it costs nothing
+        self->refused_connections++;
+        close (fd);
+        return;
+    }
+    //  TCP keepalive closes half-open connections, with the reference
+    //  broker's settings (hpfeeds has no heartbeat)
+    int one = 1, idle = 10, interval = 5, count = 3;
     setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
+    setsockopt (fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof (one));
+    setsockopt (fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof (idle));
+    setsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof (interval));
+    setsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof (count));
     conn_t *conn = (conn_t *) zmalloc (sizeof (conn_t));
     conn->broker = self;
     conn->fd = fd;
     conn->id = ++self->next_id;
     conn->subs = zlistx_new ();
-    zflow__hpfeeds_buf_init (&conn->in, ZFLOW_HPFEEDS_MAX_FRAME + S_READ_CHUNK);
+    conn->accepted_at = zclock_mono ();
+    conn->last_active = self->now;
+    self->live++;
+    //  Until auth only an auth frame may come: the input holds at most
+    //  that (281 bytes), raised to the largest frame once authenticated.
+    zflow__hpfeeds_buf_init (&conn->in, ZFLOW_HPFEEDS_MAX_INFO);
     zflow__hpfeeds_buf_init (&conn->out, self->outbuf_limit);
     if (getrandom (conn->nonce, sizeof (conn->nonce), 0) != (ssize_t) sizeof (conn->nonce))
         zsys_warning ("hpfeeds broker: getrandom failed, nonce is weak");
@@ -540,23 +625,57 @@ static int s_on_listen (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
-//  Frees dead connections and closes refused ones that linger.
+//  Applies the deadlines to a live connection: auth, idle, and the grace
+//  of a slow subscriber.
+static void s_conn_deadlines (conn_t *conn, int64_t now)
+{
+    broker_t *self = conn->broker;
+    if (conn->closing || self->draining)
+        return;
+    if (!conn->authed) {
+        if (now - conn->accepted_at >= self->auth_timeout_ms) {
+            self->auth_timeouts++;
+            zflow__hpfeeds_broker_conn_refuse (conn, "Authentication timeout");
+        }
+    } else if (self->idle_timeout_ms >= 0 && now - conn->last_active >= self->idle_timeout_ms) {
+        self->idle_timeouts++;
+        zflow__hpfeeds_broker_conn_refuse (conn, "Idle timeout");
+    } else if (conn->slow_since && self->slow_grace_ms >= 0 &&
+               now - conn->slow_since >= self->slow_grace_ms)
+        s_conn_slow_close (conn, 0);
+}
+
+//  Frees dead connections, closes refused ones that linger, applies the
+//  deadlines; gives memory back to the system after large frees.
 static int s_on_reap (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop;
     (void) timer_id;
     broker_t *self = (broker_t *) arg;
-    int64_t now = zclock_mono ();
+    int64_t now = self->now = zclock_mono ();
+    size_t freed = 0;
     conn_t *conn = (conn_t *) zlistx_first (self->conns);
     while (conn) {
         if (conn->closing && !conn->dead && now - conn->closing_since > S_LINGER_MS)
             zflow__hpfeeds_broker_conn_kill (conn);
+        if (!conn->dead)
+            s_conn_deadlines (conn, now);
         if (conn->dead && !conn->dirty) {
+            freed += conn->in.capacity + conn->out.capacity;
             zlistx_delete (self->conns, zlistx_cursor (self->conns));
             s_conn_free (&conn);
         }
         conn = (conn_t *) zlistx_next (self->conns);
     }
+    zflow__hpfeeds_broker_flush_dirty (self);
+#ifdef __GLIBC__
+    //  glibc keeps freed buffers for reuse (1 MiB ones too, once its mmap
+    //  threshold has grown): hand them back when much was freed
+    if (freed >= 4 * 1024 * 1024)
+        malloc_trim (0);
+#else
+    (void) freed;
+#endif
     return 0;
 }
 
@@ -625,13 +744,33 @@ void zflow__hpfeeds_broker_actor (zsock_t *pipe, void *args)
         self.outbuf_limit = 65536;
     if (self.policy == ZFLOW_HPFEEDS_SLOW_BLOCK && self.outbuf_limit < 4 * 1024 * 1024)
         self.outbuf_limit = 4 * 1024 * 1024;
+    self.slow_grace_ms =
+        config->slow_grace_ms ? config->slow_grace_ms : ZFLOW_HPFEEDS_BROKER_DEFAULT_SLOW_GRACE;
+    //  BLOCK: congested with no room left for the largest frame; DISCONNECT
+    //  with a grace: slow above half (the rest is the grace's room), and
+    //  caught up again at a quarter of that (asyncio's low-water mark,
+    //  which ends the reference broker's deadline)
+    self.out_high = SIZE_MAX;
+    if (self.policy == ZFLOW_HPFEEDS_SLOW_BLOCK)
+        self.out_high = self.outbuf_limit - ZFLOW_HPFEEDS_MAX_FRAME;
+    else if (self.policy == ZFLOW_HPFEEDS_SLOW_DISCONNECT && self.slow_grace_ms >= 0)
+        self.out_high = self.outbuf_limit / 2;
+    self.out_low = self.out_high == SIZE_MAX ? 0 : self.out_high / 4;
+    self.auth_timeout_ms = config->auth_timeout_ms ? config->auth_timeout_ms
+                                                   : ZFLOW_HPFEEDS_BROKER_DEFAULT_AUTH_TIMEOUT;
+    self.idle_timeout_ms = config->idle_timeout_ms ? config->idle_timeout_ms
+                                                   : ZFLOW_HPFEEDS_BROKER_DEFAULT_IDLE_TIMEOUT;
+    self.max_connections =
+        (size_t) (config->max_connections ? config->max_connections
+                                          : ZFLOW_HPFEEDS_BROKER_DEFAULT_MAX_CONNECTIONS);
+    self.now = zclock_mono ();
     bool ok = self.base && self.name && self.auth && self.conns && self.dirty && self.stalled &&
               self.channels;
     if (ok) {
         self.loop = zflow_actor_loop (self.base);
         zflow_actor_set_command_handler (self.base, zflow__hpfeeds_broker_on_command, &self);
         zflow_actor_set_stats_handler (self.base, zflow__hpfeeds_broker_on_stats, &self);
-        zloop_timer (self.loop, 100, 0, s_on_reap, &self);
+        zloop_timer (self.loop, S_TICK_MS, 0, s_on_reap, &self);
         zflow_actor_ready (self.base, 0);
         zflow_actor_run (self.base);
     } else if (self.base)

@@ -26,6 +26,10 @@ void zflow_hpfeeds_broker_config_init (zflow_hpfeeds_broker_config_t *config)
     config->name = "zflow";
     config->slow_policy = ZFLOW_HPFEEDS_SLOW_DISCONNECT;
     config->outbuf_limit = ZFLOW_HPFEEDS_BROKER_DEFAULT_OUTBUF;
+    config->slow_grace_ms = ZFLOW_HPFEEDS_BROKER_DEFAULT_SLOW_GRACE;
+    config->auth_timeout_ms = ZFLOW_HPFEEDS_BROKER_DEFAULT_AUTH_TIMEOUT;
+    config->idle_timeout_ms = ZFLOW_HPFEEDS_BROKER_DEFAULT_IDLE_TIMEOUT;
+    config->max_connections = ZFLOW_HPFEEDS_BROKER_DEFAULT_MAX_CONNECTIONS;
 }
 
 zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const zflow_hpfeeds_broker_config_t *config,
@@ -41,7 +45,8 @@ zflow_hpfeeds_broker_t *zflow_hpfeeds_broker_new (const zflow_hpfeeds_broker_con
     if (!*settings.name || strlen (settings.name) > ZFLOW_HPFEEDS_MAX_STR ||
         (settings.slow_policy != ZFLOW_HPFEEDS_SLOW_DROP &&
          settings.slow_policy != ZFLOW_HPFEEDS_SLOW_DISCONNECT &&
-         settings.slow_policy != ZFLOW_HPFEEDS_SLOW_BLOCK))
+         settings.slow_policy != ZFLOW_HPFEEDS_SLOW_BLOCK) ||
+        settings.auth_timeout_ms < 0 || settings.max_connections < 0)
         rc = ZFLOW_EINVAL;
     zflow_hpfeeds_broker_t *self = rc ? NULL : (zflow_hpfeeds_broker_t *) zmalloc (sizeof (*self));
     if (self) {

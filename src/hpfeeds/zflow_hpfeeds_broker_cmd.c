@@ -41,9 +41,7 @@ static void s_refresh_users (broker_t *self)
 //  their outbox for the next connection), write out what each is owed,
 //  then close. What is still queued at the deadline is counted (frames).
 
-//  Counts the publish frames of buf from offset at (a frame start); a
-//  frame cut short at the end counts as one.
-static uint64_t s_publishes (const zflow_hpfeeds_buf_t *buf, size_t at)
+uint64_t zflow__hpfeeds_broker_publishes (const zflow_hpfeeds_buf_t *buf, size_t at)
 {
     const uint8_t *data = zflow__hpfeeds_buf_head (buf);
     size_t size = zflow__hpfeeds_buf_size (buf);
@@ -80,8 +78,9 @@ static void s_drain_end (broker_t *self)
          conn = (conn_t *) zlistx_next (self->conns)) {
         if (conn->dead)
             continue;
-        lost += (conn->out_left > 0) + s_publishes (&conn->out, conn->out_left) +
-                s_publishes (&conn->in, 0);
+        lost += (conn->out_left > 0) +
+                zflow__hpfeeds_broker_publishes (&conn->out, conn->out_left) +
+                zflow__hpfeeds_broker_publishes (&conn->in, 0);
         shutdown (conn->fd, SHUT_WR);
         zflow__hpfeeds_broker_conn_kill (conn);
     }
@@ -225,6 +224,10 @@ void zflow__hpfeeds_broker_on_stats (zflow_actor_t *base, zmsg_t *reply, void *a
     zflow_actor_stats_add (reply, "refusals", self->refusals);
     zflow_actor_stats_add (reply, "slow_drops", self->slow_drops);
     zflow_actor_stats_add (reply, "slow_disconnects", self->slow_disconnects);
+    zflow_actor_stats_add (reply, "slow_lost", self->slow_lost);
+    zflow_actor_stats_add (reply, "auth_timeouts", self->auth_timeouts);
+    zflow_actor_stats_add (reply, "idle_timeouts", self->idle_timeouts);
+    zflow_actor_stats_add (reply, "refused_connections", self->refused_connections);
     zflow_actor_stats_add (reply, "protocol_errors", self->protocol_errors);
     zflow_actor_stats_add (reply, "accept_pauses", self->accept_pauses);
     zflow_actor_stats_add (reply, "stalls", self->stalls);

@@ -24,6 +24,7 @@
 #define S_READ_CHUNK (256 * 1024) //  bytes asked of the kernel per read
 #define S_LINGER_MS 1000          //  longest wait for a refused peer to close
 #define S_ERRLEN 600              //  room for an error text
+#define S_TICK_MS 50              //  period of the reaper, which also checks the deadlines
 
 typedef struct _broker_t broker_t;
 
@@ -53,6 +54,10 @@ typedef struct {
     bool stalled;                          //  BLOCK: input paused until no one is congested
     bool eof;                              //  draining: the peer has finished sending
     int64_t closing_since;                 //  when closing began (ms)
+    int64_t accepted_at;                   //  when accepted (ms, monotonic)
+    int64_t last_active;                   //  last frame from it or bytes to it (ms, coarse)
+    int64_t slow_since;                    //  DISCONNECT: output above the high mark since
+                                           //  (ms, coarse), or 0
     uint8_t nonce[ZFLOW_HPFEEDS_NONCE];    //  the nonce sent in info
     char ident[ZFLOW_HPFEEDS_MAX_STR + 1]; //  authenticated ident
     size_t ident_size;                     //  its length
@@ -85,6 +90,20 @@ struct _broker_t {
     zhash_t *channels;                  //  name -> channel_t (owned)
     zflow_hpfeeds_slow_policy_t policy; //  slow subscriber policy
     size_t outbuf_limit;                //  output buffer per connection
+    size_t out_high;                    //  output above this: congested (BLOCK) or slow
+                                        //  (DISCONNECT with a grace); SIZE_MAX: never
+    size_t out_low;                     //  DISCONNECT: a slow subscriber at or below this
+                                        //  has recovered
+    int slow_grace_ms;                  //  DISCONNECT: grace above out_high (< 0: none)
+    int auth_timeout_ms;                //  time to authenticate
+    int idle_timeout_ms;                //  idle timeout (< 0: never)
+    size_t max_connections;             //  most live connections
+    size_t live;                        //  connections not dead now
+    int64_t now;                        //  coarse monotonic clock (ms), set by the reaper
+    uint64_t slow_lost;                 //  copies lost with slow disconnects
+    uint64_t auth_timeouts;             //  connections closed for not authenticating in time
+    uint64_t idle_timeouts;             //  connections closed for idleness
+    uint64_t refused_connections;       //  connections closed at once (max_connections)
     uint64_t next_id;                   //  next connection number
     uint64_t connections_total;         //  connections accepted
     uint64_t auth_failures;             //  refused auths
@@ -107,6 +126,10 @@ void zflow__hpfeeds_broker_conn_flush (conn_t *conn);
 
 //  Marks the connection dead (its poller ends now; the reaper frees it).
 void zflow__hpfeeds_broker_conn_kill (conn_t *conn);
+
+//  Counts the publish frames of buf from offset at (a frame start); a
+//  frame cut short at the end counts as one.
+uint64_t zflow__hpfeeds_broker_publishes (const zflow_hpfeeds_buf_t *buf, size_t at);
 
 //  Sends an error frame with text, then closes the connection.
 void zflow__hpfeeds_broker_conn_refuse (conn_t *conn, const char *text);

@@ -627,6 +627,19 @@ static void test_conventions (void)
     err = 0;
     CHECK (zflow_hpfeeds_broker_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
     CHECK (zflow_hpfeeds_broker_new (&config, NULL) == NULL);
+    //  the deadlines and the connection limit: defaults, and garbage refused
+    zflow_hpfeeds_broker_config_init (&config);
+    CHECK (config.slow_grace_ms == ZFLOW_HPFEEDS_BROKER_DEFAULT_SLOW_GRACE &&
+           config.auth_timeout_ms == ZFLOW_HPFEEDS_BROKER_DEFAULT_AUTH_TIMEOUT &&
+           config.idle_timeout_ms == ZFLOW_HPFEEDS_BROKER_DEFAULT_IDLE_TIMEOUT &&
+           config.max_connections == ZFLOW_HPFEEDS_BROKER_DEFAULT_MAX_CONNECTIONS);
+    config.auth_timeout_ms = -1;
+    err = 0;
+    CHECK (zflow_hpfeeds_broker_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
+    config.auth_timeout_ms = 100;
+    config.max_connections = -3;
+    err = 0;
+    CHECK (zflow_hpfeeds_broker_new (&config, &err) == NULL && err == ZFLOW_EINVAL);
 
     //  NULL config: the defaults, name "zflow" in the info frame
     zflow_hpfeeds_broker_t *broker = zflow_hpfeeds_broker_new (NULL, &err);
