@@ -102,12 +102,27 @@ zflow_pipeline_t *zflow_cli_poll_pipeline (zflow_cli_poll_t *self);
 //  stage); the caller frees it. Used by the control endpoint.
 char *zflow_cli_stats_text (zflow_cli_poll_t *poll);
 
-//  The metrics responder (zflow_cli_metrics.c): binds a ZMQ_STREAM socket
-//  on address ("host:port" or "tcp://host:port"). Returns the socket (the
-//  caller destroys it) or NULL when the bind fails (reported).
-zsock_t *zflow_cli_metrics_new (const char *address);
+//  The metrics responder (zflow_cli_metrics.c): an HTTP/1.x server of
+//  /metrics and /health in the run's zloop, with bounded requests, an idle
+//  timeout, a connection cap and a pause on EMFILE.
+typedef struct _zflow_cli_metrics_t zflow_cli_metrics_t;
 
-//  Serves /metrics and /health on sock from poll's cache, on loop.
-void zflow_cli_metrics_serve (zsock_t *sock, zloop_t *loop, zflow_cli_poll_t *poll);
+//  Binds and listens on address ("host:port", "[v6]:port" or
+//  "tcp://host:port"; host "*" is any IPv4 address, port 0 or "*" any free
+//  port). Returns the responder (the caller destroys it) or NULL when the
+//  address is bad or the bind fails (reported on stderr).
+zflow_cli_metrics_t *zflow_cli_metrics_new (const char *address);
+
+//  Closes every connection and the listener, removes its pollers and
+//  timers from the loop it serves on (which must still exist), frees it
+//  and sets *self_p to NULL. NULL-safe, idempotent.
+void zflow_cli_metrics_destroy (zflow_cli_metrics_t **self_p);
+
+//  The address bound, "host:port" (owned by self).
+const char *zflow_cli_metrics_address (zflow_cli_metrics_t *self);
+
+//  Serves /metrics and /health from poll's cache (not owned; it must
+//  outlive serving) on loop (borrowed), once.
+void zflow_cli_metrics_serve (zflow_cli_metrics_t *self, zloop_t *loop, zflow_cli_poll_t *poll);
 
 #endif

@@ -238,11 +238,11 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
     char *path = NULL;
     zsock_t *control_sock = s_control (control, &path, quiet);
     zloop_t *loop = zloop_new ();
-    zsock_t *metrics_sock = metrics ? zflow_cli_metrics_new (metrics) : NULL;
+    zflow_cli_metrics_t *metrics_sock = metrics ? zflow_cli_metrics_new (metrics) : NULL;
     if (!control_sock || (metrics && !metrics_sock)) {
+        zflow_cli_metrics_destroy (&metrics_sock);
         zloop_destroy (&loop);
         zsock_destroy (&control_sock);
-        zsock_destroy (&metrics_sock);
         free (path);
         return ZFLOW_EXIT_RUNTIME;
     }
@@ -253,9 +253,9 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
     } else if (started)
         fprintf (stderr, "zflow: %s\n", zflow_pipeline_error_text (pipeline));
     if (started) {
+        zflow_cli_metrics_destroy (&metrics_sock);
         zloop_destroy (&loop);
         zsock_destroy (&control_sock);
-        zsock_destroy (&metrics_sock);
         if (path)
             unlink (path);
         free (path);
@@ -270,7 +270,7 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
     }
     if (metrics_sock && !quiet)
         fprintf (stderr, "zflow: metrics on http://%s/metrics and /health\n",
-                 zsock_endpoint (metrics_sock) + 6);
+                 zflow_cli_metrics_address (metrics_sock));
     self.poll = zflow_cli_poll_new (pipeline, embedded, ZFLOW_CLI_POLL_MS, ZFLOW_CLI_STALE_MS);
     if (metrics_sock)
         zflow_cli_metrics_serve (metrics_sock, loop, self.poll);
@@ -298,9 +298,9 @@ static int s_run (zflow_pipeline_t *pipeline, zflow_cli_embedded_t *embedded, co
     if (!quiet)
         fprintf (stderr, "zflow: stopped (%s)%s\n", self.why,
                  rc ? ", but a stage did not drain in time" : ", everything in flight drained");
+    zflow_cli_metrics_destroy (&metrics_sock); //  before the loop it serves on
     zloop_destroy (&loop);
     zsock_destroy (&control_sock);
-    zsock_destroy (&metrics_sock);
     if (path)
         unlink (path);
     free (path);

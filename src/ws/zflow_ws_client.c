@@ -150,7 +150,7 @@ void zflow__ws_conn_fail (zflow_ws_conn_t *self, int error, int code, const char
 static size_t s_read (void *arg, uint8_t *buf, size_t len)
 {
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
-    if (self->paused || self->io_failed)
+    if (self->paused || self->out_full || self->io_failed)
         return 0;
     if (self->prefetch < self->response_size) {
         size_t n = self->response_size - self->prefetch;
@@ -160,6 +160,10 @@ static size_t s_read (void *arg, uint8_t *buf, size_t len)
         return n;
     }
     if (self->ahead_pos == self->ahead_len) {
+        if (self->turn_read >= ZFLOW_WS_READ_TURN) {
+            self->turn_over = true;
+            return 0;
+        }
         if (!self->ahead)
             self->ahead = (uint8_t *) malloc (ZFLOW_WS_READ_AHEAD);
         ssize_t n = self->ahead ? zflow__ws_conn_io_read (self, self->ahead, ZFLOW_WS_READ_AHEAD)
@@ -168,6 +172,8 @@ static size_t s_read (void *arg, uint8_t *buf, size_t len)
             snprintf (self->reason, sizeof (self->reason), "peer closed the TCP connection");
         if (n == 0 || n == -2)
             self->io_failed = true;
+        if (n > 0)
+            self->turn_read += (size_t) n;
         if (n <= 0 || !self->ahead)
             return n > 0 ? (size_t) n : 0;
         self->ahead_pos = 0;
@@ -227,6 +233,22 @@ static void s_on_close_frame (zflow_ws_conn_t *self, const zflow_ws_frame_event_
 //  ---------------------------------------------------------------------
 //  Open state: drive the message layer
 
+static int s_on_resume (zloop_t *loop, int timer_id, void *arg);
+
+//  Stops reading while ZFLOW_WS_OUT_HIGH bytes wait to be written, until
+//  they are down to ZFLOW_WS_OUT_LOW; then reads at once what the poller
+//  cannot see (bytes read ahead, TLS records).
+static void s_out_level (zflow_ws_conn_t *self, size_t queued)
+{
+    if (!self->out_full && queued >= ZFLOW_WS_OUT_HIGH)
+        self->out_full = true;
+    else if (self->out_full && queued <= ZFLOW_WS_OUT_LOW) {
+        self->out_full = false;
+        if (self->resume_timer < 0 && !self->paused)
+            self->resume_timer = zloop_timer (self->loop, 0, 1, s_on_resume, self);
+    }
+}
+
 //  Writes what the message layer queued and sets the poll events;
 //  finishes when it wants neither to read nor to write.
 void zflow__ws_conn_pump (zflow_ws_conn_t *self)
@@ -261,7 +283,8 @@ void zflow__ws_conn_pump (zflow_ws_conn_t *self)
         zflow__ws_conn_finish (self);
         return;
     }
-    short events = (want_read && !self->paused ? ZMQ_POLLIN : 0) |
+    s_out_level (self, out ? size : 0);
+    short events = (want_read && !self->paused && !self->out_full ? ZMQ_POLLIN : 0) |
                    (want_write || self->io_wants_write ? ZMQ_POLLOUT : 0);
     zflow__ws_conn_set_events (self, events);
 }
@@ -276,6 +299,8 @@ void zflow__ws_conn_readable (zflow_ws_conn_t *self)
 {
     zflow_ws_frame_event_t event;
     zflow_ws_frame_kind_t kind;
+    self->turn_read = 0;
+    self->turn_over = false;
     while (self->state != S_DONE &&
            (kind = zflow__ws_frame_next (self->ws, &event)) != ZFLOW_WS_FRAME_AGAIN) {
         if (kind == ZFLOW_WS_FRAME_MESSAGE)
@@ -301,6 +326,10 @@ void zflow__ws_conn_readable (zflow_ws_conn_t *self)
         return;
     }
     zflow__ws_conn_pump (self);
+    //  More may wait where the poller cannot see it (read ahead, TLS).
+    if (self->turn_over && self->state != S_DONE && self->resume_timer < 0 && !self->paused &&
+        !self->out_full)
+        self->resume_timer = zloop_timer (self->loop, 0, 1, s_on_resume, self);
 }
 
 //  Starts framing: the message layer and, if negotiated, zlib.
@@ -514,7 +543,7 @@ static int s_on_resume (zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     zflow_ws_conn_t *self = (zflow_ws_conn_t *) arg;
     self->resume_timer = -1;
-    if ((self->state == S_OPEN || self->state == S_CLOSING) && !self->paused)
+    if ((self->state == S_OPEN || self->state == S_CLOSING) && !self->paused && !self->out_full)
         zflow__ws_conn_readable (self);
     return 0;
 }

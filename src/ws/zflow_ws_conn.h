@@ -23,6 +23,15 @@ typedef enum { S_CONNECT, S_TLS, S_SEND_HS, S_RECV_HS, S_OPEN, S_CLOSING, S_DONE
 
 //  Bytes read from the socket at once (wslay asks for 4096 at a time).
 #define ZFLOW_WS_READ_AHEAD (64 * 1024)
+//  Bytes read from the socket in one turn of the loop at most: a peer that
+//  sends without pause (a ping flood) cannot keep the loop from its other
+//  sockets (the actor's pipe, STATS).
+#define ZFLOW_WS_READ_TURN (1024 * 1024)
+//  Bytes queued for the socket at which reading stops (a peer that sends
+//  but does not read cannot make us queue replies without bound), and at
+//  which it resumes once they were written.
+#define ZFLOW_WS_OUT_HIGH (1024 * 1024)
+#define ZFLOW_WS_OUT_LOW (256 * 1024)
 //  Size of the handshake response buffer.
 #define S_HS_BUF 16384
 
@@ -64,6 +73,9 @@ struct _zflow_ws_conn_t {
     size_t ahead_pos;                  //  next byte of it to give wslay
     size_t ahead_len;                  //  bytes in it
     bool paused;                       //  reading paused by the owner
+    bool out_full;                     //  reading paused: ZFLOW_WS_OUT_HIGH bytes queued
+    size_t turn_read;                  //  bytes read from the socket in this turn
+    bool turn_over;                    //  ZFLOW_WS_READ_TURN reached: read again next turn
     int resume_timer;                  //  one-shot read after resume, -1 when none
     bool io_failed;                    //  the socket failed or hit EOF
     bool failed;                       //  we failed the connection

@@ -48,6 +48,11 @@ struct _zflow_ws_frame_t {
     size_t out_pos;                //  the first of them not written yet
     int code_sent;                 //  close code we queued (1005: none), 0 before
     int code_received;             //  close code received (1005: none), 0 before
+    size_t pong_end;               //  end in out of the last pong queued (0: none unsent)
+    bool pong_pending;             //  a ping waits for its pong until that one is written
+    uint8_t pong[125];             //  the payload of that pong (the most recent ping's)
+    size_t pong_size;              //  bytes in pong
+    uint64_t pongs_coalesced;      //  pings left unanswered because a later one came
 };
 
 //  ---------------------------------------------------------------------
@@ -112,6 +117,7 @@ static int s_queue (zflow_ws_frame_t *self, uint8_t opcode, uint8_t rsv, const v
         //  buffer: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
         memmove (self->out.data, self->out.data + self->out_pos, self->out.size - self->out_pos);
         self->out.size -= self->out_pos;
+        self->pong_end = self->pong_end > self->out_pos ? self->pong_end - self->out_pos : 0;
         self->out_pos = 0;
     }
     if (size > SIZE_MAX - S_HEADER_MAX || s_reserve (&self->out, size + S_HEADER_MAX))
@@ -126,6 +132,37 @@ static int s_queue (zflow_ws_frame_t *self, uint8_t opcode, uint8_t rsv, const v
     ssize_t n = wslay_frame_send (self->wslay, &iocb);
     //  Only the mask key can fail, before anything is written.
     return n == (ssize_t) size ? 0 : ZFLOW_EIO;
+}
+
+//  Answers a ping. At most one pong waits unwritten in out: while one
+//  does, a newer ping only replaces the payload of the next pong (RFC 6455
+//  5.5.3 lets an endpoint answer only the most recent ping), so a peer
+//  that floods pings and reads nothing costs us one pong, not one per
+//  ping. Returns 0 or as s_queue.
+static int s_pong (zflow_ws_frame_t *self, const uint8_t *data, size_t size)
+{
+    if (self->pong_end > self->out_pos) {
+        self->pongs_coalesced += self->pong_pending;
+        memcpy (self->pong, data, size); //  size <= 125: a control frame
+        self->pong_size = size;
+        self->pong_pending = true;
+        return 0;
+    }
+    int rc = s_queue (self, WSLAY_PONG, 0, data, size);
+    if (rc == 0)
+        self->pong_end = self->out.size;
+    return rc;
+}
+
+//  Queues the pong that waited, once the one before it is written.
+static void s_pong_flush (zflow_ws_frame_t *self)
+{
+    if (!self->pong_pending || self->pong_end > self->out_pos || self->code_sent)
+        return;
+    self->pong_pending = false;
+    //  Out of memory here only loses a pong: the next ping gets one.
+    if (s_queue (self, WSLAY_PONG, 0, self->pong, self->pong_size) == 0)
+        self->pong_end = self->out.size;
 }
 
 //  ---------------------------------------------------------------------
@@ -283,7 +320,7 @@ static zflow_ws_frame_kind_t s_control_chunk (zflow_ws_frame_t *self,
         return ZFLOW_WS_FRAME_PONG;
     }
     //  A ping: answered unless our close went out already (RFC 6455 5.5.1).
-    int rc = self->code_sent ? 0 : s_queue (self, WSLAY_PONG, 0, self->ctrl, self->ctrl_size);
+    int rc = self->code_sent ? 0 : s_pong (self, self->ctrl, self->ctrl_size);
     return rc ? s_fail (self, event, rc, 1011, "cannot queue a pong") : ZFLOW_WS_FRAME_AGAIN;
 }
 
@@ -371,6 +408,11 @@ int zflow__ws_frame_close (zflow_ws_frame_t *self, int code, const void *reason,
 {
     if (self->code_sent)
         return 0;
+    //  A pong still waiting goes before the close; none may follow it.
+    if (self->pong_pending) {
+        self->pong_end = 0;
+        s_pong_flush (self);
+    }
     uint8_t payload[125] = {0};
     size_t len = 0;
     if (code) {
@@ -403,7 +445,8 @@ void zflow__ws_frame_out_done (zflow_ws_frame_t *self, size_t size)
 {
     self->out_pos += size;
     if (self->out_pos >= self->out.size)
-        self->out.size = self->out_pos = 0;
+        self->out.size = self->out_pos = self->pong_end = 0;
+    s_pong_flush (self);
 }
 
 bool zflow__ws_frame_reading (zflow_ws_frame_t *self)
@@ -419,4 +462,9 @@ int zflow__ws_frame_code_sent (zflow_ws_frame_t *self)
 int zflow__ws_frame_code_received (zflow_ws_frame_t *self)
 {
     return self->code_received;
+}
+
+uint64_t zflow__ws_frame_pongs_coalesced (zflow_ws_frame_t *self)
+{
+    return self->pongs_coalesced;
 }

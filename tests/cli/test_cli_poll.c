@@ -118,10 +118,10 @@ int main (void)
     s_check (zflow_pipeline_start (p) == 0, "pipeline started");
     zsock_t *gate = zsock_new_push ("@inproc://test-cli-poll-gate");
     zflow_cli_poll_t *poll = zflow_cli_poll_new (p, NULL, 50, 1500);
-    zsock_t *http = zflow_cli_metrics_new ("127.0.0.1:0");
+    zflow_cli_metrics_t *http = zflow_cli_metrics_new ("127.0.0.1:0");
     zloop_t *loop = zloop_new ();
     zflow_cli_metrics_serve (http, loop, poll);
-    int port = atoi (strrchr (zsock_endpoint (http), ':') + 1);
+    int port = atoi (strrchr (zflow_cli_metrics_address (http), ':') + 1);
     zactor_t *client = zactor_new (s_client, &port);
 
     s_check (s_wait_stale (poll, 1, false), "every stage answers at first");
@@ -176,8 +176,9 @@ int main (void)
     zflow_cli_poll_destroy (&poll);
     zflow_pipeline_stop (p, 2000);
     zflow_pipeline_destroy (&p);
+    zflow_cli_metrics_destroy (&http);
+    zflow_cli_metrics_destroy (&http); //  idempotent
     zloop_destroy (&loop);
-    zsock_destroy (&http);
     zsock_destroy (&in);
     zsock_destroy (&gate);
     zflow_msg_destroy (&msg);

@@ -286,6 +286,55 @@ static void s_run_send (void)
     zflow__ws_frame_destroy (&frame); //  idempotent
 }
 
+//  A ping flood while nothing is written: one pong waits in out, the
+//  newest ping's payload waits for the next one, the rest are coalesced.
+static void s_run_ping_flood (void)
+{
+    s_input_t input = {NULL, 0, 0, 1 << 20};
+    char payload[16];
+    for (int i = 0; i < 1000; i++) {
+        snprintf (payload, sizeof (payload), "p%d", i);
+        s_frame (&input, 9, true, 0, payload, strlen (payload));
+    }
+    s_frame (&input, 2, true, 0, "after", 5);
+    zflow_ws_frame_t *frame = zflow__ws_frame_new (s_read, &input, 1000, false);
+    zflow_ws_frame_event_t event;
+    CHECK (zflow__ws_frame_next (frame, &event) == ZFLOW_WS_FRAME_MESSAGE && event.size == 5);
+    size_t size, pos = 0, psize = 0;
+    uint8_t got[125];
+    const uint8_t *out = zflow__ws_frame_out (frame, &size);
+    CHECK (out && s_written (out, size, &pos, got, &psize) == 10 && psize == 2 &&
+           memcmp (got, "p0", 2) == 0 && pos == size);
+    CHECK (zflow__ws_frame_pongs_coalesced (frame) == 998);
+    //  Half of the first pong written: the second must wait still.
+    zflow__ws_frame_out_done (frame, 3);
+    CHECK (zflow__ws_frame_out (frame, &psize) == out + 3 && psize == size - 3);
+    //  Once it is written the second goes out, with the newest payload.
+    zflow__ws_frame_out_done (frame, size - 3);
+    out = zflow__ws_frame_out (frame, &size);
+    pos = 0;
+    CHECK (out && s_written (out, size, &pos, got, &psize) == 10 && psize == 4 &&
+           memcmp (got, "p999", 4) == 0 && pos == size);
+    zflow__ws_frame_out_done (frame, size);
+    CHECK (zflow__ws_frame_out (frame, &size) == NULL);
+    //  A pong waiting when we close goes before the close, none after.
+    free (input.data);
+    input = (s_input_t){NULL, 0, 0, 1 << 20};
+    s_frame (&input, 9, true, 0, "a", 1);
+    s_frame (&input, 9, true, 0, "b", 1);
+    CHECK (zflow__ws_frame_next (frame, &event) == ZFLOW_WS_FRAME_AGAIN);
+    CHECK (zflow__ws_frame_close (frame, 1000, NULL, 0) == 0);
+    out = zflow__ws_frame_out (frame, &size);
+    pos = 0;
+    CHECK (out && s_written (out, size, &pos, got, &psize) == 10 && got[0] == 'a');
+    CHECK (out && s_written (out, size, &pos, got, &psize) == 10 && got[0] == 'b');
+    CHECK (out && s_written (out, size, &pos, got, &psize) == 8 && pos == size);
+    zflow__ws_frame_out_done (frame, size);
+    CHECK (zflow__ws_frame_out (frame, &size) == NULL);
+    free (input.data);
+    zflow__ws_frame_destroy (&frame);
+}
+
 int main (void)
 {
     const size_t pieces[] = {1, 3, 7, 4096, 1 << 20};
@@ -293,6 +342,7 @@ int main (void)
         s_run_good (pieces[i]);
     s_run_errors ();
     s_run_send ();
+    s_run_ping_flood ();
     printf ("%s: %d failed checks\n", s_checks_failed ? "FAIL" : "OK", s_checks_failed);
     return s_checks_failed ? 1 : 0;
 }
