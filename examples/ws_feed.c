@@ -22,6 +22,7 @@
     =========================================================================
 */
 #include "zflow.h"
+#include "zflow_ws_json.h"
 
 //  A handler: counts every message, whatever the streams do.
 static int s_count (const void *data, size_t size, bool binary, const json_t *parsed, void *arg)
@@ -68,7 +69,7 @@ int main (int argc, char *argv[])
             return 2;
         }
     }
-    zflow_ws_config_add_handler (config, s_count, &seen);
+    zflow_ws_json_add_handler (config, s_count, &seen);
     zflow_ws_config_set_autostart (config, false); //  the stream first, then connect
     zflow_ws_config_set_name (config, "example");
     int rc;

@@ -68,7 +68,6 @@
 #include "zflow_msg.h"
 #include "zflow_stream.h"
 #include <czmq.h>
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -98,21 +97,6 @@ typedef struct _zflow_ws_stream_t zflow_ws_stream_t;
 #define ZFLOW_WS_DECODE_NONE 0    //  as received
 #define ZFLOW_WS_DECODE_GZIP 1    //  gzip or zlib (detected by header)
 #define ZFLOW_WS_DECODE_DEFLATE 2 //  raw deflate (RFC 1951)
-
-//  A parser: returns a new JSON value for data (the actor takes the
-//  reference), or NULL when the message cannot be parsed (counted as a
-//  parse error; the message is then published as received). The value is
-//  what filters and handlers see, and what is published (as compact JSON):
-//  a parser of your own can transform messages. The built-in JSON parse
-//  only checks and reads: it publishes the message's bytes as received.
-//  Runs in the actor thread.
-typedef json_t *(zflow_ws_parse_fn) (const void *data, size_t size, bool binary, void *arg);
-
-//  A handler: runs in the actor thread for every message (parsed is NULL
-//  when there is no parsed value; do not keep it). Returns 0, or non-zero
-//  to report a failure: it is counted (handler_errors in STATS) and logged.
-typedef int (zflow_ws_handler_fn) (const void *data, size_t size, bool binary, const json_t *parsed,
-                                   void *arg);
 
 //  An on-connect hook: runs in the actor thread after every successful
 //  handshake, before queued messages are sent; send login / subscribe
@@ -173,11 +157,9 @@ int zflow_ws_config_set_tls (zflow_ws_config_t *self, bool verify, const char *c
 int zflow_ws_config_set_max_message (zflow_ws_config_t *self, size_t size);
 //  Connect + handshake timeout and close wait (default 5000 ms).
 int zflow_ws_config_set_timeout (zflow_ws_config_t *self, int timeout_ms);
-//  Parse mode (ZFLOW_WS_PARSE_JSON or _RAW), or a parser of your own.
+//  Parse mode (ZFLOW_WS_PARSE_JSON or _RAW). A parser and handlers of your
+//  own, which see jansson values, are in zflow_ws_json.h.
 int zflow_ws_config_set_parse (zflow_ws_config_t *self, int mode);
-int zflow_ws_config_set_parser (zflow_ws_config_t *self, zflow_ws_parse_fn *fn, void *arg);
-//  Adds a handler (up to 8).
-int zflow_ws_config_add_handler (zflow_ws_config_t *self, zflow_ws_handler_fn *fn, void *arg);
 //  Decoding of binary payloads (ZFLOW_WS_DECODE_*).
 int zflow_ws_config_set_decode (zflow_ws_config_t *self, int mode);
 //  Reconnect backoff: first delay and cap in ms (defaults 100, 30000); each

@@ -190,7 +190,7 @@ int zflow_ws_config_set_parse (zflow_ws_config_t *self, int mode)
     return 0;
 }
 
-int zflow_ws_config_set_parser (zflow_ws_config_t *self, zflow_ws_parse_fn *fn, void *arg)
+int zflow_ws_json_set_parser (zflow_ws_config_t *self, zflow_ws_json_parse_fn *fn, void *arg)
 {
     if (!self || !fn)
         return ZFLOW_EINVAL;
@@ -199,7 +199,7 @@ int zflow_ws_config_set_parser (zflow_ws_config_t *self, zflow_ws_parse_fn *fn, 
     return 0;
 }
 
-int zflow_ws_config_add_handler (zflow_ws_config_t *self, zflow_ws_handler_fn *fn, void *arg)
+int zflow_ws_json_add_handler (zflow_ws_config_t *self, zflow_ws_json_handler_fn *fn, void *arg)
 {
     if (!self || !fn || self->nhandlers == ZFLOW_WS_MAX_HANDLERS)
         return ZFLOW_EINVAL;

@@ -14,6 +14,7 @@
 #include "zflow_ws.h"
 #include "zflow_ws_batch.h"
 #include "zflow_ws_client.h"
+#include "zflow_ws_json.h"
 #include "zflow_ws_proto.h"
 #include <stdatomic.h>
 #include <zmq.h>
@@ -24,8 +25,8 @@
 
 //  One handler and its argument.
 typedef struct {
-    zflow_ws_handler_fn *fn; //  the handler
-    void *arg;               //  its argument
+    zflow_ws_json_handler_fn *fn; //  the handler
+    void *arg;                    //  its argument
 } zflow_ws_handler_t;
 
 struct _zflow_ws_config_t {
@@ -38,7 +39,7 @@ struct _zflow_ws_config_t {
     size_t max_message;                                 //  largest message accepted
     int timeout_ms;                                     //  handshake and close timeout
     int parse_mode;                                     //  ZFLOW_WS_PARSE_*
-    zflow_ws_parse_fn *parser;                          //  user parser, or NULL
+    zflow_ws_json_parse_fn *parser;                     //  user parser, or NULL
     void *parser_arg;                                   //  its argument
     zflow_ws_handler_t handlers[ZFLOW_WS_MAX_HANDLERS]; //  message handlers
     size_t nhandlers;                                   //  handlers in use

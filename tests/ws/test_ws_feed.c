@@ -14,6 +14,7 @@
 */
 #include "ws_testlib.h"
 #include "zflow.h"
+#include "zflow_ws_json.h"
 #include <pthread.h>
 #include <zlib.h>
 
@@ -88,7 +89,7 @@ static int s_handler (const void *data, size_t size, bool binary, const json_t *
 static void s_test_filters (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/echo");
-    zflow_ws_config_add_handler (config, s_handler, NULL);
+    zflow_ws_json_add_handler (config, s_handler, NULL);
     zflow_ws_t *feed = s_feed ("filters", s_port, NULL, config);
     CHECK (feed && zflow_ws_wait_connected (feed, 3000) == 0);
     if (!feed)
@@ -341,7 +342,7 @@ static void s_test_kill_restart (void)
     //  A handler sees every message from the start (a stream made after
     //  zflow_ws_new could miss the first echo).
     s_logins = s_queued = 0;
-    zflow_ws_config_add_handler (config, s_count_logins, NULL);
+    zflow_ws_json_add_handler (config, s_count_logins, NULL);
     zflow_ws_t *feed = s_feed ("restart", server.port, NULL, config);
     CHECK (zflow_ws_wait_connected (feed, 3000) == 0);
     for (int i = 0; i < 400 && s_logins < 1; i++)
@@ -511,7 +512,7 @@ static json_t *s_wrap (const void *data, size_t size, bool binary, void *arg)
 static void s_test_parser (void)
 {
     zflow_ws_config_t *config = s_config (s_port, "/echo");
-    zflow_ws_config_set_parser (config, s_wrap, NULL);
+    zflow_ws_json_set_parser (config, s_wrap, NULL);
     zflow_ws_t *feed = s_feed ("parser", s_port, NULL, config);
     zflow_ws_stream_t *len2 = zflow_ws_stream_filter (feed, "{\"len\":2}", 0, ZFLOW_WS_DROP, NULL);
     zflow_ws_stream_t *all = zflow_ws_stream_filter (feed, NULL, 0, ZFLOW_WS_DROP, NULL);
