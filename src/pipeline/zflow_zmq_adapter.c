@@ -15,6 +15,7 @@
 */
 #include "zflow_adapter_list.h"
 #include <string.h>
+#include <strings.h>
 
 //  The configuration of every ZeroMQ endpoint type.
 typedef struct {
@@ -74,12 +75,31 @@ static const zflow_adapter_option_t s_sub_options[] = {
     S_CURVE,
     {NULL}};
 
-//  A URL is the endpoint to connect (--bind ENDPOINT binds instead).
+//  A URL is the endpoint to connect (--bind ENDPOINT binds instead). A
+//  tcp:// one is checked here: libzmq takes port 99999 and then connects
+//  nowhere, silently, for ever.
 static int s_from_url (const char *url, int role, zconfig_t *section, char *err, size_t errsize)
 {
     (void) role;
-    (void) err;
-    (void) errsize;
+    if (strlen (url) > ZFLOW_ADAPTER_URL_MAX) {
+        snprintf (err, errsize, "'%.100s...': longer than %d bytes (%zu)", url,
+                  ZFLOW_ADAPTER_URL_MAX, strlen (url));
+        return -1;
+    }
+    zflow_adapter_url_t parsed;
+    if (strncasecmp (url, "tcp://", 6) == 0) {
+        if (zflow_adapter_url_parse (url, &parsed, err, errsize))
+            return -1;
+        const char *missing = parsed.userinfo ? "no USER@ in a ZeroMQ endpoint"
+                              : !parsed.port  ? "no :PORT"
+                              : *parsed.path  ? "no /PATH in a ZeroMQ endpoint"
+                                              : NULL;
+        if (missing) {
+            snprintf (err, errsize, "'%.100s%s' is not tcp://HOST:PORT (%s)", url,
+                      strlen (url) > 100 ? "..." : "", missing);
+            return -1;
+        }
+    }
     zconfig_put (section, "connect", url);
     return 0;
 }
