@@ -80,6 +80,12 @@ check_file("centrifugo_source_url", "in\n    type = centrifugo_sub\n"
            "range (1-65535)")
 check_file("ws_url_space", "in\n    type = ws_sub\n    url = ws://a b/\n" + TAIL, 3,
            "FILE:1: section 'in': stage 'in': 'ws://a b/': a space at character 7")
+check_file("zmq_connect_port", "in\n    type = sub\n"
+           "    connect = tcp://127.0.0.1:5555, tcp://127.0.0.1:99999\n" + TAIL, 3,
+           "FILE:1: section 'in': 'tcp://127.0.0.1:99999': port 99999 is out of range (1-65535)")
+check_file("zmq_connect_ok", "in\n    type = sub\n"
+           "    connect = tcp://127.0.0.1:5555,tcp://[::1]:5556, tcp://127.0.0.1;localhost:5557, "
+           "ipc:///tmp/x\n" + TAIL, 0)
 check_file("ws_ipv6_ok", "in\n    type = ws_sub\n    url = ws://[::1]:8080/x\n" + TAIL, 0)
 
 # --- a chain of 2,000 stages written in reverse: linear time ---
