@@ -409,6 +409,22 @@ static void s_test_url (void)
     CHECK (streq (zconfig_get (section, "port", ""), "1"));
     CHECK (streq (zconfig_get (section, "channel", ""), "ch"));
     zconfig_destroy (&section);
+    //  and the public stage constructors
+    zflow_pipeline_t *pipeline = zflow_pipeline_new (NULL, NULL);
+    CHECK_RC (zflow_pipeline_source_ws (pipeline, "w", "ws://h:99999/", NULL, NULL), ZFLOW_EINVAL);
+    CHECK (strstr (zflow_pipeline_error_text (pipeline), "port 99999 is out of range"));
+    zflow_pipeline_destroy (&pipeline); //  the first error stays: one pipeline each
+    pipeline = zflow_pipeline_new (NULL, NULL);
+    CHECK_RC (zflow_pipeline_sink_ws (pipeline, "w", "ws://a b/", NULL), ZFLOW_EINVAL);
+    CHECK (strstr (zflow_pipeline_error_text (pipeline), "a space at character 7"));
+    zflow_pipeline_destroy (&pipeline);
+    pipeline = zflow_pipeline_new (NULL, NULL);
+    zflow_centrifugo_sink_config_t centrifugo;
+    memset (&centrifugo, 0, sizeof (centrifugo));
+    centrifugo.address = "ftp://x";
+    CHECK_RC (zflow_pipeline_sink_centrifugo (pipeline, "c", &centrifugo), ZFLOW_EINVAL);
+    CHECK (strstr (zflow_pipeline_error_text (pipeline), "'ftp://x' is not http:// or https://"));
+    zflow_pipeline_destroy (&pipeline);
 }
 
 static void s_test_print (void)
