@@ -189,6 +189,47 @@ int zflow_adapter_parse (const zflow_adapter_t *adapter, const char *type, int r
 int zflow_adapter_args (const zflow_adapter_t *adapter, int role, zconfig_t *section, int argc,
                         char **argv, char *err, size_t errsize);
 
+//  Longest URL zflow_adapter_url_parse takes, in bytes.
+#define ZFLOW_ADAPTER_URL_MAX 1024
+
+//  A URL split by zflow_adapter_url_parse: SCHEME://[USER[:PASSWORD]@]HOST
+//  [:PORT][PATH]. A plain struct of arrays (no pointers): it may be copied.
+typedef struct {
+    char scheme[32];                          //  lowercase ("hpfeeds", "centrifugo+ws")
+    bool userinfo;                            //  a USER[:PASSWORD]@ part was given
+    char user[ZFLOW_ADAPTER_URL_MAX + 1];     //  before the first ':' of it, as written
+    bool has_password;                        //  the userinfo has a ':'
+    char password[ZFLOW_ADAPTER_URL_MAX + 1]; //  after that ':', as written (no decoding)
+    char host[256];                           //  name or address, "" if none; an IPv6
+                                              //  literal without its brackets ("::1")
+    bool ipv6;                                //  host was a [bracketed] IPv6 literal
+    int port;                                 //  1-65535, or 0 when the URL gives none
+    char path[ZFLOW_ADAPTER_URL_MAX + 1];     //  from the first '/', '?' or '#' after the
+                                              //  host to the end, "" if none
+} zflow_adapter_url_t;
+
+//  Splits url into *parsed (the adapters' from_url functions and stage
+//  checks use it, so that every URL is judged the same way) and checks it:
+//  at most ZFLOW_ADAPTER_URL_MAX bytes, printable ASCII only (no space),
+//  a scheme, a host of URL characters or a [bracketed] IPv6 address, a
+//  port of 1-65535 when given. The userinfo ends at the last '@' before
+//  the path; nothing is percent-decoded. Returns 0, or -1 with what is
+//  wrong in err (errsize bytes), the URL quoted (cut at 100 bytes) first:
+//      'URL': longer than 1024 bytes (N)
+//      'URL': a space at byte N (percent-encode it as %20)
+//      'URL': a control or non-ASCII byte 0xNN at byte N
+//      'URL': no scheme (SCHEME://...)
+//      'URL': no host
+//      'URL': bad character 'C' in the host
+//      'URL': bad IPv6 address in brackets
+//      'URL': an IPv6 address must be in brackets ([::1]:PORT)
+//      'URL': no port after ':'
+//      'URL': port 'X' is not a number
+//      'URL': port N is out of range (1-65535)
+//  url NULL or parsed NULL: -1, "no URL".
+int zflow_adapter_url_parse (const char *url, zflow_adapter_url_t *parsed, char *err,
+                             size_t errsize);
+
 //  Prints adapter's summary, URL form and option table to file, as text or
 //  as Markdown (what the tables of docs/cli.md are made of).
 void zflow_adapter_print (const zflow_adapter_t *adapter, FILE *file, bool markdown);

@@ -221,7 +221,9 @@ int zflow_pipeline_sink_hub (zflow_pipeline_t *self, const char *name, const cha
 //  <name>). send (may be NULL) is sent after every connect (a login or
 //  subscribe message). Lossless pipelines pause reading the WebSocket when
 //  the stage is full; lossy ones drop at the feed (counted there). STATS
-//  add the feed's counters as "ws.<name>" and "reconnects".
+//  add the feed's counters as "ws.<name>" and "reconnects". A url that
+//  zflow_adapter_url_parse refuses (a port out of 1-65535, a space...) or
+//  not ws:// / wss:// is ZFLOW_EINVAL, said by zflow_pipeline_error_text.
 int zflow_pipeline_source_ws (zflow_pipeline_t *self, const char *name, const char *url,
                               const char *filter, const char *send);
 
@@ -232,7 +234,8 @@ int zflow_pipeline_source_ws (zflow_pipeline_t *self, const char *name, const ch
 //  feed's send queue (1000); a full queue holds a lossless stage back for
 //  up to 5 s per message, and drops (counted) in lossy mode. Messages still
 //  queued at stop are discarded by the feed (its send_dropped). STATS add
-//  the feed's counters as "ws.<name>" and "reconnects".
+//  the feed's counters as "ws.<name>" and "reconnects". A bad url is
+//  ZFLOW_EINVAL, as for zflow_pipeline_source_ws.
 int zflow_pipeline_sink_ws (zflow_pipeline_t *self, const char *name, const char *url,
                             const char *send);
 
@@ -241,7 +244,9 @@ int zflow_pipeline_sink_ws (zflow_pipeline_t *self, const char *name, const char
 //  fields are set by the pipeline, lossy follows the mode): the key maps to
 //  the channel by config->channel_rule. At stop it waits until the sink has
 //  published (or rejected, or dropped) all it was passed. STATS add the
-//  sink's counters as "centrifugo.<name>".
+//  sink's counters as "centrifugo.<name>". No config->address, or one
+//  that is not a valid http:// or https:// URL (zflow_adapter_url_parse),
+//  is ZFLOW_EINVAL, said by zflow_pipeline_error_text.
 int zflow_pipeline_sink_centrifugo (zflow_pipeline_t *self, const char *name,
                                     const zflow_centrifugo_sink_config_t *config);
 

@@ -31,6 +31,22 @@
 #include "zflow_pipeline_stage.h"
 #include <string.h>
 
+//  Checks url is a valid URL (port 1-65535, host, no space...) of one of
+//  the two schemes. Returns 0 or -1 with err set.
+static int s_check_url (const char *url, const char *scheme1, const char *scheme2, char *err,
+                        size_t errsize)
+{
+    zflow_adapter_url_t parsed;
+    if (zflow_adapter_url_parse (url, &parsed, err, errsize))
+        return -1;
+    if (!streq (parsed.scheme, scheme1) && !streq (parsed.scheme, scheme2)) {
+        snprintf (err, errsize, "'%.100s%s' is not %s:// or %s://", url,
+                  strlen (url) > 100 ? "..." : "", scheme1, scheme2);
+        return -1;
+    }
+    return 0;
+}
+
 //  One stage's Centrifugo sink.
 typedef struct {
     zflow_centrifugo_sink_config_t config; //  settings (strings below are ours)
@@ -118,9 +134,12 @@ static const zflow__resource_ops_t s_ops = {
 int zflow_pipeline_sink_centrifugo (zflow_pipeline_t *self, const char *name,
                                     const zflow_centrifugo_sink_config_t *config)
 {
+    char err[300];
     if (!config || !config->address)
         return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': no Centrifugo address",
                                      name ? name : "");
+    if (s_check_url (config->address, "http", "https", err, sizeof (err)))
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': %s", name ? name : "", err);
     s_cf_t *state = (s_cf_t *) zmalloc (sizeof (s_cf_t));
     if (!state)
         return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
@@ -285,12 +304,16 @@ static int s_from_url (const char *url, int role, zconfig_t *section, char *err,
     bool api = strncmp (url, "http://", 7) == 0 || strncmp (url, "https://", 8) == 0;
     bool client =
         strncmp (url, "centrifugo+ws://", 16) == 0 || strncmp (url, "centrifugo+wss://", 17) == 0;
-    if (role == S_SINK && api)
+    if (role == S_SINK && api) {
+        if (s_check_url (url, "http", "https", err, errsize))
+            return -1;
         zconfig_put (section, "address", url);
-    else if (role == S_SOURCE && client)
+    } else if (role == S_SOURCE && client) {
+        if (s_check_url (url, "centrifugo+ws", "centrifugo+wss", err, errsize))
+            return -1;
         zconfig_put (section, "url", url + strlen ("centrifugo+"));
-    else {
-        snprintf (err, errsize, "'%s': Centrifugo %s", url,
+    } else {
+        snprintf (err, errsize, "'%.100s%s': Centrifugo %s", url, strlen (url) > 100 ? "..." : "",
                   role == S_SINK ? "takes http[s]://HOST:PORT/api"
                                  : "takes centrifugo+ws[s]://HOST:PORT/connection/websocket");
         return -1;
@@ -324,6 +347,8 @@ static int s_add_source (zflow_pipeline_t *pipeline, const char *name, const voi
                          char *err, size_t errsize)
 {
     const s_options_t *options = (const s_options_t *) config;
+    if (s_check_url (options->url, "ws", "wss", err, errsize))
+        return -1;
     s_source_t *self = (s_source_t *) zmalloc (sizeof (s_source_t));
     self->url = strdup (options->url);
     self->channels = strdup (options->channels);

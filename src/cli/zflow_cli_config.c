@@ -30,11 +30,14 @@
     =========================================================================
 */
 #include "zflow_cli.h"
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 
 //  Deepest nesting the line scanner follows.
 #define S_DEPTH 8
+//  Longest line zconfig reads whole (it cuts longer ones).
+#define S_LINE_MAX 1024
 
 //  One section of the file, checked and waiting to be built.
 typedef struct {
@@ -47,6 +50,8 @@ typedef struct {
     const char *input;              //  input names, or NULL
     bool built;                     //  added to the pipeline
     bool read;                      //  some section reads it
+    size_t order;                   //  its place in the file (0: first)
+    size_t pending;                 //  s_build: inputs not built yet
 } s_section_t;
 
 //  Records path -> line; a top-level name seen twice goes in as "!dup/name".
@@ -68,6 +73,39 @@ static void s_record (zhash_t *lines, char **stack, int depth, int lineno)
         zhash_insert (lines, path, (void *) (intptr_t) lineno);
 }
 
+//  True for the characters zconfig takes in a name.
+static bool s_namechar (char c)
+{
+    return isalnum ((unsigned char) c) || (c && strchr ("$-_@.&+/", c));
+}
+
+//  Checks what follows the name on a line: nothing, a comment, or
+//  "= value" (a quoted value closed, then nothing or a comment). Returns
+//  NULL, or what is wrong.
+static const char *s_syntax_rest (const char *rest, const char *end)
+{
+    while (rest < end && isspace ((unsigned char) *rest))
+        rest++;
+    if (rest == end || *rest == '#')
+        return NULL;
+    if (*rest != '=')
+        return "a name with a space or a character zconfig does not take (letters, digits and "
+               "$-_@.&+/ only)";
+    const char *value = rest + 1;
+    while (value < end && isspace ((unsigned char) *value))
+        value++;
+    if (value < end && (*value == '"' || *value == '\'')) {
+        const char *close = memchr (value + 1, *value, (size_t) (end - value - 1));
+        if (!close)
+            return "a quoted value with no closing quote";
+        for (close++; close < end && isspace ((unsigned char) *close); close++)
+            ;
+        if (close < end && *close != '#')
+            return "text after the closing quote of a value";
+    }
+    return NULL;
+}
+
 //  Checks the ZPL shape of one line (indent, name, quotes) against the
 //  previous depth. Returns NULL, or what is wrong.
 static const char *s_syntax (const char *at, const char *end, const char *name, int depth,
@@ -81,16 +119,14 @@ static const char *s_syntax (const char *at, const char *end, const char *name, 
         return "indented more than one level below the line before";
     if (*name == '=')
         return "a value with no name";
-    const char *value = memchr (name, '=', (size_t) (end - name));
-    if (value) {
-        value++;
-        while (value < end && *value == ' ')
-            value++;
-        if (value < end && (*value == '"' || *value == '\'') &&
-            !memchr (value + 1, *value, (size_t) (end - value - 1)))
-            return "a quoted value with no closing quote";
-    }
-    return NULL;
+    const char *after = name;
+    while (after < end && s_namechar (*after))
+        after++;
+    if (after == name)
+        return "a name must start with a letter, a digit or one of $-_@.&+";
+    if (*name == '/' || after[-1] == '/')
+        return "a name cannot start or end with '/'";
+    return s_syntax_rest (after, end);
 }
 
 //  Returns a hash of zconfig path ("in/bind") -> line number. On a syntax
@@ -110,7 +146,10 @@ static zhash_t *s_scan_lines (const char *text, int *error_line, const char **er
             name++;
         int depth = (int) (name - at) / 4;
         size_t size = strcspn (name, " \t=\r\n#");
-        if (name < end && *name != '#' && *name != '\r') {
+        if (end - at > S_LINE_MAX) {
+            *error = "a line longer than 1024 bytes (the most zconfig reads)";
+            *error_line = lineno;
+        } else if (name < end && *name != '#' && *name != '\r') {
             if ((*error = s_syntax (at, end, name, depth, previous)))
                 *error_line = lineno;
             else if (size && depth < S_DEPTH) {
@@ -133,19 +172,6 @@ static int s_line (zhash_t *lines, const char *section, const char *option)
     char path[512];
     snprintf (path, sizeof (path), option ? "%s/%s" : "%s", section, option);
     return (int) (intptr_t) zhash_lookup (lines, path);
-}
-
-//  True when list (comma-separated) holds name.
-static bool s_names (const char *list, const char *name)
-{
-    char *copy = strdup (list);
-    char *save = NULL;
-    bool found = false;
-    for (char *word = strtok_r (copy, ", ", &save); word && !found;
-         word = strtok_r (NULL, ", ", &save))
-        found = streq (word, name);
-    free (copy);
-    return found;
 }
 
 //  The checked sections: in file order, and by name.
@@ -245,39 +271,117 @@ static int s_check_links (s_section_t *self, s_sections_t *sections, const char 
     return errors;
 }
 
-//  Adds the sections to the pipeline, each after all of its inputs.
+//  A binary min-heap of section places, for s_build.
+typedef struct {
+    size_t *items; //  the heap (owned)
+    size_t size;   //  items in it
+} s_heap_t;
+
+static void s_heap_push (s_heap_t *heap, size_t value)
+{
+    size_t at = heap->size++;
+    for (; at && heap->items[(at - 1) / 2] > value; at = (at - 1) / 2)
+        heap->items[at] = heap->items[(at - 1) / 2];
+    heap->items[at] = value;
+}
+
+static size_t s_heap_pop (s_heap_t *heap)
+{
+    size_t top = heap->items[0], last = heap->items[--heap->size], at = 0;
+    for (size_t child; (child = 2 * at + 1) < heap->size; at = child) {
+        if (child + 1 < heap->size && heap->items[child + 1] < heap->items[child])
+            child++;
+        if (heap->items[child] >= last)
+            break;
+        heap->items[at] = heap->items[child];
+    }
+    heap->items[at] = last;
+    return top;
+}
+
+//  The links between sections as a compact table: the readers of section
+//  i are readers[first[i]] to readers[first[i + 1] - 1]; sets each
+//  section's pending count. Returns first (readers in *readers_p), both
+//  for the caller to free.
+static size_t *s_readers (s_section_t **all, size_t n, s_sections_t *sections, size_t **readers_p)
+{
+    size_t *first = (size_t *) zmalloc (sizeof (size_t) * (n + 2));
+    for (int pass = 0; pass < 2; pass++) {
+        //  pass 0 counts each section's readers; pass 1 places them
+        for (size_t i = 0; i < n; i++) {
+            char *copy = strdup (all[i]->input ? all[i]->input : ""), *save = NULL;
+            for (char *word = strtok_r (copy, ", ", &save); word;
+                 word = strtok_r (NULL, ", ", &save)) {
+                s_section_t *from = s_find (sections, word);
+                if (pass == 0) {
+                    first[from->order + 2]++;
+                    all[i]->pending++;
+                } else
+                    (*readers_p)[first[from->order + 1]++] = i;
+            }
+            free (copy);
+        }
+        if (pass == 0) {
+            for (size_t i = 2; i < n + 2; i++)
+                first[i] += first[i - 1];
+            *readers_p = (size_t *) zmalloc (sizeof (size_t) * (first[n + 1] + 1));
+        }
+    }
+    return first;
+}
+
+//  Adds one section to the pipeline. Returns 0 or -1 (reported).
+static int s_add_one (zflow_pipeline_t *pipeline, s_section_t *s, const char *file, zhash_t *lines)
+{
+    char err[512] = "";
+    zflow_adapter_add_fn *add = s->role == ZFLOW_ADAPTER_SOURCE ? s->adapter->source
+                                : s->role == ZFLOW_ADAPTER_SINK ? s->adapter->sink
+                                                                : s->adapter->stage;
+    s->built = true;
+    if ((s->input && zflow_pipeline_from (pipeline, s->input)) || !add ||
+        add (pipeline, s->name, s->config, err, sizeof (err))) {
+        fprintf (stderr, "%s:%d: section '%s': %s\n", file, s_line (lines, s->name, NULL), s->name,
+                 *err ? err : zflow_pipeline_error_text (pipeline));
+        return -1;
+    }
+    return 0;
+}
+
+//  Adds the sections to the pipeline, each after all of its inputs, in
+//  O((sections + links) log sections): the order is that of passes over
+//  the file adding every section whose inputs are in, but each pass takes
+//  only the sections that became ready (a heap of the ones ahead of the
+//  pass, one for the next pass).
 static int s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const char *file,
                     zhash_t *lines)
 {
-    size_t count = zlistx_size (sections->list);
-    s_section_t **all = (s_section_t **) zmalloc (sizeof (s_section_t *) * (count + 1));
-    size_t n = 0;
+    size_t n = zlistx_size (sections->list);
+    s_section_t **all = (s_section_t **) zmalloc (sizeof (s_section_t *) * (n + 1));
+    size_t count = 0;
     for (s_section_t *s = (s_section_t *) zlistx_first (sections->list); s;
-         s = (s_section_t *) zlistx_next (sections->list))
-        all[n++] = s;
+         s = (s_section_t *) zlistx_next (sections->list)) {
+        s->order = count;
+        all[count++] = s;
+    }
+    size_t *readers = NULL;
+    size_t *first = s_readers (all, n, sections, &readers);
+    s_heap_t now = {(size_t *) zmalloc (sizeof (size_t) * (n + 1)), 0};
+    s_heap_t next = {(size_t *) zmalloc (sizeof (size_t) * (n + 1)), 0};
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->pending == 0)
+            s_heap_push (&now, i);
     int rc = 0;
-    for (bool progress = true; progress && rc == 0;) {
-        progress = false;
-        for (size_t i = 0; i < n && rc == 0; i++) {
-            s_section_t *s = all[i];
-            bool ready = !s->built;
-            for (size_t j = 0; ready && j < n; j++)
-                if (s->input && !all[j]->built && s_names (s->input, all[j]->name))
-                    ready = false;
-            if (!ready)
-                continue;
-            char err[512] = "";
-            zflow_adapter_add_fn *add = s->role == ZFLOW_ADAPTER_SOURCE ? s->adapter->source
-                                        : s->role == ZFLOW_ADAPTER_SINK ? s->adapter->sink
-                                                                        : s->adapter->stage;
-            if ((s->input && zflow_pipeline_from (pipeline, s->input)) || !add ||
-                add (pipeline, s->name, s->config, err, sizeof (err))) {
-                fprintf (stderr, "%s:%d: section '%s': %s\n", file, s_line (lines, s->name, NULL),
-                         s->name, *err ? err : zflow_pipeline_error_text (pipeline));
-                rc = -1;
-            }
-            s->built = progress = true;
+    while (rc == 0 && (now.size || next.size)) {
+        if (now.size == 0) { //  a new pass over the file
+            s_heap_t swap = now;
+            now = next;
+            next = swap;
         }
+        size_t at = s_heap_pop (&now);
+        rc = s_add_one (pipeline, all[at], file, lines);
+        for (size_t r = first[at]; r < first[at + 1]; r++)
+            if (--all[readers[r]]->pending == 0)
+                s_heap_push (readers[r] > at ? &now : &next, readers[r]);
     }
     for (size_t i = 0; i < n && rc == 0; i++)
         if (!all[i]->built) {
@@ -285,6 +389,10 @@ static int s_build (zflow_pipeline_t *pipeline, s_sections_t *sections, const ch
                      s_line (lines, all[i]->name, "input"), all[i]->name);
             rc = -1;
         }
+    free (now.items);
+    free (next.items);
+    free (first);
+    free (readers);
     free (all);
     return rc;
 }
@@ -346,29 +454,82 @@ static int s_check_all (zconfig_t *root, s_sections_t *sections, const char *fil
     return errors;
 }
 
+//  Finds what zconfig cannot read in text when the scanner found nothing:
+//  the first line whose prefix of the file zconfig refuses (found by
+//  bisection, so a few loads). Returns that line number (1 if none).
+static int s_bisect (const char *text)
+{
+    size_t lines = 1;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    size_t good = 0, bad = lines; //  prefix of good lines loads; of bad lines does not
+    while (bad - good > 1) {
+        size_t middle = good + (bad - good) / 2, seen = 0;
+        const char *cut = text;
+        while (*cut && seen < middle)
+            seen += *cut++ == '\n';
+        char *prefix = strndup (text, (size_t) (cut - text));
+        zconfig_t *root = prefix ? zconfig_str_load (prefix) : NULL;
+        if (root)
+            good = middle;
+        else
+            bad = middle;
+        zconfig_destroy (&root);
+        free (prefix);
+    }
+    return (int) bad;
+}
+
+//  Reads file into a string, refusing what zconfig would misread without
+//  a word: a NUL byte (zconfig stops there) and a byte order mark. Returns
+//  the text, or NULL (reported).
+static char *s_read (const char *file)
+{
+    zchunk_t *chunk = zchunk_slurp (file, 0);
+    if (!chunk) {
+        fprintf (stderr, "%s: cannot read the file: %s\n", file, strerror (errno ? errno : ENOENT));
+        return NULL;
+    }
+    const char *data = (const char *) zchunk_data (chunk);
+    size_t size = zchunk_size (chunk);
+    const char *nul = size ? memchr (data, 0, size) : NULL;
+    char *text = NULL;
+    if (nul) {
+        int line = 1;
+        for (const char *c = data; c < nul; c++)
+            line += *c == '\n';
+        fprintf (stderr, "%s:%d: not valid ZPL: a NUL byte (at byte %zu; a binary file?)\n", file,
+                 line, (size_t) (nul - data) + 1);
+    } else if (size >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
+        fprintf (stderr,
+                 "%s:1: not valid ZPL: a UTF-8 byte order mark at the start (save the file "
+                 "without BOM)\n",
+                 file);
+    else
+        text = zchunk_strdup (chunk);
+    zchunk_destroy (&chunk);
+    return text;
+}
+
 int zflow_cli_load (const char *file, zflow_pipeline_t **pipeline_p, zflow_cli_global_t *global,
                     zconfig_t **config_p)
 {
     *pipeline_p = NULL;
     *config_p = NULL;
-    zchunk_t *chunk = zchunk_slurp (file, 0);
-    if (!chunk) {
-        fprintf (stderr, "%s: cannot read the file: %s\n", file, strerror (errno ? errno : ENOENT));
+    char *text = s_read (file);
+    if (!text)
         return -1;
-    }
-    char *text = zchunk_strdup (chunk);
-    zchunk_destroy (&chunk);
     int error_line = 0;
     const char *error = NULL;
     zhash_t *lines = s_scan_lines (text, &error_line, &error);
     zconfig_t *root = error ? NULL : zconfig_str_load (text);
+    if (!root && !error) {
+        error_line = s_bisect (text);
+        error = "zconfig cannot read this line (names, 'name = value' lines, 4-space indents)";
+    }
     free (text);
     if (!root) {
-        if (error)
-            fprintf (stderr, "%s:%d: not valid ZPL: %s\n", file, error_line, error);
-        else
-            fprintf (stderr, "%s: not valid ZPL (names, 'name = value' lines, 4-space indents)\n",
-                     file);
+        fprintf (stderr, "%s:%d: not valid ZPL: %s\n", file, error_line, error);
         zhash_destroy (&lines);
         return -1;
     }

@@ -282,29 +282,31 @@ static const zflow_adapter_option_t s_options[] = {
      offsetof (s_options_t, channels), ZFLOW_ADAPTER_SINK},
     {NULL}};
 
-//  hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]
+//  hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL[,CHANNEL...]; HOST may be a
+//  [bracketed] IPv6 address.
 static int s_from_url (const char *url, int role, zconfig_t *section, char *err, size_t errsize)
 {
-    char text[1024];
-    if (strncmp (url, "hpfeeds://", 10) || strlen (url) >= sizeof (text)) {
-        snprintf (err, errsize, "'%s' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL", url);
+    zflow_adapter_url_t parsed;
+    if (zflow_adapter_url_parse (url, &parsed, err, errsize))
+        return -1;
+    const char *missing = !streq (parsed.scheme, "hpfeeds")          ? "not hpfeeds://"
+                          : !parsed.userinfo || !parsed.has_password ? "no IDENT:SECRET@"
+                          : !*parsed.user                            ? "no IDENT"
+                          : !parsed.port                             ? "no :PORT"
+                          : parsed.path[0] != '/' || !parsed.path[1] ? "no /CHANNEL"
+                                                                     : NULL;
+    if (missing) {
+        snprintf (err, errsize, "'%.100s%s' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL (%s)",
+                  url, strlen (url) > 100 ? "..." : "", missing);
         return -1;
     }
-    strcpy (text, url + 10);
-    char *at = strrchr (text, '@');
-    char *colon = at ? strchr (text, ':') : NULL;
-    char *slash = at ? strchr (at, '/') : NULL;
-    char *port = slash ? memchr (at, ':', (size_t) (slash - at)) : NULL;
-    if (!at || !colon || colon > at || !slash || !port || !slash[1]) {
-        snprintf (err, errsize, "'%s' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL", url);
-        return -1;
-    }
-    *colon = *at = *port = *slash = 0;
-    zconfig_put (section, "ident", text);
-    zconfig_put (section, "secret", colon + 1);
-    zconfig_put (section, "host", at + 1);
-    zconfig_put (section, "port", port + 1);
-    zconfig_put (section, role == ZFLOW_ADAPTER_SINK ? "channel" : "channels", slash + 1);
+    char port[8];
+    snprintf (port, sizeof (port), "%d", parsed.port);
+    zconfig_put (section, "ident", parsed.user);
+    zconfig_put (section, "secret", parsed.password);
+    zconfig_put (section, "host", parsed.host);
+    zconfig_put (section, "port", port);
+    zconfig_put (section, role == ZFLOW_ADAPTER_SINK ? "channel" : "channels", parsed.path + 1);
     return 0;
 }
 

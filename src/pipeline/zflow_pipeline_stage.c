@@ -396,6 +396,10 @@ static zflow_stream_t *s_user_stream (s_run_t *run)
     //  that cannot drain counts them, instead of in a pipe that vanishes
     if (desc->sock_type == ZMQ_PUSH)
         zsock_set_immediate (sock, 1);
+    //  libzmq takes a [bracketed] IPv6 address only on an IPv6 socket; only
+    //  then, so that a name ("localhost") keeps resolving as before
+    if ((desc->bind && strchr (desc->bind, '[')) || (desc->connect && strchr (desc->connect, '[')))
+        zsock_set_ipv6 (sock, 1);
     if (zflow__stage_curve (desc, sock, desc->bind != NULL) ||
         s_endpoints (stream, desc->bind, true, desc->name) ||
         s_endpoints (stream, desc->connect, false, desc->name))

@@ -15,6 +15,7 @@
 */
 #include "zflow_adapter_list.h"
 #include <string.h>
+#include <strings.h>
 
 //  The configuration of every ZeroMQ endpoint type.
 typedef struct {
@@ -74,14 +75,56 @@ static const zflow_adapter_option_t s_sub_options[] = {
     S_CURVE,
     {NULL}};
 
+//  Checks a tcp:// endpoint to connect to (others pass): libzmq takes
+//  port 99999 and then connects nowhere, silently, for ever. In the
+//  "tcp://SOURCE;HOST:PORT" form only HOST:PORT is checked. Returns 0 or
+//  -1 with err set.
+static int s_check_connect (const char *endpoint, char *err, size_t errsize)
+{
+    if (strlen (endpoint) > ZFLOW_ADAPTER_URL_MAX) {
+        snprintf (err, errsize, "'%.100s...': longer than %d bytes (%zu)", endpoint,
+                  ZFLOW_ADAPTER_URL_MAX, strlen (endpoint));
+        return -1;
+    }
+    if (strncasecmp (endpoint, "tcp://", 6))
+        return 0;
+    const char *semicolon = strrchr (endpoint, ';');
+    char url[ZFLOW_ADAPTER_URL_MAX + 8];
+    snprintf (url, sizeof (url), "tcp://%s", semicolon ? semicolon + 1 : endpoint + 6);
+    zflow_adapter_url_t parsed;
+    if (zflow_adapter_url_parse (url, &parsed, err, errsize))
+        return -1;
+    const char *missing = parsed.userinfo ? "no USER@ in a ZeroMQ endpoint"
+                          : !parsed.port  ? "no :PORT"
+                          : *parsed.path  ? "no /PATH in a ZeroMQ endpoint"
+                                          : NULL;
+    if (missing) {
+        snprintf (err, errsize, "'%.100s%s' is not tcp://HOST:PORT (%s)", endpoint,
+                  strlen (endpoint) > 100 ? "..." : "", missing);
+        return -1;
+    }
+    return 0;
+}
+
 //  A URL is the endpoint to connect (--bind ENDPOINT binds instead).
 static int s_from_url (const char *url, int role, zconfig_t *section, char *err, size_t errsize)
 {
     (void) role;
-    (void) err;
-    (void) errsize;
+    if (s_check_connect (url, err, errsize))
+        return -1;
     zconfig_put (section, "connect", url);
     return 0;
+}
+
+//  Checks every endpoint of the connect list. Returns 0 or -1 (err set).
+static int s_check_connects (const char *list, char *err, size_t errsize)
+{
+    char *copy = strdup (list ? list : ""), *save = NULL;
+    int rc = 0;
+    for (char *ep = strtok_r (copy, ", ", &save); ep && rc == 0; ep = strtok_r (NULL, ", ", &save))
+        rc = s_check_connect (ep, err, errsize);
+    free (copy);
+    return rc;
 }
 
 //  Checks the CURVE files before anything starts. Returns 0 or -1.
@@ -115,7 +158,7 @@ static int s_add (zflow_pipeline_t *pipeline, const char *name, const char *type
         snprintf (err, errsize, "needs exactly one of 'bind' or 'connect'");
         return -1;
     }
-    if (s_check_curve (config, err, errsize))
+    if (s_check_curve (config, err, errsize) || s_check_connects (config->connect, err, errsize))
         return -1;
     zflow_pipeline_set_curve (pipeline, config->server_cert, config->client_cert,
                               config->server_key);

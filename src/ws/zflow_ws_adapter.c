@@ -204,14 +204,33 @@ typedef struct {
     bool binary;             //  sink: send binary messages
 } s_options_t;
 
+//  Checks url is a valid ws:// or wss:// URL (port 1-65535, host, no
+//  space...). Returns 0 or -1 with err set.
+static int s_check_url (const char *url, char *err, size_t errsize)
+{
+    zflow_adapter_url_t parsed;
+    if (zflow_adapter_url_parse (url, &parsed, err, errsize))
+        return -1;
+    if (!streq (parsed.scheme, "ws") && !streq (parsed.scheme, "wss")) {
+        snprintf (err, errsize, "'%.100s%s' is not a ws:// or wss:// URL", url,
+                  strlen (url) > 100 ? "..." : "");
+        return -1;
+    }
+    if (parsed.userinfo) {
+        snprintf (err, errsize,
+                  "'%.100s%s': a WebSocket URL takes no USER@ (send credentials with --header)",
+                  url, strlen (url) > 100 ? "..." : "");
+        return -1;
+    }
+    return 0;
+}
+
 static int s_add (zflow_pipeline_t *self, const char *name, const s_options_t *options, bool sink)
 {
     const char *url = options->url;
-    if (!url || (strncmp (url, "ws://", 5) && strncmp (url, "wss://", 6)))
-        return zflow__pipeline_fail (self, ZFLOW_EINVAL,
-                                     "stage '%s': '%s' is not a ws:// or "
-                                     "wss:// URL",
-                                     name ? name : "", url ? url : "(null)");
+    char err[300];
+    if (s_check_url (url, err, sizeof (err)))
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "stage '%s': %s", name ? name : "", err);
     s_ws_t *state = (s_ws_t *) zmalloc (sizeof (s_ws_t));
     if (!state)
         return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
@@ -282,10 +301,8 @@ static const zflow_adapter_option_t s_options[] = {
 static int s_from_url (const char *url, int role, zconfig_t *section, char *err, size_t errsize)
 {
     (void) role;
-    if (strncmp (url, "ws://", 5) && strncmp (url, "wss://", 6)) {
-        snprintf (err, errsize, "'%s' is not a ws:// or wss:// URL", url);
+    if (s_check_url (url, err, errsize))
         return -1;
-    }
     zconfig_put (section, "url", url);
     return 0;
 }

@@ -309,7 +309,8 @@ out
 
 # zflow pub / sub: the adapter's options on the command line, checked the same way (exit 2)
 for args, want in [
-        (["sub", "hpfeeds://a:b@127.0.0.1:x/c"], "zflow sub: option 'port': 'x' is not an integer"),
+        (["sub", "hpfeeds://a:b@127.0.0.1:x/c"],
+         "zflow sub: 'hpfeeds://a:b@127.0.0.1:x/c': port 'x' is not a number"),
         (["sub", "tcp://127.0.0.1:1", "--nope", "1"],
          "zflow sub: unknown option '--nope' for sub (see: zflow help sub)"),
         (["pub", "http://127.0.0.1:1/api", "--format", "old"],

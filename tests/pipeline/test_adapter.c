@@ -272,8 +272,159 @@ static void s_test_args (void)
     CHECK (streq (zconfig_get (section, "channels", ""), "a,b"));
     CHECK (hpfeeds->from_url ("hpfeeds://nohost/x", ZFLOW_ADAPTER_SOURCE, section, err,
                               sizeof (err)) == -1);
-    CHECK (streq (err, "'hpfeeds://nohost/x' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL"));
+    CHECK (streq (err, "'hpfeeds://nohost/x' is not hpfeeds://IDENT:SECRET@HOST:PORT/CHANNEL "
+                       "(no IDENT:SECRET@)"));
     zconfig_destroy (&section);
+}
+
+//  The shared URL parser: good URLs split right, garbage refused with its
+//  exact error (a fuzz-ish table of what users and hostile input give).
+static void s_test_url (void)
+{
+    zflow_adapter_url_t url;
+    char err[300];
+    CHECK (zflow_adapter_url_parse ("hpfeeds://a:b@[::1]:1/ch", &url, err, sizeof (err)) == 0);
+    CHECK (streq (url.scheme, "hpfeeds") && url.userinfo && streq (url.user, "a"));
+    CHECK (url.has_password && streq (url.password, "b") && streq (url.host, "::1"));
+    CHECK (url.ipv6 && url.port == 1 && streq (url.path, "/ch"));
+    CHECK (zflow_adapter_url_parse ("HTTP://Host:65535/api?x=1#f", &url, err, sizeof (err)) == 0);
+    CHECK (streq (url.scheme, "http") && streq (url.host, "Host") && url.port == 65535);
+    CHECK (!url.userinfo && !url.ipv6 && streq (url.path, "/api?x=1#f"));
+    CHECK (zflow_adapter_url_parse ("wss://example.com", &url, err, sizeof (err)) == 0);
+    CHECK (url.port == 0 && streq (url.path, "") && streq (url.host, "example.com"));
+    CHECK (zflow_adapter_url_parse ("centrifugo+ws://h?q", &url, err, sizeof (err)) == 0);
+    CHECK (streq (url.scheme, "centrifugo+ws") && streq (url.host, "h") && streq (url.path, "?q"));
+    CHECK (zflow_adapter_url_parse ("hpfeeds://i:p@x:y@h_1:9/c", &url, err, sizeof (err)) == 0);
+    CHECK (streq (url.user, "i") && streq (url.password, "p@x:y") && streq (url.host, "h_1"));
+    CHECK (zflow_adapter_url_parse ("hpfeeds://i@h:9/c", &url, err, sizeof (err)) == 0);
+    CHECK (url.userinfo && !url.has_password && streq (url.user, "i"));
+    CHECK (zflow_adapter_url_parse ("tcp://[::ffff:1.2.3.4]:5", &url, err, sizeof (err)) == 0);
+    CHECK (url.ipv6 && streq (url.host, "::ffff:1.2.3.4") && url.port == 5);
+    //  the longest URL taken: 1024 bytes
+    char longest[ZFLOW_ADAPTER_URL_MAX + 2];
+    memset (longest, 'p', sizeof (longest) - 1);
+    longest[sizeof (longest) - 1] = 0;
+    memcpy (longest, "ws://h/", 7);
+    CHECK (zflow_adapter_url_parse (longest, &url, err, sizeof (err)) == -1);
+    CHECK (strstr (err, "...': longer than 1024 bytes (1025)"));
+    longest[ZFLOW_ADAPTER_URL_MAX] = 0;
+    CHECK (zflow_adapter_url_parse (longest, &url, err, sizeof (err)) == 0);
+    CHECK (strlen (url.path) == ZFLOW_ADAPTER_URL_MAX - 6);
+    char long_host[300] = "ws://";
+    memset (long_host + 5, 'h', 260);
+    CHECK (zflow_adapter_url_parse (long_host, &url, err, sizeof (err)) == -1);
+    CHECK (strstr (err, "': host longer than 255 bytes"));
+    struct {
+        const char *url, *error;
+    } bad[] = {
+        {"", "'': no scheme (SCHEME://...)"},
+        {"://x", "'://x': no scheme (SCHEME://...)"},
+        {"1ws://x", "'1ws://x': no scheme (SCHEME://...)"},
+        {"ws:/x", "'ws:/x': no scheme (SCHEME://...)"},
+        {"a234567890123456789012345678901234://h", "no scheme (SCHEME://...)"},
+        {"no scheme", "'no scheme': a space at character 3 (percent-encode it as %20)"},
+        {"ws://a b/", "'ws://a b/': a space at character 7 (percent-encode it as %20)"},
+        {"ws://a\tb/", "'ws://a\tb/': a control or non-ASCII byte 0x09 at character 7"},
+        {"ws://h\xc3\xa9/", "'ws://h\xc3\xa9/': a control or non-ASCII byte 0xc3 at character 7"},
+        {"ws://h/\x7f", "'ws://h/\x7f': a control or non-ASCII byte 0x7f at character 8"},
+        {"ws://", "'ws://': no host"},
+        {"ws:///path", "'ws:///path': no host"},
+        {"ws://:80/", "'ws://:80/': no host"},
+        {"ws://u:p@/", "'ws://u:p@/': no host"},
+        {"ws://h:/", "'ws://h:/': no port after ':'"},
+        {"ws://h:x/", "'ws://h:x/': port 'x' is not a number"},
+        {"ws://h:-1/", "'ws://h:-1/': port '-1' is not a number"},
+        {"ws://h:+1/", "'ws://h:+1/': port '+1' is not a number"},
+        {"ws://h:0/", "'ws://h:0/': port 0 is out of range (1-65535)"},
+        {"ws://h:65536/", "'ws://h:65536/': port 65536 is out of range (1-65535)"},
+        {"tcp://127.0.0.1:99999", "'tcp://127.0.0.1:99999': port 99999 is out of range (1-65535)"},
+        {"ws://h:99999999999999999999/",
+         "'ws://h:99999999999999999999/': port 99999999999999999999 is out of range (1-65535)"},
+        {"ws://::1:80/", "'ws://::1:80/': an IPv6 address must be in brackets ([::1]:PORT)"},
+        {"ws://h:1:2/", "'ws://h:1:2/': an IPv6 address must be in brackets ([::1]:PORT)"},
+        {"ws://[::1/", "'ws://[::1/': bad IPv6 address in brackets"},
+        {"ws://[::g]:1/", "'ws://[::g]:1/': bad IPv6 address in brackets"},
+        {"ws://[]:1/", "'ws://[]:1/': bad IPv6 address in brackets"},
+        {"ws://[::1]x/", "'ws://[::1]x/': bad IPv6 address in brackets"},
+        {"ws://[1.2.3.4]:1/", "'ws://[1.2.3.4]:1/': bad IPv6 address in brackets"},
+        {"ws://[::1]:99999/", "'ws://[::1]:99999/': port 99999 is out of range (1-65535)"},
+        {"ws://a(b/", "'ws://a(b/': bad character '(' in the host"},
+        {"ws://a%20b/", "'ws://a%20b/': bad character '%' in the host"},
+        {"ws://h]:1/", "'ws://h]:1/': bad character ']' in the host"},
+    };
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++) {
+        err[0] = 0;
+        int rc = zflow_adapter_url_parse (bad[i].url, &url, err, sizeof (err));
+        if (rc != -1 || !strstr (err, bad[i].error))
+            fprintf (stderr, "\n%s: got %d '%s'\n", bad[i].url, rc, err);
+        CHECK (rc == -1 && strstr (err, bad[i].error));
+    }
+    CHECK (zflow_adapter_url_parse (NULL, &url, err, sizeof (err)) == -1 && streq (err, "no URL"));
+    CHECK (zflow_adapter_url_parse ("ws://h/", NULL, err, sizeof (err)) == -1);
+
+    //  every URL-taking descriptor uses it
+    struct {
+        const char *adapter, *url, *error; //  error NULL: taken
+        int role;
+    } urls[] = {
+        {"hpfeeds", "hpfeeds://a:b@[::1]:1/ch", NULL, ZFLOW_ADAPTER_SOURCE},
+        {"hpfeeds", "hpfeeds://a:b@[::1]:0/ch", "port 0 is out of range", ZFLOW_ADAPTER_SINK},
+        {"hpfeeds", "hpfeeds://a:b@h/ch", "(no :PORT)", ZFLOW_ADAPTER_SINK},
+        {"hpfeeds", "hpfeeds://a:b@h:1/", "(no /CHANNEL)", ZFLOW_ADAPTER_SINK},
+        {"hpfeeds", "hpfeeds://a@h:1/c", "(no IDENT:SECRET@)", ZFLOW_ADAPTER_SINK},
+        {"hpfeeds", "hpfeeds://:s@h:1/c", "(no IDENT)", ZFLOW_ADAPTER_SINK},
+        {"sub", "tcp://127.0.0.1:99999", "port 99999 is out of range (1-65535)",
+         ZFLOW_ADAPTER_SOURCE},
+        {"sub", "tcp://[::1]:5555", NULL, ZFLOW_ADAPTER_SOURCE},
+        {"sub", "tcp://h", "is not tcp://HOST:PORT (no :PORT)", ZFLOW_ADAPTER_SOURCE},
+        {"sub", "ipc:///tmp/x y", NULL, ZFLOW_ADAPTER_SOURCE},
+        {"push", "tcp://h:1/x", "(no /PATH in a ZeroMQ endpoint)", ZFLOW_ADAPTER_SINK},
+        {"ws", "ws://a b/", "a space at character 7", ZFLOW_ADAPTER_SOURCE},
+        {"ws", "wss://[::1]:8443/x", NULL, ZFLOW_ADAPTER_SOURCE},
+        {"ws", "ws://u:p@h/x", "takes no USER@", ZFLOW_ADAPTER_SOURCE},
+        {"ws", "ws://h:65536/", "port 65536 is out of range", ZFLOW_ADAPTER_SINK},
+        {"centrifugo", "centrifugo+ws://127.0.0.1:99999/c", "port 99999 is out of range",
+         ZFLOW_ADAPTER_SOURCE},
+        {"centrifugo", "centrifugo+wss://[::1]:8000/c", NULL, ZFLOW_ADAPTER_SOURCE},
+        {"centrifugo", "http://127.0.0.1:99999/api", "port 99999 is out of range",
+         ZFLOW_ADAPTER_SINK},
+        {"centrifugo", "https://[::1]/api", NULL, ZFLOW_ADAPTER_SINK},
+        {"centrifugo", "ftp://x", "Centrifugo takes http[s]://HOST:PORT/api", ZFLOW_ADAPTER_SINK},
+    };
+    for (size_t i = 0; i < sizeof (urls) / sizeof (urls[0]); i++) {
+        const zflow_adapter_t *adapter = zflow_adapter_find (urls[i].adapter);
+        zconfig_t *section = zconfig_new ("url", NULL);
+        err[0] = 0;
+        int rc = adapter->from_url (urls[i].url, urls[i].role, section, err, sizeof (err));
+        bool good = urls[i].error ? rc == -1 && strstr (err, urls[i].error) : rc == 0;
+        if (!good)
+            fprintf (stderr, "\n%s: got %d '%s'\n", urls[i].url, rc, err);
+        CHECK (good);
+        zconfig_destroy (&section);
+    }
+    zconfig_t *section = zconfig_new ("url", NULL);
+    CHECK (zflow_adapter_find ("hpfeeds")->from_url ("hpfeeds://a:b@[::1]:1/ch", ZFLOW_ADAPTER_SINK,
+                                                     section, err, sizeof (err)) == 0);
+    CHECK (streq (zconfig_get (section, "host", ""), "::1"));
+    CHECK (streq (zconfig_get (section, "port", ""), "1"));
+    CHECK (streq (zconfig_get (section, "channel", ""), "ch"));
+    zconfig_destroy (&section);
+    //  and the public stage constructors
+    zflow_pipeline_t *pipeline = zflow_pipeline_new (NULL, NULL);
+    CHECK_RC (zflow_pipeline_source_ws (pipeline, "w", "ws://h:99999/", NULL, NULL), ZFLOW_EINVAL);
+    CHECK (strstr (zflow_pipeline_error_text (pipeline), "port 99999 is out of range"));
+    zflow_pipeline_destroy (&pipeline); //  the first error stays: one pipeline each
+    pipeline = zflow_pipeline_new (NULL, NULL);
+    CHECK_RC (zflow_pipeline_sink_ws (pipeline, "w", "ws://a b/", NULL), ZFLOW_EINVAL);
+    CHECK (strstr (zflow_pipeline_error_text (pipeline), "a space at character 7"));
+    zflow_pipeline_destroy (&pipeline);
+    pipeline = zflow_pipeline_new (NULL, NULL);
+    zflow_centrifugo_sink_config_t centrifugo;
+    memset (&centrifugo, 0, sizeof (centrifugo));
+    centrifugo.address = "ftp://x";
+    CHECK_RC (zflow_pipeline_sink_centrifugo (pipeline, "c", &centrifugo), ZFLOW_EINVAL);
+    CHECK (strstr (zflow_pipeline_error_text (pipeline), "'ftp://x' is not http:// or https://"));
+    zflow_pipeline_destroy (&pipeline);
 }
 
 static void s_test_print (void)
@@ -345,6 +496,7 @@ int main (void)
     RUN (s_test_parse);
     RUN (s_test_register);
     RUN (s_test_args);
+    RUN (s_test_url);
     RUN (s_test_print);
     RUN (s_test_config);
     return 0;
