@@ -59,7 +59,7 @@ static int s_client_demo (const char *address, const char *key, zflow_centrifugo
     } else
         fprintf (stderr, "centrifugo: %s %d (%s): %s\n",
                  s_kind (zflow_centrifugo_error_kind (client)),
-                 zflow_centrifugo_error_code (client), zflow_strerror (rc),
+                 zflow_centrifugo_error_code (client), zflow_error_text (rc),
                  zflow_centrifugo_error_message (client));
     zflow_centrifugo_destroy (&client);
     return rc;
@@ -78,7 +78,7 @@ static int s_sink_demo (const char *address, const char *key, zflow_centrifugo_f
     int err = 0;
     zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, &err);
     if (!sink) {
-        fprintf (stderr, "sink: %s\n", zflow_strerror (err));
+        fprintf (stderr, "sink: %s\n", zflow_error_text (err));
         return -1;
     }
     zflow_stream_t *out = zflow_stream_new (ZMQ_PUSH, NULL, "inproc://example-centrifugo", NULL);

@@ -58,7 +58,7 @@ int main (int argc, char *argv[])
     int err;
     zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
     if (!source) {
-        fprintf (stderr, "centrifugo_source: %s\n", zflow_strerror (err));
+        fprintf (stderr, "centrifugo_source: %s\n", zflow_error_text (err));
         return 1;
     }
     zsock_t *sub = zsock_new (ZMQ_SUB);

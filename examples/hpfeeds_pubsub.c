@@ -27,7 +27,7 @@ int main (int argc, char *argv[])
     zflow_hpfeeds_broker_add_user (broker, "demo", "demo-secret", channels, channels);
     int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
     if (port < 0) {
-        fprintf (stderr, "bind: %s\n", zflow_strerror (port));
+        fprintf (stderr, "bind: %s\n", zflow_error_text (port));
         return 1;
     }
     printf ("broker listening on 127.0.0.1:%d\n", port);

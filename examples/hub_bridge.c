@@ -56,7 +56,7 @@ int main (void)
     err = subscriber ? zflow_hub_subscriber_subscribe (subscriber, pattern) : err;
     err = err ? err : zflow_hub_attach (hub, zflow_hpfeeds_endpoint (reader), 2000);
     if (err) {
-        fprintf (stderr, "hub_bridge: %s\n", zflow_strerror (err));
+        fprintf (stderr, "hub_bridge: %s\n", zflow_error_text (err));
         return 1;
     }
     //  publish once both clients are connected (the reader then subscribed)

@@ -52,7 +52,7 @@ int main (void)
     int err = 0;
     zflow_hub_t *hub = zflow_hub_new (&(zflow_hub_config_t){.name = "example"}, &err);
     if (!hub) {
-        fprintf (stderr, "hub: %s\n", zflow_strerror (err));
+        fprintf (stderr, "hub: %s\n", zflow_error_text (err));
         return 1;
     }
     zflow_hub_subscriber_t *watcher = zflow_hub_subscriber_new (hub, "watcher", NULL);

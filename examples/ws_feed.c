@@ -76,12 +76,12 @@ int main (int argc, char *argv[])
     zflow_ws_t *feed = zflow_ws_new (config, &rc);
     zflow_ws_config_destroy (&config); //  the feed keeps its own copy
     if (!feed) {
-        fprintf (stderr, "ws_feed: %s\n", zflow_strerror (rc));
+        fprintf (stderr, "ws_feed: %s\n", zflow_error_text (rc));
         return 1;
     }
     zflow_ws_stream_t *stream = zflow_ws_stream_filter (feed, filter, 1000, ZFLOW_WS_DROP, &rc);
     if (!stream) {
-        fprintf (stderr, "ws_feed: bad filter: %s\n", zflow_strerror (rc));
+        fprintf (stderr, "ws_feed: bad filter: %s\n", zflow_error_text (rc));
         zflow_ws_destroy (&feed);
         return 2;
     }

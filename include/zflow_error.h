@@ -52,10 +52,6 @@ typedef enum {
 //  an unknown code gives "unknown zflow error"). Never NULL; nothing to free.
 const char *zflow_error_text (int code);
 
-//  The old name of zflow_error_text, kept until every caller has moved;
-//  it will be removed.
-const char *zflow_strerror (int code);
-
 #ifdef __cplusplus
 }
 #endif

@@ -2,7 +2,7 @@
     zflow_testing - the few macros every zflow test program uses
 
     CHECK fails the program with the file, line and expression; CHECK_RC
-    also prints both codes with their zflow_strerror text.
+    also prints both codes with their zflow_error_text text.
     =========================================================================
 */
 #ifndef ZFLOW_TESTING_H_INCLUDED
@@ -26,8 +26,8 @@
         int check_expected_ = (expected);                                                          \
         if (check_rc_ != check_expected_) {                                                        \
             fprintf (stderr, "%s:%d: %s returned %d (%s), expected %d (%s)\n", __FILE__, __LINE__, \
-                     #expr, check_rc_, zflow_strerror (check_rc_), check_expected_,                \
-                     zflow_strerror (check_expected_));                                            \
+                     #expr, check_rc_, zflow_error_text (check_rc_), check_expected_,              \
+                     zflow_error_text (check_expected_));                                          \
             exit (1);                                                                              \
         }                                                                                          \
     } while (0)

@@ -6,7 +6,7 @@
 int main (void)
 {
     zflow_key_t *key = zflow_key_new ("a", "b", NULL);
-    printf ("%s %s\n", zflow_key_text (key), zflow_strerror (ZFLOW_ECLOSED));
+    printf ("%s %s\n", zflow_key_text (key), zflow_error_text (ZFLOW_ECLOSED));
     zflow_key_destroy (&key);
     return 0;
 }

@@ -84,7 +84,8 @@ static int s_start (void *arg, zflow__stage_t *stage)
     int rc = 0;
     self->sink = zflow_centrifugo_sink_new (&config, &rc);
     if (!self->sink)
-        zsys_error ("%s: Centrifugo sink %s: %s", stage->name, self->address, zflow_strerror (rc));
+        zsys_error ("%s: Centrifugo sink %s: %s", stage->name, self->address,
+                    zflow_error_text (rc));
     return self->sink ? 0 : (rc ? rc : ZFLOW_ECONFIG);
 }
 
@@ -203,7 +204,7 @@ static int s_source_start (void *arg, zflow__stage_t *stage)
     int rc = 0;
     self->source = zflow_centrifugo_source_new (&config, &rc);
     if (!self->source) {
-        zsys_error ("%s: Centrifugo source %s: %s", stage->name, self->url, zflow_strerror (rc));
+        zsys_error ("%s: Centrifugo source %s: %s", stage->name, self->url, zflow_error_text (rc));
         return rc ? rc : ZFLOW_ECONFIG;
     }
     free (stage->connect);

@@ -246,7 +246,7 @@ static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char 
         json_t *event = json_pack ("{s:i,s:s,s:b}", "code", code, "reason", reason ? reason : "",
                                    "reconnect", reconnect);
         if (event && error) //  "error" only when there was one
-            json_object_set_new (event, "error", json_string (zflow_strerror (error)));
+            json_object_set_new (event, "error", json_string (zflow_error_text (error)));
         zflow__centsrc_event (self, "disconnected", event);
     } else if (zflow__centsrc_verbose (self))
         zsys_debug ("zflow_centrifugo_source %s: connection failed: %s", self->name,

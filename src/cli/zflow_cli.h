@@ -113,6 +113,10 @@ typedef struct _zflow_cli_metrics_t zflow_cli_metrics_t;
 //  address is bad or the bind fails (reported on stderr).
 zflow_cli_metrics_t *zflow_cli_metrics_new (const char *address);
 
+//  True when address has the form zflow_cli_metrics_new takes (checked
+//  without binding, so that a bad --metrics is a usage error).
+bool zflow_cli_metrics_address_valid (const char *address);
+
 //  Closes every connection and the listener, removes its pollers and
 //  timers from the loop it serves on (which must still exist), frees it
 //  and sets *self_p to NULL. NULL-safe, idempotent.

@@ -81,7 +81,7 @@ zflow_cli_embedded_t *zflow_cli_embedded_new (uint64_t rate, uint64_t count, boo
     }
     if (self->port <= 0) {
         fprintf (stderr, "zflow: embedded default: cannot start the hpfeeds broker: %s\n",
-                 zflow_strerror (self->port));
+                 zflow_error_text (self->port));
         zflow_cli_embedded_destroy (&self);
         return NULL;
     }

@@ -501,13 +501,13 @@ static int s_split (const char *address, char *host, size_t host_size, char *por
     else {
         long value = 0;
         for (const char *c = colon + 1; *c; c++) {
-            if (*c < '0' || *c > '9')
+            //  checked per digit, so a long run of digits cannot overflow
+            if (*c < '0' || *c > '9' || (value = value * 10 + (*c - '0')) > 65535)
                 return -1;
-            value = value * 10 + (*c - '0');
         }
-        if (value > 65535)
+        if (colon[1] == 0)
             return -1;
-        snprintf (port, 6, "%ld", value);
+        snprintf (port, 6, "%hu", (unsigned short) value);
     }
     if (streq (host, "*"))
         host[0] = 0;
@@ -551,6 +551,12 @@ static int s_bind (const char *address, char *bound, size_t bound_size)
                  NI_NUMERICHOST | NI_NUMERICSERV);
     snprintf (bound, bound_size, name.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", text, service);
     return fd;
+}
+
+bool zflow_cli_metrics_address_valid (const char *address)
+{
+    char host[256], port[6];
+    return address && s_split (address, host, sizeof (host), port) == 0;
 }
 
 zflow_cli_metrics_t *zflow_cli_metrics_new (const char *address)

@@ -263,7 +263,7 @@ static zflow_pipeline_t *s_pipeline (s_args_t *args, const char *endpoint, int *
     }
     if (rc) {
         fprintf (stderr, "zflow %s: %s: %s\n", args->command, args->url ? args->url : "",
-                 *err ? err : zflow_strerror (rc));
+                 *err ? err : zflow_error_text (rc));
         zflow_pipeline_destroy (&p);
     }
     return p;
@@ -440,7 +440,8 @@ int zflow_cli_pub (int argc, char **argv)
             fprintf (stderr, "zflow pub: %s took %" PRIu64 " of %" PRIu64 " lines%s%s\n",
                      args.adapter->name, taken, lines, *reason ? ": " : "", reason);
         else if (rc)
-            fprintf (stderr, "zflow pub: lines still unsent at the end: %s\n", zflow_strerror (rc));
+            fprintf (stderr, "zflow pub: lines still unsent at the end: %s\n",
+                     zflow_error_text (rc));
     }
     zflow_pipeline_destroy (&p);
     zflow_key_destroy (&key);

@@ -363,14 +363,19 @@ int zflow_cli_run (int argc, char **argv)
             quiet = true;
         else if (number && (*number = s_number (value)) >= 0)
             i++;
-        else if ((streq (arg, "--control") || streq (arg, "--metrics")) && value) {
+        else if ((streq (arg, "--control") ||
+                  (streq (arg, "--metrics") && zflow_cli_metrics_address_valid (value))) &&
+                 value) {
             *(streq (arg, "--control") ? &control : &metrics) = value;
             i++;
         } else if (arg[0] != '-' && !file)
             file = arg;
         else {
-            fprintf (stderr, "zflow run: bad argument '%s'%s\n", arg,
-                     number ? " (needs a non-negative number)" : "");
+            bool metrics_arg = streq (arg, "--metrics") && value;
+            fprintf (stderr, "zflow run: bad argument '%s'%s%s%s\n", arg,
+                     number ? " (needs a non-negative number)" : "",
+                     metrics_arg ? ": not HOST:PORT (port 0 to 65535): " : "",
+                     metrics_arg ? value : "");
             s_usage (stderr);
             return ZFLOW_EXIT_USAGE;
         }

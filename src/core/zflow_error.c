@@ -23,8 +23,3 @@ const char *zflow_error_text (int code)
         return "unknown zflow error";
     }
 }
-
-const char *zflow_strerror (int code)
-{
-    return zflow_error_text (code);
-}

@@ -81,7 +81,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
     self->client = zflow_hpfeeds_new (&config, &rc);
     if (!self->client) {
         zsys_error ("%s: hpfeeds client refused its settings: %s", stage->name,
-                    zflow_strerror (rc));
+                    zflow_error_text (rc));
         return rc ? rc : ZFLOW_ECONFIG;
     }
     if (self->sink)
@@ -97,7 +97,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
         stage->connect = strdup (zflow_hpfeeds_endpoint (self->client));
     }
     if (rc) {
-        zsys_error ("%s: hpfeeds: %s", stage->name, zflow_strerror (rc));
+        zsys_error ("%s: hpfeeds: %s", stage->name, zflow_error_text (rc));
         zflow_hpfeeds_destroy (&self->client);
     }
     return rc;

@@ -182,7 +182,7 @@ int zflow__hpfeeds_auth_load_json (zflow_hpfeeds_auth_t *self, const char *path,
     if (rc == 0)
         rc = s_json_apply (self, root, true, errbuf, errlen);
     if (rc && rc != ZFLOW_ECONFIG)
-        snprintf (errbuf, errlen, "%s: %s", path, zflow_strerror (rc));
+        snprintf (errbuf, errlen, "%s: %s", path, zflow_error_text (rc));
     int count = rc ? ZFLOW_ECONFIG : (int) json_object_size (root);
     json_decref (root);
     return count;
@@ -219,7 +219,7 @@ static int s_zpl_apply (zflow_hpfeeds_auth_t *self, zconfig_t *root, bool apply,
             const char *owner = zconfig_get (user, "owner", NULL);
             int rc = zflow__hpfeeds_auth_add (self, ident, secret, owner, pub, npub, sub, nsub);
             if (rc) {
-                snprintf (errbuf, errlen, "user '%s': %s", ident, zflow_strerror (rc));
+                snprintf (errbuf, errlen, "user '%s': %s", ident, zflow_error_text (rc));
                 return ZFLOW_ECONFIG;
             }
         }

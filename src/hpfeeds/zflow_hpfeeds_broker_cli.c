@@ -244,7 +244,7 @@ int zflow_cli_broker (int argc, char **argv)
     int bound = rc ? 0 : zflow_hpfeeds_broker_bind (broker, host, (int) port);
     if (rc == 0 && bound <= 0) {
         fprintf (stderr, "zflow broker: cannot listen on %s:%ld: %s\n", host, port,
-                 zflow_strerror (bound));
+                 zflow_error_text (bound));
         rc = ZFLOW_EXIT_RUNTIME;
     }
     if (rc == 0) {

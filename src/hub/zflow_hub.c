@@ -177,7 +177,7 @@ static void s_send_out (s_hub_t *self, zflow_msg_t *msg)
     counters->bytes_out += zflow_msg_content_size (msg);
     int rc = zflow_stream_write (self->out, msg);
     if (rc < 0)
-        zsys_warning ("hub %s: XPUB write failed: %s", self->hub->name, zflow_strerror (rc));
+        zsys_warning ("hub %s: XPUB write failed: %s", self->hub->name, zflow_error_text (rc));
     else
         counters->msgs_out++;
     if (rc == ZFLOW_DRAIN && !self->paused) {
@@ -562,7 +562,7 @@ static int s_on_attach (s_hub_t *self, bool attach, zmsg_t *request)
     zsock_destroy (&sock); //  NULL once a stream took it
     if (self->verbose)
         zsys_debug ("hub %s: %s %s: %s", self->hub->name, attach ? "attach" : "detach",
-                    endpoint ? endpoint : "?", rc ? zflow_strerror (rc) : "ok");
+                    endpoint ? endpoint : "?", rc ? zflow_error_text (rc) : "ok");
     zstr_free (&endpoint);
     return rc;
 }

@@ -93,7 +93,7 @@ static int s_wait_notice (s_hub_stage_t *self, const char *stage)
         int got = msg ? zflow_hub_subscriber_consume (self->sub, msg, S_WAIT_MS) : ZFLOW_ENOMEM;
         if (got)
             zsys_warning ("%s: hub %s did not confirm the subscription yet: %s", stage, self->hub,
-                          zflow_strerror (got));
+                          zflow_error_text (got));
         zflow_msg_destroy (&msg);
         zflow_hub_subscriber_unsubscribe (self->sub, notice);
         rc = 0;
@@ -137,7 +137,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
     if (rc) {
         zsys_error ("%s: hub %s: %s", stage->name, self->hub,
                     rc == ZFLOW_ENOTFOUND ? "no hub of that name in this process"
-                                          : zflow_strerror (rc));
+                                          : zflow_error_text (rc));
         s_stop (self);
     }
     return rc;
@@ -197,7 +197,7 @@ static int s_write (zflow_msg_t *msg, void *arg)
         //  and leaves the rest to the next message or to stop.
         int flushed = zflow_hub_publisher_flush (self->pub, self->lossless ? S_WAIT_MS : 0);
         if (flushed && self->lossless)
-            zsys_warning ("hub sink: the hub holds back: %s", zflow_strerror (flushed));
+            zsys_warning ("hub sink: the hub holds back: %s", zflow_error_text (flushed));
     }
     return rc == ZFLOW_DRAIN ? 0 : rc;
 }
@@ -212,7 +212,7 @@ static int s_add (zflow_pipeline_t *pipeline, const char *name, const char *hub,
     zflow_key_t *parsed = key && *key ? zflow_key_parse (key, &err) : NULL;
     if (key && *key && !parsed)
         return zflow__pipeline_fail (pipeline, ZFLOW_ECONFIG, "stage '%s': bad key '%s': %s",
-                                     name ? name : "", key, zflow_strerror (err));
+                                     name ? name : "", key, zflow_error_text (err));
     s_hub_stage_t *self = (s_hub_stage_t *) zmalloc (sizeof (s_hub_stage_t));
     if (self) {
         self->hub = strdup (hub);

@@ -516,7 +516,7 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
             zsock_send (pipe, "i", rc);
         else if (rc) {
             //  the caller did not wait for this one: its next sync hears it
-            zsys_warning ("hub subscriber: subscribe failed: %s", zflow_strerror (rc));
+            zsys_warning ("hub subscriber: subscribe failed: %s", zflow_error_text (rc));
             if (!self->deferred)
                 self->deferred = rc;
         }

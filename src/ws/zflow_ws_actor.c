@@ -218,7 +218,7 @@ static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char 
         self->reap_timer = zloop_timer (self->loop, 1, 1, s_on_reap, self);
     if (error && !self->exiting)
         zsys_info ("zflow_ws %s: connection closed (%d): %s: %s", self->name, code,
-                   zflow_strerror (error), reason);
+                   zflow_error_text (error), reason);
     //  The close event: kept for zflow_ws_last_close, given to the hook.
     self->stats.closes++;
     self->last_code = code;

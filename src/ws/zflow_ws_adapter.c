@@ -114,7 +114,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
         if (self->feed)
             rc = zflow_ws_start (self->feed);
         if (rc) {
-            zsys_error ("%s: WebSocket sink %s: %s", stage->name, self->url, zflow_strerror (rc));
+            zsys_error ("%s: WebSocket sink %s: %s", stage->name, self->url, zflow_error_text (rc));
             s_stop (self);
         }
         return rc;
@@ -128,7 +128,7 @@ static int s_start (void *arg, zflow__stage_t *stage)
         rc = zflow_ws_start (self->feed);
     }
     if (rc) {
-        zsys_error ("%s: WebSocket feed %s: %s", stage->name, self->url, zflow_strerror (rc));
+        zsys_error ("%s: WebSocket feed %s: %s", stage->name, self->url, zflow_error_text (rc));
         s_stop (self);
     }
     return rc;

@@ -411,7 +411,7 @@ void zflow__ws_conn_finish (zflow_ws_conn_t *self)
     if (!self->failed && !received)
         error = ZFLOW_ETRANSPORT;
     if (error && !self->reason[0])
-        snprintf (self->reason, sizeof (self->reason), "%s", zflow_strerror (error));
+        snprintf (self->reason, sizeof (self->reason), "%s", zflow_error_text (error));
     if (self->cb.on_closed)
         self->cb.on_closed (self, error, code, self->reason, self->arg);
 }

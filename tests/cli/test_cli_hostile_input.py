@@ -136,6 +136,12 @@ for args, want in [
     report(" ".join(a[:60] for a in args), rc == 2 and want in err and seconds < 2.5,
            f"rc={rc} in {seconds:.1f} s, want 2 and {want!r}\n  stderr: {err[-300:]!r}")
 
+# --metrics takes HOST:PORT with a port 0-65535 (it used to listen on
+# 99999 mod 65536): a usage error before anything starts
+for address in ["127.0.0.1:99999", "127.0.0.1:", "127.0.0.1:123456789012345678901234"]:
+    rc, out, err, seconds = run(["run", "--metrics", address, "--duration", "1"], timeout=10)
+    report(f"run --metrics {address[:30]}", rc == 2 and "not HOST:PORT" in err and seconds < 2.5,
+           f"rc={rc} in {seconds:.1f} s\n  stderr: {err[-300:]!r}")
 
 # --- IPv6 literals in brackets reach ::1, for every URL-taking adapter ---
 def ipv6_listener():

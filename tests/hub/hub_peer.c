@@ -19,7 +19,7 @@ static int s_sub (const char *endpoint, const char *pattern_text, int count,
     zflow_hub_subscriber_t *sub = zflow_hub_subscriber_new_remote (endpoint, "peer", curve, &err);
     zflow_key_t *pattern = zflow_key_parse (pattern_text, NULL);
     if (!sub || !pattern || zflow_hub_subscriber_subscribe (sub, pattern) != 0) {
-        fprintf (stderr, "hub_peer: cannot subscribe: %s\n", zflow_strerror (err));
+        fprintf (stderr, "hub_peer: cannot subscribe: %s\n", zflow_error_text (err));
         return 1;
     }
     zflow_msg_t *env = zflow_msg_new ();
@@ -47,7 +47,7 @@ static int s_pub (const char *endpoint, const char *key_text, int count, zflow_h
     zflow_hub_publisher_t *pub = zflow_hub_publisher_new_remote (endpoint, NULL, curve, 5000, &err);
     zflow_key_t *key = zflow_key_parse (key_text, NULL);
     if (!pub || !key) {
-        fprintf (stderr, "hub_peer: cannot publish: %s\n", zflow_strerror (err));
+        fprintf (stderr, "hub_peer: cannot publish: %s\n", zflow_error_text (err));
         return 1;
     }
     for (int i = 0; i < count; i++) {

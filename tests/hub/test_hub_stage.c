@@ -64,7 +64,7 @@ static void s_expect (zflow_hub_subscriber_t *sub, const char *wire, int n)
     for (int i = 0; i < n; i++) {
         int rc = zflow_hub_subscriber_consume (sub, msg, 5000);
         if (rc)
-            fprintf (stderr, "after %d of %d: %s\n", i, n, zflow_strerror (rc));
+            fprintf (stderr, "after %d of %d: %s\n", i, n, zflow_error_text (rc));
         CHECK (rc == 0);
         CHECK (zflow_envelope_decode (msg, meta) == 0);
         size_t size;

@@ -122,7 +122,7 @@ static zflow_ws_conn_t *s_open (zloop_t *loop, s_seen_t *seen, zflow_ws_conn_con
     zflow_ws_conn_t *conn =
         zflow__ws_conn_new (loop, config, &s_callbacks, seen, &rc, err, sizeof (err));
     if (!conn) {
-        fprintf (stderr, "conn_new: %s (%s)\n", zflow_strerror (rc), err);
+        fprintf (stderr, "conn_new: %s (%s)\n", zflow_error_text (rc), err);
         return NULL;
     }
     for (int i = 0; i < 500 && !seen->opened && !seen->closed; i++) {

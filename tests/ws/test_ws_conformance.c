@@ -131,7 +131,7 @@ static void s_expect_refused (zloop_t *loop, int port, const char *path)
     s_seen_t seen;
     zflow_ws_conn_t *conn = s_run_case (loop, port, path, &seen, 0, false, 3000);
     printf ("%-14s handshake: opened=%d error=%s\n", path, seen.opened,
-            zflow_strerror (seen.error));
+            zflow_error_text (seen.error));
     CHECK (!seen.opened && seen.closed && seen.error == ZFLOW_EPROTO);
     zflow__ws_conn_destroy (&conn);
 }

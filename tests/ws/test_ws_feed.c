@@ -32,7 +32,7 @@ static zflow_ws_t *s_feed (const char *name, int port, const char *path, zflow_w
     zflow_ws_t *feed = rc ? NULL : zflow_ws_new (config, &rc);
     zflow_ws_config_destroy (&config); //  the feed has its own copy
     if (!feed) {
-        fprintf (stderr, "zflow_ws_new: %s\n", zflow_strerror (rc));
+        fprintf (stderr, "zflow_ws_new: %s\n", zflow_error_text (rc));
         exit (1); //  every test needs its feed
     }
     return feed;
