@@ -224,8 +224,8 @@ static void test_unauth_1000 (void)
     zclock_sleep (300); //  the reaper frees them
     double closed_mib = s_rss_mib () - before;
     printf ("REPORT broker_unauth_1000_closed rss_delta_mib=%.1f goal<=16\n", closed_mib);
-    CHECK (open_mib <= 16.0);
-    CHECK (closed_mib <= 16.0);
+    CHECK_RSS_GOAL (open_mib <= 16.0);
+    CHECK_RSS_GOAL (closed_mib <= 16.0);
     zflow_hpfeeds_broker_destroy (&broker);
 }
 

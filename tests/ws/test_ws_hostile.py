@@ -31,6 +31,15 @@ def check(cond, what):
         failures += 1
 
 
+def under_asan(pid):
+    """True when the process pid runs with AddressSanitizer's runtime."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
+
+
 def peak_rss_mib(pid):
     """VmHWM (the peak resident set) of pid, in MiB, or -1."""
     try:
@@ -83,9 +92,13 @@ def trial(name, mode, mib, url, extra):
     check(got is not None, f"{name}: the message after the flood arrives ({seconds:.1f} s)")
     print(f"     server: {flood}", flush=True)
     ok = 0 <= rss < RSS_GOAL_MIB
+    asan = under_asan(client.pid)
     print(f"REPORT {name} rss_mib={rss:.0f} goal<{RSS_GOAL_MIB} "
-          f"{'ok' if ok else 'MISSED'} seconds={seconds:.1f}", flush=True)
-    check(ok, f"{name}: peak RSS {rss:.1f} MiB under {RSS_GOAL_MIB} MiB")
+          f"{'ok' if ok else 'MISSED'} seconds={seconds:.1f}"
+          f"{' (not checked under AddressSanitizer)' if asan else ''}", flush=True)
+    # under ASan its quarantine and shadow memory are most of the RSS: the
+    # plain build checks the figure, this one the behaviour
+    check(ok or asan, f"{name}: peak RSS {rss:.1f} MiB under {RSS_GOAL_MIB} MiB")
     client.kill()
     client.wait()
     server.kill()
