@@ -154,6 +154,19 @@ int zflow_hub_subscriber_remove_all_listeners (zflow_hub_subscriber_t *self);
 //  subscriptions. Returns a hash (the caller owns it) or NULL on timeout.
 zhash_t *zflow_hub_subscriber_stats (zflow_hub_subscriber_t *self, int timeout_ms);
 
+//  Turns the actor's tracing on or off (VERBOSE; does not wait). A NULL
+//  self does nothing.
+void zflow_hub_subscriber_set_verbose (zflow_hub_subscriber_t *self, bool verbose);
+
+//  Returns the inproc endpoint of the PAIR socket on which the actor hands
+//  out the queue (what zflow_hub_subscriber_consume reads; one reader
+//  only, this object's), owned by self; NULL for a NULL self.
+const char *zflow_hub_subscriber_endpoint (zflow_hub_subscriber_t *self);
+
+//  Returns the subscriber's actor (borrowed; destroyed with self), or NULL
+//  for a NULL self.
+zactor_t *zflow_hub_subscriber_actor (zflow_hub_subscriber_t *self);
+
 #ifdef __cplusplus
 }
 #endif

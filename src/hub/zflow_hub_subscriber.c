@@ -262,3 +262,19 @@ zhash_t *zflow_hub_subscriber_stats (zflow_hub_subscriber_t *self, int timeout_m
 {
     return self ? zflow_actor_stats (self->actor, timeout_ms) : NULL;
 }
+
+void zflow_hub_subscriber_set_verbose (zflow_hub_subscriber_t *self, bool verbose)
+{
+    if (self)
+        zflow_actor_set_verbose (self->actor, verbose);
+}
+
+const char *zflow_hub_subscriber_endpoint (zflow_hub_subscriber_t *self)
+{
+    return self ? self->queue_endpoint : NULL;
+}
+
+zactor_t *zflow_hub_subscriber_actor (zflow_hub_subscriber_t *self)
+{
+    return self ? self->actor : NULL;
+}

@@ -2,6 +2,7 @@
     queue ordering, listeners, notices, has_subscribers and bad input. */
 #include "hub/hub_testutil.h"
 #include <pthread.h>
+#include <string.h>
 
 //  The seed's example: prefix ("a"), subscription ("a","b","*").
 static void test_seed_example (void)
@@ -443,6 +444,18 @@ static void test_bad_calls (void)
     CHECK (zflow_hub_subscriber_set_queue (sub, 0, ZFLOW_HUB_BLOCK) == ZFLOW_EINVAL);
     CHECK (zflow_hub_subscriber_set_queue (sub, 10, (zflow_hub_overflow_t) 9) == ZFLOW_EINVAL);
     CHECK (zflow_hub_subscriber_add_sync_listener (sub, two, NULL, NULL) == ZFLOW_EINVAL);
+    //  the actor-class accessors, and their NULL cases
+    CHECK (zflow_hub_subscriber_actor (sub) != NULL);
+    CHECK (zflow_hub_subscriber_endpoint (sub) &&
+           strncmp (zflow_hub_subscriber_endpoint (sub), "inproc://", 9) == 0);
+    zflow_hub_subscriber_set_verbose (sub, true);
+    zflow_hub_subscriber_set_verbose (sub, false);
+    zhash_t *stats = zflow_hub_subscriber_stats (sub, 2000);
+    CHECK (stats && zhash_lookup (stats, "msgs_in"));
+    zhash_destroy (&stats);
+    CHECK (zflow_hub_subscriber_actor (NULL) == NULL);
+    CHECK (zflow_hub_subscriber_endpoint (NULL) == NULL);
+    zflow_hub_subscriber_set_verbose (NULL, true);
     //  and after all that, the hub serves: the 32-component key arrives
     zflow_key_t *deep = K ("p/*");
     CHECK (zflow_hub_subscriber_subscribe (sub, deep) == 0);
