@@ -27,7 +27,10 @@
       kind RESPONSE  Centrifugo answered with an error object
                      {"error":{"code","message"}} (or, in transport error
                      mode, an HTTP status with a bare {"code","message"}
-                     body): ZFLOW_EREFUSED; code and message are kept
+                     body): ZFLOW_EREFUSED; code and message are kept.
+                     A method the server does not have (Centrifugo v6
+                     answers HTTP 404 on its path) reads as error 104
+                     too, as the legacy format and batches report it
       kind DECODE    the body was not the JSON the API documents:
                      ZFLOW_EPROTO
       (and ZFLOW_EINVAL for bad arguments, ZFLOW_ENOMEM, ZFLOW_ETOOBIG
@@ -82,6 +85,9 @@ typedef enum {
 #define ZFLOW_CENTRIFUGO_NOT_AVAILABLE 108   //  feature off for the channel
 #define ZFLOW_CENTRIFUGO_UNRECOVERABLE 112   //  history position not recoverable
 #define ZFLOW_CENTRIFUGO_CONFLICT 113        //  conflicting state
+
+//  history's limit for every publication the channel keeps.
+#define ZFLOW_CENTRIFUGO_HISTORY_ALL (-1)
 
 //  Default timeouts in milliseconds (aiocent's default total is 1 s).
 #define ZFLOW_CENTRIFUGO_CONNECT_TIMEOUT 1000

@@ -108,10 +108,12 @@ int zflow_centrifugo_json_presence (zflow_centrifugo_t *self, const char *channe
 int zflow_centrifugo_json_presence_stats (zflow_centrifugo_t *self, const char *channel,
                                           json_t **result_p);
 
-//  history: limit < 0 leaves it out (only the stream position comes
-//  back), since may be NULL (borrowed; its epoch must not be NULL),
-//  reverse iterates from the newest. The result holds "publications",
-//  "offset" and "epoch". ZFLOW_EINVAL for a NULL channel.
+//  history: limit publications at most; 0 asks for the stream position
+//  only (no "publications"), ZFLOW_CENTRIFUGO_HISTORY_ALL (-1) for every
+//  publication the channel keeps (Centrifugo's limit -1). since may be
+//  NULL (borrowed; its epoch must not be NULL), reverse iterates from the
+//  newest. The result holds "publications", "offset" and "epoch".
+//  ZFLOW_EINVAL for a NULL channel or a limit below -1.
 int zflow_centrifugo_json_history (zflow_centrifugo_t *self, const char *channel, int limit,
                                    const zflow_centrifugo_json_position_t *since, bool reverse,
                                    json_t **result_p);
@@ -125,6 +127,24 @@ int zflow_centrifugo_json_history_remove (zflow_centrifugo_t *self, const char *
 //  result's "channels" maps channel -> {num_clients}.
 int zflow_centrifugo_json_channels (zflow_centrifugo_t *self, const char *pattern,
                                     json_t **result_p);
+
+//  rpc: calls the server-side RPC method (borrowed) with params (an
+//  object, borrowed, may be NULL). The result holds "data", what the RPC
+//  returned. Open-source Centrifugo v6 registers no RPC methods: it
+//  answers error 104 (ZFLOW_EREFUSED, code ZFLOW_CENTRIFUGO_NOT_FOUND) for
+//  any name. ZFLOW_EINVAL for a NULL or empty method or params not an
+//  object.
+int zflow_centrifugo_json_rpc (zflow_centrifugo_t *self, const char *method, const json_t *params,
+                               json_t **result_p);
+
+//  connections: the connections of user (may be NULL), filtered by a CEL
+//  expression (may be NULL); the result's "connections" maps client id ->
+//  connection info. Centrifugo PRO only: open-source Centrifugo has no
+//  such method (modern format: HTTP 404; legacy and batch: error 104),
+//  and the call then returns ZFLOW_ENOTSUP, kind RESPONSE, code
+//  ZFLOW_CENTRIFUGO_NOT_FOUND, and a message that says so.
+int zflow_centrifugo_json_connections (zflow_centrifugo_t *self, const char *user,
+                                       const char *expression, json_t **result_p);
 
 //  info: the result's "nodes" describes the running nodes.
 int zflow_centrifugo_json_info (zflow_centrifugo_t *self, json_t **result_p);

@@ -17,9 +17,18 @@
     default "{*}" maps the key ("chat", "room1") to channel "chat:room1".
     A key without component N is counted in "unmapped" and dropped.
 
-    Payload: a payload that is valid JSON is published as "data"; anything
-    else is published as "b64data" (base64), so no payload is lost. Only
-    the first payload frame is used.
+    Payload (only the first payload frame is used): in text mode (the
+    default) a payload that is valid JSON is published as "data" as it
+    is; any other UTF-8 text is published as a JSON string, so a line of
+    text arrives as that text; a payload that is not UTF-8 cannot travel
+    in JSON and is skipped, counted in "not_text" and
+    "drops". Text mode never sends "b64data": Centrifugo closes every
+    JSON-protocol subscriber of a channel that gets a binary publication
+    (close code 3506) and its history API then fails. With binary set,
+    every payload is published as "b64data" (base64), for channels whose
+    subscribers all speak the Protobuf protocol. An empty payload is
+    skipped in both modes, counted in "empty" and "drops" (the server
+    refuses an empty b64data with error 107, and it is no JSON value).
 
     Batching: a batch goes out when batch_max commands are waiting, or
     batch_ms after the first of them arrived. One batch is in flight at a
@@ -50,7 +59,7 @@
     STATS adds: published, rejected, malformed, unmapped, batches,
     requests, retries, request_errors, response_errors, outbox (commands
     waiting, the standard queue_depth too), connects (TCP connections
-    opened), refused, and - once something failed - reason: TEXT, not a
+    opened), refused, empty, not_text, and - once something failed - reason: TEXT, not a
     number, saying why the last request or command failed ("HTTP status
     401: ... (wrong or missing API key)", "error 102: unknown channel").
 
@@ -108,6 +117,8 @@ typedef struct {
     int max_attempts;                 //  attempts per batch, 0 for no limit
     bool parallel;                    //  ask Centrifugo to run batch commands in parallel
     bool close_connections;           //  a new connection per request (default: keep-alive)
+    bool binary;                      //  publish every payload as b64data (Protobuf-protocol
+                                      //  subscribers only; default: text, see above)
 } zflow_centrifugo_sink_config_t;
 
 //  Sets every field of config to its default (address and the input

@@ -377,6 +377,20 @@ int zflow__centrifugo_check_status (zflow_centrifugo_t *self)
                    self->status, *text ? ": " : "", text);
 }
 
+//  Records a missing API method as error 104. Returns ZFLOW_EREFUSED.
+int zflow__centrifugo_method_missing (zflow_centrifugo_t *self, const char *method)
+{
+    return s_fail (self, ZFLOW_CENTRIFUGO_ERR_RESPONSE, ZFLOW_CENTRIFUGO_NOT_FOUND, ZFLOW_EREFUSED,
+                   "not found: the server has no API method '%.100s' (HTTP status %ld)", method,
+                   self->status);
+}
+
+//  Keeps kind and code, replaces the message. Returns ZFLOW_ENOTSUP.
+int zflow__centrifugo_not_supported (zflow_centrifugo_t *self, const char *what)
+{
+    return s_fail (self, self->kind, self->code, ZFLOW_ENOTSUP, "%s", what);
+}
+
 //  Records a DECODE failure. Returns ZFLOW_EPROTO.
 int zflow__centrifugo_decode_failed (zflow_centrifugo_t *self, const char *what)
 {

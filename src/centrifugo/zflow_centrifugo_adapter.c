@@ -255,6 +255,7 @@ typedef struct {
     int format;               //  sink: 0 modern, 1 legacy
     int64_t batch_max;        //  sink: commands per batch
     int64_t max_attempts;     //  sink: attempts per batch (0: no limit)
+    bool binary;              //  sink: every payload as b64data
     const char *url;          //  source: client WebSocket URL
     const char *channels;     //  source: channels, comma- or line-separated
     const char *token;        //  source: connection token
@@ -284,6 +285,10 @@ static const zflow_adapter_option_t s_options[] = {
     {"max_attempts", ZFLOW_ADAPTER_INT, false, "0", NULL,
      "attempts per batch before it is dropped (0: retry for ever)",
      offsetof (s_options_t, max_attempts), S_SINK},
+    {"binary", ZFLOW_ADAPTER_BOOL, false, "false", NULL,
+     "publish payloads as b64data (Protobuf subscribers only; default: JSON, other text as a "
+     "JSON string, non-UTF-8 skipped)",
+     offsetof (s_options_t, binary), S_SINK},
     {"url", ZFLOW_ADAPTER_STRING, true, NULL, NULL,
      "client WebSocket URL, ws[s]://host:port/connection/websocket", offsetof (s_options_t, url),
      S_SOURCE},
@@ -338,6 +343,7 @@ static int s_add_sink (zflow_pipeline_t *pipeline, const char *name, const void 
     cf.format = self->format ? ZFLOW_CENTRIFUGO_LEGACY : ZFLOW_CENTRIFUGO_MODERN;
     cf.batch_max = (size_t) self->batch_max;
     cf.max_attempts = self->max_attempts > 1000000 ? 1000000 : (int) self->max_attempts;
+    cf.binary = self->binary;
     int rc = zflow_pipeline_sink_centrifugo (pipeline, name, &cf);
     if (rc)
         snprintf (err, errsize, "%s", zflow_pipeline_error_text (pipeline));

@@ -27,6 +27,15 @@ int zflow__centrifugo_error_object (zflow_centrifugo_t *self, const json_t *obj)
 //  Returns 0 for HTTP 200, else records and returns the failure.
 int zflow__centrifugo_check_status (zflow_centrifugo_t *self);
 
+//  Records that the server has no API method method (HTTP 404 on its
+//  modern path) as a RESPONSE failure with code 104; returns
+//  ZFLOW_EREFUSED. The HTTP status stays readable.
+int zflow__centrifugo_method_missing (zflow_centrifugo_t *self, const char *method);
+
+//  Turns the last failure (a RESPONSE 104) into ZFLOW_ENOTSUP with what as
+//  its message, keeping kind, code and HTTP status; returns ZFLOW_ENOTSUP.
+int zflow__centrifugo_not_supported (zflow_centrifugo_t *self, const char *what);
+
 //  Records a DECODE failure; returns ZFLOW_EPROTO.
 int zflow__centrifugo_decode_failed (zflow_centrifugo_t *self, const char *what);
 

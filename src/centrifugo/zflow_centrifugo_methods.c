@@ -88,6 +88,13 @@ int zflow_centrifugo_json_call (zflow_centrifugo_t *self, const char *method, co
     json_decref (empty);
     if (rc == 0)
         rc = zflow__centrifugo_check_status (self);
+    if (rc && zflow_centrifugo_format (self) == ZFLOW_CENTRIFUGO_MODERN &&
+        zflow_centrifugo_error_kind (self) == ZFLOW_CENTRIFUGO_ERR_REQUEST &&
+        zflow_centrifugo_http_status (self) == 404)
+        //  The modern API has one path per method: a server without the
+        //  method answers a plain HTTP 404 (Centrifugo v6), where the legacy
+        //  format and a batch say error 104. Report all three alike.
+        rc = zflow__centrifugo_method_missing (self, method);
     if (rc)
         return rc;
     json_t *reply = s_parse_body (self);
@@ -292,7 +299,9 @@ int zflow_centrifugo_json_history (zflow_centrifugo_t *self, const char *channel
     json_t *params = channel ? json_pack ("{s:s}", "channel", channel) : NULL;
     int rc = (since && !since->epoch) ? -1 : 0;
     if (params && rc == 0) {
-        if (limit >= 0)
+        if (limit < ZFLOW_CENTRIFUGO_HISTORY_ALL)
+            rc = -1;
+        else if (limit != 0)
             rc |= json_object_set_new (params, "limit", json_integer (limit));
         if (since)
             rc |=
@@ -303,6 +312,34 @@ int zflow_centrifugo_json_history (zflow_centrifugo_t *self, const char *channel
             rc |= json_object_set_new (params, "reverse", json_true ());
     }
     return s_call_owned (self, "history", params, rc, result_p);
+}
+
+int zflow_centrifugo_json_rpc (zflow_centrifugo_t *self, const char *method, const json_t *params,
+                               json_t **result_p)
+{
+    json_t *args = method && *method ? json_pack ("{s:s}", "method", method) : NULL;
+    int rc = (params && !json_is_object (params)) ? -1 : 0;
+    if (args && params && rc == 0)
+        rc = json_object_set_new (args, "params", json_deep_copy (params));
+    return s_call_owned (self, "rpc", args, rc, result_p);
+}
+
+int zflow_centrifugo_json_connections (zflow_centrifugo_t *self, const char *user,
+                                       const char *expression, json_t **result_p)
+{
+    json_t *params = json_object ();
+    int rc = 0;
+    if (params && user)
+        rc |= json_object_set_new (params, "user", json_string (user));
+    if (params && expression)
+        rc |= json_object_set_new (params, "expression", json_string (expression));
+    rc = s_call_owned (self, "connections", params, rc, result_p);
+    if (rc == ZFLOW_EREFUSED && zflow_centrifugo_error_code (self) == ZFLOW_CENTRIFUGO_NOT_FOUND)
+        //  Open-source Centrifugo has no connections method (PRO only): say
+        //  so, rather than a bare "not found" the caller must interpret.
+        rc = zflow__centrifugo_not_supported (
+            self, "connections: this Centrifugo has no such API method (PRO only)");
+    return rc;
 }
 
 int zflow_centrifugo_json_channels (zflow_centrifugo_t *self, const char *pattern,

@@ -16,6 +16,7 @@
 #include "zflow_stream.h"
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <openssl/evp.h>
 
 //  What the caller hands the actor at start; the actor copies what it keeps.
@@ -40,6 +41,7 @@ typedef struct {
     size_t outbox_max;                //  outbox capacity
     bool lossy;                       //  drop instead of pushing back
     bool parallel;                    //  batch "parallel" flag
+    bool binary;                      //  every payload as b64data (else text/JSON)
     int retry_min_ms;                 //  first backoff
     int retry_max_ms;                 //  longest backoff
     int max_attempts;                 //  attempts per batch, 0 for no limit
@@ -60,6 +62,8 @@ typedef struct {
     uint64_t request_errors;          //  failed HTTP exchanges (incl. decode)
     uint64_t response_errors;         //  per-command errors
     uint64_t refused;                 //  commands dropped on a refused request (401, 403)
+    uint64_t empty;                   //  empty payloads skipped
+    uint64_t not_text;                //  payloads skipped in text mode: not UTF-8
     char reason[200];                 //  why the last request or command failed, or ""
     int trace;                        //  -1: trace after the base's VERBOSE; else
                                       //  0 / 1 from zflow_centrifugo_sink_set_verbose
@@ -137,19 +141,43 @@ static int s_map_channel (s_sink_t *self, const zflow_key_t *key, char *out, siz
     return rc == 0 && used ? 0 : -1;
 }
 
-//  Sets data (payload is JSON) or b64data (anything else) in params.
-static int s_set_payload (json_t *params, const void *payload, size_t size)
+//  What s_set_payload did with a payload.
+typedef enum {
+    S_PAYLOAD_SET = 0,      //  params carry it
+    S_PAYLOAD_FAILED = -1,  //  out of memory
+    S_PAYLOAD_EMPTY = -2,   //  nothing to publish: skipped
+    S_PAYLOAD_NOT_TEXT = -3 //  not UTF-8 and not binary mode: skipped
+} s_payload_t;
+
+//  Sets the payload in params. Text mode (the default): JSON is published
+//  as "data" as it is; other text (valid UTF-8) as a JSON string, so a
+//  line of text arrives as that text; bytes that are not UTF-8 cannot
+//  travel in JSON and are skipped. Never "b64data" in text mode: Centrifugo
+//  closes every JSON-protocol subscriber of a channel that gets binary
+//  data (3506) and its history then fails. Binary mode: every payload as
+//  "b64data". An empty payload is skipped in both (the server refuses an
+//  empty b64data with error 107, and an empty line is no JSON value).
+static s_payload_t s_set_payload (json_t *params, const void *payload, size_t size, bool binary)
 {
-    json_t *data = json_loadb ((const char *) payload, size, JSON_DECODE_ANY, NULL);
-    if (data)
-        return json_object_set_new (params, "data", data);
+    if (size == 0)
+        return S_PAYLOAD_EMPTY;
+    if (!binary) {
+        json_t *data = json_loadb ((const char *) payload, size, JSON_DECODE_ANY, NULL);
+        if (!data)
+            data = json_stringn ((const char *) payload, size);
+        if (!data)
+            return S_PAYLOAD_NOT_TEXT; //  jansson refuses invalid UTF-8
+        return json_object_set_new (params, "data", data) ? S_PAYLOAD_FAILED : S_PAYLOAD_SET;
+    }
+    if (size > (size_t) INT_MAX / 4 * 3)
+        return S_PAYLOAD_FAILED;
     char *b64 = (char *) malloc (4 * ((size + 2) / 3) + 1);
     if (!b64)
-        return -1;
+        return S_PAYLOAD_FAILED;
     EVP_EncodeBlock ((unsigned char *) b64, (const unsigned char *) payload, (int) size);
     int rc = json_object_set_new (params, "b64data", json_string (b64));
     free (b64);
-    return rc;
+    return rc ? S_PAYLOAD_FAILED : S_PAYLOAD_SET;
 }
 
 //  True when the key starts with one of the prefixes, component-wise.
@@ -198,9 +226,20 @@ static void s_take_message (s_sink_t *self)
     char ikey[48];
     snprintf (ikey, sizeof (ikey), "%s-%" PRIu64, self->id, self->seq++);
     json_t *params = json_pack ("{s:s, s:s}", "channel", channel, "idempotency_key", ikey);
-    if (!params || s_set_payload (params, payload, size)) {
+    s_payload_t taken =
+        params ? s_set_payload (params, payload, size, self->binary) : S_PAYLOAD_FAILED;
+    if (taken != S_PAYLOAD_SET) {
         json_decref (params);
         self->counters->drops++;
+        if (taken == S_PAYLOAD_EMPTY)
+            self->empty++;
+        else if (taken == S_PAYLOAD_NOT_TEXT) {
+            self->not_text++;
+            snprintf (self->reason, sizeof (self->reason),
+                      "a payload for %.100s is not UTF-8 text: skipped (binary mode publishes "
+                      "it as b64data)",
+                      channel);
+        }
         return;
     }
     *s_slot (self, self->count++) = params;
@@ -404,6 +443,8 @@ static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "outbox", self->count);
     zflow_actor_stats_add (reply, "connects", zflow_centrifugo_connects (self->client));
     zflow_actor_stats_add (reply, "refused", self->refused);
+    zflow_actor_stats_add (reply, "empty", self->empty);
+    zflow_actor_stats_add (reply, "not_text", self->not_text);
     if (*self->reason) {
         zmsg_addstr (reply, "reason");
         zmsg_addstr (reply, self->reason);
@@ -460,6 +501,7 @@ static int s_configure_numbers (s_sink_t *self, const zflow_centrifugo_sink_conf
     self->max_attempts = config->max_attempts > 0 ? config->max_attempts : 0;
     self->lossy = config->lossy;
     self->parallel = config->parallel;
+    self->binary = config->binary;
     if (self->batch_max > self->outbox_max || self->retry_min_ms > self->retry_max_ms)
         return ZFLOW_ECONFIG;
     self->outbox = (json_t **) calloc (self->outbox_max, sizeof (json_t *));

@@ -99,14 +99,29 @@ static void test_publish_and_history (zflow_centrifugo_format_t format)
     json_decref (result);
     zflow_centrifugo_publish_opts_t bin = {.b64data = "AAEC", .delta = true};
     CHECK (zflow_centrifugo_json_publish (client, channel, NULL, &bin, NULL) == 0);
+    //  skip_history: published, but no position to report (as Centrifugo v6)
     zflow_centrifugo_publish_opts_t skip = {.skip_history = true};
-    CHECK (zflow_centrifugo_json_publish (client, channel, data, &skip, NULL) == 0);
+    CHECK (zflow_centrifugo_json_publish (client, channel, data, &skip, &result) == 0);
+    CHECK (json_is_object (result) && json_object_size (result) == 0);
+    json_decref (result);
+    //  an empty b64data is a bad request (107), as the real server says
+    zflow_centrifugo_publish_opts_t empty = {.b64data = ""};
+    CHECK (zflow_centrifugo_json_publish (client, channel, NULL, &empty, NULL) == ZFLOW_EREFUSED);
+    CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_BAD_REQUEST);
 
-    //  history: position only, a limit, since, reverse.
-    CHECK (zflow_centrifugo_json_history (client, channel, -1, NULL, false, &result) == 0);
+    //  history: position only, all, a limit, since, reverse; a bad limit.
+    CHECK (zflow_centrifugo_json_history (client, channel, 0, NULL, false, &result) == 0);
     CHECK (s_int (result, "offset") == 4);
     CHECK (json_object_get (result, "publications") == NULL);
     json_decref (result);
+    CHECK (zflow_centrifugo_json_history (client, channel, ZFLOW_CENTRIFUGO_HISTORY_ALL, NULL,
+                                          false, &result) == 0);
+    CHECK (json_array_size (json_object_get (result, "publications")) == 3);
+    json_decref (result);
+    CHECK (zflow_centrifugo_json_history (client, channel, -2, NULL, false, &result) ==
+           ZFLOW_EINVAL);
+    CHECK (result == NULL);
+    CHECK (zflow_centrifugo_error_kind (client) == ZFLOW_CENTRIFUGO_ERR_USAGE);
     CHECK (zflow_centrifugo_json_history (client, channel, 10, NULL, false, &result) == 0);
     json_t *pubs = json_object_get (result, "publications");
     CHECK (json_array_size (pubs) == 3);
@@ -275,22 +290,46 @@ static void test_response_errors (zflow_centrifugo_format_t format)
     CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_UNKNOWN_CHANNEL);
     CHECK (streq (zflow_centrifugo_error_message (client), "unknown channel"));
     CHECK (zflow_centrifugo_http_status (client) == 200);
-    //  104 unknown method, 107 bad request (no channel).
+    //  104 unknown method (modern: the server's HTTP 404 read as 104), 107
+    //  bad request (no channel).
     CHECK (zflow_centrifugo_json_call (client, "no_such_method", NULL, NULL) == ZFLOW_EREFUSED);
     CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_NOT_FOUND);
+    CHECK (zflow_centrifugo_error_kind (client) == ZFLOW_CENTRIFUGO_ERR_RESPONSE);
+    CHECK (zflow_centrifugo_http_status (client) ==
+           (format == ZFLOW_CENTRIFUGO_MODERN ? 404 : 200));
+    //  rpc: open source has no RPC methods (104); no method is bad usage.
+    CHECK (zflow_centrifugo_json_rpc (client, "getUserStatus", NULL, &result) == ZFLOW_EREFUSED);
+    CHECK (result == NULL);
+    CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_NOT_FOUND);
+    CHECK (zflow_centrifugo_json_rpc (client, NULL, NULL, NULL) == ZFLOW_EINVAL);
+    CHECK (zflow_centrifugo_json_rpc (client, "", NULL, NULL) == ZFLOW_EINVAL);
+    json_t *not_params = json_integer (3);
+    CHECK (zflow_centrifugo_json_rpc (client, "m", not_params, NULL) == ZFLOW_EINVAL);
+    json_decref (not_params);
+    CHECK (zflow_centrifugo_json_rpc (NULL, "m", NULL, NULL) == ZFLOW_EINVAL);
+    //  connections: Centrifugo PRO only, said clearly.
+    CHECK (zflow_centrifugo_json_connections (client, "42", NULL, &result) == ZFLOW_ENOTSUP);
+    CHECK (result == NULL);
+    CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_NOT_FOUND);
+    CHECK (strstr (zflow_centrifugo_error_message (client), "PRO") != NULL);
+    CHECK (zflow_centrifugo_json_connections (NULL, NULL, NULL, NULL) == ZFLOW_EINVAL);
     CHECK (zflow_centrifugo_json_call (client, "publish", NULL, NULL) == ZFLOW_EREFUSED);
     CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_BAD_REQUEST);
-    //  108 history off; 113 version conflict; 100 internal.
+    //  108 history off; a stale version skipped (success, same offset);
+    //  100 internal.
     CHECK (zflow_centrifugo_json_history (client, "nohistory:x", 1, NULL, false, NULL) ==
            ZFLOW_EREFUSED);
     CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_NOT_AVAILABLE);
     const char *channel = format == ZFLOW_CENTRIFUGO_MODERN ? "versions:m" : "versions:l";
     channel = strchr (channel, ':') + 1; //  default namespace
     zflow_centrifugo_publish_opts_t versioned = {.version = 5};
-    CHECK (zflow_centrifugo_json_publish (client, channel, data, &versioned, NULL) == 0);
-    CHECK (zflow_centrifugo_json_publish (client, channel, data, &versioned, NULL) ==
-           ZFLOW_EREFUSED);
-    CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_CONFLICT);
+    CHECK (zflow_centrifugo_json_publish (client, channel, data, &versioned, &result) == 0);
+    json_int_t offset = s_int (result, "offset");
+    CHECK (offset > 0);
+    json_decref (result);
+    CHECK (zflow_centrifugo_json_publish (client, channel, data, &versioned, &result) == 0);
+    CHECK (s_int (result, "offset") == offset);
+    json_decref (result);
     CHECK (test_fake_control (&s_fake, "{\"fault\":\"internal\",\"count\":1}") == 0);
     CHECK (zflow_centrifugo_json_info (client, NULL) == ZFLOW_EREFUSED);
     CHECK (zflow_centrifugo_error_code (client) == ZFLOW_CENTRIFUGO_INTERNAL);
@@ -682,7 +721,7 @@ static void test_threads (void)
     free (fb);
     zflow_centrifugo_t *client = s_client (ZFLOW_CENTRIFUGO_MODERN);
     json_t *result = NULL;
-    CHECK (zflow_centrifugo_json_history (client, "news:threads", -1, NULL, false, &result) == 0);
+    CHECK (zflow_centrifugo_json_history (client, "news:threads", 0, NULL, false, &result) == 0);
     CHECK (s_int (result, "offset") == 40);
     json_decref (result);
     zflow_centrifugo_destroy (&client);

@@ -161,24 +161,36 @@ static void test_publish (zflow_centrifugo_format_t format)
         CHECK (s_send_n (push, "chat/room1", n) == 0);
     for (int n = 0; n < 20; n++)
         CHECK (s_send_n (push, "news/x/y", n) == 0);
+    //  text mode: plain text as a JSON string; bytes that are not UTF-8 and
+    //  an empty payload are skipped and counted (no b64data, which would
+    //  close JSON subscribers; no empty b64data, which is error 107)
     const unsigned char binary[] = {0x00, 0xff, 0x10};
     CHECK (s_send (push, "chat/bin", (const char *) binary, sizeof (binary)) == 0);
+    CHECK (s_send (push, "chat/empty", "", 0) == 0);
+    CHECK (s_send (push, "chat/text", "plain text, \"quoted\"", 20) == 0);
     zstr_send (push, "not an envelope");
     CHECK (s_wait_stat (sink, "published", 251, 10000));
     CHECK (s_wait_stat (sink, "malformed", 1, 2000));
+    CHECK (s_wait_stat (sink, "not_text", 1, 2000));
+    CHECK (s_wait_stat (sink, "empty", 1, 2000));
     CHECK (s_check_channel ("chat:room1", 230) == 0);
     CHECK (s_check_channel ("news:x:y", 20) == 0);
     json_t *state = test_fake_state (&s_fake);
-    json_t *bin =
-        json_array_get (json_object_get (json_object_get (state, "publications"), "chat:bin"), 0);
-    CHECK (streq (json_string_value (json_object_get (bin, "b64data")) ?: "", "AP8Q"));
+    json_t *pubs = json_object_get (state, "publications");
+    CHECK (json_object_get (pubs, "chat:bin") == NULL);
+    CHECK (json_object_get (pubs, "chat:empty") == NULL);
+    json_t *text = json_array_get (json_object_get (pubs, "chat:text"), 0);
+    CHECK (
+        streq (json_string_value (json_object_get (text, "data")) ?: "", "plain text, \"quoted\""));
+    CHECK (json_object_get (text, "b64data") == NULL);
     //  Batched: far fewer requests than messages.
     CHECK (json_integer_value (json_object_get (state, "requests")) < 50);
     json_decref (state);
     zhash_t *stats = zflow_centrifugo_sink_stats (sink, 2000);
-    CHECK (zflow_actor_stats_get (stats, "msgs_in") == 251);
+    CHECK (zflow_actor_stats_get (stats, "msgs_in") == 253);
     CHECK (zflow_actor_stats_get (stats, "msgs_out") == 251);
-    CHECK (zflow_actor_stats_get (stats, "drops") == 1);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 3);
+    CHECK (strstr (zhash_lookup (stats, "reason") ?: "", "not UTF-8") != NULL);
     CHECK (zflow_actor_stats_get (stats, "queue_depth") == 0);
     CHECK (zflow_actor_stats_get (stats, "connects") == 1);
     CHECK (zflow_actor_stats_get (stats, "retries") == 0);
@@ -186,6 +198,38 @@ static void test_publish (zflow_centrifugo_format_t format)
     zsock_destroy (&push);
     zflow_centrifugo_sink_destroy (&sink);
     CHECK (sink == NULL);
+}
+
+//  binary mode: every payload as b64data; an empty one is still skipped.
+static void test_binary (void)
+{
+    CHECK (test_fake_control (&s_fake, "{\"reset\":true}") == 0);
+    char endpoint[64];
+    zflow_centrifugo_sink_config_t config = s_config (endpoint, sizeof (endpoint));
+    config.binary = true;
+    zflow_centrifugo_sink_t *sink = zflow_centrifugo_sink_new (&config, NULL);
+    CHECK (sink);
+    zsock_t *push = zsock_new_push (endpoint);
+    const unsigned char binary[] = {0x00, 0xff, 0x10};
+    CHECK (s_send (push, "chat/bin", (const char *) binary, sizeof (binary)) == 0);
+    CHECK (s_send (push, "chat/bin", "", 0) == 0);
+    CHECK (s_send (push, "chat/bin", "{}", 2) == 0);
+    CHECK (s_wait_stat (sink, "published", 2, 10000));
+    CHECK (s_wait_stat (sink, "empty", 1, 2000));
+    json_t *state = test_fake_state (&s_fake);
+    json_t *pubs = json_object_get (json_object_get (state, "publications"), "chat:bin");
+    CHECK (json_array_size (pubs) == 2);
+    CHECK (streq (json_string_value (json_object_get (json_array_get (pubs, 0), "b64data")) ?: "",
+                  "AP8Q"));
+    CHECK (streq (json_string_value (json_object_get (json_array_get (pubs, 1), "b64data")) ?: "",
+                  "e30="));
+    json_decref (state);
+    zhash_t *stats = zflow_centrifugo_sink_stats (sink, 2000);
+    CHECK (zflow_actor_stats_get (stats, "not_text") == 0);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 1);
+    zhash_destroy (&stats);
+    zsock_destroy (&push);
+    zflow_centrifugo_sink_destroy (&sink);
 }
 
 //  A partial batch goes out after batch_ms, not when it fills.
@@ -614,6 +658,7 @@ int main (void)
     }
     test_publish (ZFLOW_CENTRIFUGO_MODERN);
     test_publish (ZFLOW_CENTRIFUGO_LEGACY);
+    test_binary ();
     test_time_flush ();
     test_retry ("close_after", 2, true);    //  applied, answer lost
     test_retry ("status", 3, false);        //  503

@@ -15,14 +15,22 @@ it. It follows the documented server HTTP API:
   "X-Centrifugo-Error-Mode: transport": errors become HTTP statuses (100->500,
       102/104->404, 107/108->400, 112->416, 113->409) with a bare
       {"code","message"} body (not for batch, as documented).
-  A wrong or missing key gets HTTP 401.
+  A wrong or missing key gets HTTP 401 with an empty body.
+
+As Centrifugo v6.9.1 (checked against it in tests/real/compare_fakes.py):
+malformed JSON is HTTP 400 for the whole request; an unknown method is HTTP
+404 on the modern path (error 104 in a batch and in the legacy format; rpc
+answers 104 for any RPC name, open source has none; connections is PRO only,
+so unknown here too); an empty b64data is error 107; a skip_history publish
+answers {}; a stale "version" is skipped and answered with the stream's
+current position.
 
 Channel namespaces: none ("chat"), "chat:", "news:" and "nohistory:" are known
 ("nohistory:" has history and presence off, giving 108); any other namespace
 gives 102. History keeps every publication with offsets and an epoch;
 idempotency keys drop duplicate publishes per channel (as Centrifugo's 5 minute
 cache does). Publishing with "version" <= the last version seen in the channel
-gives 113 (conflict) in this fake.
+is skipped (success, nothing published).
 
 Test controls (no key needed), POST /_control with a JSON object:
   {"fault": "status"|"close"|"hang"|"malformed"|"close_after"|"internal"|"internal_some"|"short",
@@ -114,6 +122,9 @@ def do_publish(params):
         raise ApiError(107)
     data = params.get("data")
     if "b64data" in params:
+        # Centrifugo v6 refuses an empty b64data (107), as any bad base64
+        if not params["b64data"]:
+            raise ApiError(107)
         try:
             base64.b64decode(params["b64data"], validate=True)
         except Exception:
@@ -129,7 +140,9 @@ def do_publish(params):
         return stream["keys"][key]
     version = params.get("version", 0)
     if version and version <= stream["version"]:
-        raise ApiError(113)
+        # Centrifugo v6 skips a stale version and reports success with the
+        # stream's current position (nothing is published)
+        return {} if ns == "nohistory" else {"offset": stream["offset"], "epoch": stream["epoch"]}
     stream["version"] = max(stream["version"], version or 0)
     stream["offset"] += 1
     pub = {"data": data, "offset": stream["offset"]}
@@ -141,7 +154,9 @@ def do_publish(params):
         pub["idempotency_key"] = key
     if not params.get("skip_history"):
         stream["pubs"].append(pub)
-    result = {} if ns == "nohistory" else {"offset": stream["offset"], "epoch": stream["epoch"]}
+    # no position without history: Centrifugo v6 answers {} for skip_history
+    result = ({} if ns == "nohistory" or params.get("skip_history")
+              else {"offset": stream["offset"], "epoch": stream["epoch"]})
     if key is not None:
         stream["keys"][key] = result
     return result
@@ -262,6 +277,11 @@ def do_channels(params):
                          if pattern is None or fnmatch.fnmatchcase(c, pattern)}}
 
 
+def do_rpc(params):
+    need_string(params, "method")
+    raise ApiError(104)  # open-source Centrifugo registers no RPC methods
+
+
 def do_info(params):
     return {"nodes": [{"uid": "fake-node", "name": "fake_0", "version": "fake",
                        "num_clients": len(STATE.clients),
@@ -273,7 +293,7 @@ METHODS = {"publish": do_publish, "broadcast": do_broadcast, "subscribe": do_sub
            "unsubscribe": do_unsubscribe, "disconnect": do_disconnect, "refresh": do_refresh,
            "presence": do_presence, "presence_stats": do_presence_stats,
            "history": do_history, "history_remove": do_history_remove,
-           "channels": do_channels, "info": do_info}
+           "channels": do_channels, "info": do_info, "rpc": do_rpc}
 
 
 def run_method(method, params, internal):
@@ -369,7 +389,7 @@ class Handler(BaseHTTPRequestHandler):
         if not (path == "/api" or path.startswith("/api/")):
             return self.answer(404, b"404 page not found\n", "text/plain")
         if not self.authorised():
-            return self.answer(401, b"Unauthorized\n", "text/plain")
+            return self.answer(401, b"", "text/plain")  # Centrifugo v6: empty body
         fault = self.take_fault()
         if fault == "status":
             return self.answer(STATE.fault_status, b"service unavailable\n", "text/plain")
@@ -402,7 +422,11 @@ class Handler(BaseHTTPRequestHandler):
         try:
             params = json.loads(body or b"{}")
         except ValueError:
-            params = None
+            # Centrifugo v6: malformed JSON is HTTP 400 for the whole request
+            return 400, b"Bad Request\n"
+        if method != "batch" and method not in METHODS and not internal:
+            # one path per method: an unknown one is a plain HTTP 404
+            return 404, b"404 page not found\n"
         if method == "batch":
             if not isinstance(params, dict) or not isinstance(params.get("commands"), list):
                 return 200, {"error": error_object(107)}
