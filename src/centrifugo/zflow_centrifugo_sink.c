@@ -231,9 +231,11 @@ static void s_take_message (s_sink_t *self)
     if (taken != S_PAYLOAD_SET) {
         json_decref (params);
         self->counters->drops++;
-        if (taken == S_PAYLOAD_EMPTY)
+        if (taken == S_PAYLOAD_EMPTY) {
             self->empty++;
-        else if (taken == S_PAYLOAD_NOT_TEXT) {
+            snprintf (self->reason, sizeof (self->reason),
+                      "an empty payload for %.100s: skipped (nothing to publish)", channel);
+        } else if (taken == S_PAYLOAD_NOT_TEXT) {
             self->not_text++;
             snprintf (self->reason, sizeof (self->reason),
                       "a payload for %.100s is not UTF-8 text: skipped (binary mode publishes "

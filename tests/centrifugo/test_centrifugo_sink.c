@@ -165,8 +165,8 @@ static void test_publish (zflow_centrifugo_format_t format)
     //  an empty payload are skipped and counted (no b64data, which would
     //  close JSON subscribers; no empty b64data, which is error 107)
     const unsigned char binary[] = {0x00, 0xff, 0x10};
-    CHECK (s_send (push, "chat/bin", (const char *) binary, sizeof (binary)) == 0);
     CHECK (s_send (push, "chat/empty", "", 0) == 0);
+    CHECK (s_send (push, "chat/bin", (const char *) binary, sizeof (binary)) == 0);
     CHECK (s_send (push, "chat/text", "plain text, \"quoted\"", 20) == 0);
     zstr_send (push, "not an envelope");
     CHECK (s_wait_stat (sink, "published", 251, 10000));

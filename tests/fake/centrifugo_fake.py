@@ -19,10 +19,10 @@ it. It follows the documented server HTTP API:
 
 As Centrifugo v6.9.1 (checked against it in tests/real/compare_fakes.py):
 malformed JSON is HTTP 400 for the whole request; an unknown method is HTTP
-404 on the modern path (error 104 in a batch and in the legacy format; rpc
+404 on the modern path (error 104 in a batch, HTTP 400 in the legacy format; rpc
 answers 104 for any RPC name, open source has none; connections is PRO only,
 so unknown here too); an empty b64data is error 107; a skip_history publish
-answers {}; a stale "version" is skipped and answered with the stream's
+answers {} and takes no offset; a stale "version" is skipped and answered with the stream's
 current position.
 
 Channel namespaces: none ("chat"), "chat:", "news:" and "nohistory:" are known
@@ -144,7 +144,10 @@ def do_publish(params):
         # stream's current position (nothing is published)
         return {} if ns == "nohistory" else {"offset": stream["offset"], "epoch": stream["epoch"]}
     stream["version"] = max(stream["version"], version or 0)
-    stream["offset"] += 1
+    # skip_history leaves the history stream alone: no offset is taken
+    skip = bool(params.get("skip_history"))
+    if not skip:
+        stream["offset"] += 1
     pub = {"data": data, "offset": stream["offset"]}
     if "b64data" in params:
         pub["b64data"] = params["b64data"]
@@ -152,10 +155,10 @@ def do_publish(params):
         pub["tags"] = tags
     if key is not None:
         pub["idempotency_key"] = key
-    if not params.get("skip_history"):
+    if not skip:
         stream["pubs"].append(pub)
     # no position without history: Centrifugo v6 answers {} for skip_history
-    result = ({} if ns == "nohistory" or params.get("skip_history")
+    result = ({} if ns == "nohistory" or skip
               else {"offset": stream["offset"], "epoch": stream["epoch"]})
     if key is not None:
         stream["keys"][key] = result
@@ -252,10 +255,10 @@ def do_history(params):
         pubs = [p for p in pubs if p["offset"] > since["offset"]]
     if params.get("reverse"):
         pubs = list(reversed(pubs))
+    # limit 0 (or none): the position, with an empty "publications" (as v6)
     result = {"offset": stream["offset"], "epoch": stream["epoch"]}
-    if limit:
-        result["publications"] = [{k: v for k, v in p.items() if k != "idempotency_key"}
-                                  for p in (pubs if limit < 0 else pubs[:limit])]
+    result["publications"] = [{k: v for k, v in p.items() if k != "idempotency_key"}
+                              for p in (pubs if limit < 0 else pubs[:limit])]
     return result
 
 
@@ -457,6 +460,10 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(command, dict) or not isinstance(command.get("method"), str):
                 replies.append({"error": error_object(107)})
                 continue
+            if command["method"] not in METHODS and command["method"] != "connections":
+                # v6's legacy endpoint decodes the method name into its enum
+                # of known methods: an unknown one fails the whole request
+                return 400, b"Bad Request\n"
             result, code = run_method(command["method"], command.get("params", {}), internal)
             replies.append({"result": result} if code is None else {"error": error_object(code)})
         data = b"\n".join(json.dumps(r).encode() for r in replies)
