@@ -276,6 +276,8 @@ static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char 
         self->failed = true;
         //  code: the close code, or the connect reply's error code
         int why = self->terminal ? self->term_code : code;
+        if (self->terminal)
+            reason = self->term_reason;
         zsys_warning ("zflow_centrifugo_source %s: giving up after %d refusals (last %d %s)",
                       self->name, self->failures, why, reason ? reason : "");
         zflow__centsrc_event (self, "failed",
@@ -292,6 +294,7 @@ static void s_connect (s_source_t *self)
     self->refused = false;
     self->terminal = false;
     self->term_code = 0;
+    self->term_reason[0] = 0;
     self->disc_code = 0;
     self->disc_reason[0] = 0;
     char err[256];

@@ -88,6 +88,7 @@ typedef struct {
     bool refused;                       //  the current connection was refused by the server
     bool terminal;                      //  ... for good (permanent connect error): stop
     int term_code;                      //  the refusal's error code, for the "failed" event
+    char term_reason[128];              //  and its message
     int disc_code;                      //  code of a disconnect push on conn (0: none)
     char disc_reason[128];              //  its reason
     int64_t ping_ms;                    //  ping interval the server announced (0: none)

@@ -382,6 +382,8 @@ static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
         //  the same token cannot help. set_token restarts it.
         self->terminal = !temporary;
         self->term_code = (int) value;
+        snprintf (self->term_reason, sizeof (self->term_reason), "%s",
+                  json_is_string (message) ? json_string_value (message) : "");
         zflow__centsrc_drop (self, 1000, "connect refused", true);
         return;
     }
