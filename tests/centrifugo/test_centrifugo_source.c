@@ -492,9 +492,11 @@ static void test_malformed_and_pushes (void)
     CHECK (stat_of (source, "malformed") == 3);
     CHECK (stat_of (source, "pings") == 1);
     CHECK (stat_of (source, "connects") == 1);
-    //  A server disconnect (code 3001, shutdown: reconnect) as a push and a
-    //  close frame: the source comes back and recovers.
-    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":3001,\"reason\":\"shutdown\",\"push\":true}");
+    //  A disconnect push (code 3001, shutdown: reconnect), as servers older
+    //  than v6 send before the close (v6 sends the close frame only): the
+    //  source closes, reports the push's code, comes back and recovers.
+    FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"{\\\"push\\\":{\\\"disconnect\\\":{"
+                    "\\\"code\\\":3001,\\\"reason\\\":\\\"shutdown\\\"}}}\"}");
     CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
     CHECK (events_of (&c, "disconnected", "code", 3001) == 1);
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":5}");
@@ -516,6 +518,23 @@ static void test_malformed_and_pushes (void)
     FAKE_OK (&fake, "{\"op\":\"unsubscribe\",\"channel\":\"news\",\"code\":2000}");
     CHECK (WAIT_UNTIL (&c, events_of (&c, "unsubscribed", "code", 2000) == 1, 3000));
     CHECK (stat_of (source, "subscribed") == 1);
+    //  ... even after a reconnect (close frame 4001: reconnect range).
+    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":4001,\"reason\":\"again\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 5, 5000));
+    CHECK (events_of (&c, "disconnected", "code", 4001) == 1);
+    collect_pump (&c, 300);
+    CHECK (events_of (&c, "subscribed", NULL, 0) == 5);
+    CHECK (stat_of (source, "subscribed") == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":2,\"from\":15}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"flaky\",\"count\":1,\"from\":2}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "flaky") == 3, 3000));
+    CHECK (pubs_of (&c, "news") == 15);
+    //  A close frame in 4500..4999: terminal, no reconnect, "failed".
+    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":4500,\"reason\":\"go away\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", "code", 4500) == 1, 3000));
+    collect_pump (&c, 400);
+    CHECK (stat_of (source, "connects") == 3);
+    CHECK (events_of (&c, "connected", NULL, 0) == 3);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
