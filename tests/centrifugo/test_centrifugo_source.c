@@ -540,6 +540,78 @@ static void test_malformed_and_pushes (void)
     fake_stop (&fake, false);
 }
 
+//  Events of type whose boolean field name is value.
+static size_t flagged (collect_t *c, const char *type, const char *name, bool value)
+{
+    size_t count = 0, index;
+    json_t *event;
+    json_array_foreach (c->events, index, event)
+    {
+        json_t *field = json_object_get (event, name);
+        if (streq (json_string_value (json_object_get (event, "type")), type) &&
+            json_is_boolean (field) && json_is_true (field) == value)
+            count++;
+    }
+    return count;
+}
+
+//  A namespace with allow_recovery only ("arec:" in the fake, as a real
+//  one): the source's subscribe asks to be recoverable and positioned, so
+//  the channel is recoverable and what is published while away comes
+//  back; with no_recover it asks nothing and the channel has no position.
+static void test_allow_recovery (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "arec:a", "arec");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, flagged (&c, "subscribed", "recoverable", true) == 1, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"arec:a\",\"count\":3,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "arec:a") == 3, 3000));
+    FAKE_OK (&fake, "{\"op\":\"pause\"}");
+    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":3001,\"reason\":\"away\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", "code", 3001) == 1, 3000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"arec:a\",\"count\":3,\"from\":3}");
+    FAKE_OK (&fake, "{\"op\":\"resume\"}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "arec:a") == 6, 5000));
+    check_sequence (&c, "arec:a", 1, 6, 0);
+    CHECK (WAIT_UNTIL (&c, flagged (&c, "subscribed", "recovered", true) == 1, 2000));
+    json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    json_t *sub;
+    size_t index;
+    json_array_foreach (json_object_get (stats, "subscribes"), index, sub)
+    {
+        CHECK (json_is_true (json_object_get (sub, "recoverable")));
+        CHECK (json_is_true (json_object_get (sub, "positioned")));
+    }
+    CHECK (json_array_size (json_object_get (stats, "subscribes")) == 2);
+    json_decref (stats);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    //  no_recover: nothing asked, the fake's arec: answers {}.
+    zflow_centrifugo_source_config_t config = {0};
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "arec:b";
+    config.name = "norec";
+    config.no_recover = true;
+    int err;
+    source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    collect_init (&c, source);
+    CHECK (WAIT_UNTIL (&c, flagged (&c, "subscribed", "recoverable", false) == 1, 5000));
+    stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    sub = json_array_get (json_object_get (stats, "subscribes"), 2);
+    CHECK (sub && !json_object_get (sub, "recoverable") && !json_object_get (sub, "positioned"));
+    json_decref (stats);
+    CHECK (zflow_centrifugo_source_position (source, "arec:b", NULL, NULL, 0) == ZFLOW_ENOTFOUND);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
 //  Runs fn unless the command line names other tests.
 #define RUN_IF(fn)                                                                                 \
     do {                                                                                           \
@@ -783,6 +855,7 @@ int main (int argc, char *argv[])
     RUN_IF (test_watchdog);
     RUN_IF (test_drops);
     RUN_IF (test_lossless);
+    RUN_IF (test_allow_recovery);
     RUN_IF (test_tls);
     zsys_shutdown ();
     s_done = true;
