@@ -194,6 +194,21 @@ static void test_publications (void)
     fake_stop (&fake, false);
 }
 
+//  Events of type whose boolean field name is value.
+static size_t flagged (collect_t *c, const char *type, const char *name, bool value)
+{
+    size_t count = 0, index;
+    json_t *event;
+    json_array_foreach (c->events, index, event)
+    {
+        json_t *field = json_object_get (event, name);
+        if (streq (json_string_value (json_object_get (event, "type")), type) &&
+            json_is_boolean (field) && json_is_true (field) == value)
+            count++;
+    }
+    return count;
+}
+
 //  A wrong token: disconnect 3500 is terminal: reported once, no
 //  reconnect, "failed" at once; an expired one (error 109, permanent):
 //  the same; a good token brings it back.
@@ -239,11 +254,19 @@ static void test_wrong_token (void)
     collect_pump (&c, 600);
     CHECK (fake_stat (&fake, "expired_tokens") == 1);
     CHECK (events_of (&c, "error", "code", 109) == 1);
-    //  A good token: connected and subscribed.
+    //  Temporary connect errors (100, "temporary"): retried with the
+    //  backoff, not the end.
+    FAKE_OK (&fake, "{\"op\":\"fail_connects\",\"count\":2}");
+    //  A good token: connected (after the two temporary refusals) and
+    //  subscribed.
     CHECK_RC (zflow_centrifugo_source_set_token (source, fake.token), 0);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 3000));
     FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"news\",\"data\":{\"n\":0}}");
     CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 1, 2000));
+    CHECK (fake_stat (&fake, "failed_connects") == 2);
+    CHECK (flagged (&c, "error", "temporary", true) == 2);
+    CHECK (events_of (&c, "error", "code", 100) == 2);
+    CHECK (events_of (&c, "failed", NULL, 0) == 2);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
@@ -538,21 +561,6 @@ static void test_malformed_and_pushes (void)
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
-}
-
-//  Events of type whose boolean field name is value.
-static size_t flagged (collect_t *c, const char *type, const char *name, bool value)
-{
-    size_t count = 0, index;
-    json_t *event;
-    json_array_foreach (c->events, index, event)
-    {
-        json_t *field = json_object_get (event, name);
-        if (streq (json_string_value (json_object_get (event, "type")), type) &&
-            json_is_boolean (field) && json_is_true (field) == value)
-            count++;
-    }
-    return count;
 }
 
 //  A namespace with allow_recovery only ("arec:" in the fake, as a real

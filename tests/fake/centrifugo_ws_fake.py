@@ -64,6 +64,7 @@ stdout:
   {"op":"token","ttl":s}            -> {"ok":true,"token":..} valid for s seconds
   {"op":"fail_subscribes","count":n}  the next n subscribes get error 100
                                      (internal, "temporary":true)
+  {"op":"fail_connects","count":n}   the next n connects get error 100 too
   {"op":"mute","on":bool}            stop / restart pinging and answering
                                      commands (a server that hangs)
   {"op":"stats"}                     counters and the subscribe commands seen
@@ -151,7 +152,9 @@ class Server:
         self.paused = args.paused
         self.muted = False
         self.fail_subscribes = 0
+        self.fail_connects = 0
         self.stats = {"connections": 0, "connects": 0, "bad_tokens": 0, "expired_tokens": 0,
+                      "failed_connects": 0,
                       "pings_sent": 0, "pongs": 0, "bad_requests": 0, "no_pong": 0,
                       "refreshes": 0, "expired": 0, "connect_subs": [],
                       "subscribes": []}
@@ -296,6 +299,12 @@ class Client:
         if self.connected:
             self.server.stats["bad_requests"] += 1
             self.close(3501, "bad request")
+            return
+        if self.server.fail_connects > 0:
+            self.server.fail_connects -= 1
+            self.server.stats["failed_connects"] += 1
+            self.send(json.dumps({"id": cid, "error": {
+                "code": 100, "message": "internal server error", "temporary": True}}))
             return
         verdict, exp = check_jwt(self.server.args.secret, request.get("token", ""))
         if verdict == "invalid":
@@ -482,6 +491,9 @@ def control(server, request):
                                               int(time.time()) + request.get("ttl", 3600))}
     if op == "fail_subscribes":
         server.fail_subscribes = request.get("count", 1)
+        return {"ok": True}
+    if op == "fail_connects":
+        server.fail_connects = request.get("count", 1)
         return {"ok": True}
     if op == "mute":
         server.muted = bool(request.get("on"))
