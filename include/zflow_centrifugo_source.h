@@ -21,7 +21,10 @@
     advertised ping interval plus ping_grace_ms, the connection is taken as
     dead and replaced.
 
-    Recovery: the source remembers per channel the last offset and epoch it
+    Recovery: every subscribe says "recoverable":true and
+    "positioned":true (unless no_recover), so that namespaces with only
+    allow_recovery keep the stream's position for it. The source
+    remembers per channel the last offset and epoch it
     published. After any reconnect (or an unsubscribe push with a code of
     2500 or more) it subscribes again with "recover":true, offset and epoch
     when the server said the channel is recoverable. The publications in
@@ -57,19 +60,33 @@
         token_expiring {"expires_in_ms"}  the connect reply said the token
                        expires ("expires", "ttl"), three quarters of its time
                        is gone: call zflow_centrifugo_source_set_token
-        failed         {"failures"}  gave up after max_failures refusals
+        failed         {"failures","code","reason"}  stopped: a terminal close
+                       code, a permanent connect error (its code), or
+                       max_failures temporary refusals in a row
 
     Reconnects: after a close, an error or a refused handshake the source
     tries again after a backoff that doubles from backoff_min_ms to
-    backoff_max_ms (a random point between half of it and all of it). A
-    refusal by the server (an error reply to connect, such as 109 "token
-    expired", or a disconnect code 3500..3999 such as 3500 "invalid
-    token", which the protocol documents as "do not reconnect") counts as a
-    failure; after max_failures of them in a row the source stops and
-    reports "failed". Use zflow_centrifugo_source_set_token to give a new
+    backoff_max_ms (a random point between half of it and all of it).
+    Close codes 3000..3499 and 4000..4499 reconnect; 3500..3999 and
+    4500..4999 (3500 "invalid token", 3503 "force disconnect", ...) mean
+    "do not reconnect": the source stops at once and reports "failed".
+    3014 "state invalidated" reconnects without recovery: every channel
+    starts again at the top of its stream. An error reply to connect that
+    is temporary (100, or marked "temporary") reconnects with the backoff
+    (at most max_failures times in a row when max_failures >= 0; by
+    default forever); any other (101 unauthorized, 103 permission denied,
+    109 token expired, ...) stops the source at once and reports "failed"
+    with the code. Use zflow_centrifugo_source_set_token to give a new
     token: on a connection whose token expires it is sent at once in a
-    refresh command (no reconnect); it is used for every later connect, and
-    it restarts a source that gave up.
+    refresh command (no reconnect); it is used for every later connect,
+    and it restarts a source that stopped (so a token provider reacts to
+    "token_expiring", or to "failed" with code 109).
+
+    Unsubscribe pushes: a code from 2500 on subscribes again (with
+    recovery); a lower one (2000 "server unsubscribe") removes the
+    channel for good on this source: not subscribed again after a
+    reconnect (zflow_centrifugo_source_unsubscribe and _subscribe add it
+    back).
 
     Bounded memory: the PUB has a send watermark (sndhwm); when a subscriber
     is that far behind, the publication is dropped for all and counted in
@@ -108,7 +125,7 @@ typedef struct _zflow_centrifugo_source_t zflow_centrifugo_source_t;
 
 #define ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MIN_MS 100
 #define ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MAX_MS 10000
-#define ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES 5
+#define ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES -1
 #define ZFLOW_CENTRIFUGO_SOURCE_TIMEOUT_MS 5000
 #define ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS 10000
 #define ZFLOW_CENTRIFUGO_SOURCE_SNDHWM 1000
@@ -128,7 +145,7 @@ typedef struct {
     bool lossless;          //  a full subscriber pauses reading (default: drop)
     int backoff_min_ms;     //  first reconnect delay (100)
     int backoff_max_ms;     //  longest reconnect delay (10000)
-    int max_failures;       //  refusals in a row before giving up (5; < 0: never)
+    int max_failures;       //  temporary connect refusals in a row before giving up (-1: never)
     int timeout_ms;         //  handshake and command reply timeout (5000)
     int ping_grace_ms;      //  wait past the ping interval before a reconnect (10000)
     size_t sndhwm;          //  PUB send watermark in messages (1000)

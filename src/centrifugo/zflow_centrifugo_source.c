@@ -233,13 +233,30 @@ static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char 
         code = self->disc_code;
         reason = self->disc_reason;
     }
-    //  3500..3999: the server says "do not reconnect" (invalid token, ...).
-    bool refused = self->refused || (code >= 3500 && code <= 3999);
+    //  3500..3999 and 4500..4999: the server says "do not reconnect"
+    //  (invalid token, force disconnect, ...); so does a permanent error
+    //  in the connect reply. Both stop the source at once. A temporary
+    //  connect error reconnects with the backoff, max_failures times in a
+    //  row at most when that is set (>= 0).
+    bool terminal =
+        self->terminal || (code >= 3500 && code <= 3999) || (code >= 4500 && code <= 4999);
+    bool refused = self->refused || terminal;
     if (refused) {
         self->failures++;
         self->failures_total++;
     }
-    bool reconnect = !(refused && self->max_failures >= 0 && self->failures >= self->max_failures);
+    bool reconnect =
+        !terminal && !(refused && self->max_failures >= 0 && self->failures >= self->max_failures);
+    if (code == 3014 && !terminal) {
+        //  State invalidated: the server asks for a new session, not a
+        //  recovery from where it stood; the channels start at the top
+        //  of their streams again.
+        s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
+        for (; channel; channel = (s_channel_t *) zhashx_next (self->channels)) {
+            channel->positioned = false;
+            zstr_free (&channel->epoch);
+        }
+    }
     //  A handshake that failed (server down, HTTP error) is only traced.
     if (self->opened) {
         self->disconnects++;
@@ -257,9 +274,15 @@ static void s_on_closed (zflow_ws_conn_t *conn, int error, int code, const char 
         s_schedule (self);
     else {
         self->failed = true;
+        //  code: the close code, or the connect reply's error code
+        int why = self->terminal ? self->term_code : code;
+        if (self->terminal)
+            reason = self->term_reason;
         zsys_warning ("zflow_centrifugo_source %s: giving up after %d refusals (last %d %s)",
-                      self->name, self->failures, code, reason ? reason : "");
-        zflow__centsrc_event (self, "failed", json_pack ("{s:i}", "failures", self->failures));
+                      self->name, self->failures, why, reason ? reason : "");
+        zflow__centsrc_event (self, "failed",
+                              json_pack ("{s:i,s:i,s:s}", "failures", self->failures, "code", why,
+                                         "reason", reason ? reason : ""));
     }
 }
 
@@ -269,6 +292,9 @@ static void s_connect (s_source_t *self)
 {
     self->attempts++;
     self->refused = false;
+    self->terminal = false;
+    self->term_code = 0;
+    self->term_reason[0] = 0;
     self->disc_code = 0;
     self->disc_reason[0] = 0;
     char err[256];

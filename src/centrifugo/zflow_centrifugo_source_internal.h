@@ -40,6 +40,8 @@ typedef struct {
     uint32_t cmd_id;      //  id of the pending subscribe command, or 0
     bool recovering;      //  the pending subscribe asked for recovery
     bool server_side;     //  a server-side subscription (the server subscribes)
+    bool dropped;         //  the server unsubscribed it for good (code < 2500): not
+                          //  subscribed again, not even after a reconnect
     int retries;          //  temporary subscribe errors in a row
     int64_t retry_at;     //  when to subscribe again after one (0: not planned)
     bool recoverable;     //  the server keeps history for it (subscribe reply)
@@ -84,6 +86,9 @@ typedef struct {
     int attempt;                        //  failed attempts in a row (backoff exponent)
     int failures;                       //  refusals in a row
     bool refused;                       //  the current connection was refused by the server
+    bool terminal;                      //  ... for good (permanent connect error): stop
+    int term_code;                      //  the refusal's error code, for the "failed" event
+    char term_reason[128];              //  and its message
     int disc_code;                      //  code of a disconnect push on conn (0: none)
     char disc_reason[128];              //  its reason
     int64_t ping_ms;                    //  ping interval the server announced (0: none)

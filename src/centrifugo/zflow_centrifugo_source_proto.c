@@ -156,6 +156,13 @@ int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
 {
     json_t *params = json_pack ("{s:s}", "channel", channel->name);
     channel->recovering = self->recover && channel->positioned && channel->epoch;
+    //  A real server recovers an allow_recovery channel only for a
+    //  subscription that asked to be recoverable (and positioned) from the
+    //  start: without it "recover" alone is answered with no publications.
+    if (params && self->recover) {
+        json_object_set_new (params, "recoverable", json_true ());
+        json_object_set_new (params, "positioned", json_true ());
+    }
     if (params && channel->recovering) {
         json_object_set_new (params, "recover", json_true ());
         json_object_set_new (params, "offset", json_integer ((json_int_t) channel->offset));
@@ -264,6 +271,7 @@ static s_channel_t *s_server_channel (s_source_t *self, const char *name)
         zhashx_insert (self->channels, name, channel);
     }
     channel->server_side = true;
+    channel->dropped = false;
     return channel;
 }
 
@@ -308,7 +316,8 @@ static void s_on_connect_reply (s_source_t *self, json_t *result)
     }
     s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
     for (; channel; channel = (s_channel_t *) zhashx_next (self->channels))
-        if (!channel->server_side && zflow__centsrc_send_subscribe (self, channel))
+        if (!channel->server_side && !channel->dropped &&
+            zflow__centsrc_send_subscribe (self, channel))
             break;
 }
 
@@ -358,10 +367,23 @@ static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
     json_t *event =
         json_pack ("{s:I,s:s}", "code", json_is_integer (code) ? json_integer_value (code) : 0,
                    "message", json_is_string (message) ? json_string_value (message) : "");
+    json_int_t value = json_integer_value (code);
+    //  Temporary errors (100 internal, 111 too many requests, or marked
+    //  "temporary") are retried with backoff; others are final.
+    bool temporary =
+        json_is_true (json_object_get (error, "temporary")) || value == 100 || value == 111;
     if (id && id == self->connect_id) {
         self->connect_id = 0;
         json_object_set_new (event, "op", json_string ("connect"));
+        json_object_set_new (event, "temporary", json_boolean (temporary));
         zflow__centsrc_event (self, "error", event);
+        //  A permanent refusal (101 unauthorized, 103 permission denied,
+        //  109 token expired, ...) stops the source at once: retrying with
+        //  the same token cannot help. set_token restarts it.
+        self->terminal = !temporary;
+        self->term_code = (int) value;
+        snprintf (self->term_reason, sizeof (self->term_reason), "%s",
+                  json_is_string (message) ? json_string_value (message) : "");
         zflow__centsrc_drop (self, 1000, "connect refused", true);
         return;
     }
@@ -377,11 +399,6 @@ static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
         channel->cmd_id = 0;
         json_object_set_new (event, "op", json_string ("subscribe"));
         json_object_set_new (event, "channel", json_string (channel->name));
-        //  Temporary errors (100 internal, 111 too many requests, or marked
-        //  "temporary") are retried with backoff; others are final.
-        json_int_t value = json_integer_value (code);
-        bool temporary =
-            json_is_true (json_object_get (error, "temporary")) || value == 100 || value == 111;
         json_object_set_new (event, "temporary", json_boolean (temporary));
         if (temporary)
             channel->retry_at = zclock_mono () + zflow__centsrc_backoff (self, ++channel->retries);
@@ -422,7 +439,10 @@ static void s_on_unsubscribe_push (s_source_t *self, s_channel_t *channel, json_
                                      "reason",
                                      json_is_string (reason) ? json_string_value (reason) : ""));
     //  Codes from 2500 on ask the client to subscribe again (its own
-    //  subscriptions; the server renews server-side ones).
+    //  subscriptions; the server renews server-side ones). Below 2500 (2000
+    //  "server unsubscribe") the server removed it for good: a reconnect
+    //  must not undo that.
+    channel->dropped = value < 2500;
     if (value >= 2500 && self->connected && !channel->server_side)
         zflow__centsrc_send_subscribe (self, channel);
 }
@@ -436,8 +456,7 @@ static void s_on_push (s_source_t *self, json_t *push)
         self->disc_code = json_is_integer (code) ? (int) json_integer_value (code) : 0;
         snprintf (self->disc_reason, sizeof (self->disc_reason), "%s",
                   json_is_string (reason) ? json_string_value (reason) : "");
-        zflow__centsrc_drop (self, 1000, "disconnect push",
-                             self->disc_code >= 3500 && self->disc_code <= 3999);
+        zflow__centsrc_drop (self, 1000, "disconnect push", false);
         return;
     }
     json_t *name = json_object_get (push, "channel");

@@ -194,8 +194,24 @@ static void test_publications (void)
     fake_stop (&fake, false);
 }
 
-//  A wrong token: disconnect 3500 as an event, a few spaced retries, then
-//  "failed"; an expired one: error 109; a good token brings it back.
+//  Events of type whose boolean field name is value.
+static size_t flagged (collect_t *c, const char *type, const char *name, bool value)
+{
+    size_t count = 0, index;
+    json_t *event;
+    json_array_foreach (c->events, index, event)
+    {
+        json_t *field = json_object_get (event, name);
+        if (streq (json_string_value (json_object_get (event, "type")), type) &&
+            json_is_boolean (field) && json_is_true (field) == value)
+            count++;
+    }
+    return count;
+}
+
+//  A wrong token: disconnect 3500 is terminal: reported once, no
+//  reconnect, "failed" at once; an expired one (error 109, permanent):
+//  the same; a good token brings it back.
 static void test_wrong_token (void)
 {
     fake_t fake;
@@ -203,44 +219,54 @@ static void test_wrong_token (void)
     zflow_centrifugo_source_t *source = source_new (&fake, "not.a.token", "news", "tok");
     collect_t c;
     collect_init (&c, source);
-    int64_t start = zclock_mono ();
     CHECK_RC (zflow_centrifugo_source_start (source), 0);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
-    int64_t took = zclock_mono () - start;
-    CHECK (events_of (&c, "disconnected", "code", 3500) == 3);
-    //  Reconnects after the first two refusals, not after the third.
+    CHECK (events_of (&c, "disconnected", "code", 3500) == 1);
+    CHECK (events_of (&c, "failed", "code", 3500) == 1);
     json_t *event;
     size_t index;
-    int seen = 0;
     json_array_foreach (
         c.events, index,
         event) if (streq (json_string_value (json_object_get (event, "type")), "disconnected"))
     {
         CHECK (streq (json_string_value (json_object_get (event, "reason")), "invalid token"));
-        CHECK (json_is_true (json_object_get (event, "reconnect")) == (++seen < 3));
+        CHECK (json_is_false (json_object_get (event, "reconnect")));
     }
-    //  Backoff between attempts: at least 25 + 50 ms of waiting (jitter halves).
-    CHECK (took >= 75);
+    //  Well past several backoffs: no second attempt.
     collect_pump (&c, 600);
-    CHECK (stat_of (source, "attempts") == 3);
-    CHECK (stat_of (source, "failures") == 3);
-    CHECK (fake_stat (&fake, "bad_tokens") == 3);
-    //  An expired token: error 109 in the connect reply.
+    CHECK (stat_of (source, "attempts") == 1);
+    CHECK (stat_of (source, "failures") == 1);
+    CHECK (fake_stat (&fake, "bad_tokens") == 1);
+    //  An expired token: error 109 in the connect reply, not retried.
     CHECK_RC (zflow_centrifugo_source_set_token (source, fake.expired), 0);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "error", "code", 109) >= 1, 3000));
-    json_array_foreach (c.events, index,
-                        event) if (json_integer_value (json_object_get (event, "code")) == 109)
+    json_array_foreach (
+        c.events, index,
+        event) if (json_integer_value (json_object_get (event, "code")) == 109 &&
+                   streq (json_string_value (json_object_get (event, "type")), "error"))
     {
         CHECK (streq (json_string_value (json_object_get (event, "message")), "token expired"));
         CHECK (streq (json_string_value (json_object_get (event, "op")), "connect"));
+        CHECK (json_is_false (json_object_get (event, "temporary")));
     }
     CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 2, 5000));
-    CHECK (fake_stat (&fake, "expired_tokens") == 3);
-    //  A good token: connected and subscribed.
+    CHECK (events_of (&c, "failed", "code", 109) == 1);
+    collect_pump (&c, 600);
+    CHECK (fake_stat (&fake, "expired_tokens") == 1);
+    CHECK (events_of (&c, "error", "code", 109) == 1);
+    //  Temporary connect errors (100, "temporary"): retried with the
+    //  backoff, not the end.
+    FAKE_OK (&fake, "{\"op\":\"fail_connects\",\"count\":2}");
+    //  A good token: connected (after the two temporary refusals) and
+    //  subscribed.
     CHECK_RC (zflow_centrifugo_source_set_token (source, fake.token), 0);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 3000));
     FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"news\",\"data\":{\"n\":0}}");
     CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 1, 2000));
+    CHECK (fake_stat (&fake, "failed_connects") == 2);
+    CHECK (flagged (&c, "error", "temporary", true) == 2);
+    CHECK (events_of (&c, "error", "code", 100) == 2);
+    CHECK (events_of (&c, "failed", NULL, 0) == 2);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
@@ -342,7 +368,8 @@ static void test_unrecovered (void)
 
 //  A token that expires: the source says so before it runs out, takes a
 //  new one without reconnecting; left alone, the server closes with 3005
-//  and the source reconnects and is refused (error 109) until a new token.
+//  and the source reconnects, is refused (error 109) and stops until a
+//  new token.
 static void test_token_refresh (void)
 {
     fake_t fake;
@@ -383,7 +410,7 @@ static void test_token_refresh (void)
     CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", "code", 3005) == 1, 5000));
     CHECK (events_of (&c, "token_expiring", NULL, 0) == 1);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
-    CHECK (events_of (&c, "error", "code", 109) == 3);
+    CHECK (events_of (&c, "error", "code", 109) == 1);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
@@ -488,9 +515,11 @@ static void test_malformed_and_pushes (void)
     CHECK (stat_of (source, "malformed") == 3);
     CHECK (stat_of (source, "pings") == 1);
     CHECK (stat_of (source, "connects") == 1);
-    //  A server disconnect (code 3001, shutdown: reconnect) as a push and a
-    //  close frame: the source comes back and recovers.
-    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":3001,\"reason\":\"shutdown\",\"push\":true}");
+    //  A disconnect push (code 3001, shutdown: reconnect), as servers older
+    //  than v6 send before the close (v6 sends the close frame only): the
+    //  source closes, reports the push's code, comes back and recovers.
+    FAKE_OK (&fake, "{\"op\":\"raw\",\"text\":\"{\\\"push\\\":{\\\"disconnect\\\":{"
+                    "\\\"code\\\":3001,\\\"reason\\\":\\\"shutdown\\\"}}}\"}");
     CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 2, 5000));
     CHECK (events_of (&c, "disconnected", "code", 3001) == 1);
     FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":5,\"from\":5}");
@@ -512,6 +541,80 @@ static void test_malformed_and_pushes (void)
     FAKE_OK (&fake, "{\"op\":\"unsubscribe\",\"channel\":\"news\",\"code\":2000}");
     CHECK (WAIT_UNTIL (&c, events_of (&c, "unsubscribed", "code", 2000) == 1, 3000));
     CHECK (stat_of (source, "subscribed") == 1);
+    //  ... even after a reconnect (close frame 4001: reconnect range).
+    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":4001,\"reason\":\"again\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 5, 5000));
+    CHECK (events_of (&c, "disconnected", "code", 4001) == 1);
+    collect_pump (&c, 300);
+    CHECK (events_of (&c, "subscribed", NULL, 0) == 5);
+    CHECK (stat_of (source, "subscribed") == 1);
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"news\",\"count\":2,\"from\":15}");
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"flaky\",\"count\":1,\"from\":2}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "flaky") == 3, 3000));
+    CHECK (pubs_of (&c, "news") == 15);
+    //  A close frame in 4500..4999: terminal, no reconnect, "failed".
+    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":4500,\"reason\":\"go away\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", "code", 4500) == 1, 3000));
+    collect_pump (&c, 400);
+    CHECK (stat_of (source, "connects") == 3);
+    CHECK (events_of (&c, "connected", NULL, 0) == 3);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  A namespace with allow_recovery only ("arec:" in the fake, as a real
+//  one): the source's subscribe asks to be recoverable and positioned, so
+//  the channel is recoverable and what is published while away comes
+//  back; with no_recover it asks nothing and the channel has no position.
+static void test_allow_recovery (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_t *source = source_new (&fake, fake.token, "arec:a", "arec");
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, flagged (&c, "subscribed", "recoverable", true) == 1, 5000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"arec:a\",\"count\":3,\"from\":0}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "arec:a") == 3, 3000));
+    FAKE_OK (&fake, "{\"op\":\"pause\"}");
+    FAKE_OK (&fake, "{\"op\":\"disconnect\",\"code\":3001,\"reason\":\"away\"}");
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "disconnected", "code", 3001) == 1, 3000));
+    FAKE_OK (&fake, "{\"op\":\"publish_many\",\"channel\":\"arec:a\",\"count\":3,\"from\":3}");
+    FAKE_OK (&fake, "{\"op\":\"resume\"}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "arec:a") == 6, 5000));
+    check_sequence (&c, "arec:a", 1, 6, 0);
+    CHECK (WAIT_UNTIL (&c, flagged (&c, "subscribed", "recovered", true) == 1, 2000));
+    json_t *stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    json_t *sub;
+    size_t index;
+    json_array_foreach (json_object_get (stats, "subscribes"), index, sub)
+    {
+        CHECK (json_is_true (json_object_get (sub, "recoverable")));
+        CHECK (json_is_true (json_object_get (sub, "positioned")));
+    }
+    CHECK (json_array_size (json_object_get (stats, "subscribes")) == 2);
+    json_decref (stats);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    //  no_recover: nothing asked, the fake's arec: answers {}.
+    zflow_centrifugo_source_config_t config = {0};
+    config.url = fake.url;
+    config.token = fake.token;
+    config.channels = "arec:b";
+    config.name = "norec";
+    config.no_recover = true;
+    int err;
+    source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source);
+    collect_init (&c, source);
+    CHECK (WAIT_UNTIL (&c, flagged (&c, "subscribed", "recoverable", false) == 1, 5000));
+    stats = fake_ctl (&fake, "{\"op\":\"stats\"}");
+    sub = json_array_get (json_object_get (stats, "subscribes"), 2);
+    CHECK (sub && !json_object_get (sub, "recoverable") && !json_object_get (sub, "positioned"));
+    json_decref (stats);
+    CHECK (zflow_centrifugo_source_position (source, "arec:b", NULL, NULL, 0) == ZFLOW_ENOTFOUND);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
@@ -760,6 +863,7 @@ int main (int argc, char *argv[])
     RUN_IF (test_watchdog);
     RUN_IF (test_drops);
     RUN_IF (test_lossless);
+    RUN_IF (test_allow_recovery);
     RUN_IF (test_tls);
     zsys_shutdown ();
     s_done = true;

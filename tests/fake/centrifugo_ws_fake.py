@@ -7,7 +7,10 @@ one of Centrifugo v4, v5 and v6), with Debian's python3-websockets 10.4:
 
   Endpoint ws://127.0.0.1:<port>/connection/websocket. A WebSocket text
   message holds one or more JSON commands separated by "\\n"; the server
-  answers with replies and pushes, one JSON object each.
+  answers with replies and pushes, one JSON object each; as the real
+  server does, what is queued for a client at the same time (replies,
+  pushes, pings) goes out joined by "\n" in one frame (up to JOIN_MAX
+  messages: the real server combines on a best effort basis too).
   Commands: {"id":N,"connect":{"token":..,"name":..}}, {"id":N,"subscribe":
   {"channel":..,"recover":true,"offset":N,"epoch":".."}},
   {"id":N,"unsubscribe":{"channel":..}}; an empty object {} is the client's
@@ -22,10 +25,14 @@ one of Centrifugo v4, v5 and v6), with Debian's python3-websockets 10.4:
   3501 "bad request".
   Subscribe: the reply has recoverable, epoch and offset (the stream top);
   with recover:true and the same epoch and an offset still in history it
-  carries the missed publications in order and "recovered":true, else no
-  publications and no "recovered". Channel namespaces: "bad:" is unknown
-  (102), "deny:" gives 103, "nohist:" has no history (not recoverable);
-  any other channel keeps history. Already subscribed gives 105.
+  carries the missed publications in order, "recovered":true and, as the
+  real server, the request's offset (not the top), else no publications
+  and no "recovered". Channel namespaces: "bad:" is unknown (102),
+  "deny:" gives 103, "nohist:" has no history (not recoverable), "arec:"
+  keeps history but, as a real namespace with allow_recovery only,
+  answers as recoverable only a subscribe with "recoverable":true (else
+  {}, or {"was_recovering":true} for recover alone); any other channel
+  keeps history (as force_recovery). Already subscribed gives 105.
   Publications: {"push":{"channel":..,"pub":{"data":..,"offset":N}}}.
   Server-side subscriptions (--subs a,b): every connection is subscribed to
   them; the connect result carries "subs":{channel: SubscribeResult}, and a
@@ -48,14 +55,16 @@ stdout:
   {"op":"publish","channel":c,"data":d}           -> {"ok":true,"offset":N}
   {"op":"publish_many","channel":c,"count":n,"from":k}  data {"n":k..k+n-1}
   {"op":"raw","text":t}              sends t as is to every client
-  {"op":"disconnect","code":c,"reason":r,"push":bool}   closes every client
-      (with push, a {"push":{"disconnect":{..}}} goes first)
+  {"op":"disconnect","code":c,"reason":r}   closes every client with a
+      close frame only: the real server (v6) sends no disconnect push over
+      WebSocket ("push" is accepted and ignored)
   {"op":"unsubscribe","channel":c,"code":2000,"reason":r}  unsubscribe push
   {"op":"pause"} / {"op":"resume"}  refuse (503) / accept new handshakes
   {"op":"server_subscribe","channel":c}  server-side subscribe push
   {"op":"token","ttl":s}            -> {"ok":true,"token":..} valid for s seconds
   {"op":"fail_subscribes","count":n}  the next n subscribes get error 100
                                      (internal, "temporary":true)
+  {"op":"fail_connects","count":n}   the next n connects get error 100 too
   {"op":"mute","on":bool}            stop / restart pinging and answering
                                      commands (a server that hangs)
   {"op":"stats"}                     counters and the subscribe commands seen
@@ -81,6 +90,9 @@ import time
 import uuid
 
 import websockets
+
+#  Most messages joined into one frame.
+JOIN_MAX = 16
 
 
 def b64url(data):
@@ -140,7 +152,9 @@ class Server:
         self.paused = args.paused
         self.muted = False
         self.fail_subscribes = 0
+        self.fail_connects = 0
         self.stats = {"connections": 0, "connects": 0, "bad_tokens": 0, "expired_tokens": 0,
+                      "failed_connects": 0,
                       "pings_sent": 0, "pongs": 0, "bad_requests": 0, "no_pong": 0,
                       "refreshes": 0, "expired": 0, "connect_subs": [],
                       "subscribes": []}
@@ -211,9 +225,21 @@ class Client:
     async def writer(self):
         while True:
             item = await self.queue.get()
-            if item[0] == "text":
-                await self.ws.send(item[1])
-            else:
+            texts = []
+            while item[0] == "text":
+                texts.append(item[1])
+                if len(texts) == JOIN_MAX:
+                    item = None
+                    break
+                try:
+                    item = self.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    item = None
+                    break
+            if texts:
+                #  As the real server: what is queued goes in one frame.
+                await self.ws.send("\n".join(texts))
+            if item is not None:
                 await self.ws.close(code=item[1], reason=item[2])
                 return
 
@@ -274,6 +300,12 @@ class Client:
             self.server.stats["bad_requests"] += 1
             self.close(3501, "bad request")
             return
+        if self.server.fail_connects > 0:
+            self.server.fail_connects -= 1
+            self.server.stats["failed_connects"] += 1
+            self.send(json.dumps({"id": cid, "error": {
+                "code": 100, "message": "internal server error", "temporary": True}}))
+            return
         verdict, exp = check_jwt(self.server.args.secret, request.get("token", ""))
         if verdict == "invalid":
             self.server.stats["bad_tokens"] += 1
@@ -321,6 +353,8 @@ class Client:
         """A SubscribeResult for channel (recovering when request asks)."""
         if channel.startswith("nohist:"):
             return {}
+        if channel.startswith("arec:") and not request.get("recoverable"):
+            return {"was_recovering": True} if request.get("recover") else {}
         stream = self.server.stream(channel)
         result = {"recoverable": True, "epoch": self.server.epoch, "positioned": True}
         if stream.top:
@@ -335,6 +369,10 @@ class Client:
                 if pubs:
                     result["publications"] = pubs
                 result["recovered"] = True
+                #  the real server answers with the request's offset
+                result.pop("offset", None)
+                if since:
+                    result["offset"] = since
         return result
 
     def server_subs(self, request):
@@ -429,9 +467,6 @@ def control(server, request):
         return {"ok": True}
     if op == "disconnect":
         for client in list(server.clients):
-            if request.get("push"):
-                client.send(json.dumps({"push": {"disconnect": {
-                    "code": request["code"], "reason": request.get("reason", "")}}}))
             client.close(request["code"], request.get("reason", ""))
         return {"ok": True}
     if op == "unsubscribe":
@@ -456,6 +491,9 @@ def control(server, request):
                                               int(time.time()) + request.get("ttl", 3600))}
     if op == "fail_subscribes":
         server.fail_subscribes = request.get("count", 1)
+        return {"ok": True}
+    if op == "fail_connects":
+        server.fail_connects = request.get("count", 1)
         return {"ok": True}
     if op == "mute":
         server.muted = bool(request.get("on"))

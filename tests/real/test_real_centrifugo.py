@@ -4,6 +4,8 @@ it on loopback with a generated config), through the command line:
 `zflow pub http://.../api` (the sink) publishing lines that a real client
 subscription (JSON protocol over python3-websockets) receives, and
 `zflow sub centrifugo+ws://...` printing what the server API publishes,
+(close codes by range: reconnect or exit 1 at once; 3014 without
+recovery; an expired token; allow_recovery; a server unsubscribe 2000),
 recovering what it missed across a forced reconnect, and exiting 1 on a
 refused token or subscription.
 
@@ -147,8 +149,117 @@ def source():
               f"{what}: exit 1 in {time.monotonic() - t0:.1f} s ({p.stderr.strip()[-160:]!r})")
 
 
+def wait_exit(proc, seconds):
+    """The exit code of proc within seconds, or None (then it is killed)."""
+    try:
+        return proc.wait(seconds)
+    except subprocess.TimeoutExpired:
+        realpeers.stop(proc)
+        return None
+
+
+def close_codes():
+    """The API's disconnect with a code in each range: 3000-3499 and
+    4000-4499 reconnect; 3500-3999 and 4500-4999 stop zflow sub at once
+    (exit 1, the code said); 3014 reconnects without recovery."""
+    for code, user in ((3001, "rc3001"), (4001, "rc4001")):
+        sub = Sub("--channel", "open:cc", "--token", cs.token(sub=user))
+        check(sub.said("subscribed"), f"{code}: zflow sub subscribed ({sub.err[-1:]})")
+        status, answer = server.api("disconnect", user=user,
+                                    disconnect={"code": code, "reason": "test"})
+        check(status == 200 and sub.said("connected", 2) and sub.said("subscribed", 2),
+              f"close code {code} (reconnect range): zflow sub reconnects and subscribes again")
+        check(sub.proc.poll() is None, f"close code {code}: zflow sub still runs")
+        server.api("publish", channel="open:cc", data={"code": code})
+        check(sub.lines(1) == [{"code": code}], f"close code {code}: and goes on")
+        realpeers.stop(sub.proc)
+    for code, user, how in ((3503, "t3503", {}), (4500, "t4500", {"code": 4500, "reason": "bye"}),
+                            (3999, "t3999", {"code": 3999, "reason": "bye"})):
+        sub = Sub("--channel", "open:cc", "--token", cs.token(sub=user))
+        check(sub.said("subscribed"), f"{code}: zflow sub subscribed")
+        args = {"disconnect": how} if how else {}  # no code: the server's default, 3503
+        t0 = time.monotonic()
+        server.api("disconnect", user=user, **args)
+        rc = wait_exit(sub.proc, 5)
+        took = time.monotonic() - t0
+        check(rc == 1 and took < 3, f"close code {code} (terminal): zflow sub exits 1 at once "
+              f"(rc {rc} in {took:.1f} s)")
+        check(sub.said(str(code), 1, 2) and sub.said("failed", 1, 2),
+              f"close code {code}: the code and the failure said ({sub.err[-2:]})")
+        check(sum("connected" in e and "disconnected" not in e for e in sub.err) == 1,
+              f"close code {code}: no second connect")
+
+    # 3014: state invalidated: reconnect, recovery deliberately not asked
+    sub = Sub("--channel", "arec:inv", "--token", cs.token(sub="inv"))
+    check(sub.said("subscribed"), "3014: zflow sub subscribed to arec:inv")
+    server.api("publish", channel="arec:inv", data={"n": 0})
+    check(sub.lines(1) == [{"n": 0}], "3014: a first publication arrives")
+    server.api("disconnect", user="inv", disconnect={"code": 3014, "reason": "invalidated"})
+    check(sub.said("subscribed", 2), "3014: zflow sub reconnects and subscribes again")
+    check(sub.said('"was_recovering":false', 2, 2) and not sub.said('"was_recovering":true', 1, 0),
+          f"3014: without asking for recovery ({[e.strip()[:160] for e in sub.err]})")
+    server.api("publish", channel="arec:inv", data={"n": 1})
+    check(sub.lines(1) == [{"n": 1}], "3014: and goes on")
+    realpeers.stop(sub.proc)
+
+    # an expired token: error 109 in the connect reply, permanent without
+    # a refresh: exit 1 at once, not after retries
+    t0 = time.monotonic()
+    p = subprocess.run([ZFLOW, "sub", WS, "--timeout", "8000", "--channel", "open:x", "--token",
+                        cs.token(ttl=-10)], capture_output=True, text=True, timeout=30)
+    took = time.monotonic() - t0
+    check(p.returncode == 1 and "109" in p.stderr and took < 3,
+          f"an expired token (109): exit 1 at once ({took:.1f} s, {p.stderr.strip()[-160:]!r})")
+    check(p.stderr.count('"op":"connect"') == 1 and '"reason":"token expired"' in p.stderr,
+          f"and the connect was not retried ({p.stderr.count('token expired')} refusals)")
+
+
+def allow_recovery():
+    """An allow_recovery namespace (no force_recovery): zflow sub asks for a
+    recoverable subscription, so what is published while it is away comes
+    back after the reconnect."""
+    sub = Sub("--channel", "arec:feed", "--token", cs.token(sub="arec"))
+    check(sub.said("subscribed"), "zflow sub subscribed to arec:feed")
+    check(sub.said('"recoverable":true'), f"the subscription is recoverable ({sub.err[-1:]})")
+    server.api("publish", channel="arec:feed", data={"n": 0})
+    check(sub.lines(1) == [{"n": 0}], "arec:feed: a first publication")
+    server.api("disconnect", user="arec", disconnect={"code": 3001, "reason": "away"})
+    for n in range(1, 4):
+        server.api("publish", channel="arec:feed", data={"n": n})
+    check(sub.said("subscribed", 2), "zflow sub reconnects")
+    got = sub.lines(3)
+    check(got == [{"n": n} for n in range(1, 4)],
+          f"nothing published while away is lost (allow_recovery) ({got})")
+    check(sub.said('"recovered":true', 1, 5), "and it says it recovered")
+    realpeers.stop(sub.proc)
+
+
+def server_unsubscribe():
+    """The API's unsubscribe (push code 2000) is not undone by the next
+    reconnect; the other channel goes on."""
+    sub = Sub("--channel", "open:keep", "--channel", "open:gone", "--token", cs.token(sub="uns"))
+    check(sub.said("subscribed", 2), "zflow sub subscribed to open:keep and open:gone")
+    status, answer = server.api("unsubscribe", user="uns", channel="open:gone")
+    check(status == 200 and sub.said("unsubscribed") and sub.said('"code":2000'),
+          f"the API unsubscribes open:gone: code 2000 said ({answer}, {sub.err[-1:]})")
+    server.api("disconnect", user="uns", disconnect={"code": 3001, "reason": "again"})
+    check(sub.said("connected", 2) and sub.said("subscribed", 3),
+          "zflow sub reconnects and subscribes open:keep again")
+    time.sleep(0.5)
+    check(sum("subscribed" in e and "open:gone" in e and "unsubscribed" not in e
+              for e in sub.err) == 1, "but not open:gone")
+    server.api("publish", channel="open:gone", data={"gone": 1})
+    server.api("publish", channel="open:keep", data={"keep": 1})
+    check(sub.lines(1) == [{"keep": 1}] and sub.lines(1, 0.5) == [],
+          "only open:keep's publication is printed")
+    realpeers.stop(sub.proc)
+
+
 asyncio.run(sink())
 source()
+close_codes()
+allow_recovery()
+server_unsubscribe()
 check(server.stop() == 0, "centrifugo stops on SIGTERM")
 server.close()
 check.finish()
