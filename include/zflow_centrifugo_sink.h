@@ -161,10 +161,10 @@ const char *zflow_centrifugo_sink_endpoint (zflow_centrifugo_sink_t *self);
 //  a NULL self.
 zhash_t *zflow_centrifugo_sink_stats (zflow_centrifugo_sink_t *self, int timeout_ms);
 
-//  Turns tracing to stderr on or off (off by default). It overrides the
-//  plain VERBOSE command a pipeline may send the actor. Asynchronous: it
-//  takes effect before the next command the actor reads. Nothing happens
-//  for a NULL self.
+//  Turns tracing to stderr on or off (off by default): the VERBOSE command
+//  every zflow actor takes, as a pipeline sends it too; the last one sent
+//  wins. Asynchronous: it takes effect before the next command the actor
+//  reads. Nothing happens for a NULL self.
 void zflow_centrifugo_sink_set_verbose (zflow_centrifugo_sink_t *self, bool verbose);
 
 #ifdef __cplusplus

@@ -220,9 +220,10 @@ int zflow_centrifugo_source_position (zflow_centrifugo_source_t *self, const cha
 //  zhash_destroy), or NULL on timeout or for a NULL self.
 zhash_t *zflow_centrifugo_source_stats (zflow_centrifugo_source_t *self, int timeout_ms);
 
-//  Turns tracing to stderr on or off (off by default). It overrides the
-//  plain VERBOSE command a pipeline may send the actor. Waits for the
-//  actor to take it; nothing happens for a NULL self.
+//  Turns tracing to stderr on or off (off by default): the VERBOSE command
+//  every zflow actor takes, as a pipeline sends it too; the last one sent
+//  wins. Asynchronous: it takes effect before the next command the actor
+//  reads. Nothing happens for a NULL self.
 void zflow_centrifugo_source_set_verbose (zflow_centrifugo_source_t *self, bool verbose);
 
 #ifdef __cplusplus

@@ -146,8 +146,8 @@ zflow_hub_t *zflow_hub_new (const zflow_hub_config_t *config, int *err_p);
 void zflow_hub_destroy (zflow_hub_t **self_p);
 
 //  Turns the hub's traces (attachments, detachments, pauses; zsys_debug)
-//  on or off. true also sends VERBOSE to the actor base, whose own traces
-//  stay on once on. NULL-safe.
+//  on or off: the VERBOSE command of every zflow actor. Asynchronous;
+//  NULL-safe.
 void zflow_hub_set_verbose (zflow_hub_t *self, bool verbose);
 
 //  The inproc endpoint of the hub's data: where it publishes every

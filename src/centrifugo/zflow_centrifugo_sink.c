@@ -65,15 +65,13 @@ typedef struct {
     uint64_t empty;                   //  empty payloads skipped
     uint64_t not_text;                //  payloads skipped in text mode: not UTF-8
     char reason[200];                 //  why the last request or command failed, or ""
-    int trace;                        //  -1: trace after the base's VERBOSE; else
-                                      //  0 / 1 from zflow_centrifugo_sink_set_verbose
 } s_sink_t;
 
-//  True when the sink traces to stderr: set_verbose decides once called,
-//  else the VERBOSE every zflow actor knows (as a pipeline sends it).
+//  True when the sink traces to stderr: the VERBOSE every zflow actor
+//  knows (set_verbose and a pipeline both send it).
 static bool s_verbose (s_sink_t *self)
 {
-    return self->trace < 0 ? zflow_actor_verbose (self->base) : self->trace > 0;
+    return zflow_actor_verbose (self->base);
 }
 
 static void s_arm_timer (s_sink_t *self, int delay_ms, bool replace);
@@ -453,20 +451,6 @@ static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     }
 }
 
-//  The sink's own commands: TRACE "1" / "0" (set_verbose; no reply).
-static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
-{
-    (void) base;
-    s_sink_t *self = (s_sink_t *) arg;
-    if (streq (command, "TRACE")) {
-        char *on = zmsg_popstr (request);
-        self->trace = on && streq (on, "1") ? 1 : 0;
-        zstr_free (&on);
-    } else
-        zsys_warning ("centrifugo_sink: unknown command '%s' ignored", command);
-    return 0;
-}
-
 static void s_sink_destroy (s_sink_t **self_p)
 {
     s_sink_t *self = *self_p;
@@ -597,7 +581,6 @@ static s_sink_t *s_sink_new (zflow_actor_t *base, const zflow_centrifugo_sink_co
     self->counters = zflow_actor_counters (base);
     self->msg = zflow_msg_new ();
     self->timer = -1;
-    self->trace = -1;
     self->rule =
         strdup (config->channel_rule && *config->channel_rule ? config->channel_rule : "{*}");
     zuuid_t *uuid = zuuid_new ();
@@ -650,7 +633,6 @@ static void s_sink_actor (zsock_t *pipe, void *args)
         return;
     }
     zflow_actor_set_stats_handler (self->base, s_stats, self);
-    zflow_actor_set_command_handler (self->base, s_on_command, self);
     if (start->config->input_bind)
         start->endpoint = zsock_last_endpoint (zflow_stream_sock (self->input));
     zflow_actor_ready (self->base, 0);
@@ -734,5 +716,5 @@ zhash_t *zflow_centrifugo_sink_stats (zflow_centrifugo_sink_t *self, int timeout
 void zflow_centrifugo_sink_set_verbose (zflow_centrifugo_sink_t *self, bool verbose)
 {
     if (self)
-        zstr_sendx (self->actor, "TRACE", verbose ? "1" : "0", NULL);
+        zflow_actor_set_verbose (self->actor, verbose);
 }

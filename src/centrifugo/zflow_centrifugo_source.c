@@ -35,7 +35,7 @@ static void s_connect (s_source_t *self);
 
 bool zflow__centsrc_verbose (s_source_t *self)
 {
-    return self->trace < 0 ? zflow_actor_verbose (self->base) : self->trace > 0;
+    return zflow_actor_verbose (self->base);
 }
 
 //  ---------------------------------------------------------------------
@@ -420,8 +420,6 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
         rc = s_cmd_unsubscribe (self, first);
     else if (streq (command, "TOKEN"))
         s_cmd_token (self, first);
-    else if (streq (command, "TRACE"))
-        self->trace = first && streq (first, "1") ? 1 : 0;
     else if (streq (command, "POSITION")) {
         s_cmd_position (self, first);
         zstr_free (&first);
@@ -584,7 +582,6 @@ static s_source_t *s_source_new (zsock_t *pipe, s_start_t *start)
     }
     self->reconnect_timer = self->reap_timer = self->watch_timer = self->flush_timer = -1;
     self->next_id = 1;
-    self->trace = -1;
     self->base = zflow_actor_new (pipe, "zflow_centrifugo_source");
     self->channels = zhashx_new ();
     self->dead = zlist_new ();
@@ -777,5 +774,6 @@ zhash_t *zflow_centrifugo_source_stats (zflow_centrifugo_source_t *self, int tim
 
 void zflow_centrifugo_source_set_verbose (zflow_centrifugo_source_t *self, bool verbose)
 {
-    s_call (self, "TRACE", verbose ? "1" : "0", NULL, NULL);
+    if (self)
+        zflow_actor_set_verbose (self->actor, verbose);
 }

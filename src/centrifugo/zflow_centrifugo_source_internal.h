@@ -118,8 +118,6 @@ typedef struct {
     uint64_t pongs;          //  pongs sent
     uint64_t unexpected;     //  pushes for channels not subscribed
     uint64_t refreshes;      //  tokens refreshed on a live connection
-    int trace;               //  -1: trace after the base's VERBOSE; else 0 / 1
-                             //  from zflow_centrifugo_source_set_verbose
 } s_source_t;
 
 //  Protocol side (zflow_centrifugo_source_proto.c).
@@ -159,8 +157,8 @@ int zflow__centsrc_backoff (s_source_t *self, int attempt);
 //  refused when refused is true (counted as a failure).
 void zflow__centsrc_drop (s_source_t *self, int code, const char *reason, bool refused);
 
-//  True when the source traces to stderr: set_verbose decides once called,
-//  else the VERBOSE command every zflow actor knows.
+//  True when the source traces to stderr: the VERBOSE command every zflow
+//  actor knows (set_verbose sends it).
 bool zflow__centsrc_verbose (s_source_t *self);
 
 //  Creates a channel record. Returns it, or NULL (bad name or no memory).

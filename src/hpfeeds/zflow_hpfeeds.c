@@ -665,9 +665,8 @@ zhash_t *zflow_hpfeeds_stats (zflow_hpfeeds_t *self, int timeout_ms)
 
 void zflow_hpfeeds_set_verbose (zflow_hpfeeds_t *self, bool verbose)
 {
-    //  "VERBOSE" "0" turns tracing off (the actor base's protocol)
     if (self)
-        zstr_sendx (self->actor, "VERBOSE", verbose ? "1" : "0", NULL);
+        zflow_actor_set_verbose (self->actor, verbose);
 }
 
 zactor_t *zflow_hpfeeds_actor (zflow_hpfeeds_t *self)

@@ -172,9 +172,8 @@ zhash_t *zflow_hpfeeds_broker_stats (zflow_hpfeeds_broker_t *self, int timeout_m
 
 void zflow_hpfeeds_broker_set_verbose (zflow_hpfeeds_broker_t *self, bool verbose)
 {
-    //  "VERBOSE" "0" turns tracing off (the actor base's protocol)
     if (self)
-        zstr_sendx (self->actor, "VERBOSE", verbose ? "1" : "0", NULL);
+        zflow_actor_set_verbose (self->actor, verbose);
 }
 
 const char *zflow_hpfeeds_broker_endpoint (zflow_hpfeeds_broker_t *self)

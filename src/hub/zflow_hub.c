@@ -89,6 +89,8 @@ static zflow_hub_t *s_hub_new (const zflow_hub_config_t *config, int *err_p)
     if (self->name && self->pub_endpoint && self->sub_endpoint && self->trie && self->patterns &&
         self->peers)
         self->actor = zflow_actor_start (zflow__hub_actor, self);
+    if (self->actor && self->verbose)
+        zflow_actor_set_verbose (self->actor, true); //  before any other command
     int err = self->actor ? zflow__hub_register (self) : ZFLOW_EENDPOINT;
     if (err) {
         *err_p = err;
@@ -147,9 +149,7 @@ void zflow_hub_set_verbose (zflow_hub_t *self, bool verbose)
 {
     if (!self)
         return;
-    zsock_send (self->actor, "ss", "SETVERBOSE", verbose ? "1" : "0");
-    if (verbose)
-        zstr_send (self->actor, "VERBOSE");
+    zflow_actor_set_verbose (self->actor, verbose);
 }
 
 const char *zflow_hub_endpoint (zflow_hub_t *self)

@@ -86,7 +86,6 @@ typedef struct {
     zlistx_t *attached;       //  s_attachment_t, endpoints forwarded from
     uint64_t attached_in;     //  envelopes forwarded from attachments
     uint64_t attached_bad;    //  messages from attachments that were no envelopes
-    bool verbose;             //  trace attachments and pauses
 } s_hub_t;
 
 static void s_count_destroy (void **item_p)
@@ -155,7 +154,7 @@ static void s_pump (s_hub_t *self)
     for (s_attachment_t *a = (s_attachment_t *) zlistx_first (self->attached); a;
          a = (s_attachment_t *) zlistx_next (self->attached))
         s_pump_one (self, a->stream, true);
-    if (self->verbose && self->paused && !was_paused)
+    if (zflow_actor_verbose (self->base) && self->paused && !was_paused)
         zsys_debug ("hub %s: output full, holding publishers back", self->hub->name);
 }
 
@@ -494,7 +493,7 @@ static int s_on_attach (s_hub_t *self, bool attach, zmsg_t *request)
         }
     }
     zsock_destroy (&sock); //  NULL once a stream took it
-    if (self->verbose)
+    if (zflow_actor_verbose (self->base))
         zsys_debug ("hub %s: %s %s: %s", self->hub->name, attach ? "attach" : "detach",
                     endpoint ? endpoint : "?", rc ? zflow_error_text (rc) : "ok");
     zstr_free (&endpoint);
@@ -502,7 +501,7 @@ static int s_on_attach (s_hub_t *self, bool attach, zmsg_t *request)
 }
 
 //  BIND pub sub -> rc, real pub, real sub. CURVE cert -> rc.
-//  ATTACH endpoint socket / DETACH endpoint -> rc. SETVERBOSE 0|1.
+//  ATTACH endpoint socket / DETACH endpoint -> rc.
 static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *request, void *arg)
 {
     s_hub_t *self = (s_hub_t *) arg;
@@ -535,11 +534,7 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
         zsock_send (pipe, "i", cert ? 0 : ZFLOW_EINVAL);
     } else if (streq (command, "ATTACH") || streq (command, "DETACH"))
         zsock_send (pipe, "i", s_on_attach (self, command[0] == 'A', request));
-    else if (streq (command, "SETVERBOSE")) {
-        char *flag = zmsg_popstr (request);
-        self->verbose = flag && streq (flag, "1");
-        zstr_free (&flag);
-    } else
+    else
         zsys_warning ("hub %s: unknown command '%s'", self->hub->name, command);
     return 0;
 }
@@ -577,7 +572,6 @@ static int s_hub_setup (s_hub_t *self)
     self->notice = zflow_msg_new ();
     self->control = zflow_msg_new ();
     self->attached = zlistx_new ();
-    self->verbose = self->hub->verbose;
     self->in = s_stream (ZMQ_XSUB, self->hub->pub_endpoint);
     self->out = s_stream (ZMQ_XPUB, self->hub->sub_endpoint);
     self->guard = zflow__hub_guard_new (self->hub->max_peer_subs, self->hub->max_sub_bytes,

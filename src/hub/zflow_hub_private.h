@@ -45,7 +45,7 @@ struct _zflow_hub_t {
     zhashx_t *patterns;    //  pattern wire form -> zflow_hub_pattern_t
     zhashx_t *peers;       //  subscriber uid -> zflow_hub_peer_t
     bool curve;            //  this hub holds a reference on the shared zauth
-    bool verbose;          //  as configured, until zflow_hub_set_verbose
+    bool verbose;          //  as configured: sent to the actor as VERBOSE at start
     size_t max_message;    //  largest message from a bound tcp/ipc endpoint
     size_t max_peer_subs;  //  subscriptions per remote connection
     size_t max_sub_bytes;  //  topics of all remote connections, bytes

@@ -89,7 +89,7 @@ zhash_t *zflow_ws_stats (zflow_ws_t *self, int timeout_ms)
 void zflow_ws_set_verbose (zflow_ws_t *self, bool verbose)
 {
     if (self && self->actor)
-        zstr_sendx (self->actor, "SET VERBOSE", verbose ? "1" : "0", NULL);
+        zflow_actor_set_verbose (self->actor, verbose);
 }
 
 int zflow_ws_last_close (zflow_ws_t *self, char *reason, size_t reason_size)

@@ -23,11 +23,11 @@ static void s_flush_sends (zflow_ws_self_t *self);
 //  ---------------------------------------------------------------------
 //  Small helpers
 
-//  True when connections and reconnects are logged (zflow_ws_set_verbose,
-//  or the actor's own VERBOSE command).
+//  True when connections and reconnects are logged: the VERBOSE command of
+//  every zflow actor (zflow_ws_set_verbose sends it).
 static bool s_verbose (zflow_ws_self_t *self)
 {
-    return self->verbose || zflow_actor_verbose (self->base);
+    return zflow_actor_verbose (self->base);
 }
 
 static void s_timer_stop (zflow_ws_self_t *self, int *timer)
@@ -442,11 +442,7 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
     if (streq (command, "STREAM"))
         s_cmd_stream (self, request);
-    else if (streq (command, "SET VERBOSE")) { //  no reply
-        char *value = zmsg_popstr (request);
-        self->verbose = value && streq (value, "1");
-        zstr_free (&value);
-    } else if (streq (command, "LAST CLOSE"))
+    else if (streq (command, "LAST CLOSE"))
         zsock_send (self->pipe, "is", self->last_code, self->last_reason);
     else if (streq (command, "START")) {
         if (!self->started && !self->exiting) {

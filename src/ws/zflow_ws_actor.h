@@ -95,7 +95,6 @@ typedef struct {
     bool fast_json;                     //  JSON messages only meet filters: scan, no jansson
     zflow_ws_cfilter_t *rotate_cfilter; //  the rotate filter prepared, or NULL
     zflow_ws_cfilter_t *pong_cfilter;   //  the application pong filter prepared, or NULL
-    bool verbose;                       //  log connections and reconnects
     int last_code;                      //  close code of the last connection (0: none yet)
     char last_reason[256];              //  its reason
 } zflow_ws_self_t;
