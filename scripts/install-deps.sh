@@ -12,7 +12,8 @@ $SUDO apt-get install -y --no-install-recommends \
     libzmq3-dev libczmq-dev libmsgpack-dev \
     libjansson-dev libcurl4-openssl-dev libssl-dev libwslay-dev zlib1g-dev \
     python3 python3-websockets clang clang-format libclang-rt-14-dev \
-    openssl gnuplot-nox procps groff-base man-db
+    openssl gnuplot-nox procps groff-base man-db \
+    libmosquitto-dev mosquitto mosquitto-clients libhiredis-dev redis-server redis-tools
 # Node.js and its ws package: a real peer for the WebSocket tests and the
 # baseline of the WebSocket benchmark (the tests skip, saying so, without them).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -40,10 +41,31 @@ if ! grep -qx 'home = /usr/bin' "$VENV/pyvenv.cfg" 2>/dev/null; then
 fi
 $SUDO "$VENV/bin/pip" install --quiet 'hpfeeds[broker]==3.1.0'
 step "hpfeeds 3.1.0 (with its broker)"
-# autobahntestsuite installs, but it is Python 2 code (see the README)
-$SUDO "$VENV/bin/pip" install --quiet autobahntestsuite ||
-    echo "install-deps: autobahntestsuite did not install"
-step "autobahntestsuite"
+# The Autobahn|Testsuite (PyPI autobahntestsuite) is Python 2.7 code, and
+# Debian 12 has no Python 2: take python2.7 from Debian 11 (bullseye),
+# pinned low so that nothing else comes from there, and give it a venv
+# (py2/) made by a virtualenv old enough to seed Python 2.7.
+if [ ! -x /usr/bin/python2.7 ] || [ ! -e /usr/include/python2.7/Python.h ]; then
+    $SUDO tee /etc/apt/sources.list.d/zflow-bullseye.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bullseye
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    printf 'Package: *\nPin: release n=bullseye\nPin-Priority: 100\n' |
+        $SUDO tee /etc/apt/preferences.d/zflow-bullseye >/dev/null
+    $SUDO apt-get update
+    $SUDO apt-get install -y --no-install-recommends -t bullseye python2.7 python2.7-dev
+fi
+step "python2.7 (bullseye)"
+if ! "$PEERS/py2/bin/wstest" --help >/dev/null 2>&1; then
+    $SUDO "$VENV/bin/pip" install --quiet 'virtualenv<20.22'
+    $SUDO "$VENV/bin/virtualenv" --quiet -p /usr/bin/python2.7 --clear "$PEERS/py2"
+    $SUDO "$PEERS/py2/bin/pip" install --quiet --no-cache-dir --disable-pip-version-check \
+        'autobahntestsuite==25.10.1'
+fi
+step "autobahntestsuite 25.10.1 (Python 2.7)"
 GO="$(command -v go || echo /usr/local/go/bin/go)"
 if "$GO" version -m "$PEERS/bin/centrifugo" 2>/dev/null |
         grep -q "mod[[:space:]]*github.com/centrifugal/centrifugo/v6[[:space:]]*v$CENTRIFUGO_VERSION"; then
