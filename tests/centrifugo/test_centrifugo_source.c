@@ -416,6 +416,67 @@ static void test_token_refresh (void)
     fake_stop (&fake, false);
 }
 
+//  A token callback that has no token for anyone (returns 0 or garbage).
+static int s_no_token (const char *channel, char *token, size_t size, void *arg)
+{
+    (void) channel;
+    (void) token;
+    (void) size;
+    int *calls = (int *) arg;
+    return (*calls)++ % 2 ? -7 : 0;
+}
+
+//  A token provider: with token_secret the source signs its own connection
+//  tokens (HS256, checked by the fake) and refreshes them before they
+//  expire, without asking anyone (no token_expiring event); a callback
+//  that gives no token leaves the connect without one (refused: 3500).
+static void test_token_provider (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_config_t config;
+    zflow_centrifugo_source_config_init (&config);
+    config.url = fake.url;
+    config.channels = "news";
+    config.name = "signer";
+    config.manual_start = true;
+    config.token_secret = SECRET;
+    config.token_user = "u1";
+    config.token_ttl = 2;
+    int err = -1;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    CHECK (WAIT_UNTIL (&c, stat_of (source, "refreshes") >= 2, 6000));
+    CHECK (fake_stat (&fake, "refreshes") >= 2 && fake_stat (&fake, "expired") == 0);
+    CHECK (events_of (&c, "token_expiring", NULL, 0) == 0);
+    CHECK (stat_of (source, "connects") == 1 && events_of (&c, "disconnected", NULL, 0) == 0);
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"news\",\"data\":{\"n\":0}}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 1, 2000));
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+
+    //  A callback with nothing to give, a bad ttl (the default then).
+    int calls = 0;
+    config.token_secret = NULL;
+    config.token_fn = s_no_token;
+    config.token_arg = &calls;
+    config.token_ttl = -5;
+    config.name = "notoken";
+    source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
+    CHECK (calls >= 1 && events_of (&c, "connected", NULL, 0) == 0);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
 //  Server-side subscriptions: from the connect reply and from a subscribe
 //  push at run time; after a restart the connect request asks to recover
 //  them, and the missed publications come back in the connect reply.
@@ -857,6 +918,7 @@ int main (int argc, char *argv[])
     RUN_IF (test_restart_recovery);
     RUN_IF (test_unrecovered);
     RUN_IF (test_token_refresh);
+    RUN_IF (test_token_provider);
     RUN_IF (test_server_side);
     RUN_IF (test_ping);
     RUN_IF (test_malformed_and_pushes);
