@@ -97,7 +97,10 @@
     when the server refuses it with 103 "permission denied" (a namespace
     without allow_subscribe_for_client) and a provider is there, the
     source subscribes again with a subscription token and keeps using
-    tokens for that channel. Without a provider the 103 error event says
+    tokens for that channel. Without a provider,
+    zflow_centrifugo_source_set_sub_token gives a channel its token (and
+    answers the "token_expiring" event naming the channel: sent in a
+    sub_refresh); without either, the 103 error event (permanent) says
     that a subscription token may be needed. A subscribe reply with
     "expires" and "ttl" is refreshed at three quarters of the ttl with a
     sub_refresh command carrying a new token (counted in "sub_refreshes");
@@ -251,6 +254,18 @@ int zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const 
 //  used for every later connect, and restarts a source that gave up.
 //  Returns 0 or ZFLOW_ECLOSED (NULL self, or the actor is gone).
 int zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token);
+
+//  Gives channel (borrowed; one of the source's) a subscription token
+//  (borrowed, copied; NULL or "" forgets it), for a channel that needs
+//  one when there is no token provider: used for its subscribes from now
+//  on; sent at once in a sub_refresh when its subscription expires, and
+//  subscribes it at once when it is not subscribed (e.g. refused with 103
+//  for want of a token). A provider's tokens, when there is one, come
+//  first. Answer a "token_expiring" event that names a channel with it.
+//  Returns 0, ZFLOW_ENOTFOUND (NULL or unknown channel) or ZFLOW_ECLOSED
+//  (NULL self, or the actor is gone).
+int zflow_centrifugo_source_set_sub_token (zflow_centrifugo_source_t *self, const char *channel,
+                                           const char *token);
 
 //  The last position published for channel (borrowed): *offset_p (if
 //  offset_p is not NULL) and the epoch copied into the caller's buffer

@@ -62,6 +62,7 @@ void zflow__centsrc_channel_destroy (s_channel_t **self_p)
         return;
     free (self->name);
     free (self->epoch);
+    free (self->token);
     zflow_key_destroy (&self->key);
     free (self);
     *self_p = NULL;
@@ -330,11 +331,16 @@ static void s_refresh_subscriptions (s_source_t *self, int64_t now)
         if (channel->state != S_CHAN_SUBSCRIBED || !channel->refresh_at ||
             now < channel->refresh_at || channel->refresh_id)
             continue;
-        if (zflow__centsrc_send_sub_refresh (self, channel) && !channel->refresh_id)
+        //  Without a provider the user is asked (set_sub_token): the token
+        //  given last is the one expiring.
+        if (!zflow__centsrc_has_provider (self) ||
+            (zflow__centsrc_send_sub_refresh (self, channel) && !channel->refresh_id)) {
+            channel->refresh_at = 0;
             zflow__centsrc_event (self, "token_expiring",
                                   json_pack ("{s:I,s:s}", "expires_in_ms",
                                              (json_int_t) (channel->expire_at - now), "channel",
                                              channel->name));
+        }
         if (!zflow__ws_conn_is_open (self->conn))
             break;
     }
@@ -411,6 +417,29 @@ static int s_cmd_unsubscribe (s_source_t *self, const char *name)
     return 0;
 }
 
+//  Takes a subscription token for a channel: refreshes its subscription
+//  when that expires, subscribes it when it is not (e.g. refused for want
+//  of a token). Returns 0 or ZFLOW_ENOTFOUND.
+static int s_cmd_sub_token (s_source_t *self, const char *name, const char *token)
+{
+    s_channel_t *channel = name ? (s_channel_t *) zhashx_lookup (self->channels, name) : NULL;
+    if (!channel)
+        return ZFLOW_ENOTFOUND;
+    zstr_free (&channel->token);
+    channel->token = token && *token ? strdup (token) : NULL;
+    channel->needs_token = channel->token != NULL || channel->needs_token;
+    if (!self->connected || !channel->token)
+        return 0;
+    if (channel->state == S_CHAN_SUBSCRIBED && channel->expire_at && !channel->refresh_id)
+        zflow__centsrc_send_sub_refresh (self, channel);
+    else if (channel->state == S_CHAN_IDLE && !channel->dropped && !channel->server_side) {
+        channel->retries = 0;
+        channel->retry_at = 0;
+        zflow__centsrc_send_subscribe (self, channel);
+    }
+    return 0;
+}
+
 //  Takes a new token: refreshes a connection whose token expires, and
 //  restarts a source that gave up.
 static void s_cmd_token (s_source_t *self, const char *token)
@@ -449,7 +478,11 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
         rc = s_cmd_unsubscribe (self, first);
     else if (streq (command, "TOKEN"))
         s_cmd_token (self, first);
-    else if (streq (command, "POSITION")) {
+    else if (streq (command, "SUBTOKEN")) {
+        char *token = zmsg_popstr (request);
+        rc = s_cmd_sub_token (self, first, token);
+        zstr_free (&token);
+    } else if (streq (command, "POSITION")) {
         s_cmd_position (self, first);
         zstr_free (&first);
         return 0;
@@ -782,6 +815,14 @@ int zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const 
 int zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token)
 {
     return s_call (self, "TOKEN", token ? token : "", NULL, NULL);
+}
+
+int zflow_centrifugo_source_set_sub_token (zflow_centrifugo_source_t *self, const char *channel,
+                                           const char *token)
+{
+    if (!channel)
+        return ZFLOW_ENOTFOUND;
+    return s_call (self, "SUBTOKEN", channel, token ? token : "", NULL);
 }
 
 int zflow_centrifugo_source_position (zflow_centrifugo_source_t *self, const char *channel,

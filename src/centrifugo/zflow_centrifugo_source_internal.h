@@ -53,6 +53,7 @@ typedef struct {
     int64_t refresh_at;   //  when to send sub_refresh (0: its token does not expire)
     int64_t expire_at;    //  when its token expires (0: never)
     uint32_t refresh_id;  //  id of the pending sub_refresh, or 0
+    char *token;          //  subscription token given by set_sub_token, or NULL
 } s_channel_t;
 
 //  The actor's state.
@@ -158,6 +159,10 @@ bool zflow__centsrc_has_provider (s_source_t *self);
 //  A new token from the provider for channel (NULL: the connection), as a
 //  string the caller frees; NULL when there is no provider or it gave none.
 char *zflow__centsrc_make_token (s_source_t *self, const char *channel);
+
+//  A subscription token for channel, as a string the caller frees: the
+//  provider's, else the one given by set_sub_token; NULL when none.
+char *zflow__centsrc_sub_token (s_source_t *self, s_channel_t *channel);
 
 //  Sends key, meta and payload frames on the PUB without blocking.
 //  Returns 0, or -1 when a subscriber is at its watermark.

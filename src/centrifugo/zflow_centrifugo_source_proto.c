@@ -162,7 +162,7 @@ int zflow__centsrc_send_refresh (s_source_t *self)
 
 int zflow__centsrc_send_sub_refresh (s_source_t *self, s_channel_t *channel)
 {
-    char *token = zflow__centsrc_make_token (self, channel->name);
+    char *token = zflow__centsrc_sub_token (self, channel);
     channel->refresh_at = 0;
     if (!token)
         return -1;
@@ -178,7 +178,7 @@ int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
     json_t *params = json_pack ("{s:s}", "channel", channel->name);
     //  A channel the server refused without a token gets one (fresh each
     //  time: the last may have expired).
-    char *token = channel->needs_token ? zflow__centsrc_make_token (self, channel->name) : NULL;
+    char *token = channel->needs_token ? zflow__centsrc_sub_token (self, channel) : NULL;
     channel->sent_token = token != NULL;
     if (params && token)
         json_object_set_new (params, "token", json_string (token));
@@ -484,10 +484,12 @@ static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
         json_object_set_new (event, "op", json_string ("subscribe"));
         json_object_set_new (event, "channel", json_string (channel->name));
         bool provider = zflow__centsrc_has_provider (self);
-        //  103 without a token, or 109 (the token expired): again at once
-        //  with a fresh subscription token, when there is a provider.
-        bool with_token = provider && channel->retries < 3 &&
-                          ((value == 103 && !channel->sent_token) || value == 109);
+        //  103 without a token: again at once with one, when there is a
+        //  provider or a token given; 109 (the token expired): again with
+        //  a fresh one from the provider (a given token would not be).
+        bool with_token = channel->retries < 3 &&
+                          ((value == 103 && !channel->sent_token && (provider || channel->token)) ||
+                           (value == 109 && provider));
         if (with_token) {
             channel->needs_token = true;
             temporary = true;
@@ -495,10 +497,11 @@ static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
             channel->retries++;
         } else if (temporary)
             channel->retry_at = zclock_mono () + zflow__centsrc_backoff (self, ++channel->retries);
-        if (value == 103 && !provider)
+        if (value == 103 && !provider && !channel->token)
             json_object_set_new (event, "hint",
                                  json_string ("the channel may need a subscription token "
-                                              "(token_secret or a token callback)"));
+                                              "(token_secret, a token callback or "
+                                              "set_sub_token)"));
         json_object_set_new (event, "temporary", json_boolean (temporary));
     }
     zflow__centsrc_event (self, "error", event);

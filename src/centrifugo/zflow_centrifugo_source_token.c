@@ -100,6 +100,12 @@ static char *s_sign (const char *secret, const char *user, int ttl, const char *
     return token;
 }
 
+char *zflow__centsrc_sub_token (s_source_t *self, s_channel_t *channel)
+{
+    char *token = zflow__centsrc_make_token (self, channel->name);
+    return token ? token : channel->token ? strdup (channel->token) : NULL;
+}
+
 char *zflow__centsrc_make_token (s_source_t *self, const char *channel)
 {
     if (self->token_fn) {

@@ -43,6 +43,11 @@ static void test_config (void)
     CHECK_RC (zflow_centrifugo_source_subscribe (source, "a", 0, NULL), ZFLOW_ENOTSUP);
     CHECK_RC (zflow_centrifugo_source_subscribe (source, "", 0, NULL), ZFLOW_EINVAL);
     CHECK_RC (zflow_centrifugo_source_unsubscribe (source, "zz"), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (source, "zz", "t"), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (source, NULL, "t"), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (NULL, "a", "t"), ZFLOW_ECLOSED);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (source, "a", "not.a.jwt"), 0);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (source, "a", NULL), 0);
     CHECK_RC (zflow_centrifugo_source_unsubscribe (source, "b"), 0);
     CHECK (stat_of (source, "channels") == 1);
     uint64_t offset;

@@ -14,7 +14,12 @@
         subscription and the connection are refreshed (sub_refresh,
         refresh) before they expire, and publications made long after the
         first tokens' exp still arrive, all of them, on the one
-        subscription.
+        subscription;
+      - with a callback whose first tokens already expired: the connect
+        and the subscribe refused with 109 are retried with fresh tokens;
+      - no provider, tokens given with set_sub_token: subscribes a channel
+        refused with 103; a "token_expiring" event names the channel, and
+        the next token given goes in a sub_refresh.
     Prints one ok/FAIL line per check; exits 1 if any failed.
 
         real_centrifugo_source WS_URL API_ADDRESS API_KEY SECRET
@@ -275,6 +280,46 @@ int main (int argc, char *argv[])
     s_publish (api, "closed:stale", 1);
     s_pump (&c, 1000);
     s_check (json_array_size (c.pubs) == 1, "and its publication arrives");
+    zflow_centrifugo_source_destroy (&source);
+    s_collect_destroy (&c);
+
+    //  4. No provider, tokens given directly: refused with 103 at first,
+    //  subscribed once set_sub_token gives a token (3 s), which expires:
+    //  "token_expiring" names the channel, the next token given is sent in
+    //  a sub_refresh, and publications go on past the first token's exp.
+    s_tokens_t direct = {argv[4], 3, 0, 0, false};
+    config.channels = "closed:direct";
+    config.name = "direct";
+    source = zflow_centrifugo_source_new (&config, NULL);
+    c.sub = zsock_new_sub (zflow_centrifugo_source_endpoint (source), "");
+    c.pubs = json_array ();
+    c.events = json_array ();
+    zclock_sleep (50);
+    zflow_centrifugo_source_start (source);
+    s_check (s_wait_event (&c, "error", 103, 1, 5000), "direct: refused with 103 without a token");
+    char sub_token[1024];
+    s_token_fn ("closed:direct", sub_token, sizeof (sub_token), &direct);
+    s_check (zflow_centrifugo_source_set_sub_token (source, "closed:direct", sub_token) == 0 &&
+                 s_wait_event (&c, "subscribed", 0, 1, 5000),
+             "direct: set_sub_token subscribes it");
+    s_check (s_wait_event (&c, "token_expiring", 0, 1, 5000),
+             "direct: token_expiring before the 3 s token expires");
+    json_t *expiring = json_array_get (c.events, json_array_size (c.events) - 1);
+    s_check (streq (json_string_value (json_object_get (expiring, "channel"))
+                        ? json_string_value (json_object_get (expiring, "channel"))
+                        : "",
+                    "closed:direct"),
+             "direct: the event names the channel");
+    direct.ttl = 60;
+    s_token_fn ("closed:direct", sub_token, sizeof (sub_token), &direct);
+    zflow_centrifugo_source_set_sub_token (source, "closed:direct", sub_token);
+    s_pump (&c, 4000);
+    s_check (s_stat (source, "sub_refreshes") == 1, "direct: the new token went in a sub_refresh");
+    s_publish (api, "closed:direct", 7);
+    s_pump (&c, 1000);
+    s_check (json_array_size (c.pubs) == 1 && s_events (&c, "unsubscribed", 0) == 0 &&
+                 s_events (&c, "subscribed", 0) == 1,
+             "direct: past the first token's exp, still subscribed, the publication arrives");
     zflow_centrifugo_source_destroy (&source);
     s_collect_destroy (&c);
     zflow_centrifugo_destroy (&api);
