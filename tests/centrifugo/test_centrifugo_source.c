@@ -464,6 +464,20 @@ static void test_token_provider (void)
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
 
+    //  A given token that is not a JWT (no "sub" claim to read): the
+    //  source signs its own for an anonymous user.
+    config.token = "not.%%%-a-jwt.x";
+    config.token_user = NULL;
+    config.name = "garbage";
+    source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    config.token = NULL;
+
     //  A callback with nothing to give, a bad ttl (the default then).
     int calls = 0;
     config.token_secret = NULL;
