@@ -57,9 +57,11 @@
         malformed      {"size","error"}  a server message that is not JSON or
                        not a protocol object (counted; the connection goes on)
         gap            {"channel","expected","offset"}
-        token_expiring {"expires_in_ms"}  the connect reply said the token
-                       expires ("expires", "ttl"), three quarters of its time
-                       is gone: call zflow_centrifugo_source_set_token
+        token_expiring {"expires_in_ms"[,"channel"]}  the connect (or
+                       subscribe) reply said the token expires ("expires",
+                       "ttl"), three quarters of its time is gone and no
+                       token provider gave a new one: call
+                       zflow_centrifugo_source_set_token
         failed         {"failures","code","reason"}  stopped: a terminal close
                        code, a permanent connect error (its code), or
                        max_failures temporary refusals in a row
@@ -82,6 +84,35 @@
     and it restarts a source that stopped (so a token provider reacts to
     "token_expiring", or to "failed" with code 109).
 
+    Tokens: a token provider (token_fn, a callback, or token_secret,
+    the server's HMAC secret with which the source signs HS256 JWTs with
+    claims "sub" = token_user, "exp" = now + token_ttl and, for a
+    subscription, "channel") gives a fresh connection token for every
+    connect (when it gives none, e.g. a callback returning 0 for the
+    connection, the configured token is used), and a new one before the
+    connection's expires: sent in a refresh command (no "token_expiring"
+    event then); a connect refused with 109 "token expired" is retried at
+    once with a fresh token (once in a row).
+    Subscription tokens: a channel is subscribed without a token first;
+    when the server refuses it with 103 "permission denied" (a namespace
+    without allow_subscribe_for_client) and a provider is there, the
+    source subscribes again with a subscription token and keeps using
+    tokens for that channel. Without a provider,
+    zflow_centrifugo_source_set_sub_token gives a channel its token (and
+    answers the "token_expiring" event naming the channel: sent in a
+    sub_refresh); without either, the 103 error event (permanent) says
+    that a subscription token may be needed. A subscribe reply with
+    "expires" and "ttl" is refreshed at three quarters of the ttl with a
+    sub_refresh command carrying a new token (counted in "sub_refreshes");
+    a subscribe refused with 109 "token expired" is retried with a fresh
+    token, and so is a sub_refresh refused (unsubscribe, subscribe again).
+    A server that gave up on an unrefreshed subscription unsubscribes it
+    with code 2501 "subscription expired": subscribed again, with a fresh
+    token. The "sub" claim of a subscription token must be the
+    connection's user (else the server closes with 3500): with no
+    token_user the source signs with the "sub" claim of the current
+    connection token (the configured one at first), else anonymously.
+
     Unsubscribe pushes: a code from 2500 on subscribes again (with
     recovery); a lower one (2000 "server unsubscribe") removes the
     channel for good on this source: not subscribed again after a
@@ -101,7 +132,7 @@
     STATS adds: publications, recovered, duplicates, gaps, unrecovered,
     malformed, errors, events, connects, attempts, disconnects, failures,
     pings, pongs, channels, subscribed, unexpected (pushes for a channel
-    that is not subscribed), refreshes.
+    that is not subscribed), refreshes, sub_refreshes.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -123,12 +154,22 @@ extern "C" {
 
 typedef struct _zflow_centrifugo_source_t zflow_centrifugo_source_t;
 
+//  A token provider, called in the source's actor thread: writes a
+//  NUL-terminated token (JWT) for channel, or for the connection when
+//  channel is NULL, into token (size bytes). Returns the token's length
+//  (> 0), or 0 (or a negative value) when it has none to give: the
+//  connect or subscribe then goes without one. channel is borrowed for the
+//  call; arg is the config's token_arg.
+typedef int (zflow_centrifugo_source_token_fn) (const char *channel, char *token, size_t size,
+                                                void *arg);
+
 #define ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MIN_MS 100
 #define ZFLOW_CENTRIFUGO_SOURCE_BACKOFF_MAX_MS 10000
 #define ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES -1
 #define ZFLOW_CENTRIFUGO_SOURCE_TIMEOUT_MS 5000
 #define ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS 10000
 #define ZFLOW_CENTRIFUGO_SOURCE_SNDHWM 1000
+#define ZFLOW_CENTRIFUGO_SOURCE_TOKEN_TTL 3600
 
 //  The source's configuration. zflow_centrifugo_source_config_init sets
 //  every default; a zero-initialised struct means the same defaults (zero
@@ -152,6 +193,12 @@ typedef struct {
     bool insecure;          //  wss: skip certificate checks (testing only)
     const char *ca_file;    //  wss: PEM file of trusted CAs, or NULL (system store)
     size_t max_message;     //  largest WebSocket message (0: 16 MiB)
+    //  Token provider (see "Tokens" above): token_fn wins over token_secret.
+    const char *token_secret;                   //  HMAC secret: sign HS256 tokens here, or NULL
+    const char *token_user;                     //  their "sub" claim (NULL: the connection token's)
+    int token_ttl;                              //  their lifetime in seconds (3600)
+    zflow_centrifugo_source_token_fn *token_fn; //  token callback, or NULL
+    void *token_arg;                            //  its argument (borrowed)
 } zflow_centrifugo_source_config_t;
 
 //  Sets every field of config to its default (url, token and channels
@@ -207,6 +254,18 @@ int zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const 
 //  used for every later connect, and restarts a source that gave up.
 //  Returns 0 or ZFLOW_ECLOSED (NULL self, or the actor is gone).
 int zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token);
+
+//  Gives channel (borrowed; one of the source's) a subscription token
+//  (borrowed, copied; NULL or "" forgets it), for a channel that needs
+//  one when there is no token provider: used for its subscribes from now
+//  on; sent at once in a sub_refresh when its subscription expires, and
+//  subscribes it at once when it is not subscribed (e.g. refused with 103
+//  for want of a token). A provider's tokens, when there is one, come
+//  first. Answer a "token_expiring" event that names a channel with it.
+//  Returns 0, ZFLOW_ENOTFOUND (NULL or unknown channel) or ZFLOW_ECLOSED
+//  (NULL self, or the actor is gone).
+int zflow_centrifugo_source_set_sub_token (zflow_centrifugo_source_t *self, const char *channel,
+                                           const char *token);
 
 //  The last position published for channel (borrowed): *offset_p (if
 //  offset_p is not NULL) and the epoch copied into the caller's buffer

@@ -173,6 +173,8 @@ typedef struct {
     char *token;
     char *channels;
     char *ca_file;
+    char *token_secret;
+    char *token_user;
     char *endpoint;                    //  the PUB endpoint it binds
     zflow_centrifugo_source_t *source; //  the running source, or NULL
 } s_source_t;
@@ -190,6 +192,8 @@ static void s_source_free (void *arg)
     free (self->token);
     free (self->channels);
     free (self->ca_file);
+    free (self->token_secret);
+    free (self->token_user);
     free (self->endpoint);
     free (self);
 }
@@ -261,6 +265,9 @@ typedef struct {
     const char *token;        //  source: connection token
     bool insecure;            //  source: wss without certificate checks
     const char *ca;           //  source: trusted CAs file
+    const char *token_secret; //  source: HMAC secret to sign tokens with
+    const char *token_user;   //  source: their "sub" claim
+    int64_t token_ttl;        //  source: their lifetime in seconds
 } s_options_t;
 
 #define S_SINK ZFLOW_ADAPTER_SINK
@@ -301,6 +308,14 @@ static const zflow_adapter_option_t s_options[] = {
      "wss: skip the certificate checks (testing only)", offsetof (s_options_t, insecure), S_SOURCE},
     {"ca", ZFLOW_ADAPTER_STRING, false, NULL, NULL, "wss: file of trusted CA certificates",
      offsetof (s_options_t, ca), S_SOURCE},
+    {"token_secret", ZFLOW_ADAPTER_STRING, false, NULL, NULL,
+     "the server's HMAC secret: sign connection and subscription tokens (HS256) and refresh them",
+     offsetof (s_options_t, token_secret), S_SOURCE},
+    {"token_user", ZFLOW_ADAPTER_STRING, false, NULL, NULL,
+     "the signed tokens' user (sub claim; default: the --token's, else anonymous)",
+     offsetof (s_options_t, token_user), S_SOURCE},
+    {"token_ttl", ZFLOW_ADAPTER_INT, false, "3600", NULL, "lifetime of the signed tokens, seconds",
+     offsetof (s_options_t, token_ttl), S_SOURCE},
     {NULL}};
 
 //  http[s]://... is the API address (sink); centrifugo+ws[s]://... the
@@ -363,6 +378,13 @@ static int s_add_source (zflow_pipeline_t *pipeline, const char *name, const voi
         *c = *c == '\n' ? ',' : *c; //  --channel a --channel b
     self->token = options->token ? strdup (options->token) : NULL;
     self->ca_file = options->ca ? strdup (options->ca) : NULL;
+    self->token_secret = options->token_secret ? strdup (options->token_secret) : NULL;
+    self->token_user = options->token_user ? strdup (options->token_user) : NULL;
+    self->config.token_secret = self->token_secret;
+    self->config.token_user = self->token_user;
+    self->config.token_ttl = options->token_ttl < 1         ? ZFLOW_CENTRIFUGO_SOURCE_TOKEN_TTL
+                             : options->token_ttl > 1000000 ? 1000000
+                                                            : (int) options->token_ttl;
     self->endpoint = zsys_sprintf ("inproc://zflow-pipeline-centrifugo-source-%p", (void *) self);
     self->config.url = self->url;
     self->config.channels = self->channels;

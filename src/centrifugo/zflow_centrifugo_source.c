@@ -62,6 +62,7 @@ void zflow__centsrc_channel_destroy (s_channel_t **self_p)
         return;
     free (self->name);
     free (self->epoch);
+    free (self->token);
     zflow_key_destroy (&self->key);
     free (self);
     *self_p = NULL;
@@ -218,6 +219,8 @@ static void s_reset_session (s_source_t *self)
         channel->state = S_CHAN_IDLE;
         channel->cmd_id = 0;
         channel->retry_at = 0;
+        channel->refresh_at = channel->expire_at = 0;
+        channel->refresh_id = 0;
     }
 }
 
@@ -320,6 +323,29 @@ static void s_retry_subscribes (s_source_t *self, int64_t now)
         }
 }
 
+//  Sends sub_refresh for subscriptions whose token is about to expire.
+static void s_refresh_subscriptions (s_source_t *self, int64_t now)
+{
+    s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
+    for (; channel; channel = (s_channel_t *) zhashx_next (self->channels)) {
+        if (channel->state != S_CHAN_SUBSCRIBED || !channel->refresh_at ||
+            now < channel->refresh_at || channel->refresh_id)
+            continue;
+        //  Without a provider the user is asked (set_sub_token): the token
+        //  given last is the one expiring.
+        if (!zflow__centsrc_has_provider (self) ||
+            (zflow__centsrc_send_sub_refresh (self, channel) && !channel->refresh_id)) {
+            channel->refresh_at = 0;
+            zflow__centsrc_event (self, "token_expiring",
+                                  json_pack ("{s:I,s:s}", "expires_in_ms",
+                                             (json_int_t) (channel->expire_at - now), "channel",
+                                             channel->name));
+        }
+        if (!zflow__ws_conn_is_open (self->conn))
+            break;
+    }
+}
+
 //  Replaces a connection that went silent or does not answer; retries
 //  subscribes that failed for a while.
 static int s_on_watch (zloop_t *loop, int timer_id, void *arg)
@@ -333,12 +359,21 @@ static int s_on_watch (zloop_t *loop, int timer_id, void *arg)
     if (self->connected)
         s_retry_subscribes (self, now);
     if (self->connected && self->refresh_at && now >= self->refresh_at) {
-        //  The token runs out: ask the user for a new one (set_token).
+        //  The token runs out: the provider makes a new one, or the user
+        //  is asked for one (set_token).
         self->refresh_at = 0;
-        zflow__centsrc_event (
-            self, "token_expiring",
-            json_pack ("{s:I}", "expires_in_ms", (json_int_t) (self->expire_at - now)));
+        char *token = zflow__centsrc_make_token (self, NULL);
+        if (token) {
+            free (self->token);
+            self->token = token;
+            zflow__centsrc_send_refresh (self);
+        } else
+            zflow__centsrc_event (
+                self, "token_expiring",
+                json_pack ("{s:I}", "expires_in_ms", (json_int_t) (self->expire_at - now)));
     }
+    if (self->connected)
+        s_refresh_subscriptions (self, now);
     if (self->reply_deadline && now > self->reply_deadline) {
         zsys_info ("zflow_centrifugo_source %s: no reply in %d ms, reconnecting", self->name,
                    self->timeout_ms);
@@ -382,6 +417,29 @@ static int s_cmd_unsubscribe (s_source_t *self, const char *name)
     return 0;
 }
 
+//  Takes a subscription token for a channel: refreshes its subscription
+//  when that expires, subscribes it when it is not (e.g. refused for want
+//  of a token). Returns 0 or ZFLOW_ENOTFOUND.
+static int s_cmd_sub_token (s_source_t *self, const char *name, const char *token)
+{
+    s_channel_t *channel = name ? (s_channel_t *) zhashx_lookup (self->channels, name) : NULL;
+    if (!channel)
+        return ZFLOW_ENOTFOUND;
+    zstr_free (&channel->token);
+    channel->token = token && *token ? strdup (token) : NULL;
+    channel->needs_token = channel->token != NULL || channel->needs_token;
+    if (!self->connected || !channel->token)
+        return 0;
+    if (channel->state == S_CHAN_SUBSCRIBED && channel->expire_at && !channel->refresh_id)
+        zflow__centsrc_send_sub_refresh (self, channel);
+    else if (channel->state == S_CHAN_IDLE && !channel->dropped && !channel->server_side) {
+        channel->retries = 0;
+        channel->retry_at = 0;
+        zflow__centsrc_send_subscribe (self, channel);
+    }
+    return 0;
+}
+
 //  Takes a new token: refreshes a connection whose token expires, and
 //  restarts a source that gave up.
 static void s_cmd_token (s_source_t *self, const char *token)
@@ -420,7 +478,11 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
         rc = s_cmd_unsubscribe (self, first);
     else if (streq (command, "TOKEN"))
         s_cmd_token (self, first);
-    else if (streq (command, "POSITION")) {
+    else if (streq (command, "SUBTOKEN")) {
+        char *token = zmsg_popstr (request);
+        rc = s_cmd_sub_token (self, first, token);
+        zstr_free (&token);
+    } else if (streq (command, "POSITION")) {
         s_cmd_position (self, first);
         zstr_free (&first);
         return 0;
@@ -459,6 +521,7 @@ static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "subscribed", subscribed);
     zflow_actor_stats_add (reply, "unexpected", self->unexpected);
     zflow_actor_stats_add (reply, "refreshes", self->refreshes);
+    zflow_actor_stats_add (reply, "sub_refreshes", self->sub_refreshes);
 }
 
 //  ---------------------------------------------------------------------
@@ -483,6 +546,8 @@ static void s_source_destroy (s_source_t **self_p)
     zflow_meta_destroy (&self->meta);
     free (self->url);
     free (self->token);
+    free (self->token_secret);
+    free (self->token_user);
     free (self->name);
     free (self->key_prefix);
     free (self->event_prefix);
@@ -525,6 +590,14 @@ static int s_source_configure (s_source_t *self, const zflow_centrifugo_source_c
         config->max_failures ? config->max_failures : ZFLOW_CENTRIFUGO_SOURCE_MAX_FAILURES;
     self->timeout_ms = s_int_or (config->timeout_ms, ZFLOW_CENTRIFUGO_SOURCE_TIMEOUT_MS);
     self->ping_grace_ms = s_int_or (config->ping_grace_ms, ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS);
+    self->token_ttl = s_int_or (config->token_ttl, ZFLOW_CENTRIFUGO_SOURCE_TOKEN_TTL);
+    self->token_fn = config->token_fn;
+    self->token_arg = config->token_arg;
+    if (config->token_secret && *config->token_secret &&
+        !(self->token_secret = strdup (config->token_secret)))
+        return ZFLOW_ENOMEM;
+    if (config->token_user && !(self->token_user = strdup (config->token_user)))
+        return ZFLOW_ENOMEM;
     if (!self->url || (config->token && *config->token && !self->token) || !self->name ||
         !self->key_prefix || !self->event_prefix || !self->endpoint)
         return ZFLOW_ENOMEM;
@@ -645,6 +718,7 @@ void zflow_centrifugo_source_config_init (zflow_centrifugo_source_config_t *conf
     config->timeout_ms = ZFLOW_CENTRIFUGO_SOURCE_TIMEOUT_MS;
     config->ping_grace_ms = ZFLOW_CENTRIFUGO_SOURCE_PING_GRACE_MS;
     config->sndhwm = ZFLOW_CENTRIFUGO_SOURCE_SNDHWM;
+    config->token_ttl = ZFLOW_CENTRIFUGO_SOURCE_TOKEN_TTL;
 }
 
 zflow_centrifugo_source_t *
@@ -741,6 +815,14 @@ int zflow_centrifugo_source_unsubscribe (zflow_centrifugo_source_t *self, const 
 int zflow_centrifugo_source_set_token (zflow_centrifugo_source_t *self, const char *token)
 {
     return s_call (self, "TOKEN", token ? token : "", NULL, NULL);
+}
+
+int zflow_centrifugo_source_set_sub_token (zflow_centrifugo_source_t *self, const char *channel,
+                                           const char *token)
+{
+    if (!channel)
+        return ZFLOW_ENOTFOUND;
+    return s_call (self, "SUBTOKEN", channel, token ? token : "", NULL);
 }
 
 int zflow_centrifugo_source_position (zflow_centrifugo_source_t *self, const char *channel,

@@ -48,6 +48,12 @@ typedef struct {
     bool positioned;      //  offset and epoch below are known
     uint64_t offset;      //  last offset published (or the start position)
     char *epoch;          //  the stream's epoch, or NULL
+    bool needs_token;     //  the server refused it without a subscription token
+    bool sent_token;      //  the pending subscribe carries a token
+    int64_t refresh_at;   //  when to send sub_refresh (0: its token does not expire)
+    int64_t expire_at;    //  when its token expires (0: never)
+    uint32_t refresh_id;  //  id of the pending sub_refresh, or 0
+    char *token;          //  subscription token given by set_sub_token, or NULL
 } s_channel_t;
 
 //  The actor's state.
@@ -101,6 +107,11 @@ typedef struct {
     int reconnect_timer;                //  timer id or -1
     int reap_timer;                     //  timer id or -1
     int watch_timer;                    //  timer id or -1 (ping and reply watchdog)
+    char *token_secret;                 //  HMAC secret to sign tokens with, or NULL
+    char *token_user;                   //  their "sub" claim, or NULL (the connection token's)
+    int token_ttl;                      //  their lifetime in seconds
+    zflow_centrifugo_source_token_fn *token_fn; //  token callback, or NULL
+    void *token_arg;                            //  its argument
     //  Counters for STATS.
     uint64_t publications;   //  envelopes published (live and recovered)
     uint64_t recovered;      //  of them, from subscribe replies
@@ -118,6 +129,7 @@ typedef struct {
     uint64_t pongs;          //  pongs sent
     uint64_t unexpected;     //  pushes for channels not subscribed
     uint64_t refreshes;      //  tokens refreshed on a live connection
+    uint64_t sub_refreshes;  //  subscription tokens refreshed (sub_refresh replies)
 } s_source_t;
 
 //  Protocol side (zflow_centrifugo_source_proto.c).
@@ -134,6 +146,23 @@ int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel);
 
 //  Sends a refresh command with the current token. Returns 0 or -1.
 int zflow__centsrc_send_refresh (s_source_t *self);
+
+//  Sends a sub_refresh command with a new token for channel. Returns 0,
+//  or -1 (no token, or the send failed).
+int zflow__centsrc_send_sub_refresh (s_source_t *self, s_channel_t *channel);
+
+//  Tokens (zflow_centrifugo_source_token.c).
+
+//  True when the source has a token provider (callback or secret).
+bool zflow__centsrc_has_provider (s_source_t *self);
+
+//  A new token from the provider for channel (NULL: the connection), as a
+//  string the caller frees; NULL when there is no provider or it gave none.
+char *zflow__centsrc_make_token (s_source_t *self, const char *channel);
+
+//  A subscription token for channel, as a string the caller frees: the
+//  provider's, else the one given by set_sub_token; NULL when none.
+char *zflow__centsrc_sub_token (s_source_t *self, s_channel_t *channel);
 
 //  Sends key, meta and payload frames on the PUB without blocking.
 //  Returns 0, or -1 when a subscriber is at its watermark.

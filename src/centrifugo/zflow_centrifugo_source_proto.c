@@ -127,6 +127,14 @@ static json_t *s_connect_subs (s_source_t *self)
 
 int zflow__centsrc_send_connect (s_source_t *self)
 {
+    //  The provider makes a fresh token for every connect (the last one
+    //  may have expired while away); kept for the "sub" claim of the
+    //  subscription tokens. Without one the given token is used.
+    char *token = zflow__centsrc_make_token (self, NULL);
+    if (token) {
+        free (self->token);
+        self->token = token;
+    }
     json_t *params = json_pack ("{s:s}", "name", self->name);
     if (params && self->token)
         json_object_set_new (params, "token", json_string (self->token));
@@ -152,9 +160,29 @@ int zflow__centsrc_send_refresh (s_source_t *self)
                            true);
 }
 
+int zflow__centsrc_send_sub_refresh (s_source_t *self, s_channel_t *channel)
+{
+    char *token = zflow__centsrc_sub_token (self, channel);
+    channel->refresh_at = 0;
+    if (!token)
+        return -1;
+    channel->refresh_id = self->next_id++;
+    json_t *command = json_pack ("{s:I,s:{s:s,s:s}}", "id", (json_int_t) channel->refresh_id,
+                                 "sub_refresh", "channel", channel->name, "token", token);
+    free (token);
+    return s_send_command (self, command, true);
+}
+
 int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
 {
     json_t *params = json_pack ("{s:s}", "channel", channel->name);
+    //  A channel the server refused without a token gets one (fresh each
+    //  time: the last may have expired).
+    char *token = channel->needs_token ? zflow__centsrc_sub_token (self, channel) : NULL;
+    channel->sent_token = token != NULL;
+    if (params && token)
+        json_object_set_new (params, "token", json_string (token));
+    free (token);
     channel->recovering = self->recover && channel->positioned && channel->epoch;
     //  A real server recovers an allow_recovery channel only for a
     //  subscription that asked to be recoverable (and positioned) from the
@@ -172,7 +200,7 @@ int zflow__centsrc_send_subscribe (s_source_t *self, s_channel_t *channel)
     channel->state = S_CHAN_SUBSCRIBING;
     return s_send_command (
         self, json_pack ("{s:I,s:o}", "id", (json_int_t) channel->cmd_id, "subscribe", params),
-        false);
+        channel->sent_token);
 }
 
 //  ---------------------------------------------------------------------
@@ -244,15 +272,35 @@ static s_channel_t *s_channel_by_id (s_source_t *self, uint32_t id)
     return channel;
 }
 
+static s_channel_t *s_channel_by_refresh_id (s_source_t *self, uint32_t id)
+{
+    s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
+    while (channel && !(id && channel->refresh_id == id))
+        channel = (s_channel_t *) zhashx_next (self->channels);
+    return channel;
+}
+
 static bool s_awaiting (s_source_t *self)
 {
     if (self->connect_id || self->refresh_id)
         return true;
     s_channel_t *channel = (s_channel_t *) zhashx_first (self->channels);
     for (; channel; channel = (s_channel_t *) zhashx_next (self->channels))
-        if (channel->state == S_CHAN_SUBSCRIBING)
+        if (channel->state == S_CHAN_SUBSCRIBING || channel->refresh_id)
             return true;
     return false;
+}
+
+//  A subscribe or sub_refresh result: when the subscription token expires,
+//  plan its sub_refresh at three quarters of its time to live.
+static void s_set_sub_expiry (s_channel_t *channel, json_t *result)
+{
+    json_t *ttl = json_object_get (result, "ttl");
+    int64_t ttl_ms = json_is_integer (ttl) ? json_integer_value (ttl) * 1000 : 0;
+    bool expires = json_is_true (json_object_get (result, "expires")) && ttl_ms > 0;
+    int64_t now = zclock_mono ();
+    channel->expire_at = expires ? now + ttl_ms : 0;
+    channel->refresh_at = expires ? now + ttl_ms * 3 / 4 : 0;
 }
 
 static void s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t *result);
@@ -328,6 +376,8 @@ static void s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t
     channel->state = S_CHAN_SUBSCRIBED;
     channel->cmd_id = 0;
     channel->retries = 0;
+    channel->refresh_id = 0;
+    s_set_sub_expiry (channel, result);
     bool was_recovering = channel->recovering;
     bool recovered = json_is_true (json_object_get (result, "recovered"));
     json_t *epoch = json_object_get (result, "epoch");
@@ -358,6 +408,23 @@ static void s_on_subscribe_reply (s_source_t *self, s_channel_t *channel, json_t
                    (json_int_t) s_offset (result), "publications", (json_int_t) count));
 }
 
+//  Unsubscribes channel and subscribes it again (with a fresh token).
+static void s_resubscribe (s_source_t *self, s_channel_t *channel)
+{
+    channel->needs_token = channel->needs_token || zflow__centsrc_has_provider (self);
+    json_t *cmd = json_pack ("{s:I,s:{s:s}}", "id", (json_int_t) self->next_id++, "unsubscribe",
+                             "channel", channel->name);
+    //  The unsubscribe reply is not awaited: the subscribe after it is.
+    char *dump = cmd ? json_dumps (cmd, JSON_COMPACT) : NULL;
+    json_decref (cmd);
+    if (dump && zflow__ws_conn_is_open (self->conn))
+        zflow__ws_conn_send (self->conn, false, dump, strlen (dump));
+    free (dump);
+    channel->state = S_CHAN_IDLE;
+    channel->refresh_at = channel->expire_at = 0;
+    zflow__centsrc_send_subscribe (self, channel);
+}
+
 //  An error reply: reported; a refused connect closes the connection.
 static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
 {
@@ -374,6 +441,11 @@ static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
         json_is_true (json_object_get (error, "temporary")) || value == 100 || value == 111;
     if (id && id == self->connect_id) {
         self->connect_id = 0;
+        //  109 with a token provider: a fresh token may do (once in a row).
+        if (value == 109 && zflow__centsrc_has_provider (self) && self->failures == 0) {
+            zstr_free (&self->token);
+            temporary = true;
+        }
         json_object_set_new (event, "op", json_string ("connect"));
         json_object_set_new (event, "temporary", json_boolean (temporary));
         zflow__centsrc_event (self, "error", event);
@@ -393,15 +465,44 @@ static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
         zflow__centsrc_event (self, "error", event);
         return;
     }
-    s_channel_t *channel = s_channel_by_id (self, id);
+    s_channel_t *channel = s_channel_by_refresh_id (self, id);
+    if (channel) {
+        //  The subscription stays; a new subscription with a fresh token
+        //  replaces one whose token the server would not refresh.
+        channel->refresh_id = 0;
+        json_object_set_new (event, "op", json_string ("sub_refresh"));
+        json_object_set_new (event, "channel", json_string (channel->name));
+        json_object_set_new (event, "temporary", json_true ());
+        zflow__centsrc_event (self, "error", event);
+        s_resubscribe (self, channel);
+        return;
+    }
+    channel = s_channel_by_id (self, id);
     if (channel) {
         channel->state = S_CHAN_IDLE;
         channel->cmd_id = 0;
         json_object_set_new (event, "op", json_string ("subscribe"));
         json_object_set_new (event, "channel", json_string (channel->name));
-        json_object_set_new (event, "temporary", json_boolean (temporary));
-        if (temporary)
+        bool provider = zflow__centsrc_has_provider (self);
+        //  103 without a token: again at once with one, when there is a
+        //  provider or a token given; 109 (the token expired): again with
+        //  a fresh one from the provider (a given token would not be).
+        bool with_token = channel->retries < 3 &&
+                          ((value == 103 && !channel->sent_token && (provider || channel->token)) ||
+                           (value == 109 && provider));
+        if (with_token) {
+            channel->needs_token = true;
+            temporary = true;
+            channel->retry_at = zclock_mono ();
+            channel->retries++;
+        } else if (temporary)
             channel->retry_at = zclock_mono () + zflow__centsrc_backoff (self, ++channel->retries);
+        if (value == 103 && !provider && !channel->token)
+            json_object_set_new (event, "hint",
+                                 json_string ("the channel may need a subscription token "
+                                              "(token_secret, a token callback or "
+                                              "set_sub_token)"));
+        json_object_set_new (event, "temporary", json_boolean (temporary));
     }
     zflow__centsrc_event (self, "error", event);
 }
@@ -409,6 +510,7 @@ static void s_on_error_reply (s_source_t *self, uint32_t id, json_t *error)
 static void s_on_reply (s_source_t *self, uint32_t id, json_t *reply)
 {
     json_t *error = json_object_get (reply, "error");
+    s_channel_t *refreshed = NULL;
     if (json_is_object (error))
         s_on_error_reply (self, id, error);
     else if (id == self->connect_id && json_is_object (json_object_get (reply, "connect")))
@@ -417,6 +519,11 @@ static void s_on_reply (s_source_t *self, uint32_t id, json_t *reply)
         self->refresh_id = 0;
         self->refreshes++;
         s_set_expiry (self, json_object_get (reply, "refresh"));
+    } else if (json_is_object (json_object_get (reply, "sub_refresh")) &&
+               (refreshed = s_channel_by_refresh_id (self, id))) {
+        refreshed->refresh_id = 0;
+        self->sub_refreshes++;
+        s_set_sub_expiry (refreshed, json_object_get (reply, "sub_refresh"));
     } else if (json_is_object (json_object_get (reply, "subscribe"))) {
         s_channel_t *channel = s_channel_by_id (self, id);
         if (channel)

@@ -43,6 +43,11 @@ static void test_config (void)
     CHECK_RC (zflow_centrifugo_source_subscribe (source, "a", 0, NULL), ZFLOW_ENOTSUP);
     CHECK_RC (zflow_centrifugo_source_subscribe (source, "", 0, NULL), ZFLOW_EINVAL);
     CHECK_RC (zflow_centrifugo_source_unsubscribe (source, "zz"), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (source, "zz", "t"), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (source, NULL, "t"), ZFLOW_ENOTFOUND);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (NULL, "a", "t"), ZFLOW_ECLOSED);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (source, "a", "not.a.jwt"), 0);
+    CHECK_RC (zflow_centrifugo_source_set_sub_token (source, "a", NULL), 0);
     CHECK_RC (zflow_centrifugo_source_unsubscribe (source, "b"), 0);
     CHECK (stat_of (source, "channels") == 1);
     uint64_t offset;
@@ -411,6 +416,81 @@ static void test_token_refresh (void)
     CHECK (events_of (&c, "token_expiring", NULL, 0) == 1);
     CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
     CHECK (events_of (&c, "error", "code", 109) == 1);
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    fake_stop (&fake, false);
+}
+
+//  A token callback that has no token for anyone (returns 0 or garbage).
+static int s_no_token (const char *channel, char *token, size_t size, void *arg)
+{
+    (void) channel;
+    (void) token;
+    (void) size;
+    int *calls = (int *) arg;
+    return (*calls)++ % 2 ? -7 : 0;
+}
+
+//  A token provider: with token_secret the source signs its own connection
+//  tokens (HS256, checked by the fake) and refreshes them before they
+//  expire, without asking anyone (no token_expiring event); a callback
+//  that gives no token leaves the connect without one (refused: 3500).
+static void test_token_provider (void)
+{
+    fake_t fake;
+    fake_start (&fake, 0, NULL);
+    zflow_centrifugo_source_config_t config;
+    zflow_centrifugo_source_config_init (&config);
+    config.url = fake.url;
+    config.channels = "news";
+    config.name = "signer";
+    config.manual_start = true;
+    config.token_secret = SECRET;
+    config.token_user = "u1";
+    config.token_ttl = 2;
+    int err = -1;
+    zflow_centrifugo_source_t *source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    collect_t c;
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    CHECK (WAIT_UNTIL (&c, stat_of (source, "refreshes") >= 2, 6000));
+    CHECK (fake_stat (&fake, "refreshes") >= 2 && fake_stat (&fake, "expired") == 0);
+    CHECK (events_of (&c, "token_expiring", NULL, 0) == 0);
+    CHECK (stat_of (source, "connects") == 1 && events_of (&c, "disconnected", NULL, 0) == 0);
+    FAKE_OK (&fake, "{\"op\":\"publish\",\"channel\":\"news\",\"data\":{\"n\":0}}");
+    CHECK (WAIT_UNTIL (&c, pubs_of (&c, "news") == 1, 2000));
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+
+    //  A given token that is not a JWT (no "sub" claim to read): the
+    //  source signs its own for an anonymous user.
+    config.token = "not.%%%-a-jwt.x";
+    config.token_user = NULL;
+    config.name = "garbage";
+    source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "subscribed", NULL, 0) == 1, 5000));
+    zflow_centrifugo_source_destroy (&source);
+    collect_destroy (&c);
+    config.token = NULL;
+
+    //  A callback with nothing to give, a bad ttl (the default then).
+    int calls = 0;
+    config.token_secret = NULL;
+    config.token_fn = s_no_token;
+    config.token_arg = &calls;
+    config.token_ttl = -5;
+    config.name = "notoken";
+    source = zflow_centrifugo_source_new (&config, &err);
+    CHECK (source && err == 0);
+    collect_init (&c, source);
+    CHECK_RC (zflow_centrifugo_source_start (source), 0);
+    CHECK (WAIT_UNTIL (&c, events_of (&c, "failed", NULL, 0) == 1, 5000));
+    CHECK (calls >= 1 && events_of (&c, "connected", NULL, 0) == 0);
     zflow_centrifugo_source_destroy (&source);
     collect_destroy (&c);
     fake_stop (&fake, false);
@@ -857,6 +937,7 @@ int main (int argc, char *argv[])
     RUN_IF (test_restart_recovery);
     RUN_IF (test_unrecovered);
     RUN_IF (test_token_refresh);
+    RUN_IF (test_token_provider);
     RUN_IF (test_server_side);
     RUN_IF (test_ping);
     RUN_IF (test_malformed_and_pushes);

@@ -8,7 +8,8 @@ Namespaces of the generated config:
   arec:    history + allow_recovery only (the client must ask for recovery)
   pres:    presence (and join/leave)
   open:    allow_subscribe_for_client, no history
-  closed:  allow_subscribe_for_client off (a subscription token is needed)
+  closed:  allow_subscribe_for_client off (a subscription token is needed:
+           HS256 with the same SECRET, claims sub, channel, exp)
 All but closed let any client with a connection token subscribe."""
 import asyncio
 import base64
@@ -68,9 +69,17 @@ class Centrifugo:
         return {
             "http_server": {"address": "127.0.0.1", "port": port},
             "log": {"level": "info"},
+            #  An expired connection or subscription is closed 1 s after
+            #  its exp (default 25 s), and subscriptions are checked for
+            #  expiry every second (their check runs with the presence
+            #  update, default 27 s): a token that is not refreshed in
+            #  time shows within seconds.
             "client": {"token": {"hmac_secret_key": SECRET},
                        "subscription_token": {"hmac_secret_key": SECRET},
-                       "allowed_origins": ["*"]},
+                       "allowed_origins": ["*"],
+                       "expired_close_delay": "1s",
+                       "expired_sub_close_delay": "1s",
+                       "presence_update_interval": "1s"},
             "http_api": {"key": API_KEY},
             "health": {"enabled": True},
             "channel": {"namespaces": NAMESPACES},

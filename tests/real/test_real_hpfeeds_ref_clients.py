@@ -141,16 +141,26 @@ def cases(broker):
           f"{name}: both subscribers receive (probe)")
     limit = max_payload("writer", "bin")
     big = bytes(range(256)) * (limit // 256) + bytes(limit % 256)
-    payloads = [b'{"k":"v"}', "héllo".encode(), bytes(range(256)), b"", big]
-    b0, a0 = len(bsub.messages), len(asub.messages)
-    for p in payloads:
-        apub.publish("bin", p)
-    ok = realpeers.wait_for(lambda: len(bsub.messages) >= b0 + 5 and len(asub.messages) >= a0 + 5)
-    for who, got in (("blocking", bsub.messages[b0:]), ("asyncio", asub.messages[a0:])):
-        check(ok and [m[2] for m in got] == payloads,
-              f"{name}: the {who} subscriber got every payload byte for byte, empty and "
-              f"{limit} bytes (the limit) included ({len(got)})")
-        check(all(m[:2] == ("writer", "bin") for m in got), f"{name}: with ident and channel")
+    payloads = [b'{"k":"v"}', "héllo".encode(), bytes(range(256)), b"", b"\x00",
+                 bytes(range(256)) * 256, big]
+    count = len(payloads)
+    #  from the asyncio publisher, then the same from the blocking one
+    bpub = hpfeeds.new("127.0.0.1", port, "writer", USERS["writer"][0], timeout=3,
+                       reconnect=False)
+    for who_pub, send in (("asyncio", apub.publish), ("blocking", bpub.publish)):
+        b0, a0 = len(bsub.messages), len(asub.messages)
+        for p in payloads:
+            send("bin", p)
+        ok = realpeers.wait_for(lambda: len(bsub.messages) >= b0 + count and
+                                len(asub.messages) >= a0 + count)
+        for who, got in (("blocking", bsub.messages[b0:]), ("asyncio", asub.messages[a0:])):
+            check(ok and [m[2] for m in got] == payloads,
+                  f"{name}: {who_pub} publisher -> the {who} subscriber: every payload byte "
+                  f"for byte, 0 B, 1 B, 64 KiB and {limit} bytes (the limit) included "
+                  f"({len(got)})")
+            check(all(m[:2] == ("writer", "bin") for m in got),
+                  f"{name}: with ident and channel")
+    bpub.close()
 
     # 2. one byte past the limit: the connection is dropped, nothing delivered
     errors, closed = answer(port, "writer", publish=("bin", big + b"x"))
@@ -198,6 +208,15 @@ def cases(broker):
     b1, a1 = len(bsub.messages), len(asub.messages)
     check(synced(apub, "data", [(bsub.messages, b1), (asub.messages, a1)], 20),
           f"{name}: both subscribers reconnected and resubscribed")
+    b2, a2 = len(bsub.messages), len(asub.messages)
+    after = [b"after restart %d" % n for n in range(50)]
+    for p in after:
+        apub.publish("bin", p)
+    realpeers.wait_for(lambda: len(bsub.messages) >= b2 + 50 and len(asub.messages) >= a2 + 50)
+    for who, got in (("blocking", bsub.messages[b2:]), ("asyncio", asub.messages[a2:])):
+        got = [m[2] for m in got if not m[2].startswith(b"probe")]
+        check(got == after, f"{name}: the {who} subscriber got the 50 messages published after "
+              f"the restart, in order ({len(got)})")
     seen["restart errors"] = sorted(set(bsub.errors))
     print(f"     (error frames the blocking subscriber saw: {sorted(set(bsub.errors))})")
     for peer in (bsub, asub, apub):
