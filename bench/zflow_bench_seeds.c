@@ -251,22 +251,33 @@ typedef struct {
     size_t size;          //  payload bytes
 } s_streams_t;
 
+//  Writes n messages of size bytes; false when the reader stopped taking
+//  them (a drain that waited 5 s), so that a failed run cannot hang.
+static bool s_stream_send (zflow_stream_t *push, zflow_msg_t *msg, size_t size, int n)
+{
+    for (int i = 0; i < n; i++) {
+        memset (zflow_msg_add_empty (msg, size), 'x', size);
+        if (zflow_stream_write (push, msg) == ZFLOW_DRAIN && zflow_stream_drain (push, 5000))
+            return false;
+    }
+    return zflow_stream_flush (push, 5000) == 0;
+}
+
+//  The writer thread: one warm-up message on the first signal, the
+//  count on the second (when the reader's clock runs), then waits for the
+//  end.
 static void s_stream_writer (zsock_t *pipe, void *args)
 {
     s_streams_t *run = (s_streams_t *) args;
     zflow_stream_t *push = zflow_stream_new (ZMQ_PUSH, NULL, run->endpoint, NULL);
     zflow_msg_t *msg = zflow_msg_new ();
-    char *payload = (char *) calloc (1, run->size);
     zsock_signal (pipe, 0);
     zsock_wait (pipe);
-    for (int i = 0; i <= run->count; i++) { //  one more: the warm-up message
-        memcpy (zflow_msg_add_empty (msg, run->size), payload, run->size);
-        if (zflow_stream_write (push, msg) == ZFLOW_DRAIN)
-            zflow_stream_drain (push, -1);
+    if (s_stream_send (push, msg, run->size, 1)) {
+        zsock_wait (pipe);
+        s_stream_send (push, msg, run->size, run->count);
     }
-    zflow_stream_flush (push, -1);
     zsock_wait (pipe);
-    free (payload);
     zflow_msg_destroy (&msg);
     zflow_stream_destroy (&push);
 }
@@ -280,11 +291,14 @@ static double s_streams_zflow (const s_setup_t *setup)
     const char *endpoint = (const char *) zlistx_first (zflow_stream_bindings (pull));
     s_streams_t run = {endpoint, setup->messages, setup->size};
     zactor_t *writer = zactor_new (s_stream_writer, &run);
-    zsock_signal (writer, 0);
     zflow_msg_t *msg = zflow_msg_new ();
-    //  the warm-up message: the TCP connection is up before the clock starts
+    //  the warm-up message: the TCP connection is up before the clock
+    //  starts, and nothing else is on its way yet (as in seed_aiozmq.py)
+    zsock_signal (writer, 0);
     bool ok = zflow_stream_read (pull, msg, 5000) == 0;
     int64_t start = bench_now_ns ();
+    if (ok)
+        zsock_signal (writer, 0);
     for (int i = 0; i < run.count && ok; i++)
         ok = zflow_stream_read (pull, msg, 5000) == 0 && zflow_msg_part_size (msg, 0) == run.size;
     int64_t elapsed = bench_now_ns () - start;
@@ -375,6 +389,42 @@ static double s_hub_seed (const s_setup_t *setup)
 //  -------------------------------------------------------------------------
 //  Centrifugo: cent and the zflow sink to the same server
 
+//  Sends count envelopes {"n": first + i, "text": "hello world"} to the
+//  sink. Returns false when the sink stopped taking them.
+static bool s_sink_publish (zflow_stream_t *out, zflow_msg_t *msg, zflow_key_t *key, int first,
+                            int count)
+{
+    char payload[80];
+    for (int i = 0; i < count; i++) {
+        int size =
+            snprintf (payload, sizeof (payload), "{\"n\":%d,\"text\":\"hello world\"}", first + i);
+        zflow_envelope_encode_key (msg, key, NULL, payload, (size_t) size);
+        if (zflow_stream_write (out, msg) == ZFLOW_DRAIN && zflow_stream_drain (out, 30000))
+            return false;
+    }
+    return zflow_stream_flush (out, 30000) == 0;
+}
+
+//  Waits until the sink has published target messages in all. Returns
+//  false when one was dropped or refused, or after 60 s.
+static bool s_sink_wait (zflow_centrifugo_sink_t *sink, uint64_t target)
+{
+    uint64_t published = 0, lost = 0;
+    int64_t deadline = zclock_mono () + 60000;
+    while (published + lost < target && zclock_mono () < deadline) {
+        zhash_t *stats = zflow_centrifugo_sink_stats (sink, 5000);
+        published = zflow_actor_stats_get (stats, "published");
+        lost = zflow_actor_stats_get (stats, "drops");
+        zhash_destroy (&stats);
+        if (published + lost < target)
+            zclock_sleep (1);
+    }
+    if (published != target)
+        fprintf (stderr, "zflow_bench_seeds: the sink published %" PRIu64 " of %" PRIu64 "\n",
+                 published, target);
+    return published == target;
+}
+
 static double s_centrifugo_zflow (const s_setup_t *setup)
 {
     static int serial = 0;
@@ -394,36 +444,18 @@ static double s_centrifugo_zflow (const s_setup_t *setup)
     zflow_stream_t *out = zflow_stream_new (ZMQ_PUSH, NULL, endpoint, NULL);
     zflow_key_t *key = zflow_key_new ("seeds", "bench", NULL);
     zflow_msg_t *msg = zflow_msg_new ();
+    //  one message first, as seed_cent.py: the connection is open before
+    //  the clock starts
+    bool ok = s_sink_publish (out, msg, key, -1, 1) && s_sink_wait (sink, 1);
     int64_t start = bench_now_ns ();
-    char payload[80];
-    for (int i = 0; i < setup->messages; i++) {
-        int size = snprintf (payload, sizeof (payload), "{\"n\":%d,\"text\":\"hello world\"}", i);
-        zflow_envelope_encode_key (msg, key, NULL, payload, (size_t) size);
-        if (zflow_stream_write (out, msg) == ZFLOW_DRAIN)
-            zflow_stream_drain (out, -1);
-    }
-    zflow_stream_flush (out, -1);
-    uint64_t published = 0, lost = 0;
-    int64_t deadline = zclock_mono () + 60000;
-    while (published + lost < (uint64_t) setup->messages && zclock_mono () < deadline) {
-        zhash_t *stats = zflow_centrifugo_sink_stats (sink, 5000);
-        published = zflow_actor_stats_get (stats, "published");
-        lost = zflow_actor_stats_get (stats, "drops");
-        zhash_destroy (&stats);
-        if (published + lost < (uint64_t) setup->messages)
-            zclock_sleep (1);
-    }
+    ok = ok && s_sink_publish (out, msg, key, 0, setup->messages) &&
+         s_sink_wait (sink, (uint64_t) setup->messages + 1);
     int64_t elapsed = bench_now_ns () - start;
     zflow_msg_destroy (&msg);
     zflow_key_destroy (&key);
     zflow_stream_destroy (&out);
     zflow_centrifugo_sink_destroy (&sink);
-    if (published != (uint64_t) setup->messages) {
-        fprintf (stderr, "zflow_bench_seeds: the sink published %" PRIu64 " of %d\n", published,
-                 setup->messages);
-        return -1;
-    }
-    return setup->messages / (elapsed / 1e9);
+    return ok ? setup->messages / (elapsed / 1e9) : -1;
 }
 
 static double s_centrifugo_seed (const s_setup_t *setup)
@@ -578,8 +610,8 @@ int main (int argc, char *argv[])
               centrifugo_port);
     int failed = !broker || setup.zflow_broker_port <= 0 || setup.ref_broker_port <= 0 ||
                  centrifugo_port <= 0;
-    printf ("%-18s %7s       %-24s %15s  %18s  %s\n", "figure", "count", "seed", "seed", "zflow",
-            "zflow/seed");
+    printf ("%-18s %7s       %-24s %15s  %21s  %s\n", "figure", "count", "library", "msgs/s",
+            "zflow msgs/s", "zflow/library");
     for (size_t i = 0; i < sizeof (s_figures) / sizeof (s_figures[0]) && !failed; i++)
         failed = s_measure (&s_figures[i], &setup) != 0;
     s_finish (&ref_broker);
