@@ -29,8 +29,11 @@
 
     The seeds run as Python programs of bench/seeds/ under the peers' venv
     ($ZFLOW_PEERS, default /opt/zflow-peers: scripts/install-deps.sh puts
-    them there); bench/seeds/seed_peers.py also runs the reference broker
-    and Centrifugo. A missing peer is named and the program exits 1.
+    them there; ZFLOW_SEEDS_DIR moves the drivers); bench/seeds/seed_peers.py
+    also runs the reference broker and Centrifugo. A missing peer is named
+    and the program exits 1. Connections are up before a clock starts: the
+    stream and Centrifugo sides send one message first, the hpfeeds clients
+    are connected and subscribed.
 
         zflow_bench_seeds [-n COUNT] [-r RUNS]
 
@@ -199,6 +202,7 @@ static double s_relay (int port, int count, size_t size)
     zflow_hpfeeds_t *sub = zflow_hpfeeds_new (&config, NULL);
     config.ident = "pub";
     config.outbox_policy = ZFLOW_HPFEEDS_BLOCK; //  lossless: wait, never drop
+    config.publish_timeout_ms = 5000;           //  but not forever: a failed run ends
     config.reader = false;
     zflow_hpfeeds_t *pub = zflow_hpfeeds_new (&config, NULL);
     int64_t deadline = zclock_mono () + 5000;
