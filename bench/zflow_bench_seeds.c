@@ -561,7 +561,7 @@ static int s_check (const s_setup_t *setup)
     while (fgets (line, sizeof (line), child.out))
         printf ("%s", line); //  "seeds: <versions>"
     if (s_finish (&child) != 0) {
-        fprintf (stderr, "zflow_bench_seeds: peers missing (above): the seeds suite needs them\n");
+        fprintf (stderr, "zflow_bench_seeds: peers missing (above): run scripts/install-deps.sh\n");
         return -1;
     }
     return 0;
