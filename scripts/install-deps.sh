@@ -41,6 +41,15 @@ if ! grep -qx 'home = /usr/bin' "$VENV/pyvenv.cfg" 2>/dev/null; then
 fi
 $SUDO "$VENV/bin/pip" install --quiet 'hpfeeds[broker]==3.1.0'
 step "hpfeeds 3.1.0 (with its broker)"
+# >>> seeds suite (bench/zflow_bench_seeds.c): the libraries a user would
+# otherwise pick, measured beside zflow by `zflow bench seeds`. Versions
+# tested with Debian 12's Python 3.11: aiozmq 1.0.0 runs on it as is, with
+# no shim (the `loop` arguments it still passes go to asyncio.Future only,
+# which keeps them; no DeprecationWarning).
+$SUDO "$VENV/bin/pip" install --quiet 'aiozmq==1.0.0' 'pyzmq==27.3.0' 'aiopubsub==3.0.0' \
+    'cent==5.2.0'
+step "seeds: aiozmq 1.0.0, pyzmq 27.3.0, aiopubsub 3.0.0, cent 5.2.0"
+# <<< seeds suite
 # The Autobahn|Testsuite (PyPI autobahntestsuite) is Python 2.7 code, and
 # Debian 12 has no Python 2: take python2.7 from Debian 11 (bullseye),
 # pinned low so that nothing else comes from there, and give it a venv

@@ -54,6 +54,8 @@ static const suite_t s_suites[] = {
      "three pipeline stages vs three raw libzmq relay threads"},
     {"pipeline-latency", "zflow_bench_latency", "--only pipeline", "-n", NULL, NULL, "--rate",
      "latency through a pipeline stage, from the envelope timestamps"},
+    {"seeds", "zflow_bench_seeds", "", "-n", "-r", NULL, NULL,
+     "vs aiozmq, aiopubsub, cent, hpfeeds broker (needs the real peers)"},
 };
 #define SUITES (sizeof (s_suites) / sizeof (s_suites[0]))
 
@@ -242,7 +244,7 @@ static void s_take_line (json_t *report, const char *suite, char *line)
     if (strncmp (line, "RESULT ", 7) == 0)
         json_array_append_new (json_object_get (report, "results"), json_string (line));
     else if (strncmp (line, "host: ", 6) == 0 || strncmp (line, "versions: ", 10) == 0 ||
-             strncmp (line, "affinity: ", 10) == 0) {
+             strncmp (line, "affinity: ", 10) == 0 || strncmp (line, "seeds: ", 7) == 0) {
         char *colon = strchr (line, ':');
         *colon = 0;
         //  the first suite's words stand; affinity is per suite, so keep
