@@ -8,6 +8,13 @@
     order of addition is a topological order: start goes backwards (every
     input is bound before anyone connects) and stop drains forwards.
 
+    Chaining: before the actors start, each stage that reads only one
+    stage, which it alone reads, joins that stage's actor when both allow
+    it (zflow__stage_chainable; no own-thread flag): the link between them
+    becomes a function call. A run of such stages is one actor, started
+    and drained as its first stage (its head); the others answer STATS
+    through it.
+
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
     License, v. 2.0. If a copy of the MPL was not distributed with this
@@ -65,6 +72,7 @@ static void s_stage_destroy (zflow__stage_t **stage_p)
     if (!stage)
         return;
     zactor_destroy (&stage->actor);
+    zlistx_destroy (&stage->chain);
     if (stage->resource_started && stage->ops->stop)
         stage->ops->stop (stage->resource);
     if (stage->ops && stage->resource)
@@ -455,6 +463,81 @@ int zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_
     return 0;
 }
 
+int zflow_pipeline_stage_own_thread (zflow_pipeline_t *self, const char *name, bool own)
+{
+    if (!self)
+        return ZFLOW_EINVAL;
+    if (self->running)
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "pipeline is running: cannot move '%s'",
+                                     name ? name : "");
+    for (size_t i = 0; name && i < self->size; i++)
+        if (streq (self->stages[i]->name, name)) {
+            self->stages[i]->own_thread = own;
+            return 0;
+        }
+    return zflow__pipeline_fail (self, ZFLOW_ENOTFOUND, "no stage named '%s'",
+                                 name ? name : "(null)");
+}
+
+//  ---------------------------------------------------------------------
+//  Chaining
+
+bool zflow__stage_chainable (const zflow__stage_t *stage)
+{
+    return !stage->own_thread && !stage->ops &&
+           (stage->kind == ZFLOW__STAGE_MAP || stage->kind == ZFLOW__STAGE_FILTER ||
+            stage->kind == ZFLOW__STAGE_SINK);
+}
+
+//  Returns the only stage that feeds stage, or NULL (none, or several).
+static zflow__stage_t *s_only_feeder (zflow_pipeline_t *self, size_t index)
+{
+    zflow__stage_t *feeder = NULL;
+    for (size_t i = 0; i < index; i++) {
+        zflow__stage_t *from = self->stages[i];
+        for (const char *name = (const char *) zlistx_first (from->output_names); name;
+             name = (const char *) zlistx_next (from->output_names))
+            if (streq (name, self->stages[index]->name)) {
+                if (feeder)
+                    return NULL;
+                feeder = from;
+            }
+    }
+    return feeder;
+}
+
+//  Fuses runs of stages into one actor each (see the top of this file):
+//  sets every chained stage's host and lists it in its head's chain.
+//  Returns 0 or ZFLOW_ENOMEM.
+static int s_chain (zflow_pipeline_t *self)
+{
+    for (size_t i = 0; i < self->size; i++) {
+        zlistx_destroy (&self->stages[i]->chain);
+        self->stages[i]->host = NULL;
+    }
+    for (size_t i = 0; i < self->size; i++) {
+        zflow__stage_t *stage = self->stages[i];
+        zflow__stage_t *feeder = zflow__stage_chainable (stage) ? s_only_feeder (self, i) : NULL;
+        if (!feeder || feeder->own_thread || zlistx_size (feeder->outputs) != 1)
+            continue;
+        zflow__stage_t *head = feeder->host ? feeder->host : feeder;
+        if (!head->chain && !(head->chain = zlistx_new ()))
+            return ZFLOW_ENOMEM;
+        if (!zlistx_add_end (head->chain, stage))
+            return ZFLOW_ENOMEM;
+        stage->host = head;
+    }
+    return 0;
+}
+
+const char *zflow_pipeline_stage_host (zflow_pipeline_t *self, size_t index)
+{
+    if (!self || !self->running || index >= self->size)
+        return NULL;
+    zflow__stage_t *stage = self->stages[index];
+    return stage->host ? stage->host->name : stage->name;
+}
+
 //  ---------------------------------------------------------------------
 //  Running
 
@@ -488,6 +571,8 @@ int zflow_pipeline_start (zflow_pipeline_t *self)
         stage->mode = self->mode;
         stage->hwm = self->hwm;
     }
+    if (s_chain (self))
+        return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
     for (size_t i = 0; i < self->size; i++) {
         zflow__stage_t *stage = self->stages[i];
         if (stage->ops && stage->ops->start) {
@@ -501,6 +586,8 @@ int zflow_pipeline_start (zflow_pipeline_t *self)
     }
     for (size_t i = self->size; i-- > 0;) {
         zflow__stage_t *stage = self->stages[i];
+        if (stage->host)
+            continue; //  runs in its head's actor
         stage->actor = zflow_actor_start (zflow__stage_actor, stage);
         if (!stage->actor) {
             s_end_all (self);
@@ -559,7 +646,11 @@ int zflow_pipeline_stop (zflow_pipeline_t *self, int timeout_ms)
     snprintf (text, sizeof (text), "%d", timeout_ms);
     int rc = 0;
     for (size_t i = 0; i < self->size; i++) {
-        char *reply = s_ask (self->stages[i]->actor, "DRAIN", text, timeout_ms + 1000);
+        //  a chained stage was drained with its head: nothing can reach it
+        //  but through the head's actor, which passed everything on
+        char *reply = self->stages[i]->host
+                          ? strdup ("0")
+                          : s_ask (self->stages[i]->actor, "DRAIN", text, timeout_ms + 1000);
         if (!reply || !streq (reply, "0")) {
             zsys_warning ("%s: stage '%s' did not drain in time", self->name,
                           self->stages[i]->name);
@@ -629,10 +720,35 @@ char *zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index)
 {
     if (!self->running || index >= self->size)
         return NULL;
-    char *reply = s_ask (self->stages[index]->actor, "BINDINGS", NULL, 1000);
+    zflow__stage_t *stage = self->stages[index];
+    char *reply = stage->host ? s_ask (stage->host->actor, "BINDINGS", stage->name, 1000)
+                              : s_ask (stage->actor, "BINDINGS", NULL, 1000);
     if (reply && !*reply)
         zstr_free (&reply);
     return reply;
+}
+
+//  Takes the counters of stage from its actor's STATS reply all (which it
+//  destroys): a head's without the "chain/" entries, a chained stage's
+//  from under "chain/<name>/". Returns the new hash or NULL (no memory).
+static zhash_t *s_stage_counters (zhash_t *all, zflow__stage_t *stage)
+{
+    zhash_t *mine = zhash_new ();
+    if (mine)
+        zhash_autofree (mine); //  copies each value it takes
+    char prefix[S_NAME_MAX + 16];
+    snprintf (prefix, sizeof (prefix), ZFLOW__CHAIN_STATS "%s/", stage->name);
+    size_t size = strlen (prefix);
+    for (const char *value = (const char *) zhash_first (all); mine && value;
+         value = (const char *) zhash_next (all)) {
+        const char *name = zhash_cursor (all);
+        if (stage->host && strncmp (name, prefix, size) == 0)
+            zhash_insert (mine, name + size, (void *) value);
+        else if (!stage->host && strncmp (name, ZFLOW__CHAIN_STATS, strlen (ZFLOW__CHAIN_STATS)))
+            zhash_insert (mine, name, (void *) value);
+    }
+    zhash_destroy (&all);
+    return mine;
 }
 
 zhash_t *zflow_pipeline_stage_stats (zflow_pipeline_t *self, size_t index, int timeout_ms)
@@ -640,7 +756,10 @@ zhash_t *zflow_pipeline_stage_stats (zflow_pipeline_t *self, size_t index, int t
     if (!self || !self->running || index >= self->size)
         return NULL;
     zflow__stage_t *stage = self->stages[index];
-    zhash_t *stats = zflow_actor_stats (stage->actor, timeout_ms);
+    zhash_t *stats =
+        zflow_actor_stats (stage->host ? stage->host->actor : stage->actor, timeout_ms);
+    if (stats)
+        stats = s_stage_counters (stats, stage);
     if (stats && stage->resource_started && stage->ops->stats)
         stage->ops->stats (stage->resource, stats);
     return stats;
@@ -678,5 +797,5 @@ void zflow_pipeline_set_verbose (zflow_pipeline_t *self, bool verbose)
         return;
     self->verbose = verbose;
     for (size_t i = 0; self->running && i < self->size; i++)
-        zflow_actor_set_verbose (self->stages[i]->actor, verbose);
+        zflow_actor_set_verbose (self->stages[i]->actor, verbose); //  NULL (chained): nothing
 }

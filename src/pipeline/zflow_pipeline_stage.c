@@ -6,6 +6,10 @@
     or nothing), and outputs (one PUSH link per consumer, or for a sink the
     user's endpoint). All are zflow streams attached to the actor's loop.
 
+    A chained stage's actor runs the callbacks of the stages fused after it
+    (zflow_pipeline_stage.h) in turn on each message, between its input
+    and the outputs of the last of them; each keeps its own counters.
+
     Backpressure (lossless): when a write to an output returns ZFLOW_DRAIN
     the output is "above"; while any output is above, the stage stops
     reading its input. Its input buffer then fills, the stream stops
@@ -43,6 +47,15 @@
 
 typedef struct _s_run_t s_run_t;
 
+//  One stage the actor runs: the head (its own) or a chained one.
+typedef struct {
+    zflow__stage_t *desc;             //  the stage (owned by the pipeline)
+    zflow_actor_counters_t *counters; //  its standard counters (the base's for the head)
+    zflow_actor_counters_t own;       //  a chained stage's counters
+    uint64_t filtered;                //  messages its filter dropped
+    uint64_t errors;                  //  messages lost to a map error or a dead output
+} s_step_t;
+
 //  One output of the stage.
 typedef struct {
     s_run_t *run;           //  the stage it belongs to
@@ -57,8 +70,11 @@ struct _s_run_t {
     zflow__stage_t *desc;             //  the description (owned by the pipeline)
     zflow_actor_t *base;              //  the actor base
     zflow_actor_counters_t *counters; //  the base's standard counters
+    s_step_t *steps;                  //  the head, then its chained stages
+    size_t n_steps;                   //  at least 1
+    s_step_t *tail;                   //  the last step: it owns the outputs
     zflow_stream_t *input;            //  input link or user endpoint (not synth)
-    s_output_t *outputs;              //  outputs, n_outputs of them
+    s_output_t *outputs;              //  outputs (the tail's), n_outputs of them
     size_t n_outputs;
     size_t blocked;          //  outputs above their watermark now
     zflow__linefile_t *file; //  file sink: the output and its buffer, or NULL
@@ -69,8 +85,6 @@ struct _s_run_t {
     zflow_meta_t *meta;      //  reused meta for wrapping
     zflow_key_t *key;        //  key for wrapping (sources, synthetic)
     uint64_t seq;            //  sequence number of wrapped messages
-    uint64_t filtered;       //  messages a filter dropped
-    uint64_t errors;         //  messages lost to a map error or a dead output
     bool stopped;            //  drained: takes nothing more in
     bool draining;           //  inside DRAIN: never drop, wait instead
     bool pumping;            //  inside s_pump (callbacks may re-enter)
@@ -85,9 +99,11 @@ static void s_pump (s_run_t *run);
 //  ---------------------------------------------------------------------
 //  Passing messages on
 
-//  Writes msg to every output (copies for all but the last) and empties it.
+//  Writes msg to every output (copies for all but the last) and empties it;
+//  counts it as the tail's.
 static void s_emit (s_run_t *run, zflow_msg_t *msg)
 {
+    s_step_t *tail = run->tail;
     size_t bytes = zflow_msg_content_size (msg);
     bool sent = false;
     for (size_t i = 0; i < run->n_outputs; i++) {
@@ -95,13 +111,13 @@ static void s_emit (s_run_t *run, zflow_msg_t *msg)
         if (run->desc->mode == ZFLOW_PIPELINE_LOSSY && !run->draining &&
             zflow_stream_write_pending_bytes (out->stream) >= ZFLOW_STREAM_DEFAULT_HIGH) {
             out->drops++;
-            run->counters->drops++;
+            tail->counters->drops++;
             continue;
         }
         zflow_msg_t *part = msg;
         if (i + 1 < run->n_outputs) {
             if (zflow_msg_copy (run->copy, msg)) {
-                run->errors++;
+                tail->errors++;
                 continue;
             }
             part = run->copy;
@@ -115,13 +131,40 @@ static void s_emit (s_run_t *run, zflow_msg_t *msg)
         if (rc == 0 || rc == ZFLOW_DRAIN)
             sent = true;
         else
-            run->errors++;
+            tail->errors++;
     }
     if (sent) {
-        run->counters->msgs_out++;
-        run->counters->bytes_out += bytes;
+        tail->counters->msgs_out++;
+        tail->counters->bytes_out += bytes;
     }
     zflow_msg_reset (msg);
+}
+
+//  Passes msg, which step from - 1 let through, to the chained steps from
+//  there on in turn (the payload frames move, never copied), then to the
+//  outputs; or drops it where a map fails or a filter says no.
+static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from)
+{
+    for (size_t k = from; k < run->n_steps; k++) {
+        s_step_t *step = &run->steps[k];
+        size_t bytes = zflow_msg_content_size (msg);
+        run->steps[k - 1].counters->msgs_out++;
+        run->steps[k - 1].counters->bytes_out += bytes;
+        step->counters->msgs_in++;
+        step->counters->bytes_in += bytes;
+        zflow__stage_t *desc = step->desc;
+        if (desc->kind == ZFLOW__STAGE_MAP && desc->map (msg, desc->arg) < 0) {
+            step->errors++;
+            zflow_msg_reset (msg);
+            return;
+        }
+        if (desc->kind == ZFLOW__STAGE_FILTER && !desc->filter (msg, desc->arg)) {
+            step->filtered++;
+            zflow_msg_reset (msg);
+            return;
+        }
+    }
+    s_emit (run, msg);
 }
 
 //  Wraps what a source read into an envelope unless it already is one.
@@ -171,6 +214,7 @@ static void s_file_sync (s_run_t *run)
 static void s_handle (s_run_t *run, zflow_msg_t *msg)
 {
     zflow__stage_t *desc = run->desc;
+    s_step_t *head = &run->steps[0];
     run->counters->msgs_in++;
     run->counters->bytes_in += zflow_msg_content_size (msg);
     int rc = 0;
@@ -179,7 +223,7 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
     else if (desc->kind == ZFLOW__STAGE_MAP)
         rc = desc->map (msg, desc->arg);
     else if (desc->kind == ZFLOW__STAGE_FILTER && !desc->filter (msg, desc->arg)) {
-        run->filtered++;
+        head->filtered++;
         zflow_msg_reset (msg);
         return;
     } else if (desc->kind == ZFLOW__STAGE_FILE || desc->kind == ZFLOW__STAGE_CALL) {
@@ -187,7 +231,7 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
         if (desc->kind == ZFLOW__STAGE_FILE) {
             //  counted as out once the kernel took the whole line
             if (zflow__linefile_append (run->file, msg))
-                run->errors++;
+                head->errors++;
             zflow_msg_reset (msg);
             return;
         }
@@ -198,16 +242,16 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
         } else if (rc == ZFLOW_EFULL)
             run->counters->drops++; //  the sink's own policy dropped it
         else
-            run->errors++;
+            head->errors++;
         zflow_msg_reset (msg);
         return;
     }
     if (rc < 0) {
-        run->errors++;
+        head->errors++;
         zflow_msg_reset (msg);
         return;
     }
-    s_emit (run, msg);
+    s_pass (run, msg, 1);
 }
 
 //  ---------------------------------------------------------------------
@@ -259,7 +303,7 @@ static void s_synth_pump (s_run_t *run)
         s_synth_one (run, run->msg);
         run->counters->msgs_in++;
         run->counters->bytes_in += zflow_msg_content_size (run->msg);
-        s_emit (run, run->msg);
+        s_pass (run, run->msg, 1);
     }
 }
 
@@ -375,9 +419,8 @@ static int s_endpoints (zflow_stream_t *stream, const char *list, bool bind, con
 
 //  Creates the stream of a user endpoint (a source's input, a sink's
 //  output) with HWM, linger and CURVE set before it binds or connects.
-static zflow_stream_t *s_user_stream (s_run_t *run)
+static zflow_stream_t *s_user_stream (zflow__stage_t *desc)
 {
-    zflow__stage_t *desc = run->desc;
     zflow_stream_t *stream = zflow_stream_new (desc->sock_type, NULL, NULL, NULL);
     if (!stream)
         return NULL;
@@ -433,7 +476,7 @@ static int s_open_input (s_run_t *run)
     if (desc->kind == ZFLOW__STAGE_SOURCE && desc->external)
         run->input = desc->external;
     else if (desc->kind == ZFLOW__STAGE_SOURCE)
-        run->input = s_user_stream (run);
+        run->input = s_user_stream (desc);
     else
         run->input = s_link (run, ZMQ_PULL, desc->input, true);
     if (!run->input)
@@ -445,7 +488,7 @@ static int s_open_input (s_run_t *run)
 
 static int s_open_outputs (s_run_t *run)
 {
-    zflow__stage_t *desc = run->desc;
+    zflow__stage_t *desc = run->tail->desc;
     if (desc->kind == ZFLOW__STAGE_CALL)
         return 0; //  the callback is its output
     if (desc->kind == ZFLOW__STAGE_FILE)
@@ -462,7 +505,7 @@ static int s_open_outputs (s_run_t *run)
         s_output_t *out = &run->outputs[i];
         out->run = run;
         out->name = desc->kind == ZFLOW__STAGE_SINK ? desc->name : name;
-        out->stream = desc->kind == ZFLOW__STAGE_SINK ? s_user_stream (run)
+        out->stream = desc->kind == ZFLOW__STAGE_SINK ? s_user_stream (desc)
                                                       : s_link (run, ZMQ_PUSH, endpoint, false);
         if (!out->stream)
             return ZFLOW_ECONFIG;
@@ -490,7 +533,8 @@ static void s_run_destroy (s_run_t **run_p)
             zflow_stream_close (stream);
         if (stream && zflow_stream_dropped (stream))
             zsys_warning ("%s: %" PRIu64 " unsent messages to '%s' discarded at stop",
-                          run->desc->name, zflow_stream_dropped (stream), run->outputs[i].name);
+                          run->tail->desc->name, zflow_stream_dropped (stream),
+                          run->outputs[i].name);
         zflow_stream_destroy (&run->outputs[i].stream);
     }
     free (run->outputs);
@@ -499,6 +543,7 @@ static void s_run_destroy (s_run_t **run_p)
     zflow_msg_destroy (&run->copy);
     zflow_meta_destroy (&run->meta);
     zflow_key_destroy (&run->key);
+    free (run->steps);
     free (run);
     *run_p = NULL;
 }
@@ -512,6 +557,21 @@ static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
     run->base = base;
     run->counters = zflow_actor_counters (base);
     run->retry_timer = run->synth_timer = -1;
+    run->n_steps = 1 + (desc->chain ? zlistx_size (desc->chain) : 0);
+    run->steps = (s_step_t *) zmalloc (run->n_steps * sizeof (s_step_t));
+    if (!run->steps) {
+        free (run);
+        return NULL;
+    }
+    run->steps[0].desc = desc;
+    run->steps[0].counters = run->counters;
+    zflow__stage_t *member = desc->chain ? (zflow__stage_t *) zlistx_first (desc->chain) : NULL;
+    for (size_t k = 1; k < run->n_steps; k++) {
+        run->steps[k].desc = member;
+        run->steps[k].counters = &run->steps[k].own;
+        member = (zflow__stage_t *) zlistx_next (desc->chain);
+    }
+    run->tail = &run->steps[run->n_steps - 1];
     run->msg = zflow_msg_new ();
     run->copy = zflow_msg_new ();
     run->meta = zflow_meta_new ();
@@ -585,11 +645,15 @@ static int s_drain (s_run_t *run, int timeout_ms)
     return rc;
 }
 
-//  Returns the bound endpoints of the user stream, comma-separated, or NULL.
-static char *s_bindings (s_run_t *run)
+//  Returns the bound endpoints of the user stream of the head, or of the
+//  chained sink called name (NULL: the head), comma-separated, or NULL.
+static char *s_bindings (s_run_t *run, const char *name)
 {
-    zflow_stream_t *stream = run->desc->kind == ZFLOW__STAGE_SOURCE ? run->input
-                             : run->desc->kind == ZFLOW__STAGE_SINK && run->n_outputs
+    zflow__stage_t *desc = name ? run->tail->desc : run->desc;
+    if (name && !streq (desc->name, name))
+        return NULL;
+    zflow_stream_t *stream = desc->kind == ZFLOW__STAGE_SOURCE ? run->input
+                             : desc->kind == ZFLOW__STAGE_SINK && run->n_outputs
                                  ? run->outputs[0].stream
                                  : NULL;
     if (!stream)
@@ -609,7 +673,9 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
     s_run_t *run = (s_run_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
     if (streq (command, "BINDINGS")) {
-        char *list = s_bindings (run);
+        char *name = zmsg_popstr (request);
+        char *list = s_bindings (run, name);
+        zstr_free (&name);
         zstr_sendx (pipe, "BINDINGS", list ? list : "", NULL);
         free (list);
     } else if (streq (command, "DONE")) {
@@ -628,19 +694,49 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
     return 0;
 }
 
+//  Adds a counter of step (prefixed "chain/<name>/" for a chained one).
+static void s_stats_add (zmsg_t *reply, s_step_t *step, bool chained, const char *name,
+                         uint64_t value)
+{
+    char full[400];
+    if (chained)
+        snprintf (full, sizeof (full), ZFLOW__CHAIN_STATS "%s/%s", step->desc->name, name);
+    zflow_actor_stats_add (reply, chained ? full : name, value);
+}
+
+//  Adds the counters of each step but the standard ones of the head, which
+//  the base adds: chained stages report what they would on their own.
 static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     s_run_t *run = (s_run_t *) arg;
-    zflow_actor_stats_add (reply, "filtered", run->filtered);
-    zflow_actor_stats_add (reply, "errors", run->errors);
-    zflow_actor_stats_add (reply, "pauses", run->input ? zflow_stream_pauses (run->input) : 0);
-    if (run->desc->kind == ZFLOW__STAGE_SYNTH)
-        zflow_actor_stats_add (reply, "generated", run->generated);
-    for (size_t i = 0; i < run->n_outputs; i++) {
+    for (size_t k = 0; k < run->n_steps; k++) {
+        s_step_t *step = &run->steps[k];
+        bool chained = k > 0;
+        if (chained) {
+            s_stats_add (reply, step, true, "msgs_in", step->own.msgs_in);
+            s_stats_add (reply, step, true, "bytes_in", step->own.bytes_in);
+            s_stats_add (reply, step, true, "msgs_out", step->own.msgs_out);
+            s_stats_add (reply, step, true, "bytes_out", step->own.bytes_out);
+            s_stats_add (reply, step, true, "drops", step->own.drops);
+            s_stats_add (reply, step, true, "queue_depth", 0);
+        }
+        s_stats_add (reply, step, chained, "filtered", step->filtered);
+        s_stats_add (reply, step, chained, "errors", step->errors);
+        s_stats_add (reply, step, chained, "pauses",
+                     !chained && run->input ? zflow_stream_pauses (run->input) : 0);
+        if (step->desc->kind == ZFLOW__STAGE_SYNTH)
+            s_stats_add (reply, step, chained, "generated", run->generated);
         char name[300];
-        snprintf (name, sizeof (name), "drops.%s", run->outputs[i].name);
-        zflow_actor_stats_add (reply, name, run->outputs[i].drops);
+        if (k + 1 < run->n_steps) {
+            //  the link to the next step that chaining saved drops nothing
+            snprintf (name, sizeof (name), "drops.%s", run->steps[k + 1].desc->name);
+            s_stats_add (reply, step, chained, name, 0);
+        } else
+            for (size_t i = 0; i < run->n_outputs; i++) {
+                snprintf (name, sizeof (name), "drops.%s", run->outputs[i].name);
+                s_stats_add (reply, step, chained, name, run->outputs[i].drops);
+            }
     }
 }
 
