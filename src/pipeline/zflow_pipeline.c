@@ -486,7 +486,7 @@ bool zflow__stage_chainable (const zflow__stage_t *stage)
 {
     return !stage->own_thread && !stage->ops &&
            (stage->kind == ZFLOW__STAGE_MAP || stage->kind == ZFLOW__STAGE_FILTER ||
-            stage->kind == ZFLOW__STAGE_SINK);
+            stage->kind == ZFLOW__STAGE_SINK || stage->kind == ZFLOW__STAGE_CALL);
 }
 
 //  Returns the only stage that feeds stage, or NULL (none, or several).
@@ -728,9 +728,10 @@ char *zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index)
     return reply;
 }
 
-//  Takes the counters of stage from its actor's STATS reply all (which it
-//  destroys): a head's without the "chain/" entries, a chained stage's
-//  from under "chain/<name>/". Returns the new hash or NULL (no memory).
+//  Takes the counters of stage from its actor's STATS reply all: a head's
+//  without the "chain/" entries, a chained stage's from under
+//  "chain/<name>/"; adds its resource's. Returns the new hash or NULL (no
+//  memory).
 static zhash_t *s_stage_counters (zhash_t *all, zflow__stage_t *stage)
 {
     zhash_t *mine = zhash_new ();
@@ -747,7 +748,8 @@ static zhash_t *s_stage_counters (zhash_t *all, zflow__stage_t *stage)
         else if (!stage->host && strncmp (name, ZFLOW__CHAIN_STATS, strlen (ZFLOW__CHAIN_STATS)))
             zhash_insert (mine, name, (void *) value);
     }
-    zhash_destroy (&all);
+    if (mine && stage->resource_started && stage->ops->stats)
+        stage->ops->stats (stage->resource, mine);
     return mine;
 }
 
@@ -756,13 +758,19 @@ zhash_t *zflow_pipeline_stage_stats (zflow_pipeline_t *self, size_t index, int t
     if (!self || !self->running || index >= self->size)
         return NULL;
     zflow__stage_t *stage = self->stages[index];
-    zhash_t *stats =
-        zflow_actor_stats (stage->host ? stage->host->actor : stage->actor, timeout_ms);
-    if (stats)
-        stats = s_stage_counters (stats, stage);
-    if (stats && stage->resource_started && stage->ops->stats)
-        stage->ops->stats (stage->resource, stats);
+    zhash_t *all = zflow_actor_stats (stage->host ? stage->host->actor : stage->actor, timeout_ms);
+    zhash_t *stats = all ? s_stage_counters (all, stage) : NULL;
+    zhash_destroy (&all);
     return stats;
+}
+
+//  Returns the index of stage in the pipeline.
+static size_t s_index (zflow_pipeline_t *self, zflow__stage_t *stage)
+{
+    size_t index = 0;
+    while (index < self->size && self->stages[index] != stage)
+        index++;
+    return index;
 }
 
 zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms)
@@ -770,12 +778,21 @@ zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms)
     if (!self || !self->running)
         return NULL;
     zhash_t *all = zhash_new ();
-    zhash_autofree (all);
+    //  one STATS request per actor, so the stages of a chain are counted
+    //  at the same moment: replies[i] is the reply of stage i's actor
+    zhash_t **replies = (zhash_t **) calloc (self->size, sizeof (zhash_t *));
+    if (all)
+        zhash_autofree (all);
+    if (!replies)
+        zhash_destroy (&all);
     int64_t deadline = zclock_mono () + timeout_ms;
     for (size_t i = 0; all && i < self->size; i++) {
+        zflow__stage_t *stage = self->stages[i];
+        size_t head = stage->host ? s_index (self, stage->host) : i;
         int64_t left = timeout_ms < 0 ? -1 : deadline - zclock_mono ();
-        zhash_t *stats =
-            timeout_ms >= 0 && left <= 0 ? NULL : zflow_pipeline_stage_stats (self, i, (int) left);
+        if (!replies[head] && (timeout_ms < 0 || left > 0))
+            replies[head] = zflow_actor_stats (self->stages[head]->actor, (int) left);
+        zhash_t *stats = replies[head] ? s_stage_counters (replies[head], stage) : NULL;
         if (!stats) {
             zhash_destroy (&all); //  a stage did not answer in time
             break;
@@ -788,6 +805,9 @@ zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms)
         }
         zhash_destroy (&stats);
     }
+    for (size_t i = 0; replies && i < self->size; i++)
+        zhash_destroy (&replies[i]);
+    free (replies);
     return all;
 }
 

@@ -140,9 +140,25 @@ static void s_emit (s_run_t *run, zflow_msg_t *msg)
     zflow_msg_reset (msg);
 }
 
+//  A sink calling its write callback (the tail): counts what it says.
+static void s_call (s_step_t *step, zflow_msg_t *msg)
+{
+    size_t bytes = zflow_msg_content_size (msg);
+    int rc = step->desc->map (msg, step->desc->arg);
+    if (rc == 0) {
+        step->counters->msgs_out++;
+        step->counters->bytes_out += bytes;
+    } else if (rc == ZFLOW_EFULL)
+        step->counters->drops++; //  the sink's own policy dropped it
+    else
+        step->errors++;
+    zflow_msg_reset (msg);
+}
+
 //  Passes msg, which step from - 1 let through, to the chained steps from
 //  there on in turn (the payload frames move, never copied), then to the
-//  outputs; or drops it where a map fails or a filter says no.
+//  outputs or the sink callback; or drops it where a map fails or a filter
+//  says no.
 static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from)
 {
     for (size_t k = from; k < run->n_steps; k++) {
@@ -164,7 +180,10 @@ static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from)
             return;
         }
     }
-    s_emit (run, msg);
+    if (run->tail->desc->kind == ZFLOW__STAGE_CALL)
+        s_call (run->tail, msg);
+    else
+        s_emit (run, msg);
 }
 
 //  Wraps what a source read into an envelope unless it already is one.
@@ -226,22 +245,9 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
         head->filtered++;
         zflow_msg_reset (msg);
         return;
-    } else if (desc->kind == ZFLOW__STAGE_FILE || desc->kind == ZFLOW__STAGE_CALL) {
-        size_t bytes = zflow_msg_content_size (msg);
-        if (desc->kind == ZFLOW__STAGE_FILE) {
-            //  counted as out once the kernel took the whole line
-            if (zflow__linefile_append (run->file, msg))
-                head->errors++;
-            zflow_msg_reset (msg);
-            return;
-        }
-        rc = desc->map (msg, desc->arg);
-        if (rc == 0) {
-            run->counters->msgs_out++;
-            run->counters->bytes_out += bytes;
-        } else if (rc == ZFLOW_EFULL)
-            run->counters->drops++; //  the sink's own policy dropped it
-        else
+    } else if (desc->kind == ZFLOW__STAGE_FILE) {
+        //  counted as out once the kernel took the whole line
+        if (zflow__linefile_append (run->file, msg))
             head->errors++;
         zflow_msg_reset (msg);
         return;

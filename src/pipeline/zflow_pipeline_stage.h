@@ -133,8 +133,8 @@ int zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_
 int zflow__pipeline_fail (zflow_pipeline_t *self, int code, const char *format, ...);
 
 //  True when stage may run in the actor of the stage that feeds it: a
-//  map or filter, or a sink on ZeroMQ endpoints, without a resource or
-//  the own-thread flag.
+//  map or filter, a sink on ZeroMQ endpoints or a sink callback, without
+//  a resource (an adapter's client) or the own-thread flag.
 bool zflow__stage_chainable (const zflow__stage_t *stage);
 
 //  Returns a text name for a stage kind.
