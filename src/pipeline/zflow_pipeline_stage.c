@@ -82,6 +82,7 @@ struct _s_run_t {
     bool file_waiting;       //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
     zflow_msg_t *msg;        //  reused message
     zflow_msg_t *copy;       //  reused copy for all outputs but the last
+    zflow_msg_t *wrapped;    //  source: swapped with msg by s_wrap
     zflow_meta_t *meta;      //  reused meta for wrapping
     zflow_key_t *key;        //  key for wrapping (sources, synthetic)
     uint64_t seq;            //  sequence number of wrapped messages
@@ -99,12 +100,11 @@ static void s_pump (s_run_t *run);
 //  ---------------------------------------------------------------------
 //  Passing messages on
 
-//  Writes msg to every output (copies for all but the last) and empties it;
-//  counts it as the tail's.
-static void s_emit (s_run_t *run, zflow_msg_t *msg)
+//  Writes msg (of bytes payload bytes) to every output (copies for all but
+//  the last) and empties it; counts it as the tail's.
+static void s_emit (s_run_t *run, zflow_msg_t *msg, size_t bytes)
 {
     s_step_t *tail = run->tail;
-    size_t bytes = zflow_msg_content_size (msg);
     bool sent = false;
     for (size_t i = 0; i < run->n_outputs; i++) {
         s_output_t *out = &run->outputs[i];
@@ -141,9 +141,8 @@ static void s_emit (s_run_t *run, zflow_msg_t *msg)
 }
 
 //  A sink calling its write callback (the tail): counts what it says.
-static void s_call (s_step_t *step, zflow_msg_t *msg)
+static void s_call (s_step_t *step, zflow_msg_t *msg, size_t bytes)
 {
-    size_t bytes = zflow_msg_content_size (msg);
     int rc = step->desc->map (msg, step->desc->arg);
     if (rc == 0) {
         step->counters->msgs_out++;
@@ -161,9 +160,9 @@ static void s_call (s_step_t *step, zflow_msg_t *msg)
 //  says no.
 static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from)
 {
+    size_t bytes = zflow_msg_content_size (msg);
     for (size_t k = from; k < run->n_steps; k++) {
         s_step_t *step = &run->steps[k];
-        size_t bytes = zflow_msg_content_size (msg);
         run->steps[k - 1].counters->msgs_out++;
         run->steps[k - 1].counters->bytes_out += bytes;
         step->counters->msgs_in++;
@@ -174,6 +173,8 @@ static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from)
             zflow_msg_reset (msg);
             return;
         }
+        if (desc->kind == ZFLOW__STAGE_MAP)
+            bytes = zflow_msg_content_size (msg); //  a map may change the size
         if (desc->kind == ZFLOW__STAGE_FILTER && !desc->filter (msg, desc->arg)) {
             step->filtered++;
             zflow_msg_reset (msg);
@@ -181,23 +182,43 @@ static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from)
         }
     }
     if (run->tail->desc->kind == ZFLOW__STAGE_CALL)
-        s_call (run->tail, msg);
+        s_call (run->tail, msg, bytes);
     else
-        s_emit (run, msg);
+        s_emit (run, msg, bytes);
 }
 
-//  Wraps what a source read into an envelope unless it already is one.
-static int s_wrap (s_run_t *run, zflow_msg_t *msg)
+//  Wraps what a source read (*msg_p, which is run->msg) into an envelope
+//  unless it already is one, as zflow_envelope_wrap does but without its
+//  allocations, which were a quarter of a chained pipeline's work: the key
+//  and meta frames go into run->wrapped, the payload frames move behind
+//  them, and run->msg and run->wrapped swap (*msg_p follows).
+static int s_wrap (s_run_t *run, zflow_msg_t **msg_p)
 {
+    zflow_msg_t *msg = *msg_p, *out = run->wrapped;
     if (zflow_envelope_decode (msg, NULL) == 0)
         return 0;
-    zflow_meta_reset (run->meta);
-    zflow_meta_set_source (run->meta, run->desc->name);
-    zflow_meta_set_seq (run->meta, ++run->seq);
+    zflow_meta_set_seq (run->meta, ++run->seq); //  its source was set once
     zflow_meta_stamp (run->meta);
+    char meta[ZFLOW_META_MAX_WIRE];
+    int meta_size = zflow_meta_encode (run->meta, meta, sizeof (meta));
     size_t key_size;
     const void *key = zflow_key_wire (run->key, &key_size);
-    return zflow_envelope_wrap (msg, key, key_size, run->meta);
+    zflow_msg_reset (out);
+    int rc = meta_size < 0 ? meta_size : zflow_msg_add (out, key, key_size);
+    rc = rc ? rc : zflow_msg_add (out, meta, (size_t) meta_size);
+    if (rc == 0 && zflow_msg_size (msg) == 0)
+        rc = zflow_msg_add (out, "", 0);
+    for (size_t i = 0; rc == 0 && i < zflow_msg_size (msg); i++)
+        rc = zflow_msg_add_zmq (out, zflow_msg_zmq (msg, i));
+    if (rc) {
+        zflow_msg_reset (out);
+        return rc;
+    }
+    zflow_msg_reset (msg); //  frames moved out: closes empty ones
+    run->wrapped = msg;
+    run->msg = out;
+    *msg_p = out;
+    return 0;
 }
 
 static int s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg);
@@ -238,7 +259,7 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
     run->counters->bytes_in += zflow_msg_content_size (msg);
     int rc = 0;
     if (desc->kind == ZFLOW__STAGE_SOURCE)
-        rc = s_wrap (run, msg);
+        rc = s_wrap (run, &msg);
     else if (desc->kind == ZFLOW__STAGE_MAP)
         rc = desc->map (msg, desc->arg);
     else if (desc->kind == ZFLOW__STAGE_FILTER && !desc->filter (msg, desc->arg)) {
@@ -547,6 +568,7 @@ static void s_run_destroy (s_run_t **run_p)
     zflow__linefile_close (&run->file);
     zflow_msg_destroy (&run->msg);
     zflow_msg_destroy (&run->copy);
+    zflow_msg_destroy (&run->wrapped);
     zflow_meta_destroy (&run->meta);
     zflow_key_destroy (&run->key);
     free (run->steps);
@@ -580,11 +602,14 @@ static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
     run->tail = &run->steps[run->n_steps - 1];
     run->msg = zflow_msg_new ();
     run->copy = zflow_msg_new ();
+    run->wrapped = zflow_msg_new ();
     run->meta = zflow_meta_new ();
+    if (run->meta && desc->kind == ZFLOW__STAGE_SOURCE)
+        zflow_meta_set_source (run->meta, desc->name); //  s_wrap sets the rest
     run->key = desc->kind == ZFLOW__STAGE_SYNTH ? zflow_key_new ("synthetic", "events", NULL)
                                                 : zflow_key_new ("zflow", desc->name, NULL);
-    if (!run->msg || !run->copy || !run->meta || !run->key || s_open_outputs (run) ||
-        s_open_input (run))
+    if (!run->msg || !run->copy || !run->wrapped || !run->meta || !run->key ||
+        s_open_outputs (run) || s_open_input (run))
         s_run_destroy (&run);
     return run;
 }

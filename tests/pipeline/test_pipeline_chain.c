@@ -217,17 +217,26 @@ static void s_test_backpressure (void)
     zhash_destroy (&stats);
     CHECK (taken <= (uint64_t) sent);
     zsock_set_rcvtimeo (pull, 5000);
+    zflow_meta_t *meta = zflow_meta_new ();
+    int64_t now_us = zclock_time () * 1000;
     for (int i = 0; i < sent; i++) {
         zmsg_t *msg = zmsg_recv (pull);
         CHECK (msg && zmsg_size (msg) == 3);
-        zframe_t *payload_frame = zmsg_last (msg);
-        char *payload = zframe_strdup (payload_frame);
+        //  the source's wrap: its name, a sequence number, a timestamp
+        zmsg_first (msg);
+        zframe_t *frame = zmsg_next (msg);
+        CHECK (zflow_meta_decode (meta, zframe_data (frame), zframe_size (frame)) == 0);
+        CHECK (streq (zflow_meta_source (meta), "in"));
+        CHECK (zflow_meta_seq (meta) == (uint64_t) i + 1);
+        CHECK (zflow_meta_timestamp (meta) >= now_us - 1000000);
+        char *payload = zframe_strdup (zmsg_last (msg));
         char want[64];
         snprintf (want, sizeof (want), "{\"n\":%d,", i);
         CHECK (strncmp (payload, want, strlen (want)) == 0);
         zstr_free (&payload);
         zmsg_destroy (&msg);
     }
+    zflow_meta_destroy (&meta);
     stats = zflow_pipeline_stats (p, 2000);
     CHECK (zflow_actor_stats_get (stats, "out.drops") == 0);
     CHECK (zflow_actor_stats_get (stats, "out.msgs_out") == (uint64_t) sent);
