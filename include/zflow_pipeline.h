@@ -55,8 +55,9 @@
 
     Chaining. At start, a map, a filter, a sink on ZeroMQ endpoints or a
     sink callback (zflow_pipeline_sink_fn) that reads only one stage, which
-    feeds nothing else, runs in that stage's actor: the actor calls the callbacks in turn on each message, and the
-    link between them (a thread hop, a queue) is gone. So "source -> map
+    feeds nothing else, runs in that stage's actor: the actor calls the
+    callbacks in turn on each message, and the link between them (a
+    thread hop, a queue) is gone. So "source -> map
     -> filter -> sink" is one actor. Nothing else changes: each stage keeps
     its STATS under its own name, backpressure reaches the sources as
     before (a full output stops the actor reading its input), and stop
