@@ -154,13 +154,12 @@ static void s_call (s_step_t *step, zflow_msg_t *msg, size_t bytes)
     zflow_msg_reset (msg);
 }
 
-//  Passes msg, which step from - 1 let through, to the chained steps from
-//  there on in turn (the payload frames move, never copied), then to the
-//  outputs or the sink callback; or drops it where a map fails or a filter
-//  says no.
-static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from)
+//  Passes msg (bytes payload bytes), which step from - 1 let through, to
+//  the chained steps from there on in turn (the payload frames move, never
+//  copied), then to the outputs or the sink callback; or drops it where a
+//  map fails or a filter says no.
+static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from, size_t bytes)
 {
-    size_t bytes = zflow_msg_content_size (msg);
     for (size_t k = from; k < run->n_steps; k++) {
         s_step_t *step = &run->steps[k];
         run->steps[k - 1].counters->msgs_out++;
@@ -255,8 +254,9 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
 {
     zflow__stage_t *desc = run->desc;
     s_step_t *head = &run->steps[0];
+    size_t bytes = zflow_msg_content_size (msg);
     run->counters->msgs_in++;
-    run->counters->bytes_in += zflow_msg_content_size (msg);
+    run->counters->bytes_in += bytes;
     int rc = 0;
     if (desc->kind == ZFLOW__STAGE_SOURCE)
         rc = s_wrap (run, &msg);
@@ -278,7 +278,9 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
         zflow_msg_reset (msg);
         return;
     }
-    s_pass (run, msg, 1);
+    if (desc->kind == ZFLOW__STAGE_SOURCE || desc->kind == ZFLOW__STAGE_MAP)
+        bytes = zflow_msg_content_size (msg); //  wrapped, or changed by the map
+    s_pass (run, msg, 1, bytes);
 }
 
 //  ---------------------------------------------------------------------
@@ -328,9 +330,10 @@ static void s_synth_pump (s_run_t *run)
         target = desc->count;
     while (run->generated < target && !run->blocked) {
         s_synth_one (run, run->msg);
+        size_t bytes = zflow_msg_content_size (run->msg);
         run->counters->msgs_in++;
-        run->counters->bytes_in += zflow_msg_content_size (run->msg);
-        s_pass (run, run->msg, 1);
+        run->counters->bytes_in += bytes;
+        s_pass (run, run->msg, 1, bytes);
     }
 }
 
