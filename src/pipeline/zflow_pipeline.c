@@ -10,10 +10,9 @@
 
     Chaining: before the actors start, each stage that reads only one
     stage, which it alone reads, joins that stage's actor when both allow
-    it (zflow__stage_chainable; no own-thread flag): the link between them
-    becomes a function call. A run of such stages is one actor, started
-    and drained as its first stage (its head); the others answer STATS
-    through it.
+    it (zflow_pipeline_chain.c): the link between them becomes a function
+    call. A run of such stages is one actor, started and drained as its
+    first stage (its head); the others answer STATS through it.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -479,57 +478,6 @@ int zflow_pipeline_stage_own_thread (zflow_pipeline_t *self, const char *name, b
                                  name ? name : "(null)");
 }
 
-//  ---------------------------------------------------------------------
-//  Chaining
-
-bool zflow__stage_chainable (const zflow__stage_t *stage)
-{
-    return !stage->own_thread && !stage->ops &&
-           (stage->kind == ZFLOW__STAGE_MAP || stage->kind == ZFLOW__STAGE_FILTER ||
-            stage->kind == ZFLOW__STAGE_SINK || stage->kind == ZFLOW__STAGE_CALL);
-}
-
-//  Returns the only stage that feeds stage, or NULL (none, or several).
-static zflow__stage_t *s_only_feeder (zflow_pipeline_t *self, size_t index)
-{
-    zflow__stage_t *feeder = NULL;
-    for (size_t i = 0; i < index; i++) {
-        zflow__stage_t *from = self->stages[i];
-        for (const char *name = (const char *) zlistx_first (from->output_names); name;
-             name = (const char *) zlistx_next (from->output_names))
-            if (streq (name, self->stages[index]->name)) {
-                if (feeder)
-                    return NULL;
-                feeder = from;
-            }
-    }
-    return feeder;
-}
-
-//  Fuses runs of stages into one actor each (see the top of this file):
-//  sets every chained stage's host and lists it in its head's chain.
-//  Returns 0 or ZFLOW_ENOMEM.
-static int s_chain (zflow_pipeline_t *self)
-{
-    for (size_t i = 0; i < self->size; i++) {
-        zlistx_destroy (&self->stages[i]->chain);
-        self->stages[i]->host = NULL;
-    }
-    for (size_t i = 0; i < self->size; i++) {
-        zflow__stage_t *stage = self->stages[i];
-        zflow__stage_t *feeder = zflow__stage_chainable (stage) ? s_only_feeder (self, i) : NULL;
-        if (!feeder || feeder->own_thread || zlistx_size (feeder->outputs) != 1)
-            continue;
-        zflow__stage_t *head = feeder->host ? feeder->host : feeder;
-        if (!head->chain && !(head->chain = zlistx_new ()))
-            return ZFLOW_ENOMEM;
-        if (!zlistx_add_end (head->chain, stage))
-            return ZFLOW_ENOMEM;
-        stage->host = head;
-    }
-    return 0;
-}
-
 const char *zflow_pipeline_stage_host (zflow_pipeline_t *self, size_t index)
 {
     if (!self || !self->running || index >= self->size)
@@ -571,7 +519,7 @@ int zflow_pipeline_start (zflow_pipeline_t *self)
         stage->mode = self->mode;
         stage->hwm = self->hwm;
     }
-    if (s_chain (self))
+    if (zflow__pipeline_chain (self->stages, self->size))
         return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
     for (size_t i = 0; i < self->size; i++) {
         zflow__stage_t *stage = self->stages[i];
@@ -728,38 +676,13 @@ char *zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index)
     return reply;
 }
 
-//  Takes the counters of stage from its actor's STATS reply all: a head's
-//  without the "chain/" entries, a chained stage's from under
-//  "chain/<name>/"; adds its resource's. Returns the new hash or NULL (no
-//  memory).
-static zhash_t *s_stage_counters (zhash_t *all, zflow__stage_t *stage)
-{
-    zhash_t *mine = zhash_new ();
-    if (mine)
-        zhash_autofree (mine); //  copies each value it takes
-    char prefix[S_NAME_MAX + 16];
-    snprintf (prefix, sizeof (prefix), ZFLOW__CHAIN_STATS "%s/", stage->name);
-    size_t size = strlen (prefix);
-    for (const char *value = (const char *) zhash_first (all); mine && value;
-         value = (const char *) zhash_next (all)) {
-        const char *name = zhash_cursor (all);
-        if (stage->host && strncmp (name, prefix, size) == 0)
-            zhash_insert (mine, name + size, (void *) value);
-        else if (!stage->host && strncmp (name, ZFLOW__CHAIN_STATS, strlen (ZFLOW__CHAIN_STATS)))
-            zhash_insert (mine, name, (void *) value);
-    }
-    if (mine && stage->resource_started && stage->ops->stats)
-        stage->ops->stats (stage->resource, mine);
-    return mine;
-}
-
 zhash_t *zflow_pipeline_stage_stats (zflow_pipeline_t *self, size_t index, int timeout_ms)
 {
     if (!self || !self->running || index >= self->size)
         return NULL;
     zflow__stage_t *stage = self->stages[index];
     zhash_t *all = zflow_actor_stats (stage->host ? stage->host->actor : stage->actor, timeout_ms);
-    zhash_t *stats = all ? s_stage_counters (all, stage) : NULL;
+    zhash_t *stats = all ? zflow__stage_counters (all, stage) : NULL;
     zhash_destroy (&all);
     return stats;
 }
@@ -792,7 +715,7 @@ zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms)
         int64_t left = timeout_ms < 0 ? -1 : deadline - zclock_mono ();
         if (!replies[head] && (timeout_ms < 0 || left > 0))
             replies[head] = zflow_actor_stats (self->stages[head]->actor, (int) left);
-        zhash_t *stats = replies[head] ? s_stage_counters (replies[head], stage) : NULL;
+        zhash_t *stats = replies[head] ? zflow__stage_counters (replies[head], stage) : NULL;
         if (!stats) {
             zhash_destroy (&all); //  a stage did not answer in time
             break;

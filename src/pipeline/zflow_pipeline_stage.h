@@ -134,8 +134,21 @@ int zflow__pipeline_fail (zflow_pipeline_t *self, int code, const char *format, 
 
 //  True when stage may run in the actor of the stage that feeds it: a
 //  map or filter, a sink on ZeroMQ endpoints or a sink callback, without
-//  a resource (an adapter's client) or the own-thread flag.
+//  a resource (an adapter's client) or the own-thread flag. Defined in
+//  zflow_pipeline_chain.c.
 bool zflow__stage_chainable (const zflow__stage_t *stage);
+
+//  Decides which stages share an actor (the top of this file): sets the
+//  host of every chained stage and lists it in its head's chain, after
+//  clearing what an earlier start decided. stages are in the order added.
+//  Returns 0 or ZFLOW_ENOMEM. Defined in zflow_pipeline_chain.c.
+int zflow__pipeline_chain (zflow__stage_t **stages, size_t size);
+
+//  Returns the counters of stage from its actor's STATS reply all (which
+//  stays the caller's): a head's without the chained stages' entries, a
+//  chained stage's from under "chain/<name>/", plus its resource's. The
+//  caller destroys the result; NULL when out of memory.
+zhash_t *zflow__stage_counters (zhash_t *all, zflow__stage_t *stage);
 
 //  Returns a text name for a stage kind.
 const char *zflow__stage_kind_name (zflow__stage_kind_t kind);
