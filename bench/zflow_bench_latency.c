@@ -9,12 +9,17 @@
 
     Figures, each beside its raw libzmq baseline in the same run:
       stream     zflow stream + envelope (inproc) vs raw zmq_msg_send/recv
-      pipeline   source -> one relay actor (attached zflow streams) -> sink,
-                 latency read from the envelope's meta timestamp, vs a raw
-                 libzmq relay thread; this is how a user measures a bridge
+      pipeline   a zflow pipeline source -> map -> filter -> sink (pull
+                 source, push sink; the map and filter pass everything),
+                 chained into one actor, latency read from the envelope's
+                 meta timestamp, vs a raw libzmq relay thread; this is how
+                 a user measures a bridge
+      pipeline_own_threads
+                 the same pipeline with every stage on its own actor
 
     Usage: zflow_bench_latency [-n COUNT] [--rate MSGS_PER_S] [--no-pin]
-                               [--only stream|pipeline]
+                               [--only stream|pipeline|pipeline_own_threads]
+    (--only pipeline runs both pipeline figures)
     =========================================================================
 */
 #include "bench_figure.h"
@@ -22,7 +27,7 @@
 #include "zflow.h"
 #include <sys/time.h>
 
-typedef enum { PATH_RAW, PATH_STREAM, PATH_RAW_RELAY, PATH_PIPELINE } path_t;
+typedef enum { PATH_RAW, PATH_STREAM, PATH_RAW_RELAY, PATH_PIPELINE, PATH_PIPELINE_OWN } path_t;
 
 typedef struct {
     path_t path;  //  what the messages cross
@@ -55,7 +60,7 @@ static void s_wait_until (int64_t due)
 
 static bool s_is_zflow (path_t path)
 {
-    return path == PATH_STREAM || path == PATH_PIPELINE;
+    return path == PATH_STREAM || path == PATH_PIPELINE || path == PATH_PIPELINE_OWN;
 }
 
 static void s_sender (zsock_t *pipe, void *args)
@@ -91,51 +96,58 @@ static void s_sender (zsock_t *pipe, void *args)
     zflow_stream_destroy (&out);
 }
 
-//  The relay of the pipeline path: an actor that forwards every envelope
-//  from its attached input to its output, as a pipeline stage does.
-typedef struct {
-    zflow_stream_t *in, *out; //  attached streams
-    zflow_msg_t *msg;         //  reused
-} relay_t;
-
-static void s_relay_on_readable (zflow_stream_t *stream, void *arg)
-{
-    relay_t *relay = (relay_t *) arg;
-    while (zflow_stream_read (stream, relay->msg, 0) == 0)
-        zflow_stream_write (relay->out, relay->msg);
-}
-
+//  The raw relay: zmq_proxy-like forwarding with plain libzmq calls.
 static void s_relay (zsock_t *pipe, void *args)
 {
     run_t *run = (run_t *) args;
     zflow_actor_t *base = zflow_actor_new (pipe, "relay");
-    relay_t relay = {zflow_stream_new (ZMQ_PULL, run->in, NULL, NULL),
-                     zflow_stream_new (ZMQ_PUSH, NULL, run->out, NULL), zflow_msg_new ()};
-    if (run->path == PATH_PIPELINE) {
-        zflow_stream_attach (relay.in, zflow_actor_loop (base), s_relay_on_readable, NULL, &relay);
-        zflow_stream_attach (relay.out, zflow_actor_loop (base), NULL, NULL, &relay);
-        zflow_actor_ready (base, 0);
-        zflow_actor_run (base);
-    } else {
-        //  the raw relay: zmq_proxy-like forwarding with plain libzmq calls
-        zflow_actor_ready (base, 0);
-        void *from = zsock_resolve (zflow_stream_sock (relay.in));
-        void *to = zsock_resolve (zflow_stream_sock (relay.out));
-        zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                                  {from, 0, ZMQ_POLLIN, 0}};
-        zmq_msg_t part;
-        zmq_msg_init (&part);
-        while (zmq_poll (items, 2, -1) >= 0 && !(items[0].revents & ZMQ_POLLIN))
-            while (zmq_msg_recv (&part, from, ZMQ_DONTWAIT) >= 0)
-                zmq_msg_send (&part, to, zmq_msg_more (&part) ? ZMQ_SNDMORE : 0);
-        zmq_msg_close (&part);
-        char *term = zstr_recv (pipe); //  the $TERM that woke the poll
-        zstr_free (&term);
-    }
-    zflow_stream_destroy (&relay.in);
-    zflow_stream_destroy (&relay.out);
-    zflow_msg_destroy (&relay.msg);
+    zflow_stream_t *in = zflow_stream_new (ZMQ_PULL, run->in, NULL, NULL);
+    zflow_stream_t *out = zflow_stream_new (ZMQ_PUSH, NULL, run->out, NULL);
+    zflow_actor_ready (base, 0);
+    void *from = zsock_resolve (zflow_stream_sock (in));
+    void *to = zsock_resolve (zflow_stream_sock (out));
+    zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0}, {from, 0, ZMQ_POLLIN, 0}};
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    while (zmq_poll (items, 2, -1) >= 0 && !(items[0].revents & ZMQ_POLLIN))
+        while (zmq_msg_recv (&part, from, ZMQ_DONTWAIT) >= 0)
+            zmq_msg_send (&part, to, zmq_msg_more (&part) ? ZMQ_SNDMORE : 0);
+    zmq_msg_close (&part);
+    char *term = zstr_recv (pipe); //  the $TERM that woke the poll
+    zstr_free (&term);
+    zflow_stream_destroy (&in);
+    zflow_stream_destroy (&out);
     zflow_actor_destroy (&base);
+}
+
+static int s_pass_map (zflow_msg_t *msg, void *arg)
+{
+    (void) arg;
+    return zflow_msg_size (msg) == 3 ? 0 : ZFLOW_EPROTO;
+}
+
+static bool s_pass_filter (const zflow_msg_t *msg, void *arg)
+{
+    (void) arg;
+    return zflow_msg_part_size (msg, 2) > 0;
+}
+
+//  The pipeline of the pipeline paths, started: reads run->in, writes
+//  run->out; every stage on its own actor for PATH_PIPELINE_OWN.
+static zflow_pipeline_t *s_pipeline (const run_t *run)
+{
+    zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "lat"}, NULL);
+    zflow_pipeline_source (p, "in", "pull", run->in, NULL);
+    zflow_pipeline_map (p, "map", s_pass_map, NULL, NULL);
+    zflow_pipeline_filter (p, "filter", s_pass_filter, NULL, NULL);
+    zflow_pipeline_sink (p, "out", "push", NULL, run->out);
+    for (size_t i = 0; run->path == PATH_PIPELINE_OWN && i < zflow_pipeline_size (p); i++)
+        zflow_pipeline_stage_own_thread (p, zflow_pipeline_stage_name (p, i), true);
+    if (zflow_pipeline_start (p)) {
+        fprintf (stderr, "bench: %s\n", zflow_pipeline_error_text (p));
+        exit (1);
+    }
+    return p;
 }
 
 //  Receives count messages and records now - intended time of each.
@@ -147,7 +159,8 @@ static void s_receive (zflow_stream_t *in, const run_t *run, zflow_histogram_t *
         if (zflow_stream_read (in, msg, 10000) != 0)
             break;
         int64_t now = s_wall_ns (), due;
-        if (run->path == PATH_PIPELINE && zflow_envelope_decode (msg, meta) == 0)
+        if ((run->path == PATH_PIPELINE || run->path == PATH_PIPELINE_OWN) &&
+            zflow_envelope_decode (msg, meta) == 0)
             //  the user's way: the envelope's own timestamp (µs)
             zflow_histogram_record (histogram, now - zflow_meta_timestamp (meta) * 1000);
         else {
@@ -163,11 +176,13 @@ static void s_run (run_t *run, zflow_histogram_t *histogram)
 {
     static int serial = 0;
     serial++;
-    bool relayed = run->path == PATH_PIPELINE || run->path == PATH_RAW_RELAY;
+    bool piped = run->path == PATH_PIPELINE || run->path == PATH_PIPELINE_OWN;
+    bool relayed = piped || run->path == PATH_RAW_RELAY;
     snprintf (run->in, sizeof (run->in), "inproc://lat-in-%d", serial);
     snprintf (run->out, sizeof (run->out), "inproc://lat-out-%d", serial);
     zflow_stream_t *in = zflow_stream_new (ZMQ_PULL, relayed ? run->out : run->in, NULL, NULL);
-    zactor_t *relay = relayed ? zflow_actor_start (s_relay, run) : NULL;
+    zactor_t *relay = run->path == PATH_RAW_RELAY ? zflow_actor_start (s_relay, run) : NULL;
+    zflow_pipeline_t *pipeline = piped ? s_pipeline (run) : NULL;
     zactor_t *sender = zactor_new (s_sender, run);
     bench_pin (run->pin ? 1 : -1);
     zsock_signal (sender, 0);
@@ -175,6 +190,7 @@ static void s_run (run_t *run, zflow_histogram_t *histogram)
     zsock_signal (sender, 0);
     zactor_destroy (&sender);
     zactor_destroy (&relay);
+    zflow_pipeline_destroy (&pipeline);
     zflow_stream_destroy (&in);
 }
 
@@ -205,13 +221,14 @@ int main (int argc, char *argv[])
         else {
             fprintf (stderr,
                      "usage: %s [-n COUNT] [--rate MSGS_PER_S] [--no-pin] "
-                     "[--only stream|pipeline]\n",
+                     "[--only stream|pipeline|pipeline_own_threads]\n",
                      argv[0]);
             return streq (argv[i], "-h") || streq (argv[i], "--help") ? 0 : 2;
         }
     }
-    if (only && !streq (only, "stream") && !streq (only, "pipeline")) {
-        fprintf (stderr, "bench: --only takes stream or pipeline\n");
+    if (only && !streq (only, "stream") && !streq (only, "pipeline") &&
+        !streq (only, "pipeline_own_threads")) {
+        fprintf (stderr, "bench: --only takes stream, pipeline or pipeline_own_threads\n");
         return 2;
     }
     if (count < 1 || rate < 1 || rate > 1e7) {
@@ -229,10 +246,12 @@ int main (int argc, char *argv[])
     } figures[] = {
         {"stream", PATH_RAW, PATH_STREAM, "raw libzmq"},
         {"pipeline", PATH_RAW_RELAY, PATH_PIPELINE, "raw libzmq relay thread"},
+        {"pipeline_own_threads", PATH_RAW_RELAY, PATH_PIPELINE_OWN, "raw libzmq relay thread"},
     };
-    double p99_ratio[2];
-    for (int f = 0; f < 2; f++) {
-        if (only && !streq (only, figures[f].name))
+    double p99_ratio[3];
+    for (int f = 0; f < 3; f++) {
+        //  --only pipeline takes both pipeline figures
+        if (only && strncmp (figures[f].name, only, strlen (only)))
             continue;
         zflow_histogram_t *base = zflow_histogram_new (), *mine = zflow_histogram_new ();
         run_t a = {figures[f].base, count, rate, pin, "", ""};

@@ -2,19 +2,26 @@
     zflow_bench_pipeline - pipeline throughput against a raw relay chain,
     measured in the same run.
 
-    zflow: a producer thread PUSHes N JSON events into a pipeline of three
-    stages (pull source -> merge -> push sink: three actor threads, four
-    inproc hops) and the main thread PULLs them out. Each stage wraps or
-    checks the envelope, counts, and moves the message through its
-    watermark-bounded streams (lossless).
+    zflow: a producer thread PUSHes N JSON events (160 bytes) into the
+    pipeline source -> map -> filter -> sink (pull source binding, push
+    sink connecting; lossless) and the main thread PULLs them out. The
+    source wraps each event into an envelope; the map (a C callback) checks
+    the envelope's three frames and counts; the filter (a C callback)
+    keeps every event with a payload. Measured twice in each run:
+      chained      the default: the four stages run in one actor
+      own threads  each stage on an actor of its own (four threads, five
+                   inproc hops; zflow_pipeline_stage_own_thread)
 
     baseline: the same producer and consumer with three raw libzmq relay
     threads between them (PULL -> PUSH, zmq_msg_recv / zmq_msg_send): the
-    least any three-hop ZeroMQ chain does.
+    least any three-hop ZeroMQ chain does. It does none of the envelope,
+    callback or counting work.
 
-    Runs alternate baseline and zflow. Usage: zflow_bench_pipeline
-    [-n COUNT] [-r RUNS]. Prints a table, FIGURE lines and
-        RESULT pipeline_3stages msgs_per_s=<zflow median> ratio=<zflow/raw>
+    Runs alternate baseline, chained and own threads. Usage:
+    zflow_bench_pipeline [-n COUNT] [-r RUNS]. Prints a table, FIGURE lines
+    and
+        RESULT pipeline_3stages msgs_per_s=<chained median> ratio=<chained/raw>
+        RESULT pipeline_3stages_own_threads msgs_per_s=<median> ratio=<own/raw>
     =========================================================================
 */
 #include "bench_figure.h"
@@ -103,17 +110,37 @@ static double s_run_raw (int count, int run)
     return rate;
 }
 
-static double s_run_zflow (int count, int run)
+//  The map: checks the envelope's shape and counts it.
+static int s_map (zflow_msg_t *msg, void *arg)
+{
+    if (zflow_msg_size (msg) != 3)
+        return ZFLOW_EPROTO;
+    (*(uint64_t *) arg)++;
+    return 0;
+}
+
+//  The filter: keeps every event with a payload.
+static bool s_filter (const zflow_msg_t *msg, void *arg)
+{
+    (void) arg;
+    return zflow_msg_part_size (msg, 2) > 0;
+}
+
+static double s_run_zflow (int count, int run, bool own_threads)
 {
     char in[64], out[64];
-    snprintf (in, sizeof (in), "inproc://bench-zf-in-%d", run);
-    snprintf (out, sizeof (out), "inproc://bench-zf-out-%d", run);
+    snprintf (in, sizeof (in), "inproc://bench-zf-in-%d-%d", run, own_threads);
+    snprintf (out, sizeof (out), "inproc://bench-zf-out-%d-%d", run, own_threads);
     zsock_t *consumer = zsock_new (ZMQ_PULL);
     zsock_bind (consumer, "%s", out);
     zflow_pipeline_t *p = zflow_pipeline_new (&(zflow_pipeline_config_t){.name = "bench"}, NULL);
+    uint64_t mapped = 0;
     zflow_pipeline_source (p, "in", "pull", in, NULL);
-    zflow_pipeline_merge (p, "pass");
+    zflow_pipeline_map (p, "map", s_map, &mapped, NULL);
+    zflow_pipeline_filter (p, "filter", s_filter, NULL, NULL);
     zflow_pipeline_sink (p, "out", "push", NULL, out);
+    for (size_t i = 0; own_threads && i < zflow_pipeline_size (p); i++)
+        zflow_pipeline_stage_own_thread (p, zflow_pipeline_stage_name (p, i), true);
     if (zflow_pipeline_start (p)) {
         fprintf (stderr, "bench: %s\n", zflow_pipeline_error_text (p));
         exit (1);
@@ -135,6 +162,7 @@ static double s_run_zflow (int count, int run)
 int main (int argc, char **argv)
 {
     int count = 200000, runs = 5;
+    const char *names[] = {"pipeline_3stages", "pipeline_3stages_own_threads"};
     for (int i = 1; i + 1 < argc; i++) {
         if (streq (argv[i], "-n"))
             count = atoi (argv[++i]);
@@ -146,26 +174,31 @@ int main (int argc, char **argv)
         return 2;
     }
     bench_print_host (false);
-    double raw[100], mine[100];
+    double rates[3][100];
     for (int r = 0; r < runs; r++) {
-        raw[r] = s_run_raw (count, r);
-        mine[r] = s_run_zflow (count, r);
+        rates[0][r] = s_run_raw (count, r);
+        rates[1][r] = s_run_zflow (count, r, false);
+        rates[2][r] = s_run_zflow (count, r, true);
         bench_progress ("pipeline 3 stages", r + 1, runs);
     }
-    bench_spread_t base = {0, 1e18, 0}, zf = {0, 1e18, 0};
-    for (int r = 0; r < runs; r++) {
-        base.min = raw[r] < base.min ? raw[r] : base.min;
-        base.max = raw[r] > base.max ? raw[r] : base.max;
-        zf.min = mine[r] < zf.min ? mine[r] : zf.min;
-        zf.max = mine[r] > zf.max ? mine[r] : zf.max;
+    bench_spread_t spread[3];
+    for (int k = 0; k < 3; k++) {
+        spread[k] = (bench_spread_t){0, 1e18, 0};
+        for (int r = 0; r < runs; r++) {
+            spread[k].min = rates[k][r] < spread[k].min ? rates[k][r] : spread[k].min;
+            spread[k].max = rates[k][r] > spread[k].max ? rates[k][r] : spread[k].max;
+        }
+        spread[k].median = bench_median (rates[k], runs);
     }
-    base.median = bench_median (raw, runs);
-    zf.median = bench_median (mine, runs);
-    printf ("%-22s %14s %14s %8s\n", "figure", "raw msgs/s", "zflow msgs/s", "ratio");
-    printf ("%-22s %14.0f %14.0f %8.2f\n", "pipeline_3stages", base.median, zf.median,
-            zf.median / base.median);
-    bench_figure_print ("pipeline", "pipeline_3stages", 160, "raw_relay_3threads", base, zf);
-    printf ("RESULT pipeline_3stages msgs_per_s=%.0f ratio=%.2f\n", zf.median,
-            zf.median / base.median);
+    printf ("%-30s %14s %14s %8s\n", "figure", "raw msgs/s", "zflow msgs/s", "ratio");
+    for (int k = 1; k < 3; k++)
+        printf ("%-30s %14.0f %14.0f %8.2f\n", names[k - 1], spread[0].median, spread[k].median,
+                spread[k].median / spread[0].median);
+    for (int k = 1; k < 3; k++)
+        bench_figure_print ("pipeline", names[k - 1], 160, "raw_relay_3threads", spread[0],
+                            spread[k]);
+    for (int k = 1; k < 3; k++)
+        printf ("RESULT %s msgs_per_s=%.0f ratio=%.2f\n", names[k - 1], spread[k].median,
+                spread[k].median / spread[0].median);
     return 0;
 }

@@ -1,7 +1,8 @@
 /*  =========================================================================
     zflow_pipeline - stage actors joined by zflow streams
 
-    A pipeline is a chain of stages, each one actor with its own thread:
+    A pipeline is a chain of stages, each one actor with its own thread
+    unless chained (below):
 
         sources     read a ZeroMQ endpoint (PULL or SUB, bound or connected)
                     or generate synthetic events, and wrap what they read
@@ -51,6 +52,18 @@
 
     Stop drains: sources stop reading, then each stage in order takes in
     and passes on everything in flight before the next one is asked.
+
+    Chaining. At start, a map, a filter, a sink on ZeroMQ endpoints or a
+    sink callback (zflow_pipeline_sink_fn) that reads only one stage, which
+    feeds nothing else, runs in that stage's actor: the actor calls the
+    callbacks in turn on each message, and the link between them (a
+    thread hop, a queue) is gone. So "source -> map
+    -> filter -> sink" is one actor. Nothing else changes: each stage keeps
+    its STATS under its own name, backpressure reaches the sources as
+    before (a full output stops the actor reading its input), and stop
+    drains a chain as one stage. zflow_pipeline_stage_own_thread (or
+    "thread = own" in a configuration file) keeps a stage on a thread of
+    its own, for a callback slow enough to be worth a core.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -308,6 +321,20 @@ int zflow_pipeline_sink_fn (zflow_pipeline_t *self, const char *name, zflow_pipe
 //  converted, anything else becomes a JSON string. Returns as
 //  zflow_pipeline_source.
 int zflow_pipeline_sink_file (zflow_pipeline_t *self, const char *name, const char *path);
+
+//  Keeps the stage called name on an actor (a thread) of its own when own
+//  is true: it neither joins the actor of the stage that feeds it nor
+//  takes the stages after it into its own. false restores the default
+//  (chained where possible). Takes effect at the next start. Returns 0,
+//  ZFLOW_ENOTFOUND (no stage of that name) or ZFLOW_EINVAL (NULL self,
+//  or the pipeline is running).
+int zflow_pipeline_stage_own_thread (zflow_pipeline_t *self, const char *name, bool own);
+
+//  Returns the name of the stage whose actor runs stage index while the
+//  pipeline runs: its own name if it has an actor of its own, else the
+//  first stage of its chain (owned by the pipeline); NULL when not
+//  running, NULL self or no such stage.
+const char *zflow_pipeline_stage_host (zflow_pipeline_t *self, size_t index);
 
 //  Starts every stage, sinks first. Returns 0, the first builder error, or
 //  ZFLOW_ECONFIG (no stage, or a stage failed to start: bad endpoint,

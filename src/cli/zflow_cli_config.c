@@ -3,8 +3,10 @@
 
     A file has one section per stage, named after the stage, with "type"
     (a stage type, see zflow help), "input" for all but sources (the
-    sections it reads, comma-separated) and the type's own options; and an
-    optional section "zflow" with settings for the whole run:
+    sections it reads, comma-separated), optionally "thread = own" (the
+    stage keeps an actor of its own instead of being chained, see
+    zflow_pipeline.h) and the type's own options; and an optional section
+    "zflow" with settings for the whole run:
 
         zflow
             mode = lossless
@@ -48,6 +50,7 @@ typedef struct {
     int role;                       //  ZFLOW_ADAPTER_SOURCE, _SINK or _STAGE
     void *config;                   //  parsed options (adapter's struct)
     const char *input;              //  input names, or NULL
+    bool own_thread;                //  thread = own: never chained
     bool built;                     //  added to the pipeline
     bool read;                      //  some section reads it
     size_t order;                   //  its place in the file (0: first)
@@ -195,6 +198,7 @@ static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t 
     const char *type = zconfig_get (node, "type", NULL);
     const zflow_adapter_t *adapter = type ? zflow_adapter_find (type) : NULL;
     const char *input = zconfig_get (node, "input", NULL);
+    const char *thread = zconfig_get (node, "thread", NULL);
     //  an adapter with several roles: a section with input is a sink
     int role = zflow_adapter_role (adapter, type);
     if (adapter && !role)
@@ -209,6 +213,10 @@ static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t 
     else if (!adapter)
         snprintf (err, sizeof (err), "%s:%d: section '%s': unknown type '%s' (see: zflow help)",
                   file, s_line (lines, name, "type"), name, type);
+    else if (thread && !streq (thread, "own") && !streq (thread, "shared"))
+        snprintf (err, sizeof (err),
+                  "%s:%d: section '%s': option 'thread': '%s' is not own or shared", file,
+                  s_line (lines, name, "thread"), name, thread);
     else {
         s_section_t *self = (s_section_t *) zmalloc (sizeof (s_section_t));
         self->section = node;
@@ -218,10 +226,11 @@ static s_section_t *s_check_section (zconfig_t *node, const char *file, zhash_t 
         self->role = role;
         self->config = zmalloc (adapter->config_size ? adapter->config_size : 1);
         self->input = input;
+        self->own_thread = thread && streq (thread, "own");
         const char *option = NULL;
         char problem[600];
-        if (zflow_adapter_parse (adapter, type, role, node, "type|input", self->config, &option,
-                                 problem, sizeof (problem)) == 0)
+        if (zflow_adapter_parse (adapter, type, role, node, "type|input|thread", self->config,
+                                 &option, problem, sizeof (problem)) == 0)
             return self;
         snprintf (err, sizeof (err), "%s:%d: section '%s': %s", file, s_line (lines, name, option),
                   name, problem);
@@ -339,7 +348,8 @@ static int s_add_one (zflow_pipeline_t *pipeline, s_section_t *s, const char *fi
                                                                 : s->adapter->stage;
     s->built = true;
     if ((s->input && zflow_pipeline_from (pipeline, s->input)) || !add ||
-        add (pipeline, s->name, s->config, err, sizeof (err))) {
+        add (pipeline, s->name, s->config, err, sizeof (err)) ||
+        (s->own_thread && zflow_pipeline_stage_own_thread (pipeline, s->name, true))) {
         fprintf (stderr, "%s:%d: section '%s': %s\n", file, s_line (lines, s->name, NULL), s->name,
                  *err ? err : zflow_pipeline_error_text (pipeline));
         return -1;

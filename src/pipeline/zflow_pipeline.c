@@ -8,6 +8,12 @@
     order of addition is a topological order: start goes backwards (every
     input is bound before anyone connects) and stop drains forwards.
 
+    Chaining: before the actors start, each stage that reads only one
+    stage, which it alone reads, joins that stage's actor when both allow
+    it (zflow_pipeline_chain.c): the link between them becomes a function
+    call. A run of such stages is one actor, started and drained as its
+    first stage (its head); the others answer STATS through it.
+
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
     License, v. 2.0. If a copy of the MPL was not distributed with this
@@ -65,6 +71,7 @@ static void s_stage_destroy (zflow__stage_t **stage_p)
     if (!stage)
         return;
     zactor_destroy (&stage->actor);
+    zlistx_destroy (&stage->chain);
     if (stage->resource_started && stage->ops->stop)
         stage->ops->stop (stage->resource);
     if (stage->ops && stage->resource)
@@ -455,6 +462,30 @@ int zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_
     return 0;
 }
 
+int zflow_pipeline_stage_own_thread (zflow_pipeline_t *self, const char *name, bool own)
+{
+    if (!self)
+        return ZFLOW_EINVAL;
+    if (self->running)
+        return zflow__pipeline_fail (self, ZFLOW_EINVAL, "pipeline is running: cannot move '%s'",
+                                     name ? name : "");
+    for (size_t i = 0; name && i < self->size; i++)
+        if (streq (self->stages[i]->name, name)) {
+            self->stages[i]->own_thread = own;
+            return 0;
+        }
+    return zflow__pipeline_fail (self, ZFLOW_ENOTFOUND, "no stage named '%s'",
+                                 name ? name : "(null)");
+}
+
+const char *zflow_pipeline_stage_host (zflow_pipeline_t *self, size_t index)
+{
+    if (!self || !self->running || index >= self->size)
+        return NULL;
+    zflow__stage_t *stage = self->stages[index];
+    return stage->host ? stage->host->name : stage->name;
+}
+
 //  ---------------------------------------------------------------------
 //  Running
 
@@ -488,6 +519,8 @@ int zflow_pipeline_start (zflow_pipeline_t *self)
         stage->mode = self->mode;
         stage->hwm = self->hwm;
     }
+    if (zflow__pipeline_chain (self->stages, self->size))
+        return zflow__pipeline_fail (self, ZFLOW_ENOMEM, "out of memory");
     for (size_t i = 0; i < self->size; i++) {
         zflow__stage_t *stage = self->stages[i];
         if (stage->ops && stage->ops->start) {
@@ -501,6 +534,8 @@ int zflow_pipeline_start (zflow_pipeline_t *self)
     }
     for (size_t i = self->size; i-- > 0;) {
         zflow__stage_t *stage = self->stages[i];
+        if (stage->host)
+            continue; //  runs in its head's actor
         stage->actor = zflow_actor_start (zflow__stage_actor, stage);
         if (!stage->actor) {
             s_end_all (self);
@@ -559,7 +594,11 @@ int zflow_pipeline_stop (zflow_pipeline_t *self, int timeout_ms)
     snprintf (text, sizeof (text), "%d", timeout_ms);
     int rc = 0;
     for (size_t i = 0; i < self->size; i++) {
-        char *reply = s_ask (self->stages[i]->actor, "DRAIN", text, timeout_ms + 1000);
+        //  a chained stage was drained with its head: nothing can reach it
+        //  but through the head's actor, which passed everything on
+        char *reply = self->stages[i]->host
+                          ? strdup ("0")
+                          : s_ask (self->stages[i]->actor, "DRAIN", text, timeout_ms + 1000);
         if (!reply || !streq (reply, "0")) {
             zsys_warning ("%s: stage '%s' did not drain in time", self->name,
                           self->stages[i]->name);
@@ -629,7 +668,9 @@ char *zflow_pipeline_stage_bindings (zflow_pipeline_t *self, size_t index)
 {
     if (!self->running || index >= self->size)
         return NULL;
-    char *reply = s_ask (self->stages[index]->actor, "BINDINGS", NULL, 1000);
+    zflow__stage_t *stage = self->stages[index];
+    char *reply = stage->host ? s_ask (stage->host->actor, "BINDINGS", stage->name, 1000)
+                              : s_ask (stage->actor, "BINDINGS", NULL, 1000);
     if (reply && !*reply)
         zstr_free (&reply);
     return reply;
@@ -640,10 +681,19 @@ zhash_t *zflow_pipeline_stage_stats (zflow_pipeline_t *self, size_t index, int t
     if (!self || !self->running || index >= self->size)
         return NULL;
     zflow__stage_t *stage = self->stages[index];
-    zhash_t *stats = zflow_actor_stats (stage->actor, timeout_ms);
-    if (stats && stage->resource_started && stage->ops->stats)
-        stage->ops->stats (stage->resource, stats);
+    zhash_t *all = zflow_actor_stats (stage->host ? stage->host->actor : stage->actor, timeout_ms);
+    zhash_t *stats = all ? zflow__stage_counters (all, stage) : NULL;
+    zhash_destroy (&all);
     return stats;
+}
+
+//  Returns the index of stage in the pipeline.
+static size_t s_index (zflow_pipeline_t *self, zflow__stage_t *stage)
+{
+    size_t index = 0;
+    while (index < self->size && self->stages[index] != stage)
+        index++;
+    return index;
 }
 
 zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms)
@@ -651,12 +701,21 @@ zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms)
     if (!self || !self->running)
         return NULL;
     zhash_t *all = zhash_new ();
-    zhash_autofree (all);
+    //  one STATS request per actor, so the stages of a chain are counted
+    //  at the same moment: replies[i] is the reply of stage i's actor
+    zhash_t **replies = (zhash_t **) calloc (self->size, sizeof (zhash_t *));
+    if (all)
+        zhash_autofree (all);
+    if (!replies)
+        zhash_destroy (&all);
     int64_t deadline = zclock_mono () + timeout_ms;
     for (size_t i = 0; all && i < self->size; i++) {
+        zflow__stage_t *stage = self->stages[i];
+        size_t head = stage->host ? s_index (self, stage->host) : i;
         int64_t left = timeout_ms < 0 ? -1 : deadline - zclock_mono ();
-        zhash_t *stats =
-            timeout_ms >= 0 && left <= 0 ? NULL : zflow_pipeline_stage_stats (self, i, (int) left);
+        if (!replies[head] && (timeout_ms < 0 || left > 0))
+            replies[head] = zflow_actor_stats (self->stages[head]->actor, (int) left);
+        zhash_t *stats = replies[head] ? zflow__stage_counters (replies[head], stage) : NULL;
         if (!stats) {
             zhash_destroy (&all); //  a stage did not answer in time
             break;
@@ -669,6 +728,9 @@ zhash_t *zflow_pipeline_stats (zflow_pipeline_t *self, int timeout_ms)
         }
         zhash_destroy (&stats);
     }
+    for (size_t i = 0; replies && i < self->size; i++)
+        zhash_destroy (&replies[i]);
+    free (replies);
     return all;
 }
 
@@ -678,5 +740,5 @@ void zflow_pipeline_set_verbose (zflow_pipeline_t *self, bool verbose)
         return;
     self->verbose = verbose;
     for (size_t i = 0; self->running && i < self->size; i++)
-        zflow_actor_set_verbose (self->stages[i]->actor, verbose);
+        zflow_actor_set_verbose (self->stages[i]->actor, verbose); //  NULL (chained): nothing
 }

@@ -6,6 +6,10 @@
     or nothing), and outputs (one PUSH link per consumer, or for a sink the
     user's endpoint). All are zflow streams attached to the actor's loop.
 
+    A chained stage's actor runs the callbacks of the stages fused after it
+    (zflow_pipeline_stage.h) in turn on each message, between its input
+    and the outputs of the last of them; each keeps its own counters.
+
     Backpressure (lossless): when a write to an output returns ZFLOW_DRAIN
     the output is "above"; while any output is above, the stage stops
     reading its input. Its input buffer then fills, the stream stops
@@ -43,6 +47,15 @@
 
 typedef struct _s_run_t s_run_t;
 
+//  One stage the actor runs: the head (its own) or a chained one.
+typedef struct {
+    zflow__stage_t *desc;             //  the stage (owned by the pipeline)
+    zflow_actor_counters_t *counters; //  its standard counters (the base's for the head)
+    zflow_actor_counters_t own;       //  a chained stage's counters
+    uint64_t filtered;                //  messages its filter dropped
+    uint64_t errors;                  //  messages lost to a map error or a dead output
+} s_step_t;
+
 //  One output of the stage.
 typedef struct {
     s_run_t *run;           //  the stage it belongs to
@@ -57,8 +70,11 @@ struct _s_run_t {
     zflow__stage_t *desc;             //  the description (owned by the pipeline)
     zflow_actor_t *base;              //  the actor base
     zflow_actor_counters_t *counters; //  the base's standard counters
+    s_step_t *steps;                  //  the head, then its chained stages
+    size_t n_steps;                   //  at least 1
+    s_step_t *tail;                   //  the last step: it owns the outputs
     zflow_stream_t *input;            //  input link or user endpoint (not synth)
-    s_output_t *outputs;              //  outputs, n_outputs of them
+    s_output_t *outputs;              //  outputs (the tail's), n_outputs of them
     size_t n_outputs;
     size_t blocked;          //  outputs above their watermark now
     zflow__linefile_t *file; //  file sink: the output and its buffer, or NULL
@@ -66,11 +82,10 @@ struct _s_run_t {
     bool file_waiting;       //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
     zflow_msg_t *msg;        //  reused message
     zflow_msg_t *copy;       //  reused copy for all outputs but the last
+    zflow_msg_t *wrapped;    //  source: swapped with msg by s_wrap
     zflow_meta_t *meta;      //  reused meta for wrapping
     zflow_key_t *key;        //  key for wrapping (sources, synthetic)
     uint64_t seq;            //  sequence number of wrapped messages
-    uint64_t filtered;       //  messages a filter dropped
-    uint64_t errors;         //  messages lost to a map error or a dead output
     bool stopped;            //  drained: takes nothing more in
     bool draining;           //  inside DRAIN: never drop, wait instead
     bool pumping;            //  inside s_pump (callbacks may re-enter)
@@ -85,23 +100,24 @@ static void s_pump (s_run_t *run);
 //  ---------------------------------------------------------------------
 //  Passing messages on
 
-//  Writes msg to every output (copies for all but the last) and empties it.
-static void s_emit (s_run_t *run, zflow_msg_t *msg)
+//  Writes msg (of bytes payload bytes) to every output (copies for all but
+//  the last) and empties it; counts it as the tail's.
+static void s_emit (s_run_t *run, zflow_msg_t *msg, size_t bytes)
 {
-    size_t bytes = zflow_msg_content_size (msg);
+    s_step_t *tail = run->tail;
     bool sent = false;
     for (size_t i = 0; i < run->n_outputs; i++) {
         s_output_t *out = &run->outputs[i];
         if (run->desc->mode == ZFLOW_PIPELINE_LOSSY && !run->draining &&
             zflow_stream_write_pending_bytes (out->stream) >= ZFLOW_STREAM_DEFAULT_HIGH) {
             out->drops++;
-            run->counters->drops++;
+            tail->counters->drops++;
             continue;
         }
         zflow_msg_t *part = msg;
         if (i + 1 < run->n_outputs) {
             if (zflow_msg_copy (run->copy, msg)) {
-                run->errors++;
+                tail->errors++;
                 continue;
             }
             part = run->copy;
@@ -115,27 +131,93 @@ static void s_emit (s_run_t *run, zflow_msg_t *msg)
         if (rc == 0 || rc == ZFLOW_DRAIN)
             sent = true;
         else
-            run->errors++;
+            tail->errors++;
     }
     if (sent) {
-        run->counters->msgs_out++;
-        run->counters->bytes_out += bytes;
+        tail->counters->msgs_out++;
+        tail->counters->bytes_out += bytes;
     }
     zflow_msg_reset (msg);
 }
 
-//  Wraps what a source read into an envelope unless it already is one.
-static int s_wrap (s_run_t *run, zflow_msg_t *msg)
+//  A sink calling its write callback (the tail): counts what it says.
+static void s_call (s_step_t *step, zflow_msg_t *msg, size_t bytes)
 {
+    int rc = step->desc->map (msg, step->desc->arg);
+    if (rc == 0) {
+        step->counters->msgs_out++;
+        step->counters->bytes_out += bytes;
+    } else if (rc == ZFLOW_EFULL)
+        step->counters->drops++; //  the sink's own policy dropped it
+    else
+        step->errors++;
+    zflow_msg_reset (msg);
+}
+
+//  Passes msg (bytes payload bytes), which step from - 1 let through, to
+//  the chained steps from there on in turn (the payload frames move, never
+//  copied), then to the outputs or the sink callback; or drops it where a
+//  map fails or a filter says no.
+static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from, size_t bytes)
+{
+    for (size_t k = from; k < run->n_steps; k++) {
+        s_step_t *step = &run->steps[k];
+        run->steps[k - 1].counters->msgs_out++;
+        run->steps[k - 1].counters->bytes_out += bytes;
+        step->counters->msgs_in++;
+        step->counters->bytes_in += bytes;
+        zflow__stage_t *desc = step->desc;
+        if (desc->kind == ZFLOW__STAGE_MAP && desc->map (msg, desc->arg) < 0) {
+            step->errors++;
+            zflow_msg_reset (msg);
+            return;
+        }
+        if (desc->kind == ZFLOW__STAGE_MAP)
+            bytes = zflow_msg_content_size (msg); //  a map may change the size
+        if (desc->kind == ZFLOW__STAGE_FILTER && !desc->filter (msg, desc->arg)) {
+            step->filtered++;
+            zflow_msg_reset (msg);
+            return;
+        }
+    }
+    if (run->tail->desc->kind == ZFLOW__STAGE_CALL)
+        s_call (run->tail, msg, bytes);
+    else
+        s_emit (run, msg, bytes);
+}
+
+//  Wraps what a source read (*msg_p, which is run->msg) into an envelope
+//  unless it already is one, as zflow_envelope_wrap does but without its
+//  allocations, which were a quarter of a chained pipeline's work: the key
+//  and meta frames go into run->wrapped, the payload frames move behind
+//  them, and run->msg and run->wrapped swap (*msg_p follows).
+static int s_wrap (s_run_t *run, zflow_msg_t **msg_p)
+{
+    zflow_msg_t *msg = *msg_p, *out = run->wrapped;
     if (zflow_envelope_decode (msg, NULL) == 0)
         return 0;
-    zflow_meta_reset (run->meta);
-    zflow_meta_set_source (run->meta, run->desc->name);
-    zflow_meta_set_seq (run->meta, ++run->seq);
+    zflow_meta_set_seq (run->meta, ++run->seq); //  its source was set once
     zflow_meta_stamp (run->meta);
+    char meta[ZFLOW_META_MAX_WIRE];
+    int meta_size = zflow_meta_encode (run->meta, meta, sizeof (meta));
     size_t key_size;
     const void *key = zflow_key_wire (run->key, &key_size);
-    return zflow_envelope_wrap (msg, key, key_size, run->meta);
+    zflow_msg_reset (out);
+    int rc = meta_size < 0 ? meta_size : zflow_msg_add (out, key, key_size);
+    rc = rc ? rc : zflow_msg_add (out, meta, (size_t) meta_size);
+    if (rc == 0 && zflow_msg_size (msg) == 0)
+        rc = zflow_msg_add (out, "", 0);
+    for (size_t i = 0; rc == 0 && i < zflow_msg_size (msg); i++)
+        rc = zflow_msg_add_zmq (out, zflow_msg_zmq (msg, i));
+    if (rc) {
+        zflow_msg_reset (out);
+        return rc;
+    }
+    zflow_msg_reset (msg); //  frames moved out: closes empty ones
+    run->wrapped = msg;
+    run->msg = out;
+    *msg_p = out;
+    return 0;
 }
 
 static int s_on_file_writable (zloop_t *loop, zmq_pollitem_t *item, void *arg);
@@ -171,43 +253,34 @@ static void s_file_sync (s_run_t *run)
 static void s_handle (s_run_t *run, zflow_msg_t *msg)
 {
     zflow__stage_t *desc = run->desc;
+    s_step_t *head = &run->steps[0];
+    size_t bytes = zflow_msg_content_size (msg);
     run->counters->msgs_in++;
-    run->counters->bytes_in += zflow_msg_content_size (msg);
+    run->counters->bytes_in += bytes;
     int rc = 0;
     if (desc->kind == ZFLOW__STAGE_SOURCE)
-        rc = s_wrap (run, msg);
+        rc = s_wrap (run, &msg);
     else if (desc->kind == ZFLOW__STAGE_MAP)
         rc = desc->map (msg, desc->arg);
     else if (desc->kind == ZFLOW__STAGE_FILTER && !desc->filter (msg, desc->arg)) {
-        run->filtered++;
+        head->filtered++;
         zflow_msg_reset (msg);
         return;
-    } else if (desc->kind == ZFLOW__STAGE_FILE || desc->kind == ZFLOW__STAGE_CALL) {
-        size_t bytes = zflow_msg_content_size (msg);
-        if (desc->kind == ZFLOW__STAGE_FILE) {
-            //  counted as out once the kernel took the whole line
-            if (zflow__linefile_append (run->file, msg))
-                run->errors++;
-            zflow_msg_reset (msg);
-            return;
-        }
-        rc = desc->map (msg, desc->arg);
-        if (rc == 0) {
-            run->counters->msgs_out++;
-            run->counters->bytes_out += bytes;
-        } else if (rc == ZFLOW_EFULL)
-            run->counters->drops++; //  the sink's own policy dropped it
-        else
-            run->errors++;
+    } else if (desc->kind == ZFLOW__STAGE_FILE) {
+        //  counted as out once the kernel took the whole line
+        if (zflow__linefile_append (run->file, msg))
+            head->errors++;
         zflow_msg_reset (msg);
         return;
     }
     if (rc < 0) {
-        run->errors++;
+        head->errors++;
         zflow_msg_reset (msg);
         return;
     }
-    s_emit (run, msg);
+    if (desc->kind == ZFLOW__STAGE_SOURCE || desc->kind == ZFLOW__STAGE_MAP)
+        bytes = zflow_msg_content_size (msg); //  wrapped, or changed by the map
+    s_pass (run, msg, 1, bytes);
 }
 
 //  ---------------------------------------------------------------------
@@ -257,9 +330,10 @@ static void s_synth_pump (s_run_t *run)
         target = desc->count;
     while (run->generated < target && !run->blocked) {
         s_synth_one (run, run->msg);
+        size_t bytes = zflow_msg_content_size (run->msg);
         run->counters->msgs_in++;
-        run->counters->bytes_in += zflow_msg_content_size (run->msg);
-        s_emit (run, run->msg);
+        run->counters->bytes_in += bytes;
+        s_pass (run, run->msg, 1, bytes);
     }
 }
 
@@ -375,9 +449,8 @@ static int s_endpoints (zflow_stream_t *stream, const char *list, bool bind, con
 
 //  Creates the stream of a user endpoint (a source's input, a sink's
 //  output) with HWM, linger and CURVE set before it binds or connects.
-static zflow_stream_t *s_user_stream (s_run_t *run)
+static zflow_stream_t *s_user_stream (zflow__stage_t *desc)
 {
-    zflow__stage_t *desc = run->desc;
     zflow_stream_t *stream = zflow_stream_new (desc->sock_type, NULL, NULL, NULL);
     if (!stream)
         return NULL;
@@ -433,7 +506,7 @@ static int s_open_input (s_run_t *run)
     if (desc->kind == ZFLOW__STAGE_SOURCE && desc->external)
         run->input = desc->external;
     else if (desc->kind == ZFLOW__STAGE_SOURCE)
-        run->input = s_user_stream (run);
+        run->input = s_user_stream (desc);
     else
         run->input = s_link (run, ZMQ_PULL, desc->input, true);
     if (!run->input)
@@ -445,7 +518,7 @@ static int s_open_input (s_run_t *run)
 
 static int s_open_outputs (s_run_t *run)
 {
-    zflow__stage_t *desc = run->desc;
+    zflow__stage_t *desc = run->tail->desc;
     if (desc->kind == ZFLOW__STAGE_CALL)
         return 0; //  the callback is its output
     if (desc->kind == ZFLOW__STAGE_FILE)
@@ -462,7 +535,7 @@ static int s_open_outputs (s_run_t *run)
         s_output_t *out = &run->outputs[i];
         out->run = run;
         out->name = desc->kind == ZFLOW__STAGE_SINK ? desc->name : name;
-        out->stream = desc->kind == ZFLOW__STAGE_SINK ? s_user_stream (run)
+        out->stream = desc->kind == ZFLOW__STAGE_SINK ? s_user_stream (desc)
                                                       : s_link (run, ZMQ_PUSH, endpoint, false);
         if (!out->stream)
             return ZFLOW_ECONFIG;
@@ -490,15 +563,18 @@ static void s_run_destroy (s_run_t **run_p)
             zflow_stream_close (stream);
         if (stream && zflow_stream_dropped (stream))
             zsys_warning ("%s: %" PRIu64 " unsent messages to '%s' discarded at stop",
-                          run->desc->name, zflow_stream_dropped (stream), run->outputs[i].name);
+                          run->tail->desc->name, zflow_stream_dropped (stream),
+                          run->outputs[i].name);
         zflow_stream_destroy (&run->outputs[i].stream);
     }
     free (run->outputs);
     zflow__linefile_close (&run->file);
     zflow_msg_destroy (&run->msg);
     zflow_msg_destroy (&run->copy);
+    zflow_msg_destroy (&run->wrapped);
     zflow_meta_destroy (&run->meta);
     zflow_key_destroy (&run->key);
+    free (run->steps);
     free (run);
     *run_p = NULL;
 }
@@ -512,13 +588,31 @@ static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
     run->base = base;
     run->counters = zflow_actor_counters (base);
     run->retry_timer = run->synth_timer = -1;
+    run->n_steps = 1 + (desc->chain ? zlistx_size (desc->chain) : 0);
+    run->steps = (s_step_t *) zmalloc (run->n_steps * sizeof (s_step_t));
+    if (!run->steps) {
+        free (run);
+        return NULL;
+    }
+    run->steps[0].desc = desc;
+    run->steps[0].counters = run->counters;
+    zflow__stage_t *member = desc->chain ? (zflow__stage_t *) zlistx_first (desc->chain) : NULL;
+    for (size_t k = 1; k < run->n_steps; k++) {
+        run->steps[k].desc = member;
+        run->steps[k].counters = &run->steps[k].own;
+        member = (zflow__stage_t *) zlistx_next (desc->chain);
+    }
+    run->tail = &run->steps[run->n_steps - 1];
     run->msg = zflow_msg_new ();
     run->copy = zflow_msg_new ();
+    run->wrapped = zflow_msg_new ();
     run->meta = zflow_meta_new ();
+    if (run->meta && desc->kind == ZFLOW__STAGE_SOURCE)
+        zflow_meta_set_source (run->meta, desc->name); //  s_wrap sets the rest
     run->key = desc->kind == ZFLOW__STAGE_SYNTH ? zflow_key_new ("synthetic", "events", NULL)
                                                 : zflow_key_new ("zflow", desc->name, NULL);
-    if (!run->msg || !run->copy || !run->meta || !run->key || s_open_outputs (run) ||
-        s_open_input (run))
+    if (!run->msg || !run->copy || !run->wrapped || !run->meta || !run->key ||
+        s_open_outputs (run) || s_open_input (run))
         s_run_destroy (&run);
     return run;
 }
@@ -585,11 +679,15 @@ static int s_drain (s_run_t *run, int timeout_ms)
     return rc;
 }
 
-//  Returns the bound endpoints of the user stream, comma-separated, or NULL.
-static char *s_bindings (s_run_t *run)
+//  Returns the bound endpoints of the user stream of the head, or of the
+//  chained sink called name (NULL: the head), comma-separated, or NULL.
+static char *s_bindings (s_run_t *run, const char *name)
 {
-    zflow_stream_t *stream = run->desc->kind == ZFLOW__STAGE_SOURCE ? run->input
-                             : run->desc->kind == ZFLOW__STAGE_SINK && run->n_outputs
+    zflow__stage_t *desc = name ? run->tail->desc : run->desc;
+    if (name && !streq (desc->name, name))
+        return NULL;
+    zflow_stream_t *stream = desc->kind == ZFLOW__STAGE_SOURCE ? run->input
+                             : desc->kind == ZFLOW__STAGE_SINK && run->n_outputs
                                  ? run->outputs[0].stream
                                  : NULL;
     if (!stream)
@@ -609,7 +707,9 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
     s_run_t *run = (s_run_t *) arg;
     zsock_t *pipe = zflow_actor_pipe (base);
     if (streq (command, "BINDINGS")) {
-        char *list = s_bindings (run);
+        char *name = zmsg_popstr (request);
+        char *list = s_bindings (run, name);
+        zstr_free (&name);
         zstr_sendx (pipe, "BINDINGS", list ? list : "", NULL);
         free (list);
     } else if (streq (command, "DONE")) {
@@ -628,19 +728,49 @@ static int s_on_command (zflow_actor_t *base, const char *command, zmsg_t *reque
     return 0;
 }
 
+//  Adds a counter of step (prefixed "chain/<name>/" for a chained one).
+static void s_stats_add (zmsg_t *reply, s_step_t *step, bool chained, const char *name,
+                         uint64_t value)
+{
+    char full[400];
+    if (chained)
+        snprintf (full, sizeof (full), ZFLOW__CHAIN_STATS "%s/%s", step->desc->name, name);
+    zflow_actor_stats_add (reply, chained ? full : name, value);
+}
+
+//  Adds the counters of each step but the standard ones of the head, which
+//  the base adds: chained stages report what they would on their own.
 static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
 {
     (void) base;
     s_run_t *run = (s_run_t *) arg;
-    zflow_actor_stats_add (reply, "filtered", run->filtered);
-    zflow_actor_stats_add (reply, "errors", run->errors);
-    zflow_actor_stats_add (reply, "pauses", run->input ? zflow_stream_pauses (run->input) : 0);
-    if (run->desc->kind == ZFLOW__STAGE_SYNTH)
-        zflow_actor_stats_add (reply, "generated", run->generated);
-    for (size_t i = 0; i < run->n_outputs; i++) {
+    for (size_t k = 0; k < run->n_steps; k++) {
+        s_step_t *step = &run->steps[k];
+        bool chained = k > 0;
+        if (chained) {
+            s_stats_add (reply, step, true, "msgs_in", step->own.msgs_in);
+            s_stats_add (reply, step, true, "bytes_in", step->own.bytes_in);
+            s_stats_add (reply, step, true, "msgs_out", step->own.msgs_out);
+            s_stats_add (reply, step, true, "bytes_out", step->own.bytes_out);
+            s_stats_add (reply, step, true, "drops", step->own.drops);
+            s_stats_add (reply, step, true, "queue_depth", 0);
+        }
+        s_stats_add (reply, step, chained, "filtered", step->filtered);
+        s_stats_add (reply, step, chained, "errors", step->errors);
+        s_stats_add (reply, step, chained, "pauses",
+                     !chained && run->input ? zflow_stream_pauses (run->input) : 0);
+        if (step->desc->kind == ZFLOW__STAGE_SYNTH)
+            s_stats_add (reply, step, chained, "generated", run->generated);
         char name[300];
-        snprintf (name, sizeof (name), "drops.%s", run->outputs[i].name);
-        zflow_actor_stats_add (reply, name, run->outputs[i].drops);
+        if (k + 1 < run->n_steps) {
+            //  the link to the next step that chaining saved drops nothing
+            snprintf (name, sizeof (name), "drops.%s", run->steps[k + 1].desc->name);
+            s_stats_add (reply, step, chained, name, 0);
+        } else
+            for (size_t i = 0; i < run->n_outputs; i++) {
+                snprintf (name, sizeof (name), "drops.%s", run->outputs[i].name);
+                s_stats_add (reply, step, chained, name, run->outputs[i].drops);
+            }
     }
 }
 

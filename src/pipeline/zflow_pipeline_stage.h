@@ -6,10 +6,18 @@
     description (it never changes while the actor runs) and keeps its
     running state to itself.
 
+    Chaining: at start the pipeline fuses runs of stages into one actor
+    (zflow__pipeline_chain): the first stage of a run, its head, starts the
+    actor and lists the others in chain; each of those has host set to the
+    head and no actor of its own. The actor calls their callbacks in turn
+    and keeps their counters apart; its STATS reply adds each member's
+    counters as "chain/<member>/<counter>".
+
     Commands on the stage's pipe, besides $TERM / VERBOSE / STATS. Each
     reply repeats the command in its first frame, so a caller that timed
     out and asks again can skip a late reply to the earlier request:
-        BINDINGS        replies BINDINGS + the bound endpoints, comma-separated
+        BINDINGS [name] replies BINDINGS + the endpoints bound by the head
+                        (or by the chained sink called name), comma-separated
         DONE            replies DONE + "1" when a synthetic source sent its count
         DRAIN <ms>      stops a source reading, passes on everything in
                         flight, flushes the outputs; replies DRAIN + a zflow
@@ -45,7 +53,7 @@ typedef enum {
 typedef struct _zflow__resource_ops_t zflow__resource_ops_t;
 
 //  A stage's description, owned by the pipeline.
-typedef struct {
+typedef struct _zflow__stage_t {
     char *name;                       //  stage name, unique in the pipeline
     zflow__stage_kind_t kind;         //  what the stage does
     char *input;                      //  inproc endpoint it binds (not sources)
@@ -73,7 +81,15 @@ typedef struct {
     const zflow__resource_ops_t *ops; //  its external resource, or NULL
     void *resource;                   //  the resource's state
     bool resource_started;            //  ops->start succeeded
+    bool own_thread;                  //  never chained: runs in an actor of its own
+    zlistx_t *chain;                  //  head of a run: the stages its actor also runs,
+                                      //  in order (not owned), or NULL
+    struct _zflow__stage_t *host;     //  chained stage: the head whose actor runs it,
+                                      //  or NULL
 } zflow__stage_t;
+
+//  Chain prefix of a chained member's counters in its head's STATS reply.
+#define ZFLOW__CHAIN_STATS "chain/"
 
 //  The stage actor; args is the zflow__stage_t (owned by the pipeline).
 //  Signals ready with a non-zero status when its sockets or files cannot
@@ -115,6 +131,24 @@ int zflow__pipeline_add_resource (zflow_pipeline_t *self, const zflow__resource_
 //  Records the pipeline's first builder error (printf-style text) and
 //  returns code. Defined in zflow_pipeline.c.
 int zflow__pipeline_fail (zflow_pipeline_t *self, int code, const char *format, ...);
+
+//  True when stage may run in the actor of the stage that feeds it: a
+//  map or filter, a sink on ZeroMQ endpoints or a sink callback, without
+//  a resource (an adapter's client) or the own-thread flag. Defined in
+//  zflow_pipeline_chain.c.
+bool zflow__stage_chainable (const zflow__stage_t *stage);
+
+//  Decides which stages share an actor (the top of this file): sets the
+//  host of every chained stage and lists it in its head's chain, after
+//  clearing what an earlier start decided. stages are in the order added.
+//  Returns 0 or ZFLOW_ENOMEM. Defined in zflow_pipeline_chain.c.
+int zflow__pipeline_chain (zflow__stage_t **stages, size_t size);
+
+//  Returns the counters of stage from its actor's STATS reply all (which
+//  stays the caller's): a head's without the chained stages' entries, a
+//  chained stage's from under "chain/<name>/", plus its resource's. The
+//  caller destroys the result; NULL when out of memory.
+zhash_t *zflow__stage_counters (zhash_t *all, zflow__stage_t *stage);
 
 //  Returns a text name for a stage kind.
 const char *zflow__stage_kind_name (zflow__stage_kind_t kind);

@@ -82,14 +82,15 @@ def test_tiny_run():
                 check(0 < s["min"] <= s["median"] <= s["max"], f"{figure['name']} {side} spread")
             check(abs(figure["ratio"] - figure["zflow"]["median"] / figure["base"]["median"])
                   < 1e-3, "ratio is zflow over baseline")
-        check([f["name"] for f in report["latency"]] == ["stream", "pipeline"], "latency figures")
+        check([f["name"] for f in report["latency"]] == ["stream", "pipeline", "pipeline_own_threads"],
+              "latency figures")
         for figure in report["latency"]:
             for side in ("base", "zflow"):
                 s = figure[side]
                 check(s["count"] == 2000, "every message measured")
                 check(s["p50"] <= s["p90"] <= s["p99"] <= s["p999"] <= s["max"], "percentiles")
         rows = list(csv.DictReader(open(out_csv)))
-        check(len(rows) == 3 * 3 + 2 * 6, f"CSV rows: {len(rows)}")
+        check(len(rows) == 3 * 3 + 3 * 6, f"CSV rows: {len(rows)}")
         check({r["kind"] for r in rows} == {"throughput", "latency"}, "CSV kinds")
         for name in ("throughput.svg", "latency.svg"):
             root = ET.parse(os.path.join(plots, name)).getroot()

@@ -57,6 +57,11 @@ expect("good", GOOD, 0)
 rc, out, err = run(["check", write("good2.zpl", GOOD)])
 assert rc == 0 and "ok, 3 stages" in err, err
 
+# thread = own keeps a stage off the chain; any other value than own or shared is an error
+expect("thread_own", GOOD.replace("    field = hashes\n", "    field = hashes\n    thread = own\n"), 0)
+expect("thread_bad", GOOD.replace("    field = hashes\n", "    field = hashes\n    thread = mine\n"),
+       3, "FILE:13: section 'hashes': option 'thread': 'mine' is not own or shared")
+
 expect("unknown_option", """in
     type = pull
     bind = tcp://127.0.0.1:*

@@ -115,6 +115,9 @@ int main (void)
     zflow_pipeline_source (p, "in", "pull", "inproc://test-cli-poll-in", NULL);
     zflow_pipeline_map (p, "slow", s_slow, NULL, NULL);
     zflow_pipeline_sink_file (p, "out", "/dev/null");
+    //  on its own thread: chained, the slow map would hold up the source's
+    //  STATS too (the actor answers between messages)
+    zflow_pipeline_stage_own_thread (p, "slow", true);
     s_check (zflow_pipeline_start (p) == 0, "pipeline started");
     zsock_t *gate = zsock_new_push ("@inproc://test-cli-poll-gate");
     zflow_cli_poll_t *poll = zflow_cli_poll_new (p, NULL, 50, 1500);
