@@ -340,8 +340,7 @@ int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const voi
     //  The hpfeeds frame is encoded here, in the caller's thread, into the
     //  hand-off buffer the actor takes whole (see zflow_hpfeeds_handoff.h).
     size_t channel_size = strlen (channel), ident_size = self->ident_size;
-    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, ident_size, channel,
-                                                channel_size, payload, size);
+    long total = zflow__hpfeeds_publish_size (ident_size, channel_size, size);
     if (total < 0)
         return ZFLOW_ETOOBIG;
     if ((size_t) total >= S_PUB_BATCH)
