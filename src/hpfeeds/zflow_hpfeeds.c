@@ -43,10 +43,11 @@ struct _zflow_hpfeeds_t {
     uint8_t *env_payload;             //  its payload part's data
     size_t env_payload_size;          //  its payload part's size
     bool env_payload_inline;          //  that data lives inside the part (small part)
-    uint8_t env_bytes[3 * sizeof (zmq_msg_t)];  //  its three parts' bytes as the last read left
-                                                //  them: compared, never used as messages
-    int reader_timeout;                         //  receive timeout set on reader
-    zflow_meta_t *meta;                         //  meta of the last ident read
+    uint8_t env_bytes[3 * sizeof (zmq_msg_t)]; //  its three parts' bytes as the last read left
+                                               //  them: compared, never used as messages
+    size_t env_checked; //  how many are compared (the payload part's if small)
+    int reader_timeout; //  receive timeout set on reader
+    zflow_meta_t *meta; //  meta of the last ident read
     char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1]; //  that ident
     size_t meta_ident_size;                     //  its length
     zmq_msg_t meta_msg;    //  its encoding (shared by the envelopes, refcounted)
@@ -355,7 +356,7 @@ int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const voi
         s_ring (self);
         pthread_mutex_lock (&handoff->lock);
     }
-    int rc = s_wait_room (self, (size_t) total);
+    int rc = handoff->size + (size_t) total <= S_PUB_BATCH ? 0 : s_wait_room (self, (size_t) total);
     if (rc) {
         pthread_mutex_unlock (&handoff->lock);
         return rc;
@@ -421,13 +422,12 @@ static inline bool s_same (const uint8_t *a, const uint8_t *b, size_t size)
     return true;
 }
 
-//  Makes the meta part's encoding current for the frame's ident (the meta
-//  is encoded once per ident and shared by the envelopes, refcounted).
-static int s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame)
+//  Encodes the meta part for the frame's ident (the meta is encoded once
+//  per ident and shared by the envelopes, refcounted). Returns 0 or
+//  ZFLOW_ENOMEM. Out of line: s_meta_current calls it for a new ident only.
+__attribute__ ((noinline)) static int s_meta_update (zflow_hpfeeds_t *self,
+                                                     const zflow_hpfeeds_frame_t *frame)
 {
-    if (self->meta_valid && self->meta_ident_size == frame->name_size &&
-        s_same ((const uint8_t *) self->meta_ident, frame->name, frame->name_size))
-        return 0;
     uint8_t wire[ZFLOW_META_MAX_WIRE];
     memcpy (self->meta_ident, frame->name, frame->name_size);
     self->meta_ident[frame->name_size] = 0;
@@ -445,6 +445,16 @@ static int s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *f
     memcpy (zmq_msg_data (&self->meta_msg), wire, (size_t) size);
     self->meta_data = zmq_msg_data (&self->meta_msg);
     return 0;
+}
+
+//  Makes the meta part's encoding current for the frame's ident. Returns 0
+//  or ZFLOW_ENOMEM.
+static inline int s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame)
+{
+    if (self->meta_valid && self->meta_ident_size == frame->name_size &&
+        s_same ((const uint8_t *) self->meta_ident, frame->name, frame->name_size))
+        return 0;
+    return s_meta_update (self, frame);
 }
 
 //  True when data lies inside part itself: libzmq keeps small parts (up
@@ -469,7 +479,8 @@ static void s_envelope_keep (zflow_hpfeeds_t *self, zflow_msg_t *msg)
     self->env_msg = msg;
     self->env_parts = msg->parts;
     self->env_meta = self->meta_data;
-    memcpy (self->env_bytes, msg->parts, sizeof (self->env_bytes));
+    self->env_checked = (self->env_payload_inline ? 3 : 2) * sizeof (zmq_msg_t);
+    memcpy (self->env_bytes, msg->parts, self->env_checked);
 }
 
 //  Refills the envelope the last read built in msg, in place, when the
@@ -487,7 +498,7 @@ static bool s_envelope_again (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t
 {
     if (msg != self->env_msg || msg->count != 3 || msg->parts != self->env_parts ||
         self->env_meta != self->meta_data || self->env_key_size != 8 + frame->channel_size ||
-        memcmp (msg->parts, self->env_bytes, sizeof (self->env_bytes)))
+        memcmp (msg->parts, self->env_bytes, self->env_checked))
         return false;
     if (!self->env_key_inline && !s_own_buffer (&msg->parts[0], self->env_key, self->env_key_size))
         return false;
