@@ -506,7 +506,8 @@ static bool s_envelope_again (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t
     if (self->env_payload_size != frame->data_size ||
         !(self->env_payload_inline ||
           s_own_buffer (part, self->env_payload, self->env_payload_size))) {
-        //  another size: a new payload part in place of the old
+        //  another size, or a buffer no longer ours alone (copied or
+        //  replaced): a new payload part in place of the old
         zmq_msg_close (part);
         if (zmq_msg_init_size (part, frame->data_size)) {
             zmq_msg_init (part);
