@@ -377,14 +377,16 @@ static inline int s_read_direct (zflow_stream_t *self, zflow_msg_t *msg, int tim
         flags = ZMQ_DONTWAIT;
     else if (self->rcvtimeo != (timeout_ms < 0 ? -1 : timeout_ms))
         s_set_rcvtimeo (self, timeout_ms < 0 ? -1 : timeout_ms);
-    if (msg->count == 0 || zmq_msg_more (&msg->parts[0])) {
+    //  one part (the last read's, in a read loop): received into in place;
+    //  none or several (a multipart message before) go the general way,
+    //  which reuses every part
+    if (msg->count != 1) {
         int rc = s_recv_msg (self, msg, flags);
         if (rc == ZFLOW_EAGAIN && timeout_ms != 0)
             rc = ZFLOW_ETIMEDOUT;
         self->msgs_read += rc == 0;
         return rc;
     }
-    //  msg's first part is a complete single-part message: reuse it
     zmq_msg_t *part = &msg->parts[0];
     if (zmq_msg_recv (part, self->handle, flags) < 0) {
         int err = zmq_errno ();
@@ -395,19 +397,18 @@ static inline int s_read_direct (zflow_stream_t *self, zflow_msg_t *msg, int tim
     }
     if (zmq_msg_more (part)) {
         //  the start of a multipart message: take the rest the long way
-        while (msg->count > 1)
-            zmq_msg_close (&msg->parts[--msg->count]);
         int rc = s_recv_rest (self, msg);
         self->msgs_read += rc == 0;
         return rc;
     }
-    while (msg->count > 1)
-        zmq_msg_close (&msg->parts[--msg->count]);
     self->msgs_read++;
     return 0;
 }
 
-int zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
+//  The general read. Returns as zflow_stream_read. Kept out of line, so
+//  that the hot path in zflow_stream_read saves no registers for it.
+__attribute__ ((noinline)) static int s_read (zflow_stream_t *self, zflow_msg_t *msg,
+                                              int timeout_ms)
 {
     if (!msg)
         return ZFLOW_EINVAL;
@@ -422,6 +423,42 @@ int zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
         return self->exception;
     zflow_msg_reset (msg);
     return self->sock ? ZFLOW_EAGAIN : ZFLOW_ECLOSED;
+}
+
+//  The end of a hot-path read (zflow_stream_read) that was not a single
+//  part: the rest of a multipart message (received) or the receive error.
+__attribute__ ((noinline)) static int s_read_hot_end (zflow_stream_t *self, zflow_msg_t *msg,
+                                                      bool received)
+{
+    if (received) {
+        int rc = s_recv_rest (self, msg);
+        self->msgs_read += rc == 0;
+        return rc;
+    }
+    int err = zmq_errno ();
+    zflow_msg_reset (msg);
+    //  the hot path waits (timeout_ms is not 0): nothing came in time
+    return err == EAGAIN || err == EINTR ? ZFLOW_ETIMEDOUT : s_fail (self, err);
+}
+
+int zflow_stream_read (zflow_stream_t *self, zflow_msg_t *msg, int timeout_ms)
+{
+    //  The hot path of a reading thread, with as little as possible before
+    //  zmq_msg_recv: the last read's single part to receive into, nothing
+    //  buffered, a healthy socket, and the receive timeout already set (the
+    //  first read sets it on the general path).
+    if (msg && msg->count == 1 && self->rbuf.msgs == 0 && self->sock && !self->exception &&
+        !self->read_paused && timeout_ms != 0 &&
+        self->rcvtimeo == (timeout_ms < 0 ? -1 : timeout_ms)) {
+        zmq_msg_t *part = &msg->parts[0];
+        if (zmq_msg_recv (part, self->handle, 0) < 0)
+            return s_read_hot_end (self, msg, false);
+        if (zmq_msg_more (part))
+            return s_read_hot_end (self, msg, true);
+        self->msgs_read++;
+        return 0;
+    }
+    return s_read (self, msg, timeout_ms);
 }
 
 zmsg_t *zflow_stream_read_zmsg (zflow_stream_t *self, int timeout_ms, int *err_p)
@@ -529,7 +566,10 @@ void zflow__stream_after_flush (zflow_stream_t *self)
     zflow__stream_update_write_polling (self);
 }
 
-int zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
+//  The general write: whatever is queued first, then msg, queued if the
+//  socket refuses it. Returns as zflow_stream_write. Kept out of line, as
+//  s_read.
+__attribute__ ((noinline)) static int s_write (zflow_stream_t *self, zflow_msg_t *msg)
 {
     if (!msg || msg->count == 0)
         return ZFLOW_EINVAL;
@@ -575,6 +615,20 @@ int zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
         return ZFLOW_DRAIN;
     }
     return 0;
+}
+
+int zflow_stream_write (zflow_stream_t *self, zflow_msg_t *msg)
+{
+    //  The common case first, with as little as possible before the send: a
+    //  single part, nothing queued, a healthy socket that takes it. A refusal
+    //  goes the general way, which tries once more (see s_writable_now).
+    if (msg && msg->count == 1 && self->wbuf.count == 0 && self->sock && !self->exception &&
+        zmq_msg_send (&msg->parts[0], self->handle, ZMQ_DONTWAIT) >= 0) {
+        msg->count = 0; //  the sent part is an empty zmq_msg_t: nothing to close
+        self->msgs_written++;
+        return 0;
+    }
+    return s_write (self, msg);
 }
 
 int zflow_stream_write_zmsg (zflow_stream_t *self, zmsg_t **msg_p)

@@ -15,6 +15,7 @@
 #include "zflow_hpfeeds_client.h"
 #include "zflow_hpfeeds_proto.h"
 #include "zflow_meta.h"
+#include "zflow_msg_internal.h"
 #include "zflow_stream.h"
 #include <errno.h>
 #include <stdatomic.h>
@@ -33,11 +34,20 @@ struct _zflow_hpfeeds_t {
     size_t batch_size;                //  its size
     size_t batch_offset;              //  bytes of it already handed out
     size_t batch_taken;               //  frames handed out, not yet taken off handoff->unread
-    zflow_msg_t *env_msg;             //  the message the last envelope was built in
-    void *env_key;                    //  its key part's data, as built
-    void *env_payload;                //  its payload part's data, as built
-    int reader_timeout;               //  receive timeout set on reader
-    zflow_meta_t *meta;               //  meta of the last ident read
+    zflow_msg_t *env_msg;             //  the message the last envelope was built in (or NULL)
+    zmq_msg_t *env_parts;             //  its parts array then
+    const void *env_meta;             //  meta_data its meta part shared
+    uint8_t *env_key;                 //  its key part's data
+    size_t env_key_size;              //  its key part's size
+    bool env_key_inline;              //  that data lives inside the part (small part)
+    uint8_t *env_payload;             //  its payload part's data
+    size_t env_payload_size;          //  its payload part's size
+    bool env_payload_inline;          //  that data lives inside the part (small part)
+    uint8_t env_bytes[3 * sizeof (zmq_msg_t)]; //  its three parts' bytes as the last read left
+                                               //  them: compared, never used as messages
+    size_t env_checked; //  how many are compared (the payload part's if small)
+    int reader_timeout; //  receive timeout set on reader
+    zflow_meta_t *meta; //  meta of the last ident read
     char meta_ident[ZFLOW_HPFEEDS_MAX_STR + 1]; //  that ident
     size_t meta_ident_size;                     //  its length
     zmq_msg_t meta_msg;    //  its encoding (shared by the envelopes, refcounted)
@@ -331,8 +341,7 @@ int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const voi
     //  The hpfeeds frame is encoded here, in the caller's thread, into the
     //  hand-off buffer the actor takes whole (see zflow_hpfeeds_handoff.h).
     size_t channel_size = strlen (channel), ident_size = self->ident_size;
-    long total = zflow__hpfeeds_encode_publish (NULL, self->ident, ident_size, channel,
-                                                channel_size, payload, size);
+    long total = zflow__hpfeeds_publish_size (ident_size, channel_size, size);
     if (total < 0)
         return ZFLOW_ETOOBIG;
     if ((size_t) total >= S_PUB_BATCH)
@@ -347,7 +356,7 @@ int zflow_hpfeeds_publish (zflow_hpfeeds_t *self, const char *channel, const voi
         s_ring (self);
         pthread_mutex_lock (&handoff->lock);
     }
-    int rc = s_wait_room (self, (size_t) total);
+    int rc = handoff->size + (size_t) total <= S_PUB_BATCH ? 0 : s_wait_room (self, (size_t) total);
     if (rc) {
         pthread_mutex_unlock (&handoff->lock);
         return rc;
@@ -396,13 +405,29 @@ int zflow_hpfeeds_unsubscribe (zflow_hpfeeds_t *self, const char *channel)
     return s_command (self, "UNSUBSCRIBE", channel);
 }
 
-//  Makes the meta part's encoding current for the frame's ident (the meta
-//  is encoded once per ident and shared by the envelopes, refcounted).
-static int s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame)
+//  memcmp (a, b, size) == 0 for the short strings of hpfeeds (idents are
+//  a few bytes), without a call per message.
+static inline bool s_same (const uint8_t *a, const uint8_t *b, size_t size)
 {
-    if (self->meta_valid && self->meta_ident_size == frame->name_size &&
-        memcmp (self->meta_ident, frame->name, frame->name_size) == 0)
-        return 0;
+    for (; size >= 8; a += 8, b += 8, size -= 8) {
+        uint64_t x, y;
+        memcpy (&x, a, 8);
+        memcpy (&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    for (; size; size--)
+        if (*a++ != *b++)
+            return false;
+    return true;
+}
+
+//  Encodes the meta part for the frame's ident (the meta is encoded once
+//  per ident and shared by the envelopes, refcounted). Returns 0 or
+//  ZFLOW_ENOMEM. Out of line: s_meta_current calls it for a new ident only.
+__attribute__ ((noinline)) static int s_meta_update (zflow_hpfeeds_t *self,
+                                                     const zflow_hpfeeds_frame_t *frame)
+{
     uint8_t wire[ZFLOW_META_MAX_WIRE];
     memcpy (self->meta_ident, frame->name, frame->name_size);
     self->meta_ident[frame->name_size] = 0;
@@ -422,44 +447,80 @@ static int s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *f
     return 0;
 }
 
-//  Returns part's data to be overwritten with size bytes if the part is
-//  the one the last envelope built (data == built), has that size and is
-//  not shared with a copy (zmq_msg_copy); else NULL.
-static void *s_reusable (zmq_msg_t *part, void *built, size_t size)
+//  Makes the meta part's encoding current for the frame's ident. Returns 0
+//  or ZFLOW_ENOMEM.
+static inline int s_meta_current (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame)
 {
-    void *data = zmq_msg_data (part);
-    return data == built && zmq_msg_size (part) == size && !zmq_msg_get (part, ZMQ_SHARED) ? data
-                                                                                           : NULL;
+    if (self->meta_valid && self->meta_ident_size == frame->name_size &&
+        s_same ((const uint8_t *) self->meta_ident, frame->name, frame->name_size))
+        return 0;
+    return s_meta_update (self, frame);
+}
+
+//  True when data lies inside part itself: libzmq keeps small parts (up
+//  to 33 bytes on 64-bit) in the zmq_msg_t, with no buffer of their own.
+static bool s_inline (const zmq_msg_t *part, const void *data)
+{
+    uintptr_t at = (uintptr_t) data, start = (uintptr_t) part;
+    return at >= start && at < start + sizeof (zmq_msg_t);
+}
+
+//  True when part's buffer is data, of size bytes, and nobody shares it
+//  (zmq_msg_copy), so it may be overwritten.
+static bool s_own_buffer (zmq_msg_t *part, const void *data, size_t size)
+{
+    return zmq_msg_data (part) == data && zmq_msg_size (part) == size &&
+           !zmq_msg_get (part, ZMQ_SHARED);
+}
+
+//  Remembers the envelope just built or refilled in msg.
+static void s_envelope_keep (zflow_hpfeeds_t *self, zflow_msg_t *msg)
+{
+    self->env_msg = msg;
+    self->env_parts = msg->parts;
+    self->env_meta = self->meta_data;
+    self->env_checked = (self->env_payload_inline ? 3 : 2) * sizeof (zmq_msg_t);
+    memcpy (self->env_bytes, msg->parts, self->env_checked);
 }
 
 //  Refills the envelope the last read built in msg, in place, when the
 //  reader hands the same message back: no part is freed or allocated
 //  when the key and payload sizes repeat, which is the common case of a
 //  read loop. Returns true if done.
+//  The parts are checked by their bytes first: any close, move, receive
+//  or zmq_msg_copy (which marks its source shared) changes them, so equal
+//  bytes mean a small part still holds our data inside it and the meta
+//  part still shares meta_msg (alive: we hold it). A part with a buffer
+//  of its own is asked besides: closed and made again, it could get a
+//  buffer at the same address.
 static bool s_envelope_again (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame,
                               zflow_msg_t *msg)
 {
-    if (msg != self->env_msg || zflow_msg_size (msg) != 3 ||
-        zflow_msg_data (msg, 1) != self->meta_data)
+    if (msg != self->env_msg || msg->count != 3 || msg->parts != self->env_parts ||
+        self->env_meta != self->meta_data || self->env_key_size != 8 + frame->channel_size ||
+        memcmp (msg->parts, self->env_bytes, self->env_checked))
         return false;
-    uint8_t *key = (uint8_t *) s_reusable ((zmq_msg_t *) zflow_msg_zmq (msg, 0), self->env_key,
-                                           8 + frame->channel_size);
-    zmq_msg_t *part = (zmq_msg_t *) zflow_msg_zmq (msg, 2);
-    void *payload = key ? s_reusable (part, self->env_payload, frame->data_size) : NULL;
-    if (key && !payload) {
-        //  another size: a new payload part in place of the old
+    if (!self->env_key_inline && !s_own_buffer (&msg->parts[0], self->env_key, self->env_key_size))
+        return false;
+    zmq_msg_t *part = &msg->parts[2];
+    if (self->env_payload_size != frame->data_size ||
+        !(self->env_payload_inline ||
+          s_own_buffer (part, self->env_payload, self->env_payload_size))) {
+        //  another size, or a buffer no longer ours alone (copied or
+        //  replaced): a new payload part in place of the old
         zmq_msg_close (part);
         if (zmq_msg_init_size (part, frame->data_size)) {
             zmq_msg_init (part);
             return false;
         }
-        payload = self->env_payload = zmq_msg_data (part);
+        self->env_payload = (uint8_t *) zmq_msg_data (part);
+        self->env_payload_size = frame->data_size;
+        self->env_payload_inline = s_inline (part, self->env_payload);
     }
-    if (!key)
-        return false;
-    memcpy (key + 8, frame->channel, frame->channel_size);
+    memcpy (self->env_key + 8, frame->channel, frame->channel_size);
     if (frame->data_size)
-        memcpy (payload, frame->data, frame->data_size);
+        memcpy (self->env_payload, frame->data, frame->data_size);
+    s_envelope_keep (self, msg);
     return true;
 }
 
@@ -485,9 +546,13 @@ static int s_envelope (zflow_hpfeeds_t *self, const zflow_hpfeeds_frame_t *frame
     }
     memcpy (key, "hpfeeds\x1f", 8);
     memcpy (key + 8, frame->channel, frame->channel_size);
-    self->env_msg = msg;
     self->env_key = key;
-    self->env_payload = (void *) zflow_msg_data (msg, 2);
+    self->env_key_size = 8 + frame->channel_size;
+    self->env_key_inline = s_inline (&msg->parts[0], key);
+    self->env_payload = (uint8_t *) zmq_msg_data (&msg->parts[2]);
+    self->env_payload_size = frame->data_size;
+    self->env_payload_inline = s_inline (&msg->parts[2], self->env_payload);
+    s_envelope_keep (self, msg);
     return 0;
 }
 

@@ -62,8 +62,12 @@
 
 //  The reader's hand-off: one ZeroMQ frame holds up to this many whole
 //  hpfeeds publish frames (or bytes, past one frame) exactly as received;
-//  the messages not yet read are counted (unread) and bounded.
-#define S_BATCH_MSGS 256
+//  the messages not yet read are counted (unread) and bounded. Small
+//  frames fill the bytes first (64 KiB of 100 B payloads is about 550):
+//  each batch costs the reader a receive and, when it caught up, a wake-up,
+//  so a batch takes as many as the bytes allow (but never more than the
+//  unread bound, see zflow_hpfeeds_recv.c).
+#define S_BATCH_MSGS 1024
 #define S_BATCH_BYTES (64 * 1024)
 
 //  Free batch blocks each client keeps (S_BATCH_BYTES each).

@@ -194,19 +194,14 @@ long zflow__hpfeeds_encode_publish (uint8_t *dst, const void *ident, size_t iden
                                     const void *channel, size_t channel_size, const void *payload,
                                     size_t payload_size)
 {
-    if (ident_size > ZFLOW_HPFEEDS_MAX_STR || channel_size > ZFLOW_HPFEEDS_MAX_STR ||
-        payload_size > ZFLOW_HPFEEDS_MAXBUF)
-        return ZFLOW_ETOOBIG;
-    size_t total = ZFLOW_HPFEEDS_HEADER + 2 + ident_size + channel_size + payload_size;
-    if (total > ZFLOW_HPFEEDS_MAX_FRAME)
-        return ZFLOW_ETOOBIG;
-    if (dst) {
-        dst = s_put_header (dst, total, ZFLOW_HPFEEDS_OP_PUBLISH);
+    long total = zflow__hpfeeds_publish_size (ident_size, channel_size, payload_size);
+    if (total > 0 && dst) {
+        dst = s_put_header (dst, (size_t) total, ZFLOW_HPFEEDS_OP_PUBLISH);
         dst = s_put_str8 (s_put_str8 (dst, ident, ident_size), channel, channel_size);
         if (payload_size)
             memcpy (dst, payload, payload_size);
     }
-    return (long) total;
+    return total;
 }
 
 int zflow__hpfeeds_hash (const uint8_t *nonce, size_t nonce_size, const char *secret, uint8_t *hash)

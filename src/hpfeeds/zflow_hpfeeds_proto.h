@@ -31,6 +31,7 @@
 #ifndef ZFLOW_HPFEEDS_PROTO_H_INCLUDED
 #define ZFLOW_HPFEEDS_PROTO_H_INCLUDED
 
+#include "zflow_error.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -124,6 +125,19 @@ int zflow__hpfeeds_encode_auth (uint8_t *dst, const char *ident, const uint8_t *
 int zflow__hpfeeds_encode_error (uint8_t *dst, const char *text, size_t text_size);
 int zflow__hpfeeds_encode_sub (uint8_t *dst, uint8_t op, const char *ident, const void *channel,
                                size_t channel_size);
+//  The size of a publish frame with these string and payload sizes, or
+//  ZFLOW_ETOOBIG when a string is over 255 bytes or the frame over its
+//  limit. Inline: the publish path sizes every frame before it encodes it.
+static inline long zflow__hpfeeds_publish_size (size_t ident_size, size_t channel_size,
+                                                size_t payload_size)
+{
+    if (ident_size > ZFLOW_HPFEEDS_MAX_STR || channel_size > ZFLOW_HPFEEDS_MAX_STR ||
+        payload_size > ZFLOW_HPFEEDS_MAXBUF)
+        return ZFLOW_ETOOBIG;
+    size_t total = ZFLOW_HPFEEDS_HEADER + 2 + ident_size + channel_size + payload_size;
+    return total > ZFLOW_HPFEEDS_MAX_FRAME ? ZFLOW_ETOOBIG : (long) total;
+}
+
 //  Returns long (the frame may be over INT_MAX only in theory; it is
 //  limited to ZFLOW_HPFEEDS_MAX_FRAME).
 long zflow__hpfeeds_encode_publish (uint8_t *dst, const void *ident, size_t ident_size,

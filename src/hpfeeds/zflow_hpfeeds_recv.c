@@ -125,7 +125,8 @@ static int s_on_output_note (zloop_t *loop, zsock_t *reader, void *arg)
 }
 
 //  Finds the run of publish frames with valid channels at the head of the
-//  input (at most S_BATCH_MSGS frames or S_BATCH_BYTES, at least one). A
+//  input (at most S_BATCH_MSGS frames, the unread bound or S_BATCH_BYTES,
+//  at least one). A
 //  frame with the ident and channel of the one before it is checked by
 //  its header and one compare (zflow__hpfeeds_same_publish), any other
 //  is parsed in full and its channel checked.
@@ -135,7 +136,10 @@ static void s_scan_run (zflow_hpfeeds_recv_t *self)
     size_t size = zflow__hpfeeds_buf_size (&self->in), prefix_size = 0, overhead = 0;
     const uint8_t *prefix = NULL;
     zflow_hpfeeds_frame_t frame;
-    while (self->run_frames < S_BATCH_MSGS) {
+    //  a batch never holds more than the unread bound by itself
+    size_t most =
+        self->unread_limit && self->unread_limit < S_BATCH_MSGS ? self->unread_limit : S_BATCH_MSGS;
+    while (self->run_frames < most) {
         const uint8_t *at = head + self->run_bytes;
         size_t left = size - self->run_bytes;
         size_t total = prefix ? zflow__hpfeeds_same_publish (at, left, prefix, prefix_size) : 0;

@@ -1,6 +1,7 @@
 /*  Tests for zflow_stream: creation, endpoints, read/write, errors, close. */
 #include "zflow_testing.h"
 #include <pthread.h>
+#include <stdarg.h>
 #include <string.h>
 
 static void test_bad_creation (void)
@@ -120,6 +121,62 @@ static void test_timeouts (void)
     zflow_stream_destroy (&pull);
 }
 
+//  Sends parts (a NULL-terminated list of strings) as one message.
+static void s_send_parts (zflow_stream_t *stream, zflow_msg_t *msg, const char *first, ...)
+{
+    va_list args;
+    va_start (args, first);
+    for (const char *part = first; part; part = va_arg (args, const char *))
+        zflow_msg_addstr (msg, part);
+    va_end (args);
+    CHECK_RC (zflow_stream_write (stream, msg), 0);
+    CHECK (zflow_msg_size (msg) == 0);
+}
+
+//  The hot paths of read (a single part to reuse, the timeout already set)
+//  and write (a single part, nothing queued) hand over to the general ones
+//  for multipart messages, another timeout and a timeout that expires.
+static void test_hot_paths (void)
+{
+    zflow_stream_t *pull = zflow_stream_new (ZMQ_PULL, "inproc://hot", NULL, NULL);
+    zflow_stream_t *push = zflow_stream_new (ZMQ_PUSH, NULL, "inproc://hot", NULL);
+    zflow_msg_t *out = zflow_msg_new (), *in = zflow_msg_new ();
+    s_send_parts (push, out, "a", NULL);
+    s_send_parts (push, out, "k", "m", "payload", NULL);
+    s_send_parts (push, out, "b", NULL);
+    s_send_parts (push, out, "c", NULL);
+    s_send_parts (push, out, "x", "y", NULL);
+    CHECK_RC (zflow_stream_read (pull, in, -1), 0); //  general: sets the timeout
+    CHECK (zflow_msg_size (in) == 1 && zflow_msg_streq (in, 0, "a"));
+    CHECK_RC (zflow_stream_read (pull, in, -1), 0); //  hot, then the rest of the parts
+    CHECK (zflow_msg_size (in) == 3 && zflow_msg_streq (in, 0, "k") &&
+           zflow_msg_streq (in, 1, "m") && zflow_msg_streq (in, 2, "payload"));
+    CHECK_RC (zflow_stream_read (pull, in, -1), 0); //  general: three parts to reuse
+    CHECK (zflow_msg_size (in) == 1 && zflow_msg_streq (in, 0, "b"));
+    CHECK_RC (zflow_stream_read (pull, in, -1), 0); //  hot
+    CHECK (zflow_msg_size (in) == 1 && zflow_msg_streq (in, 0, "c"));
+    CHECK_RC (zflow_stream_read (pull, in, 50), 0); //  another timeout: general
+    CHECK (zflow_msg_size (in) == 2 && zflow_msg_streq (in, 0, "x") &&
+           zflow_msg_streq (in, 1, "y"));
+    CHECK_RC (zflow_stream_read (pull, in, 50), ZFLOW_ETIMEDOUT);
+    CHECK (zflow_msg_size (in) == 0);
+    s_send_parts (push, out, "d", NULL);
+    CHECK_RC (zflow_stream_read (pull, in, 50), 0);
+    CHECK (zflow_msg_size (in) == 1 && zflow_msg_streq (in, 0, "d"));
+    CHECK_RC (zflow_stream_read (pull, in, 50), ZFLOW_ETIMEDOUT); //  hot, expired
+    CHECK (zflow_msg_size (in) == 0);
+    CHECK_RC (zflow_stream_read (pull, in, 0), ZFLOW_EAGAIN);
+    CHECK (zflow_stream_msgs_written (push) == 6 && zflow_stream_msgs_read (pull) == 6);
+    CHECK (zflow_stream_dropped (push) == 0);
+    //  no message: refused before any path
+    CHECK_RC (zflow_stream_write (push, NULL), ZFLOW_EINVAL);
+    CHECK_RC (zflow_stream_read (pull, NULL, -1), ZFLOW_EINVAL);
+    zflow_msg_destroy (&out);
+    zflow_msg_destroy (&in);
+    zflow_stream_destroy (&push);
+    zflow_stream_destroy (&pull);
+}
+
 static void test_close (void)
 {
     zsock_t *sock = zsock_new_pull ("inproc://close-test");
@@ -209,6 +266,7 @@ int main (void)
     RUN (test_bad_creation);
     RUN (test_endpoints);
     RUN (test_timeouts);
+    RUN (test_hot_paths);
     RUN (test_close);
     RUN (test_exception);
     RUN (test_closed_underneath);

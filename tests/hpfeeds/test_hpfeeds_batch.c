@@ -30,7 +30,7 @@
     "bad\x1f"                                                                                      \
     "chan"
 
-static const char *s_chans[] = {"chan1", "chan2", S_BAD_CHANNEL, NULL};
+static const char *s_chans[] = {"chan1", "chan2", "chan10", S_BAD_CHANNEL, NULL};
 
 static zflow_hpfeeds_t *s_client (int port, const char *ident, zflow_hpfeeds_config_t *config)
 {
@@ -285,6 +285,56 @@ static void test_refill (int port)
     zflow_hpfeeds_destroy (&bob);
 }
 
+//  The refill in place follows what changes between two envelopes: the
+//  ident (its meta part), the channel (of the same or another length) and
+//  the payload size. Two publishers, two channels, sizes 0 to 300 bytes;
+//  every message read must carry its own ident, channel and payload.
+static void test_refill_mixed (int port)
+{
+    zflow_hpfeeds_t *bob = s_client (port, "bob", NULL);
+    zflow_hpfeeds_t *alice = s_client (port, "alice", NULL);
+    zflow_hpfeeds_t *carl = s_client (port, "carl", NULL);
+    CHECK (zflow_hpfeeds_subscribe (bob, "chan1") == 0);
+    CHECK (zflow_hpfeeds_subscribe (bob, "chan10") == 0);
+    s_wait_connected (bob);
+    s_wait_connected (alice);
+    s_wait_connected (carl);
+    zclock_sleep (100);
+    const size_t sizes[] = {100, 100, 7, 7, 300, 100, 0, 33, 34, 100};
+    const int count = 60;
+    char payload[300];
+    for (int index = 0; index < count; index++) {
+        //  the first byte names the publisher, the second the channel
+        size_t size = sizes[index % 10];
+        memset (payload, 'a' + index % 26, sizeof (payload));
+        payload[0] = index % 3 ? 'A' : 'C';
+        payload[1] = index % 2 ? '2' : '1';
+        CHECK (zflow_hpfeeds_publish (index % 3 ? alice : carl, index % 2 ? "chan10" : "chan1",
+                                      payload, size) == 0);
+    }
+    zflow_msg_t *msg = zflow_msg_new ();
+    int read = 0;
+    while (read < count && zflow_hpfeeds_read (bob, msg, 5000) == 0) {
+        char channel[256], ident[256];
+        const uint8_t *data;
+        size_t size;
+        CHECK (zflow_hpfeeds_unpack (msg, channel, ident, (const void **) &data, &size) == 0);
+        read++;
+        if (size < 2) //  too short to tell: only its channel and ident exist
+            continue;
+        CHECK (streq (ident, data[0] == 'A' ? "alice" : "carl"));
+        CHECK (streq (channel, data[1] == '2' ? "chan10" : "chan1"));
+        CHECK (size == 7 || size == 33 || size == 34 || size == 100 || size == 300);
+        CHECK (data[size - 1] == data[2]);
+    }
+    CHECK (read == count);
+    printf ("refill: %d envelopes of two idents, two channels, five sizes\n", count);
+    zflow_msg_destroy (&msg);
+    zflow_hpfeeds_destroy (&carl);
+    zflow_hpfeeds_destroy (&alice);
+    zflow_hpfeeds_destroy (&bob);
+}
+
 int main (void)
 {
     zsys_init ();
@@ -297,10 +347,12 @@ int main (void)
     CHECK (broker);
     CHECK (zflow_hpfeeds_broker_add_user (broker, "alice", "s", s_chans, s_chans) == 0);
     CHECK (zflow_hpfeeds_broker_add_user (broker, "bob", "s", NULL, s_chans) == 0);
+    CHECK (zflow_hpfeeds_broker_add_user (broker, "carl", "s", s_chans, NULL) == 0);
     int port = zflow_hpfeeds_broker_bind (broker, "127.0.0.1", 0);
     CHECK (port > 0);
     test_order (port);
     test_refill (port);
+    test_refill_mixed (port);
     test_bad_channel (port);
     test_lossy_accounting (port);
     zflow_hpfeeds_broker_destroy (&broker);
