@@ -113,8 +113,21 @@ typedef int (zflow_ws_connect_fn) (zflow_ws_out_t *out, void *arg);
 //  handshake completed, else a negative zflow_error_t saying what failed.
 typedef void (zflow_ws_close_fn) (int code, const char *reason, int error, void *arg);
 
-//  Sends a message on the connection that is being set up (only inside an
-//  on-connect hook; out is borrowed for the hook's duration). Returns 0,
+//  A message hook: runs in the actor thread for every data message, in
+//  the order they come, as soon as the message is whole and before the
+//  next frame is read; then the message goes on to handlers and streams.
+//  data (size bytes) is borrowed for the call; binary: it came in a binary
+//  frame, else a text one (checked UTF-8). out (borrowed for the call)
+//  answers on the same connection with zflow_ws_out_send: such a reply is
+//  queued before anything the peer sent later is read, so it goes out
+//  even when the next frame fails the connection (an echo peer). Returns
+//  0, or non-zero to report a failure (counted in handler_errors).
+typedef int (zflow_ws_message_fn) (zflow_ws_out_t *out, const void *data, size_t size, bool binary,
+                                   void *arg);
+
+//  Sends a message on the connection that is being set up (inside an
+//  on-connect hook) or that delivered the message (inside a message hook);
+//  out is borrowed for the hook's duration. Returns 0,
 //  ZFLOW_EINVAL (NULL out, NULL data with a size), ZFLOW_EPROTO (text not
 //  UTF-8) or ZFLOW_ECLOSED.
 int zflow_ws_out_send (zflow_ws_out_t *out, const void *data, size_t size, bool binary);
@@ -178,6 +191,9 @@ int zflow_ws_config_on_connect_send (zflow_ws_config_t *self, const char *text);
 int zflow_ws_config_on_connect (zflow_ws_config_t *self, zflow_ws_connect_fn *fn, void *arg);
 //  A hook run for every close event (fn NULL: none); see zflow_ws_close_fn.
 int zflow_ws_config_on_close (zflow_ws_config_t *self, zflow_ws_close_fn *fn, void *arg);
+//  A hook run for every message, which may answer it at once (fn NULL:
+//  none); see zflow_ws_message_fn.
+int zflow_ws_config_on_message (zflow_ws_config_t *self, zflow_ws_message_fn *fn, void *arg);
 //  WebSocket ping frames every interval_ms; no pong for two intervals
 //  fails the connection (0: off, the default).
 int zflow_ws_config_set_ping (zflow_ws_config_t *self, int interval_ms);

@@ -14,7 +14,7 @@
 #include "zflow_ws_actor.h"
 
 struct _zflow_ws_out_t {
-    zflow_ws_conn_t *conn; //  the connection being set up
+    zflow_ws_conn_t *conn; //  the connection being set up, or that delivered the message
 };
 
 static void s_connect (zflow_ws_self_t *self, bool rotation);
@@ -199,6 +199,12 @@ static void s_on_message (zflow_ws_conn_t *conn, bool binary, const uint8_t *dat
                           void *arg)
 {
     zflow_ws_self_t *self = (zflow_ws_self_t *) arg;
+    if (self->config->on_message) {
+        //  Before the fan-out, so a reply is queued before the next frame is read.
+        zflow_ws_out_t out = {conn};
+        if (self->config->on_message (&out, data, size, binary, self->config->on_message_arg))
+            self->stats.handler_errors++;
+    }
     self->rx = conn; //  application pings are answered on the connection they came on
     zflow__ws_fanout (self, binary, data, size);
     self->rx = NULL;

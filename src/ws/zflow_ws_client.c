@@ -441,6 +441,7 @@ void zflow__ws_conn_destroy (zflow_ws_conn_t **self_p)
         deflateEnd (&self->deflater);
     }
     zflow__ws_buf_free (&self->zbuf);
+    zflow__ws_buf_free (&self->dbuf);
     free (self->ahead);
     free (self->headers);
     free (self->protocols);
@@ -459,13 +460,13 @@ int zflow__ws_conn_send (zflow_ws_conn_t *self, bool binary, const void *data, s
         return ZFLOW_EPROTO;
     bool compressed = false;
     if (self->accept.deflate && !self->send_plain && size > 0) {
-        int rc = zflow__ws_deflate (&self->deflater, data, size, &self->zbuf);
+        int rc = zflow__ws_deflate (&self->deflater, data, size, &self->dbuf);
         if (rc)
             return rc;
         if (self->accept.client_no_takeover)
             deflateReset (&self->deflater);
-        data = self->zbuf.data;
-        size = self->zbuf.size;
+        data = self->dbuf.data;
+        size = self->dbuf.size;
         compressed = true;
     }
     int rc = zflow__ws_frame_send (self->ws, binary, compressed, data, size);

@@ -48,8 +48,8 @@ typedef struct {
 //  Called once the handshake succeeded.
 typedef void (zflow_ws_open_fn) (zflow_ws_conn_t *conn, void *arg);
 //  Called for each complete data message (decompressed, UTF-8 checked).
-typedef void (zflow_ws_message_fn) (zflow_ws_conn_t *conn, bool binary, const uint8_t *data,
-                                    size_t size, void *arg);
+typedef void (zflow_ws_conn_message_fn) (zflow_ws_conn_t *conn, bool binary, const uint8_t *data,
+                                         size_t size, void *arg);
 //  Called once when the connection is over. error: 0 for a clean close
 //  handshake, else a zflow code; code: the close code received (or sent
 //  when we failed the connection; 1006 when there was no close frame);
@@ -64,10 +64,10 @@ typedef void (zflow_ws_pong_fn) (zflow_ws_conn_t *conn, void *arg);
 typedef void (zflow_ws_read_end_fn) (zflow_ws_conn_t *conn, void *arg);
 
 typedef struct {
-    zflow_ws_open_fn *on_open;       //  may be NULL
-    zflow_ws_message_fn *on_message; //  may be NULL
-    zflow_ws_closed_fn *on_closed;   //  may be NULL
-    zflow_ws_pong_fn *on_pong;       //  may be NULL
+    zflow_ws_open_fn *on_open;            //  may be NULL
+    zflow_ws_conn_message_fn *on_message; //  may be NULL
+    zflow_ws_closed_fn *on_closed;        //  may be NULL
+    zflow_ws_pong_fn *on_pong;            //  may be NULL
 } zflow_ws_conn_callbacks_t;
 
 //  Starts connecting to config->url on loop (the loop stays the caller's).

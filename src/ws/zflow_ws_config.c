@@ -359,6 +359,15 @@ int zflow_ws_config_on_close (zflow_ws_config_t *self, zflow_ws_close_fn *fn, vo
     return 0;
 }
 
+int zflow_ws_config_on_message (zflow_ws_config_t *self, zflow_ws_message_fn *fn, void *arg)
+{
+    if (!self)
+        return ZFLOW_EINVAL;
+    self->on_message = fn;
+    self->on_message_arg = arg;
+    return 0;
+}
+
 //  Copies *field into *copy (NULL stays NULL). Returns 0 or -1.
 static int s_dup_string (char **copy, const char *field)
 {

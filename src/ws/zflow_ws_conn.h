@@ -68,7 +68,9 @@ struct _zflow_ws_conn_t {
     z_stream deflater;                 //  permessage-deflate send state
     bool zlib_ready;                   //  both z_streams initialised
     bool send_plain;                   //  deflate negotiated but we send uncompressed
-    zflow_ws_buf_t zbuf;               //  (de)compression output
+    zflow_ws_buf_t zbuf;               //  inflated message being delivered
+    zflow_ws_buf_t dbuf;               //  deflated message being sent (apart from zbuf: a
+                                       //  hook may send while the message it reads is in zbuf)
     uint8_t *ahead;                    //  bytes read from the socket ahead of wslay, or NULL
     size_t ahead_pos;                  //  next byte of it to give wslay
     size_t ahead_len;                  //  bytes in it

@@ -27,6 +27,9 @@
 
 //  Largest frame header we write: 2 + 8 length bytes + 4 mask bytes.
 #define S_HEADER_MAX 14
+//  Pongs that may wait unwritten in out, one per ping; beyond that pings
+//  are coalesced (s_pong).
+#define S_PONGS_MAX 16
 
 struct _zflow_ws_frame_t {
     wslay_frame_context_ptr wslay; //  wslay's frame parser and builder
@@ -48,7 +51,8 @@ struct _zflow_ws_frame_t {
     size_t out_pos;                //  the first of them not written yet
     int code_sent;                 //  close code we queued (1005: none), 0 before
     int code_received;             //  close code received (1005: none), 0 before
-    size_t pong_end;               //  end in out of the last pong queued (0: none unsent)
+    size_t pong_ends[S_PONGS_MAX]; //  ends in out of the pongs queued and not written, oldest first
+    size_t pongs;                  //  how many of pong_ends are used
     bool pong_pending;             //  a ping waits for its pong until that one is written
     uint8_t pong[125];             //  the payload of that pong (the most recent ping's)
     size_t pong_size;              //  bytes in pong
@@ -117,7 +121,10 @@ static int s_queue (zflow_ws_frame_t *self, uint8_t opcode, uint8_t rsv, const v
         //  buffer: SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
         memmove (self->out.data, self->out.data + self->out_pos, self->out.size - self->out_pos);
         self->out.size -= self->out_pos;
-        self->pong_end = self->pong_end > self->out_pos ? self->pong_end - self->out_pos : 0;
+        for (size_t i = 0; i < self->pongs; i++)
+            self->pong_ends[i] = self->pong_ends[i] > self->out_pos
+                                     ? self->pong_ends[i] - self->out_pos
+                                     : 0; //  0: written
         self->out_pos = 0;
     }
     if (size > SIZE_MAX - S_HEADER_MAX || s_reserve (&self->out, size + S_HEADER_MAX))
@@ -134,35 +141,55 @@ static int s_queue (zflow_ws_frame_t *self, uint8_t opcode, uint8_t rsv, const v
     return n == (ssize_t) size ? 0 : ZFLOW_EIO;
 }
 
-//  Answers a ping. At most one pong waits unwritten in out: while one
-//  does, a newer ping only replaces the payload of the next pong (RFC 6455
-//  5.5.3 lets an endpoint answer only the most recent ping), so a peer
-//  that floods pings and reads nothing costs us one pong, not one per
-//  ping. Returns 0 or as s_queue.
+//  Forgets the pongs that out_pos has passed (written).
+static void s_pongs_written (zflow_ws_frame_t *self)
+{
+    size_t done = 0;
+    while (done < self->pongs && self->pong_ends[done] <= self->out_pos)
+        done++;
+    memmove (self->pong_ends, self->pong_ends + done, (self->pongs - done) * sizeof (size_t));
+    self->pongs -= done;
+}
+
+//  Queues a pong and remembers where it ends. Returns 0 or as s_queue.
+static int s_pong_queue (zflow_ws_frame_t *self, const uint8_t *data, size_t size)
+{
+    s_pongs_written (self); //  before s_queue may move out's contents
+    int rc = s_queue (self, WSLAY_PONG, 0, data, size);
+    if (rc == 0)
+        self->pong_ends[self->pongs++] = self->out.size;
+    return rc;
+}
+
+//  Answers a ping. Each ping gets its own pong while fewer than
+//  S_PONGS_MAX pongs wait unwritten in out (peers such as the Autobahn
+//  suite expect one per ping); beyond that a newer ping only replaces the
+//  payload of the next pong (RFC 6455 5.5.3 lets an endpoint answer only
+//  the most recent ping), so a peer that floods pings and reads nothing
+//  costs us S_PONGS_MAX + 1 pongs, not one per ping. Returns 0 or as
+//  s_queue.
 static int s_pong (zflow_ws_frame_t *self, const uint8_t *data, size_t size)
 {
-    if (self->pong_end > self->out_pos) {
+    s_pongs_written (self);
+    if (self->pongs == S_PONGS_MAX) {
         self->pongs_coalesced += self->pong_pending;
         memcpy (self->pong, data, size); //  size <= 125: a control frame
         self->pong_size = size;
         self->pong_pending = true;
         return 0;
     }
-    int rc = s_queue (self, WSLAY_PONG, 0, data, size);
-    if (rc == 0)
-        self->pong_end = self->out.size;
-    return rc;
+    return s_pong_queue (self, data, size);
 }
 
 //  Queues the pong that waited, once the one before it is written.
 static void s_pong_flush (zflow_ws_frame_t *self)
 {
-    if (!self->pong_pending || self->pong_end > self->out_pos || self->code_sent)
+    s_pongs_written (self);
+    if (!self->pong_pending || self->pongs == S_PONGS_MAX || self->code_sent)
         return;
     self->pong_pending = false;
     //  Out of memory here only loses a pong: the next ping gets one.
-    if (s_queue (self, WSLAY_PONG, 0, self->pong, self->pong_size) == 0)
-        self->pong_end = self->out.size;
+    s_pong_queue (self, self->pong, self->pong_size);
 }
 
 //  ---------------------------------------------------------------------
@@ -410,8 +437,8 @@ int zflow__ws_frame_close (zflow_ws_frame_t *self, int code, const void *reason,
         return 0;
     //  A pong still waiting goes before the close; none may follow it.
     if (self->pong_pending) {
-        self->pong_end = 0;
-        s_pong_flush (self);
+        self->pong_pending = false;
+        s_queue (self, WSLAY_PONG, 0, self->pong, self->pong_size); //  the last pong: no count
     }
     uint8_t payload[125] = {0};
     size_t len = 0;
@@ -445,7 +472,7 @@ void zflow__ws_frame_out_done (zflow_ws_frame_t *self, size_t size)
 {
     self->out_pos += size;
     if (self->out_pos >= self->out.size)
-        self->out.size = self->out_pos = self->pong_end = 0;
+        self->out.size = self->out_pos = self->pongs = 0;
     s_pong_flush (self);
 }
 

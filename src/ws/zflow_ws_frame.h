@@ -72,9 +72,11 @@ zflow_ws_frame_t *zflow__ws_frame_new (zflow_ws_frame_read_fn *read, void *arg, 
 void zflow__ws_frame_destroy (zflow_ws_frame_t **self_p);
 
 //  Reads and handles frames until one gives an event for the caller (a
-//  ping is answered, not reported: while a pong is still unwritten, later
-//  pings share one pong with the most recent payload, RFC 6455 5.5.3). Returns the event's kind and
-//  fills *event. After CLOSE or ERROR it returns AGAIN for ever.
+//  ping is answered, not reported: each ping gets its pong while fewer
+//  than 16 pongs are still unwritten; beyond that later pings share one
+//  pong with the most recent payload, RFC 6455 5.5.3). Returns the
+//  event's kind and fills *event. After CLOSE or ERROR it returns AGAIN
+//  for ever.
 zflow_ws_frame_kind_t zflow__ws_frame_next (zflow_ws_frame_t *self, zflow_ws_frame_event_t *event);
 
 //  Queues one masked data message (binary or text; compressed sets RSV1,

@@ -57,16 +57,18 @@ struct _zflow_ws_config_t {
     char *app_ping_text;                                //  application ping template
     char *app_pong_text;                                //  exact pong text, or NULL
     json_t *app_pong_filter;                            //  pong filter, or NULL
-    char *reply_ping;            //  server ping to answer (text / JSON key), or NULL
-    char *reply_pong;            //  the answer (text / JSON key)
-    size_t send_queue;           //  most queued outgoing messages
-    double send_rate;            //  outgoing messages per second (0: no limit)
-    char *endpoint;              //  PUB endpoint, or NULL for the default
-    bool manual_start;           //  wait for zflow_ws_start before connecting
-    size_t batch;                //  most messages per stream batch (1: no batches)
-    char *name;                  //  feed name (a key component)
-    zflow_ws_close_fn *on_close; //  close hook, or NULL
-    void *on_close_arg;          //  its argument
+    char *reply_ping;                //  server ping to answer (text / JSON key), or NULL
+    char *reply_pong;                //  the answer (text / JSON key)
+    size_t send_queue;               //  most queued outgoing messages
+    double send_rate;                //  outgoing messages per second (0: no limit)
+    char *endpoint;                  //  PUB endpoint, or NULL for the default
+    bool manual_start;               //  wait for zflow_ws_start before connecting
+    size_t batch;                    //  most messages per stream batch (1: no batches)
+    char *name;                      //  feed name (a key component)
+    zflow_ws_close_fn *on_close;     //  close hook, or NULL
+    void *on_close_arg;              //  its argument
+    zflow_ws_message_fn *on_message; //  message hook, or NULL
+    void *on_message_arg;            //  its argument
 };
 
 //  State shared by the caller's object and the actor thread.

@@ -412,6 +412,24 @@ bool zflow__ws_utf8_valid (const uint8_t *data, size_t size)
     return true;
 }
 
+//  True when tail[0..size) (a lead byte and fewer continuation bytes than
+//  it needs) can still become a valid code point: the lead is C2..F4 and
+//  the second byte keeps it from being an overlong, a surrogate or above
+//  U+10FFFF (RFC 3629 section 4). Lets a reader fail on the byte that
+//  makes the text invalid instead of waiting for the rest.
+static bool s_utf8_prefix_ok (const uint8_t *tail, size_t size)
+{
+    uint8_t lead = tail[0];
+    if (lead < 0xC2 || lead > 0xF4)
+        return false;
+    if (size < 2)
+        return true;
+    uint8_t next = tail[1];
+    uint8_t low = lead == 0xE0 ? 0xA0 : lead == 0xF0 ? 0x90 : 0x80;
+    uint8_t high = lead == 0xED ? 0x9F : lead == 0xF4 ? 0x8F : 0xBF;
+    return next >= low && next <= high;
+}
+
 size_t zflow__ws_utf8_whole (const uint8_t *data, size_t size)
 {
     //  Back over up to three continuation bytes to the lead byte.
@@ -420,7 +438,9 @@ size_t zflow__ws_utf8_whole (const uint8_t *data, size_t size)
         if ((c & 0xC0) == 0x80)
             continue;
         size_t need = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-        return need > back ? size - back : size;
+        if (need <= back || !s_utf8_prefix_ok (data + size - back, back))
+            return size; //  whole, or already invalid: zflow__ws_utf8_valid says so
+        return size - back;
     }
     return size;
 }

@@ -68,7 +68,9 @@ bool zflow__ws_utf8_valid (const uint8_t *data, size_t size);
 
 //  The length of data[0..size) without a multi-byte sequence that its last
 //  bytes begin but do not finish (the rest may come in the next fragment).
-//  Invalid bytes are left in: zflow__ws_utf8_valid refuses them.
+//  Invalid bytes are left in: zflow__ws_utf8_valid refuses them, and so is
+//  an unfinished sequence that no continuation can make valid (F4 90, ED
+//  A0, E0 80, a lead F5..FF, C0 or C1), so a reader fails fast.
 size_t zflow__ws_utf8_whole (const uint8_t *data, size_t size);
 
 //  A growable byte buffer for inflated output.

@@ -5,7 +5,8 @@
     a server that closes with a chosen code and reason gives that close
     event to the hook and to zflow_ws_last_close; binary and text messages
     (JSON or not) carry their opcode in the meta ("opcode") and out of
-    zflow_ws_stream_binary, on batch readers, plain readers and the PUB.
+    zflow_ws_stream_binary, on batch readers, plain readers and the PUB;
+    a message hook sees every message in order and answers it at once.
 
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
@@ -189,6 +190,67 @@ static int s_node_start (ws_server_t *server)
     return ws_server_start (server, argv);
 }
 
+//  What the message hook saw (written in the actor thread, read after
+//  the feed is destroyed).
+typedef struct {
+    int count;        //  messages seen
+    bool binary[8];   //  their opcodes
+    size_t size[8];   //  their sizes
+    char data[8][16]; //  their first bytes
+    int send_errors;  //  replies zflow_ws_out_send refused
+} s_hooked_t;
+
+//  Echoes the four messages of /mixed back from the actor thread (the
+//  server echoes them again: eight in all) and refuses to answer NULL.
+static int s_on_message (zflow_ws_out_t *out, const void *data, size_t size, bool binary, void *arg)
+{
+    s_hooked_t *hooked = (s_hooked_t *) arg;
+    int i = hooked->count++;
+    if (i >= 8)
+        return 0;
+    hooked->binary[i] = binary;
+    hooked->size[i] = size;
+    memcpy (hooked->data[i], data, size < 16 ? size : 16);
+    if (zflow_ws_out_send (NULL, data, size, binary) != ZFLOW_EINVAL)
+        hooked->send_errors++;
+    if (i < 4 && zflow_ws_out_send (out, data, size, binary) != 0)
+        hooked->send_errors++;
+    return i == 7; //  one handler error, counted
+}
+
+//  The message hook sees every message in order with its opcode and
+//  answers on the same connection.
+static void s_test_message_hook (int port)
+{
+    CHECK (zflow_ws_config_on_message (NULL, s_on_message, NULL) == ZFLOW_EINVAL);
+    s_hooked_t hooked = {0};
+    char url[128];
+    zflow_ws_config_t *config =
+        zflow_ws_config_new (ws_url (url, sizeof (url), "ws", port, "/mixed"));
+    zflow_ws_config_set_name (config, "hooked");
+    CHECK (zflow_ws_config_on_message (config, s_on_message, &hooked) == 0);
+    zflow_ws_t *feed = zflow_ws_new (config, NULL);
+    zflow_ws_config_destroy (&config);
+    CHECK (feed);
+    if (!feed)
+        return;
+    uint64_t errors = 0;
+    for (int i = 0; i < 300 && errors == 0; i++) {
+        zclock_sleep (10);
+        zhash_t *stats = zflow_ws_stats (feed, 2000);
+        errors = stats ? zflow_actor_stats_get (stats, "handler_errors") : 0;
+        zhash_destroy (&stats);
+    }
+    zflow_ws_destroy (&feed); //  no hook runs after this
+    CHECK (errors == 1);
+    CHECK (hooked.count == 8 && hooked.send_errors == 0);
+    for (int i = 0; i < 8 && hooked.count == 8; i++) {
+        CHECK (hooked.binary[i] == s_mixed[i % 4].binary);
+        CHECK (hooked.size[i] == s_mixed[i % 4].size &&
+               memcmp (hooked.data[i], s_mixed[i % 4].payload, s_mixed[i % 4].size) == 0);
+    }
+}
+
 int main (int argc, char *argv[])
 {
     zsys_init ();
@@ -203,6 +265,7 @@ int main (int argc, char *argv[])
     }
     s_test_close_event (server.port);
     s_test_opcodes (server.port);
+    s_test_message_hook (server.port);
     ws_server_kill (&server);
     printf ("%s (%s): %d failed checks\n", s_checks_failed ? "FAIL" : "OK",
             node ? "node ws" : "python websockets", s_checks_failed);

@@ -18,6 +18,7 @@
 */
 #include "zflow_error.h"
 #include "zflow_ws_frame.h"
+#include "zflow_ws_proto.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,19 @@ static void s_run_errors (void)
     s_frame (&input, 1, false, 0, "ok \xe2\x82", 5);
     s_frame (&input, 0, true, 0, "\x28", 1);
     s_expect_error ("split-bad", &input, 1000, false, 1007, ZFLOW_EPROTO);
+    //  An unfinished code point that nothing can finish (above U+10FFFF,
+    //  a surrogate, an overlong, a bad lead): refused without the rest
+    //  (Autobahn 6.4.2 and 6.4.4); a good unfinished one waits for it.
+    const char *dead[] = {"ok \xf4\x90",     "ok \xed\xa0", "ok \xe0\x80",
+                          "ok \xf0\x80\x80", "ok \xf5",     "ok \xc1"};
+    for (size_t i = 0; i < sizeof (dead) / sizeof (dead[0]); i++) {
+        s_frame (&input, 1, false, 0, dead[i], strlen (dead[i]));
+        s_expect_error ("dead-prefix", &input, 1000, false, 1007, ZFLOW_EPROTO);
+    }
+    CHECK (zflow__ws_utf8_whole ((const uint8_t *) "ok \xf4\x8f\xbf", 6) == 3);
+    CHECK (zflow__ws_utf8_whole ((const uint8_t *) "ok \xf4\x90\x80", 6) == 6);
+    CHECK (zflow__ws_utf8_whole ((const uint8_t *) "ok \xed\x9f", 5) == 3);
+    CHECK (zflow__ws_utf8_whole ((const uint8_t *) "ok \xc3\xa9", 5) == 5);
     //  Too big: three fragments of 400 against a limit of 1000.
     char chunk[400];
     memset (chunk, 'a', sizeof (chunk));
@@ -286,8 +300,9 @@ static void s_run_send (void)
     zflow__ws_frame_destroy (&frame); //  idempotent
 }
 
-//  A ping flood while nothing is written: one pong waits in out, the
-//  newest ping's payload waits for the next one, the rest are coalesced.
+//  A ping flood while nothing is written: the first 16 pings get a pong
+//  each in out, the newest ping's payload waits for the next one, the rest
+//  are coalesced.
 static void s_run_ping_flood (void)
 {
     s_input_t input = {NULL, 0, 0, 1 << 20};
@@ -303,13 +318,18 @@ static void s_run_ping_flood (void)
     size_t size, pos = 0, psize = 0;
     uint8_t got[125];
     const uint8_t *out = zflow__ws_frame_out (frame, &size);
-    CHECK (out && s_written (out, size, &pos, got, &psize) == 10 && psize == 2 &&
-           memcmp (got, "p0", 2) == 0 && pos == size);
-    CHECK (zflow__ws_frame_pongs_coalesced (frame) == 998);
-    //  Half of the first pong written: the second must wait still.
+    for (int i = 0; i < 16; i++) {
+        char want[8];
+        snprintf (want, sizeof (want), "p%d", i);
+        CHECK (out && s_written (out, size, &pos, got, &psize) == 10 && psize == strlen (want) &&
+               memcmp (got, want, psize) == 0);
+    }
+    CHECK (pos == size);
+    CHECK (zflow__ws_frame_pongs_coalesced (frame) == 1000 - 16 - 1);
+    //  Half of the first pong written: the waiting one must wait still.
     zflow__ws_frame_out_done (frame, 3);
     CHECK (zflow__ws_frame_out (frame, &psize) == out + 3 && psize == size - 3);
-    //  Once it is written the second goes out, with the newest payload.
+    //  Once they are written the waiting one goes out, with the newest payload.
     zflow__ws_frame_out_done (frame, size - 3);
     out = zflow__ws_frame_out (frame, &size);
     pos = 0;
