@@ -1,0 +1,116 @@
+/*  =========================================================================
+    test_redis_server - a real redis-server for the Redis tests
+    =========================================================================
+*/
+#include "test_redis_server.h"
+#include <czmq.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+//  A port no one listens on now (the system picks it; released at once).
+static int s_free_port (void)
+{
+    zsock_t *probe = zsock_new (ZMQ_PULL);
+    int port = zsock_bind (probe, "tcp://127.0.0.1:*");
+    zsock_destroy (&probe);
+    return port;
+}
+
+void test_redis_server_start (test_redis_server_t *server, const char *password)
+{
+    if (access (ZFLOW_REDIS_SERVER, X_OK)) {
+        fprintf (stderr,
+                 "redis-server not found at %s: install Debian's redis-server package "
+                 "(scripts/install-deps.sh)\n",
+                 ZFLOW_REDIS_SERVER);
+        exit (1);
+    }
+    if (!server->port)
+        server->port = s_free_port ();
+    if (password)
+        snprintf (server->password, sizeof (server->password), "%s", password);
+    char port[16];
+    snprintf (port, sizeof (port), "%d", server->port);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        const char *argv[24] = {
+            ZFLOW_REDIS_SERVER, "--port", port,         "--bind",  "127.0.0.1",   "--save", "",
+            "--appendonly",     "no",     "--loglevel", "warning", "--daemonize", "no"};
+        int argc = 13;
+        if (*server->password) {
+            argv[argc++] = "--requirepass";
+            argv[argc++] = server->password;
+        }
+        char extra[256];
+        snprintf (extra, sizeof (extra), "%s", server->extra);
+        for (char *save = NULL, *word = strtok_r (extra, " ", &save); word && argc < 22;
+             word = strtok_r (NULL, " ", &save))
+            argv[argc++] = word;
+        argv[argc] = NULL;
+        //  its start-up banner and warnings would bury the test's output
+        if (!freopen ("/dev/null", "w", stdout) || !freopen ("/dev/null", "w", stderr))
+            _exit (126);
+        execv (ZFLOW_REDIS_SERVER, (char **) argv);
+        _exit (127);
+    }
+    server->pid = pid;
+    for (int attempt = 0; attempt < 500; attempt++) {
+        struct timeval timeout = {1, 0};
+        redisContext *c = redisConnectWithTimeout ("127.0.0.1", server->port, timeout);
+        if (c && !c->err) {
+            redisFree (c);
+            return;
+        }
+        if (c)
+            redisFree (c);
+        zclock_sleep (10);
+    }
+    fprintf (stderr, "redis-server on port %d did not start\n", server->port);
+    exit (1);
+}
+
+void test_redis_server_kill (test_redis_server_t *server)
+{
+    if (server->pid > 0) {
+        kill (server->pid, SIGKILL);
+        waitpid (server->pid, NULL, 0);
+    }
+    server->pid = 0;
+}
+
+redisContext *test_redis_server_connect (test_redis_server_t *server)
+{
+    redisContext *c = redisConnect ("127.0.0.1", server->port);
+    if (!c || c->err) {
+        fprintf (stderr, "cannot connect to redis-server on %d\n", server->port);
+        exit (1);
+    }
+    if (*server->password) {
+        redisReply *reply = (redisReply *) redisCommand (c, "AUTH %s", server->password);
+        if (!reply || reply->type == REDIS_REPLY_ERROR) {
+            fprintf (stderr, "AUTH failed\n");
+            exit (1);
+        }
+        freeReplyObject (reply);
+    }
+    return c;
+}
+
+long long test_redis_server_int (redisContext *c, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    redisReply *reply = (redisReply *) redisvCommand (c, format, args);
+    va_end (args);
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        fprintf (stderr, "command '%s' failed: %s\n", format, reply ? reply->str : c->errstr);
+        exit (1);
+    }
+    long long value = reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    freeReplyObject (reply);
+    return value;
+}
