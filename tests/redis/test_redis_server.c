@@ -61,7 +61,10 @@ void test_redis_server_start (test_redis_server_t *server, const char *password)
     for (int attempt = 0; attempt < 500; attempt++) {
         struct timeval timeout = {1, 0};
         redisContext *c = redisConnectWithTimeout ("127.0.0.1", server->port, timeout);
-        if (c && !c->err) {
+        //  any answer to PING (PONG, or NOAUTH) means it serves clients
+        redisReply *reply = c && !c->err ? (redisReply *) redisCommand (c, "PING") : NULL;
+        if (reply) {
+            freeReplyObject (reply);
             redisFree (c);
             return;
         }
