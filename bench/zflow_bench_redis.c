@@ -37,6 +37,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +75,18 @@ static pid_t s_server_start (const char *server, int *port_p)
     return pid;
 }
 
+//  CPU seconds (user + system) of this process, or of its ended children.
+static double s_cpu (int who)
+{
+    struct rusage usage;
+    getrusage (who, &usage);
+    return (double) usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 +
+           (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+static double s_cpu_base; //  CPU seconds of the last baseline run
+static double s_cpu_mine; //  CPU seconds of the last zflow run
+
 //  Runs redis-benchmark for command (PUBLISH or XADD) with a payload of
 //  size bytes; returns its requests per second, or -1.
 static double s_baseline (const char *tool, int port, const char *command, size_t size, int count)
@@ -87,6 +100,7 @@ static double s_baseline (const char *tool, int port, const char *command, size_
                                                  : "XADD bench-base MAXLEN '~' 100000 '*' "
                                                    "payload",
                       payload);
+    double cpu = s_cpu (RUSAGE_CHILDREN);
     FILE *pipe = popen (line, "r");
     double rps = -1;
     char text[65536];
@@ -98,6 +112,7 @@ static double s_baseline (const char *tool, int port, const char *command, size_
     }
     if (pipe)
         pclose (pipe);
+    s_cpu_base = s_cpu (RUSAGE_CHILDREN) - cpu;
     zstr_free (&line);
     free (payload);
     return rps;
@@ -143,6 +158,7 @@ static double s_zflow (int port, bool stream, size_t size, int count, size_t inf
     key_size = zflow_msg_part_size (msg, 0);
     const void *meta = zflow_msg_data (msg, 1);
     meta_size = zflow_msg_part_size (msg, 1);
+    double cpu = s_cpu (RUSAGE_SELF);
     int64_t start = zclock_usecs ();
     for (int index = 0; index < count; index++) {
         zmq_send (handle, key_wire, key_size, ZMQ_SNDMORE);
@@ -163,6 +179,7 @@ static double s_zflow (int port, bool stream, size_t size, int count, size_t inf
             zclock_sleep (1);
     }
     double seconds = (double) (zclock_usecs () - start) / 1e6;
+    s_cpu_mine = s_cpu (RUSAGE_SELF) - cpu;
     zflow_msg_destroy (&msg);
     zflow_key_destroy (&key);
     free (payload);
@@ -176,10 +193,12 @@ static double s_zflow (int port, bool stream, size_t size, int count, size_t inf
 static double s_figure (const char *tool, int port, bool stream, size_t size, int count, int runs,
                         size_t inflight)
 {
-    double base[32], mine[32];
+    double base[32], mine[32], base_cpu[32], mine_cpu[32];
     for (int run = 0; run < runs; run++) {
         base[run] = s_baseline (tool, port, stream ? "XADD" : "PUBLISH", size, count);
+        base_cpu[run] = s_cpu_base * 1e6 / count;
         mine[run] = s_zflow (port, stream, size, count, inflight);
+        mine_cpu[run] = s_cpu_mine * 1e6 / count;
         if (base[run] <= 0 || mine[run] <= 0) {
             fprintf (stderr, "a %s run failed (redis-benchmark %.0f, zflow %.0f msgs/s)\n",
                      stream ? "XADD" : "PUBLISH", base[run], mine[run]);
@@ -193,6 +212,12 @@ static double s_figure (const char *tool, int port, bool stream, size_t size, in
     printf ("%-8s %6zu B: redis-benchmark -c 1 -P 16 %9.0f msgs/s, zflow sink (inflight %zu) "
             "%9.0f msgs/s, ratio %.2f\n",
             stream ? "XADD" : "PUBLISH", size, b.median, inflight, m.median, m.median / b.median);
+    //  CPU per command: steadier than the rates on a busy machine (the
+    //  zflow figure includes this program's producer pushing envelopes)
+    printf ("%-8s %6zu B: CPU per command: redis-benchmark %.2f us, zflow (sink + producer) "
+            "%.2f us\n",
+            stream ? "XADD" : "PUBLISH", size, bench_median (base_cpu, runs),
+            bench_median (mine_cpu, runs));
     bench_figure_print ("redis", name, size, "redis-benchmark -c 1 -P 16", b, m);
     return m.median / b.median;
 }

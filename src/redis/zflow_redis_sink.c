@@ -180,9 +180,13 @@ static void s_pull (s_sink_t *self)
             break;
         if (zflow_stream_read (self->input, self->msg, 0))
             break;
-        if (ac)
+        if (ac) {
             s_send (self, ac);
-        else {
+            //  write every few commands: a short output buffer is cheap for
+            //  hiredis, which moves what is left after every partial write
+            if (turn % 32 == 31)
+                zflow__redis_conn_flush (self->conn);
+        } else {
             self->counters->drops++;
             snprintf (self->reason, sizeof (self->reason), "not connected (lossy): dropped");
         }
