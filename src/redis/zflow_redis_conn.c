@@ -44,6 +44,7 @@ struct _zflow__redis_conn_t {
 };
 
 static void s_connect (zflow__redis_conn_t *self);
+static void s_schedule_reconnect (zflow__redis_conn_t *self);
 
 void zflow__redis_reply_text (const redisReply *reply, char *out, size_t size)
 {
@@ -151,7 +152,15 @@ static int s_on_timer (zloop_t *loop, int timer_id, void *arg)
     (void) timer_id;
     zflow__redis_conn_t *self = (zflow__redis_conn_t *) arg;
     self->timer = -1;
-    if (self->ac) //  connect timeout
+    if (self->ac && !(self->ac->c.flags & REDIS_CONNECTED)) {
+        //  TCP connect still pending: hiredis has no disconnect call for
+        //  that, so free it here (outside any callback) and try again
+        snprintf (self->stats.reason, sizeof (self->stats.reason),
+                  "cannot connect to %s:%d within %d ms", self->host, self->port,
+                  self->connect_timeout_ms);
+        redisAsyncFree (self->ac);
+        s_schedule_reconnect (self);
+    } else if (self->ac) //  connected, but AUTH / SELECT not answered in time
         zflow__redis_conn_fail (self, "no ready connection within the connect timeout", false);
     else
         s_connect (self);

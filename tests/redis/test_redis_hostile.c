@@ -11,6 +11,9 @@
 #include "zflow_redis_sink.h"
 #include "zflow_redis_source.h"
 #include "zflow_testing.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -297,6 +300,36 @@ static void test_no_server (void)
     zflow_redis_sink_destroy (&sink);
 }
 
+//  A server that takes the connection and never answers: the connect
+//  timeout gives up on it, says so, and tries again.
+static void test_silent_server (void)
+{
+    int listener = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {0};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    CHECK (bind (listener, (struct sockaddr *) &address, sizeof (address)) == 0);
+    CHECK (listen (listener, 16) == 0); //  the kernel completes the handshakes
+    socklen_t length = sizeof (address);
+    getsockname (listener, (struct sockaddr *) &address, &length);
+    zflow_redis_config_t config;
+    zflow_redis_config_init (&config);
+    config.port = ntohs (address.sin_port);
+    config.channels = "c";
+    config.connect_timeout_ms = 200;
+    config.backoff_max_ms = 100;
+    config.input = "@inproc://test-redis-silent";
+    zflow_redis_sink_t *sink = zflow_redis_sink_new (&config, NULL);
+    char reason[300] = "";
+    int64_t deadline = zclock_mono () + 5000;
+    while (!strstr (reason, "connect timeout") && zclock_mono () < deadline)
+        s_wait_sink (sink, "connected", 1, 50, reason, sizeof (reason));
+    CHECK (strstr (reason, "no ready connection within the connect timeout"));
+    CHECK (s_sink_stat (sink, "connects") == 0);
+    zflow_redis_sink_destroy (&sink);
+    close (listener);
+}
+
 int main (void)
 {
     zsys_init ();
@@ -306,5 +339,6 @@ int main (void)
     RUN (test_source_resubscribes);
     RUN (test_oversize_and_garbage);
     RUN (test_no_server);
+    RUN (test_silent_server);
     return 0;
 }

@@ -3,21 +3,37 @@
     =========================================================================
 */
 #include "test_redis_server.h"
+#include <arpa/inet.h>
 #include <czmq.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-//  A port no one listens on now (the system picks it; released at once).
+//  A free port below the system's ephemeral range (32768 and up on Linux):
+//  a server killed and restarted on its port must find it free, and a
+//  client reconnecting meanwhile from an ephemeral port could otherwise
+//  take it (a TCP self-connect to 127.0.0.1:port from port itself).
 static int s_free_port (void)
 {
-    zsock_t *probe = zsock_new (ZMQ_PULL);
-    int port = zsock_bind (probe, "tcp://127.0.0.1:*");
-    zsock_destroy (&probe);
-    return port;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        int port = 20000 + (int) (random () % 12000);
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = {0};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        address.sin_port = htons ((uint16_t) port);
+        int rc = bind (fd, (struct sockaddr *) &address, sizeof (address));
+        close (fd);
+        if (rc == 0)
+            return port;
+    }
+    fprintf (stderr, "no free port for redis-server\n");
+    exit (1);
 }
 
 void test_redis_server_start (test_redis_server_t *server, const char *password)
@@ -29,8 +45,10 @@ void test_redis_server_start (test_redis_server_t *server, const char *password)
                  ZFLOW_REDIS_SERVER);
         exit (1);
     }
-    if (!server->port)
+    if (!server->port) {
+        srandom ((unsigned) (getpid () ^ zclock_usecs ()));
         server->port = s_free_port ();
+    }
     if (password)
         snprintf (server->password, sizeof (server->password), "%s", password);
     char port[16];
