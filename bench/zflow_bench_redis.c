@@ -126,7 +126,12 @@ static double s_zflow (int port, bool stream, size_t size, int count, size_t inf
     zflow_redis_config_init (&config);
     config.port = port;
     config.inflight = inflight;
-    config.input = "@inproc://bench-redis";
+    //  a new name per run: an inproc name is released asynchronously
+    static int runs = 0;
+    char input[64], output[64];
+    snprintf (input, sizeof (input), "@inproc://bench-redis-%d", runs);
+    snprintf (output, sizeof (output), "inproc://bench-redis-%d", runs++);
+    config.input = input;
     if (stream) {
         config.mode = ZFLOW_REDIS_STREAM;
         config.stream = "bench-stream";
@@ -146,7 +151,7 @@ static double s_zflow (int port, bool stream, size_t size, int count, size_t inf
     }
     zsock_t *push = zsock_new (ZMQ_PUSH);
     zsock_set_sndhwm (push, 10000);
-    zsock_connect (push, "inproc://bench-redis");
+    zsock_connect (push, "%s", output);
     void *handle = zsock_resolve (push);
     char *payload = (char *) malloc (size);
     memset (payload, 'x', size);

@@ -32,6 +32,9 @@ typedef struct {
     zflow_msg_t *msg;                 //  reused for every input message
     bool stream_mode;                 //  XADD (else PUBLISH)
     char *target;                     //  fixed channel or stream, or NULL (from the key)
+    size_t target_size;               //  its length
+    char *command;                    //  the command being formatted (reused)
+    size_t command_size;              //  its allocated size
     char *field;                      //  XADD field name
     char maxlen[24];                  //  XADD MAXLEN ~ value as text, "" for none
     char *separator;                  //  key components joined with it
@@ -91,8 +94,12 @@ static void s_on_reply (redisAsyncContext *ac, void *r, void *privdata)
 //  Returns its length, or 0 when the key names nothing that fits.
 static size_t s_target (s_sink_t *self, const void *wire, size_t wire_size, char *out, size_t size)
 {
-    if (self->target)
-        return (size_t) snprintf (out, size, "%s", self->target);
+    if (self->target) {
+        if (self->target_size >= size)
+            return 0;
+        memcpy (out, self->target, self->target_size + 1);
+        return self->target_size;
+    }
     zflow_key_t *key = zflow_key_decode (wire, wire_size, NULL);
     size_t used = 0;
     for (size_t index = 0; key && index < zflow_key_size (key); index++) {
@@ -106,6 +113,53 @@ static size_t s_target (s_sink_t *self, const void *wire, size_t wire_size, char
     }
     zflow_key_destroy (&key);
     return used;
+}
+
+//  Writes the decimal digits of value at out; returns their count.
+static size_t s_digits (char *out, size_t value)
+{
+    char text[24];
+    size_t n = 0;
+    do
+        text[n++] = (char) ('0' + value % 10);
+    while ((value /= 10));
+    for (size_t index = 0; index < n; index++)
+        out[index] = text[n - 1 - index];
+    return n;
+}
+
+//  Formats a command in RESP (*argc, then $len and the bytes of each
+//  argument) into self->command, reused: hiredis's own formatting costs an
+//  allocation and a printf per argument. Returns its length, 0 when out of
+//  memory.
+static size_t s_format (s_sink_t *self, int argc, const char **argv, const size_t *lens)
+{
+    size_t need = 16;
+    for (int index = 0; index < argc; index++)
+        need += lens[index] + 32;
+    if (need > self->command_size) {
+        char *bigger = (char *) realloc (self->command, need);
+        if (!bigger)
+            return 0;
+        self->command = bigger;
+        self->command_size = need;
+    }
+    char *out = self->command;
+    *out++ = '*';
+    out += s_digits (out, (size_t) argc);
+    *out++ = '\r';
+    *out++ = '\n';
+    for (int index = 0; index < argc; index++) {
+        *out++ = '$';
+        out += s_digits (out, lens[index]);
+        *out++ = '\r';
+        *out++ = '\n';
+        memcpy (out, argv[index], lens[index]);
+        out += lens[index];
+        *out++ = '\r';
+        *out++ = '\n';
+    }
+    return (size_t) (out - self->command);
 }
 
 //  Sends the envelope in self->msg as one command.
@@ -160,7 +214,9 @@ static void s_send (s_sink_t *self, redisAsyncContext *ac)
     }
     S_ARG ((const char *) payload, size);
 #undef S_ARG
-    if (redisAsyncCommandArgv (ac, s_on_reply, self, argc, argv, lens) != REDIS_OK) {
+    size_t length = s_format (self, argc, argv, lens);
+    if (!length ||
+        redisAsyncFormattedCommand (ac, s_on_reply, self, self->command, length) != REDIS_OK) {
         self->lost++;
         self->counters->drops++;
         return;
@@ -253,6 +309,7 @@ static void s_sink_destroy (s_sink_t **self_p)
     zflow_stream_destroy (&self->input);
     zflow_msg_destroy (&self->msg);
     free (self->sizes);
+    free (self->command);
     free (self->target);
     free (self->field);
     free (self->separator);
@@ -290,6 +347,7 @@ static s_sink_t *s_sink_new (zflow_actor_t *base, const zflow_redis_config_t *co
     self->stream_mode = config->mode == ZFLOW_REDIS_STREAM;
     const char *target = self->stream_mode ? config->stream : config->channels;
     self->target = target && *target ? strdup (target) : NULL;
+    self->target_size = self->target ? strlen (self->target) : 0;
     self->field = strdup (config->field && *config->field ? config->field : "payload");
     self->separator = strdup (config->separator ? config->separator : ":");
     if (config->maxlen > 0)

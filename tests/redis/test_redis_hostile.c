@@ -88,9 +88,12 @@ static void test_wrong_password (void)
     //  it tries again (the password may be fixed on the server), refused again
     CHECK (s_wait_sink (sink, "refused", 2, 5000, NULL, 0) >= 2);
     zflow_redis_sink_destroy (&sink);
-    //  no password at all: NOAUTH
+    //  no password at all: NOAUTH (a new input: an inproc name is released
+    //  asynchronously after its socket closed)
     config.password = NULL;
+    config.input = "@inproc://test-redis-nopass";
     sink = zflow_redis_sink_new (&config, NULL);
+    CHECK (sink);
     CHECK (s_wait_sink (sink, "refused", 1, 5000, reason, sizeof (reason)) >= 1);
     CHECK (strstr (reason, "NOAUTH"));
     zflow_redis_sink_destroy (&sink);
