@@ -360,6 +360,62 @@ static void test_stream_resume (void)
     redisFree (c);
 }
 
+//  A pipeline bridging a pub/sub channel into a stream through the two
+//  stage functions; their bad settings are ZFLOW_EINVAL, said.
+static void test_pipeline_bridge (void)
+{
+    zflow_pipeline_t *p = zflow_pipeline_new (NULL, NULL);
+    zflow_redis_config_t config;
+    s_config (&config);
+    CHECK_RC (zflow_pipeline_source_redis (p, "in", NULL), ZFLOW_EINVAL);
+    zflow_pipeline_destroy (&p);
+    p = zflow_pipeline_new (NULL, NULL); //  a pipeline keeps its first error
+    CHECK_RC (zflow_pipeline_source_redis (p, "in", &config), ZFLOW_EINVAL); //  no channel
+    CHECK (strstr (zflow_pipeline_error_text (p), "needs a channel or a pattern"));
+    zflow_pipeline_destroy (&p);
+    p = zflow_pipeline_new (NULL, NULL);
+    config.mode = ZFLOW_REDIS_STREAM;
+    CHECK_RC (zflow_pipeline_source_redis (p, "in", &config), ZFLOW_EINVAL); //  no stream
+    zflow_pipeline_destroy (&p);
+    p = zflow_pipeline_new (NULL, NULL);
+    config.port = 0;
+    CHECK_RC (zflow_pipeline_sink_redis (p, "out", &config), ZFLOW_EINVAL);
+    CHECK (strstr (zflow_pipeline_error_text (p), "port must be 1-65535"));
+    zflow_pipeline_destroy (&p);
+
+    p = zflow_pipeline_new (NULL, NULL);
+    s_config (&config);
+    config.channels = "bridge:in";
+    CHECK_RC (zflow_pipeline_source_redis (p, "in", &config), 0);
+    s_config (&config);
+    config.mode = ZFLOW_REDIS_STREAM;
+    config.stream = "bridged";
+    CHECK_RC (zflow_pipeline_sink_redis (p, "out", &config), 0);
+    CHECK_RC (zflow_pipeline_start (p), 0);
+    //  the source connected and subscribed once the pipeline runs
+    redisContext *c = test_redis_server_connect (&s_server);
+    int64_t deadline = zclock_mono () + 5000;
+    while (test_redis_server_int (c, "PUBLISH bridge:in %s", "first") < 1 &&
+           zclock_mono () < deadline)
+        zclock_sleep (10);
+    for (int index = 0; index < 99; index++)
+        test_redis_server_int (c, "PUBLISH bridge:in m%d", index);
+    deadline = zclock_mono () + 5000;
+    while (test_redis_server_int (c, "XLEN bridged") < 100 && zclock_mono () < deadline)
+        zclock_sleep (10);
+    CHECK (test_redis_server_int (c, "XLEN bridged") == 100);
+    zhash_t *stats = zflow_pipeline_stage_stats (p, 1, 2000);
+    CHECK (zflow_actor_stats_get (stats, "redis.delivered") == 100);
+    CHECK (zflow_actor_stats_get (stats, "redis.connected") == 1);
+    zhash_destroy (&stats);
+    stats = zflow_pipeline_stage_stats (p, 0, 2000);
+    CHECK (zflow_actor_stats_get (stats, "redis.messages") == 100);
+    zhash_destroy (&stats);
+    CHECK_RC (zflow_pipeline_stop (p, 5000), 0);
+    zflow_pipeline_destroy (&p);
+    redisFree (c);
+}
+
 //  Starts `zflow sub` reading stream "killed" into file; returns its pid.
 static pid_t s_spawn_sub (const char *file)
 {
@@ -445,6 +501,7 @@ int main (void)
     RUN (test_publish_sink);
     RUN (test_xadd_maxlen);
     RUN (test_stream_resume);
+    RUN (test_pipeline_bridge);
     RUN (test_cli_kill_resume);
     test_redis_server_kill (&s_server);
     return 0;
