@@ -23,7 +23,8 @@
     a reconnect the sink goes on with the next envelope of its input.
 
     STATS adds: connected (1/0), connects, reconnects (connections lost),
-    inflight, delivered (commands Redis accepted), errors, oversize,
+    inflight, delivered (commands Redis accepted), unheard (PUBLISHes that
+    reached no subscriber: delivered all the same), errors, oversize,
     unmapped (a key with no name for it), malformed (not an envelope), lost,
     refused (AUTH or SELECT refused, or NOAUTH), max_payload (the limit in
     use) and - once something failed - reason: TEXT, Redis's own words

@@ -46,6 +46,7 @@ typedef struct {
     bool lossy;                       //  drop while disconnected
     uint64_t delivered;               //  commands Redis accepted
     uint64_t errors;                  //  error replies
+    uint64_t unheard;                 //  PUBLISHes no subscriber received
     uint64_t oversize;                //  payloads over the limit, never sent
     uint64_t unmapped;                //  keys that name nothing
     uint64_t malformed;               //  input that was no envelope
@@ -83,6 +84,9 @@ static void s_on_reply (redisAsyncContext *ac, void *r, void *privdata)
         snprintf (self->reason, sizeof (self->reason), "%s: %s",
                   self->stream_mode ? "XADD" : "PUBLISH", text);
     } else {
+        //  PUBLISH answers how many subscribers got it
+        if (!self->stream_mode && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
+            self->unheard++;
         self->delivered++;
         self->counters->msgs_out++;
         self->counters->bytes_out += size;
@@ -284,6 +288,7 @@ static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "inflight", self->inflight);
     zflow_actor_stats_add (reply, "delivered", self->delivered);
     zflow_actor_stats_add (reply, "errors", self->errors);
+    zflow_actor_stats_add (reply, "unheard", self->unheard);
     zflow_actor_stats_add (reply, "oversize", self->oversize);
     zflow_actor_stats_add (reply, "unmapped", self->unmapped);
     zflow_actor_stats_add (reply, "malformed", self->malformed);

@@ -239,7 +239,11 @@ static void test_publish_sink (void)
     CHECK (zflow_actor_stats_get (stats, "msgs_in") == (uint64_t) n);
     CHECK (zflow_actor_stats_get (stats, "bytes_out") > 0);
     CHECK (zflow_actor_stats_get (stats, "drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "unheard") == 0); //  our source heard them all
     zhash_destroy (&stats);
+    //  a channel nobody listens to: delivered, and unheard
+    s_push (push, "nobody/here", "x", 1);
+    CHECK (s_wait_sink (sink, "unheard", 1, 5000) == 1);
     zflow_msg_destroy (&msg);
     zsock_destroy (&push);
     zsock_destroy (&sub);
