@@ -11,7 +11,8 @@
               from config->stream or the key.
 
     Commands are pipelined: up to config->inflight wait for their replies
-    (STATS "inflight"); at that watermark, or while disconnected, the sink
+    (STATS "inflight"), and at most 256 KiB of payload (one command always
+    goes); at that watermark, or while disconnected, the sink
     stops reading its input, so the input's high-water mark pushes back on
     its producers (with config->lossy it reads on and drops, counted).
 

@@ -16,6 +16,12 @@
 #include "zflow_stream.h"
 #include <inttypes.h>
 
+//  Payload bytes in flight at most (besides the command count): a long
+//  output buffer costs hiredis a move of what is left after every partial
+//  write, and Redis a large query buffer; beyond a few round trips' worth
+//  it only adds latency.
+#define S_INFLIGHT_BYTES (256 * 1024)
+
 //  What the caller hands the actor at start.
 typedef struct {
     const zflow_redis_config_t *config; //  the caller's configuration
@@ -41,6 +47,7 @@ typedef struct {
     size_t max_payload;               //  configured payload limit
     size_t inflight_max;              //  commands awaiting a reply at most
     size_t inflight;                  //  commands awaiting a reply now
+    size_t inflight_bytes;            //  their payload bytes
     size_t *sizes;                    //  ring of their payload sizes, inflight_max slots
     size_t oldest;                    //  index of the oldest one's size
     bool lossy;                       //  drop while disconnected
@@ -71,6 +78,7 @@ static void s_on_reply (redisAsyncContext *ac, void *r, void *privdata)
     size_t size = self->sizes[self->oldest];
     self->oldest = (self->oldest + 1) % self->inflight_max;
     self->inflight--;
+    self->inflight_bytes -= size;
     if (!reply) {
         self->lost++;
         self->counters->drops++;
@@ -227,6 +235,7 @@ static void s_send (s_sink_t *self, redisAsyncContext *ac)
     }
     self->sizes[(self->oldest + self->inflight) % self->inflight_max] = size;
     self->inflight++;
+    self->inflight_bytes += size;
     self->counters->queue_depth = self->inflight;
 }
 
@@ -236,7 +245,8 @@ static void s_pull (s_sink_t *self)
 {
     for (int turn = 0; turn < 10000; turn++) {
         redisAsyncContext *ac = zflow__redis_conn_ac (self->conn);
-        if ((!ac && !self->lossy) || self->inflight >= self->inflight_max)
+        if ((!ac && !self->lossy) || self->inflight >= self->inflight_max ||
+            self->inflight_bytes >= S_INFLIGHT_BYTES)
             break;
         if (zflow_stream_read (self->input, self->msg, 0))
             break;
@@ -273,7 +283,7 @@ static void s_on_io (zflow__redis_conn_t *conn, void *arg)
 {
     (void) conn;
     s_sink_t *self = (s_sink_t *) arg;
-    if (self->inflight < self->inflight_max)
+    if (self->inflight < self->inflight_max && self->inflight_bytes < S_INFLIGHT_BYTES)
         s_pull (self);
 }
 
