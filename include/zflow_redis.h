@@ -99,6 +99,9 @@ typedef struct {
     bool lossless;           //  source pubsub: a full output holds messages (and stops
                              //  reading Redis) instead of dropping them; stream mode is
                              //  always lossless
+    bool resend;             //  sink: send the commands in flight when a connection broke
+                             //  again on the next one (default true: at least once; false:
+                             //  count them as lost, at most once)
     bool lossy;              //  sink: read and drop (counted) while disconnected,
                              //  instead of pushing back on the input
     bool manual_start;       //  source: connect only at zflow_redis_source_start

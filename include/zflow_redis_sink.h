@@ -16,17 +16,25 @@
     stops reading its input, so the input's high-water mark pushes back on
     its producers (with config->lossy it reads on and drops, counted).
 
+    A broken connection: the commands in flight have an unknown outcome
+    (the server may have applied some). With config->resend (the default)
+    the sink keeps a copy of each command until its reply and, once
+    reconnected, sends those again first, in order, before new input
+    ("resent"): delivery is at least once, and a stream may hold an entry
+    twice. Without resend they are counted as lost ("lost", at most once).
+
     Loss, always counted in drops with a reason: a payload larger than
     max_payload (or the server's proto-max-bulk-len, read at connect) is
     never sent ("oversize"); an error reply ("errors"); commands in flight
-    when the connection broke, whose outcome is unknown ("lost": the
-    server may have applied some of them). Nothing else is given up: after
-    a reconnect the sink goes on with the next envelope of its input.
+    on a broken connection without resend, or still in flight when the
+    sink is destroyed ("lost"). Nothing else is given up: after a
+    reconnect the sink goes on with its input.
 
     STATS adds: connected (1/0), connects, reconnects (connections lost),
     inflight, delivered (commands Redis accepted), unheard (PUBLISHes that
     reached no subscriber: delivered all the same), errors, oversize,
     unmapped (a key with no name for it), malformed (not an envelope), lost,
+    resent,
     refused (AUTH or SELECT refused, or NOAUTH), max_payload (the limit in
     use) and - once something failed - reason: TEXT, Redis's own words
     ("WRONGPASS invalid username-password pair ...").

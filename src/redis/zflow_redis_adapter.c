@@ -242,6 +242,7 @@ typedef struct {
     int64_t block_ms;       //  BLOCK
     int64_t ack_ms;         //  XACK delay after the handoff
     int64_t backoff_max_ms; //  longest reconnect delay
+    bool resend;            //  resend what a lost connection had in flight
 } s_options_t;
 
 #define S_SINK ZFLOW_ADAPTER_SINK
@@ -307,6 +308,10 @@ static const zflow_adapter_option_t s_options[] = {
     {"ack_ms", ZFLOW_ADAPTER_INT, false, "100", NULL,
      "stream: an entry is XACKed this long after it was handed on, ms",
      offsetof (s_options_t, ack_ms), S_SOURCE},
+    {"resend", ZFLOW_ADAPTER_BOOL, false, "true", NULL,
+     "send the commands in flight when a connection broke again (at least once); false: count "
+     "them as lost",
+     offsetof (s_options_t, resend), S_SINK},
     {"backoff_max_ms", ZFLOW_ADAPTER_INT, false, "5000", NULL, "longest reconnect delay, ms",
      offsetof (s_options_t, backoff_max_ms), 0},
     {NULL}};
@@ -388,6 +393,7 @@ static int s_add_stage (zflow_pipeline_t *pipeline, const char *name, const void
     redis.block_ms = (int) self->block_ms;
     redis.ack_ms = (int) self->ack_ms;
     redis.backoff_max_ms = (int) self->backoff_max_ms;
+    redis.resend = self->resend;
     int rc = s_add (pipeline, name, &redis, sink);
     if (rc)
         snprintf (err, errsize, "%s", zflow_pipeline_error_text (pipeline));

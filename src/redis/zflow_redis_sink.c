@@ -29,6 +29,13 @@ typedef struct {
     char *endpoint;                     //  set by the actor: the bound input (caller frees)
 } s_start_t;
 
+//  A command awaiting its reply (or waiting to be sent again).
+typedef struct {
+    size_t payload; //  its payload bytes
+    char *command;  //  with resend: the command as formatted (owned), else NULL
+    size_t length;  //  its length
+} s_slot_t;
+
 //  The actor's state.
 typedef struct {
     zflow_actor_t *base;              //  actor base: loop, pipe, counters
@@ -48,8 +55,12 @@ typedef struct {
     size_t inflight_max;              //  commands awaiting a reply at most
     size_t inflight;                  //  commands awaiting a reply now
     size_t inflight_bytes;            //  their payload bytes
-    size_t *sizes;                    //  ring of their payload sizes, inflight_max slots
-    size_t oldest;                    //  index of the oldest one's size
+    s_slot_t *slots;                  //  ring of them, inflight_max slots, oldest first
+    size_t oldest;                    //  index of the oldest one
+    bool resend;                      //  keep each command to send it again after a loss
+    zlist_t *retry;                   //  commands to send again (s_slot_t *), in order
+    bool closing;                     //  destroy is under way: losses are final
+    uint64_t resent;                  //  commands sent again after a lost connection
     bool lossy;                       //  drop while disconnected
     uint64_t delivered;               //  commands Redis accepted
     uint64_t errors;                  //  error replies
@@ -74,12 +85,22 @@ static void s_on_reply (redisAsyncContext *ac, void *r, void *privdata)
     (void) ac;
     redisReply *reply = (redisReply *) r;
     s_sink_t *self = (s_sink_t *) privdata;
-    //  one connection answers in order: the oldest size is this reply's
-    size_t size = self->sizes[self->oldest];
+    //  one connection answers in order: the oldest slot is this reply's
+    s_slot_t slot = self->slots[self->oldest];
+    self->slots[self->oldest].command = NULL;
     self->oldest = (self->oldest + 1) % self->inflight_max;
     self->inflight--;
-    self->inflight_bytes -= size;
-    if (!reply) {
+    self->inflight_bytes -= slot.payload;
+    size_t size = slot.payload;
+    s_slot_t *again =
+        !reply && slot.command && !self->closing ? (s_slot_t *) malloc (sizeof (s_slot_t)) : NULL;
+    if (again) {
+        //  the outcome is unknown: send it again on the next connection
+        //  (in order, before new input); Redis may then hold it twice
+        *again = slot;
+        slot.command = NULL;
+        zlist_append (self->retry, again);
+    } else if (!reply) {
         self->lost++;
         self->counters->drops++;
         snprintf (self->reason, sizeof (self->reason),
@@ -99,7 +120,41 @@ static void s_on_reply (redisAsyncContext *ac, void *r, void *privdata)
         self->counters->msgs_out++;
         self->counters->bytes_out += size;
     }
-    self->counters->queue_depth = self->inflight;
+    free (slot.command);
+    self->counters->queue_depth = self->inflight + zlist_size (self->retry);
+}
+
+//  Sends a formatted command and registers it in the ring; copy is the
+//  command kept for a resend (owned from here on), or NULL. Returns 0, or
+//  -1 when hiredis refused it (copy freed).
+static int s_issue (s_sink_t *self, redisAsyncContext *ac, const char *command, size_t length,
+                    size_t payload, char *copy)
+{
+    if (redisAsyncFormattedCommand (ac, s_on_reply, self, command, length) != REDIS_OK) {
+        free (copy);
+        return -1;
+    }
+    s_slot_t *slot = &self->slots[(self->oldest + self->inflight) % self->inflight_max];
+    slot->payload = payload;
+    slot->command = copy;
+    slot->length = length;
+    self->inflight++;
+    self->inflight_bytes += payload;
+    self->counters->queue_depth = self->inflight + zlist_size (self->retry);
+    return 0;
+}
+
+//  Sends the oldest command waiting for a resend.
+static void s_resend (s_sink_t *self, redisAsyncContext *ac)
+{
+    s_slot_t *again = (s_slot_t *) zlist_pop (self->retry);
+    if (s_issue (self, ac, again->command, again->length, again->payload, again->command) == 0)
+        self->resent++;
+    else {
+        self->lost++;
+        self->counters->drops++;
+    }
+    free (again);
 }
 
 //  Writes the channel or stream name for the envelope's key into out.
@@ -227,16 +282,14 @@ static void s_send (s_sink_t *self, redisAsyncContext *ac)
     S_ARG ((const char *) payload, size);
 #undef S_ARG
     size_t length = s_format (self, argc, argv, lens);
-    if (!length ||
-        redisAsyncFormattedCommand (ac, s_on_reply, self, self->command, length) != REDIS_OK) {
+    char *copy = length && self->resend ? (char *) malloc (length) : NULL;
+    if (copy)
+        memcpy (copy, self->command, length);
+    if (!length || (self->resend && !copy) ||
+        s_issue (self, ac, self->command, length, size, copy)) {
         self->lost++;
         self->counters->drops++;
-        return;
     }
-    self->sizes[(self->oldest + self->inflight) % self->inflight_max] = size;
-    self->inflight++;
-    self->inflight_bytes += size;
-    self->counters->queue_depth = self->inflight;
 }
 
 //  Takes input while Redis is ready and the inflight watermark allows
@@ -248,6 +301,10 @@ static void s_pull (s_sink_t *self)
         if ((!ac && !self->lossy) || self->inflight >= self->inflight_max ||
             self->inflight_bytes >= S_INFLIGHT_BYTES)
             break;
+        if (ac && zlist_size (self->retry)) {
+            s_resend (self, ac); //  what a lost connection left, first
+            continue;
+        }
         if (zflow_stream_read (self->input, self->msg, 0))
             break;
         if (ac) {
@@ -303,6 +360,7 @@ static void s_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "unmapped", self->unmapped);
     zflow_actor_stats_add (reply, "malformed", self->malformed);
     zflow_actor_stats_add (reply, "lost", self->lost);
+    zflow_actor_stats_add (reply, "resent", self->resent);
     zflow_actor_stats_add (reply, "refused", conn->refused);
     zflow_actor_stats_add (reply, "max_payload", s_limit (self));
     //  a refusal is the most useful words; else the last loss
@@ -318,12 +376,23 @@ static void s_sink_destroy (s_sink_t **self_p)
     s_sink_t *self = *self_p;
     if (!self)
         return;
+    self->closing = true;
     zflow__redis_conn_destroy (&self->conn); //  in-flight replies: counted as lost
+    while (self->retry && zlist_size (self->retry)) {
+        s_slot_t *again = (s_slot_t *) zlist_pop (self->retry);
+        self->lost++;
+        self->counters->drops++;
+        free (again->command);
+        free (again);
+    }
+    zlist_destroy (&self->retry);
+    for (size_t index = 0; self->slots && index < self->inflight_max; index++)
+        free (self->slots[index].command);
     if (self->input)
         zflow_stream_detach (self->input);
     zflow_stream_destroy (&self->input);
     zflow_msg_destroy (&self->msg);
-    free (self->sizes);
+    free (self->slots);
     free (self->command);
     free (self->target);
     free (self->field);
@@ -370,14 +439,16 @@ static s_sink_t *s_sink_new (zflow_actor_t *base, const zflow_redis_config_t *co
     self->max_payload = config->max_payload ? config->max_payload : ZFLOW_REDIS_MAX_PAYLOAD;
     self->inflight_max = config->inflight;
     self->lossy = config->lossy;
+    self->resend = config->resend;
     int rc = 0;
     if (!config->input || !*config->input || config->inflight == 0 ||
         (config->mode != ZFLOW_REDIS_PUBSUB && config->mode != ZFLOW_REDIS_STREAM) ||
         (self->target && strpbrk (self->target, " \r\n")))
         rc = ZFLOW_ECONFIG;
     if (rc == 0) {
-        self->sizes = (size_t *) calloc (config->inflight, sizeof (size_t));
-        rc = self->sizes ? 0 : ZFLOW_ENOMEM;
+        self->slots = (s_slot_t *) calloc (config->inflight, sizeof (s_slot_t));
+        self->retry = zlist_new ();
+        rc = self->slots && self->retry ? 0 : ZFLOW_ENOMEM;
     }
     if (rc == 0) {
         self->conn =

@@ -766,5 +766,6 @@ void zflow_redis_config_init (zflow_redis_config_t *config)
     config->backoff_max_ms = ZFLOW_REDIS_BACKOFF_MAX_MS;
     config->connect_timeout_ms = ZFLOW_REDIS_CONNECT_TIMEOUT_MS;
     config->sndhwm = ZFLOW_REDIS_SNDHWM;
+    config->resend = true;
     config->name = "redis";
 }

@@ -136,10 +136,12 @@ static void test_wrong_password (void)
 }
 
 //  redis-server killed mid-stream and restarted (appendfsync always: what
-//  it acknowledged survives): the sink reconnects (counted) and every
-//  message is delivered or counted as lost; the stream holds at least the
+//  it acknowledged survives): the sink reconnects (counted). With resend
+//  (the default) what was in flight goes again: every message delivered,
+//  the stream holds each at least once. Without, every message is
+//  delivered or counted as lost, and the stream holds at least the
 //  delivered ones and at most delivered + lost.
-static void test_server_killed (void)
+static void s_server_killed (bool resend)
 {
     char dir[] = "/tmp/test_redis_aof_XXXXXX";
     CHECK (mkdtemp (dir));
@@ -152,13 +154,15 @@ static void test_server_killed (void)
     config.port = server.port;
     config.mode = ZFLOW_REDIS_STREAM;
     config.stream = "survivor";
-    config.input = "@inproc://test-redis-killed";
     config.inflight = 64;
     config.backoff_max_ms = 200;
+    config.resend = resend;
+    config.input = resend ? "@inproc://test-redis-killed" : "@inproc://test-redis-killed-2";
     zflow_redis_sink_t *sink = zflow_redis_sink_new (&config, NULL);
     CHECK (sink);
     CHECK (s_wait_sink (sink, "connected", 1, 5000, NULL, 0) == 1);
-    zsock_t *push = zsock_new_push (">inproc://test-redis-killed");
+    zsock_t *push =
+        zsock_new_push (resend ? ">inproc://test-redis-killed" : ">inproc://test-redis-killed-2");
     const int n = 3000;
     for (int index = 0; index < n; index++) {
         char text[32];
@@ -182,17 +186,39 @@ static void test_server_killed (void)
     uint64_t delivered = zflow_actor_stats_get (stats, "delivered");
     uint64_t lost = zflow_actor_stats_get (stats, "lost");
     uint64_t drops = zflow_actor_stats_get (stats, "drops");
-    printf (" (delivered %" PRIu64 ", lost %" PRIu64 ", reconnects %" PRIu64 ")", delivered, lost,
+    uint64_t resent = zflow_actor_stats_get (stats, "resent");
+    printf (" (resend %s: delivered %" PRIu64 ", lost %" PRIu64 ", resent %" PRIu64
+            ", reconnects %" PRIu64 ")",
+            resend ? "on" : "off", delivered, lost, resent,
             zflow_actor_stats_get (stats, "reconnects"));
     CHECK (delivered + drops == (uint64_t) n);
     CHECK (drops == lost); //  nothing else dropped
+    CHECK (resend ? lost == 0 && resent >= 1 : resent == 0);
     CHECK (zflow_actor_stats_get (stats, "reconnects") >= 1);
     CHECK (zflow_actor_stats_get (stats, "connects") >= 2);
     CHECK (zflow_actor_stats_get (stats, "msgs_in") == (uint64_t) n);
     zhash_destroy (&stats);
     redisContext *c = test_redis_server_connect (&server);
     long long length = test_redis_server_int (c, "XLEN survivor");
-    CHECK ((uint64_t) length >= delivered && (uint64_t) length <= delivered + lost);
+    CHECK ((uint64_t) length >= delivered && (uint64_t) length <= delivered + lost + resent);
+    if (resend) {
+        //  every value is there, at least once
+        redisReply *reply = (redisReply *) redisCommand (c, "XRANGE survivor - +");
+        CHECK (reply && reply->type == REDIS_REPLY_ARRAY);
+        bool *seen = (bool *) calloc ((size_t) n, sizeof (bool));
+        int distinct = 0;
+        for (size_t index = 0; index < reply->elements; index++) {
+            redisReply *fields = reply->element[index]->element[1];
+            int value = atoi (fields->element[1]->str + 1);
+            if (value >= 0 && value < n && !seen[value]) {
+                seen[value] = true;
+                distinct++;
+            }
+        }
+        CHECK (distinct == n);
+        free (seen);
+        freeReplyObject (reply);
+    }
     redisFree (c);
     zsock_destroy (&push);
     zflow_redis_sink_destroy (&sink);
@@ -200,6 +226,16 @@ static void test_server_killed (void)
     char command[300];
     snprintf (command, sizeof (command), "rm -rf %s", dir);
     CHECK (system (command) == 0);
+}
+
+static void test_server_killed (void)
+{
+    s_server_killed (true);
+}
+
+static void test_server_killed_no_resend (void)
+{
+    s_server_killed (false);
 }
 
 //  The pub/sub source resubscribes after the server came back.
@@ -339,6 +375,7 @@ int main (void)
     printf ("test_redis_hostile:\n");
     RUN (test_wrong_password);
     RUN (test_server_killed);
+    RUN (test_server_killed_no_resend);
     RUN (test_source_resubscribes);
     RUN (test_oversize_and_garbage);
     RUN (test_no_server);
