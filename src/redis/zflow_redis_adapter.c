@@ -186,8 +186,10 @@ static int s_add (zflow_pipeline_t *pipeline, const char *name, const zflow_redi
         return zflow__pipeline_fail (pipeline, ZFLOW_EINVAL, "stage '%s': Redis: %s",
                                      name ? name : "", wrong);
     s_redis_t *self = s_new (config, sink);
-    if (self && sink)
-        self->endpoint = zsys_sprintf ("inproc://zflow-redis-%p", (void *) self);
+    zuuid_t *uuid = zuuid_new (); //  unique: inproc names are released late
+    if (self && sink && uuid)
+        self->endpoint = zsys_sprintf ("inproc://zflow-redis-%s", zuuid_str (uuid));
+    zuuid_destroy (&uuid);
     if (!self || (sink && !self->endpoint)) {
         if (self)
             s_free (self);

@@ -29,11 +29,10 @@ typedef struct {
     char *endpoint;                     //  set by the actor: the bound input (caller frees)
 } s_start_t;
 
-//  A command awaiting its reply (or waiting to be sent again).
+//  A command awaiting its reply.
 typedef struct {
-    size_t payload; //  its payload bytes
-    char *command;  //  with resend: the command as formatted (owned), else NULL
-    size_t length;  //  its length
+    size_t payload;   //  its payload bytes
+    zflow_msg_t *msg; //  with resend: its envelope (moved here, no copy), else NULL
 } s_slot_t;
 
 //  The actor's state.
@@ -58,7 +57,7 @@ typedef struct {
     s_slot_t *slots;                  //  ring of them, inflight_max slots, oldest first
     size_t oldest;                    //  index of the oldest one
     bool resend;                      //  keep each command to send it again after a loss
-    zlist_t *retry;                   //  commands to send again (s_slot_t *), in order
+    zlist_t *retry;                   //  envelopes to send again (zflow_msg_t *), in order
     bool closing;                     //  destroy is under way: losses are final
     uint64_t resent;                  //  commands sent again after a lost connection
     bool lossy;                       //  drop while disconnected
@@ -86,21 +85,18 @@ static void s_on_reply (redisAsyncContext *ac, void *r, void *privdata)
     redisReply *reply = (redisReply *) r;
     s_sink_t *self = (s_sink_t *) privdata;
     //  one connection answers in order: the oldest slot is this reply's
-    s_slot_t slot = self->slots[self->oldest];
-    self->slots[self->oldest].command = NULL;
+    s_slot_t *slot = &self->slots[self->oldest];
     self->oldest = (self->oldest + 1) % self->inflight_max;
     self->inflight--;
-    self->inflight_bytes -= slot.payload;
-    size_t size = slot.payload;
-    s_slot_t *again =
-        !reply && slot.command && !self->closing ? (s_slot_t *) malloc (sizeof (s_slot_t)) : NULL;
-    if (again) {
+    self->inflight_bytes -= slot->payload;
+    size_t size = slot->payload;
+    zflow_msg_t *again = !reply && slot->msg && !self->closing ? zflow_msg_new () : NULL;
+    if (again && zflow_msg_move (again, slot->msg) == 0) {
         //  the outcome is unknown: send it again on the next connection
         //  (in order, before new input); Redis may then hold it twice
-        *again = slot;
-        slot.command = NULL;
         zlist_append (self->retry, again);
     } else if (!reply) {
+        zflow_msg_destroy (&again);
         self->lost++;
         self->counters->drops++;
         snprintf (self->reason, sizeof (self->reason),
@@ -120,41 +116,9 @@ static void s_on_reply (redisAsyncContext *ac, void *r, void *privdata)
         self->counters->msgs_out++;
         self->counters->bytes_out += size;
     }
-    free (slot.command);
+    if (slot->msg)
+        zflow_msg_reset (slot->msg); //  settled: its frames go
     self->counters->queue_depth = self->inflight + zlist_size (self->retry);
-}
-
-//  Sends a formatted command and registers it in the ring; copy is the
-//  command kept for a resend (owned from here on), or NULL. Returns 0, or
-//  -1 when hiredis refused it (copy freed).
-static int s_issue (s_sink_t *self, redisAsyncContext *ac, const char *command, size_t length,
-                    size_t payload, char *copy)
-{
-    if (redisAsyncFormattedCommand (ac, s_on_reply, self, command, length) != REDIS_OK) {
-        free (copy);
-        return -1;
-    }
-    s_slot_t *slot = &self->slots[(self->oldest + self->inflight) % self->inflight_max];
-    slot->payload = payload;
-    slot->command = copy;
-    slot->length = length;
-    self->inflight++;
-    self->inflight_bytes += payload;
-    self->counters->queue_depth = self->inflight + zlist_size (self->retry);
-    return 0;
-}
-
-//  Sends the oldest command waiting for a resend.
-static void s_resend (s_sink_t *self, redisAsyncContext *ac)
-{
-    s_slot_t *again = (s_slot_t *) zlist_pop (self->retry);
-    if (s_issue (self, ac, again->command, again->length, again->payload, again->command) == 0)
-        self->resent++;
-    else {
-        self->lost++;
-        self->counters->drops++;
-    }
-    free (again);
 }
 
 //  Writes the channel or stream name for the envelope's key into out.
@@ -230,6 +194,51 @@ static size_t s_format (s_sink_t *self, int argc, const char **argv, const size_
 }
 
 //  Sends the envelope in self->msg as one command.
+//  Formats the envelope msg as a command into name's channel or stream and
+//  sends it, registered in the ring (with resend, msg's frames move into
+//  the slot). Returns 0, or -1 (out of memory, or hiredis refused it).
+static int s_issue (s_sink_t *self, redisAsyncContext *ac, zflow_msg_t *msg, const char *name,
+                    size_t name_size)
+{
+    size_t size = 0;
+    const void *payload = zflow_envelope_payload (msg, &size);
+    if (!payload)
+        return -1; //  a resend whose envelope could not be kept
+    const char *argv[8];
+    size_t lens[8];
+    int argc = 0;
+#define S_ARG(text, length) (argv[argc] = (text), lens[argc++] = (length))
+    if (self->stream_mode) {
+        S_ARG ("XADD", 4);
+        S_ARG (name, name_size);
+        if (*self->maxlen) {
+            S_ARG ("MAXLEN", 6);
+            S_ARG ("~", 1);
+            S_ARG (self->maxlen, strlen (self->maxlen));
+        }
+        S_ARG ("*", 1);
+        S_ARG (self->field, strlen (self->field));
+    } else {
+        S_ARG ("PUBLISH", 7);
+        S_ARG (name, name_size);
+    }
+    S_ARG ((const char *) payload, size);
+#undef S_ARG
+    size_t length = s_format (self, argc, argv, lens);
+    if (!length ||
+        redisAsyncFormattedCommand (ac, s_on_reply, self, self->command, length) != REDIS_OK)
+        return -1;
+    s_slot_t *slot = &self->slots[(self->oldest + self->inflight) % self->inflight_max];
+    slot->payload = size;
+    if (slot->msg)
+        zflow_msg_move (slot->msg, msg);
+    self->inflight++;
+    self->inflight_bytes += size;
+    self->counters->queue_depth = self->inflight + zlist_size (self->retry);
+    return 0;
+}
+
+//  Sends the envelope in self->msg as one command, after its checks.
 static void s_send (s_sink_t *self, redisAsyncContext *ac)
 {
     size_t key_size, size;
@@ -261,35 +270,28 @@ static void s_send (s_sink_t *self, redisAsyncContext *ac)
                   size, name, limit);
         return;
     }
-    const char *argv[8];
-    size_t lens[8];
-    int argc = 0;
-#define S_ARG(text, length) (argv[argc] = (text), lens[argc++] = (length))
-    if (self->stream_mode) {
-        S_ARG ("XADD", 4);
-        S_ARG (name, name_size);
-        if (*self->maxlen) {
-            S_ARG ("MAXLEN", 6);
-            S_ARG ("~", 1);
-            S_ARG (self->maxlen, strlen (self->maxlen));
-        }
-        S_ARG ("*", 1);
-        S_ARG (self->field, strlen (self->field));
-    } else {
-        S_ARG ("PUBLISH", 7);
-        S_ARG (name, name_size);
-    }
-    S_ARG ((const char *) payload, size);
-#undef S_ARG
-    size_t length = s_format (self, argc, argv, lens);
-    char *copy = length && self->resend ? (char *) malloc (length) : NULL;
-    if (copy)
-        memcpy (copy, self->command, length);
-    if (!length || (self->resend && !copy) ||
-        s_issue (self, ac, self->command, length, size, copy)) {
+    if (s_issue (self, ac, self->msg, name, name_size)) {
         self->lost++;
         self->counters->drops++;
     }
+}
+
+//  Sends the oldest envelope a lost connection left, again (it passed the
+//  checks already).
+static void s_resend (s_sink_t *self, redisAsyncContext *ac)
+{
+    zflow_msg_t *again = (zflow_msg_t *) zlist_pop (self->retry);
+    size_t key_size;
+    const void *wire = zflow_envelope_key (again, &key_size);
+    char name[1024];
+    size_t name_size = s_target (self, wire, key_size, name, sizeof (name));
+    if (name_size && s_issue (self, ac, again, name, name_size) == 0)
+        self->resent++;
+    else {
+        self->lost++;
+        self->counters->drops++;
+    }
+    zflow_msg_destroy (&again);
 }
 
 //  Takes input while Redis is ready and the inflight watermark allows
@@ -379,15 +381,14 @@ static void s_sink_destroy (s_sink_t **self_p)
     self->closing = true;
     zflow__redis_conn_destroy (&self->conn); //  in-flight replies: counted as lost
     while (self->retry && zlist_size (self->retry)) {
-        s_slot_t *again = (s_slot_t *) zlist_pop (self->retry);
+        zflow_msg_t *again = (zflow_msg_t *) zlist_pop (self->retry);
         self->lost++;
         self->counters->drops++;
-        free (again->command);
-        free (again);
+        zflow_msg_destroy (&again);
     }
     zlist_destroy (&self->retry);
     for (size_t index = 0; self->slots && index < self->inflight_max; index++)
-        free (self->slots[index].command);
+        zflow_msg_destroy (&self->slots[index].msg);
     if (self->input)
         zflow_stream_detach (self->input);
     zflow_stream_destroy (&self->input);
@@ -449,6 +450,9 @@ static s_sink_t *s_sink_new (zflow_actor_t *base, const zflow_redis_config_t *co
         self->slots = (s_slot_t *) calloc (config->inflight, sizeof (s_slot_t));
         self->retry = zlist_new ();
         rc = self->slots && self->retry ? 0 : ZFLOW_ENOMEM;
+        //  with resend each slot keeps its envelope: one message each, made once
+        for (size_t index = 0; rc == 0 && self->resend && index < config->inflight; index++)
+            rc = (self->slots[index].msg = zflow_msg_new ()) ? 0 : ZFLOW_ENOMEM;
     }
     if (rc == 0) {
         self->conn =
