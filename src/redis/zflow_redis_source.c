@@ -632,9 +632,18 @@ static int s_bind (s_source_t *self, const zflow_redis_config_t *config)
     zsock_set_sndhwm (self->pub, (int) (config->sndhwm ? config->sndhwm : ZFLOW_REDIS_SNDHWM));
     int nodrop = 1;
     zmq_setsockopt (self->pub_handle, ZMQ_XPUB_NODROP, &nodrop, sizeof (nodrop));
-    int rc = config->endpoint
-                 ? zsock_bind (self->pub, "%s", config->endpoint)
-                 : zsock_bind (self->pub, "inproc://zflow-redis-source-%p", (void *) self);
+    //  a unique name: an inproc name is released asynchronously after its
+    //  socket closed, and a new source may get the old one's address
+    zuuid_t *uuid = zuuid_new ();
+    int rc = -1;
+    if (config->endpoint)
+        rc = zsock_bind (self->pub, "%s", config->endpoint);
+    else if (uuid)
+        rc = zsock_bind (self->pub, "inproc://zflow-redis-source-%s", zuuid_str (uuid));
+    zuuid_destroy (&uuid);
+    if (rc < 0)
+        zsys_error ("redis_source: cannot bind its output %s: %s",
+                    config->endpoint ? config->endpoint : "inproc://", zmq_strerror (zmq_errno ()));
     return rc < 0 ? ZFLOW_EENDPOINT : 0;
 }
 
