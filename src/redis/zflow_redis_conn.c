@@ -160,9 +160,16 @@ static int s_on_timer (zloop_t *loop, int timer_id, void *arg)
                   self->connect_timeout_ms);
         redisAsyncFree (self->ac);
         s_schedule_reconnect (self);
-    } else if (self->ac) //  connected, but AUTH / SELECT not answered in time
-        zflow__redis_conn_fail (self, "no ready connection within the connect timeout", false);
-    else
+    } else if (self->ac) {
+        //  connected, but AUTH / SELECT / CONFIG not answered in time: a
+        //  disconnect would wait for those answers, so free it (its
+        //  disconnect callback schedules the next attempt)
+        snprintf (self->stats.reason, sizeof (self->stats.reason),
+                  "no ready connection within the connect timeout (%d ms)",
+                  self->connect_timeout_ms);
+        self->failed = true; //  keeps that reason
+        redisAsyncFree (self->ac);
+    } else
         s_connect (self);
     zflow__redis_conn_flush (self);
     return 0;
@@ -219,20 +226,25 @@ static void s_on_setup_reply (redisAsyncContext *ac, void *r, void *privdata)
     if (!reply || self->failed)
         return;
     if (reply->type == REDIS_REPLY_ERROR) {
-        char text[200];
+        char text[200], reason[256];
         zflow__redis_reply_text (reply, text, sizeof (text));
-        //  CONFIG may be disabled or renamed (managed servers): not fatal
-        bool refused = !streq (step, "CONFIG") || strncmp (text, "NOAUTH", 6) == 0;
-        if (refused) {
-            char reason[256];
-            snprintf (reason, sizeof (reason), "%s: %s", step, text);
-            zflow__redis_conn_fail (self, reason, true);
+        bool noauth = strncmp (text, "NOAUTH", 6) == 0;
+        snprintf (reason, sizeof (reason), "%s: %s", step, text);
+        if (streq (step, "AUTH") || streq (step, "SELECT") || noauth) {
+            zflow__redis_conn_fail (self, reason, true); //  for good
             return;
         }
+        if (streq (step, "PING")) {
+            //  a server loading its data set (LOADING) or busy with a
+            //  script (BUSY) takes no commands yet: try again later
+            zflow__redis_conn_fail (self, reason, false);
+            return;
+        }
+        //  CONFIG may be disabled or renamed (managed servers): not fatal
     } else if (streq (step, "CONFIG") && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
                reply->element[1]->type == REDIS_REPLY_STRING)
         self->stats.max_bulk = (size_t) strtoull (reply->element[1]->str, NULL, 10);
-    if (!streq (step, "CONFIG"))
+    if (!streq (step, "PING"))
         return;
     //  the last step: ready
     self->ready = true;
@@ -268,6 +280,8 @@ static void s_on_connect (const redisAsyncContext *cac, int status)
     if (self->db)
         redisAsyncCommand (ac, s_on_setup_reply, "SELECT", "SELECT %d", self->db);
     redisAsyncCommand (ac, s_on_setup_reply, "CONFIG", "CONFIG GET proto-max-bulk-len");
+    //  last: CONFIG GET works while the server loads its data, PING does not
+    redisAsyncCommand (ac, s_on_setup_reply, "PING", "PING");
 }
 
 static void s_connect (zflow__redis_conn_t *self)

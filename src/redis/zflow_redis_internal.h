@@ -7,8 +7,10 @@
     zloop poller on the socket only when the loop must wait for it. A
     command issued from zflow's own handlers is written at once
     (zflow__redis_conn_flush), so a busy pipeline does not rebuild the
-    loop's poll set per command. Connect, AUTH, SELECT and CONFIG GET
-    proto-max-bulk-len run in order; then the owner's ready callback runs.
+    loop's poll set per command. Connect, AUTH, SELECT, CONFIG GET
+    proto-max-bulk-len and PING run in order (a server still loading its
+    data answers PING with LOADING: tried again later); then the owner's
+    ready callback runs.
     A lost or refused connection is closed and reopened after a backoff.
 
     Copyright (c) the zflow contributors.

@@ -12,6 +12,7 @@
 #include "zflow_redis_source.h"
 #include "zflow_testing.h"
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -365,6 +366,19 @@ static void test_silent_server (void)
         s_wait_sink (sink, "connected", 1, 50, reason, sizeof (reason));
     CHECK (strstr (reason, "no ready connection within the connect timeout"));
     CHECK (s_sink_stat (sink, "connects") == 0);
+    //  and it tried again: at least two connections waited in the backlog
+    int accepted = 0;
+    fcntl (listener, F_SETFL, O_NONBLOCK);
+    deadline = zclock_mono () + 5000;
+    while (accepted < 2 && zclock_mono () < deadline) {
+        int fd = accept (listener, NULL, NULL);
+        if (fd >= 0) {
+            accepted++;
+            close (fd);
+        } else
+            zclock_sleep (20);
+    }
+    CHECK (accepted >= 2);
     zflow_redis_sink_destroy (&sink);
     close (listener);
 }

@@ -36,8 +36,22 @@ static int s_free_port (void)
     exit (1);
 }
 
+//  The servers running now, killed at exit (a failed CHECK exits at once).
+static pid_t s_running[16];
+
+static void s_kill_running (void)
+{
+    for (size_t index = 0; index < 16; index++)
+        if (s_running[index] > 0)
+            kill (s_running[index], SIGKILL);
+}
+
 void test_redis_server_start (test_redis_server_t *server, const char *password)
 {
+    static bool registered = false;
+    if (!registered)
+        atexit (s_kill_running);
+    registered = true;
     if (access (ZFLOW_REDIS_SERVER, X_OK)) {
         fprintf (stderr,
                  "redis-server not found at %s: install Debian's redis-server package "
@@ -76,6 +90,11 @@ void test_redis_server_start (test_redis_server_t *server, const char *password)
         _exit (127);
     }
     server->pid = pid;
+    for (size_t index = 0; index < 16; index++)
+        if (s_running[index] <= 0) {
+            s_running[index] = pid;
+            break;
+        }
     for (int attempt = 0; attempt < 500; attempt++) {
         struct timeval timeout = {1, 0};
         redisContext *c = redisConnectWithTimeout ("127.0.0.1", server->port, timeout);
@@ -99,6 +118,9 @@ void test_redis_server_kill (test_redis_server_t *server)
     if (server->pid > 0) {
         kill (server->pid, SIGKILL);
         waitpid (server->pid, NULL, 0);
+        for (size_t index = 0; index < 16; index++)
+            if (s_running[index] == server->pid)
+                s_running[index] = 0;
     }
     server->pid = 0;
 }
