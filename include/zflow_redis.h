@@ -54,7 +54,7 @@ typedef enum {
 #define ZFLOW_REDIS_MAX_PAYLOAD (512u << 20) //  Redis's default proto-max-bulk-len
 #define ZFLOW_REDIS_BACKOFF_MAX_MS 5000      //  longest reconnect delay
 #define ZFLOW_REDIS_CONNECT_TIMEOUT_MS 5000  //  a connection not ready by then is retried
-#define ZFLOW_REDIS_ACK_MS 100               //  stream source: XACK batching delay
+#define ZFLOW_REDIS_ACK_MS 100               //  stream source: XACK this long after the handoff
 #define ZFLOW_REDIS_SNDHWM 10000             //  source: output socket's high-water mark
 
 //  Settings of a source or a sink. zflow_redis_config_init sets every

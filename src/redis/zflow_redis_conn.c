@@ -11,6 +11,8 @@
 #include "zflow_redis_internal.h"
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 
 #define S_BACKOFF_MIN_MS 100
 
@@ -346,6 +348,15 @@ zflow__redis_conn_t *zflow__redis_conn_new (zflow_actor_t *base, const zflow_red
     zflow__redis_conn_t *self = (zflow__redis_conn_t *) zmalloc (sizeof (*self));
     if (!self)
         return NULL;
+    //  hiredis writes with write (2): on a connection the server closed
+    //  that raises SIGPIPE, which would end the process. Blocked in this
+    //  thread (the actor's: the only one writing to the socket), the write
+    //  fails with EPIPE instead and the connection is reopened; the rest
+    //  of the process keeps its own SIGPIPE handling.
+    sigset_t pipe_signal;
+    sigemptyset (&pipe_signal);
+    sigaddset (&pipe_signal, SIGPIPE);
+    pthread_sigmask (SIG_BLOCK, &pipe_signal, NULL);
     self->loop = zflow_actor_loop (base);
     self->base = base;
     self->host = strdup (config->host);

@@ -44,10 +44,12 @@ typedef struct {
     size_t max_bulk;     //  the server's proto-max-bulk-len (0: unknown)
 } zflow__redis_conn_stats_t;
 
-//  Creates a connection on base's loop (base borrowed; it also says
-//  whether to trace) with config's server settings
-//  (copied). Does not connect yet. Returns NULL on bad settings (no host,
-//  port out of range) or out of memory.
+//  Creates a connection on base's loop (base borrowed; its VERBOSE says
+//  whether to trace) with config's server settings (copied). Call it in
+//  the actor's thread: it blocks SIGPIPE there, so that a write to a
+//  connection the server closed fails instead of ending the process. Does
+//  not connect yet. Returns NULL on bad settings (no host, port out of
+//  range) or out of memory.
 zflow__redis_conn_t *zflow__redis_conn_new (zflow_actor_t *base, const zflow_redis_config_t *config,
                                             const char *label, zflow__redis_conn_fn *ready,
                                             zflow__redis_conn_fn *lost, zflow__redis_conn_fn *io,

@@ -87,10 +87,9 @@ static zframe_t *s_key (s_source_t *self, const char *name, size_t size)
     snprintf (copy, sizeof (copy), "%s", text);
     zflow_key_t *key = NULL;
     if (*self->separator) {
-        size_t first = n;
-        char *save = NULL;
         //  strtok would skip empty parts: split by hand
-        for (char *part = copy; part && n < 64; n++) {
+        char *part = copy;
+        for (; part && n < 64; n++) {
             parts[n] = part;
             char *next = strstr (part, self->separator);
             if (next) {
@@ -99,12 +98,11 @@ static zframe_t *s_key (s_source_t *self, const char *name, size_t size)
             }
             part = next;
         }
-        (void) save;
-        (void) first;
-        key = zflow_key_new_array (parts, n, NULL);
+        //  more than 64 components: one component too
+        key = part ? NULL : zflow_key_new_array (parts, n, NULL);
         n = *self->prefix ? 1 : 0;
     }
-    if (!key) { //  no separator, or an empty part: the name is one component
+    if (!key) { //  no separator, an empty part, too many: the name is one component
         parts[n++] = text;
         key = zflow_key_new_array (parts, n, NULL);
     }
