@@ -342,7 +342,10 @@ static void test_stream_resume (void)
     CHECK (s_read_entries (sub, 50, 30) == 30);
     zhash_t *stats = zflow_redis_source_stats (source, 2000);
     CHECK (zflow_actor_stats_get (stats, "malformed") == 1);
-    CHECK (zflow_actor_stats_get (stats, "pending_read") == 0);
+    //  (pending_read may be above 0 here: the first source's last blocked
+    //  XREADGROUP can still take the first new entries before Redis sees
+    //  that connection closed; they are pending then, and read again here)
+    CHECK (zflow_actor_stats_get (stats, "pending_read") <= 31);
     zhash_destroy (&stats);
     zsock_destroy (&sub);
     zflow_redis_source_destroy (&source);
