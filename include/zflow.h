@@ -52,6 +52,9 @@
 #include "zflow_centrifugo.h"
 #include "zflow_centrifugo_sink.h"
 #include "zflow_centrifugo_source.h"
+#include "zflow_redis.h"
+#include "zflow_redis_sink.h"
+#include "zflow_redis_source.h"
 
 //  Pipelines, and the adapters that add their stages
 #include "zflow_adapter.h"

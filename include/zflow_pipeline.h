@@ -77,6 +77,7 @@
 #include "zflow_centrifugo_sink.h"
 #include "zflow_hpfeeds.h"
 #include "zflow_msg.h"
+#include "zflow_redis.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -262,6 +263,25 @@ int zflow_pipeline_sink_ws (zflow_pipeline_t *self, const char *name, const char
 //  is ZFLOW_EINVAL, said by zflow_pipeline_error_text.
 int zflow_pipeline_sink_centrifugo (zflow_pipeline_t *self, const char *name,
                                     const zflow_centrifugo_sink_config_t *config);
+
+//  Adds a source reading Redis (pub/sub channels and patterns, or a Stream
+//  in a consumer group) through a zflow_redis_source_t created at start
+//  from config (copied; its endpoint, name and lossless fields are set by
+//  the pipeline) and connected once the stages run. STATS add the
+//  source's counters as "redis.<name>". No host, a port out of range, a
+//  stream mode without stream or a pubsub mode without channel or pattern
+//  is ZFLOW_EINVAL, said by zflow_pipeline_error_text.
+int zflow_pipeline_source_redis (zflow_pipeline_t *self, const char *name,
+                                 const zflow_redis_config_t *config);
+
+//  Adds a sink writing each envelope into Redis (PUBLISH or XADD) through a
+//  zflow_redis_sink_t created at start from config (copied; its input is
+//  set by the pipeline, lossy follows the mode). At stop it waits until
+//  the sink has delivered (or dropped, counted) all it was passed. STATS
+//  add the sink's counters as "redis.<name>". Errors as for
+//  zflow_pipeline_source_redis (inflight 0 too).
+int zflow_pipeline_sink_redis (zflow_pipeline_t *self, const char *name,
+                               const zflow_redis_config_t *config);
 
 //  Adds a merge stage taking the current group of stages into one stream.
 int zflow_pipeline_merge (zflow_pipeline_t *self, const char *name);

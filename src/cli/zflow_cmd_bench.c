@@ -50,6 +50,8 @@ static const suite_t s_suites[] = {
      "WebSocket receive vs a Node ws client"},
     {"centrifugo", "zflow_bench_centrifugo", "", NULL, NULL, NULL, NULL,
      "Centrifugo sink with batching vs one HTTP request per message"},
+    {"redis", "zflow_bench_redis", "", "-n", "-r", "-s", NULL,
+     "Redis sink PUBLISH / XADD vs redis-benchmark -c 1 -P 16 on the same server"},
     {"pipeline", "zflow_bench_pipeline", "", "-n", "-r", NULL, NULL,
      "three pipeline stages vs three raw libzmq relay threads"},
     {"pipeline-latency", "zflow_bench_latency", "--only pipeline", "-n", NULL, NULL, "--rate",

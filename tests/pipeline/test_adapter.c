@@ -115,6 +115,9 @@ static void s_test_find (void)
     CHECK (zflow_adapter_find_url ("hpfeeds://a:b@h:1/c", 0) == hpfeeds);
     CHECK (zflow_adapter_find_url ("centrifugo+ws://h/c", ZFLOW_ADAPTER_SOURCE) ==
            zflow_adapter_find ("centrifugo"));
+    CHECK (zflow_adapter_find_url ("redis://h:1/0", ZFLOW_ADAPTER_SINK) ==
+           zflow_adapter_find ("redis_pub"));
+    CHECK (zflow_adapter_find ("redis_sub") == zflow_adapter_find ("redis"));
     CHECK (zflow_adapter_find_url ("nope://x", 0) == NULL);
     CHECK (zflow_adapter_find_url ("://x", 0) == NULL);
     CHECK (zflow_adapter_find_url ("no scheme", 0) == NULL);
@@ -124,7 +127,7 @@ static void s_test_find (void)
     for (; zflow_adapter_at (count); count++)
         for (size_t j = 0; j < count; j++)
             CHECK (!streq (zflow_adapter_at (j)->name, zflow_adapter_at (count)->name));
-    CHECK (count == 15);
+    CHECK (count == 16);
     CHECK (zflow_adapter_at (count) == NULL);
     CHECK (streq (zflow_adapter_role_name (ZFLOW_ADAPTER_STAGE), "stage"));
     CHECK (streq (zflow_adapter_role_name (99), "?"));
@@ -390,6 +393,11 @@ static void s_test_url (void)
          ZFLOW_ADAPTER_SINK},
         {"centrifugo", "https://[::1]/api", NULL, ZFLOW_ADAPTER_SINK},
         {"centrifugo", "ftp://x", "Centrifugo takes http[s]://HOST:PORT/api", ZFLOW_ADAPTER_SINK},
+        {"redis", "redis://:pw@[::1]:6380/2", NULL, ZFLOW_ADAPTER_SOURCE},
+        {"redis", "redis://h", NULL, ZFLOW_ADAPTER_SINK},
+        {"redis", "redis://h:70000", "port 70000 is out of range", ZFLOW_ADAPTER_SINK},
+        {"redis", "redis://h/x", "/DB is not a number", ZFLOW_ADAPTER_SOURCE},
+        {"redis", "rediss://h", "hiredis 0.14 has no TLS", ZFLOW_ADAPTER_SOURCE},
     };
     for (size_t i = 0; i < sizeof (urls) / sizeof (urls[0]); i++) {
         const zflow_adapter_t *adapter = zflow_adapter_find (urls[i].adapter);
