@@ -52,6 +52,7 @@
 #include "zflow_centrifugo.h"
 #include "zflow_centrifugo_sink.h"
 #include "zflow_centrifugo_source.h"
+#include "zflow_mqtt.h"
 
 //  Pipelines, and the adapters that add their stages
 #include "zflow_adapter.h"
