@@ -29,6 +29,7 @@
 #include "zflow_error.h"
 #include "zflow_mqtt.h"
 #include "zflow_pipeline_stage.h"
+#include <mosquitto.h>
 #include <string.h>
 
 //  One stage's source or sink and what it needs to start it.
@@ -272,10 +273,47 @@ static char *s_dup (const char *text)
     return text ? strdup (text) : NULL;
 }
 
+//  Checks the topic (sink) or each filter (source) as the broker would.
+//  Returns 0, or -1 with err set.
+static int s_check_topics (const s_options_t *options, bool sink, char *err, size_t errsize)
+{
+    if (sink) {
+        if (options->topic && mosquitto_pub_topic_check (options->topic) != MOSQ_ERR_SUCCESS) {
+            snprintf (err, errsize, "topic '%.100s' is not an MQTT topic to publish to (no + or #)",
+                      options->topic);
+            return -1;
+        }
+        return 0;
+    }
+    char *copy = strdup (options->filters ? options->filters : ""), *save = NULL;
+    int rc = 0, count = 0;
+    for (char *filter = strtok_r (copy, ",\n", &save); filter && !rc;
+         filter = strtok_r (NULL, ",\n", &save)) {
+        while (*filter == ' ')
+            filter++;
+        if (*filter && mosquitto_sub_topic_check (filter) != MOSQ_ERR_SUCCESS) {
+            snprintf (err, errsize,
+                      "filter '%.100s' is not an MQTT topic filter (+ and # stand for whole "
+                      "levels, # only last)",
+                      filter);
+            rc = -1;
+        }
+        count += *filter != 0;
+    }
+    free (copy);
+    if (!rc && !count) {
+        snprintf (err, errsize, "no topic filter");
+        rc = -1;
+    }
+    return rc;
+}
+
 static int s_add (zflow_pipeline_t *pipeline, const char *name, const void *config, bool sink,
                   char *err, size_t errsize)
 {
     const s_options_t *options = (const s_options_t *) config;
+    if (s_check_topics (options, sink, err, errsize))
+        return -1;
     if (options->port < 0 || options->port > 65535 || options->qos > 2 ||
         options->max_inflight > 65535 || options->max_payload > ZFLOW_MQTT_MAX_PAYLOAD ||
         options->keepalive_s > 65535 || options->backoff_max_ms > 3600000) {
