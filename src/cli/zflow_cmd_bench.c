@@ -54,6 +54,8 @@ static const suite_t s_suites[] = {
      "three pipeline stages vs three raw libzmq relay threads"},
     {"pipeline-latency", "zflow_bench_latency", "--only pipeline", "-n", NULL, NULL, "--rate",
      "latency through a pipeline stage, from the envelope timestamps"},
+    {"mqtt", "zflow_bench_mqtt", "", "-n", "-r", NULL, NULL,
+     "MQTT sink -> mosquitto -> source vs mosquitto_pub -> mosquitto_sub"},
 };
 #define SUITES (sizeof (s_suites) / sizeof (s_suites[0]))
 
