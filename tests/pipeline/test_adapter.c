@@ -115,6 +115,9 @@ static void s_test_find (void)
     CHECK (zflow_adapter_find_url ("hpfeeds://a:b@h:1/c", 0) == hpfeeds);
     CHECK (zflow_adapter_find_url ("centrifugo+ws://h/c", ZFLOW_ADAPTER_SOURCE) ==
            zflow_adapter_find ("centrifugo"));
+    CHECK (zflow_adapter_find_url ("mqtts://h/t", ZFLOW_ADAPTER_SINK) ==
+           zflow_adapter_find ("mqtt"));
+    CHECK (zflow_adapter_find ("mqtt_sub") == zflow_adapter_find ("mqtt"));
     CHECK (zflow_adapter_find_url ("nope://x", 0) == NULL);
     CHECK (zflow_adapter_find_url ("://x", 0) == NULL);
     CHECK (zflow_adapter_find_url ("no scheme", 0) == NULL);
@@ -124,7 +127,7 @@ static void s_test_find (void)
     for (; zflow_adapter_at (count); count++)
         for (size_t j = 0; j < count; j++)
             CHECK (!streq (zflow_adapter_at (j)->name, zflow_adapter_at (count)->name));
-    CHECK (count == 15);
+    CHECK (count == 16);
     CHECK (zflow_adapter_at (count) == NULL);
     CHECK (streq (zflow_adapter_role_name (ZFLOW_ADAPTER_STAGE), "stage"));
     CHECK (streq (zflow_adapter_role_name (99), "?"));
