@@ -289,6 +289,48 @@ static void test_oversize (void)
     zflow_mqtt_sink_destroy (&sink);
 }
 
+//  Topics no key can hold, keys no topic can: dropped, counted, said.
+static void test_unmapped (void)
+{
+    zflow_mqtt_config_t config = s_config ();
+    config.filters = "deep/#";
+    zflow_mqtt_source_t *source = zflow_mqtt_source_new (&config, NULL);
+    zsock_t *sub = s_sub (source);
+    char topic[200] = "deep";
+    for (int level = 0; level < 40; level++)
+        strcat (topic, "/l");
+    config.topic = topic; //  41 levels: a key has 32 components at most
+    config.lossless = true;
+    zflow_mqtt_sink_t *deep = zflow_mqtt_sink_new (&config, NULL);
+    zsock_t *push = zsock_new_push (zflow_mqtt_sink_endpoint (deep));
+    s_send (push, "any", "too deep", 8);
+    zactor_t *actor = zflow_mqtt_source_actor (source);
+    CHECK (s_wait_stat (actor, "unmapped", 1, 5000) == 1);
+    char *reason = s_stat_text (actor, "reason");
+    CHECK (strstr (reason, "maps to no key"));
+    free (reason);
+    CHECK (s_recv (sub, 100) == NULL);
+    zsock_destroy (&push);
+    zflow_mqtt_sink_destroy (&deep);
+    //  the key prefix alone names no topic; a key with a '+' makes none either
+    config.topic = NULL;
+    zflow_mqtt_sink_t *sink = zflow_mqtt_sink_new (&config, NULL);
+    push = zsock_new_push (zflow_mqtt_sink_endpoint (sink));
+    s_send (push, "mqtt", "no topic", 8);
+    s_send (push, "mqtt/deep/+", "wildcard", 8);
+    s_send (push, "mqtt/deep/ok", "fine", 4);
+    actor = zflow_mqtt_sink_actor (sink);
+    CHECK (s_wait_stat (actor, "delivered", 1, 5000) == 1);
+    CHECK (s_wait_stat (actor, "unmapped", 2, 5000) == 2);
+    zmsg_t *msg = s_recv (sub, 5000);
+    CHECK (msg && zframe_streq (zmsg_last (msg), "fine"));
+    zmsg_destroy (&msg);
+    zsock_destroy (&push);
+    zflow_mqtt_sink_destroy (&sink);
+    zsock_destroy (&sub);
+    zflow_mqtt_source_destroy (&source);
+}
+
 //  A wrong password: refused at once with the broker's words, no retry.
 static void test_wrong_password (mqtt_broker_t *auth)
 {
@@ -444,6 +486,7 @@ int main (void)
     RUN (test_bad_config);
     RUN (test_roundtrip);
     RUN (test_oversize);
+    RUN (test_unmapped);
 
     //  a broker with a password file
     mqtt_broker_t auth = {0};
