@@ -42,9 +42,12 @@
     Bad input: a payload over max_payload is dropped with a reason (the
     MQTT limit is 268435455 bytes; set max_payload to the broker's
     message_size_limit, since an MQTT 3.1.1 broker drops a message over it
-    without telling the client). A CONNACK refusal (bad user name or
-    password, not authorised, identifier rejected) stops the client for
-    good: "refused" becomes 1 and "reason" (in STATS as text) holds the
+    without telling the client). A packet over the broker's max_packet_size
+    makes it close the connection: when that happens three times in a row
+    with messages in flight and no acknowledgement, the sink stops as if
+    refused and counts what was in flight in "given_up". A CONNACK refusal
+    (bad user name or password, not authorised, identifier rejected) stops
+    the client for good: "refused" becomes 1 and "reason" (in STATS as text) holds the
     broker's words; nothing is retried. A lost connection (the broker
     killed, the network) is retried with a backoff that doubles from
     backoff_min_ms to backoff_max_ms; each retry after the first connect
@@ -54,9 +57,9 @@
     connects, reconnects, disconnects, refused, subscribed, held (lossless,
     waiting for the PUB); (sink): msgs, bytes, published, delivered,
     inflight, oversize, unmapped, malformed, not_connected, window_full,
-    rejected, connected, connects, reconnects, disconnects, refused; both
-    also "reason" (text: the last refusal or drop, or ""). drops (standard)
-    counts every message given up.
+    rejected, given_up, connected, connects, reconnects, disconnects,
+    refused; both also "reason" (text: the last refusal or drop, or "").
+    drops (standard) counts every message given up.
 
     Why libmosquitto runs in the actor's zloop (mosquitto_socket polled,
     mosquitto_loop_read / _write / _misc called by the loop) and not in

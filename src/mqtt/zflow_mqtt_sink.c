@@ -18,6 +18,12 @@
 //  the broker's acknowledgements are served in between.
 #define S_INPUT_BURST 512
 
+//  Connections lost in a row, each with messages in flight and not one
+//  acknowledgement, before the sink gives up: a broker that closes the
+//  connection on a packet over its max_packet_size does it again to the
+//  same message after every reconnect (MQTT 3.1.1 cannot tell us why).
+#define S_POISON_LOSSES 3
+
 //  Longest topic we build from a key (MQTT allows 65535 bytes).
 #define S_TOPIC_MAX 65535
 
@@ -47,6 +53,9 @@ typedef struct {
     uint64_t not_connected;           //  lossy: dropped while disconnected
     uint64_t window_full;             //  lossy: dropped with the window full
     uint64_t rejected;                //  publish calls libmosquitto refused (dropped)
+    uint64_t given_up;                //  in flight when the sink gave up (dropped)
+    uint64_t delivered_at_up;         //  delivered when the connection came up
+    int lost_streak;                  //  connections lost in a row with no acknowledgement
     char topic[S_TOPIC_MAX + 1];      //  the topic being built
 } s_sink_t;
 
@@ -217,12 +226,30 @@ static void s_on_up (void *arg)
 {
     s_sink_t *self = (s_sink_t *) arg;
     self->write_blocked = false;
+    self->delivered_at_up = self->delivered;
     s_update_reading (self);
 }
 
+//  A connection that was up is lost (or refused): stop reading (lossless),
+//  and give up when the broker keeps closing on what we resend.
 static void s_on_down (void *arg)
 {
-    s_update_reading ((s_sink_t *) arg);
+    s_sink_t *self = (s_sink_t *) arg;
+    bool stuck = !self->conn.refused && self->inflight && self->delivered == self->delivered_at_up;
+    self->lost_streak = stuck ? self->lost_streak + 1 : 0;
+    if (self->lost_streak >= S_POISON_LOSSES) {
+        self->conn.refused = true; //  no more reconnects
+        self->given_up += self->inflight;
+        self->counters->drops += self->inflight;
+        zflow__mqtt_conn_reason (&self->conn,
+                                 "the broker closed the connection %d times in a row with no "
+                                 "acknowledgement (a message over its max_packet_size?): stopped, "
+                                 "%zu in flight given up",
+                                 self->lost_streak, self->inflight);
+        self->inflight = 0;
+        self->counters->queue_depth = 0;
+    }
+    s_update_reading (self);
 }
 
 //  After every socket event: a drained socket lets the input in again.
@@ -250,6 +277,7 @@ static void s_on_stats (zflow_actor_t *base, zmsg_t *reply, void *arg)
     zflow_actor_stats_add (reply, "not_connected", self->not_connected);
     zflow_actor_stats_add (reply, "window_full", self->window_full);
     zflow_actor_stats_add (reply, "rejected", self->rejected);
+    zflow_actor_stats_add (reply, "given_up", self->given_up);
     zflow__mqtt_conn_stats (&self->conn, reply);
 }
 

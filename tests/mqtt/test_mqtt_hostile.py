@@ -4,7 +4,8 @@ mosquitto: a wrong password (exit 1 at once with the broker's words, for
 pub and sub), the broker stopped mid-stream (sub reconnects and subscribes
 again; with QoS 1 and a persistent session the message published while it
 was away still arrives), an oversize payload (dropped, counted, said;
-exit 1), no broker at all, and bad URLs and options (exit 2).
+exit 1), a broker that closes the connection on an oversize packet (the
+sink gives up instead of resending it for ever), no broker at all, and bad URLs and options (exit 2).
 
     test_mqtt_hostile.py ZFLOW MOSQUITTO"""
 import os
@@ -44,6 +45,19 @@ try:
                   '"short"\n"' + "x" * 100 + '"\n')
     check(rc == 1 and "1 of 2" in err and "max_payload" in err,
           f"pub of a payload over --max-payload: exit 1, 1 of 2 taken, says why ({err!r})")
+
+    # a broker that closes the connection on a packet over its max_packet_size:
+    # the sink would resend the message for ever; it gives up, says so, exits 1
+    small = mqttbroker.Broker(MOSQUITTO, extra="max_packet_size 100").start()
+    try:
+        start = time.time()
+        rc, err = run(["pub", f"mqtt://127.0.0.1:{small.port}/t", "--qos", "1"],
+                      '"' + "y" * 200 + '"\n')
+        check(rc == 1 and "max_packet_size" in err and "given up" in err and
+              time.time() - start < 15,
+              f"pub QoS 1 of a packet the broker closes on: exit 1, given up, said ({err!r})")
+    finally:
+        small.close()
 
     # the broker stopped mid-stream: a persistent QoS 1 session loses nothing
     s = subprocess.Popen([ZFLOW, "sub", f"mqtt://alice:secret@{HOST}/live/#", "--count", "3",
