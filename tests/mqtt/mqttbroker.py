@@ -53,7 +53,10 @@ class Broker:
         self.tls_port = free_port() if tls else 0
         self.cert = os.path.join(self.dir, "cert.pem")
         lines = ["per_listener_settings false", f"listener {self.port} 127.0.0.1",
-                 f"persistence_location {self.dir}/", "max_queued_messages 0", extra]
+                 f"persistence_location {self.dir}/", "max_queued_messages 0",
+                 f"log_dest file {self.dir}/mosquitto.log", "log_type error", "log_type warning",
+                 "log_type notice", "log_type information", "log_type subscribe", extra]
+        self.log = os.path.join(self.dir, "mosquitto.log")
         if users:
             passwd = os.path.join(self.dir, "passwd")
             for n, (user, password) in enumerate(users.items()):
@@ -87,6 +90,24 @@ class Broker:
                 sys.exit(1)
             time.sleep(0.02)
         return self
+
+    def subscriptions(self, topic_filter):
+        """How many SUBSCRIBEs to topic_filter the broker logged so far."""
+        try:
+            with open(self.log, errors="replace") as f:
+                return sum(1 for line in f if line.rstrip().endswith(" " + topic_filter))
+        except OSError:
+            return 0
+
+    def wait_subscribed(self, topic_filter, before, timeout=10):
+        """Waits until the broker logged more SUBSCRIBEs to topic_filter than
+        before; returns whether it did."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.subscriptions(topic_filter) > before:
+                return True
+            time.sleep(0.02)
+        return False
 
     def stop(self):
         if self.proc:

@@ -420,6 +420,7 @@ static void test_restart (void)
     config.lossless = true;
     config.max_inflight = 50;
     zflow_mqtt_sink_t *sink = zflow_mqtt_sink_new (&config, NULL);
+    CHECK (s_wait_stat (zflow_mqtt_sink_actor (sink), "connected", 1, 5000) == 1);
     zsock_t *push = zsock_new_push (zflow_mqtt_sink_endpoint (sink));
     zsock_set_sndtimeo (push, 10000);
     enum { TOTAL = 3000 };
@@ -430,6 +431,8 @@ static void test_restart (void)
         snprintf (payload, sizeof (payload), "%d", i);
         s_send (push, "mqtt/stream/n", payload, strlen (payload));
         if (i == TOTAL / 3) {
+            //  mid-stream: the sink has delivered some, has more in flight
+            CHECK (s_wait_stat (zflow_mqtt_sink_actor (sink), "delivered", 200, 10000) >= 200);
             mqtt_broker_stop (&broker);
             zclock_sleep (300);
             mqtt_broker_run (&broker);

@@ -18,10 +18,15 @@ broker = mqttbroker.Broker(MOSQUITTO, users={"alice": "secret"}, tls=True).start
 URL = f"mqtt://alice:secret@127.0.0.1:{broker.port}"
 
 
-def sub(path, *options):
-    return subprocess.Popen([ZFLOW, "sub", URL + path, "-q", "--timeout", "5000"] +
-                            list(options), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+def sub(path, *options, url=URL):
+    """Starts zflow sub on url + path; returns once the broker logged its
+    SUBSCRIBE (to the first filter of path)."""
+    first = path[1:].split(",")[0]
+    before = broker.subscriptions(first)
+    p = subprocess.Popen([ZFLOW, "sub", url + path, "-q", "--timeout", "5000"] + list(options),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    check(broker.wait_subscribed(first, before), f"zflow sub subscribed to {first}")
+    return p
 
 
 def pub(url, lines, *options):
@@ -30,16 +35,8 @@ def pub(url, lines, *options):
     return p.returncode, p.stderr.strip()
 
 
-def wait_subscribed():
-    # the sub is subscribed once a retained probe comes back to a watcher:
-    # simpler and bounded: give it the time of a loopback handshake
-    import time
-    time.sleep(0.7)
-
-
 try:
     s = sub("/a/+/c", "--key", "mqtt/a/b/c", "--count", "3", "--qos", "1")
-    wait_subscribed()
     rc, err = pub(URL + "/a/x/c", '"not this key"\n')
     check(rc == 0, f"zflow pub to a/x/c: exit 0 ({err!r})")
     rc, err = pub(URL + "/a/b/c", '"one"\n"two"\n"three"\n', "--qos", "1")
@@ -51,18 +48,15 @@ try:
 
     # key -> topic: without a topic in the URL, the key after "mqtt" is the topic
     s = sub("/from/key/#", "--count", "1")
-    wait_subscribed()
     rc, err = pub(URL, '"by key"\n', "--key", "mqtt/from/key/x")
     out, err2 = s.communicate(timeout=20)
     check(rc == 0 and out.strip() == '"by key"',
           f"zflow pub --key mqtt/from/key/x publishes to from/key/x ({rc}, {err!r}, {out!r})")
 
     # TLS: mqtts:// with the broker's certificate as the CA
-    tls = f"mqtts://alice:secret@127.0.0.1:{broker.tls_port}/secure/t"
-    s = subprocess.Popen([ZFLOW, "sub", tls, "--ca", broker.cert, "--count", "2", "-q",
-                          "--timeout", "5000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    wait_subscribed()
+    tls_url = f"mqtts://alice:secret@127.0.0.1:{broker.tls_port}"
+    tls = tls_url + "/secure/t"
+    s = sub("/secure/t", "--ca", broker.cert, "--count", "2", url=tls_url)
     rc, err = pub(tls, "\"s1\"\n\"s2\"\n", "--ca", broker.cert, "--qos", "2")
     out, err2 = s.communicate(timeout=20)
     check(rc == 0 and out.split() == ['"s1"', '"s2"'],
@@ -87,7 +81,6 @@ out
     qos = 1
 """)
     s = sub("/synth/#", "--count", "200")
-    wait_subscribed()
     run = subprocess.Popen([ZFLOW, "run", conf], stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE, text=True)
     out, err = s.communicate(timeout=30)

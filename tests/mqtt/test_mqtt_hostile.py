@@ -60,21 +60,21 @@ try:
         small.close()
 
     # the broker stopped mid-stream: a persistent QoS 1 session loses nothing
+    before = broker.subscriptions("live/#")
     s = subprocess.Popen([ZFLOW, "sub", f"mqtt://alice:secret@{HOST}/live/#", "--count", "3",
                           "--qos", "1", "--clean-session", "false", "--client-id",
                           "zflow-hostile-sub", "--timeout", "5000"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.7)
+    check(broker.wait_subscribed("live/#", before), "zflow sub subscribed to live/#")
     rc, err = run(["pub", f"mqtt://alice:secret@{HOST}/live/a", "--qos", "1"], '"before"\n')
     check(rc == 0, f"pub before the restart ({err!r})")
-    time.sleep(0.3)
     broker.stop()
     time.sleep(0.3)
     broker.start()
     # published before the subscriber is back: the broker keeps it in its session
     rc, err = run(["pub", f"mqtt://alice:secret@{HOST}/live/b", "--qos", "1"], '"while away"\n')
     check(rc == 0, f"pub while the sub reconnects ({err!r})")
-    time.sleep(1.0)
+    check(broker.wait_subscribed("live/#", before + 1), "zflow sub reconnected and subscribed again")
     rc, err = run(["pub", f"mqtt://alice:secret@{HOST}/live/c", "--qos", "1"], '"after"\n')
     try:
         out, err = s.communicate(timeout=20)
