@@ -289,6 +289,48 @@ static void test_oversize (void)
     zflow_mqtt_sink_destroy (&sink);
 }
 
+//  A lossless source whose subscriber is slow holds what the PUB refuses
+//  and stops reading the broker: nothing dropped, order kept.
+static void test_source_backpressure (void)
+{
+    zflow_mqtt_config_t config = s_config ();
+    config.filters = "slow/#";
+    config.qos = 1;
+    config.lossless = true;
+    config.sndhwm = 10;
+    zflow_mqtt_source_t *source = zflow_mqtt_source_new (&config, NULL);
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    zsock_set_rcvhwm (sub, 10);
+    zsock_set_subscribe (sub, "");
+    zsock_connect (sub, "%s", zflow_mqtt_source_endpoint (source));
+    zactor_t *actor = zflow_mqtt_source_actor (source);
+    CHECK (s_wait_stat (actor, "subscribed", 1, 5000) == 1);
+    config.topic = "slow/n";
+    zflow_mqtt_sink_t *sink = zflow_mqtt_sink_new (&config, NULL);
+    zsock_t *push = zsock_new_push (zflow_mqtt_sink_endpoint (sink));
+    enum { TOTAL = 500 };
+    for (int i = 0; i < TOTAL; i++) {
+        char payload[16];
+        snprintf (payload, sizeof (payload), "%d", i);
+        s_send (push, "any", payload, strlen (payload));
+    }
+    //  the subscriber does not read: the source must hold some
+    CHECK (s_wait_stat (actor, "held", 1, 5000) >= 1);
+    for (int i = 0; i < TOTAL; i++) {
+        zmsg_t *msg = s_recv (sub, 5000);
+        CHECK (msg && s_number (msg) == i);
+        zmsg_destroy (&msg);
+    }
+    zhash_t *stats = zflow_mqtt_source_stats (source, 2000);
+    CHECK (zflow_actor_stats_get (stats, "drops") == 0);
+    CHECK (zflow_actor_stats_get (stats, "held") == 0);
+    zhash_destroy (&stats);
+    zsock_destroy (&push);
+    zflow_mqtt_sink_destroy (&sink);
+    zsock_destroy (&sub);
+    zflow_mqtt_source_destroy (&source);
+}
+
 //  Topics no key can hold, keys no topic can: dropped, counted, said.
 static void test_unmapped (void)
 {
@@ -490,6 +532,7 @@ int main (void)
     RUN (test_roundtrip);
     RUN (test_oversize);
     RUN (test_unmapped);
+    RUN (test_source_backpressure);
 
     //  a broker with a password file
     mqtt_broker_t auth = {0};
