@@ -94,6 +94,12 @@ bool zflow__mqtt_conn_sync (zflow__mqtt_conn_t *conn)
         want = mosquitto_want_write (conn->mosq);
     }
     s_poll (conn, s_wanted (conn, want));
+    //  whoever drained the socket (a POLLOUT, the misc timer, the owner's
+    //  own call), the owner hears that it takes bytes again
+    bool drained = conn->write_pending && !want;
+    conn->write_pending = want;
+    if (drained && conn->on_io)
+        conn->on_io (conn->owner);
     return want;
 }
 
@@ -141,8 +147,6 @@ static int s_on_socket (zloop_t *loop, zmq_pollitem_t *item, void *arg)
             break;
     }
     zflow__mqtt_conn_sync (conn);
-    if (conn->on_io)
-        conn->on_io (conn->owner);
     return 0;
 }
 

@@ -35,11 +35,12 @@ typedef struct {
     void *owner;                   //  the source or sink
     zflow__mqtt_event_fn *on_up;   //  connection accepted
     zflow__mqtt_event_fn *on_down; //  connection lost or refused
-    zflow__mqtt_event_fn *on_io;   //  after each socket event (may be NULL)
+    zflow__mqtt_event_fn *on_io;   //  the socket takes bytes again (may be NULL)
     zflow_actor_t *base;           //  the owner's actor base (its VERBOSE flag)
     int fd;                        //  socket being polled, or -1
     int events;                    //  events it is polled for
     bool paused;                   //  the owner asked not to read (lossless source)
+    bool write_pending;            //  libmosquitto held bytes at the last sync
     bool connected;                //  CONNACK accepted, not lost since
     bool refused;                  //  CONNACK refused: stopped for good
     bool stopping;                 //  closing: no more reconnects

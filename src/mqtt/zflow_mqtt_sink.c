@@ -252,7 +252,7 @@ static void s_on_down (void *arg)
     s_update_reading (self);
 }
 
-//  After every socket event: a drained socket lets the input in again.
+//  The socket took what libmosquitto held: the input may come in again.
 static void s_on_io (void *arg)
 {
     s_sink_t *self = (s_sink_t *) arg;

@@ -18,6 +18,8 @@
 #include <string.h>
 
 static mqtt_broker_t s_broker;
+//  Brokers that are running, stopped at exit when a check fails.
+static mqtt_broker_t *s_running[4];
 
 static zflow_mqtt_config_t s_config (void)
 {
@@ -447,6 +449,7 @@ static void test_restart (void)
 {
     mqtt_broker_t broker = {0};
     snprintf (broker.extra, sizeof (broker.extra), "persistence true\nautosave_interval 0\n");
+    s_running[3] = &broker;
     mqtt_broker_run (&broker);
     zflow_mqtt_config_t config = s_config ();
     config.port = broker.port;
@@ -522,11 +525,21 @@ static void test_restart (void)
     zflow_mqtt_sink_destroy (&sink);
     zflow_mqtt_source_destroy (&source);
     mqtt_broker_destroy (&broker);
+    s_running[3] = NULL;
+}
+
+static void s_stop_brokers (void)
+{
+    for (size_t index = 0; index < sizeof (s_running) / sizeof (s_running[0]); index++)
+        if (s_running[index] && s_running[index]->pid > 0)
+            kill (s_running[index]->pid, SIGTERM);
 }
 
 int main (void)
 {
     printf ("test_mqtt:\n");
+    atexit (s_stop_brokers);
+    s_running[0] = &s_broker;
     mqtt_broker_run (&s_broker);
     RUN (test_bad_config);
     RUN (test_roundtrip);
@@ -545,13 +558,14 @@ int main (void)
     CHECK (system (command) == 0);
     snprintf (auth.extra, sizeof (auth.extra), "allow_anonymous false\npassword_file %s/passwd\n",
               auth.dir);
+    s_running[1] = &auth;
     mqtt_broker_run (&auth);
-    s_broker.port = s_broker.port; //  (the plain broker stays up)
     printf ("  test_wrong_password ...");
     fflush (stdout);
     test_wrong_password (&auth);
     printf (" ok\n");
     mqtt_broker_destroy (&auth);
+    s_running[1] = NULL;
 
     //  a broker with a TLS listener and a certificate made here
     mqtt_broker_t tls = {0};
@@ -567,6 +581,7 @@ int main (void)
     snprintf (tls.extra, sizeof (tls.extra),
               "listener %d 127.0.0.1\ncertfile %s/cert.pem\nkeyfile %s/key.pem\n", tls_port,
               tls.dir, tls.dir);
+    s_running[2] = &tls;
     mqtt_broker_run (&tls);
     for (int i = 0; i < 300 && !mqtt_broker_listening (tls_port); i++)
         zclock_sleep (10);
@@ -575,6 +590,7 @@ int main (void)
     test_tls (&tls, tls_port);
     printf (" ok\n");
     mqtt_broker_destroy (&tls);
+    s_running[2] = NULL;
 
     RUN (test_restart);
     mqtt_broker_destroy (&s_broker);
