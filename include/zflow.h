@@ -55,6 +55,7 @@
 #include "zflow_redis.h"
 #include "zflow_redis_sink.h"
 #include "zflow_redis_source.h"
+#include "zflow_mqtt.h"
 
 //  Pipelines, and the adapters that add their stages
 #include "zflow_adapter.h"

@@ -58,6 +58,8 @@ static const suite_t s_suites[] = {
      "latency through a pipeline stage, from the envelope timestamps"},
     {"seeds", "zflow_bench_seeds", "", "-n", "-r", NULL, NULL,
      "vs aiozmq, aiopubsub, cent, hpfeeds broker (needs the real peers)"},
+    {"mqtt", "zflow_bench_mqtt", "", "-n", "-r", NULL, NULL,
+     "MQTT sink -> mosquitto -> source vs mosquitto_pub -> mosquitto_sub"},
 };
 #define SUITES (sizeof (s_suites) / sizeof (s_suites[0]))
 

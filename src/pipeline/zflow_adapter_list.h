@@ -33,7 +33,8 @@
     X (hpfeeds)    /* src/hpfeeds/zflow_hpfeeds_adapter.c */                                       \
     X (ws)         /* src/ws/zflow_ws_adapter.c */                                                 \
     X (centrifugo) /* src/centrifugo/zflow_centrifugo_adapter.c */                                 \
-    X (redis)      /* src/redis/zflow_redis_adapter.c */
+    X (redis)      /* src/redis/zflow_redis_adapter.c */                                           \
+    X (mqtt)       /* src/mqtt/zflow_mqtt_adapter.c */
 
 #define ZFLOW__ADAPTER_DECLARE(name) extern const zflow_adapter_t zflow__adapter_##name;
 ZFLOW__ADAPTERS (ZFLOW__ADAPTER_DECLARE)

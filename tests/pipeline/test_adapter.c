@@ -118,6 +118,9 @@ static void s_test_find (void)
     CHECK (zflow_adapter_find_url ("redis://h:1/0", ZFLOW_ADAPTER_SINK) ==
            zflow_adapter_find ("redis_pub"));
     CHECK (zflow_adapter_find ("redis_sub") == zflow_adapter_find ("redis"));
+    CHECK (zflow_adapter_find_url ("mqtts://h/t", ZFLOW_ADAPTER_SINK) ==
+           zflow_adapter_find ("mqtt"));
+    CHECK (zflow_adapter_find ("mqtt_sub") == zflow_adapter_find ("mqtt"));
     CHECK (zflow_adapter_find_url ("nope://x", 0) == NULL);
     CHECK (zflow_adapter_find_url ("://x", 0) == NULL);
     CHECK (zflow_adapter_find_url ("no scheme", 0) == NULL);
@@ -127,7 +130,7 @@ static void s_test_find (void)
     for (; zflow_adapter_at (count); count++)
         for (size_t j = 0; j < count; j++)
             CHECK (!streq (zflow_adapter_at (j)->name, zflow_adapter_at (count)->name));
-    CHECK (count == 16);
+    CHECK (count == 17);
     CHECK (zflow_adapter_at (count) == NULL);
     CHECK (streq (zflow_adapter_role_name (ZFLOW_ADAPTER_STAGE), "stage"));
     CHECK (streq (zflow_adapter_role_name (99), "?"));
