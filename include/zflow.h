@@ -52,10 +52,10 @@
 #include "zflow_centrifugo.h"
 #include "zflow_centrifugo_sink.h"
 #include "zflow_centrifugo_source.h"
+#include "zflow_mqtt.h"
 #include "zflow_redis.h"
 #include "zflow_redis_sink.h"
 #include "zflow_redis_source.h"
-#include "zflow_mqtt.h"
 
 //  Pipelines, and the adapters that add their stages
 #include "zflow_adapter.h"
