@@ -28,6 +28,7 @@ it never skips.
 import collections
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -62,9 +63,17 @@ BEHAVIOURS = ["OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED"]
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    # Below Linux's ephemeral range (32768 and up): a port the kernel gave
+    # out for bind(0) may be taken by another test's outgoing connection
+    # before wstest binds it, when ctest runs tests in parallel.
+    while True:
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_listening(port, proc, timeout=30.0):
@@ -110,24 +119,30 @@ def main():
               "venv with autobahntestsuite 25.10.1 under %s/py2)" % (WSTEST, PEERS))
         return 1
     work = tempfile.mkdtemp(prefix="zflow-autobahn-")
-    port = free_port()
-    spec = {"url": "ws://127.0.0.1:%d" % port, "outdir": os.path.join(work, "reports"),
-            "cases": cases, "exclude-cases": [],
-            "exclude-agent-cases": {}}
-    with open(os.path.join(work, "spec.json"), "w") as f:
-        json.dump(spec, f)
     log = open(os.path.join(work, "wstest.log"), "w")
     command = [WSTEST]
     if count < 1000 and mode == "deflate":
         here = os.path.dirname(os.path.abspath(__file__))
         command = [os.path.join(os.path.dirname(WSTEST), "python"),
                    os.path.join(here, "wstest_limited.py"), str(count)]
-    server = subprocess.Popen(command + ["-m", "fuzzingserver", "-s", "spec.json"], cwd=work,
-                              stdout=log, stderr=subprocess.STDOUT)
     agent = "zflow-" + mode
     started = time.monotonic()
+    # A port taken between free_port and wstest's bind makes wstest exit:
+    # try another (three times at most).
+    for attempt in range(3):
+        port = free_port()
+        spec = {"url": "ws://127.0.0.1:%d" % port, "outdir": os.path.join(work, "reports"),
+                "cases": cases, "exclude-cases": [], "exclude-agent-cases": {}}
+        with open(os.path.join(work, "spec.json"), "w") as f:
+            json.dump(spec, f)
+        server = subprocess.Popen(command + ["-m", "fuzzingserver", "-s", "spec.json"],
+                                  cwd=work, stdout=log, stderr=subprocess.STDOUT)
+        if wait_listening(port, server):
+            break
+        server.kill()
+        server.wait()
     try:
-        if not wait_listening(port, server):
+        if server.poll() is not None:
             print("FAIL: wstest fuzzingserver did not listen on %d; its log:" % port)
             log.flush()
             print(open(os.path.join(work, "wstest.log")).read()[-4000:])
@@ -135,7 +150,9 @@ def main():
         command = [echo, spec["url"], agent] + ([] if mode == "deflate" else ["--no-deflate"])
         rc = subprocess.call(command)
         if rc != 0:
-            print("FAIL: %s exited with %d" % (" ".join(command), rc))
+            print("FAIL: %s exited with %d; wstest's log:" % (" ".join(command), rc))
+            log.flush()
+            print(open(os.path.join(work, "wstest.log")).read()[-4000:])
             return 1
     finally:
         server.terminate()
