@@ -1,0 +1,69 @@
+/*  =========================================================================
+    zflow_pipeline_hop - envelopes passed by pointer between the stages of
+    one pipeline
+
+    The links a pipeline makes between its own stage actors (inproc, in one
+    process) do not carry an envelope's three frames: each message on them
+    is one frame holding an array of pointers to heap envelopes (zflow_msg_t),
+    a batch of what the sender had ready. The frame is a zero-copy libzmq
+    message whose free function destroys every envelope still in it; a
+    receiver takes an envelope by setting its slot to NULL. So an envelope
+    is freed exactly once wherever its batch ends: taken and destroyed (or
+    passed on) by the receiver, or with the frame when libzmq or a stream
+    drops it (a stream closed with unsent batches, a pipe torn down with
+    unread ones, a receiver that stops with a full read buffer).
+
+    Copyright (c) the zflow contributors.
+    This Source Code Form is subject to the terms of the Mozilla Public
+    License, v. 2.0. If a copy of the MPL was not distributed with this
+    file, You can obtain one at http://mozilla.org/MPL/2.0/.
+    =========================================================================
+*/
+#include "zflow_error.h"
+#include "zflow_pipeline_stage.h"
+#include <stdint.h>
+#include <string.h>
+
+//  libzmq's free function of a batch frame: hint is the number of slots.
+static void s_batch_free (void *data, void *hint)
+{
+    zflow_msg_t **batch = (zflow_msg_t **) data;
+    size_t count = (size_t) (uintptr_t) hint;
+    for (size_t i = 0; i < count; i++)
+        zflow_msg_destroy (&batch[i]);
+    free (batch);
+}
+
+int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow_msg_t **msgs, size_t count)
+{
+    size_t size = count * sizeof (zflow_msg_t *);
+    zflow_msg_t **batch = (zflow_msg_t **) malloc (size);
+    if (!batch) {
+        for (size_t i = 0; i < count; i++)
+            zflow_msg_destroy (&msgs[i]);
+        return ZFLOW_ENOMEM;
+    }
+    memcpy (batch, msgs, size);
+    memset (msgs, 0, size);
+    zmq_msg_t part;
+    if (zmq_msg_init_data (&part, batch, size, s_batch_free, (void *) (uintptr_t) count)) {
+        s_batch_free (batch, (void *) (uintptr_t) count);
+        return ZFLOW_ENOMEM;
+    }
+    zflow_msg_reset (holder);
+    int rc = zflow_msg_add_zmq (holder, &part);
+    zmq_msg_close (&part); //  empty once added; frees the batch if adding failed
+    //  the stream moves the frame out, also when it fails: then it closes
+    //  it, and the free function destroys the envelopes
+    return rc ? rc : zflow_stream_write (stream, holder);
+}
+
+zflow_msg_t **zflow__hop_batch (zflow_msg_t *frame, size_t *count_p)
+{
+    size_t size = zflow_msg_part_size (frame, 0);
+    *count_p = 0;
+    if (zflow_msg_size (frame) != 1 || size == 0 || size % sizeof (zflow_msg_t *))
+        return NULL;
+    *count_p = size / sizeof (zflow_msg_t *);
+    return (zflow_msg_t **) zmq_msg_data ((zmq_msg_t *) zflow_msg_zmq (frame, 0));
+}
