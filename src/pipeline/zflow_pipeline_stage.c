@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 //  Most messages one pump takes before it lets the loop see its pipe.
@@ -81,27 +82,29 @@ struct _s_run_t {
     zflow_stream_t *input;            //  input link or user endpoint (not synth)
     s_output_t *outputs;              //  outputs (the tail's), n_outputs of them
     size_t n_outputs;
-    size_t blocked;          //  outputs above their watermark now
-    zflow__linefile_t *file; //  file sink: the output and its buffer, or NULL
-    bool file_polling;       //  file sink: the loop polls its fd for POLLOUT
-    bool file_waiting;       //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
-    zflow_msg_t *msg;        //  reused message
-    zflow_msg_t *copy;       //  reused copy for all outputs but the last
-    zflow_msg_t *wrapped;    //  source: swapped with msg by s_wrap
-    zflow_msg_t *spare;      //  an envelope node kept for the next hop, or NULL
-    zflow_msg_t *holder;     //  carries a pointer frame to zflow__hop_send
-    bool hop_in;             //  the input is a link to a stage: pointer frames
-    bool taken;              //  the envelope in hand went into a pointer frame
-    zflow_meta_t *meta;      //  reused meta for wrapping
-    zflow_key_t *key;        //  key for wrapping (sources, synthetic)
-    uint64_t seq;            //  sequence number of wrapped messages
-    bool stopped;            //  drained: takes nothing more in
-    bool draining;           //  inside DRAIN: never drop, wait instead
-    bool pumping;            //  inside s_pump (callbacks may re-enter)
-    int retry_timer;         //  timer id of a pending re-pump, or -1
-    uint64_t generated;      //  synthetic: events made
-    int synth_timer;         //  synthetic: generator timer id, or -1
-    int64_t started;         //  synthetic: start time (monotonic ms)
+    size_t blocked;                  //  outputs above their watermark now
+    zflow__linefile_t *file;         //  file sink: the output and its buffer, or NULL
+    bool file_polling;               //  file sink: the loop polls its fd for POLLOUT
+    bool file_waiting;               //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
+    zflow_msg_t *msg;                //  reused message
+    zflow_msg_t *copy;               //  reused copy for all outputs but the last
+    zflow_msg_t *wrapped;            //  source: swapped with msg by s_wrap
+    zflow_msg_t *spare;              //  an envelope node kept for the next hop, or NULL
+    zflow_msg_t *holder;             //  carries a pointer frame to zflow__hop_send
+    bool hop_in;                     //  the input is a link to a stage: pointer frames
+    bool taken;                      //  the envelope in hand went into a pointer frame
+    zflow_meta_t *meta;              //  reused meta for wrapping
+    zflow__meta_template_t template; //  source: its meta, fast
+    bool templated;                  //  source: template usable
+    zflow_key_t *key;                //  key for wrapping (sources, synthetic)
+    uint64_t seq;                    //  sequence number of wrapped messages
+    bool stopped;                    //  drained: takes nothing more in
+    bool draining;                   //  inside DRAIN: never drop, wait instead
+    bool pumping;                    //  inside s_pump (callbacks may re-enter)
+    int retry_timer;                 //  timer id of a pending re-pump, or -1
+    uint64_t generated;              //  synthetic: events made
+    int synth_timer;                 //  synthetic: generator timer id, or -1
+    int64_t started;                 //  synthetic: start time (monotonic ms)
 };
 
 static void s_pump (s_run_t *run);
@@ -282,6 +285,29 @@ static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from, size_t bytes)
         s_emit (run, msg, bytes);
 }
 
+//  Adds a source's meta frame with the next sequence number and the time
+//  now to out: from the template when it is usable, else encoded.
+static int s_add_meta (s_run_t *run, zflow_msg_t *out)
+{
+    uint64_t seq = ++run->seq;
+    struct timeval now;
+    gettimeofday (&now, NULL); //  as zflow_meta_stamp
+    int64_t ts = (int64_t) now.tv_sec * 1000000 + now.tv_usec;
+    if (run->templated && ts >= 0) {
+        size_t size = zflow__meta_template_size (&run->template, seq, ts);
+        char *data = (char *) zflow_msg_add_empty (out, size);
+        if (!data)
+            return ZFLOW_ENOMEM;
+        zflow__meta_template_fill (&run->template, seq, ts, data);
+        return 0;
+    }
+    zflow_meta_set_seq (run->meta, seq); //  its source was set once
+    zflow_meta_set_timestamp (run->meta, ts);
+    char meta[ZFLOW_META_MAX_WIRE];
+    int size = zflow_meta_encode (run->meta, meta, sizeof (meta));
+    return size < 0 ? size : zflow_msg_add (out, meta, (size_t) size);
+}
+
 //  Wraps what a source read (*msg_p, which is run->msg) into an envelope
 //  unless it already is one, as zflow_envelope_wrap does but without its
 //  allocations, which were a quarter of a chained pipeline's work: the key
@@ -292,15 +318,11 @@ static int s_wrap (s_run_t *run, zflow_msg_t **msg_p)
     zflow_msg_t *msg = *msg_p, *out = run->wrapped;
     if (zflow_envelope_decode (msg, NULL) == 0)
         return 0;
-    zflow_meta_set_seq (run->meta, ++run->seq); //  its source was set once
-    zflow_meta_stamp (run->meta);
-    char meta[ZFLOW_META_MAX_WIRE];
-    int meta_size = zflow_meta_encode (run->meta, meta, sizeof (meta));
     size_t key_size;
     const void *key = zflow_key_wire (run->key, &key_size);
     zflow_msg_reset (out);
-    int rc = meta_size < 0 ? meta_size : zflow_msg_add (out, key, key_size);
-    rc = rc ? rc : zflow_msg_add (out, meta, (size_t) meta_size);
+    int rc = zflow_msg_add (out, key, key_size);
+    rc = rc ? rc : s_add_meta (run, out);
     if (rc == 0 && zflow_msg_size (msg) == 0)
         rc = zflow_msg_add (out, "", 0);
     for (size_t i = 0; rc == 0 && i < zflow_msg_size (msg); i++)
@@ -759,8 +781,10 @@ static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
     run->wrapped = zflow_msg_new ();
     run->holder = zflow_msg_new ();
     run->meta = zflow_meta_new ();
-    if (run->meta && desc->kind == ZFLOW__STAGE_SOURCE)
+    if (run->meta && desc->kind == ZFLOW__STAGE_SOURCE) {
         zflow_meta_set_source (run->meta, desc->name); //  s_wrap sets the rest
+        run->templated = zflow__meta_template_init (&run->template, run->meta) == 0;
+    }
     run->key = desc->kind == ZFLOW__STAGE_SYNTH ? zflow_key_new ("synthetic", "events", NULL)
                                                 : zflow_key_new ("zflow", desc->name, NULL);
     if (!run->msg || !run->copy || !run->wrapped || !run->holder || !run->meta || !run->key ||

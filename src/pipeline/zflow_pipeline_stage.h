@@ -32,6 +32,7 @@
 #ifndef ZFLOW_PIPELINE_STAGE_H_INCLUDED
 #define ZFLOW_PIPELINE_STAGE_H_INCLUDED
 
+#include "zflow_meta.h"
 #include "zflow_pipeline.h"
 #include "zflow_stream.h"
 
@@ -165,6 +166,27 @@ int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow_msg_t **
 //  not one. A receiver takes an envelope by setting its slot to NULL; the
 //  frame destroys the envelopes left in it when it is released.
 zflow_msg_t **zflow__hop_batch (zflow_msg_t *frame, size_t *count_p);
+
+//  A source's meta encoding with its sequence number and timestamp left
+//  out (zflow_pipeline_meta.c).
+typedef struct {
+    char wire[ZFLOW_META_MAX_WIRE]; //  the encoding with marker values
+    size_t size;                    //  its size
+    size_t seq_at;                  //  where the sequence number is (9 bytes)
+    size_t ts_at;                   //  where the timestamp is (9 bytes)
+} zflow__meta_template_t;
+
+//  Makes self from meta (its seq and timestamp are changed). Returns 0, or
+//  -1 when the template would not give zflow_meta_encode's bytes.
+int zflow__meta_template_init (zflow__meta_template_t *self, zflow_meta_t *meta);
+
+//  Returns the size of the meta with seq and ts (ts >= 0).
+size_t zflow__meta_template_size (const zflow__meta_template_t *self, uint64_t seq, int64_t ts);
+
+//  Writes the meta with seq and ts (ts >= 0) to out, of at least the size
+//  zflow__meta_template_size returns.
+void zflow__meta_template_fill (const zflow__meta_template_t *self, uint64_t seq, int64_t ts,
+                                char *out);
 
 //  Returns a text name for a stage kind.
 const char *zflow__stage_kind_name (zflow__stage_kind_t kind);
