@@ -13,6 +13,10 @@
     drops it (a stream closed with unsent batches, a pipe torn down with
     unread ones, a receiver that stops with a full read buffer).
 
+    The last stage an envelope reaches empties it and gives it back to
+    the pipeline's pool, a batch at a time, where the first takes it again:
+    the envelopes cost no allocation once the pipeline runs.
+
     Copyright (c) the zflow contributors.
     This Source Code Form is subject to the terms of the Mozilla Public
     License, v. 2.0. If a copy of the MPL was not distributed with this
@@ -21,6 +25,7 @@
 */
 #include "zflow_error.h"
 #include "zflow_pipeline_stage.h"
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -66,4 +71,64 @@ zflow_msg_t **zflow__hop_batch (zflow_msg_t *frame, size_t *count_p)
         return NULL;
     *count_p = size / sizeof (zflow_msg_t *);
     return (zflow_msg_t **) zmq_msg_data ((zmq_msg_t *) zflow_msg_zmq (frame, 0));
+}
+
+//  ---------------------------------------------------------------------
+//  The pool of envelope nodes
+
+struct _zflow__hop_pool_t {
+    pthread_mutex_t lock; //  guards the rest: stages on several threads share it
+    zflow_msg_t **nodes;  //  empty envelopes, count of them
+    size_t count;
+    size_t capacity; //  room in nodes
+};
+
+zflow__hop_pool_t *zflow__hop_pool_new (size_t capacity)
+{
+    zflow__hop_pool_t *self = (zflow__hop_pool_t *) zmalloc (sizeof (zflow__hop_pool_t));
+    if (!self)
+        return NULL;
+    self->nodes = (zflow_msg_t **) calloc (capacity ? capacity : 1, sizeof (zflow_msg_t *));
+    if (!self->nodes || pthread_mutex_init (&self->lock, NULL)) {
+        free (self->nodes);
+        free (self);
+        return NULL;
+    }
+    self->capacity = capacity;
+    return self;
+}
+
+void zflow__hop_pool_destroy (zflow__hop_pool_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    zflow__hop_pool_t *self = *self_p;
+    for (size_t i = 0; i < self->count; i++)
+        zflow_msg_destroy (&self->nodes[i]);
+    pthread_mutex_destroy (&self->lock);
+    free (self->nodes);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t zflow__hop_pool_get (zflow__hop_pool_t *self, zflow_msg_t **nodes, size_t max)
+{
+    pthread_mutex_lock (&self->lock);
+    size_t count = self->count < max ? self->count : max;
+    self->count -= count;
+    memcpy (nodes, self->nodes + self->count, count * sizeof (zflow_msg_t *));
+    pthread_mutex_unlock (&self->lock);
+    return count;
+}
+
+void zflow__hop_pool_put (zflow__hop_pool_t *self, zflow_msg_t **nodes, size_t count)
+{
+    pthread_mutex_lock (&self->lock);
+    size_t room = self->capacity - self->count;
+    size_t kept = count < room ? count : room;
+    memcpy (self->nodes + self->count, nodes, kept * sizeof (zflow_msg_t *));
+    self->count += kept;
+    pthread_mutex_unlock (&self->lock);
+    for (size_t i = kept; i < count; i++)
+        zflow_msg_destroy (&nodes[i]); //  outside the lock
 }

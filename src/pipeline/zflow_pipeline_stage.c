@@ -82,29 +82,32 @@ struct _s_run_t {
     zflow_stream_t *input;            //  input link or user endpoint (not synth)
     s_output_t *outputs;              //  outputs (the tail's), n_outputs of them
     size_t n_outputs;
-    size_t blocked;                  //  outputs above their watermark now
-    zflow__linefile_t *file;         //  file sink: the output and its buffer, or NULL
-    bool file_polling;               //  file sink: the loop polls its fd for POLLOUT
-    bool file_waiting;               //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
-    zflow_msg_t *msg;                //  reused message
-    zflow_msg_t *copy;               //  reused copy for all outputs but the last
-    zflow_msg_t *wrapped;            //  source: swapped with msg by s_wrap
-    zflow_msg_t *spare;              //  an envelope node kept for the next hop, or NULL
-    zflow_msg_t *holder;             //  carries a pointer frame to zflow__hop_send
-    bool hop_in;                     //  the input is a link to a stage: pointer frames
-    bool taken;                      //  the envelope in hand went into a pointer frame
-    zflow_meta_t *meta;              //  reused meta for wrapping
-    zflow__meta_template_t template; //  source: its meta, fast
-    bool templated;                  //  source: template usable
-    zflow_key_t *key;                //  key for wrapping (sources, synthetic)
-    uint64_t seq;                    //  sequence number of wrapped messages
-    bool stopped;                    //  drained: takes nothing more in
-    bool draining;                   //  inside DRAIN: never drop, wait instead
-    bool pumping;                    //  inside s_pump (callbacks may re-enter)
-    int retry_timer;                 //  timer id of a pending re-pump, or -1
-    uint64_t generated;              //  synthetic: events made
-    int synth_timer;                 //  synthetic: generator timer id, or -1
-    int64_t started;                 //  synthetic: start time (monotonic ms)
+    size_t blocked;          //  outputs above their watermark now
+    zflow__linefile_t *file; //  file sink: the output and its buffer, or NULL
+    bool file_polling;       //  file sink: the loop polls its fd for POLLOUT
+    bool file_waiting;       //  file sink: its buffer above S_FILE_HIGH (counts as blocked)
+    zflow_msg_t *msg;        //  reused message
+    zflow_msg_t *copy;       //  reused copy for all outputs but the last
+    zflow_msg_t *wrapped;    //  source: swapped with msg by s_wrap
+    zflow_msg_t *fresh[ZFLOW__HOP_BATCH]; //  empty envelopes for s_take (owned)
+    size_t n_fresh;                       //  how many
+    zflow_msg_t *used[ZFLOW__HOP_BATCH];  //  emptied ones for the pool (owned)
+    size_t n_used;                        //  how many
+    zflow_msg_t *holder;                  //  carries a pointer frame to zflow__hop_send
+    bool hop_in;                          //  the input is a link to a stage: pointer frames
+    bool taken;                           //  the envelope in hand went into a pointer frame
+    zflow_meta_t *meta;                   //  reused meta for wrapping
+    zflow__meta_template_t template;      //  source: its meta, fast
+    bool templated;                       //  source: template usable
+    zflow_key_t *key;                     //  key for wrapping (sources, synthetic)
+    uint64_t seq;                         //  sequence number of wrapped messages
+    bool stopped;                         //  drained: takes nothing more in
+    bool draining;                        //  inside DRAIN: never drop, wait instead
+    bool pumping;                         //  inside s_pump (callbacks may re-enter)
+    int retry_timer;                      //  timer id of a pending re-pump, or -1
+    uint64_t generated;                   //  synthetic: events made
+    int synth_timer;                      //  synthetic: generator timer id, or -1
+    int64_t started;                      //  synthetic: start time (monotonic ms)
 };
 
 static void s_pump (s_run_t *run);
@@ -144,19 +147,29 @@ static void s_hop_flush_all (s_run_t *run)
         s_hop_flush (run, &run->outputs[i]);
 }
 
+//  Returns an empty heap envelope: one this stage emptied, or one from
+//  the pipeline's pool, or a new one; NULL when out of memory.
+static zflow_msg_t *s_node (s_run_t *run)
+{
+    if (run->n_used)
+        return run->used[--run->n_used];
+    if (!run->n_fresh)
+        run->n_fresh = zflow__hop_pool_get (run->desc->pool, run->fresh, ZFLOW__HOP_BATCH);
+    return run->n_fresh ? run->fresh[--run->n_fresh] : zflow_msg_new ();
+}
+
 //  Returns a heap envelope holding what msg held, for a pointer frame: a
 //  node from a hop passes on as it is; run's reused message is handed over
-//  and replaced by a spare node. NULL when out of memory (msg unchanged).
+//  and replaced by an empty node. NULL when out of memory (msg unchanged).
 static zflow_msg_t *s_take (s_run_t *run, zflow_msg_t *msg)
 {
     if (msg != run->msg) {
         run->taken = true;
         return msg;
     }
-    zflow_msg_t *fresh = run->spare ? run->spare : zflow_msg_new ();
+    zflow_msg_t *fresh = s_node (run);
     if (!fresh)
         return NULL;
-    run->spare = NULL;
     run->msg = fresh;
     return msg;
 }
@@ -164,21 +177,21 @@ static zflow_msg_t *s_take (s_run_t *run, zflow_msg_t *msg)
 //  Returns a heap copy of msg for a pointer frame, or NULL.
 static zflow_msg_t *s_node_copy (s_run_t *run, const zflow_msg_t *msg)
 {
-    zflow_msg_t *node = run->spare ? run->spare : zflow_msg_new ();
-    run->spare = NULL;
+    zflow_msg_t *node = s_node (run);
     if (node && zflow_msg_copy (node, msg))
         zflow_msg_destroy (&node);
     return node;
 }
 
-//  Keeps an envelope node for the next s_take, or destroys it.
+//  Empties an envelope node that went no further and gives it back to the
+//  pipeline's pool (a batch at a time).
 static void s_recycle (s_run_t *run, zflow_msg_t *node)
 {
-    if (run->spare)
-        zflow_msg_destroy (&node);
-    else {
-        zflow_msg_reset (node);
-        run->spare = node;
+    zflow_msg_reset (node);
+    run->used[run->n_used++] = node;
+    if (run->n_used == ZFLOW__HOP_BATCH) {
+        zflow__hop_pool_put (run->desc->pool, run->used, run->n_used);
+        run->n_used = 0;
     }
 }
 
@@ -743,7 +756,8 @@ static void s_run_destroy (s_run_t **run_p)
     zflow_msg_destroy (&run->msg);
     zflow_msg_destroy (&run->copy);
     zflow_msg_destroy (&run->wrapped);
-    zflow_msg_destroy (&run->spare);
+    zflow__hop_pool_put (run->desc->pool, run->used, run->n_used);
+    zflow__hop_pool_put (run->desc->pool, run->fresh, run->n_fresh);
     zflow_msg_destroy (&run->holder);
     zflow_meta_destroy (&run->meta);
     zflow_key_destroy (&run->key);

@@ -52,6 +52,7 @@ typedef enum {
     ((kind) == ZFLOW__STAGE_SINK || (kind) == ZFLOW__STAGE_FILE || (kind) == ZFLOW__STAGE_CALL)
 
 typedef struct _zflow__resource_ops_t zflow__resource_ops_t;
+typedef struct _zflow__hop_pool_t zflow__hop_pool_t;
 
 //  A stage's description, owned by the pipeline.
 typedef struct _zflow__stage_t {
@@ -87,6 +88,7 @@ typedef struct _zflow__stage_t {
                                       //  in order (not owned), or NULL
     struct _zflow__stage_t *host;     //  chained stage: the head whose actor runs it,
                                       //  or NULL
+    zflow__hop_pool_t *pool;          //  the pipeline's empty envelopes (not owned)
 } zflow__stage_t;
 
 //  Chain prefix of a chained member's counters in its head's STATS reply.
@@ -166,6 +168,22 @@ int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow_msg_t **
 //  not one. A receiver takes an envelope by setting its slot to NULL; the
 //  frame destroys the envelopes left in it when it is released.
 zflow_msg_t **zflow__hop_batch (zflow_msg_t *frame, size_t *count_p);
+
+//  Creates a pool of empty envelopes shared by a pipeline's stages, which
+//  keeps at most capacity of them. Returns it (the caller destroys it once
+//  no stage runs) or NULL when out of memory.
+zflow__hop_pool_t *zflow__hop_pool_new (size_t capacity);
+
+//  Destroys the pool and its envelopes; sets *self_p to NULL. NULL-safe.
+void zflow__hop_pool_destroy (zflow__hop_pool_t **self_p);
+
+//  Moves up to max empty envelopes from the pool to nodes (the caller owns
+//  them). Returns how many. Thread-safe.
+size_t zflow__hop_pool_get (zflow__hop_pool_t *self, zflow_msg_t **nodes, size_t max);
+
+//  Gives count empty envelopes to the pool; those it has no room for are
+//  destroyed. Thread-safe.
+void zflow__hop_pool_put (zflow__hop_pool_t *self, zflow_msg_t **nodes, size_t count);
 
 //  A source's meta encoding with its sequence number and timestamp left
 //  out (zflow_pipeline_meta.c).
