@@ -36,42 +36,53 @@ static long s_find (const char *wire, size_t size, uint64_t value)
     return -1;
 }
 
-//  Writes value as msgpack's smallest unsigned form to out (NULL: only
-//  counts). Returns the bytes it takes.
-static size_t s_pack_uint (uint64_t value, char *out)
+//  Returns the bytes of msgpack's smallest unsigned form of value.
+static inline size_t s_uint_size (uint64_t value)
 {
-    unsigned char buf[9];
-    size_t size;
-    if (value < 128) {
-        buf[0] = (unsigned char) value;
-        size = 1;
-    } else {
-        size = value < 256 ? 2 : value < 65536 ? 3 : value < (1ULL << 32) ? 5 : 9;
-        buf[0] = size == 2 ? 0xcc : size == 3 ? 0xcd : size == 5 ? 0xce : 0xcf;
-        for (size_t i = 1; i < size; i++)
-            buf[i] = (unsigned char) (value >> (8 * (size - 1 - i)));
+    return value < 128 ? 1 : value < 256 ? 2 : value < 65536 ? 3 : value < (1ULL << 32) ? 5 : 9;
+}
+
+//  Writes value in msgpack's smallest unsigned form to out. Returns the
+//  bytes written.
+static inline size_t s_pack_uint (uint64_t value, char *out)
+{
+    size_t size = s_uint_size (value);
+    if (size == 1) {
+        out[0] = (char) value;
+        return 1;
     }
-    if (out)
-        memcpy (out, buf, size);
+    unsigned char *at = (unsigned char *) out;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (size == 9) { //  a timestamp's: one store
+        at[0] = 0xcf;
+        uint64_t big = __builtin_bswap64 (value);
+        memcpy (at + 1, &big, 8);
+        return 9;
+    }
+#endif
+    at[0] = size == 2 ? 0xcc : size == 3 ? 0xcd : size == 5 ? 0xce : 0xcf;
+    for (size_t i = size - 1; i >= 1; i--, value >>= 8)
+        at[i] = (unsigned char) value; //  big-endian
     return size;
 }
 
 size_t zflow__meta_template_size (const zflow__meta_template_t *self, uint64_t seq, int64_t ts)
 {
-    return self->size - 18 + s_pack_uint (seq, NULL) + s_pack_uint ((uint64_t) ts, NULL);
+    return self->size - 18 + s_uint_size (seq) + s_uint_size ((uint64_t) ts);
 }
 
 void zflow__meta_template_fill (const zflow__meta_template_t *self, uint64_t seq, int64_t ts,
                                 char *out)
 {
-    memcpy (out, self->wire, self->seq_at);
+    const char *wire = self->wire;
+    memcpy (out, wire, self->seq_at);
     out += self->seq_at;
     out += s_pack_uint (seq, out);
     size_t middle = self->ts_at - self->seq_at - 9;
-    memcpy (out, self->wire + self->seq_at + 9, middle);
+    memcpy (out, wire + self->seq_at + 9, middle);
     out += middle;
     out += s_pack_uint ((uint64_t) ts, out);
-    memcpy (out, self->wire + self->ts_at + 9, self->size - self->ts_at - 9);
+    memcpy (out, wire + self->ts_at + 9, self->size - self->ts_at - 9);
 }
 
 //  True when the template gives what zflow_meta_encode gives for seq, ts.
