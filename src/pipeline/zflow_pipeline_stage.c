@@ -299,8 +299,9 @@ static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from, size_t bytes)
 }
 
 //  Adds a source's meta frame with the next sequence number and the time
-//  now to out: from the template when it is usable, else encoded.
-static int s_add_meta (s_run_t *run, zflow_msg_t *out)
+//  now to out: from the template when it is usable, else encoded. Adds its
+//  size to *bytes.
+static int s_add_meta (s_run_t *run, zflow_msg_t *out, size_t *bytes)
 {
     uint64_t seq = ++run->seq;
     struct timeval now;
@@ -312,21 +313,26 @@ static int s_add_meta (s_run_t *run, zflow_msg_t *out)
         if (!data)
             return ZFLOW_ENOMEM;
         zflow__meta_template_fill (&run->template, seq, ts, data);
+        *bytes += size;
         return 0;
     }
     zflow_meta_set_seq (run->meta, seq); //  its source was set once
     zflow_meta_set_timestamp (run->meta, ts);
     char meta[ZFLOW_META_MAX_WIRE];
     int size = zflow_meta_encode (run->meta, meta, sizeof (meta));
-    return size < 0 ? size : zflow_msg_add (out, meta, (size_t) size);
+    if (size < 0)
+        return size;
+    *bytes += (size_t) size;
+    return zflow_msg_add (out, meta, (size_t) size);
 }
 
 //  Wraps what a source read (*msg_p, which is run->msg) into an envelope
 //  unless it already is one, as zflow_envelope_wrap does but without its
 //  allocations, which were a quarter of a chained pipeline's work: the key
 //  and meta frames go into run->wrapped, the payload frames move behind
-//  them, and run->msg and run->wrapped swap (*msg_p follows).
-static int s_wrap (s_run_t *run, zflow_msg_t **msg_p)
+//  them, and run->msg and run->wrapped swap (*msg_p follows). *bytes,
+//  the payload's size, becomes the envelope's.
+static int s_wrap (s_run_t *run, zflow_msg_t **msg_p, size_t *bytes)
 {
     zflow_msg_t *msg = *msg_p, *out = run->wrapped;
     if (zflow_envelope_decode (msg, NULL) == 0)
@@ -335,7 +341,8 @@ static int s_wrap (s_run_t *run, zflow_msg_t **msg_p)
     const void *key = zflow_key_wire (run->key, &key_size);
     zflow_msg_reset (out);
     int rc = zflow_msg_add (out, key, key_size);
-    rc = rc ? rc : s_add_meta (run, out);
+    size_t size = *bytes + key_size;
+    rc = rc ? rc : s_add_meta (run, out, &size);
     if (rc == 0 && zflow_msg_size (msg) == 0)
         rc = zflow_msg_add (out, "", 0);
     for (size_t i = 0; rc == 0 && i < zflow_msg_size (msg); i++)
@@ -345,6 +352,7 @@ static int s_wrap (s_run_t *run, zflow_msg_t **msg_p)
         return rc;
     }
     zflow_msg_reset (msg); //  frames moved out: closes empty ones
+    *bytes = size;
     run->wrapped = msg;
     run->msg = out;
     *msg_p = out;
@@ -390,7 +398,7 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
     run->counters->bytes_in += bytes;
     int rc = 0;
     if (desc->kind == ZFLOW__STAGE_SOURCE)
-        rc = s_wrap (run, &msg);
+        rc = s_wrap (run, &msg, &bytes);
     else if (desc->kind == ZFLOW__STAGE_MAP)
         rc = desc->map (msg, desc->arg);
     else if (desc->kind == ZFLOW__STAGE_FILTER && !desc->filter (msg, desc->arg)) {
@@ -409,8 +417,8 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
         zflow_msg_reset (msg);
         return;
     }
-    if (desc->kind == ZFLOW__STAGE_SOURCE || desc->kind == ZFLOW__STAGE_MAP)
-        bytes = zflow_msg_content_size (msg); //  wrapped, or changed by the map
+    if (desc->kind == ZFLOW__STAGE_MAP)
+        bytes = zflow_msg_content_size (msg); //  a map may change the size
     s_pass (run, msg, 1, bytes);
 }
 
