@@ -35,7 +35,8 @@ static void s_batch_free (void *data, void *hint)
     zflow_msg_t **batch = (zflow_msg_t **) data;
     size_t count = (size_t) (uintptr_t) hint;
     for (size_t i = 0; i < count; i++)
-        zflow_msg_destroy (&batch[i]);
+        if (batch[i]) //  most often taken: NULL
+            zflow_msg_destroy (&batch[i]);
     free (batch);
 }
 
