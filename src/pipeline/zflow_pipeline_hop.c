@@ -5,9 +5,10 @@
     The links a pipeline makes between its own stage actors (inproc, in one
     process) do not carry an envelope's three frames: each message on them
     is one frame holding an array of pointers to heap envelopes (zflow_msg_t),
-    a batch of what the sender had ready. The frame is a zero-copy libzmq
+    each with its size (so that no stage sums its frames again), a batch of
+    what the sender had ready. The frame is a zero-copy libzmq
     message whose free function destroys every envelope still in it; a
-    receiver takes an envelope by setting its slot to NULL. So an envelope
+    receiver takes an envelope by setting its pointer to NULL. So an envelope
     is freed exactly once wherever its batch ends: taken and destroyed (or
     passed on) by the receiver, or with the frame when libzmq or a stream
     drops it (a stream closed with unsent batches, a pipe torn down with
@@ -29,28 +30,29 @@
 #include <stdint.h>
 #include <string.h>
 
-//  libzmq's free function of a batch frame: hint is the number of slots.
+//  libzmq's free function of a batch frame: hint is the number of entries.
 static void s_batch_free (void *data, void *hint)
 {
-    zflow_msg_t **batch = (zflow_msg_t **) data;
+    zflow__hop_entry_t *batch = (zflow__hop_entry_t *) data;
     size_t count = (size_t) (uintptr_t) hint;
     for (size_t i = 0; i < count; i++)
-        if (batch[i]) //  most often taken: NULL
-            zflow_msg_destroy (&batch[i]);
+        if (batch[i].msg) //  most often taken: NULL
+            zflow_msg_destroy (&batch[i].msg);
     free (batch);
 }
 
-int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow_msg_t **msgs, size_t count)
+int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow__hop_entry_t *entries,
+                     size_t count)
 {
-    size_t size = count * sizeof (zflow_msg_t *);
-    zflow_msg_t **batch = (zflow_msg_t **) malloc (size);
+    size_t size = count * sizeof (zflow__hop_entry_t);
+    zflow__hop_entry_t *batch = (zflow__hop_entry_t *) malloc (size);
     if (!batch) {
         for (size_t i = 0; i < count; i++)
-            zflow_msg_destroy (&msgs[i]);
+            zflow_msg_destroy (&entries[i].msg);
         return ZFLOW_ENOMEM;
     }
-    memcpy (batch, msgs, size);
-    memset (msgs, 0, size);
+    memcpy (batch, entries, size);
+    memset (entries, 0, size);
     zmq_msg_t part;
     if (zmq_msg_init_data (&part, batch, size, s_batch_free, (void *) (uintptr_t) count)) {
         s_batch_free (batch, (void *) (uintptr_t) count);
@@ -64,14 +66,14 @@ int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow_msg_t **
     return rc ? rc : zflow_stream_write (stream, holder);
 }
 
-zflow_msg_t **zflow__hop_batch (zflow_msg_t *frame, size_t *count_p)
+zflow__hop_entry_t *zflow__hop_batch (zflow_msg_t *frame, size_t *count_p)
 {
     size_t size = zflow_msg_part_size (frame, 0);
     *count_p = 0;
-    if (zflow_msg_size (frame) != 1 || size == 0 || size % sizeof (zflow_msg_t *))
+    if (zflow_msg_size (frame) != 1 || size == 0 || size % sizeof (zflow__hop_entry_t))
         return NULL;
-    *count_p = size / sizeof (zflow_msg_t *);
-    return (zflow_msg_t **) zmq_msg_data ((zmq_msg_t *) zflow_msg_zmq (frame, 0));
+    *count_p = size / sizeof (zflow__hop_entry_t);
+    return (zflow__hop_entry_t *) zmq_msg_data ((zmq_msg_t *) zflow_msg_zmq (frame, 0));
 }
 
 //  ---------------------------------------------------------------------

@@ -68,7 +68,7 @@ typedef struct {
     size_t high;            //  lossy: drop above this many bytes in the write buffer
     size_t batch;           //  hop: most envelopes per pointer frame
     size_t n_pending;       //  hop: envelopes in pending
-    zflow_msg_t *pending[ZFLOW__HOP_BATCH]; //  hop: the next frame's envelopes (owned)
+    zflow__hop_entry_t pending[ZFLOW__HOP_BATCH]; //  hop: the next frame's envelopes (owned)
 } s_output_t;
 
 //  The running state of a stage, owned by its actor.
@@ -200,7 +200,7 @@ static bool s_full (s_run_t *run, s_output_t *out)
 {
     size_t bytes = zflow_stream_write_pending_bytes (out->stream);
     return run->desc->mode == ZFLOW_PIPELINE_LOSSY && !run->draining &&
-           bytes + out->n_pending * sizeof (zflow_msg_t *) >= out->high;
+           bytes + out->n_pending * sizeof (zflow__hop_entry_t) >= out->high;
 }
 
 //  Writes msg (of bytes payload bytes) to every output (copies for all but
@@ -225,7 +225,7 @@ static void s_emit (s_run_t *run, zflow_msg_t *msg, size_t bytes)
                 continue;
             }
             handed = last;
-            out->pending[out->n_pending++] = node;
+            out->pending[out->n_pending++] = (zflow__hop_entry_t){node, bytes};
             sent = true;
             if (out->n_pending == out->batch)
                 s_hop_flush (run, out);
@@ -388,12 +388,12 @@ static void s_file_sync (s_run_t *run)
     }
 }
 
-//  Applies the stage's step to one message taken in, then passes it on.
-static void s_handle (s_run_t *run, zflow_msg_t *msg)
+//  Applies the stage's step to one message taken in (of bytes payload
+//  bytes), then passes it on.
+static void s_handle (s_run_t *run, zflow_msg_t *msg, size_t bytes)
 {
     zflow__stage_t *desc = run->desc;
     s_step_t *head = &run->steps[0];
-    size_t bytes = zflow_msg_content_size (msg);
     run->counters->msgs_in++;
     run->counters->bytes_in += bytes;
     int rc = 0;
@@ -428,18 +428,18 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
 static void s_handle_input (s_run_t *run)
 {
     if (!run->hop_in) {
-        s_handle (run, run->msg);
+        s_handle (run, run->msg, zflow_msg_content_size (run->msg));
         return;
     }
     size_t count;
-    zflow_msg_t **batch = zflow__hop_batch (run->msg, &count);
+    zflow__hop_entry_t *batch = zflow__hop_batch (run->msg, &count);
     if (!batch)
         run->steps[0].errors++; //  cannot happen: only stages write links
     for (size_t i = 0; i < count; i++) {
-        zflow_msg_t *node = batch[i];
-        batch[i] = NULL;
+        zflow_msg_t *node = batch[i].msg;
+        batch[i].msg = NULL;
         run->taken = false;
-        s_handle (run, node);
+        s_handle (run, node, batch[i].bytes);
         if (!run->taken)
             s_recycle (run, node);
     }
@@ -515,14 +515,15 @@ static int s_on_synth_timer (zloop_t *loop, int timer_id, void *arg)
 //  envelopes, not the frame).
 static void s_update_depth (s_run_t *run)
 {
-    uint64_t depth = !run->input ? 0
-                     : run->hop_in
-                         ? zflow_stream_read_pending_bytes (run->input) / sizeof (zflow_msg_t *)
-                         : zflow_stream_read_pending (run->input);
+    uint64_t depth =
+        !run->input   ? 0
+        : run->hop_in ? zflow_stream_read_pending_bytes (run->input) / sizeof (zflow__hop_entry_t)
+                      : zflow_stream_read_pending (run->input);
     for (size_t i = 0; i < run->n_outputs; i++) {
         s_output_t *out = &run->outputs[i];
-        depth += out->hop ? zflow_stream_write_pending_bytes (out->stream) / sizeof (zflow_msg_t *)
-                          : zflow_stream_write_pending (out->stream);
+        depth += out->hop
+                     ? zflow_stream_write_pending_bytes (out->stream) / sizeof (zflow__hop_entry_t)
+                     : zflow_stream_write_pending (out->stream);
     }
     run->counters->queue_depth = depth;
 }
@@ -728,8 +729,8 @@ static int s_open_outputs (s_run_t *run)
         out->batch = s_hop_batch (run->desc->hwm);
         //  a link holds up to hwm envelopes in its write buffer: their
         //  pointers' bytes, since that is what the stream counts
-        out->high =
-            out->hop ? (size_t) run->desc->hwm * sizeof (zflow_msg_t *) : ZFLOW_STREAM_DEFAULT_HIGH;
+        out->high = out->hop ? (size_t) run->desc->hwm * sizeof (zflow__hop_entry_t)
+                             : ZFLOW_STREAM_DEFAULT_HIGH;
         zflow_stream_set_write_limits (out->stream, out->high, 0);
         zflow_stream_attach (out->stream, zflow_actor_loop (run->base), NULL, s_on_drained, out);
         endpoint = (const char *) zlistx_next (desc->outputs);
@@ -750,7 +751,7 @@ static void s_run_destroy (s_run_t **run_p)
     for (size_t i = 0; i < run->n_outputs; i++) {
         zflow_stream_t *stream = run->outputs[i].stream;
         for (size_t k = 0; k < run->outputs[i].n_pending; k++)
-            zflow_msg_destroy (&run->outputs[i].pending[k]);
+            zflow_msg_destroy (&run->outputs[i].pending[k].msg);
         if (stream)
             zflow_stream_close (stream);
         if (stream && zflow_stream_dropped (stream))

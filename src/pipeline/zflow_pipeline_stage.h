@@ -156,18 +156,25 @@ zhash_t *zflow__stage_counters (zhash_t *all, zflow__stage_t *stage);
 //  Most envelopes in one pointer frame between stages (zflow_pipeline_hop.c).
 #define ZFLOW__HOP_BATCH 32
 
-//  Sends count heap envelopes msgs[0..count) on a link between stages as
-//  one pointer frame (zflow_pipeline_hop.c), using holder (emptied) to
-//  carry it. The envelopes belong to the frame from then on, also on
-//  failure (they are destroyed); msgs is cleared. Returns what
-//  zflow_stream_write returns (0, ZFLOW_DRAIN, an error) or ZFLOW_ENOMEM.
-int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow_msg_t **msgs, size_t count);
+//  One envelope in a pointer frame.
+typedef struct {
+    zflow_msg_t *msg; //  the heap envelope, NULL once a receiver took it
+    size_t bytes;     //  its payload bytes (zflow_msg_content_size)
+} zflow__hop_entry_t;
 
-//  Returns the slots of the pointer frame a link delivered in frame (still
-//  owned by it) and their number in *count_p, or NULL (and 0) when frame is
-//  not one. A receiver takes an envelope by setting its slot to NULL; the
-//  frame destroys the envelopes left in it when it is released.
-zflow_msg_t **zflow__hop_batch (zflow_msg_t *frame, size_t *count_p);
+//  Sends count heap envelopes entries[0..count) on a link between stages
+//  as one pointer frame (zflow_pipeline_hop.c), using holder (emptied) to
+//  carry it. The envelopes belong to the frame from then on, also on
+//  failure (they are destroyed); entries is cleared. Returns what
+//  zflow_stream_write returns (0, ZFLOW_DRAIN, an error) or ZFLOW_ENOMEM.
+int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow__hop_entry_t *entries,
+                     size_t count);
+
+//  Returns the entries of the pointer frame a link delivered in frame
+//  (still owned by it) and their number in *count_p, or NULL (and 0) when
+//  frame is not one. A receiver takes an envelope by setting its msg to
+//  NULL; the frame destroys the envelopes left in it when it is released.
+zflow__hop_entry_t *zflow__hop_batch (zflow_msg_t *frame, size_t *count_p);
 
 //  Creates a pool of empty envelopes shared by a pipeline's stages, which
 //  keeps at most capacity of them. Returns it (the caller destroys it once
