@@ -18,8 +18,9 @@
     callback or counting work.
 
     Runs alternate baseline, chained and own threads. Usage:
-    zflow_bench_pipeline [-n COUNT] [-r RUNS]. Prints a table, FIGURE lines
-    and
+    zflow_bench_pipeline [-n COUNT] [-r RUNS] [-o raw|chained|own]; -o runs
+    that path alone (for counting instructions with callgrind) and prints
+    only its rate. Prints a table, FIGURE lines and
         RESULT pipeline_3stages msgs_per_s=<chained median> ratio=<chained/raw>
         RESULT pipeline_3stages_own_threads msgs_per_s=<median> ratio=<own/raw>
     =========================================================================
@@ -163,15 +164,26 @@ int main (int argc, char **argv)
 {
     int count = 200000, runs = 5;
     const char *names[] = {"pipeline_3stages", "pipeline_3stages_own_threads"};
+    const char *only = NULL;
     for (int i = 1; i + 1 < argc; i++) {
         if (streq (argv[i], "-n"))
             count = atoi (argv[++i]);
         else if (streq (argv[i], "-r"))
             runs = atoi (argv[++i]);
+        else if (streq (argv[i], "-o"))
+            only = argv[++i];
     }
-    if (count < 1 || runs < 1 || runs > 100) {
-        fprintf (stderr, "usage: zflow_bench_pipeline [-n COUNT] [-r RUNS]\n");
+    if (count < 1 || runs < 1 || runs > 100 ||
+        (only && !streq (only, "raw") && !streq (only, "chained") && !streq (only, "own"))) {
+        fprintf (stderr, "usage: zflow_bench_pipeline [-n COUNT] [-r RUNS] [-o raw|chained|own]\n");
         return 2;
+    }
+    if (only) {
+        double rate = streq (only, "raw")       ? s_run_raw (count, 0)
+                      : streq (only, "chained") ? s_run_zflow (count, 0, false)
+                                                : s_run_zflow (count, 0, true);
+        printf ("%s msgs_per_s=%.0f\n", only, rate);
+        return 0;
     }
     bench_print_host (false);
     double rates[3][100];

@@ -18,7 +18,10 @@
 
     Stages are joined by inproc PUSH/PULL links, one per consumer (so two
     sinks after one stage each get every message), and each link is a
-    watermark-bounded zflow stream. The builder is sequential: each source
+    watermark-bounded zflow stream. Envelopes cross these links by
+    pointer (a frame of pointers to heap envelopes, a batch of what the
+    sender had ready); only source and sink endpoints carry the wire
+    format. The builder is sequential: each source
     added after another source joins the same group; a map, filter or
     merge consumes the current group (all its stages) and becomes the
     current group; a sink consumes the current group and leaves it as it is,
@@ -122,9 +125,9 @@ typedef void (zflow_pipeline_free_fn) (void *arg);
 typedef struct {
     const char *name;           //  labels stages in traces (default "pipeline")
     zflow_pipeline_mode_t mode; //  delivery mode (default ZFLOW_PIPELINE_LOSSLESS)
-    int hwm;                    //  watermark of every link in messages: the ZeroMQ
-                                //  HWM of both its sockets and each stream's read
-                                //  and write watermark (default 1000)
+    int hwm;                    //  watermark of every link in envelopes: what each
+                                //  side's buffer holds at most, and the ZeroMQ HWM
+                                //  of source and sink endpoints (default 1000)
     bool verbose;               //  every stage traces to stderr (default false)
 } zflow_pipeline_config_t;
 

@@ -31,6 +31,9 @@
 //  Longest stage name.
 #define S_NAME_MAX 64
 
+//  Most empty envelopes the pipeline keeps for its stages to reuse.
+#define S_POOL_SIZE 1024
+
 struct _zflow_pipeline_t {
     char *name;                 //  pipeline name
     unsigned id;                //  process-unique id for inproc endpoints
@@ -44,10 +47,11 @@ struct _zflow_pipeline_t {
     char *server_cert;          //  CURVE settings for stages added next
     char *client_cert;
     char *server_key;
-    int error;            //  first builder error, or 0
-    char error_text[256]; //  its description
-    bool running;         //  started and not stopped
-    bool verbose;         //  stages trace to stderr (sent to each at start)
+    int error;               //  first builder error, or 0
+    char error_text[256];    //  its description
+    bool running;            //  started and not stopped
+    bool verbose;            //  stages trace to stderr (sent to each at start)
+    zflow__hop_pool_t *pool; //  empty envelopes the stages pass around
 };
 
 //  Source of pipeline ids (inproc endpoint names must be unique per process).
@@ -129,7 +133,8 @@ zflow_pipeline_t *zflow_pipeline_new (const zflow_pipeline_config_t *config, int
     self->mode = config->mode;
     self->hwm = config->hwm ? config->hwm : ZFLOW_PIPELINE_DEFAULT_HWM;
     self->verbose = config->verbose;
-    if (!self->name || !self->group) {
+    self->pool = zflow__hop_pool_new (S_POOL_SIZE);
+    if (!self->name || !self->group || !self->pool) {
         zflow_pipeline_destroy (&self);
         return s_new_failed (ZFLOW_ENOMEM, err_p);
     }
@@ -148,6 +153,7 @@ void zflow_pipeline_destroy (zflow_pipeline_t **self_p)
     for (size_t i = 0; i < self->size; i++)
         s_stage_destroy (&self->stages[i]);
     free (self->stages);
+    zflow__hop_pool_destroy (&self->pool); //  after the last stage actor
     zlistx_destroy (&self->group);
     free (self->name);
     free (self->server_cert);
@@ -220,6 +226,7 @@ static zflow__stage_t *s_add (zflow_pipeline_t *self, const char *name, zflow__s
     if (stage) {
         stage->name = strdup (name);
         stage->kind = kind;
+        stage->pool = self->pool;
         stage->input = zsys_sprintf ("inproc://zflow-pipeline-%u-%zu", self->id, self->size);
         stage->outputs = zlistx_new ();
         stage->output_names = zlistx_new ();

@@ -36,6 +36,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 //  Most messages one pump takes before it lets the loop see its pipe.
@@ -63,6 +64,11 @@ typedef struct {
     const char *name;       //  consumer name, for its drop counter
     bool above;             //  lossless: write buffer above its watermark
     uint64_t drops;         //  lossy: messages dropped at this output
+    bool hop;               //  a link to a stage: carries pointer frames
+    size_t high;            //  lossy: drop above this many bytes in the write buffer
+    size_t batch;           //  hop: most envelopes per pointer frame
+    size_t n_pending;       //  hop: envelopes in pending
+    zflow__hop_entry_t pending[ZFLOW__HOP_BATCH]; //  hop: the next frame's envelopes (owned)
 } s_output_t;
 
 //  The running state of a stage, owned by its actor.
@@ -83,16 +89,25 @@ struct _s_run_t {
     zflow_msg_t *msg;        //  reused message
     zflow_msg_t *copy;       //  reused copy for all outputs but the last
     zflow_msg_t *wrapped;    //  source: swapped with msg by s_wrap
-    zflow_meta_t *meta;      //  reused meta for wrapping
-    zflow_key_t *key;        //  key for wrapping (sources, synthetic)
-    uint64_t seq;            //  sequence number of wrapped messages
-    bool stopped;            //  drained: takes nothing more in
-    bool draining;           //  inside DRAIN: never drop, wait instead
-    bool pumping;            //  inside s_pump (callbacks may re-enter)
-    int retry_timer;         //  timer id of a pending re-pump, or -1
-    uint64_t generated;      //  synthetic: events made
-    int synth_timer;         //  synthetic: generator timer id, or -1
-    int64_t started;         //  synthetic: start time (monotonic ms)
+    zflow_msg_t *fresh[ZFLOW__HOP_BATCH]; //  empty envelopes for s_take (owned)
+    size_t n_fresh;                       //  how many
+    zflow_msg_t *used[ZFLOW__HOP_BATCH];  //  emptied ones for the pool (owned)
+    size_t n_used;                        //  how many
+    zflow_msg_t *holder;                  //  carries a pointer frame to zflow__hop_send
+    bool hop_in;                          //  the input is a link to a stage: pointer frames
+    bool taken;                           //  the envelope in hand went into a pointer frame
+    zflow_meta_t *meta;                   //  reused meta for wrapping
+    zflow__meta_template_t template;      //  source: its meta, fast
+    bool templated;                       //  source: template usable
+    zflow_key_t *key;                     //  key for wrapping (sources, synthetic)
+    uint64_t seq;                         //  sequence number of wrapped messages
+    bool stopped;                         //  drained: takes nothing more in
+    bool draining;                        //  inside DRAIN: never drop, wait instead
+    bool pumping;                         //  inside s_pump (callbacks may re-enter)
+    int retry_timer;                      //  timer id of a pending re-pump, or -1
+    uint64_t generated;                   //  synthetic: events made
+    int synth_timer;                      //  synthetic: generator timer id, or -1
+    int64_t started;                      //  synthetic: start time (monotonic ms)
 };
 
 static void s_pump (s_run_t *run);
@@ -100,35 +115,131 @@ static void s_pump (s_run_t *run);
 //  ---------------------------------------------------------------------
 //  Passing messages on
 
+//  Notes a write's result rc on out: lossless, a write above the
+//  watermark blocks the stage. Returns true when the message went out.
+static bool s_written (s_run_t *run, s_output_t *out, int rc)
+{
+    bool lossless = run->desc->mode == ZFLOW_PIPELINE_LOSSLESS || run->draining;
+    if (rc == ZFLOW_DRAIN && lossless && !out->above) {
+        out->above = true;
+        run->blocked++;
+    }
+    return rc == 0 || rc == ZFLOW_DRAIN;
+}
+
+//  Sends the envelopes a hop output holds as one pointer frame.
+static void s_hop_flush (s_run_t *run, s_output_t *out)
+{
+    if (!out->n_pending)
+        return;
+    size_t count = out->n_pending;
+    out->n_pending = 0;
+    int rc = zflow__hop_send (out->stream, run->holder, out->pending, count);
+    if (!s_written (run, out, rc))
+        run->tail->errors += count;
+}
+
+//  Flushes every hop output: the sender never waits to fill a frame, it
+//  sends what it has when its input runs dry (or it stops).
+static void s_hop_flush_all (s_run_t *run)
+{
+    for (size_t i = 0; i < run->n_outputs; i++)
+        s_hop_flush (run, &run->outputs[i]);
+}
+
+//  Returns an empty heap envelope: one this stage emptied, or one from
+//  the pipeline's pool, or a new one; NULL when out of memory.
+static zflow_msg_t *s_node (s_run_t *run)
+{
+    if (run->n_used)
+        return run->used[--run->n_used];
+    if (!run->n_fresh)
+        run->n_fresh = zflow__hop_pool_get (run->desc->pool, run->fresh, ZFLOW__HOP_BATCH);
+    return run->n_fresh ? run->fresh[--run->n_fresh] : zflow_msg_new ();
+}
+
+//  Returns a heap envelope holding what msg held, for a pointer frame: a
+//  node from a hop passes on as it is; run's reused message is handed over
+//  and replaced by an empty node. NULL when out of memory (msg unchanged).
+static zflow_msg_t *s_take (s_run_t *run, zflow_msg_t *msg)
+{
+    if (msg != run->msg) {
+        run->taken = true;
+        return msg;
+    }
+    zflow_msg_t *fresh = s_node (run);
+    if (!fresh)
+        return NULL;
+    run->msg = fresh;
+    return msg;
+}
+
+//  Returns a heap copy of msg for a pointer frame, or NULL.
+static zflow_msg_t *s_node_copy (s_run_t *run, const zflow_msg_t *msg)
+{
+    zflow_msg_t *node = s_node (run);
+    if (node && zflow_msg_copy (node, msg))
+        zflow_msg_destroy (&node);
+    return node;
+}
+
+//  Empties an envelope node that went no further and gives it back to the
+//  pipeline's pool (a batch at a time).
+static void s_recycle (s_run_t *run, zflow_msg_t *node)
+{
+    zflow_msg_reset (node);
+    run->used[run->n_used++] = node;
+    if (run->n_used == ZFLOW__HOP_BATCH) {
+        zflow__hop_pool_put (run->desc->pool, run->used, run->n_used);
+        run->n_used = 0;
+    }
+}
+
+//  True when a lossy stage drops at out: its write buffer is full.
+static bool s_full (s_run_t *run, s_output_t *out)
+{
+    size_t bytes = zflow_stream_write_pending_bytes (out->stream);
+    return run->desc->mode == ZFLOW_PIPELINE_LOSSY && !run->draining &&
+           bytes + out->n_pending * sizeof (zflow__hop_entry_t) >= out->high;
+}
+
 //  Writes msg (of bytes payload bytes) to every output (copies for all but
-//  the last) and empties it; counts it as the tail's.
+//  the last) and empties it, or hands it to a hop output's next frame;
+//  counts it as the tail's.
 static void s_emit (s_run_t *run, zflow_msg_t *msg, size_t bytes)
 {
     s_step_t *tail = run->tail;
-    bool sent = false;
+    bool sent = false, handed = false;
     for (size_t i = 0; i < run->n_outputs; i++) {
         s_output_t *out = &run->outputs[i];
-        if (run->desc->mode == ZFLOW_PIPELINE_LOSSY && !run->draining &&
-            zflow_stream_write_pending_bytes (out->stream) >= ZFLOW_STREAM_DEFAULT_HIGH) {
+        bool last = i + 1 == run->n_outputs;
+        if (s_full (run, out)) {
             out->drops++;
             tail->counters->drops++;
             continue;
         }
+        if (out->hop) {
+            zflow_msg_t *node = last ? s_take (run, msg) : s_node_copy (run, msg);
+            if (!node) {
+                tail->errors++;
+                continue;
+            }
+            handed = last;
+            out->pending[out->n_pending++] = (zflow__hop_entry_t){node, bytes};
+            sent = true;
+            if (out->n_pending == out->batch)
+                s_hop_flush (run, out);
+            continue;
+        }
         zflow_msg_t *part = msg;
-        if (i + 1 < run->n_outputs) {
+        if (!last) {
             if (zflow_msg_copy (run->copy, msg)) {
                 tail->errors++;
                 continue;
             }
             part = run->copy;
         }
-        int rc = zflow_stream_write (out->stream, part);
-        bool lossless = run->desc->mode == ZFLOW_PIPELINE_LOSSLESS || run->draining;
-        if (rc == ZFLOW_DRAIN && lossless && !out->above) {
-            out->above = true;
-            run->blocked++;
-        }
-        if (rc == 0 || rc == ZFLOW_DRAIN)
+        if (s_written (run, out, zflow_stream_write (out->stream, part)))
             sent = true;
         else
             tail->errors++;
@@ -137,7 +248,8 @@ static void s_emit (s_run_t *run, zflow_msg_t *msg, size_t bytes)
         tail->counters->msgs_out++;
         tail->counters->bytes_out += bytes;
     }
-    zflow_msg_reset (msg);
+    if (!handed)
+        zflow_msg_reset (msg);
 }
 
 //  A sink calling its write callback (the tail): counts what it says.
@@ -186,25 +298,51 @@ static void s_pass (s_run_t *run, zflow_msg_t *msg, size_t from, size_t bytes)
         s_emit (run, msg, bytes);
 }
 
+//  Adds a source's meta frame with the next sequence number and the time
+//  now to out: from the template when it is usable, else encoded. Adds its
+//  size to *bytes.
+static int s_add_meta (s_run_t *run, zflow_msg_t *out, size_t *bytes)
+{
+    uint64_t seq = ++run->seq;
+    struct timeval now;
+    gettimeofday (&now, NULL); //  as zflow_meta_stamp
+    int64_t ts = (int64_t) now.tv_sec * 1000000 + now.tv_usec;
+    if (run->templated && ts >= 0) {
+        size_t size = zflow__meta_template_size (&run->template, seq, ts);
+        char *data = (char *) zflow_msg_add_empty (out, size);
+        if (!data)
+            return ZFLOW_ENOMEM;
+        zflow__meta_template_fill (&run->template, seq, ts, data);
+        *bytes += size;
+        return 0;
+    }
+    zflow_meta_set_seq (run->meta, seq); //  its source was set once
+    zflow_meta_set_timestamp (run->meta, ts);
+    char meta[ZFLOW_META_MAX_WIRE];
+    int size = zflow_meta_encode (run->meta, meta, sizeof (meta));
+    if (size < 0)
+        return size;
+    *bytes += (size_t) size;
+    return zflow_msg_add (out, meta, (size_t) size);
+}
+
 //  Wraps what a source read (*msg_p, which is run->msg) into an envelope
 //  unless it already is one, as zflow_envelope_wrap does but without its
 //  allocations, which were a quarter of a chained pipeline's work: the key
 //  and meta frames go into run->wrapped, the payload frames move behind
-//  them, and run->msg and run->wrapped swap (*msg_p follows).
-static int s_wrap (s_run_t *run, zflow_msg_t **msg_p)
+//  them, and run->msg and run->wrapped swap (*msg_p follows). *bytes,
+//  the payload's size, becomes the envelope's.
+static int s_wrap (s_run_t *run, zflow_msg_t **msg_p, size_t *bytes)
 {
     zflow_msg_t *msg = *msg_p, *out = run->wrapped;
     if (zflow_envelope_decode (msg, NULL) == 0)
         return 0;
-    zflow_meta_set_seq (run->meta, ++run->seq); //  its source was set once
-    zflow_meta_stamp (run->meta);
-    char meta[ZFLOW_META_MAX_WIRE];
-    int meta_size = zflow_meta_encode (run->meta, meta, sizeof (meta));
     size_t key_size;
     const void *key = zflow_key_wire (run->key, &key_size);
     zflow_msg_reset (out);
-    int rc = meta_size < 0 ? meta_size : zflow_msg_add (out, key, key_size);
-    rc = rc ? rc : zflow_msg_add (out, meta, (size_t) meta_size);
+    int rc = zflow_msg_add (out, key, key_size);
+    size_t size = *bytes + key_size;
+    rc = rc ? rc : s_add_meta (run, out, &size);
     if (rc == 0 && zflow_msg_size (msg) == 0)
         rc = zflow_msg_add (out, "", 0);
     for (size_t i = 0; rc == 0 && i < zflow_msg_size (msg); i++)
@@ -214,6 +352,7 @@ static int s_wrap (s_run_t *run, zflow_msg_t **msg_p)
         return rc;
     }
     zflow_msg_reset (msg); //  frames moved out: closes empty ones
+    *bytes = size;
     run->wrapped = msg;
     run->msg = out;
     *msg_p = out;
@@ -249,17 +388,17 @@ static void s_file_sync (s_run_t *run)
     }
 }
 
-//  Applies the stage's step to one message taken in, then passes it on.
-static void s_handle (s_run_t *run, zflow_msg_t *msg)
+//  Applies the stage's step to one message taken in (of bytes payload
+//  bytes), then passes it on.
+static void s_handle (s_run_t *run, zflow_msg_t *msg, size_t bytes)
 {
     zflow__stage_t *desc = run->desc;
     s_step_t *head = &run->steps[0];
-    size_t bytes = zflow_msg_content_size (msg);
     run->counters->msgs_in++;
     run->counters->bytes_in += bytes;
     int rc = 0;
     if (desc->kind == ZFLOW__STAGE_SOURCE)
-        rc = s_wrap (run, &msg);
+        rc = s_wrap (run, &msg, &bytes);
     else if (desc->kind == ZFLOW__STAGE_MAP)
         rc = desc->map (msg, desc->arg);
     else if (desc->kind == ZFLOW__STAGE_FILTER && !desc->filter (msg, desc->arg)) {
@@ -278,9 +417,33 @@ static void s_handle (s_run_t *run, zflow_msg_t *msg)
         zflow_msg_reset (msg);
         return;
     }
-    if (desc->kind == ZFLOW__STAGE_SOURCE || desc->kind == ZFLOW__STAGE_MAP)
-        bytes = zflow_msg_content_size (msg); //  wrapped, or changed by the map
+    if (desc->kind == ZFLOW__STAGE_MAP)
+        bytes = zflow_msg_content_size (msg); //  a map may change the size
     s_pass (run, msg, 1, bytes);
+}
+
+//  Handles what the input delivered in run->msg: an envelope, or from a
+//  stage's link a pointer frame whose envelopes it takes one by one (each
+//  passed on by pointer, or recycled).
+static void s_handle_input (s_run_t *run)
+{
+    if (!run->hop_in) {
+        s_handle (run, run->msg, zflow_msg_content_size (run->msg));
+        return;
+    }
+    size_t count;
+    zflow__hop_entry_t *batch = zflow__hop_batch (run->msg, &count);
+    if (!batch)
+        run->steps[0].errors++; //  cannot happen: only stages write links
+    for (size_t i = 0; i < count; i++) {
+        zflow_msg_t *node = batch[i].msg;
+        batch[i].msg = NULL;
+        run->taken = false;
+        s_handle (run, node, batch[i].bytes);
+        if (!run->taken)
+            s_recycle (run, node);
+    }
+    zflow_msg_reset (run->msg); //  releases the frame, empty now
 }
 
 //  ---------------------------------------------------------------------
@@ -348,11 +511,20 @@ static int s_on_synth_timer (zloop_t *loop, int timer_id, void *arg)
 //  ---------------------------------------------------------------------
 //  The loop's callbacks
 
+//  Counts envelopes in the input and output buffers (a pointer frame's
+//  envelopes, not the frame).
 static void s_update_depth (s_run_t *run)
 {
-    uint64_t depth = run->input ? zflow_stream_read_pending (run->input) : 0;
-    for (size_t i = 0; i < run->n_outputs; i++)
-        depth += zflow_stream_write_pending (run->outputs[i].stream);
+    uint64_t depth =
+        !run->input   ? 0
+        : run->hop_in ? zflow_stream_read_pending_bytes (run->input) / sizeof (zflow__hop_entry_t)
+                      : zflow_stream_read_pending (run->input);
+    for (size_t i = 0; i < run->n_outputs; i++) {
+        s_output_t *out = &run->outputs[i];
+        depth += out->hop
+                     ? zflow_stream_write_pending_bytes (out->stream) / sizeof (zflow__hop_entry_t)
+                     : zflow_stream_write_pending (out->stream);
+    }
     run->counters->queue_depth = depth;
 }
 
@@ -391,7 +563,7 @@ static void s_pump (s_run_t *run)
         while (!run->blocked && taken < S_BATCH &&
                (!run->file || zflow__linefile_pending (run->file) <= S_FILE_HIGH) &&
                zflow_stream_read (run->input, run->msg, 0) == 0) {
-            s_handle (run, run->msg);
+            s_handle_input (run);
             taken++;
         }
         if (run->file)
@@ -399,6 +571,7 @@ static void s_pump (s_run_t *run)
         if (!run->blocked && zflow_stream_read_pending (run->input) && run->retry_timer < 0)
             run->retry_timer = zloop_timer (zflow_actor_loop (run->base), 1, 1, s_on_retry, run);
     }
+    s_hop_flush_all (run);
     s_update_depth (run);
     run->pumping = false;
 }
@@ -480,14 +653,23 @@ static zflow_stream_t *s_user_stream (zflow__stage_t *desc)
     return stream;
 }
 
-//  Creates one inproc link end.
+//  Envelopes per pointer frame on a link of watermark hwm: at most
+//  ZFLOW__HOP_BATCH, and no more than hwm so that a frame fits.
+static size_t s_hop_batch (int hwm)
+{
+    return hwm < ZFLOW__HOP_BATCH ? (size_t) (hwm > 0 ? hwm : 1) : ZFLOW__HOP_BATCH;
+}
+
+//  Creates one inproc link end. The watermark counts envelopes: the
+//  socket's HWM is in frames of up to s_hop_batch envelopes.
 static zflow_stream_t *s_link (s_run_t *run, int type, const char *endpoint, bool bind)
 {
     zflow_stream_t *stream = zflow_stream_new (type, NULL, NULL, NULL);
     if (!stream)
         return NULL;
-    zsock_set_sndhwm (zflow_stream_sock (stream), run->desc->hwm);
-    zsock_set_rcvhwm (zflow_stream_sock (stream), run->desc->hwm);
+    int frames = (int) ((size_t) run->desc->hwm / s_hop_batch (run->desc->hwm));
+    zsock_set_sndhwm (zflow_stream_sock (stream), frames);
+    zsock_set_rcvhwm (zflow_stream_sock (stream), frames);
     int rc = bind ? zflow_stream_bind (stream, endpoint) : zflow_stream_connect (stream, endpoint);
     if (rc)
         zflow_stream_destroy (&stream);
@@ -512,6 +694,9 @@ static int s_open_input (s_run_t *run)
     if (!run->input)
         return ZFLOW_ECONFIG;
     size_t hwm = (size_t) desc->hwm;
+    run->hop_in = desc->kind != ZFLOW__STAGE_SOURCE;
+    if (run->hop_in)
+        hwm /= s_hop_batch (desc->hwm); //  in pointer frames
     zflow_stream_set_read_limits_msgs (run->input, hwm, hwm / 4);
     return zflow_stream_attach (run->input, loop, s_on_input, NULL, run);
 }
@@ -540,7 +725,13 @@ static int s_open_outputs (s_run_t *run)
         if (!out->stream)
             return ZFLOW_ECONFIG;
         run->n_outputs++;
-        zflow_stream_set_write_limits (out->stream, ZFLOW_STREAM_DEFAULT_HIGH, 0);
+        out->hop = desc->kind != ZFLOW__STAGE_SINK;
+        out->batch = s_hop_batch (run->desc->hwm);
+        //  a link holds up to hwm envelopes in its write buffer: their
+        //  pointers' bytes, since that is what the stream counts
+        out->high = out->hop ? (size_t) run->desc->hwm * sizeof (zflow__hop_entry_t)
+                             : ZFLOW_STREAM_DEFAULT_HIGH;
+        zflow_stream_set_write_limits (out->stream, out->high, 0);
         zflow_stream_attach (out->stream, zflow_actor_loop (run->base), NULL, s_on_drained, out);
         endpoint = (const char *) zlistx_next (desc->outputs);
         name = (const char *) zlistx_next (desc->output_names);
@@ -559,12 +750,14 @@ static void s_run_destroy (s_run_t **run_p)
         zflow_stream_destroy (&run->input);
     for (size_t i = 0; i < run->n_outputs; i++) {
         zflow_stream_t *stream = run->outputs[i].stream;
+        for (size_t k = 0; k < run->outputs[i].n_pending; k++)
+            zflow_msg_destroy (&run->outputs[i].pending[k].msg);
         if (stream)
             zflow_stream_close (stream);
         if (stream && zflow_stream_dropped (stream))
-            zsys_warning ("%s: %" PRIu64 " unsent messages to '%s' discarded at stop",
-                          run->tail->desc->name, zflow_stream_dropped (stream),
-                          run->outputs[i].name);
+            zsys_warning (
+                "%s: %" PRIu64 " unsent messages (to a stage: batches) to '%s' discarded at stop",
+                run->tail->desc->name, zflow_stream_dropped (stream), run->outputs[i].name);
         zflow_stream_destroy (&run->outputs[i].stream);
     }
     free (run->outputs);
@@ -572,6 +765,9 @@ static void s_run_destroy (s_run_t **run_p)
     zflow_msg_destroy (&run->msg);
     zflow_msg_destroy (&run->copy);
     zflow_msg_destroy (&run->wrapped);
+    zflow__hop_pool_put (run->desc->pool, run->used, run->n_used);
+    zflow__hop_pool_put (run->desc->pool, run->fresh, run->n_fresh);
+    zflow_msg_destroy (&run->holder);
     zflow_meta_destroy (&run->meta);
     zflow_key_destroy (&run->key);
     free (run->steps);
@@ -606,12 +802,15 @@ static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
     run->msg = zflow_msg_new ();
     run->copy = zflow_msg_new ();
     run->wrapped = zflow_msg_new ();
+    run->holder = zflow_msg_new ();
     run->meta = zflow_meta_new ();
-    if (run->meta && desc->kind == ZFLOW__STAGE_SOURCE)
+    if (run->meta && desc->kind == ZFLOW__STAGE_SOURCE) {
         zflow_meta_set_source (run->meta, desc->name); //  s_wrap sets the rest
+        run->templated = zflow__meta_template_init (&run->template, run->meta) == 0;
+    }
     run->key = desc->kind == ZFLOW__STAGE_SYNTH ? zflow_key_new ("synthetic", "events", NULL)
                                                 : zflow_key_new ("zflow", desc->name, NULL);
-    if (!run->msg || !run->copy || !run->wrapped || !run->meta || !run->key ||
+    if (!run->msg || !run->copy || !run->wrapped || !run->holder || !run->meta || !run->key ||
         s_open_outputs (run) || s_open_input (run))
         s_run_destroy (&run);
     return run;
@@ -623,6 +822,7 @@ static s_run_t *s_run_new (zflow__stage_t *desc, zflow_actor_t *base)
 //  Waits until each output is at its low watermark (all: empty).
 static int s_flush_outputs (s_run_t *run, int64_t deadline, bool all)
 {
+    s_hop_flush_all (run);
     for (size_t i = 0; i < run->n_outputs; i++) {
         s_output_t *out = &run->outputs[i];
         if (all)
@@ -661,7 +861,7 @@ static int s_drain (s_run_t *run, int timeout_ms)
         zflow_stream_detach (run->input);
         while (rc == 0 && zclock_mono () < deadline &&
                zflow_stream_read (run->input, run->msg, 0) == 0) {
-            s_handle (run, run->msg);
+            s_handle_input (run);
             if (run->file)
                 rc = zflow__linefile_flush (run->file, deadline, S_FILE_HIGH);
             else if (run->blocked)

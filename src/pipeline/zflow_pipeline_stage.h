@@ -32,6 +32,7 @@
 #ifndef ZFLOW_PIPELINE_STAGE_H_INCLUDED
 #define ZFLOW_PIPELINE_STAGE_H_INCLUDED
 
+#include "zflow_meta.h"
 #include "zflow_pipeline.h"
 #include "zflow_stream.h"
 
@@ -51,6 +52,7 @@ typedef enum {
     ((kind) == ZFLOW__STAGE_SINK || (kind) == ZFLOW__STAGE_FILE || (kind) == ZFLOW__STAGE_CALL)
 
 typedef struct _zflow__resource_ops_t zflow__resource_ops_t;
+typedef struct _zflow__hop_pool_t zflow__hop_pool_t;
 
 //  A stage's description, owned by the pipeline.
 typedef struct _zflow__stage_t {
@@ -86,6 +88,7 @@ typedef struct _zflow__stage_t {
                                       //  in order (not owned), or NULL
     struct _zflow__stage_t *host;     //  chained stage: the head whose actor runs it,
                                       //  or NULL
+    zflow__hop_pool_t *pool;          //  the pipeline's empty envelopes (not owned)
 } zflow__stage_t;
 
 //  Chain prefix of a chained member's counters in its head's STATS reply.
@@ -149,6 +152,66 @@ int zflow__pipeline_chain (zflow__stage_t **stages, size_t size);
 //  chained stage's from under "chain/<name>/", plus its resource's. The
 //  caller destroys the result; NULL when out of memory.
 zhash_t *zflow__stage_counters (zhash_t *all, zflow__stage_t *stage);
+
+//  Most envelopes in one pointer frame between stages (zflow_pipeline_hop.c).
+#define ZFLOW__HOP_BATCH 32
+
+//  One envelope in a pointer frame.
+typedef struct {
+    zflow_msg_t *msg; //  the heap envelope, NULL once a receiver took it
+    size_t bytes;     //  its payload bytes (zflow_msg_content_size)
+} zflow__hop_entry_t;
+
+//  Sends count heap envelopes entries[0..count) on a link between stages
+//  as one pointer frame (zflow_pipeline_hop.c), using holder (emptied) to
+//  carry it. The envelopes belong to the frame from then on, also on
+//  failure (they are destroyed); entries is cleared. Returns what
+//  zflow_stream_write returns (0, ZFLOW_DRAIN, an error) or ZFLOW_ENOMEM.
+int zflow__hop_send (zflow_stream_t *stream, zflow_msg_t *holder, zflow__hop_entry_t *entries,
+                     size_t count);
+
+//  Returns the entries of the pointer frame a link delivered in frame
+//  (still owned by it) and their number in *count_p, or NULL (and 0) when
+//  frame is not one. A receiver takes an envelope by setting its msg to
+//  NULL; the frame destroys the envelopes left in it when it is released.
+zflow__hop_entry_t *zflow__hop_batch (zflow_msg_t *frame, size_t *count_p);
+
+//  Creates a pool of empty envelopes shared by a pipeline's stages, which
+//  keeps at most capacity of them. Returns it (the caller destroys it once
+//  no stage runs) or NULL when out of memory.
+zflow__hop_pool_t *zflow__hop_pool_new (size_t capacity);
+
+//  Destroys the pool and its envelopes; sets *self_p to NULL. NULL-safe.
+void zflow__hop_pool_destroy (zflow__hop_pool_t **self_p);
+
+//  Moves up to max empty envelopes from the pool to nodes (the caller owns
+//  them). Returns how many. Thread-safe.
+size_t zflow__hop_pool_get (zflow__hop_pool_t *self, zflow_msg_t **nodes, size_t max);
+
+//  Gives count empty envelopes to the pool; those it has no room for are
+//  destroyed. Thread-safe.
+void zflow__hop_pool_put (zflow__hop_pool_t *self, zflow_msg_t **nodes, size_t count);
+
+//  A source's meta encoding with its sequence number and timestamp left
+//  out (zflow_pipeline_meta.c).
+typedef struct {
+    char wire[ZFLOW_META_MAX_WIRE]; //  the encoding with marker values
+    size_t size;                    //  its size
+    size_t seq_at;                  //  where the sequence number is (9 bytes)
+    size_t ts_at;                   //  where the timestamp is (9 bytes)
+} zflow__meta_template_t;
+
+//  Makes self from meta (its seq and timestamp are changed). Returns 0, or
+//  -1 when the template would not give zflow_meta_encode's bytes.
+int zflow__meta_template_init (zflow__meta_template_t *self, zflow_meta_t *meta);
+
+//  Returns the size of the meta with seq and ts (ts >= 0).
+size_t zflow__meta_template_size (const zflow__meta_template_t *self, uint64_t seq, int64_t ts);
+
+//  Writes the meta with seq and ts (ts >= 0) to out, of at least the size
+//  zflow__meta_template_size returns.
+void zflow__meta_template_fill (const zflow__meta_template_t *self, uint64_t seq, int64_t ts,
+                                char *out);
 
 //  Returns a text name for a stage kind.
 const char *zflow__stage_kind_name (zflow__stage_kind_t kind);
