@@ -135,7 +135,10 @@ def main():
                 "cases": cases, "exclude-cases": [], "exclude-agent-cases": {}}
         with open(os.path.join(work, "spec.json"), "w") as f:
             json.dump(spec, f)
-        server = subprocess.Popen(command + ["-m", "fuzzingserver", "-s", "spec.json"],
+        # --webport 0: no report web server (its default, 8080, is one port
+        # for every run: two passes at once, or any other 8080, collide).
+        server = subprocess.Popen(command + ["-m", "fuzzingserver", "-s", "spec.json",
+                                             "--webport", "0"],
                                   cwd=work, stdout=log, stderr=subprocess.STDOUT)
         if wait_listening(port, server):
             break
